@@ -1,0 +1,1 @@
+//! rlxc-config
