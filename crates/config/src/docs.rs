@@ -1,0 +1,89 @@
+//! The key reference, generated from the key table: `rlxc config keys` prints it and
+//! `docs/config.md` is this text (a test fails when the file drifts from the table).
+
+use std::fmt::Write;
+
+use crate::keys::{self, NET_KEYS};
+
+/// The reference as Markdown.
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# rlxc configuration keys\n\n\
+         Generated from the key table (`crates/config/src/keys/`) by `rlxc config keys --markdown`; \
+         do not edit by hand.\n\n\
+         The grammar is LXC's: one `lxc.KEY = VALUE` per line, whole-line `#` comments, a `#` after \
+         whitespace starts an inline comment, matching quotes are stripped, an empty value clears \
+         the key, and later lines override earlier ones. Legacy LXC 1.x/2.x names are accepted \
+         with a warning; `rlxc update-config -c FILE` rewrites them.\n",
+    );
+    let mut section = None;
+    for def in keys::all() {
+        if section != Some(def.section) {
+            section = Some(def.section);
+            let _ = write!(
+                out,
+                "\n## {}\n\n| key | legacy name | repeatable | meaning | example |\n|---|---|---|---|---|\n",
+                def.section.title()
+            );
+        }
+        let name = if def.prefix {
+            format!("`{}.*`", def.name)
+        } else {
+            format!("`{}`", def.name)
+        };
+        let legacy: Vec<String> = def.legacy.iter().map(|l| format!("`{l}`")).collect();
+        let _ = writeln!(
+            out,
+            "| {name} | {} | {} | {} | `{}` |",
+            legacy.join(", "),
+            if def.list { "yes" } else { "" },
+            escape(def.doc),
+            def.example
+        );
+    }
+    out.push_str(
+        "\n## Network interface keys (`lxc.net.N.*`)\n\n\
+         Legacy `lxc.network.*` lines are read too: each `lxc.network.type` line starts the next \
+         interface, and `lxc.network.ipv4`/`ipv6` are the `ipv4.address`/`ipv6.address` keys.\n\n\
+         | key | only for | repeatable | meaning | example |\n|---|---|---|---|---|\n",
+    );
+    for def in NET_KEYS {
+        let _ = writeln!(
+            out,
+            "| `lxc.net.N.{}` | {} | {} | {} | `{}` |",
+            def.sub,
+            def.only_for.map(|t| t.to_string()).unwrap_or_default(),
+            if def.list { "yes" } else { "" },
+            escape(def.doc),
+            def.example
+        );
+    }
+    out
+}
+
+/// The reference as plain text for a terminal: one key per line with its doc.
+pub fn reference_text() -> String {
+    let mut out = String::new();
+    let mut section = None;
+    for def in keys::all() {
+        if section != Some(def.section) {
+            section = Some(def.section);
+            let _ = writeln!(out, "\n{}:", def.section.title());
+        }
+        let name = if def.prefix {
+            format!("{}.*", def.name)
+        } else {
+            def.name.to_string()
+        };
+        let _ = writeln!(out, "  {name:<34} {}", def.doc);
+    }
+    let _ = writeln!(out, "\nNetwork interface keys:");
+    for def in NET_KEYS {
+        let _ = writeln!(out, "  lxc.net.N.{:<24} {}", def.sub, def.doc);
+    }
+    out
+}
+
+fn escape(doc: &str) -> String {
+    doc.replace('|', "\\|")
+}

@@ -1,0 +1,135 @@
+//! Control group keys: `lxc.cgroup.*` (v1 files), `lxc.cgroup2.*` (v2 files) and placement.
+
+use super::macros::scalar;
+use super::{KeyDef, Section};
+use crate::spec::{CgroupSetting, ContainerSpec};
+use crate::values::{validate_cgroup_value, ValueError};
+
+pub(super) static KEYS: &[KeyDef] = &[
+    KeyDef {
+        name: "lxc.cgroup",
+        prefix: true,
+        list: true,
+        section: Section::Cgroup,
+        legacy: &[],
+        doc: "`lxc.cgroup.CONTROLLER.FILE = VALUE` writes a cgroup v1 file (translated on v2 hosts); bare and empty clears all.",
+        example: "lxc.cgroup.memory.limit_in_bytes = 1024M",
+        set: |spec, key, value| set(spec, Version::V1, key, value),
+        clear: |spec, key| clear(spec, Version::V1, key),
+        render: |spec, out| render(spec, Version::V1, out),
+    },
+    KeyDef {
+        name: "lxc.cgroup2",
+        prefix: true,
+        list: true,
+        section: Section::Cgroup,
+        legacy: &[],
+        doc: "`lxc.cgroup2.CONTROLLER.FILE = VALUE` writes a cgroup v2 file; `devices.allow/deny` become an eBPF program.",
+        example: "lxc.cgroup2.memory.max = 1G",
+        set: |spec, key, value| set(spec, Version::V2, key, value),
+        clear: |spec, key| clear(spec, Version::V2, key),
+        render: |spec, out| render(spec, Version::V2, out),
+    },
+    scalar!(Cgroup, "lxc.cgroup.dir", "lxc.cgroup.dir = web",
+        "Cgroup path (below rlxc's own cgroup) for both the monitor and the container.", cgroup.dir),
+    scalar!(Cgroup, "lxc.cgroup.dir.container", "lxc.cgroup.dir.container = web/payload",
+        "Cgroup path of the container (needs `lxc.cgroup.dir.monitor`).", cgroup.dir_container),
+    scalar!(Cgroup, "lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor = web/monitor",
+        "Cgroup path of the monitor.", cgroup.dir_monitor),
+    scalar!(Cgroup, "lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = web/pivot",
+        "Cgroup the monitor moves to at teardown so the others can be removed.", cgroup.dir_monitor_pivot),
+    scalar!(Cgroup, "lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner",
+        "A sub-cgroup that becomes the container's cgroup-namespace root; limits stay above it.", cgroup.dir_container_inner),
+    scalar!(Cgroup, "lxc.cgroup.relative", "lxc.cgroup.relative = 1",
+        "1: never escape to the root cgroup (rlxc always stays below its own cgroup).", cgroup.relative),
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    fn prefix(self) -> &'static str {
+        match self {
+            Version::V1 => "lxc.cgroup",
+            Version::V2 => "lxc.cgroup2",
+        }
+    }
+
+    fn settings(self, spec: &mut ContainerSpec) -> &mut Vec<CgroupSetting> {
+        match self {
+            Version::V1 => &mut spec.cgroup.v1,
+            Version::V2 => &mut spec.cgroup.v2,
+        }
+    }
+}
+
+/// `controller.file` of a full key; `None` for the bare `lxc.cgroup`.
+fn file_of(version: Version, key: &str) -> Result<Option<&str>, ValueError> {
+    let rest = key.strip_prefix(version.prefix()).unwrap_or_default();
+    let Some(file) = rest.strip_prefix('.') else {
+        return Ok(None);
+    };
+    let well_formed = file.contains('.')
+        && !file.starts_with('.')
+        && !file.ends_with('.')
+        && file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if !well_formed {
+        return Err(ValueError(format!(
+            "{file:?} is not a cgroup file name (expected CONTROLLER.FILE, e.g. memory.max)"
+        )));
+    }
+    Ok(Some(file))
+}
+
+/// Device rules add up in order; every other file keeps only its last value.
+fn accumulates(file: &str) -> bool {
+    file == "devices.allow" || file == "devices.deny"
+}
+
+fn set(spec: &mut ContainerSpec, version: Version, key: &str, value: &str) -> Result<(), ValueError> {
+    let Some(file) = file_of(version, key)? else {
+        return Err(ValueError(format!(
+            "{} can only be used with an empty value (to clear every {}.* setting)",
+            version.prefix(),
+            version.prefix()
+        )));
+    };
+    validate_cgroup_value(version == Version::V2, file, value)?;
+    let settings = version.settings(spec);
+    if !accumulates(file) {
+        settings.retain(|s| s.key != file);
+    }
+    settings.push(CgroupSetting {
+        key: file.to_string(),
+        value: value.to_string(),
+    });
+    Ok(())
+}
+
+fn clear(spec: &mut ContainerSpec, version: Version, key: &str) -> Result<(), ValueError> {
+    let file = file_of(version, key)?;
+    let settings = version.settings(spec);
+    match file {
+        None => settings.clear(),
+        Some(file) => settings.retain(|s| s.key != file),
+    }
+    Ok(())
+}
+
+fn render(spec: &ContainerSpec, version: Version, out: &mut Vec<(String, String)>) {
+    let settings = match version {
+        Version::V1 => &spec.cgroup.v1,
+        Version::V2 => &spec.cgroup.v2,
+    };
+    for setting in settings {
+        out.push((
+            format!("{}.{}", version.prefix(), setting.key),
+            setting.value.clone(),
+        ));
+    }
+}

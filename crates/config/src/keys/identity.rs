@@ -1,0 +1,61 @@
+//! Identity, includes, console, ttys and ptys.
+
+use super::macros::{scalar, KeyValue};
+use super::KeyDef;
+use crate::spec::ConsoleSize;
+use crate::values::{ByteSize, ValueError};
+
+pub(super) static KEYS: &[KeyDef] = &[
+    scalar!(Identity, "lxc.uts.name", ["lxc.utsname"], "lxc.uts.name = web",
+        "Hostname of the container (its own UTS namespace).", uts_name),
+    scalar!(Identity, "lxc.arch", "lxc.arch = x86_64",
+        "Architecture the payload sees (`x86`/`i686` run it under linux32).", arch),
+    KeyDef {
+        name: "lxc.include",
+        prefix: false,
+        list: true,
+        section: super::Section::Identity,
+        legacy: &[],
+        doc: "Read another config file here, or every `*.conf` of a directory; relative to this file.",
+        example: "lxc.include = /usr/share/lxc/config/common.conf",
+        // Includes are expanded while the file is read (see `source`), never applied as a value.
+        set: |_, _, _| Err(ValueError("lxc.include works only inside a config file".into())),
+        clear: |_, _| Ok(()),
+        render: |_, _| {},
+    },
+];
+
+pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
+    scalar!(Console, "lxc.tty.max", ["lxc.tty"], "lxc.tty.max = 4",
+        "Number of `/dev/ttyN` consoles the container gets (`rlxc console -t N`).", tty.max),
+    scalar!(Console, "lxc.tty.dir", ["lxc.devttydir"], "lxc.tty.dir = lxc",
+        "Create console and tty nodes in `/dev/DIR/` and symlink them.", tty.dir),
+    scalar!(Console, "lxc.pty.max", ["lxc.pts"], "lxc.pty.max = 1024",
+        "Size limit of the container's private `/dev/pts` instance.", tty.pty_max),
+    scalar!(Console, "lxc.console.path", "lxc.console.path = none",
+        "Host device to use as the container's console, or `none` for no console.", console.path),
+    scalar!(Console, "lxc.console.logfile", ["lxc.console"], "lxc.console.logfile = /var/log/rlxc/web.console",
+        "Append all console output to this file (the seed's `lxc.console = FILE`).", console.logfile),
+    scalar!(Console, "lxc.console.size", "lxc.console.size = 1M",
+        "Cap the console log file at this size (`auto` = 128K).", console.size),
+    scalar!(Console, "lxc.console.rotate", "lxc.console.rotate = 1",
+        "1: rotate the console log to `FILE.1` when it is full.", console.rotate),
+    scalar!(Console, "lxc.console.buffer.size", "lxc.console.buffer.size = auto",
+        "In-memory ring buffer of recent console output (`auto` = 128K).", console.buffer_size),
+];
+
+impl KeyValue for ConsoleSize {
+    fn parse_value(text: &str) -> Result<Self, ValueError> {
+        if text == "auto" {
+            return Ok(ConsoleSize::Auto);
+        }
+        Ok(ConsoleSize::Bytes(text.parse::<ByteSize>()?))
+    }
+
+    fn render_value(&self) -> String {
+        match self {
+            ConsoleSize::Auto => "auto".into(),
+            ConsoleSize::Bytes(size) => size.to_string(),
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Capabilities, seccomp, LSMs, the session keyring and no_new_privs.
+
+use super::macros::{list, scalar};
+use super::{KeyDef, Section};
+use crate::values::{Capability, ValueError};
+
+pub(super) static CAPABILITY_KEYS: &[KeyDef] = &[
+    KeyDef {
+        name: "lxc.cap.drop",
+        prefix: false,
+        list: true,
+        section: Section::Capabilities,
+        legacy: &[],
+        doc: "Capabilities to drop from the bounding set (names like `sys_admin`, or numbers); repeatable.",
+        example: "lxc.cap.drop = sys_module mac_admin sys_time",
+        set: |spec, _, value| {
+            spec.capabilities.drop.extend(parse_capabilities(value)?);
+            Ok(())
+        },
+        clear: |spec, _| {
+            spec.capabilities.drop.clear();
+            Ok(())
+        },
+        render: |spec, out| {
+            if !spec.capabilities.drop.is_empty() {
+                out.push(("lxc.cap.drop".into(), join(&spec.capabilities.drop)));
+            }
+        },
+    },
+    KeyDef {
+        name: "lxc.cap.keep",
+        prefix: false,
+        list: true,
+        section: Section::Capabilities,
+        legacy: &[],
+        doc: "Keep only these capabilities (`none` keeps none); cannot be combined with `lxc.cap.drop`.",
+        example: "lxc.cap.keep = chown net_bind_service setuid setgid",
+        set: |spec, _, value| {
+            let keep = spec.capabilities.keep.get_or_insert_with(Vec::new);
+            if value == "none" {
+                keep.clear();
+            } else {
+                keep.extend(parse_capabilities(value)?);
+            }
+            Ok(())
+        },
+        clear: |spec, _| {
+            spec.capabilities.keep = None;
+            Ok(())
+        },
+        render: |spec, out| match &spec.capabilities.keep {
+            Some(keep) if keep.is_empty() => out.push(("lxc.cap.keep".into(), "none".into())),
+            Some(keep) => out.push(("lxc.cap.keep".into(), join(keep))),
+            None => {}
+        },
+    },
+];
+
+fn parse_capabilities(value: &str) -> Result<Vec<Capability>, ValueError> {
+    value.split_whitespace().map(str::parse).collect()
+}
+
+fn join(caps: &[Capability]) -> String {
+    let names: Vec<&str> = caps.iter().map(|c| c.name()).collect();
+    names.join(" ")
+}
+
+pub(super) static KEYS: &[KeyDef] = &[
+    scalar!(Security, "lxc.seccomp.profile", ["lxc.seccomp"], "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
+        "Seccomp policy file (LXC's v1/v2 format); empty turns rlxc's default policy off.", security.seccomp_profile),
+    scalar!(Security, "lxc.seccomp.allow_nesting", "lxc.seccomp.allow_nesting = 1",
+        "1: stack the policy even when a seccomp filter is already loaded.", security.seccomp_allow_nesting),
+    scalar!(Security, "lxc.seccomp.notify.proxy", "lxc.seccomp.notify.proxy = unix:/run/proxy.sock",
+        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`).", security.seccomp_notify_proxy),
+    scalar!(Security, "lxc.seccomp.notify.cookie", "lxc.seccomp.notify.cookie = web",
+        "A string sent along with proxied seccomp notifications.", security.seccomp_notify_cookie),
+    scalar!(Security, "lxc.apparmor.profile", ["lxc.aa_profile"], "lxc.apparmor.profile = unconfined",
+        "AppArmor profile (`generated`, `unconfined`, `unchanged` or a name).", security.apparmor_profile),
+    scalar!(Security, "lxc.apparmor.allow_incomplete", ["lxc.aa_allow_incomplete"], "lxc.apparmor.allow_incomplete = 1",
+        "1: start even when the kernel lacks AppArmor mount mediation.", security.apparmor_allow_incomplete),
+    scalar!(Security, "lxc.apparmor.allow_nesting", "lxc.apparmor.allow_nesting = 1",
+        "1: the generated profile allows nested containers.", security.apparmor_allow_nesting),
+    list!(Security, "lxc.apparmor.raw", "lxc.apparmor.raw = mount fstype=nfs,",
+        "A raw line appended to the generated AppArmor profile; repeatable.", security.apparmor_raw),
+    scalar!(Security, "lxc.selinux.context", ["lxc.se_context"], "lxc.selinux.context = system_u:system_r:lxc_t:s0:c22",
+        "SELinux context the container's init runs in.", security.selinux_context),
+    scalar!(Security, "lxc.selinux.context.keyring", "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0:c22",
+        "SELinux context of the container's session keyring.", security.selinux_context_keyring),
+    scalar!(Security, "lxc.keyring.session", "lxc.keyring.session = 1",
+        "1 (default): a fresh session keyring for the container; 0: inherit the caller's.", security.keyring_session),
+    scalar!(Security, "lxc.no_new_privs", "lxc.no_new_privs = 1",
+        "1: set no_new_privs, so setuid binaries gain nothing in the container.", security.no_new_privs),
+];

@@ -1,0 +1,265 @@
+//! Loading a config: read the text (with includes), translate legacy keys, apply each line to
+//! the spec, then check what only the whole config can tell (conflicting keys).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use crate::error::{ConfigError, LoadFailure, Origin, Warning};
+use crate::keys::{self, ApplyError};
+use crate::legacy::{Translation, Translator};
+use crate::source::{self, Entry};
+use crate::spec::ContainerSpec;
+
+/// A config that loaded, and what is worth telling about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub spec: ContainerSpec,
+    pub warnings: Vec<Warning>,
+}
+
+/// Loads a config file, then applies `defines` (`KEY=VALUE`, as `rlxc start -s`) on top.
+pub fn load_file(path: &Path, defines: &[String]) -> Result<Loaded, LoadFailure> {
+    let mut errors = Vec::new();
+    let mut entries = source::read_file(path, &mut errors);
+    entries.extend(define_entries(defines, &mut errors));
+    finish(entries, errors)
+}
+
+/// Loads config text that has no file (tests, fuzzing); `name` is used in messages.
+pub fn load_str(text: &str, name: &Path) -> Result<Loaded, LoadFailure> {
+    let mut errors = Vec::new();
+    let entries = source::read_text(text, name, &mut errors);
+    finish(entries, errors)
+}
+
+fn define_entries(defines: &[String], errors: &mut Vec<ConfigError>) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for define in defines {
+        match define.split_once('=') {
+            Some((key, value)) => entries.push(Entry {
+                origin: Origin::CommandLine,
+                key: key.trim().to_string(),
+                value: value.trim().to_string(),
+            }),
+            None => errors.push(ConfigError::Syntax {
+                origin: Origin::CommandLine,
+                found: define.clone(),
+            }),
+        }
+    }
+    entries
+}
+
+/// Keys whose combinations are checked once the whole config is read.
+const TRACKED: &[&str] = &[
+    "lxc.cap.drop",
+    "lxc.cap.keep",
+    "lxc.namespace.clone",
+    "lxc.namespace.keep",
+    "lxc.cgroup.dir",
+    "lxc.cgroup.dir.container",
+    "lxc.cgroup.dir.monitor",
+];
+
+#[derive(Default)]
+struct State {
+    spec: ContainerSpec,
+    errors: Vec<ConfigError>,
+    warnings: Vec<Warning>,
+    warned: HashSet<String>,
+    /// Where each tracked key (and each network index) was last set.
+    origins: BTreeMap<String, Origin>,
+    rootfs_backend: Option<String>,
+}
+
+fn finish(entries: Vec<Entry>, errors: Vec<ConfigError>) -> Result<Loaded, LoadFailure> {
+    let mut state = State {
+        errors,
+        ..State::default()
+    };
+    let mut translator = Translator::new();
+    for entry in entries {
+        state.apply(&mut translator, entry);
+    }
+    state.apply_rootfs_backend();
+    state.check_conflicts();
+    state.check_networks();
+    if state.errors.is_empty() {
+        Ok(Loaded {
+            spec: state.spec,
+            warnings: state.warnings,
+        })
+    } else {
+        Err(LoadFailure {
+            errors: state.errors,
+            warnings: state.warnings,
+        })
+    }
+}
+
+impl State {
+    fn apply(&mut self, translator: &mut Translator, entry: Entry) {
+        let Entry { origin, key, value } = entry;
+        let modern = match translator.translate(&key, &value) {
+            Ok(Translation::Modern(modern)) => modern,
+            Ok(Translation::Legacy {
+                legacy,
+                modern,
+                note,
+            }) => {
+                let message = match note {
+                    Some(note) => format!("legacy key, read as {modern}: {note}"),
+                    None => format!("legacy key, read as {modern}"),
+                };
+                self.warn_once(&origin, &legacy, message);
+                modern
+            }
+            Ok(Translation::Removed { legacy, reason }) => {
+                if legacy == "lxc.rootfs.backend" {
+                    self.rootfs_backend = Some(value.clone());
+                }
+                self.warn_once(&origin, &legacy, format!("removed key, ignored: {reason}"));
+                return;
+            }
+            Err(reason) => {
+                self.errors.push(ConfigError::Value { origin, key, reason });
+                return;
+            }
+        };
+        match keys::apply(&mut self.spec, &modern, &value) {
+            Ok(()) => self.track(&modern, &origin),
+            Err(ApplyError::Unknown { suggestion }) => self.errors.push(ConfigError::UnknownKey {
+                origin,
+                key,
+                suggestion,
+            }),
+            Err(ApplyError::Value(reason)) => self.errors.push(ConfigError::Value {
+                origin,
+                key,
+                reason: reason.0,
+            }),
+        }
+    }
+
+    /// One warning per legacy key, however many lines use it.
+    fn warn_once(&mut self, origin: &Origin, key: &str, message: String) {
+        if self.warned.insert(key.to_string()) {
+            self.warnings.push(Warning {
+                origin: origin.clone(),
+                key: key.to_string(),
+                message,
+            });
+        }
+    }
+
+    fn track(&mut self, modern: &str, origin: &Origin) {
+        if TRACKED.contains(&modern) {
+            self.origins.insert(modern.to_string(), origin.clone());
+        }
+        if let Some(index) = modern
+            .strip_prefix("lxc.net.")
+            .and_then(|rest| rest.split('.').next())
+        {
+            let slot = format!("lxc.net.{index}");
+            self.origins.entry(slot).or_insert_with(|| origin.clone());
+        }
+    }
+
+    /// The old `lxc.rootfs.backend = lvm` plus `lxc.rootfs = /dev/vg/lv` is today's
+    /// `lxc.rootfs.path = lvm:/dev/vg/lv`.
+    fn apply_rootfs_backend(&mut self) {
+        let Some(backend) = self.rootfs_backend.take() else {
+            return;
+        };
+        if backend == "dir" || backend.is_empty() {
+            return;
+        }
+        if let Some(path) = &mut self.spec.rootfs.path {
+            if path.starts_with('/') {
+                *path = format!("{backend}:{path}");
+            }
+        }
+    }
+
+    fn check_conflicts(&mut self) {
+        let spec = &self.spec;
+        let conflicts = [
+            (
+                "lxc.cap.drop",
+                !spec.capabilities.drop.is_empty(),
+                "lxc.cap.keep",
+                spec.capabilities.keep.is_some(),
+            ),
+            (
+                "lxc.namespace.clone",
+                spec.namespaces.clone.is_some(),
+                "lxc.namespace.keep",
+                spec.namespaces.keep.is_some(),
+            ),
+            (
+                "lxc.cgroup.dir",
+                spec.cgroup.dir.is_some(),
+                "lxc.cgroup.dir.container",
+                spec.cgroup.dir_container.is_some(),
+            ),
+            (
+                "lxc.cgroup.dir",
+                spec.cgroup.dir.is_some(),
+                "lxc.cgroup.dir.monitor",
+                spec.cgroup.dir_monitor.is_some(),
+            ),
+        ];
+        for (first, first_set, second, second_set) in conflicts {
+            if !(first_set && second_set) {
+                continue;
+            }
+            let (Some(a), Some(b)) = (self.origins.get(first), self.origins.get(second)) else {
+                continue;
+            };
+            self.errors.push(ConfigError::Conflict {
+                origin: b.clone(),
+                key: second.to_string(),
+                other_key: first.to_string(),
+                other_origin: a.clone(),
+            });
+        }
+        let container = self.spec.cgroup.dir_container.is_some();
+        let monitor = self.spec.cgroup.dir_monitor.is_some();
+        if container != monitor {
+            let (set, missing) = if container {
+                ("lxc.cgroup.dir.container", "lxc.cgroup.dir.monitor")
+            } else {
+                ("lxc.cgroup.dir.monitor", "lxc.cgroup.dir.container")
+            };
+            if let Some(origin) = self.origins.get(set) {
+                self.errors.push(ConfigError::Value {
+                    origin: origin.clone(),
+                    key: set.to_string(),
+                    reason: format!("needs {missing} as well"),
+                });
+            }
+        }
+    }
+
+    /// Every interface needs a type; other settings without one are a forgotten line.
+    fn check_networks(&mut self) {
+        for (index, net) in &self.spec.networks {
+            if net.net_type.is_some() {
+                continue;
+            }
+            let slot = format!("lxc.net.{index}");
+            let origin = self
+                .origins
+                .get(&slot)
+                .cloned()
+                .unwrap_or(Origin::CommandLine);
+            self.errors.push(ConfigError::Value {
+                origin,
+                key: format!("{slot}.type"),
+                reason: format!(
+                    "interface {index} has settings but no type (veth, macvlan, ipvlan, vlan, phys, empty, none)"
+                ),
+            });
+        }
+    }
+}
