@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::error::{ConfigError, LoadFailure, Origin, Warning};
 use crate::keys::{self, ApplyError};
 use crate::legacy::{Translation, Translator};
-use crate::source::{self, Entry};
+use crate::source::{self, Diagnostics, Entry};
 use crate::spec::ContainerSpec;
 
 /// A config that loaded, and what is worth telling about it.
@@ -19,17 +19,17 @@ pub struct Loaded {
 
 /// Loads a config file, then applies `defines` (`KEY=VALUE`, as `rlxc start -s`) on top.
 pub fn load_file(path: &Path, defines: &[String]) -> Result<Loaded, LoadFailure> {
-    let mut errors = Vec::new();
-    let mut entries = source::read_file(path, &mut errors);
-    entries.extend(define_entries(defines, &mut errors));
-    finish(entries, errors)
+    let mut diagnostics = Diagnostics::default();
+    let mut entries = source::read_file(path, &mut diagnostics);
+    entries.extend(define_entries(defines, &mut diagnostics.errors));
+    finish(entries, diagnostics)
 }
 
 /// Loads config text that has no file (tests, fuzzing); `name` is used in messages.
 pub fn load_str(text: &str, name: &Path) -> Result<Loaded, LoadFailure> {
-    let mut errors = Vec::new();
-    let entries = source::read_text(text, name, &mut errors);
-    finish(entries, errors)
+    let mut diagnostics = Diagnostics::default();
+    let entries = source::read_text(text, name, &mut diagnostics);
+    finish(entries, diagnostics)
 }
 
 fn define_entries(defines: &[String], errors: &mut Vec<ConfigError>) -> Vec<Entry> {
@@ -72,9 +72,10 @@ struct State {
     rootfs_backend: Option<String>,
 }
 
-fn finish(entries: Vec<Entry>, errors: Vec<ConfigError>) -> Result<Loaded, LoadFailure> {
+fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadFailure> {
     let mut state = State {
-        errors,
+        errors: diagnostics.errors,
+        warnings: diagnostics.warnings,
         ..State::default()
     };
     let mut translator = Translator::new();

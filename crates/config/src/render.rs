@@ -1,5 +1,6 @@
 //! Writing a spec back as a config in today's keys, in the table's canonical order.
 
+use crate::grammar::parse_value;
 use crate::keys::{self, Section};
 use crate::spec::ContainerSpec;
 
@@ -34,18 +35,17 @@ pub fn line(key: &str, value: &str) -> String {
     format!("{key} = {}", quote_if_needed(value))
 }
 
+/// The value as written if the grammar reads it back unchanged, else the first quoting that
+/// does (a `#` after a space, surrounding spaces, a leading quote).
 fn quote_if_needed(value: &str) -> String {
-    let needs_quotes = value.starts_with('#')
-        || value.contains(" #")
-        || value.contains("\t#")
-        || value.trim() != value
-        // A leading quote would be taken as the start of a quoted value.
-        || value.starts_with(['"', '\'']);
-    if !needs_quotes {
+    if parse_value(value) == value {
         return value.to_string();
     }
-    let quote = if value.contains('"') { '\'' } else { '"' };
-    format!("{quote}{value}{quote}")
+    ['"', '\'']
+        .iter()
+        .map(|q| format!("{q}{value}{q}"))
+        .find(|quoted| parse_value(quoted) == value)
+        .unwrap_or_else(|| value.to_string())
 }
 
 #[cfg(test)]
@@ -62,7 +62,7 @@ mod tests {
 
     #[test]
     fn values_survive_the_grammar() {
-        for value in ["plain", "A=b #c", "#x", " lead", "\"q\"", "'q'", "a\t#b", "it's #x"] {
+        for value in ["plain", "A=b #c", "#x", " lead", "\"q\"", "'q'", "a\t#b", "it's #x", "'\"''"] {
             let rendered = line("lxc.environment", value);
             assert_eq!(value_of(&rendered), value, "{rendered}");
         }

@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::error::{ConfigError, Origin};
+use crate::error::{ConfigError, Origin, Warning};
 use crate::grammar::{parse_line, Line};
 
 /// How deep includes may nest before we call it a mistake, loop or not.
@@ -21,21 +21,28 @@ pub struct Entry {
     pub value: String,
 }
 
-/// Reads `path` (and what it includes) into entries; errors are collected, not fatal, so a
-/// check can report all of them at once.
-pub fn read_file(path: &Path, errors: &mut Vec<ConfigError>) -> Vec<Entry> {
+/// What reading found besides entries: errors are collected, not fatal, so a check can
+/// report all of them at once.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub errors: Vec<ConfigError>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Reads `path` (and what it includes) into entries.
+pub fn read_file(path: &Path, diagnostics: &mut Diagnostics) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut stack = Vec::new();
-    read_into(path, None, &mut stack, &mut entries, errors);
+    read_into(path, None, &mut stack, &mut entries, diagnostics);
     entries
 }
 
-/// Reads config text that does not come from a file (tests, fuzzing, `-s` defines).
+/// Reads config text that does not come from a file (tests, fuzzing).
 /// Includes in it are resolved against the current directory.
-pub fn read_text(text: &str, name: &Path, errors: &mut Vec<ConfigError>) -> Vec<Entry> {
+pub fn read_text(text: &str, name: &Path, diagnostics: &mut Diagnostics) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut stack = vec![name.to_path_buf()];
-    read_lines(text, name, &mut stack, &mut entries, errors);
+    read_lines(text, name, &mut stack, &mut entries, diagnostics);
     entries
 }
 
@@ -44,14 +51,14 @@ fn read_into(
     included_from: Option<&Origin>,
     stack: &mut Vec<PathBuf>,
     entries: &mut Vec<Entry>,
-    errors: &mut Vec<ConfigError>,
+    diagnostics: &mut Diagnostics,
 ) {
     let identity = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if let Some(origin) = included_from {
         if stack.contains(&identity) || stack.len() >= MAX_INCLUDE_DEPTH {
             let mut chain: Vec<String> = stack.iter().map(|p| p.display().to_string()).collect();
             chain.push(identity.display().to_string());
-            errors.push(ConfigError::IncludeLoop {
+            diagnostics.errors.push(ConfigError::IncludeLoop {
                 origin: origin.clone(),
                 chain,
             });
@@ -59,13 +66,25 @@ fn read_into(
         }
     }
     if identity.is_dir() {
-        read_directory(&identity, included_from, stack, entries, errors);
+        read_directory(&identity, included_from, stack, entries, diagnostics);
         return;
     }
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
+        // LXC skips an include that does not exist (Debian's userns.conf includes a
+        // userns.conf.d/ that no package creates); say so instead of failing.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && included_from.is_some() => {
+            if let Some(origin) = included_from {
+                diagnostics.warnings.push(Warning {
+                    origin: origin.clone(),
+                    key: "lxc.include".into(),
+                    message: format!("{} does not exist; skipped", path.display()),
+                });
+            }
+            return;
+        }
         Err(err) => {
-            errors.push(match included_from {
+            diagnostics.errors.push(match included_from {
                 Some(origin) => ConfigError::Value {
                     origin: origin.clone(),
                     key: "lxc.include".into(),
@@ -81,8 +100,8 @@ fn read_into(
     };
     stack.push(identity);
     match decode(&bytes, path) {
-        Ok(text) => read_lines(&text, path, stack, entries, errors),
-        Err(err) => errors.push(err),
+        Ok(text) => read_lines(&text, path, stack, entries, diagnostics),
+        Err(err) => diagnostics.errors.push(err),
     }
     stack.pop();
 }
@@ -92,12 +111,12 @@ fn read_directory(
     included_from: Option<&Origin>,
     stack: &mut Vec<PathBuf>,
     entries: &mut Vec<Entry>,
-    errors: &mut Vec<ConfigError>,
+    diagnostics: &mut Diagnostics,
 ) {
     let listing = match fs::read_dir(dir) {
         Ok(listing) => listing,
         Err(err) => {
-            errors.push(ConfigError::Read {
+            diagnostics.errors.push(ConfigError::Read {
                 path: dir.to_path_buf(),
                 reason: err.to_string(),
             });
@@ -112,7 +131,7 @@ fn read_directory(
     files.sort();
     stack.push(dir.to_path_buf());
     for file in files {
-        read_into(&file, included_from, stack, entries, errors);
+        read_into(&file, included_from, stack, entries, diagnostics);
     }
     stack.pop();
 }
@@ -141,7 +160,7 @@ fn read_lines(
     path: &Path,
     stack: &mut Vec<PathBuf>,
     entries: &mut Vec<Entry>,
-    errors: &mut Vec<ConfigError>,
+    diagnostics: &mut Diagnostics,
 ) {
     for (index, raw) in text.lines().enumerate() {
         let origin = Origin::File {
@@ -150,7 +169,7 @@ fn read_lines(
         };
         match parse_line(raw) {
             Line::Blank | Line::Martian => {}
-            Line::Malformed => errors.push(ConfigError::Syntax {
+            Line::Malformed => diagnostics.errors.push(ConfigError::Syntax {
                 origin,
                 found: raw.trim().to_string(),
             }),
@@ -159,7 +178,7 @@ fn read_lines(
                     continue;
                 }
                 let target = resolve_include(path, value);
-                read_into(&target, Some(&origin), stack, entries, errors);
+                read_into(&target, Some(&origin), stack, entries, diagnostics);
             }
             Line::Entry { key, value } => entries.push(Entry {
                 origin,
@@ -197,9 +216,9 @@ mod tests {
     fn entries_keep_file_and_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let main = write(dir.path(), "config", "# c\n\nlxc.uts.name = a\nfoo = bar\nlxc.tty.max = 2\n");
-        let mut errors = Vec::new();
-        let entries = read_file(&main, &mut errors);
-        assert!(errors.is_empty(), "{errors:?}");
+        let mut diagnostics = Diagnostics::default();
+        let entries = read_file(&main, &mut diagnostics);
+        assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[0].origin, Origin::File { path: main.clone(), line: 3 });
         assert_eq!(entries[1].key, "lxc.tty.max");
@@ -211,9 +230,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "common.conf", "lxc.tty.max = 4\n");
         let main = write(dir.path(), "config", "lxc.include = common.conf\nlxc.uts.name = a\n");
-        let mut errors = Vec::new();
-        let entries = read_file(&main, &mut errors);
-        assert!(errors.is_empty(), "{errors:?}");
+        let mut diagnostics = Diagnostics::default();
+        let entries = read_file(&main, &mut diagnostics);
+        assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["lxc.tty.max", "lxc.uts.name"]);
     }
@@ -227,9 +246,9 @@ mod tests {
         write(&sub, "10-a.conf", "lxc.tty.max = 1\n");
         write(&sub, "README", "lxc.pty.max = 9\n");
         let main = write(dir.path(), "config", "lxc.include = conf.d/\n");
-        let mut errors = Vec::new();
-        let entries = read_file(&main, &mut errors);
-        assert!(errors.is_empty(), "{errors:?}");
+        let mut diagnostics = Diagnostics::default();
+        let entries = read_file(&main, &mut diagnostics);
+        assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
         let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["lxc.tty.max", "lxc.uts.name"]);
     }
@@ -239,8 +258,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "a.conf", "lxc.include = b.conf\n");
         write(dir.path(), "b.conf", "lxc.include = a.conf\n");
-        let mut errors = Vec::new();
-        read_file(&dir.path().join("a.conf"), &mut errors);
+        let mut diagnostics = Diagnostics::default();
+        read_file(&dir.path().join("a.conf"), &mut diagnostics);
+        let errors = diagnostics.errors;
         assert_eq!(errors.len(), 1, "{errors:?}");
         let text = errors[0].to_string();
         assert!(text.contains("include loop"), "{text}");
@@ -251,19 +271,32 @@ mod tests {
     fn a_file_including_itself_is_a_loop() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = write(dir.path(), "a.conf", "lxc.include = a.conf\n");
-        let mut errors = Vec::new();
-        read_file(&a, &mut errors);
+        let mut diagnostics = Diagnostics::default();
+        read_file(&a, &mut diagnostics);
+        let errors = diagnostics.errors;
         assert!(matches!(errors[..], [ConfigError::IncludeLoop { .. }]), "{errors:?}");
     }
 
     #[test]
-    fn missing_include_names_the_including_line() {
+    fn missing_include_is_skipped_with_a_warning_at_the_including_line() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = write(dir.path(), "a.conf", "\nlxc.include = nope.conf\n");
-        let mut errors = Vec::new();
-        read_file(&a, &mut errors);
-        let text = errors[0].to_string();
-        assert!(text.contains("a.conf:2: lxc.include: cannot read"), "{text}");
+        let mut diagnostics = Diagnostics::default();
+        read_file(&a, &mut diagnostics);
+        assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
+        let text = diagnostics.warnings[0].to_string();
+        assert!(text.contains("a.conf:2: lxc.include: "), "{text}");
+        assert!(text.ends_with("nope.conf does not exist; skipped"), "{text}");
+    }
+
+    #[test]
+    fn unreadable_include_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = write(dir.path(), "a.conf", "lxc.include = /proc/self/mem\n");
+        let mut diagnostics = Diagnostics::default();
+        read_file(&a, &mut diagnostics);
+        let text = diagnostics.errors[0].to_string();
+        assert!(text.contains("a.conf:1: lxc.include: cannot read"), "{text}");
     }
 
     #[test]
@@ -271,16 +304,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = dir.path().join("a.conf");
         fs::write(&a, b"lxc.uts.name = a\nlxc.cap.drop = \0sys_admin\n").expect("write");
-        let mut errors = Vec::new();
-        let entries = read_file(&a, &mut errors);
+        let mut diagnostics = Diagnostics::default();
+        let entries = read_file(&a, &mut diagnostics);
         assert!(entries.is_empty());
+        let errors = diagnostics.errors;
         assert!(errors[0].to_string().contains("a.conf:2: NUL byte"), "{}", errors[0]);
     }
 
     #[test]
     fn malformed_line_is_an_error() {
-        let mut errors = Vec::new();
-        read_text("lxc.uts.name web\n", Path::new("x.conf"), &mut errors);
+        let mut diagnostics = Diagnostics::default();
+        read_text("lxc.uts.name web\n", Path::new("x.conf"), &mut diagnostics);
+        let errors = diagnostics.errors;
         assert!(errors[0].to_string().starts_with("x.conf:1: expected"), "{}", errors[0]);
     }
 }
