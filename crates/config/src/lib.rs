@@ -1,1 +1,3 @@
 //! rlxc-config
+
+pub mod values;
