@@ -87,14 +87,30 @@ mod tests {
     fn known_names() {
         let a: Arch = "x86_64".parse().unwrap();
         assert_eq!(a.personality, Personality::Linux64);
-        assert_eq!("I686".parse::<Arch>().unwrap(), Arch { name: "i686".into(), personality: Personality::Linux32 });
-        assert_eq!("amd64".parse::<Arch>().unwrap().personality, Personality::Linux64);
-        assert_eq!("armhf".parse::<Arch>().unwrap().personality, Personality::Linux32);
+        assert_eq!(
+            "I686".parse::<Arch>().unwrap(),
+            Arch {
+                name: "i686".into(),
+                personality: Personality::Linux32
+            }
+        );
+        assert_eq!(
+            "amd64".parse::<Arch>().unwrap().personality,
+            Personality::Linux64
+        );
+        assert_eq!(
+            "armhf".parse::<Arch>().unwrap().personality,
+            Personality::Linux32
+        );
     }
 
     #[test]
     fn unknown_names() {
-        assert!("x86-64".parse::<Arch>().unwrap_err().0.contains("did you mean 'x86_64'"));
+        assert!("x86-64"
+            .parse::<Arch>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'x86_64'"));
         assert!("x32".parse::<Arch>().is_err());
         assert!("".parse::<Arch>().is_err());
     }

@@ -44,7 +44,11 @@ mod tests {
         for f in ["0", "false", "no", "off"] {
             assert_eq!(f.parse(), Ok(Bool01(false)), "{f}");
         }
-        assert!("2".parse::<Bool01>().unwrap_err().0.contains("expected 0 or 1"));
+        assert!("2"
+            .parse::<Bool01>()
+            .unwrap_err()
+            .0
+            .contains("expected 0 or 1"));
         assert!("".parse::<Bool01>().is_err());
     }
 

@@ -64,7 +64,10 @@ impl Capability {
 
     /// The capability with this kernel number, if this build knows it.
     pub fn from_number(n: u32) -> Option<Capability> {
-        usize::try_from(n).ok().and_then(|i| Capability::ALL.get(i)).copied()
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| Capability::ALL.get(i))
+            .copied()
     }
 }
 
@@ -81,7 +84,10 @@ impl FromStr for Capability {
                 .ok_or_else(|| {
                     ValueError::new(
                         input,
-                        format!("no capability has number {s} (known: 0-{})", Capability::ALL.len() - 1),
+                        format!(
+                            "no capability has number {s} (known: 0-{})",
+                            Capability::ALL.len() - 1
+                        ),
                     )
                 });
         }
@@ -116,7 +122,8 @@ impl FromStr for CapabilityList {
                         "'none' only has a meaning in lxc.cap.keep (to drop every capability)",
                     ))
                 } else {
-                    word.parse::<Capability>().map_err(|e| ValueError(format!("{input:?}: {}", inner(&e))))
+                    word.parse::<Capability>()
+                        .map_err(|e| ValueError(format!("{input:?}: {}", inner(&e))))
                 }
             })
             .collect::<Result<_, _>>()
@@ -220,7 +227,14 @@ mod tests {
 
     #[test]
     fn accepts_every_spelling() {
-        for s in ["sys_admin", "SYS_ADMIN", "cap_sys_admin", "CAP_SYS_ADMIN", "21", " 21 "] {
+        for s in [
+            "sys_admin",
+            "SYS_ADMIN",
+            "cap_sys_admin",
+            "CAP_SYS_ADMIN",
+            "21",
+            " 21 ",
+        ] {
             assert_eq!(s.parse::<Capability>(), Ok(Capability::SysAdmin), "{s}");
         }
     }
@@ -229,7 +243,11 @@ mod tests {
     fn rejects_with_suggestion() {
         let e = "sys_admn".parse::<Capability>().unwrap_err();
         assert!(e.0.contains("did you mean 'sys_admin'"), "{e}");
-        assert!("41".parse::<Capability>().unwrap_err().0.contains("no capability has number 41"));
+        assert!("41"
+            .parse::<Capability>()
+            .unwrap_err()
+            .0
+            .contains("no capability has number 41"));
         assert!("cap_".parse::<Capability>().is_err());
         assert!("".parse::<Capability>().is_err());
     }
@@ -242,7 +260,10 @@ mod tests {
         assert_eq!(list.0[0], Capability::SysModule);
         assert_eq!(list.to_string(), seed);
         let e = "sys_module bogus".parse::<CapabilityList>().unwrap_err();
-        assert!(e.0.starts_with("\"sys_module bogus\": unknown capability"), "{e}");
+        assert!(
+            e.0.starts_with("\"sys_module bogus\": unknown capability"),
+            "{e}"
+        );
         assert!("none".parse::<CapabilityList>().is_err());
         assert_eq!("".parse::<CapabilityList>(), Ok(CapabilityList::default()));
     }
@@ -253,7 +274,13 @@ mod tests {
         assert!(none.is_none());
         assert_eq!(none.to_string(), "none");
         let k: CapKeep = "chown none sys_admin".parse().unwrap();
-        assert_eq!(k, CapKeep { clear_earlier: true, caps: vec![Capability::SysAdmin] });
+        assert_eq!(
+            k,
+            CapKeep {
+                clear_earlier: true,
+                caps: vec![Capability::SysAdmin]
+            }
+        );
         assert_eq!(k.to_string(), "none sys_admin");
         let add: CapKeep = "sys_admin net_raw".parse().unwrap();
         assert!(!add.clear_earlier);

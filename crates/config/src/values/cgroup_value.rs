@@ -32,8 +32,16 @@ use Hierarchy::{Both, V1, V2};
 /// One row per controller file.
 const RULES: &[(Hierarchy, &str, Check)] = &[
     (V1, "memory.limit_in_bytes", Parse(parses::<CgroupLimit>)),
-    (V1, "memory.soft_limit_in_bytes", Parse(parses::<CgroupLimit>)),
-    (V1, "memory.memsw.limit_in_bytes", Parse(parses::<CgroupLimit>)),
+    (
+        V1,
+        "memory.soft_limit_in_bytes",
+        Parse(parses::<CgroupLimit>),
+    ),
+    (
+        V1,
+        "memory.memsw.limit_in_bytes",
+        Parse(parses::<CgroupLimit>),
+    ),
     // The kernel clamps shares to 2..=262144.
     (V1, "cpu.shares", Range(2, 262_144)),
     (V1, "cpu.cfs_quota_us", Parse(cfs_quota)),
@@ -41,7 +49,11 @@ const RULES: &[(Hierarchy, &str, Check)] = &[
     (V1, "blkio.weight", Range(10, 1_000)),
     (V1, "devices.allow", Parse(parses::<DeviceRule>)),
     (V1, "devices.deny", Parse(parses::<DeviceRule>)),
-    (V1, "freezer.state", Refuse("the freezer is driven by rlxc freeze and unfreeze, not set from the config")),
+    (
+        V1,
+        "freezer.state",
+        Refuse("the freezer is driven by rlxc freeze and unfreeze, not set from the config"),
+    ),
     (V2, "memory.max", Parse(parses::<CgroupLimit>)),
     (V2, "memory.high", Parse(parses::<CgroupLimit>)),
     (V2, "memory.low", Parse(parses::<CgroupLimit>)),
@@ -96,7 +108,10 @@ fn whole(v: &str) -> Option<i64> {
 fn in_range(value: &str, lo: i64, hi: i64) -> Result<(), ValueError> {
     match whole(value.trim()) {
         Some(n) if (lo..=hi).contains(&n) => Ok(()),
-        _ => Err(ValueError::new(value, format!("must be a whole number from {lo} to {hi}"))),
+        _ => Err(ValueError::new(
+            value,
+            format!("must be a whole number from {lo} to {hi}"),
+        )),
     }
 }
 
@@ -105,7 +120,10 @@ fn cfs_quota(v: &str) -> Result<(), ValueError> {
     match whole(v) {
         Some(-1) => Ok(()),
         Some(n) if n >= 1_000 => Ok(()),
-        _ => Err(ValueError::new(v, "must be -1 (no limit) or a quota of at least 1000 microseconds")),
+        _ => Err(ValueError::new(
+            v,
+            "must be -1 (no limit) or a quota of at least 1000 microseconds",
+        )),
     }
 }
 
@@ -114,7 +132,10 @@ fn pids_max(v: &str) -> Result<(), ValueError> {
     match whole(v) {
         _ if v == "max" => Ok(()),
         Some(n) if n >= 0 => Ok(()),
-        _ => Err(ValueError::new(v, "must be max or a whole number of processes")),
+        _ => Err(ValueError::new(
+            v,
+            "must be max or a whole number of processes",
+        )),
     }
 }
 
@@ -126,7 +147,10 @@ fn cpu_max(v: &str) -> Result<(), ValueError> {
         Some(q) => whole(q).is_some_and(|n| n >= 1_000),
         None => false,
     };
-    let period_ok = words.next().is_none_or(|p| whole(p).is_some_and(|n| (1_000..=1_000_000).contains(&n)));
+    let period_ok = match words.next() {
+        None => true,
+        Some(p) => whole(p).is_some_and(|n| (1_000..=1_000_000).contains(&n)),
+    };
     if quota_ok && period_ok && words.next().is_none() {
         Ok(())
     } else {
@@ -144,17 +168,27 @@ fn io_weight(v: &str) -> Result<(), ValueError> {
         [w] => w,
         ["default", w] => w,
         [dev, w] if is_dev_number(dev) => w,
-        _ => return Err(ValueError::new(v, "expected 'N', 'default N' or 'MAJOR:MINOR N'")),
+        _ => {
+            return Err(ValueError::new(
+                v,
+                "expected 'N', 'default N' or 'MAJOR:MINOR N'",
+            ))
+        }
     };
     match whole(weight) {
         Some(n) if (1..=10_000).contains(&n) => Ok(()),
-        _ => Err(ValueError::new(v, "the weight must be a whole number from 1 to 10000")),
+        _ => Err(ValueError::new(
+            v,
+            "the weight must be a whole number from 1 to 10000",
+        )),
     }
 }
 
 fn is_dev_number(s: &str) -> bool {
     s.split_once(':').is_some_and(|(a, b)| {
-        [a, b].iter().all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
+        [a, b]
+            .iter()
+            .all(|x| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
     })
 }
 

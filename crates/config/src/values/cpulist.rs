@@ -33,7 +33,10 @@ impl FromStr for CpuList {
 
     fn from_str(input: &str) -> Result<Self, ValueError> {
         if input.trim().is_empty() {
-            return Err(ValueError::new(input, "expected a CPU list such as 0, 0-3 or 0-3,5"));
+            return Err(ValueError::new(
+                input,
+                "expected a CPU list such as 0, 0-3 or 0-3,5",
+            ));
         }
         let mut set = BTreeSet::new();
         for part in input.split(',') {
@@ -71,7 +74,10 @@ fn cpu_number(input: &str, field: &str) -> Result<u32, ValueError> {
         Ok(n) if n < MAX_CPUS => Ok(n),
         _ => Err(ValueError::new(
             input,
-            format!("CPU {field} is out of range (Linux supports at most {MAX_CPUS} CPUs, 0-{})", MAX_CPUS - 1),
+            format!(
+                "CPU {field} is out of range (Linux supports at most {MAX_CPUS} CPUs, 0-{})",
+                MAX_CPUS - 1
+            ),
         )),
     }
 }

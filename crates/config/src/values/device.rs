@@ -26,7 +26,11 @@ pub struct DeviceAccess {
 
 impl DeviceAccess {
     /// `rwm`.
-    pub const ALL: DeviceAccess = DeviceAccess { read: true, write: true, mknod: true };
+    pub const ALL: DeviceAccess = DeviceAccess {
+        read: true,
+        write: true,
+        mknod: true,
+    };
 }
 
 impl fmt::Display for DeviceAccess {
@@ -71,14 +75,17 @@ impl FromStr for DeviceRule {
             Some("a") => DeviceKind::All,
             Some("c") => DeviceKind::Char,
             Some("b") => DeviceKind::Block,
-            Some(other) => {
+            Some(other) => return Err(ValueError::new(
+                input,
+                format!(
+                    "unknown device type '{other}' (use c for character, b for block, a for all)"
+                ),
+            )),
+            None => {
                 return Err(ValueError::new(
                     input,
-                    format!("unknown device type '{other}' (use c for character, b for block, a for all)"),
+                    "expected a device rule such as 'c 1:3 rwm' or 'a'",
                 ))
-            }
-            None => {
-                return Err(ValueError::new(input, "expected a device rule such as 'c 1:3 rwm' or 'a'"))
             }
         };
         let numbers = fields.next();
@@ -100,22 +107,39 @@ impl FromStr for DeviceRule {
             return Ok(DeviceRule::ALL);
         }
         let numbers = numbers.ok_or_else(|| {
-            ValueError::new(input, "missing 'major:minor' (use * for any, e.g. 'c 136:* rwm')")
+            ValueError::new(
+                input,
+                "missing 'major:minor' (use * for any, e.g. 'c 136:* rwm')",
+            )
         })?;
         let (major, minor) = parse_numbers(input, numbers)?;
         let access = access.ok_or_else(|| {
-            ValueError::new(input, "missing access letters (any of r, w, m, e.g. 'c 1:3 rwm')")
+            ValueError::new(
+                input,
+                "missing access letters (any of r, w, m, e.g. 'c 1:3 rwm')",
+            )
         })?;
         let access = parse_access(input, access)?;
-        Ok(DeviceRule { kind, major, minor, access })
+        Ok(DeviceRule {
+            kind,
+            major,
+            minor,
+            access,
+        })
     }
 }
 
 fn parse_numbers(input: &str, field: &str) -> Result<(Option<u32>, Option<u32>), ValueError> {
     let (major, minor) = field.split_once(':').ok_or_else(|| {
-        ValueError::new(input, format!("'{field}' needs a colon between major and minor, e.g. 1:3"))
+        ValueError::new(
+            input,
+            format!("'{field}' needs a colon between major and minor, e.g. 1:3"),
+        )
     })?;
-    Ok((device_number(input, major, "major")?, device_number(input, minor, "minor")?))
+    Ok((
+        device_number(input, major, "major")?,
+        device_number(input, minor, "minor")?,
+    ))
 }
 
 fn device_number(input: &str, field: &str, what: &str) -> Result<Option<u32>, ValueError> {
@@ -135,7 +159,9 @@ fn parse_access(input: &str, field: &str) -> Result<DeviceAccess, ValueError> {
             _ => {
                 return Err(ValueError::new(
                     input,
-                    format!("unknown access letter '{c}' (use r for read, w for write, m for mknod)"),
+                    format!(
+                        "unknown access letter '{c}' (use r for read, w for write, m for mknod)"
+                    ),
                 ))
             }
         }
@@ -151,7 +177,13 @@ impl fmt::Display for DeviceRule {
             DeviceKind::Block => "b",
         };
         let num = |n: Option<u32>| n.map_or_else(|| "*".to_string(), |n| n.to_string());
-        write!(f, "{kind} {}:{} {}", num(self.major), num(self.minor), self.access)
+        write!(
+            f,
+            "{kind} {}:{} {}",
+            num(self.major),
+            num(self.minor),
+            self.access
+        )
     }
 }
 
@@ -175,7 +207,14 @@ mod tests {
         assert_eq!(null.access, DeviceAccess::ALL);
         let any_block = rule("b *:* m");
         assert_eq!((any_block.major, any_block.minor), (None, None));
-        assert_eq!(any_block.access, DeviceAccess { read: false, write: false, mknod: true });
+        assert_eq!(
+            any_block.access,
+            DeviceAccess {
+                read: false,
+                write: false,
+                mknod: true
+            }
+        );
         assert_eq!(rule("c 136:* rwm").minor, None);
         assert_eq!(rule("c 5:1 rw").access.to_string(), "rw");
         assert_eq!(rule("c 10:229 rwm").to_string(), "c 10:229 rwm");
@@ -202,10 +241,21 @@ mod tests {
         let num = proptest::option::of(any::<u32>());
         prop_oneof![
             Just(DeviceRule::ALL),
-            (prop_oneof![Just(DeviceKind::Char), Just(DeviceKind::Block)], num.clone(), num,
-             any::<(bool, bool, bool)>())
+            (
+                prop_oneof![Just(DeviceKind::Char), Just(DeviceKind::Block)],
+                num.clone(),
+                num,
+                any::<(bool, bool, bool)>()
+            )
                 .prop_map(|(kind, major, minor, (read, write, mknod))| DeviceRule {
-                    kind, major, minor, access: DeviceAccess { read, write, mknod: mknod || !(read || write) },
+                    kind,
+                    major,
+                    minor,
+                    access: DeviceAccess {
+                        read,
+                        write,
+                        mknod: mknod || !(read || write)
+                    },
                 }),
         ]
     }

@@ -60,11 +60,19 @@ impl FromStr for IdMap {
             if first.checked_add(count).is_none() {
                 return Err(ValueError::new(
                     input,
-                    format!("the {side} range {first}+{count} goes past the largest id ({})", u32::MAX - 1),
+                    format!(
+                        "the {side} range {first}+{count} goes past the largest id ({})",
+                        u32::MAX - 1
+                    ),
                 ));
             }
         }
-        Ok(IdMap { kind, container_first, host_first, count })
+        Ok(IdMap {
+            kind,
+            container_first,
+            host_first,
+            count,
+        })
     }
 }
 
@@ -74,7 +82,11 @@ impl fmt::Display for IdMap {
             IdKind::Uid => "u",
             IdKind::Gid => "g",
         };
-        write!(f, "{kind} {} {} {}", self.container_first, self.host_first, self.count)
+        write!(
+            f,
+            "{kind} {} {} {}",
+            self.container_first, self.host_first, self.count
+        )
     }
 }
 
@@ -86,7 +98,15 @@ mod tests {
     #[test]
     fn parses_maps() {
         let m: IdMap = "u 0 100000 65536".parse().unwrap();
-        assert_eq!(m, IdMap { kind: IdKind::Uid, container_first: 0, host_first: 100000, count: 65536 });
+        assert_eq!(
+            m,
+            IdMap {
+                kind: IdKind::Uid,
+                container_first: 0,
+                host_first: 100000,
+                count: 65536
+            }
+        );
         assert_eq!(m.to_string(), "u 0 100000 65536");
         assert_eq!("g  0\t100000 1".parse::<IdMap>().unwrap().kind, IdKind::Gid);
         assert!("u 0 4294967294 1".parse::<IdMap>().is_ok());

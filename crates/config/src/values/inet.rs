@@ -87,13 +87,21 @@ fn split_prefix<'a>(input: &str, s: &'a str, max: u8) -> Result<(&'a str, Option
 }
 
 fn v4(input: &str, s: &str, what: &str) -> Result<Ipv4Addr, ValueError> {
-    s.parse()
-        .map_err(|_| ValueError::new(input, format!("'{s}' is not an IPv4 {what} (expected a.b.c.d)")))
+    s.parse().map_err(|_| {
+        ValueError::new(
+            input,
+            format!("'{s}' is not an IPv4 {what} (expected a.b.c.d)"),
+        )
+    })
 }
 
 fn v6(input: &str, s: &str, what: &str) -> Result<Ipv6Addr, ValueError> {
-    s.parse()
-        .map_err(|_| ValueError::new(input, format!("'{s}' is not an IPv6 {what} (expected e.g. 2001:db8::1)")))
+    s.parse().map_err(|_| {
+        ValueError::new(
+            input,
+            format!("'{s}' is not an IPv6 {what} (expected e.g. 2001:db8::1)"),
+        )
+    })
 }
 
 fn classful_prefix(input: &str, address: Ipv4Addr) -> Result<u8, ValueError> {
@@ -113,7 +121,10 @@ impl FromStr for Ipv4Cidr {
         let first = words
             .next()
             .ok_or_else(|| ValueError::new(input, "expected an address such as 192.168.1.2/24"))?;
-        let broadcast = words.next().map(|b| v4(input, b, "broadcast address")).transpose()?;
+        let broadcast = words
+            .next()
+            .map(|b| v4(input, b, "broadcast address"))
+            .transpose()?;
         if let Some(extra) = words.next() {
             return Err(ValueError::new(
                 input,
@@ -126,7 +137,11 @@ impl FromStr for Ipv4Cidr {
             Some(p) => p,
             None => classful_prefix(input, address)?,
         };
-        Ok(Ipv4Cidr { address, prefix, broadcast })
+        Ok(Ipv4Cidr {
+            address,
+            prefix,
+            broadcast,
+        })
     }
 }
 
@@ -136,7 +151,10 @@ impl FromStr for Ipv6Cidr {
     fn from_str(input: &str) -> Result<Self, ValueError> {
         let s = input.trim();
         let (addr, prefix) = split_prefix(input, s, 128)?;
-        Ok(Ipv6Cidr { address: v6(input, addr, "address")?, prefix: prefix.unwrap_or(64) })
+        Ok(Ipv6Cidr {
+            address: v6(input, addr, "address")?,
+            prefix: prefix.unwrap_or(64),
+        })
     }
 }
 
@@ -146,11 +164,15 @@ impl FromStr for Ipv4Route {
     fn from_str(input: &str) -> Result<Self, ValueError> {
         let (addr, prefix) = split_prefix(input, input.trim(), 32)?;
         let network = v4(input, addr, "network")?;
-        let prefix = prefix.ok_or_else(|| ValueError::new(input, "a route needs a prefix length, e.g. /32"))?;
+        let prefix = prefix
+            .ok_or_else(|| ValueError::new(input, "a route needs a prefix length, e.g. /32"))?;
         let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
         let base = Ipv4Addr::from(u32::from(network) & mask);
         if base != network {
-            return Err(ValueError::new(input, format!("host bits are set; the network is {base}/{prefix}")));
+            return Err(ValueError::new(
+                input,
+                format!("host bits are set; the network is {base}/{prefix}"),
+            ));
         }
         Ok(Ipv4Route { network, prefix })
     }
@@ -162,11 +184,15 @@ impl FromStr for Ipv6Route {
     fn from_str(input: &str) -> Result<Self, ValueError> {
         let (addr, prefix) = split_prefix(input, input.trim(), 128)?;
         let network = v6(input, addr, "network")?;
-        let prefix = prefix.ok_or_else(|| ValueError::new(input, "a route needs a prefix length, e.g. /128"))?;
+        let prefix = prefix
+            .ok_or_else(|| ValueError::new(input, "a route needs a prefix length, e.g. /128"))?;
         let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
         let base = Ipv6Addr::from(u128::from(network) & mask);
         if base != network {
-            return Err(ValueError::new(input, format!("host bits are set; the network is {base}/{prefix}")));
+            return Err(ValueError::new(
+                input,
+                format!("host bits are set; the network is {base}/{prefix}"),
+            ));
         }
         Ok(Ipv6Route { network, prefix })
     }
@@ -244,7 +270,14 @@ impl fmt::Display for Ipv6Gateway {
     }
 }
 
-serialize_display!(Ipv4Cidr, Ipv6Cidr, Ipv4Route, Ipv6Route, Ipv4Gateway, Ipv6Gateway);
+serialize_display!(
+    Ipv4Cidr,
+    Ipv6Cidr,
+    Ipv4Route,
+    Ipv6Route,
+    Ipv4Gateway,
+    Ipv6Gateway
+);
 
 #[cfg(test)]
 mod tests {
@@ -254,7 +287,10 @@ mod tests {
     #[test]
     fn ipv4_addresses() {
         let a: Ipv4Cidr = "192.168.1.2/24".parse().unwrap();
-        assert_eq!((a.address, a.prefix, a.broadcast), (Ipv4Addr::new(192, 168, 1, 2), 24, None));
+        assert_eq!(
+            (a.address, a.prefix, a.broadcast),
+            (Ipv4Addr::new(192, 168, 1, 2), 24, None)
+        );
         assert_eq!(a.effective_broadcast(), Ipv4Addr::new(192, 168, 1, 255));
         let b: Ipv4Cidr = "10.2.3.5/24 10.2.3.255".parse().unwrap();
         assert_eq!(b.broadcast, Some(Ipv4Addr::new(10, 2, 3, 255)));
@@ -262,8 +298,20 @@ mod tests {
         assert_eq!("10.0.0.5".parse::<Ipv4Cidr>().unwrap().prefix, 8);
         assert_eq!("172.16.0.5".parse::<Ipv4Cidr>().unwrap().prefix, 16);
         assert_eq!("192.168.1.2".parse::<Ipv4Cidr>().unwrap().prefix, 24);
-        assert_eq!("1.2.3.4/0".parse::<Ipv4Cidr>().unwrap().effective_broadcast(), Ipv4Addr::BROADCAST);
-        assert_eq!("1.2.3.4/32".parse::<Ipv4Cidr>().unwrap().effective_broadcast(), Ipv4Addr::new(1, 2, 3, 4));
+        assert_eq!(
+            "1.2.3.4/0"
+                .parse::<Ipv4Cidr>()
+                .unwrap()
+                .effective_broadcast(),
+            Ipv4Addr::BROADCAST
+        );
+        assert_eq!(
+            "1.2.3.4/32"
+                .parse::<Ipv4Cidr>()
+                .unwrap()
+                .effective_broadcast(),
+            Ipv4Addr::new(1, 2, 3, 4)
+        );
     }
 
     #[test]
@@ -285,10 +333,25 @@ mod tests {
         assert_eq!("2001:db8::1/128".parse::<Ipv6Cidr>().unwrap().prefix, 128);
         assert!("2001:db8::1/129".parse::<Ipv6Cidr>().is_err());
         assert!("1.2.3.4/24".parse::<Ipv6Cidr>().is_err());
-        assert_eq!("10.0.0.0/24".parse::<Ipv4Route>().unwrap().to_string(), "10.0.0.0/24");
-        assert!("10.0.0.1/24".parse::<Ipv4Route>().unwrap_err().0.contains("10.0.0.0/24"));
-        assert!("10.0.0.1".parse::<Ipv4Route>().unwrap_err().0.contains("prefix"));
-        assert!("2001:db8::1/64".parse::<Ipv6Route>().unwrap_err().0.contains("2001:db8::/64"));
+        assert_eq!(
+            "10.0.0.0/24".parse::<Ipv4Route>().unwrap().to_string(),
+            "10.0.0.0/24"
+        );
+        assert!("10.0.0.1/24"
+            .parse::<Ipv4Route>()
+            .unwrap_err()
+            .0
+            .contains("10.0.0.0/24"));
+        assert!("10.0.0.1"
+            .parse::<Ipv4Route>()
+            .unwrap_err()
+            .0
+            .contains("prefix"));
+        assert!("2001:db8::1/64"
+            .parse::<Ipv6Route>()
+            .unwrap_err()
+            .0
+            .contains("2001:db8::/64"));
         assert!("2001:db8::/64".parse::<Ipv6Route>().is_ok());
         assert!("0.0.0.0/0".parse::<Ipv4Route>().is_ok());
         assert!("::/0".parse::<Ipv6Route>().is_ok());
@@ -296,10 +359,17 @@ mod tests {
 
     #[test]
     fn gateways() {
-        assert_eq!("192.168.1.1".parse(), Ok(Ipv4Gateway::Address(Ipv4Addr::new(192, 168, 1, 1))));
+        assert_eq!(
+            "192.168.1.1".parse(),
+            Ok(Ipv4Gateway::Address(Ipv4Addr::new(192, 168, 1, 1)))
+        );
         assert_eq!("auto".parse(), Ok(Ipv4Gateway::Auto));
         assert_eq!("dev".parse(), Ok(Ipv6Gateway::Dev));
-        assert!("gw".parse::<Ipv4Gateway>().unwrap_err().0.contains("auto, dev"));
+        assert!("gw"
+            .parse::<Ipv4Gateway>()
+            .unwrap_err()
+            .0
+            .contains("auto, dev"));
         assert!("1.2.3.4".parse::<Ipv6Gateway>().is_err());
     }
 

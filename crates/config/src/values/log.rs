@@ -36,9 +36,12 @@ impl FromStr for LogLevel {
                 .parse::<usize>()
                 .ok()
                 .and_then(|n| LogLevel::ALL.get(n).copied())
-                .ok_or_else(|| ValueError::new(input, "log level numbers run from 0 (TRACE) to 8 (FATAL)"));
+                .ok_or_else(|| {
+                    ValueError::new(input, "log level numbers run from 0 (TRACE) to 8 (FATAL)")
+                });
         }
-        LogLevel::from_word(s).ok_or_else(|| super::unknown_word(input, "log level", LogLevel::WORDS))
+        LogLevel::from_word(s)
+            .ok_or_else(|| super::unknown_word(input, "log level", LogLevel::WORDS))
     }
 }
 
@@ -87,8 +90,16 @@ mod tests {
         assert_eq!("0".parse(), Ok(LogLevel::Trace));
         assert_eq!("8".parse(), Ok(LogLevel::Fatal));
         assert_eq!(LogLevel::Error.number(), 5);
-        assert!("9".parse::<LogLevel>().unwrap_err().0.contains("0 (TRACE) to 8"));
-        assert!("DEBUGG".parse::<LogLevel>().unwrap_err().0.contains("did you mean 'DEBUG'"));
+        assert!("9"
+            .parse::<LogLevel>()
+            .unwrap_err()
+            .0
+            .contains("0 (TRACE) to 8"));
+        assert!("DEBUGG"
+            .parse::<LogLevel>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'DEBUG'"));
     }
 
     #[test]
@@ -96,7 +107,11 @@ mod tests {
         assert_eq!("local3".parse(), Ok(SyslogFacility::Local3));
         assert_eq!(SyslogFacility::Daemon.raw(), 3 << 3);
         assert!("user".parse::<SyslogFacility>().is_err());
-        assert!("locl0".parse::<SyslogFacility>().unwrap_err().0.contains("did you mean 'local0'"));
+        assert!("locl0"
+            .parse::<SyslogFacility>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'local0'"));
     }
 
     proptest! {

@@ -81,10 +81,17 @@ fn parse_digits(input: &str, allow_x: bool) -> Result<[Option<u8>; 12], ValueErr
         for (d, c) in group.chars().enumerate() {
             nibbles[2 * g + d] = match c {
                 'x' | 'X' if allow_x => None,
-                _ => Some(c.to_digit(16).and_then(|v| u8::try_from(v).ok()).ok_or_else(|| {
-                    let also = if allow_x { " or x" } else { "" };
-                    ValueError::new(input, format!("'{c}' is not a hex digit (0-9, a-f{also})"))
-                })?),
+                _ => Some(
+                    c.to_digit(16)
+                        .and_then(|v| u8::try_from(v).ok())
+                        .ok_or_else(|| {
+                            let also = if allow_x { " or x" } else { "" };
+                            ValueError::new(
+                                input,
+                                format!("'{c}' is not a hex digit (0-9, a-f{also})"),
+                            )
+                        })?,
+                ),
             };
         }
     }
@@ -102,9 +109,15 @@ impl FromStr for MacAddr {
     type Err = ValueError;
 
     fn from_str(input: &str) -> Result<Self, ValueError> {
-        let mac = HwAddr { nibbles: parse_digits(input, false)? }.fill(|| 0);
+        let mac = HwAddr {
+            nibbles: parse_digits(input, false)?,
+        }
+        .fill(|| 0);
         if mac.0 == [0; 6] {
-            return Err(ValueError::new(input, "00:00:00:00:00:00 is not a usable address"));
+            return Err(ValueError::new(
+                input,
+                "00:00:00:00:00:00 is not a usable address",
+            ));
         }
         Ok(mac)
     }
@@ -114,9 +127,14 @@ impl FromStr for HwAddr {
     type Err = ValueError;
 
     fn from_str(input: &str) -> Result<Self, ValueError> {
-        let hw = HwAddr { nibbles: parse_digits(input, true)? };
+        let hw = HwAddr {
+            nibbles: parse_digits(input, true)?,
+        };
         if hw.concrete().is_some_and(|m| m.0 == [0; 6]) {
-            return Err(ValueError::new(input, "00:00:00:00:00:00 is not a usable address"));
+            return Err(ValueError::new(
+                input,
+                "00:00:00:00:00:00 is not a usable address",
+            ));
         }
         Ok(hw)
     }
@@ -125,7 +143,11 @@ impl FromStr for HwAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
     }
 }
 
@@ -185,19 +207,25 @@ mod tests {
         // An x in the multicast digit never yields a multicast address.
         let any: HwAddr = "xx:xx:xx:xx:xx:xx".parse().unwrap();
         assert_eq!(any.fill(|| 0xff).0[0] & 1, 0);
-        assert!("01:xx:xx:xx:xx:xx".parse::<HwAddr>().unwrap_err().0.contains("multicast"));
+        assert!("01:xx:xx:xx:xx:xx"
+            .parse::<HwAddr>()
+            .unwrap_err()
+            .0
+            .contains("multicast"));
         let c: HwAddr = "00:16:3e:12:34:56".parse().unwrap();
         assert!(!c.is_template());
-        assert_eq!(c.concrete().map(|m| m.to_string()).as_deref(), Some("00:16:3e:12:34:56"));
+        assert_eq!(
+            c.concrete().map(|m| m.to_string()).as_deref(),
+            Some("00:16:3e:12:34:56")
+        );
     }
 
     fn arb_mac() -> impl Strategy<Value = MacAddr> {
-        any::<[u8; 6]>()
-            .prop_map(|mut b| {
-                b[0] &= 0xfe;
-                b[5] |= 1;
-                MacAddr(b)
-            })
+        any::<[u8; 6]>().prop_map(|mut b| {
+            b[0] &= 0xfe;
+            b[5] |= 1;
+            MacAddr(b)
+        })
     }
 
     proptest! {

@@ -8,6 +8,9 @@
 //! Errors say why a value was rejected, in words a user can act on. They never name the file,
 //! line or key: the caller knows those and adds them.
 
+// Tests may unwrap; library code may not (workspace lint).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::fmt;
 
 /// Builds a plain keyword enum: the enum itself, `name()`, `ALL`, `from_word()` (case
@@ -125,8 +128,7 @@ pub use mount::{CreateKind, MountEntry, MountFlag, MountOption, Propagation};
 pub use mount_auto::{CgroupAuto, CgroupMode, MountAuto, ProcMode, Shmounts, SysMode};
 pub use namespace::{Namespace, NamespaceSet};
 pub use net::{
-    BridgeVlan, IpvlanIsolation, IpvlanMode, MacvlanMode, Mtu, NetFlags, NetType, VethMode,
-    VlanId,
+    BridgeVlan, IpvlanIsolation, IpvlanMode, MacvlanMode, Mtu, NetFlags, NetType, VethMode, VlanId,
 };
 pub use prlimit::{Limit, PrLimit, Resource};
 pub use signal::Signal;
@@ -152,7 +154,12 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .iter()
-        .map(|c| (strsim::damerau_levenshtein(&word, &c.to_ascii_lowercase()), *c))
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&word, &c.to_ascii_lowercase()),
+                *c,
+            )
+        })
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -162,13 +169,19 @@ pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str>
 pub(crate) fn unknown_word(input: &str, what: &str, candidates: &[&str]) -> ValueError {
     let word = input.trim();
     if word.is_empty() {
-        return ValueError::new(input, format!("expected a {what} ({})", candidates.join(", ")));
+        return ValueError::new(
+            input,
+            format!("expected a {what} ({})", candidates.join(", ")),
+        );
     }
     match suggest(word, candidates) {
         Some(s) => ValueError::new(input, format!("unknown {what}; did you mean '{s}'?")),
         None => ValueError::new(
             input,
-            format!("unknown {what} (expected one of: {})", candidates.join(", ")),
+            format!(
+                "unknown {what} (expected one of: {})",
+                candidates.join(", ")
+            ),
         ),
     }
 }
@@ -176,9 +189,15 @@ pub(crate) fn unknown_word(input: &str, what: &str, candidates: &[&str]) -> Valu
 /// Parses an unsigned decimal number with a reason on failure (`what` names the field).
 pub(crate) fn parse_u32(input: &str, field: &str, what: &str) -> Result<u32, ValueError> {
     if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ValueError::new(input, format!("{what} must be a whole number, not {field:?}")));
+        return Err(ValueError::new(
+            input,
+            format!("{what} must be a whole number, not {field:?}"),
+        ));
     }
-    field
-        .parse::<u32>()
-        .map_err(|_| ValueError::new(input, format!("{what} {field} is too large (at most {})", u32::MAX)))
+    field.parse::<u32>().map_err(|_| {
+        ValueError::new(
+            input,
+            format!("{what} {field} is too large (at most {})", u32::MAX),
+        )
+    })
 }

@@ -68,7 +68,10 @@ impl MountOption {
             return match kind {
                 "dir" => Ok(MountOption::Create(CreateKind::Dir)),
                 "file" => Ok(MountOption::Create(CreateKind::File)),
-                _ => Err(ValueError::new(input, format!("'{word}': create= takes dir or file"))),
+                _ => Err(ValueError::new(
+                    input,
+                    format!("'{word}': create= takes dir or file"),
+                )),
             };
         }
         if let Some(path) = word.strip_prefix("idmap=") {
@@ -258,7 +261,13 @@ impl FromStr for MountEntry {
 
 impl fmt::Display for MountEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", escape(&self.source), escape(&self.target), escape(&self.fstype))?;
+        write!(
+            f,
+            "{} {} {}",
+            escape(&self.source),
+            escape(&self.target),
+            escape(&self.fstype)
+        )?;
         if self.options.is_empty() && self.dump == 0 && self.pass == 0 {
             return Ok(());
         }
@@ -289,10 +298,22 @@ mod tests {
 
     #[test]
     fn parses_seed_entries() {
-        let shm = entry("shm dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,mode=1777,size=256m,create=dir 0 0");
-        assert_eq!((shm.source.as_str(), shm.target.as_str(), shm.fstype.as_str()), ("shm", "dev/shm", "tmpfs"));
+        let shm = entry(
+            "shm dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,mode=1777,size=256m,create=dir 0 0",
+        );
+        assert_eq!(
+            (
+                shm.source.as_str(),
+                shm.target.as_str(),
+                shm.fstype.as_str()
+            ),
+            ("shm", "dev/shm", "tmpfs")
+        );
         use MountFlag::*;
-        assert_eq!(shm.flags().collect::<Vec<_>>(), vec![Rw, Nosuid, Nodev, Noexec, Relatime]);
+        assert_eq!(
+            shm.flags().collect::<Vec<_>>(),
+            vec![Rw, Nosuid, Nodev, Noexec, Relatime]
+        );
         assert_eq!(shm.data(), "mode=1777,size=256m");
         assert_eq!(shm.create(), Some(CreateKind::Dir));
         assert!(!shm.optional());
@@ -312,13 +333,18 @@ mod tests {
 
     #[test]
     fn lxc_options_and_escapes() {
-        let e = entry("/a\\040b mnt/x\\011y none bind,optional,relative,idmap=container,rslave,create=file");
+        let e = entry(
+            "/a\\040b mnt/x\\011y none bind,optional,relative,idmap=container,rslave,create=file",
+        );
         assert_eq!(e.source, "/a b");
         assert_eq!(e.target, "mnt/x\ty");
         assert!(e.optional() && e.relative());
         assert_eq!(e.idmap(), Some("container"));
         assert_eq!(e.create(), Some(CreateKind::File));
-        assert_eq!(e.propagation().collect::<Vec<_>>(), vec![Propagation::Rslave]);
+        assert_eq!(
+            e.propagation().collect::<Vec<_>>(),
+            vec![Propagation::Rslave]
+        );
         assert_eq!((e.dump, e.pass), (0, 0));
         assert_eq!(e.to_string(), "/a\\040b mnt/x\\011y none bind,optional,relative,idmap=container,rslave,create=file 0 0");
         assert_eq!(entry("a\\134b\\q c d").source, "a\\b\\q");

@@ -38,7 +38,11 @@ pub enum CgroupMode {
 pub enum CgroupAuto {
     /// `cgroup[:mode][:force]` (only the container's own cgroups) or
     /// `cgroup-full[:mode][:force]` (the host's whole hierarchy).
-    V1 { full: bool, mode: CgroupMode, force: bool },
+    V1 {
+        full: bool,
+        mode: CgroupMode,
+        force: bool,
+    },
     /// `cgroup2[:ro][:force]`.
     V2 { ro: bool, force: bool },
 }
@@ -55,7 +59,9 @@ impl Shmounts {
     pub const DEFAULT_CONTAINER_PATH: &'static str = "/dev/.lxc-mounts";
 
     pub fn container_path(&self) -> &str {
-        self.container.as_deref().unwrap_or(Self::DEFAULT_CONTAINER_PATH)
+        self.container
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_CONTAINER_PATH)
     }
 }
 
@@ -89,11 +95,33 @@ impl MountAuto {
 
 /// Every word LXC accepts besides `shmounts:…`, for suggestions.
 const WORDS: &[&str] = &[
-    "proc", "proc:mixed", "proc:rw", "sys", "sys:mixed", "sys:ro", "sys:rw", "cgroup",
-    "cgroup:mixed", "cgroup:ro", "cgroup:rw", "cgroup:force", "cgroup:mixed:force",
-    "cgroup:ro:force", "cgroup:rw:force", "cgroup-full", "cgroup-full:mixed", "cgroup-full:ro",
-    "cgroup-full:rw", "cgroup-full:force", "cgroup-full:mixed:force", "cgroup-full:ro:force",
-    "cgroup-full:rw:force", "cgroup2", "cgroup2:ro", "cgroup2:force", "cgroup2:ro:force",
+    "proc",
+    "proc:mixed",
+    "proc:rw",
+    "sys",
+    "sys:mixed",
+    "sys:ro",
+    "sys:rw",
+    "cgroup",
+    "cgroup:mixed",
+    "cgroup:ro",
+    "cgroup:rw",
+    "cgroup:force",
+    "cgroup:mixed:force",
+    "cgroup:ro:force",
+    "cgroup:rw:force",
+    "cgroup-full",
+    "cgroup-full:mixed",
+    "cgroup-full:ro",
+    "cgroup-full:rw",
+    "cgroup-full:force",
+    "cgroup-full:mixed:force",
+    "cgroup-full:ro:force",
+    "cgroup-full:rw:force",
+    "cgroup2",
+    "cgroup2:ro",
+    "cgroup2:force",
+    "cgroup2:ro:force",
     "shmounts:",
 ];
 
@@ -125,10 +153,30 @@ impl FromStr for MountAuto {
                 "sys" | "sys:mixed" => auto.sys = Some(SysMode::Mixed),
                 "sys:ro" => auto.sys = Some(SysMode::Ro),
                 "sys:rw" => auto.sys = Some(SysMode::Rw),
-                "cgroup2" => auto.cgroup = Some(CgroupAuto::V2 { ro: false, force: false }),
-                "cgroup2:ro" => auto.cgroup = Some(CgroupAuto::V2 { ro: true, force: false }),
-                "cgroup2:force" => auto.cgroup = Some(CgroupAuto::V2 { ro: false, force: true }),
-                "cgroup2:ro:force" => auto.cgroup = Some(CgroupAuto::V2 { ro: true, force: true }),
+                "cgroup2" => {
+                    auto.cgroup = Some(CgroupAuto::V2 {
+                        ro: false,
+                        force: false,
+                    })
+                }
+                "cgroup2:ro" => {
+                    auto.cgroup = Some(CgroupAuto::V2 {
+                        ro: true,
+                        force: false,
+                    })
+                }
+                "cgroup2:force" => {
+                    auto.cgroup = Some(CgroupAuto::V2 {
+                        ro: false,
+                        force: true,
+                    })
+                }
+                "cgroup2:ro:force" => {
+                    auto.cgroup = Some(CgroupAuto::V2 {
+                        ro: true,
+                        force: true,
+                    })
+                }
                 _ => {
                     if let Some(rest) = word.strip_prefix("shmounts:") {
                         auto.shmounts = Some(parse_shmounts(input, rest)?);
@@ -136,7 +184,9 @@ impl FromStr for MountAuto {
                     }
                     let v1 = match word.strip_prefix("cgroup-full") {
                         Some(rest) => parse_cgroup_v1(true, rest),
-                        None => word.strip_prefix("cgroup").and_then(|r| parse_cgroup_v1(false, r)),
+                        None => word
+                            .strip_prefix("cgroup")
+                            .and_then(|r| parse_cgroup_v1(false, r)),
                     };
                     match v1 {
                         Some(c) => auto.cgroup = Some(c),
@@ -159,9 +209,15 @@ fn parse_shmounts(input: &str, rest: &str) -> Result<Shmounts, ValueError> {
         None => (rest, None),
     };
     if host.is_empty() {
-        return Err(ValueError::new(input, "shmounts: needs a host path, e.g. shmounts:/var/lib/lxd/shmounts"));
+        return Err(ValueError::new(
+            input,
+            "shmounts: needs a host path, e.g. shmounts:/var/lib/lxd/shmounts",
+        ));
     }
-    Ok(Shmounts { host: host.to_string(), container })
+    Ok(Shmounts {
+        host: host.to_string(),
+        container,
+    })
 }
 
 impl fmt::Display for MountAuto {
@@ -197,7 +253,11 @@ impl fmt::Display for CgroupAuto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let force = |on: bool| if on { ":force" } else { "" };
         match *self {
-            CgroupAuto::V1 { full, mode, force: fo } => {
+            CgroupAuto::V1 {
+                full,
+                mode,
+                force: fo,
+            } => {
                 let base = if full { "cgroup-full" } else { "cgroup" };
                 let mode = match mode {
                     CgroupMode::Default => "",
@@ -230,14 +290,49 @@ mod tests {
         let a = auto("proc:mixed sys:mixed cgroup:mixed");
         assert_eq!(a.proc, Some(ProcMode::Mixed));
         assert_eq!(a.sys, Some(SysMode::Mixed));
-        assert_eq!(a.cgroup, Some(CgroupAuto::V1 { full: false, mode: CgroupMode::Mixed, force: false }));
+        assert_eq!(
+            a.cgroup,
+            Some(CgroupAuto::V1 {
+                full: false,
+                mode: CgroupMode::Mixed,
+                force: false
+            })
+        );
         assert_eq!(auto("proc").proc, Some(ProcMode::Mixed));
-        assert_eq!(auto("cgroup-full:rw:force").cgroup, Some(CgroupAuto::V1 { full: true, mode: CgroupMode::Rw, force: true }));
-        assert_eq!(auto("cgroup:force").cgroup, Some(CgroupAuto::V1 { full: false, mode: CgroupMode::Default, force: true }));
-        assert_eq!(auto("cgroup2:ro:force").cgroup, Some(CgroupAuto::V2 { ro: true, force: true }));
-        let sh = auto("shmounts:/var/lib/lxd/shmounts:/dev/.lxd-mounts").shmounts.unwrap();
-        assert_eq!((sh.host.as_str(), sh.container_path()), ("/var/lib/lxd/shmounts", "/dev/.lxd-mounts"));
-        assert_eq!(auto("shmounts:/h").shmounts.unwrap().container_path(), "/dev/.lxc-mounts");
+        assert_eq!(
+            auto("cgroup-full:rw:force").cgroup,
+            Some(CgroupAuto::V1 {
+                full: true,
+                mode: CgroupMode::Rw,
+                force: true
+            })
+        );
+        assert_eq!(
+            auto("cgroup:force").cgroup,
+            Some(CgroupAuto::V1 {
+                full: false,
+                mode: CgroupMode::Default,
+                force: true
+            })
+        );
+        assert_eq!(
+            auto("cgroup2:ro:force").cgroup,
+            Some(CgroupAuto::V2 {
+                ro: true,
+                force: true
+            })
+        );
+        let sh = auto("shmounts:/var/lib/lxd/shmounts:/dev/.lxd-mounts")
+            .shmounts
+            .unwrap();
+        assert_eq!(
+            (sh.host.as_str(), sh.container_path()),
+            ("/var/lib/lxd/shmounts", "/dev/.lxd-mounts")
+        );
+        assert_eq!(
+            auto("shmounts:/h").shmounts.unwrap().container_path(),
+            "/dev/.lxc-mounts"
+        );
         assert_eq!(auto(""), MountAuto::default());
         assert_eq!(auto("sys:ro cgroup2:ro").to_string(), "sys:ro cgroup2:ro");
     }
@@ -263,15 +358,33 @@ mod tests {
 
     fn arb() -> impl Strategy<Value = MountAuto> {
         let proc_ = proptest::option::of(prop_oneof![Just(ProcMode::Mixed), Just(ProcMode::Rw)]);
-        let sys = proptest::option::of(prop_oneof![Just(SysMode::Mixed), Just(SysMode::Ro), Just(SysMode::Rw)]);
-        let mode = prop_oneof![Just(CgroupMode::Default), Just(CgroupMode::Mixed), Just(CgroupMode::Ro), Just(CgroupMode::Rw)];
-        let cg = proptest::option::of(prop_oneof![
-            (any::<bool>(), mode, any::<bool>()).prop_map(|(full, mode, force)| CgroupAuto::V1 { full, mode, force }),
-            (any::<bool>(), any::<bool>()).prop_map(|(ro, force)| CgroupAuto::V2 { ro, force }),
+        let sys = proptest::option::of(prop_oneof![
+            Just(SysMode::Mixed),
+            Just(SysMode::Ro),
+            Just(SysMode::Rw)
         ]);
-        let sh = proptest::option::of(("/[a-z]{1,6}", proptest::option::of("/[a-z.]{1,6}"))
-            .prop_map(|(host, container)| Shmounts { host, container }));
-        (proc_, sys, cg, sh).prop_map(|(proc, sys, cgroup, shmounts)| MountAuto { proc, sys, cgroup, shmounts })
+        let mode = prop_oneof![
+            Just(CgroupMode::Default),
+            Just(CgroupMode::Mixed),
+            Just(CgroupMode::Ro),
+            Just(CgroupMode::Rw)
+        ];
+        let cg =
+            proptest::option::of(prop_oneof![
+                (any::<bool>(), mode, any::<bool>())
+                    .prop_map(|(full, mode, force)| CgroupAuto::V1 { full, mode, force }),
+                (any::<bool>(), any::<bool>()).prop_map(|(ro, force)| CgroupAuto::V2 { ro, force }),
+            ]);
+        let sh = proptest::option::of(
+            ("/[a-z]{1,6}", proptest::option::of("/[a-z.]{1,6}"))
+                .prop_map(|(host, container)| Shmounts { host, container }),
+        );
+        (proc_, sys, cg, sh).prop_map(|(proc, sys, cgroup, shmounts)| MountAuto {
+            proc,
+            sys,
+            cgroup,
+            shmounts,
+        })
     }
 
     proptest! {

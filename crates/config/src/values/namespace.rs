@@ -57,7 +57,10 @@ impl FromStr for NamespaceSet {
 
     fn from_str(input: &str) -> Result<Self, ValueError> {
         if input.trim().is_empty() {
-            return Err(ValueError::new(input, "expected namespace names such as 'net ipc uts'"));
+            return Err(ValueError::new(
+                input,
+                "expected namespace names such as 'net ipc uts'",
+            ));
         }
         input
             .split_whitespace()
@@ -90,7 +93,10 @@ mod tests {
         assert_eq!(Namespace::Mnt.clone_flag(), 0x0002_0000);
         let s: NamespaceSet = "net ipc\tnet UTS".parse().unwrap();
         assert_eq!(s.to_string(), "ipc net uts");
-        assert_eq!(s.clone_flags(), libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS);
+        assert_eq!(
+            s.clone_flags(),
+            libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS
+        );
     }
 
     #[test]

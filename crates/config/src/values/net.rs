@@ -89,7 +89,11 @@ impl fmt::Display for NetFlags {
 }
 
 /// Parses a whole number in `range`, saying `what` and the range when it is not.
-fn number_in<T>(input: &str, range: std::ops::RangeInclusive<T>, what: &str) -> Result<T, ValueError>
+fn number_in<T>(
+    input: &str,
+    range: std::ops::RangeInclusive<T>,
+    what: &str,
+) -> Result<T, ValueError>
 where
     T: FromStr + PartialOrd + fmt::Display,
 {
@@ -99,7 +103,11 @@ where
         Ok(v) if ok && range.contains(&v) => Ok(v),
         _ => Err(ValueError::new(
             input,
-            format!("{what} must be a whole number from {} to {}", range.start(), range.end()),
+            format!(
+                "{what} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
         )),
     }
 }
@@ -181,12 +189,20 @@ mod tests {
     fn keywords() {
         assert_eq!("veth".parse(), Ok(NetType::Veth));
         assert_eq!("none".parse(), Ok(NetType::None));
-        assert!("vet".parse::<NetType>().unwrap_err().0.contains("did you mean 'veth'"));
+        assert!("vet"
+            .parse::<NetType>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'veth'"));
         assert_eq!("router".parse(), Ok(VethMode::Router));
         assert_eq!("passthru".parse(), Ok(MacvlanMode::Passthru));
         assert_eq!("l3s".parse(), Ok(IpvlanMode::L3s));
         assert_eq!("vepa".parse(), Ok(IpvlanIsolation::Vepa));
-        assert!("passthrough".parse::<MacvlanMode>().unwrap_err().0.contains("did you mean 'passthru'"));
+        assert!("passthrough"
+            .parse::<MacvlanMode>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'passthru'"));
     }
 
     #[test]
@@ -199,7 +215,11 @@ mod tests {
     #[test]
     fn numbers() {
         assert_eq!("0".parse(), Ok(VlanId(0)));
-        assert!("4095".parse::<VlanId>().unwrap_err().0.contains("0 to 4094"));
+        assert!("4095"
+            .parse::<VlanId>()
+            .unwrap_err()
+            .0
+            .contains("0 to 4094"));
         assert_eq!("none".parse(), Ok(BridgeVlan::None));
         assert_eq!("10".parse(), Ok(BridgeVlan::Id(10)));
         assert!("0".parse::<BridgeVlan>().is_err());

@@ -70,12 +70,18 @@ impl FromStr for Limit {
             return Ok(Limit::Unlimited);
         }
         if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValueError::new(input, "a limit is a whole number or the word unlimited"));
+            return Err(ValueError::new(
+                input,
+                "a limit is a whole number or the word unlimited",
+            ));
         }
         match s.parse::<u64>() {
             // u64::MAX is RLIM_INFINITY itself; as a number it would read back as unlimited.
             Ok(v) if v != u64::MAX => Ok(Limit::Value(v)),
-            _ => Err(ValueError::new(input, "number is too large (write unlimited)")),
+            _ => Err(ValueError::new(
+                input,
+                "number is too large (write unlimited)",
+            )),
         }
     }
 }
@@ -102,7 +108,10 @@ impl FromStr for PrLimit {
     fn from_str(input: &str) -> Result<Self, ValueError> {
         let side = |s: &str, which: &str| {
             s.parse::<Limit>().map_err(|_| {
-                ValueError::new(input, format!("the {which} limit must be a whole number or unlimited"))
+                ValueError::new(
+                    input,
+                    format!("the {which} limit must be a whole number or unlimited"),
+                )
             })
         };
         let (soft, hard) = match input.split_once(':') {
@@ -145,17 +154,45 @@ mod tests {
         assert_eq!("nofile".parse(), Ok(Resource::Nofile));
         assert_eq!(Resource::Nofile.raw(), 7);
         assert_eq!(Resource::Rttime.raw(), 15);
-        assert!("nofiles".parse::<Resource>().unwrap_err().0.contains("did you mean 'nofile'"));
+        assert!("nofiles"
+            .parse::<Resource>()
+            .unwrap_err()
+            .0
+            .contains("did you mean 'nofile'"));
     }
 
     #[test]
     fn limits() {
         let l = |s: &str| s.parse::<PrLimit>();
-        assert_eq!(l("1024"), Ok(PrLimit { soft: Limit::Value(1024), hard: Limit::Value(1024) }));
-        assert_eq!(l("1024:4096"), Ok(PrLimit { soft: Limit::Value(1024), hard: Limit::Value(4096) }));
-        assert_eq!(l("unlimited"), Ok(PrLimit { soft: Limit::Unlimited, hard: Limit::Unlimited }));
-        assert_eq!(l("1024:unlimited").map(|p| p.to_string()), Ok("1024:unlimited".to_string()));
-        assert!(l("4096:1024").unwrap_err().0.contains("above the hard limit"));
+        assert_eq!(
+            l("1024"),
+            Ok(PrLimit {
+                soft: Limit::Value(1024),
+                hard: Limit::Value(1024)
+            })
+        );
+        assert_eq!(
+            l("1024:4096"),
+            Ok(PrLimit {
+                soft: Limit::Value(1024),
+                hard: Limit::Value(4096)
+            })
+        );
+        assert_eq!(
+            l("unlimited"),
+            Ok(PrLimit {
+                soft: Limit::Unlimited,
+                hard: Limit::Unlimited
+            })
+        );
+        assert_eq!(
+            l("1024:unlimited").map(|p| p.to_string()),
+            Ok("1024:unlimited".to_string())
+        );
+        assert!(l("4096:1024")
+            .unwrap_err()
+            .0
+            .contains("above the hard limit"));
         assert!(l("unlimited:5").is_err());
         assert!(l("-1").is_err());
         assert!(l("1:2:3").is_err());

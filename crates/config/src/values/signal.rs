@@ -72,7 +72,10 @@ impl FromStr for Signal {
                     "signal 0 is not a signal (it only checks that a process exists)",
                 )),
                 Ok(n) if n <= SIGRTMAX => Ok(Signal(n)),
-                _ => Err(ValueError::new(input, format!("signal numbers run from 1 to {SIGRTMAX}"))),
+                _ => Err(ValueError::new(
+                    input,
+                    format!("signal numbers run from 1 to {SIGRTMAX}"),
+                )),
             };
         }
         let upper = s.to_ascii_uppercase();
@@ -103,7 +106,7 @@ fn realtime(input: &str, rest: &str, sign: char, base: i32, step: i32) -> Result
         .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|d| d.parse::<i32>().ok())
         .ok_or_else(|| {
-            ValueError::new(input, format!("write real-time signals as SIGRTMIN+n or SIGRTMAX-n"))
+            ValueError::new(input, "write real-time signals as SIGRTMIN+n or SIGRTMAX-n")
         })?;
     let n = base.saturating_add(offset.saturating_mul(step));
     if (SIGRTMIN..=SIGRTMAX).contains(&n) {

@@ -8,7 +8,12 @@ use serde::Serialize;
 use super::ValueError;
 
 /// Binary multiples, largest first: Display picks the first that divides exactly.
-const UNITS: [(char, u64); 4] = [('T', 1 << 40), ('G', 1 << 30), ('M', 1 << 20), ('K', 1 << 10)];
+const UNITS: [(char, u64); 4] = [
+    ('T', 1 << 40),
+    ('G', 1 << 30),
+    ('M', 1 << 20),
+    ('K', 1 << 10),
+];
 
 /// A number of bytes. Suffixes are binary multiples (K = 1024), as in the kernel's
 /// `memparse` and LXC's size parser, so `1K`, `1KB` and `1KiB` all mean 1024 bytes.
@@ -21,7 +26,10 @@ impl FromStr for ByteSize {
     fn from_str(input: &str) -> Result<Self, ValueError> {
         let s = input.trim();
         if s.is_empty() {
-            return Err(ValueError::new(input, "expected a size such as 1024, 512K or 1G"));
+            return Err(ValueError::new(
+                input,
+                "expected a size such as 1024, 512K or 1G",
+            ));
         }
         if s.starts_with('-') {
             return Err(ValueError::new(input, "a size cannot be negative"));
@@ -67,7 +75,8 @@ impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0 != 0 {
             for (letter, unit) in UNITS {
-                if self.0 % unit == 0 {
+                // Units are powers of two, so a mask tests divisibility.
+                if self.0 & (unit - 1) == 0 {
                     return write!(f, "{}{letter}", self.0 / unit);
                 }
             }
@@ -155,7 +164,10 @@ mod tests {
         assert!(size("-5").unwrap_err().0.contains("negative"));
         assert!(size("1.5G").unwrap_err().0.contains("fractions"));
         assert!(size("16777216T").unwrap_err().0.contains("too large"));
-        assert!(size("99999999999999999999").unwrap_err().0.contains("too large"));
+        assert!(size("99999999999999999999")
+            .unwrap_err()
+            .0
+            .contains("too large"));
         assert!(size("1GG").is_err());
     }
 

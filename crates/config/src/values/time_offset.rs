@@ -29,10 +29,15 @@ impl FromStr for TimeOffset {
             Some(rest) => (true, rest),
             None => (false, s.strip_prefix('+').unwrap_or(s)),
         };
-        let digits_end = body.find(|c: char| !c.is_ascii_digit()).unwrap_or(body.len());
+        let digits_end = body
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(body.len());
         let (digits, unit) = body.split_at(digits_end);
         if digits.is_empty() {
-            return Err(ValueError::new(input, "expected a number with a unit, e.g. 5h or -30s"));
+            return Err(ValueError::new(
+                input,
+                "expected a number with a unit, e.g. 5h or -30s",
+            ));
         }
         let unit = unit.trim_start().to_ascii_lowercase();
         if unit.is_empty() {
@@ -46,7 +51,10 @@ impl FromStr for TimeOffset {
             .find(|(u, _)| *u == unit)
             .map(|(_, n)| *n)
             .ok_or_else(|| {
-                ValueError::new(input, format!("unknown unit '{unit}' (use h, m, s, ms, us or ns)"))
+                ValueError::new(
+                    input,
+                    format!("unknown unit '{unit}' (use h, m, s, ms, us or ns)"),
+                )
             })?;
         // i128 so that the full i64 range, including its most negative value, fits.
         let magnitude: i128 = digits
@@ -57,7 +65,9 @@ impl FromStr for TimeOffset {
             .map(|n| if negative { -n } else { n })
             .and_then(|n| i64::try_from(n).ok())
             .map(TimeOffset)
-            .ok_or_else(|| ValueError::new(input, "the offset is too large (about 292 years at most)"))
+            .ok_or_else(|| {
+                ValueError::new(input, "the offset is too large (about 292 years at most)")
+            })
     }
 }
 
