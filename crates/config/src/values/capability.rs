@@ -123,18 +123,12 @@ impl FromStr for CapabilityList {
                     ))
                 } else {
                     word.parse::<Capability>()
-                        .map_err(|e| ValueError(format!("{input:?}: {}", inner(&e))))
+                        .map_err(|e| super::within(input, word, e))
                 }
             })
             .collect::<Result<_, _>>()
             .map(CapabilityList)
     }
-}
-
-/// Strips the `"<word>": ` prefix of a single-word error so list errors quote the whole line
-/// once and still name the bad word.
-fn inner(e: &ValueError) -> &str {
-    e.0.split_once(": ").map_or(&e.0, |(_, rest)| rest)
 }
 
 fn write_list(f: &mut fmt::Formatter<'_>, caps: &[Capability]) -> fmt::Result {
@@ -188,7 +182,7 @@ impl FromStr for CapKeep {
             } else {
                 let cap = word
                     .parse::<Capability>()
-                    .map_err(|e| ValueError(format!("{input:?}: {}", inner(&e))))?;
+                    .map_err(|e| super::within(input, word, e))?;
                 keep.caps.push(cap);
             }
         }
@@ -261,7 +255,7 @@ mod tests {
         assert_eq!(list.to_string(), seed);
         let e = "sys_module bogus".parse::<CapabilityList>().unwrap_err();
         assert!(
-            e.0.starts_with("\"sys_module bogus\": unknown capability"),
+            e.0.starts_with("\"sys_module bogus\": 'bogus': unknown capability"),
             "{e}"
         );
         assert!("none".parse::<CapabilityList>().is_err());

@@ -75,12 +75,14 @@ impl FromStr for DeviceRule {
             Some("a") => DeviceKind::All,
             Some("c") => DeviceKind::Char,
             Some("b") => DeviceKind::Block,
-            Some(other) => return Err(ValueError::new(
-                input,
-                format!(
+            Some(other) => {
+                return Err(ValueError::new(
+                    input,
+                    format!(
                     "unknown device type '{other}' (use c for character, b for block, a for all)"
                 ),
-            )),
+                ))
+            }
             None => {
                 return Err(ValueError::new(
                     input,

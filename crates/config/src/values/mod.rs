@@ -186,6 +186,17 @@ pub(crate) fn unknown_word(input: &str, what: &str, candidates: &[&str]) -> Valu
     }
 }
 
+/// Rewrites the error for one word of a list so it quotes the whole line once and names the
+/// word: `"net mnt pdi": 'pdi': unknown namespace; did you mean 'pid'?`.
+pub(crate) fn within(input: &str, word: &str, e: ValueError) -> ValueError {
+    if input.trim() == word {
+        return e;
+    }
+    let prefix = format!("{word:?}: ");
+    let why = e.0.strip_prefix(&prefix).unwrap_or(&e.0);
+    ValueError::new(input, format!("'{word}': {why}"))
+}
+
 /// Parses an unsigned decimal number with a reason on failure (`what` names the field).
 pub(crate) fn parse_u32(input: &str, field: &str, what: &str) -> Result<u32, ValueError> {
     if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
@@ -200,4 +211,46 @@ pub(crate) fn parse_u32(input: &str, field: &str, what: &str) -> Result<u32, Val
             format!("{what} {field} is too large (at most {})", u32::MAX),
         )
     })
+}
+
+#[cfg(test)]
+mod serialize_tests {
+    use super::*;
+
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    /// Numbers and switches stay JSON numbers/booleans; everything else is its canonical
+    /// config spelling, so `rlxc config --json` output can be pasted back into a config.
+    #[test]
+    fn serialized_forms() {
+        assert_eq!(json(&ByteSize(1024)), "1024");
+        assert_eq!(json(&"1024M".parse::<CgroupLimit>().unwrap()), "\"1G\"");
+        assert_eq!(
+            json(&"c 1:3 rwm".parse::<DeviceRule>().unwrap()),
+            "\"c 1:3 rwm\""
+        );
+        assert_eq!(json(&Capability::SysAdmin), "\"sys_admin\"");
+        assert_eq!(
+            json(&"sys_admin chown".parse::<CapabilityList>().unwrap()),
+            "[\"sys_admin\",\"chown\"]"
+        );
+        assert_eq!(json(&Signal(37)), "\"SIGRTMIN+3\"");
+        assert_eq!(
+            json(&"192.168.1.2/24".parse::<Ipv4Cidr>().unwrap()),
+            "\"192.168.1.2/24\""
+        );
+        assert_eq!(json(&Bool01(true)), "true");
+        assert_eq!(json(&Mtu(1500)), "1500");
+        assert_eq!(json(&NetType::Veth), "\"veth\"");
+        assert_eq!(
+            json(&"u 0 100000 65536".parse::<IdMap>().unwrap()),
+            "{\"kind\":\"uid\",\"container_first\":0,\"host_first\":100000,\"count\":65536}"
+        );
+        assert_eq!(
+            json(&"x86_64".parse::<Arch>().unwrap()),
+            "{\"name\":\"x86_64\",\"personality\":\"linux64\"}"
+        );
+    }
 }

@@ -66,7 +66,7 @@ impl FromStr for NamespaceSet {
             .split_whitespace()
             .map(|w| {
                 w.parse::<Namespace>()
-                    .map_err(|e| ValueError(format!("{input:?}: {e}")))
+                    .map_err(|e| super::within(input, w, e))
             })
             .collect::<Result<_, _>>()
             .map(NamespaceSet)
