@@ -7,9 +7,9 @@ use super::ValueError;
 
 /// The first real-time signal as glibc (and so LXC) counts it: the kernel's 32 and 33 are
 /// taken by the C library's threading, which is why `SIGRTMIN+3` is 37 (what systemd wants).
-pub const SIGRTMIN: i32 = 34;
+pub(crate) const SIGRTMIN: i32 = 34;
 /// The last signal on Linux.
-pub const SIGRTMAX: i32 = 64;
+pub(crate) const SIGRTMAX: i32 = 64;
 
 /// Standard signals on Linux x86_64 (and most architectures), number → name without `SIG`.
 const NAMES: [(i32, &str); 31] = [
