@@ -101,8 +101,14 @@ mod tests {
 
     #[test]
     fn plain_key_value() {
-        assert_eq!(entry("lxc.uts.name = web"), ("lxc.uts.name".into(), "web".into()));
-        assert_eq!(entry("  lxc.uts.name=web  "), ("lxc.uts.name".into(), "web".into()));
+        assert_eq!(
+            entry("lxc.uts.name = web"),
+            ("lxc.uts.name".into(), "web".into())
+        );
+        assert_eq!(
+            entry("  lxc.uts.name=web  "),
+            ("lxc.uts.name".into(), "web".into())
+        );
     }
 
     #[test]
@@ -127,9 +133,18 @@ mod tests {
     #[test]
     fn seed_inline_comments_end_the_value() {
         assert_eq!(entry("lxc.tty = 0  # set to 0 if you dont plan").1, "0");
-        assert_eq!(entry("lxc.cgroup.devices.allow = c 1:3 rwm # /dev/null").1, "c 1:3 rwm");
-        assert_eq!(entry("lxc.cgroup.cpuset.cpus = 0        # limits container to CPU0").1, "0");
-        assert_eq!(entry("lxc.cgroup.blkio.weight = 500\t# requires cfq").1, "500");
+        assert_eq!(
+            entry("lxc.cgroup.devices.allow = c 1:3 rwm # /dev/null").1,
+            "c 1:3 rwm"
+        );
+        assert_eq!(
+            entry("lxc.cgroup.cpuset.cpus = 0        # limits container to CPU0").1,
+            "0"
+        );
+        assert_eq!(
+            entry("lxc.cgroup.blkio.weight = 500\t# requires cfq").1,
+            "500"
+        );
     }
 
     #[test]
@@ -154,7 +169,10 @@ mod tests {
 
     #[test]
     fn the_value_may_contain_equals_signs() {
-        assert_eq!(entry("lxc.environment = PATH=/bin:/usr/bin").1, "PATH=/bin:/usr/bin");
+        assert_eq!(
+            entry("lxc.environment = PATH=/bin:/usr/bin").1,
+            "PATH=/bin:/usr/bin"
+        );
     }
 
     #[test]
@@ -163,7 +181,10 @@ mod tests {
             split_trailing_comment("lxc.tty = 0  # set to 0"),
             ("lxc.tty = 0", "  # set to 0")
         );
-        assert_eq!(split_trailing_comment("lxc.pts = 1024"), ("lxc.pts = 1024", ""));
+        assert_eq!(
+            split_trailing_comment("lxc.pts = 1024"),
+            ("lxc.pts = 1024", "")
+        );
         assert_eq!(
             split_trailing_comment("lxc.network.hwaddr = #put it here"),
             ("lxc.network.hwaddr =", " #put it here")

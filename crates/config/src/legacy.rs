@@ -211,7 +211,12 @@ mod tests {
     #[test]
     fn modern_keys_pass_through() {
         let mut t = Translator::new();
-        for key in ["lxc.uts.name", "lxc.mount.entry", "lxc.console.logfile", "lxc.cgroup.cpu.shares"] {
+        for key in [
+            "lxc.uts.name",
+            "lxc.mount.entry",
+            "lxc.console.logfile",
+            "lxc.cgroup.cpu.shares",
+        ] {
             assert_eq!(t.translate(key, "x"), Ok(Translation::Modern(key.into())));
         }
     }
@@ -219,36 +224,69 @@ mod tests {
     #[test]
     fn limit_becomes_prlimit() {
         let mut t = Translator::new();
-        assert_eq!(modern_of(&mut t, "lxc.limit.nofile", "1024"), "lxc.prlimit.nofile");
+        assert_eq!(
+            modern_of(&mut t, "lxc.limit.nofile", "1024"),
+            "lxc.prlimit.nofile"
+        );
     }
 
     #[test]
     fn each_network_type_line_starts_a_new_network() {
         let mut t = Translator::new();
-        assert_eq!(modern_of(&mut t, "lxc.network.type", "veth"), "lxc.net.0.type");
-        assert_eq!(modern_of(&mut t, "lxc.network.link", "br0"), "lxc.net.0.link");
-        assert_eq!(modern_of(&mut t, "lxc.network.ipv4", "10.0.0.2/24"), "lxc.net.0.ipv4.address");
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.type", "veth"),
+            "lxc.net.0.type"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.link", "br0"),
+            "lxc.net.0.link"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.ipv4", "10.0.0.2/24"),
+            "lxc.net.0.ipv4.address"
+        );
         assert_eq!(
             modern_of(&mut t, "lxc.network.ipv4.gateway", "10.0.0.1"),
             "lxc.net.0.ipv4.gateway"
         );
-        assert_eq!(modern_of(&mut t, "lxc.network.type", "macvlan"), "lxc.net.1.type");
-        assert_eq!(modern_of(&mut t, "lxc.network.ipv6", "fd00::2/64"), "lxc.net.1.ipv6.address");
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.type", "macvlan"),
+            "lxc.net.1.type"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.ipv6", "fd00::2/64"),
+            "lxc.net.1.ipv6.address"
+        );
     }
 
     #[test]
     fn legacy_networks_go_after_modern_ones() {
         let mut t = Translator::new();
-        assert_eq!(modern_of(&mut t, "lxc.net.0.type", "veth"), "lxc.net.0.type");
-        assert_eq!(modern_of(&mut t, "lxc.network.type", "veth"), "lxc.net.1.type");
+        assert_eq!(
+            modern_of(&mut t, "lxc.net.0.type", "veth"),
+            "lxc.net.0.type"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.type", "veth"),
+            "lxc.net.1.type"
+        );
     }
 
     #[test]
     fn indexed_legacy_network_keys() {
         let mut t = Translator::new();
-        assert_eq!(modern_of(&mut t, "lxc.network.0.ipv4", "1.2.3.4/8"), "lxc.net.0.ipv4.address");
-        assert_eq!(modern_of(&mut t, "lxc.network.2.link", "br0"), "lxc.net.2.link");
-        assert_eq!(modern_of(&mut t, "lxc.network.type", "veth"), "lxc.net.3.type");
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.0.ipv4", "1.2.3.4/8"),
+            "lxc.net.0.ipv4.address"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.2.link", "br0"),
+            "lxc.net.2.link"
+        );
+        assert_eq!(
+            modern_of(&mut t, "lxc.network.type", "veth"),
+            "lxc.net.3.type"
+        );
     }
 
     #[test]
@@ -261,16 +299,25 @@ mod tests {
     #[test]
     fn console_keeps_its_lxc1_meaning() {
         let mut t = Translator::new();
-        assert_eq!(modern_of(&mut t, "lxc.console", "/var/log/lxc/x.console"), "lxc.console.logfile");
+        assert_eq!(
+            modern_of(&mut t, "lxc.console", "/var/log/lxc/x.console"),
+            "lxc.console.logfile"
+        );
         assert_eq!(modern_of(&mut t, "lxc.console", "none"), "lxc.console.path");
-        assert_eq!(modern_of(&mut t, "lxc.console", "/dev/tty1"), "lxc.console.path");
+        assert_eq!(
+            modern_of(&mut t, "lxc.console", "/dev/tty1"),
+            "lxc.console.path"
+        );
     }
 
     #[test]
     fn removed_keys_are_ignored() {
         let mut t = Translator::new();
         for key in ["lxc.pivotdir", "lxc.kmsg", "lxc.rootfs.backend"] {
-            assert!(matches!(t.translate(key, "x"), Ok(Translation::Removed { .. })), "{key}");
+            assert!(
+                matches!(t.translate(key, "x"), Ok(Translation::Removed { .. })),
+                "{key}"
+            );
         }
     }
 }

@@ -123,7 +123,11 @@ impl State {
                 return;
             }
             Err(reason) => {
-                self.errors.push(ConfigError::Value { origin, key, reason });
+                self.errors.push(ConfigError::Value {
+                    origin,
+                    key,
+                    reason,
+                });
                 return;
             }
         };

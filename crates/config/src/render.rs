@@ -62,7 +62,9 @@ mod tests {
 
     #[test]
     fn values_survive_the_grammar() {
-        for value in ["plain", "A=b #c", "#x", " lead", "\"q\"", "'q'", "a\t#b", "it's #x", "'\"''"] {
+        for value in [
+            "plain", "A=b #c", "#x", " lead", "\"q\"", "'q'", "a\t#b", "it's #x", "'\"''",
+        ] {
             let rendered = line("lxc.environment", value);
             assert_eq!(value_of(&rendered), value, "{rendered}");
         }

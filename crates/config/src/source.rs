@@ -215,21 +215,41 @@ mod tests {
     #[test]
     fn entries_keep_file_and_line() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let main = write(dir.path(), "config", "# c\n\nlxc.uts.name = a\nfoo = bar\nlxc.tty.max = 2\n");
+        let main = write(
+            dir.path(),
+            "config",
+            "# c\n\nlxc.uts.name = a\nfoo = bar\nlxc.tty.max = 2\n",
+        );
         let mut diagnostics = Diagnostics::default();
         let entries = read_file(&main, &mut diagnostics);
         assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
         assert_eq!(entries.len(), 2);
-        assert_eq!(entries[0].origin, Origin::File { path: main.clone(), line: 3 });
+        assert_eq!(
+            entries[0].origin,
+            Origin::File {
+                path: main.clone(),
+                line: 3
+            }
+        );
         assert_eq!(entries[1].key, "lxc.tty.max");
-        assert_eq!(entries[1].origin, Origin::File { path: main, line: 5 });
+        assert_eq!(
+            entries[1].origin,
+            Origin::File {
+                path: main,
+                line: 5
+            }
+        );
     }
 
     #[test]
     fn includes_a_file_relative_to_the_including_one() {
         let dir = tempfile::tempdir().expect("tempdir");
         write(dir.path(), "common.conf", "lxc.tty.max = 4\n");
-        let main = write(dir.path(), "config", "lxc.include = common.conf\nlxc.uts.name = a\n");
+        let main = write(
+            dir.path(),
+            "config",
+            "lxc.include = common.conf\nlxc.uts.name = a\n",
+        );
         let mut diagnostics = Diagnostics::default();
         let entries = read_file(&main, &mut diagnostics);
         assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
@@ -274,7 +294,10 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         read_file(&a, &mut diagnostics);
         let errors = diagnostics.errors;
-        assert!(matches!(errors[..], [ConfigError::IncludeLoop { .. }]), "{errors:?}");
+        assert!(
+            matches!(errors[..], [ConfigError::IncludeLoop { .. }]),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -286,7 +309,10 @@ mod tests {
         assert!(diagnostics.errors.is_empty(), "{diagnostics:?}");
         let text = diagnostics.warnings[0].to_string();
         assert!(text.contains("a.conf:2: lxc.include: "), "{text}");
-        assert!(text.ends_with("nope.conf does not exist; skipped"), "{text}");
+        assert!(
+            text.ends_with("nope.conf does not exist; skipped"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -296,7 +322,10 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         read_file(&a, &mut diagnostics);
         let text = diagnostics.errors[0].to_string();
-        assert!(text.contains("a.conf:1: lxc.include: cannot read"), "{text}");
+        assert!(
+            text.contains("a.conf:1: lxc.include: cannot read"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -308,7 +337,11 @@ mod tests {
         let entries = read_file(&a, &mut diagnostics);
         assert!(entries.is_empty());
         let errors = diagnostics.errors;
-        assert!(errors[0].to_string().contains("a.conf:2: NUL byte"), "{}", errors[0]);
+        assert!(
+            errors[0].to_string().contains("a.conf:2: NUL byte"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -316,6 +349,10 @@ mod tests {
         let mut diagnostics = Diagnostics::default();
         read_text("lxc.uts.name web\n", Path::new("x.conf"), &mut diagnostics);
         let errors = diagnostics.errors;
-        assert!(errors[0].to_string().starts_with("x.conf:1: expected"), "{}", errors[0]);
+        assert!(
+            errors[0].to_string().starts_with("x.conf:1: expected"),
+            "{}",
+            errors[0]
+        );
     }
 }

@@ -51,14 +51,13 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
     let text = String::from_utf8(original.clone()).map_err(|_| UpdateError::NotText {
         path: path.to_path_buf(),
     })?;
-    let (updated, changed_lines) = update_text(&text).map_err(|(line, key, reason)| {
-        UpdateError::Translate {
+    let (updated, changed_lines) =
+        update_text(&text).map_err(|(line, key, reason)| UpdateError::Translate {
             path: path.to_path_buf(),
             line,
             key,
             reason,
-        }
-    })?;
+        })?;
     let backup = backup_path(path);
     fs::write(&backup, &original).map_err(|source| UpdateError::Io {
         path: backup.clone(),
@@ -78,7 +77,10 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     if let Ok(meta) = fs::metadata(path) {
@@ -152,9 +154,9 @@ fn rewrite_line(
     let (before, after) = (&body[..key_at], &body[key_at + key.len()..]);
     match translation {
         Translation::Modern(_) => Ok(None),
-        Translation::Removed { reason, .. } => {
-            Ok(Some(format!("# removed by rlxc update-config ({reason}): {body}")))
-        }
+        Translation::Removed { reason, .. } => Ok(Some(format!(
+            "# removed by rlxc update-config ({reason}): {body}"
+        ))),
         Translation::Legacy { modern, .. } => {
             let line = format!("{before}{modern}{after}");
             match (modern.as_str(), backend) {
@@ -172,9 +174,10 @@ fn rewrite_line(
 /// A non-`dir` `lxc.rootfs.backend`, which moves into the rootfs path as `TYPE:`.
 fn rootfs_backend(text: &str) -> Option<String> {
     text.lines().rev().find_map(|raw| match parse_line(raw) {
-        Line::Entry { key: "lxc.rootfs.backend", value } if !value.is_empty() && value != "dir" => {
-            Some(value.to_string())
-        }
+        Line::Entry {
+            key: "lxc.rootfs.backend",
+            value,
+        } if !value.is_empty() && value != "dir" => Some(value.to_string()),
         _ => None,
     })
 }
@@ -190,9 +193,15 @@ mod tests {
     #[test]
     fn renames_keys_keeping_spacing_and_comments() {
         assert_eq!(update("lxc.utsname = web\n"), "lxc.uts.name = web\n");
-        assert_eq!(update("lxc.tty = 0  # no ttys\n"), "lxc.tty.max = 0  # no ttys\n");
+        assert_eq!(
+            update("lxc.tty = 0  # no ttys\n"),
+            "lxc.tty.max = 0  # no ttys\n"
+        );
         assert_eq!(update("  lxc.pts=1024\n"), "  lxc.pty.max=1024\n");
-        assert_eq!(update("# just a comment\n\nfoo = bar\n"), "# just a comment\n\nfoo = bar\n");
+        assert_eq!(
+            update("# just a comment\n\nfoo = bar\n"),
+            "# just a comment\n\nfoo = bar\n"
+        );
     }
 
     #[test]
@@ -208,7 +217,10 @@ mod tests {
 
     #[test]
     fn what_lxc_update_config_gets_wrong() {
-        assert_eq!(update("lxc.limit.nofile = 1024\n"), "lxc.prlimit.nofile = 1024\n");
+        assert_eq!(
+            update("lxc.limit.nofile = 1024\n"),
+            "lxc.prlimit.nofile = 1024\n"
+        );
         assert_eq!(
             update("lxc.network.0.ipv4 = 10.0.0.2/24\n"),
             "lxc.net.0.ipv4.address = 10.0.0.2/24\n"

@@ -23,18 +23,41 @@ fn single_error(text: &str) -> String {
 fn errors_name_file_line_key_and_reason() {
     let cases = [
         ("lxc.cap.drop = sys_admn", "lxc.cap.drop: ", "sys_admin"),
-        ("lxc.net.0.type = veth\nlxc.net.0.hwaddr = 00:16:3e:zz:00:01", "lxc.net.0.hwaddr: ", "hex"),
-        ("lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.300/24", "lxc.net.0.ipv4.address: ", "10.0.0.300"),
+        (
+            "lxc.net.0.type = veth\nlxc.net.0.hwaddr = 00:16:3e:zz:00:01",
+            "lxc.net.0.hwaddr: ",
+            "hex",
+        ),
+        (
+            "lxc.net.0.type = veth\nlxc.net.0.ipv4.address = 10.0.0.300/24",
+            "lxc.net.0.ipv4.address: ",
+            "10.0.0.300",
+        ),
         ("lxc.signal.halt = SIGPWRR", "lxc.signal.halt: ", "SIGPWR"),
-        ("lxc.cgroup.devices.allow = x 1:3 rwm", "lxc.cgroup.devices.allow: ", "x"),
-        ("lxc.cgroup.cpuset.cpus = 3-1", "lxc.cgroup.cpuset.cpus: ", "3-1"),
-        ("lxc.cgroup.memory.limit_in_bytes = 12Q", "lxc.cgroup.memory.limit_in_bytes: ", "Q"),
+        (
+            "lxc.cgroup.devices.allow = x 1:3 rwm",
+            "lxc.cgroup.devices.allow: ",
+            "x",
+        ),
+        (
+            "lxc.cgroup.cpuset.cpus = 3-1",
+            "lxc.cgroup.cpuset.cpus: ",
+            "3-1",
+        ),
+        (
+            "lxc.cgroup.memory.limit_in_bytes = 12Q",
+            "lxc.cgroup.memory.limit_in_bytes: ",
+            "Q",
+        ),
         ("lxc.tty.max = many", "lxc.tty.max: ", "many"),
     ];
     for (text, key_part, reason_part) in cases {
         let error = single_error(text);
         let line = text.lines().count();
-        assert!(error.contains(&format!("/config:{line}: {key_part}")), "{text}: {error}");
+        assert!(
+            error.contains(&format!("/config:{line}: {key_part}")),
+            "{text}: {error}"
+        );
         assert!(error.contains(reason_part), "{text}: {error}");
     }
 }
@@ -42,7 +65,10 @@ fn errors_name_file_line_key_and_reason() {
 #[test]
 fn unknown_key_suggests_the_closest() {
     let error = single_error("lxc.uts.nmae = web");
-    assert!(error.ends_with("config:1: lxc.uts.nmae: unknown key (did you mean lxc.uts.name?)"), "{error}");
+    assert!(
+        error.ends_with("config:1: lxc.uts.nmae: unknown key (did you mean lxc.uts.name?)"),
+        "{error}"
+    );
     let error = single_error("lxc.utsnme = web");
     assert!(error.contains("did you mean lxc.utsname?"), "{error}");
 }
@@ -56,7 +82,10 @@ fn all_errors_are_reported_not_just_the_first() {
 #[test]
 fn conflicting_keys_name_both_lines() {
     let error = single_error("lxc.cap.drop = sys_admin\nlxc.cap.keep = chown\n");
-    assert!(error.contains("config:2: lxc.cap.keep: cannot be used together with lxc.cap.drop"), "{error}");
+    assert!(
+        error.contains("config:2: lxc.cap.keep: cannot be used together with lxc.cap.drop"),
+        "{error}"
+    );
     assert!(error.contains("config:1"), "{error}");
 }
 
@@ -72,7 +101,10 @@ fn include_loop_is_an_error_not_a_crash() {
     fs::write(dir.path().join("a.conf"), "lxc.include = b.conf\n").expect("write");
     fs::write(dir.path().join("b.conf"), "lxc.include = a.conf\n").expect("write");
     let failure = load_file(&dir.path().join("a.conf"), &[]).expect_err("loop");
-    assert!(matches!(failure.errors[..], [ConfigError::IncludeLoop { .. }]), "{failure}");
+    assert!(
+        matches!(failure.errors[..], [ConfigError::IncludeLoop { .. }]),
+        "{failure}"
+    );
 }
 
 #[test]
@@ -81,7 +113,10 @@ fn a_nul_byte_fails_instead_of_silently_dropping_the_rest() {
     let path = dir.path().join("config");
     fs::write(&path, b"lxc.uts.name = a\n\0lxc.cap.drop = sys_admin\n").expect("write");
     let failure = load_file(&path, &[]).expect_err("NUL");
-    assert!(failure.to_string().contains("config:2: NUL byte"), "{failure}");
+    assert!(
+        failure.to_string().contains("config:2: NUL byte"),
+        "{failure}"
+    );
 }
 
 #[test]
@@ -92,13 +127,20 @@ fn defines_override_the_file_and_are_checked() {
     let loaded = load_file(&path, &["lxc.uts.name=b".into()]).expect("load");
     assert_eq!(loaded.spec.uts_name.as_deref(), Some("b"));
     let failure = load_file(&path, &["lxc.tty.max=x".into()]).expect_err("bad define");
-    assert!(failure.to_string().starts_with("<command line>: lxc.tty.max:"), "{failure}");
+    assert!(
+        failure
+            .to_string()
+            .starts_with("<command line>: lxc.tty.max:"),
+        "{failure}"
+    );
 }
 
 #[test]
 fn long_environment_lists_load_in_linear_time() {
     // LXC 5 is quadratic here; 20000 lines must still be instant for us.
-    let text: String = (0..20_000).map(|i| format!("lxc.environment = V{i}=x\n")).collect();
+    let text: String = (0..20_000)
+        .map(|i| format!("lxc.environment = V{i}=x\n"))
+        .collect();
     let loaded = rlxc_config::load_str(&text, std::path::Path::new("env.conf")).expect("load");
     assert_eq!(loaded.spec.environment.len(), 20_000);
 }

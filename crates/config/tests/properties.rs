@@ -20,7 +20,11 @@ fn example_lines() -> Vec<String> {
 /// Lines for interface `index`: its type, then some of the keys valid for that type.
 fn network_lines() -> impl Strategy<Value = Vec<String>> {
     const TYPES: &[&str] = &["veth", "macvlan", "ipvlan", "vlan", "phys", "empty"];
-    (0u32..4, prop::sample::select(TYPES), prop::collection::vec(any::<prop::sample::Index>(), 0..8))
+    (
+        0u32..4,
+        prop::sample::select(TYPES),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+    )
         .prop_map(|(index, net_type, picks)| {
             let valid: Vec<_> = NET_KEYS
                 .iter()
@@ -55,14 +59,19 @@ fn config_text() -> impl Strategy<Value = String> {
                 lines.push(rlxc_config::render::line("lxc.uts.name", name.trim()));
             }
             for (key, value) in env {
-                lines.push(rlxc_config::render::line("lxc.environment", &format!("{key}={}", value.trim())));
+                lines.push(rlxc_config::render::line(
+                    "lxc.environment",
+                    &format!("{key}={}", value.trim()),
+                ));
             }
             lines.join("\n")
         })
 }
 
 fn load(text: &str) -> Option<ContainerSpec> {
-    load_str(text, Path::new("generated.conf")).ok().map(|l| l.spec)
+    load_str(text, Path::new("generated.conf"))
+        .ok()
+        .map(|l| l.spec)
 }
 
 proptest! {

@@ -7,7 +7,9 @@ use rlxc_config::values::{Capability, Ipv4Gateway, NetType, Personality};
 use rlxc_config::{load_file, Loaded};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn seed() -> Loaded {
@@ -20,9 +22,15 @@ fn identity_rootfs_and_console() {
     assert_eq!(spec.uts_name.as_deref(), Some("funtoo0"));
     assert_eq!(spec.rootfs.path.as_deref(), Some("/lxc/funtoo0/rootfs/"));
     let arch = spec.arch.expect("arch");
-    assert_eq!((arch.name.as_str(), arch.personality), ("x86_64", Personality::Linux64));
+    assert_eq!(
+        (arch.name.as_str(), arch.personality),
+        ("x86_64", Personality::Linux64)
+    );
     // LXC 1.x meaning of `lxc.console = FILE`: log the console there.
-    assert_eq!(spec.console.logfile.as_deref(), Some("/var/log/lxc/funtoo0.console"));
+    assert_eq!(
+        spec.console.logfile.as_deref(),
+        Some("/var/log/lxc/funtoo0.console")
+    );
     assert_eq!(spec.console.path, None);
     // `lxc.tty = 0  # set to 0 if ...`: the inline comment is not part of the value, and the
     // commented-out `#lxc.tty = 6` line above it does not count.
@@ -32,12 +40,25 @@ fn identity_rootfs_and_console() {
 
 #[test]
 fn capabilities() {
-    let drop: Vec<&str> = seed().spec.capabilities.drop.iter().map(Capability::name).collect();
+    let drop: Vec<&str> = seed()
+        .spec
+        .capabilities
+        .drop
+        .iter()
+        .map(Capability::name)
+        .collect();
     assert_eq!(
         drop,
         [
-            "sys_module", "mac_admin", "mac_override", "sys_time", "audit_control",
-            "audit_write", "syslog", "sys_admin", "sys_rawio"
+            "sys_module",
+            "mac_admin",
+            "mac_override",
+            "sys_time",
+            "audit_control",
+            "audit_write",
+            "syslog",
+            "sys_admin",
+            "sys_rawio"
         ]
     );
     assert_eq!(seed().spec.capabilities.keep, None);
@@ -73,8 +94,10 @@ fn cgroup_devices_and_limits_in_file_order() {
         ("memory.memsw.limit_in_bytes", "2048M"),
         ("blkio.weight", "500"),
     ];
-    let expected: Vec<(String, String)> =
-        expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     assert_eq!(lines, expected);
     assert!(spec.cgroup.v2.is_empty());
 }
@@ -82,7 +105,12 @@ fn cgroup_devices_and_limits_in_file_order() {
 #[test]
 fn mount_entries() {
     let spec = seed().spec;
-    let entries: Vec<String> = spec.mounts.entries.iter().map(ToString::to_string).collect();
+    let entries: Vec<String> = spec
+        .mounts
+        .entries
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
         entries,
         [
@@ -94,7 +122,14 @@ fn mount_entries() {
         ]
     );
     let shm = &spec.mounts.entries[2];
-    assert_eq!((shm.source.as_str(), shm.target.as_str(), shm.fstype.as_str()), ("shm", "dev/shm", "tmpfs"));
+    assert_eq!(
+        (
+            shm.source.as_str(),
+            shm.target.as_str(),
+            shm.fstype.as_str()
+        ),
+        ("shm", "dev/shm", "tmpfs")
+    );
     assert_eq!(shm.data(), "mode=1777,size=256m");
     assert!(shm.create().is_some());
 }
@@ -110,7 +145,10 @@ fn network() {
     assert_eq!(net.name.as_deref(), Some("eth0"));
     let addresses: Vec<String> = net.ipv4_addresses.iter().map(ToString::to_string).collect();
     assert_eq!(addresses, ["192.168.1.2/24"]);
-    assert_eq!(net.ipv4_gateway, Some(Ipv4Gateway::Address([192, 168, 1, 1].into())));
+    assert_eq!(
+        net.ipv4_gateway,
+        Some(Ipv4Gateway::Address([192, 168, 1, 1].into()))
+    );
     // `lxc.network.hwaddr = #put your LXC container MAC address here, ...` sets nothing.
     assert_eq!(net.hwaddr, None);
 }
@@ -131,13 +169,25 @@ fn one_warning_per_legacy_key_naming_the_modern_key() {
     assert_eq!(
         keys,
         [
-            "lxc.utsname", "lxc.rootfs", "lxc.console", "lxc.tty", "lxc.pts",
-            "lxc.network.type", "lxc.network.flags", "lxc.network.link", "lxc.network.ipv4",
-            "lxc.network.ipv4.gateway", "lxc.network.hwaddr", "lxc.network.name"
+            "lxc.utsname",
+            "lxc.rootfs",
+            "lxc.console",
+            "lxc.tty",
+            "lxc.pts",
+            "lxc.network.type",
+            "lxc.network.flags",
+            "lxc.network.link",
+            "lxc.network.ipv4",
+            "lxc.network.ipv4.gateway",
+            "lxc.network.hwaddr",
+            "lxc.network.name"
         ]
     );
     let utsname = warnings[0].to_string();
-    assert!(utsname.ends_with("funtoo0.conf:2: lxc.utsname: legacy key, read as lxc.uts.name"), "{utsname}");
+    assert!(
+        utsname.ends_with("funtoo0.conf:2: lxc.utsname: legacy key, read as lxc.uts.name"),
+        "{utsname}"
+    );
     let ipv4 = &warnings[8].message;
     assert!(ipv4.contains("lxc.net.0.ipv4.address"), "{ipv4}");
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use rlxc_config::grammar::{parse_line, Line};
 use rlxc_config::legacy::{Translation, Translator};
-use rlxc_config::update::update_file;
 use rlxc_config::load_file;
+use rlxc_config::update::update_file;
 
 fn seed_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -22,7 +22,10 @@ fn the_seed_updates_to_the_same_spec_with_no_legacy_key() {
     let before = load_file(&path, &[]).expect("seed loads");
     let original = fs::read_to_string(&path).expect("read");
     let report = update_file(&path).expect("update");
-    assert_eq!(fs::read_to_string(&report.backup).expect("backup"), original);
+    assert_eq!(
+        fs::read_to_string(&report.backup).expect("backup"),
+        original
+    );
     assert!(report.backup.ends_with("config.backup"));
 
     let after = load_file(&path, &[]).expect("updated config loads");
@@ -56,7 +59,10 @@ fn a_failed_update_leaves_the_file_alone() {
     let text = "lxc.utsname = a\nlxc.network.link = br0\n";
     fs::write(&path, text).expect("write");
     let err = update_file(&path).expect_err("link before type");
-    assert!(err.to_string().contains("config:2: lxc.network.link"), "{err}");
+    assert!(
+        err.to_string().contains("config:2: lxc.network.link"),
+        "{err}"
+    );
     assert_eq!(fs::read_to_string(&path).expect("read"), text);
     assert!(!dir.path().join("config.backup").exists());
 }

@@ -91,7 +91,12 @@ fn accumulates(file: &str) -> bool {
     file == "devices.allow" || file == "devices.deny"
 }
 
-fn set(spec: &mut ContainerSpec, version: Version, key: &str, value: &str) -> Result<(), ValueError> {
+fn set(
+    spec: &mut ContainerSpec,
+    version: Version,
+    key: &str,
+    value: &str,
+) -> Result<(), ValueError> {
     let Some(file) = file_of(version, key)? else {
         return Err(ValueError(format!(
             "{} can only be used with an empty value (to clear every {}.* setting)",

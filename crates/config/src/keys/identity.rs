@@ -26,22 +26,66 @@ pub(super) static KEYS: &[KeyDef] = &[
 ];
 
 pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
-    scalar!(Console, "lxc.tty.max", ["lxc.tty"], "lxc.tty.max = 4",
-        "Number of `/dev/ttyN` consoles the container gets (`rlxc console -t N`).", tty.max),
-    scalar!(Console, "lxc.tty.dir", ["lxc.devttydir"], "lxc.tty.dir = lxc",
-        "Create console and tty nodes in `/dev/DIR/` and symlink them.", tty.dir),
-    scalar!(Console, "lxc.pty.max", ["lxc.pts"], "lxc.pty.max = 1024",
-        "Size limit of the container's private `/dev/pts` instance.", tty.pty_max),
-    scalar!(Console, "lxc.console.path", "lxc.console.path = none",
-        "Host device to use as the container's console, or `none` for no console.", console.path),
-    scalar!(Console, "lxc.console.logfile", ["lxc.console"], "lxc.console.logfile = /var/log/rlxc/web.console",
-        "Append all console output to this file (the seed's `lxc.console = FILE`).", console.logfile),
-    scalar!(Console, "lxc.console.size", "lxc.console.size = 1M",
-        "Cap the console log file at this size (`auto` = 128K).", console.size),
-    scalar!(Console, "lxc.console.rotate", "lxc.console.rotate = 1",
-        "1: rotate the console log to `FILE.1` when it is full.", console.rotate),
-    scalar!(Console, "lxc.console.buffer.size", "lxc.console.buffer.size = auto",
-        "In-memory ring buffer of recent console output (`auto` = 128K).", console.buffer_size),
+    scalar!(
+        Console,
+        "lxc.tty.max",
+        ["lxc.tty"],
+        "lxc.tty.max = 4",
+        "Number of `/dev/ttyN` consoles the container gets (`rlxc console -t N`).",
+        tty.max
+    ),
+    scalar!(
+        Console,
+        "lxc.tty.dir",
+        ["lxc.devttydir"],
+        "lxc.tty.dir = lxc",
+        "Create console and tty nodes in `/dev/DIR/` and symlink them.",
+        tty.dir
+    ),
+    scalar!(
+        Console,
+        "lxc.pty.max",
+        ["lxc.pts"],
+        "lxc.pty.max = 1024",
+        "Size limit of the container's private `/dev/pts` instance.",
+        tty.pty_max
+    ),
+    scalar!(
+        Console,
+        "lxc.console.path",
+        "lxc.console.path = none",
+        "Host device to use as the container's console, or `none` for no console.",
+        console.path
+    ),
+    scalar!(
+        Console,
+        "lxc.console.logfile",
+        ["lxc.console"],
+        "lxc.console.logfile = /var/log/rlxc/web.console",
+        "Append all console output to this file (the seed's `lxc.console = FILE`).",
+        console.logfile
+    ),
+    scalar!(
+        Console,
+        "lxc.console.size",
+        "lxc.console.size = 1M",
+        "Cap the console log file at this size (`auto` = 128K).",
+        console.size
+    ),
+    scalar!(
+        Console,
+        "lxc.console.rotate",
+        "lxc.console.rotate = 1",
+        "1: rotate the console log to `FILE.1` when it is full.",
+        console.rotate
+    ),
+    scalar!(
+        Console,
+        "lxc.console.buffer.size",
+        "lxc.console.buffer.size = auto",
+        "In-memory ring buffer of recent console output (`auto` = 128K).",
+        console.buffer_size
+    ),
 ];
 
 impl KeyValue for ConsoleSize {

@@ -25,7 +25,13 @@ macro_rules! hook {
                 Ok(())
             },
             render: |spec, out| {
-                for command in spec.hooks.commands.get(&HookPoint::$point).into_iter().flatten() {
+                for command in spec
+                    .hooks
+                    .commands
+                    .get(&HookPoint::$point)
+                    .into_iter()
+                    .flatten()
+                {
                     out.push(($name.to_string(), command.clone()));
                 }
             },
@@ -38,18 +44,59 @@ fn commands(spec: &mut ContainerSpec, point: HookPoint) -> &mut Vec<String> {
 }
 
 pub(super) static HOOK_KEYS: &[KeyDef] = &[
-    hook!("lxc.hook.pre-start", PreStart, "Run on the host before anything is set up."),
-    hook!("lxc.hook.pre-mount", PreMount, "Run in the container's mount namespace before the rootfs is mounted."),
-    hook!("lxc.hook.mount", Mount, "Run in the container's mount namespace after the mounts, before pivot_root."),
-    hook!("lxc.hook.autodev", Autodev, "Run after the mount hooks to add nodes to the container's `/dev`."),
-    hook!("lxc.hook.start-host", StartHost, "Run on the host once the container is set up, just before init starts."),
-    hook!("lxc.hook.start", Start, "Run inside the container just before init (the program must exist in it)."),
-    hook!("lxc.hook.stop", Stop, "Run on the host after the container stopped, with its namespaces still reachable."),
-    hook!("lxc.hook.post-stop", PostStop, "Run on the host after the container stopped and was cleaned up."),
+    hook!(
+        "lxc.hook.pre-start",
+        PreStart,
+        "Run on the host before anything is set up."
+    ),
+    hook!(
+        "lxc.hook.pre-mount",
+        PreMount,
+        "Run in the container's mount namespace before the rootfs is mounted."
+    ),
+    hook!(
+        "lxc.hook.mount",
+        Mount,
+        "Run in the container's mount namespace after the mounts, before pivot_root."
+    ),
+    hook!(
+        "lxc.hook.autodev",
+        Autodev,
+        "Run after the mount hooks to add nodes to the container's `/dev`."
+    ),
+    hook!(
+        "lxc.hook.start-host",
+        StartHost,
+        "Run on the host once the container is set up, just before init starts."
+    ),
+    hook!(
+        "lxc.hook.start",
+        Start,
+        "Run inside the container just before init (the program must exist in it)."
+    ),
+    hook!(
+        "lxc.hook.stop",
+        Stop,
+        "Run on the host after the container stopped, with its namespaces still reachable."
+    ),
+    hook!(
+        "lxc.hook.post-stop",
+        PostStop,
+        "Run on the host after the container stopped and was cleaned up."
+    ),
     hook!("lxc.hook.clone", Clone, "Run when the container is copied."),
-    hook!("lxc.hook.destroy", Destroy, "Run when the container is destroyed."),
-    scalar!(Hooks, "lxc.hook.version", "lxc.hook.version = 1",
-        "0: hooks get name, section and type as arguments; 1: as environment variables.", hooks.version),
+    hook!(
+        "lxc.hook.destroy",
+        Destroy,
+        "Run when the container is destroyed."
+    ),
+    scalar!(
+        Hooks,
+        "lxc.hook.version",
+        "lxc.hook.version = 1",
+        "0: hooks get name, section and type as arguments; 1: as environment variables.",
+        hooks.version
+    ),
     KeyDef {
         name: "lxc.hook",
         prefix: false,
@@ -58,7 +105,11 @@ pub(super) static HOOK_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Only empty: `lxc.hook =` clears every hook set so far.",
         example: "lxc.hook =",
-        set: |_, _, _| Err(ValueError("lxc.hook can only be used empty (to clear all hooks)".into())),
+        set: |_, _, _| {
+            Err(ValueError(
+                "lxc.hook can only be used empty (to clear all hooks)".into(),
+            ))
+        },
         clear: |spec, _| {
             spec.hooks.commands.clear();
             Ok(())

@@ -86,8 +86,30 @@ const VETH: Option<NetType> = Some(NetType::Veth);
 
 /// Every `lxc.net.N.*` key, in canonical order (`type` first: other keys depend on it).
 pub static NET_KEYS: &[NetKeyDef] = &[
-    net_scalar!("type", None, "veth",
-        "Interface kind: veth, macvlan, ipvlan, vlan, phys, empty (loopback only) or none (the host's network).", net_type),
+    NetKeyDef {
+        sub: "type",
+        only_for: None,
+        list: false,
+        doc: "Interface kind: veth, macvlan, ipvlan, vlan, phys, empty (loopback only) or none (the host's network).",
+        example: "veth",
+        set: |net, value| {
+            let net_type = NetType::parse_value(value)?;
+            if net.net_type.is_some_and(|old| old != net_type) {
+                net.forget_type_specific();
+            }
+            net.net_type = Some(net_type);
+            Ok(())
+        },
+        clear: |net| {
+            net.forget_type_specific();
+            net.net_type = None;
+        },
+        render: |net, out| {
+            if let Some(net_type) = net.net_type {
+                out.push(("type", net_type.to_string()));
+            }
+        },
+    },
     NetKeyDef {
         sub: "flags",
         only_for: None,

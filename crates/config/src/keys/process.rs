@@ -123,16 +123,44 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
 ];
 
 pub(super) static INIT_KEYS: &[KeyDef] = &[
-    scalar!(Init, "lxc.init.cmd", ["lxc.init_cmd"], "lxc.init.cmd = /sbin/init",
-        "The container's init and its arguments (default `/sbin/init`).", init.cmd),
-    scalar!(Init, "lxc.execute.cmd", "lxc.execute.cmd = /bin/sh -c 'echo hi'",
-        "The default command of `rlxc execute`.", init.execute_cmd),
-    scalar!(Init, "lxc.init.cwd", "lxc.init.cwd = /",
-        "Working directory of init.", init.cwd),
-    scalar!(Init, "lxc.init.uid", ["lxc.init_uid"], "lxc.init.uid = 0",
-        "User id init runs as (and the default of attach).", init.uid),
-    scalar!(Init, "lxc.init.gid", ["lxc.init_gid"], "lxc.init.gid = 0",
-        "Group id init runs as.", init.gid),
+    scalar!(
+        Init,
+        "lxc.init.cmd",
+        ["lxc.init_cmd"],
+        "lxc.init.cmd = /sbin/init",
+        "The container's init and its arguments (default `/sbin/init`).",
+        init.cmd
+    ),
+    scalar!(
+        Init,
+        "lxc.execute.cmd",
+        "lxc.execute.cmd = /bin/sh -c 'echo hi'",
+        "The default command of `rlxc execute`.",
+        init.execute_cmd
+    ),
+    scalar!(
+        Init,
+        "lxc.init.cwd",
+        "lxc.init.cwd = /",
+        "Working directory of init.",
+        init.cwd
+    ),
+    scalar!(
+        Init,
+        "lxc.init.uid",
+        ["lxc.init_uid"],
+        "lxc.init.uid = 0",
+        "User id init runs as (and the default of attach).",
+        init.uid
+    ),
+    scalar!(
+        Init,
+        "lxc.init.gid",
+        ["lxc.init_gid"],
+        "lxc.init.gid = 0",
+        "Group id init runs as.",
+        init.gid
+    ),
     KeyDef {
         name: "lxc.init.groups",
         prefix: false,
@@ -164,7 +192,8 @@ pub(super) static INIT_KEYS: &[KeyDef] = &[
         list: true,
         section: Section::Init,
         legacy: &[],
-        doc: "`NAME=VALUE` in init's environment; a bare `NAME` copies the host's value; repeatable.",
+        doc:
+            "`NAME=VALUE` in init's environment; a bare `NAME` copies the host's value; repeatable.",
         example: "lxc.environment = LANG=C.UTF-8",
         set: |spec, _, value| {
             let name = value.split_once('=').map_or(value, |(name, _)| name);

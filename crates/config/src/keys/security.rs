@@ -66,28 +66,92 @@ fn join(caps: &[Capability]) -> String {
 }
 
 pub(super) static KEYS: &[KeyDef] = &[
-    scalar!(Security, "lxc.seccomp.profile", ["lxc.seccomp"], "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
-        "Seccomp policy file (LXC's v1/v2 format); empty turns rlxc's default policy off.", security.seccomp_profile),
-    scalar!(Security, "lxc.seccomp.allow_nesting", "lxc.seccomp.allow_nesting = 1",
-        "1: stack the policy even when a seccomp filter is already loaded.", security.seccomp_allow_nesting),
-    scalar!(Security, "lxc.seccomp.notify.proxy", "lxc.seccomp.notify.proxy = unix:/run/proxy.sock",
-        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`).", security.seccomp_notify_proxy),
-    scalar!(Security, "lxc.seccomp.notify.cookie", "lxc.seccomp.notify.cookie = web",
-        "A string sent along with proxied seccomp notifications.", security.seccomp_notify_cookie),
-    scalar!(Security, "lxc.apparmor.profile", ["lxc.aa_profile"], "lxc.apparmor.profile = unconfined",
-        "AppArmor profile (`generated`, `unconfined`, `unchanged` or a name).", security.apparmor_profile),
-    scalar!(Security, "lxc.apparmor.allow_incomplete", ["lxc.aa_allow_incomplete"], "lxc.apparmor.allow_incomplete = 1",
-        "1: start even when the kernel lacks AppArmor mount mediation.", security.apparmor_allow_incomplete),
-    scalar!(Security, "lxc.apparmor.allow_nesting", "lxc.apparmor.allow_nesting = 1",
-        "1: the generated profile allows nested containers.", security.apparmor_allow_nesting),
-    list!(Security, "lxc.apparmor.raw", "lxc.apparmor.raw = mount fstype=nfs,",
-        "A raw line appended to the generated AppArmor profile; repeatable.", security.apparmor_raw),
-    scalar!(Security, "lxc.selinux.context", ["lxc.se_context"], "lxc.selinux.context = system_u:system_r:lxc_t:s0:c22",
-        "SELinux context the container's init runs in.", security.selinux_context),
-    scalar!(Security, "lxc.selinux.context.keyring", "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0:c22",
-        "SELinux context of the container's session keyring.", security.selinux_context_keyring),
-    scalar!(Security, "lxc.keyring.session", "lxc.keyring.session = 1",
-        "1 (default): a fresh session keyring for the container; 0: inherit the caller's.", security.keyring_session),
-    scalar!(Security, "lxc.no_new_privs", "lxc.no_new_privs = 1",
-        "1: set no_new_privs, so setuid binaries gain nothing in the container.", security.no_new_privs),
+    scalar!(
+        Security,
+        "lxc.seccomp.profile",
+        ["lxc.seccomp"],
+        "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
+        "Seccomp policy file (LXC's v1/v2 format); empty turns rlxc's default policy off.",
+        security.seccomp_profile
+    ),
+    scalar!(
+        Security,
+        "lxc.seccomp.allow_nesting",
+        "lxc.seccomp.allow_nesting = 1",
+        "1: stack the policy even when a seccomp filter is already loaded.",
+        security.seccomp_allow_nesting
+    ),
+    scalar!(
+        Security,
+        "lxc.seccomp.notify.proxy",
+        "lxc.seccomp.notify.proxy = unix:/run/proxy.sock",
+        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`).",
+        security.seccomp_notify_proxy
+    ),
+    scalar!(
+        Security,
+        "lxc.seccomp.notify.cookie",
+        "lxc.seccomp.notify.cookie = web",
+        "A string sent along with proxied seccomp notifications.",
+        security.seccomp_notify_cookie
+    ),
+    scalar!(
+        Security,
+        "lxc.apparmor.profile",
+        ["lxc.aa_profile"],
+        "lxc.apparmor.profile = unconfined",
+        "AppArmor profile (`generated`, `unconfined`, `unchanged` or a name).",
+        security.apparmor_profile
+    ),
+    scalar!(
+        Security,
+        "lxc.apparmor.allow_incomplete",
+        ["lxc.aa_allow_incomplete"],
+        "lxc.apparmor.allow_incomplete = 1",
+        "1: start even when the kernel lacks AppArmor mount mediation.",
+        security.apparmor_allow_incomplete
+    ),
+    scalar!(
+        Security,
+        "lxc.apparmor.allow_nesting",
+        "lxc.apparmor.allow_nesting = 1",
+        "1: the generated profile allows nested containers.",
+        security.apparmor_allow_nesting
+    ),
+    list!(
+        Security,
+        "lxc.apparmor.raw",
+        "lxc.apparmor.raw = mount fstype=nfs,",
+        "A raw line appended to the generated AppArmor profile; repeatable.",
+        security.apparmor_raw
+    ),
+    scalar!(
+        Security,
+        "lxc.selinux.context",
+        ["lxc.se_context"],
+        "lxc.selinux.context = system_u:system_r:lxc_t:s0:c22",
+        "SELinux context the container's init runs in.",
+        security.selinux_context
+    ),
+    scalar!(
+        Security,
+        "lxc.selinux.context.keyring",
+        "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0:c22",
+        "SELinux context of the container's session keyring.",
+        security.selinux_context_keyring
+    ),
+    scalar!(
+        Security,
+        "lxc.keyring.session",
+        "lxc.keyring.session = 1",
+        "1 (default): a fresh session keyring for the container; 0: inherit the caller's.",
+        security.keyring_session
+    ),
+    scalar!(
+        Security,
+        "lxc.no_new_privs",
+        "lxc.no_new_privs = 1",
+        "1: set no_new_privs, so setuid binaries gain nothing in the container.",
+        security.no_new_privs
+    ),
 ];

@@ -9,7 +9,10 @@ const NOT_STORED: &[&str] = &["lxc.include", "lxc.hook"];
 fn example_entry(def: &KeyDef) -> (&'static str, &'static str) {
     match parse_line(def.example) {
         Line::Entry { key, value } => (key, value),
-        other => panic!("{}: example {:?} is not a config line: {other:?}", def.name, def.example),
+        other => panic!(
+            "{}: example {:?} is not a config line: {other:?}",
+            def.name, def.example
+        ),
     }
 }
 
@@ -62,7 +65,10 @@ fn every_network_key_sets_renders_and_clears() {
         let key = format!("lxc.net.3.{}", def.sub);
         apply(&mut spec, &key, def.example).unwrap_or_else(|e| panic!("{key}: {e:?}"));
         let rendered = render(&spec);
-        assert!(rendered.iter().any(|(k, _)| *k == key), "{key}: {rendered:?}");
+        assert!(
+            rendered.iter().any(|(k, _)| *k == key),
+            "{key}: {rendered:?}"
+        );
         let mut again = ContainerSpec::default();
         for (k, v) in &rendered {
             apply(&mut again, k, v).unwrap_or_else(|e| panic!("re-reading {k} = {v}: {e:?}"));
@@ -70,7 +76,10 @@ fn every_network_key_sets_renders_and_clears() {
         assert_eq!(again, spec, "{key}");
         if def.sub != "type" {
             apply(&mut spec, &key, "").expect("clear");
-            assert!(!render(&spec).iter().any(|(k, _)| *k == key), "{key}: not cleared");
+            assert!(
+                !render(&spec).iter().any(|(k, _)| *k == key),
+                "{key}: not cleared"
+            );
         }
     }
 }
@@ -89,9 +98,18 @@ fn the_table_has_every_lxc_5_key() {
 
 #[test]
 fn exact_rows_win_over_prefix_rows() {
-    assert_eq!(lookup("lxc.cgroup.dir").map(|d| d.name), Some("lxc.cgroup.dir"));
-    assert_eq!(lookup("lxc.cgroup.memory.max").map(|d| d.name), Some("lxc.cgroup"));
-    assert_eq!(lookup("lxc.cgroup2.memory.max").map(|d| d.name), Some("lxc.cgroup2"));
+    assert_eq!(
+        lookup("lxc.cgroup.dir").map(|d| d.name),
+        Some("lxc.cgroup.dir")
+    );
+    assert_eq!(
+        lookup("lxc.cgroup.memory.max").map(|d| d.name),
+        Some("lxc.cgroup")
+    );
+    assert_eq!(
+        lookup("lxc.cgroup2.memory.max").map(|d| d.name),
+        Some("lxc.cgroup2")
+    );
     assert_eq!(lookup("lxc.cgroupx.memory.max").map(|d| d.name), None);
     assert_eq!(lookup("lxc.prlimit").map(|d| d.name), Some("lxc.prlimit"));
 }
@@ -101,11 +119,15 @@ fn unknown_keys_get_suggestions() {
     let mut spec = ContainerSpec::default();
     assert_eq!(
         apply(&mut spec, "lxc.uts.nmae", "x"),
-        Err(ApplyError::Unknown { suggestion: Some("lxc.uts.name".into()) })
+        Err(ApplyError::Unknown {
+            suggestion: Some("lxc.uts.name".into())
+        })
     );
     assert_eq!(
         apply(&mut spec, "lxc.net.2.linkk", "br0"),
-        Err(ApplyError::Unknown { suggestion: Some("lxc.net.2.link".into()) })
+        Err(ApplyError::Unknown {
+            suggestion: Some("lxc.net.2.link".into())
+        })
     );
     assert_eq!(
         apply(&mut spec, "lxc.totally.different", "x"),
@@ -133,7 +155,10 @@ fn empty_values_clear_lists() {
     apply(&mut spec, "lxc.cap.drop", "sys_admin").expect("drop");
     apply(&mut spec, "lxc.cap.drop", "").expect("clear");
     apply(&mut spec, "lxc.cap.drop", "mknod").expect("drop");
-    assert_eq!(render(&spec), [("lxc.cap.drop".to_string(), "mknod".to_string())]);
+    assert_eq!(
+        render(&spec),
+        [("lxc.cap.drop".to_string(), "mknod".to_string())]
+    );
     apply(&mut spec, "lxc.cgroup.devices.allow", "c 1:3 rwm").expect("allow");
     apply(&mut spec, "lxc.cgroup.devices.allow", "c 1:5 rwm").expect("allow");
     apply(&mut spec, "lxc.cgroup.memory.limit_in_bytes", "1G").expect("mem");

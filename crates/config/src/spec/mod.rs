@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::values::{
-    Arch, ByteSize, Capability, IdMap, LogLevel, MountAuto, MountEntry, Namespace,
-    NamespaceSet, PrLimit, Resource, Signal, SyslogFacility, TimeOffset,
+    Arch, ByteSize, Capability, IdMap, LogLevel, MountAuto, MountEntry, Namespace, NamespaceSet,
+    PrLimit, Resource, Signal, SyslogFacility, TimeOffset,
 };
 
 pub use network::Network;

@@ -4,8 +4,7 @@ use serde::Serialize;
 
 use crate::values::{
     BridgeVlan, HwAddr, Ipv4Cidr, Ipv4Gateway, Ipv4Route, Ipv6Cidr, Ipv6Gateway, Ipv6Route,
-    IpvlanIsolation, IpvlanMode,
-    MacvlanMode, Mtu, NetType, VethMode, VlanId,
+    IpvlanIsolation, IpvlanMode, MacvlanMode, Mtu, NetType, VethMode, VlanId,
 };
 
 /// Everything `lxc.net.N.*` can say about one interface.
@@ -46,4 +45,16 @@ pub struct Veth {
     pub vlan_tagged_ids: Vec<VlanId>,
     pub rx_queues: Option<u32>,
     pub tx_queues: Option<u32>,
+}
+
+impl Network {
+    /// Drops the settings that only mean something for one interface type: a later
+    /// `type` line (say, from a config that includes a common one) re-types the interface.
+    pub fn forget_type_specific(&mut self) {
+        self.veth = Veth::default();
+        self.macvlan_mode = None;
+        self.ipvlan_mode = None;
+        self.ipvlan_isolation = None;
+        self.vlan_id = None;
+    }
 }
