@@ -173,7 +173,10 @@ fn read_lines(
                 origin,
                 found: raw.trim().to_string(),
             }),
-            Line::Entry { key, value } if key == "lxc.include" => {
+            Line::Entry {
+                key: "lxc.include",
+                value,
+            } => {
                 if value.is_empty() {
                     continue;
                 }

@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use rlxc_config::spec::HookPoint;
 use rlxc_config::values::{Capability, Ipv4Gateway, NetType, Personality};
 use rlxc_config::{load_file, Loaded};
 
@@ -156,7 +155,7 @@ fn network() {
 #[test]
 fn nothing_else_is_set() {
     let spec = seed().spec;
-    assert!(spec.hooks.commands.get(&HookPoint::Start).is_none());
+    assert!(spec.hooks.commands.is_empty());
     assert!(spec.idmaps.is_empty());
     assert!(spec.environment.is_empty());
     assert_eq!(spec.mounts.auto, None);

@@ -13,9 +13,9 @@ pub(super) static KEYS: &[KeyDef] = &[KeyDef {
     legacy: &["lxc.network"],
     doc: "`lxc.net.N.KEY = VALUE` configures interface N (see below); bare and empty removes every interface.",
     example: "lxc.net.0.type = veth",
-    set: set,
-    clear: clear,
-    render: render,
+    set,
+    clear,
+    render,
 }];
 
 /// Applies to one interface's settings.
