@@ -68,6 +68,28 @@ fn config_text() -> impl Strategy<Value = String> {
         })
 }
 
+/// Example lines written with a legacy key name where the key has one.
+fn legacy_lines() -> Vec<String> {
+    keys::all()
+        .filter(|def| !def.prefix)
+        .flat_map(|def| {
+            def.legacy
+                .iter()
+                .map(move |legacy| def.example.replacen(def.name, legacy, 1))
+        })
+        .chain([
+            "lxc.network.type = veth".to_string(),
+            "lxc.network.link = br0".to_string(),
+            "lxc.network.ipv4 = 10.1.2.3/24".to_string(),
+            "lxc.network.ipv4.gateway = 10.1.2.1".to_string(),
+            "lxc.network.1.ipv6 = fd00::5/64".to_string(),
+            "lxc.limit.nofile = 1024".to_string(),
+            "lxc.console = /var/log/c.log".to_string(),
+            "#lxc.utsname = commented".to_string(),
+        ])
+        .collect()
+}
+
 fn load(text: &str) -> Option<ContainerSpec> {
     load_str(text, Path::new("generated.conf"))
         .ok()
@@ -85,6 +107,20 @@ proptest! {
         let again = load_str(&rendered, Path::new("rendered.conf"))
             .map_err(|e| TestCaseError::fail(format!("{e}\n--- rendered:\n{rendered}")))?;
         prop_assert_eq!(again.spec, spec, "rendered:\n{}", rendered);
+    }
+
+    #[test]
+    fn update_config_keeps_the_meaning(
+        lines in prop::collection::vec(prop::sample::select(legacy_lines()), 0..20),
+    ) {
+        let text = lines.join("\n");
+        let Some(before) = load(&text) else { return Ok(()); };
+        let (updated, _) = rlxc_config::update::update_text(&text)
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+        let after = load_str(&updated, Path::new("updated.conf"))
+            .map_err(|e| TestCaseError::fail(format!("{e}\n--- updated:\n{updated}")))?;
+        prop_assert_eq!(after.spec, before, "updated:\n{}", updated);
+        prop_assert!(after.warnings.is_empty(), "{:?}", after.warnings);
     }
 
     #[test]
