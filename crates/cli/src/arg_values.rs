@@ -18,9 +18,15 @@ pub fn key_value(text: &str) -> Result<KeyValue, String> {
     }
 }
 
+/// The words of one list-valued option (`-s RUNNING|FROZEN`, `-F NAME,STATE`).
+///
+/// An alias because clap's derive reads a field spelled `Vec<_>` as "the option repeats";
+/// under another name it is one value that the parser splits.
+pub type Words = Vec<String>;
+
 /// LXC's OR'd lists such as `RUNNING|FROZEN` or `CAP|CGROUP`: words separated by `|`, each one
 /// of `allowed` (compared without case), returned upper-case.
-pub fn or_list(text: &str, allowed: &[&str]) -> Result<Vec<String>, String> {
+pub fn or_list(text: &str, allowed: &[&str]) -> Result<Words, String> {
     text.split('|')
         .map(|word| {
             let word = word.trim().to_ascii_uppercase();

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::arg_values::{key_value, or_list, KeyValue};
+use crate::arg_values::{key_value, or_list, KeyValue, Words};
 use crate::common::CommonOpts;
 use crate::verbs::not_available;
 
@@ -24,12 +24,12 @@ pub struct Args {
         default_missing_value = "CGROUP|CAP|LSM",
         value_parser = privileges
     )]
-    pub elevated_privileges: Option<Vec<String>>,
+    pub elevated_privileges: Option<Words>,
 
     /// Enter only these namespaces: MOUNT, PID, UTSNAME, IPC, USER, NETWORK joined by '|'
     /// (implies -e)
     #[arg(short = 's', long, value_name = "NAMESPACES", value_parser = namespaces)]
-    pub namespaces: Option<Vec<String>>,
+    pub namespaces: Option<Words>,
 
     /// With -s and without MOUNT: remount /proc and /sys for the entered namespaces
     #[arg(short = 'R', long = "remount-sys-proc", requires = "namespaces")]
@@ -76,11 +76,11 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-fn privileges(text: &str) -> Result<Vec<String>, String> {
+fn privileges(text: &str) -> Result<Words, String> {
     or_list(text, PRIVILEGES)
 }
 
-fn namespaces(text: &str) -> Result<Vec<String>, String> {
+fn namespaces(text: &str) -> Result<Words, String> {
     or_list(text, NAMESPACES)
 }
 

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use crate::arg_values::Words;
 use crate::common::CommonOpts;
 use crate::verbs::not_available;
 
@@ -33,7 +34,7 @@ pub struct Args {
 
     /// Comma-separated columns for the fancy output (implies -f)
     #[arg(short = 'F', long = "fancy-format", value_name = "COLUMNS", value_parser = columns, conflicts_with = "line")]
-    pub fancy_format: Option<Vec<String>>,
+    pub fancy_format: Option<Words>,
 
     /// Only running or frozen containers
     #[arg(long)]
@@ -75,7 +76,7 @@ pub struct Args {
     pub json: bool,
 }
 
-fn columns(text: &str) -> Result<Vec<String>, String> {
+fn columns(text: &str) -> Result<Words, String> {
     text.split(',')
         .map(|column| {
             let column = column.trim().to_ascii_uppercase();

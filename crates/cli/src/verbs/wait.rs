@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::arg_values::or_list;
+use crate::arg_values::{or_list, Words};
 use crate::common::CommonOpts;
 use crate::verbs::not_available;
 
@@ -16,7 +16,7 @@ pub struct Args {
     /// States to wait for, joined by '|': STOPPED, STARTING, RUNNING, STOPPING, ABORTING,
     /// FREEZING, FROZEN, THAWED
     #[arg(short = 's', long, value_name = "STATES", required = true, value_parser = states)]
-    pub state: Vec<String>,
+    pub state: Words,
 
     /// Give up after this many seconds (default: wait forever)
     #[arg(
@@ -28,7 +28,7 @@ pub struct Args {
     pub timeout: Option<i64>,
 }
 
-fn states(text: &str) -> Result<Vec<String>, String> {
+fn states(text: &str) -> Result<Words, String> {
     or_list(text, STATES)
 }
 
