@@ -14,7 +14,7 @@ failures=0
 run_step() {
     local name=$1
     shift
-    say "$name: $*"
+    say "$name"
     if "$@"; then
         results+=("ok      $name")
     else

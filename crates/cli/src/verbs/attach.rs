@@ -72,7 +72,7 @@ pub struct Args {
     pub context: Option<String>,
 
     /// The command to run (default: the user's shell in the container)
-    #[arg(last = true, value_name = "COMMAND")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
@@ -86,4 +86,37 @@ fn namespaces(text: &str) -> Result<Words, String> {
 
 pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
     not_available("attach")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::FromArgMatches;
+
+    fn parse(argv: &[&str]) -> Args {
+        let mut matches = crate::dispatch::rlxc_command()
+            .try_get_matches_from(argv)
+            .expect("parses");
+        let (_, attach) = matches.remove_subcommand().expect("a verb");
+        Args::from_arg_matches(&attach).expect("builds")
+    }
+
+    #[test]
+    fn command_takes_its_own_options_with_or_without_dashes() {
+        let bare = parse(&["rlxc", "attach", "-n", "web", "ls", "-la", "-n"]);
+        assert_eq!(bare.command, ["ls", "-la", "-n"]);
+        let dashed = parse(&["rlxc", "attach", "-n", "web", "--", "--weird"]);
+        assert_eq!(dashed.command, ["--weird"]);
+    }
+
+    #[test]
+    fn bare_elevated_privileges_means_all_of_them() {
+        let all = parse(&["rlxc", "attach", "-n", "web", "-e"]);
+        assert_eq!(
+            all.elevated_privileges.expect("given"),
+            ["CGROUP", "CAP", "LSM"]
+        );
+        let some = parse(&["rlxc", "attach", "-n", "web", "--elevated-privileges=cap"]);
+        assert_eq!(some.elevated_privileges.expect("given"), ["CAP"]);
+    }
 }

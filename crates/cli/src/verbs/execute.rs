@@ -31,7 +31,7 @@ pub struct Args {
     pub share: ShareNamespaces,
 
     /// The application to run (else lxc.execute.cmd)
-    #[arg(last = true, value_name = "COMMAND")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

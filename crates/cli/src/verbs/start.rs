@@ -42,7 +42,7 @@ pub struct Args {
     pub share: ShareNamespaces,
 
     /// Run COMMAND instead of the container's init (lxc.init.cmd)
-    #[arg(last = true, value_name = "COMMAND")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

@@ -11,7 +11,7 @@ use crate::verbs::not_available;
 /// Options of `lxc-update-config`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The container configuration file to update (a .backup copy is kept)
+    /// The container configuration file to update
     #[arg(short = 'c', long = "config", value_name = "FILE", required = true)]
     pub config: PathBuf,
 }
