@@ -24,17 +24,22 @@ pub fn key_value(text: &str) -> Result<KeyValue, String> {
 /// under another name it is one value that the parser splits.
 pub type Words = Vec<String>;
 
-/// LXC's OR'd lists such as `RUNNING|FROZEN` or `CAP|CGROUP`: words separated by `|`, each one
-/// of `allowed` (compared without case), returned upper-case.
+/// LXC's OR'd lists such as `RUNNING|FROZEN` or `CAP|CGROUP`.
 pub fn or_list(text: &str, allowed: &[&str]) -> Result<Words, String> {
-    text.split('|')
+    word_list(text, '|', allowed)
+}
+
+/// Words separated by `separator`, each one of `allowed` (compared without case), returned
+/// upper-case as `allowed` spells them.
+pub fn word_list(text: &str, separator: char, allowed: &[&str]) -> Result<Words, String> {
+    text.split(separator)
         .map(|word| {
             let word = word.trim().to_ascii_uppercase();
             if allowed.contains(&word.as_str()) {
                 Ok(word)
             } else {
                 Err(format!(
-                    "unknown value {word:?}; use one or more of {} joined by '|'",
+                    "unknown value {word:?}; use one or more of {} joined by '{separator}'",
                     allowed.join(", ")
                 ))
             }

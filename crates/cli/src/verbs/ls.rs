@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::arg_values::Words;
+use crate::arg_values::{word_list, Words};
 use crate::common::CommonOpts;
 use crate::verbs::not_available;
 
@@ -77,19 +77,7 @@ pub struct Args {
 }
 
 fn columns(text: &str) -> Result<Words, String> {
-    text.split(',')
-        .map(|column| {
-            let column = column.trim().to_ascii_uppercase();
-            if COLUMNS.contains(&column.as_str()) {
-                Ok(column)
-            } else {
-                Err(format!(
-                    "unknown column {column:?}; use {}",
-                    COLUMNS.join(",")
-                ))
-            }
-        })
-        .collect()
+    word_list(text, ',', COLUMNS)
 }
 
 pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
