@@ -1,0 +1,151 @@
+//! How the binary was called (`rlxc VERB ...` or through an `lxc-VERB` link), and the clap
+//! `Command` for each case, built from the verb table.
+
+use std::ffi::OsStr;
+use std::path::Path;
+
+use clap::{Arg, ArgAction, Command};
+
+use crate::common::CommonOpts;
+use crate::verbs::{self, Verb};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Verbs whose `-f` means `--rcfile`, as in LXC (elsewhere `-f` is `--force`, `--fancy`, ...).
+const RCFILE_SHORT_F: &[&str] = &["start", "attach", "execute"];
+
+pub enum Invocation {
+    /// `rlxc VERB ...`, or any other name that is not `lxc-*`.
+    Rlxc,
+    /// Called as `lxc-VERB` for a verb that LXC has.
+    LxcTool(&'static Verb),
+    /// Called as `lxc-SOMETHING` that rlxc does not provide.
+    UnknownLxcTool(String),
+}
+
+impl Invocation {
+    pub fn from_argv0(argv0: Option<&OsStr>) -> Self {
+        let program = argv0
+            .map(Path::new)
+            .and_then(Path::file_name)
+            .and_then(OsStr::to_str)
+            .unwrap_or("rlxc");
+        let Some(tool) = program.strip_prefix("lxc-") else {
+            return Self::Rlxc;
+        };
+        match verbs::lxc_tools().find(|verb| verb.name == tool) {
+            Some(verb) => Self::LxcTool(verb),
+            None => Self::UnknownLxcTool(program.to_owned()),
+        }
+    }
+}
+
+/// The `rlxc` command with every verb as a subcommand.
+pub fn rlxc_command() -> Command {
+    Command::new("rlxc")
+        .version(VERSION)
+        .about("Linux containers with LXC's configs and tools, in Rust")
+        .after_help(
+            "Through a link named lxc-VERB (see `rlxc compat-links`) rlxc behaves as LXC's tool.",
+        )
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .disable_help_flag(true)
+        .arg(help_arg())
+        .subcommands(verbs::VERBS.iter().map(verb_command))
+}
+
+/// The command for one verb called through its `lxc-VERB` name: same options, LXC's name.
+pub fn lxc_tool_command(verb: &Verb) -> Command {
+    let name = format!("lxc-{}", verb.name);
+    verb_command(verb).name(name.clone()).bin_name(name)
+}
+
+/// LXC's tools take `-?` for help; `-h` stays too.
+fn help_arg() -> Arg {
+    Arg::new("help")
+        .short('h')
+        .short_alias('?')
+        .long("help")
+        .action(ArgAction::Help)
+        .help("Print help")
+}
+
+fn verb_command(verb: &Verb) -> Command {
+    let cmd = Command::new(verb.name)
+        .version(VERSION)
+        .disable_help_flag(true)
+        .arg(help_arg().global(true));
+    // The verb's own options first: CommonOpts sets the "Common options" help heading for every
+    // argument added after it. The table's about is set last, over the derive's doc comments.
+    let cmd = <CommonOpts as clap::Args>::augment_args((verb.augment)(cmd))
+        .about(verb.about)
+        .long_about(None);
+    if RCFILE_SHORT_F.contains(&verb.name) {
+        cmd.mut_arg("rcfile", |arg| arg.short('f'))
+    } else {
+        cmd
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_well_formed() {
+        rlxc_command().debug_assert();
+        for verb in verbs::lxc_tools() {
+            lxc_tool_command(verb).debug_assert();
+        }
+    }
+
+    /// The common options a verb would get, parsed the way main() parses.
+    fn common_of(argv: &[&str]) -> CommonOpts {
+        let mut matches = rlxc_command().try_get_matches_from(argv).expect("parses");
+        let (_, verb_matches) = matches.remove_subcommand().expect("a verb");
+        <CommonOpts as clap::FromArgMatches>::from_arg_matches(&verb_matches).expect("builds")
+    }
+
+    #[test]
+    fn lxcpath_and_rcfile_reach_the_verb() {
+        let start = common_of(&["rlxc", "start", "-n", "web", "-P", "/srv/lxc", "-d"]);
+        assert_eq!(
+            start.config_path().expect("path"),
+            Path::new("/srv/lxc/web/config")
+        );
+        // -f is --rcfile for start, as in LXC.
+        let rcfile = common_of(&["rlxc", "start", "-n", "web", "-f", "/etc/web.conf"]);
+        assert_eq!(
+            rcfile.config_path().expect("path"),
+            Path::new("/etc/web.conf")
+        );
+        // Given after config's own subcommand, the common options still reach config.
+        let nested = common_of(&["rlxc", "config", "check", "-n", "web", "-P", "/srv/lxc"]);
+        assert_eq!(
+            nested.config_path().expect("path"),
+            Path::new("/srv/lxc/web/config")
+        );
+    }
+
+    #[test]
+    fn argv0_picks_the_verb() {
+        assert!(matches!(
+            Invocation::from_argv0(Some(OsStr::new("/usr/bin/rlxc"))),
+            Invocation::Rlxc
+        ));
+        assert!(matches!(
+            Invocation::from_argv0(Some(OsStr::new("/usr/sbin/lxc-start"))),
+            Invocation::LxcTool(verb) if verb.name == "start"
+        ));
+        assert!(matches!(
+            Invocation::from_argv0(Some(OsStr::new("lxc-update-config"))),
+            Invocation::LxcTool(verb) if verb.name == "update-config"
+        ));
+        // rlxc-only verbs have no lxc- name: LXC's own lxc-config is a different tool.
+        assert!(matches!(
+            Invocation::from_argv0(Some(OsStr::new("lxc-config"))),
+            Invocation::UnknownLxcTool(name) if name == "lxc-config"
+        ));
+    }
+}

@@ -1,0 +1,37 @@
+//! `rlxc wait` / `lxc-wait`. Exit 0 when a state is reached, 1 on timeout or error.
+
+use std::process::ExitCode;
+
+use crate::arg_values::{or_list, Words};
+use crate::common::CommonOpts;
+use crate::verbs::not_available;
+
+const STATES: &[&str] = &[
+    "STOPPED", "STARTING", "RUNNING", "STOPPING", "ABORTING", "FREEZING", "FROZEN", "THAWED",
+];
+
+/// Options of `lxc-wait`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// States to wait for, joined by '|': STOPPED, STARTING, RUNNING, STOPPING, ABORTING,
+    /// FREEZING, FROZEN, THAWED
+    #[arg(short = 's', long, value_name = "STATES", required = true, value_parser = states)]
+    pub state: Words,
+
+    /// Give up after this many seconds (default: wait forever)
+    #[arg(
+        short = 't',
+        long,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub timeout: Option<i64>,
+}
+
+fn states(text: &str) -> Result<Words, String> {
+    or_list(text, STATES)
+}
+
+pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    not_available("wait")
+}

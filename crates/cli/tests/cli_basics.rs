@@ -1,0 +1,288 @@
+//! What a user sees when typing `rlxc ...`: version, help, option errors, unfinished verbs.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+/// Every verb, as a user would type it.
+const VERBS: &[&str] = &[
+    "checkconfig",
+    "create",
+    "start",
+    "console",
+    "attach",
+    "stop",
+    "execute",
+    "ls",
+    "info",
+    "freeze",
+    "unfreeze",
+    "cgroup",
+    "wait",
+    "destroy",
+    "autostart",
+    "config",
+    "update-config",
+    "compat-links",
+];
+
+/// Verbs whose runtime does not exist yet, with options that parse. Between them they use
+/// every kind of option value, so a mismatch between a field and its parser shows up here.
+const NOT_YET: &[&[&str]] = &[
+    &[
+        "create", "-n", "web", "-t", "busybox", "-B", "dir", "--", "--arch", "amd64",
+    ],
+    &[
+        "start",
+        "-n",
+        "web",
+        "-d",
+        "-s",
+        "lxc.tty.max=2",
+        "-s",
+        "a=b",
+        "--share-net",
+        "1",
+    ],
+    &[
+        "start",
+        "-n",
+        "web",
+        "-F",
+        "-f",
+        "/etc/web.conf",
+        "--",
+        "/bin/sh",
+        "-c",
+        "true",
+    ],
+    &["stop", "-n", "web", "-t", "-1", "--nokill"],
+    &["stop", "-n", "web", "-k", "--nolock", "-W"],
+    &["console", "-n", "web", "-t", "0", "-e", "^b"],
+    &[
+        "attach",
+        "-n",
+        "web",
+        "--clear-env",
+        "--keep-var",
+        "TERM",
+        "--",
+        "ls",
+        "-la",
+    ],
+    &[
+        "attach",
+        "-n",
+        "web",
+        "-e",
+        "-s",
+        "NETWORK|UTSNAME",
+        "-R",
+        "-v",
+        "A=1",
+        "-u",
+        "0",
+    ],
+    &[
+        "attach",
+        "-n",
+        "web",
+        "--elevated-privileges=CAP|LSM",
+        "-g",
+        "0",
+        "-L",
+        "/tmp/x",
+    ],
+    &[
+        "execute",
+        "-n",
+        "web",
+        "-u",
+        "1000",
+        "-s",
+        "k=v",
+        "--",
+        "/bin/true",
+    ],
+    &["ls", "--json", "--running", "-g", "a,b", "--filter", "^w"],
+    &["ls", "-F", "name,state,pid", "--nesting=3", "we.*"],
+    &[
+        "info",
+        "-n",
+        "web",
+        "-s",
+        "-p",
+        "-i",
+        "-S",
+        "-H",
+        "-c",
+        "lxc.arch",
+        "-c",
+        "lxc.uts.name",
+    ],
+    &["freeze", "-n", "web"],
+    &["unfreeze", "-n", "web"],
+    &["cgroup", "-n", "web", "memory.max", "1G"],
+    &["wait", "-n", "web", "-s", "RUNNING|frozen", "-t", "5"],
+    &["destroy", "-n", "web", "-f", "-s"],
+    &["autostart", "-L", "-a", "-A", "-g", "onboot,", "-t", "5"],
+    &["autostart", "-s", "-t", "-1"],
+];
+
+fn rlxc() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rlxc"));
+    cmd.env_remove("RLXC_PATH");
+    cmd
+}
+
+#[test]
+fn version_names_the_program() {
+    rlxc()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(format!(
+            "rlxc {}",
+            env!("CARGO_PKG_VERSION")
+        )));
+}
+
+#[test]
+fn help_start_shows_lxc_start_options() {
+    rlxc().args(["help", "start"]).assert().success().stdout(
+        predicate::str::contains("Usage: rlxc start")
+            .and(predicate::str::contains("--daemon"))
+            .and(predicate::str::contains("--define <KEY=VAL>"))
+            .and(predicate::str::contains("-f, --rcfile <FILE>"))
+            .and(predicate::str::contains("--share-net")),
+    );
+}
+
+#[test]
+fn every_verb_has_help_and_is_listed() {
+    let top = rlxc().arg("--help").assert().success();
+    let listing = String::from_utf8_lossy(&top.get_output().stdout).into_owned();
+    for verb in VERBS {
+        assert!(listing.contains(verb), "`rlxc --help` does not list {verb}");
+        rlxc()
+            .args([verb, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("Usage: rlxc {verb}")))
+            .stdout(predicate::str::contains("--lxcpath <PATH>"));
+    }
+}
+
+#[test]
+fn question_mark_is_help_as_in_lxc() {
+    rlxc()
+        .args(["stop", "-?"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Usage: rlxc stop"));
+}
+
+#[test]
+fn stop_rejects_kill_with_timeout() {
+    rlxc()
+        .args(["stop", "-n", "web", "-k", "-t", "5"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "'--kill' cannot be used with '--timeout",
+        ));
+}
+
+#[test]
+fn stop_nolock_needs_kill() {
+    rlxc()
+        .args(["stop", "-n", "web", "--nolock"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--kill"));
+}
+
+#[test]
+fn bad_log_priority_is_refused_with_the_choices() {
+    rlxc()
+        .args(["info", "-n", "web", "-l", "LOUD"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("TRACE").and(predicate::str::contains("FATAL")));
+}
+
+#[test]
+fn verbs_without_runtime_exit_1_and_say_so() {
+    for argv in NOT_YET {
+        rlxc()
+            .args(*argv)
+            .assert()
+            .code(1)
+            .stderr(predicate::eq(format!(
+                "rlxc: {}: not available yet in this rlxc build (see the project's issues)\n",
+                argv[0]
+            )));
+    }
+}
+
+#[test]
+fn lxcpath_from_env_and_flag_reach_the_verb() {
+    let resolved = |argv: &[&str], env: Option<&str>| {
+        let mut cmd = rlxc();
+        if let Some(path) = env {
+            cmd.env("RLXC_PATH", path);
+        }
+        let output = cmd.args(argv).args(["-l", "DEBUG"]).output().expect("runs");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    assert!(resolved(&["info", "-n", "web"], None).contains("/var/lib/rlxc/web/config"));
+    assert!(resolved(&["info", "-n", "web"], Some("/srv/env")).contains("/srv/env/web/config"));
+    let flag = resolved(&["info", "-n", "web", "-P", "/srv/flag"], Some("/srv/env"));
+    assert!(flag.contains("/srv/flag/web/config"), "{flag}");
+}
+
+#[test]
+fn quiet_silences_the_log_but_not_the_error() {
+    rlxc()
+        .args(["info", "-n", "web", "-l", "TRACE", "-q"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with("rlxc: info: not available"));
+}
+
+#[test]
+fn logfile_gets_the_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("web.log");
+    rlxc()
+        .args(["info", "-n", "web", "-l", "debug", "-o"])
+        .arg(&log)
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(&log).expect("log written");
+    assert!(text.contains("/var/lib/rlxc/web/config"), "{text}");
+}
+
+#[test]
+fn conflicting_options_are_refused_before_anything_runs() {
+    let refused: &[&[&str]] = &[
+        &["stop", "-n", "web", "-k", "-r"],
+        &["stop", "-n", "web", "-k", "--nokill"],
+        &["start", "-n", "web", "-d", "-F"],
+        &["attach", "-n", "web", "--clear-env", "--keep-env"],
+        &["attach", "-n", "web", "-R"],
+        &["autostart", "-s", "-k"],
+        &["config", "check", "-f", "/etc/web.conf", "-n", "web"],
+        &["wait", "-n", "web"],
+        &["wait", "-n", "web", "-s", "DANCING"],
+        &["console", "-n", "web", "-e", "^"],
+        &["update-config"],
+    ];
+    for argv in refused {
+        rlxc()
+            .args(*argv)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::starts_with("error:"))
+            .stderr(predicate::str::contains("not available").not());
+    }
+}

@@ -1,0 +1,65 @@
+# Shared by scripts/demo.sh and scripts/test.sh: sourced, not run.
+# Installs what building and testing rlxc needs on Debian, quietly, and only what is missing,
+# so a second run costs a few dpkg look-ups.
+
+# Debian packages: a C toolchain for crates that build C, pkg-config for -sys crates,
+# a static busybox for demo and test rootfs, and LXC itself for its reference configs
+# (and to compare rlxc with the real tools).
+RLXC_APT_PACKAGES=(build-essential pkg-config busybox-static lxc)
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run as root, through sudo when we are not root.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "need root to run: $* (run this script as root, or install sudo)"
+    fi
+}
+
+ensure_apt_packages() {
+    local missing=() package
+    for package in "${RLXC_APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \
+            || missing+=("$package")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get: install them by hand"
+    say "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || die "apt-get update failed"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >/dev/null \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# cargo with rustfmt and clippy. rustup's usual home first: CI and sudo often run with a PATH
+# that lacks it. Only a machine with no Rust at all gets rustup installed.
+ensure_cargo() {
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! command -v cargo >/dev/null 2>&1; then
+        say "no cargo found: installing Rust with rustup (minimal profile, rustfmt, clippy)"
+        command -v curl >/dev/null 2>&1 || as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq curl ca-certificates >/dev/null
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+            | sh -s -- -y -q --profile minimal --component rustfmt,clippy </dev/null \
+            || die "rustup install failed: install Rust (1.80 or newer) by hand"
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        command -v rustup >/dev/null 2>&1 || die "cargo fmt or cargo clippy is missing and there is no rustup to add them"
+        say "adding rustfmt and clippy"
+        rustup component add rustfmt clippy >/dev/null || die "rustup component add failed"
+    fi
+}
+
+ensure_prerequisites() {
+    ensure_apt_packages
+    ensure_cargo
+}
