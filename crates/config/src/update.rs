@@ -15,7 +15,8 @@ use crate::legacy::{Translation, Translator};
 /// What an update did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateReport {
-    pub backup: PathBuf,
+    /// Where the original was kept; `None` when nothing needed changing (nothing written).
+    pub backup: Option<PathBuf>,
     /// Lines that changed (1-based).
     pub changed_lines: Vec<usize>,
 }
@@ -58,6 +59,12 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
             key,
             reason,
         })?;
+    if changed_lines.is_empty() {
+        return Ok(UpdateReport {
+            backup: None,
+            changed_lines,
+        });
+    }
     let backup = backup_path(path);
     fs::write(&backup, &original).map_err(|source| UpdateError::Io {
         path: backup.clone(),
@@ -65,7 +72,7 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
     })?;
     write_atomically(path, updated.as_bytes()).map_err(io)?;
     Ok(UpdateReport {
-        backup,
+        backup: Some(backup),
         changed_lines,
     })
 }

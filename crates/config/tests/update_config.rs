@@ -66,3 +66,13 @@ fn a_failed_update_leaves_the_file_alone() {
     assert_eq!(fs::read_to_string(&path).expect("read"), text);
     assert!(!dir.path().join("config.backup").exists());
 }
+
+#[test]
+fn a_modern_config_is_left_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config");
+    fs::write(&path, "lxc.uts.name = a\n").expect("write");
+    let report = update_file(&path).expect("update");
+    assert_eq!(report.backup, None);
+    assert!(!dir.path().join("config.backup").exists());
+}

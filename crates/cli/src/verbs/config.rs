@@ -1,22 +1,42 @@
 //! `rlxc config`: rlxc's own look at container configs (LXC's `lxc-config` is a different
 //! tool, so there is no `lxc-config` link).
 //!
-//! The `Args` are the command-line contract; the body of `run` belongs to the config work.
+//! `keys` prints the key reference (from the same table the parser uses), `check` reports
+//! every warning and error of a config with its file and line, `show` prints the config as
+//! rlxc understands it: today's key names, includes resolved, one canonical order.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+use rlxc_config::{load_file, Loaded, LoadFailure};
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Args {
     /// List every config key rlxc knows, with its legacy spellings and a doc line
-    Keys,
+    Keys(KeysArgs),
     /// Check a config: -f FILE, or -n NAME for $lxcpath/NAME/config
     Check(Source),
     /// Print a config as rlxc reads it (modern key names, includes resolved)
-    Show(Source),
+    Show(ShowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct KeysArgs {
+    /// Print the Markdown reference (docs/config.md) instead of the terminal listing
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Print the typed spec as JSON instead of config lines
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which config to read: `-f FILE`, else the common `-n NAME` (or `--rcfile`).
@@ -37,6 +57,76 @@ impl Source {
     }
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("config")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    match args {
+        Args::Keys(keys) => {
+            let reference = if keys.markdown {
+                rlxc_config::docs::reference_markdown()
+            } else {
+                rlxc_config::docs::reference_text()
+            };
+            print!("{reference}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Args::Check(source) => check(&source.path(common)?),
+        Args::Show(show) => show_config(&show.source.path(common)?, show.json),
+    }
+}
+
+/// Prints every warning and error; exit 1 when there is an error.
+fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match load_file(path, &[]) {
+        Ok(Loaded { warnings, .. }) => {
+            for warning in &warnings {
+                println!("warning: {warning}");
+            }
+            println!(
+                "{}: ok ({} warning{})",
+                path.display(),
+                warnings.len(),
+                if warnings.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(failure) => {
+            report_failure(&failure);
+            println!(
+                "{}: {} error{}",
+                path.display(),
+                failure.errors.len(),
+                if failure.errors.len() == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// The effective config on stdout; warnings and errors on stderr.
+fn show_config(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let loaded = match load_file(path, &[]) {
+        Ok(loaded) => loaded,
+        Err(failure) => {
+            report_failure(&failure);
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    for warning in &loaded.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if json {
+        let text = serde_json::to_string_pretty(&loaded.spec).context("serialising the spec")?;
+        println!("{text}");
+    } else {
+        print!("{}", rlxc_config::render::render(&loaded.spec));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_failure(failure: &LoadFailure) {
+    for warning in &failure.warnings {
+        eprintln!("warning: {warning}");
+    }
+    for error in &failure.errors {
+        eprintln!("error: {error}");
+    }
 }
