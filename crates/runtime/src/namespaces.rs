@@ -103,7 +103,18 @@ impl FromStr for Namespace {
 /// it. For `pid` and `time`, success means the kernel accepted the new namespace for the
 /// child's future children, which is what a container start needs.
 pub fn can_create(kind: Namespace) -> Result<(), Error> {
-    match sys::unshare_in_child(kind.clone_flag()) {
+    probe(kind, kind.clone_flag())
+}
+
+/// Like [`can_create`], but creates a user namespace first and the namespace inside it, as
+/// an unprivileged container does. This is how a user without `CAP_SYS_ADMIN` gets the other
+/// kinds; for [`Namespace::User`] it is the same as [`can_create`].
+pub fn can_create_in_user_namespace(kind: Namespace) -> Result<(), Error> {
+    probe(kind, libc::CLONE_NEWUSER | kind.clone_flag())
+}
+
+fn probe(kind: Namespace, flags: libc::c_int) -> Result<(), Error> {
+    match sys::unshare_in_child(flags) {
         Ok(ChildOutcome::Exited(0)) => Ok(()),
         Ok(ChildOutcome::Exited(errno)) => Err(Error::Unshare {
             namespace: kind,

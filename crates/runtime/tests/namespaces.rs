@@ -26,3 +26,15 @@ fn every_kind_gives_an_answer_without_panicking() {
         }
     }
 }
+
+#[test]
+fn nesting_inside_a_user_namespace_works_where_user_namespaces_do() {
+    if can_create(Namespace::User).is_err() {
+        return;
+    }
+    for kind in [Namespace::Uts, Namespace::Net, Namespace::Mount] {
+        if let Err(error) = rlxc_runtime::namespaces::can_create_in_user_namespace(kind) {
+            panic!("{kind} inside a user namespace: {error}");
+        }
+    }
+}

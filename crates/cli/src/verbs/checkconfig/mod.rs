@@ -16,6 +16,8 @@ mod verdict;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use features::{Feature, Need, Section};
 use kernel_config::KernelConfig;
 use output::Printer;
@@ -60,37 +62,51 @@ pub fn run(_args: &Args) -> anyhow::Result<ExitCode> {
         std::env::var_os("NO_COLOR").as_deref(),
     );
     let mut printer = Printer::new(stdout, colour);
-    print_intro(&mut printer, &found, config.as_ref(), &facts)?;
-    for section in Section::ALL {
-        printer.section(section.title())?;
-        for feature in features::all().iter().filter(|f| f.section == section) {
-            print_feature(
-                &mut printer,
-                feature,
-                config.as_ref(),
-                config_for_live,
-                &facts,
-            )?;
-        }
-        if section == Section::ControlGroups {
-            print_cgroup_mounts(&mut printer, &facts)?;
-        }
+    let printed = print_report(
+        &mut printer,
+        &found,
+        config.as_ref(),
+        config_for_live,
+        &facts,
+    );
+    drop(printer);
+    match printed {
+        // `rlxc checkconfig | head` is not an error worth a message.
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        other => other.context("writing the report")?,
     }
-
     match found {
-        Ok(_) => {
-            printer.line("")?;
-            printer
-                .line("Note: to check a kernel before booting it, point CONFIG at its config:")?;
-            printer.line("  CONFIG=/path/to/config rlxc checkconfig")?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Ok(_) => Ok(ExitCode::SUCCESS),
         Err(tried) => {
-            drop(printer);
-            report_not_found(&tried)?;
+            report_not_found(&tried).context("writing to stderr")?;
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn print_report<W: Write>(
+    printer: &mut Printer<W>,
+    found: &Result<FoundConfig, Vec<Tried>>,
+    config: Option<&KernelConfig>,
+    config_for_live: Option<&KernelConfig>,
+    facts: &LiveFacts,
+) -> io::Result<()> {
+    print_intro(printer, found, config, facts)?;
+    for section in Section::ALL {
+        printer.section(section.title())?;
+        for feature in features::all().iter().filter(|f| f.section == section) {
+            print_feature(printer, feature, config, config_for_live, facts)?;
+        }
+        if section == Section::ControlGroups {
+            print_cgroup_mounts(printer, facts)?;
+        }
+    }
+    if found.is_ok() {
+        printer.line("")?;
+        printer.line("Note: to check a kernel before booting it, point CONFIG at its config:")?;
+        printer.line("  CONFIG=/path/to/config rlxc checkconfig")?;
+    }
+    Ok(())
 }
 
 fn describes_running_kernel(found: &FoundConfig, config: &KernelConfig, release: &str) -> bool {
@@ -139,6 +155,12 @@ fn print_intro<W: Write>(
         Err(_) => printer.line("Kernel configuration: not found (live checks only)")?,
     }
     printer.line(&format!("Running kernel: {}", facts.release))?;
+    if !facts.is_root {
+        printer.line(
+            "Not running as root: the namespace and link checks need CAP_SYS_ADMIN and \
+             CAP_NET_ADMIN, so EPERM below may only mean that.",
+        )?;
+    }
     printer.line("")?;
     printer.column_titles()
 }

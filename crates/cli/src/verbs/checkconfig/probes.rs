@@ -15,7 +15,9 @@ use super::features::LinkKind;
 /// Everything the live column is made from.
 pub struct LiveFacts {
     pub release: String,
-    pub namespaces: Vec<(Namespace, Result<(), rlxc_runtime::Error>)>,
+    /// Effective uid 0. Without it, `EPERM` from the probes may only mean "not root".
+    pub is_root: bool,
+    pub namespaces: Vec<(Namespace, NamespaceProbe)>,
     pub cgroups: Result<CgroupLayout, rlxc_cgroup::Error>,
     /// `Err` when no throwaway network namespace could be made, so nothing was tried.
     pub links: Result<LinkOutcomes, rlxc_net::Error>,
@@ -33,6 +35,12 @@ pub struct LiveFacts {
     /// Why unprivileged containers could not map ids (LXC warns about the same), if they
     /// could not.
     pub idmap_helper_problem: Option<String>,
+}
+
+pub struct NamespaceProbe {
+    pub direct: Result<(), rlxc_runtime::Error>,
+    /// Tried only when `direct` failed with `EPERM`: the unprivileged-container way.
+    pub in_user_namespace: Option<Result<(), rlxc_runtime::Error>>,
 }
 
 pub enum LinkOutcome {
@@ -67,7 +75,7 @@ impl LiveFacts {
         // Forking probes first, while the process is still single-threaded.
         let namespaces = Namespace::ALL
             .into_iter()
-            .map(|kind| (kind, namespaces::can_create(kind)))
+            .map(|kind| (kind, probe_namespace(kind)))
             .collect();
         let links = run_in_throwaway_netns(probe_links).and_then(|outcome| outcome);
         let cgroups = CgroupLayout::detect();
@@ -86,6 +94,7 @@ impl LiveFacts {
         Self {
             has_module_tree: Path::new("/lib/modules").join(&release).is_dir(),
             release,
+            is_root: effective_uid_is_root(),
             namespaces,
             cgroups,
             swap_accounting,
@@ -102,12 +111,37 @@ impl LiveFacts {
         }
     }
 
-    pub fn namespace(&self, kind: Namespace) -> Option<&Result<(), rlxc_runtime::Error>> {
+    pub fn namespace(&self, kind: Namespace) -> Option<&NamespaceProbe> {
         self.namespaces
             .iter()
             .find(|(probed, _)| *probed == kind)
             .map(|(_, result)| result)
     }
+}
+
+fn probe_namespace(kind: Namespace) -> NamespaceProbe {
+    let direct = namespaces::can_create(kind);
+    let in_user_namespace = match &direct {
+        Err(error) if error.errno() == Some(libc::EPERM) && kind != Namespace::User => {
+            Some(namespaces::can_create_in_user_namespace(kind))
+        }
+        _ => None,
+    };
+    NamespaceProbe {
+        direct,
+        in_user_namespace,
+    }
+}
+
+/// From the `Uid:` line of `/proc/self/status` (real, effective, saved, fs).
+fn effective_uid_is_root() -> bool {
+    fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Uid:"))
+            .and_then(|uids| uids.split_whitespace().nth(1))
+            == Some("0")
+    })
 }
 
 /// `newuidmap` and `newgidmap` must exist and be setuid root for unprivileged containers.

@@ -2,7 +2,7 @@
 
 use super::features::{ConfigRule, Controller, Feature, Need, Probe};
 use super::kernel_config::{KernelConfig, OptionState};
-use super::probes::{LinkOutcome, LiveFacts};
+use super::probes::{LinkOutcome, LiveFacts, NamespaceProbe};
 use rlxc_runtime::namespaces::Namespace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,17 +146,7 @@ pub fn live_cell(feature: &Feature, config_state: Option<OptionState>, facts: &L
     match feature.probe {
         Probe::None => Cell::new("-", Tone::Quiet),
         Probe::Namespace(kind) => match facts.namespace(kind) {
-            Some(Ok(())) => match (&facts.idmap_helper_problem, kind) {
-                (Some(problem), Namespace::User) => Cell::new(
-                    format!("can create; unprivileged use blocked: {problem}"),
-                    Tone::Warn,
-                ),
-                _ => Cell::new("can create", Tone::Good),
-            },
-            Some(Err(error)) => Cell::new(
-                format!("cannot create: {}", errno_text(error.errno(), error)),
-                failed_tone,
-            ),
+            Some(probe) => namespace_cell(kind, probe, facts, failed_tone),
             None => Cell::new("not probed", Tone::Quiet),
         },
         Probe::CgroupLayout => match &facts.cgroups {
@@ -175,10 +165,11 @@ pub fn live_cell(feature: &Feature, config_state: Option<OptionState>, facts: &L
             None => Cell::new("no cgroup2 mount", Tone::Warn),
         },
         Probe::Link(kind) => match &facts.links {
-            Err(error) => Cell::new(
-                format!("untested: {}", errno_text(error.errno(), error)),
-                Tone::Quiet,
-            ),
+            Err(error) => {
+                let why = errno_text(error.errno(), error);
+                let needs_root = if facts.is_root { "" } else { ", needs root" };
+                Cell::new(format!("untested: {why}{needs_root}"), Tone::Quiet)
+            }
             Ok(outcomes) => link_cell(outcomes.get(kind), config_state, facts, failed_tone),
         },
         Probe::SwapAccounting => match facts.swap_accounting {
@@ -197,6 +188,28 @@ pub fn live_cell(feature: &Feature, config_state: Option<OptionState>, facts: &L
             (true, false) => Cell::new("in kernel, but no /dev/fuse", Tone::Warn),
             (false, _) => Cell::new("not in the running kernel", failed_tone),
         },
+    }
+}
+
+fn namespace_cell(
+    kind: Namespace,
+    probe: &NamespaceProbe,
+    facts: &LiveFacts,
+    failed_tone: Tone,
+) -> Cell {
+    match (&probe.direct, &probe.in_user_namespace) {
+        (Ok(()), _) => match (&facts.idmap_helper_problem, kind) {
+            (Some(problem), Namespace::User) => Cell::new(
+                format!("can create; unprivileged use blocked: {problem}"),
+                Tone::Warn,
+            ),
+            _ => Cell::new("can create", Tone::Good),
+        },
+        (Err(_), Some(Ok(()))) => Cell::new("can create inside a user namespace", Tone::Good),
+        (Err(error), _) => Cell::new(
+            format!("cannot create: {}", errno_text(error.errno(), error)),
+            failed_tone,
+        ),
     }
 }
 

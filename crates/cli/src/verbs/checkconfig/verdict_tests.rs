@@ -152,6 +152,7 @@ fn unsupported(op: rlxc_net::Operation, link: &str) -> rlxc_net::Error {
 fn facts_with_vlan_failing(has_module_tree: bool) -> LiveFacts {
     LiveFacts {
         release: "6.1.0".to_owned(),
+        is_root: true,
         namespaces: Vec::new(),
         cgroups: Ok(rlxc_cgroup::CgroupLayout::default()),
         links: Ok(LinkOutcomes {
