@@ -22,11 +22,9 @@ fn the_seed_updates_to_the_same_spec_with_no_legacy_key() {
     let before = load_file(&path, &[]).expect("seed loads");
     let original = fs::read_to_string(&path).expect("read");
     let report = update_file(&path).expect("update");
-    assert_eq!(
-        fs::read_to_string(&report.backup).expect("backup"),
-        original
-    );
-    assert!(report.backup.ends_with("config.backup"));
+    let backup = report.backup.expect("a backup");
+    assert_eq!(fs::read_to_string(&backup).expect("backup"), original);
+    assert!(backup.ends_with("config.backup"));
 
     let after = load_file(&path, &[]).expect("updated config loads");
     assert_eq!(after.spec, before.spec);

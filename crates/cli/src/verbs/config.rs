@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rlxc_config::{load_file, Loaded, LoadFailure};
+use rlxc_config::{load_file, LoadFailure, Loaded};
 
 use crate::common::CommonOpts;
 

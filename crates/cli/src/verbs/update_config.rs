@@ -28,7 +28,11 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
             "{}: {} line{} updated (original kept at {})",
             path.display(),
             report.changed_lines.len(),
-            if report.changed_lines.len() == 1 { "" } else { "s" },
+            if report.changed_lines.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
             backup.display()
         ),
     }

@@ -1,0 +1,87 @@
+use std::fmt;
+use std::io;
+
+/// The request that failed, as a user would describe it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Operation {
+    OpenSocket,
+    CreateVeth,
+    CreateBridge,
+    CreateMacvlan,
+    CreateVlan,
+    DeleteLink,
+    GetLink,
+    SetLinkUp,
+    EnterNewNetns,
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::OpenSocket => "opening the rtnetlink socket",
+            Self::CreateVeth => "creating veth pair",
+            Self::CreateBridge => "creating bridge",
+            Self::CreateMacvlan => "creating macvlan",
+            Self::CreateVlan => "creating vlan",
+            Self::DeleteLink => "deleting link",
+            Self::GetLink => "looking up link",
+            Self::SetLinkUp => "setting link up",
+            Self::EnterNewNetns => "entering a new network namespace",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel answered the request with an errno.
+    #[error("{op} `{link}`: {source}")]
+    Kernel {
+        op: Operation,
+        link: String,
+        #[source]
+        source: io::Error,
+    },
+    /// The socket itself failed (open, bind, send or receive).
+    #[error("{op} `{link}`: netlink socket: {source}")]
+    Socket {
+        op: Operation,
+        link: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{op} `{link}`: cannot decode the kernel's reply: {reason}")]
+    Decode {
+        op: Operation,
+        link: String,
+        reason: String,
+    },
+    #[error("{op} `{link}`: the kernel ended the reply without an answer")]
+    NoAnswer { op: Operation, link: String },
+    #[error("invalid link name {name:?}: {reason}")]
+    InvalidLinkName { name: String, reason: &'static str },
+    #[error("invalid vlan id {vlan_id} for `{name}`: must be 1 to 4094")]
+    InvalidVlanId { name: String, vlan_id: u16 },
+    #[error("{op}: {source}")]
+    Netns {
+        op: Operation,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the thread running in the throwaway network namespace panicked")]
+    NetnsThreadPanicked,
+}
+
+impl Error {
+    /// The errno behind the failure, when the kernel or a syscall gave one. Probes use it to
+    /// tell "not built" (`EOPNOTSUPP`) from "not allowed" (`EPERM`).
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Self::Kernel { source, .. }
+            | Self::Socket { source, .. }
+            | Self::Netns { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}

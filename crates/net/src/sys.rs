@@ -1,0 +1,16 @@
+//! The crate's only `unsafe`: raw syscalls the netlink crates do not wrap.
+
+use std::io;
+
+/// Moves the calling thread (only it) into a new, empty network namespace.
+pub(crate) fn unshare_network_namespace() -> io::Result<()> {
+    // SAFETY: `unshare` takes a plain flag word and touches no memory of ours. CLONE_NEWNET
+    // changes only the calling thread's network namespace; file descriptors and memory stay
+    // shared, so no Rust invariant depends on it.
+    let rc = unsafe { libc::unshare(libc::CLONE_NEWNET) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
