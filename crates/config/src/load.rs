@@ -85,6 +85,7 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
     state.apply_rootfs_backend();
     state.check_conflicts();
     state.check_networks();
+    sort_by_position(&mut state.errors);
     if state.errors.is_empty() {
         Ok(Loaded {
             spec: state.spec,
@@ -95,6 +96,28 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
             errors: state.errors,
             warnings: state.warnings,
         })
+    }
+}
+
+/// Errors in file order: reading errors (includes, encoding) are found before value errors,
+/// but a user reads the report top to bottom along the file.
+fn sort_by_position(errors: &mut [ConfigError]) {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut key = |error: &ConfigError| match error.origin() {
+        Some(Origin::File { path, line }) => {
+            let index = files.iter().position(|p| p == path).unwrap_or_else(|| {
+                files.push(path.clone());
+                files.len() - 1
+            });
+            (index, *line)
+        }
+        _ => (usize::MAX, 0),
+    };
+    let mut keyed: Vec<((usize, usize), ConfigError)> =
+        errors.iter().map(|e| (key(e), e.clone())).collect();
+    keyed.sort_by_key(|(k, _)| *k);
+    for (slot, (_, error)) in errors.iter_mut().zip(keyed) {
+        *slot = error;
     }
 }
 
