@@ -99,7 +99,10 @@ fn show_prints_todays_keys_that_load_to_the_same_config() {
         "lxc.net.0.ipv4.address = 192.168.1.2/24",
         "lxc.net.0.ipv4.gateway = 192.168.1.1",
     ] {
-        assert!(shown.lines().any(|l| l == line), "missing {line:?} in\n{shown}");
+        assert!(
+            shown.lines().any(|l| l == line),
+            "missing {line:?} in\n{shown}"
+        );
     }
     assert!(!shown.contains("lxc.network"), "{shown}");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -111,7 +114,11 @@ fn show_prints_todays_keys_that_load_to_the_same_config() {
         .output()
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&again.stdout), shown);
-    assert!(again.stderr.is_empty(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
 }
 
 #[test]
