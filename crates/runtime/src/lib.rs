@@ -1,8 +1,10 @@
-//! rlxc-runtime: spawning and setting up containers. For now: the namespace kinds and a probe
-//! that asks the running kernel whether each kind can be created.
+//! rlxc-runtime: making and running containers — the container's places on disk and its state
+//! file, and (growing) spawn, rootfs, console and monitor.
 
 mod error;
 pub mod namespaces;
+pub mod paths;
+pub mod state;
 mod sys;
 
 pub use error::Error;

@@ -1,0 +1,129 @@
+//! Where a container's files live: its directory under the lxcpath, and its runtime directory
+//! (lock, control socket, state file) under `/run/rlxc`.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+/// The default container root, as `-P` / `RLXC_PATH` default to.
+pub const DEFAULT_LXCPATH: &str = "/var/lib/rlxc";
+/// Runtime state root; `RLXC_RUN_DIR` overrides it (tests use a private one).
+pub const DEFAULT_RUN_ROOT: &str = "/run/rlxc";
+
+/// A container's places on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerPaths {
+    pub lxcpath: PathBuf,
+    pub name: String,
+    run_root: PathBuf,
+}
+
+impl ContainerPaths {
+    /// Paths for `name` under `lxcpath`; the run root comes from `RLXC_RUN_DIR` or the default.
+    pub fn new(lxcpath: &Path, name: &str) -> Self {
+        let run_root = std::env::var_os("RLXC_RUN_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_ROOT));
+        Self::with_run_root(lxcpath, name, &run_root)
+    }
+
+    pub fn with_run_root(lxcpath: &Path, name: &str, run_root: &Path) -> Self {
+        Self {
+            lxcpath: lxcpath.to_path_buf(),
+            name: name.to_string(),
+            run_root: run_root.to_path_buf(),
+        }
+    }
+
+    /// `$lxcpath/$name`.
+    pub fn dir(&self) -> PathBuf {
+        self.lxcpath.join(&self.name)
+    }
+
+    /// `$lxcpath/$name/config`.
+    pub fn config(&self) -> PathBuf {
+        self.dir().join("config")
+    }
+
+    /// `$lxcpath/$name/rootfs`, the rootfs of containers that rlxc created.
+    pub fn default_rootfs(&self) -> PathBuf {
+        self.dir().join("rootfs")
+    }
+
+    /// `/run/rlxc/NAME` for the default lxcpath; containers of another lxcpath get
+    /// `/run/rlxc/NAME.HASH` so two lxcpaths may hold the same name without clashing.
+    pub fn run_dir(&self) -> PathBuf {
+        if self.lxcpath == Path::new(DEFAULT_LXCPATH) {
+            return self.run_root.join(&self.name);
+        }
+        let mut hasher = Fnv64::default();
+        self.lxcpath.hash(&mut hasher);
+        self.run_root
+            .join(format!("{}.{:016x}", self.name, hasher.finish()))
+    }
+
+    /// The monitor's control socket.
+    pub fn socket(&self) -> PathBuf {
+        self.run_dir().join("monitor.sock")
+    }
+
+    /// The state file (see [`crate::state`]).
+    pub fn state_file(&self) -> PathBuf {
+        self.run_dir().join("state.json")
+    }
+
+    /// The lock that serialises start/stop/destroy of this container.
+    pub fn lock_file(&self) -> PathBuf {
+        self.run_dir().join("lock")
+    }
+}
+
+/// FNV-1a: a stable hash (std's `DefaultHasher` may change between Rust releases, and the
+/// run directory name must not).
+#[derive(Default)]
+struct Fnv64(Option<u64>);
+
+impl Hasher for Fnv64 {
+    fn finish(&self) -> u64 {
+        self.0.unwrap_or(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.finish();
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = Some(hash);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_lxcpath_uses_the_plain_name() {
+        let paths = ContainerPaths::with_run_root(
+            Path::new(DEFAULT_LXCPATH),
+            "web",
+            Path::new("/run/rlxc"),
+        );
+        assert_eq!(paths.run_dir(), Path::new("/run/rlxc/web"));
+        assert_eq!(paths.config(), Path::new("/var/lib/rlxc/web/config"));
+        assert_eq!(paths.socket(), Path::new("/run/rlxc/web/monitor.sock"));
+    }
+
+    #[test]
+    fn other_lxcpaths_do_not_clash() {
+        let a = ContainerPaths::with_run_root(Path::new("/srv/a"), "web", Path::new("/run/rlxc"));
+        let b = ContainerPaths::with_run_root(Path::new("/srv/b"), "web", Path::new("/run/rlxc"));
+        assert_ne!(a.run_dir(), b.run_dir());
+        assert!(a.run_dir().starts_with("/run/rlxc"));
+        // Stable across runs and releases.
+        assert_eq!(
+            a.run_dir(),
+            ContainerPaths::with_run_root(Path::new("/srv/a"), "web", Path::new("/run/rlxc"))
+                .run_dir()
+        );
+    }
+}

@@ -1,0 +1,209 @@
+//! The state file of a running container, `RUN_DIR/state.json`.
+//!
+//! The monitor writes it (atomically) once init runs and whenever the state changes; the CLI
+//! reads it to find init and the monitor without asking the monitor, so `stop`, `info` and
+//! `attach` still work if the monitor died. A pid alone could have been reused by the time it
+//! is read, so each pid comes with its start time from `/proc/PID/stat`, checked before use.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// LXC's container states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum State {
+    Stopped,
+    Starting,
+    Running,
+    Stopping,
+    Aborting,
+    Freezing,
+    Frozen,
+    Thawed,
+}
+
+impl State {
+    pub const ALL: [State; 8] = [
+        State::Stopped,
+        State::Starting,
+        State::Running,
+        State::Stopping,
+        State::Aborting,
+        State::Freezing,
+        State::Frozen,
+        State::Thawed,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Stopped => "STOPPED",
+            State::Starting => "STARTING",
+            State::Running => "RUNNING",
+            State::Stopping => "STOPPING",
+            State::Aborting => "ABORTING",
+            State::Freezing => "FREEZING",
+            State::Frozen => "FROZEN",
+            State::Thawed => "THAWED",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<State> {
+        State::ALL
+            .into_iter()
+            .find(|s| s.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A process identified beyond its pid: the start time (clock ticks since boot, field 22 of
+/// `/proc/PID/stat`) tells a live process from a later one that got the same pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessId {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    /// Reads the start time of `pid` from `/proc`; `None` if it is gone.
+    pub fn of(pid: i32) -> Option<ProcessId> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // The command name (field 2) may contain spaces and ')': fields start after the last ')'.
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        let start_time = after_name.split_whitespace().nth(19)?.parse().ok()?;
+        Some(ProcessId { pid, start_time })
+    }
+
+    /// True while this very process (not a successor with the same pid) is alive.
+    pub fn is_alive(&self) -> bool {
+        ProcessId::of(self.pid) == Some(*self)
+    }
+}
+
+/// What the monitor records about a running container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateFile {
+    pub name: String,
+    pub lxcpath: PathBuf,
+    /// The config the container was started from.
+    pub config: PathBuf,
+    pub state: State,
+    pub monitor: ProcessId,
+    pub init: ProcessId,
+    /// Every cgroup directory made for the container (one per hierarchy), to remove at stop.
+    pub cgroups: Vec<PathBuf>,
+    /// Host network interfaces made for the container, to delete at stop.
+    #[serde(default)]
+    pub host_links: Vec<String>,
+    /// Unix time the container started.
+    pub started_at: u64,
+}
+
+/// Why the state file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a state file rlxc understands: {source}")]
+    Format {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl StateFile {
+    /// Reads the state file; `Ok(None)` when there is none (the container is not running).
+    pub fn read(path: &Path) -> Result<Option<StateFile>, StateError> {
+        let text = match fs::read(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|source| StateError::Format {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
+    /// Writes the state file atomically (temp file and rename), so a reader never sees half.
+    pub fn write(&self, path: &Path) -> Result<(), StateError> {
+        let io = |source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+        let text = serde_json::to_vec_pretty(self).map_err(|source| StateError::Format {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        temp.write_all(&text).map_err(io)?;
+        temp.persist(path).map_err(|e| io(e.error))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_identified_and_alive() {
+        let me = ProcessId::of(std::process::id() as i32).expect("own stat");
+        assert!(me.is_alive());
+        let reused = ProcessId {
+            start_time: me.start_time + 1,
+            ..me
+        };
+        assert!(!reused.is_alive());
+    }
+
+    #[test]
+    fn state_file_round_trips_and_missing_means_not_running() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        assert_eq!(StateFile::read(&path).expect("read"), None);
+        let me = ProcessId::of(std::process::id() as i32).expect("own stat");
+        let state = StateFile {
+            name: "web".into(),
+            lxcpath: "/var/lib/rlxc".into(),
+            config: "/var/lib/rlxc/web/config".into(),
+            state: State::Running,
+            monitor: me,
+            init: me,
+            cgroups: vec!["/sys/fs/cgroup/x".into()],
+            host_links: vec![],
+            started_at: 1,
+        };
+        state.write(&path).expect("write");
+        assert_eq!(StateFile::read(&path).expect("read"), Some(state));
+    }
+
+    #[test]
+    fn state_names_are_lxcs() {
+        for state in State::ALL {
+            assert_eq!(State::from_name(state.name()), Some(state));
+        }
+        assert_eq!(State::from_name("running"), Some(State::Running));
+    }
+}
