@@ -1,0 +1,133 @@
+//! A typed message channel over a SOCK_SEQPACKET unix socket: one JSON message per datagram,
+//! optionally carrying file descriptors (SCM_RIGHTS). Used between the monitor and the
+//! container's first process, where message boundaries and fd passing both matter.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::net::{
+    recvmsg, sendmsg, socketpair, AddressFamily, RecvAncillaryBuffer, RecvAncillaryMessage,
+    RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags, SocketFlags, SocketType,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Most fds one message can carry (a console and up to 63 ttys).
+pub const MAX_FDS: usize = 64;
+const MAX_MESSAGE: usize = 64 * 1024;
+
+/// Why a message could not be sent or received.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    #[error("socket: {0}")]
+    Io(#[from] rustix::io::Errno),
+    #[error("the other side closed the channel")]
+    Closed,
+    #[error("malformed message: {0}")]
+    Format(#[from] serde_json::Error),
+    #[error("a message can carry at most {MAX_FDS} file descriptors")]
+    TooManyFds,
+}
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel {
+    socket: OwnedFd,
+}
+
+impl Channel {
+    /// A connected pair; both ends are close-on-exec.
+    pub fn pair() -> Result<(Channel, Channel), ChannelError> {
+        let (a, b) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )?;
+        Ok((Channel { socket: a }, Channel { socket: b }))
+    }
+
+    pub fn send<T: Serialize>(
+        &self,
+        message: &T,
+        fds: &[BorrowedFd<'_>],
+    ) -> Result<(), ChannelError> {
+        if fds.len() > MAX_FDS {
+            return Err(ChannelError::TooManyFds);
+        }
+        let bytes = serde_json::to_vec(message)?;
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
+            return Err(ChannelError::TooManyFds);
+        }
+        sendmsg(
+            &self.socket,
+            &[IoSlice::new(&bytes)],
+            &mut control,
+            SendFlags::NOSIGNAL,
+        )?;
+        Ok(())
+    }
+
+    /// The next message and the fds that came with it.
+    pub fn recv<T: DeserializeOwned>(&self) -> Result<(T, Vec<OwnedFd>), ChannelError> {
+        let mut buffer = vec![0u8; MAX_MESSAGE];
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_FDS))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let received = loop {
+            match recvmsg(
+                &self.socket,
+                &mut [IoSliceMut::new(&mut buffer)],
+                &mut control,
+                RecvFlags::CMSG_CLOEXEC,
+            ) {
+                Err(rustix::io::Errno::INTR) => continue,
+                other => break other?,
+            }
+        };
+        let mut fds = Vec::new();
+        for message in control.drain() {
+            if let RecvAncillaryMessage::ScmRights(received_fds) = message {
+                fds.extend(received_fds);
+            }
+        }
+        if received.bytes == 0 {
+            return Err(ChannelError::Closed);
+        }
+        let message = serde_json::from_slice(&buffer[..received.bytes])?;
+        Ok((message, fds))
+    }
+}
+
+impl AsFd for Channel {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    enum Message {
+        Hello { n: u32 },
+    }
+
+    #[test]
+    fn messages_and_fds_cross() {
+        let (a, b) = Channel::pair().expect("pair");
+        let (r, _w) = rustix::pipe::pipe().expect("pipe");
+        a.send(&Message::Hello { n: 7 }, &[r.as_fd()])
+            .expect("send");
+        let (message, fds): (Message, _) = b.recv().expect("recv");
+        assert_eq!(message, Message::Hello { n: 7 });
+        assert_eq!(fds.len(), 1);
+        drop(a);
+        assert!(matches!(b.recv::<Message>(), Err(ChannelError::Closed)));
+    }
+}

@@ -1,0 +1,173 @@
+//! The container's first process, from clone to exec: a checklist, one step per function.
+
+use std::convert::Infallible;
+use std::os::fd::{AsFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags};
+
+use super::plan::InitPlan;
+use super::protocol::{ChildMessage, ParentMessage};
+use super::sys;
+use crate::channel::Channel;
+
+/// The pty masters the filesystem setup allocated in the container's own devpts.
+#[derive(Debug, Default)]
+pub struct PtyMasters {
+    pub console: Option<OwnedFd>,
+    pub ttys: Vec<OwnedFd>,
+}
+
+/// A failed step: its name and why.
+pub(crate) struct StepFailure {
+    step: &'static str,
+    message: String,
+}
+
+fn step<T, E: std::fmt::Display>(
+    name: &'static str,
+    result: Result<T, E>,
+) -> Result<T, StepFailure> {
+    result.map_err(|e| StepFailure {
+        step: name,
+        message: e.to_string(),
+    })
+}
+
+/// Runs the child's side; never returns (it execs init or exits).
+pub(crate) fn run(
+    channel: Channel,
+    plan: &InitPlan,
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
+) -> ! {
+    let Err(failure) = set_up_and_exec(&channel, plan, setup_filesystem);
+    let _ = channel.send(
+        &ChildMessage::Failed {
+            step: failure.step.to_string(),
+            message: failure.message,
+        },
+        &[],
+    );
+    sys::exit_child(1)
+}
+
+fn set_up_and_exec(
+    channel: &Channel,
+    plan: &InitPlan,
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
+) -> Result<Infallible, StepFailure> {
+    wait_for_go(channel)?;
+    let ptys = step("rootfs", setup_filesystem())?;
+    send_ptys(channel, &ptys)?;
+    let has_console = ptys.console.is_some();
+    drop(ptys);
+    set_hostname(plan)?;
+    apply_sysctls(plan)?;
+    attach_stdio(has_console)?;
+    drop_capabilities(plan)?;
+    set_identity(plan)?;
+    step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
+    step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
+    step("close fds", sys::cloexec_from_3())?;
+    let error = sys::execve(&plan.argv, &plan.env);
+    let command = plan
+        .argv
+        .first()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Err(StepFailure {
+        step: "exec",
+        message: format!("{command}: {error}"),
+    })
+}
+
+fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {
+    match step("sync", channel.recv::<ParentMessage>())? {
+        (ParentMessage::Go, _) => Ok(()),
+    }
+}
+
+fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {
+    let fds: Vec<_> = ptys
+        .console
+        .iter()
+        .chain(ptys.ttys.iter())
+        .map(|fd| fd.as_fd())
+        .collect();
+    let message = ChildMessage::Ptys {
+        console: ptys.console.is_some(),
+        ttys: ptys.ttys.len() as u32,
+    };
+    step("ptys", channel.send(&message, &fds))
+}
+
+fn set_hostname(plan: &InitPlan) -> Result<(), StepFailure> {
+    match &plan.hostname {
+        Some(name) => step("hostname", rustix::system::sethostname(name.as_bytes())),
+        None => Ok(()),
+    }
+}
+
+fn apply_sysctls(plan: &InitPlan) -> Result<(), StepFailure> {
+    for (path, value) in &plan.sysctls {
+        let full = format!("/proc/sys/{path}");
+        std::fs::write(&full, value).map_err(|e| StepFailure {
+            step: "sysctl",
+            message: format!("{full}: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+/// A new session with the console as controlling terminal and stdio; without a console,
+/// stdio is /dev/null.
+fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
+    step("setsid", rustix::process::setsid())?;
+    let path = if has_console {
+        "/dev/console"
+    } else {
+        "/dev/null"
+    };
+    let fd = step(
+        "console",
+        rustix::fs::open(path, OFlags::RDWR | OFlags::NOCTTY, Mode::empty()),
+    )?;
+    if has_console {
+        step("console", rustix::process::ioctl_tiocsctty(&fd))?;
+    }
+    step("console", sys::dup_onto_stdio(fd.as_fd()))
+}
+
+fn drop_capabilities(plan: &InitPlan) -> Result<(), StepFailure> {
+    for number in &plan.drop_capabilities {
+        sys::drop_bounding_capability(*number).map_err(|e| StepFailure {
+            step: "capabilities",
+            message: format!("dropping capability {number}: {e}"),
+        })?;
+    }
+    Ok(())
+}
+
+fn set_identity(plan: &InitPlan) -> Result<(), StepFailure> {
+    let groups: Vec<rustix::process::Gid> = plan
+        .groups
+        .iter()
+        .map(|g| rustix::process::Gid::from_raw(*g))
+        .collect();
+    step("groups", rustix::thread::set_thread_groups(&groups))?;
+    step(
+        "gid",
+        rustix::thread::set_thread_res_gid(
+            rustix::process::Gid::from_raw(plan.gid),
+            rustix::process::Gid::from_raw(plan.gid),
+            rustix::process::Gid::from_raw(plan.gid),
+        ),
+    )?;
+    step(
+        "uid",
+        rustix::thread::set_thread_res_uid(
+            rustix::process::Uid::from_raw(plan.uid),
+            rustix::process::Uid::from_raw(plan.uid),
+            rustix::process::Uid::from_raw(plan.uid),
+        ),
+    )
+}

@@ -1,0 +1,197 @@
+//! Spawning a container's first process: one clone3 with all its namespaces (straight into
+//! its cgroup where the kernel can), then the staged protocol of [`protocol`] until init is
+//! exec'd. The child's side is [`child`]; the parent's side is [`spawn`] below.
+
+mod child;
+mod plan;
+pub mod protocol;
+mod sys;
+
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+
+use rustix::process::{pidfd_send_signal, Signal};
+
+pub use child::PtyMasters;
+pub use plan::{InitPlan, PlanError, DEFAULT_NAMESPACES};
+use protocol::{ChildMessage, ParentMessage};
+
+use crate::channel::{Channel, ChannelError};
+
+/// A container init that has been exec'd.
+#[derive(Debug)]
+pub struct Spawned {
+    pub pid: i32,
+    /// Readable when init exits; also the handle to signal it without pid races.
+    pub pidfd: OwnedFd,
+    pub ptys: PtyMasters,
+}
+
+/// Why a spawn failed; the child is dead and reaped when this is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    #[error("clone3 with the container's namespaces: {0}")]
+    Clone(std::io::Error),
+    #[error("setting up the host side for the child: {0}")]
+    HostSetup(String),
+    #[error("setting resource limit {resource}: {source}")]
+    Prlimit {
+        resource: String,
+        source: rustix::io::Errno,
+    },
+    #[error("talking to the container's first process: {0}")]
+    Channel(#[from] ChannelError),
+    #[error("{step}: {message}")]
+    Child { step: String, message: String },
+    #[error("the container's first process said {got} where {expected} was expected")]
+    UnexpectedMessage { expected: &'static str, got: String },
+}
+
+/// Starts the container's first process and walks it through the protocol up to exec.
+///
+/// `setup_filesystem` runs in the child (mounts, /dev, ptys, pivot_root); `host_setup` runs
+/// in the parent once the child exists (cgroup placement, network) before it may go on.
+/// Must be called from a single-threaded process.
+pub fn spawn(
+    plan: &InitPlan,
+    cgroup_fd: Option<RawFd>,
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
+    host_setup: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<Spawned, SpawnError> {
+    let (parent_end, child_end) = Channel::pair()?;
+    match sys::clone3(plan.clone_flags, cgroup_fd).map_err(SpawnError::Clone)? {
+        sys::Forked::Child => {
+            drop(parent_end);
+            child::run(child_end, plan, setup_filesystem)
+        }
+        sys::Forked::Parent { pid, pidfd } => {
+            drop(child_end);
+            match drive(&parent_end, plan, pid, host_setup) {
+                Ok(ptys) => Ok(Spawned { pid, pidfd, ptys }),
+                Err(error) => {
+                    kill_and_reap(&pidfd);
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+/// The parent's side of the protocol.
+fn drive(
+    channel: &Channel,
+    plan: &InitPlan,
+    pid: i32,
+    host_setup: &mut dyn FnMut(i32) -> Result<(), String>,
+) -> Result<PtyMasters, SpawnError> {
+    host_setup(pid).map_err(SpawnError::HostSetup)?;
+    apply_prlimits(plan, pid)?;
+    channel.send(&ParentMessage::Go, &[])?;
+    let ptys = match receive(channel, "Ptys")? {
+        (ChildMessage::Ptys { console, ttys }, fds) => split_ptys(console, ttys, fds)?,
+        (other, _) => return Err(unexpected("Ptys", &other)),
+    };
+    match receive(channel, "ReadyToExec")? {
+        (ChildMessage::ReadyToExec, _) => {}
+        (other, _) => return Err(unexpected("ReadyToExec", &other)),
+    }
+    // The channel is close-on-exec in the child: EOF means init is running.
+    match channel.recv::<ChildMessage>() {
+        Err(ChannelError::Closed) => Ok(ptys),
+        Ok((ChildMessage::Failed { step, message }, _)) => Err(SpawnError::Child { step, message }),
+        Ok((other, _)) => Err(unexpected("exec", &other)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Receives the next message, turning `Failed` and an early EOF into errors.
+fn receive(
+    channel: &Channel,
+    expected: &'static str,
+) -> Result<(ChildMessage, Vec<OwnedFd>), SpawnError> {
+    match channel.recv::<ChildMessage>() {
+        Ok((ChildMessage::Failed { step, message }, _)) => Err(SpawnError::Child { step, message }),
+        Ok(message) => Ok(message),
+        Err(ChannelError::Closed) => Err(SpawnError::Child {
+            step: expected.to_lowercase(),
+            message: "the container's first process died".into(),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn unexpected(expected: &'static str, got: &ChildMessage) -> SpawnError {
+    SpawnError::UnexpectedMessage {
+        expected,
+        got: format!("{got:?}"),
+    }
+}
+
+fn split_ptys(console: bool, ttys: u32, fds: Vec<OwnedFd>) -> Result<PtyMasters, SpawnError> {
+    let expected = usize::from(console) + ttys as usize;
+    if fds.len() != expected {
+        return Err(SpawnError::UnexpectedMessage {
+            expected: "one pty master per console and tty",
+            got: format!("{} fds for {expected} ptys", fds.len()),
+        });
+    }
+    let mut fds = fds.into_iter();
+    let console = if console { fds.next() } else { None };
+    Ok(PtyMasters {
+        console,
+        ttys: fds.collect(),
+    })
+}
+
+fn apply_prlimits(plan: &InitPlan, pid: i32) -> Result<(), SpawnError> {
+    let Some(pid) = rustix::process::Pid::from_raw(pid) else {
+        return Ok(());
+    };
+    for (resource, limit) in &plan.prlimits {
+        let Some(raw) = rlimit_resource(resource.raw()) else {
+            continue;
+        };
+        let new = rustix::process::Rlimit {
+            current: plan::raw_limit(limit.soft),
+            maximum: plan::raw_limit(limit.hard),
+        };
+        rustix::process::prlimit(Some(pid), raw, new).map_err(|source| SpawnError::Prlimit {
+            resource: resource.to_string(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+fn rlimit_resource(raw: i32) -> Option<rustix::process::Resource> {
+    use rustix::process::Resource as R;
+    [
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ]
+    .into_iter()
+    .find(|r| *r as i32 == raw)
+}
+
+/// Kills a child that failed half-way and reaps it, so a failed start leaves no process.
+fn kill_and_reap(pidfd: &OwnedFd) {
+    let _ = pidfd_send_signal(pidfd, Signal::KILL);
+    let _ = rustix::process::waitid(
+        rustix::process::WaitId::PidFd(pidfd.as_fd()),
+        rustix::process::WaitIdOptions::EXITED,
+    );
+}

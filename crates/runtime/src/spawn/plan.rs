@@ -1,0 +1,221 @@
+//! What the container's first process needs, worked out from the spec before any fork, so
+//! that every mistake that can be caught early is caught with the config still at hand.
+
+use std::ffi::CString;
+
+use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
+use rlxc_config::ContainerSpec;
+
+/// Namespaces a container gets when its config does not say: all but user and time.
+pub const DEFAULT_NAMESPACES: u64 = (libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWCGROUP) as u64;
+
+const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The first process of a container: its namespaces, identity and what it execs.
+#[derive(Debug, Clone)]
+pub struct InitPlan {
+    pub clone_flags: u64,
+    pub hostname: Option<String>,
+    pub argv: Vec<CString>,
+    pub env: Vec<CString>,
+    pub cwd: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    /// Capability numbers to drop from the bounding set.
+    pub drop_capabilities: Vec<u8>,
+    /// `/proc/sys/...` path (relative) and value.
+    pub sysctls: Vec<(String, String)>,
+    pub prlimits: Vec<(Resource, PrLimit)>,
+}
+
+/// Why a spec cannot become a plan.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error("lxc.environment: {name} is to be copied from the host, but the host has no {name}")]
+    MissingHostVariable { name: String },
+    #[error("{what}: {value:?} contains a NUL byte")]
+    Nul { what: &'static str, value: String },
+    #[error("lxc.init.cmd: empty command")]
+    EmptyCommand,
+}
+
+impl InitPlan {
+    /// Builds the plan; `command` (from `rlxc start -- CMD`) replaces `lxc.init.cmd`.
+    pub fn from_spec(spec: &ContainerSpec, command: &[String]) -> Result<InitPlan, PlanError> {
+        let words: Vec<String> = if command.is_empty() {
+            let cmd = spec.init.cmd.as_deref().unwrap_or("/sbin/init");
+            cmd.split_whitespace().map(str::to_string).collect()
+        } else {
+            command.to_vec()
+        };
+        if words.is_empty() {
+            return Err(PlanError::EmptyCommand);
+        }
+        Ok(InitPlan {
+            clone_flags: clone_flags(spec),
+            hostname: spec.uts_name.clone(),
+            argv: c_strings("lxc.init.cmd", &words)?,
+            env: c_strings("lxc.environment", &environment(spec)?)?,
+            cwd: spec.init.cwd.clone().unwrap_or_else(|| "/".into()),
+            uid: spec.init.uid.unwrap_or(0),
+            gid: spec.init.gid.unwrap_or(0),
+            groups: spec.init.groups.clone(),
+            drop_capabilities: capabilities_to_drop(spec),
+            sysctls: spec
+                .sysctls
+                .iter()
+                .map(|(name, value)| (name.replace('.', "/"), value.clone()))
+                .collect(),
+            prlimits: spec.prlimits.iter().map(|(r, l)| (*r, *l)).collect(),
+        })
+    }
+}
+
+/// `lxc.namespace.clone` exactly, else the default minus `lxc.namespace.keep`, and no new
+/// network namespace for `lxc.net.N.type = none`.
+fn clone_flags(spec: &ContainerSpec) -> u64 {
+    let mut flags = match &spec.namespaces.clone {
+        Some(set) => set.clone_flags() as u64,
+        None => DEFAULT_NAMESPACES,
+    };
+    if let Some(keep) = &spec.namespaces.keep {
+        flags &= !(keep.clone_flags() as u64);
+    }
+    let shares_host_network = spec
+        .networks
+        .values()
+        .any(|net| net.net_type.map(|t| t.name()) == Some("none"));
+    if shares_host_network {
+        flags &= !(libc::CLONE_NEWNET as u64);
+    }
+    flags
+}
+
+/// Init's environment: LXC's `container=lxc`, a PATH, then `lxc.environment`.
+fn environment(spec: &ContainerSpec) -> Result<Vec<String>, PlanError> {
+    let ttys: Vec<String> = (1..=spec.tty.max.unwrap_or(0))
+        .map(|n| format!("tty{n}"))
+        .collect();
+    let mut env = vec![
+        "container=lxc".to_string(),
+        format!("container_ttys={}", ttys.join(" ")),
+        DEFAULT_PATH.to_string(),
+        "TERM=linux".to_string(),
+    ];
+    for var in &spec.environment {
+        let entry = match var.split_once('=') {
+            Some(_) => var.clone(),
+            None => {
+                let value = std::env::var(var)
+                    .map_err(|_| PlanError::MissingHostVariable { name: var.clone() })?;
+                format!("{var}={value}")
+            }
+        };
+        let name = entry.split('=').next().unwrap_or_default();
+        env.retain(|existing| existing.split('=').next() != Some(name));
+        env.push(entry);
+    }
+    Ok(env)
+}
+
+/// The bounding-set drops for `lxc.cap.drop`, or everything not in `lxc.cap.keep`.
+fn capabilities_to_drop(spec: &ContainerSpec) -> Vec<u8> {
+    let last = last_capability();
+    let wanted: Vec<u8> = match &spec.capabilities.keep {
+        Some(keep) => Capability::ALL
+            .iter()
+            .filter(|cap| !keep.contains(cap))
+            .map(Capability::number)
+            .collect(),
+        None => spec
+            .capabilities
+            .drop
+            .iter()
+            .map(Capability::number)
+            .collect(),
+    };
+    wanted.into_iter().filter(|n| *n <= last).collect()
+}
+
+/// The highest capability the running kernel knows (dropping a higher one fails with EINVAL).
+fn last_capability() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+fn c_strings(what: &'static str, words: &[String]) -> Result<Vec<CString>, PlanError> {
+    words
+        .iter()
+        .map(|w| {
+            CString::new(w.as_bytes()).map_err(|_| PlanError::Nul {
+                what,
+                value: w.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The value as `setrlimit` takes it.
+pub(crate) fn raw_limit(limit: Limit) -> Option<u64> {
+    match limit {
+        Limit::Value(v) => Some(v),
+        Limit::Unlimited => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn plan(config: &str) -> InitPlan {
+        let spec = rlxc_config::load_str(config, Path::new("t.conf"))
+            .expect("config")
+            .spec;
+        InitPlan::from_spec(&spec, &[]).expect("plan")
+    }
+
+    #[test]
+    fn defaults_are_lxcs() {
+        let plan = plan("");
+        assert_eq!(plan.argv, [CString::new("/sbin/init").expect("c")]);
+        assert_eq!(plan.clone_flags, DEFAULT_NAMESPACES);
+        assert!(plan.env.iter().any(|e| e.as_bytes() == b"container=lxc"));
+        assert_eq!(plan.cwd, "/");
+        assert!(plan.drop_capabilities.is_empty());
+    }
+
+    #[test]
+    fn keep_drops_everything_else() {
+        let plan = plan("lxc.cap.keep = chown\n");
+        assert!(!plan.drop_capabilities.contains(&0));
+        assert!(plan.drop_capabilities.contains(&21));
+    }
+
+    #[test]
+    fn namespace_keep_and_network_none() {
+        let plan = plan("lxc.namespace.keep = ipc\nlxc.net.0.type = none\n");
+        assert_eq!(plan.clone_flags & libc::CLONE_NEWIPC as u64, 0);
+        assert_eq!(plan.clone_flags & libc::CLONE_NEWNET as u64, 0);
+        assert_ne!(plan.clone_flags & libc::CLONE_NEWPID as u64, 0);
+    }
+
+    #[test]
+    fn environment_overrides_and_copies() {
+        std::env::set_var("RLXC_PLAN_TEST", "from-host");
+        let plan = plan("lxc.environment = TERM=xterm\nlxc.environment = RLXC_PLAN_TEST\n");
+        let env: Vec<&[u8]> = plan.env.iter().map(|e| e.as_bytes()).collect();
+        assert!(env.contains(&b"TERM=xterm".as_slice()));
+        assert!(!env.contains(&b"TERM=linux".as_slice()));
+        assert!(env.contains(&b"RLXC_PLAN_TEST=from-host".as_slice()));
+    }
+}

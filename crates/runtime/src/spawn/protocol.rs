@@ -1,0 +1,34 @@
+//! The staged start protocol between the monitor and the container's first process.
+//!
+//! ```text
+//! monitor                          child (in its new namespaces)
+//!   clone3 ──────────────────────►  waits
+//!   cgroups (v1), prlimits
+//!   Go ──────────────────────────►  rootfs, /dev, ptys
+//!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
+//!                                   hostname, sysctls, console, caps, ids, cwd
+//!                        ◄────────  ReadyToExec
+//!                                   execve(init): the channel closes (CLOEXEC)
+//!   EOF = init runs      ◄────────  or Failed { step, message }
+//! ```
+//! Any step that fails sends `Failed` naming the step; the monitor then undoes the start.
+
+use serde::{Deserialize, Serialize};
+
+/// Monitor to child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParentMessage {
+    /// The host side is ready: the child may set itself up.
+    Go,
+}
+
+/// Child to monitor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChildMessage {
+    /// The pty masters come with this message: the console first when `console`, then ttys.
+    Ptys { console: bool, ttys: u32 },
+    /// Everything is set up; exec follows.
+    ReadyToExec,
+    /// A step failed; the child exits after sending this.
+    Failed { step: String, message: String },
+}
