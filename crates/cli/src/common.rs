@@ -85,6 +85,14 @@ impl CommonOpts {
             .context("cannot tell which configuration to load (give -n NAME or --rcfile FILE)")?;
         Ok(dir.join("config"))
     }
+
+    /// The container's places on disk (its directory, run directory, socket, state file).
+    pub fn container_paths(&self) -> anyhow::Result<rlxc_runtime::paths::ContainerPaths> {
+        Ok(rlxc_runtime::paths::ContainerPaths::new(
+            &self.lxcpath,
+            self.require_name()?,
+        ))
+    }
 }
 
 /// LXC's log priorities, in LXC's numbering (TRACE = 0 ... FATAL = 8).

@@ -5,6 +5,7 @@
 
 mod arg_values;
 mod common;
+mod console_client;
 mod dispatch;
 mod logging;
 mod verbs;

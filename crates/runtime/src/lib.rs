@@ -5,8 +5,12 @@ pub mod channel;
 mod error;
 pub mod namespaces;
 pub mod paths;
+pub mod monitor;
+pub mod rootfs;
 pub mod spawn;
 pub mod state;
+pub mod status;
+pub mod stop;
 mod sys;
 
 pub use error::Error;

@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use anyhow::{bail, Context};
+use rlxc_runtime::monitor::control::{request, ControlError, Request};
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
+use crate::console_client::{describe_prefix, relay, SessionEnd};
 
 /// Options of `lxc-console`.
 #[derive(Debug, clap::Args)]
@@ -26,8 +29,25 @@ fn escape_prefix(text: &str) -> Result<u8, String> {
     }
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("console")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    // -1 (LXC: the first free tty) means the console here: rlxc's busybox and the seed's
+    // configs run their getty on the console.
+    let tty = u32::try_from(args.tty.max(0)).unwrap_or(0);
+    let stream = match request(&paths.socket(), &Request::Console { tty }) {
+        Ok((_, stream)) => stream,
+        Err(ControlError::NotRunning { .. }) => bail!("{} is not running", paths.name),
+        Err(e) => return Err(e).context("console"),
+    };
+    let prefix = describe_prefix(args.escape);
+    eprint!(
+        "\r\nConnected to tty {tty}\r\nType <{prefix} q> to exit the console, <{prefix} {prefix}> to enter {prefix} itself\r\n"
+    );
+    match relay(stream, args.escape).context("console")? {
+        SessionEnd::Detached => eprint!("\r\n"),
+        SessionEnd::ContainerGone => eprint!("\r\n{} stopped\r\n", paths.name),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 
 use std::process::ExitCode;
 
+use anyhow::bail;
+use rlxc_runtime::status::current;
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Options of `lxc-info`, plus `--json`. With no selection it shows everything.
 #[derive(Debug, clap::Args)]
@@ -37,6 +39,69 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("info")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    let (state, file) = current(&paths);
+    let config_path = match &file {
+        Some(file) => file.config.clone(),
+        None => common.config_path()?,
+    };
+    if file.is_none() && !config_path.exists() {
+        bail!("{} doesn't exist", paths.name);
+    }
+    if !args.config.is_empty() {
+        return print_config_keys(&config_path, &args.config);
+    }
+    let pid = file.as_ref().map(|f| f.init.pid);
+    if args.json {
+        let value = serde_json::json!({
+            "name": paths.name,
+            "state": state.name(),
+            "pid": pid,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let everything = !(args.state || args.pid || args.ips || args.stats);
+    let mut lines: Vec<(&str, String)> = Vec::new();
+    if everything {
+        lines.push(("Name:", paths.name.clone()));
+    }
+    if everything || args.state {
+        lines.push(("State:", state.name().to_string()));
+    }
+    if everything || args.pid {
+        if let Some(pid) = pid {
+            lines.push(("PID:", pid.to_string()));
+        }
+    }
+    // -H with a single selection prints the bare value, for scripts (as LXC).
+    let bare = args.no_humanize && !everything && lines.len() == 1;
+    for (label, value) in lines {
+        if bare {
+            println!("{value}");
+        } else {
+            println!("{label:<15} {value}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-c KEY`: `KEY = VALUE` from the container's config, or `KEY invalid` (LXC's wording).
+fn print_config_keys(config: &std::path::Path, keys: &[String]) -> anyhow::Result<ExitCode> {
+    let loaded = rlxc_config::load_file(config, &[])?;
+    let rendered = rlxc_config::keys::render(&loaded.spec);
+    for key in keys {
+        let values: Vec<&str> = rendered
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if values.is_empty() && rlxc_config::keys::lookup(key).is_none() {
+            println!("{key} invalid");
+        } else {
+            println!("{key} = {}", values.join("\n"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::{bail, Context};
+use rlxc_runtime::monitor::control::{request, Request};
+use rlxc_runtime::monitor::{launch, Launch, LaunchError};
+
 use crate::arg_values::{key_value, KeyValue};
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
+use crate::console_client::relay;
 
 /// Options of `lxc-start`; `-f FILE` is `--rcfile` (a common option).
 #[derive(Debug, clap::Args)]
@@ -67,6 +71,68 @@ pub struct ShareNamespaces {
     pub pid: Option<String>,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("start")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    let config_path = common.config_path()?;
+    if !config_path.exists() {
+        bail!(
+            "{} is not defined: no config at {} (create it with `rlxc create -n {} -t busybox`, or give --rcfile FILE)",
+            paths.name,
+            config_path.display(),
+            paths.name
+        );
+    }
+    if args.share.net.is_some()
+        || args.share.ipc.is_some()
+        || args.share.uts.is_some()
+        || args.share.pid.is_some()
+    {
+        bail!("--share-net/ipc/uts/pid are not available yet in this rlxc build");
+    }
+    let loaded = rlxc_config::load_file(&config_path, &defines(args))?;
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    let request_ = Launch {
+        paths: paths.clone(),
+        config_path,
+        spec: loaded.spec,
+        command: args.command.clone(),
+        daemonize: !args.foreground,
+    };
+    let monitor_pid = match launch(&request_) {
+        Ok(pid) => pid,
+        Err(LaunchError::AlreadyRunning { name }) => {
+            eprintln!("{name} is already running");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(error) => return Err(error).context(format!("{} failed to start", paths.name)),
+    };
+    if let Some(pidfile) = &args.pidfile {
+        std::fs::write(pidfile, format!("{monitor_pid}\n"))
+            .with_context(|| format!("writing {}", pidfile.display()))?;
+    }
+    if args.foreground {
+        // The console stays on this terminal until the container stops.
+        if let Ok((_, stream)) = request(&paths.socket(), &Request::Console { tty: 0 }) {
+            relay(stream, 1).context("console")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-s KEY=VAL`, plus LXC's shortcuts `-c` (console path) and `-L` (console log).
+fn defines(args: &Args) -> Vec<String> {
+    let mut defines: Vec<String> = args
+        .define
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    if let Some(console) = &args.console {
+        defines.push(format!("lxc.console.path={}", console.display()));
+    }
+    if let Some(log) = &args.console_log {
+        defines.push(format!("lxc.console.logfile={}", log.display()));
+    }
+    defines
 }

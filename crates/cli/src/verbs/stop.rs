@@ -2,8 +2,11 @@
 
 use std::process::ExitCode;
 
+use std::time::Duration;
+
+use rlxc_runtime::stop::{catches_signal, stop, StopOptions, StopOutcome};
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Options of `lxc-stop`, with LXC's conflicts: `-k` takes no `-t`, `-r` or `--nokill`, and
 /// `--nolock` only goes with `-k`.
@@ -34,6 +37,73 @@ pub struct Args {
     pub nokill: bool,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("stop")
+/// LXC's default wait for a clean shutdown.
+const DEFAULT_TIMEOUT: i64 = 60;
+
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    if args.reboot {
+        anyhow::bail!("stop -r (reboot) is not available yet in this rlxc build");
+    }
+    let paths = common.container_paths()?;
+    let spec = rlxc_runtime::state::StateFile::read(&paths.state_file())?
+        .and_then(|state| rlxc_config::load_file(&state.config, &[]).ok())
+        .map(|loaded| loaded.spec);
+    let halt_signal = spec
+        .as_ref()
+        .and_then(|s| s.signals.halt)
+        .map_or(libc::SIGPWR, |s| s.0);
+    let stop_signal = spec
+        .as_ref()
+        .and_then(|s| s.signals.stop)
+        .map_or(libc::SIGKILL, |s| s.0);
+    let timeout = match args.timeout.unwrap_or(DEFAULT_TIMEOUT) {
+        t if t < 0 => None,
+        t => Some(Duration::from_secs(t as u64)),
+    };
+    let mut options = StopOptions {
+        halt_signal,
+        stop_signal,
+        timeout,
+        kill: args.kill,
+        nokill: args.nokill,
+        nowait: args.nowait,
+    };
+    if !args.kill {
+        warn_if_halt_is_ignored(&paths, &mut options);
+    }
+    match stop(&paths, &options)? {
+        StopOutcome::NotRunning => {
+            eprintln!("{} is not running", paths.name);
+            Ok(ExitCode::from(2))
+        }
+        StopOutcome::StillRunning => {
+            eprintln!("{} did not stop within the timeout (--nokill)", paths.name);
+            Ok(ExitCode::FAILURE)
+        }
+        StopOutcome::Halted | StopOutcome::Killed { .. } | StopOutcome::Signalled => {
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The init of a pid namespace only gets signals it handles: if it has no handler for the
+/// halt signal, waiting is pointless. Say so, and what to do, then kill at once.
+fn warn_if_halt_is_ignored(paths: &rlxc_runtime::paths::ContainerPaths, options: &mut StopOptions) {
+    let Ok(Some(state)) = rlxc_runtime::state::StateFile::read(&paths.state_file()) else {
+        return;
+    };
+    if catches_signal(state.init.pid, options.halt_signal) != Some(false) {
+        return;
+    }
+    eprintln!(
+        "{}: its init (pid {}) does not handle signal {}, so it cannot shut down cleanly; \
+         for sysvinit or busybox add `pf::powerwait:/sbin/halt` to its /etc/inittab \
+         (Debian: `pf::powerwait:/sbin/shutdown -t1 -a -h now`), or set lxc.signal.halt",
+        paths.name, state.init.pid, options.halt_signal
+    );
+    if options.nokill {
+        options.timeout = Some(Duration::ZERO);
+    } else {
+        options.kill = true;
+    }
 }

@@ -3,8 +3,12 @@
 use std::process::ExitCode;
 
 use crate::arg_values::{or_list, Words};
+use std::time::Duration;
+
+use rlxc_runtime::state::State;
+use rlxc_runtime::status::wait_for;
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 const STATES: &[&str] = &[
     "STOPPED", "STARTING", "RUNNING", "STOPPING", "ABORTING", "FREEZING", "FROZEN", "THAWED",
@@ -32,6 +36,20 @@ fn states(text: &str) -> Result<Words, String> {
     or_list(text, STATES)
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("wait")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    let wanted: Vec<State> = args
+        .state
+        .iter()
+        .filter_map(|s| State::from_name(s))
+        .collect();
+    let timeout = match args.timeout {
+        Some(t) if t >= 0 => Some(Duration::from_secs(t as u64)),
+        _ => None,
+    };
+    if wait_for(&paths, &wanted, timeout)? {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
 }

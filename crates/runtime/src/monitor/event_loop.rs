@@ -1,0 +1,301 @@
+//! The monitor's one loop: epoll over init's pidfd, forwarded signals, the control socket,
+//! its connections, and the pty masters. Single-threaded; nothing here sleeps or polls.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+
+use rustix::event::epoll;
+use rustix::process::{pidfd_send_signal, Signal, WaitId, WaitIdOptions};
+
+use super::console::Pty;
+use super::control::{Request, Response};
+use crate::state::State;
+
+const INIT: u64 = 0;
+const LISTENER: u64 = 1;
+const SIGNALS: u64 = 2;
+/// Pty N's master is `PTY_BASE + N`, its client `CLIENT_BASE + N`.
+const PTY_BASE: u64 = 1 << 16;
+const CLIENT_BASE: u64 = 1 << 24;
+/// Connections that have not sent their request yet.
+const PENDING_BASE: u64 = 1 << 32;
+
+/// How init ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitExit {
+    Exited(i32),
+    Signaled(i32),
+}
+
+pub(crate) struct EventLoop {
+    epoll: OwnedFd,
+    init_pid: i32,
+    init_pidfd: OwnedFd,
+    listener: UnixListener,
+    signals: Option<OwnedFd>,
+    ptys: Vec<Pty>,
+    pending: HashMap<u64, (UnixStream, Vec<u8>)>,
+    next_pending: u64,
+}
+
+impl EventLoop {
+    pub fn new(
+        init_pid: i32,
+        init_pidfd: OwnedFd,
+        listener: UnixListener,
+        signals: Option<OwnedFd>,
+        ptys: Vec<Pty>,
+    ) -> std::io::Result<EventLoop> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        listener.set_nonblocking(true)?;
+        let this = EventLoop {
+            epoll,
+            init_pid,
+            init_pidfd,
+            listener,
+            signals,
+            ptys,
+            pending: HashMap::new(),
+            next_pending: 0,
+        };
+        this.watch(&this.init_pidfd, INIT)?;
+        this.watch(&this.listener, LISTENER)?;
+        if let Some(signals) = &this.signals {
+            this.watch(signals, SIGNALS)?;
+        }
+        // The console is always drained; ttys only while someone is attached.
+        if let Some(console) = this.ptys.iter().find(|p| p.index == 0) {
+            this.watch(&console.master, PTY_BASE)?;
+        }
+        Ok(this)
+    }
+
+    fn watch(&self, fd: &impl AsFd, token: u64) -> std::io::Result<()> {
+        epoll::add(
+            &self.epoll,
+            fd,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
+        )?;
+        Ok(())
+    }
+
+    fn unwatch(&self, fd: &impl AsFd) {
+        let _ = epoll::delete(&self.epoll, fd);
+    }
+
+    /// Runs until init exits; returns how it ended.
+    pub fn run(&mut self) -> std::io::Result<InitExit> {
+        let mut events = Vec::with_capacity(16);
+        loop {
+            events.clear();
+            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), None) {
+                Ok(_) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            for event in &events {
+                let token = event.data.u64();
+                if token == INIT {
+                    if let Some(exit) = self.reap_init()? {
+                        return Ok(exit);
+                    }
+                } else {
+                    self.dispatch(token);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&mut self, token: u64) {
+        match token {
+            LISTENER => self.accept(),
+            SIGNALS => self.forward_signal(),
+            t if t >= PENDING_BASE => self.read_request(t),
+            t if t >= CLIENT_BASE => self.client_input((t - CLIENT_BASE) as u32),
+            t if t >= PTY_BASE => self.pty_output((t - PTY_BASE) as u32),
+            _ => {}
+        }
+    }
+
+    fn reap_init(&self) -> std::io::Result<Option<InitExit>> {
+        let status = rustix::process::waitid(
+            WaitId::PidFd(self.init_pidfd.as_fd()),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG,
+        )?;
+        Ok(status.map(|s| match s.exit_status() {
+            Some(code) => InitExit::Exited(code),
+            None => InitExit::Signaled(s.terminating_signal().unwrap_or(0)),
+        }))
+    }
+
+    fn accept(&mut self) {
+        while let Ok((stream, _)) = self.listener.accept() {
+            if !peer_may_control(&stream) || stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let token = PENDING_BASE + self.next_pending;
+            self.next_pending += 1;
+            if self.watch(&stream, token).is_ok() {
+                self.pending.insert(token, (stream, Vec::new()));
+            }
+        }
+    }
+
+    fn read_request(&mut self, token: u64) {
+        let Some((stream, buffer)) = self.pending.get_mut(&token) else {
+            return;
+        };
+        let mut chunk = [0u8; 512];
+        let done = match stream.read(&mut chunk) {
+            Ok(0) => true,
+            Ok(n) => {
+                buffer.extend_from_slice(&chunk[..n]);
+                buffer.contains(&b'\n') || buffer.len() > 4096
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => false,
+            Err(_) => true,
+        };
+        if !done {
+            return;
+        }
+        let Some((stream, buffer)) = self.pending.remove(&token) else {
+            return;
+        };
+        self.unwatch(&stream);
+        let request = buffer
+            .split(|b| *b == b'\n')
+            .next()
+            .and_then(|line| serde_json::from_slice::<Request>(line).ok());
+        match request {
+            Some(request) => self.answer(stream, request),
+            None => reply(
+                &stream,
+                &Response::Refused {
+                    reason: "malformed request".into(),
+                },
+            ),
+        }
+    }
+
+    fn answer(&mut self, stream: UnixStream, request: Request) {
+        match request {
+            Request::Status => reply(
+                &stream,
+                &Response::Status {
+                    state: State::Running,
+                    init_pid: self.init_pid,
+                },
+            ),
+            Request::Console { tty } => self.attach_console(stream, tty),
+        }
+    }
+
+    /// One client per tty; the console keeps being logged whether or not one is attached.
+    fn attach_console(&mut self, stream: UnixStream, tty: u32) {
+        let Some(pty) = self.ptys.iter_mut().find(|p| p.index == tty) else {
+            let reason = if tty == 0 {
+                "this container has no console (lxc.console.path = none)".to_string()
+            } else {
+                format!("this container has no tty {tty} (see lxc.tty.max)")
+            };
+            reply(&stream, &Response::Refused { reason });
+            return;
+        };
+        if pty.client.is_some() {
+            reply(
+                &stream,
+                &Response::Refused {
+                    reason: format!("tty {tty} is in use by another client"),
+                },
+            );
+            return;
+        }
+        reply(&stream, &Response::ConsoleAttached { tty });
+        let client_token = CLIENT_BASE + u64::from(tty);
+        if epoll::add(
+            &self.epoll,
+            &stream,
+            epoll::EventData::new_u64(client_token),
+            epoll::EventFlags::IN | epoll::EventFlags::RDHUP,
+        )
+        .is_err()
+        {
+            return;
+        }
+        pty.client = Some(stream);
+        if tty != 0 {
+            let master = pty.master.as_fd();
+            let _ = epoll::add(
+                &self.epoll,
+                master,
+                epoll::EventData::new_u64(PTY_BASE + u64::from(tty)),
+                epoll::EventFlags::IN,
+            );
+        }
+    }
+
+    fn pty_output(&mut self, index: u32) {
+        if let Some(pty) = self.ptys.iter_mut().find(|p| p.index == index) {
+            if !pty.pump_output() {
+                let _ = epoll::delete(&self.epoll, &pty.master);
+            }
+        }
+    }
+
+    fn client_input(&mut self, index: u32) {
+        let Some(pty) = self.ptys.iter_mut().find(|p| p.index == index) else {
+            return;
+        };
+        if pty.pump_input() {
+            return;
+        }
+        // The client left: free the slot so a reconnect gets the same session.
+        if let Some(client) = pty.client.take() {
+            let _ = epoll::delete(&self.epoll, &client);
+        }
+        if index != 0 {
+            let _ = epoll::delete(&self.epoll, &pty.master);
+        }
+    }
+
+    /// Signals sent to the monitor go to init, as with LXC's monitor.
+    fn forward_signal(&mut self) {
+        let Some(signals) = &self.signals else {
+            return;
+        };
+        let mut info = [0u8; 128];
+        let Ok(n) = rustix::io::read(signals, &mut info) else {
+            return;
+        };
+        if n < 4 {
+            return;
+        }
+        let signo = i32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+        if let Some(signal) = Signal::from_named_raw(signo) {
+            let _ = pidfd_send_signal(&self.init_pidfd, signal);
+        }
+    }
+}
+
+fn reply(mut stream: &UnixStream, response: &Response) {
+    if let Ok(mut line) = serde_json::to_vec(response) {
+        line.push(b'\n');
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.write_all(&line);
+        let _ = stream.set_nonblocking(true);
+    }
+}
+
+/// Only root or the user that runs the monitor may control it.
+fn peer_may_control(stream: &UnixStream) -> bool {
+    match rustix::net::sockopt::socket_peercred(stream) {
+        Ok(cred) => {
+            let uid = cred.uid.as_raw();
+            uid == 0 || uid == rustix::process::geteuid().as_raw()
+        }
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,345 @@
+//! `rlxc start`: the CLI checks what it can, takes the container's lock, forks the monitor and
+//! waits on a pipe until the monitor says RUNNING or why the start failed.
+//!
+//! The monitor's start is a recipe: cgroups, control socket, spawn (rootfs, /dev, console in
+//! the child), state file, RUNNING. Each thing made is recorded in [`Made`] the moment it
+//! exists, and a failure unwinds exactly that, so a failed start leaves nothing behind.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rlxc_cgroup::{CgroupLayout, ContainerCgroups, Placement};
+use rlxc_config::ContainerSpec;
+
+use super::console::{ConsoleLog, Pty};
+use super::event_loop::EventLoop;
+use super::teardown::Made;
+use crate::paths::ContainerPaths;
+use crate::rootfs::{self, RootfsPlan};
+use crate::spawn::{self, InitPlan, PtyMasters};
+use crate::state::{ProcessId, State, StateFile};
+
+/// What `rlxc start` asks for.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub paths: ContainerPaths,
+    pub config_path: PathBuf,
+    pub spec: ContainerSpec,
+    /// `rlxc start -- CMD`: replaces `lxc.init.cmd`.
+    pub command: Vec<String>,
+    /// `-d`: the monitor leaves the terminal (new session, stdio on /dev/null).
+    pub daemonize: bool,
+}
+
+/// Why a start did not reach RUNNING.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    #[error("{name} is already running")]
+    AlreadyRunning { name: String },
+    #[error(transparent)]
+    Plan(#[from] spawn::PlanError),
+    #[error(transparent)]
+    Rootfs(#[from] rootfs::PlanError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("forking the monitor: {0}")]
+    Fork(std::io::Error),
+    /// The monitor's own report of what went wrong.
+    #[error("{0}")]
+    Monitor(String),
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
+    move |source| LaunchError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Starts the container; returns the monitor's pid once init runs.
+pub fn launch(launch: &Launch) -> Result<i32, LaunchError> {
+    let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    let rootfs_plan = RootfsPlan::from_spec(&launch.spec, &launch.paths)?;
+    // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
+    super::teardown::clean_up_after_dead_monitor(&launch.paths);
+    let run_dir = launch.paths.run_dir();
+    if let Some(root) = run_dir.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(root)
+            .map_err(io("creating", root))?;
+    }
+    let created_run_dir = match fs::DirBuilder::new().mode(0o700).create(&run_dir) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(io("creating", &run_dir)(e)),
+    };
+    let lock = match take_lock(&launch.paths) {
+        Ok(lock) => lock,
+        Err(error) => {
+            if created_run_dir {
+                let _ = fs::remove_dir_all(&run_dir);
+            }
+            return Err(error);
+        }
+    };
+    if let Ok(Some(state)) = StateFile::read(&launch.paths.state_file()) {
+        if state.monitor.is_alive() {
+            return Err(LaunchError::AlreadyRunning {
+                name: launch.paths.name.clone(),
+            });
+        }
+    }
+
+    let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| LaunchError::Fork(e.into()))?;
+    match super::sys::fork().map_err(LaunchError::Fork)? {
+        0 => {
+            drop(status_read);
+            let code = monitor_main(launch, &plan, &rootfs_plan, lock, status_write);
+            std::process::exit(code)
+        }
+        monitor_pid => {
+            drop(status_write);
+            drop(lock);
+            wait_for_running(status_read, monitor_pid)
+        }
+    }
+}
+
+/// An exclusive lock on `RUN_DIR/lock`, held by the monitor for the container's whole life.
+fn take_lock(paths: &ContainerPaths) -> Result<File, LaunchError> {
+    let path = paths.lock_file();
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(io("opening", &path))?;
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(file),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(LaunchError::AlreadyRunning {
+            name: paths.name.clone(),
+        }),
+        Err(e) => Err(io("locking", &path)(e.into())),
+    }
+}
+
+/// The CLI side: "OK" means RUNNING; anything else is the monitor's error text.
+fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<i32, LaunchError> {
+    let mut text = String::new();
+    let _ = File::from(status).read_to_string(&mut text);
+    match text.strip_prefix("OK") {
+        Some(_) => Ok(monitor_pid),
+        None if text.is_empty() => Err(LaunchError::Monitor(
+            "the monitor died before the container was running".into(),
+        )),
+        None => Err(LaunchError::Monitor(text)),
+    }
+}
+
+/// The monitor process: start, report, serve, tear down. Returns its exit code.
+fn monitor_main(
+    launch: &Launch,
+    plan: &InitPlan,
+    rootfs_plan: &RootfsPlan,
+    _lock: File,
+    status: OwnedFd,
+) -> i32 {
+    let mut status = File::from(status);
+    if launch.daemonize {
+        detach_from_terminal();
+    }
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    set_process_name(&launch.paths);
+    let mut made = Made::new(launch.paths.clone());
+    let started = start(launch, plan, rootfs_plan, &mut made);
+    let mut event_loop = match started {
+        Ok(running) => running,
+        Err(message) => {
+            made.undo();
+            let _ = status.write_all(message.as_bytes());
+            return 1;
+        }
+    };
+    let _ = status.write_all(b"OK");
+    drop(status);
+    let exit = event_loop.run();
+    drop(event_loop);
+    made.set_state(State::Stopping);
+    made.undo();
+    match exit {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The start recipe. Every resource goes into `made` as soon as it exists.
+fn start(
+    launch: &Launch,
+    plan: &InitPlan,
+    rootfs_plan: &RootfsPlan,
+    made: &mut Made,
+) -> Result<EventLoop, String> {
+    let cgroups = create_cgroups(launch)?;
+    let unified = cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?;
+    made.cgroups = Some(cgroups);
+    let listener = listen(&launch.paths, made)?;
+    let console_log = open_console_log(&launch.spec)?;
+    let cgroups = made.cgroups.as_ref();
+    let placement = if unified.is_some() {
+        Placement::V1Only
+    } else {
+        Placement::All
+    };
+    let spawned = spawn::spawn(
+        plan,
+        unified.as_ref().map(AsRawFd::as_raw_fd),
+        &mut || setup_filesystem(rootfs_plan),
+        &mut |pid| match cgroups {
+            Some(cgroups) => cgroups
+                .add_process(pid, placement)
+                .map_err(|e| format!("cgroups: {e}")),
+            None => Ok(()),
+        },
+    )
+    .map_err(|e| format!("start: {e}"))?;
+    let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
+    made.init = Some(init);
+    let state = StateFile {
+        name: launch.paths.name.clone(),
+        lxcpath: launch.paths.lxcpath.clone(),
+        config: launch.config_path.clone(),
+        state: State::Running,
+        monitor: ProcessId::of(rustix::process::getpid().as_raw_nonzero().get())
+            .ok_or("start: cannot read the monitor's own /proc entry")?,
+        init,
+        cgroups: made
+            .cgroups
+            .as_ref()
+            .map(|c| c.paths().to_vec())
+            .unwrap_or_default(),
+        host_links: Vec::new(),
+        started_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    made.write_state(state)?;
+    let ptys = pty_list(spawned.ptys, console_log);
+    let signals = forward_signals();
+    let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
+        .map_err(|e| format!("monitor: {e}"))?;
+    Ok(event_loop)
+}
+
+fn create_cgroups(launch: &Launch) -> Result<ContainerCgroups, String> {
+    let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
+    let relative = PathBuf::from(format!("rlxc.payload.{}", launch.paths.name));
+    let cgroups =
+        ContainerCgroups::create(&layout, &relative).map_err(|e| format!("cgroups: {e}"))?;
+    for setting in &launch.spec.cgroup.v1 {
+        if let Err(e) = cgroups.set(&setting.key, &setting.value) {
+            let _ = cgroups.remove(std::time::Duration::from_secs(1));
+            return Err(format!(
+                "lxc.cgroup.{} = {}: {e}",
+                setting.key, setting.value
+            ));
+        }
+    }
+    Ok(cgroups)
+}
+
+fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {
+    let socket = paths.socket();
+    let _ = fs::remove_file(&socket);
+    let listener =
+        UnixListener::bind(&socket).map_err(|e| format!("control socket {}: {e}", socket.display()))?;
+    made.socket = Some(socket);
+    Ok(listener)
+}
+
+fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> {
+    let Some(path) = &spec.console.logfile else {
+        return Ok(None);
+    };
+    let limit = spec.console.size.map(|size| match size {
+        rlxc_config::spec::ConsoleSize::Auto => 128 * 1024,
+        rlxc_config::spec::ConsoleSize::Bytes(bytes) => bytes.0.max(4096),
+    });
+    let rotate = spec.console.rotate.unwrap_or(false);
+    ConsoleLog::open(PathBuf::from(path), limit, rotate)
+        .map(Some)
+        .map_err(|e| format!("lxc.console.logfile {path}: {e}"))
+}
+
+/// Runs in the container's first process: mounts, /dev, ptys, pivot_root.
+fn setup_filesystem(plan: &RootfsPlan) -> Result<PtyMasters, String> {
+    let ptys = rootfs::setup(plan).map_err(|e| e.to_string())?;
+    Ok(PtyMasters {
+        console: ptys.console,
+        ttys: ptys.ttys,
+    })
+}
+
+fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>) -> Vec<Pty> {
+    let mut ptys = Vec::new();
+    if let Some(console) = masters.console {
+        let mut pty = Pty::new(0, console);
+        pty.log = log;
+        ptys.push(pty);
+    }
+    for (i, tty) in masters.ttys.into_iter().enumerate() {
+        ptys.push(Pty::new(i as u32 + 1, tty));
+    }
+    for pty in &ptys {
+        let _ = rustix::io::ioctl_fionbio(&pty.master, true);
+    }
+    ptys
+}
+
+/// Blocks the signals the monitor forwards to init and returns a signalfd for them. Done after
+/// the spawn, so init does not inherit a blocked signal mask.
+fn forward_signals() -> Option<OwnedFd> {
+    let signals = [
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGPWR,
+    ];
+    super::sys::signalfd_for(&signals)
+}
+
+/// `-d`: a session of its own and stdio on /dev/null, so closing the terminal does nothing.
+fn detach_from_terminal() {
+    let _ = rustix::process::setsid();
+    if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let _ = super::sys::dup_onto_stdio(&null);
+    }
+}
+
+/// `rlxc-mon NAME` as the process name (15 bytes at most, what ps -o comm shows).
+fn set_process_name(paths: &ContainerPaths) {
+    let name: String = format!("rlxc-mon {}", paths.name).chars().take(15).collect();
+    if let Ok(name) = std::ffi::CString::new(name) {
+        let _ = rustix::thread::set_name(&name);
+    }
+}

@@ -1,0 +1,14 @@
+//! The per-container monitor: started by `rlxc start`, it makes the cgroups, spawns init,
+//! reports RUNNING (or why not) to the CLI, serves the control socket and the console, and
+//! when init exits undoes everything it made, in reverse order.
+
+mod console;
+pub mod control;
+mod event_loop;
+mod launch;
+mod sys;
+mod teardown;
+
+pub use event_loop::InitExit;
+pub use launch::{launch, Launch, LaunchError};
+pub use teardown::{clean_up_after_dead_monitor, TeardownReport};

@@ -1,0 +1,101 @@
+//! Undoing a container: what one start made, in reverse order. The monitor runs this when
+//! init exits or a start fails; the CLI runs [`clean_up_after_dead_monitor`] when it finds
+//! the traces of a monitor that was killed.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rlxc_cgroup::ContainerCgroups;
+
+use crate::paths::ContainerPaths;
+use crate::state::{ProcessId, State, StateFile};
+
+/// How long removing the cgroups may wait for the last processes to go.
+const CGROUP_REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything one start made, recorded the moment it existed.
+pub(crate) struct Made {
+    paths: ContainerPaths,
+    pub cgroups: Option<ContainerCgroups>,
+    pub socket: Option<PathBuf>,
+    pub init: Option<ProcessId>,
+    state: Option<StateFile>,
+}
+
+impl Made {
+    pub fn new(paths: ContainerPaths) -> Made {
+        Made {
+            paths,
+            cgroups: None,
+            socket: None,
+            init: None,
+            state: None,
+        }
+    }
+
+    pub fn write_state(&mut self, state: StateFile) -> Result<(), String> {
+        state
+            .write(&self.paths.state_file())
+            .map_err(|e| format!("state file: {e}"))?;
+        self.state = Some(state);
+        Ok(())
+    }
+
+    pub fn set_state(&mut self, new: State) {
+        if let Some(mut state) = self.state.take() {
+            state.state = new;
+            let _ = state.write(&self.paths.state_file());
+            self.state = Some(state);
+        }
+    }
+
+    /// Removes everything, newest first: processes, cgroups, socket, state, run directory.
+    pub fn undo(&mut self) {
+        if let Some(cgroups) = self.cgroups.take() {
+            let _ = cgroups.kill_all();
+            let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+        }
+        if let Some(socket) = self.socket.take() {
+            let _ = fs::remove_file(socket);
+        }
+        remove_run_dir(&self.paths);
+    }
+}
+
+/// The run directory goes last; the lock inside it is released when the monitor exits.
+fn remove_run_dir(paths: &ContainerPaths) {
+    let _ = fs::remove_dir_all(paths.run_dir());
+}
+
+/// What a clean-up after a dead monitor found and did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct TeardownReport {
+    /// There were traces of a container whose monitor is gone.
+    pub found_stale: bool,
+    /// Init was still alive (its monitor was killed) and has been killed.
+    pub killed_init: bool,
+}
+
+/// Cleans up after a monitor that died without tearing down: kills init if it survived,
+/// removes the recorded cgroups and the run directory. A live monitor is left alone.
+pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
+    let Ok(Some(state)) = StateFile::read(&paths.state_file()) else {
+        return TeardownReport::default();
+    };
+    if state.monitor.is_alive() {
+        return TeardownReport::default();
+    }
+    let mut report = TeardownReport {
+        found_stale: true,
+        killed_init: false,
+    };
+    let cgroups = ContainerCgroups::from_paths(state.cgroups.clone());
+    if state.init.is_alive() {
+        report.killed_init = true;
+    }
+    let _ = cgroups.kill_all();
+    let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+    remove_run_dir(paths);
+    report
+}

@@ -1,0 +1,77 @@
+//! A container's current state, read from its state file, and waiting for a state without
+//! polling: inotify on the run directories for changes, the monitor's pidfd for its end.
+
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::inotify;
+
+use crate::paths::ContainerPaths;
+use crate::state::{State, StateFile};
+
+/// The state and, while it runs, the state file.
+pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
+    match StateFile::read(&paths.state_file()) {
+        Ok(Some(state)) if state.init.is_alive() => (state.state, Some(state)),
+        _ => (State::Stopped, None),
+    }
+}
+
+/// Waits until the container is in one of `wanted`; false when `timeout` ran out first.
+pub fn wait_for(
+    paths: &ContainerPaths,
+    wanted: &[State],
+    timeout: Option<Duration>,
+) -> std::io::Result<bool> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let run_root = paths
+        .run_dir()
+        .parent()
+        .map(|p| p.to_path_buf())
+        .unwrap_or_default();
+    let _ = std::fs::create_dir_all(&run_root);
+    let watcher = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
+    let changes = inotify::WatchFlags::CREATE
+        | inotify::WatchFlags::MOVED_TO
+        | inotify::WatchFlags::DELETE
+        | inotify::WatchFlags::CLOSE_WRITE;
+    inotify::add_watch(&watcher, &run_root, changes)?;
+    loop {
+        // Watch the run directory too once it exists (the state file is renamed into it).
+        let _ = inotify::add_watch(&watcher, paths.run_dir(), changes);
+        let (state, file) = current(paths);
+        if wanted.contains(&state) {
+            return Ok(true);
+        }
+        // While running, the monitor's exit is the next change that matters for STOPPED.
+        let monitor = file.and_then(|f| {
+            let pid = rustix::process::Pid::from_raw(f.monitor.pid)?;
+            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+        });
+        let remaining = match deadline {
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) => Some(left),
+                None => return Ok(false),
+            },
+            None => None,
+        };
+        let spec = remaining.map(|d| Timespec {
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: i64::from(d.subsec_nanos()),
+        });
+        let mut fds = vec![PollFd::new(&watcher, PollFlags::IN)];
+        if let Some(monitor) = &monitor {
+            fds.push(PollFd::new(monitor, PollFlags::IN));
+        }
+        match poll(&mut fds, spec.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        drain(&watcher);
+    }
+}
+
+fn drain(watcher: &impl std::os::fd::AsFd) {
+    let mut buffer = [0u8; 4096];
+    while matches!(rustix::io::read(watcher, &mut buffer), Ok(n) if n > 0) {}
+}

@@ -1,0 +1,176 @@
+//! Stopping a container, LXC's way: the halt signal, a wait, then a kill. Works from the state
+//! file alone, so a container whose monitor died can still be stopped, and cleans up after
+//! such a monitor.
+
+use std::os::fd::OwnedFd;
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal};
+
+use crate::monitor::clean_up_after_dead_monitor;
+use crate::paths::ContainerPaths;
+use crate::state::{ProcessId, StateFile};
+
+/// How the monitor's own teardown (cgroups, run dir) may take after init is gone.
+const MONITOR_TEARDOWN: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone)]
+pub struct StopOptions {
+    /// The clean-shutdown signal (`lxc.signal.halt`, SIGPWR by default).
+    pub halt_signal: i32,
+    /// The hard-stop signal (`lxc.signal.stop`, SIGKILL by default).
+    pub stop_signal: i32,
+    /// `None` waits forever (`-t -1`).
+    pub timeout: Option<Duration>,
+    /// `-k`: no clean shutdown.
+    pub kill: bool,
+    /// `--nokill`: never escalate.
+    pub nokill: bool,
+    /// `-W`: send and return.
+    pub nowait: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    /// It was not running (LXC's exit 2).
+    NotRunning,
+    /// Stopped cleanly by the halt signal.
+    Halted,
+    /// Killed: `-k`, or the timeout ran out.
+    Killed { after_timeout: bool },
+    /// `-W`: the signal was sent.
+    Signalled,
+    /// `--nokill` and the timeout ran out: still running.
+    StillRunning,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopError {
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error("signalling init (pid {pid}): {source}")]
+    Signal { pid: i32, source: rustix::io::Errno },
+    #[error("waiting for init (pid {pid}): {source}")]
+    Wait { pid: i32, source: rustix::io::Errno },
+}
+
+/// Whether init has a handler for `signal` (`SigCgt` in /proc/PID/status). The init of a pid
+/// namespace only receives signals it handles, so an uncaught halt signal does nothing.
+pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())?;
+    Some(signal >= 1 && signal <= 64 && mask & (1u64 << (signal - 1)) != 0)
+}
+
+/// A pidfd for a recorded process, only if it is still that very process.
+fn open_verified(process: &ProcessId) -> Option<OwnedFd> {
+    let pid = rustix::process::Pid::from_raw(process.pid)?;
+    let fd = pidfd_open(pid, PidfdFlags::empty()).ok()?;
+    // Checked after opening: the pidfd now pins the process, so the identity cannot change.
+    process.is_alive().then_some(fd)
+}
+
+/// Waits until the process behind `pidfd` exits; false when `timeout` ran out first.
+fn wait_exit(pidfd: &OwnedFd, timeout: Option<Duration>) -> Result<bool, rustix::io::Errno> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let remaining = match deadline {
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Ok(false);
+                }
+                Some(deadline - now)
+            }
+            None => None,
+        };
+        let spec = remaining.map(|d| Timespec {
+            tv_sec: d.as_secs() as i64,
+            tv_nsec: i64::from(d.subsec_nanos()),
+        });
+        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+        match poll(&mut fds, spec.as_ref()) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn signal(fd: &OwnedFd, pid: i32, signo: i32) -> Result<(), StopError> {
+    let signal = Signal::from_named_raw(signo).unwrap_or(Signal::KILL);
+    match pidfd_send_signal(fd, signal) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
+        Err(source) => Err(StopError::Signal { pid, source }),
+    }
+}
+
+/// Stops the container recorded in `paths`' state file.
+pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome, StopError> {
+    let Some(state) = StateFile::read(&paths.state_file())? else {
+        return Ok(StopOutcome::NotRunning);
+    };
+    let Some(init) = open_verified(&state.init) else {
+        clean_up_after_dead_monitor(paths);
+        return Ok(StopOutcome::NotRunning);
+    };
+    let pid = state.init.pid;
+    let outcome = if options.kill {
+        signal(&init, pid, options.stop_signal)?;
+        StopOutcome::Killed {
+            after_timeout: false,
+        }
+    } else {
+        signal(&init, pid, options.halt_signal)?;
+        if options.nowait {
+            return Ok(StopOutcome::Signalled);
+        }
+        let exited = wait_exit(&init, options.timeout).map_err(|source| StopError::Wait { pid, source })?;
+        if exited {
+            StopOutcome::Halted
+        } else if options.nokill {
+            return Ok(StopOutcome::StillRunning);
+        } else {
+            signal(&init, pid, options.stop_signal)?;
+            StopOutcome::Killed {
+                after_timeout: true,
+            }
+        }
+    };
+    if !options.nowait {
+        wait_exit(&init, None).map_err(|source| StopError::Wait { pid, source })?;
+        wait_for_teardown(paths, &state);
+    }
+    Ok(outcome)
+}
+
+/// Init is gone: the monitor now tears down; wait for it (its pidfd), or do it ourselves if
+/// the monitor is dead.
+fn wait_for_teardown(paths: &ContainerPaths, state: &StateFile) {
+    match open_verified(&state.monitor) {
+        Some(monitor) => {
+            let _ = wait_exit(&monitor, Some(MONITOR_TEARDOWN));
+        }
+        None => {
+            clean_up_after_dead_monitor(paths);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_mask_is_read_from_proc() {
+        // The test process catches nothing by default, so SIGPWR (30) is not caught.
+        assert_eq!(catches_signal(std::process::id() as i32, 30), Some(false));
+        assert_eq!(catches_signal(i32::MAX, 30), None);
+    }
+}
