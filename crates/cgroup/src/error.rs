@@ -1,6 +1,7 @@
 use std::io;
 use std::path::PathBuf;
 
+/// Every variant names the step that failed and the cgroup path it was working on.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -18,6 +19,91 @@ pub enum Error {
     },
     #[error("reading the cgroup2 controllers from {path}: {source}")]
     ReadControllers {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("reading {path}: {source}")]
+    ReadOwnCgroup {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("no cgroup hierarchy is mounted: cannot make the container's cgroups")]
+    NoHierarchies,
+    #[error("this process's cgroup file has no line for the hierarchy mounted at {mount_point}")]
+    NotInHierarchy { mount_point: PathBuf },
+    #[error(
+        "own cgroup {own} is outside the part {mount_root} of the hierarchy mounted at \
+         {mount_point}"
+    )]
+    OutsideMount {
+        own: PathBuf,
+        mount_root: PathBuf,
+        mount_point: PathBuf,
+    },
+    #[error("cgroup path {path:?}: {reason}")]
+    InvalidRelativePath { path: PathBuf, reason: &'static str },
+    #[error("creating cgroup {path}: {source}")]
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "cgroup {path} already exists and holds processes {pids:?}: is the container running?"
+    )]
+    AlreadyRunning { path: PathBuf, pids: Vec<i32> },
+    #[error(
+        "cgroup {path} already exists but is empty: a stale cgroup of an earlier run; \
+         remove it (rmdir) and start again"
+    )]
+    Stale { path: PathBuf },
+    #[error("reading {key} in cgroup {path}: {source}")]
+    Read {
+        path: PathBuf,
+        key: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("writing {value:?} to {key} in cgroup {path}: {source}")]
+    Write {
+        path: PathBuf,
+        key: String,
+        value: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{key:?} is not a cgroup file name")]
+    InvalidKey { key: String },
+    #[error(
+        "no cgroup of the container has {key} (looked in {searched:?}); is the controller \
+         mounted (v1) or enabled in the parent's cgroup.subtree_control (v2)?"
+    )]
+    UnknownKey { key: String, searched: Vec<PathBuf> },
+    #[error("opening cgroup directory {path}: {source}")]
+    OpenDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cgroup {path} still holds processes {pids:?} after the timeout")]
+    Busy { path: PathBuf, pids: Vec<i32> },
+    #[error("waiting for the processes of cgroup {path} to exit: {source}")]
+    Wait {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("signalling process {pid} of cgroup {path}: {source}")]
+    Signal {
+        path: PathBuf,
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    #[error("removing cgroup {path}: {source}")]
+    Remove {
         path: PathBuf,
         #[source]
         source: io::Error,

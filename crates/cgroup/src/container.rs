@@ -1,0 +1,197 @@
+//! [`ContainerCgroups`]: the directories of one container, one per hierarchy.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustix::fs::{Mode, OFlags};
+
+use crate::cgroupfs::RealFs;
+use crate::create::{self, CgroupRequest};
+use crate::delegate::V2Delegation;
+use crate::files::{self, check_key, read_procs_below};
+use crate::own::OwnCgroups;
+use crate::{kill, remove, CgroupLayout, Error};
+
+/// Which hierarchies [`ContainerCgroups::add_process`] writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Every hierarchy.
+    All,
+    /// Only the v1 ones: the process is in the cgroup2 one already, by
+    /// `clone3(CLONE_INTO_CGROUP)` with [`ContainerCgroups::unified_fd`].
+    V1Only,
+}
+
+/// The cgroups of one container: a directory in every v1 hierarchy that has a controller
+/// (and systemd's named one) and one in the cgroup2 hierarchy, all below the cgroup the
+/// creating process ran in. Dropping it leaves the cgroups in place; [`Self::remove`]
+/// removes them (the monitor keeps this in its undo list).
+#[derive(Debug)]
+pub struct ContainerCgroups {
+    /// Every directory created, parents before children.
+    paths: Vec<PathBuf>,
+    /// Where processes go, one per hierarchy; `true` for the cgroup2 one.
+    leaves: Vec<(PathBuf, bool)>,
+    delegation: V2Delegation,
+}
+
+impl ContainerCgroups {
+    /// Makes the container's cgroup below the caller's own cgroup (from `/proc/self/cgroup`)
+    /// in every hierarchy of `layout`. Fails with [`Error::AlreadyRunning`] or
+    /// [`Error::Stale`] if it exists already, having changed nothing. No cgroup2 controller
+    /// is enabled: see [`Self::create_with`].
+    pub fn create(layout: &CgroupLayout, relative_path: &Path) -> Result<Self, Error> {
+        Self::create_with(
+            layout,
+            &OwnCgroups::of_this_process()?,
+            &CgroupRequest::new(relative_path),
+        )
+    }
+
+    /// [`Self::create`] with the caller's cgroups given and cgroup2 controllers to delegate.
+    /// On failure every directory this call made is removed again.
+    pub fn create_with(
+        layout: &CgroupLayout,
+        own: &OwnCgroups,
+        request: &CgroupRequest,
+    ) -> Result<Self, Error> {
+        create::create(layout, own, request, &RealFs)
+    }
+
+    pub(crate) fn from_parts(
+        paths: Vec<PathBuf>,
+        leaves: Vec<(PathBuf, bool)>,
+        delegation: V2Delegation,
+    ) -> Self {
+        Self {
+            paths,
+            leaves,
+            delegation,
+        }
+    }
+
+    /// Reopens from recorded [`Self::paths`], for stop after a monitor crash. The deepest
+    /// directories are where processes are; the cgroup2 one is told by its
+    /// `cgroup.controllers` file, which v1 cgroups do not have.
+    pub fn from_paths(paths: Vec<PathBuf>) -> Self {
+        let leaves = paths
+            .iter()
+            .filter(|dir| {
+                !paths
+                    .iter()
+                    .any(|other| other != *dir && other.starts_with(dir))
+            })
+            .map(|dir| (dir.clone(), dir.join("cgroup.controllers").exists()))
+            .collect();
+        Self::from_parts(paths, leaves, V2Delegation::default())
+    }
+
+    /// Every directory this container made, parents before children: with the default
+    /// one-component path, one per hierarchy. Record it to reopen with [`Self::from_paths`].
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// The directory in each hierarchy that holds the container's processes.
+    pub fn leaves(&self) -> impl Iterator<Item = &Path> {
+        self.leaves.iter().map(|(dir, _)| dir.as_path())
+    }
+
+    /// The cgroup2 directory, if the host has that hierarchy.
+    pub fn unified_dir(&self) -> Option<&Path> {
+        self.leaves
+            .iter()
+            .find(|(_, unified)| *unified)
+            .map(|(dir, _)| dir.as_path())
+    }
+
+    /// Which requested cgroup2 controllers are usable, and why the others are not.
+    /// Empty after [`Self::from_paths`].
+    pub fn v2_delegation(&self) -> &V2Delegation {
+        &self.delegation
+    }
+
+    /// An `O_DIRECTORY` fd of the cgroup2 directory for `clone3(CLONE_INTO_CGROUP)`.
+    pub fn unified_fd(&self) -> Result<Option<OwnedFd>, Error> {
+        let Some(dir) = self.unified_dir() else {
+            return Ok(None);
+        };
+        let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
+        rustix::fs::open(dir, flags, Mode::empty())
+            .map(Some)
+            .map_err(|errno| Error::OpenDir {
+                path: dir.to_owned(),
+                source: errno.into(),
+            })
+    }
+
+    /// Writes `pid` into `cgroup.procs` of every hierarchy (or only of the v1 ones).
+    pub fn add_process(&self, pid: i32, which: Placement) -> Result<(), Error> {
+        for (dir, unified) in &self.leaves {
+            if *unified && which == Placement::V1Only {
+                continue;
+            }
+            files::write_key(dir, "cgroup.procs", &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Every process in the container's cgroups and the cgroups below them, over all
+    /// hierarchies, sorted.
+    pub fn processes(&self) -> Result<Vec<i32>, Error> {
+        let mut pids = Vec::new();
+        for (dir, _) in &self.leaves {
+            pids.extend(read_procs_below(dir)?);
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
+    }
+
+    pub fn is_empty(&self) -> Result<bool, Error> {
+        Ok(self.processes()?.is_empty())
+    }
+
+    /// Kills every process and returns once they are all gone; see [`kill::kill_all`].
+    pub fn kill_all(&self) -> Result<(), Error> {
+        kill::kill_all(&self.leaves, kill::KILL_TIMEOUT)
+    }
+
+    /// Waits up to `timeout` for the cgroups to empty, then removes every directory,
+    /// deepest first, with the cgroups the container made below its own; see
+    /// [`remove::remove`]. Directories that are gone already are fine.
+    pub fn remove(self, timeout: Duration) -> Result<(), Error> {
+        remove::remove(&self.paths, &self.leaves, timeout, &RealFs)
+    }
+
+    /// Writes a controller file in the hierarchy that has it (see [`Self::get`]).
+    pub fn set(&self, key: &str, value: &str) -> Result<(), Error> {
+        files::write_key(self.dir_with(key)?, key, value)
+    }
+
+    /// Reads a controller file from the hierarchy that has it: the v1 hierarchies first (on
+    /// a hybrid host a controller there is the one in use; cgroup2 shows core files such as
+    /// `cpu.stat` even without the controller), then cgroup2.
+    pub fn get(&self, key: &str) -> Result<String, Error> {
+        files::read_key(self.dir_with(key)?, key)
+    }
+
+    fn dir_with(&self, key: &str) -> Result<&Path, Error> {
+        check_key(key)?;
+        let v1_first = self
+            .leaves
+            .iter()
+            .filter(|(_, unified)| !unified)
+            .chain(self.leaves.iter().filter(|(_, unified)| *unified));
+        for (dir, _) in v1_first {
+            if dir.join(key).exists() {
+                return Ok(dir);
+            }
+        }
+        Err(Error::UnknownKey {
+            key: key.to_owned(),
+            searched: self.leaves.iter().map(|(dir, _)| dir.clone()).collect(),
+        })
+    }
+}
