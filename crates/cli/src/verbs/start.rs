@@ -101,7 +101,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         daemonize: !args.foreground,
     };
     let monitor_pid = match launch(&request_) {
-        Ok(pid) => pid,
+        Ok(launched) => {
+            for warning in &launched.warnings {
+                eprintln!("warning: {warning}");
+            }
+            launched.monitor_pid
+        }
         Err(LaunchError::AlreadyRunning { name }) => {
             eprintln!("{name} is already running");
             return Ok(ExitCode::SUCCESS);

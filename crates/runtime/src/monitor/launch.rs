@@ -69,7 +69,7 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LaunchE
 }
 
 /// Starts the container; returns the monitor's pid once init runs.
-pub fn launch(launch: &Launch) -> Result<i32, LaunchError> {
+pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let rootfs_plan = RootfsPlan::from_spec(&launch.spec, &launch.paths)?;
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
@@ -140,16 +140,33 @@ fn take_lock(paths: &ContainerPaths) -> Result<File, LaunchError> {
     }
 }
 
-/// The CLI side: "OK" means RUNNING; anything else is the monitor's error text.
-fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<i32, LaunchError> {
+/// A running container: the monitor's pid and what it warned about on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launched {
+    pub monitor_pid: i32,
+    pub warnings: Vec<String>,
+}
+
+/// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
+fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<Launched, LaunchError> {
     let mut text = String::new();
     let _ = File::from(status).read_to_string(&mut text);
-    match text.strip_prefix("OK") {
-        Some(_) => Ok(monitor_pid),
-        None if text.is_empty() => Err(LaunchError::Monitor(
+    let mut warnings = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(line) = rest.strip_prefix("WARN ") {
+        let (warning, after) = line.split_once('\n').unwrap_or((line, ""));
+        warnings.push(warning.to_string());
+        rest = after;
+    }
+    match rest.strip_prefix("OK") {
+        Some(_) => Ok(Launched {
+            monitor_pid,
+            warnings,
+        }),
+        None if rest.is_empty() => Err(LaunchError::Monitor(
             "the monitor died before the container was running".into(),
         )),
-        None => Err(LaunchError::Monitor(text)),
+        None => Err(LaunchError::Monitor(rest.to_string())),
     }
 }
 
@@ -168,7 +185,11 @@ fn monitor_main(
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     set_process_name(&launch.paths);
     let mut made = Made::new(launch.paths.clone());
-    let started = start(launch, plan, rootfs_plan, &mut made);
+    let mut warnings = Vec::new();
+    let started = start(launch, plan, rootfs_plan, &mut made, &mut warnings);
+    for warning in &warnings {
+        let _ = status.write_all(format!("WARN {warning}\n").as_bytes());
+    }
     let mut event_loop = match started {
         Ok(running) => running,
         Err(message) => {
@@ -195,8 +216,9 @@ fn start(
     plan: &InitPlan,
     rootfs_plan: &RootfsPlan,
     made: &mut Made,
+    warnings: &mut Vec<String>,
 ) -> Result<EventLoop, String> {
-    let cgroups = create_cgroups(launch)?;
+    let cgroups = create_cgroups(launch, warnings)?;
     let unified = cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?;
     made.cgroups = Some(cgroups);
     let listener = listen(&launch.paths, made)?;
@@ -248,12 +270,28 @@ fn start(
     Ok(event_loop)
 }
 
-fn create_cgroups(launch: &Launch) -> Result<ContainerCgroups, String> {
+/// Block I/O weights exist only under the CFQ/BFQ schedulers (the seed says so in a comment);
+/// on other hosts the file is missing, and that is worth a warning, not a failed start.
+const SCHEDULER_DEPENDENT: &[&str] = &["blkio.weight", "blkio.weight_device"];
+
+fn create_cgroups(launch: &Launch, warnings: &mut Vec<String>) -> Result<ContainerCgroups, String> {
     let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
-    let relative = PathBuf::from(format!("rlxc.payload.{}", launch.paths.name));
+    let relative = rlxc_cgroup::payload_path(&launch.paths.name);
     let cgroups =
         ContainerCgroups::create(&layout, &relative).map_err(|e| format!("cgroups: {e}"))?;
     for setting in &launch.spec.cgroup.v1 {
+        let file = cgroups
+            .paths()
+            .iter()
+            .map(|dir| dir.join(&setting.key))
+            .find(|path| path.exists());
+        if file.is_none() && SCHEDULER_DEPENDENT.contains(&setting.key.as_str()) {
+            warnings.push(format!(
+                "lxc.cgroup.{} = {}: this host's block I/O controller has no {} (it needs the CFQ or BFQ scheduler); not applied",
+                setting.key, setting.value, setting.key
+            ));
+            continue;
+        }
         if let Err(e) = cgroups.set(&setting.key, &setting.value) {
             let _ = cgroups.remove(std::time::Duration::from_secs(1));
             return Err(format!(

@@ -55,6 +55,7 @@ fn set_up_and_exec(
     plan: &InitPlan,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> Result<Infallible, StepFailure> {
+    set_parent_death_signal(plan)?;
     wait_for_go(channel)?;
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
@@ -78,6 +79,17 @@ fn set_up_and_exec(
         step: "exec",
         message: format!("{command}: {error}"),
     })
+}
+
+/// Ties init's life to the monitor's, as LXC's `lxc.monitor.signal.pdeath` does.
+fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
+    let signal = plan
+        .parent_death_signal
+        .and_then(rustix::process::Signal::from_named_raw);
+    step(
+        "parent death signal",
+        rustix::process::set_parent_process_death_signal(signal),
+    )
 }
 
 fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {

@@ -32,6 +32,9 @@ pub struct InitPlan {
     /// `/proc/sys/...` path (relative) and value.
     pub sysctls: Vec<(String, String)>,
     pub prlimits: Vec<(Resource, PrLimit)>,
+    /// Signal init gets when the monitor dies (`lxc.monitor.signal.pdeath`, SIGKILL by default;
+    /// `None` keeps the container running without its monitor).
+    pub parent_death_signal: Option<i32>,
 }
 
 /// Why a spec cannot become a plan.
@@ -74,6 +77,10 @@ impl InitPlan {
                 .map(|(name, value)| (name.replace('.', "/"), value.clone()))
                 .collect(),
             prlimits: spec.prlimits.iter().map(|(r, l)| (*r, *l)).collect(),
+            parent_death_signal: match spec.monitor.pdeath_signal {
+                None => Some(libc::SIGKILL),
+                Some(signal) => signal.map(|s| s.0),
+            },
         })
     }
 }

@@ -1,0 +1,191 @@
+//! Real containers on a busybox rootfs: start, info, stop with its exit codes, and that a
+//! stop or a failed start leaves nothing behind.
+
+mod support;
+
+use predicates::prelude::*;
+use support::World;
+
+#[test]
+fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
+    let world = World::new();
+    let name = world.busybox("life");
+    world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+    assert_eq!(world.state(&name), "RUNNING");
+    let pid = world.init_pid(&name);
+    for ns in ["pid", "mnt", "uts", "ipc", "net"] {
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
+        let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
+        assert_ne!(theirs, ours, "{ns} namespace shared with the host");
+    }
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    assert!(cgroups.contains(&format!("rlxc.payload.{name}")), "{cgroups}");
+    let hostname = std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).expect("hostname");
+    assert_eq!(hostname.trim(), name);
+
+    // Graceful: busybox init handles SIGPWR, so this ends well before the timeout.
+    world.rlxc(&["stop", "-n", &name, "-t", "20"]).assert().success();
+    assert_eq!(world.state(&name), "STOPPED");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn exit_codes_of_start_and_stop() {
+    let world = World::new();
+    let name = world.busybox("codes");
+    world
+        .rlxc(&["stop", "-n", &name])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not running"));
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("is already running"));
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.rlxc(&["stop", "-n", &name]).assert().code(2);
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_missing_init_fails_the_start_and_leaves_nothing() {
+    let world = World::new();
+    let name = world.busybox("noinit");
+    world
+        .rlxc(&["start", "-n", &name, "--", "/no/such/init"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("exec"))
+        .stderr(predicate::str::contains("/no/such/init"));
+    assert_eq!(world.state(&name), "STOPPED");
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_bad_mount_entry_fails_the_start_and_leaves_nothing() {
+    let world = World::new();
+    let name = world.busybox("badmount");
+    world.append_config(&name, "lxc.mount.entry = /no/such/dir mnt none bind 0 0\n");
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("/no/such/dir"));
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_missing_rootfs_fails_the_start_and_leaves_nothing() {
+    let world = World::new();
+    let name = world.busybox("norootfs");
+    std::fs::rename(
+        world.lxcpath().join(&name).join("rootfs"),
+        world.lxcpath().join(&name).join("rootfs.gone"),
+    )
+    .expect("move rootfs");
+    world.rlxc(&["start", "-n", &name]).assert().code(1);
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_killed_monitor_takes_init_with_it_and_nothing_leaks() {
+    let world = World::new();
+    let name = world.busybox("killmon");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let pid = world.init_pid(&name);
+    let state_file = world.run_root().join(&name);
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::fs::read_dir(world.run_root())
+                .expect("run root")
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("state.json"))
+                .find(|p| p.exists())
+                .unwrap_or(state_file),
+        )
+        .expect("state file"),
+    )
+    .expect("json");
+    let monitor = state["monitor"]["pid"].as_i64().expect("monitor pid") as i32;
+    // SAFETY-free: kill(2) through rustix.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(monitor).expect("pid"),
+        rustix::process::Signal::KILL,
+    )
+    .expect("kill monitor");
+    // Init dies with its monitor (lxc.monitor.signal.pdeath defaults to SIGKILL).
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "10"])
+        .assert()
+        .success();
+    assert!(!std::path::Path::new(&format!("/proc/{pid}/status")).exists() || {
+        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        s.contains("State:\tZ")
+    });
+    // stop finds nothing running and cleans what the monitor left.
+    world.rlxc(&["stop", "-n", &name]).assert().code(2);
+    world.assert_nothing_left(&name);
+    // And the container starts again at once.
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn twenty_start_stop_cycles_leave_nothing() {
+    let world = World::new();
+    let name = world.busybox("cycles");
+    for _ in 0..20 {
+        world.rlxc(&["start", "-n", &name]).assert().success();
+        world.rlxc(&["stop", "-n", &name, "-t", "20"]).assert().success();
+    }
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn wait_returns_when_the_state_is_reached_or_times_out() {
+    let world = World::new();
+    let name = world.busybox("wait");
+    world.rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "1"]).assert().success();
+    world.rlxc(&["wait", "-n", &name, "-s", "RUNNING", "-t", "1"]).assert().code(1);
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world.rlxc(&["wait", "-n", &name, "-s", "RUNNING|FROZEN", "-t", "5"]).assert().success();
+    world.rlxc(&["stop", "-n", &name, "-W"]).assert().success();
+    world.rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "20"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn info_shows_lxcs_labels() {
+    let world = World::new();
+    let name = world.busybox("info");
+    world
+        .rlxc(&["info", "-n", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("Name:           {name}")))
+        .stdout(predicate::str::contains("State:          STOPPED"));
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let pid = world.init_pid(&name);
+    world
+        .rlxc(&["info", "-n", &name])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("State:          RUNNING"))
+        .stdout(predicate::str::contains(format!("PID:            {pid}")));
+    world
+        .rlxc(&["info", "-n", &name, "-c", "lxc.uts.name", "-c", "lxc.bogus"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("lxc.uts.name = {name}")))
+        .stdout(predicate::str::contains("lxc.bogus invalid"));
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world
+        .rlxc(&["info", "-n", "no-such-container"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("doesn't exist"));
+}

@@ -1,0 +1,140 @@
+//! Shared set-up for the lifecycle tests: a private lxcpath and run directory per test, a
+//! busybox container made by `rlxc create`, and a check that nothing is left afterwards.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+
+pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
+
+/// One test's world: its own lxcpath and run root, removed (after stopping its containers)
+/// when the test ends, pass or fail.
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub names: std::cell::RefCell<Vec<String>>,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            dir: tempfile::Builder::new()
+                .prefix("rlxc-test-")
+                .tempdir_in("/tmp")
+                .expect("tempdir"),
+            names: Default::default(),
+        }
+    }
+
+    pub fn lxcpath(&self) -> PathBuf {
+        self.dir.path().join("lxc")
+    }
+
+    pub fn run_root(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// `rlxc VERB -P LXCPATH ...` with this world's run root.
+    pub fn rlxc(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(RLXC);
+        command
+            .args(args)
+            .arg("-P")
+            .arg(self.lxcpath())
+            .env("RLXC_RUN_DIR", self.run_root())
+            .timeout(std::time::Duration::from_secs(60));
+        command
+    }
+
+    pub fn output(&self, args: &[&str]) -> Output {
+        self.rlxc(args).output().expect("run rlxc")
+    }
+
+    /// A unique container name (tests run in parallel; cgroup names are host-wide).
+    pub fn name(&self, base: &str) -> String {
+        let name = format!("{base}-{}", std::process::id());
+        self.names.borrow_mut().push(name.clone());
+        name
+    }
+
+    /// A busybox container made by `rlxc create`.
+    pub fn busybox(&self, base: &str) -> String {
+        let name = self.name(base);
+        self.rlxc(&["create", "-n", &name, "-t", "busybox"]).assert().success();
+        name
+    }
+
+    pub fn config(&self, name: &str) -> PathBuf {
+        self.lxcpath().join(name).join("config")
+    }
+
+    pub fn append_config(&self, name: &str, lines: &str) {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.config(name))
+            .expect("config");
+        file.write_all(lines.as_bytes()).expect("append");
+    }
+
+    pub fn state(&self, name: &str) -> String {
+        let out = self.output(&["info", "-n", name, "-s", "-H"]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn init_pid(&self, name: &str) -> i32 {
+        let out = self.output(&["info", "-n", name, "-p", "-H"]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("pid")
+    }
+
+    /// Nothing of `name` is left: no run directory, no cgroup, no mount of its rootfs.
+    pub fn assert_nothing_left(&self, name: &str) {
+        let run = self.run_root();
+        let leftovers: Vec<_> = std::fs::read_dir(&run)
+            .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        assert!(
+            leftovers.iter().all(|p| !p.to_string_lossy().contains(name)),
+            "run directory left: {leftovers:?}"
+        );
+        let cgroup = format!("rlxc.payload.{name}");
+        let found = find_cgroup(Path::new("/sys/fs/cgroup"), &cgroup, 0);
+        assert!(found.is_none(), "cgroup left: {found:?}");
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        let rootfs = self.lxcpath().join(name);
+        assert!(
+            !mounts.contains(rootfs.to_string_lossy().as_ref()),
+            "mount of {} left",
+            rootfs.display()
+        );
+    }
+}
+
+fn find_cgroup(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
+    if depth > 6 {
+        return None;
+    }
+    for entry in std::fs::read_dir(dir).ok()?.filter_map(Result::ok) {
+        let path = entry.path();
+        if !entry.file_type().ok()?.is_dir() {
+            continue;
+        }
+        if entry.file_name().to_string_lossy() == name {
+            return Some(path);
+        }
+        if let Some(found) = find_cgroup(&path, name, depth + 1) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for name in self.names.borrow().iter() {
+            let _ = self.rlxc(&["stop", "-n", name, "-k"]).output();
+        }
+    }
+}
