@@ -4,6 +4,7 @@
 mod error;
 pub mod namespaces;
 pub mod paths;
+pub mod rootfs;
 pub mod state;
 mod sys;
 
