@@ -34,8 +34,13 @@ pub(crate) enum ResolveError {
     /// A `..` component: refused outright, whatever the kernel would make of it.
     DotDot,
     /// Something exists at `path` but cannot be opened or created, e.g. a dangling symlink.
-    Blocked { path: PathBuf },
-    Io { path: PathBuf, source: io::Error },
+    Blocked {
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 impl fmt::Display for ResolveError {
@@ -169,7 +174,9 @@ impl RootDir {
                 Err(Errno::EXIST) => return Err(ResolveError::Blocked { path: prefix }),
                 Err(errno) => return Err(io_error(&prefix, errno)),
             }
-            parent = self.open_relative(&prefix).map_err(|e| io_error(&prefix, e))?;
+            parent = self
+                .open_relative(&prefix)
+                .map_err(|e| io_error(&prefix, e))?;
         }
         Ok(parent)
     }

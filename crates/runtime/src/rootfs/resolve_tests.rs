@@ -71,8 +71,14 @@ fn absolute_targets_lose_the_rootfs_prefix_or_the_slash() {
         r.container_relative(&lxc_style).unwrap(),
         Path::new("srv/data")
     );
-    assert_eq!(r.container_relative("/srv/data").unwrap(), Path::new("srv/data"));
-    assert_eq!(r.container_relative("./srv//data/").unwrap(), Path::new("srv/data"));
+    assert_eq!(
+        r.container_relative("/srv/data").unwrap(),
+        Path::new("srv/data")
+    );
+    assert_eq!(
+        r.container_relative("./srv//data/").unwrap(),
+        Path::new("srv/data")
+    );
     assert_eq!(r.container_relative("/").unwrap(), Path::new("."));
 }
 
