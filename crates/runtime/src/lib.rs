@@ -1,11 +1,12 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
-//! file, and (growing) spawn, rootfs, console and monitor.
+//! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
+//! the verbs' runtime halves (`stop`, `status`).
 
 pub mod channel;
 mod error;
+pub mod monitor;
 pub mod namespaces;
 pub mod paths;
-pub mod monitor;
 pub mod rootfs;
 pub mod spawn;
 pub mod state;

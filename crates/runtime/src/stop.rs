@@ -64,7 +64,7 @@ pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
         .lines()
         .find_map(|line| line.strip_prefix("SigCgt:"))
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())?;
-    Some(signal >= 1 && signal <= 64 && mask & (1u64 << (signal - 1)) != 0)
+    Some((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
 }
 
 /// A pidfd for a recorded process, only if it is still that very process.

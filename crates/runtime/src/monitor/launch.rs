@@ -45,7 +45,7 @@ pub enum LaunchError {
     #[error(transparent)]
     Plan(#[from] spawn::PlanError),
     #[error(transparent)]
-    Rootfs(#[from] rootfs::PlanError),
+    Rootfs(#[from] rootfs::RootfsError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -60,7 +60,7 @@ pub enum LaunchError {
     Monitor(String),
 }
 
-fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LaunchError + 'a {
     move |source| LaunchError::Io {
         what,
         path: path.to_path_buf(),
@@ -71,7 +71,7 @@ fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> LaunchE
 /// Starts the container; returns the monitor's pid once init runs.
 pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
-    let rootfs_plan = RootfsPlan::from_spec(&launch.spec, &launch.paths)?;
+    let rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
     super::teardown::clean_up_after_dead_monitor(&launch.paths);
     let run_dir = launch.paths.run_dir();
@@ -328,10 +328,10 @@ fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> 
 
 /// Runs in the container's first process: mounts, /dev, ptys, pivot_root.
 fn setup_filesystem(plan: &RootfsPlan) -> Result<PtyMasters, String> {
-    let ptys = rootfs::setup(plan).map_err(|e| e.to_string())?;
+    let outcome = rootfs::setup(plan).map_err(|e| e.to_string())?;
     Ok(PtyMasters {
-        console: ptys.console,
-        ttys: ptys.ttys,
+        console: outcome.ptys.console,
+        ttys: outcome.ptys.ttys,
     })
 }
 

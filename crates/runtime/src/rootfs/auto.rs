@@ -1,0 +1,107 @@
+//! Step 3, `lxc.mount.auto`: proc and sysfs inside the rootfs.
+//!
+//! Read-only parts are made with a bind of the path onto itself plus a read-only remount of
+//! that bind: a per-mount flag. Mounting the filesystem itself read-only would instead try to
+//! flip the superblock, which sysfs (per network namespace) may share with the host.
+
+use std::io;
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{self as rfs, Mode, OFlags};
+use rustix::mount::MountFlags;
+
+use rlxc_config::values::{CreateKind, MountAuto, ProcMode, SysMode};
+
+use super::fdmount;
+use super::resolve::RootDir;
+use super::RootfsError;
+
+const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
+    .union(MountFlags::NODEV)
+    .union(MountFlags::NOEXEC);
+
+pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsError> {
+    // Refuse what we cannot do before mounting anything.
+    if let Some(cgroup) = auto.cgroup {
+        return Err(RootfsError::Unsupported {
+            what: format!("lxc.mount.auto = {cgroup} (cgroup automounts)"),
+        });
+    }
+    if let Some(shmounts) = &auto.shmounts {
+        return Err(RootfsError::Unsupported {
+            what: format!("lxc.mount.auto = shmounts:{}", shmounts.host),
+        });
+    }
+    if let Some(mode) = auto.proc {
+        mount_proc(root, mode)?;
+    }
+    if let Some(mode) = auto.sys {
+        mount_sys(root, mode)?;
+    }
+    Ok(())
+}
+
+/// `proc:rw`, or `proc:mixed`: /proc read-write with /proc/sys and /proc/sysrq-trigger
+/// read-only. A missing /proc is created (a rootfs without one still gets it, as in LXC's
+/// lxc-test-procsys).
+fn mount_proc(root: &RootDir, mode: ProcMode) -> Result<(), RootfsError> {
+    let failed = |what| move |source: io::Error| RootfsError::MountAuto { what, source };
+    let target = root
+        .resolve("proc", Some(CreateKind::Dir))
+        .map_err(|e| failed("creating /proc")(e.into()))?;
+    fdmount::mount_new("proc", &target, "proc", NO_SUID_DEV_EXEC, "")
+        .map_err(failed("mounting proc on /proc"))?;
+    if mode == ProcMode::Mixed {
+        let proc_root = reopen(root, "proc").map_err(failed("reopening /proc"))?;
+        for (name, what) in [
+            ("sys", "making /proc/sys read-only"),
+            ("sysrq-trigger", "making /proc/sysrq-trigger read-only"),
+        ] {
+            let open = || open_beneath(&proc_root, name);
+            let target = open().map_err(failed(what))?;
+            fdmount::bind_read_only(&target, open, NO_SUID_DEV_EXEC).map_err(failed(what))?;
+        }
+    }
+    Ok(())
+}
+
+/// `sys:rw`, `sys:ro`, or `sys:mixed`: read-only but /sys/devices/virtual/net, which stays
+/// writable so the container can tune its own network devices.
+fn mount_sys(root: &RootDir, mode: SysMode) -> Result<(), RootfsError> {
+    let failed = |what| move |source: io::Error| RootfsError::MountAuto { what, source };
+    let target = root
+        .resolve("sys", Some(CreateKind::Dir))
+        .map_err(|e| failed("creating /sys")(e.into()))?;
+    fdmount::mount_new("sysfs", &target, "sysfs", NO_SUID_DEV_EXEC, "")
+        .map_err(failed("mounting sysfs on /sys"))?;
+    if mode == SysMode::Rw {
+        return Ok(());
+    }
+    let sys_root = reopen(root, "sys").map_err(failed("reopening /sys"))?;
+    if mode == SysMode::Mixed {
+        // A bind of its own is a separate mount, so the read-only remount of /sys below
+        // leaves it writable.
+        let what = "keeping /sys/devices/virtual/net writable";
+        let net = open_beneath(&sys_root, "devices/virtual/net").map_err(failed(what))?;
+        let path = fdmount::fd_path(&net);
+        fdmount::bind(&path, &net, false).map_err(failed(what))?;
+    }
+    fdmount::remount_bind(&sys_root, MountFlags::RDONLY | NO_SUID_DEV_EXEC)
+        .map_err(failed("making /sys read-only"))
+}
+
+/// The root of the mount just made on `name` (the old fd still names what is beneath it).
+fn reopen(root: &RootDir, name: &str) -> io::Result<OwnedFd> {
+    Ok(root.resolve(name, None)?)
+}
+
+/// A path inside a kernel filesystem we just mounted ourselves, so trusted; `NOFOLLOW`
+/// still keeps the last component from being a link.
+fn open_beneath(dir: &OwnedFd, path: &str) -> io::Result<OwnedFd> {
+    Ok(rfs::openat(
+        dir,
+        path,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?)
+}

@@ -1,0 +1,163 @@
+//! Step 6: `lxc.mount.entry` and `lxc.mount.fstab`, in order.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rlxc_config::values::MountEntry;
+
+use super::fdmount;
+use super::flags::{propagation, EntryFlags};
+use super::resolve::RootDir;
+use super::RootfsError;
+
+/// An `optional` entry that failed and was skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedMount {
+    /// The entry as written.
+    pub entry: String,
+    pub reason: String,
+}
+
+/// One line of an fstab file, with its line number (from 1) for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FstabLine {
+    pub line: usize,
+    pub entry: MountEntry,
+}
+
+/// Reads an `lxc.mount.fstab` file: one entry per line, blank lines and `#` comments skipped.
+/// The first bad line is an error naming the file and line.
+pub fn read_fstab(path: &Path) -> Result<Vec<FstabLine>, RootfsError> {
+    let text = fs::read_to_string(path).map_err(|source| RootfsError::FstabRead {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_fstab(path, &text)
+}
+
+pub(crate) fn parse_fstab(path: &Path, text: &str) -> Result<Vec<FstabLine>, RootfsError> {
+    let mut lines = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let entry = line
+            .parse::<MountEntry>()
+            .map_err(|e| RootfsError::FstabLine {
+                path: PathBuf::from(path),
+                line: index + 1,
+                reason: e.to_string(),
+            })?;
+        lines.push(FstabLine {
+            line: index + 1,
+            entry,
+        });
+    }
+    Ok(lines)
+}
+
+/// Mounts every entry in order. A failing `optional` entry is skipped and reported back; a
+/// target with `..` is refused even when optional, since it is a config error, not a
+/// mount that happened to fail.
+pub(crate) fn mount_entries(
+    root: &RootDir,
+    entries: &[MountEntry],
+) -> Result<Vec<SkippedMount>, RootfsError> {
+    let mut skipped = Vec::new();
+    for entry in entries {
+        let refused = |reason: String| RootfsError::MountEntry {
+            entry: entry.to_string(),
+            reason,
+        };
+        if entry.target_escapes() {
+            return Err(refused(
+                "the target has a '..' component, which could leave the rootfs".into(),
+            ));
+        }
+        if entry.idmap().is_some() {
+            return Err(refused(
+                "idmapped mounts (idmap=) are not supported yet".into(),
+            ));
+        }
+        match mount_entry(root, entry) {
+            Ok(()) => {}
+            Err(reason) if entry.optional() => skipped.push(SkippedMount {
+                entry: entry.to_string(),
+                reason,
+            }),
+            Err(reason) => return Err(refused(reason)),
+        }
+    }
+    Ok(skipped)
+}
+
+/// One entry: resolve (and maybe create) the target inside the rootfs, mount onto it, then
+/// fix up what mount(2) cannot do in one call (flags of a bind, propagation).
+fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
+    let flags = EntryFlags::from_words(entry.flags());
+    let target = root
+        .resolve(&entry.target, entry.create())
+        .map_err(|e| format!("target: {e}"))?;
+    // `relative`: the source lives in the rootfs too, so it is resolved the same way.
+    let relative_source = match entry.relative() {
+        true => Some(
+            root.resolve(&entry.source, None)
+                .map_err(|e| format!("source: {e}"))?,
+        ),
+        false => None,
+    };
+    let source = match &relative_source {
+        Some(fd) => fdmount::fd_path(fd),
+        None => entry.source.clone(),
+    };
+    let mounted = if flags.bind {
+        fdmount::bind(&source, &target, flags.recursive)
+    } else {
+        let mut mount_flags = flags.flags;
+        if flags.remount {
+            mount_flags |= rustix::mount::MountFlags::from_bits_retain(libc::MS_REMOUNT as _);
+        }
+        fdmount::mount_new(&source, &target, &entry.fstype, mount_flags, &entry.data())
+    };
+    mounted.map_err(|e| format!("mounting {source}: {e}"))?;
+    let needs_remount = flags.bind && flags.bind_needs_remount();
+    if !needs_remount && entry.propagation().next().is_none() {
+        return Ok(());
+    }
+    let mount_root = root
+        .resolve(&entry.target, None)
+        .map_err(|e| format!("reopening the target: {e}"))?;
+    if needs_remount {
+        fdmount::remount_bind(&mount_root, flags.flags)
+            .map_err(|e| format!("remounting the bind with its flags: {e}"))?;
+    }
+    for p in entry.propagation() {
+        fdmount::change_propagation(&mount_root, propagation(p))
+            .map_err(|e| format!("setting {p} propagation: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fstab_lines_keep_their_numbers() {
+        let text = "# comment\n\nproc proc proc nodev 0 0\n  tmpfs run tmpfs size=1m\n";
+        let lines = parse_fstab(Path::new("/x/fstab"), text).unwrap();
+        assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(lines[1].entry.data(), "size=1m");
+    }
+
+    #[test]
+    fn a_bad_fstab_line_is_named() {
+        let e = parse_fstab(Path::new("/x/fstab"), "proc proc proc\nbroken\n").unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with("lxc.mount.fstab /x/fstab line 2: "),
+            "{text}"
+        );
+    }
+}

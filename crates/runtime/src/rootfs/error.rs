@@ -1,0 +1,70 @@
+//! What can go wrong while building the container's filesystem; each variant names the step.
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootfsError {
+    #[error("making every mount a slave of the host's (MS_REC|MS_SLAVE on /): {source}")]
+    MakeSlave {
+        #[source]
+        source: io::Error,
+    },
+    #[error("bind-mounting the rootfs {path} onto itself: {source}")]
+    BindRootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("lxc.rootfs.options = {options:?}: {reason}")]
+    RootfsOptions { options: String, reason: String },
+    #[error("lxc.mount.auto: {what}: {source}")]
+    MountAuto {
+        what: &'static str,
+        #[source]
+        source: io::Error,
+    },
+    /// A setting this runtime does not implement yet; never skipped silently.
+    #[error("{what} is not supported yet")]
+    Unsupported { what: String },
+    #[error("autodev: /dev/{node}: {source}")]
+    Autodev {
+        node: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("mounting the container's devpts on /dev/pts: {source}")]
+    Devpts {
+        #[source]
+        source: io::Error,
+    },
+    /// `name` is `console` or `ttyN`.
+    #[error("allocating the {name} pty from the container's devpts: {source}")]
+    Pty {
+        name: String,
+        #[source]
+        source: io::Error,
+    },
+    /// `entry` is the line as written (re-rendered from the parsed entry).
+    #[error("lxc.mount.entry = {entry}: {reason}")]
+    MountEntry { entry: String, reason: String },
+    #[error("reading lxc.mount.fstab {path}: {source}")]
+    FstabRead {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("lxc.mount.fstab {path} line {line}: {reason}")]
+    FstabLine {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("pivot_root into the rootfs ({step}): {source}")]
+    PivotRoot {
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,76 @@
+//! Mounting onto file descriptors.
+//!
+//! A target is always an fd resolved inside the rootfs (see `resolve`), and `mount(2)` is
+//! handed `/proc/self/fd/N` for it: the kernel follows that magic link to the very inode the
+//! fd holds, so a symlink swapped into the path after resolution cannot redirect the mount.
+//! This uses the host's `/proc`, which is still `/proc` until the pivot.
+//!
+//! After a mount, the fd still names the directory *underneath* the new mount; flags that
+//! must be changed on the new mount itself (a read-only bind remount, propagation) are
+//! applied to a fresh resolution of the same target, which now lands on the mount's root.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use rustix::mount::{self as rmount, MountFlags, MountPropagationFlags};
+
+/// The magic-link path of `fd` in this process.
+pub(crate) fn fd_path(fd: impl AsFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
+}
+
+/// Mounts a new `fstype` filesystem from `source` onto `target`.
+pub(crate) fn mount_new(
+    source: &str,
+    target: impl AsFd,
+    fstype: &str,
+    flags: MountFlags,
+    data: &str,
+) -> io::Result<()> {
+    let data = if data.is_empty() {
+        None
+    } else {
+        Some(CString::new(data).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?)
+    };
+    rmount::mount(source, fd_path(target), fstype, flags, data.as_deref())?;
+    Ok(())
+}
+
+/// Bind-mounts `source` (a trusted host path or an `fd_path`) onto `target`.
+pub(crate) fn bind(source: &str, target: impl AsFd, recursive: bool) -> io::Result<()> {
+    if recursive {
+        rmount::mount_bind_recursive(source, fd_path(target))?;
+    } else {
+        rmount::mount_bind(source, fd_path(target))?;
+    }
+    Ok(())
+}
+
+/// Sets the per-mount flags of the bind mount whose root is `mount_root` (only that mount,
+/// not its submounts).
+pub(crate) fn remount_bind(mount_root: impl AsFd, flags: MountFlags) -> io::Result<()> {
+    rmount::mount_remount(fd_path(mount_root), MountFlags::BIND | flags, "")?;
+    Ok(())
+}
+
+pub(crate) fn change_propagation(
+    mount_root: impl AsFd,
+    flags: MountPropagationFlags,
+) -> io::Result<()> {
+    rmount::mount_change(fd_path(mount_root), flags)?;
+    Ok(())
+}
+
+/// Bind-mounts `mount_root`'s own directory onto itself, then makes that new mount
+/// read-only: how `/proc/sys` or `/sys` become read-only without touching the (possibly
+/// host-shared) superblock. `reopen` must resolve the same place again.
+pub(crate) fn bind_read_only(
+    target: impl AsFd,
+    reopen: impl FnOnce() -> io::Result<std::os::fd::OwnedFd>,
+    flags: MountFlags,
+) -> io::Result<()> {
+    let path = fd_path(&target);
+    rmount::mount_bind(&path, &path)?;
+    remount_bind(reopen()?, MountFlags::RDONLY | flags)
+}

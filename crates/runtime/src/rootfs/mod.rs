@@ -1,0 +1,66 @@
+//! The container's filesystem, built from inside its new mount namespace.
+//!
+//! [`setup`] runs in the container's first process, after `clone3(CLONE_NEWNS|...)` and
+//! before init is exec'd. It is single-threaded and depends only on its argument. Inside the
+//! rootfs nothing is looked up by joined path strings: every target is resolved on the
+//! rootfs fd with `openat2(RESOLVE_IN_ROOT)` and mounted onto through its fd (see
+//! `resolve` and `fdmount`), so the rootfs's own symlinks cannot aim a mount at the host.
+
+mod auto;
+mod dev;
+mod entries;
+mod error;
+mod fdmount;
+mod flags;
+mod plan;
+mod pty;
+mod resolve;
+mod root;
+
+pub use entries::{read_fstab, FstabLine, SkippedMount};
+pub use error::RootfsError;
+pub use plan::RootfsPlan;
+pub use pty::Ptys;
+pub use resolve::Resolver;
+
+/// What [`setup`] leaves for the caller.
+#[derive(Debug)]
+pub struct RootfsOutcome {
+    /// Masters of the console and ttys, to be sent to the monitor.
+    pub ptys: Ptys,
+    /// `optional` mount entries that failed and were skipped (the caller reports them).
+    pub skipped: Vec<SkippedMount>,
+}
+
+/// Mounts everything and pivots into the rootfs. After this returns, `/` is the container's
+/// root and no mount of the host's tree is reachable.
+pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
+    root::make_mounts_slave()?;
+    let root = root::bind_rootfs(&plan.rootfs, plan.rootfs_options.as_deref())?;
+    auto::mount_auto(&root, &plan.mount_auto)?;
+    if plan.autodev {
+        dev::mount_autodev(&root, plan.autodev_tmpfs_size)?;
+    }
+    let ptys = match devpts_max(plan) {
+        Some(max) => {
+            let devpts = dev::mount_devpts(&root, max)?;
+            dev::bind_ptmx(&root, &devpts)?;
+            pty::allocate(&root, &devpts, plan.console, plan.ttys)?
+        }
+        None => Ptys::default(),
+    };
+    let skipped = entries::mount_entries(&root, &plan.entries)?;
+    root::pivot_into(root)?;
+    Ok(RootfsOutcome { ptys, skipped })
+}
+
+/// The `max=` of the container's devpts, or `None` when it gets none (LXC: when
+/// `pty.max + tty.max == 0`). The console and the ttys are allocated from the same
+/// instance, so they are added to `lxc.pty.max` rather than eating into it.
+fn devpts_max(plan: &RootfsPlan) -> Option<u32> {
+    let reserved = plan.ttys.saturating_add(u32::from(plan.console));
+    if plan.pty_max == 0 && reserved == 0 {
+        return None;
+    }
+    Some(plan.pty_max.saturating_add(reserved))
+}

@@ -1,0 +1,145 @@
+//! What the rootfs setup needs, with LXC's defaults applied.
+
+use std::path::{Path, PathBuf};
+
+use rlxc_config::values::{MountAuto, MountEntry, ProcMode, SysMode};
+use rlxc_config::ContainerSpec;
+
+use super::entries::read_fstab;
+use super::RootfsError;
+
+/// Everything the rootfs setup needs; build it with [`RootfsPlan::from_spec`] or by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RootfsPlan {
+    /// Host path of the container's root (a directory; any `dir:` prefix already stripped).
+    pub rootfs: PathBuf,
+    /// `lxc.rootfs.options`: per-mount flags (ro, nodev, ...) for the rootfs bind.
+    pub rootfs_options: Option<String>,
+    /// The effective `lxc.mount.auto`.
+    pub mount_auto: MountAuto,
+    /// `lxc.mount.entry` in order, then the lines of `lxc.mount.fstab`.
+    pub entries: Vec<MountEntry>,
+    pub autodev: bool,
+    pub autodev_tmpfs_size: u64,
+    /// `lxc.pty.max`; the console and ttys are added on top for devpts's `max=`.
+    pub pty_max: u32,
+    /// `lxc.tty.max`.
+    pub ttys: u32,
+    /// False when `lxc.console.path = none`.
+    pub console: bool,
+}
+
+impl RootfsPlan {
+    pub const DEFAULT_AUTODEV_TMPFS_SIZE: u64 = 500_000;
+    pub const DEFAULT_PTY_MAX: u32 = 1024;
+
+    /// `proc:mixed sys:ro`, used when the config has no `lxc.mount.auto`.
+    pub fn default_mount_auto() -> MountAuto {
+        MountAuto {
+            proc: Some(ProcMode::Mixed),
+            sys: Some(SysMode::Ro),
+            ..MountAuto::default()
+        }
+    }
+
+    /// A plan for `rootfs` with every default: autodev, `proc:mixed sys:ro`, a console, no
+    /// ttys, no entries.
+    pub fn new(rootfs: impl Into<PathBuf>) -> Self {
+        Self {
+            rootfs: rootfs.into(),
+            rootfs_options: None,
+            mount_auto: Self::default_mount_auto(),
+            entries: Vec::new(),
+            autodev: true,
+            autodev_tmpfs_size: Self::DEFAULT_AUTODEV_TMPFS_SIZE,
+            pty_max: Self::DEFAULT_PTY_MAX,
+            ttys: 0,
+            console: true,
+        }
+    }
+
+    /// Builds the plan from a spec, reading `lxc.mount.fstab`. Run this in the parent, before
+    /// the clone: it reads files and can fail with messages worth showing the user.
+    /// Rootfs kinds other than a directory, `lxc.tty.dir` and a console on a host device are
+    /// refused as unsupported rather than ignored.
+    pub fn from_spec(spec: &ContainerSpec) -> Result<Self, RootfsError> {
+        let unsupported = |what: String| Err(RootfsError::Unsupported { what });
+        let rootfs = match spec.rootfs.path.as_deref() {
+            None => return unsupported("a container without lxc.rootfs.path".into()),
+            Some(path) => match path.strip_prefix("dir:") {
+                Some(dir) => dir,
+                None if path.starts_with('/') => path,
+                None => return unsupported(format!("lxc.rootfs.path = {path}")),
+            },
+        };
+        if let Some(dir) = &spec.tty.dir {
+            return unsupported(format!("lxc.tty.dir = {dir}"));
+        }
+        let console = match spec.console.path.as_deref() {
+            None => true,
+            Some("none") => false,
+            Some(device) => return unsupported(format!("lxc.console.path = {device}")),
+        };
+        let mut entries = spec.mounts.entries.clone();
+        if let Some(fstab) = &spec.mounts.fstab {
+            entries.extend(read_fstab(Path::new(fstab))?.into_iter().map(|l| l.entry));
+        }
+        Ok(Self {
+            rootfs: PathBuf::from(rootfs),
+            rootfs_options: spec.rootfs.options.clone(),
+            mount_auto: spec
+                .mounts
+                .auto
+                .clone()
+                .unwrap_or_else(Self::default_mount_auto),
+            entries,
+            autodev: spec.autodev.enabled.unwrap_or(true),
+            autodev_tmpfs_size: spec
+                .autodev
+                .tmpfs_size
+                .map_or(Self::DEFAULT_AUTODEV_TMPFS_SIZE, |s| s.0),
+            pty_max: spec.tty.pty_max.unwrap_or(Self::DEFAULT_PTY_MAX),
+            ttys: spec.tty.max.unwrap_or(0),
+            console,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> ContainerSpec {
+        rlxc_config::load_str(text, Path::new("test.conf"))
+            .unwrap()
+            .spec
+    }
+
+    #[test]
+    fn defaults_and_the_dir_prefix() {
+        let plan = RootfsPlan::from_spec(&spec("lxc.rootfs.path = dir:/srv/c1\n")).unwrap();
+        assert_eq!(plan, RootfsPlan::new("/srv/c1"));
+        assert_eq!(plan.mount_auto.to_string(), "proc:mixed sys:ro");
+    }
+
+    #[test]
+    fn entries_then_fstab_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let fstab = dir.path().join("fstab");
+        std::fs::write(&fstab, "# c\ntmpfs run tmpfs size=1m 0 0\n").unwrap();
+        let text = format!(
+            "lxc.rootfs.path = /r\nlxc.mount.fstab = {}\nlxc.mount.entry = /a b none bind 0 0\nlxc.tty.max = 2\nlxc.console.path = none\nlxc.autodev = 0\n",
+            fstab.display()
+        );
+        let plan = RootfsPlan::from_spec(&spec(&text)).unwrap();
+        let targets: Vec<_> = plan.entries.iter().map(|e| e.target.as_str()).collect();
+        assert_eq!(targets, ["b", "run"]);
+        assert_eq!((plan.ttys, plan.console, plan.autodev), (2, false, false));
+    }
+
+    #[test]
+    fn other_rootfs_kinds_are_unsupported() {
+        let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = overlay:/a:/b\n")).unwrap_err();
+        assert!(e.to_string().contains("not supported"), "{e}");
+    }
+}
