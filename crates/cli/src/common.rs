@@ -88,8 +88,13 @@ impl CommonOpts {
 
     /// The container's places on disk (its directory, run directory, socket, state file).
     pub fn container_paths(&self) -> anyhow::Result<rlxc_runtime::paths::ContainerPaths> {
+        // The run directory's name depends on the lxcpath: `-P lxc` and `-P /abs/lxc` must
+        // find the same container.
+        let lxcpath = std::fs::canonicalize(&self.lxcpath)
+            .or_else(|_| std::path::absolute(&self.lxcpath))
+            .with_context(|| format!("lxcpath {}", self.lxcpath.display()))?;
         Ok(rlxc_runtime::paths::ContainerPaths::new(
-            &self.lxcpath,
+            &lxcpath,
             self.require_name()?,
         ))
     }

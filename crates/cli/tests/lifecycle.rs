@@ -19,12 +19,19 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
         assert_ne!(theirs, ours, "{ns} namespace shared with the host");
     }
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
-    assert!(cgroups.contains(&format!("rlxc.payload.{name}")), "{cgroups}");
-    let hostname = std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).expect("hostname");
+    assert!(
+        cgroups.contains(&format!("rlxc.payload.{name}")),
+        "{cgroups}"
+    );
+    let hostname =
+        std::fs::read_to_string(format!("/proc/{pid}/root/etc/hostname")).expect("hostname");
     assert_eq!(hostname.trim(), name);
 
     // Graceful: busybox init handles SIGPWR, so this ends well before the timeout.
-    world.rlxc(&["stop", "-n", &name, "-t", "20"]).assert().success();
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "20"])
+        .assert()
+        .success();
     assert_eq!(world.state(&name), "STOPPED");
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     world.assert_nothing_left(&name);
@@ -121,10 +128,12 @@ fn a_killed_monitor_takes_init_with_it_and_nothing_leaks() {
         .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "10"])
         .assert()
         .success();
-    assert!(!std::path::Path::new(&format!("/proc/{pid}/status")).exists() || {
-        let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        s.contains("State:\tZ")
-    });
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/status")).exists() || {
+            let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            s.contains("State:\tZ")
+        }
+    );
     // stop finds nothing running and cleans what the monitor left.
     world.rlxc(&["stop", "-n", &name]).assert().code(2);
     world.assert_nothing_left(&name);
@@ -140,7 +149,10 @@ fn twenty_start_stop_cycles_leave_nothing() {
     let name = world.busybox("cycles");
     for _ in 0..20 {
         world.rlxc(&["start", "-n", &name]).assert().success();
-        world.rlxc(&["stop", "-n", &name, "-t", "20"]).assert().success();
+        world
+            .rlxc(&["stop", "-n", &name, "-t", "20"])
+            .assert()
+            .success();
     }
     world.assert_nothing_left(&name);
 }
@@ -149,12 +161,24 @@ fn twenty_start_stop_cycles_leave_nothing() {
 fn wait_returns_when_the_state_is_reached_or_times_out() {
     let world = World::new();
     let name = world.busybox("wait");
-    world.rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "1"]).assert().success();
-    world.rlxc(&["wait", "-n", &name, "-s", "RUNNING", "-t", "1"]).assert().code(1);
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "1"])
+        .assert()
+        .success();
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "RUNNING", "-t", "1"])
+        .assert()
+        .code(1);
     world.rlxc(&["start", "-n", &name]).assert().success();
-    world.rlxc(&["wait", "-n", &name, "-s", "RUNNING|FROZEN", "-t", "5"]).assert().success();
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "RUNNING|FROZEN", "-t", "5"])
+        .assert()
+        .success();
     world.rlxc(&["stop", "-n", &name, "-W"]).assert().success();
-    world.rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "20"]).assert().success();
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "20"])
+        .assert()
+        .success();
     world.assert_nothing_left(&name);
 }
 

@@ -131,7 +131,8 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
         if options.nowait {
             return Ok(StopOutcome::Signalled);
         }
-        let exited = wait_exit(&init, options.timeout).map_err(|source| StopError::Wait { pid, source })?;
+        let exited =
+            wait_exit(&init, options.timeout).map_err(|source| StopError::Wait { pid, source })?;
         if exited {
             StopOutcome::Halted
         } else if options.nokill {

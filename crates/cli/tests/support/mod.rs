@@ -62,7 +62,9 @@ impl World {
     /// A busybox container made by `rlxc create`.
     pub fn busybox(&self, base: &str) -> String {
         let name = self.name(base);
-        self.rlxc(&["create", "-n", &name, "-t", "busybox"]).assert().success();
+        self.rlxc(&["create", "-n", &name, "-t", "busybox"])
+            .assert()
+            .success();
         name
     }
 
@@ -86,7 +88,10 @@ impl World {
 
     pub fn init_pid(&self, name: &str) -> i32 {
         let out = self.output(&["info", "-n", name, "-p", "-H"]);
-        String::from_utf8_lossy(&out.stdout).trim().parse().expect("pid")
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("pid")
     }
 
     /// Nothing of `name` is left: no run directory, no cgroup, no mount of its rootfs.
@@ -96,7 +101,9 @@ impl World {
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
         assert!(
-            leftovers.iter().all(|p| !p.to_string_lossy().contains(name)),
+            leftovers
+                .iter()
+                .all(|p| !p.to_string_lossy().contains(name)),
             "run directory left: {leftovers:?}"
         );
         let cgroup = format!("rlxc.payload.{name}");

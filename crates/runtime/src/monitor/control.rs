@@ -20,10 +20,17 @@ pub enum Request {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Response {
-    Status { state: State, init_pid: i32 },
+    Status {
+        state: State,
+        init_pid: i32,
+    },
     /// The relay starts after this line.
-    ConsoleAttached { tty: u32 },
-    Refused { reason: String },
+    ConsoleAttached {
+        tty: u32,
+    },
+    Refused {
+        reason: String,
+    },
 }
 
 /// Why talking to a monitor failed.

@@ -306,8 +306,8 @@ fn create_cgroups(launch: &Launch, warnings: &mut Vec<String>) -> Result<Contain
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {
     let socket = paths.socket();
     let _ = fs::remove_file(&socket);
-    let listener =
-        UnixListener::bind(&socket).map_err(|e| format!("control socket {}: {e}", socket.display()))?;
+    let listener = UnixListener::bind(&socket)
+        .map_err(|e| format!("control socket {}: {e}", socket.display()))?;
     made.socket = Some(socket);
     Ok(listener)
 }
@@ -376,7 +376,10 @@ fn detach_from_terminal() {
 
 /// `rlxc-mon NAME` as the process name (15 bytes at most, what ps -o comm shows).
 fn set_process_name(paths: &ContainerPaths) {
-    let name: String = format!("rlxc-mon {}", paths.name).chars().take(15).collect();
+    let name: String = format!("rlxc-mon {}", paths.name)
+        .chars()
+        .take(15)
+        .collect();
     if let Ok(name) = std::ffi::CString::new(name) {
         let _ = rustix::thread::set_name(&name);
     }
