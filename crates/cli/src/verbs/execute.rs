@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use crate::arg_values::{key_value, KeyValue};
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 use crate::verbs::start::ShareNamespaces;
+use anyhow::{bail, Context};
+use rlxc_runtime::monitor::{execute, InitExit, Launch, LaunchError};
 
 /// Options of `lxc-execute`; `-f FILE` is `--rcfile` (a common option).
 /// Its exit status will be the command's, as in LXC.
@@ -35,6 +36,65 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("execute")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    if args.daemon {
+        bail!("execute -d is not available yet in this rlxc build; use start -d");
+    }
+    if args.share.net.is_some()
+        || args.share.ipc.is_some()
+        || args.share.uts.is_some()
+        || args.share.pid.is_some()
+    {
+        bail!("--share-net/ipc/uts/pid are not available yet in this rlxc build");
+    }
+    let paths = common.container_paths()?;
+    let config_path = common.config_path()?;
+    if !config_path.exists() {
+        bail!(
+            "{} is not defined: no config at {}",
+            paths.name,
+            config_path.display()
+        );
+    }
+    let mut defines: Vec<String> = args
+        .define
+        .iter()
+        .map(|kv| format!("{}={}", kv.key, kv.value))
+        .collect();
+    if let Some(uid) = args.uid {
+        defines.push(format!("lxc.init.uid={uid}"));
+    }
+    if let Some(gid) = args.gid {
+        defines.push(format!("lxc.init.gid={gid}"));
+    }
+    let loaded = rlxc_config::load_file(&config_path, &defines)?;
+    let command = if args.command.is_empty() {
+        match &loaded.spec.init.execute_cmd {
+            Some(cmd) => cmd.split_whitespace().map(str::to_string).collect(),
+            None => bail!("no command: give one after -- (or set lxc.execute.cmd)"),
+        }
+    } else {
+        args.command.clone()
+    };
+    let request = Launch {
+        paths: paths.clone(),
+        config_path,
+        spec: loaded.spec,
+        command,
+        daemonize: false,
+    };
+    let (exit, warnings) = match execute(&request) {
+        Ok(done) => done,
+        Err(LaunchError::AlreadyRunning { name }) => bail!("{name} is already running"),
+        Err(error) => return Err(error).context(format!("{} failed to start", paths.name)),
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
+    // The command's own status; 128+N when a signal ended it (as a shell reports it).
+    let code = match exit {
+        InitExit::Exited(code) => code,
+        InitExit::Signaled(signal) => 128 + signal,
+    };
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }

@@ -17,7 +17,7 @@ use rlxc_cgroup::{CgroupLayout, ContainerCgroups, Placement};
 use rlxc_config::ContainerSpec;
 
 use super::console::{ConsoleLog, Pty};
-use super::event_loop::EventLoop;
+use super::event_loop::{EventLoop, InitExit};
 use super::teardown::Made;
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
@@ -70,6 +70,51 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 
 /// Starts the container; returns the monitor's pid once init runs.
 pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
+    let (plan, rootfs_plan, lock) = prepare(launch)?;
+    let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(|e| LaunchError::Fork(e.into()))?;
+    match super::sys::fork().map_err(LaunchError::Fork)? {
+        0 => {
+            drop(status_read);
+            let code = monitor_main(launch, &plan, &rootfs_plan, lock, status_write);
+            std::process::exit(code)
+        }
+        monitor_pid => {
+            drop(status_write);
+            drop(lock);
+            wait_for_running(status_read, monitor_pid)
+        }
+    }
+}
+
+/// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
+/// init, with this process as its monitor and the caller's stdio; returns how it ended.
+pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
+    let (mut plan, mut rootfs_plan, _lock) = prepare(launch)?;
+    plan.tiny_init = true;
+    plan.inherit_stdio = true;
+    rootfs_plan.console = false;
+    rootfs_plan.ttys = 0;
+    let mut made = Made::new(launch.paths.clone());
+    let mut warnings = Vec::new();
+    let mut event_loop = match start(launch, &plan, &rootfs_plan, &mut made, &mut warnings) {
+        Ok(event_loop) => event_loop,
+        Err(message) => {
+            made.undo();
+            return Err(LaunchError::Monitor(message));
+        }
+    };
+    let exit = event_loop.run();
+    drop(event_loop);
+    made.set_state(State::Stopping);
+    made.undo();
+    let exit = exit.map_err(|e| LaunchError::Monitor(format!("monitor: {e}")))?;
+    Ok((exit, warnings))
+}
+
+/// What both a start and an execute check and take before anything is made: the plans, the
+/// run directory and the container's lock.
+fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
@@ -103,21 +148,7 @@ pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
             });
         }
     }
-
-    let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| LaunchError::Fork(e.into()))?;
-    match super::sys::fork().map_err(LaunchError::Fork)? {
-        0 => {
-            drop(status_read);
-            let code = monitor_main(launch, &plan, &rootfs_plan, lock, status_write);
-            std::process::exit(code)
-        }
-        monitor_pid => {
-            drop(status_write);
-            drop(lock);
-            wait_for_running(status_read, monitor_pid)
-        }
-    }
+    Ok((plan, rootfs_plan, lock))
 }
 
 /// An exclusive lock on `RUN_DIR/lock`, held by the monitor for the container's whole life.

@@ -10,5 +10,5 @@ mod sys;
 mod teardown;
 
 pub use event_loop::InitExit;
-pub use launch::{launch, Launch, LaunchError, Launched};
+pub use launch::{execute, launch, Launch, LaunchError, Launched};
 pub use teardown::{clean_up_after_dead_monitor, TeardownReport};

@@ -1,6 +1,5 @@
 //! The container's first process, from clone to exec: a checklist, one step per function.
 
-use std::convert::Infallible;
 use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
@@ -19,8 +18,8 @@ pub struct PtyMasters {
 
 /// A failed step: its name and why.
 pub(crate) struct StepFailure {
-    step: &'static str,
-    message: String,
+    pub(crate) step: &'static str,
+    pub(crate) message: String,
 }
 
 fn step<T, E: std::fmt::Display>(
@@ -39,7 +38,14 @@ pub(crate) fn run(
     plan: &InitPlan,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> ! {
-    let Err(failure) = set_up_and_exec(&channel, plan, setup_filesystem);
+    let (failure, channel) = match set_up(&channel, plan, setup_filesystem) {
+        Err(failure) => (failure, channel),
+        Ok(()) if plan.tiny_init => super::tiny_init::run(channel, plan),
+        Ok(()) => (
+            exec_failure(plan, sys::execve(&plan.argv, &plan.env)),
+            channel,
+        ),
+    };
     let _ = channel.send(
         &ChildMessage::Failed {
             step: failure.step.to_string(),
@@ -50,11 +56,25 @@ pub(crate) fn run(
     sys::exit_child(1)
 }
 
-fn set_up_and_exec(
+/// The message of a failed exec: the command and the OS error, as a shell would say it.
+pub(crate) fn exec_failure(plan: &InitPlan, error: std::io::Error) -> StepFailure {
+    let command = plan
+        .argv
+        .first()
+        .map(|c| c.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    StepFailure {
+        step: "exec",
+        message: format!("{command}: {error}"),
+    }
+}
+
+/// Everything from clone up to the moment of exec.
+fn set_up(
     channel: &Channel,
     plan: &InitPlan,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
-) -> Result<Infallible, StepFailure> {
+) -> Result<(), StepFailure> {
     set_parent_death_signal(plan)?;
     wait_for_go(channel)?;
     let ptys = step("rootfs", setup_filesystem())?;
@@ -63,22 +83,14 @@ fn set_up_and_exec(
     drop(ptys);
     set_hostname(plan)?;
     apply_sysctls(plan)?;
-    attach_stdio(has_console)?;
+    if !plan.inherit_stdio {
+        attach_stdio(has_console)?;
+    }
     drop_capabilities(plan)?;
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
     step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
-    step("close fds", sys::cloexec_from_3())?;
-    let error = sys::execve(&plan.argv, &plan.env);
-    let command = plan
-        .argv
-        .first()
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Err(StepFailure {
-        step: "exec",
-        message: format!("{command}: {error}"),
-    })
+    step("close fds", sys::cloexec_from_3())
 }
 
 /// Ties init's life to the monitor's, as LXC's `lxc.monitor.signal.pdeath` does.

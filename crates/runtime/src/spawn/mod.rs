@@ -6,6 +6,7 @@ mod child;
 mod plan;
 pub mod protocol;
 mod sys;
+mod tiny_init;
 
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 

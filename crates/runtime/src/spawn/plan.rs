@@ -35,6 +35,11 @@ pub struct InitPlan {
     /// Signal init gets when the monitor dies (`lxc.monitor.signal.pdeath`, SIGKILL by default;
     /// `None` keeps the container running without its monitor).
     pub parent_death_signal: Option<i32>,
+    /// `rlxc execute`: pid 1 is rlxc's tiny init (reaps zombies, forwards signals) and the
+    /// command runs as its child.
+    pub tiny_init: bool,
+    /// Keep the caller's stdin/stdout/stderr instead of the console (`rlxc execute`).
+    pub inherit_stdio: bool,
 }
 
 /// Why a spec cannot become a plan.
@@ -81,6 +86,8 @@ impl InitPlan {
                 None => Some(libc::SIGKILL),
                 Some(signal) => signal.map(|s| s.0),
             },
+            tiny_init: false,
+            inherit_stdio: false,
         })
     }
 }

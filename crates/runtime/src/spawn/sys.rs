@@ -125,3 +125,86 @@ pub(crate) fn exit_child(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
 }
+
+/// fork(2); the caller (the container's first process) is single-threaded.
+pub(crate) fn fork() -> io::Result<i32> {
+    // SAFETY: the container's first process has one thread (it was cloned from the
+    // single-threaded monitor), so the child inherits no lock held elsewhere.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        pid => Ok(pid),
+    }
+}
+
+/// Blocks `signals` (and SIGCHLD when `with_child`) and returns a signalfd reading them.
+pub(crate) fn block_signals_to_fd(signals: &[i32], with_child: bool) -> Option<OwnedFd> {
+    // SAFETY: `set` is a local sigset_t initialised by sigemptyset; the calls only read it,
+    // and the fd signalfd returns is new and owned here.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in signals {
+            libc::sigaddset(&mut set, *signal);
+        }
+        if with_child {
+            libc::sigaddset(&mut set, libc::SIGCHLD);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return None;
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC);
+        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Clears the signal mask (the command must not inherit init's blocked signals).
+pub(crate) fn unblock_all_signals() {
+    // SAFETY: a local, emptied sigset_t passed by pointer for the duration of the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// The signal number of the next signalfd record, if one could be read.
+pub(crate) fn read_signal(fd: &OwnedFd) -> Option<i32> {
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+    match rustix::io::read(fd, &mut info) {
+        Ok(n) if n >= 4 => Some(i32::from_ne_bytes([info[0], info[1], info[2], info[3]])),
+        _ => None,
+    }
+}
+
+/// Reaps every exited child; returns the command's status once it is among them.
+pub(crate) fn reap_all(command: i32) -> Option<i32> {
+    let mut result = None;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `status` is a valid c_int; waitpid(-1, WNOHANG) only reaps our children.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if pid <= 0 {
+            return result;
+        }
+        if pid == command {
+            result = Some(if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            });
+        }
+    }
+}
+
+/// kill(2), ignoring a process that is already gone.
+pub(crate) fn kill(pid: i32, signal: i32) {
+    // SAFETY: integer arguments only.
+    unsafe { libc::kill(pid, signal) };
+}
+
+/// PR_SET_DUMPABLE 0: other processes (even root in the container) cannot ptrace this one or
+/// open its /proc entries such as `exe`.
+pub(crate) fn set_not_dumpable() {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}

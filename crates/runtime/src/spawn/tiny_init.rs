@@ -1,0 +1,73 @@
+//! `rlxc execute`'s pid 1: rlxc's own tiny init. It forks the command, then stays as pid 1 to
+//! reap every zombie of the container and pass signals on to the command, and exits with
+//! the command's status. No second binary and no re-exec: it is this process, continued.
+
+use std::os::fd::OwnedFd;
+
+use super::child::{exec_failure, StepFailure};
+use super::plan::InitPlan;
+use super::sys;
+use crate::channel::Channel;
+
+/// Signals pid 1 passes on to the command.
+const FORWARDED: [i32; 8] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+    libc::SIGWINCH,
+];
+
+/// Becomes the tiny init; returns (with the channel, to report on) only if it could not
+/// start the command.
+pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
+    // Blocked before the fork so no signal is lost; the command gets the mask cleared.
+    let Some(signals) = sys::block_signals_to_fd(&FORWARDED, true) else {
+        let failure = StepFailure {
+            step: "init",
+            message: "cannot set up signal handling".into(),
+        };
+        return (failure, channel);
+    };
+    match sys::fork() {
+        Err(e) => {
+            let failure = StepFailure {
+                step: "init",
+                message: format!("fork: {e}"),
+            };
+            (failure, channel)
+        }
+        Ok(0) => {
+            drop(signals);
+            sys::unblock_all_signals();
+            let failure = exec_failure(plan, sys::execve(&plan.argv, &plan.env));
+            eprintln!("rlxc execute: {}", failure.message);
+            sys::exit_child(127)
+        }
+        Ok(command) => {
+            // The monitor reads EOF on the channel as "running".
+            drop(channel);
+            // /proc/1/exe is rlxc's binary: keep container processes from opening it.
+            sys::set_not_dumpable();
+            sys::exit_child(supervise(command, &signals))
+        }
+    }
+}
+
+/// Reaps and forwards until the command exits; returns its status (128+N for signal N).
+fn supervise(command: i32, signals: &OwnedFd) -> i32 {
+    loop {
+        if let Some(code) = sys::reap_all(command) {
+            return code;
+        }
+        let Some(signo) = sys::read_signal(signals) else {
+            continue;
+        };
+        if signo != libc::SIGCHLD {
+            sys::kill(command, signo);
+        }
+    }
+}
