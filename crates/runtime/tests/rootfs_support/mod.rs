@@ -2,7 +2,8 @@
 //! to run `setup` in a forked child with its own mount namespace and look around in there.
 //! Needs root.
 
-#![allow(dead_code)]
+// Test helpers: a failed step should panic right there, with its context.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::fs;
 use std::io::{Read, Write};
@@ -190,8 +191,20 @@ pub fn stat(path: &str) -> rustix::fs::Stat {
 
 /// The errno of opening `path` for writing, or 0.
 pub fn write_errno(path: &str) -> i32 {
-    match fs::OpenOptions::new().write(true).create(true).open(path) {
+    match fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+    {
         Ok(_) => 0,
         Err(e) => e.raw_os_error().unwrap_or(-1),
     }
+}
+
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+/// `f_type` of the filesystem at `path`.
+pub fn fs_type(path: &str) -> u64 {
+    rustix::fs::statfs(path).unwrap().f_type as u64
 }
