@@ -6,7 +6,7 @@ mod rootfs_support;
 use std::os::fd::AsFd;
 
 use rlxc_config::values::MountAuto;
-use rlxc_runtime::rootfs::RootfsPlan;
+use rlxc_runtime::rootfs::{Resolver, RootfsPlan};
 use rootfs_support::*;
 use rustix::fs::{major, minor, FileType};
 
@@ -25,6 +25,11 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
 
     let report = in_container(&plan, Namespaces::MountAndPid, |outcome| {
         assert_eq!(std::process::id(), 1, "setup ran as pid 1 of its namespace");
+        assert_eq!(
+            outcome.resolver,
+            Resolver::InRoot,
+            "openat2 is there on this kernel"
+        );
         // Only the container's mounts are left: the host's tree was detached.
         let mut expected = vec![
             "/",
@@ -208,6 +213,35 @@ fn a_read_only_rootfs() {
         assert_eq!(write_errno("/tmp/x"), libc::EROFS);
         // /dev is a tmpfs of its own, writable.
         assert_eq!(write_errno("/dev/shm/x"), 0);
+        String::new()
+    });
+    report.unwrap_or_else(|e| panic!("{e}"));
+    fixture.assert_no_host_mounts();
+}
+
+#[test]
+fn without_cap_mknod_the_hosts_nodes_are_bind_mounted() {
+    let fixture = Fixture::new();
+    let plan = RootfsPlan {
+        console: false,
+        ..fixture.plan()
+    };
+    let host_null = stat("/dev/null");
+    let report = in_container_after(&plan, Namespaces::Mount, drop_cap_mknod, |_| {
+        let points = mount_points();
+        for name in ["null", "zero", "full", "random", "urandom", "tty"] {
+            let node = format!("/dev/{name}");
+            assert!(
+                points.contains(&node),
+                "{node} is not a bind mount: {points:?}"
+            );
+        }
+        let null = stat("/dev/null");
+        assert_eq!(
+            (null.st_dev, null.st_rdev),
+            (host_null.st_dev, host_null.st_rdev)
+        );
+        assert_eq!(write_errno("/dev/null"), 0);
         String::new()
     });
     report.unwrap_or_else(|e| panic!("{e}"));

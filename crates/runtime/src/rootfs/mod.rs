@@ -30,6 +30,8 @@ pub struct RootfsOutcome {
     pub ptys: Ptys,
     /// `optional` mount entries that failed and were skipped (the caller reports them).
     pub skipped: Vec<SkippedMount>,
+    /// How paths inside the rootfs were resolved (probed once), for the caller to log.
+    pub resolver: Resolver,
 }
 
 /// Mounts everything and pivots into the rootfs. After this returns, `/` is the container's
@@ -50,8 +52,13 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
         None => Ptys::default(),
     };
     let skipped = entries::mount_entries(&root, &plan.entries)?;
+    let resolver = root.resolver();
     root::pivot_into(root)?;
-    Ok(RootfsOutcome { ptys, skipped })
+    Ok(RootfsOutcome {
+        ptys,
+        skipped,
+        resolver,
+    })
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

@@ -83,6 +83,16 @@ pub fn in_container(
     namespaces: Namespaces,
     probe: impl FnOnce(&RootfsOutcome) -> String,
 ) -> Result<String, String> {
+    in_container_after(plan, namespaces, || {}, probe)
+}
+
+/// [`in_container`], with `prepare` run in the child just before `setup`.
+pub fn in_container_after(
+    plan: &RootfsPlan,
+    namespaces: Namespaces,
+    prepare: impl FnOnce(),
+    probe: impl FnOnce(&RootfsOutcome) -> String,
+) -> Result<String, String> {
     let (mut parent_end, child_end) = UnixStream::pair().unwrap();
     // SAFETY: the child only runs this test's code (setup and the probe) and then `_exit`s;
     // glibc keeps malloc usable after fork, and nothing in the child takes the harness's
@@ -91,7 +101,7 @@ pub fn in_container(
     assert!(pid >= 0, "fork failed");
     if pid == 0 {
         drop(parent_end);
-        let report = run_child(plan, namespaces, probe);
+        let report = run_child(plan, namespaces, prepare, probe);
         let _ = (&child_end).write_all(report.as_bytes());
         // SAFETY: ends the forked child without running the harness's destructors.
         unsafe { libc::_exit(0) }
@@ -110,6 +120,7 @@ pub fn in_container(
 fn run_child(
     plan: &RootfsPlan,
     namespaces: Namespaces,
+    prepare: impl FnOnce(),
     probe: impl FnOnce(&RootfsOutcome) -> String,
 ) -> String {
     let mut flags = libc::CLONE_NEWNS;
@@ -131,6 +142,7 @@ fn run_child(
         }
     }
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        prepare();
         setup(plan).map(|outcome| probe(&outcome))
     }));
     match outcome {
@@ -207,4 +219,36 @@ pub const TMPFS_MAGIC: u64 = 0x0102_1994;
 /// `f_type` of the filesystem at `path`.
 pub fn fs_type(path: &str) -> u64 {
     rustix::fs::statfs(path).unwrap().f_type as u64
+}
+
+/// Drops CAP_MKNOD from this (child) process's effective set, as in a user namespace where
+/// mknod is not permitted, so setup has to take its bind-mount fallback for device nodes.
+pub fn drop_cap_mknod() {
+    const CAP_MKNOD: u32 = 27;
+    const VERSION_3: u32 = 0x2008_0522;
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let mut header = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data::default(); 2];
+    // SAFETY: capget writes two `Data` records (version 3) into `data`, which has room for
+    // exactly that; `header` is a valid header.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+    data[0].effective &= !(1 << CAP_MKNOD);
+    // SAFETY: as above; capset only reads the two records.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
 }
