@@ -53,12 +53,20 @@ fn mount_proc(root: &RootDir, mode: ProcMode) -> Result<(), RootfsError> {
         .map_err(failed("mounting proc on /proc"))?;
     if mode == ProcMode::Mixed {
         let proc_root = reopen(root, "proc").map_err(failed("reopening /proc"))?;
-        for (name, what) in [
-            ("sys", "making /proc/sys read-only"),
-            ("sysrq-trigger", "making /proc/sysrq-trigger read-only"),
+        for (name, what, required) in [
+            ("sys", "making /proc/sys read-only", true),
+            // Absent on kernels without CONFIG_MAGIC_SYSRQ: then there is nothing to guard.
+            (
+                "sysrq-trigger",
+                "making /proc/sysrq-trigger read-only",
+                false,
+            ),
         ] {
             let open = || open_beneath(&proc_root, name);
-            let target = open().map_err(failed(what))?;
+            let target = match open() {
+                Err(e) if !required && e.kind() == io::ErrorKind::NotFound => continue,
+                other => other.map_err(failed(what))?,
+            };
             fdmount::bind_read_only(&target, open, NO_SUID_DEV_EXEC).map_err(failed(what))?;
         }
     }

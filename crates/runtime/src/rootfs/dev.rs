@@ -110,9 +110,9 @@ pub(crate) fn mount_devpts(root: &RootDir, max: u32) -> Result<OwnedFd, RootfsEr
         .resolve("dev/pts", None)
         .map_err(|e| failed(e.into()))?;
     // Re-resolved through the rootfs: make sure it is a devpts before trusting its ptmx.
-    const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
+    const DEVPTS_SUPER_MAGIC: u64 = 0x1cd1;
     let statfs = rfs::fstatfs(&mount).map_err(|e| failed(e.into()))?;
-    if i64::from(statfs.f_type) != DEVPTS_SUPER_MAGIC {
+    if statfs.f_type as u64 != DEVPTS_SUPER_MAGIC {
         return Err(failed(io::Error::other(
             "/dev/pts is not a devpts after mounting",
         )));

@@ -15,8 +15,9 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use rustix::mount::{self as rmount, MountFlags, MountPropagationFlags};
 
-/// The magic-link path of `fd` in this process.
-pub(crate) fn fd_path(fd: impl AsFd) -> String {
+/// The magic-link path of `fd` in this process. Takes a reference so the fd is sure to stay
+/// open while the path is used.
+pub(crate) fn fd_path<F: AsFd + ?Sized>(fd: &F) -> String {
     format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
 }
 
@@ -33,16 +34,16 @@ pub(crate) fn mount_new(
     } else {
         Some(CString::new(data).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?)
     };
-    rmount::mount(source, fd_path(target), fstype, flags, data.as_deref())?;
+    rmount::mount(source, fd_path(&target), fstype, flags, data.as_deref())?;
     Ok(())
 }
 
 /// Bind-mounts `source` (a trusted host path or an `fd_path`) onto `target`.
 pub(crate) fn bind(source: &str, target: impl AsFd, recursive: bool) -> io::Result<()> {
     if recursive {
-        rmount::mount_bind_recursive(source, fd_path(target))?;
+        rmount::mount_bind_recursive(source, fd_path(&target))?;
     } else {
-        rmount::mount_bind(source, fd_path(target))?;
+        rmount::mount_bind(source, fd_path(&target))?;
     }
     Ok(())
 }
@@ -50,7 +51,7 @@ pub(crate) fn bind(source: &str, target: impl AsFd, recursive: bool) -> io::Resu
 /// Sets the per-mount flags of the bind mount whose root is `mount_root` (only that mount,
 /// not its submounts).
 pub(crate) fn remount_bind(mount_root: impl AsFd, flags: MountFlags) -> io::Result<()> {
-    rmount::mount_remount(fd_path(mount_root), MountFlags::BIND | flags, "")?;
+    rmount::mount_remount(fd_path(&mount_root), MountFlags::BIND | flags, "")?;
     Ok(())
 }
 
@@ -58,7 +59,7 @@ pub(crate) fn change_propagation(
     mount_root: impl AsFd,
     flags: MountPropagationFlags,
 ) -> io::Result<()> {
-    rmount::mount_change(fd_path(mount_root), flags)?;
+    rmount::mount_change(fd_path(&mount_root), flags)?;
     Ok(())
 }
 

@@ -30,14 +30,20 @@ pub struct RootfsOutcome {
     pub ptys: Ptys,
     /// `optional` mount entries that failed and were skipped (the caller reports them).
     pub skipped: Vec<SkippedMount>,
+    /// How paths inside the rootfs were resolved (probed once), for the caller to log.
+    pub resolver: Resolver,
 }
 
 /// Mounts everything and pivots into the rootfs. After this returns, `/` is the container's
 /// root and no mount of the host's tree is reachable.
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
+    // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
+    // 2. The rootfs becomes a mount of its own (with lxc.rootfs.options), held as an fd.
     let root = root::bind_rootfs(&plan.rootfs, plan.rootfs_options.as_deref())?;
+    // 3. proc and sysfs, with their read-only parts.
     auto::mount_auto(&root, &plan.mount_auto)?;
+    // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.
     if plan.autodev {
         dev::mount_autodev(&root, plan.autodev_tmpfs_size)?;
     }
@@ -45,13 +51,21 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
         Some(max) => {
             let devpts = dev::mount_devpts(&root, max)?;
             dev::bind_ptmx(&root, &devpts)?;
+            // 5. Console and ttys from that devpts, slaves bound over /dev/console, /dev/ttyN.
             pty::allocate(&root, &devpts, plan.console, plan.ttys)?
         }
         None => Ptys::default(),
     };
+    // 6. The user's mounts, in order, confined to the rootfs.
     let skipped = entries::mount_entries(&root, &plan.entries)?;
+    let resolver = root.resolver();
+    // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
     root::pivot_into(root)?;
-    Ok(RootfsOutcome { ptys, skipped })
+    Ok(RootfsOutcome {
+        ptys,
+        skipped,
+        resolver,
+    })
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

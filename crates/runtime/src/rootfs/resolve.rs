@@ -96,6 +96,10 @@ impl RootDir {
         }
     }
 
+    pub(crate) fn resolver(&self) -> Resolver {
+        self.resolver
+    }
+
     pub(crate) fn fd(&self) -> &OwnedFd {
         &self.fd
     }
