@@ -27,7 +27,12 @@ fn the_seed_config_boots_busybox_and_halts_on_sigpwr() {
         "lxc.net.0.type=empty".to_string(),
         format!("lxc.console.logfile={}", console_log.display()),
     ];
-    let mut args = vec!["start".to_string(), "-n".into(), name.clone(), "--rcfile".into()];
+    let mut args = vec![
+        "start".to_string(),
+        "-n".into(),
+        name.clone(),
+        "--rcfile".into(),
+    ];
     args.push(seed_config().display().to_string());
     for define in &defines {
         args.push("-s".into());
@@ -64,7 +69,10 @@ fn the_seed_config_boots_busybox_and_halts_on_sigpwr() {
         if log.contains("login:") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no getty on the console: {log:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no getty on the console: {log:?}"
+        );
         // Waiting on a file another process writes: inotify would do, a short sleep is simpler
         // in a test and bounded by the deadline.
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -78,7 +86,13 @@ fn the_seed_config_boots_busybox_and_halts_on_sigpwr() {
 
     // Graceful: SIGPWR, handled by the busybox init of the template, well within the timeout.
     let started = std::time::Instant::now();
-    world.rlxc(&["stop", "-n", &name, "-t", "30"]).assert().success();
-    assert!(started.elapsed() < std::time::Duration::from_secs(25), "stop needed the kill");
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "30"])
+        .assert()
+        .success();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(25),
+        "stop needed the kill"
+    );
     world.assert_nothing_left(&name);
 }

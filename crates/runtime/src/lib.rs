@@ -4,6 +4,7 @@
 
 pub mod channel;
 mod error;
+pub mod hooks;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;

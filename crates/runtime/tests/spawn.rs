@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use rlxc_runtime::spawn::{spawn, InitPlan, PtyMasters, SpawnError};
+use rlxc_runtime::spawn::{spawn, HostSteps, InitPlan, PtyMasters, SpawnError};
 
 fn plan(config: &str, command: &[&str]) -> InitPlan {
     let spec = rlxc_config::load_str(config, Path::new("test.conf"))
@@ -14,6 +14,13 @@ fn plan(config: &str, command: &[&str]) -> InitPlan {
         .spec;
     let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     InitPlan::from_spec(&spec, &command).expect("plan")
+}
+
+fn host<'a>(
+    setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
+) -> HostSteps<'a> {
+    HostSteps { setup, before_exec }
 }
 
 fn no_filesystem() -> Result<PtyMasters, String> {
@@ -40,10 +47,18 @@ fn init_runs_in_new_namespaces_with_its_hostname() {
         &["/bin/sh", "-c", "test \"$(cat /proc/sys/kernel/hostname)\" = spawn-test && read x < /dev/null; exec sleep 5"],
     );
     let mut seen = None;
-    let spawned = spawn(&plan, None, &mut no_filesystem, &mut |pid| {
-        seen = Some(pid);
-        Ok(())
-    })
+    let spawned = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(
+            &mut |pid| {
+                seen = Some(pid);
+                Ok(())
+            },
+            &mut |_| Ok(()),
+        ),
+    )
     .expect("spawn");
     assert_eq!(seen, Some(spawned.pid), "host setup saw the child's pid");
     let me = std::process::id() as i32;
@@ -76,7 +91,13 @@ fn hostname_is_set_inside() {
             "test \"$(cat /proc/sys/kernel/hostname)\" = spawn-test",
         ],
     );
-    let spawned = spawn(&plan, None, &mut no_filesystem, &mut |_| Ok(())).expect("spawn");
+    let spawned = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
+    )
+    .expect("spawn");
     assert_eq!(
         wait_exit_code(&spawned.pidfd),
         0,
@@ -93,7 +114,13 @@ fn environment_and_cwd_reach_init() {
             "test \"$GREETING\" = hi && test \"$container\" = lxc && test \"$(pwd)\" = /tmp",
         ],
     );
-    let spawned = spawn(&plan, None, &mut no_filesystem, &mut |_| Ok(())).expect("spawn");
+    let spawned = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
+    )
+    .expect("spawn");
     assert_eq!(wait_exit_code(&spawned.pidfd), 0);
 }
 
@@ -103,13 +130,24 @@ fn dropped_capabilities_leave_the_bounding_set() {
         "lxc.cap.drop = sys_admin\n",
         &["/bin/sh", "-c", "b=$(grep CapBnd /proc/self/status | cut -f2); test $(( 0x$b & (1 << 21) )) -eq 0 && test $(( 0x$b & 1 )) -eq 1"],
     );
-    let spawned = spawn(&plan, None, &mut no_filesystem, &mut |_| Ok(())).expect("spawn");
+    let spawned = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
+    )
+    .expect("spawn");
     assert_eq!(wait_exit_code(&spawned.pidfd), 0);
 }
 
 fn a_missing_init_fails_at_exec() {
     let plan = plan("", &["/nonexistent/init"]);
-    match spawn(&plan, None, &mut no_filesystem, &mut |_| Ok(())) {
+    match spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
+    ) {
         Err(SpawnError::Child { step, message }) => {
             assert_eq!(step, "exec");
             assert!(message.contains("/nonexistent/init"), "{message}");
@@ -137,10 +175,18 @@ fn a_failing_filesystem_step_names_it() {
 fn a_failing_host_step_kills_the_child() {
     let plan = plan("", &["/bin/true"]);
     let mut child = 0;
-    let result = spawn(&plan, None, &mut no_filesystem, &mut |pid| {
-        child = pid;
-        Err("no cgroup".to_string())
-    });
+    let result = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(
+            &mut |pid| {
+                child = pid;
+                Err("no cgroup".to_string())
+            },
+            &mut |_| Ok(()),
+        ),
+    );
     assert!(
         matches!(result, Err(SpawnError::HostSetup(_))),
         "{result:?}"
@@ -160,7 +206,13 @@ fn prlimits_apply_to_init() {
             "test $(ulimit -n) = 123 && test $(ulimit -Hn) = 456",
         ],
     );
-    let spawned = spawn(&plan, None, &mut no_filesystem, &mut |_| Ok(())).expect("spawn");
+    let spawned = spawn(
+        &plan,
+        None,
+        &mut no_filesystem,
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
+    )
+    .expect("spawn");
     assert_eq!(wait_exit_code(&spawned.pidfd), 0);
 }
 

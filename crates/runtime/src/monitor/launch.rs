@@ -19,10 +19,12 @@ use rlxc_config::ContainerSpec;
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
 use super::teardown::Made;
+use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, InitPlan, PtyMasters};
+use crate::spawn::{self, HostSteps, InitPlan, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
+use rlxc_config::spec::HookPoint;
 
 /// What `rlxc start` asks for.
 #[derive(Debug, Clone)]
@@ -107,7 +109,7 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     let exit = event_loop.run();
     drop(event_loop);
     made.set_state(State::Stopping);
-    made.undo();
+    stop_container(launch, &mut made);
     let exit = exit.map_err(|e| LaunchError::Monitor(format!("monitor: {e}")))?;
     Ok((exit, warnings))
 }
@@ -234,10 +236,24 @@ fn monitor_main(
     let exit = event_loop.run();
     drop(event_loop);
     made.set_state(State::Stopping);
-    made.undo();
+    stop_container(launch, &mut made);
     match exit {
         Ok(_) => 0,
         Err(_) => 1,
+    }
+}
+
+/// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
+/// undo the stop; it is logged to the console log's neighbour, stderr of the monitor.
+fn stop_container(launch: &Launch, made: &mut Made) {
+    let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    context.target = Some("stop");
+    if let Err(e) = hooks::run(&launch.spec, HookPoint::Stop, &context) {
+        eprintln!("{e}");
+    }
+    made.undo();
+    if let Err(e) = hooks::run(&launch.spec, HookPoint::PostStop, &context) {
+        eprintln!("{e}");
     }
 }
 
@@ -249,6 +265,8 @@ fn start(
     made: &mut Made,
     warnings: &mut Vec<String>,
 ) -> Result<EventLoop, String> {
+    let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    hooks::run(&launch.spec, HookPoint::PreStart, &hook_context).map_err(|e| e.to_string())?;
     let cgroups = create_cgroups(launch, warnings)?;
     let unified = cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?;
     made.cgroups = Some(cgroups);
@@ -260,15 +278,23 @@ fn start(
     } else {
         Placement::All
     };
+    let mut place_in_cgroups = |pid| match cgroups {
+        Some(cgroups) => cgroups
+            .add_process(pid, placement)
+            .map_err(|e| format!("cgroups: {e}")),
+        None => Ok(()),
+    };
+    let mut start_host_hooks = |pid| {
+        hook_context.init_pid = Some(pid);
+        hooks::run(&launch.spec, HookPoint::StartHost, &hook_context).map_err(|e| e.to_string())
+    };
     let spawned = spawn::spawn(
         plan,
         unified.as_ref().map(AsRawFd::as_raw_fd),
         &mut || setup_filesystem(rootfs_plan),
-        &mut |pid| match cgroups {
-            Some(cgroups) => cgroups
-                .add_process(pid, placement)
-                .map_err(|e| format!("cgroups: {e}")),
-            None => Ok(()),
+        &mut HostSteps {
+            setup: &mut place_in_cgroups,
+            before_exec: &mut start_host_hooks,
         },
     )
     .map_err(|e| format!("start: {e}"))?;

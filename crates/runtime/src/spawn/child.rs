@@ -89,7 +89,19 @@ fn set_up(
     drop_capabilities(plan)?;
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
+    run_start_hooks(plan)?;
     step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
+    if plan.wait_for_exec {
+        match step("sync", channel.recv::<ParentMessage>())? {
+            (ParentMessage::Exec, _) => {}
+            (other, _) => {
+                return Err(StepFailure {
+                    step: "sync",
+                    message: format!("expected Exec, got {other:?}"),
+                })
+            }
+        }
+    }
     step("close fds", sys::cloexec_from_3())
 }
 
@@ -107,6 +119,10 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
 fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::Go, _) => Ok(()),
+        (other, _) => Err(StepFailure {
+            step: "sync",
+            message: format!("expected Go, got {other:?}"),
+        }),
     }
 }
 
@@ -122,6 +138,32 @@ fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {
         ttys: ptys.ttys.len() as u32,
     };
     step("ptys", channel.send(&message, &fds))
+}
+
+/// `lxc.hook.start`: programs of the container's own, run in it just before init.
+fn run_start_hooks(plan: &InitPlan) -> Result<(), StepFailure> {
+    for hook in &plan.start_hooks {
+        let mut words = hook.split_whitespace();
+        let Some(program) = words.next() else {
+            continue;
+        };
+        let status = std::process::Command::new(program)
+            .args(words)
+            .env("LXC_HOOK_TYPE", "start")
+            .env("LXC_HOOK_SECTION", "lxc")
+            .status()
+            .map_err(|e| StepFailure {
+                step: "lxc.hook.start",
+                message: format!("{hook}: {e}"),
+            })?;
+        if !status.success() {
+            return Err(StepFailure {
+                step: "lxc.hook.start",
+                message: format!("{hook}: exited with {status}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn set_hostname(plan: &InitPlan) -> Result<(), StepFailure> {

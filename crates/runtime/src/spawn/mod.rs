@@ -18,6 +18,14 @@ use protocol::{ChildMessage, ParentMessage};
 
 use crate::channel::{Channel, ChannelError};
 
+/// The parent's steps during a spawn.
+pub struct HostSteps<'a> {
+    /// Once the child exists, before it sets itself up: cgroups, network, id maps.
+    pub setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    /// Once the child is ready to exec: start-host hooks.
+    pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
+}
+
 /// A container init that has been exec'd.
 #[derive(Debug)]
 pub struct Spawned {
@@ -50,14 +58,15 @@ pub enum SpawnError {
 
 /// Starts the container's first process and walks it through the protocol up to exec.
 ///
-/// `setup_filesystem` runs in the child (mounts, /dev, ptys, pivot_root); `host_setup` runs
-/// in the parent once the child exists (cgroup placement, network) before it may go on.
+/// `setup_filesystem` runs in the child (mounts, /dev, ptys, pivot_root); the host callbacks
+/// run in the parent: `setup` once the child exists (cgroup placement, network, id maps)
+/// before it may go on, `before_exec` when it is ready to exec (start-host hooks).
 /// Must be called from a single-threaded process.
 pub fn spawn(
     plan: &InitPlan,
     cgroup_fd: Option<RawFd>,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
-    host_setup: &mut dyn FnMut(i32) -> Result<(), String>,
+    host: &mut HostSteps<'_>,
 ) -> Result<Spawned, SpawnError> {
     let (parent_end, child_end) = Channel::pair()?;
     match sys::clone3(plan.clone_flags, cgroup_fd).map_err(SpawnError::Clone)? {
@@ -67,7 +76,7 @@ pub fn spawn(
         }
         sys::Forked::Parent { pid, pidfd } => {
             drop(child_end);
-            match drive(&parent_end, plan, pid, host_setup) {
+            match drive(&parent_end, plan, pid, host) {
                 Ok(ptys) => Ok(Spawned { pid, pidfd, ptys }),
                 Err(error) => {
                     kill_and_reap(&pidfd);
@@ -83,9 +92,9 @@ fn drive(
     channel: &Channel,
     plan: &InitPlan,
     pid: i32,
-    host_setup: &mut dyn FnMut(i32) -> Result<(), String>,
+    host: &mut HostSteps<'_>,
 ) -> Result<PtyMasters, SpawnError> {
-    host_setup(pid).map_err(SpawnError::HostSetup)?;
+    (host.setup)(pid).map_err(SpawnError::HostSetup)?;
     apply_prlimits(plan, pid)?;
     channel.send(&ParentMessage::Go, &[])?;
     let ptys = match receive(channel, "Ptys")? {
@@ -95,6 +104,10 @@ fn drive(
     match receive(channel, "ReadyToExec")? {
         (ChildMessage::ReadyToExec, _) => {}
         (other, _) => return Err(unexpected("ReadyToExec", &other)),
+    }
+    (host.before_exec)(pid).map_err(SpawnError::HostSetup)?;
+    if plan.wait_for_exec {
+        channel.send(&ParentMessage::Exec, &[])?;
     }
     // The channel is close-on-exec in the child: EOF means init is running.
     match channel.recv::<ChildMessage>() {

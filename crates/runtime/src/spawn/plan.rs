@@ -40,6 +40,10 @@ pub struct InitPlan {
     pub tiny_init: bool,
     /// Keep the caller's stdin/stdout/stderr instead of the console (`rlxc execute`).
     pub inherit_stdio: bool,
+    /// Wait for the monitor's `Exec` after `ReadyToExec` (it runs start-host hooks then).
+    pub wait_for_exec: bool,
+    /// `lxc.hook.start` commands, run inside the container just before init.
+    pub start_hooks: Vec<String>,
 }
 
 /// Why a spec cannot become a plan.
@@ -88,6 +92,16 @@ impl InitPlan {
             },
             tiny_init: false,
             inherit_stdio: false,
+            wait_for_exec: spec
+                .hooks
+                .commands
+                .contains_key(&rlxc_config::spec::HookPoint::StartHost),
+            start_hooks: spec
+                .hooks
+                .commands
+                .get(&rlxc_config::spec::HookPoint::Start)
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }

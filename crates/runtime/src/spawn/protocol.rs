@@ -8,10 +8,13 @@
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
+//!   start-host hooks
+//!   Exec (only when there are start-host hooks) ─►
 //!                                   execve(init): the channel closes (CLOEXEC)
 //!   EOF = init runs      ◄────────  or Failed { step, message }
 //! ```
 //! Any step that fails sends `Failed` naming the step; the monitor then undoes the start.
+//! The host setup before `Go` is also where user-namespace id maps will be written.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,8 @@ use serde::{Deserialize, Serialize};
 pub enum ParentMessage {
     /// The host side is ready: the child may set itself up.
     Go,
+    /// The start-host hooks ran: exec init.
+    Exec,
 }
 
 /// Child to monitor.

@@ -1,0 +1,137 @@
+//! `lxc.hook.*`: user scripts at LXC's moments, with LXC's environment. Hooks are the one
+//! place rlxc runs other programs; everything else is syscalls.
+//!
+//! `lxc.hook.version = 0` (the default) passes `NAME SECTION TYPE` as arguments after the
+//! hook's own words, as LXC does; `1` passes them only in the environment.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rlxc_config::spec::HookPoint;
+use rlxc_config::ContainerSpec;
+
+/// What every hook of one container gets in its environment.
+#[derive(Debug, Clone)]
+pub struct HookContext {
+    pub name: String,
+    pub config_file: PathBuf,
+    pub rootfs_path: String,
+    pub console_log: Option<String>,
+    pub version: u8,
+    /// `LXC_PID`, once init exists.
+    pub init_pid: Option<i32>,
+    /// `LXC_TARGET` for stop hooks: `stop` or `reboot`.
+    pub target: Option<&'static str>,
+}
+
+/// Why a hook failed; a failing hook before init runs aborts the start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HookError {
+    #[error("lxc.hook.{point} = {command}: cannot run it: {source}")]
+    Spawn {
+        point: &'static str,
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("lxc.hook.{point} = {command}: exited with {status}{}", output_text(.output))]
+    Failed {
+        point: &'static str,
+        command: String,
+        status: std::process::ExitStatus,
+        output: String,
+    },
+}
+
+fn output_text(output: &str) -> String {
+    if output.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {}", output.trim())
+    }
+}
+
+impl HookContext {
+    pub fn new(name: &str, config_file: &Path, spec: &ContainerSpec) -> HookContext {
+        HookContext {
+            name: name.to_string(),
+            config_file: config_file.to_path_buf(),
+            rootfs_path: spec.rootfs.path.clone().unwrap_or_default(),
+            console_log: spec.console.logfile.clone(),
+            version: u8::from(spec.hooks.version.unwrap_or(false)),
+            init_pid: None,
+            target: None,
+        }
+    }
+
+    fn environment(&self, point: HookPoint) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("LXC_NAME".into(), self.name.clone()),
+            (
+                "LXC_CONFIG_FILE".into(),
+                self.config_file.display().to_string(),
+            ),
+            ("LXC_ROOTFS_PATH".into(), self.rootfs_path.clone()),
+            ("LXC_ROOTFS_MOUNT".into(), self.rootfs_path.clone()),
+            ("LXC_HOOK_TYPE".into(), point.name().to_string()),
+            ("LXC_HOOK_SECTION".into(), "lxc".into()),
+            ("LXC_HOOK_VERSION".into(), self.version.to_string()),
+            ("LXC_CGNS_AWARE".into(), "1".into()),
+        ];
+        if let Some(log) = &self.console_log {
+            env.push(("LXC_CONSOLE_LOGPATH".into(), log.clone()));
+        }
+        if let Some(pid) = self.init_pid {
+            env.push(("LXC_PID".into(), pid.to_string()));
+        }
+        if let Some(target) = self.target {
+            env.push(("LXC_TARGET".into(), target.into()));
+        }
+        env
+    }
+}
+
+/// Runs every hook of `point` in order, on the host; the first failure stops the rest.
+pub fn run(spec: &ContainerSpec, point: HookPoint, context: &HookContext) -> Result<(), HookError> {
+    let Some(commands) = spec.hooks.commands.get(&point) else {
+        return Ok(());
+    };
+    for command in commands {
+        run_one(command, point, context)?;
+    }
+    Ok(())
+}
+
+fn run_one(command: &str, point: HookPoint, context: &HookContext) -> Result<(), HookError> {
+    let mut words = command.split_whitespace();
+    let Some(program) = words.next() else {
+        return Ok(());
+    };
+    let mut process = Command::new(program);
+    process.args(words);
+    if context.version == 0 {
+        process.args([context.name.as_str(), "lxc", point.name()]);
+    }
+    let output = process
+        .envs(context.environment(point))
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| HookError::Spawn {
+            point: point.name(),
+            command: command.to_string(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut text = String::from_utf8_lossy(&output.stderr).into_owned();
+    if text.trim().is_empty() {
+        text = String::from_utf8_lossy(&output.stdout).into_owned();
+    }
+    Err(HookError::Failed {
+        point: point.name(),
+        command: command.to_string(),
+        status: output.status,
+        output: text,
+    })
+}
