@@ -431,7 +431,8 @@ fn detach_from_terminal() {
     }
 }
 
-/// `rlxc-mon NAME` as the process name (15 bytes at most, what ps -o comm shows).
+/// `[rlxc monitor] LXCPATH NAME` in ps, as LXC's monitor is titled, and `rlxc-mon NAME` as
+/// the short name (`ps -o comm`, 15 bytes).
 fn set_process_name(paths: &ContainerPaths) {
     let name: String = format!("rlxc-mon {}", paths.name)
         .chars()
@@ -440,4 +441,9 @@ fn set_process_name(paths: &ContainerPaths) {
     if let Ok(name) = std::ffi::CString::new(name) {
         let _ = rustix::thread::set_name(&name);
     }
+    super::sys::set_command_line(&format!(
+        "[rlxc monitor] {} {}",
+        paths.lxcpath.display(),
+        paths.name
+    ));
 }

@@ -1,0 +1,135 @@
+//! The console: logged whether or not anyone is attached, one client per tty, reconnects,
+//! and a flood of output neither blocks init nor grows the monitor.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use support::{World, RLXC};
+
+fn console_process(world: &World, name: &str) -> std::process::Child {
+    Command::new(RLXC)
+        .args(["console", "-n", name, "-t", "0", "-P"])
+        .arg(world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rlxc console")
+}
+
+/// Waits (bounded) until `path` contains `needle`; the monitor writes it from another process.
+fn wait_for_text(path: &std::path::Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if text.contains(needle) || Instant::now() > deadline {
+            return text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_client_per_tty_and_reconnect_works() {
+    let world = World::new();
+    let name = world.busybox("con");
+    let log = world.dir.path().join("console.log");
+    world.append_config(&name, &format!("lxc.console.logfile = {}\n", log.display()));
+    world.rlxc(&["start", "-n", &name]).assert().success();
+
+    let mut first = console_process(&world, &name);
+    // The first client is attached once its banner is out.
+    let stderr = first.stderr.take().expect("stderr");
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut banner).expect("banner");
+    world
+        .rlxc(&["console", "-n", &name, "-t", "0"])
+        .write_stdin("")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("in use"));
+
+    // Typing into the console reaches the container (and its output reaches the log).
+    first
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"\nroot\necho marker-$((6*7))\n")
+        .expect("type");
+    let text = wait_for_text(&log, "marker-42");
+    assert!(text.contains("marker-42"), "{text}");
+    first.kill().expect("kill first client");
+    first.wait().expect("reap");
+
+    // The slot is free again.
+    let mut again = console_process(&world, &name);
+    again
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"\x01q")
+        .expect("escape");
+    let status = again.wait().expect("second client");
+    assert!(status.success());
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_flood_on_the_console_neither_blocks_init_nor_grows_the_monitor() {
+    let world = World::new();
+    let name = world.busybox("flood");
+    let log = world.dir.path().join("flood.log");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.console.logfile = {}\nlxc.console.size = 64K\nlxc.console.rotate = 1\nlxc.init.cmd = /bin/sh -c 'while :; do echo flooding-the-console-with-lines; done'\n",
+            log.display()
+        ),
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    // More than the limit has been written once the log was rotated.
+    let rotated = log.with_extension("log.1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline && !rotated.exists() {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(rotated.exists(), "the flood never filled the log");
+    let size = std::fs::metadata(&log).expect("log").len();
+    assert!(
+        size <= 64 * 1024,
+        "the console log grew past its limit: {size}"
+    );
+    // init is still running, i.e. not stuck on a full pty.
+    let pid = world.init_pid(&name);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    assert!(!stat.is_empty());
+    let state: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            std::fs::read_dir(world.run_root())
+                .expect("run root")
+                .filter_map(Result::ok)
+                .map(|e| e.path().join("state.json"))
+                .find(|p| p.exists())
+                .expect("state file"),
+        )
+        .expect("read"),
+    )
+    .expect("json");
+    let monitor = state["monitor"]["pid"].as_i64().expect("monitor");
+    let status = std::fs::read_to_string(format!("/proc/{monitor}/status")).expect("status");
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    assert!(rss_kib < 16 * 1024, "monitor uses {rss_kib} KiB");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
