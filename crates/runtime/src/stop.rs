@@ -175,3 +175,56 @@ mod tests {
         assert_eq!(catches_signal(i32::MAX, 30), None);
     }
 }
+
+/// How a reboot request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RebootOutcome {
+    NotRunning,
+    /// A new init runs (its pid).
+    Restarted {
+        pid: i32,
+    },
+    /// `-W`: the signal was sent.
+    Signalled,
+    /// Init did not restart within the timeout.
+    TimedOut,
+}
+
+/// `stop -r`: sends the reboot signal; the container's init reboots (reboot(2) in its pid
+/// namespace ends it with SIGHUP) and the monitor starts it again in place.
+pub fn reboot(
+    paths: &ContainerPaths,
+    reboot_signal: i32,
+    timeout: Option<Duration>,
+    nowait: bool,
+) -> Result<RebootOutcome, StopError> {
+    let Some(state) = StateFile::read(&paths.state_file())? else {
+        return Ok(RebootOutcome::NotRunning);
+    };
+    let Some(init) = open_verified(&state.init) else {
+        return Ok(RebootOutcome::NotRunning);
+    };
+    let pid = state.init.pid;
+    signal(&init, pid, reboot_signal)?;
+    if nowait {
+        return Ok(RebootOutcome::Signalled);
+    }
+    let started = Instant::now();
+    if !wait_exit(&init, timeout).map_err(|source| StopError::Wait { pid, source })? {
+        return Ok(RebootOutcome::TimedOut);
+    }
+    let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+    let running =
+        crate::status::wait_for(paths, &[crate::state::State::Running], left).map_err(|e| {
+            StopError::Wait {
+                pid,
+                source: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
+            }
+        })?;
+    match crate::status::current(paths) {
+        (crate::state::State::Running, Some(file)) if running => {
+            Ok(RebootOutcome::Restarted { pid: file.init.pid })
+        }
+        _ => Ok(RebootOutcome::TimedOut),
+    }
+}

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
-use rlxc_runtime::stop::{catches_signal, stop, StopOptions, StopOutcome};
+use rlxc_runtime::stop::{catches_signal, reboot, stop, RebootOutcome, StopOptions, StopOutcome};
 
 use crate::common::CommonOpts;
 
@@ -41,9 +41,6 @@ pub struct Args {
 const DEFAULT_TIMEOUT: i64 = 60;
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    if args.reboot {
-        anyhow::bail!("stop -r (reboot) is not available yet in this rlxc build");
-    }
     let paths = common.container_paths()?;
     let spec = rlxc_runtime::state::StateFile::read(&paths.state_file())?
         .and_then(|state| rlxc_config::load_file(&state.config, &[]).ok())
@@ -60,6 +57,23 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         t if t < 0 => None,
         t => Some(Duration::from_secs(t as u64)),
     };
+    if args.reboot {
+        let reboot_signal = spec
+            .as_ref()
+            .and_then(|s| s.signals.reboot)
+            .map_or(libc::SIGINT, |s| s.0);
+        return match reboot(&paths, reboot_signal, timeout, args.nowait)? {
+            RebootOutcome::NotRunning => {
+                eprintln!("{} is not running", paths.name);
+                Ok(ExitCode::from(2))
+            }
+            RebootOutcome::TimedOut => {
+                eprintln!("{} did not reboot within the timeout", paths.name);
+                Ok(ExitCode::FAILURE)
+            }
+            RebootOutcome::Restarted { .. } | RebootOutcome::Signalled => Ok(ExitCode::SUCCESS),
+        };
+    }
     let mut options = StopOptions {
         halt_signal,
         stop_signal,

@@ -109,7 +109,7 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     let exit = event_loop.run();
     drop(event_loop);
     made.set_state(State::Stopping);
-    stop_container(launch, &mut made);
+    stop_container(launch, &mut made, "stop");
     let exit = exit.map_err(|e| LaunchError::Monitor(format!("monitor: {e}")))?;
     Ok((exit, warnings))
 }
@@ -233,25 +233,42 @@ fn monitor_main(
     };
     let _ = status.write_all(b"OK");
     drop(status);
-    let exit = event_loop.run();
-    drop(event_loop);
-    made.set_state(State::Stopping);
-    stop_container(launch, &mut made);
-    match exit {
-        Ok(_) => 0,
-        Err(_) => 1,
+    loop {
+        let exit = event_loop.run();
+        drop(event_loop);
+        made.set_state(State::Stopping);
+        // reboot(2) in a pid namespace ends its init with SIGHUP: start it again, in place.
+        if !matches!(exit, Ok(InitExit::Signaled(libc::SIGHUP))) {
+            stop_container(launch, &mut made, "stop");
+            return i32::from(exit.is_err());
+        }
+        stop_container(launch, &mut made, "reboot");
+        made = Made::new(launch.paths.clone());
+        let mut warnings = Vec::new();
+        event_loop = match start(launch, plan, rootfs_plan, &mut made, &mut warnings) {
+            Ok(event_loop) => event_loop,
+            Err(message) => {
+                eprintln!("reboot of {} failed: {message}", launch.paths.name);
+                made.undo();
+                return 1;
+            }
+        };
     }
 }
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
 /// undo the stop; it is logged to the console log's neighbour, stderr of the monitor.
-fn stop_container(launch: &Launch, made: &mut Made) {
+fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
     let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
-    context.target = Some("stop");
+    context.target = Some(target);
     if let Err(e) = hooks::run(&launch.spec, HookPoint::Stop, &context) {
         eprintln!("{e}");
     }
-    made.undo();
+    if target == "reboot" {
+        made.undo_keeping_run_dir();
+    } else {
+        made.undo();
+    }
     if let Err(e) = hooks::run(&launch.spec, HookPoint::PostStop, &context) {
         eprintln!("{e}");
     }

@@ -52,6 +52,12 @@ impl Made {
 
     /// Removes everything, newest first: processes, cgroups, socket, state, run directory.
     pub fn undo(&mut self) {
+        self.undo_keeping_run_dir();
+        remove_run_dir(&self.paths);
+    }
+
+    /// The same but the run directory (and the lock in it) stays: a reboot starts again.
+    pub fn undo_keeping_run_dir(&mut self) {
         if let Some(cgroups) = self.cgroups.take() {
             let _ = cgroups.kill_all();
             let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
@@ -59,7 +65,6 @@ impl Made {
         if let Some(socket) = self.socket.take() {
             let _ = fs::remove_file(socket);
         }
-        remove_run_dir(&self.paths);
     }
 }
 

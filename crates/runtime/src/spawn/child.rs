@@ -75,6 +75,8 @@ fn set_up(
     plan: &InitPlan,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> Result<(), StepFailure> {
+    // The monitor blocks the signals it forwards; init must not inherit that mask.
+    sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
     wait_for_go(channel)?;
     let ptys = step("rootfs", setup_filesystem())?;
