@@ -20,6 +20,20 @@ step() {
 step "$rlxc" checkconfig
 step "$rlxc" config check -f "$SEED_CONFIG"
 
+# A demo container from the built-in busybox template, in a scratch lxcpath so nothing of
+# the host's /var/lib/rlxc is touched, removed again at the end.
+demo_path=$(mktemp -d /tmp/rlxc-demo.XXXXXX)
+demo() { "$rlxc" "$@" -n demo -P "$demo_path"; }
+cleanup() { demo stop -k >/dev/null 2>&1; demo destroy >/dev/null 2>&1; rm -rf "$demo_path"; }
+trap cleanup EXIT
+step demo create -t busybox
+step demo start -d
+step demo info
+step demo attach -- /bin/sh -c 'echo "hello from $(hostname), pid $$ in its own pid namespace"; uname -a'
+step "$rlxc" ls -f -P "$demo_path"
+step demo stop -t 10
+step demo info -s
+
 if [ "${#failed[@]}" -gt 0 ]; then
     printf 'demo: %d step(s) failed:\n' "${#failed[@]}"
     printf '  %s\n' "${failed[@]}"
