@@ -213,3 +213,53 @@ fn info_shows_lxcs_labels() {
         .code(1)
         .stderr(predicate::str::contains("doesn't exist"));
 }
+
+#[test]
+fn hooks_run_at_their_moments_with_lxcs_environment() {
+    let world = World::new();
+    let name = world.busybox("hooks");
+    let log = world.dir.path().join("hooks.log");
+    let hook = world.dir.path().join("hook.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$LXC_HOOK_TYPE name=$LXC_NAME pid=$LXC_PID target=$LXC_TARGET args=$*\" >> {}\n",
+            log.display()
+        ),
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let hook = hook.display().to_string();
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.hook.pre-start = {hook}\nlxc.hook.start-host = {hook}\nlxc.hook.stop = {hook}\nlxc.hook.post-stop = {hook}\n"
+        ),
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let pid = world.init_pid(&name);
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    let text = std::fs::read_to_string(&log).expect("hook log");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with(&format!("pre-start name={name} pid= ")), "{text}");
+    assert!(lines[0].ends_with(&format!("args={name} lxc pre-start")), "{text}");
+    assert!(lines[1].starts_with(&format!("start-host name={name} pid={pid} ")), "{text}");
+    assert!(lines[2].starts_with("stop ") && lines[2].contains("target=stop"), "{text}");
+    assert!(lines[3].starts_with("post-stop "), "{text}");
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_failing_pre_start_hook_aborts_the_start_and_leaves_nothing() {
+    let world = World::new();
+    let name = world.busybox("badhook");
+    world.append_config(&name, "lxc.hook.pre-start = /bin/false\n");
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("lxc.hook.pre-start = /bin/false"));
+    world.assert_nothing_left(&name);
+}
