@@ -3,6 +3,7 @@
 //! the verbs' runtime halves (`stop`, `status`).
 
 pub mod channel;
+pub mod create;
 mod error;
 pub mod hooks;
 pub mod monitor;

@@ -1,17 +1,30 @@
 //! `rlxc create` / `lxc-create`.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
+use rlxc_runtime::create::{self, CreateRequest, Template, BUSYBOX_LOCATIONS};
+use rlxc_runtime::paths::ContainerPaths;
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Options of `lxc-create`, with its backing-store options.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Template to run: a short name (lxc-NAME in the template dir), a path, or 'none'
+    /// Template: busybox (built in, from the host's static busybox), tarball (with --from)
+    /// or none (with --rootfs)
     #[arg(short = 't', long, value_name = "TEMPLATE")]
     pub template: Option<String>,
+
+    /// The rootfs tarball of -t tarball: .tar, .tar.gz, .tar.xz or .tar.zst (rlxc only)
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// The existing rootfs directory of -t none, used in place (rlxc only)
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
 
     /// Initial configuration file (else the default config)
     #[arg(short = 'f', long = "config", value_name = "CONFIG")]
@@ -62,6 +75,120 @@ pub struct Args {
     pub template_args: Vec<String>,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("create")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let name = common.require_name()?;
+    refuse_unsupported(args)?;
+    let template = template(args)?;
+    let paths = ContainerPaths::new(&common.lxcpath, name);
+    let request = CreateRequest {
+        paths: &paths,
+        template,
+        seed_config: args.config.as_deref(),
+        busybox_locations: BUSYBOX_LOCATIONS,
+    };
+    let mut progress = ProgressLine::new(args.from.as_ref());
+    let result = create::create(&request, &mut |done, total| progress.show(done, total));
+    progress.finish();
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn template(args: &Args) -> anyhow::Result<Template> {
+    let Some(name) = args.template.as_deref() else {
+        bail!(
+            "A template must be specified: -t busybox, -t tarball --from FILE, \
+             or -t none --rootfs DIR"
+        );
+    };
+    let template = match name {
+        "busybox" => Template::Busybox,
+        "tarball" => match &args.from {
+            Some(archive) => Template::Tarball {
+                archive: archive.clone(),
+            },
+            None => bail!("-t tarball needs --from FILE (a .tar, .tar.gz, .tar.xz or .tar.zst)"),
+        },
+        "none" => Template::None {
+            rootfs: args.rootfs.clone(),
+        },
+        other => bail!(
+            "unknown template {other:?}: rlxc has the built-in templates busybox, tarball \
+             (--from FILE) and none (--rootfs DIR); LXC's template scripts are not run"
+        ),
+    };
+    if args.from.is_some() && !matches!(template, Template::Tarball { .. }) {
+        bail!("--from goes with -t tarball");
+    }
+    if args.rootfs.is_some() && !matches!(template, Template::None { .. }) {
+        bail!("--rootfs goes with -t none");
+    }
+    Ok(template)
+}
+
+/// LXC's storage backends other than a plain directory, and template arguments, are not
+/// there yet: say so instead of ignoring them.
+fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
+    if let Some(bdev) = args
+        .bdev
+        .as_deref()
+        .filter(|b| !matches!(*b, "dir" | "best"))
+    {
+        bail!("backing store {bdev:?} is not supported yet: rlxc keeps rootfs in a directory (-B dir)");
+    }
+    let storage_options = [
+        ("--dir", args.dir.is_some()),
+        ("--lvname", args.lvname.is_some()),
+        ("--vgname", args.vgname.is_some()),
+        ("--thinpool", args.thinpool.is_some()),
+        ("--fstype", args.fstype.is_some()),
+        ("--fssize", args.fssize.is_some()),
+        ("--zfsroot", args.zfsroot.is_some()),
+        ("--rbdname", args.rbdname.is_some()),
+        ("--rbdpool", args.rbdpool.is_some()),
+    ];
+    if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
+        bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
+    }
+    if !args.template_args.is_empty() {
+        bail!(
+            "rlxc's built-in templates take no arguments after --: got {}",
+            args.template_args.join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// `Unpacking FILE: 42%` on stderr, rewritten in place; only when stderr is a terminal.
+struct ProgressLine {
+    label: Option<String>,
+    shown: Option<u64>,
+}
+
+impl ProgressLine {
+    fn new(tarball: Option<&PathBuf>) -> Self {
+        let label = tarball
+            .filter(|_| std::io::stderr().is_terminal())
+            .map(|path| format!("Unpacking {}", path.display()));
+        ProgressLine { label, shown: None }
+    }
+
+    fn show(&mut self, done: u64, total: u64) {
+        let Some(label) = &self.label else { return };
+        let percent = (done.saturating_mul(100))
+            .checked_div(total)
+            .unwrap_or(100)
+            .min(100);
+        if self.shown == Some(percent) {
+            return;
+        }
+        self.shown = Some(percent);
+        // A progress line that cannot be written is no reason to stop unpacking.
+        let _ = write!(std::io::stderr(), "\r{label}: {percent:3}%");
+    }
+
+    fn finish(&mut self) {
+        if self.label.is_some() && self.shown.is_some() {
+            let _ = writeln!(std::io::stderr());
+        }
+    }
 }

@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
+use anyhow::bail;
+use rlxc_runtime::create::{self, DestroyOptions};
+use rlxc_runtime::paths::ContainerPaths;
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Options of `lxc-destroy`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Stop the container first if it is running
+    /// Kill the container first if it is running (and destroy it even if its config does
+    /// not load; then no destroy hook runs)
     #[arg(short = 'f', long)]
     pub force: bool,
 
@@ -17,6 +21,38 @@ pub struct Args {
     pub snapshots: bool,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("destroy")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let name = common.require_name()?;
+    // rlxc makes no snapshots yet, so -s has nothing more to remove.
+    let _ = args.snapshots;
+    let paths = ContainerPaths::new(&common.lxcpath, name);
+    let report = create::destroy(&paths, DestroyOptions { force: args.force })?;
+    if let Some(pid) = report.killed_init {
+        eprintln!("{name}: killed its init (pid {pid})");
+    }
+    if let Some(problem) = &report.config_problem {
+        eprintln!("{name}: warning: {problem}");
+    }
+    if let Some(rootfs) = &report.rootfs_left {
+        eprintln!(
+            "{name}: left the rootfs {} in place (lxc.rootfs.managed = 0, or outside {})",
+            rootfs.display(),
+            paths.dir().display()
+        );
+    }
+    for mount in &report.mount_points {
+        eprintln!(
+            "{name}: {} is a mount point: not entered, left in place",
+            mount.display()
+        );
+    }
+    if !report.mount_points.is_empty() {
+        bail!(
+            "{name} was not destroyed completely: unmount what is mounted below {} and run \
+             destroy again",
+            paths.dir().display()
+        );
+    }
+    println!("Destroyed container {name}");
+    Ok(ExitCode::SUCCESS)
 }

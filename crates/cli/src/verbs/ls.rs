@@ -1,10 +1,16 @@
 //! `rlxc ls` / `lxc-ls`.
 
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use regex::Regex;
+use rlxc_runtime::create::{self, ContainerEntry};
+use rlxc_runtime::state::State;
+use serde_json::{json, Value};
 
 use crate::arg_values::{word_list, Words};
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Columns that `-F` accepts, as in LXC.
 const COLUMNS: &[&str] = &[
@@ -21,7 +27,19 @@ const COLUMNS: &[&str] = &[
     "UNPRIVILEGED",
 ];
 
-/// Options of `lxc-ls`, plus `--json`.
+/// LXC's `-f` columns.
+const FANCY_COLUMNS: &[&str] = &[
+    "NAME",
+    "STATE",
+    "AUTOSTART",
+    "GROUPS",
+    "IPV4",
+    "IPV6",
+    "UNPRIVILEGED",
+];
+
+/// Options of `lxc-ls`, plus `--json`. State filters combine with OR, the other filters
+/// with AND.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// One name per line (the default when stdout is not a terminal)
@@ -80,6 +98,242 @@ fn columns(text: &str) -> Result<Words, String> {
     word_list(text, ',', COLUMNS)
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("ls")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    if args.nesting.is_some() {
+        bail!("--nesting is not supported yet: rlxc does not look inside running containers");
+    }
+    let pattern = args.filter.as_ref().or(args.filter_positional.as_ref());
+    let regex = pattern
+        .map(|p| Regex::new(p).with_context(|| format!("invalid --filter regex {p:?}")))
+        .transpose()?;
+    let mut containers = create::list(&common.lxcpath)?;
+    containers.retain(|c| wanted(args, regex.as_ref(), c));
+    for container in &containers {
+        warn_about(container);
+    }
+    let rows: Vec<Row> = containers.iter().map(Row::from).collect();
+    let text = if args.json {
+        let objects: Vec<Value> = rows.iter().map(Row::json).collect();
+        format!("{}\n", serde_json::to_string_pretty(&objects)?)
+    } else if args.fancy || args.fancy_format.is_some() {
+        let columns: Vec<&str> = match &args.fancy_format {
+            Some(columns) => columns.iter().map(String::as_str).collect(),
+            None => FANCY_COLUMNS.to_vec(),
+        };
+        table(&columns, &rows)
+    } else if args.line || !std::io::stdout().is_terminal() {
+        rows.iter().map(|row| format!("{}\n", row.name)).collect()
+    } else {
+        name_columns(&rows, terminal_width())
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // `rlxc ls | head` is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wanted(args: &Args, regex: Option<&Regex>, container: &ContainerEntry) -> bool {
+    let state = container.state;
+    let state_filters = [
+        (args.running, state == State::Running),
+        (
+            args.frozen,
+            matches!(state, State::Frozen | State::Freezing),
+        ),
+        (args.stopped, state == State::Stopped),
+        (args.active, state != State::Stopped),
+        // Every container listed has a config, so every one is defined.
+        (args.defined, true),
+    ];
+    let any_state_filter = state_filters.iter().any(|(asked, _)| *asked);
+    if any_state_filter && !state_filters.iter().any(|(asked, holds)| *asked && *holds) {
+        return false;
+    }
+    if !args.groups.is_empty() {
+        let Ok(spec) = &container.config else {
+            return false;
+        };
+        let has_all = args
+            .groups
+            .iter()
+            .filter(|g| !g.is_empty())
+            .all(|g| spec.autostart.groups.contains(g));
+        if !has_all {
+            return false;
+        }
+    }
+    match regex {
+        Some(re) => re.is_match(&container.name),
+        None => true,
+    }
+}
+
+/// LXC leaves out containers whose config does not load; rlxc lists them and says why.
+fn warn_about(container: &ContainerEntry) {
+    if let Err(failure) = &container.config {
+        let first = failure
+            .errors
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        eprintln!(
+            "rlxc ls: warning: {}: config does not load: {first}",
+            container.name
+        );
+    }
+    if let Some(error) = &container.state_error {
+        eprintln!("rlxc ls: warning: {}: {error}", container.name);
+    }
+}
+
+/// One container's values. Networking and cgroup statistics land later: RAM, SWAP,
+/// INTERFACE, IPV4 and IPV6 are empty (`-`) until then.
+struct Row {
+    name: String,
+    state: State,
+    pid: Option<i32>,
+    /// `None` when the config does not load.
+    autostart: Option<bool>,
+    groups: Vec<String>,
+    unprivileged: Option<bool>,
+    config_error: Option<String>,
+}
+
+impl From<&ContainerEntry> for Row {
+    fn from(container: &ContainerEntry) -> Row {
+        let spec = container.config.as_ref().ok();
+        Row {
+            name: container.name.clone(),
+            state: container.state,
+            pid: container.init.map(|init| init.pid),
+            autostart: spec.map(|s| s.autostart.auto.unwrap_or(false)),
+            groups: spec.map(|s| s.autostart.groups.clone()).unwrap_or_default(),
+            unprivileged: spec.map(|s| !s.idmaps.is_empty()),
+            config_error: container.config.as_ref().err().map(ToString::to_string),
+        }
+    }
+}
+
+impl Row {
+    fn cell(&self, column: &str) -> String {
+        let dash = || "-".to_string();
+        match column {
+            "NAME" => self.name.clone(),
+            "STATE" => self.state.name().to_string(),
+            "PID" => self.pid.map_or_else(dash, |pid| pid.to_string()),
+            "AUTOSTART" => self
+                .autostart
+                .map_or_else(dash, |a| u8::from(a).to_string()),
+            "GROUPS" if !self.groups.is_empty() => self.groups.join(","),
+            "UNPRIVILEGED" => self.unprivileged.map_or_else(dash, |u| u.to_string()),
+            _ => dash(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "state": self.state.name(),
+            "pid": self.pid,
+            "ram": null,
+            "swap": null,
+            "autostart": self.autostart,
+            "groups": self.groups,
+            "interface": null,
+            "ipv4": [],
+            "ipv6": [],
+            "unprivileged": self.unprivileged,
+            "config_error": self.config_error,
+        })
+    }
+}
+
+/// LXC's fancy table: a header, then one line per container, each column as wide as its
+/// widest cell.
+fn table(columns: &[&str], rows: &[Row]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| columns.iter().map(|c| row.cell(c)).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, header)| {
+            cells
+                .iter()
+                .map(|r| r[i].len())
+                .fold(header.len(), usize::max)
+        })
+        .collect();
+    let header: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    std::iter::once(&header)
+        .chain(cells.iter())
+        .map(|line| {
+            let padded: Vec<String> = line
+                .iter()
+                .zip(&widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            format!("{}\n", padded.join(" ").trim_end())
+        })
+        .collect()
+}
+
+/// Names across the terminal as LXC prints them: each padded to the longest name, row by row.
+fn name_columns(rows: &[Row], width: usize) -> String {
+    let longest = rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let per_line = (width / (longest + 1)).max(1);
+    rows.chunks(per_line)
+        .map(|line| {
+            let names: Vec<String> = line
+                .iter()
+                .map(|r| format!("{:<longest$}", r.name))
+                .collect();
+            format!("{}\n", names.join(" ").trim_end())
+        })
+        .collect()
+}
+
+fn terminal_width() -> usize {
+    rustix::termios::tcgetwinsize(std::io::stdout())
+        .ok()
+        .map(|size| usize::from(size.ws_col))
+        .filter(|cols| *cols > 0)
+        .unwrap_or(80)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str) -> Row {
+        Row {
+            name: name.into(),
+            state: State::Stopped,
+            pid: None,
+            autostart: Some(false),
+            groups: vec![],
+            unprivileged: Some(false),
+            config_error: None,
+        }
+    }
+
+    #[test]
+    fn names_fill_the_terminal_row_by_row() {
+        let rows = [row("a"), row("bbb"), row("cc")];
+        assert_eq!(name_columns(&rows, 8), "a   bbb\ncc\n");
+        assert_eq!(name_columns(&rows, 80), "a   bbb cc\n");
+    }
+
+    #[test]
+    fn fancy_columns_are_as_wide_as_their_widest_cell() {
+        let text = table(&["NAME", "STATE", "GROUPS"], &[row("web")]);
+        assert_eq!(text, "NAME STATE   GROUPS\nweb  STOPPED -\n");
+    }
 }

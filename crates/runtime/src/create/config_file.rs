@@ -1,0 +1,169 @@
+//! The container's `config`: a header that says how it was made, the initial config (`-f`)
+//! verbatim, then the template's keys for whatever the initial config left unset.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rlxc_config::ContainerSpec;
+
+/// One key a template wants, and how to tell that the initial config already set it.
+pub(crate) struct TemplateKey {
+    pub key: &'static str,
+    pub value: String,
+    pub set_by: fn(&ContainerSpec) -> bool,
+}
+
+/// The keys every template writes. `tty_max`: how many `/dev/ttyN` the template's init uses.
+pub(crate) fn template_keys(
+    name: &str,
+    rootfs: &str,
+    tty_max: u32,
+    managed: bool,
+) -> Vec<TemplateKey> {
+    let mut keys = vec![
+        TemplateKey {
+            key: "lxc.uts.name",
+            value: name.to_string(),
+            set_by: |spec| spec.uts_name.is_some(),
+        },
+        TemplateKey {
+            key: "lxc.rootfs.path",
+            value: rootfs.to_string(),
+            set_by: |spec| spec.rootfs.path.is_some(),
+        },
+    ];
+    if !managed {
+        // A directory rlxc did not make is never deleted by `rlxc destroy`.
+        keys.push(TemplateKey {
+            key: "lxc.rootfs.managed",
+            value: "0".to_string(),
+            set_by: |spec| spec.rootfs.managed.is_some(),
+        });
+    }
+    keys.extend([
+        TemplateKey {
+            key: "lxc.tty.max",
+            value: tty_max.to_string(),
+            set_by: |spec| spec.tty.max.is_some(),
+        },
+        TemplateKey {
+            key: "lxc.pty.max",
+            value: "1024".to_string(),
+            set_by: |spec| spec.tty.pty_max.is_some(),
+        },
+        TemplateKey {
+            // What LXC's common.conf mounts: init scripts then need to mount nothing.
+            key: "lxc.mount.auto",
+            value: "proc:mixed sys:mixed cgroup:mixed".to_string(),
+            set_by: |spec| spec.mounts.auto.is_some(),
+        },
+        TemplateKey {
+            // No network until the user configures one; an empty one still gives `lo`.
+            key: "lxc.net.0.type",
+            value: "empty".to_string(),
+            set_by: |spec| !spec.networks.is_empty(),
+        },
+    ]);
+    keys
+}
+
+/// What the initial config (`rlxc create -f FILE`) said, as text and as loaded.
+pub(crate) struct Seed<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
+    pub spec: &'a ContainerSpec,
+}
+
+/// The whole config file's text.
+pub(crate) fn compose(
+    template: &str,
+    notes: &[String],
+    seed: Option<&Seed>,
+    keys: &[TemplateKey],
+) -> String {
+    let mut text = format!(
+        "# Template used to create this container: rlxc {template} (built in)\n\
+         # Created by rlxc {} on {}\n",
+        env!("CARGO_PKG_VERSION"),
+        utc_timestamp(SystemTime::now())
+    );
+    for note in notes {
+        text.push_str(&format!("# {note}\n"));
+    }
+    if let Some(seed) = seed {
+        text.push_str(&format!("# Initial config: {}\n\n", seed.path.display()));
+        text.push_str(seed.text);
+        if !seed.text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("\n# Set by the {template} template\n"));
+    } else {
+        text.push('\n');
+    }
+    for key in keys {
+        if seed.is_some_and(|seed| (key.set_by)(seed.spec)) {
+            continue;
+        }
+        text.push_str(&format!("{} = {}\n", key.key, key.value));
+    }
+    text
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC`, without a date crate: days since the epoch to a civil date
+/// (Howard Hinnant's algorithm).
+fn utc_timestamp(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (days, of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_civil_utc() {
+        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01 00:00:00 UTC");
+        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
+        assert_eq!(utc_timestamp(leap_day), "2000-02-29 01:02:03 UTC");
+    }
+
+    #[test]
+    fn seed_keys_win_and_are_kept_verbatim() {
+        let seed_text =
+            "# mine\nlxc.uts.name = other\nlxc.net.0.type = veth\nlxc.net.0.link = br0\n";
+        let loaded = rlxc_config::load_str(seed_text, Path::new("seed")).expect("seed loads");
+        let seed = Seed {
+            path: Path::new("/etc/seed.conf"),
+            text: seed_text,
+            spec: &loaded.spec,
+        };
+        let keys = template_keys("web", "/var/lib/rlxc/web/rootfs", 1, true);
+        let text = compose("busybox", &[], Some(&seed), &keys);
+        assert!(text.contains(seed_text));
+        assert!(!text.contains("lxc.uts.name = web"));
+        assert!(!text.contains("lxc.net.0.type = empty"));
+        assert!(text.contains("lxc.rootfs.path = /var/lib/rlxc/web/rootfs"));
+        let loaded = rlxc_config::load_str(&text, Path::new("config")).expect("result loads");
+        assert_eq!(loaded.spec.uts_name.as_deref(), Some("other"));
+    }
+}

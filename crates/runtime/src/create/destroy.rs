@@ -1,0 +1,246 @@
+//! `rlxc destroy`: refuse a running container (or kill it with `-f`), run the destroy hooks,
+//! then remove `$lxcpath/NAME` with [`remove_tree`](super::remove_tree).
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::path::PathBuf;
+use std::process::Command;
+
+use rlxc_config::spec::HookPoint;
+use rlxc_config::ContainerSpec;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
+
+use super::remove_tree::{remove_container_dir, Removal};
+use super::store::running_state;
+use super::DestroyError;
+use crate::paths::ContainerPaths;
+use crate::state::StateFile;
+
+/// How long `-f` waits for a SIGKILLed init to be gone.
+const KILL_WAIT_SECONDS: u64 = 10;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DestroyOptions {
+    /// Kill a running container first; also destroy a container whose config does not load
+    /// (its hooks cannot run then).
+    pub force: bool,
+}
+
+/// What a destroy did, and what it left.
+#[derive(Debug, Default)]
+pub struct DestroyReport {
+    /// Pid of the init that `-f` killed.
+    pub killed_init: Option<i32>,
+    /// Destroy hooks that ran.
+    pub hooks_run: usize,
+    /// Mount points found inside the container directory, left alone (unmount and destroy
+    /// again, or remove by hand).
+    pub mount_points: Vec<PathBuf>,
+    /// The rootfs kept because of `lxc.rootfs.managed = 0`, or a rootfs outside the
+    /// container directory, which destroy never touches.
+    pub rootfs_left: Option<PathBuf>,
+    /// Why the config was not used (it did not load and `-f` was given).
+    pub config_problem: Option<String>,
+    /// True when `$lxcpath/NAME` is gone entirely.
+    pub removed: bool,
+}
+
+/// Destroys the container at `paths`.
+pub fn destroy(
+    paths: &ContainerPaths,
+    options: DestroyOptions,
+) -> Result<DestroyReport, DestroyError> {
+    let dir = paths.dir();
+    if fs::symlink_metadata(&dir).is_err() {
+        return Err(DestroyError::NotDefined { dir });
+    }
+    let mut report = DestroyReport::default();
+    stop_if_running(paths, options, &mut report)?;
+    let spec = load_config(paths, options, &mut report)?;
+    if let Some(spec) = &spec {
+        report.hooks_run = run_destroy_hooks(paths, spec)?;
+    }
+    let rootfs = spec.as_ref().and_then(rootfs_dir);
+    let managed = spec.as_ref().and_then(|s| s.rootfs.managed).unwrap_or(true);
+    // Only a rootfs directly in the container directory is ever removed (with the rest).
+    let rootfs_name = rootfs
+        .as_ref()
+        .filter(|rootfs| rootfs.parent() == Some(dir.as_path()))
+        .and_then(|rootfs| rootfs.file_name().map(OsStr::to_os_string));
+    let keep = if managed {
+        None
+    } else {
+        rootfs_name.as_deref()
+    };
+    if rootfs_name.is_none() {
+        report.rootfs_left = rootfs.filter(|rootfs| rootfs.exists());
+    }
+    let removal: Removal = remove_container_dir(&dir, keep).map_err(|source| DestroyError::Io {
+        step: "removing",
+        path: dir.clone(),
+        source,
+    })?;
+    report.mount_points = removal.mount_points;
+    report.removed = removal.removed;
+    if removal.kept.is_some() {
+        report.rootfs_left = removal.kept;
+    }
+    Ok(report)
+}
+
+fn stop_if_running(
+    paths: &ContainerPaths,
+    options: DestroyOptions,
+    report: &mut DestroyReport,
+) -> Result<(), DestroyError> {
+    let state_error = |source| DestroyError::State {
+        name: paths.name.clone(),
+        source,
+    };
+    if running_state(paths).map_err(state_error)?.is_none() {
+        return Ok(());
+    }
+    if !options.force {
+        return Err(DestroyError::Running {
+            name: paths.name.clone(),
+        });
+    }
+    if let Some(state) = StateFile::read(&paths.state_file()).map_err(state_error)? {
+        force_stop_for_destroy(&state)?;
+        report.killed_init = Some(state.init.pid);
+    }
+    Ok(())
+}
+
+/// Kills the container's init with SIGKILL and waits until it is gone.
+///
+/// A stand-in until `rlxc stop` exists: it goes through a pidfd, so the signal reaches the
+/// process the state file names (pid and start time checked after the pidfd pins it) and
+/// never a later process that reused the pid. The monitor, if alive, cleans up after init.
+pub fn force_stop_for_destroy(state: &StateFile) -> Result<(), DestroyError> {
+    let kill_error = |source: io::Error| DestroyError::Kill {
+        name: state.name.clone(),
+        pid: state.init.pid,
+        source,
+    };
+    let Some(pid) = Pid::from_raw(state.init.pid) else {
+        return Err(kill_error(io::Error::other(
+            "the state file names no valid pid",
+        )));
+    };
+    let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(pidfd) => pidfd,
+        Err(Errno::SRCH) => return Ok(()),
+        Err(errno) => return Err(kill_error(errno.into())),
+    };
+    // The pidfd now refers to whatever process has that pid: make sure it is our init.
+    if !state.init.is_alive() {
+        return Ok(());
+    }
+    match pidfd_send_signal(&pidfd, Signal::KILL) {
+        Ok(()) | Err(Errno::SRCH) => {}
+        Err(errno) => return Err(kill_error(errno.into())),
+    }
+    // A pidfd becomes readable when its process has exited.
+    let timeout = Timespec {
+        tv_sec: KILL_WAIT_SECONDS as i64,
+        tv_nsec: 0,
+    };
+    let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => {
+                return Err(DestroyError::KillTimeout {
+                    name: state.name.clone(),
+                    pid: state.init.pid,
+                    seconds: KILL_WAIT_SECONDS,
+                })
+            }
+            Ok(_) => return Ok(()),
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(kill_error(errno.into())),
+        }
+    }
+}
+
+/// The config, or `None` when there is no config file (a directory that a crash left).
+fn load_config(
+    paths: &ContainerPaths,
+    options: DestroyOptions,
+    report: &mut DestroyReport,
+) -> Result<Option<ContainerSpec>, DestroyError> {
+    let path = paths.config();
+    if !path.exists() {
+        return Ok(None);
+    }
+    match rlxc_config::load_file(&path, &[]) {
+        Ok(loaded) => Ok(Some(loaded.spec)),
+        Err(failure) if options.force => {
+            report.config_problem = Some(format!(
+                "{} does not load, so no destroy hook ran: {failure}",
+                path.display()
+            ));
+            Ok(None)
+        }
+        Err(failure) => Err(DestroyError::Config { path, failure }),
+    }
+}
+
+/// `lxc.rootfs.path` as a directory: plain or `dir:PATH`; other storage types have none.
+fn rootfs_dir(spec: &ContainerSpec) -> Option<PathBuf> {
+    let path = spec.rootfs.path.as_deref()?;
+    let path = path.strip_prefix("dir:").unwrap_or(path);
+    path.starts_with('/').then(|| PathBuf::from(path))
+}
+
+/// Runs each `lxc.hook.destroy` as LXC does (through `sh -c`; version 0 passes NAME, `lxc`
+/// and `destroy` as arguments, version 1 only the environment). The first failing hook stops
+/// the destroy before anything is removed, as in LXC.
+fn run_destroy_hooks(paths: &ContainerPaths, spec: &ContainerSpec) -> Result<usize, DestroyError> {
+    let Some(hooks) = spec.hooks.commands.get(&HookPoint::Destroy) else {
+        return Ok(0);
+    };
+    let version = if spec.hooks.version == Some(true) {
+        "1"
+    } else {
+        "0"
+    };
+    let rootfs = spec.rootfs.path.clone().unwrap_or_default();
+    for hook in hooks {
+        let mut command = Command::new("/bin/sh");
+        if version == "0" {
+            command.arg("-c").arg(format!("{hook} \"$@\"")).args([
+                "rlxc-hook",
+                &paths.name,
+                "lxc",
+                "destroy",
+            ]);
+        } else {
+            command.arg("-c").arg(hook);
+        }
+        command
+            .env("LXC_NAME", &paths.name)
+            .env("LXC_CONFIG_FILE", paths.config())
+            .env("LXC_ROOTFS_PATH", &rootfs)
+            .env("LXC_HOOK_TYPE", "destroy")
+            .env("LXC_HOOK_SECTION", "lxc")
+            .env("LXC_HOOK_VERSION", version);
+        if let Some(mount) = &spec.rootfs.mount {
+            command.env("LXC_ROOTFS_MOUNT", mount);
+        }
+        let status = command.status().map_err(|e| DestroyError::Hook {
+            command: hook.clone(),
+            status: e.to_string(),
+        })?;
+        if !status.success() {
+            return Err(DestroyError::Hook {
+                command: hook.clone(),
+                status: status.to_string(),
+            });
+        }
+    }
+    Ok(hooks.len())
+}

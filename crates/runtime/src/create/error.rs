@@ -1,0 +1,145 @@
+//! What can go wrong while creating, listing or destroying containers; each variant names the
+//! step and the thing it failed on.
+
+use std::io;
+use std::path::PathBuf;
+
+use rlxc_config::LoadFailure;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    #[error("Container already exists: {dir}")]
+    AlreadyExists { dir: PathBuf },
+    #[error("cannot create the container directory {path}")]
+    Lxcpath {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot make the temporary directory in {lxcpath}")]
+    Staging {
+        lxcpath: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot catch SIGINT/SIGTERM during the create")]
+    Signals(#[source] io::Error),
+    #[error("interrupted by {signal}; removed the partly created container")]
+    Interrupted { signal: String },
+    #[error(
+        "no static busybox found (looked at {}); install Debian's busybox-static package \
+         (apt-get install busybox-static){}",
+        .looked_at.join(", "),
+        .dynamic.as_ref().map(|p| format!(": {} is dynamically linked", p.display())).unwrap_or_default()
+    )]
+    NoStaticBusybox {
+        looked_at: Vec<String>,
+        dynamic: Option<PathBuf>,
+    },
+    #[error("cannot list the applets of {busybox}: {reason}")]
+    BusyboxApplets { busybox: PathBuf, reason: String },
+    #[error("cannot open the rootfs tarball {path}")]
+    OpenTarball {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}: {format} archives are not supported; use .tar, .tar.gz, .tar.xz or .tar.zst")]
+    UnsupportedCompression { path: PathBuf, format: &'static str },
+    #[error("unpacking {path}")]
+    Unpack {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{tarball}: refusing member {member:?}: {reason}")]
+    UnsafeMember {
+        tarball: PathBuf,
+        member: String,
+        reason: &'static str,
+    },
+    #[error("the rootfs directory {path} does not exist or is not a directory")]
+    RootfsNotADirectory { path: PathBuf },
+    #[error("-t none needs a rootfs: give --rootfs DIR or set lxc.rootfs.path in the config")]
+    NoRootfsGiven,
+    #[error(
+        "{config} sets lxc.rootfs.path, but this create puts the rootfs at {rootfs}: remove \
+         that line from the config, or use -t none without --rootfs"
+    )]
+    SeedSetsRootfs { config: PathBuf, rootfs: PathBuf },
+    #[error("the initial config {path} does not load:\n{failure}")]
+    SeedConfig { path: PathBuf, failure: LoadFailure },
+    #[error("the config written for the container does not load (a bug in rlxc):\n{0}")]
+    WrittenConfig(LoadFailure),
+    #[error("{step} {path}")]
+    Io {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl CreateError {
+    pub(crate) fn io(
+        step: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| CreateError::Io { step, path, source }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestroyError {
+    /// LXC's words for a container that has no directory under the lxcpath.
+    #[error("Container is not defined: {dir} does not exist")]
+    NotDefined { dir: PathBuf },
+    #[error("{name} is running (use -f to kill it first)")]
+    Running { name: String },
+    #[error("cannot read the state of {name}")]
+    State {
+        name: String,
+        #[source]
+        source: crate::state::StateError,
+    },
+    #[error(
+        "cannot load the config {path}, so its destroy hooks and rootfs are unknown:\n{failure}"
+    )]
+    Config { path: PathBuf, failure: LoadFailure },
+    #[error("killing init (pid {pid}) of {name}")]
+    Kill {
+        name: String,
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+    #[error("init (pid {pid}) of {name} was still alive {seconds} s after SIGKILL")]
+    KillTimeout {
+        name: String,
+        pid: i32,
+        seconds: u64,
+    },
+    #[error("destroy hook {command:?} failed ({status}); nothing was removed")]
+    Hook { command: String, status: String },
+    #[error("{step} {path}")]
+    Io {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot list containers in {path}")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}

@@ -1,0 +1,192 @@
+//! Making, listing and deleting containers on disk: `rlxc create`, `rlxc ls`, `rlxc destroy`.
+//!
+//! A container is `$lxcpath/NAME/{config,rootfs/}`. [`create`] builds one from a template in a
+//! temporary directory and renames it into place when it is complete; [`list`] reads what is
+//! there; [`destroy`] removes one without ever following a symlink or crossing a mount point.
+
+mod busybox;
+mod busybox_files;
+mod config_file;
+mod destroy;
+mod error;
+mod remove_tree;
+mod staging;
+mod store;
+mod sys;
+mod tarball;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rlxc_config::ContainerSpec;
+
+pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
+pub use destroy::{destroy, force_stop_for_destroy, DestroyOptions, DestroyReport};
+pub use error::{CreateError, DestroyError, StoreError};
+pub use staging::is_staging_name;
+pub use store::{list, ContainerEntry};
+pub use tarball::Progress;
+
+use config_file::{Seed, TemplateKey};
+use staging::Staging;
+
+/// What to fill the rootfs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    /// The built-in busybox rootfs, from the host's static busybox.
+    Busybox,
+    /// A rootfs tarball: `.tar`, `.tar.gz`, `.tar.xz` or `.tar.zst`.
+    Tarball { archive: PathBuf },
+    /// An existing directory (or the initial config's `lxc.rootfs.path`), used in place.
+    None { rootfs: Option<PathBuf> },
+}
+
+impl Template {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Template::Busybox => "busybox",
+            Template::Tarball { .. } => "tarball",
+            Template::None { .. } => "none",
+        }
+    }
+}
+
+/// Everything `rlxc create` was asked.
+#[derive(Debug, Clone)]
+pub struct CreateRequest<'a> {
+    pub paths: &'a crate::paths::ContainerPaths,
+    pub template: Template,
+    /// `-f CONFIG`: copied first, verbatim; the template only adds what it does not set.
+    pub seed_config: Option<&'a Path>,
+    /// Where to look for a static busybox; [`BUSYBOX_LOCATIONS`] outside tests.
+    pub busybox_locations: &'a [&'a str],
+}
+
+/// A container that now exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    /// The rootfs as the config names it.
+    pub rootfs: PathBuf,
+}
+
+/// Creates a container. Either it exists complete afterwards, or nothing new is on disk.
+pub fn create(request: &CreateRequest, progress: Progress) -> Result<Created, CreateError> {
+    let paths = request.paths;
+    let seed_text = read_seed(request.seed_config)?;
+    let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
+    let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;
+    let busybox = match request.template {
+        Template::Busybox => Some(find_static_busybox(request.busybox_locations)?),
+        _ => None,
+    };
+
+    let staging = Staging::begin(paths)?;
+    let staged_rootfs = staging.path().join("rootfs");
+    let mut notes = Vec::new();
+    match &request.template {
+        Template::Busybox => {
+            let busybox = busybox.as_deref().unwrap_or(Path::new("/bin/busybox"));
+            notes.push(format!("Busybox: {}", busybox.display()));
+            busybox::build_rootfs(busybox, &staged_rootfs, &paths.name)?;
+        }
+        Template::Tarball { archive } => {
+            notes.push(format!("Rootfs unpacked from: {}", archive.display()));
+            tarball::unpack(archive, staging.path(), &staged_rootfs, progress)?;
+        }
+        Template::None { .. } => {
+            notes.push("Rootfs: an existing directory, used in place (not managed)".into());
+        }
+    }
+    Staging::check_interrupted()?;
+
+    let tty_max = if request.template == Template::Busybox {
+        1
+    } else {
+        4
+    };
+    let rootfs_text = rootfs.to_string_lossy();
+    let keys: Vec<TemplateKey> =
+        config_file::template_keys(&paths.name, &rootfs_text, tty_max, managed);
+    let seed = match (
+        request.seed_config,
+        seed_text.as_deref(),
+        seed_spec.as_ref(),
+    ) {
+        (Some(path), Some(text), Some(spec)) => Some(Seed { path, text, spec }),
+        _ => None,
+    };
+    let text = config_file::compose(request.template.name(), &notes, seed.as_ref(), &keys);
+    let staged_config = staging.path().join("config");
+    fs::write(&staged_config, &text).map_err(CreateError::io("writing", &staged_config))?;
+    rlxc_config::load_file(&staged_config, &[]).map_err(CreateError::WrittenConfig)?;
+
+    let dir = staging.commit()?;
+    Ok(Created {
+        config: dir.join("config"),
+        dir,
+        rootfs,
+    })
+}
+
+fn read_seed(seed: Option<&Path>) -> Result<Option<String>, CreateError> {
+    seed.map(|path| {
+        fs::read_to_string(path).map_err(CreateError::io("reading the initial config", path))
+    })
+    .transpose()
+}
+
+fn load_seed(
+    path: Option<&Path>,
+    text: Option<&str>,
+) -> Result<Option<ContainerSpec>, CreateError> {
+    let (Some(path), Some(_)) = (path, text) else {
+        return Ok(None);
+    };
+    // Loaded from the file, so its includes resolve as they will from the container's config.
+    rlxc_config::load_file(path, &[])
+        .map(|loaded| Some(loaded.spec))
+        .map_err(|failure| CreateError::SeedConfig {
+            path: path.to_path_buf(),
+            failure,
+        })
+}
+
+/// The rootfs the config will name, and whether rlxc manages (and so may delete) it.
+fn plan_rootfs(
+    request: &CreateRequest,
+    seed: Option<&ContainerSpec>,
+) -> Result<(PathBuf, bool), CreateError> {
+    let seed_rootfs = seed.and_then(|spec| spec.rootfs.path.clone());
+    let conflict = |rootfs: &Path| CreateError::SeedSetsRootfs {
+        config: request
+            .seed_config
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        rootfs: rootfs.to_path_buf(),
+    };
+    match &request.template {
+        Template::Busybox | Template::Tarball { .. } => {
+            let rootfs = request.paths.default_rootfs();
+            if seed_rootfs.is_some() {
+                return Err(conflict(&rootfs));
+            }
+            Ok((rootfs, true))
+        }
+        Template::None { rootfs: Some(dir) } => {
+            if seed_rootfs.is_some() {
+                return Err(conflict(dir));
+            }
+            let absolute = fs::canonicalize(dir)
+                .ok()
+                .filter(|path| path.is_dir())
+                .ok_or_else(|| CreateError::RootfsNotADirectory { path: dir.clone() })?;
+            Ok((absolute, false))
+        }
+        Template::None { rootfs: None } => {
+            let path = seed_rootfs.ok_or(CreateError::NoRootfsGiven)?;
+            Ok((PathBuf::from(path), false))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Atomic creation: a container is built in `$lxcpath/.NAME.create-XXXXXX` and renamed to
+//! `$lxcpath/NAME` only when it is complete. Until then a drop guard owns the temporary
+//! directory, so an error, a panic or a SIGINT/SIGTERM/SIGHUP leaves nothing behind.
+
+use std::fs::{self, DirBuilder, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+use tempfile::TempDir;
+
+use super::sys::{self, InterruptCatcher};
+use super::CreateError;
+use crate::paths::ContainerPaths;
+
+/// Mode of the lxcpath when rlxc makes it.
+const LXCPATH_MODE: u32 = 0o755;
+/// Mode of `$lxcpath/NAME`, as LXC makes it: the rootfs below may hold setuid binaries and
+/// secrets, so other users do not get to look in.
+const CONTAINER_DIR_MODE: u32 = 0o770;
+
+/// The prefix of temporary directories, which `ls` must skip.
+pub fn staging_prefix(name: &str) -> String {
+    format!(".{name}.create-")
+}
+
+/// True for a directory name that is a create in progress (or one that a crash left).
+pub fn is_staging_name(dir_name: &str) -> bool {
+    dir_name.starts_with('.') && dir_name.contains(".create-")
+}
+
+/// A container being built. Dropping it without [`Staging::commit`] removes everything.
+pub(crate) struct Staging {
+    // Field order matters: the directory is removed before the signal handlers go back.
+    dir: Option<TempDir>,
+    target: PathBuf,
+    _catcher: InterruptCatcher,
+}
+
+impl Staging {
+    /// Makes the lxcpath if needed, refuses an existing container, and starts catching
+    /// interrupting signals.
+    pub(crate) fn begin(paths: &ContainerPaths) -> Result<Staging, CreateError> {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(LXCPATH_MODE)
+            .create(&paths.lxcpath)
+            .map_err(|source| CreateError::Lxcpath {
+                path: paths.lxcpath.clone(),
+                source,
+            })?;
+        let target = paths.dir();
+        if fs::symlink_metadata(&target).is_ok() {
+            return Err(CreateError::AlreadyExists { dir: target });
+        }
+        let catcher = InterruptCatcher::install().map_err(CreateError::Signals)?;
+        let dir = tempfile::Builder::new()
+            .prefix(&staging_prefix(&paths.name))
+            .tempdir_in(&paths.lxcpath)
+            .map_err(|source| CreateError::Staging {
+                lxcpath: paths.lxcpath.clone(),
+                source,
+            })?;
+        Ok(Staging {
+            dir: Some(dir),
+            target,
+            _catcher: catcher,
+        })
+    }
+
+    /// The temporary directory that becomes `$lxcpath/NAME`.
+    pub(crate) fn path(&self) -> &Path {
+        match &self.dir {
+            Some(dir) => dir.path(),
+            // `dir` is only taken by `commit`, which consumes self.
+            None => Path::new(""),
+        }
+    }
+
+    /// An error if a signal asked the create to stop; called between steps and by readers.
+    pub(crate) fn check_interrupted() -> Result<(), CreateError> {
+        match sys::interrupted_by() {
+            Some(signal) => Err(CreateError::Interrupted {
+                signal: sys::signal_name(signal),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Moves the finished container into place. `RENAME_NOREPLACE`: a concurrent create of
+    /// the same name that finished first wins, and this one fails instead of replacing it.
+    pub(crate) fn commit(mut self) -> Result<PathBuf, CreateError> {
+        Self::check_interrupted()?;
+        let staged = self.path().to_path_buf();
+        fs::set_permissions(&staged, Permissions::from_mode(CONTAINER_DIR_MODE))
+            .map_err(CreateError::io("setting the mode of", &staged))?;
+        match renameat_with(CWD, &staged, CWD, &self.target, RenameFlags::NOREPLACE) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::EXIST) => {
+                return Err(CreateError::AlreadyExists {
+                    dir: self.target.clone(),
+                })
+            }
+            Err(errno) => {
+                return Err(CreateError::Io {
+                    step: "moving the new container into place at",
+                    path: self.target.clone(),
+                    source: io::Error::from(errno),
+                })
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            // Renamed away: there is nothing left at the temporary path to remove.
+            let _ = dir.keep();
+        }
+        Ok(self.target.clone())
+    }
+}

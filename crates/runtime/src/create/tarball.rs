@@ -1,0 +1,283 @@
+//! The `tarball` template: unpack a rootfs tarball (OpenVZ/Funtoo/distribution images), plain
+//! or gzip/xz/zstd compressed, keeping owners, modes, links, device nodes and xattrs.
+//!
+//! Every member is checked before it is written: an absolute path or a `..` refuses the whole
+//! tarball, and the tar crate's `unpack_in` refuses to write through a symlink that leads out.
+
+use std::cell::Cell;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+use rustix::fs::{chownat, makedev, mknodat, AtFlags, FileType, Mode, CWD};
+use tar::EntryType;
+
+use super::staging::Staging;
+use super::CreateError;
+
+/// Top-level names of a rootfs; a tarball whose only top directory has another name (and
+/// holds these) is taken to be `NAME/etc/...` and unpacked one level up.
+const ROOTFS_TOP_LEVEL: &[&str] = &["bin", "etc", "lib", "sbin", "usr", "var"];
+
+/// Called now and then with (compressed bytes read, tarball size).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Xz,
+    Zstd,
+}
+
+/// Unpacks `tarball` into `rootfs` (which must not exist), using `staging` (a directory on
+/// the same filesystem) for the intermediate tree.
+pub(crate) fn unpack(
+    tarball: &Path,
+    staging: &Path,
+    rootfs: &Path,
+    progress: Progress,
+) -> Result<(), CreateError> {
+    let file = File::open(tarball).map_err(|source| CreateError::OpenTarball {
+        path: tarball.to_path_buf(),
+        source,
+    })?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let read_so_far = Rc::new(Cell::new(0u64));
+    let mut source = BufReader::new(SourceReader {
+        inner: file,
+        read: Rc::clone(&read_so_far),
+    });
+    let compression = sniff(tarball, &mut source)?;
+    let decoded: Box<dyn Read> = match compression {
+        Compression::None => Box::new(source),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(source)),
+        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(source)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(source).map_err(unpack_error(tarball))?,
+        ),
+    };
+    let unpacked = staging.join("unpacked");
+    fs::create_dir(&unpacked).map_err(CreateError::io("making", &unpacked))?;
+    let mut archive = tar::Archive::new(decoded);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_ownerships(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(true);
+    archive.set_overwrite(true);
+    let entries = archive.entries().map_err(unpack_error(tarball))?;
+    for entry in entries {
+        let mut entry = entry.map_err(unpack_error(tarball))?;
+        check_member(tarball, &entry)?;
+        match entry.header().entry_type() {
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                make_node(&unpacked, &entry).map_err(unpack_error(tarball))?
+            }
+            _ => {
+                let written = entry.unpack_in(&unpacked).map_err(unpack_error(tarball))?;
+                if !written {
+                    return Err(CreateError::UnsafeMember {
+                        tarball: tarball.to_path_buf(),
+                        member: member_name(&entry),
+                        reason: "it would be written outside the rootfs",
+                    });
+                }
+            }
+        }
+        progress(read_so_far.get(), total);
+    }
+    progress(total, total);
+    move_into_place(&unpacked, rootfs)
+}
+
+/// The error for a failed read or write, unless a signal is the real reason.
+fn unpack_error(tarball: &Path) -> impl Fn(io::Error) -> CreateError + '_ {
+    move |source| match Staging::check_interrupted() {
+        Err(interrupted) => interrupted,
+        Ok(()) => CreateError::Unpack {
+            path: tarball.to_path_buf(),
+            source,
+        },
+    }
+}
+
+fn sniff(tarball: &Path, source: &mut impl BufRead) -> Result<Compression, CreateError> {
+    let head = source.fill_buf().map_err(unpack_error(tarball))?;
+    let unsupported = |format| CreateError::UnsupportedCompression {
+        path: tarball.to_path_buf(),
+        format,
+    };
+    Ok(match head {
+        [0x1f, 0x8b, ..] => Compression::Gzip,
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Compression::Xz,
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Compression::Zstd,
+        [b'B', b'Z', b'h', ..] => return Err(unsupported("bzip2")),
+        [0x04, 0x22, 0x4d, 0x18, ..] => return Err(unsupported("lz4")),
+        _ => Compression::None,
+    })
+}
+
+fn member_name<R: Read>(entry: &tar::Entry<R>) -> String {
+    String::from_utf8_lossy(&entry.path_bytes()).into_owned()
+}
+
+/// Refuses absolute paths and `..` in member names and hard link targets. (Symlink targets
+/// may be anything: they are resolved inside the container.)
+fn check_member<R: Read>(tarball: &Path, entry: &tar::Entry<R>) -> Result<(), CreateError> {
+    let refuse = |reason| CreateError::UnsafeMember {
+        tarball: tarball.to_path_buf(),
+        member: member_name(entry),
+        reason,
+    };
+    let path = entry.path().map_err(unpack_error(tarball))?;
+    escape_reason(&path).map_or(Ok(()), |reason| Err(refuse(reason)))?;
+    if entry.header().entry_type().is_hard_link() {
+        if let Some(target) = entry.link_name().map_err(unpack_error(tarball))? {
+            if let Some(reason) = escape_reason(&target) {
+                return Err(refuse(reason));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn escape_reason(path: &Path) -> Option<&'static str> {
+    path.components().find_map(|component| match component {
+        Component::RootDir | Component::Prefix(_) => Some("absolute paths are not allowed"),
+        Component::ParentDir => Some("'..' would leave the rootfs"),
+        Component::CurDir | Component::Normal(_) => None,
+    })
+}
+
+/// Character and block devices and FIFOs, which the tar crate would write as plain files.
+fn make_node<R: Read>(root: &Path, entry: &tar::Entry<R>) -> io::Result<()> {
+    let header = entry.header();
+    let relative: PathBuf = entry.path()?.components().collect();
+    let target = root.join(&relative);
+    let parent = target.parent().unwrap_or(root);
+    fs::create_dir_all(parent)?;
+    // An earlier member may have made a parent a symlink to somewhere else.
+    if !fs::canonicalize(parent)?.starts_with(fs::canonicalize(root)?) {
+        return Err(io::Error::other(format!(
+            "{} would be made outside the rootfs",
+            relative.display()
+        )));
+    }
+    let file_type = match header.entry_type() {
+        EntryType::Char => FileType::CharacterDevice,
+        EntryType::Block => FileType::BlockDevice,
+        _ => FileType::Fifo,
+    };
+    let device = makedev(
+        header.device_major()?.unwrap_or(0),
+        header.device_minor()?.unwrap_or(0),
+    );
+    let mode = header.mode()? & 0o7777;
+    match fs::symlink_metadata(&target) {
+        Ok(meta) if meta.is_dir() => fs::remove_dir(&target)?,
+        Ok(_) => fs::remove_file(&target)?,
+        Err(_) => {}
+    }
+    mknodat(CWD, &target, file_type, Mode::from_raw_mode(mode), device)?;
+    let owner = rustix::fs::Uid::from_raw(header.uid()? as u32);
+    let group = rustix::fs::Gid::from_raw(header.gid()? as u32);
+    chownat(
+        CWD,
+        &target,
+        Some(owner),
+        Some(group),
+        AtFlags::SYMLINK_NOFOLLOW,
+    )?;
+    // After the chown, which clears set-id bits; and not through the umask, unlike mknod.
+    rustix::fs::chmod(&target, Mode::from_raw_mode(mode))?;
+    Ok(())
+}
+
+/// `unpacked` becomes the rootfs, or its only directory does when the tarball wrapped the
+/// rootfs in one (`stage3-amd64/etc/...`).
+fn move_into_place(unpacked: &Path, rootfs: &Path) -> Result<(), CreateError> {
+    let wrapped = single_wrapping_dir(unpacked).map_err(CreateError::io("reading", unpacked))?;
+    match wrapped {
+        Some(top) => {
+            fs::rename(&top, rootfs).map_err(CreateError::io("moving into place", &top))?;
+            fs::remove_dir(unpacked).map_err(CreateError::io("removing", unpacked))
+        }
+        None => {
+            fs::rename(unpacked, rootfs).map_err(CreateError::io("moving into place", unpacked))
+        }
+    }
+}
+
+fn single_wrapping_dir(unpacked: &Path) -> io::Result<Option<PathBuf>> {
+    let mut entries = fs::read_dir(unpacked)?.collect::<Result<Vec<_>, _>>()?;
+    if entries.len() != 1 {
+        return Ok(None);
+    }
+    let only = entries.remove(0);
+    let name = only.file_name();
+    let is_dir = only.file_type()?.is_dir();
+    if !is_dir || ROOTFS_TOP_LEVEL.iter().any(|top| name == *top) {
+        return Ok(None);
+    }
+    let path = only.path();
+    let looks_like_rootfs = ROOTFS_TOP_LEVEL.iter().any(|top| path.join(top).is_dir());
+    Ok(looks_like_rootfs.then_some(path))
+}
+
+/// The tarball's bytes, counted for the progress line, and cut short by SIGINT/SIGTERM.
+struct SourceReader {
+    inner: File,
+    read: Rc<Cell<u64>>,
+}
+
+impl Read for SourceReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if Staging::check_interrupted().is_err() {
+                return Err(io::Error::other("interrupted by a signal"));
+            }
+            match self.inner.read(buf) {
+                // EINTR from our own signal handler: look at the flag again.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Ok(n) => {
+                    self.read.set(self.read.get() + n as u64);
+                    return Ok(n);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_are_named() {
+        assert_eq!(escape_reason(Path::new("./etc/passwd")), None);
+        assert_eq!(
+            escape_reason(Path::new("etc/../../x")),
+            Some("'..' would leave the rootfs")
+        );
+        assert_eq!(
+            escape_reason(Path::new("/etc/passwd")),
+            Some("absolute paths are not allowed")
+        );
+    }
+
+    #[test]
+    fn a_wrapping_directory_is_stripped_but_a_plain_rootfs_is_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wrapped = dir.path().join("wrapped");
+        fs::create_dir_all(wrapped.join("stage3/etc")).expect("mkdir");
+        assert_eq!(
+            single_wrapping_dir(&wrapped).expect("read"),
+            Some(wrapped.join("stage3"))
+        );
+        let plain = dir.path().join("plain");
+        fs::create_dir_all(plain.join("usr/bin")).expect("mkdir");
+        assert_eq!(single_wrapping_dir(&plain).expect("read"), None);
+    }
+}
