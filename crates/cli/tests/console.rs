@@ -12,8 +12,8 @@ use support::{World, RLXC};
 
 fn console_process(world: &World, name: &str) -> std::process::Child {
     Command::new(RLXC)
-        .args(["console", "-n", name, "-t", "0", "-P"])
-        .arg(world.lxcpath())
+        .args(["console", "-n", name, "-t", "0"])
+        .env("RLXC_PATH", world.lxcpath())
         .env("RLXC_RUN_DIR", world.run_root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

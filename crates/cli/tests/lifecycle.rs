@@ -243,10 +243,22 @@ fn hooks_run_at_their_moments_with_lxcs_environment() {
     let text = std::fs::read_to_string(&log).expect("hook log");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
-    assert!(lines[0].starts_with(&format!("pre-start name={name} pid= ")), "{text}");
-    assert!(lines[0].ends_with(&format!("args={name} lxc pre-start")), "{text}");
-    assert!(lines[1].starts_with(&format!("start-host name={name} pid={pid} ")), "{text}");
-    assert!(lines[2].starts_with("stop ") && lines[2].contains("target=stop"), "{text}");
+    assert!(
+        lines[0].starts_with(&format!("pre-start name={name} pid= ")),
+        "{text}"
+    );
+    assert!(
+        lines[0].ends_with(&format!("args={name} lxc pre-start")),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("start-host name={name} pid={pid} ")),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("stop ") && lines[2].contains("target=stop"),
+        "{text}"
+    );
     assert!(lines[3].starts_with("post-stop "), "{text}");
     world.assert_nothing_left(&name);
 }

@@ -39,10 +39,10 @@ impl World {
     /// `rlxc VERB -P LXCPATH ...` with this world's run root.
     pub fn rlxc(&self, args: &[&str]) -> Command {
         let mut command = Command::new(RLXC);
+        // RLXC_PATH rather than -P: a `-P` after `-- CMD` would belong to CMD.
         command
             .args(args)
-            .arg("-P")
-            .arg(self.lxcpath())
+            .env("RLXC_PATH", self.lxcpath())
             .env("RLXC_RUN_DIR", self.run_root())
             .timeout(std::time::Duration::from_secs(60));
         command

@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::mount::MountFlags;
 
-use rlxc_config::values::{CreateKind, MountAuto, ProcMode, SysMode};
+use rlxc_config::values::{CgroupAuto, CreateKind, MountAuto, ProcMode, SysMode};
 
 use super::fdmount;
 use super::resolve::RootDir;
@@ -21,11 +21,19 @@ const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
     .union(MountFlags::NOEXEC);
 
 pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsError> {
-    // Refuse what we cannot do before mounting anything.
+    // Refuse what we cannot do before mounting anything. A cgroup automount without
+    // `:force` is skipped, as LXC does when the container has its own cgroup namespace
+    // (common.conf's `cgroup:mixed` then means nothing); `:force` is not done yet.
     if let Some(cgroup) = auto.cgroup {
-        return Err(RootfsError::Unsupported {
-            what: format!("lxc.mount.auto = {cgroup} (cgroup automounts)"),
-        });
+        let forced = matches!(
+            cgroup,
+            CgroupAuto::V1 { force: true, .. } | CgroupAuto::V2 { force: true, .. }
+        );
+        if forced {
+            return Err(RootfsError::Unsupported {
+                what: format!("lxc.mount.auto = {cgroup} (forced cgroup automounts)"),
+            });
+        }
     }
     if let Some(shmounts) = &auto.shmounts {
         return Err(RootfsError::Unsupported {
