@@ -43,10 +43,13 @@ fn one_client_per_tty_and_reconnect_works() {
     world.rlxc(&["start", "-n", &name]).assert().success();
 
     let mut first = console_process(&world, &name);
-    // The first client is attached once its banner is out.
-    let stderr = first.stderr.take().expect("stderr");
+    // The first client is attached once its banner is out (its stderr stays open).
+    let mut stderr = std::io::BufReader::new(first.stderr.take().expect("stderr"));
     let mut banner = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut banner).expect("banner");
+    while !banner.contains("Type <") {
+        let n = std::io::BufRead::read_line(&mut stderr, &mut banner).expect("banner");
+        assert!(n > 0, "the first console client ended: {banner:?}");
+    }
     world
         .rlxc(&["console", "-n", &name, "-t", "0"])
         .write_stdin("")
@@ -55,12 +58,17 @@ fn one_client_per_tty_and_reconnect_works() {
         .stderr(predicate::str::contains("in use"));
 
     // Typing into the console reaches the container (and its output reaches the log).
-    first
-        .stdin
-        .as_mut()
-        .expect("stdin")
-        .write_all(b"\nroot\necho marker-$((6*7))\n")
-        .expect("type");
+    // getty flushes what was typed before its prompt, so wait for the prompt first.
+    let prompt = wait_for_text(&log, "login:");
+    assert!(prompt.contains("login:"), "no getty prompt: {prompt:?}");
+    let keyboard = first.stdin.as_mut().expect("stdin");
+    keyboard.write_all(b"root\n").expect("type");
+    let shell = wait_for_text(&log, "# ");
+    assert!(
+        shell.contains("# "),
+        "no shell prompt after login: {shell:?}"
+    );
+    keyboard.write_all(b"echo marker-$((6*7))\n").expect("type");
     let text = wait_for_text(&log, "marker-42");
     assert!(text.contains("marker-42"), "{text}");
     first.kill().expect("kill first client");

@@ -40,14 +40,20 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e).context("console"),
     };
     let prefix = describe_prefix(args.escape);
-    eprint!(
+    say(&format!(
         "\r\nConnected to tty {tty}\r\nType <{prefix} q> to exit the console, <{prefix} {prefix}> to enter {prefix} itself\r\n"
-    );
+    ));
     match relay(stream, args.escape).context("console")? {
-        SessionEnd::Detached => eprint!("\r\n"),
-        SessionEnd::ContainerGone => eprint!("\r\n{} stopped\r\n", paths.name),
+        SessionEnd::Detached => say("\r\n"),
+        SessionEnd::ContainerGone => say(&format!("\r\n{} stopped\r\n", paths.name)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One write to stderr; a closed stderr is no reason to abandon the session.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().write_all(text.as_bytes());
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let loaded = rlxc_config::load_file(&config_path, &defines)?;
     let command = if args.command.is_empty() {
         match &loaded.spec.init.execute_cmd {
-            Some(cmd) => cmd.split_whitespace().map(str::to_string).collect(),
+            Some(cmd) => rlxc_runtime::spawn::split_command(cmd)?,
             None => bail!("no command: give one after -- (or set lxc.execute.cmd)"),
         }
     } else {

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, OwnedFd, RawFd};
 use rustix::process::{pidfd_send_signal, Signal};
 
 pub use child::PtyMasters;
-pub use plan::{InitPlan, PlanError, DEFAULT_NAMESPACES};
+pub use plan::{split_command, InitPlan, PlanError, DEFAULT_NAMESPACES};
 use protocol::{ChildMessage, ParentMessage};
 
 use crate::channel::{Channel, ChannelError};

@@ -56,6 +56,8 @@ pub enum PlanError {
     Nul { what: &'static str, value: String },
     #[error("lxc.init.cmd: empty command")]
     EmptyCommand,
+    #[error("lxc.init.cmd: unbalanced quotes in {command:?}")]
+    Quotes { command: String },
 }
 
 impl InitPlan {
@@ -63,7 +65,7 @@ impl InitPlan {
     pub fn from_spec(spec: &ContainerSpec, command: &[String]) -> Result<InitPlan, PlanError> {
         let words: Vec<String> = if command.is_empty() {
             let cmd = spec.init.cmd.as_deref().unwrap_or("/sbin/init");
-            cmd.split_whitespace().map(str::to_string).collect()
+            split_command(cmd)?
         } else {
             command.to_vec()
         };
@@ -104,6 +106,14 @@ impl InitPlan {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// Splits a command line into words as a shell would (quotes group words), as LXC does for
+/// `lxc.init.cmd` and `lxc.execute.cmd`.
+pub fn split_command(command: &str) -> Result<Vec<String>, PlanError> {
+    shlex::split(command).ok_or_else(|| PlanError::Quotes {
+        command: command.to_string(),
+    })
 }
 
 /// `lxc.namespace.clone` exactly, else the default minus `lxc.namespace.keep`, and no new
@@ -220,6 +230,13 @@ mod tests {
         assert!(plan.env.iter().any(|e| e.as_bytes() == b"container=lxc"));
         assert_eq!(plan.cwd, "/");
         assert!(plan.drop_capabilities.is_empty());
+    }
+
+    #[test]
+    fn init_cmd_honours_quotes() {
+        let plan = plan("lxc.init.cmd = /bin/sh -c 'echo a b'\n");
+        let argv: Vec<&[u8]> = plan.argv.iter().map(|a| a.as_bytes()).collect();
+        assert_eq!(argv, [b"/bin/sh".as_slice(), b"-c", b"echo a b"]);
     }
 
     #[test]
