@@ -40,7 +40,8 @@ pub struct Args {
     #[arg(short = 'R', long = "remount-sys-proc", requires = "namespaces")]
     pub remount_sys_proc: bool,
 
-    /// Start with an empty environment (only container=lxc and the --keep-var variables)
+    /// Start with an empty environment: only container=lxc, the --keep-var variables, the -v
+    /// ones and a default PATH (added whenever the environment has none)
     #[arg(long = "clear-env", conflicts_with = "keep_env")]
     pub clear_env: bool,
 

@@ -202,8 +202,14 @@ impl Session {
 
     /// The command has exited: show what it wrote last, without waiting for its background
     /// children that may still hold the pty.
+    /// Bounded, so a background process that keeps writing cannot keep attach alive.
     fn drain_master(&mut self) {
-        while self.master_open && self.copy_master_output() {}
+        const MAX_READS: usize = 256;
+        for _ in 0..MAX_READS {
+            if !self.master_open || !self.copy_master_output() {
+                break;
+            }
+        }
     }
 }
 
