@@ -2,6 +2,7 @@
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
 //! the verbs' runtime halves (`stop`, `status`).
 
+pub mod attach;
 pub mod channel;
 pub mod create;
 mod error;

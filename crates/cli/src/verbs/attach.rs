@@ -1,12 +1,17 @@
-//! `rlxc attach` / `lxc-attach`. Its exit status will be the command's (128+N if killed by
-//! signal N), as in LXC.
+//! `rlxc attach` / `lxc-attach`. Its exit status is the command's (128+N if killed by signal
+//! N), as in LXC; 127 when the command is not found in the container, 126 when it cannot run,
+//! 1 for attach's own errors.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::bail;
+use rlxc_runtime::attach::{attach, AttachError, AttachOptions, EnvPolicy};
+use rlxc_runtime::namespaces::Namespace;
+use rlxc_runtime::state::StateFile;
+
 use crate::arg_values::{key_value, or_list, KeyValue, Words};
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 const PRIVILEGES: &[&str] = &["CGROUP", "CAP", "LSM"];
 const NAMESPACES: &[&str] = &["MOUNT", "PID", "UTSNAME", "IPC", "USER", "NETWORK"];
@@ -35,7 +40,8 @@ pub struct Args {
     #[arg(short = 'R', long = "remount-sys-proc", requires = "namespaces")]
     pub remount_sys_proc: bool,
 
-    /// Start with an empty environment (only container=lxc and the --keep-var variables)
+    /// Start with an empty environment: only container=lxc, the --keep-var variables, the -v
+    /// ones and a default PATH (added whenever the environment has none)
     #[arg(long = "clear-env", conflicts_with = "keep_env")]
     pub clear_env: bool,
 
@@ -84,8 +90,97 @@ fn namespaces(text: &str) -> Result<Words, String> {
     or_list(text, NAMESPACES)
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("attach")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    refuse_unsupported(args)?;
+    let paths = common.container_paths()?;
+    let (init_uid, init_gid) = init_ids(common, &paths);
+    // -s implies -e (LXC): a partial attach keeps the caller's cgroup and capabilities.
+    let elevated: Vec<String> = match (&args.namespaces, &args.elevated_privileges) {
+        (Some(_), _) => PRIVILEGES.iter().map(|p| p.to_string()).collect(),
+        (None, Some(words)) => words.clone(),
+        (None, None) => Vec::new(),
+    };
+    let options = AttachOptions {
+        command: args.command.clone(),
+        env: EnvPolicy {
+            clear: args.clear_env,
+            keep_vars: args.keep_var.clone(),
+            set_vars: args
+                .set_var
+                .iter()
+                .map(|kv| (kv.key.clone(), kv.value.clone()))
+                .collect(),
+        },
+        uid: args.uid.unwrap_or(init_uid),
+        gid: args.gid.unwrap_or(init_gid),
+        namespaces: args.namespaces.as_ref().map(|words| lxc_namespaces(words)),
+        join_cgroups: !elevated.iter().any(|p| p == "CGROUP"),
+        limit_capabilities: !elevated.iter().any(|p| p == "CAP"),
+    };
+    match attach(&paths, &options) {
+        Ok(exit) => Ok(ExitCode::from(exit.status())),
+        // Said like a shell says it, with the shell's exit code.
+        Err(error @ AttachError::Command { .. }) => {
+            eprintln!("{error}");
+            Ok(ExitCode::from(error.exit_code()))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Options LXC has that rlxc does not implement yet: refused rather than ignored.
+fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
+    let unsupported = [
+        ("-R/--remount-sys-proc", args.remount_sys_proc),
+        ("-a/--arch", args.arch.is_some()),
+        ("-L/--pty-log", args.pty_log.is_some()),
+        ("-c/--context", args.context.is_some()),
+    ];
+    for (option, given) in unsupported {
+        if given {
+            bail!("attach {option} is not available yet in this rlxc build");
+        }
+    }
+    Ok(())
+}
+
+/// `lxc.init.uid` / `lxc.init.gid` of the running container's config (`--rcfile` wins), the
+/// default identity of the command as in LXC; root when the config cannot be read.
+fn init_ids(common: &CommonOpts, paths: &rlxc_runtime::paths::ContainerPaths) -> (u32, u32) {
+    let config = match &common.rcfile {
+        Some(rcfile) => Some(rcfile.clone()),
+        None => StateFile::read(&paths.state_file())
+            .ok()
+            .flatten()
+            .map(|state| state.config),
+    };
+    let spec = config.and_then(|path| match rlxc_config::load_file(&path, &[]) {
+        Ok(loaded) => Some(loaded.spec),
+        Err(_) => {
+            tracing::warn!(config = %path.display(), "cannot read the config; attaching as root");
+            None
+        }
+    });
+    spec.map_or((0, 0), |spec| {
+        (spec.init.uid.unwrap_or(0), spec.init.gid.unwrap_or(0))
+    })
+}
+
+/// LXC's `-s` names as namespace kinds. The cgroup namespace has no `-s` name: a partial
+/// attach does not enter it.
+fn lxc_namespaces(words: &[String]) -> Vec<Namespace> {
+    words
+        .iter()
+        .filter_map(|word| match word.as_str() {
+            "MOUNT" => Some(Namespace::Mount),
+            "PID" => Some(Namespace::Pid),
+            "UTSNAME" => Some(Namespace::Uts),
+            "IPC" => Some(Namespace::Ipc),
+            "USER" => Some(Namespace::User),
+            "NETWORK" => Some(Namespace::Net),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,6 +202,19 @@ mod tests {
         assert_eq!(bare.command, ["ls", "-la", "-n"]);
         let dashed = parse(&["rlxc", "attach", "-n", "web", "--", "--weird"]);
         assert_eq!(dashed.command, ["--weird"]);
+    }
+
+    #[test]
+    fn lxc_namespace_names_map_to_kinds() {
+        let kinds = super::lxc_namespaces(&["UTSNAME".into(), "NETWORK".into(), "MOUNT".into()]);
+        assert_eq!(
+            kinds,
+            [
+                super::Namespace::Uts,
+                super::Namespace::Net,
+                super::Namespace::Mount
+            ]
+        );
     }
 
     #[test]

@@ -1,0 +1,385 @@
+//! `rlxc attach` into real busybox containers (as root): the command runs in the container's
+//! namespaces, cgroups and bounding set, with the asked identity and environment, and its exit
+//! status comes back.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Stdio;
+
+use predicates::prelude::*;
+use support::World;
+
+/// A busybox container of our own making (`rlxc create -t busybox` lands later): the host's
+/// static busybox with a link per applet, an init that idles, and a passwd whose root shell
+/// is `/bin/ash` (so the default-shell test can tell it from the `/bin/sh` fallback).
+fn busybox_container(world: &World, base: &str, extra_config: &str) -> String {
+    let name = world.name(base);
+    let rootfs = world.lxcpath().join(&name).join("rootfs");
+    for dir in ["bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "root"] {
+        std::fs::create_dir_all(rootfs.join(dir)).expect("mkdir");
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("a static busybox on the host");
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).expect("copy busybox");
+    let applets = std::process::Command::new(busybox)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&applets.stdout).lines() {
+        if applet != "busybox" && !applet.is_empty() {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet))
+                .expect("applet link");
+        }
+    }
+    let idle = rootfs.join("sbin/idle");
+    std::fs::write(
+        &idle,
+        "#!/bin/sh\ntrap 'exit 0' PWR TERM\nwhile :; do sleep 1; done\n",
+    )
+    .expect("init");
+    std::fs::set_permissions(&idle, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/ash\nweb:x:1000:1000::/:/bin/sh\n",
+    )
+    .expect("passwd");
+    let config = format!(
+        "lxc.uts.name = {name}\nlxc.rootfs.path = {}\nlxc.init.cmd = /sbin/idle\n\
+         lxc.mount.auto = proc:rw sys:ro\nlxc.pty.max = 16\nlxc.net.0.type = empty\n{extra_config}",
+        rootfs.display()
+    );
+    std::fs::write(world.config(&name), config).expect("config");
+    name
+}
+
+fn running(world: &World, base: &str, extra_config: &str) -> String {
+    let name = busybox_container(world, base, extra_config);
+    world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+    name
+}
+
+/// `rlxc attach -n NAME -P LXCPATH ARGS...`: `-P` goes before the command (World::rlxc puts
+/// it last, where it would become an argument of the command).
+fn attach(world: &World, name: &str, args: &[&str]) -> assert_cmd::Command {
+    let mut command = assert_cmd::Command::new(support::RLXC);
+    command
+        .args(["attach", "-n", name, "-P"])
+        .arg(world.lxcpath())
+        .args(args)
+        .env("RLXC_RUN_DIR", world.run_root())
+        .timeout(std::time::Duration::from_secs(60));
+    command
+}
+
+fn stdout_of(world: &World, name: &str, args: &[&str]) -> String {
+    let out = attach(world, name, args).output().expect("attach");
+    assert!(out.status.success(), "attach {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn runs_in_the_containers_namespaces_and_cgroups() {
+    let world = World::new();
+    let name = running(&world, "attns", "");
+    let init = world.init_pid(&name);
+    assert_eq!(stdout_of(&world, &name, &["--", "hostname"]), name);
+    for ns in ["pid", "mnt", "net", "uts", "ipc", "cgroup"] {
+        let inside = stdout_of(
+            &world,
+            &name,
+            &["--", "readlink", &format!("/proc/self/ns/{ns}")],
+        );
+        let host = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
+        let theirs = std::fs::read_link(format!("/proc/{init}/ns/{ns}")).expect("ns");
+        assert_ne!(Path::new(&inside), host, "{ns} is the host's");
+        assert_eq!(Path::new(&inside), theirs, "{ns} is not init's");
+    }
+    // Inside: the same cgroups as init (whatever the cgroup namespace shows of them).
+    let cgroups = stdout_of(
+        &world,
+        &name,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/cgroup; echo ==; cat /proc/1/cgroup",
+        ],
+    );
+    let (ours, inits) = cgroups.split_once("\n==\n").expect("two lists");
+    assert_eq!(ours, inits);
+    // From the host: the attached process sits in the container's payload cgroup and runs the
+    // container's own binary.
+    let mut session = std::process::Command::new(support::RLXC)
+        .args(["attach", "-n", &name, "-P"])
+        .arg(world.lxcpath())
+        .args(["--", "sleep", "30"])
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("attach sleep");
+    let child = wait_for_child_of(session.id());
+    let host_view = std::fs::read_to_string(format!("/proc/{child}/cgroup")).expect("cgroup");
+    assert!(
+        host_view.contains(&format!("rlxc.payload.{name}")),
+        "{host_view}"
+    );
+    let exe = std::fs::read_link(format!("/proc/{child}/exe")).expect("exe");
+    assert!(exe.ends_with("bin/busybox"), "{}", exe.display());
+    let status = std::fs::read_to_string(format!("/proc/{child}/status")).expect("status");
+    let nspid = status
+        .lines()
+        .find(|l| l.starts_with("NSpid:"))
+        .expect("NSpid");
+    assert_eq!(nspid.split_whitespace().count(), 3, "{nspid}");
+    let _ = session.kill();
+    let _ = session.wait();
+}
+
+/// The pid of the first child of `parent`, once it has exec'd something other than rlxc.
+fn wait_for_child_of(parent: u32) -> u32 {
+    for _ in 0..200 {
+        let children = std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+            .unwrap_or_default();
+        if let Some(child) = children.split_whitespace().next() {
+            let comm = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+            if comm.trim() == "sleep" {
+                return child.parse().expect("pid");
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("attach never ran its command");
+}
+
+#[test]
+fn capability_bounding_set_is_inits() {
+    let world = World::new();
+    let name = running(&world, "attcap", "lxc.cap.drop = sys_admin\n");
+    let init = world.init_pid(&name);
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).expect("status");
+    let inits = status
+        .lines()
+        .find(|l| l.starts_with("CapBnd:"))
+        .expect("CapBnd")
+        .to_string();
+    let ours = stdout_of(
+        &world,
+        &name,
+        &["--", "grep", "CapBnd", "/proc/self/status"],
+    );
+    assert_eq!(ours, inits);
+    let mask = u64::from_str_radix(ours.trim_start_matches("CapBnd:").trim(), 16).expect("hex");
+    assert_eq!(mask & (1 << 21), 0, "CAP_SYS_ADMIN still in {ours}");
+    let inheritable = stdout_of(
+        &world,
+        &name,
+        &["--", "grep", "CapInh", "/proc/self/status"],
+    );
+    assert!(inheritable.ends_with("0000000000000000"), "{inheritable}");
+    // -e CAP keeps ours.
+    let elevated = stdout_of(
+        &world,
+        &name,
+        &["-e", "--", "grep", "CapBnd", "/proc/self/status"],
+    );
+    assert_ne!(elevated, inits);
+}
+
+#[test]
+fn exit_status_is_the_commands() {
+    let world = World::new();
+    let name = running(&world, "attexit", "");
+    attach(&world, &name, &["--", "sh", "-c", "exit 7"])
+        .assert()
+        .code(7);
+    attach(&world, &name, &["--", "sh", "-c", "kill -9 $$"])
+        .assert()
+        .code(137);
+    attach(&world, &name, &["--", "true"]).assert().code(0);
+    attach(&world, &name, &["--", "nosuchcommand"])
+        .assert()
+        .code(127)
+        .stderr(predicate::str::contains("nosuchcommand: command not found"));
+    attach(&world, &name, &["--", "/no/such/path"])
+        .assert()
+        .code(127);
+    attach(&world, &name, &["--", "/etc/passwd"])
+        .assert()
+        .code(126);
+}
+
+#[test]
+fn environment_is_kept_or_cleared_as_in_lxc() {
+    let world = World::new();
+    let name = running(&world, "attenv", "");
+    let cleared = stdout_of(
+        &world,
+        &name,
+        &[
+            "--clear-env",
+            "-v",
+            "A=B",
+            "--keep-var",
+            "KEEP_ME",
+            "--",
+            "env",
+        ],
+    );
+    let mut vars: Vec<&str> = cleared.lines().collect();
+    vars.sort_unstable();
+    // PATH is added when the environment has none (documented in `rlxc attach --help`).
+    assert_eq!(
+        vars,
+        [
+            "A=B",
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "container=lxc"
+        ]
+    );
+    let kept = attach(
+        &world,
+        &name,
+        &["--keep-var", "KEEP_ME", "--clear-env", "--", "env"],
+    )
+    .env("KEEP_ME", "yes")
+    .output()
+    .expect("attach");
+    assert!(String::from_utf8_lossy(&kept.stdout).contains("KEEP_ME=yes"));
+    let default = attach(&world, &name, &["--", "env"])
+        .env("FROM_CALLER", "1")
+        .output()
+        .expect("attach");
+    let default = String::from_utf8_lossy(&default.stdout);
+    assert!(default.contains("FROM_CALLER=1"), "{default}");
+    assert!(default.contains("container=lxc"), "{default}");
+}
+
+#[test]
+fn uid_gid_and_default_shell() {
+    let world = World::new();
+    let name = running(&world, "attid", "");
+    assert_eq!(
+        stdout_of(&world, &name, &["-u", "1000", "--", "id", "-u"]),
+        "1000"
+    );
+    assert_eq!(
+        stdout_of(&world, &name, &["-g", "1234", "--", "id", "-g"]),
+        "1234"
+    );
+    assert_eq!(stdout_of(&world, &name, &["--", "id", "-G"]), "0");
+    assert_eq!(stdout_of(&world, &name, &["--", "pwd"]), "/");
+    // No command: root's shell from the container's /etc/passwd, fed from a pipe.
+    attach(&world, &name, &[])
+        .write_stdin("echo shell=$0\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("shell=/bin/ash"));
+}
+
+#[test]
+fn stdin_pipes_through_without_a_pty_and_no_host_fd_leaks() {
+    let world = World::new();
+    let name = running(&world, "attpipe", "");
+    attach(&world, &name, &["--", "cat"])
+        .write_stdin("hi\n")
+        .assert()
+        .success()
+        .stdout("hi\n");
+    // Not a terminal: stdin is the pipe itself, not a pty.
+    attach(&world, &name, &["--", "sh", "-c", "tty; true"])
+        .write_stdin("")
+        .assert()
+        .stdout(predicate::str::contains("not a tty"));
+    // fd 7, open in the caller without CLOEXEC, must not reach the container.
+    let script = format!(
+        "exec 7</etc/hostname; exec {} attach -n {name} -P {} -- ls /proc/self/fd",
+        support::RLXC,
+        world.lxcpath().display()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh");
+    let fds = String::from_utf8_lossy(&out.stdout);
+    let fds: Vec<&str> = fds.split_whitespace().collect();
+    // ls's own directory fd is 3.
+    assert_eq!(fds, ["0", "1", "2", "3"], "{out:?}");
+}
+
+#[test]
+fn a_stopped_or_unknown_container_is_not_running() {
+    let world = World::new();
+    let name = busybox_container(&world, "attstop", "");
+    attach(&world, &name, &["--", "true"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("{name} is not running")));
+    world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    attach(&world, &name, &["--", "true"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not running"));
+    attach(&world, "no-such-container", &["--", "true"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not running"));
+}
+
+#[test]
+fn some_namespaces_only_with_dash_s() {
+    let world = World::new();
+    let name = running(&world, "attsub", "");
+    // The host's own hostname binary, in the container's uts namespace only.
+    assert_eq!(
+        stdout_of(&world, &name, &["-s", "UTSNAME", "--", "hostname"]),
+        name
+    );
+    let mnt = stdout_of(
+        &world,
+        &name,
+        &["-s", "UTSNAME", "--", "readlink", "/proc/self/ns/mnt"],
+    );
+    let host = std::fs::read_link("/proc/self/ns/mnt").expect("ns");
+    assert_eq!(Path::new(&mnt), host);
+}
+
+/// With a terminal on stdin the command gets a pty of the container's own devpts, never the
+/// caller's terminal. `script` gives us a terminal.
+#[test]
+fn a_terminal_gets_a_pty_from_the_container() {
+    if !Path::new("/usr/bin/script").exists() {
+        eprintln!("skipped: no script(1) on this host");
+        return;
+    }
+    let world = World::new();
+    let name = running(&world, "attpty", "");
+    // The filesystem of the node `tty` names (the container's devpts) is the one the
+    // command's stdin lives on: the pty is the container's, not the host's.
+    let command = format!(
+        "{} attach -n {name} -P {} -- sh -c 'tty; stat -c dev=%d $(tty); stat -L -c dev=%d /proc/self/fd/0; exit 3'",
+        support::RLXC,
+        world.lxcpath().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("script");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("/dev/pts/"), "{text}");
+    let devs: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| w.starts_with("dev="))
+        .collect();
+    assert_eq!(devs.len(), 2, "{text}");
+    assert_eq!(devs[0], devs[1], "{text}");
+}

@@ -1,0 +1,157 @@
+//! attach's `unsafe`: fork, exec, `_exit`, the signal mask and signalfd — the calls rustix
+//! lacks. Each is wrapped so the rest of the module stays safe.
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Which side of a fork we are on.
+pub(crate) enum Forked {
+    Child,
+    Parent { pid: i32 },
+}
+
+/// fork(2). The caller must be single-threaded (attach checks `/proc/self/task` first): the
+/// child is a copy of this one thread, so no lock (malloc's included) can be held by a thread
+/// that does not exist in the child, and the child may allocate and run ordinary Rust code.
+pub(crate) fn fork() -> io::Result<Forked> {
+    // SAFETY: the process has a single thread (checked by the caller right before), so the
+    // child inherits no lock held by another thread; both sides continue in safe Rust.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent { pid }),
+    }
+}
+
+/// Leaves the child at once, without the destructors and atexit handlers that belong to the
+/// parent's copy of the state (its terminal guard, buffered stdout).
+pub(crate) fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+/// execve(2): only returns on failure.
+pub(crate) fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    // SAFETY: every pointer refers to a NUL-terminated string owned by `path`, `argv` or
+    // `env`, which outlive the call, and both arrays end with a null pointer.
+    unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Makes `fd` the process's descriptor `target` (0, 1 or 2).
+pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 onto one of this process's stdio numbers; `fd` stays open for the call and
+    // the old `target` is replaced atomically, which is the point.
+    if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Marks every fd from 3 up close-on-exec: whatever the caller of rlxc leaked to us (and any
+/// host fd of ours) must not reach the container.
+pub(crate) fn cloexec_from_3() -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with integer arguments only; it changes fd flags, not memory.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// What exec would otherwise carry into the command: Rust's runtime ignores SIGPIPE (an
+/// ignored disposition survives exec, and `yes | head` would then never end), and the
+/// parent may have blocked signals.
+pub(crate) fn reset_signals_for_exec() -> io::Result<()> {
+    // SAFETY: signal(2) with a valid signal number and SIG_DFL; no handler code is involved.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    let empty = empty_set()?;
+    set_mask(libc::SIG_SETMASK, &empty).map(|_| ())
+}
+
+fn empty_set() -> io::Result<libc::sigset_t> {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given; it is read only after success.
+    if unsafe { libc::sigemptyset(set.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: initialised by sigemptyset above.
+    Ok(unsafe { set.assume_init() })
+}
+
+/// sigprocmask; returns the previous mask.
+fn set_mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<libc::sigset_t> {
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: `set` is an initialised sigset and `old` a writable one; the process is
+    // single-threaded, so the process mask is this thread's mask.
+    if unsafe { libc::sigprocmask(how, set, old.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: sigprocmask filled `old` on success.
+    Ok(unsafe { old.assume_init() })
+}
+
+/// Some signals delivered as readable data instead of to handlers; the old mask comes back
+/// when this is dropped.
+pub(crate) struct SignalFd {
+    fd: OwnedFd,
+    old_mask: libc::sigset_t,
+}
+
+impl SignalFd {
+    pub(crate) fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
+        let mut set = empty_set()?;
+        for signal in signals {
+            // SAFETY: `set` is initialised; an invalid number only makes sigaddset fail.
+            if unsafe { libc::sigaddset(&mut set, *signal) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        let old_mask = set_mask(libc::SIG_BLOCK, &set)?;
+        // SAFETY: -1 asks for a new signalfd for the initialised `set`.
+        let raw = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) };
+        if raw < 0 {
+            let error = io::Error::last_os_error();
+            let _ = set_mask(libc::SIG_SETMASK, &old_mask);
+            return Err(error);
+        }
+        // SAFETY: signalfd returned a new fd that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(SignalFd { fd, old_mask })
+    }
+
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
+    /// The next pending signal, if any.
+    pub(crate) fn next(&self) -> Option<libc::c_int> {
+        let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reads at most `size` bytes into `info`, which has that size; the fd is
+        // non-blocking, so this never waits.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), info.as_mut_ptr().cast(), size) };
+        if n != size as isize {
+            return None;
+        }
+        // SAFETY: the kernel wrote a whole signalfd_siginfo.
+        Some(unsafe { info.assume_init() }.ssi_signo as libc::c_int)
+    }
+}
+
+impl Drop for SignalFd {
+    fn drop(&mut self) {
+        let _ = set_mask(libc::SIG_SETMASK, &self.old_mask);
+    }
+}

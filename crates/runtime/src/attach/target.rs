@@ -1,0 +1,161 @@
+//! The container's init, found from the state file and pinned, and what attach reads about it
+//! from the host's `/proc` before leaving the host: its namespaces, root, bounding set and
+//! cgroups.
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use rustix::fs::{self as rfs, Mode, OFlags};
+use rustix::process::{pidfd_open, Pid, PidfdFlags};
+
+use super::AttachError;
+use crate::namespaces::Namespace;
+use crate::paths::ContainerPaths;
+use crate::state::StateFile;
+
+/// A running container's init, as attach needs it.
+pub(crate) struct Init {
+    /// Pins the process: setns through it can only enter *this* init's namespaces.
+    pub pidfd: OwnedFd,
+    /// `/proc/PID` of this very process (verified), for everything else read about it.
+    pub proc_dir: OwnedFd,
+    /// Cgroup directories from the state file, one per hierarchy.
+    pub cgroups: Vec<PathBuf>,
+}
+
+/// Finds init and proves it is the recorded process: pidfd first, then `/proc/PID`, then the
+/// start time. Init started before both were opened, so if the start time still matches,
+/// both refer to it (a later process with the same pid would have a later start time).
+pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
+    let not_running = || AttachError::NotRunning {
+        name: paths.name.clone(),
+    };
+    let state = StateFile::read(&paths.state_file())?.ok_or_else(not_running)?;
+    let pid = Pid::from_raw(state.init.pid).ok_or_else(not_running)?;
+    let pidfd = pidfd_open(pid, PidfdFlags::empty()).map_err(|_| not_running())?;
+    let proc_dir = rfs::open(
+        format!("/proc/{}", state.init.pid),
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|_| not_running())?;
+    if !state.init.is_alive() {
+        return Err(not_running());
+    }
+    Ok(Init {
+        pidfd,
+        proc_dir,
+        cgroups: state.cgroups,
+    })
+}
+
+impl Init {
+    /// `CLONE_NEW*` flags of the namespaces among `wanted` where init is not in ours. Joining
+    /// a namespace we are already in is pointless (and for a user namespace, an error), so
+    /// user and time namespaces are entered only when the container has its own.
+    pub fn namespaces_to_enter(&self, wanted: &[Namespace]) -> Result<u32, AttachError> {
+        let mut flags = 0;
+        for kind in wanted {
+            let theirs = match rfs::statat(
+                &self.proc_dir,
+                format!("ns/{}", kind.name()),
+                rfs::AtFlags::empty(),
+            ) {
+                Ok(stat) => stat,
+                // The kernel does not have this kind: there is nothing to enter.
+                Err(rustix::io::Errno::NOENT) => continue,
+                Err(e) => return Err(step("reading init's namespaces", e.into())),
+            };
+            let ours = rfs::stat(format!("/proc/self/ns/{}", kind.name()))
+                .map_err(|e| step("reading our namespaces", e.into()))?;
+            if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino) {
+                flags |= kind.clone_flag() as u32;
+            }
+        }
+        Ok(flags)
+    }
+
+    /// Init's root directory (`/proc/PID/root`), as a path-only fd.
+    pub fn open_root(&self) -> Result<OwnedFd, AttachError> {
+        rfs::openat(
+            &self.proc_dir,
+            "root",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| step("opening init's root", e.into()))
+    }
+
+    /// Init's capability bounding set (`CapBnd` of `/proc/PID/status`).
+    pub fn bounding_set(&self) -> Result<u64, AttachError> {
+        let status = read_at(&self.proc_dir, "status")
+            .map_err(|e| step("reading init's capabilities", e))?;
+        parse_bounding_set(&status).ok_or_else(|| {
+            step(
+                "reading init's capabilities",
+                io::Error::new(io::ErrorKind::InvalidData, "no CapBnd line in its status"),
+            )
+        })
+    }
+
+    /// `cgroup.procs` of each of the container's cgroups, opened for writing now, from the
+    /// host: after setns the host's cgroup paths are out of sight, and a kernel checks a
+    /// cgroup move against the namespace of whoever opened the file.
+    pub fn open_cgroup_procs(&self) -> Result<Vec<(PathBuf, OwnedFd)>, AttachError> {
+        self.cgroups
+            .iter()
+            .map(|dir| {
+                let path = dir.join("cgroup.procs");
+                rfs::open(&path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+                    .map(|fd| (path.clone(), fd))
+                    .map_err(|e| AttachError::Step {
+                        step: "opening the container's cgroup",
+                        source: io::Error::new(
+                            io::Error::from(e).kind(),
+                            format!("{}: {e}", path.display()),
+                        ),
+                    })
+            })
+            .collect()
+    }
+}
+
+fn read_at(dir: &OwnedFd, name: &str) -> io::Result<String> {
+    use std::io::Read;
+    let fd = rfs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let mut text = String::new();
+    std::fs::File::from(fd).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+fn step(step: &'static str, source: io::Error) -> AttachError {
+    AttachError::Step { step, source }
+}
+
+/// The `CapBnd:` hex mask of a `/proc/PID/status` text.
+pub(crate) fn parse_bounding_set(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("CapBnd:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+}
+
+/// Whether the process has more than one thread (fork is then unsound).
+pub(crate) fn is_multithreaded() -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| tasks.count() != 1)
+        .unwrap_or(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounding_set_is_read_from_status() {
+        let status = "Name:\tsh\nCapPrm:\t0000000000000000\nCapBnd:\t000001ffffdfffff\n";
+        assert_eq!(parse_bounding_set(status), Some(0x1ff_ffdf_ffff));
+        assert_eq!(parse_bounding_set("Name:\tsh\n"), None);
+    }
+}
