@@ -92,6 +92,8 @@ pub(crate) fn mount_entries(
     Ok(skipped)
 }
 
+const READ_ONLY: rustix::mount::MountFlags = rustix::mount::MountFlags::RDONLY;
+
 /// One entry: resolve (and maybe create) the target inside the rootfs, mount onto it, then
 /// fix up what mount(2) cannot do in one call (flags of a bind, propagation).
 fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
@@ -111,6 +113,7 @@ fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
         Some(fd) => fdmount::fd_path(fd),
         None => entry.source.clone(),
     };
+    let mut read_only_afterwards = false;
     let mounted = if flags.bind {
         fdmount::bind(&source, &target, flags.recursive)
     } else {
@@ -118,10 +121,26 @@ fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
         if flags.remount {
             mount_flags |= rustix::mount::MountFlags::from_bits_retain(libc::MS_REMOUNT as _);
         }
-        fdmount::mount_new(&source, &target, &entry.fstype, mount_flags, &entry.data())
+        match fdmount::mount_new(&source, &target, &entry.fstype, mount_flags, &entry.data()) {
+            // sysfs (and proc) share one superblock per namespace: when it is already
+            // mounted read-write (lxc.mount.auto, or the seed's own proc/sysfs lines after
+            // it), asking for `ro` is EBUSY. Mount it as it is, then make this mount
+            // read-only with a bind remount, which is a per-mount flag.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && flags.flags.contains(READ_ONLY) => {
+                read_only_afterwards = true;
+                fdmount::mount_new(
+                    &source,
+                    &target,
+                    &entry.fstype,
+                    mount_flags - READ_ONLY,
+                    &entry.data(),
+                )
+            }
+            other => other,
+        }
     };
     mounted.map_err(|e| format!("mounting {source}: {e}"))?;
-    let needs_remount = flags.bind && flags.bind_needs_remount();
+    let needs_remount = (flags.bind && flags.bind_needs_remount()) || read_only_afterwards;
     if !needs_remount && entry.propagation().next().is_none() {
         return Ok(());
     }

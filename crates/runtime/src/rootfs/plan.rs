@@ -34,6 +34,20 @@ impl RootfsPlan {
     pub const DEFAULT_PTY_MAX: u32 = 1024;
 
     /// `proc:mixed sys:ro`, used when the config has no `lxc.mount.auto`.
+    /// The default automounts, less what the config's own entries mount: a pre-LXC-3 config
+    /// such as the seed's mounts proc and sysfs itself, and a second sysfs of the same
+    /// network namespace cannot be mounted (EBUSY).
+    pub fn default_mount_auto_around(entries: &[MountEntry]) -> MountAuto {
+        let mut auto = Self::default_mount_auto();
+        if entries.iter().any(|e| e.fstype == "proc") {
+            auto.proc = None;
+        }
+        if entries.iter().any(|e| e.fstype == "sysfs") {
+            auto.sys = None;
+        }
+        auto
+    }
+
     pub fn default_mount_auto() -> MountAuto {
         MountAuto {
             proc: Some(ProcMode::Mixed),
@@ -91,7 +105,7 @@ impl RootfsPlan {
                 .mounts
                 .auto
                 .clone()
-                .unwrap_or_else(Self::default_mount_auto),
+                .unwrap_or_else(|| Self::default_mount_auto_around(&entries)),
             entries,
             autodev: spec.autodev.enabled.unwrap_or(true),
             autodev_tmpfs_size: spec

@@ -186,8 +186,7 @@ fn apply_sysctls(plan: &InitPlan) -> Result<(), StepFailure> {
     Ok(())
 }
 
-/// A new session with the console as controlling terminal and stdio; without a console,
-/// stdio is /dev/null.
+/// A new session with the console as stdio; without a console, stdio is /dev/null.
 fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
     step("setsid", rustix::process::setsid())?;
     let path = if has_console {
@@ -199,9 +198,9 @@ fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
         "console",
         rustix::fs::open(path, OFlags::RDWR | OFlags::NOCTTY, Mode::empty()),
     )?;
-    if has_console {
-        step("console", rustix::process::ioctl_tiocsctty(&fd))?;
-    }
+    // No TIOCSCTTY: init opens /dev/console for its gettys, which make it their controlling
+    // terminal; were it init's own, a getty could take it only with CAP_SYS_ADMIN (which the
+    // seed's config drops), as with LXC.
     step("console", sys::dup_onto_stdio(fd.as_fd()))
 }
 
