@@ -162,7 +162,7 @@ fn a_failing_filesystem_step_names_it() {
         &plan,
         None,
         &mut || Err("no such rootfs".to_string()),
-        &mut |_| Ok(()),
+        &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     ) {
         Err(SpawnError::Child { step, message }) => {
             assert_eq!(step, "rootfs");
