@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::cgroupfs::RealFs;
+use crate::cgroupfs::{CgroupFs, RealFs};
 use crate::create::{self, CgroupRequest};
 use crate::delegate::V2Delegation;
 use crate::files::{self, check_key, read_procs_below};
@@ -162,7 +162,11 @@ impl ContainerCgroups {
     /// deepest first, with the cgroups the container made below its own; see
     /// [`remove::remove`]. Directories that are gone already are fine.
     pub fn remove(self, timeout: Duration) -> Result<(), Error> {
-        remove::remove(&self.paths, &self.leaves, timeout, &RealFs)
+        self.remove_with(timeout, &RealFs)
+    }
+
+    pub(crate) fn remove_with(self, timeout: Duration, fs: &dyn CgroupFs) -> Result<(), Error> {
+        remove::remove(&self.paths, &self.leaves, timeout, fs)
     }
 
     /// Writes a controller file in the hierarchy that has it (see [`Self::get`]).

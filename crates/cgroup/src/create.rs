@@ -69,6 +69,7 @@ pub(crate) fn create(
 ) -> Result<ContainerCgroups, Error> {
     check_relative_path(&request.relative_path)?;
     let parents = parent_dirs(layout, own)?;
+    refuse_existing(&parents, &request.relative_path)?;
     let v2_wanted: Vec<String> = request
         .controllers
         .iter()
@@ -164,7 +165,37 @@ pub(crate) fn make_path_step(
     }
 }
 
-/// The leaf exists: a running container holds processes there, a stale one is empty.
+/// Checks the container's directory in every hierarchy before making any, so the verdict
+/// (running or stale) looks at all of them: a process may be in some hierarchies only. A
+/// directory that appears after this check is still caught by `mkdir` ([`already_exists`]).
+fn refuse_existing(parents: &[(ParentDir, PathBuf)], relative: &Path) -> Result<(), Error> {
+    let existing: Vec<PathBuf> = parents
+        .iter()
+        .map(|(_, parent)| parent.join(relative))
+        .filter(|leaf| leaf.exists())
+        .collect();
+    let Some(first) = existing.first() else {
+        return Ok(());
+    };
+    let mut pids = Vec::new();
+    for leaf in &existing {
+        pids.extend(read_procs_below(leaf)?);
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    Err(if pids.is_empty() {
+        Error::Stale {
+            path: first.clone(),
+        }
+    } else {
+        Error::AlreadyRunning {
+            path: first.clone(),
+            pids,
+        }
+    })
+}
+
+/// The leaf appeared between the check and `mkdir`: running or stale, by its processes.
 pub(crate) fn already_exists(dir: PathBuf) -> Error {
     match read_procs_below(&dir) {
         Ok(pids) if pids.is_empty() => Error::Stale { path: dir },
@@ -193,3 +224,7 @@ pub(crate) fn inherit_cpuset(dir: &Path, fs: &dyn CgroupFs) -> Result<(), Error>
     }
     fs.write(dir, "cgroup.clone_children", "1")
 }
+
+#[cfg(test)]
+#[path = "create_tests.rs"]
+mod tests;

@@ -14,6 +14,8 @@ mod container;
 mod create;
 mod delegate;
 mod error;
+#[cfg(test)]
+mod fake_cgroupfs;
 mod files;
 mod kill;
 pub mod layout;

@@ -141,3 +141,88 @@ pub(crate) enum ParentDir {
     V1 { has_cpuset: bool },
     V2,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+9:name=systemd:/user.slice/session-1.scope
+4:memory:/process_api/7f0c
+2:cpu,cpuacct:/
+0::/user.slice/session-1.scope
+";
+
+    fn hierarchy(controllers: &[&str], mount_root: &str) -> V1Hierarchy {
+        V1Hierarchy {
+            mount_point: PathBuf::from("/sys/fs/cgroup/x"),
+            mount_root: PathBuf::from(mount_root),
+            controllers: controllers.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn parses_each_hierarchy_and_the_unified_line() {
+        let own = own_cgroups(HYBRID);
+        let memory = hierarchy(&["memory"], "/");
+        assert_eq!(own.v1_path(&memory), Some(Path::new("/process_api/7f0c")));
+        let cpu = hierarchy(&["cpuacct", "cpu"], "/");
+        assert_eq!(own.v1_path(&cpu), Some(Path::new("/")));
+        assert_eq!(
+            own.v1_path(&hierarchy(&["cpu"], "/")),
+            None,
+            "co-mounted: both"
+        );
+        let systemd = hierarchy(&["name=systemd"], "/");
+        assert_eq!(
+            own.v1_dir(&systemd).expect("dir"),
+            Path::new("/sys/fs/cgroup/x/user.slice/session-1.scope")
+        );
+        assert_eq!(
+            own.v2.as_deref(),
+            Some(Path::new("/user.slice/session-1.scope"))
+        );
+    }
+
+    #[test]
+    fn a_mount_of_a_subtree_is_stripped_from_the_path() {
+        let own = own_cgroups(HYBRID);
+        let mount = V2Mount {
+            mount_point: PathBuf::from("/sys/fs/cgroup"),
+            mount_root: PathBuf::from("/user.slice"),
+            controllers: Vec::new(),
+        };
+        let dir = own.v2_dir(&mount).expect("dir");
+        assert_eq!(dir, Path::new("/sys/fs/cgroup/session-1.scope"));
+    }
+
+    #[test]
+    fn a_cgroup_outside_the_mounted_subtree_is_refused() {
+        let own = own_cgroups("0::/system.slice/other\n");
+        let mount = V2Mount {
+            mount_point: PathBuf::from("/sys/fs/cgroup"),
+            mount_root: PathBuf::from("/user.slice"),
+            controllers: Vec::new(),
+        };
+        assert!(matches!(
+            own.v2_dir(&mount),
+            Err(Error::OutsideMount { .. })
+        ));
+        let escaping = own_cgroups("0::/../host\n");
+        let root_mount = V2Mount {
+            mount_root: PathBuf::from("/"),
+            ..mount
+        };
+        assert!(matches!(
+            escaping.v2_dir(&root_mount),
+            Err(Error::OutsideMount { .. })
+        ));
+    }
+
+    #[test]
+    fn a_hierarchy_without_a_line_is_named() {
+        let own = own_cgroups("0::/\n");
+        let error = own.v1_dir(&hierarchy(&["pids"], "/")).expect_err("no line");
+        assert!(error.to_string().contains("/sys/fs/cgroup/x"), "{error}");
+    }
+}

@@ -1,0 +1,288 @@
+use std::fs;
+use std::time::Duration;
+
+use super::*;
+use crate::fake_cgroupfs::{Fixture, OWN_CGROUP_TEXT};
+use crate::own::own_cgroups;
+use crate::{Undelegated, V2Delegation};
+
+fn own() -> OwnCgroups {
+    own_cgroups(OWN_CGROUP_TEXT)
+}
+
+fn leaf_in(fixture: &Fixture, hierarchy: &str, relative: &str) -> PathBuf {
+    fixture.path(hierarchy).join("user/session").join(relative)
+}
+
+fn create_in(fixture: &Fixture, request: &CgroupRequest) -> Result<ContainerCgroups, Error> {
+    create(&fixture.layout, &own(), request, &fixture.fs)
+}
+
+#[test]
+fn makes_one_directory_per_hierarchy_below_the_callers_cgroup() {
+    let fixture = Fixture::hybrid("memory pids", "");
+    let cgroups = create_in(&fixture, &CgroupRequest::new("rlxc.payload.web")).expect("create");
+    let expected: Vec<PathBuf> = ["cpuset", "memory", "systemd", "unified"]
+        .iter()
+        .map(|hierarchy| leaf_in(&fixture, hierarchy, "rlxc.payload.web"))
+        .collect();
+    assert_eq!(cgroups.paths(), expected.as_slice());
+    assert!(cgroups.leaves().eq(expected.iter().map(PathBuf::as_path)));
+    assert_eq!(cgroups.unified_dir(), Some(expected[3].as_path()));
+    // A named hierarchy other than systemd's belongs to someone else.
+    assert!(!leaf_in(&fixture, "other", "rlxc.payload.web").exists());
+    // Nothing was written outside what was made.
+    for (dir, key, _) in fixture.fs.writes.borrow().iter() {
+        assert!(cgroups.paths().contains(dir), "wrote {key} in {dir:?}");
+    }
+    assert_eq!(cgroups.v2_delegation(), &V2Delegation::default());
+}
+
+#[test]
+fn a_new_cpuset_cgroup_gets_the_parents_cpus_and_mems() {
+    let fixture = Fixture::hybrid("", "");
+    create_in(&fixture, &CgroupRequest::new("lxc/web")).expect("create");
+    for level in ["lxc", "lxc/web"] {
+        let dir = leaf_in(&fixture, "cpuset", level);
+        let read = |key: &str| fs::read_to_string(dir.join(key)).expect("read");
+        assert_eq!(read("cpuset.cpus").trim(), "0-3", "{dir:?}");
+        assert_eq!(read("cpuset.mems").trim(), "0", "{dir:?}");
+        assert_eq!(read("cgroup.clone_children"), "1", "{dir:?}");
+    }
+}
+
+#[test]
+fn cpuset_values_a_cgroup_already_has_are_kept() {
+    let fixture = Fixture::hybrid("", "");
+    let dir = leaf_in(&fixture, "cpuset", "pinned");
+    fixture.fs.mkdir(&dir).expect("mkdir");
+    fs::write(dir.join("cpuset.cpus"), "1\n").expect("write");
+    inherit_cpuset(&dir, &fixture.fs).expect("inherit");
+    assert_eq!(
+        fs::read_to_string(dir.join("cpuset.cpus")).expect("read"),
+        "1\n"
+    );
+    assert_eq!(
+        fs::read_to_string(dir.join("cpuset.mems")).expect("read"),
+        "0"
+    );
+}
+
+#[test]
+fn a_failure_midway_removes_exactly_what_was_made() {
+    let mut fixture = Fixture::hybrid("", "");
+    // Someone else's `lxc` in the memory hierarchy: used, never removed.
+    let foreign = leaf_in(&fixture, "memory", "lxc");
+    fixture.fs.mkdir(&foreign).expect("mkdir");
+    let failing = leaf_in(&fixture, "unified", "lxc/web");
+    fixture.fs.fail_mkdir = Some(failing.clone());
+
+    let error = create_in(&fixture, &CgroupRequest::new("lxc/web")).expect_err("mkdir fails");
+    assert!(
+        matches!(&error, Error::Create { path, .. } if path == &failing),
+        "{error}"
+    );
+    for hierarchy in ["cpuset", "systemd", "unified"] {
+        assert!(!leaf_in(&fixture, hierarchy, "lxc").exists(), "{hierarchy}");
+    }
+    assert!(foreign.is_dir());
+    assert!(!foreign.join("web").exists());
+}
+
+#[test]
+fn an_existing_leaf_is_stale_when_empty_and_running_when_not() {
+    let fixture = Fixture::hybrid("", "");
+    let request = CgroupRequest::new("rlxc.payload.web");
+    let first = create_in(&fixture, &request).expect("create");
+
+    let stale = create_in(&fixture, &request).expect_err("exists");
+    assert!(matches!(stale, Error::Stale { .. }), "{stale}");
+    let memory_leaf = leaf_in(&fixture, "memory", "rlxc.payload.web");
+    fs::write(memory_leaf.join("cgroup.procs"), "77\n").expect("write");
+    let running = create_in(&fixture, &request).expect_err("exists");
+    assert!(
+        matches!(&running, Error::AlreadyRunning { pids, .. } if pids == &[77]),
+        "{running}"
+    );
+    assert!(first.paths().iter().all(|dir| dir.is_dir()));
+}
+
+#[test]
+fn invalid_relative_paths_are_refused_before_anything_is_made() {
+    let fixture = Fixture::hybrid("", "");
+    for bad in ["", "/abs", "../up", "a/../b"] {
+        let error = create_in(&fixture, &CgroupRequest::new(bad)).expect_err(bad);
+        assert!(
+            matches!(error, Error::InvalidRelativePath { .. }),
+            "{bad}: {error}"
+        );
+    }
+    assert!(fixture.fs.writes.borrow().is_empty());
+}
+
+#[test]
+fn v2_controllers_the_caller_cannot_delegate_are_reported_not_forced() {
+    let fixture = Fixture::hybrid("memory pids io", "pids");
+    let request = CgroupRequest::new("web").with_controllers(["pids", "io", "rdma", "memory"]);
+    let cgroups = create_in(&fixture, &request).expect("create anyway");
+    let delegation = cgroups.v2_delegation();
+    assert_eq!(delegation.enabled, ["pids"]);
+    let own_dir = fixture.path("unified/user/session");
+    let reasons: Vec<(&str, &Undelegated)> = delegation
+        .not_delegated
+        .iter()
+        .inspect(|missing| assert_eq!(missing.at, own_dir))
+        .map(|missing| (missing.controller.as_str(), &missing.reason))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("io", &Undelegated::CallerHoldsProcesses),
+            ("rdma", &Undelegated::NotAvailable)
+        ]
+    );
+    assert!(delegation.not_delegated[0]
+        .to_string()
+        .contains("holds processes"));
+    // memory is a v1 controller here: nothing is asked of cgroup2 for it. The one write
+    // outside our cgroups is the attempt to enable io; the caller was not moved.
+    let writes = fixture.fs.writes.borrow();
+    let outside: Vec<_> = writes.iter().filter(|(dir, ..)| dir == &own_dir).collect();
+    assert_eq!(outside.len(), 1);
+    assert_eq!(
+        (outside[0].1.as_str(), outside[0].2.as_str()),
+        ("cgroup.subtree_control", "+io")
+    );
+    assert_eq!(
+        fs::read_to_string(own_dir.join("cgroup.procs")).expect("read"),
+        "4242\n"
+    );
+}
+
+#[test]
+fn v2_controllers_are_enabled_level_by_level_in_our_own_directories() {
+    let mut fixture = Fixture::hybrid("io pids", "");
+    // The caller in a root cgroup (as on this project's hybrid machines) may enable them.
+    fixture.fs.roots.push(fixture.path("unified/user/session"));
+    let request = CgroupRequest::new("lxc/web").with_controllers(["io"]);
+    let cgroups = create_in(&fixture, &request).expect("create");
+    assert_eq!(cgroups.v2_delegation().enabled, ["io"]);
+    let leaf = leaf_in(&fixture, "unified", "lxc/web");
+    let controllers = fs::read_to_string(leaf.join("cgroup.controllers")).expect("read");
+    assert_eq!(controllers.trim(), "io");
+    // The leaf itself enables nothing: the container's processes live there.
+    assert_eq!(
+        fs::read_to_string(leaf.join("cgroup.subtree_control")).expect("read"),
+        ""
+    );
+}
+
+#[test]
+fn a_directory_on_the_way_that_is_not_ours_is_not_written() {
+    let mut fixture = Fixture::hybrid("io", "io");
+    fixture.fs.roots.push(fixture.path("unified/user/session"));
+    let foreign = leaf_in(&fixture, "unified", "lxc");
+    fixture.fs.mkdir(&foreign).expect("mkdir");
+    let request = CgroupRequest::new("lxc/web").with_controllers(["io"]);
+    let cgroups = create_in(&fixture, &request).expect("create");
+    let missing = &cgroups.v2_delegation().not_delegated;
+    assert_eq!(missing.len(), 1);
+    assert_eq!(
+        (missing[0].at.as_path(), &missing[0].reason),
+        (foreign.as_path(), &Undelegated::NotOurs)
+    );
+    assert!(fixture
+        .fs
+        .writes
+        .borrow()
+        .iter()
+        .all(|(dir, ..)| dir != &foreign));
+}
+
+#[test]
+fn remove_takes_sub_cgroups_and_leaves_a_shared_parent_in_use() {
+    let fixture = Fixture::hybrid("", "");
+    let web = create_in(&fixture, &CgroupRequest::new("lxc/web")).expect("web");
+    let db = create_in(&fixture, &CgroupRequest::new("lxc/db")).expect("db");
+    assert!(
+        db.paths().iter().all(|dir| dir.ends_with("lxc/db")),
+        "lxc is web's"
+    );
+    for leaf in web.leaves() {
+        fixture
+            .fs
+            .mkdir(&leaf.join("inner"))
+            .expect("container-made cgroup");
+    }
+    web.remove_with(Duration::from_secs(1), &fixture.fs)
+        .expect("remove web");
+    for hierarchy in ["cpuset", "memory", "systemd", "unified"] {
+        assert!(
+            !leaf_in(&fixture, hierarchy, "lxc/web").exists(),
+            "{hierarchy}"
+        );
+        assert!(
+            leaf_in(&fixture, hierarchy, "lxc/db").is_dir(),
+            "{hierarchy}"
+        );
+    }
+    db.remove_with(Duration::from_secs(1), &fixture.fs)
+        .expect("remove db");
+    assert!(
+        leaf_in(&fixture, "memory", "lxc").is_dir(),
+        "not db's to remove"
+    );
+}
+
+#[test]
+fn remove_refuses_a_leaf_that_still_holds_processes() {
+    let fixture = Fixture::hybrid("", "");
+    let web = create_in(&fixture, &CgroupRequest::new("web")).expect("web");
+    let memory_leaf = leaf_in(&fixture, "memory", "web");
+    // A pid that cannot exist: pidfd_open fails, the list stays, the deadline passes.
+    fs::write(memory_leaf.join("cgroup.procs"), "2147483646\n").expect("write");
+    let error = web
+        .remove_with(Duration::from_millis(50), &fixture.fs)
+        .expect_err("busy");
+    assert!(
+        matches!(&error, Error::Busy { path, .. } if path == &memory_leaf),
+        "{error}"
+    );
+}
+
+#[test]
+fn from_paths_finds_the_leaves_and_the_unified_one() {
+    let fixture = Fixture::hybrid("", "");
+    let made = create_in(&fixture, &CgroupRequest::new("lxc/web")).expect("create");
+    let reopened = ContainerCgroups::from_paths(made.paths().to_vec());
+    assert!(reopened.leaves().eq(made.leaves()));
+    assert_eq!(reopened.unified_dir(), made.unified_dir());
+}
+
+#[test]
+fn set_and_get_use_v1_first_then_cgroup2() {
+    let fixture = Fixture::hybrid("", "");
+    let cgroups = create_in(&fixture, &CgroupRequest::new("web")).expect("create");
+    cgroups
+        .set("memory.limit_in_bytes", "1048576")
+        .expect("set");
+    let memory_leaf = leaf_in(&fixture, "memory", "web");
+    let written = fs::read_to_string(memory_leaf.join("memory.limit_in_bytes")).expect("read");
+    assert_eq!(written, "1048576");
+    assert_eq!(
+        cgroups.get("memory.limit_in_bytes").expect("get"),
+        "1048576"
+    );
+    // Only cgroup2 has memory.pressure on this host.
+    fs::write(leaf_in(&fixture, "unified", "web/memory.pressure"), "some").expect("write");
+    assert_eq!(cgroups.get("memory.pressure").expect("get"), "some");
+    assert!(matches!(
+        cgroups.get("nosuch.key"),
+        Err(Error::UnknownKey { .. })
+    ));
+    assert!(matches!(
+        cgroups.set("../x", "1"),
+        Err(Error::InvalidKey { .. })
+    ));
+    assert_eq!(controller_of("memory.max"), "memory");
+}
