@@ -1,5 +1,6 @@
 //! cgroup2 delegation: a controller is usable in a cgroup only when every parent enabled it
-//! in `cgroup.subtree_control`, and a cgroup that holds processes cannot enable any ("no
+//! in `cgroup.subtree_control`, and a cgroup that holds processes cannot enable a domain
+//! controller (memory, io, ...; threaded ones such as pids and cpu are allowed) there ("no
 //! internal processes", EBUSY) unless it is the root. The caller's own cgroup holds at least
 //! the caller, and rlxc does not move the caller: so only the controllers that are needed and
 //! available are enabled, and the ones that could not be are reported, each with its reason.
@@ -34,7 +35,8 @@ pub enum Undelegated {
     /// Not in `cgroup.controllers` there: not compiled in, bound to a v1 hierarchy, or not
     /// delegated from further up.
     NotAvailable,
-    /// EBUSY: the caller's cgroup holds processes (the caller, at least).
+    /// EBUSY: the caller's cgroup holds processes (the caller, at least) and this is a
+    /// domain controller.
     CallerHoldsProcesses,
     /// An existing directory of the path that rlxc did not create: not ours to write into.
     NotOurs,
