@@ -80,7 +80,9 @@ fn a_bad_mount_entry_fails_the_start_and_leaves_nothing() {
         .rlxc(&["start", "-n", &name])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("/no/such/dir"));
+        .stderr(predicate::str::contains("/no/such/dir"))
+        // The error points at the config line of the entry.
+        .stderr(predicate::str::contains(format!("{name}/config:")));
     world.assert_nothing_left(&name);
 }
 
@@ -273,5 +275,37 @@ fn a_failing_pre_start_hook_aborts_the_start_and_leaves_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("lxc.hook.pre-start = /bin/false"));
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn mount_and_autodev_hooks_run_in_the_containers_mount_namespace_before_pivot() {
+    let world = World::new();
+    let name = world.busybox("mounthook");
+    let hook = world.dir.path().join("mount-hook.sh");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ntouch \"$LXC_ROOTFS_MOUNT/$LXC_HOOK_TYPE-was-here\"\ntest \"$LXC_HOOK_TYPE\" = autodev && touch \"$LXC_ROOTFS_MOUNT/dev/from-autodev-hook\"\nexit 0\n",
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let hook = hook.display().to_string();
+    world.append_config(
+        &name,
+        &format!("lxc.hook.mount = {hook}\nlxc.hook.autodev = {hook}\n"),
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let pid = world.init_pid(&name);
+    let root = format!("/proc/{pid}/root");
+    assert!(std::path::Path::new(&format!("{root}/mount-was-here")).exists());
+    // The autodev hook wrote into the container's own /dev tmpfs, not the rootfs's /dev.
+    assert!(std::path::Path::new(&format!("{root}/dev/from-autodev-hook")).exists());
+    let rootfs_dev = world
+        .lxcpath()
+        .join(&name)
+        .join("rootfs/dev/from-autodev-hook");
+    assert!(!rootfs_dev.exists());
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }

@@ -19,5 +19,5 @@ pub mod update;
 pub mod values;
 
 pub use error::{ConfigError, LoadFailure, Origin, Warning};
-pub use load::{load_file, load_str, Loaded};
+pub use load::{load_file, load_str, AppliedLine, Loaded};
 pub use spec::ContainerSpec;

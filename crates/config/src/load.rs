@@ -15,6 +15,42 @@ use crate::spec::ContainerSpec;
 pub struct Loaded {
     pub spec: ContainerSpec,
     pub warnings: Vec<Warning>,
+    /// Every line that set something, in today's key names, so a later failure (a mount that
+    /// does not work at start) can point at its file and line.
+    pub lines: Vec<AppliedLine>,
+}
+
+/// One applied `key = value` and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedLine {
+    pub origin: Origin,
+    /// Today's name of the key.
+    pub key: String,
+    pub value: String,
+}
+
+impl Loaded {
+    /// The line that set `key = value`, the last one if several did.
+    pub fn origin_of(&self, key: &str, value: &str) -> Option<&Origin> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|line| line.key == key && line.value == value)
+            .map(|line| &line.origin)
+    }
+
+    /// The first applied line whose `key = value` a message quotes, to point the message at
+    /// the config line it is about.
+    pub fn origin_quoted_in(&self, message: &str) -> Option<&Origin> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|line| {
+                !line.value.is_empty()
+                    && message.contains(&format!("{} = {}", line.key, line.value))
+            })
+            .map(|line| &line.origin)
+    }
 }
 
 /// Loads a config file, then applies `defines` (`KEY=VALUE`, as `rlxc start -s`) on top.
@@ -70,6 +106,7 @@ struct State {
     /// Where each tracked key (and each network index) was last set.
     origins: BTreeMap<String, Origin>,
     rootfs_backend: Option<String>,
+    lines: Vec<AppliedLine>,
 }
 
 fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadFailure> {
@@ -90,6 +127,7 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
         Ok(Loaded {
             spec: state.spec,
             warnings: state.warnings,
+            lines: state.lines,
         })
     } else {
         Err(LoadFailure {
@@ -155,7 +193,14 @@ impl State {
             }
         };
         match keys::apply(&mut self.spec, &modern, &value) {
-            Ok(()) => self.track(&modern, &origin),
+            Ok(()) => {
+                self.track(&modern, &origin);
+                self.lines.push(AppliedLine {
+                    origin,
+                    key: modern,
+                    value,
+                });
+            }
             Err(ApplyError::Unknown { suggestion }) => self.errors.push(ConfigError::UnknownKey {
                 origin,
                 key,

@@ -11,7 +11,7 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
 
 /// What every hook of one container gets in its environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookContext {
     pub name: String,
     pub config_file: PathBuf,
@@ -91,11 +91,20 @@ impl HookContext {
     }
 }
 
-/// Runs every hook of `point` in order, on the host; the first failure stops the rest.
+/// Runs every hook of `point` in order; the first failure stops the rest.
 pub fn run(spec: &ContainerSpec, point: HookPoint, context: &HookContext) -> Result<(), HookError> {
-    let Some(commands) = spec.hooks.commands.get(&point) else {
-        return Ok(());
-    };
+    match spec.hooks.commands.get(&point) {
+        Some(commands) => run_commands(commands, point, context),
+        None => Ok(()),
+    }
+}
+
+/// Runs `commands` as hooks of `point`, in order.
+pub fn run_commands(
+    commands: &[String],
+    point: HookPoint,
+    context: &HookContext,
+) -> Result<(), HookError> {
     for command in commands {
         run_one(command, point, context)?;
     }

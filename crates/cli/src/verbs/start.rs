@@ -90,13 +90,14 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         bail!("--share-net/ipc/uts/pid are not available yet in this rlxc build");
     }
     let loaded = rlxc_config::load_file(&config_path, &defines(args))?;
+    let loaded_lines = &loaded;
     for warning in &loaded.warnings {
         tracing::warn!("{warning}");
     }
     let request_ = Launch {
         paths: paths.clone(),
         config_path,
-        spec: loaded.spec,
+        spec: loaded.spec.clone(),
         command: args.command.clone(),
         daemonize: !args.foreground,
     };
@@ -111,7 +112,15 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             eprintln!("{name} is already running");
             return Ok(ExitCode::SUCCESS);
         }
-        Err(error) => return Err(error).context(format!("{} failed to start", paths.name)),
+        Err(error) => {
+            // Point the error at the config line it is about, when it quotes one.
+            let message = format!("{error:#}");
+            let context = match loaded_lines.origin_quoted_in(&message) {
+                Some(origin) => format!("{} failed to start: {origin}", paths.name),
+                None => format!("{} failed to start", paths.name),
+            };
+            return Err(error).context(context);
+        }
     };
     if let Some(pidfile) = &args.pidfile {
         std::fs::write(pidfile, format!("{monitor_pid}\n"))

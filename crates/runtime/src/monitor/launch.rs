@@ -118,7 +118,12 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 /// run directory and the container's lock.
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
-    let rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    rootfs_plan.hooks.context = Some(HookContext::new(
+        &launch.paths.name,
+        &launch.config_path,
+        &launch.spec,
+    ));
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
     super::teardown::clean_up_after_dead_monitor(&launch.paths);
     let run_dir = launch.paths.run_dir();

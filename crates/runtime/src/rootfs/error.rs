@@ -25,6 +25,9 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+    /// A mount-time hook failed.
+    #[error("{message}")]
+    Hook { message: String },
     /// A setting this runtime does not implement yet; never skipped silently.
     #[error("{what} is not supported yet")]
     Unsupported { what: String },

@@ -17,9 +17,11 @@ mod pty;
 mod resolve;
 mod root;
 
+use rlxc_config::spec::HookPoint;
+
 pub use entries::{read_fstab, FstabLine, SkippedMount};
 pub use error::RootfsError;
-pub use plan::RootfsPlan;
+pub use plan::{RootfsHooks, RootfsPlan};
 pub use pty::Ptys;
 pub use resolve::Resolver;
 
@@ -39,6 +41,7 @@ pub struct RootfsOutcome {
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
+    plan.hooks.run(HookPoint::PreMount)?;
     // 2. The rootfs becomes a mount of its own (with lxc.rootfs.options), held as an fd.
     let root = root::bind_rootfs(&plan.rootfs, plan.rootfs_options.as_deref())?;
     // 3. proc and sysfs, with their read-only parts.
@@ -58,6 +61,11 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     };
     // 6. The user's mounts, in order, confined to the rootfs.
     let skipped = entries::mount_entries(&root, &plan.entries)?;
+    // The user's mount hooks, then (with autodev) the hooks that add /dev nodes.
+    plan.hooks.run(HookPoint::Mount)?;
+    if plan.autodev {
+        plan.hooks.run(HookPoint::Autodev)?;
+    }
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
     root::pivot_into(root)?;

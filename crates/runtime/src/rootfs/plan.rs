@@ -2,8 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use rlxc_config::spec::HookPoint;
 use rlxc_config::values::{MountAuto, MountEntry, ProcMode, SysMode};
 use rlxc_config::ContainerSpec;
+
+use crate::hooks::HookContext;
 
 use super::entries::read_fstab;
 use super::RootfsError;
@@ -27,13 +30,52 @@ pub struct RootfsPlan {
     pub ttys: u32,
     /// False when `lxc.console.path = none`.
     pub console: bool,
+    /// `lxc.hook.pre-mount`, `.mount` and `.autodev`: run during the setup.
+    pub hooks: RootfsHooks,
+}
+
+/// The hooks that run inside the container's mount namespace, before pivot_root, with the
+/// host's programs still in reach (as LXC runs them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RootfsHooks {
+    pub pre_mount: Vec<String>,
+    pub mount: Vec<String>,
+    pub autodev: Vec<String>,
+    pub context: Option<HookContext>,
+}
+
+impl RootfsHooks {
+    fn from_spec(spec: &ContainerSpec) -> RootfsHooks {
+        let commands = |point| spec.hooks.commands.get(&point).cloned().unwrap_or_default();
+        RootfsHooks {
+            pre_mount: commands(HookPoint::PreMount),
+            mount: commands(HookPoint::Mount),
+            autodev: commands(HookPoint::Autodev),
+            context: None,
+        }
+    }
+
+    /// Runs the hooks of `point`; the first failure stops the start.
+    pub(crate) fn run(&self, point: HookPoint) -> Result<(), RootfsError> {
+        let commands = match point {
+            HookPoint::PreMount => &self.pre_mount,
+            HookPoint::Mount => &self.mount,
+            HookPoint::Autodev => &self.autodev,
+            _ => return Ok(()),
+        };
+        let Some(context) = &self.context else {
+            return Ok(());
+        };
+        crate::hooks::run_commands(commands, point, context).map_err(|e| RootfsError::Hook {
+            message: e.to_string(),
+        })
+    }
 }
 
 impl RootfsPlan {
     pub const DEFAULT_AUTODEV_TMPFS_SIZE: u64 = 500_000;
     pub const DEFAULT_PTY_MAX: u32 = 1024;
 
-    /// `proc:mixed sys:ro`, used when the config has no `lxc.mount.auto`.
     /// The default automounts, less what the config's own entries mount: a pre-LXC-3 config
     /// such as the seed's mounts proc and sysfs itself, and a second sysfs of the same
     /// network namespace cannot be mounted (EBUSY).
@@ -48,6 +90,7 @@ impl RootfsPlan {
         auto
     }
 
+    /// `proc:mixed sys:ro`, used when the config has no `lxc.mount.auto`.
     pub fn default_mount_auto() -> MountAuto {
         MountAuto {
             proc: Some(ProcMode::Mixed),
@@ -69,6 +112,7 @@ impl RootfsPlan {
             pty_max: Self::DEFAULT_PTY_MAX,
             ttys: 0,
             console: true,
+            hooks: RootfsHooks::default(),
         }
     }
 
@@ -115,6 +159,7 @@ impl RootfsPlan {
             pty_max: spec.tty.pty_max.unwrap_or(Self::DEFAULT_PTY_MAX),
             ttys: spec.tty.max.unwrap_or(0),
             console,
+            hooks: RootfsHooks::from_spec(spec),
         })
     }
 }
