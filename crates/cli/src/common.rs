@@ -77,13 +77,15 @@ impl CommonOpts {
 
     /// The configuration file to load: `--rcfile` wins, else `$lxcpath/$name/config`.
     pub fn config_path(&self) -> anyhow::Result<PathBuf> {
+        // Absolute: the path is recorded in the state file and read again from elsewhere.
         if let Some(rcfile) = &self.rcfile {
-            return Ok(rcfile.clone());
+            return Ok(std::path::absolute(rcfile).unwrap_or_else(|_| rcfile.clone()));
         }
         let dir = self
             .container_dir()
             .context("cannot tell which configuration to load (give -n NAME or --rcfile FILE)")?;
-        Ok(dir.join("config"))
+        let config = dir.join("config");
+        Ok(std::path::absolute(&config).unwrap_or(config))
     }
 
     /// The container's places on disk (its directory, run directory, socket, state file).
