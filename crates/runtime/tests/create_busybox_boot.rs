@@ -8,7 +8,6 @@
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -28,7 +27,7 @@ fn pty() -> (File, String) {
     unlockpt(&master).expect("unlockpt");
     let slave = ptsname(&master, Vec::new()).expect("ptsname");
     let slave = slave.into_string().expect("pts path is UTF-8");
-    (File::from(OwnedFd::from(master)), slave)
+    (File::from(master), slave)
 }
 
 /// Reads the console until `needle` shows up; panics with what was read at the deadline.
