@@ -97,7 +97,8 @@ nogroup:x:65534:
 
 const PROFILE: &str = "\
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export PS1='\\u@\\h:\\w\\$ '
+# A static busybox cannot look up user names (no NSS): login's $USER names the user.
+export PS1='$USER@\\h:\\w\\$ '
 ";
 
 /// Every file of the busybox rootfs for a container named `name`.

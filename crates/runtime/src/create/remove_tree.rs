@@ -53,7 +53,7 @@ pub(crate) fn remove_container_dir(dir: &Path, keep: Option<&OsStr>) -> io::Resu
     let mut walker = Walker {
         removal: &mut removal,
     };
-    walker.empty_dir(&dir_fd, dir, keep)?;
+    walker.empty_dir(&dir_fd, dir, Level::Top { keep })?;
     drop(dir_fd);
     let left_something = removal.kept.is_some() || !removal.mount_points.is_empty();
     if !left_something {
@@ -63,19 +63,30 @@ pub(crate) fn remove_container_dir(dir: &Path, keep: Option<&OsStr>) -> io::Resu
     Ok(removal)
 }
 
+/// The container directory itself, or a directory below it.
+#[derive(Clone, Copy)]
+enum Level<'a> {
+    Top { keep: Option<&'a OsStr> },
+    Below,
+}
+
 struct Walker<'a> {
     removal: &'a mut Removal,
 }
 
 impl Walker<'_> {
-    fn empty_dir(&mut self, dir: &OwnedFd, path: &Path, keep: Option<&OsStr>) -> io::Result<()> {
+    fn empty_dir(&mut self, dir: &OwnedFd, path: &Path, level: Level) -> io::Result<()> {
         // An immutable or append-only directory refuses every unlink inside it.
         clear_protection(dir)?;
         let mut names = read_names(dir).map_err(|errno| with_path(errno, path))?;
-        if keep.is_some() {
-            // Only at the top: the container directory's config goes last.
-            names.sort_by_key(|name| name.as_bytes() == b"config");
-        }
+        let keep = match level {
+            Level::Top { keep } => {
+                // The container's config goes last.
+                names.sort_by_key(|name| name.as_bytes() == b"config");
+                keep
+            }
+            Level::Below => None,
+        };
         for name in names {
             let os_name = OsStr::from_bytes(name.as_bytes());
             let child = path.join(os_name);
@@ -111,7 +122,7 @@ impl Walker<'_> {
             Err(errno) => return Err(with_path(errno, path)),
         };
         let mounts_before = self.removal.mount_points.len();
-        self.empty_dir(&child, path, None)?;
+        self.empty_dir(&child, path, Level::Below)?;
         drop(child);
         if self.removal.mount_points.len() > mounts_before {
             // A mount point below keeps this directory non-empty; it is already reported.

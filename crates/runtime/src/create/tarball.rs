@@ -169,10 +169,13 @@ fn make_node<R: Read>(root: &Path, entry: &tar::Entry<R>) -> io::Result<()> {
         EntryType::Block => FileType::BlockDevice,
         _ => FileType::Fifo,
     };
-    let device = makedev(
-        header.device_major()?.unwrap_or(0),
-        header.device_minor()?.unwrap_or(0),
-    );
+    // FIFOs have no device numbers, and many tar writers leave those fields blank.
+    let number = |field: io::Result<Option<u32>>| field.ok().flatten().unwrap_or(0);
+    let device = if file_type == FileType::Fifo {
+        makedev(0, 0)
+    } else {
+        makedev(number(header.device_major()), number(header.device_minor()))
+    };
     let mode = header.mode()? & 0o7777;
     match fs::symlink_metadata(&target) {
         Ok(meta) if meta.is_dir() => fs::remove_dir(&target)?,
