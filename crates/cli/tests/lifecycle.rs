@@ -309,3 +309,23 @@ fn mount_and_autodev_hooks_run_in_the_containers_mount_namespace_before_pivot() 
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+#[test]
+fn stop_r_reboots_init_in_place_under_the_same_monitor() {
+    let world = World::new();
+    let name = world.busybox("reboot");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let before = world.init_pid(&name);
+    world
+        .rlxc(&["stop", "-n", &name, "-r", "-t", "20"])
+        .assert()
+        .success();
+    assert_eq!(world.state(&name), "RUNNING");
+    let after = world.init_pid(&name);
+    assert_ne!(before, after, "init was not restarted");
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "20"])
+        .assert()
+        .success();
+    world.assert_nothing_left(&name);
+}
