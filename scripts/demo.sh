@@ -23,7 +23,8 @@ step "$rlxc" config check -f "$SEED_CONFIG"
 # A demo container from the built-in busybox template, in a scratch lxcpath so nothing of
 # the host's /var/lib/rlxc is touched, removed again at the end.
 demo_path=$(mktemp -d /tmp/rlxc-demo.XXXXXX)
-demo() { "$rlxc" "$@" -n demo -P "$demo_path"; }
+# The verb first, then -n/-P, then its own arguments (a command after -- takes the rest).
+demo() { local verb=$1; shift; "$rlxc" "$verb" -n demo -P "$demo_path" "$@"; }
 cleanup() { demo stop -k >/dev/null 2>&1; demo destroy >/dev/null 2>&1; rm -rf "$demo_path"; }
 trap cleanup EXIT
 step demo create -t busybox

@@ -81,10 +81,21 @@ impl ProcessId {
         Some(ProcessId { pid, start_time })
     }
 
-    /// True while this very process (not a successor with the same pid) is alive.
+    /// True while this very process (not a successor with the same pid) is alive. A zombie
+    /// is not: it has exited and only waits for its parent to reap it.
     pub fn is_alive(&self) -> bool {
-        ProcessId::of(self.pid) == Some(*self)
+        ProcessId::of(self.pid) == Some(*self) && !is_zombie(self.pid)
     }
+}
+
+fn is_zombie(pid: i32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    matches!(state, Some("Z") | Some("X"))
 }
 
 /// What the monitor records about a running container.

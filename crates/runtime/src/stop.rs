@@ -56,15 +56,20 @@ pub enum StopError {
     Wait { pid: i32, source: rustix::io::Errno },
 }
 
-/// Whether init has a handler for `signal` (`SigCgt` in /proc/PID/status). The init of a pid
-/// namespace only receives signals it handles, so an uncaught halt signal does nothing.
+/// Whether init takes `signal` at all: it has a handler (`SigCgt`) or blocks it to collect
+/// it with sigwaitinfo/signalfd (`SigBlk`, as busybox init and systemd do). The init of a pid
+/// namespace never receives a signal it neither handles nor blocks, so a halt signal like
+/// that would do nothing.
 pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let mask = status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())?;
-    Some((1..=64).contains(&signal) && mask & (1u64 << (signal - 1)) != 0)
+    let mask = |field: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+    };
+    let taken = mask("SigCgt:")? | mask("SigBlk:")?;
+    Some((1..=64).contains(&signal) && taken & (1u64 << (signal - 1)) != 0)
 }
 
 /// A pidfd for a recorded process, only if it is still that very process.
