@@ -329,3 +329,25 @@ fn stop_r_reboots_init_in_place_under_the_same_monitor() {
         .success();
     world.assert_nothing_left(&name);
 }
+
+#[test]
+fn an_init_that_ignores_the_halt_signal_is_named_and_killed_without_sitting_out_the_timeout() {
+    let world = World::new();
+    let name = world.busybox("nohalt");
+    // A shell as pid 1 has no SIGPWR handler: the signal never reaches it.
+    world.append_config(
+        &name,
+        "lxc.init.cmd = /bin/sh -c 'while :; do sleep 1; done'\n",
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let started = std::time::Instant::now();
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "60"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("ignores signal 30"))
+        .stderr(predicate::str::contains("pf::powerwait"));
+    // Not the 60 s timeout: the stop says so after a short grace and kills.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    world.assert_nothing_left(&name);
+}

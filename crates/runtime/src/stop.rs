@@ -37,8 +37,13 @@ pub enum StopOutcome {
     NotRunning,
     /// Stopped cleanly by the halt signal.
     Halted,
-    /// Killed: `-k`, or the timeout ran out.
-    Killed { after_timeout: bool },
+    /// Killed: `-k`, or the timeout ran out, or init showed it ignores the halt signal.
+    Killed {
+        after_timeout: bool,
+        halt_ignored: bool,
+    },
+    /// `--nokill`, and init ignores the halt signal: it is still running.
+    HaltIgnored,
     /// `-W`: the signal was sent.
     Signalled,
     /// `--nokill` and the timeout ran out: still running.
@@ -70,6 +75,39 @@ pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
     };
     let taken = mask("SigCgt:")? | mask("SigBlk:")?;
     Some((1..=64).contains(&signal) && taken & (1u64 << (signal - 1)) != 0)
+}
+
+/// After this long without exiting, an init that shows no handler for the halt signal is
+/// taken to ignore it (it would sit out the whole timeout otherwise). Inits that handle it,
+/// such as busybox's, have exited by then.
+const HALT_GRACE: Duration = Duration::from_secs(3);
+
+#[derive(Debug, PartialEq, Eq)]
+enum Halt {
+    Exited,
+    /// Still running after a grace period, with no handler for the signal.
+    Ignored,
+    TimedOut,
+}
+
+/// Waits for init to exit after the halt signal. /proc's handler masks are a hint, not the
+/// truth (busybox init takes SIGPWR without a handler showing there), so they are only asked
+/// once init has had `HALT_GRACE` to react.
+fn wait_for_halt(init: &OwnedFd, pid: i32, options: &StopOptions) -> Result<Halt, StopError> {
+    let wait = |limit| wait_exit(init, limit).map_err(|source| StopError::Wait { pid, source });
+    let grace = options.timeout.map_or(HALT_GRACE, |t| t.min(HALT_GRACE));
+    if wait(Some(grace))? {
+        return Ok(Halt::Exited);
+    }
+    if catches_signal(pid, options.halt_signal) == Some(false) {
+        return Ok(Halt::Ignored);
+    }
+    let rest = options.timeout.map(|t| t.saturating_sub(grace));
+    Ok(if wait(rest)? {
+        Halt::Exited
+    } else {
+        Halt::TimedOut
+    })
 }
 
 /// A pidfd for a recorded process, only if it is still that very process.
@@ -130,22 +168,23 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
         signal(&init, pid, options.stop_signal)?;
         StopOutcome::Killed {
             after_timeout: false,
+            halt_ignored: false,
         }
     } else {
         signal(&init, pid, options.halt_signal)?;
         if options.nowait {
             return Ok(StopOutcome::Signalled);
         }
-        let exited =
-            wait_exit(&init, options.timeout).map_err(|source| StopError::Wait { pid, source })?;
-        if exited {
-            StopOutcome::Halted
-        } else if options.nokill {
-            return Ok(StopOutcome::StillRunning);
-        } else {
-            signal(&init, pid, options.stop_signal)?;
-            StopOutcome::Killed {
-                after_timeout: true,
+        match wait_for_halt(&init, pid, options)? {
+            Halt::Exited => StopOutcome::Halted,
+            Halt::Ignored if options.nokill => return Ok(StopOutcome::HaltIgnored),
+            Halt::TimedOut if options.nokill => return Ok(StopOutcome::StillRunning),
+            halt => {
+                signal(&init, pid, options.stop_signal)?;
+                StopOutcome::Killed {
+                    after_timeout: true,
+                    halt_ignored: halt == Halt::Ignored,
+                }
             }
         }
     };

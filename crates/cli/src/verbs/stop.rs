@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
-use rlxc_runtime::stop::{catches_signal, reboot, stop, RebootOutcome, StopOptions, StopOutcome};
+use rlxc_runtime::stop::{reboot, stop, RebootOutcome, StopOptions, StopOutcome};
 
 use crate::common::CommonOpts;
 
@@ -74,7 +74,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             RebootOutcome::Restarted { .. } | RebootOutcome::Signalled => Ok(ExitCode::SUCCESS),
         };
     }
-    let mut options = StopOptions {
+    let options = StopOptions {
         halt_signal,
         stop_signal,
         timeout,
@@ -82,9 +82,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         nokill: args.nokill,
         nowait: args.nowait,
     };
-    if !args.kill {
-        warn_if_halt_is_ignored(&paths, &mut options);
-    }
     match stop(&paths, &options)? {
         StopOutcome::NotRunning => {
             eprintln!("{} is not running", paths.name);
@@ -94,30 +91,27 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             eprintln!("{} did not stop within the timeout (--nokill)", paths.name);
             Ok(ExitCode::FAILURE)
         }
+        StopOutcome::HaltIgnored => {
+            explain_ignored_halt(&paths.name, halt_signal);
+            Ok(ExitCode::FAILURE)
+        }
+        StopOutcome::Killed {
+            halt_ignored: true, ..
+        } => {
+            explain_ignored_halt(&paths.name, halt_signal);
+            Ok(ExitCode::SUCCESS)
+        }
         StopOutcome::Halted | StopOutcome::Killed { .. } | StopOutcome::Signalled => {
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// The init of a pid namespace only gets signals it handles: if it has no handler for the
-/// halt signal, waiting is pointless. Say so, and what to do, then kill at once.
-fn warn_if_halt_is_ignored(paths: &rlxc_runtime::paths::ContainerPaths, options: &mut StopOptions) {
-    let Ok(Some(state)) = rlxc_runtime::state::StateFile::read(&paths.state_file()) else {
-        return;
-    };
-    if catches_signal(state.init.pid, options.halt_signal) != Some(false) {
-        return;
-    }
+/// The seed's advice: an init of a pid namespace only gets signals it handles.
+fn explain_ignored_halt(name: &str, signal: i32) {
     eprintln!(
-        "{}: its init (pid {}) does not handle signal {}, so it cannot shut down cleanly; \
-         for sysvinit or busybox add `pf::powerwait:/sbin/halt` to its /etc/inittab \
-         (Debian: `pf::powerwait:/sbin/shutdown -t1 -a -h now`), or set lxc.signal.halt",
-        paths.name, state.init.pid, options.halt_signal
+        "{name}: its init ignores signal {signal} (no handler for it), so it could not shut down \
+         cleanly and was killed; for sysvinit or busybox add `pf::powerwait:/sbin/halt` to its \
+         /etc/inittab (Debian: `pf::powerwait:/sbin/shutdown -t1 -a -h now`), or set lxc.signal.halt"
     );
-    if options.nokill {
-        options.timeout = Some(Duration::ZERO);
-    } else {
-        options.kill = true;
-    }
 }
