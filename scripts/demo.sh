@@ -25,7 +25,7 @@ step "$rlxc" config check -f "$SEED_CONFIG"
 demo_path=$(mktemp -d /tmp/rlxc-demo.XXXXXX)
 # The verb first, then -n/-P, then its own arguments (a command after -- takes the rest).
 demo() { local verb=$1; shift; "$rlxc" "$verb" -n demo -P "$demo_path" "$@"; }
-cleanup() { demo stop -k >/dev/null 2>&1; demo destroy >/dev/null 2>&1; rm -rf "$demo_path"; }
+cleanup() { demo stop -k >/dev/null 2>&1 || true; demo destroy >/dev/null 2>&1 || true; rm -rf "$demo_path"; }
 trap cleanup EXIT
 step demo create -t busybox
 step demo start -d
