@@ -60,3 +60,99 @@ fn wait_for(pid: libc::pid_t) -> io::Result<ChildOutcome> {
         Ok(ChildOutcome::KilledBySignal(libc::WTERMSIG(status)))
     }
 }
+
+// ---- Process plumbing shared by spawn, the monitor and attach ----
+
+/// fork(2): 0 in the child, the child's pid in the parent.
+///
+/// The caller must be single-threaded (rlxc's CLI, the monitor and a container's first
+/// process all are): the child is a copy of this one thread, so no lock (malloc's included) can
+/// be held by a thread that does not exist there, and the child may run ordinary Rust code.
+pub(crate) fn fork() -> io::Result<i32> {
+    // SAFETY: single-threaded caller (see above); both sides continue in safe Rust.
+    match unsafe { libc::fork() } {
+        -1 => Err(io::Error::last_os_error()),
+        pid => Ok(pid),
+    }
+}
+
+/// Leaves a forked child at once, without the destructors and atexit handlers that belong to
+/// the parent's copy of the state.
+pub(crate) fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { libc::_exit(code) }
+}
+
+/// execve(2) of `path`: only returns on failure.
+pub(crate) fn execve(
+    path: &std::ffi::CStr,
+    argv: &[std::ffi::CString],
+    env: &[std::ffi::CString],
+) -> io::Error {
+    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    env_ptrs.push(std::ptr::null());
+    // SAFETY: every pointer refers to a NUL-terminated string owned by `path`, `argv` or
+    // `env`, which outlive the call, and both arrays end with a null pointer.
+    unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Marks every fd from 3 up close-on-exec: no host fd may reach the container.
+pub(crate) fn cloexec_from_3() -> io::Result<()> {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range with integer arguments only; it changes fd flags, not memory.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Makes `fd` this process's stdin, stdout and stderr.
+pub(crate) fn dup_onto_stdio(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    for target in 0..3 {
+        // SAFETY: dup2 onto this process's fds 0-2; `fd` is open for the call, and any
+        // previous fd 0-2 is replaced atomically, which is the point.
+        if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Blocks `signals` and returns a close-on-exec signalfd that reads them.
+pub(crate) fn block_signals_to_fd(
+    signals: &[i32],
+    nonblocking: bool,
+) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: `set` is a local sigset_t initialised by sigemptyset before use; the calls only
+    // read it, and the fd signalfd returns is new and owned by the OwnedFd.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for signal in signals {
+            libc::sigaddset(&mut set, *signal);
+        }
+        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
+            return None;
+        }
+        let flags = libc::SFD_CLOEXEC | if nonblocking { libc::SFD_NONBLOCK } else { 0 };
+        let fd = libc::signalfd(-1, &set, flags);
+        (fd >= 0).then(|| std::os::fd::OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Clears the signal mask (a child must not inherit the signals its parent blocked).
+pub(crate) fn unblock_all_signals() {
+    // SAFETY: a local, emptied sigset_t passed by pointer for the duration of the call.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}

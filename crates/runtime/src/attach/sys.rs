@@ -1,8 +1,9 @@
 //! attach's `unsafe`: fork, exec, `_exit`, the signal mask and signalfd — the calls rustix
 //! lacks. Each is wrapped so the rest of the module stays safe.
 
-use std::ffi::{CStr, CString};
 use std::io;
+
+pub(crate) use crate::sys::{cloexec_from_3, execve, exit_child};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
@@ -16,32 +17,10 @@ pub(crate) enum Forked {
 /// child is a copy of this one thread, so no lock (malloc's included) can be held by a thread
 /// that does not exist in the child, and the child may allocate and run ordinary Rust code.
 pub(crate) fn fork() -> io::Result<Forked> {
-    // SAFETY: the process has a single thread (checked by the caller right before), so the
-    // child inherits no lock held by another thread; both sides continue in safe Rust.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
+    match crate::sys::fork()? {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent { pid }),
     }
-}
-
-/// Leaves the child at once, without the destructors and atexit handlers that belong to the
-/// parent's copy of the state (its terminal guard, buffered stdout).
-pub(crate) fn exit_child(code: i32) -> ! {
-    // SAFETY: _exit never returns and touches no Rust state.
-    unsafe { libc::_exit(code) }
-}
-
-/// execve(2): only returns on failure.
-pub(crate) fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
-    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    env_ptrs.push(std::ptr::null());
-    // SAFETY: every pointer refers to a NUL-terminated string owned by `path`, `argv` or
-    // `env`, which outlive the call, and both arrays end with a null pointer.
-    unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
-    io::Error::last_os_error()
 }
 
 /// Makes `fd` the process's descriptor `target` (0, 1 or 2).
@@ -52,19 +31,6 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-/// Marks every fd from 3 up close-on-exec: whatever the caller of rlxc leaked to us (and any
-/// host fd of ours) must not reach the container.
-pub(crate) fn cloexec_from_3() -> io::Result<()> {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: close_range with integer arguments only; it changes fd flags, not memory.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
 }
 
 /// What exec would otherwise carry into the command: Rust's runtime ignores SIGPIPE (an

@@ -449,7 +449,7 @@ fn forward_signals() -> Option<OwnedFd> {
 fn detach_from_terminal() {
     let _ = rustix::process::setsid();
     if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
-        let _ = super::sys::dup_onto_stdio(&null);
+        let _ = super::sys::dup_onto_stdio(std::os::fd::AsFd::as_fd(&null));
     }
 }
 

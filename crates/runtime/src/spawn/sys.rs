@@ -1,8 +1,19 @@
 //! The spawn code's `unsafe`: clone3, exec, and the few prctl/close_range calls rustix lacks.
 
-use std::ffi::CString;
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+pub(crate) use crate::sys::{
+    block_signals_to_fd, cloexec_from_3, dup_onto_stdio, exit_child, fork, unblock_all_signals,
+};
+
+/// execve of `argv[0]`: only returns on failure.
+pub(crate) fn execve(argv: &[std::ffi::CString], env: &[std::ffi::CString]) -> io::Error {
+    match argv.first() {
+        Some(path) => crate::sys::execve(path, argv, env),
+        None => io::Error::from_raw_os_error(libc::ENOENT),
+    }
+}
 
 /// `struct clone_args` of clone3(2), as the kernel defines it (version 2, 88 bytes).
 #[repr(C)]
@@ -76,94 +87,6 @@ pub(crate) fn drop_bounding_capability(number: u8) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
-    }
-}
-
-/// Marks every fd from 3 up close-on-exec, so init inherits only stdin/out/err.
-pub(crate) fn cloexec_from_3() -> io::Result<()> {
-    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
-    // SAFETY: close_range with integer arguments only; it changes fd flags, not memory.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// Makes `fd` the process's stdin, stdout and stderr.
-pub(crate) fn dup_onto_stdio(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    for target in 0..3 {
-        // SAFETY: dup2 onto fds 0-2 of this process; `fd` is open for the whole call. Any
-        // previous fd 0-2 is replaced atomically, which is the point.
-        if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-/// execve: only returns on failure.
-pub(crate) fn execve(argv: &[CString], env: &[CString]) -> io::Error {
-    let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_ptrs.push(std::ptr::null());
-    let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
-    env_ptrs.push(std::ptr::null());
-    let Some(path) = argv.first() else {
-        return io::Error::from_raw_os_error(libc::ENOENT);
-    };
-    // SAFETY: every pointer refers to a NUL-terminated string owned by `argv`/`env`, which
-    // outlive the call, and both arrays end with a null pointer as execve requires.
-    unsafe { libc::execve(path.as_ptr(), argv_ptrs.as_ptr(), env_ptrs.as_ptr()) };
-    io::Error::last_os_error()
-}
-
-/// Leaves the child process at once, without running destructors or atexit handlers that
-/// belong to the parent's copy of the state.
-pub(crate) fn exit_child(code: i32) -> ! {
-    // SAFETY: _exit never returns and touches no Rust state.
-    unsafe { libc::_exit(code) }
-}
-
-/// fork(2); the caller (the container's first process) is single-threaded.
-pub(crate) fn fork() -> io::Result<i32> {
-    // SAFETY: the container's first process has one thread (it was cloned from the
-    // single-threaded monitor), so the child inherits no lock held elsewhere.
-    match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
-        pid => Ok(pid),
-    }
-}
-
-/// Blocks `signals` (and SIGCHLD when `with_child`) and returns a signalfd reading them.
-pub(crate) fn block_signals_to_fd(signals: &[i32], with_child: bool) -> Option<OwnedFd> {
-    // SAFETY: `set` is a local sigset_t initialised by sigemptyset; the calls only read it,
-    // and the fd signalfd returns is new and owned here.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for signal in signals {
-            libc::sigaddset(&mut set, *signal);
-        }
-        if with_child {
-            libc::sigaddset(&mut set, libc::SIGCHLD);
-        }
-        if libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-            return None;
-        }
-        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC);
-        (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
-    }
-}
-
-/// Clears the signal mask (the command must not inherit init's blocked signals).
-pub(crate) fn unblock_all_signals() {
-    // SAFETY: a local, emptied sigset_t passed by pointer for the duration of the call.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
 }
 

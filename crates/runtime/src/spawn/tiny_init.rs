@@ -9,8 +9,8 @@ use super::plan::InitPlan;
 use super::sys;
 use crate::channel::Channel;
 
-/// Signals pid 1 passes on to the command.
-const FORWARDED: [i32; 8] = [
+/// What pid 1 listens for: the signals it passes on to the command, and SIGCHLD.
+const WATCHED: [i32; 9] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,
@@ -19,13 +19,14 @@ const FORWARDED: [i32; 8] = [
     libc::SIGUSR2,
     libc::SIGPWR,
     libc::SIGWINCH,
+    libc::SIGCHLD,
 ];
 
 /// Becomes the tiny init; returns (with the channel, to report on) only if it could not
 /// start the command.
 pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     // Blocked before the fork so no signal is lost; the command gets the mask cleared.
-    let Some(signals) = sys::block_signals_to_fd(&FORWARDED, true) else {
+    let Some(signals) = sys::block_signals_to_fd(&WATCHED, false) else {
         let failure = StepFailure {
             step: "init",
             message: "cannot set up signal handling".into(),
