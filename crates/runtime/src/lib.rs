@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod namespaces;
 pub mod paths;
 pub mod rootfs;
+pub mod seccomp;
 pub mod spawn;
 pub mod state;
 pub mod status;

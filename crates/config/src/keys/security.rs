@@ -66,14 +66,29 @@ fn join(caps: &[Capability]) -> String {
 }
 
 pub(super) static KEYS: &[KeyDef] = &[
-    scalar!(
-        Security,
-        "lxc.seccomp.profile",
-        ["lxc.seccomp"],
-        "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
-        "Seccomp policy file (LXC's v1/v2 format); empty turns rlxc's default policy off.",
-        security.seccomp_profile
-    ),
+    KeyDef {
+        name: "lxc.seccomp.profile",
+        prefix: false,
+        list: false,
+        section: Section::Security,
+        legacy: &["lxc.seccomp"],
+        doc: "Seccomp policy file (LXC's v1/v2 format); set empty on purpose to turn rlxc's default policy off.",
+        example: "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
+        set: |spec, _, value| {
+            spec.security.seccomp_profile = Some(value.to_string());
+            Ok(())
+        },
+        // Empty is not "unset" here: it is the explicit choice of no seccomp policy.
+        clear: |spec, _| {
+            spec.security.seccomp_profile = Some(String::new());
+            Ok(())
+        },
+        render: |spec, out| {
+            if let Some(profile) = &spec.security.seccomp_profile {
+                out.push(("lxc.seccomp.profile".into(), profile.clone()));
+            }
+        },
+    },
     scalar!(
         Security,
         "lxc.seccomp.allow_nesting",

@@ -30,6 +30,8 @@ pub(crate) struct ChildPlan {
     pub terminal: Option<(OwnedFd, [bool; 3])>,
     /// Init's bounding set to apply; `None` keeps ours (`-e CAP`).
     pub bounding_set: Option<u64>,
+    /// Init runs under rlxc's default seccomp policy: so does the command.
+    pub seccomp: bool,
     pub uid: u32,
     pub gid: u32,
     pub argv: Vec<CString>,
@@ -82,6 +84,12 @@ fn set_up_and_exec(plan: &ChildPlan) -> Result<Infallible, StepFailure> {
     enter_root(plan)?;
     set_up_terminal(plan)?;
     limit_capabilities(plan)?;
+    if plan.seccomp {
+        step(
+            "seccomp",
+            crate::seccomp::install(&crate::seccomp::default_program()),
+        )?;
+    }
     set_identity(plan)?;
     step("signals", sys::reset_signals_for_exec())?;
     step("close fds", sys::cloexec_from_3())?;

@@ -99,6 +99,17 @@ impl Init {
         })
     }
 
+    /// Whether init runs under a seccomp filter (`Seccomp: 2`): rlxc's only filter is its
+    /// default policy, so the attached command gets the same one.
+    pub fn has_seccomp_filter(&self) -> Result<bool, AttachError> {
+        let status = read_at(&self.proc_dir, "status")
+            .map_err(|e| step("reading init's seccomp mode", e))?;
+        Ok(status
+            .lines()
+            .find_map(|line| line.strip_prefix("Seccomp:"))
+            .is_some_and(|mode| mode.trim() == "2"))
+    }
+
     /// `cgroup.procs` of each of the container's cgroups, opened for writing now, from the
     /// host: after setns the host's cgroup paths are out of sight, and a kernel checks a
     /// cgroup move against the namespace of whoever opened the file.

@@ -25,6 +25,12 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+    #[error("masking {path}: {source}")]
+    Mask {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A mount-time hook failed.
     #[error("{message}")]
     Hook { message: String },

@@ -12,6 +12,7 @@ mod entries;
 mod error;
 mod fdmount;
 mod flags;
+mod mask;
 mod plan;
 mod pty;
 mod resolve;
@@ -21,6 +22,7 @@ use rlxc_config::spec::HookPoint;
 
 pub use entries::{read_fstab, FstabLine, SkippedMount};
 pub use error::RootfsError;
+pub use mask::MASKED_PATHS;
 pub use plan::{RootfsHooks, RootfsPlan};
 pub use pty::Ptys;
 pub use resolve::Resolver;
@@ -66,6 +68,8 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     if plan.autodev {
         plan.hooks.run(HookPoint::Autodev)?;
     }
+    // What the container must never read of the host, whatever it mounted.
+    mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
     root::pivot_into(root)?;

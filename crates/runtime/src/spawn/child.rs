@@ -89,6 +89,18 @@ fn set_up(
         attach_stdio(has_console)?;
     }
     drop_capabilities(plan)?;
+    // Last of the privileged steps: installing a filter needs CAP_SYS_ADMIN (or
+    // no_new_privs), which init may lose with its uid next.
+    // Before seccomp, which denies keyctl to the container.
+    if plan.new_session_keyring {
+        step("session keyring", sys::join_new_session_keyring())?;
+    }
+    if plan.default_seccomp {
+        step(
+            "seccomp",
+            crate::seccomp::install(&crate::seccomp::default_program()),
+        )?;
+    }
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
     run_start_hooks(plan)?;

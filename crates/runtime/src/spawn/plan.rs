@@ -44,6 +44,10 @@ pub struct InitPlan {
     pub wait_for_exec: bool,
     /// `lxc.hook.start` commands, run inside the container just before init.
     pub start_hooks: Vec<String>,
+    /// rlxc's default seccomp policy: on unless `lxc.seccomp.profile` is set empty on purpose.
+    pub default_seccomp: bool,
+    /// A fresh session keyring (`lxc.keyring.session`, on by default).
+    pub new_session_keyring: bool,
 }
 
 /// Why a spec cannot become a plan.
@@ -98,6 +102,8 @@ impl InitPlan {
                 .hooks
                 .commands
                 .contains_key(&rlxc_config::spec::HookPoint::StartHost),
+            default_seccomp: spec.security.seccomp_profile.as_deref() != Some(""),
+            new_session_keyring: spec.security.keyring_session.unwrap_or(true),
             start_hooks: spec
                 .hooks
                 .commands
