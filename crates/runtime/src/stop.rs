@@ -82,6 +82,9 @@ pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
 /// such as busybox's, have exited by then.
 const HALT_GRACE: Duration = Duration::from_secs(3);
 
+/// When the halt signal is sent a second time, for an init that was not ready the first time.
+const RESEND_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Debug, PartialEq, Eq)]
 enum Halt {
     Exited,
@@ -96,7 +99,14 @@ enum Halt {
 fn wait_for_halt(init: &OwnedFd, pid: i32, options: &StopOptions) -> Result<Halt, StopError> {
     let wait = |limit| wait_exit(init, limit).map_err(|source| StopError::Wait { pid, source });
     let grace = options.timeout.map_or(HALT_GRACE, |t| t.min(HALT_GRACE));
-    if wait(Some(grace))? {
+    // An init that started moments ago may not take signals yet (a pid namespace's init
+    // drops what it has no handler for): one more halt signal a second in gives it a chance.
+    let first = grace.min(RESEND_AFTER);
+    if wait(Some(first))? {
+        return Ok(Halt::Exited);
+    }
+    signal(init, pid, options.halt_signal)?;
+    if wait(Some(grace.saturating_sub(first)))? {
         return Ok(Halt::Exited);
     }
     if catches_signal(pid, options.halt_signal) == Some(false) {
