@@ -1,5 +1,5 @@
 //! `rlxc autostart` with real busybox containers: which ones, in what order, with what
-//! delays, and a shutdown of many that does not wait one timeout per container.
+//! delays, a shutdown of many that does not wait one timeout per container, reboot and kill.
 
 mod support;
 
@@ -263,7 +263,15 @@ fn kill_and_exit_status_of_a_partial_failure() {
         .stderr(predicates::str::contains(format!("{bad} failed to start")));
     assert_eq!(world.state(&good), "RUNNING");
     assert_eq!(world.state(&bad), "STOPPED");
+    // -r reboots the running ones in place: a new init, still RUNNING.
+    let before = world.init_pid(&good);
+    world
+        .rlxc(&["autostart", "-r", "-t", "20"])
+        .assert()
+        .success();
+    assert_eq!(world.state(&good), "RUNNING");
     let pid = world.init_pid(&good);
+    assert_ne!(pid, before, "init was not restarted");
     world.rlxc(&["autostart", "-k"]).assert().success();
     assert_eq!(world.state(&good), "STOPPED");
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
