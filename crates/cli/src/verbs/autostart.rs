@@ -1,9 +1,33 @@
-//! `rlxc autostart` / `lxc-autostart`.
+//! `rlxc autostart` / `lxc-autostart`: start the containers marked `lxc.start.auto = 1` in
+//! `lxc.start.order`, waiting each one's `lxc.start.delay` before the next; or shut them down
+//! (`-s`), kill them (`-k`) or reboot them (`-r`). The boot services run
+//! `autostart -g onboot,` at boot and `autostart -a -A -s` at shutdown.
+//!
+//! Starts and reboots go one after the other, in this process, as LXC does. Shutdowns and
+//! kills go in waves (see [`select::shutdown_waves`]): within a wave up to `--parallel`
+//! containers stop at once, so a host with 100 containers waits about one timeout per wave,
+//! not one per container.
+//!
+//! Exit status: 0 when every action worked (or there was nothing to do), 2 when some failed,
+//! 1 when all failed.
 
+mod parallel;
+mod select;
+
+use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use rlxc_config::ContainerSpec;
+use rlxc_runtime::create::ContainerEntry;
+use rlxc_runtime::monitor::{launch, Launch, LaunchError};
+use rlxc_runtime::paths::ContainerPaths;
+use rlxc_runtime::state::State;
+use rlxc_runtime::stop::{reboot, stop, RebootOutcome, StopOptions, StopOutcome};
 
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
+use select::Candidate;
 
 /// Options of `lxc-autostart`. Without -s, -r or -k it starts the selected containers.
 /// rlxc refuses two of -s, -r, -k together (LXC silently picks one).
@@ -46,8 +70,221 @@ pub struct Args {
         allow_negative_numbers = true
     )]
     pub timeout: i64,
+
+    /// How many containers -s and -k stop at the same time (rlxc only; LXC stops one by one)
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallel: u16,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("autostart")
+/// A selected container with what acting on it needs.
+struct Target<'a> {
+    entry: &'a ContainerEntry,
+    spec: &'a ContainerSpec,
+    paths: ContainerPaths,
+    delay: u32,
+}
+
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    // Canonical, as `rlxc start -P` makes it: the run directory's name depends on it.
+    let lxcpath = std::fs::canonicalize(&common.lxcpath)
+        .or_else(|_| std::path::absolute(&common.lxcpath))
+        .with_context(|| format!("lxcpath {}", common.lxcpath.display()))?;
+    let entries = rlxc_runtime::create::list(&lxcpath)?;
+    let (targets, candidates) = loaded(&entries, &lxcpath);
+    let passes = select::group_passes(&args.groups);
+    if args.all && !args.groups.is_empty() {
+        tracing::warn!("-a selects every group: -g is ignored");
+    }
+    let selected = select::select(&candidates, &passes, args.all, args.ignore_auto);
+    let timeout = u64::try_from(args.timeout).ok().map(Duration::from_secs);
+
+    let results = if args.shutdown || args.kill {
+        let waves: Vec<Vec<&Target>> = select::shutdown_waves(&candidates, &selected)
+            .into_iter()
+            .map(|wave| wave.into_iter().map(|i| &targets[i]).collect())
+            .collect();
+        if args.list {
+            for target in waves.iter().flatten().filter(|t| is_running(t)) {
+                println!("{}", target.entry.name);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut results = Vec::new();
+        for wave in &waves {
+            let wave: Vec<&Target> = wave.iter().copied().filter(|t| is_running(t)).collect();
+            results.extend(parallel::for_each_bounded(
+                &wave,
+                usize::from(args.parallel),
+                |target| stop_one(target, args.kill, timeout),
+            ));
+        }
+        results
+    } else {
+        let in_order: Vec<&Target> = selected.iter().map(|s| &targets[s.index]).collect();
+        // A start takes the stopped ones, a reboot the running ones (as LXC).
+        let wanted: Vec<&Target> = in_order
+            .into_iter()
+            .filter(|t| is_running(t) == args.reboot)
+            .collect();
+        if args.list {
+            for target in &wanted {
+                println!("{} {}", target.entry.name, target.delay);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        one_after_another(wanted, args.reboot, timeout)
+    };
+    Ok(exit_code(&results))
+}
+
+/// The containers whose config loads, and what selection needs of each. One that does not
+/// load is left out, with a warning (LXC's list leaves it out silently).
+fn loaded<'a>(entries: &'a [ContainerEntry], lxcpath: &Path) -> (Vec<Target<'a>>, Vec<Candidate>) {
+    let mut targets = Vec::new();
+    let mut candidates = Vec::new();
+    for entry in entries {
+        let spec = match &entry.config {
+            Ok(spec) => spec,
+            Err(failure) => {
+                eprintln!("warning: {} is left out: {failure}", entry.name);
+                continue;
+            }
+        };
+        let auto = &spec.autostart;
+        candidates.push(Candidate {
+            name: entry.name.clone(),
+            auto: auto.auto == Some(true),
+            order: auto.order.unwrap_or(0),
+            delay: auto.delay.unwrap_or(0),
+            groups: auto.groups.clone(),
+        });
+        targets.push(Target {
+            entry,
+            spec,
+            paths: ContainerPaths::new(lxcpath, &entry.name),
+            delay: auto.delay.unwrap_or(0),
+        });
+    }
+    (targets, candidates)
+}
+
+/// Starts (or reboots) each in turn. The delay of one is waited before the next, not after
+/// the last: nothing follows it, and a boot should not sit out a pause for nobody.
+fn one_after_another(targets: Vec<&Target>, reboot: bool, timeout: Option<Duration>) -> Vec<bool> {
+    let mut pending_delay = 0;
+    let mut results = Vec::new();
+    for target in targets {
+        if pending_delay > 0 {
+            std::thread::sleep(Duration::from_secs(u64::from(pending_delay)));
+        }
+        let ok = if reboot {
+            reboot_one(target, timeout)
+        } else {
+            start_one(target)
+        };
+        // LXC waits only after a container that came up.
+        pending_delay = if ok { target.delay } else { 0 };
+        results.push(ok);
+    }
+    results
+}
+
+/// What `rlxc start -d` does, in this process (which is single-threaded here: the monitor
+/// is forked from it).
+fn start_one(target: &Target) -> bool {
+    let name = &target.entry.name;
+    let request = Launch {
+        paths: target.paths.clone(),
+        config_path: target.entry.config_path.clone(),
+        spec: target.spec.clone(),
+        command: Vec::new(),
+        daemonize: true,
+    };
+    match launch(&request) {
+        Ok(launched) => {
+            for warning in &launched.warnings {
+                eprintln!("warning: {name}: {warning}");
+            }
+            true
+        }
+        // Started by someone else meanwhile: what was asked for holds.
+        Err(LaunchError::AlreadyRunning { .. }) => true,
+        Err(error) => {
+            eprintln!("rlxc: {name} failed to start: {error:#}");
+            false
+        }
+    }
+}
+
+fn reboot_one(target: &Target, timeout: Option<Duration>) -> bool {
+    let name = &target.entry.name;
+    let signal = target.spec.signals.reboot.map_or(libc::SIGINT, |s| s.0);
+    match reboot(&target.paths, signal, timeout, false) {
+        Ok(RebootOutcome::Restarted { .. } | RebootOutcome::Signalled) => true,
+        Ok(RebootOutcome::NotRunning) => {
+            eprintln!("rlxc: {name} is not running: not rebooted");
+            false
+        }
+        Ok(RebootOutcome::TimedOut) => {
+            eprintln!("rlxc: {name} did not come back within the timeout");
+            false
+        }
+        Err(error) => {
+            eprintln!("rlxc: {name}: reboot failed: {error}");
+            false
+        }
+    }
+}
+
+/// `lxc-stop -t T` (or `-k`) of one container; runs on a worker thread.
+fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
+    let name = &target.entry.name;
+    let signals = &target.spec.signals;
+    let options = StopOptions {
+        halt_signal: signals.halt.map_or(libc::SIGPWR, |s| s.0),
+        stop_signal: signals.stop.map_or(libc::SIGKILL, |s| s.0),
+        timeout,
+        kill,
+        nokill: false,
+        nowait: false,
+    };
+    match stop(&target.paths, &options) {
+        Ok(StopOutcome::Killed {
+            halt_ignored: true, ..
+        }) => {
+            eprintln!(
+                "{name}: its init ignores signal {} (no handler for it), so it was killed; for \
+                 sysvinit or busybox add `pf::powerwait:/sbin/halt` to its /etc/inittab, or set \
+                 lxc.signal.halt",
+                options.halt_signal
+            );
+            true
+        }
+        Ok(StopOutcome::Killed {
+            after_timeout: true,
+            ..
+        }) if !kill => {
+            eprintln!("{name}: still running after the timeout, so it was killed");
+            true
+        }
+        Ok(_) => true,
+        Err(error) => {
+            eprintln!("rlxc: {name}: stop failed: {error}");
+            false
+        }
+    }
+}
+
+fn is_running(target: &Target) -> bool {
+    target.entry.state != State::Stopped
+}
+
+fn exit_code(results: &[bool]) -> ExitCode {
+    let failed = results.iter().filter(|ok| !**ok).count();
+    match failed {
+        0 => ExitCode::SUCCESS,
+        n if n == results.len() => ExitCode::FAILURE,
+        _ => ExitCode::from(2),
+    }
 }

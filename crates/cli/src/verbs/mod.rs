@@ -13,7 +13,6 @@ use crate::common::CommonOpts;
 // the runtime lands, so the option surface can be complete (and tested) today.
 #[allow(dead_code)]
 pub mod attach;
-#[allow(dead_code)]
 pub mod autostart;
 #[allow(dead_code)]
 pub mod cgroup;
@@ -33,6 +32,7 @@ pub mod execute;
 pub mod freeze;
 #[allow(dead_code)]
 pub mod info;
+pub mod install_service;
 #[allow(dead_code)]
 pub mod ls;
 #[allow(dead_code)]
@@ -103,6 +103,7 @@ pub const VERBS: &[Verb] = &[
         run: |matches| run_parsed(matches, config::run),
     },
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),
+    verb!("install-service", install_service, lxc_tool: false, "Install the OpenRC script or the systemd units"),
 ];
 
 pub fn find(name: &str) -> Option<&'static Verb> {

@@ -1,0 +1,287 @@
+//! The boot integration: the OpenRC script (its functions under `sh`, and for real under
+//! Debian's `openrc-run` where that can run without touching the host), the systemd units
+//! (`systemd-analyze verify`), and `rlxc install-service`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use predicates::prelude::*;
+use support::{World, RLXC};
+
+const OPENRC_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/openrc/rlxc");
+
+/// OpenRC's helpers as stubs that print what they are given: the script's functions run
+/// under a plain `sh`, with rlxc for real.
+const STUBS: &str = r#"
+ebegin() { echo "ebegin $*"; }
+eend() { echo "eend $1"; return "$1"; }
+einfo() { echo "einfo $*"; }
+eerror() { echo "eerror $*"; }
+ewarn() { echo "ewarn $*"; }
+need() { echo "need $*"; }
+use() { echo "use $*"; }
+after() { echo "after $*"; }
+_status() { echo "_status"; return 0; }
+"#;
+
+/// Runs `body` in `sh` after sourcing the script as service `svc`, as openrc-run would.
+fn in_script(world: &World, svc: &str, body: &str) -> (i32, String) {
+    let script = format!(
+        "{STUBS}\nRC_SVCNAME={svc}\nRLXC={RLXC}\nRLXC_STOP_TIMEOUT=10\nRLXC_PATH={}\nRLXC_RUN_DIR={}\n. {OPENRC_SCRIPT}\n{body}",
+        world.lxcpath().display(),
+        world.run_root().display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .env_remove("RLXC_PATH")
+        .env_remove("RLXC_RUN_DIR")
+        .output()
+        .expect("sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn openrc_script_functions_under_sh() {
+    let world = World::new();
+    let name = world.busybox("orc");
+    let svc = format!("rlxc.{name}");
+
+    let (code, text) = in_script(&world, &svc, "depend");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("need net"), "{text}");
+
+    let (code, text) = in_script(&world, &svc, "start");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(&format!("ebegin Starting {name}")), "{text}");
+    assert_eq!(world.state(&name), "RUNNING");
+    let (code, text) = in_script(&world, &svc, "status");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("status: started"), "{text}");
+
+    let (code, text) = in_script(&world, &svc, "stop");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(world.state(&name), "STOPPED");
+    let (code, text) = in_script(&world, &svc, "status");
+    assert_eq!(code, 3, "{text}");
+    assert!(text.contains("status: stopped"), "{text}");
+    // A stop of a stopped container is no failure for the service.
+    let (code, text) = in_script(&world, &svc, "stop");
+    assert_eq!(code, 0, "{text}");
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn openrc_plain_service_runs_autostart_and_the_reverse() {
+    let world = World::new();
+    let onboot = world.busybox("onboot");
+    world.append_config(&onboot, "lxc.start.auto = 1\nlxc.group = onboot\n");
+    let manual = world.busybox("manual");
+
+    let (code, text) = in_script(&world, "rlxc", "start");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(world.state(&onboot), "RUNNING");
+    assert_eq!(world.state(&manual), "STOPPED");
+    // At shutdown every container goes, autostart or not.
+    world.rlxc(&["start", "-n", &manual]).assert().success();
+    let (code, text) = in_script(&world, "rlxc", "stop");
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(world.state(&onboot), "STOPPED");
+    assert_eq!(world.state(&manual), "STOPPED");
+    world.assert_nothing_left(&onboot);
+    world.assert_nothing_left(&manual);
+}
+
+#[test]
+fn systemd_units_verify() {
+    let root = tempfile::tempdir().expect("tempdir");
+    Command::new(RLXC)
+        .args(["install-service", "--systemd", "--root"])
+        .arg(root.path())
+        .status()
+        .expect("install-service");
+    let dir = root.path().join("etc/systemd/system");
+    let service = std::fs::read_to_string(dir.join("rlxc.service")).expect("rlxc.service");
+    let template = std::fs::read_to_string(dir.join("rlxc@.service")).expect("rlxc@.service");
+    assert!(service.contains("autostart -g onboot,"), "{service}");
+    assert!(service.contains("autostart -a -A -s"), "{service}");
+    assert!(template.contains("Delegate=yes"), "{template}");
+    assert!(service.contains("Delegate=yes"), "{service}");
+    // install-service put this binary's path in place of the shipped one.
+    let binary = std::fs::canonicalize(RLXC).expect("binary");
+    assert!(service.contains(&format!("ExecStart={} ", binary.display())));
+
+    let Ok(out) = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.join("rlxc.service"))
+        .arg(dir.join("rlxc@web.service"))
+        .output()
+    else {
+        eprintln!(
+            "systemd-analyze is not installed: the units were only parsed by the checks above"
+        );
+        return;
+    };
+    // verify resolves rlxc@web.service from the template next to it.
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("systemd-analyze verify: {:?}\n{text}", out.status);
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains("rlxc")).collect();
+    assert!(
+        out.status.success() && ours.is_empty(),
+        "systemd-analyze verify complains: {text}"
+    );
+}
+
+#[test]
+fn install_service_places_the_files_and_refuses_foreign_ones() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        let mut cmd = assert_cmd::Command::new(RLXC);
+        cmd.arg("install-service")
+            .args(args)
+            .arg("--root")
+            .arg(root.path());
+        cmd
+    };
+    let init_d = root.path().join("etc/init.d/rlxc");
+    run(&["--openrc", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "would install: {}",
+            init_d.display()
+        )))
+        .stdout(predicate::str::contains("rc-update add rlxc default"));
+    assert!(!init_d.exists(), "--dry-run wrote {}", init_d.display());
+
+    run(&["--openrc"]).assert().success();
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&init_d).expect("installed").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o755);
+    assert!(root.path().join("etc/conf.d/rlxc").is_file());
+    run(&["--openrc"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unchanged"));
+
+    // Someone else's script is not replaced without --force, and nothing else is written.
+    std::fs::write(&init_d, "#!/sbin/openrc-run\n# not ours\n").expect("write");
+    std::fs::write(root.path().join("etc/conf.d/rlxc"), "RLXC_STOP_TIMEOUT=5\n").expect("write");
+    run(&["--openrc"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--force"));
+    run(&["--openrc", "--force"]).assert().success();
+    let text = std::fs::read_to_string(&init_d).expect("read");
+    assert!(text.contains("rlxc autostart") || text.contains("autostart -g"));
+    // The admin's settings stay.
+    assert_eq!(
+        std::fs::read_to_string(root.path().join("etc/conf.d/rlxc")).expect("read"),
+        "RLXC_STOP_TIMEOUT=5\n"
+    );
+}
+
+#[test]
+fn openrc_run_for_real_in_a_private_mount_namespace() {
+    let Some(openrc) = openrc_tree() else {
+        return;
+    };
+    let world = World::new();
+    let name = world.busybox("rcrun");
+    let auto = world.busybox("rcauto");
+    world.append_config(&auto, "lxc.start.auto = 1\n");
+    let script = world.dir.path().join("openrc-run.sh");
+    std::fs::write(&script, include_str!("support/openrc_namespace.sh")).expect("script");
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh"])
+        .arg(&script)
+        .arg(&openrc)
+        .arg(world.dir.path().join("stage"))
+        .arg(OPENRC_SCRIPT)
+        .arg(RLXC)
+        .arg(world.lxcpath())
+        .arg(world.run_root())
+        .arg(&name)
+        .arg(&auto)
+        .env_remove("RLXC_PATH")
+        .output()
+        .expect("unshare");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    if text.contains("CANNOT-RUN") {
+        eprintln!("openrc-run cannot run on this machine (see above): only the sh test ran");
+        return;
+    }
+    assert!(out.status.success(), "{text}");
+    for expected in [
+        "net (stub) started".to_string(),
+        format!("{name} start rc=0"),
+        format!("{name} state RUNNING"),
+        format!("{name} status rc=0"),
+        format!("{name} stop rc=0"),
+        format!("{name} state STOPPED"),
+        format!("{name} status rc=3"),
+        format!("rc-update added rlxc.{name}"),
+        "rlxc start rc=0".to_string(),
+        format!("{auto} state RUNNING"),
+        "rlxc stop rc=0".to_string(),
+        format!("{auto} state STOPPED"),
+    ] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+    world.assert_nothing_left(&name);
+    world.assert_nothing_left(&auto);
+}
+
+/// Debian's openrc, unpacked (not installed: its postinst adds every sysv service to OpenRC's
+/// runlevels, which is no test's business on a shared host). `RLXC_OPENRC_ROOT` names an
+/// unpacked tree; else the packages are fetched with `apt-get download` once.
+fn openrc_tree() -> Option<PathBuf> {
+    if let Some(root) = std::env::var_os("RLXC_OPENRC_ROOT") {
+        return Some(PathBuf::from(root));
+    }
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("openrc");
+    let root = cache.join("root");
+    if root.join("sbin/openrc-run").exists() {
+        return Some(root);
+    }
+    let fetched = (|| {
+        std::fs::create_dir_all(&cache).ok()?;
+        let ok = Command::new("apt-get")
+            .args(["download", "-q", "openrc", "librc1", "libeinfo1"])
+            .current_dir(&cache)
+            .status()
+            .ok()?
+            .success();
+        ok.then_some(())?;
+        for deb in std::fs::read_dir(&cache).ok()?.filter_map(Result::ok) {
+            if deb.path().extension().is_some_and(|e| e == "deb") {
+                Command::new("dpkg-deb")
+                    .arg("-x")
+                    .arg(deb.path())
+                    .arg(&root)
+                    .status()
+                    .ok()?;
+            }
+        }
+        root.join("sbin/openrc-run").exists().then_some(())
+    })();
+    if fetched.is_none() {
+        eprintln!(
+            "openrc-run is not available (apt-get download openrc failed and RLXC_OPENRC_ROOT \
+             is not set): only the sh test of the script ran"
+        );
+    }
+    fetched.map(|()| root)
+}
