@@ -57,7 +57,16 @@ pub(super) fn attach(
         .attributes
         .push(LinkAttribute::NetNsFd(attached.netns.as_raw_fd()));
     let label = format!("{name} on {parent_name}");
-    link::create(&mut attached.host, message, op, &label)?;
+    link::create(&mut attached.host, message, op, &label).map_err(|e| {
+        if e.errno() == Some(libc::EOPNOTSUPP) {
+            Error::Config {
+                index,
+                reason: format!("this kernel cannot make {net_type} links (module not built or not loadable): {e}"),
+            }
+        } else {
+            e
+        }
+    })?;
     let inside_index = link::index_by_name(&mut attached.inside, &name)?;
     attached.made.push(Made::InsideLink {
         index: inside_index,

@@ -278,12 +278,20 @@ fn container_mac(container: &str, index: u32, net: &Network, net_type: NetType) 
 }
 
 /// The global addresses in the network namespace of `pid` (loopback and link-local left
-/// out), for `rlxc info -i` and `rlxc ls -f`.
+/// out), for `rlxc info -i` and `rlxc ls -f`. None when `pid` shares the caller's namespace
+/// (`type = none`): those addresses are the host's, not the container's.
 pub fn addresses_of(pid: i32) -> Result<Vec<IpAddr>, Error> {
+    use std::os::unix::fs::MetadataExt;
     let netns = File::open(format!("/proc/{pid}/ns/net")).map_err(|source| Error::Netns {
         op: crate::Operation::EnterNetns,
         source,
     })?;
+    let shared = netns
+        .metadata()
+        .is_ok_and(|m| netns::current_netns_id().is_ok_and(|here| here == m.ino()));
+    if shared {
+        return Ok(Vec::new());
+    }
     let mut netlink = netns::open_netlink_in(netns.as_fd())?;
     Ok(address::list(&mut netlink)?
         .into_iter()
