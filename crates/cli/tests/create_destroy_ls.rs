@@ -81,6 +81,9 @@ impl Place {
             init,
             cgroups: vec![],
             host_links: vec![],
+            phys_links: vec![],
+            netns_pin: None,
+            host_netns: None,
             started_at: 0,
         }
         .write(&paths.state_file())

@@ -14,6 +14,12 @@ pub enum Operation {
     GetLink,
     SetLinkUp,
     EnterNewNetns,
+    EnterNetns,
+    CreateIpvlan,
+    SetLink,
+    AddAddress,
+    ListAddresses,
+    AddRoute,
 }
 
 impl fmt::Display for Operation {
@@ -28,6 +34,12 @@ impl fmt::Display for Operation {
             Self::GetLink => "looking up link",
             Self::SetLinkUp => "setting link up",
             Self::EnterNewNetns => "entering a new network namespace",
+            Self::EnterNetns => "entering the container's network namespace",
+            Self::CreateIpvlan => "creating ipvlan",
+            Self::SetLink => "changing link",
+            Self::AddAddress => "adding an address to",
+            Self::ListAddresses => "listing addresses of",
+            Self::AddRoute => "adding a route through",
         })
     }
 }
@@ -71,6 +83,16 @@ pub enum Error {
     },
     #[error("the thread running in the throwaway network namespace panicked")]
     NetnsThreadPanicked,
+    /// One of the container's interfaces could not be set up as configured.
+    #[error("lxc.net.{index}: {source}")]
+    Interface {
+        index: u32,
+        #[source]
+        source: Box<Error>,
+    },
+    /// A setting the configuration asks for that cannot be applied.
+    #[error("lxc.net.{index}: {reason}")]
+    Config { index: u32, reason: String },
 }
 
 impl Error {
@@ -81,6 +103,7 @@ impl Error {
             Self::Kernel { source, .. }
             | Self::Socket { source, .. }
             | Self::Netns { source, .. } => source.raw_os_error(),
+            Self::Interface { source, .. } => source.errno(),
             _ => None,
         }
     }

@@ -1,5 +1,5 @@
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -71,6 +71,53 @@ impl Netlink {
         }
     }
 
+    /// Sends a dump request (`NLM_F_DUMP`) and collects every message until the kernel's
+    /// `NLMSG_DONE`.
+    pub(crate) fn request_dump(
+        &mut self,
+        message: RouteNetlinkMessage,
+        op: Operation,
+        link: &str,
+    ) -> Result<Vec<RouteNetlinkMessage>, Error> {
+        let sequence = self.next_sequence;
+        self.next_sequence = self.next_sequence.wrapping_add(1);
+        let mut bytes = build_request(message, NLM_F_DUMP, sequence);
+        // A dump is answered with NLMSG_DONE, not an ack: drop NLM_F_ACK so no stray ack is
+        // left behind for the next request to trip over.
+        clear_ack_flag(&mut bytes);
+        self.socket
+            .send(&bytes, 0)
+            .map_err(|source| socket_error(op, link, source))?;
+        let mut messages = Vec::new();
+        loop {
+            let (datagram, _) = self
+                .socket
+                .recv_from_full()
+                .map_err(|source| socket_error(op, link, source))?;
+            let mut rest = datagram.as_slice();
+            while !rest.is_empty() {
+                let message = decode(rest, op, link)?;
+                let length = aligned_length(message.header.length, rest.len());
+                rest = &rest[length..];
+                if message.header.sequence_number != sequence {
+                    continue;
+                }
+                match message.payload {
+                    NetlinkPayload::Done(_) => return Ok(messages),
+                    NetlinkPayload::Error(error) if error.code.is_some() => {
+                        return Err(Error::Kernel {
+                            op,
+                            link: link.to_owned(),
+                            source: error.to_io(),
+                        })
+                    }
+                    NetlinkPayload::InnerMessage(inner) => messages.push(inner),
+                    _ => {}
+                }
+            }
+        }
+    }
+
     fn request(
         &mut self,
         message: RouteNetlinkMessage,
@@ -108,14 +155,7 @@ impl Netlink {
                 .map_err(|source| socket_error(op, link, source))?;
             let mut rest = datagram.as_slice();
             while !rest.is_empty() {
-                let message =
-                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest).map_err(|err| {
-                        Error::Decode {
-                            op,
-                            link: link.to_owned(),
-                            reason: err.to_string(),
-                        }
-                    })?;
+                let message = decode(rest, op, link)?;
                 let length = aligned_length(message.header.length, rest.len());
                 rest = &rest[length..];
                 if message.header.sequence_number != sequence {
@@ -149,6 +189,26 @@ impl Netlink {
 enum Answer {
     Ack,
     Message(RouteNetlinkMessage),
+}
+
+fn decode(
+    bytes: &[u8],
+    op: Operation,
+    link: &str,
+) -> Result<NetlinkMessage<RouteNetlinkMessage>, Error> {
+    NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes).map_err(|err| Error::Decode {
+        op,
+        link: link.to_owned(),
+        reason: err.to_string(),
+    })
+}
+
+/// The flags are bytes 6..8 of the netlink header (native endian).
+fn clear_ack_flag(bytes: &mut [u8]) {
+    if let Some(flags) = bytes.get_mut(6..8) {
+        let value = u16::from_ne_bytes([flags[0], flags[1]]) & !NLM_F_ACK;
+        flags.copy_from_slice(&value.to_ne_bytes());
+    }
 }
 
 fn socket_error(op: Operation, link: &str, source: std::io::Error) -> Error {

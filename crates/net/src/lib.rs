@@ -2,15 +2,21 @@
 //!
 //! One [`Netlink`] handle owns the socket and the sequence numbers; each link kind lives in its
 //! own module ([`veth`], [`bridge`], [`macvlan`], [`vlan`]) and the operations every kind shares
-//! (look up, delete, bring up) live in [`link`]. Every request waits for the kernel's ack, and a
+//! (look up, change, delete) live in [`link`]; [`address`] and [`route`] add addresses and
+//! routes. [`container`] is a container's network: per `lxc.net.N` type a host-side setup,
+//! the in-container setup and the teardown. Every request waits for the kernel's ack, and a
 //! refusal comes back as [`Error::Kernel`] naming the operation, the link and the errno.
 
+pub mod address;
 pub mod bridge;
+pub mod container;
 mod error;
 mod handle;
+pub mod ipvlan;
 pub mod link;
 pub mod macvlan;
 pub mod netns;
+pub mod route;
 mod sys;
 pub mod veth;
 pub mod vlan;

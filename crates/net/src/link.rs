@@ -6,6 +6,7 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use crate::{check_link_name, Error, Netlink, Operation};
 
@@ -36,6 +37,173 @@ pub fn delete(netlink: &mut Netlink, name: &str) -> Result<(), Error> {
     check_link_name(name)?;
     let request = RouteNetlinkMessage::DelLink(named_message(name));
     netlink.request_ack(request, 0, Operation::DeleteLink, name)
+}
+
+/// What rlxc needs to know about an existing link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkDetails {
+    pub index: u32,
+    pub name: String,
+    pub mtu: Option<u32>,
+    /// `IFLA_IFALIAS`: rlxc marks the host links it makes with it.
+    pub alias: Option<String>,
+    pub kind: Option<InfoKind>,
+    /// The bridge (or other master) the link is enslaved to.
+    pub master: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    pub up: bool,
+}
+
+/// Looks up a link by name.
+pub fn details_by_name(netlink: &mut Netlink, name: &str) -> Result<LinkDetails, Error> {
+    check_link_name(name)?;
+    let request = RouteNetlinkMessage::GetLink(named_message(name));
+    match netlink.request_one(request, Operation::GetLink, name)? {
+        RouteNetlinkMessage::NewLink(reply) => Ok(details(&reply)),
+        other => Err(unexpected_reply(name, &other)),
+    }
+}
+
+/// Looks up a link by index.
+pub fn details_by_index(netlink: &mut Netlink, index: u32) -> Result<LinkDetails, Error> {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    let label = format!("#{index}");
+    match netlink.request_one(
+        RouteNetlinkMessage::GetLink(message),
+        Operation::GetLink,
+        &label,
+    )? {
+        RouteNetlinkMessage::NewLink(reply) => Ok(details(&reply)),
+        other => Err(unexpected_reply(&label, &other)),
+    }
+}
+
+/// Every link of the handle's namespace.
+pub fn list(netlink: &mut Netlink) -> Result<Vec<LinkDetails>, Error> {
+    let replies = netlink.request_dump(
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        Operation::GetLink,
+        "*",
+    )?;
+    Ok(replies
+        .iter()
+        .filter_map(|reply| match reply {
+            RouteNetlinkMessage::NewLink(message) => Some(details(message)),
+            _ => None,
+        })
+        .collect())
+}
+
+fn unexpected_reply(link: &str, other: &RouteNetlinkMessage) -> Error {
+    Error::Decode {
+        op: Operation::GetLink,
+        link: link.to_owned(),
+        reason: format!("expected a link message, got {other:?}"),
+    }
+}
+
+fn details(message: &LinkMessage) -> LinkDetails {
+    let mut details = LinkDetails {
+        index: message.header.index,
+        name: String::new(),
+        mtu: None,
+        alias: None,
+        kind: None,
+        master: None,
+        mac: None,
+        up: message.header.flags.contains(LinkFlags::Up),
+    };
+    for attribute in &message.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => details.name = name.clone(),
+            LinkAttribute::Mtu(mtu) => details.mtu = Some(*mtu),
+            LinkAttribute::IfAlias(alias) => details.alias = Some(alias.clone()),
+            LinkAttribute::Controller(master) => details.master = Some(*master),
+            LinkAttribute::Address(bytes) => {
+                details.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok()
+            }
+            LinkAttribute::LinkInfo(info) => {
+                details.kind = info.iter().find_map(|item| match item {
+                    LinkInfo::Kind(kind) => Some(kind.clone()),
+                    _ => None,
+                })
+            }
+            _ => {}
+        }
+    }
+    details
+}
+
+/// Changes to one link, sent as a single `RTM_SETLINK`. The kernel applies a namespace move
+/// first and a rename after it, so one change can move a link and give it its name there.
+#[derive(Debug, Default)]
+pub struct Change<'a> {
+    pub name: Option<&'a str>,
+    pub mtu: Option<u32>,
+    pub mac: Option<[u8; 6]>,
+    pub master: Option<u32>,
+    pub alias: Option<&'a str>,
+    /// Move the link into the network namespace of this fd.
+    pub netns: Option<BorrowedFd<'a>>,
+    pub up: Option<bool>,
+}
+
+/// Applies `change` to the link with index `index`; `label` names it in errors.
+pub fn change(
+    netlink: &mut Netlink,
+    index: u32,
+    label: &str,
+    change: &Change<'_>,
+) -> Result<(), Error> {
+    if let Some(name) = change.name {
+        check_link_name(name)?;
+    }
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    if let Some(up) = change.up {
+        message.header.change_mask = LinkFlags::Up;
+        if up {
+            message.header.flags = LinkFlags::Up;
+        }
+    }
+    let attributes = &mut message.attributes;
+    if let Some(fd) = change.netns {
+        attributes.push(LinkAttribute::NetNsFd(fd.as_raw_fd()));
+    }
+    if let Some(name) = change.name {
+        attributes.push(LinkAttribute::IfName(name.to_owned()));
+    }
+    if let Some(mtu) = change.mtu {
+        attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(mac) = change.mac {
+        attributes.push(LinkAttribute::Address(mac.to_vec()));
+    }
+    if let Some(master) = change.master {
+        attributes.push(LinkAttribute::Controller(master));
+    }
+    if let Some(alias) = change.alias {
+        attributes.push(LinkAttribute::IfAlias(alias.to_owned()));
+    }
+    netlink.request_ack(
+        RouteNetlinkMessage::SetLink(message),
+        0,
+        Operation::SetLink,
+        label,
+    )
+}
+
+/// Deletes the link with index `index`.
+pub fn delete_index(netlink: &mut Netlink, index: u32, label: &str) -> Result<(), Error> {
+    let mut message = LinkMessage::default();
+    message.header.index = index;
+    netlink.request_ack(
+        RouteNetlinkMessage::DelLink(message),
+        0,
+        Operation::DeleteLink,
+        label,
+    )
 }
 
 pub(crate) fn named_message(name: &str) -> LinkMessage {

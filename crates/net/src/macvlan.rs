@@ -42,7 +42,7 @@ pub fn create(
     )
 }
 
-fn message(name: &str, parent_index: u32, mode: Mode) -> LinkMessage {
+pub(crate) fn message(name: &str, parent_index: u32, mode: Mode) -> LinkMessage {
     let data = InfoData::MacVlan(vec![InfoMacVlan::Mode(mode.into())]);
     new_link_message(name, Some(parent_index), InfoKind::MacVlan, Some(data))
 }

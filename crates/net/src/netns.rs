@@ -26,3 +26,32 @@ where
         worker.join().map_err(|_| Error::NetnsThreadPanicked)?
     })
 }
+
+/// Opens a [`Netlink`](crate::Netlink) handle that talks to the network namespace of `netns`
+/// (an open `/proc/PID/ns/net` or a bind mount of one).
+///
+/// A socket belongs to the namespace it was made in, for its whole life, so a short-lived
+/// thread enters the namespace, opens the socket and ends: the calling thread never changes
+/// namespace, and an error cannot leave it in the wrong one. The socket also keeps the
+/// namespace alive after its last process is gone, which is what lets a stop return a
+/// physical NIC to the host after init exited.
+pub fn open_netlink_in(netns: std::os::fd::BorrowedFd<'_>) -> Result<crate::Netlink, Error> {
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            sys::enter_network_namespace(netns).map_err(|source| Error::Netns {
+                op: Operation::EnterNetns,
+                source,
+            })?;
+            crate::Netlink::open()
+        });
+        worker.join().map_err(|_| Error::NetnsThreadPanicked)?
+    })
+}
+
+/// The inode of the calling thread's network namespace: two namespaces are the same when
+/// their inodes are. The state file records the monitor's, so a clean-up run from another
+/// namespace never deletes links of the same name there.
+pub fn current_netns_id() -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata("/proc/thread-self/ns/net")?.ino())
+}

@@ -17,7 +17,7 @@ pub fn create(netlink: &mut Netlink, name: &str, peer_name: &str) -> Result<(), 
     )
 }
 
-fn message(name: &str, peer_name: &str) -> netlink_packet_route::link::LinkMessage {
+pub(crate) fn message(name: &str, peer_name: &str) -> netlink_packet_route::link::LinkMessage {
     let peer = InfoData::Veth(InfoVeth::Peer(named_message(peer_name)));
     new_link_message(name, None, InfoKind::Veth, Some(peer))
 }

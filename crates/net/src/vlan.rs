@@ -31,7 +31,7 @@ pub fn create(
     )
 }
 
-fn message(name: &str, parent_index: u32, vlan_id: u16) -> LinkMessage {
+pub(crate) fn message(name: &str, parent_index: u32, vlan_id: u16) -> LinkMessage {
     let data = InfoData::Vlan(vec![InfoVlan::Id(vlan_id)]);
     new_link_message(name, Some(parent_index), InfoKind::Vlan, Some(data))
 }

@@ -28,15 +28,16 @@ pub struct HookContext {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HookError {
-    #[error("lxc.hook.{point} = {command}: cannot run it: {source}")]
+    #[error("{key} = {command}: cannot run it: {source}")]
     Spawn {
-        point: &'static str,
+        /// The config key: `lxc.hook.start`, `lxc.net.0.script.up`.
+        key: String,
         command: String,
         source: std::io::Error,
     },
-    #[error("lxc.hook.{point} = {command}: exited with {status}{}", output_text(.output))]
+    #[error("{key} = {command}: exited with {status}{}", output_text(.output))]
     Failed {
-        point: &'static str,
+        key: String,
         command: String,
         status: std::process::ExitStatus,
         output: String,
@@ -112,21 +113,72 @@ pub fn run_commands(
 }
 
 fn run_one(command: &str, point: HookPoint, context: &HookContext) -> Result<(), HookError> {
+    let args = [context.name.as_str(), "lxc", point.name()];
+    let args: &[&str] = if context.version == 0 { &args } else { &[] };
+    let key = format!("lxc.hook.{}", point.name());
+    run_program(command, args, context.environment(point), key)
+}
+
+/// One interface, as `lxc.net.N.script.up`/`script.down` see it.
+#[derive(Debug, Clone, Copy)]
+pub struct NetHook<'a> {
+    pub index: u32,
+    /// `up` or `down`.
+    pub hook_type: &'static str,
+    pub net_type: &'a str,
+    /// `lxc.net.N.link`.
+    pub parent: Option<&'a str>,
+    /// The host end of a veth pair.
+    pub peer: Option<&'a str>,
+}
+
+/// Runs a network script with LXC's environment (`LXC_HOOK_SECTION=net`, `LXC_NET_TYPE`,
+/// `LXC_NET_PARENT`, `LXC_NET_PEER`); hook version 0 also passes LXC's arguments
+/// `NAME net up|down TYPE [HOST-DEVICE]`.
+pub fn run_net_script(
+    command: &str,
+    context: &HookContext,
+    hook: &NetHook<'_>,
+) -> Result<(), HookError> {
+    let mut env: Vec<(String, String)> = context
+        .environment(HookPoint::Start)
+        .into_iter()
+        .filter(|(k, _)| k != "LXC_HOOK_TYPE" && k != "LXC_HOOK_SECTION")
+        .collect();
+    env.push(("LXC_HOOK_TYPE".into(), hook.hook_type.into()));
+    env.push(("LXC_HOOK_SECTION".into(), "net".into()));
+    env.push(("LXC_NET_TYPE".into(), hook.net_type.into()));
+    if let Some(parent) = hook.parent {
+        env.push(("LXC_NET_PARENT".into(), parent.into()));
+    }
+    if let Some(peer) = hook.peer {
+        env.push(("LXC_NET_PEER".into(), peer.into()));
+    }
+    let mut args = vec![context.name.as_str(), "net", hook.hook_type, hook.net_type];
+    args.extend(hook.peer.or(hook.parent));
+    let args: &[&str] = if context.version == 0 { &args } else { &[] };
+    let key = format!("lxc.net.{}.script.{}", hook.index, hook.hook_type);
+    run_program(command, args, env, key)
+}
+
+fn run_program(
+    command: &str,
+    args: &[&str],
+    env: Vec<(String, String)>,
+    key: String,
+) -> Result<(), HookError> {
     let mut words = command.split_whitespace();
     let Some(program) = words.next() else {
         return Ok(());
     };
     let mut process = Command::new(program);
-    process.args(words);
-    if context.version == 0 {
-        process.args([context.name.as_str(), "lxc", point.name()]);
-    }
+    process.args(words).args(args);
     let output = process
-        .envs(context.environment(point))
+        .envs(env)
         .stdin(Stdio::null())
         .output()
         .map_err(|source| HookError::Spawn {
-            point: point.name(),
+            key: key.clone(),
             command: command.to_string(),
             source,
         })?;
@@ -138,7 +190,7 @@ fn run_one(command: &str, point: HookPoint, context: &HookContext) -> Result<(),
         text = String::from_utf8_lossy(&output.stdout).into_owned();
     }
     Err(HookError::Failed {
-        point: point.name(),
+        key,
         command: command.to_string(),
         status: output.status,
         output: text,

@@ -113,6 +113,16 @@ pub struct StateFile {
     /// Host network interfaces made for the container, to delete at stop.
     #[serde(default)]
     pub host_links: Vec<String>,
+    /// Host NICs lent to the container (`type = phys`), to send home at stop.
+    #[serde(default)]
+    pub phys_links: Vec<rlxc_net::container::PhysRecord>,
+    /// The bind mount keeping the container's network namespace alive while it holds host
+    /// NICs, so they come home even after a monitor crash.
+    #[serde(default)]
+    pub netns_pin: Option<PathBuf>,
+    /// The network namespace (inode) the monitor ran in; links are cleaned up only from there.
+    #[serde(default)]
+    pub host_netns: Option<u64>,
     /// Unix time the container started.
     pub started_at: u64,
 }
@@ -204,6 +214,9 @@ mod tests {
             init: me,
             cgroups: vec!["/sys/fs/cgroup/x".into()],
             host_links: vec![],
+            phys_links: vec![],
+            netns_pin: None,
+            host_netns: None,
             started_at: 1,
         };
         state.write(&path).expect("write");

@@ -58,6 +58,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             "name": paths.name,
             "state": state.name(),
             "pid": pid,
+            "ips": addresses(pid).iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
@@ -75,8 +76,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             lines.push(("PID:", pid.to_string()));
         }
     }
-    // -H with a single selection prints the bare value, for scripts (as LXC).
-    let bare = args.no_humanize && !everything && lines.len() == 1;
+    if everything || args.ips {
+        lines.extend(addresses(pid).into_iter().map(|ip| ("IP:", ip.to_string())));
+    }
+    // -H with a single selection prints the bare values, for scripts (as LXC).
+    let only_ips = args.ips && !lines.is_empty() && lines.iter().all(|(label, _)| *label == "IP:");
+    let bare = args.no_humanize && !everything && (lines.len() == 1 || only_ips);
     for (label, value) in lines {
         if bare {
             println!("{value}");
@@ -85,6 +90,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The container's addresses (LXC's `IP:` lines): global ones, loopback and link-local left
+/// out. A container that cannot be looked into shows none.
+fn addresses(pid: Option<i32>) -> Vec<std::net::IpAddr> {
+    pid.and_then(|pid| rlxc_net::container::addresses_of(pid).ok())
+        .unwrap_or_default()
 }
 
 /// `-c KEY`: `KEY = VALUE` from the container's config, or `KEY invalid` (LXC's wording).

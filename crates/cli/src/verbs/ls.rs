@@ -192,8 +192,8 @@ fn warn_about(container: &ContainerEntry) {
     }
 }
 
-/// One container's values. Networking and cgroup statistics land later: RAM, SWAP,
-/// INTERFACE, IPV4 and IPV6 are empty (`-`) until then.
+/// One container's values. RAM, SWAP and INTERFACE are empty (`-`) until the cgroup
+/// statistics and per-interface listing land.
 struct Row {
     name: String,
     state: State,
@@ -203,6 +203,8 @@ struct Row {
     groups: Vec<String>,
     unprivileged: Option<bool>,
     config_error: Option<String>,
+    ipv4: Vec<String>,
+    ipv6: Vec<String>,
 }
 
 impl From<&ContainerEntry> for Row {
@@ -216,8 +218,19 @@ impl From<&ContainerEntry> for Row {
             groups: spec.map(|s| s.autostart.groups.clone()).unwrap_or_default(),
             unprivileged: spec.map(|s| !s.idmaps.is_empty()),
             config_error: container.config.as_ref().err().map(ToString::to_string),
+            ipv4: ips(container, true),
+            ipv6: ips(container, false),
         }
     }
+}
+
+fn ips(container: &ContainerEntry, v4: bool) -> Vec<String> {
+    container
+        .addresses
+        .iter()
+        .filter(|ip| ip.is_ipv4() == v4)
+        .map(ToString::to_string)
+        .collect()
 }
 
 impl Row {
@@ -231,6 +244,8 @@ impl Row {
                 .autostart
                 .map_or_else(dash, |a| u8::from(a).to_string()),
             "GROUPS" if !self.groups.is_empty() => self.groups.join(","),
+            "IPV4" if !self.ipv4.is_empty() => self.ipv4.join(", "),
+            "IPV6" if !self.ipv6.is_empty() => self.ipv6.join(", "),
             "UNPRIVILEGED" => self.unprivileged.map_or_else(dash, |u| u.to_string()),
             _ => dash(),
         }
@@ -246,8 +261,8 @@ impl Row {
             "autostart": self.autostart,
             "groups": self.groups,
             "interface": null,
-            "ipv4": [],
-            "ipv6": [],
+            "ipv4": self.ipv4,
+            "ipv6": self.ipv6,
             "unprivileged": self.unprivileged,
             "config_error": self.config_error,
         })
@@ -321,6 +336,8 @@ mod tests {
             groups: vec![],
             unprivileged: Some(false),
             config_error: None,
+            ipv4: vec![],
+            ipv6: vec![],
         }
     }
 

@@ -35,6 +35,7 @@ pub mod info;
 pub mod install_service;
 #[allow(dead_code)]
 pub mod ls;
+pub mod mac;
 #[allow(dead_code)]
 pub mod start;
 #[allow(dead_code)]
@@ -102,6 +103,7 @@ pub const VERBS: &[Verb] = &[
         },
         run: |matches| run_parsed(matches, config::run),
     },
+    verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),
     verb!("install-service", install_service, lxc_tool: false, "Install the OpenRC script or the systemd units"),
 ];

@@ -15,6 +15,8 @@ pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
 pub struct World {
     pub dir: tempfile::TempDir,
     pub names: std::cell::RefCell<Vec<String>>,
+    /// Run every `rlxc` of this world in this network namespace (`/run/netns/NAME`).
+    pub netns: Option<String>,
 }
 
 impl World {
@@ -25,7 +27,16 @@ impl World {
                 .tempdir_in("/tmp")
                 .expect("tempdir"),
             names: Default::default(),
+            netns: None,
         }
+    }
+
+    /// A world whose `rlxc` commands run inside `netns`, so whatever they do to the network
+    /// stays there.
+    pub fn in_netns(netns: &TestNetns) -> World {
+        let mut world = World::new();
+        world.netns = Some(netns.name.clone());
+        world
     }
 
     pub fn lxcpath(&self) -> PathBuf {
@@ -38,7 +49,15 @@ impl World {
 
     /// `rlxc VERB -P LXCPATH ...` with this world's run root.
     pub fn rlxc(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(RLXC);
+        let mut command = match &self.netns {
+            // nsenter, not `ip netns exec`: that one remounts /sys, and rlxc needs none of it.
+            Some(netns) => {
+                let mut command = Command::new("nsenter");
+                command.arg(format!("--net=/run/netns/{netns}")).arg(RLXC);
+                command
+            }
+            None => Command::new(RLXC),
+        };
         // RLXC_PATH rather than -P: a `-P` after `-- CMD` would belong to CMD.
         command
             .args(args)
@@ -143,5 +162,68 @@ impl Drop for World {
         for name in self.names.borrow().iter() {
             let _ = self.rlxc(&["stop", "-n", name, "-k"]).output();
         }
+    }
+}
+
+/// A network namespace of one test (`ip netns add rlxc-t-PID-N`), deleted when dropped, pass
+/// or fail, with whatever links are still in it. Nothing a test does to links, addresses or
+/// routes in it can reach the host's.
+pub struct TestNetns {
+    pub name: String,
+}
+
+impl TestNetns {
+    pub fn new() -> TestNetns {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("rlxc-t-{}-{n}", std::process::id());
+        let status = std::process::Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("run ip netns add");
+        assert!(status.success(), "ip netns add {name}");
+        let netns = TestNetns { name };
+        netns.ip(&["link", "set", "lo", "up"]);
+        netns
+    }
+
+    /// `ip ARGS` inside the namespace (test set-up and checks only; rlxc uses netlink).
+    pub fn ip(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.name))
+            .arg("ip")
+            .args(args)
+            .output()
+            .expect("run ip");
+        assert!(
+            output.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The names of the links in the namespace (`veth0@if3` is reported as `veth0`).
+    pub fn links(&self) -> Vec<String> {
+        self.ip(&["-o", "link", "show"])
+            .lines()
+            .filter_map(|line| line.split(": ").nth(1))
+            .map(|name| name.split('@').next().unwrap_or(name).to_string())
+            .collect()
+    }
+
+    /// A bridge with `address` (CIDR), up.
+    pub fn bridge(&self, name: &str, address: &str) {
+        self.ip(&["link", "add", name, "type", "bridge"]);
+        self.ip(&["addr", "add", address, "dev", name]);
+        self.ip(&["link", "set", name, "up"]);
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "delete", &self.name])
+            .status();
     }
 }

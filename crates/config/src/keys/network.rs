@@ -134,7 +134,7 @@ pub static NET_KEYS: &[NetKeyDef] = &[
         "veth: the bridge to join; macvlan/ipvlan/vlan: the parent interface; phys: the host NIC to move in.", link),
     net_scalar!("name", None, "eth0", "Interface name inside the container (default eth0, eth1, ...).", name),
     net_scalar!("hwaddr", None, "00:16:3e:xx:xx:xx",
-        "MAC address; each `x` is filled in at start (unset: a stable MAC derived from the name).", hwaddr),
+        "MAC address. Unset: a stable MAC made from the container name and N (veth, macvlan). Each `x` is a new random digit at every start, as in LXC: `00:16:3e:xx:xx:xx` keeps LXC's random MAC.", hwaddr),
     net_scalar!("mtu", None, "1500", "MTU (veth: the bridge's by default).", mtu),
     net_scalar!("l2proxy", None, "1", "1: add neighbour proxy entries on `link` for the container's addresses.", l2proxy),
     net_list!("ipv4.address", None, "192.168.1.2/24",

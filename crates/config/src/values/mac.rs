@@ -72,13 +72,19 @@ fn parse_digits(input: &str, allow_x: bool) -> Result<[Option<u8>; 12], ValueErr
     }
     let mut nibbles = [None; 12];
     for (g, group) in groups.iter().enumerate() {
-        if group.chars().count() != 2 {
-            return Err(ValueError::new(
-                input,
-                format!("group {} ('{group}') must be exactly two hex digits", g + 1),
-            ));
-        }
-        for (d, c) in group.chars().enumerate() {
+        // One digit is a leading zero left out: the seed's hwaddr.sh prints `02:00:a:0:3:5`
+        // (printf `%x`), and LXC and `ip` read that as 02:00:0a:00:03:05.
+        let padded: String = match group.chars().count() {
+            1 => format!("0{group}"),
+            2 => group.to_string(),
+            _ => {
+                return Err(ValueError::new(
+                    input,
+                    format!("group {} ('{group}') must be one or two hex digits", g + 1),
+                ))
+            }
+        };
+        for (d, c) in padded.chars().enumerate() {
             nibbles[2 * g + d] = match c {
                 'x' | 'X' if allow_x => None,
                 _ => Some(
@@ -187,10 +193,18 @@ mod tests {
         assert!(why("00:16:3e:00:00").contains("6 groups"));
         assert!(why("00:16:3e:00:00:00:00").contains("6 groups"));
         assert!(why("00:16:3e:0g:00:00").contains("'g' is not a hex digit"));
-        assert!(why("00:16:3e:0:00:00").contains("exactly two"));
+        assert!(why("00:16:3e:000:00:00").contains("one or two"));
+        assert!(why("00:16:3e::00:00").contains("one or two"));
         assert!(why("00:16:3e:xx:00:00").contains("not a hex digit"));
         assert!(why("00:00:00:00:00:00").contains("not a usable"));
         assert!(why("").contains("6 groups"));
+    }
+
+    #[test]
+    fn one_digit_groups_are_a_left_out_zero() {
+        // What the seed's hwaddr.sh prints for 10.0.3.5.
+        let m: MacAddr = "02:00:a:0:3:5".parse().unwrap();
+        assert_eq!(m.to_string(), "02:00:0a:00:03:05");
     }
 
     #[test]

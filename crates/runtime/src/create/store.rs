@@ -23,6 +23,8 @@ pub struct ContainerEntry {
     pub init: Option<ProcessId>,
     /// Why the state could not be read, when it could not (then `state` is STOPPED).
     pub state_error: Option<StateError>,
+    /// The addresses of a running container (loopback and link-local left out).
+    pub addresses: Vec<std::net::IpAddr>,
 }
 
 /// The containers of `lxcpath` (directories with a `config`), sorted by name. A missing
@@ -68,6 +70,9 @@ fn read_entry(lxcpath: &Path, name: String) -> ContainerEntry {
         Ok(None) => (State::Stopped, None, None),
         Err(error) => (State::Stopped, None, Some(error)),
     };
+    let addresses = init
+        .and_then(|init| rlxc_net::container::addresses_of(init.pid).ok())
+        .unwrap_or_default();
     ContainerEntry {
         name,
         config_path,
@@ -75,6 +80,7 @@ fn read_entry(lxcpath: &Path, name: String) -> ContainerEntry {
         state,
         init,
         state_error,
+        addresses,
     }
 }
 

@@ -300,11 +300,16 @@ fn start(
     } else {
         Placement::All
     };
-    let mut place_in_cgroups = |pid| match cgroups {
+    let place_in_cgroups = |pid| match cgroups {
         Some(cgroups) => cgroups
             .add_process(pid, placement)
             .map_err(|e| format!("cgroups: {e}")),
         None => Ok(()),
+    };
+    let mut network = None;
+    let mut host_setup = |pid| {
+        place_in_cgroups(pid)?;
+        super::network::setup(launch, pid, &mut network)
     };
     let mut start_host_hooks = |pid| {
         hook_context.init_pid = Some(pid);
@@ -315,14 +320,15 @@ fn start(
         unified.as_ref().map(AsRawFd::as_raw_fd),
         &mut || setup_filesystem(rootfs_plan),
         &mut HostSteps {
-            setup: &mut place_in_cgroups,
+            setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
         },
-    )
-    .map_err(|e| format!("start: {e}"))?;
+    );
+    made.network = network;
+    let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
-    let state = StateFile {
+    let mut state = StateFile {
         name: launch.paths.name.clone(),
         lxcpath: launch.paths.lxcpath.clone(),
         config: launch.config_path.clone(),
@@ -336,11 +342,17 @@ fn start(
             .map(|c| c.paths().to_vec())
             .unwrap_or_default(),
         host_links: Vec::new(),
+        phys_links: Vec::new(),
+        netns_pin: None,
+        host_netns: None,
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
     };
+    if let Some(network) = &made.network {
+        network.record(&mut state);
+    }
     made.write_state(state)?;
     let ptys = pty_list(spawned.ptys, console_log);
     let signals = forward_signals();

@@ -6,6 +6,7 @@ mod console;
 pub mod control;
 mod event_loop;
 mod launch;
+mod network;
 mod sys;
 mod teardown;
 

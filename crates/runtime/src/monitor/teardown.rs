@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rlxc_cgroup::ContainerCgroups;
 
+use super::network::{self, NetworkGuard};
 use crate::paths::ContainerPaths;
 use crate::state::{ProcessId, State, StateFile};
 
@@ -20,6 +21,7 @@ pub(crate) struct Made {
     pub cgroups: Option<ContainerCgroups>,
     pub socket: Option<PathBuf>,
     pub init: Option<ProcessId>,
+    pub network: Option<NetworkGuard>,
     state: Option<StateFile>,
 }
 
@@ -30,6 +32,7 @@ impl Made {
             cgroups: None,
             socket: None,
             init: None,
+            network: None,
             state: None,
         }
     }
@@ -58,6 +61,9 @@ impl Made {
 
     /// The same but the run directory (and the lock in it) stays: a reboot starts again.
     pub fn undo_keeping_run_dir(&mut self) {
+        if let Some(network) = self.network.take() {
+            network.undo();
+        }
         if let Some(cgroups) = self.cgroups.take() {
             let _ = cgroups.kill_all();
             let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
@@ -80,6 +86,8 @@ pub struct TeardownReport {
     pub found_stale: bool,
     /// Init was still alive (its monitor was killed) and has been killed.
     pub killed_init: bool,
+    /// What could not be undone of its network.
+    pub network_problems: Vec<String>,
 }
 
 /// Cleans up after a monitor that died without tearing down: kills init if it survived,
@@ -94,12 +102,14 @@ pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
     let mut report = TeardownReport {
         found_stale: true,
         killed_init: false,
+        network_problems: Vec::new(),
     };
     let cgroups = ContainerCgroups::from_paths(state.cgroups.clone());
     if state.init.is_alive() {
         report.killed_init = true;
     }
     let _ = cgroups.kill_all();
+    report.network_problems = network::recover_after_crash(paths, &state);
     let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
     remove_run_dir(paths);
     report
