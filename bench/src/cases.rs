@@ -1,0 +1,315 @@
+//! The blocks a round is made of. Each block runs one tool through one or more cases and
+//! records a sample per case; a round runs every (block, tool) pair once, in shuffled order.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::env::{Env, Step, PREFIX};
+use crate::sys;
+use crate::tools::{Case, Tool};
+
+/// Samples per (case, tool), and why a case has none.
+#[derive(Default)]
+pub struct Results {
+    pub samples: BTreeMap<(Case, Tool), Vec<f64>>,
+    pub na: BTreeMap<(Case, Tool), String>,
+    pub failures: BTreeMap<(Case, Tool), usize>,
+    pub notes: Vec<String>,
+}
+
+impl Results {
+    fn add(&mut self, case: Case, tool: Tool, value: f64) {
+        self.samples.entry((case, tool)).or_default().push(value);
+    }
+
+    fn add_time(&mut self, case: Case, tool: Tool, took: Result<Duration, String>) -> bool {
+        match took {
+            Ok(d) => {
+                self.add(case, tool, ms(d));
+                true
+            }
+            Err(e) => {
+                self.fail(case, tool, e);
+                false
+            }
+        }
+    }
+
+    fn fail(&mut self, case: Case, tool: Tool, why: String) {
+        *self.failures.entry((case, tool)).or_default() += 1;
+        self.na.entry((case, tool)).or_insert(why);
+    }
+
+    /// A verb the tool does not have is not tried again.
+    fn unavailable(&self, case: Case, tool: Tool) -> bool {
+        self.na
+            .get(&(case, tool))
+            .is_some_and(|why| why.contains("not available"))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// A block of a round.
+#[derive(Clone, Copy, Debug)]
+pub enum Block {
+    /// `/bin/true` as the container's init, foreground, cleaned up (the floor too).
+    OneShot,
+    /// `/bin/true` through the execute verb (rlxc, LXC).
+    Execute,
+    /// One long-running container: start, helper memory, info, attach, cgroup set, freeze,
+    /// unfreeze, hard stop; start again, graceful stop.
+    Lifecycle,
+}
+
+impl Block {
+    pub fn applies(self, tool: Tool) -> bool {
+        match self {
+            Block::OneShot => true,
+            Block::Execute => matches!(tool, Tool::Rlxc | Tool::Lxc),
+            Block::Lifecycle => tool.is_runtime(),
+        }
+    }
+}
+
+pub fn run_block(env: &Env, res: &mut Results, block: Block, tool: Tool) {
+    match block {
+        Block::OneShot => {
+            let name = format!("{PREFIX}true");
+            if let Some(cmd) = env.command(tool, Step::OneShot, &name) {
+                res.add_time(Case::OneShot, tool, env.time(cmd));
+            }
+        }
+        Block::Execute => {
+            let name = format!("{PREFIX}true");
+            if let Some(cmd) = env.command(tool, Step::Execute, &name) {
+                res.add_time(Case::Execute, tool, env.time(cmd));
+            }
+        }
+        Block::Lifecycle => lifecycle(env, res, tool),
+    }
+}
+
+fn lifecycle(env: &Env, res: &mut Results, tool: Tool) {
+    let name = format!("{PREFIX}life");
+    let Some(start) = env.command(tool, Step::Start, &name) else {
+        return;
+    };
+    env.mark_live(tool, &name, true);
+    if !res.add_time(Case::Start, tool, env.time(start)) {
+        stop_quietly(env, tool, &name);
+        return;
+    }
+    helper_memory(env, res, tool, &name);
+    for (case, step) in [
+        (Case::Info, Step::Info),
+        (Case::Attach, Step::Attach),
+        (Case::CgroupSet, Step::CgroupSet),
+        (Case::Freeze, Step::Freeze),
+        (Case::Unfreeze, Step::Unfreeze),
+    ] {
+        if res.unavailable(case, tool) {
+            continue;
+        }
+        if let Some(cmd) = env.command(tool, step, &name) {
+            res.add_time(case, tool, env.time(cmd));
+        }
+    }
+    let hard = env
+        .command(tool, Step::HardStop, &name)
+        .map(|c| env.time(c));
+    if let Some(took) = hard {
+        if res.add_time(Case::HardStop, tool, took) {
+            env.mark_live(tool, &name, false);
+        } else {
+            stop_quietly(env, tool, &name);
+        }
+    }
+
+    // Graceful: start again (not timed), then time the halt and see when init exits.
+    let Some(start) = env.command(tool, Step::Start, &name) else {
+        return;
+    };
+    env.mark_live(tool, &name, true);
+    if let Err(e) = env.time(start) {
+        res.fail(Case::GracefulStop, tool, format!("second start: {e}"));
+        stop_quietly(env, tool, &name);
+        return;
+    }
+    match graceful_stop(env, tool, &name) {
+        Ok((took, tail)) => {
+            res.add(Case::GracefulStop, tool, ms(took));
+            res.add(Case::StopTail, tool, ms(tail));
+            env.mark_live(tool, &name, false);
+        }
+        Err(e) => {
+            res.fail(Case::GracefulStop, tool, e);
+            stop_quietly(env, tool, &name);
+        }
+    }
+}
+
+/// USS and PSS of the process that stays behind for a running container: init's parent for
+/// rlxc (`rlxc-mon`) and LXC (`[lxc monitor]`). crun and runc leave none: init's parent is
+/// the host's init once they exit.
+fn helper_memory(env: &Env, res: &mut Results, tool: Tool, name: &str) {
+    match helper_pid(env, tool, name) {
+        Ok(helper) => match sys::uss_pss(helper) {
+            Some((uss, pss)) => {
+                res.add(Case::HelperUss, tool, uss);
+                res.add(Case::HelperPss, tool, pss);
+            }
+            None => res.fail(Case::HelperUss, tool, "no smaps_rollup".into()),
+        },
+        Err(why) => {
+            res.na.entry((Case::HelperUss, tool)).or_insert(why.clone());
+            res.na.entry((Case::HelperPss, tool)).or_insert(why);
+        }
+    }
+}
+
+fn helper_pid(env: &Env, tool: Tool, name: &str) -> Result<i32, String> {
+    if !matches!(tool, Tool::Rlxc | Tool::Lxc) {
+        return Err("no helper process (init is reparented)".into());
+    }
+    let init = env
+        .init_pid(tool, name)
+        .ok_or_else(|| "init pid unknown".to_string())?;
+    helper_of(tool, init)
+}
+
+fn helper_of(tool: Tool, init: i32) -> Result<i32, String> {
+    if !matches!(tool, Tool::Rlxc | Tool::Lxc) {
+        return Err("no helper process (init is reparented)".into());
+    }
+    match sys::ppid(init) {
+        Some(p) if p > 1 => Ok(p),
+        _ => Err("init has no helper parent".into()),
+    }
+}
+
+/// The graceful stop command's time, and how long after init's exit it returned.
+fn graceful_stop(env: &Env, tool: Tool, name: &str) -> Result<(Duration, Duration), String> {
+    let init = env
+        .init_pid(tool, name)
+        .ok_or_else(|| "init pid unknown".to_string())?;
+    let pidfd = sys::pidfd_open(init).map_err(|e| format!("pidfd of init: {e}"))?;
+    let watcher = std::thread::spawn(move || {
+        sys::wait_pidfd(&pidfd, 120_000);
+        Instant::now()
+    });
+    let began = Instant::now();
+    let stop = env
+        .command(tool, Step::GracefulStop, name)
+        .ok_or_else(|| "no stop verb".to_string())?;
+    env.time(stop)?;
+    if matches!(tool, Tool::Crun | Tool::Runc) {
+        // kill PWR has returned; the caller waits for init, then deletes.
+        let exited = watcher.join().map_err(|_| "watcher panicked")?;
+        let _ = exited;
+        env.time(env.oci_delete(tool, name))?;
+        let done = Instant::now();
+        return Ok((done - began, done - exited));
+    }
+    let done = Instant::now();
+    let exited = watcher.join().map_err(|_| "watcher panicked")?;
+    Ok((done - began, done.saturating_duration_since(exited)))
+}
+
+fn stop_quietly(env: &Env, tool: Tool, name: &str) {
+    if let Some(cmd) = env.command(tool, Step::HardStop, name) {
+        if env.run(cmd).is_ok() {
+            env.mark_live(tool, name, false);
+        }
+    }
+}
+
+/// Start `names` one after another; the total time, then (when `idle`) the host memory they
+/// use and their helpers' memory; then hard-stop them all.
+pub fn start_many(env: &Env, res: &mut Results, tool: Tool, names: &[String], idle: bool) {
+    let start_case = if idle {
+        Case::IdleStart
+    } else {
+        Case::SeqStarts
+    };
+    let before = sys::host_mem_used_kib();
+    let began = Instant::now();
+    let mut started = Vec::new();
+    let mut error = None;
+    for name in names {
+        let Some(cmd) = env.command(tool, Step::Start, name) else {
+            return;
+        };
+        env.mark_live(tool, name, true);
+        match env.time(cmd) {
+            Ok(_) => started.push(name.clone()),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    let took = began.elapsed().as_secs_f64();
+    let after = sys::host_mem_used_kib();
+    if let Some(e) = error {
+        res.notes.push(format!(
+            "{tool}: {} of {} containers started, then: {e}",
+            started.len(),
+            names.len()
+        ));
+        res.fail(
+            start_case,
+            tool,
+            format!("{} of {} started", started.len(), names.len()),
+        );
+    } else {
+        res.add(start_case, tool, took);
+        if idle {
+            res.add(Case::IdleMem, tool, (after - before) / 1024.0);
+            let mut uss = Vec::new();
+            let mut pss = Vec::new();
+            let mut total = 0.0;
+            for name in &started {
+                let Some(init) = env.init_pid(tool, name) else {
+                    continue;
+                };
+                total += sys::uss_pss(init).map_or(0.0, |m| m.1);
+                if let Some((u, p)) = helper_of(tool, init).ok().and_then(sys::uss_pss) {
+                    total += p;
+                    uss.push(u);
+                    pss.push(p);
+                }
+            }
+            res.add(Case::IdlePssTotal, tool, total / 1024.0);
+            if let (Some(u), Some(p)) = (median(&mut uss), median(&mut pss)) {
+                res.add(Case::IdleUss, tool, u);
+                res.add(Case::IdlePss, tool, p);
+            }
+        }
+    }
+    let began = Instant::now();
+    for name in &started {
+        stop_quietly(env, tool, name);
+    }
+    if idle {
+        res.add(Case::IdleStop, tool, began.elapsed().as_secs_f64());
+    }
+}
+
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    quantile(v, 0.5)
+}
+
+/// The q-quantile, linearly interpolated.
+pub fn quantile(v: &mut [f64], q: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}

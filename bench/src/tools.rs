@@ -1,0 +1,167 @@
+//! The tools under test and the one command each uses for each case. Every command line the
+//! harness times is written here, next to the others for the same case, so they can be read
+//! side by side.
+
+use std::fmt;
+
+/// A runtime (or the floor) under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tool {
+    Rlxc,
+    Lxc,
+    Crun,
+    Runc,
+    /// `unshare ... chroot ROOTFS /bin/true`: what new namespaces and an exec cost, no runtime.
+    Floor,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 5] = [Tool::Rlxc, Tool::Lxc, Tool::Crun, Tool::Runc, Tool::Floor];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tool::Rlxc => "rlxc",
+            Tool::Lxc => "LXC",
+            Tool::Crun => "crun",
+            Tool::Runc => "runc",
+            Tool::Floor => "unshare floor",
+        }
+    }
+
+    /// The tools that run containers (the floor only has the one-shot case).
+    pub fn is_runtime(self) -> bool {
+        self != Tool::Floor
+    }
+}
+
+impl fmt::Display for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What is measured. Times are in milliseconds, memory in KiB (per container) or MiB (total).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Case {
+    /// Start a container whose init is `/bin/true` in the foreground, wait, clean up.
+    OneShot,
+    /// The same through the `execute` verb (a tiny init runs the command).
+    Execute,
+    /// Start one long-running container in the background, until the command returns.
+    Start,
+    /// Run `/bin/true` inside the running container.
+    Attach,
+    /// Set `pids.max` of the running container.
+    CgroupSet,
+    Freeze,
+    Unfreeze,
+    /// The state of the running container.
+    Info,
+    /// SIGKILL-style stop, until the command returns and the container is gone.
+    HardStop,
+    /// Halt signal to init (busybox init halts), wait, clean up.
+    GracefulStop,
+    /// How long the graceful stop command takes to return after init has exited.
+    StopTail,
+    /// Private memory (USS) of the helper process left per running container.
+    HelperUss,
+    /// Proportional memory (PSS) of that helper.
+    HelperPss,
+    /// Start N containers one after another (background), total.
+    SeqStarts,
+    /// Start the idle set (N containers), total.
+    IdleStart,
+    /// Host memory used by the idle set (MemAvailable before and after), total.
+    IdleMem,
+    /// Hard-stop the idle set, total.
+    IdleStop,
+    /// PSS of every helper and init of the idle set, summed (robust against other load).
+    IdlePssTotal,
+    /// USS of one helper while the idle set runs (median over the helpers).
+    IdleUss,
+    /// PSS of one helper while the idle set runs.
+    IdlePss,
+}
+
+impl Case {
+    pub const ALL: [Case; 20] = [
+        Case::OneShot,
+        Case::Execute,
+        Case::Start,
+        Case::Attach,
+        Case::CgroupSet,
+        Case::Freeze,
+        Case::Unfreeze,
+        Case::Info,
+        Case::HardStop,
+        Case::GracefulStop,
+        Case::StopTail,
+        Case::HelperUss,
+        Case::HelperPss,
+        Case::SeqStarts,
+        Case::IdleStart,
+        Case::IdleMem,
+        Case::IdleStop,
+        Case::IdlePssTotal,
+        Case::IdleUss,
+        Case::IdlePss,
+    ];
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            Case::HelperUss | Case::HelperPss | Case::IdleUss | Case::IdlePss => "KiB",
+            Case::IdleMem | Case::IdlePssTotal => "MiB",
+            Case::SeqStarts | Case::IdleStart | Case::IdleStop => "s",
+            _ => "ms",
+        }
+    }
+
+    pub fn label(self, seq: usize, idle: usize) -> String {
+        match self {
+            Case::OneShot => "one-shot /bin/true (start -F, cleanup)".into(),
+            Case::Execute => "one-shot /bin/true (execute)".into(),
+            Case::Start => "start one long-running container".into(),
+            Case::Attach => "attach/exec /bin/true".into(),
+            Case::CgroupSet => "cgroup set pids.max".into(),
+            Case::Freeze => "freeze".into(),
+            Case::Unfreeze => "unfreeze".into(),
+            Case::Info => "info / state".into(),
+            Case::HardStop => "hard stop".into(),
+            Case::GracefulStop => "graceful stop (SIGPWR, busybox init)".into(),
+            Case::StopTail => "graceful stop returns after init exit".into(),
+            Case::HelperUss => "helper USS, 1 container running".into(),
+            Case::HelperPss => "helper PSS, 1 container running".into(),
+            Case::SeqStarts => format!("{seq} sequential starts"),
+            Case::IdleStart => format!("{idle} idle containers: start all"),
+            Case::IdleMem => {
+                format!("{idle} idle containers: host memory used (MemAvailable, noisy)")
+            }
+            Case::IdlePssTotal => format!("{idle} idle containers: PSS of helpers + inits"),
+            Case::IdleStop => format!("{idle} idle containers: hard-stop all"),
+            Case::IdleUss => format!("helper USS per container, {idle} running"),
+            Case::IdlePss => format!("helper PSS per container, {idle} running"),
+        }
+    }
+
+    /// The issue's target for rlxc in this case, as a ratio to one tool (or an absolute).
+    pub fn target(self) -> Option<Target> {
+        Some(match self {
+            Case::OneShot => Target::Ratios(&[(Tool::Crun, 0.7), (Tool::Floor, 2.0)]),
+            Case::Start => Target::Ratios(&[(Tool::Lxc, 0.6)]),
+            Case::Attach => Target::Ratios(&[(Tool::Lxc, 0.7)]),
+            Case::CgroupSet | Case::Freeze | Case::Info => Target::Ratios(&[(Tool::Lxc, 0.5)]),
+            Case::HelperUss => Target::AtMost(120.0),
+            Case::StopTail => Target::AtMost(10.0),
+            _ => return None,
+        })
+    }
+}
+
+/// A target of the issue.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// rlxc's median at most this ratio of the tool's median.
+    Ratios(&'static [(Tool, f64)]),
+    /// rlxc's median at most this many units.
+    AtMost(f64),
+}
