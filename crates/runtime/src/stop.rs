@@ -224,8 +224,17 @@ mod tests {
 
     #[test]
     fn signal_mask_is_read_from_proc() {
-        // The test process catches nothing by default, so SIGPWR (30) is not caught.
-        assert_eq!(catches_signal(std::process::id() as i32, 30), Some(false));
+        // A fresh `sleep` neither handles nor blocks SIGPWR (30); std clears the signal mask
+        // of the processes it spawns, whatever other test threads block.
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = sleeper.id() as i32;
+        let taken = catches_signal(pid, 30);
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+        assert_eq!(taken, Some(false));
         assert_eq!(catches_signal(i32::MAX, 30), None);
     }
 }
