@@ -136,8 +136,14 @@ impl LimitPlan {
                     }
                 }
                 Translation::Weight(files) => {
-                    match files.iter().find(|(key, _)| cgroups.has(key)) {
-                        Some((key, value)) => cgroups.set(key, value).map_err(failed)?,
+                    match files.iter().position(|(key, _)| cgroups.has(key)) {
+                        Some(index) => {
+                            let (key, value) = &files[index];
+                            cgroups.set(key, value).map_err(failed)?;
+                            if index > 0 {
+                                notices.push(weight_fallback(write, &files[0].0, key, value));
+                            }
+                        }
                         None => {
                             notices.push(format!(
                             "{} = {}: not applied: this host has no block I/O weight ({} missing; \
@@ -153,11 +159,57 @@ impl LimitPlan {
             }
         }
         if !self.v2_devices.is_empty() {
-            let dir = cgroups.unified_dir().ok_or(Error::NoUnifiedForDevices)?;
-            let program = DevicePolicy::new(&self.v2_devices).program();
-            bpf::attach_device_program(dir, &program)?;
+            cgroups.attach_devices(&self.v2_devices)?;
         }
         Ok(notices)
+    }
+}
+
+/// The weight went to the second choice (the seed's `blkio.weight` on a kernel without
+/// CFQ, where only BFQ's file is left): say so, and whether any disk uses BFQ at all.
+fn weight_fallback(write: &LimitWrite, wanted: &str, key: &str, value: &str) -> String {
+    let mut text = format!(
+        "{} = {}: this host has no {wanted}; written as {key} = {value}",
+        write.origin, write.value
+    );
+    if key.contains("bfq") {
+        let disks = disks_with_scheduler(std::path::Path::new("/sys/block"), "bfq");
+        if disks.is_empty() {
+            text.push_str(" (in force only on disks that use the BFQ scheduler: none does now)");
+        } else {
+            text.push_str(&format!(
+                " (in force on {}, which use BFQ)",
+                disks.join(", ")
+            ));
+        }
+    }
+    text
+}
+
+/// Block devices whose active scheduler (the bracketed one) is `scheduler`.
+fn disks_with_scheduler(sys_block: &std::path::Path, scheduler: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(sys_block) else {
+        return Vec::new();
+    };
+    let active = format!("[{scheduler}]");
+    let mut disks: Vec<String> = entries
+        .flatten()
+        .filter(|entry| {
+            std::fs::read_to_string(entry.path().join("queue/scheduler"))
+                .is_ok_and(|text| text.split_whitespace().any(|word| word == active))
+        })
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    disks.sort();
+    disks
+}
+
+impl ContainerCgroups {
+    /// Attaches one more device program for `rules` to the cgroup2 directory. Programs add
+    /// up (every one must allow an access), so this can only narrow what is allowed.
+    pub fn attach_devices(&self, rules: &[DeviceRule]) -> Result<(), Error> {
+        let dir = self.unified_dir().ok_or(Error::NoUnifiedForDevices)?;
+        bpf::attach_device_program(dir, &DevicePolicy::new(rules).program())
     }
 }
 

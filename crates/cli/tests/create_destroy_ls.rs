@@ -81,6 +81,7 @@ impl Place {
             init,
             cgroups: vec![],
             host_links: vec![],
+            monitor_cgroups: vec![],
             started_at: 0,
         }
         .write(&paths.state_file())

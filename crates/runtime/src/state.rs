@@ -113,6 +113,9 @@ pub struct StateFile {
     /// Host network interfaces made for the container, to delete at stop.
     #[serde(default)]
     pub host_links: Vec<String>,
+    /// The monitor's own cgroup directories (`rlxc.monitor.NAME`), removed with the rest.
+    #[serde(default)]
+    pub monitor_cgroups: Vec<PathBuf>,
     /// Unix time the container started.
     pub started_at: u64,
 }
@@ -204,6 +207,7 @@ mod tests {
             init: me,
             cgroups: vec!["/sys/fs/cgroup/x".into()],
             host_links: vec![],
+            monitor_cgroups: vec![],
             started_at: 1,
         };
         state.write(&path).expect("write");

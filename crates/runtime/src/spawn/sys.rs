@@ -208,3 +208,13 @@ pub(crate) fn set_not_dumpable() {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 }
+
+/// `unshare(CLONE_NEWCGROUP)`: a new cgroup namespace rooted at the caller's cgroups.
+pub(crate) fn unshare_cgroup_namespace() -> io::Result<()> {
+    // SAFETY: unshare with only CLONE_NEWCGROUP changes no memory and no file table; it
+    // only gives this process a new cgroup namespace.
+    if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
