@@ -4,8 +4,9 @@
 
 # Debian packages: a C toolchain for crates that build C, pkg-config for -sys crates,
 # a static busybox for demo and test rootfs, and LXC itself for its reference configs
-# (and to compare rlxc with the real tools).
-RLXC_APT_PACKAGES=(build-essential pkg-config busybox-static lxc)
+# (and to compare rlxc with the real tools), and user-mode-linux: the kernel of the
+# cgroup-v2 test lane (tests/uml/run.sh), a pure cgroup2 host run as an ordinary process.
+RLXC_APT_PACKAGES=(build-essential pkg-config busybox-static lxc user-mode-linux)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
