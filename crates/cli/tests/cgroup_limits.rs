@@ -435,3 +435,42 @@ fn the_seed_limits_are_translated_and_in_force_on_pure_cgroup2() {
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+#[test]
+fn cgroup_automounts_show_the_containers_own_cgroup_read_only() {
+    let world = World::new();
+    let name = world.busybox("cgmount");
+    world.append_config(
+        &name,
+        "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\nlxc.cgroup.pids.max = 77\n",
+    );
+    start(&world, &name, &[]);
+    // The pids limit, seen from inside at the root of the container's own cgroup tree.
+    let pure = pure_v2();
+    let file = if pure {
+        "/sys/fs/cgroup/pids.max"
+    } else {
+        "/sys/fs/cgroup/pids/pids.max"
+    };
+    let seen = attach(&world, &name, &format!("cat /proc/self/cgroup; cat {file}"));
+    let text = String::from_utf8_lossy(&seen.stdout);
+    assert!(seen.status.success(), "{seen:?}");
+    assert!(text.lines().any(|l| l == "77"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.contains(':'))
+            .all(|l| l.ends_with(":/")),
+        "{text}"
+    );
+    // Read-only: the container cannot raise its own limit.
+    let raise = attach(&world, &name, &format!("echo max > {file}"));
+    assert!(!raise.status.success(), "the limit was raised: {raise:?}");
+    assert!(
+        String::from_utf8_lossy(&raise.stderr).contains("Read-only"),
+        "{raise:?}"
+    );
+    let pids = cgroup_dir(world.init_pid(&name), "pids");
+    assert_eq!(read(&pids, "pids.max"), "77");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
