@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, clippy with warnings as errors, every test in the workspace.
+# The whole test suite: formatting, clippy with warnings as errors, every test in the workspace,
+# and the cgroup tests once more on a pure cgroup2 kernel (tests/uml/).
 # As root, because the integration tests start real containers. Runs every step even when an
 # earlier one fails, then prints a summary; exit status 1 if anything failed.
 set -uo pipefail
@@ -30,6 +31,9 @@ cargo_test() { cargo test --workspace --locked 2>&1 | tee "$test_log"; }
 run_step fmt cargo fmt --all --check
 run_step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run_step test cargo_test
+# The cgroup-v2 lane: the real-kernel cgroup tests again on a pure cgroup2 host (a
+# user-mode-linux guest, ~30 s); it prints which tests ran there.
+run_step "cgroup-v2 lane (user-mode-linux)" tests/uml/run.sh
 
 # Add up every test binary's "test result:" line.
 read -r passed failed ignored < <(awk '

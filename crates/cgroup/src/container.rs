@@ -181,6 +181,11 @@ impl ContainerCgroups {
         files::read_key(self.dir_with(key)?, key)
     }
 
+    /// Whether some cgroup of the container has the file `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.dir_with(key).is_ok()
+    }
+
     fn dir_with(&self, key: &str) -> Result<&Path, Error> {
         check_key(key)?;
         let v1_first = self

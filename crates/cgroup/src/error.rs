@@ -108,4 +108,32 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("{key}: {reason}")]
+    NoEquivalent { key: String, reason: String },
+    #[error("{key} = {value}: {source}")]
+    Setting {
+        key: String,
+        value: String,
+        #[source]
+        source: Box<Error>,
+    },
+    #[error("device rule {rule:?}: {reason}")]
+    InvalidDeviceRule { rule: String, reason: &'static str },
+    #[error("device rule {path}: {source}")]
+    DevicePath {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cgroup2 device rules need a cgroup2 hierarchy, and this host has none")]
+    NoUnifiedForDevices,
+    #[error("{step} for cgroup {path}: {source}")]
+    Bpf {
+        step: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("the container's cgroups have no freezer (no v1 freezer hierarchy, no cgroup.freeze)")]
+    NoFreezer,
 }

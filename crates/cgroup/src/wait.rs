@@ -16,6 +16,12 @@ use crate::Error;
 
 /// Waits until `populated 0` in `dir/cgroup.events` (it counts the whole subtree).
 pub(crate) fn wait_unpopulated(dir: &Path, deadline: Instant) -> Result<(), Error> {
+    wait_event(dir, "populated 0", deadline)
+}
+
+/// Waits until `dir/cgroup.events` has the line `wanted` (`frozen 1`, `populated 0`): the
+/// kernel wakes a POLLPRI poller on every change of the file.
+pub(crate) fn wait_event(dir: &Path, wanted: &str, deadline: Instant) -> Result<(), Error> {
     let wait_error = |errno: Errno| Error::Wait {
         path: dir.to_owned(),
         source: errno.into(),
@@ -32,7 +38,7 @@ pub(crate) fn wait_unpopulated(dir: &Path, deadline: Instant) -> Result<(), Erro
         let mut buffer = [0u8; 256];
         let length = rustix::io::pread(&events, &mut buffer, 0).map_err(wait_error)?;
         let text = String::from_utf8_lossy(&buffer[..length]);
-        if text.lines().any(|line| line.trim() == "populated 0") {
+        if text.lines().any(|line| line.trim() == wanted) {
             return Ok(());
         }
         let Some(timeout) = time_left(deadline) else {

@@ -233,17 +233,16 @@ fn lxc_option_lines_parse_and_reach_their_verb() {
 }
 
 #[test]
-fn verbs_without_runtime_exit_1_and_say_so() {
-    for verb in ["freeze", "unfreeze"] {
-        let mut argv = vec![verb];
-        argv.extend(["-n", "web"]);
+fn resource_verbs_on_a_stopped_container_exit_1_and_say_so() {
+    let run = tempfile::tempdir().expect("tempdir");
+    for argv in [&["freeze"][..], &["unfreeze"], &["cgroup", "memory.max"]] {
         rlxc()
-            .args(&argv)
+            .args(argv)
+            .args(["-n", "not-running-here"])
+            .env("RLXC_RUN_DIR", run.path())
             .assert()
             .code(1)
-            .stderr(predicate::eq(format!(
-                "rlxc: {verb}: not available yet in this rlxc build (see the project's issues)\n"
-            )));
+            .stderr(predicate::str::contains("not-running-here is not running"));
     }
 }
 

@@ -84,6 +84,7 @@ impl Place {
             phys_links: vec![],
             netns_pin: None,
             host_netns: None,
+            monitor_cgroups: vec![],
             started_at: 0,
         }
         .write(&paths.state_file())

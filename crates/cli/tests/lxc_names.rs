@@ -72,11 +72,12 @@ fn lxc_stop_link_rejects_kill_with_timeout() {
 fn lxc_cgroup_link_parses_key_and_value_and_names_itself() {
     let dir = linked_dir();
     Command::new(dir.path().join("lxc-cgroup"))
-        .args(["-n", "web", "memory.max", "1G"])
+        .args(["-n", "not-running-here", "memory.max", "1G"])
+        .env("RLXC_RUN_DIR", dir.path())
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "lxc-cgroup: cgroup: not available yet",
+            "lxc-cgroup: not-running-here is not running",
         ));
 }
 

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;
+pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
 pub mod spawn;

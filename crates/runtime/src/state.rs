@@ -123,6 +123,9 @@ pub struct StateFile {
     /// The network namespace (inode) the monitor ran in; links are cleaned up only from there.
     #[serde(default)]
     pub host_netns: Option<u64>,
+    /// The monitor's own cgroup directories (`rlxc.monitor.NAME`), removed with the rest.
+    #[serde(default)]
+    pub monitor_cgroups: Vec<PathBuf>,
     /// Unix time the container started.
     pub started_at: u64,
 }
@@ -217,6 +220,7 @@ mod tests {
             phys_links: vec![],
             netns_pin: None,
             host_netns: None,
+            monitor_cgroups: vec![],
             started_at: 1,
         };
         state.write(&path).expect("write");

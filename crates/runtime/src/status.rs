@@ -12,7 +12,13 @@ use crate::state::{State, StateFile};
 /// The state and, while it runs, the state file.
 pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
     match StateFile::read(&paths.state_file()) {
-        Ok(Some(state)) if state.init.is_alive() => (state.state, Some(state)),
+        Ok(Some(state)) if state.init.is_alive() => {
+            let now = match state.state {
+                State::Freezing => crate::resources::live_freeze_state(&state),
+                other => other,
+            };
+            (now, Some(state))
+        }
         _ => (State::Stopped, None),
     }
 }

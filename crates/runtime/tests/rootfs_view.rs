@@ -155,19 +155,29 @@ fn proc_rw_and_sys_mixed() {
 }
 
 #[test]
-fn forced_cgroup_automounts_are_refused_and_plain_ones_skipped_as_lxc_does() {
+fn cgroup_automounts_are_read_only_unless_rw() {
     let fixture = Fixture::new();
     let mut plan = fixture.plan();
-    plan.mount_auto = "proc cgroup:mixed:force".parse::<MountAuto>().unwrap();
-    let error = in_container(&plan, Namespaces::Mount, |_| String::new()).unwrap_err();
-    assert!(
-        error.contains("cgroup:mixed:force") && error.contains("not supported"),
-        "{error}"
-    );
-    // Without :force, LXC skips cgroup automounts when the container has a cgroup
-    // namespace (the common.conf case): the start goes on.
-    plan.mount_auto = "proc cgroup:mixed".parse::<MountAuto>().unwrap();
-    in_container(&plan, Namespaces::Mount, |_| String::new()).unwrap_or_else(|e| panic!("{e}"));
+    // `:force` is accepted: in a cgroup namespace it changes nothing.
+    for (auto, read_only) in [("proc cgroup:mixed:force", true), ("proc cgroup:rw", false)] {
+        plan.mount_auto = auto.parse::<MountAuto>().unwrap();
+        let report = in_container(&plan, Namespaces::Mount, |_| {
+            let mounts = names_in("/sys/fs/cgroup");
+            assert!(!mounts.is_empty(), "{auto}: nothing in /sys/fs/cgroup");
+            let probe = if mounts.iter().any(|m| m == "cgroup.controllers") {
+                "/sys/fs/cgroup".to_string()
+            } else {
+                assert!(
+                    is_read_only("/sys/fs/cgroup"),
+                    "{auto}: the tmpfs is writable"
+                );
+                format!("/sys/fs/cgroup/{}", mounts[0])
+            };
+            assert_eq!(is_read_only(&probe), read_only, "{auto}: {probe}");
+            String::new()
+        });
+        report.unwrap_or_else(|e| panic!("{auto}: {e}"));
+    }
     fixture.assert_no_host_mounts();
 }
 

@@ -1,9 +1,10 @@
-//! `rlxc cgroup` / `lxc-cgroup`: `lxc-cgroup -n web memory.max 1G`.
+//! `rlxc cgroup` / `lxc-cgroup`: `lxc-cgroup -n web memory.max 1G`. Either spelling works on
+//! any host: a v1 key where the controller is on cgroup2 (or the other way round) is
+//! translated, with a notice on stderr saying to what.
 
 use std::process::ExitCode;
 
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// Options of `lxc-cgroup`: a cgroup file, and the value to write (else it is printed).
 #[derive(Debug, clap::Args)]
@@ -17,6 +18,21 @@ pub struct Args {
     pub value: Option<String>,
 }
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("cgroup")
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    let notice = match &args.value {
+        Some(value) => rlxc_runtime::resources::set(&paths, &args.key, value)?,
+        None => {
+            let (value, notice) = rlxc_runtime::resources::get(&paths, &args.key)?;
+            print!("{value}");
+            if !value.ends_with('\n') {
+                println!();
+            }
+            notice
+        }
+    };
+    if let Some(notice) = notice {
+        eprintln!("notice: {notice}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,23 @@
-//! `rlxc freeze` / `lxc-freeze`.
+//! `rlxc freeze` / `lxc-freeze`: every process of the container stops (v1 freezer, or
+//! cgroup2's cgroup.freeze); the state goes FREEZING → FROZEN.
 
 use std::process::ExitCode;
 
+use rlxc_runtime::state::State;
+
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// `lxc-freeze` has only the common options.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("freeze")
+pub fn run(_args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    if rlxc_runtime::resources::freeze(&paths)? == State::Freezing {
+        eprintln!(
+            "{}: still FREEZING (some tasks have not stopped yet)",
+            paths.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

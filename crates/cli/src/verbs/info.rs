@@ -53,13 +53,22 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         return print_config_keys(&config_path, &args.config);
     }
     let pid = file.as_ref().map(|f| f.init.pid);
+    let stats = if args.stats || (args.json && file.is_some()) {
+        file.as_ref()
+            .and_then(|_| rlxc_runtime::resources::stats(&paths).ok())
+    } else {
+        None
+    };
     if args.json {
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "name": paths.name,
             "state": state.name(),
             "pid": pid,
             "ips": addresses(pid).iter().map(ToString::to_string).collect::<Vec<_>>(),
         });
+        if let Some(stats) = &stats {
+            value["stats"] = stats_json(stats);
+        }
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -79,6 +88,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if everything || args.ips {
         lines.extend(addresses(pid).into_iter().map(|ip| ("IP:", ip.to_string())));
     }
+    if let (true, Some(stats)) = (everything || args.stats, &stats) {
+        lines.extend(stats_lines(stats, args.no_humanize));
+    }
     // -H with a single selection prints the bare values, for scripts (as LXC).
     let only_ips = args.ips && !lines.is_empty() && lines.iter().all(|(label, _)| *label == "IP:");
     let bare = args.no_humanize && !everything && (lines.len() == 1 || only_ips);
@@ -97,6 +109,59 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 fn addresses(pid: Option<i32>) -> Vec<std::net::IpAddr> {
     pid.and_then(|pid| rlxc_net::container::addresses_of(pid).ok())
         .unwrap_or_default()
+}
+
+/// LXC's `-S` lines; a figure the host does not account is left out.
+fn stats_lines(stats: &rlxc_cgroup::Stats, raw: bool) -> Vec<(&'static str, String)> {
+    let bytes = |n: u64| if raw { n.to_string() } else { humanize(n) };
+    let mut lines = Vec::new();
+    if let Some(ns) = stats.cpu_nanoseconds {
+        let text = if raw {
+            ns.to_string()
+        } else {
+            format!("{:.2} seconds", ns as f64 / 1e9)
+        };
+        lines.push(("CPU use:", text));
+    }
+    if let Some(io) = stats.io_bytes {
+        lines.push(("BlkIO use:", bytes(io)));
+    }
+    if let Some(memory) = stats.memory_bytes {
+        lines.push(("Memory use:", bytes(memory)));
+    }
+    if let Some(kmem) = stats.kernel_memory_bytes {
+        lines.push(("KMem use:", bytes(kmem)));
+    }
+    if let Some(pids) = stats.pids {
+        lines.push(("Pids:", pids.to_string()));
+    }
+    lines
+}
+
+fn stats_json(stats: &rlxc_cgroup::Stats) -> serde_json::Value {
+    serde_json::json!({
+        "cpu_ns": stats.cpu_nanoseconds,
+        "blkio_bytes": stats.io_bytes,
+        "memory_bytes": stats.memory_bytes,
+        "kmem_bytes": stats.kernel_memory_bytes,
+        "pids": stats.pids,
+    })
+}
+
+/// `1.20 MiB`, as LXC prints sizes.
+fn humanize(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
 }
 
 /// `-c KEY`: `KEY = VALUE` from the container's config, or `KEY invalid` (LXC's wording).

@@ -11,40 +11,25 @@ use crate::common::CommonOpts;
 
 // Options of verbs whose runtime does not exist yet are parsed but not read: allow that until
 // the runtime lands, so the option surface can be complete (and tested) today.
-#[allow(dead_code)]
 pub mod attach;
 pub mod autostart;
-#[allow(dead_code)]
 pub mod cgroup;
 pub mod checkconfig;
 pub mod compat_links;
-#[allow(dead_code)]
 pub mod config;
-#[allow(dead_code)]
 pub mod console;
-#[allow(dead_code)]
 pub mod create;
-#[allow(dead_code)]
 pub mod destroy;
-#[allow(dead_code)]
 pub mod execute;
-#[allow(dead_code)]
 pub mod freeze;
-#[allow(dead_code)]
 pub mod info;
 pub mod install_service;
-#[allow(dead_code)]
 pub mod ls;
 pub mod mac;
-#[allow(dead_code)]
 pub mod start;
-#[allow(dead_code)]
 pub mod stop;
-#[allow(dead_code)]
 pub mod unfreeze;
-#[allow(dead_code)]
 pub mod update_config;
-#[allow(dead_code)]
 pub mod wait;
 
 /// One verb: its name, whether LXC has an `lxc-<name>` tool for it, and how to parse and run it.
@@ -123,9 +108,4 @@ fn run_parsed<A: FromArgMatches>(
     let args = A::from_arg_matches(matches)?;
     let common = CommonOpts::from_arg_matches(matches)?;
     run(&args, &common)
-}
-
-/// What a verb without a runtime yet returns: a clear error and exit status 1.
-pub fn not_available(verb: &str) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("{verb}: not available yet in this rlxc build (see the project's issues)")
 }

@@ -1,14 +1,15 @@
-//! `rlxc unfreeze` / `lxc-unfreeze`.
+//! `rlxc unfreeze` / `lxc-unfreeze`: THAWED, then RUNNING again.
 
 use std::process::ExitCode;
 
 use crate::common::CommonOpts;
-use crate::verbs::not_available;
 
 /// `lxc-unfreeze` has only the common options.
 #[derive(Debug, clap::Args)]
 pub struct Args {}
 
-pub fn run(_args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    not_available("unfreeze")
+pub fn run(_args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
+    let paths = common.container_paths()?;
+    rlxc_runtime::resources::unfreeze(&paths)?;
+    Ok(ExitCode::SUCCESS)
 }

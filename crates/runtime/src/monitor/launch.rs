@@ -13,7 +13,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rlxc_cgroup::{CgroupLayout, ContainerCgroups, Placement};
+use rlxc_cgroup::Placement;
 use rlxc_config::ContainerSpec;
 
 use super::console::{ConsoleLog, Pty};
@@ -289,9 +289,11 @@ fn start(
 ) -> Result<EventLoop, String> {
     let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     hooks::run(&launch.spec, HookPoint::PreStart, &hook_context).map_err(|e| e.to_string())?;
-    let cgroups = create_cgroups(launch, warnings)?;
-    let unified = cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?;
-    made.cgroups = Some(cgroups);
+    create_cgroups(launch, made, warnings)?;
+    let unified = match &made.cgroups {
+        Some(cgroups) => cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?,
+        None => None,
+    };
     let listener = listen(&launch.paths, made)?;
     let console_log = open_console_log(&launch.spec)?;
     let cgroups = made.cgroups.as_ref();
@@ -345,6 +347,7 @@ fn start(
         phys_links: Vec::new(),
         netns_pin: None,
         host_netns: None,
+        monitor_cgroups: made.monitor_cgroup_paths(),
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -361,37 +364,23 @@ fn start(
     Ok(event_loop)
 }
 
-/// Block I/O weights exist only under the CFQ/BFQ schedulers (the seed says so in a comment);
-/// on other hosts the file is missing, and that is worth a warning, not a failed start.
-const SCHEDULER_DEPENDENT: &[&str] = &["blkio.weight", "blkio.weight_device"];
-
-fn create_cgroups(launch: &Launch, warnings: &mut Vec<String>) -> Result<ContainerCgroups, String> {
-    let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
-    let relative = rlxc_cgroup::payload_path(&launch.paths.name);
-    let cgroups =
-        ContainerCgroups::create(&layout, &relative).map_err(|e| format!("cgroups: {e}"))?;
-    for setting in &launch.spec.cgroup.v1 {
-        let file = cgroups
-            .paths()
-            .iter()
-            .map(|dir| dir.join(&setting.key))
-            .find(|path| path.exists());
-        if file.is_none() && SCHEDULER_DEPENDENT.contains(&setting.key.as_str()) {
-            warnings.push(format!(
-                "lxc.cgroup.{} = {}: this host's block I/O controller has no {} (it needs the CFQ or BFQ scheduler); not applied",
-                setting.key, setting.value, setting.key
-            ));
-            continue;
-        }
-        if let Err(e) = cgroups.set(&setting.key, &setting.value) {
-            let _ = cgroups.remove(std::time::Duration::from_secs(1));
-            return Err(format!(
-                "lxc.cgroup.{} = {}: {e}",
-                setting.key, setting.value
-            ));
-        }
+/// The payload cgroup with its limits, then the monitor's own; see [`super::cgroups`].
+fn create_cgroups(
+    launch: &Launch,
+    made: &mut Made,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    let paths = super::cgroups::CgroupPaths::of(&launch.spec, &launch.paths.name)?;
+    made.monitor_cgroup = Some(super::cgroups::MonitorCgroup::create(&paths)?);
+    made.cgroups = Some(super::cgroups::create_payload(
+        &launch.spec,
+        &paths,
+        warnings,
+    )?);
+    match &made.monitor_cgroup {
+        Some(monitor) => monitor.enter(),
+        None => Ok(()),
     }
-    Ok(cgroups)
 }
 
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {

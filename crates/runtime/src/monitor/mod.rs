@@ -2,6 +2,7 @@
 //! reports RUNNING (or why not) to the CLI, serves the control socket and the console, and
 //! when init exits undoes everything it made, in reverse order.
 
+mod cgroups;
 mod console;
 pub mod control;
 mod event_loop;

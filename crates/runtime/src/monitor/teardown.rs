@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rlxc_cgroup::ContainerCgroups;
 
+use super::cgroups::MonitorCgroup;
 use super::network::{self, NetworkGuard};
 use crate::paths::ContainerPaths;
 use crate::state::{ProcessId, State, StateFile};
@@ -19,6 +20,7 @@ const CGROUP_REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct Made {
     paths: ContainerPaths,
     pub cgroups: Option<ContainerCgroups>,
+    pub monitor_cgroup: Option<MonitorCgroup>,
     pub socket: Option<PathBuf>,
     pub init: Option<ProcessId>,
     pub network: Option<NetworkGuard>,
@@ -30,11 +32,19 @@ impl Made {
         Made {
             paths,
             cgroups: None,
+            monitor_cgroup: None,
             socket: None,
             init: None,
             network: None,
             state: None,
         }
+    }
+
+    pub fn monitor_cgroup_paths(&self) -> Vec<PathBuf> {
+        self.monitor_cgroup
+            .as_ref()
+            .map(MonitorCgroup::paths)
+            .unwrap_or_default()
     }
 
     pub fn write_state(&mut self, state: StateFile) -> Result<(), String> {
@@ -67,6 +77,9 @@ impl Made {
         if let Some(cgroups) = self.cgroups.take() {
             let _ = cgroups.kill_all();
             let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+        }
+        if let Some(monitor) = self.monitor_cgroup.take() {
+            monitor.leave();
         }
         if let Some(socket) = self.socket.take() {
             let _ = fs::remove_file(socket);
@@ -111,6 +124,8 @@ pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
     let _ = cgroups.kill_all();
     report.network_problems = network::recover_after_crash(paths, &state);
     let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+    // The monitor is dead, so its cgroup is empty (unless something else moved in).
+    let _ = ContainerCgroups::from_paths(state.monitor_cgroups.clone()).remove(Duration::ZERO);
     remove_run_dir(paths);
     report
 }

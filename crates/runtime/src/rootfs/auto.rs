@@ -10,7 +10,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::mount::MountFlags;
 
-use rlxc_config::values::{CgroupAuto, CreateKind, MountAuto, ProcMode, SysMode};
+use rlxc_config::values::{CreateKind, MountAuto, ProcMode, SysMode};
 
 use super::fdmount;
 use super::resolve::RootDir;
@@ -21,20 +21,6 @@ const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
     .union(MountFlags::NOEXEC);
 
 pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsError> {
-    // Refuse what we cannot do before mounting anything. A cgroup automount without
-    // `:force` is skipped, as LXC does when the container has its own cgroup namespace
-    // (common.conf's `cgroup:mixed` then means nothing); `:force` is not done yet.
-    if let Some(cgroup) = auto.cgroup {
-        let forced = matches!(
-            cgroup,
-            CgroupAuto::V1 { force: true, .. } | CgroupAuto::V2 { force: true, .. }
-        );
-        if forced {
-            return Err(RootfsError::Unsupported {
-                what: format!("lxc.mount.auto = {cgroup} (forced cgroup automounts)"),
-            });
-        }
-    }
     if let Some(shmounts) = &auto.shmounts {
         return Err(RootfsError::Unsupported {
             what: format!("lxc.mount.auto = shmounts:{}", shmounts.host),
@@ -45,6 +31,11 @@ pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsE
     }
     if let Some(mode) = auto.sys {
         mount_sys(root, mode)?;
+    }
+    // In the container's cgroup namespace (`:force` changes nothing there: the mount
+    // shows the container's own subtree either way).
+    if let Some(cgroup) = auto.cgroup {
+        super::auto_cgroup::mount_cgroups(root, cgroup)?;
     }
     Ok(())
 }

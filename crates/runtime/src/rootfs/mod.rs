@@ -7,6 +7,7 @@
 //! `resolve` and `fdmount`), so the rootfs's own symlinks cannot aim a mount at the host.
 
 mod auto;
+mod auto_cgroup;
 mod dev;
 mod entries;
 mod error;

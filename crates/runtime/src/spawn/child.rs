@@ -79,6 +79,7 @@ fn set_up(
     sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
     wait_for_go(channel)?;
+    root_cgroup_namespace_here(plan)?;
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
     let has_console = ptys.console.is_some();
@@ -128,6 +129,17 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
         "parent death signal",
         rustix::process::set_parent_process_death_signal(signal),
     )
+}
+
+/// clone3 made the cgroup namespace while the child was still in the monitor's v1 cgroups
+/// (only the cgroup2 part is joined at clone time); now that the monitor has placed it in
+/// the container's cgroups everywhere, a fresh namespace makes those its root, so the
+/// container sees `/` for its own cgroup (and a cgroup automount shows only its subtree).
+fn root_cgroup_namespace_here(plan: &InitPlan) -> Result<(), StepFailure> {
+    if plan.clone_flags & libc::CLONE_NEWCGROUP as u64 == 0 {
+        return Ok(());
+    }
+    step("cgroup namespace", sys::unshare_cgroup_namespace())
 }
 
 fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {

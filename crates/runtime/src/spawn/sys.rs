@@ -150,3 +150,13 @@ pub(crate) fn join_new_session_keyring() -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// `unshare(CLONE_NEWCGROUP)`: a new cgroup namespace rooted at the caller's cgroups.
+pub(crate) fn unshare_cgroup_namespace() -> io::Result<()> {
+    // SAFETY: unshare with only CLONE_NEWCGROUP changes no memory and no file table; it
+    // only gives this process a new cgroup namespace.
+    if unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,150 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::{V1Hierarchy, V2Mount};
+
+fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn seed() -> Vec<(String, String)> {
+    settings(&[
+        ("devices.deny", "a"),
+        ("devices.allow", "c 1:3 rwm"),
+        ("cpu.shares", "1024"),
+        ("cpuset.cpus", "0"),
+        ("memory.memsw.limit_in_bytes", "2048M"),
+        ("memory.limit_in_bytes", "1024M"),
+        ("blkio.weight", "500"),
+    ])
+}
+
+fn v1(controllers: &[&str]) -> Vec<V1Hierarchy> {
+    controllers
+        .iter()
+        .map(|c| V1Hierarchy {
+            mount_point: PathBuf::from(format!("/sys/fs/cgroup/{c}")),
+            mount_root: PathBuf::from("/"),
+            controllers: vec![(*c).to_owned()],
+        })
+        .collect()
+}
+
+fn v2(controllers: &[&str]) -> Option<V2Mount> {
+    Some(V2Mount {
+        mount_point: PathBuf::from("/sys/fs/cgroup"),
+        mount_root: PathBuf::from("/"),
+        controllers: controllers.iter().map(|c| (*c).to_owned()).collect(),
+    })
+}
+
+fn keys(plan: &LimitPlan) -> Vec<String> {
+    plan.writes
+        .iter()
+        .flat_map(|w| match &w.what {
+            Translation::Write(files) | Translation::Weight(files) => files.clone(),
+            _ => Vec::new(),
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
+#[test]
+fn on_a_pure_v2_host_the_seed_is_translated_with_one_notice_per_key() {
+    let layout = CgroupLayout {
+        v1: Vec::new(),
+        v2: v2(&["cpuset", "cpu", "io", "memory", "pids"]),
+    };
+    let plan = LimitPlan::new(&layout, &seed(), &[]).expect("plan");
+    assert_eq!(
+        keys(&plan),
+        [
+            "cpu.weight=39",
+            "cpuset.cpus=0",
+            "memory.max=1073741824",
+            "io.bfq.weight=500",
+            "io.weight=4950",
+            "memory.swap.max=1073741824",
+        ]
+    );
+    assert_eq!(plan.v2_devices.len(), 2);
+    assert_eq!(plan.notices.len(), seed().len(), "{:#?}", plan.notices);
+    assert!(plan
+        .notices
+        .iter()
+        .any(|n| n.starts_with("lxc.cgroup.cpu.shares:") && n.contains("cpu.weight = 39")));
+    assert_eq!(
+        plan.v2_controllers(&layout),
+        ["cpu", "cpuset", "io", "memory"]
+    );
+}
+
+#[test]
+fn on_a_hybrid_host_each_key_goes_where_its_controller_is() {
+    // This build machine: every controller on v1, cgroup2 with hugetlb only.
+    let layout = CgroupLayout {
+        v1: v1(&[
+            "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids",
+        ]),
+        v2: v2(&["hugetlb"]),
+    };
+    let v2_settings = settings(&[
+        ("memory.max", "64M"),
+        ("cpu.weight", "100"),
+        ("devices.deny", "c 1:5 rwm"),
+    ]);
+    let plan = LimitPlan::new(&layout, &seed(), &v2_settings).expect("plan");
+    let written = keys(&plan);
+    assert_eq!(written[0], "cpu.shares=1024");
+    assert!(
+        written.contains(&"memory.limit_in_bytes=64M".to_owned()),
+        "{written:?}"
+    );
+    // memsw after every memory limit, device rules last, in file order.
+    let memsw = written
+        .iter()
+        .position(|k| k.starts_with("memory.memsw"))
+        .expect("memsw");
+    let limit = written
+        .iter()
+        .position(|k| k.starts_with("memory.limit_in_bytes=1024M"))
+        .expect("limit");
+    assert!(limit < memsw);
+    assert_eq!(
+        &written[written.len() - 2..],
+        ["devices.deny=a", "devices.allow=c 1:3 rwm"]
+    );
+    // v1 keys are native: no notices for them; the v2 ones are translated (devices: eBPF).
+    assert_eq!(plan.notices.len(), 2, "{:#?}", plan.notices);
+    assert_eq!(plan.v2_devices.len(), 1);
+    assert!(plan.v2_controllers(&layout).is_empty());
+}
+
+#[test]
+fn on_a_pure_v1_host_v2_device_rules_become_v1_rules() {
+    let layout = CgroupLayout {
+        v1: v1(&["devices", "memory"]),
+        v2: None,
+    };
+    let plan =
+        LimitPlan::new(&layout, &[], &settings(&[("devices.allow", "/dev/null")])).expect("plan");
+    assert!(plan.v2_devices.is_empty());
+    assert_eq!(keys(&plan), ["devices.allow=c 1:3 rwm"]);
+}
+
+#[test]
+fn a_key_without_an_equivalent_fails_the_plan_naming_it() {
+    let layout = CgroupLayout {
+        v1: Vec::new(),
+        v2: v2(&["memory"]),
+    };
+    let error = LimitPlan::new(&layout, &settings(&[("memory.swappiness", "10")]), &[])
+        .expect_err("no v2 swappiness");
+    assert!(
+        error.to_string().contains("lxc.cgroup.memory.swappiness"),
+        "{error}"
+    );
+}

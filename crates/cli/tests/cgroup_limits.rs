@@ -1,0 +1,476 @@
+//! Resource control on real containers, with every effect checked from outside: the
+//! container's cgroup files as the host sees them, /proc of its processes, its rootfs.
+//! (On this hybrid host the limits are v1; the UML lane runs these on pure cgroup2.)
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use support::World;
+
+/// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
+/// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
+fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        if controllers.split(',').any(|c| c == controller) {
+            return PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"));
+        }
+    }
+    let unified = mountinfo
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .expect("a cgroup2 mount");
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("0:: line");
+    PathBuf::from(format!("{unified}{path}"))
+}
+
+fn read(dir: &std::path::Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
+        .trim()
+        .to_owned()
+}
+
+fn start(world: &World, name: &str, args: &[&str]) -> String {
+    let mut all = vec!["start", "-n", name, "-d"];
+    all.extend_from_slice(args);
+    let out = world.output(&all);
+    assert!(
+        out.status.success(),
+        "start: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn attach(world: &World, name: &str, script: &str) -> std::process::Output {
+    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
+}
+
+#[test]
+fn a_memory_bomb_is_oom_killed_inside_and_the_container_goes_on() {
+    let world = World::new();
+    let name = world.busybox("membomb");
+    world.append_config(
+        &name,
+        "lxc.cgroup.memory.limit_in_bytes = 64M\nlxc.cgroup.memory.memsw.limit_in_bytes = 64M\n",
+    );
+    start(&world, &name, &[]);
+    let init = world.init_pid(&name);
+    let memory = cgroup_dir(init, "memory");
+    let limit = ["memory.limit_in_bytes", "memory.max"]
+        .iter()
+        .find(|f| memory.join(f).exists())
+        .expect("limit file");
+    assert_eq!(read(&memory, limit), (64u64 << 20).to_string());
+
+    // A string that doubles until the kernel says no: 64M is reached in a few steps.
+    let started = Instant::now();
+    let bomb = attach(
+        &world,
+        &name,
+        "x=0123456789abcdef; while true; do x=$x$x; done",
+    );
+    assert!(!bomb.status.success(), "the bomb survived: {bomb:?}");
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let killed = if memory.join("memory.oom_control").exists() {
+        read(&memory, "memory.oom_control")
+    } else {
+        read(&memory, "memory.events")
+    };
+    let oom_kills: u64 = killed
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.parse().ok())
+        .expect("an oom_kill count");
+    assert!(oom_kills >= 1, "{killed}");
+    // The container (its init, a new command) and this host process go on.
+    assert_eq!(world.state(&name), "RUNNING");
+    assert_eq!(world.init_pid(&name), init);
+    let alive = attach(&world, &name, "echo alive");
+    assert_eq!(String::from_utf8_lossy(&alive.stdout).trim(), "alive");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_fork_bomb_stops_at_pids_max() {
+    let world = World::new();
+    let name = world.busybox("forkbomb");
+    world.append_config(&name, "lxc.cgroup.pids.max = 24\n");
+    start(&world, &name, &[]);
+    let pids = cgroup_dir(world.init_pid(&name), "pids");
+    assert_eq!(read(&pids, "pids.max"), "24");
+    // ash gives up at the first fork the kernel refuses; the sleepers stay behind.
+    let started = Instant::now();
+    let bomb = attach(
+        &world,
+        &name,
+        "i=0; while [ $i -lt 200 ]; do sleep 60 </dev/null >/dev/null 2>&1 & i=$((i+1)); done",
+    );
+    assert!(started.elapsed() < Duration::from_secs(30), "{bomb:?}");
+    let current: u64 = read(&pids, "pids.current").parse().expect("pids.current");
+    assert!(current <= 24, "pids.current {current}");
+    let events = read(&pids, "pids.events");
+    let refused: u64 = events
+        .strip_prefix("max ")
+        .and_then(|n| n.trim().parse().ok())
+        .expect("max count");
+    assert!(refused >= 1, "{events}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+/// Whether any hierarchy has the cpuset controller (the UML kernel has none).
+fn host_has_cpuset() -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let v1 = mountinfo
+        .lines()
+        .any(|l| l.contains(" - cgroup ") && l.ends_with(",cpuset"));
+    let v2 = mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup2 "))
+        .filter_map(|l| l.split_whitespace().nth(4))
+        .any(|dir| {
+            std::fs::read_to_string(format!("{dir}/cgroup.controllers"))
+                .is_ok_and(|c| c.split_whitespace().any(|c| c == "cpuset"))
+        });
+    v1 || v2
+}
+
+/// Pure cgroup2: no v1 hierarchy mounted.
+fn pure_v2() -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    !mountinfo.lines().any(|l| l.contains(" - cgroup "))
+}
+
+#[test]
+fn cpuset_pins_the_container() {
+    if !host_has_cpuset() {
+        eprintln!("no cpuset controller on this kernel: cpuset is tested on a host that has it");
+        return;
+    }
+    let world = World::new();
+    let name = world.busybox("cpuset");
+    let last = std::thread::available_parallelism().map_or(1, |n| n.get()) - 1;
+    world.append_config(&name, &format!("lxc.cgroup.cpuset.cpus = {last}\n"));
+    start(&world, &name, &[]);
+    let init = world.init_pid(&name);
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).expect("status");
+    let allowed = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        .expect("Cpus_allowed_list");
+    assert_eq!(allowed.trim(), last.to_string());
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}
+
+#[test]
+fn denied_device_nodes_cannot_be_opened_and_allowed_ones_can() {
+    let world = World::new();
+    let name = world.busybox("devices");
+    // The seed's list (v1 here), and one more rule in cgroup2 form: the eBPF program on
+    // the container's cgroup2 directory denies /dev/urandom although v1 allows it.
+    world.append_config(
+        &name,
+        "lxc.cgroup.devices.deny = a\nlxc.cgroup.devices.allow = c *:* m\n\
+         lxc.cgroup.devices.allow = c 1:3 rwm\nlxc.cgroup.devices.allow = c 1:5 rwm\n\
+         lxc.cgroup.devices.allow = c 1:8 rwm\nlxc.cgroup.devices.allow = c 1:9 rwm\n\
+         lxc.cgroup.devices.allow = c 5:0 rwm\nlxc.cgroup.devices.allow = c 5:1 rwm\n\
+         lxc.cgroup.devices.allow = c 5:2 rwm\nlxc.cgroup.devices.allow = c 136:* rwm\n\
+         lxc.cgroup2.devices.deny = c 1:9 rwm\n",
+    );
+    start(&world, &name, &[]);
+    let try_open = |major_minor: &str| {
+        let script = format!(
+            "rm -f /dev/probe; mknod /dev/probe c {} && head -c 1 /dev/probe > /dev/null",
+            major_minor.replace(':', " ")
+        );
+        attach(&world, &name, &script)
+    };
+    let zero = try_open("1:5");
+    assert!(zero.status.success(), "/dev/zero (allowed): {zero:?}");
+    let mem = try_open("1:1");
+    assert!(!mem.status.success(), "/dev/mem (denied by v1) was opened");
+    assert!(
+        String::from_utf8_lossy(&mem.stderr).contains("not permitted"),
+        "{mem:?}"
+    );
+    let random = try_open("1:8");
+    assert!(random.status.success(), "/dev/random (allowed): {random:?}");
+    let urandom = try_open("1:9");
+    assert!(
+        !urandom.status.success(),
+        "/dev/urandom (denied by eBPF) was opened"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}
+
+/// The counter the container's init writes into its rootfs.
+fn count(path: &std::path::Path) -> u64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn freeze_stops_a_counter_and_unfreeze_resumes_it() {
+    let world = World::new();
+    let name = world.busybox("freeze");
+    start(
+        &world,
+        &name,
+        &[
+            "--",
+            "/bin/sh",
+            "-c",
+            "i=0; while :; do i=$((i+1)); echo $i > /count.tmp; mv /count.tmp /count; done",
+        ],
+    );
+    let counter = world.lxcpath().join(&name).join("rootfs/count");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&counter) < 10 {
+        assert!(Instant::now() < deadline, "the counter does not count");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    world.rlxc(&["freeze", "-n", &name]).assert().success();
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "FROZEN", "-t", "10"])
+        .assert()
+        .success();
+    assert_eq!(world.state(&name), "FROZEN");
+    let frozen_at = count(&counter);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&counter), frozen_at, "counting while frozen");
+    world.rlxc(&["unfreeze", "-n", &name]).assert().success();
+    assert_eq!(world.state(&name), "RUNNING");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while count(&counter) <= frozen_at {
+        assert!(Instant::now() < deadline, "the counter did not resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn weights_read_back_in_either_spelling() {
+    let world = World::new();
+    let name = world.busybox("weights");
+    world.append_config(
+        &name,
+        "lxc.cgroup.cpu.shares = 512\nlxc.cgroup.blkio.weight = 300\n",
+    );
+    let stderr = start(&world, &name, &[]);
+    let init = world.init_pid(&name);
+    let cpu = cgroup_dir(init, "cpu");
+    let shares = if cpu.join("cpu.shares").exists() {
+        ("cpu.shares", "512")
+    } else {
+        ("cpu.weight", "20")
+    };
+    assert_eq!(read(&cpu, shares.0), shares.1);
+    let blkio = cgroup_dir(init, "blkio");
+    let weight = [
+        "blkio.weight",
+        "blkio.bfq.weight",
+        "io.bfq.weight",
+        "io.weight",
+    ]
+    .iter()
+    .find(|f| blkio.join(f).exists());
+    match weight {
+        Some(file) if file.starts_with("blkio") => assert_eq!(read(&blkio, file), "300"),
+        Some(_) => {}
+        None => assert!(
+            stderr.contains("lxc.cgroup.blkio.weight = 300: not applied"),
+            "{stderr}"
+        ),
+    }
+    // The other spelling through `rlxc cgroup`: cpu.weight 100 is cpu.shares 2597 on v1.
+    let set = world.output(&["cgroup", "-n", &name, "cpu.weight", "100"]);
+    assert!(set.status.success(), "{set:?}");
+    if shares.0 == "cpu.shares" {
+        assert_eq!(read(&cpu, "cpu.shares"), "2597");
+        assert!(
+            String::from_utf8_lossy(&set.stderr).contains("cpu.shares = 2597"),
+            "{set:?}"
+        );
+    }
+    let got = world.output(&["cgroup", "-n", &name, shares.0]);
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout).trim(),
+        if shares.0 == "cpu.shares" {
+            "2597"
+        } else {
+            "100"
+        }
+    );
+    let stats = world.output(&["info", "-n", &name, "-S", "-H"]);
+    let text = String::from_utf8_lossy(&stats.stdout);
+    for label in ["CPU use:", "Memory use:", "Pids:"] {
+        assert!(text.contains(label), "{text}");
+    }
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}
+
+#[test]
+fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_crash() {
+    let world = World::new();
+    let name = world.busybox("cgdir");
+    let dir = format!("rlxc-test-{name}");
+    world.append_config(&name, &format!("lxc.cgroup.dir = {dir}\n"));
+    start(&world, &name, &[]);
+    let init = world.init_pid(&name);
+    let pids = cgroup_dir(init, "pids");
+    assert!(
+        pids.ends_with(format!("{dir}/rlxc.payload.{name}")),
+        "{pids:?}"
+    );
+    let monitor_dir = pids.with_file_name(format!("rlxc.monitor.{name}"));
+    let monitor: i32 = read(&monitor_dir, "cgroup.procs")
+        .parse()
+        .expect("the monitor alone");
+    assert_ne!(monitor, init);
+    let comm = std::fs::read_to_string(format!("/proc/{monitor}/comm")).expect("comm");
+    assert!(comm.starts_with("rlxc-mon"), "{comm}");
+
+    // A killed monitor leaves everything behind; the next look cleans it all up.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(monitor).expect("pid"),
+        rustix::process::Signal::KILL,
+    )
+    .expect("kill the monitor");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{monitor}")).exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(world.state(&name), "STOPPED");
+    world.output(&["start", "-n", &name, "-d"]);
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    assert!(!monitor_dir.exists(), "{monitor_dir:?} left");
+    assert!(!pids.exists(), "{pids:?} left");
+    assert!(!pids.parent().expect("dir").exists(), "{dir} left");
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn the_seed_limits_are_translated_and_in_force_on_pure_cgroup2() {
+    if !pure_v2() {
+        eprintln!("not a pure cgroup2 host: the seed's v1 keys are native here (seed_boot)");
+        return;
+    }
+    let world = World::new();
+    let rootfs_owner = world.busybox("seed2root");
+    let name = world.name("seed2");
+    let seed = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../config/tests/fixtures/funtoo0.conf"),
+    )
+    .expect("seed");
+    // Without cpuset.cpus: this kernel has no cpuset controller.
+    let config: String = seed
+        .lines()
+        .filter(|l| !l.contains("cpuset"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let rcfile = world.dir.path().join("seed2.conf");
+    std::fs::write(&rcfile, config).expect("write config");
+    let rootfs = world.lxcpath().join(&rootfs_owner).join("rootfs");
+    let defines = [
+        format!("lxc.rootfs.path={}", rootfs.display()),
+        "lxc.net.0.type=empty".to_owned(),
+        format!(
+            "lxc.console.logfile={}",
+            world.dir.path().join("seed2.console").display()
+        ),
+    ];
+    let mut args = vec!["--rcfile".to_owned(), rcfile.display().to_string()];
+    for define in &defines {
+        args.extend(["-s".to_owned(), define.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let stderr = start(&world, &name, &args);
+    for key in [
+        "cpu.shares",
+        "memory.limit_in_bytes",
+        "memory.memsw.limit_in_bytes",
+        "blkio.weight",
+        "devices.deny",
+    ] {
+        assert!(
+            stderr.contains(&format!("lxc.cgroup.{key}")),
+            "no notice for {key}: {stderr}"
+        );
+    }
+    let dir = cgroup_dir(world.init_pid(&name), "memory");
+    assert_eq!(read(&dir, "memory.max"), (1024u64 << 20).to_string());
+    if dir.join("memory.swap.max").exists() {
+        assert_eq!(read(&dir, "memory.swap.max"), (1024u64 << 20).to_string());
+    }
+    assert_eq!(read(&dir, "cpu.weight"), "39");
+    // The device list, as eBPF: /dev/null opens, /dev/mem (made with the allowed mknod) not.
+    let null = attach(&world, &name, "head -c 0 /dev/null");
+    assert!(null.status.success(), "{null:?}");
+    let mem = attach(
+        &world,
+        &name,
+        "mknod /dev/probe c 1 1 && head -c 1 /dev/probe",
+    );
+    assert!(!mem.status.success(), "/dev/mem opened: {mem:?}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn cgroup_automounts_show_the_containers_own_cgroup_read_only() {
+    let world = World::new();
+    let name = world.busybox("cgmount");
+    world.append_config(
+        &name,
+        "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\nlxc.cgroup.pids.max = 77\n",
+    );
+    start(&world, &name, &[]);
+    // The pids limit, seen from inside at the root of the container's own cgroup tree.
+    let pure = pure_v2();
+    let file = if pure {
+        "/sys/fs/cgroup/pids.max"
+    } else {
+        "/sys/fs/cgroup/pids/pids.max"
+    };
+    let seen = attach(&world, &name, &format!("cat /proc/self/cgroup; cat {file}"));
+    let text = String::from_utf8_lossy(&seen.stdout);
+    assert!(seen.status.success(), "{seen:?}");
+    assert!(text.lines().any(|l| l == "77"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.contains(':'))
+            .all(|l| l.ends_with(":/")),
+        "{text}"
+    );
+    // Read-only: the container cannot raise its own limit.
+    let raise = attach(&world, &name, &format!("echo max > {file}"));
+    assert!(!raise.status.success(), "the limit was raised: {raise:?}");
+    assert!(
+        String::from_utf8_lossy(&raise.stderr).contains("Read-only"),
+        "{raise:?}"
+    );
+    let pids = cgroup_dir(world.init_pid(&name), "pids");
+    assert_eq!(read(&pids, "pids.max"), "77");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

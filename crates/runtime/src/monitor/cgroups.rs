@@ -1,0 +1,132 @@
+//! The container's cgroups at start: where they go (`lxc.cgroup.dir*`), the limits of
+//! `lxc.cgroup.*` / `lxc.cgroup2.*` planned on this host's layout (detected once per start)
+//! and written, and the monitor's own cgroup apart from the payload's.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rlxc_cgroup::{CgroupLayout, CgroupRequest, ContainerCgroups, LimitPlan, OwnCgroups};
+use rlxc_config::ContainerSpec;
+
+/// Where the payload and the monitor cgroups go, below the cgroup rlxc runs in (rlxc never
+/// escapes to the root, so `lxc.cgroup.relative` is always in force).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CgroupPaths {
+    pub payload: PathBuf,
+    pub monitor: PathBuf,
+}
+
+impl CgroupPaths {
+    /// LXC's rules: `dir` holds both (`DIR/rlxc.payload.NAME`, `DIR/rlxc.monitor.NAME`);
+    /// `dir.container` and `dir.monitor` name each exactly, together and without `dir`.
+    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, String> {
+        let cgroup = &spec.cgroup;
+        if cgroup.dir_container_inner.is_some() {
+            return Err(
+                "lxc.cgroup.dir.container.inner is not supported by rlxc yet (the \
+                        container's cgroup namespace root is its payload cgroup)"
+                    .into(),
+            );
+        }
+        match (&cgroup.dir, &cgroup.dir_container, &cgroup.dir_monitor) {
+            (None, None, None) => Ok(Self {
+                payload: rlxc_cgroup::payload_path(name),
+                monitor: rlxc_cgroup::monitor_path(name),
+            }),
+            (Some(dir), None, None) => Ok(Self {
+                payload: Path::new(dir).join(rlxc_cgroup::payload_path(name)),
+                monitor: Path::new(dir).join(rlxc_cgroup::monitor_path(name)),
+            }),
+            (None, Some(container), Some(monitor)) => Ok(Self {
+                payload: PathBuf::from(container),
+                monitor: PathBuf::from(monitor),
+            }),
+            (Some(_), _, _) => Err("lxc.cgroup.dir cannot be combined with \
+                                    lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
+                .into()),
+            _ => Err("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor go together".into()),
+        }
+    }
+}
+
+fn pairs(settings: &[rlxc_config::spec::CgroupSetting]) -> Vec<(String, String)> {
+    settings
+        .iter()
+        .map(|s| (s.key.clone(), s.value.clone()))
+        .collect()
+}
+
+/// Detects the layout, plans the limits (a key with no equivalent fails here, before
+/// anything is made), creates the payload cgroup with the cgroup2 controllers the limits
+/// need, and writes them. Notices (translations, weights the host lacks) go to `warnings`.
+pub(crate) fn create_payload(
+    spec: &ContainerSpec,
+    paths: &CgroupPaths,
+    warnings: &mut Vec<String>,
+) -> Result<ContainerCgroups, String> {
+    let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
+    let plan = LimitPlan::new(&layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2))
+        .map_err(|e| format!("cgroups: {e}"))?;
+    warnings.extend(plan.notices.iter().cloned());
+    let own = OwnCgroups::of_this_process().map_err(|e| format!("cgroups: {e}"))?;
+    let request = CgroupRequest::new(&paths.payload).with_controllers(plan.v2_controllers(&layout));
+    let cgroups = ContainerCgroups::create_with(&layout, &own, &request)
+        .map_err(|e| format!("cgroups: {e}"))?;
+    for missing in &cgroups.v2_delegation().not_delegated {
+        warnings.push(missing.to_string());
+    }
+    match plan.apply(&cgroups) {
+        Ok(notices) => warnings.extend(notices),
+        Err(e) => {
+            let _ = cgroups.remove(Duration::from_secs(1));
+            return Err(format!("cgroups: {e}"));
+        }
+    }
+    Ok(cgroups)
+}
+
+/// The monitor's own cgroup, entered after the payload's was made (below the cgroup rlxc
+/// was started in): `rlxc.monitor.NAME` shows which monitor
+/// belongs to which container, and its use is not the container's.
+pub(crate) struct MonitorCgroup {
+    cgroups: ContainerCgroups,
+    /// The cgroups the monitor came from, one per hierarchy, to return to before removal.
+    home: Vec<PathBuf>,
+}
+
+impl MonitorCgroup {
+    /// Made before the payload's, so that a shared `lxc.cgroup.dir` parent is the
+    /// monitor's: removed last, once both are gone.
+    pub fn create(paths: &CgroupPaths) -> Result<Self, String> {
+        let layout = CgroupLayout::detect().map_err(|e| format!("monitor cgroup: {e}"))?;
+        let cgroups = ContainerCgroups::create(&layout, &paths.monitor)
+            .map_err(|e| format!("monitor cgroup: {e}"))?;
+        let depth = paths.monitor.components().count();
+        let home = cgroups
+            .leaves()
+            .filter_map(|leaf| leaf.ancestors().nth(depth).map(Path::to_path_buf))
+            .collect();
+        Ok(Self { cgroups, home })
+    }
+
+    /// Moves the monitor in (after the payload was made below the cgroup it came from).
+    pub fn enter(&self) -> Result<(), String> {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        self.cgroups
+            .add_process(me, rlxc_cgroup::Placement::All)
+            .map_err(|e| format!("monitor cgroup: {e}"))
+    }
+
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.cgroups.paths().to_vec()
+    }
+
+    /// Back home, then the cgroup goes.
+    pub fn leave(self) {
+        let me = rustix::process::getpid().as_raw_nonzero().get().to_string();
+        for dir in &self.home {
+            let _ = std::fs::write(dir.join("cgroup.procs"), &me);
+        }
+        let _ = self.cgroups.remove(Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,115 @@
+//! `lxc.mount.auto = cgroup[:mixed|:ro|:rw]`, `cgroup-full[...]` and `cgroup2[:ro]`: the
+//! cgroup filesystems inside the container's cgroup namespace, whose root is the container's
+//! own cgroup, so a mount shows that subtree and nothing of the host's.
+//!
+//! That root is also where the container's limits are written. A writable mount would let
+//! the container raise them, so only `:rw` (and `cgroup2` without `:ro`, as LXC) is
+//! writable; the bare word and `:mixed` are read-only here. (LXC's mixed makes the
+//! container's own cgroup writable below read-only parents; with a cgroup namespace that
+//! cgroup *is* the root, which needs `lxc.cgroup.dir.container.inner` to be safe.)
+//! Each mount is made read-write and then bind-remounted read-only: a v1 hierarchy's
+//! superblock is the host's, and mounting it read-only would try to flip that.
+
+use std::io;
+use std::path::Path;
+
+use rustix::mount::MountFlags;
+
+use rlxc_cgroup::CgroupLayout;
+use rlxc_config::values::{CgroupAuto, CgroupMode, CreateKind};
+
+use super::fdmount;
+use super::resolve::RootDir;
+use super::RootfsError;
+
+const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
+    .union(MountFlags::NODEV)
+    .union(MountFlags::NOEXEC);
+
+const CGROUP_ROOT: &str = "sys/fs/cgroup";
+
+fn failed(what: &'static str) -> impl Fn(io::Error) -> RootfsError {
+    move |source| RootfsError::MountAuto { what, source }
+}
+
+pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), RootfsError> {
+    let layout = CgroupLayout::detect()
+        .map_err(|e| failed("reading the cgroup layout")(io::Error::other(e.to_string())))?;
+    let (v1_wanted, writable) = match request {
+        CgroupAuto::V1 { mode, .. } => (true, mode == CgroupMode::Rw),
+        CgroupAuto::V2 { ro, .. } => (false, !ro),
+    };
+    let pure_v2 = layout.v1.is_empty();
+    if !v1_wanted || pure_v2 {
+        // cgroup2 alone, at /sys/fs/cgroup itself.
+        let Some(_) = &layout.v2 else {
+            return Ok(());
+        };
+        return mount_one(root, CGROUP_ROOT, "cgroup2", "", writable);
+    }
+    let target = root
+        .resolve(CGROUP_ROOT, Some(CreateKind::Dir))
+        .map_err(|e| failed("creating /sys/fs/cgroup")(e.into()))?;
+    fdmount::mount_new(
+        "cgroup_root",
+        &target,
+        "tmpfs",
+        NO_SUID_DEV_EXEC,
+        "mode=755",
+    )
+    .map_err(failed("mounting a tmpfs on /sys/fs/cgroup"))?;
+    for hierarchy in &layout.v1 {
+        let named = hierarchy.name();
+        if named.is_some() && named != Some("systemd") {
+            continue;
+        }
+        let options = match named {
+            Some(name) => format!("none,name={name}"),
+            None => hierarchy.controllers.join(","),
+        };
+        let dir = format!(
+            "{CGROUP_ROOT}/{}",
+            basename(&hierarchy.mount_point, "cgroup")
+        );
+        mount_one(root, &dir, "cgroup", &options, writable)?;
+    }
+    if let Some(v2) = &layout.v2 {
+        let dir = format!("{CGROUP_ROOT}/{}", basename(&v2.mount_point, "unified"));
+        mount_one(root, &dir, "cgroup2", "", writable)?;
+    }
+    // The tmpfs itself read-only too: no new directories beside the hierarchies.
+    let tmpfs = root
+        .resolve(CGROUP_ROOT, None)
+        .map_err(|e| failed("reopening /sys/fs/cgroup")(e.into()))?;
+    fdmount::remount_bind(&tmpfs, MountFlags::RDONLY | NO_SUID_DEV_EXEC)
+        .map_err(failed("making /sys/fs/cgroup read-only"))
+}
+
+fn mount_one(
+    root: &RootDir,
+    dir: &str,
+    fstype: &str,
+    options: &str,
+    writable: bool,
+) -> Result<(), RootfsError> {
+    let target = root
+        .resolve(dir, Some(CreateKind::Dir))
+        .map_err(|e| failed("creating a cgroup mount point")(e.into()))?;
+    fdmount::mount_new(fstype, &target, fstype, NO_SUID_DEV_EXEC, options)
+        .map_err(failed("mounting a cgroup filesystem"))?;
+    if writable {
+        return Ok(());
+    }
+    let mounted = root
+        .resolve(dir, None)
+        .map_err(|e| failed("reopening a cgroup mount")(e.into()))?;
+    fdmount::remount_bind(&mounted, MountFlags::RDONLY | NO_SUID_DEV_EXEC)
+        .map_err(failed("making a cgroup mount read-only"))
+}
+
+/// `memory` for `/sys/fs/cgroup/memory`.
+fn basename<'a>(path: &'a Path, fallback: &'a str) -> &'a str {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or(fallback)
+}

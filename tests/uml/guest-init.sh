@@ -1,0 +1,26 @@
+#!/busybox/sh
+# Init of the UML guest of tests/uml/run.sh: a pure cgroup2 host (cgroup2 mounted alone,
+# its controllers enabled for the tests' cgroups), then every test binary listed in /tests,
+# a line per test that ran into /ran, the exit status into /rc, and `halt -f`.
+export PATH=/usr/sbin:/usr/bin:/busybox
+mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
+mount -t tmpfs tmp /tmp; mount -t tmpfs run /run; mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /dev/pts /dev/shm; mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+mount -t tmpfs shm /dev/shm
+[ -x /usr/sbin/modprobe ] || echo /busybox/modprobe >/proc/sys/kernel/modprobe
+# The tests run in the root cgroup, which (alone) may hold processes and enable
+# controllers for its children at once.
+echo "+cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
+ip link set lo up 2>/dev/null
+cd "$(cat /repo)"
+echo "kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+rc=0
+for binary in $(cat /tests); do
+  out=/tmp/$(basename "$binary").out
+  "$binary" --test-threads=2 >"$out" 2>&1 || rc=1
+  grep -E '^test .* \.\.\. ' "$out" | sed "s|^|  $(basename "$binary" | sed 's/-[0-9a-f]*$//'): |" >>/ran
+  grep -E '^test result:' "$out" | sed "s|^|  $(basename "$binary" | sed 's/-[0-9a-f]*$//'): |"
+  [ "$rc" -eq 0 ] || { grep -vE '^test .* ok$' "$out" | tail -60; }
+done
+echo $rc >/rc
+sync; /busybox/halt -f
