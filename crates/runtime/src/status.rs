@@ -9,7 +9,7 @@ use rustix::fs::inotify;
 use crate::paths::ContainerPaths;
 use crate::state::{State, StateFile};
 
-/// The state and, while it runs, the state file.
+/// The state and, while it runs (or is being torn down), the state file.
 pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
     match StateFile::read(&paths.state_file()) {
         Ok(Some(state)) if state.init.is_alive() => {
@@ -19,6 +19,9 @@ pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
             };
             (now, Some(state))
         }
+        // Init is gone but its monitor still tears down (cgroups, network): not STOPPED yet,
+        // so `wait -s STOPPED` returns only once nothing of the container is left.
+        Ok(Some(state)) if state.monitor.is_alive() => (State::Stopping, Some(state)),
         _ => (State::Stopped, None),
     }
 }

@@ -52,7 +52,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if !args.config.is_empty() {
         return print_config_keys(&config_path, &args.config);
     }
-    let pid = file.as_ref().map(|f| f.init.pid);
+    // No pid once init is gone (a container still being torn down is STOPPING).
+    let pid = file
+        .as_ref()
+        .filter(|_| state != rlxc_runtime::state::State::Stopping)
+        .map(|f| f.init.pid);
     let stats = if args.stats || (args.json && file.is_some()) {
         file.as_ref()
             .and_then(|_| rlxc_runtime::resources::stats(&paths).ok())

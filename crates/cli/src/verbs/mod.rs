@@ -9,8 +9,6 @@ use clap::{ArgMatches, Command, FromArgMatches};
 
 use crate::common::CommonOpts;
 
-// Options of verbs whose runtime does not exist yet are parsed but not read: allow that until
-// the runtime lands, so the option surface can be complete (and tested) today.
 pub mod attach;
 pub mod autostart;
 pub mod cgroup;
