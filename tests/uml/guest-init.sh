@@ -4,7 +4,9 @@
 # a line per test that ran into /ran, the exit status into /rc, and `halt -f`.
 export PATH=/usr/sbin:/usr/bin:/busybox
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
-mount -t tmpfs tmp /tmp; mount -t tmpfs run /run; mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# No tmpfs on /tmp: the repository may live below it (CI clones into /tmp), and the guest's
+# /tmp is already a throw-away directory of the run's own.
+mount -t tmpfs run /run; mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /dev/pts /dev/shm; mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs shm /dev/shm
 [ -x /usr/sbin/modprobe ] || echo /busybox/modprobe >/proc/sys/kernel/modprobe

@@ -129,6 +129,16 @@ fn two_containers_on_one_bridge_reach_each_other_and_the_bridge() {
         .assert()
         .success()
         .stdout(predicate::str::contains("10.11.0.3"));
+    // info -S has the interface's traffic: the pings above went through eth0.
+    let out = world.output(&["info", "-n", &one, "-S", "-H"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Link:           eth0"), "{text}");
+    let sent: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix(" TX bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("TX bytes line");
+    assert!(sent > 0, "{text}");
 
     world.rlxc(&["stop", "-n", &one, "-k"]).assert().success();
     world.rlxc(&["stop", "-n", &two, "-k"]).assert().success();

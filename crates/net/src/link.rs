@@ -52,6 +52,9 @@ pub struct LinkDetails {
     pub master: Option<u32>,
     pub mac: Option<[u8; 6]>,
     pub up: bool,
+    /// Bytes received and sent (`IFLA_STATS64`), for `rlxc info -S`.
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
 }
 
 /// Looks up a link by name.
@@ -113,6 +116,8 @@ fn details(message: &LinkMessage) -> LinkDetails {
         master: None,
         mac: None,
         up: message.header.flags.contains(LinkFlags::Up),
+        rx_bytes: 0,
+        tx_bytes: 0,
     };
     for attribute in &message.attributes {
         match attribute {
@@ -120,6 +125,10 @@ fn details(message: &LinkMessage) -> LinkDetails {
             LinkAttribute::Mtu(mtu) => details.mtu = Some(*mtu),
             LinkAttribute::IfAlias(alias) => details.alias = Some(alias.clone()),
             LinkAttribute::Controller(master) => details.master = Some(*master),
+            LinkAttribute::Stats64(stats) => {
+                details.rx_bytes = stats.rx_bytes;
+                details.tx_bytes = stats.tx_bytes;
+            }
             LinkAttribute::Address(bytes) => {
                 details.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok()
             }

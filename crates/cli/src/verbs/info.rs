@@ -72,6 +72,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         });
         if let Some(stats) = &stats {
             value["stats"] = stats_json(stats);
+            value["stats"]["links"] = pid
+                .and_then(|pid| rlxc_net::container::traffic_of(pid).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| serde_json::json!({"name": t.name, "rx_bytes": t.rx_bytes, "tx_bytes": t.tx_bytes}))
+                .collect();
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
@@ -94,6 +100,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     }
     if let (true, Some(stats)) = (everything || args.stats, &stats) {
         lines.extend(stats_lines(stats, args.no_humanize));
+    }
+    if everything || args.stats {
+        lines.extend(traffic_lines(pid, args.no_humanize));
     }
     // -H with a single selection prints the bare values, for scripts (as LXC).
     let only_ips = args.ips && !lines.is_empty() && lines.iter().all(|(label, _)| *label == "IP:");
@@ -138,6 +147,22 @@ fn stats_lines(stats: &rlxc_cgroup::Stats, raw: bool) -> Vec<(&'static str, Stri
     }
     if let Some(pids) = stats.pids {
         lines.push(("Pids:", pids.to_string()));
+    }
+    lines
+}
+
+/// LXC's per-interface lines: `Link:`, then TX, RX and total bytes (the container's view).
+fn traffic_lines(pid: Option<i32>, raw: bool) -> Vec<(&'static str, String)> {
+    let bytes = |n: u64| if raw { n.to_string() } else { humanize(n) };
+    let traffic = pid
+        .and_then(|pid| rlxc_net::container::traffic_of(pid).ok())
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for link in traffic {
+        lines.push(("Link:", link.name));
+        lines.push((" TX bytes:", bytes(link.tx_bytes)));
+        lines.push((" RX bytes:", bytes(link.rx_bytes)));
+        lines.push((" Total bytes:", bytes(link.tx_bytes + link.rx_bytes)));
     }
     lines
 }

@@ -277,10 +277,34 @@ fn container_mac(container: &str, index: u32, net: &Network, net_type: NetType) 
     }
 }
 
-/// The global addresses in the network namespace of `pid` (loopback and link-local left
-/// out), for `rlxc info -i` and `rlxc ls -f`. None when `pid` shares the caller's namespace
-/// (`type = none`): those addresses are the host's, not the container's.
-pub fn addresses_of(pid: i32) -> Result<Vec<IpAddr>, Error> {
+/// Bytes one interface of the container received and sent, as the container sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Traffic {
+    pub name: String,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+/// The traffic of every interface but `lo` in the network namespace of `pid`, for
+/// `rlxc info -S`. None when `pid` shares the caller's namespace (those are the host's).
+pub fn traffic_of(pid: i32) -> Result<Vec<Traffic>, Error> {
+    let Some(netns) = own_netns_of(pid)? else {
+        return Ok(Vec::new());
+    };
+    let mut netlink = netns::open_netlink_in(netns.as_fd())?;
+    Ok(crate::link::list(&mut netlink)?
+        .into_iter()
+        .filter(|link| link.name != "lo")
+        .map(|link| Traffic {
+            name: link.name,
+            rx_bytes: link.rx_bytes,
+            tx_bytes: link.tx_bytes,
+        })
+        .collect())
+}
+
+/// The network namespace of `pid`, or `None` when it is the caller's own.
+fn own_netns_of(pid: i32) -> Result<Option<File>, Error> {
     use std::os::unix::fs::MetadataExt;
     let netns = File::open(format!("/proc/{pid}/ns/net")).map_err(|source| Error::Netns {
         op: crate::Operation::EnterNetns,
@@ -289,9 +313,16 @@ pub fn addresses_of(pid: i32) -> Result<Vec<IpAddr>, Error> {
     let shared = netns
         .metadata()
         .is_ok_and(|m| netns::current_netns_id().is_ok_and(|here| here == m.ino()));
-    if shared {
+    Ok((!shared).then_some(netns))
+}
+
+/// The global addresses in the network namespace of `pid` (loopback and link-local left
+/// out), for `rlxc info -i` and `rlxc ls -f`. None when `pid` shares the caller's namespace
+/// (`type = none`): those addresses are the host's, not the container's.
+pub fn addresses_of(pid: i32) -> Result<Vec<IpAddr>, Error> {
+    let Some(netns) = own_netns_of(pid)? else {
         return Ok(Vec::new());
-    }
+    };
     let mut netlink = netns::open_netlink_in(netns.as_fd())?;
     Ok(address::list(&mut netlink)?
         .into_iter()
