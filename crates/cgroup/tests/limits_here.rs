@@ -109,9 +109,11 @@ fn cgroup_freeze_stops_and_resumes_on_cgroup2() {
 #[test]
 fn the_v1_freezer_freezes_where_the_host_has_it() {
     let layout = layout();
-    if layout.v1_hierarchy_of("freezer").is_none() {
-        return;
-    }
+    // The UML lane skips this test by name (pure cgroup2 has no v1 freezer).
+    assert!(
+        layout.v1_hierarchy_of("freezer").is_some(),
+        "no v1 freezer on this host"
+    );
     let cgroups = ContainerCgroups::create(&layout, &unique_path("freeze1")).expect("create");
     let _cleanup = Cleanup::of(&cgroups);
     let mut child = blocked_child();
