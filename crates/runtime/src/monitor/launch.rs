@@ -238,6 +238,7 @@ fn monitor_main(
     };
     let _ = status.write_all(b"OK");
     drop(status);
+    super::sys::release_free_heap();
     loop {
         let exit = event_loop.run();
         drop(event_loop);
