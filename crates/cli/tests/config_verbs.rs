@@ -31,7 +31,13 @@ fn check_accepts_the_seed_config_and_names_every_legacy_key() {
         .stdout(predicate::str::contains(
             "lxc.network.ipv4: legacy key, read as lxc.net.0.ipv4.address",
         ))
-        .stdout(predicate::str::contains("ok (12 warnings)"));
+        .stdout(predicate::str::contains("ok (12 warnings)"))
+        // The security section names what the seed leaves open, without failing the check.
+        .stdout(predicate::str::contains("security:"))
+        .stdout(predicate::str::contains(
+            "lxc.cgroup.devices.allow = c 5:1 rwm: with mknod kept",
+        ))
+        .stdout(predicate::str::contains("no pids.max:"));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! what only the whole file can tell. [`render`] writes a spec back in today's keys, and
 //! [`update`] rewrites a legacy file in place.
 
+pub mod audit;
 pub mod docs;
 pub mod error;
 pub mod grammar;

@@ -76,9 +76,16 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 /// Prints every warning and error; exit 1 when there is an error.
 fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     match load_file(path, &[]) {
-        Ok(Loaded { warnings, .. }) => {
+        Ok(Loaded { warnings, spec, .. }) => {
             for warning in &warnings {
                 println!("warning: {warning}");
+            }
+            let findings = rlxc_config::audit::audit(&spec);
+            if !findings.is_empty() {
+                println!("security:");
+                for finding in &findings {
+                    println!("  {}: {}", finding.setting, finding.risk);
+                }
             }
             println!(
                 "{}: ok ({} warning{})",
