@@ -13,7 +13,7 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
     world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
     assert_eq!(world.state(&name), "RUNNING");
     let pid = world.init_pid(&name);
-    for ns in ["pid", "mnt", "uts", "ipc", "net"] {
+    for ns in ["pid", "mnt", "uts", "ipc", "net", "time"] {
         let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).expect("ns");
         let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
         assert_ne!(theirs, ours, "{ns} namespace shared with the host");
@@ -353,5 +353,53 @@ fn an_init_that_ignores_the_halt_signal_is_named_and_killed_without_sitting_out_
         .stderr(predicate::str::contains("pf::powerwait"));
     // Not the 60 s timeout: the stop says so after a short grace and kills.
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn the_containers_uptime_starts_at_its_own_start() {
+    let world = World::new();
+    let name = world.busybox("uptime");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let started = std::time::Instant::now();
+    let out = world.output(&["attach", "-n", &name, "--", "cat", "/proc/uptime"]);
+    let inside: f64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("uptime inside");
+    // Its own time namespace: the uptime counts from its start, not the host's boot.
+    assert!(
+        inside <= started.elapsed().as_secs_f64() + 2.0,
+        "uptime inside is {inside} s"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_configured_boot_offset_is_honoured() {
+    let world = World::new();
+    let name = world.busybox("bootoff");
+    world.append_config(&name, "lxc.time.offset.boot = 100000s\n");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let out = world.output(&["attach", "-n", &name, "--", "cat", "/proc/uptime"]);
+    let inside: f64 = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("uptime inside");
+    let host: f64 = std::fs::read_to_string("/proc/uptime")
+        .expect("uptime")
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("host uptime");
+    // LXC's meaning: the offset is added to the host's clock.
+    assert!(
+        (inside - host - 100_000.0).abs() < 5.0,
+        "inside {inside}, host {host}"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }

@@ -6,6 +6,7 @@ mod child;
 mod plan;
 pub mod protocol;
 mod sys;
+mod time;
 mod tiny_init;
 
 use std::os::fd::{AsFd, OwnedFd, RawFd};
@@ -41,6 +42,8 @@ pub struct Spawned {
 pub enum SpawnError {
     #[error("clone3 with the container's namespaces: {0}")]
     Clone(std::io::Error),
+    #[error("time namespace (lxc.time.offset.*): {0}")]
+    TimeNamespace(std::io::Error),
     #[error("setting up the host side for the child: {0}")]
     HostSetup(String),
     #[error("setting resource limit {resource}: {source}")]
@@ -69,7 +72,19 @@ pub fn spawn(
     host: &mut HostSteps<'_>,
 ) -> Result<Spawned, SpawnError> {
     let (parent_end, child_end) = Channel::pair()?;
-    match sys::clone3(plan.clone_flags, cgroup_fd).map_err(SpawnError::Clone)? {
+    let mut flags = plan.clone_flags;
+    if flags & plan::CLONE_NEWTIME != 0 {
+        // The child enters the time namespace prepared for our children (see `time`).
+        flags &= !plan::CLONE_NEWTIME;
+        let configured = plan.boot_offset.is_some() || plan.monotonic_offset.is_some();
+        match time::prepare(plan.boot_offset, plan.monotonic_offset) {
+            Ok(()) => {}
+            // Kernels before 5.6 have no time namespaces: only a configured offset needs one.
+            Err(error) if configured => return Err(SpawnError::TimeNamespace(error)),
+            Err(_) => {}
+        }
+    }
+    match sys::clone3(flags, cgroup_fd).map_err(SpawnError::Clone)? {
         sys::Forked::Child => {
             drop(parent_end);
             child::run(child_end, plan, setup_filesystem)

@@ -6,13 +6,18 @@ use std::ffi::CString;
 use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
 use rlxc_config::ContainerSpec;
 
-/// Namespaces a container gets when its config does not say: all but user and time.
+/// `CLONE_NEWTIME` (libc lacks it on some targets).
+pub const CLONE_NEWTIME: u64 = 0x80;
+
+/// Namespaces a container gets when its config does not say: all but user, and a time
+/// namespace so the container's uptime starts at its own start.
 pub const DEFAULT_NAMESPACES: u64 = (libc::CLONE_NEWNS
     | libc::CLONE_NEWPID
     | libc::CLONE_NEWUTS
     | libc::CLONE_NEWIPC
     | libc::CLONE_NEWNET
-    | libc::CLONE_NEWCGROUP) as u64;
+    | libc::CLONE_NEWCGROUP) as u64
+    | CLONE_NEWTIME;
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -42,6 +47,9 @@ pub struct InitPlan {
     pub inherit_stdio: bool,
     /// Wait for the monitor's `Exec` after `ReadyToExec` (it runs start-host hooks then).
     pub wait_for_exec: bool,
+    /// `lxc.time.offset.boot` / `.monotonic` in nanoseconds; unset means "start at zero".
+    pub boot_offset: Option<i64>,
+    pub monotonic_offset: Option<i64>,
     /// `lxc.hook.start` commands, run inside the container just before init.
     pub start_hooks: Vec<String>,
     /// rlxc's default seccomp policy: on unless `lxc.seccomp.profile` is set empty on purpose.
@@ -96,6 +104,8 @@ impl InitPlan {
                 None => Some(libc::SIGKILL),
                 Some(signal) => signal.map(|s| s.0),
             },
+            boot_offset: spec.time_offsets.boot.map(|o| o.0),
+            monotonic_offset: spec.time_offsets.monotonic.map(|o| o.0),
             tiny_init: false,
             inherit_stdio: false,
             wait_for_exec: spec

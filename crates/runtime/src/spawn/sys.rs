@@ -160,3 +160,13 @@ pub(crate) fn unshare_cgroup_namespace() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `unshare(CLONE_NEWTIME)`: this process's next children get a new time namespace (the
+/// caller itself stays in its own).
+pub(crate) fn unshare_time_namespace() -> io::Result<()> {
+    // SAFETY: unshare with only CLONE_NEWTIME changes no memory and no file table.
+    if unsafe { libc::unshare(super::plan::CLONE_NEWTIME as libc::c_int) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
