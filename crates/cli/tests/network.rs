@@ -329,7 +329,8 @@ fn the_seed_funtoo0_network_section_works_as_pasted() {
 
 /// vlan and ipvlan need kernel modules this host does not have (8021q, ipvlan): here the test
 /// says so and checks that the start fails cleanly, naming the interface. The UML lane, whose
-/// kernel has them, runs it with RLXC_EXPECT_VLAN=1, where both must work.
+/// kernel has them (and the dummy module), runs it with RLXC_EXPECT_VLAN=1, where both must
+/// work, and a macvlan on a dummy parent too.
 #[test]
 fn vlan_and_ipvlan_work_or_fail_cleanly_where_the_kernel_lacks_them() {
     let netns = TestNetns::new();
@@ -367,6 +368,22 @@ fn vlan_and_ipvlan_work_or_fail_cleanly_where_the_kernel_lacks_them() {
             world.assert_nothing_left(&name);
         }
         assert_eq!(netns.links(), ["lo", "lp1", "lp0"]);
+    }
+    // A dummy parent (the dummy module is in the UML lane's kernel, not on this host).
+    if std::env::var_os("RLXC_EXPECT_VLAN").is_some() {
+        netns.ip(&["link", "add", "dm0", "type", "dummy"]);
+        netns.ip(&["link", "set", "dm0", "up"]);
+        let name = world.busybox("dummyparent");
+        world.append_config(
+            &name,
+            "lxc.net.0.type = macvlan\nlxc.net.0.macvlan.mode = bridge\nlxc.net.0.link = dm0\n\
+             lxc.net.0.flags = up\nlxc.net.0.ipv4.address = 10.17.1.2/24\n",
+        );
+        world.rlxc(&["start", "-n", &name]).assert().success();
+        let link = ip_inside(&world, &name, &["-d", "link", "show", "eth0"]);
+        assert!(link.contains("macvlan"), "{link}");
+        world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+        world.assert_nothing_left(&name);
     }
 }
 
