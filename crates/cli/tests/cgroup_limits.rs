@@ -336,11 +336,19 @@ fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_cr
     start(&world, &name, &[]);
     let init = world.init_pid(&name);
     let pids = cgroup_dir(init, "pids");
+    // Below the configured dir, named after the container (and its lxcpath's hash: this
+    // test's lxcpath is a private one).
+    let payload = pids
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     assert!(
-        pids.ends_with(format!("{dir}/rlxc.payload.{name}")),
+        pids.parent().is_some_and(|p| p.ends_with(&dir))
+            && payload.starts_with(&format!("rlxc.payload.{name}.")),
         "{pids:?}"
     );
-    let monitor_dir = pids.with_file_name(format!("rlxc.monitor.{name}"));
+    let monitor_dir = pids.with_file_name(payload.replacen("payload", "monitor", 1));
     let monitor: i32 = read(&monitor_dir, "cgroup.procs")
         .parse()
         .expect("the monitor alone");

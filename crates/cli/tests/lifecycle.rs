@@ -403,3 +403,21 @@ fn a_configured_boot_offset_is_honoured() {
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+#[test]
+fn same_named_containers_of_two_lxcpaths_run_side_by_side() {
+    // Cgroups are host-wide: the lxcpath's hash in their names keeps the two apart.
+    let first = World::new();
+    let second = World::new();
+    let name = first.busybox("twin");
+    assert_eq!(second.busybox("twin"), name);
+    first.rlxc(&["start", "-n", &name]).assert().success();
+    second.rlxc(&["start", "-n", &name]).assert().success();
+    assert_eq!(first.state(&name), "RUNNING");
+    assert_eq!(second.state(&name), "RUNNING");
+    assert_ne!(first.init_pid(&name), second.init_pid(&name));
+    first.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    second.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    first.assert_nothing_left(&name);
+    second.assert_nothing_left(&name);
+}

@@ -52,13 +52,19 @@ impl ContainerPaths {
     /// `/run/rlxc/NAME` for the default lxcpath; containers of another lxcpath get
     /// `/run/rlxc/NAME.HASH` so two lxcpaths may hold the same name without clashing.
     pub fn run_dir(&self) -> PathBuf {
+        self.run_root.join(self.instance_name())
+    }
+
+    /// The name that tells this container from a same-named one of another lxcpath, for
+    /// everything host-wide (run directory, cgroups): `NAME` under the default lxcpath,
+    /// `NAME.HASH` (of the lxcpath) elsewhere.
+    pub fn instance_name(&self) -> String {
         if self.lxcpath == Path::new(DEFAULT_LXCPATH) {
-            return self.run_root.join(&self.name);
+            return self.name.clone();
         }
         let mut hasher = Fnv64::default();
         self.lxcpath.hash(&mut hasher);
-        self.run_root
-            .join(format!("{}.{:016x}", self.name, hasher.finish()))
+        format!("{}.{:016x}", self.name, hasher.finish())
     }
 
     /// The monitor's control socket.
@@ -111,6 +117,26 @@ mod tests {
         assert_eq!(paths.run_dir(), Path::new("/run/rlxc/web"));
         assert_eq!(paths.config(), Path::new("/var/lib/rlxc/web/config"));
         assert_eq!(paths.socket(), Path::new("/run/rlxc/web/monitor.sock"));
+    }
+
+    #[test]
+    fn the_instance_name_is_the_run_directorys() {
+        let default = ContainerPaths::with_run_root(
+            Path::new(DEFAULT_LXCPATH),
+            "web",
+            Path::new("/run/rlxc"),
+        );
+        assert_eq!(default.instance_name(), "web");
+        let other =
+            ContainerPaths::with_run_root(Path::new("/srv/a"), "web", Path::new("/run/rlxc"));
+        assert!(other.instance_name().starts_with("web."));
+        assert_eq!(
+            other
+                .run_dir()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned()),
+            Some(other.instance_name())
+        );
     }
 
     #[test]

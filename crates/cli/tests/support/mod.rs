@@ -125,9 +125,12 @@ impl World {
                 .all(|p| !p.to_string_lossy().contains(name)),
             "run directory left: {leftovers:?}"
         );
-        let cgroup = format!("rlxc.payload.{name}");
-        let found = find_cgroup(Path::new("/sys/fs/cgroup"), &cgroup, 0);
-        assert!(found.is_none(), "cgroup left: {found:?}");
+        // `rlxc.payload.NAME.HASH` (a private lxcpath) and `rlxc.monitor.…` alike.
+        for kind in ["payload", "monitor"] {
+            let cgroup = format!("rlxc.{kind}.{name}");
+            let found = find_cgroup(Path::new("/sys/fs/cgroup"), &cgroup, 0);
+            assert!(found.is_none(), "cgroup left: {found:?}");
+        }
         let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
         let rootfs = self.lxcpath().join(name);
         assert!(
@@ -147,7 +150,9 @@ fn find_cgroup(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
         if !entry.file_type().ok()?.is_dir() {
             continue;
         }
-        if entry.file_name().to_string_lossy() == name {
+        let entry_name = entry.file_name();
+        let entry_name = entry_name.to_string_lossy();
+        if entry_name == name || entry_name.starts_with(&format!("{name}.")) {
             return Some(path);
         }
         if let Some(found) = find_cgroup(&path, name, depth + 1) {

@@ -371,7 +371,8 @@ fn create_cgroups(
     made: &mut Made,
     warnings: &mut Vec<String>,
 ) -> Result<(), String> {
-    let paths = super::cgroups::CgroupPaths::of(&launch.spec, &launch.paths.name)?;
+    // Cgroups are host-wide: the instance name keeps two lxcpaths' same-named containers apart.
+    let paths = super::cgroups::CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
     made.monitor_cgroup = Some(super::cgroups::MonitorCgroup::create(&paths)?);
     made.cgroups = Some(super::cgroups::create_payload(
         &launch.spec,
