@@ -421,3 +421,29 @@ fn same_named_containers_of_two_lxcpaths_run_side_by_side() {
     first.assert_nothing_left(&name);
     second.assert_nothing_left(&name);
 }
+
+#[test]
+fn lxc_proc_settings_are_written_for_init() {
+    let world = World::new();
+    let name = world.busybox("procset");
+    world.append_config(&name, "lxc.proc.oom_score_adj = 345\n");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let pid = world.init_pid(&name);
+    let adj = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).expect("adj");
+    assert_eq!(adj.trim(), "345");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_bad_lxc_proc_setting_fails_the_start_naming_it() {
+    let world = World::new();
+    let name = world.busybox("procbad");
+    world.append_config(&name, "lxc.proc.oom_score_adj = 99999\n");
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("lxc.proc.oom_score_adj = 99999"));
+    world.assert_nothing_left(&name);
+}

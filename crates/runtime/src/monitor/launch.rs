@@ -312,7 +312,8 @@ fn start(
     let mut network = None;
     let mut host_setup = |pid| {
         place_in_cgroups(pid)?;
-        super::network::setup(launch, pid, &mut network)
+        super::network::setup(launch, pid, &mut network)?;
+        apply_proc_settings(&launch.spec, pid)
     };
     let mut start_host_hooks = |pid| {
         hook_context.init_pid = Some(pid);
@@ -406,6 +407,16 @@ fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> 
     ConsoleLog::open(PathBuf::from(path), limit, rotate)
         .map(Some)
         .map_err(|e| format!("lxc.console.logfile {path}: {e}"))
+}
+
+/// `lxc.proc.FILE = VALUE`: written to `/proc/PID/FILE` of the container's first process from
+/// the host, before it may go on (so `oom_score_adj` and the like hold from init's start).
+fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), String> {
+    for (file, value) in &spec.proc_settings {
+        let path = format!("/proc/{pid}/{file}");
+        fs::write(&path, value).map_err(|e| format!("lxc.proc.{file} = {value}: {path}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Runs in the container's first process: mounts, /dev, ptys, pivot_root.
