@@ -126,19 +126,7 @@ fn a_flood_on_the_console_neither_blocks_init_nor_grows_the_monitor() {
     let pid = world.init_pid(&name);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
     assert!(!stat.is_empty());
-    let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            std::fs::read_dir(world.run_root())
-                .expect("run root")
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("state.json"))
-                .find(|p| p.exists())
-                .expect("state file"),
-        )
-        .expect("read"),
-    )
-    .expect("json");
-    let monitor = state["monitor"]["pid"].as_i64().expect("monitor");
+    let monitor = world.monitor_pid(&name);
     let status = std::fs::read_to_string(format!("/proc/{monitor}/status")).expect("status");
     let rss_kib: u64 = status
         .lines()

@@ -105,26 +105,7 @@ fn a_killed_monitor_takes_init_with_it_and_nothing_leaks() {
     let name = world.busybox("killmon");
     world.rlxc(&["start", "-n", &name]).assert().success();
     let pid = world.init_pid(&name);
-    let state_file = world.run_root().join(&name);
-    let state: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(
-            std::fs::read_dir(world.run_root())
-                .expect("run root")
-                .filter_map(Result::ok)
-                .map(|e| e.path().join("state.json"))
-                .find(|p| p.exists())
-                .unwrap_or(state_file),
-        )
-        .expect("state file"),
-    )
-    .expect("json");
-    let monitor = state["monitor"]["pid"].as_i64().expect("monitor pid") as i32;
-    // SAFETY-free: kill(2) through rustix.
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(monitor).expect("pid"),
-        rustix::process::Signal::KILL,
-    )
-    .expect("kill monitor");
+    world.kill_monitor(&name);
     // Init dies with its monitor (lxc.monitor.signal.pdeath defaults to SIGKILL).
     world
         .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "10"])
@@ -362,12 +343,7 @@ fn the_containers_uptime_starts_at_its_own_start() {
     let name = world.busybox("uptime");
     world.rlxc(&["start", "-n", &name]).assert().success();
     let started = std::time::Instant::now();
-    let out = world.output(&["attach", "-n", &name, "--", "cat", "/proc/uptime"]);
-    let inside: f64 = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .expect("uptime inside");
+    let inside = uptime_inside(&world, &name);
     // Its own time namespace: the uptime counts from its start, not the host's boot.
     assert!(
         inside <= started.elapsed().as_secs_f64() + 2.0,
@@ -383,12 +359,7 @@ fn a_configured_boot_offset_is_honoured() {
     let name = world.busybox("bootoff");
     world.append_config(&name, "lxc.time.offset.boot = 100000s\n");
     world.rlxc(&["start", "-n", &name]).assert().success();
-    let out = world.output(&["attach", "-n", &name, "--", "cat", "/proc/uptime"]);
-    let inside: f64 = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .expect("uptime inside");
+    let inside = uptime_inside(&world, &name);
     let host: f64 = std::fs::read_to_string("/proc/uptime")
         .expect("uptime")
         .split_whitespace()
@@ -446,4 +417,14 @@ fn a_bad_lxc_proc_setting_fails_the_start_naming_it() {
         .code(1)
         .stderr(predicate::str::contains("lxc.proc.oom_score_adj = 99999"));
     world.assert_nothing_left(&name);
+}
+
+/// The first field of /proc/uptime as the container sees it.
+fn uptime_inside(world: &World, name: &str) -> f64 {
+    let out = world.output(&["attach", "-n", name, "--", "cat", "/proc/uptime"]);
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("uptime inside")
 }

@@ -46,22 +46,6 @@ fn mac_of(world: &World, name: &str, interface: &str) -> String {
         .to_string()
 }
 
-fn monitor_pid(world: &World, name: &str) -> i32 {
-    // The run directory is NAME.HASH for a private lxcpath.
-    let dir = std::fs::read_dir(world.run_root())
-        .expect("run root")
-        .filter_map(Result::ok)
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{name}."))
-        })
-        .expect("run directory");
-    let state = std::fs::read_to_string(dir.path().join("state.json")).expect("state file");
-    let state: serde_json::Value = serde_json::from_str(&state).expect("state json");
-    state["monitor"]["pid"].as_i64().expect("monitor pid") as i32
-}
-
 /// The host's `ip` (busybox's has no `-d`) in the container's network namespace.
 fn ip_inside(world: &World, name: &str, args: &[&str]) -> String {
     let pid = world.init_pid(name);
@@ -262,7 +246,7 @@ fn a_phys_nic_goes_in_and_comes_home_at_stop_and_after_a_monitor_kill() {
     // A killed monitor: init dies with it, the NIC waits in the pinned namespace for the
     // next rlxc command that finds the traces.
     world.rlxc(&["start", "-n", &name]).assert().success();
-    let monitor = monitor_pid(&world, &name);
+    let monitor = world.monitor_pid(&name);
     let init = world.init_pid(&name);
     let status = std::process::Command::new("kill")
         .args(["-KILL", &monitor.to_string()])

@@ -15,26 +15,6 @@ fn veth_lines(index: u32, bridge: &str, extra: &str) -> String {
     )
 }
 
-fn kill_monitor_of(world: &World, name: &str) {
-    let dir = std::fs::read_dir(world.run_root())
-        .expect("run root")
-        .filter_map(Result::ok)
-        .find(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{name}."))
-        })
-        .expect("run directory");
-    let state = std::fs::read_to_string(dir.path().join("state.json")).expect("state file");
-    let state: serde_json::Value = serde_json::from_str(&state).expect("state json");
-    let monitor = state["monitor"]["pid"].as_i64().expect("monitor pid");
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &monitor.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
 #[test]
 fn a_failed_start_leaves_no_interface() {
     let netns = TestNetns::new();
@@ -168,7 +148,7 @@ fn a_restart_straight_after_a_monitor_kill_works() {
     for _ in 0..3 {
         world.rlxc(&["start", "-n", &name]).assert().success();
         let init = world.init_pid(&name);
-        kill_monitor_of(&world, &name);
+        world.kill_monitor(&name);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::path::Path::new(&format!("/proc/{init}")).exists() {
             assert!(Instant::now() < deadline, "init survived its monitor");

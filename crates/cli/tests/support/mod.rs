@@ -113,6 +113,29 @@ impl World {
             .expect("pid")
     }
 
+    /// The monitor's pid, from the container's state file (its run directory is `NAME`, or
+    /// `NAME.HASH` for a private lxcpath).
+    pub fn monitor_pid(&self, name: &str) -> i32 {
+        let dir = std::fs::read_dir(self.run_root())
+            .expect("run root")
+            .filter_map(Result::ok)
+            .find(|e| {
+                let entry = e.file_name().to_string_lossy().into_owned();
+                entry == name || entry.starts_with(&format!("{name}."))
+            })
+            .expect("run directory");
+        let state = std::fs::read_to_string(dir.path().join("state.json")).expect("state file");
+        let state: serde_json::Value = serde_json::from_str(&state).expect("state json");
+        state["monitor"]["pid"].as_i64().expect("monitor pid") as i32
+    }
+
+    /// Kills the container's monitor with SIGKILL, as a crash would.
+    pub fn kill_monitor(&self, name: &str) {
+        let monitor = rustix::process::Pid::from_raw(self.monitor_pid(name)).expect("pid");
+        rustix::process::kill_process(monitor, rustix::process::Signal::KILL)
+            .expect("kill monitor");
+    }
+
     /// Nothing of `name` is left: no run directory, no cgroup, no mount of its rootfs.
     pub fn assert_nothing_left(&self, name: &str) {
         let run = self.run_root();
