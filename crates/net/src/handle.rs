@@ -89,33 +89,20 @@ impl Netlink {
             .send(&bytes, 0)
             .map_err(|source| socket_error(op, link, source))?;
         let mut messages = Vec::new();
-        loop {
-            let (datagram, _) = self
-                .socket
-                .recv_from_full()
-                .map_err(|source| socket_error(op, link, source))?;
-            let mut rest = datagram.as_slice();
-            while !rest.is_empty() {
-                let message = decode(rest, op, link)?;
-                let length = aligned_length(message.header.length, rest.len());
-                rest = &rest[length..];
-                if message.header.sequence_number != sequence {
-                    continue;
-                }
-                match message.payload {
-                    NetlinkPayload::Done(_) => return Ok(messages),
-                    NetlinkPayload::Error(error) if error.code.is_some() => {
-                        return Err(Error::Kernel {
-                            op,
-                            link: link.to_owned(),
-                            source: error.to_io(),
-                        })
-                    }
-                    NetlinkPayload::InnerMessage(inner) => messages.push(inner),
-                    _ => {}
-                }
+        self.read_replies(sequence, op, link, |payload| match payload {
+            NetlinkPayload::Done(_) => Some(Ok(())),
+            NetlinkPayload::Error(error) if error.code.is_some() => Some(Err(Error::Kernel {
+                op,
+                link: link.to_owned(),
+                source: error.to_io(),
+            })),
+            NetlinkPayload::InnerMessage(inner) => {
+                messages.push(inner);
+                None
             }
-        }
+            _ => None,
+        })?;
+        Ok(messages)
     }
 
     fn request(
@@ -145,9 +132,36 @@ impl Netlink {
         }
     }
 
-    /// Reads datagrams until one holds a message for `sequence`; messages for other sequence
-    /// numbers (late answers to an earlier request) are skipped.
+    /// The answer to request `sequence`: an ack, or one message.
     fn read_answer(&mut self, sequence: u32, op: Operation, link: &str) -> Result<Answer, Error> {
+        self.read_replies(sequence, op, link, |payload| match payload {
+            NetlinkPayload::Error(error) => Some(match error.code {
+                None => Ok(Answer::Ack),
+                Some(_) => Err(Error::Kernel {
+                    op,
+                    link: link.to_owned(),
+                    source: error.to_io(),
+                }),
+            }),
+            NetlinkPayload::InnerMessage(inner) => Some(Ok(Answer::Message(inner))),
+            NetlinkPayload::Done(_) => Some(Err(Error::NoAnswer {
+                op,
+                link: link.to_owned(),
+            })),
+            _ => None,
+        })
+    }
+
+    /// Reads datagrams and hands each message for `sequence` to `on_reply` until it returns
+    /// a result; messages for other sequence numbers (late answers to an earlier request)
+    /// are skipped.
+    fn read_replies<T>(
+        &mut self,
+        sequence: u32,
+        op: Operation,
+        link: &str,
+        mut on_reply: impl FnMut(NetlinkPayload<RouteNetlinkMessage>) -> Option<Result<T, Error>>,
+    ) -> Result<T, Error> {
         loop {
             let (datagram, _) = self
                 .socket
@@ -161,25 +175,8 @@ impl Netlink {
                 if message.header.sequence_number != sequence {
                     continue;
                 }
-                match message.payload {
-                    NetlinkPayload::Error(error) => match error.code {
-                        None => return Ok(Answer::Ack),
-                        Some(_) => {
-                            return Err(Error::Kernel {
-                                op,
-                                link: link.to_owned(),
-                                source: error.to_io(),
-                            })
-                        }
-                    },
-                    NetlinkPayload::InnerMessage(inner) => return Ok(Answer::Message(inner)),
-                    NetlinkPayload::Done(_) => {
-                        return Err(Error::NoAnswer {
-                            op,
-                            link: link.to_owned(),
-                        })
-                    }
-                    _ => continue,
+                if let Some(result) = on_reply(message.payload) {
+                    return result;
                 }
             }
         }
