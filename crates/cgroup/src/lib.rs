@@ -15,6 +15,7 @@
 
 mod bpf;
 mod cgroupfs;
+mod chown;
 mod container;
 mod create;
 mod delegate;

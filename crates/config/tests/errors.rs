@@ -144,3 +144,21 @@ fn long_environment_lists_load_in_linear_time() {
     let loaded = rlxc_config::load_str(&text, std::path::Path::new("env.conf")).expect("load");
     assert_eq!(loaded.spec.environment.len(), 20_000);
 }
+
+#[test]
+fn id_maps_are_checked_as_a_whole_at_their_last_line() {
+    let error = single_error("lxc.uts.name = a\nlxc.idmap = u 0 100000 65536\n");
+    assert!(
+        error.contains("config:2: lxc.idmap: there are u ranges but no g range"),
+        "{error}"
+    );
+    let error = single_error("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 1 100000 65536\n");
+    assert!(
+        error.contains("config:2: lxc.idmap: no g range maps the container's id 0"),
+        "{error}"
+    );
+    let error = single_error(
+        "lxc.idmap = u 0 100000 65536\nlxc.idmap = u 100 300000 5\nlxc.idmap = g 0 100000 65536\n",
+    );
+    assert!(error.contains("overlap on the container side"), "{error}");
+}

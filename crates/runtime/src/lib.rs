@@ -1,6 +1,7 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
-//! the verbs' runtime halves (`stop`, `status`).
+//! the verbs' runtime halves (`stop`, `status`), and
+//! unprivileged containers' id maps (`userns`).
 
 pub mod attach;
 pub mod channel;
@@ -18,5 +19,6 @@ pub mod state;
 pub mod status;
 pub mod stop;
 mod sys;
+pub mod userns;
 
 pub use error::Error;

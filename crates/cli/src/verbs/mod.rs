@@ -24,6 +24,7 @@ pub mod info;
 pub mod install_service;
 pub mod ls;
 pub mod mac;
+pub mod shift_rootfs;
 pub mod start;
 pub mod stop;
 pub mod unfreeze;
@@ -87,6 +88,7 @@ pub const VERBS: &[Verb] = &[
         run: |matches| run_parsed(matches, config::run),
     },
     verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
+    verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),
     verb!("install-service", install_service, lxc_tool: false, "Install the OpenRC script or the systemd units"),
 ];

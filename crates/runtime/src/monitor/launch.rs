@@ -48,6 +48,8 @@ pub enum LaunchError {
     Plan(#[from] spawn::PlanError),
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    RootfsOwner(#[from] crate::userns::RootfsOwnerError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -119,6 +121,9 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    if let Some(user_namespace) = &plan.user_namespace {
+        crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
+    }
     rootfs_plan.hooks.context = Some(HookContext::new(
         &launch.paths.name,
         &launch.config_path,
@@ -304,9 +309,16 @@ fn start(
         Placement::All
     };
     let place_in_cgroups = |pid| match cgroups {
-        Some(cgroups) => cgroups
-            .add_process(pid, placement)
-            .map_err(|e| format!("cgroups: {e}")),
+        Some(cgroups) => {
+            if let Some(user_namespace) = &plan.user_namespace {
+                cgroups
+                    .give_to(user_namespace.root_uid, user_namespace.root_gid)
+                    .map_err(|e| format!("cgroups: {e}"))?;
+            }
+            cgroups
+                .add_process(pid, placement)
+                .map_err(|e| format!("cgroups: {e}"))
+        }
         None => Ok(()),
     };
     let mut network = None;

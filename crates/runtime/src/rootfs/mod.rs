@@ -44,9 +44,16 @@ pub struct RootfsOutcome {
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
+    // 2. The rootfs is opened; in a user namespace the child then becomes its root, so all it
+    //    makes from here on belongs to the container.
+    let rootfs_dir = root::open_rootfs(&plan.rootfs)?;
+    if plan.user_namespace {
+        crate::userns::become_root().map_err(|source| RootfsError::UserNamespace { source })?;
+    }
     plan.hooks.run(HookPoint::PreMount)?;
-    // 2. The rootfs becomes a mount of its own (with lxc.rootfs.options), held as an fd.
-    let root = root::bind_rootfs(&plan.rootfs, plan.rootfs_options.as_deref())?;
+    //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd.
+    let root = root::bind_rootfs(&rootfs_dir, &plan.rootfs, plan.rootfs_options.as_deref())?;
+    drop(rootfs_dir);
     // 3. proc and sysfs, with their read-only parts.
     auto::mount_auto(&root, &plan.mount_auto)?;
     // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.

@@ -44,6 +44,8 @@ pub enum SpawnError {
     Clone(std::io::Error),
     #[error("time namespace (lxc.time.offset.*): {0}")]
     TimeNamespace(std::io::Error),
+    #[error("writing the user namespace's id maps (lxc.idmap): {0}")]
+    IdMaps(std::io::Error),
     #[error("setting up the host side for the child: {0}")]
     HostSetup(String),
     #[error("setting resource limit {resource}: {source}")]
@@ -109,6 +111,11 @@ fn drive(
     pid: i32,
     host: &mut HostSteps<'_>,
 ) -> Result<PtyMasters, SpawnError> {
+    // First: until its maps exist, the child has no ids in its namespace, and the host
+    // steps (cgroup ownership) go by the mapped root.
+    if let Some(user_namespace) = &plan.user_namespace {
+        user_namespace.write(pid).map_err(SpawnError::IdMaps)?;
+    }
     (host.setup)(pid).map_err(SpawnError::HostSetup)?;
     apply_prlimits(plan, pid)?;
     channel.send(&ParentMessage::Go, &[])?;

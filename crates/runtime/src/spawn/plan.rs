@@ -6,6 +6,8 @@ use std::ffi::CString;
 use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
 use rlxc_config::ContainerSpec;
 
+use crate::userns::IdMapPlan;
+
 /// `CLONE_NEWTIME` (libc lacks it on some targets).
 pub const CLONE_NEWTIME: u64 = 0x80;
 
@@ -56,6 +58,8 @@ pub struct InitPlan {
     pub default_seccomp: bool,
     /// A fresh session keyring (`lxc.keyring.session`, on by default).
     pub new_session_keyring: bool,
+    /// `lxc.idmap`: a user namespace with these maps (written by the monitor before `Go`).
+    pub user_namespace: Option<IdMapPlan>,
 }
 
 /// Why a spec cannot become a plan.
@@ -70,6 +74,8 @@ pub enum PlanError {
     EmptyCommand,
     #[error("lxc.init.cmd: unbalanced quotes in {command:?}")]
     Quotes { command: String },
+    #[error("{0}")]
+    IdMap(String),
 }
 
 impl InitPlan {
@@ -84,8 +90,10 @@ impl InitPlan {
         if words.is_empty() {
             return Err(PlanError::EmptyCommand);
         }
+        let user_namespace = IdMapPlan::from_maps(&spec.idmaps).map_err(PlanError::IdMap)?;
         Ok(InitPlan {
             clone_flags: clone_flags(spec),
+            user_namespace,
             hostname: spec.uts_name.clone(),
             argv: c_strings("lxc.init.cmd", &words)?,
             env: c_strings("lxc.environment", &environment(spec)?)?,
@@ -148,6 +156,12 @@ fn clone_flags(spec: &ContainerSpec) -> u64 {
         .any(|net| net.net_type.map(|t| t.name()) == Some("none"));
     if shares_host_network {
         flags &= !(libc::CLONE_NEWNET as u64);
+    }
+    // Id maps mean a user namespace, as in LXC, whatever lxc.namespace.* say; no maps, none.
+    if spec.idmaps.is_empty() {
+        flags &= !(libc::CLONE_NEWUSER as u64);
+    } else {
+        flags |= libc::CLONE_NEWUSER as u64;
     }
     flags
 }
@@ -268,6 +282,16 @@ mod tests {
         assert_eq!(plan.clone_flags & libc::CLONE_NEWIPC as u64, 0);
         assert_eq!(plan.clone_flags & libc::CLONE_NEWNET as u64, 0);
         assert_ne!(plan.clone_flags & libc::CLONE_NEWPID as u64, 0);
+    }
+
+    #[test]
+    fn id_maps_bring_a_user_namespace_and_only_they_do() {
+        let plain = plan("lxc.namespace.clone = user mount pid\n");
+        assert_eq!(plain.clone_flags & libc::CLONE_NEWUSER as u64, 0);
+        assert!(plain.user_namespace.is_none());
+        let mapped = plan("lxc.idmap = u 0 200000 65536\nlxc.idmap = g 0 200000 65536\n");
+        assert_ne!(mapped.clone_flags & libc::CLONE_NEWUSER as u64, 0);
+        assert_eq!(mapped.user_namespace.map(|u| u.root_uid), Some(200000));
     }
 
     #[test]

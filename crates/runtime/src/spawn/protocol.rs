@@ -3,8 +3,10 @@
 //! ```text
 //! monitor                          child (in its new namespaces)
 //!   clone3 ──────────────────────►  waits
+//!   uid_map, gid_map (lxc.idmap)
 //!   cgroups (v1), prlimits
-//!   Go ──────────────────────────►  rootfs, /dev, ptys
+//!   Go ──────────────────────────►  (user namespace: become its root)
+//!                                   rootfs, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
@@ -14,7 +16,9 @@
 //!   EOF = init runs      ◄────────  or Failed { step, message }
 //! ```
 //! Any step that fails sends `Failed` naming the step; the monitor then undoes the start.
-//! The host setup before `Go` is also where user-namespace id maps will be written.
+//! With `lxc.idmap` the child is cloned into a new user namespace along with the others, so
+//! they all belong to it (sysfs needs a netns owned by it, proc a pid namespace); it has no
+//! ids there until the monitor writes its maps, which is why that comes before `Go`.
 
 use serde::{Deserialize, Serialize};
 
