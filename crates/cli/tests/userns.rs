@@ -20,21 +20,16 @@ fn idmap_option(n: u32) -> String {
     format!("u:0:{0}:65536,g:0:{0}:65536", base(n))
 }
 
+/// `rlxc create -n NAME -t busybox --idmap IDMAP`.
+fn create_with_idmap(world: &World, name: &str, idmap: &str) -> assert_cmd::assert::Assert {
+    let args = ["create", "-n", name, "-t", "busybox", "--idmap", idmap];
+    world.rlxc(&args).assert()
+}
+
 /// A busybox container made unprivileged by `rlxc create --idmap`.
 fn unprivileged(world: &World, label: &str, n: u32) -> String {
     let name = world.name(label);
-    world
-        .rlxc(&[
-            "create",
-            "-n",
-            &name,
-            "-t",
-            "busybox",
-            "--idmap",
-            &idmap_option(n),
-        ])
-        .assert()
-        .success();
+    create_with_idmap(world, &name, &idmap_option(n)).success();
     name
 }
 
@@ -359,17 +354,7 @@ fn a_rootfs_of_the_wrong_owner_is_refused_and_shift_rootfs_fixes_it() {
 fn bad_id_maps_are_refused_before_anything_is_made() {
     let world = World::new();
     let name = world.name("usr-bad");
-    world
-        .rlxc(&[
-            "create",
-            "-n",
-            &name,
-            "-t",
-            "busybox",
-            "--idmap",
-            "u:0:300000:65536",
-        ])
-        .assert()
+    create_with_idmap(&world, &name, "u:0:300000:65536")
         .failure()
         .stderr(predicate::str::contains("no g range"));
     assert!(!world.lxcpath().join(&name).exists());
@@ -394,9 +379,7 @@ fn bad_id_maps_are_refused_before_anything_is_made() {
         text.lines()
             .any(|l| l.starts_with("root:") || l.starts_with("0:"))
     };
-    let create = world
-        .rlxc(&["create", "-n", &name, "-t", "busybox", "--idmap", "auto"])
-        .assert();
+    let create = create_with_idmap(&world, &name, "auto");
     if delegated(&subuid) && delegated(&subgid) {
         create.success();
         let config = std::fs::read_to_string(world.config(&name)).expect("config");
