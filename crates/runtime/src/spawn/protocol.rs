@@ -5,8 +5,8 @@
 //!   clone3 ──────────────────────►  waits
 //!   uid_map, gid_map (lxc.idmap)
 //!   cgroups (v1), prlimits
-//!   Go ──────────────────────────►  (user namespace: become its root)
-//!                                   rootfs, /dev, ptys
+//!   Go ──────────────────────────►  rootfs opened (user namespace: then become its root),
+//!                                   rootfs bind, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec

@@ -94,22 +94,20 @@ pub fn shift_tree(root: &Path, maps: &[IdMap]) -> Result<ShiftReport, ShiftError
         base_uid: stat.st_uid,
         base_gid: stat.st_gid,
     };
-    let target = (shifter.target(root, &stat)?, stat.st_mode);
-    if (stat.st_uid, stat.st_gid) == (target.0 .0, target.0 .1) {
+    let (top_uid, top_gid) = shifter.target(root, &stat)?;
+    if (stat.st_uid, stat.st_gid) == (top_uid, top_gid) {
         return Ok(ShiftReport {
             already_shifted: true,
             ..ShiftReport::default()
         });
     }
     let mut report = ShiftReport::default();
-    // Pass 1: every id is checked, nothing is changed.
+    // Pass 1: every id is checked, nothing is changed (mount points are noted here).
     shifter.walk(&top, root, &mut report, &mut |_, path, stat| {
         shifter.target(path, stat).map(|_| ())
     })?;
     // Pass 2: chown, each inode once (a hard link is met once per name).
-    let mut mount_points = Vec::new();
     let mut seen = HashSet::new();
-    let mut changed = 0;
     shifter.walk(
         &top,
         root,
@@ -121,26 +119,21 @@ pub fn shift_tree(root: &Path, maps: &[IdMap]) -> Result<ShiftReport, ShiftError
             let (uid, gid) = shifter.target(path, stat)?;
             if (uid, gid) != (stat.st_uid, stat.st_gid) {
                 chown_entry((dir, name), stat, (uid, gid)).map_err(io_at(path))?;
-                changed += 1;
+                report.changed += 1;
             }
             Ok(())
         },
     )?;
-    mount_points.append(&mut report.mount_points);
     // The top directory last: until it changes, running the shift again finds the same base.
-    let (uid, gid) = target.0;
     rfs::fchown(
         &top,
-        Some(rfs::Uid::from_raw(uid)),
-        Some(rfs::Gid::from_raw(gid)),
+        Some(rfs::Uid::from_raw(top_uid)),
+        Some(rfs::Gid::from_raw(top_gid)),
     )
     .map_err(io_at(root))?;
-    rfs::fchmod(&top, Mode::from_raw_mode(target.1 & 0o7777)).map_err(io_at(root))?;
-    Ok(ShiftReport {
-        changed: changed + 1,
-        already_shifted: false,
-        mount_points,
-    })
+    rfs::fchmod(&top, Mode::from_raw_mode(stat.st_mode & 0o7777)).map_err(io_at(root))?;
+    report.changed += 1;
+    Ok(report)
 }
 
 type Visit<'a> = dyn FnMut((&OwnedFd, &CStr), &Path, &Stat) -> Result<(), ShiftError> + 'a;
