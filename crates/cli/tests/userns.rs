@@ -351,6 +351,33 @@ fn a_rootfs_of_the_wrong_owner_is_refused_and_shift_rootfs_fixes_it() {
 }
 
 #[test]
+fn an_initial_config_with_id_maps_gets_a_shifted_rootfs() {
+    let world = World::new();
+    let name = world.name("usr-seed");
+    let host_root = base(6);
+    let seed = world.dir.path().join("seed.conf");
+    std::fs::write(
+        &seed,
+        format!("lxc.idmap = u 0 {host_root} 65536\nlxc.idmap = g 0 {host_root} 65536\n"),
+    )
+    .expect("seed");
+    let seed = seed.display().to_string();
+    world
+        .rlxc(&["create", "-n", &name, "-t", "busybox", "-f", &seed])
+        .assert()
+        .success();
+    let rootfs = world.lxcpath().join(&name).join("rootfs");
+    assert_eq!(owner(&rootfs.join("bin")), (host_root, host_root));
+    let config = std::fs::read_to_string(world.config(&name)).expect("config");
+    assert_eq!(config.matches("lxc.idmap").count(), 2, "{config}");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let (out, err, ok) = inside(&world, &name, "id -u");
+    assert!(ok && out == "0\n", "{out}{err}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
 fn bad_id_maps_are_refused_before_anything_is_made() {
     let world = World::new();
     let name = world.name("usr-bad");

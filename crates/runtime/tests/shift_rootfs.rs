@@ -127,3 +127,18 @@ fn an_id_the_map_cannot_hold_is_refused_before_anything_changes() {
     assert_eq!(owner(&r.join("home/user/file")), (1000, 100));
     assert_eq!(owner(&r.join("su")), (0, 0));
 }
+
+#[test]
+fn a_tree_shifted_for_one_map_moves_to_another() {
+    let (root, _outside) = tree();
+    let r = root.path();
+    shift_tree(r, &maps()).expect("first shift");
+    let other: Vec<IdMap> = ["u 0 700000 65536", "g 0 700000 65536"]
+        .iter()
+        .map(|m| m.parse().expect("map"))
+        .collect();
+    shift_tree(r, &other).expect("second shift");
+    assert_eq!(owner(r), (700_000, 700_000));
+    assert_eq!(owner(&r.join("home/user/file")), (701_000, 700_100));
+    assert_eq!(owner(&r.join("su-link")), (700_000, 700_000));
+}
