@@ -262,6 +262,35 @@ fn console_info_limits_and_cgroup_ownership_work_unprivileged() {
     world.assert_nothing_left(&name);
 }
 
+/// An attach with a terminal gets a pty the command's user owns, as seen inside (not the
+/// overflow id of host root, who opened it). `script` gives us a terminal.
+#[test]
+fn an_attached_terminal_belongs_to_the_command_s_user() {
+    let world = World::new();
+    let name = unprivileged(&world, "usr-pty", 7);
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    for (uid_option, expected) in [("", "0"), ("-u 1000 ", "1000")] {
+        let command = format!(
+            "{} attach -n {name} {uid_option}-- sh -c 'echo owner=$(stat -c %u $(tty))'",
+            support::RLXC
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("RLXC_PATH", world.lxcpath())
+            .env("RLXC_RUN_DIR", world.run_root())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("script(1), from bsdutils");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("owner={expected}\r")),
+            "{uid_option}: {text:?}"
+        );
+    }
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn veth_networking_and_sysfs_work_unprivileged() {
     let netns = TestNetns::new();

@@ -141,6 +141,13 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         true => Some(pty::open_pair(root.as_ref()).map_err(step("allocating a pty"))?),
         false => None,
     };
+    // We opened the pty, so its slave is host root's, which a user namespace shows as
+    // nobody: it goes to the command's uid there, as a pty the container opened would.
+    if let (Some(pair), Some(uid)) = (&pty, init.host_uid(options.uid)?) {
+        let uid = rustix::fs::Uid::from_raw(uid);
+        rustix::fs::fchown(&pair.slave, Some(uid), None)
+            .map_err(|e| step("giving the pty to the command's user")(e.into()))?;
+    }
 
     if target::is_multithreaded() {
         return Err(AttachError::MultiThreaded);

@@ -76,6 +76,14 @@ impl Init {
         Ok(flags)
     }
 
+    /// The host uid that `uid` in init's user namespace is, when init has a user namespace of
+    /// its own (`None` in the host's, whose map is the identity).
+    pub fn host_uid(&self, uid: u32) -> Result<Option<u32>, AttachError> {
+        let text =
+            read_at(&self.proc_dir, "uid_map").map_err(|e| step("reading init's uid map", e))?;
+        Ok(host_uid_in_map(&text, uid))
+    }
+
     /// Init's root directory (`/proc/PID/root`), as a path-only fd.
     pub fn open_root(&self) -> Result<OwnedFd, AttachError> {
         rfs::openat(
@@ -152,6 +160,25 @@ pub(crate) fn parse_bounding_set(status: &str) -> Option<u64> {
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
+/// `uid` through a `/proc/PID/uid_map` text (`INSIDE OUTSIDE COUNT` lines); `None` for the
+/// identity map of the host's own user namespace, or an id the map does not cover.
+pub(crate) fn host_uid_in_map(map: &str, uid: u32) -> Option<u32> {
+    let ranges: Vec<[u32; 3]> = map
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u32>().ok());
+            Some([fields.next()??, fields.next()??, fields.next()??])
+        })
+        .collect();
+    if ranges == [[0, 0, u32::MAX]] {
+        return None;
+    }
+    ranges
+        .iter()
+        .find(|[inside, _, count]| uid >= *inside && uid - inside < *count)
+        .map(|[inside, outside, _]| outside + (uid - inside))
+}
+
 /// Whether the process has more than one thread (fork is then unsound).
 pub(crate) fn is_multithreaded() -> bool {
     std::fs::read_dir("/proc/self/task")
@@ -168,5 +195,18 @@ mod tests {
         let status = "Name:\tsh\nCapPrm:\t0000000000000000\nCapBnd:\t000001ffffdfffff\n";
         assert_eq!(parse_bounding_set(status), Some(0x1ff_ffdf_ffff));
         assert_eq!(parse_bounding_set("Name:\tsh\n"), None);
+    }
+
+    #[test]
+    fn uids_go_through_init_s_map() {
+        let map = "         0     200000       1000\n      1000       5000          1\n";
+        assert_eq!(host_uid_in_map(map, 0), Some(200000));
+        assert_eq!(host_uid_in_map(map, 999), Some(200999));
+        assert_eq!(host_uid_in_map(map, 1000), Some(5000));
+        assert_eq!(host_uid_in_map(map, 1001), None);
+        assert_eq!(
+            host_uid_in_map("         0          0 4294967295\n", 0),
+            None
+        );
     }
 }
