@@ -142,3 +142,14 @@ fn a_tree_shifted_for_one_map_moves_to_another() {
     assert_eq!(owner(&r.join("home/user/file")), (701_000, 700_100));
     assert_eq!(owner(&r.join("su-link")), (700_000, 700_000));
 }
+
+#[test]
+fn a_top_directory_chowned_by_hand_does_not_stop_the_rest() {
+    let (root, _outside) = tree();
+    let r = root.path();
+    chown(r, BASE, BASE);
+    let report = shift_tree(r, &maps()).expect("shift");
+    assert!(!report.already_shifted);
+    assert_eq!(owner(&r.join("home/user/file")), (BASE + 1000, BASE + 100));
+    assert_eq!(owner(&r.join("su")), (BASE, BASE));
+}

@@ -44,7 +44,7 @@ pub fn run(_args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         );
     }
     if report.already_shifted {
-        println!("{}: already owned by the mapped root", rootfs.display());
+        println!("{}: already in the map, nothing changed", rootfs.display());
     } else {
         println!("{}: {} entries shifted", rootfs.display(), report.changed);
     }

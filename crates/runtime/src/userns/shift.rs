@@ -4,9 +4,10 @@
 //! The rootfs is untrusted: everything is done on directory fds, a symlink is chowned itself
 //! and never followed, and a mount point (another filesystem, or a bind mount) is not entered.
 //! A file's ids are read relative to the owner of the rootfs's top directory (0 for a rootfs
-//! made by host root; another map's root for a rootfs shifted before) and looked up in the
-//! map; an id that is already one of the map's host ids stays, so a shift that was cut short
-//! can be run again. Every id is checked before the first chown, so a rootfs with an id the
+//! made by host root; another map's root for a rootfs shifted before; 0 again once the top
+//! belongs to the map, for files left behind) and looked up in the map; an id that is
+//! already one of the map's host ids stays, so a shift that was cut short, or a rootfs whose
+//! top alone was chowned by hand, is finished by running it again. Every id is checked before the first chown, so a rootfs with an id the
 //! map cannot hold is refused untouched. chown clears setuid/setgid bits and file
 //! capabilities: both are put back (capabilities as version 3, owned by the mapped root, the
 //! only form the kernel honours inside a user namespace).
@@ -65,9 +66,9 @@ pub enum ShiftError {
 /// What a shift did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ShiftReport {
-    /// Entries chowned (0 when the rootfs was shifted already).
+    /// Entries chowned.
     pub changed: u64,
-    /// The top directory was owned by the mapped root already: nothing was done.
+    /// Everything belonged to the map already: nothing was changed.
     pub already_shifted: bool,
     /// Mount points below the rootfs: not entered, not changed.
     pub mount_points: Vec<PathBuf>,
@@ -89,18 +90,19 @@ pub fn shift_tree(root: &Path, maps: &[IdMap]) -> Result<ShiftReport, ShiftError
     )
     .map_err(io_at(root))?;
     let stat = rfs::fstat(&top).map_err(io_at(root))?;
+    let top_shifted =
+        is_host_id(maps, IdKind::Uid, stat.st_uid) && is_host_id(maps, IdKind::Gid, stat.st_gid);
+    let (base_uid, base_gid) = if top_shifted {
+        (0, 0)
+    } else {
+        (stat.st_uid, stat.st_gid)
+    };
     let shifter = Shifter {
         maps,
-        base_uid: stat.st_uid,
-        base_gid: stat.st_gid,
+        base_uid,
+        base_gid,
     };
     let (top_uid, top_gid) = shifter.target(root, &stat)?;
-    if (stat.st_uid, stat.st_gid) == (top_uid, top_gid) {
-        return Ok(ShiftReport {
-            already_shifted: true,
-            ..ShiftReport::default()
-        });
-    }
     let mut report = ShiftReport::default();
     // Pass 1: every id is checked, nothing is changed (mount points are noted here).
     shifter.walk(&top, root, &mut report, &mut |_, path, stat| {
@@ -125,15 +127,24 @@ pub fn shift_tree(root: &Path, maps: &[IdMap]) -> Result<ShiftReport, ShiftError
         },
     )?;
     // The top directory last: until it changes, running the shift again finds the same base.
-    rfs::fchown(
-        &top,
-        Some(rfs::Uid::from_raw(top_uid)),
-        Some(rfs::Gid::from_raw(top_gid)),
-    )
-    .map_err(io_at(root))?;
-    rfs::fchmod(&top, Mode::from_raw_mode(stat.st_mode & 0o7777)).map_err(io_at(root))?;
-    report.changed += 1;
+    if (top_uid, top_gid) != (stat.st_uid, stat.st_gid) {
+        rfs::fchown(
+            &top,
+            Some(rfs::Uid::from_raw(top_uid)),
+            Some(rfs::Gid::from_raw(top_gid)),
+        )
+        .map_err(io_at(root))?;
+        rfs::fchmod(&top, Mode::from_raw_mode(stat.st_mode & 0o7777)).map_err(io_at(root))?;
+        report.changed += 1;
+    }
+    report.already_shifted = report.changed == 0;
     Ok(report)
+}
+
+/// Whether `id` is one of the host ids the map hands out.
+fn is_host_id(maps: &[IdMap], kind: IdKind, id: u32) -> bool {
+    maps.iter()
+        .any(|m| m.kind == kind && id >= m.host_first && id - m.host_first < m.count)
 }
 
 type Visit<'a> = dyn FnMut((&OwnedFd, &CStr), &Path, &Stat) -> Result<(), ShiftError> + 'a;
