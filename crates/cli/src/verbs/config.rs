@@ -80,11 +80,21 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             for warning in &warnings {
                 println!("warning: {warning}");
             }
-            let findings = rlxc_config::audit::audit(&spec);
+            // What only the start could tell otherwise: the profile file, notify keys.
+            if let Err(error) = rlxc_runtime::seccomp::for_spec(&spec) {
+                eprintln!("error: {error}");
+                println!("{}: 1 error", path.display());
+                return Ok(ExitCode::FAILURE);
+            }
+            let mut findings: Vec<(String, String)> = rlxc_config::audit::audit(&spec)
+                .into_iter()
+                .map(|f| (f.setting, f.risk.to_string()))
+                .collect();
+            findings.extend(profile_gaps(&spec));
             if !findings.is_empty() {
                 println!("security:");
-                for finding in &findings {
-                    println!("  {}: {}", finding.setting, finding.risk);
+                for (setting, risk) in &findings {
+                    println!("  {setting}: {risk}");
                 }
             }
             println!(
@@ -106,6 +116,27 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A profile replaces rlxc's default seccomp policy: what that policy denies and the
+/// profile lets through.
+fn profile_gaps(spec: &rlxc_config::ContainerSpec) -> Option<(String, String)> {
+    let path = spec
+        .security
+        .seccomp_profile
+        .as_deref()
+        .filter(|p| !p.is_empty())?;
+    let (_, profile) = rlxc_runtime::seccomp::compile_file(std::path::Path::new(path)).ok()?;
+    let gaps = rlxc_runtime::seccomp::gaps(&profile);
+    (!gaps.is_empty()).then(|| {
+        (
+            format!("lxc.seccomp.profile = {path}"),
+            format!(
+                "replaces rlxc's default seccomp policy and allows what it denies: {}",
+                gaps.join(", ")
+            ),
+        )
+    })
 }
 
 /// The effective config on stdout; warnings and errors on stderr.
