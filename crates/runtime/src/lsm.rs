@@ -17,17 +17,20 @@ use rlxc_config::ContainerSpec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostLsms {
     pub apparmor: bool,
+    /// AppArmor mediates mounts (without it, path-based rules can be walked around).
+    pub apparmor_mounts: bool,
     pub selinux: bool,
 }
 
 impl HostLsms {
-    /// Reads `SYS/module/apparmor/parameters/enabled` and `SYS/fs/selinux/enforce` (`sys` is
-    /// `/sys` outside tests).
+    /// Reads `SYS/module/apparmor/parameters/enabled`, AppArmor's feature list in securityfs
+    /// and `SYS/fs/selinux/enforce` (`sys` is `/sys` outside tests).
     pub fn probe(sys: &Path) -> HostLsms {
         let apparmor = std::fs::read_to_string(sys.join("module/apparmor/parameters/enabled"))
             .is_ok_and(|v| v.trim() == "Y");
         HostLsms {
             apparmor,
+            apparmor_mounts: sys.join("kernel/security/apparmor/features/mount").exists(),
             selinux: sys.join("fs/selinux/enforce").exists(),
         }
     }
@@ -63,6 +66,8 @@ pub enum LsmError {
         lsm: &'static str,
         off: &'static str,
     },
+    #[error("lxc.apparmor.profile = {profile}: this kernel's AppArmor does not mediate mounts, so the profile can be walked around; set lxc.apparmor.allow_incomplete = 1 to start anyway")]
+    Incomplete { profile: String },
     #[error("lxc.apparmor.profile = generated: rlxc does not generate AppArmor profiles; name a profile the host has loaded, or `unconfined`")]
     Generated,
 }
@@ -78,10 +83,21 @@ pub fn plan(spec: &ContainerSpec, host: HostLsms) -> Result<LsmPlan, LsmError> {
         // Nothing to leave on a host without AppArmor; with it, leave rlxc's own profile.
         Some("unconfined") if !host.apparmor => {}
         Some("generated") if host.apparmor => return Err(LsmError::Generated),
-        Some(profile) if host.apparmor => plan.exec.push(LabelWrite {
-            files: APPARMOR_EXEC,
-            value: format!("exec {profile}"),
-        }),
+        Some(profile) if host.apparmor => {
+            let confining = profile != "unconfined";
+            if confining
+                && !host.apparmor_mounts
+                && security.apparmor_allow_incomplete != Some(true)
+            {
+                return Err(LsmError::Incomplete {
+                    profile: profile.to_string(),
+                });
+            }
+            plan.exec.push(LabelWrite {
+                files: APPARMOR_EXEC,
+                value: format!("exec {profile}"),
+            })
+        }
         Some(profile) => {
             return Err(LsmError::Missing {
                 key: "lxc.apparmor.profile",
@@ -168,14 +184,17 @@ mod tests {
 
     const NONE: HostLsms = HostLsms {
         apparmor: false,
+        apparmor_mounts: false,
         selinux: false,
     };
     const APPARMOR: HostLsms = HostLsms {
         apparmor: true,
+        apparmor_mounts: true,
         selinux: false,
     };
     const SELINUX: HostLsms = HostLsms {
         apparmor: false,
+        apparmor_mounts: false,
         selinux: true,
     };
 
@@ -240,6 +259,29 @@ mod tests {
     }
 
     #[test]
+    fn without_mount_mediation_a_profile_needs_allow_incomplete() {
+        let partial = HostLsms {
+            apparmor_mounts: false,
+            ..APPARMOR
+        };
+        let error = plan(&spec("lxc.apparmor.profile = lxc-default\n"), partial)
+            .expect_err("incomplete")
+            .to_string();
+        assert!(
+            error.contains("lxc.apparmor.allow_incomplete = 1"),
+            "{error}"
+        );
+        let found = plan(
+            &spec("lxc.apparmor.profile = lxc-default\nlxc.apparmor.allow_incomplete = 1\n"),
+            partial,
+        )
+        .expect("allowed");
+        assert_eq!(found.exec[0].value, "exec lxc-default");
+        // Leaving confinement needs no mediation.
+        assert!(plan(&spec("lxc.apparmor.profile = unconfined\n"), partial).is_ok());
+    }
+
+    #[test]
     fn the_probe_reads_sysfs() {
         let sys = tempfile::tempdir().expect("tempdir");
         assert_eq!(HostLsms::probe(sys.path()), NONE);
@@ -251,6 +293,7 @@ mod tests {
             HostLsms::probe(sys.path()),
             HostLsms {
                 apparmor: true,
+                apparmor_mounts: false,
                 selinux: true
             }
         );

@@ -147,6 +147,7 @@ pub fn reference_markdown() -> String {
     for denied in DENIED {
         let answer = match denied.errno {
             0 => "0 (nothing done)".to_string(),
+            1 => "EPERM".to_string(),
             n => format!("errno {n}"),
         };
         out.push_str(&format!(
@@ -154,6 +155,18 @@ pub fn reference_markdown() -> String {
             denied.name, denied.why
         ));
     }
+    out.push_str(
+        "\n## Profile files, no_new_privs, LSM labels\n\n\
+         `lxc.seccomp.profile = FILE` takes LXC's version 1 and 2 profiles (allow and deny \
+         lists, `[arch]` sections, `errno N` / `kill` / `trap` / `allow`, argument \
+         comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
+         the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
+         notification proxy. Attached commands get the filter init was started with (kept in \
+         the run directory) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
+         `lxc.apparmor.profile` and `lxc.selinux.context` label init's exec where the host runs \
+         that LSM; asking for a label on a host without it fails the start, naming the key. \
+         rlxc neither generates nor loads AppArmor profiles (`generated` is refused).\n",
+    );
     out.push_str(
         "\n## Masked paths\n\nMasked in every container, whatever its config mounts: files get \
          /dev/null bound over them, directories an empty read-only tmpfs.\n\n\
