@@ -297,6 +297,20 @@ fn config_check_warns_when_a_profile_lets_through_what_the_default_denies() {
         .unwrap_or_else(|| panic!("no security finding: {stdout}"));
     assert!(line.contains("keyctl"), "{line}");
     assert!(!line.contains("kexec_load"), "{line}");
+
+    // A misspelt name is skipped in the filter (as LXC does) but not in silence.
+    let typo = write_profile(&world, "typo.seccomp", "2\ndenylist\nmkdri errno 13\n");
+    let file = world.dir.path().join("typo.conf");
+    std::fs::write(&file, format!("lxc.seccomp.profile = {}\n", typo.display())).expect("conf");
+    let out = world.output(&["config", "check", "-f", &file.display().to_string()]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let expected = format!(
+        "warning: {}:3: mkdri: no syscall of that name",
+        typo.display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(stdout.contains("ok (1 warning)"), "{stdout}");
 }
 
 #[test]

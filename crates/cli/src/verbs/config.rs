@@ -77,20 +77,26 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     match load_file(path, &[]) {
         Ok(Loaded { warnings, spec, .. }) => {
-            for warning in &warnings {
-                println!("warning: {warning}");
-            }
             // What only the start could tell otherwise: the profile file, notify keys.
             if let Err(error) = rlxc_runtime::seccomp::for_spec(&spec) {
+                for warning in &warnings {
+                    println!("warning: {warning}");
+                }
                 eprintln!("error: {error}");
                 println!("{}: 1 error", path.display());
                 return Ok(ExitCode::FAILURE);
+            }
+            let profile = profile_report(&spec);
+            let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+            warnings.extend(profile.warnings);
+            for warning in &warnings {
+                println!("warning: {warning}");
             }
             let mut findings: Vec<(String, String)> = rlxc_config::audit::audit(&spec)
                 .into_iter()
                 .map(|f| (f.setting, f.risk.to_string()))
                 .collect();
-            findings.extend(profile_gaps(&spec));
+            findings.extend(profile.gap);
             if !findings.is_empty() {
                 println!("security:");
                 for (setting, risk) in &findings {
@@ -118,17 +124,37 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// A profile replaces rlxc's default seccomp policy: what that policy denies and the
-/// profile lets through.
-fn profile_gaps(spec: &rlxc_config::ContainerSpec) -> Option<(String, String)> {
-    let path = spec
+/// What `rlxc config check` says about a seccomp profile file beyond its errors.
+#[derive(Default)]
+struct ProfileReport {
+    /// Rules naming calls this host does not know (skipped in the filter).
+    warnings: Vec<String>,
+    /// A profile replaces rlxc's default policy: what that policy denies and it lets through.
+    gap: Option<(String, String)>,
+}
+
+fn profile_report(spec: &rlxc_config::ContainerSpec) -> ProfileReport {
+    let Some(path) = spec
         .security
         .seccomp_profile
         .as_deref()
-        .filter(|p| !p.is_empty())?;
-    let (_, profile) = rlxc_runtime::seccomp::compile_file(std::path::Path::new(path)).ok()?;
+        .filter(|p| !p.is_empty())
+    else {
+        return ProfileReport::default();
+    };
+    let Ok((_, profile)) = rlxc_runtime::seccomp::compile_file(std::path::Path::new(path)) else {
+        return ProfileReport::default();
+    };
+    let warnings = rlxc_runtime::seccomp::unknown_names(&profile)
+        .into_iter()
+        .map(|(line, name)| {
+            format!(
+                "{path}:{line}: {name}: no syscall of that name on this host; the rule is skipped"
+            )
+        })
+        .collect();
     let gaps = rlxc_runtime::seccomp::gaps(&profile);
-    (!gaps.is_empty()).then(|| {
+    let gap = (!gaps.is_empty()).then(|| {
         (
             format!("lxc.seccomp.profile = {path}"),
             format!(
@@ -136,7 +162,8 @@ fn profile_gaps(spec: &rlxc_config::ContainerSpec) -> Option<(String, String)> {
                 gaps.join(", ")
             ),
         )
-    })
+    });
+    ProfileReport { warnings, gap }
 }
 
 /// The effective config on stdout; warnings and errors on stderr.

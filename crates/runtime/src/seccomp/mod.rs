@@ -9,7 +9,7 @@ pub mod profile;
 use std::fmt;
 use std::io;
 
-pub use profile::{compile_file, for_spec, gaps, SeccompError};
+pub use profile::{compile_file, for_spec, gaps, unknown_names, SeccompError};
 
 /// `struct seccomp_data` offsets.
 const NR_OFFSET: u32 = 0;

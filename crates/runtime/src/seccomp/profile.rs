@@ -279,6 +279,29 @@ fn export(filter: &ScmpFilterContext) -> Result<Program, String> {
     })
 }
 
+/// Names no ABI of this host knows (a typo, or a call of another architecture written outside
+/// its section), with their lines: skipped in the filter, as LXC skips them, and reported by
+/// `rlxc config check` so a misspelt deny rule does not pass unnoticed.
+pub fn unknown_names(profile: &Profile) -> Vec<(usize, &str)> {
+    profile
+        .rules
+        .iter()
+        .filter_map(|rule| match &rule.syscall {
+            Syscall::Name(name) if applies_here(rule.arch) => Some((rule.line, name.as_str())),
+            _ => None,
+        })
+        .filter(|(_, name)| {
+            host_arches()
+                .into_iter()
+                .all(|arch| ScmpSyscall::from_name_by_arch(name, arch).is_err())
+        })
+        .collect()
+}
+
+fn applies_here(section: Arch) -> bool {
+    host_arches().into_iter().any(|arch| applies(section, arch))
+}
+
 /// The calls rlxc's default policy denies that `profile` lets through unconditionally (on
 /// the host's own ABI): `rlxc config check` reports them, since the profile replaces the
 /// default.

@@ -58,6 +58,16 @@ fn names_this_host_does_not_know_are_skipped_as_lxc_skips_them() {
 }
 
 #[test]
+fn unknown_names_are_listed_with_their_lines() {
+    let profile = seccomp_profile::parse(
+        "2\ndenylist\nmkdri errno 13\nmkdir errno 13\n[arm64]\nstill_unknown errno 1\n[all]\nwaitpid errno 1\n",
+    )
+    .expect("parse");
+    // waitpid exists on i386 only; a section of an ABI this host lacks is not looked at.
+    assert_eq!(unknown_names(&profile), [(3, "mkdri")]);
+}
+
+#[test]
 fn parse_errors_name_the_file_and_line() {
     let file = write_profile("2\ndenylist\nmkdir errno 13\nrmdir sometimes\n");
     let error = compile_file(file.path())
