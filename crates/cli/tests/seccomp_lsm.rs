@@ -365,6 +365,11 @@ fn an_lsm_label_without_its_lsm_fails_the_start_naming_the_key() {
         assert!(stderr.contains(line), "{line}: {stderr}");
         assert!(stderr.contains(&format!("{lsm} is not active")), "{stderr}");
         world.assert_nothing_left(&name);
+        // config check says so too, as a warning: the config may be meant for another host.
+        let out = world.output(&["config", "check", "-n", &name]);
+        assert!(out.status.success());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(&format!("warning: {line}")), "{stdout}");
         world.rlxc(&["destroy", "-n", &name]).assert().success();
     }
     // `unconfined` asks for nothing and starts.

@@ -89,6 +89,11 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             let profile = profile_report(&spec);
             let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
             warnings.extend(profile.warnings);
+            // A warning, not an error: the config may be meant for a host that runs the LSM.
+            let host_lsms = rlxc_runtime::lsm::HostLsms::probe(std::path::Path::new("/sys"));
+            if let Err(error) = rlxc_runtime::lsm::plan(&spec, host_lsms) {
+                warnings.push(format!("{error}; a start on this host fails"));
+            }
             for warning in &warnings {
                 println!("warning: {warning}");
             }
