@@ -101,6 +101,13 @@ fn compile(profile: &Profile, path: &Path) -> Result<Program, SeccompError> {
         path: path.to_path_buf(),
         why,
     };
+    if profile.default_action == Action::Notify {
+        return Err(SeccompError::Rule {
+            path: path.to_path_buf(),
+            line: 2,
+            why: NO_NOTIFY_PROXY.into(),
+        });
+    }
     let default = action(profile.default_action);
     let mut filter: Option<ScmpFilterContext> = None;
     for arch in host_arches() {
@@ -216,10 +223,7 @@ fn add_rule(
         }
     };
     if rule.action == Action::Notify {
-        return Err(
-            "notify: rlxc has no seccomp notification proxy (lxc.seccomp.notify.proxy); use errno N"
-                .into(),
-        );
+        return Err(NO_NOTIFY_PROXY.into());
     }
     // libseccomp refuses a rule that only repeats the default; it changes nothing anyway.
     if rule_action == default {
@@ -230,6 +234,9 @@ fn add_rule(
         .map(|_| ())
         .map_err(|e| format!("{}: {e}", rule.syscall))
 }
+
+const NO_NOTIFY_PROXY: &str =
+    "notify: rlxc has no seccomp notification proxy (lxc.seccomp.notify.proxy); use errno N";
 
 fn comparisons(rule: &Rule) -> Vec<ScmpArgCompare> {
     rule.args.iter().map(comparison).collect()

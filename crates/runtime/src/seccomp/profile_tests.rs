@@ -43,6 +43,13 @@ fn notify_rules_are_refused_with_file_and_line() {
 }
 
 #[test]
+fn notify_as_the_default_is_refused_too() {
+    let file = write_profile("2\ndenylist notify\nmkdir errno 1\n");
+    let error = compile_file(file.path()).expect_err("notify").to_string();
+    assert!(error.contains("line 2: notify"), "{error}");
+}
+
+#[test]
 fn every_other_form_compiles_and_foreign_sections_are_skipped() {
     let text = std::fs::read_to_string(fixture("v2-everything.seccomp"))
         .expect("fixture")
