@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -21,8 +21,9 @@ use super::event_loop::{EventLoop, InitExit};
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
+use crate::procview::{self, ViewRequest};
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, HostSteps, InitPlan, PtyMasters};
+use crate::spawn::{self, HostSteps, InitPlan, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -346,6 +347,22 @@ fn start(
         hook_context.init_pid = Some(pid);
         hooks::run(&launch.spec, HookPoint::StartHost, &hook_context).map_err(|e| e.to_string())
     };
+    let view = ProcViewStart::prepare(launch, plan, warnings)?;
+    let mut view_server = None;
+    let mut view_warning = None;
+    let mut view_mounted = |pid, outcome: Result<(), String>| match (&view, outcome) {
+        (Some(view), Ok(())) => {
+            view_server = Some(view.serve(launch, cgroups, pid)?);
+            Ok(())
+        }
+        (_, Err(reason)) => {
+            view_warning = Some(format!(
+                "lxc.procview: {reason}; the container sees the kernel's /proc files"
+            ));
+            Ok(())
+        }
+        (None, Ok(())) => Ok(()),
+    };
     let spawned = spawn::spawn(
         plan,
         unified.as_ref().map(AsRawFd::as_raw_fd),
@@ -353,9 +370,16 @@ fn start(
         &mut HostSteps {
             setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
+            procview: view.as_ref().map(|view| ProcViewHost {
+                fuse: view.device.as_fd(),
+                request: view.request,
+                mounted: &mut view_mounted,
+            }),
         },
     );
     made.network = network;
+    made.procview = view_server;
+    warnings.extend(view_warning);
     let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
@@ -389,8 +413,76 @@ fn start(
     let ptys = pty_list(spawned.ptys, console_log);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
+        .and_then(|mut event_loop| {
+            event_loop.watch_procview(made.procview.take())?;
+            Ok(event_loop)
+        })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
+}
+
+/// The /proc view of one start: the FUSE device the monitor opened and what the child is
+/// asked to bind.
+struct ProcViewStart {
+    device: OwnedFd,
+    request: ViewRequest,
+    started_boottime_ns: u64,
+}
+
+impl ProcViewStart {
+    /// `lxc.procview` unset: the view where the host can serve it, else a warning; 1: an
+    /// error without it; 0: none.
+    fn prepare(
+        launch: &Launch,
+        plan: &InitPlan,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<ProcViewStart>, String> {
+        let setting = launch.spec.procview;
+        let device = match procview::open_device(setting) {
+            Ok(Some(device)) => device,
+            Ok(None) => return Ok(None),
+            Err(e) if setting == Some(true) => return Err(e.to_string()),
+            Err(e) => {
+                warnings.push(format!("{e}; the container sees the kernel's /proc files"));
+                return Ok(None);
+            }
+        };
+        let time_namespace = plan.clone_flags & libc::CLONE_NEWTIME as u64 != 0
+            && Path::new("/proc/self/ns/time").exists();
+        Ok(Some(ProcViewStart {
+            device,
+            request: ViewRequest {
+                uptime: !time_namespace,
+                required: setting == Some(true),
+            },
+            started_boottime_ns: procview::boottime_ns(),
+        }))
+    }
+
+    /// Forks the view's server once the child has mounted the view.
+    fn serve(
+        &self,
+        launch: &Launch,
+        cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
+        init_pid: i32,
+    ) -> Result<procview::Server, String> {
+        let config = procview::ServerConfig {
+            sources: procview::Sources::new(
+                cgroups.map(|c| c.paths().to_vec()).unwrap_or_default(),
+            ),
+            started_boottime_ns: self.started_boottime_ns,
+            boot_offset_ns: match self.request.uptime {
+                true => None,
+                false => procview::boot_offset_of(init_pid),
+            },
+        };
+        let device = self
+            .device
+            .try_clone()
+            .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?;
+        procview::Server::start(device, config, &launch.paths.name)
+            .map_err(|e| format!("lxc.procview: starting the server: {e}"))
+    }
 }
 
 /// The payload cgroup with its limits, then the monitor's own; see [`super::cgroups`].
