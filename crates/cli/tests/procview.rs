@@ -88,6 +88,7 @@ fn meminfo_and_free_show_the_memory_limit() {
     );
     assert!(as_nobody.contains("262144 kB"), "{as_nobody}");
     inside(&world, &name, "! echo 1 > /proc/meminfo");
+    // With its own time namespace (the default) the kernel's /proc/uptime is left alone.
     // The view is only the bound files: no fuse mount of its own anywhere else.
     let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
     let view_mounts: Vec<&str> = mounts
@@ -348,4 +349,51 @@ fn without_fuse_an_unset_key_warns_and_a_required_view_fails_the_start() {
         "{stderr}"
     );
     world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_cpu_quota_limits_the_cpus_shown_rounded_up() {
+    let world = World::new();
+    let name = world.busybox("pv-quota");
+    // Half a CPU: rounded up to one.
+    world.append_config(
+        &name,
+        "lxc.cgroup.cpu.cfs_period_us = 100000\nlxc.cgroup.cpu.cfs_quota_us = 50000\n",
+    );
+    start(&world, &name);
+    let seen = inside(
+        &world,
+        &name,
+        "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online; grep -c ^cpu /proc/stat",
+    );
+    assert_eq!(seen.lines().collect::<Vec<_>>(), ["1", "0", "2"], "{seen}");
+    stop_and_check(&world, &name);
+}
+
+#[test]
+fn without_a_time_namespace_uptime_is_the_containers_lifetime() {
+    let world = World::new();
+    let name = world.busybox("pv-uptime");
+    world.append_config(&name, "lxc.namespace.keep = time\n");
+    start(&world, &name);
+    let seconds = |text: &str| -> f64 {
+        text.split_whitespace()
+            .next()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("uptime: {text}"))
+    };
+    let host = seconds(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
+    let first = seconds(&inside(&world, &name, "cat /proc/uptime"));
+    assert!(first < host, "inside {first} vs host {host}");
+    let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.contains(" /proc/uptime ") && l.contains("rlxc-procview")),
+        "{mounts}"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = seconds(&inside(&world, &name, "cat /proc/uptime"));
+    assert!(second > first, "{first} then {second}");
+    stop_and_check(&world, &name);
 }
