@@ -356,6 +356,8 @@ fn start(
             Ok(())
         }
         (_, Err(reason)) => {
+            // A server already started for a view that could not be bound goes again.
+            view_server = None;
             view_warning = Some(format!(
                 "lxc.procview: {reason}; the container sees the kernel's /proc files"
             ));

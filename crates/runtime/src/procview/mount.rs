@@ -1,14 +1,14 @@
-//! The child's side: the view mounted as a detached FUSE mount (new mount API, so no
-//! directory is ever needed for it), each file cloned from it and moved over the kernel's
-//! file. When the detached mount's fd closes, nothing of it is visible but the files.
+//! The child's side: the view mounted as a detached FUSE mount (new mount API), each file
+//! cloned from it and moved over the kernel's file. Nothing of it stays visible but the files.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 
 use rustix::fs::CWD;
 use rustix::mount::{
     fsconfig_create, fsconfig_set_flag, fsconfig_set_string, fsmount, fsopen, move_mount,
-    open_tree, FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, OpenTreeFlags,
+    open_tree, unmount, FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags, OpenTreeFlags,
+    UnmountFlags,
 };
 
 use super::files::{Content, FILES};
@@ -43,28 +43,54 @@ pub fn mount_detached(fuse: &OwnedFd) -> io::Result<OwnedFd> {
 /// Binds each file over its target in the container's (already pivoted) root. A target the
 /// container does not have (no /sys mounted, say) is left alone. Each clone looks the file
 /// up, so the server must be running.
-pub fn bind_files(view: &impl AsFd, uptime: bool) -> io::Result<()> {
-    for file in FILES {
-        if file.content == Content::Uptime && !uptime {
-            continue;
-        }
-        if rustix::fs::stat(file.target).is_err() {
-            continue;
-        }
-        let tree = open_tree(
-            view,
-            file.name,
-            OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
-        )
-        .map_err(|e| io::Error::other(format!("{}: {e}", file.name)))?;
+///
+/// Kernels before 6.15 clone only from mounts attached in the caller's namespace, so the view
+/// is stacked over `/proc` for the moment of cloning (no process of the container runs yet)
+/// and detached again, leaving the kernel's /proc with the files bound on it.
+pub fn bind_files(view: OwnedFd, uptime: bool) -> io::Result<()> {
+    let files: Vec<_> = FILES
+        .iter()
+        .filter(|f| f.content != Content::Uptime || uptime)
+        .filter(|f| rustix::fs::stat(f.target).is_ok())
+        .collect();
+    let stage = ["/proc", "/dev"]
+        .into_iter()
+        .find(|dir| rustix::fs::stat(*dir).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR))
+        .ok_or_else(|| io::Error::other("neither /proc nor /dev is a directory to stage it on"))?;
+    move_mount(
+        &view,
+        "",
+        CWD,
+        stage,
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )
+    .map_err(|e| io::Error::other(format!("staging the view on {stage}: {e}")))?;
+    let clones: io::Result<Vec<_>> = files
+        .iter()
+        .map(|file| {
+            open_tree(
+                CWD,
+                format!("{stage}/{}", file.name),
+                OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC,
+            )
+            .map(|tree| (file.target, tree))
+            .map_err(|e| io::Error::other(format!("{}: {e}", file.name)))
+        })
+        .collect();
+    // Off the stage in any case, before anything else can fail.
+    let unstaged = unmount(stage, UnmountFlags::DETACH)
+        .map_err(|e| io::Error::other(format!("unstaging the view from {stage}: {e}")));
+    let clones = clones?;
+    unstaged?;
+    for (target, tree) in clones {
         move_mount(
             &tree,
             "",
             CWD,
-            file.target,
+            target,
             MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
         )
-        .map_err(|e| io::Error::other(format!("{}: {e}", file.target)))?;
+        .map_err(|e| io::Error::other(format!("{target}: {e}")))?;
     }
     Ok(())
 }

@@ -199,10 +199,20 @@ fn mount_procview(
             })
         }
     }
-    step(
-        "lxc.procview",
-        procview::mount::bind_files(&view, request.uptime),
-    )
+    // The files are bound, or (not required) none is and the monitor warns.
+    let outcome = match procview::mount::bind_files(view, request.uptime) {
+        Ok(()) => ChildMessage::ProcViewBound,
+        Err(e) if request.required => {
+            return Err(StepFailure {
+                step: "lxc.procview",
+                message: e.to_string(),
+            })
+        }
+        Err(e) => ChildMessage::ProcViewUnavailable {
+            reason: e.to_string(),
+        },
+    };
+    step("sync", channel.send(&outcome, &[]))
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

@@ -162,6 +162,14 @@ fn serve_procview(
         (ChildMessage::ProcViewMounted, _) => {
             (view.mounted)(pid, Ok(())).map_err(SpawnError::HostSetup)?;
             channel.send(&ParentMessage::ProcViewServed, &[])?;
+            match receive(channel, "ProcViewBound")? {
+                (ChildMessage::ProcViewBound, _) => {}
+                // The server stays; with no mount left on its connection it ends by itself.
+                (ChildMessage::ProcViewUnavailable { reason }, _) => {
+                    (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+                }
+                (other, _) => return Err(unexpected("ProcViewBound", &other)),
+            }
         }
         (ChildMessage::ProcViewUnavailable { reason }, _) => {
             (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;

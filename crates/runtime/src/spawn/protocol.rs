@@ -10,6 +10,7 @@
 //!                        ◄────────  ProcViewMounted (or ProcViewUnavailable)
 //!   fork the view's server
 //!   ProcViewServed ──────────────►  view files bound over /proc/...
+//!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
 //!   start-host hooks
@@ -43,7 +44,10 @@ pub enum ChildMessage {
     Ptys { console: bool, ttys: u32 },
     /// The /proc view is mounted (detached): its server may start.
     ProcViewMounted,
-    /// The /proc view could not be mounted and was not required: the kernel's files stay.
+    /// The view's files are bound over the kernel's.
+    ProcViewBound,
+    /// The /proc view could not be mounted or bound and was not required: the kernel's files
+    /// stay.
     ProcViewUnavailable { reason: String },
     /// Everything is set up; exec follows.
     ReadyToExec,
