@@ -33,7 +33,6 @@ use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 
 use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
@@ -220,9 +219,4 @@ pub fn boot_offset_of(init_pid: i32) -> Option<i64> {
     let seconds: i64 = words.next()?.parse().ok()?;
     let nanos: i64 = words.next()?.parse().ok()?;
     Some(seconds * 1_000_000_000 + nanos)
-}
-
-/// The cgroup directories the server reads, as recorded for the container.
-pub fn sources_of(cgroup_paths: &[PathBuf]) -> Sources {
-    Sources::new(cgroup_paths.to_vec())
 }
