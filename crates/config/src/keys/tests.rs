@@ -104,7 +104,11 @@ fn the_table_has_every_lxc_5_key() {
     let mut names: Vec<&str> = all().map(|d| d.name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 85 + RLXC_ONLY.len(), "duplicate key names in the table");
+    assert_eq!(
+        names.len(),
+        85 + RLXC_ONLY.len(),
+        "duplicate key names in the table"
+    );
 }
 
 #[test]

@@ -63,6 +63,8 @@ pub fn serve(fuse: OwnedFd, shared: &mut SharedPages, config: &ServerConfig) {
         // Cleared first: a length in the buffer means "read, not yet answered".
         shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
         match rustix::io::read(&fuse, &mut shared.bytes()[STATE_LEN..]) {
+            // EOF: only a socket does that (the tests' stand-in for /dev/fuse).
+            Ok(0) => return,
             Ok(_) => answer_pending(&fuse, shared, config, &state, &mut snapshots),
             Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN | rustix::io::Errno::NOENT) => {}
             // ENODEV: unmounted, the container is gone.
@@ -304,3 +306,7 @@ impl State {
         self.next_sample_ns = now + SAMPLE_INTERVAL.as_nanos() as u64;
     }
 }
+
+#[cfg(test)]
+#[path = "server_tests.rs"]
+mod tests;
