@@ -110,8 +110,10 @@ impl EventLoop {
                     self.procview = None;
                 }
             }
+            // Its connection closes with it: a reader gets an error instead of waiting.
             Ok(ServerEvent::Ended) => {
                 let _ = epoll::delete(&self.epoll, server.pidfd());
+                self.procview = None;
             }
             Err(e) => {
                 eprintln!("rlxc: the /proc view's server {old} died and cannot be restarted: {e}");

@@ -123,7 +123,8 @@ impl Server {
     }
 
     /// Called when the pidfd is readable: reaps the server and forks a new one on the same
-    /// connection, unless it left because the connection is gone (exit code 0).
+    /// connection if a signal killed it. One that exited left on its own: the connection is
+    /// gone, or it could not set itself up (and a new one would not either).
     pub fn restart_if_dead(&mut self) -> io::Result<ServerEvent> {
         let status = rustix::process::waitid(
             WaitId::PidFd(self.pidfd.as_fd()),
@@ -131,7 +132,7 @@ impl Server {
         )?;
         match status {
             None => Ok(ServerEvent::Running),
-            Some(s) if s.exit_status() == Some(0) => Ok(ServerEvent::Ended),
+            Some(s) if s.exit_status().is_some() => Ok(ServerEvent::Ended),
             Some(_) => {
                 let (pid, pidfd) =
                     fork_server(&self.fuse, &mut self.shared, &self.config, &self.name)?;
@@ -149,7 +150,7 @@ impl Server {
 pub enum ServerEvent {
     Running,
     Restarted,
-    /// It left on its own: the container's mount is gone.
+    /// It left on its own: the container's mount is gone, or it could not start.
     Ended,
 }
 
@@ -174,17 +175,18 @@ fn fork_server(
             crate::sys::exit_child(0)
         }
         pid => {
-            let pidfd = rustix::process::Pid::from_raw(pid)
-                .ok_or_else(|| io::Error::other("fork returned pid 0 to the parent"))
-                .and_then(|p| Ok(pidfd_open(p, PidfdFlags::empty())?));
-            match pidfd {
+            let child = rustix::process::Pid::from_raw(pid)
+                .ok_or_else(|| io::Error::other("fork returned pid 0 to the parent"))?;
+            match pidfd_open(child, PidfdFlags::empty()) {
                 Ok(pidfd) => Ok((pid, pidfd)),
                 Err(e) => {
-                    let _ = rustix::process::kill_process(
-                        rustix::process::Pid::from_raw(pid).ok_or(e.kind())?,
-                        Signal::KILL,
+                    // Without a pidfd it could be neither watched nor restarted: not kept.
+                    let _ = rustix::process::kill_process(child, Signal::KILL);
+                    let _ = rustix::process::waitpid(
+                        Some(child),
+                        rustix::process::WaitOptions::empty(),
                     );
-                    Err(e)
+                    Err(e.into())
                 }
             }
         }

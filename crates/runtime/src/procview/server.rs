@@ -39,9 +39,19 @@ pub struct ServerConfig {
 pub fn serve(fuse: OwnedFd, shared: &mut SharedPages, config: &ServerConfig) {
     let mut state = State::load(shared.bytes());
     let mut snapshots = Snapshots::default();
-    // A request the previous server read but did not answer.
+    // A request the previous server read but did not answer: answered now, unless it is the
+    // one a previous replay died on too (then it gets EIO, so no request can crash every
+    // server in turn).
     if fuse::request_len(&shared.bytes()[STATE_LEN..]) >= fuse::IN_HEADER_LEN {
-        answer_pending(&fuse, shared, config, &state, &mut snapshots);
+        let unique = fuse::parse(&shared.bytes()[STATE_LEN..]).map_or(0, |r| r.unique);
+        if unique != 0 && unique == state.replayed_unique {
+            let _ = rustix::io::write(&fuse, &fuse::error(unique, libc::EIO));
+            shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
+        } else {
+            state.replayed_unique = unique;
+            state.store(shared.bytes());
+            answer_pending(&fuse, shared, config, &state, &mut snapshots);
+        }
     }
     loop {
         let now = boottime_ns();
@@ -270,6 +280,8 @@ pub fn boottime_ns() -> u64 {
 struct State {
     load: LoadAverage,
     next_sample_ns: u64,
+    /// The request the last replay was of.
+    replayed_unique: u64,
 }
 
 impl State {
@@ -284,6 +296,7 @@ impl State {
         State {
             load: LoadAverage([word(0), word(1), word(2)]),
             next_sample_ns: word(3),
+            replayed_unique: word(4),
         }
     }
 

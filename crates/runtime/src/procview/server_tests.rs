@@ -95,3 +95,30 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
     drop(ours);
     assert_eq!(server.join().expect("server"), 0);
 }
+
+#[test]
+fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
+    let config = ServerConfig {
+        sources: Sources::new(Vec::new()),
+        started_boottime_ns: boottime_ns(),
+        boot_offset_ns: None,
+    };
+    let (ours, servers) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("pair");
+    let server = std::thread::spawn(move || {
+        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
+        // The previous server was replaying request 42 when it died.
+        shared.bytes()[32..40].copy_from_slice(&42u64.to_ne_bytes());
+        let pending = request(1, 42, fuse::ROOT_ID, b"meminfo\0");
+        shared.bytes()[STATE_LEN..STATE_LEN + pending.len()].copy_from_slice(&pending);
+        serve(servers, &mut shared, &config);
+    });
+    assert_eq!(reply(&ours).1, -libc::EIO);
+    drop(ours);
+    server.join().expect("server");
+}
