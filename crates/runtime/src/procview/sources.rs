@@ -83,10 +83,26 @@ pub fn parse_cpu_max(text: &str) -> Option<(u64, u64)> {
 /// spread evenly over the visible CPUs.
 pub fn cpu_times(cgroups: &ContainerCgroups, visible: &[u32]) -> Vec<CpuTime> {
     if let Ok(text) = cgroups.get("cpuacct.usage_all") {
-        let per_cpu = parse_usage_all(&text);
+        let split = parse_usage_all(&text);
+        // usage_all's user/system are sampled at ticks; usage_percpu is the scheduler's exact
+        // runtime (what `cpuacct.usage` sums): its total, split as the ticks split it.
+        let exact = cgroups
+            .get("cpuacct.usage_percpu")
+            .map(|t| {
+                t.split_whitespace()
+                    .filter_map(|w| w.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_else(|_| Vec::new());
         return visible
             .iter()
-            .map(|cpu| per_cpu.get(*cpu as usize).copied().unwrap_or_default())
+            .map(|cpu| {
+                let ticks = split.get(*cpu as usize).copied().unwrap_or_default();
+                match exact.get(*cpu as usize) {
+                    Some(total) => split_like(*total, ticks),
+                    None => ticks,
+                }
+            })
             .collect();
     }
     let stat = cgroups.get("cpu.stat").unwrap_or_default();
@@ -97,6 +113,19 @@ pub fn cpu_times(cgroups: &ContainerCgroups, visible: &[u32]) -> Vec<CpuTime> {
         system: usec("system_usec") / n,
     };
     vec![share; visible.len()]
+}
+
+/// `total` nanoseconds, divided between user and system in the proportion of `like`.
+pub fn split_like(total: u64, like: CpuTime) -> CpuTime {
+    let sampled = u128::from(like.user) + u128::from(like.system);
+    let user = match sampled {
+        0 => total,
+        _ => (u128::from(total) * u128::from(like.user) / sampled) as u64,
+    };
+    CpuTime {
+        user,
+        system: total - user,
+    }
 }
 
 /// `cpu user system` then one line per host CPU, in nanoseconds.
@@ -347,6 +376,28 @@ mod tests {
             CpuTime {
                 user: 30,
                 system: 40
+            }
+        );
+    }
+
+    #[test]
+    fn the_exact_total_is_split_as_the_ticks_split_it() {
+        let ticks = CpuTime {
+            user: 300,
+            system: 100,
+        };
+        assert_eq!(
+            split_like(1000, ticks),
+            CpuTime {
+                user: 750,
+                system: 250
+            }
+        );
+        assert_eq!(
+            split_like(10, CpuTime::default()),
+            CpuTime {
+                user: 10,
+                system: 0
             }
         );
     }
