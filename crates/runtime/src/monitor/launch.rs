@@ -18,10 +18,10 @@ use rlxc_config::ContainerSpec;
 
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
+use super::procview::ProcViewStart;
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
-use crate::procview::{self, ViewRequest};
 use crate::rootfs::{self, RootfsPlan};
 use crate::spawn::{self, HostSteps, InitPlan, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
@@ -421,70 +421,6 @@ fn start(
         })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
-}
-
-/// The /proc view of one start: the FUSE device the monitor opened and what the child is
-/// asked to bind.
-struct ProcViewStart {
-    device: OwnedFd,
-    request: ViewRequest,
-    started_boottime_ns: u64,
-}
-
-impl ProcViewStart {
-    /// `lxc.procview` unset: the view where the host can serve it, else a warning; 1: an
-    /// error without it; 0: none.
-    fn prepare(
-        launch: &Launch,
-        plan: &InitPlan,
-        warnings: &mut Vec<String>,
-    ) -> Result<Option<ProcViewStart>, String> {
-        let setting = launch.spec.procview;
-        let device = match procview::open_device(setting) {
-            Ok(Some(device)) => device,
-            Ok(None) => return Ok(None),
-            Err(e) if setting == Some(true) => return Err(e.to_string()),
-            Err(e) => {
-                warnings.push(format!("{e}; the container sees the kernel's /proc files"));
-                return Ok(None);
-            }
-        };
-        let time_namespace = plan.clone_flags & libc::CLONE_NEWTIME as u64 != 0
-            && Path::new("/proc/self/ns/time").exists();
-        Ok(Some(ProcViewStart {
-            device,
-            request: ViewRequest {
-                uptime: !time_namespace,
-                required: setting == Some(true),
-            },
-            started_boottime_ns: procview::boottime_ns(),
-        }))
-    }
-
-    /// Forks the view's server once the child has mounted the view.
-    fn serve(
-        &self,
-        launch: &Launch,
-        cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
-        init_pid: i32,
-    ) -> Result<procview::Server, String> {
-        let config = procview::ServerConfig {
-            sources: procview::Sources::new(
-                cgroups.map(|c| c.paths().to_vec()).unwrap_or_default(),
-            ),
-            started_boottime_ns: self.started_boottime_ns,
-            boot_offset_ns: match self.request.uptime {
-                true => None,
-                false => procview::boot_offset_of(init_pid),
-            },
-        };
-        let device = self
-            .device
-            .try_clone()
-            .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?;
-        procview::Server::start(device, config, &launch.paths.name)
-            .map_err(|e| format!("lxc.procview: starting the server: {e}"))
-    }
 }
 
 /// The payload cgroup with its limits, then the monitor's own; see [`super::cgroups`].
