@@ -139,7 +139,9 @@ fn host_has_cpuset() -> bool {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let v1 = mountinfo
         .lines()
-        .any(|l| l.contains(" - cgroup ") && l.ends_with(",cpuset"));
+        .filter_map(|l| l.split_once(" - cgroup "))
+        // The super options: LXC, for one, adds `clone_children` to the cpuset hierarchy.
+        .any(|(_, super_options)| super_options.split([' ', ',']).any(|o| o == "cpuset"));
     let v2 = mountinfo
         .lines()
         .filter(|l| l.contains(" - cgroup2 "))
@@ -349,12 +351,22 @@ fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_cr
         "{pids:?}"
     );
     let monitor_dir = pids.with_file_name(payload.replacen("payload", "monitor", 1));
-    let monitor: i32 = read(&monitor_dir, "cgroup.procs")
-        .parse()
-        .expect("the monitor alone");
-    assert_ne!(monitor, init);
-    let comm = std::fs::read_to_string(format!("/proc/{monitor}/comm")).expect("comm");
-    assert!(comm.starts_with("rlxc-mon"), "{comm}");
+    // The monitor, and the server of the container's /proc view that it forked.
+    let comm = |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let procs: Vec<i32> = read(&monitor_dir, "cgroup.procs")
+        .lines()
+        .map(|l| l.parse().expect("a pid"))
+        .collect();
+    assert!(!procs.contains(&init), "{procs:?}");
+    let (monitors, others): (Vec<i32>, Vec<i32>) = procs
+        .iter()
+        .partition(|pid| comm(pid).starts_with("rlxc-mon"));
+    assert_eq!(monitors.len(), 1, "{procs:?}");
+    assert!(
+        others.iter().all(|pid| comm(pid).starts_with("rlxc-view")),
+        "{procs:?}"
+    );
+    let monitor = monitors[0];
 
     // A killed monitor leaves everything behind; the next look cleans it all up.
     rustix::process::kill_process(

@@ -5,9 +5,14 @@
 //!   clone3 ──────────────────────►  waits
 //!   uid_map, gid_map (lxc.idmap)
 //!   cgroups (v1), prlimits
-//!   Go ──────────────────────────►  rootfs opened (user namespace: then become its root),
+//!   Go (+ /dev/fuse fd) ─────────►  rootfs opened (user namespace: then become its root),
 //!                                   rootfs bind, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
+//!                                   with a /proc view: fuse mounted, detached
+//!                        ◄────────  ProcViewMounted (or ProcViewUnavailable)
+//!   fork the view's server
+//!   ProcViewServed ──────────────►  view files bound over /proc/...
+//!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
 //!   start-host hooks
@@ -25,8 +30,13 @@ use serde::{Deserialize, Serialize};
 /// Monitor to child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParentMessage {
-    /// The host side is ready: the child may set itself up.
-    Go,
+    /// The host side is ready: the child may set itself up. With `procview`, the monitor's
+    /// /dev/fuse fd comes along for the child to mount.
+    Go {
+        procview: Option<crate::procview::ViewRequest>,
+    },
+    /// The view's server runs: the child may bind its files (each bind looks a file up).
+    ProcViewServed,
     /// The start-host hooks ran: exec init.
     Exec,
 }
@@ -36,6 +46,13 @@ pub enum ParentMessage {
 pub enum ChildMessage {
     /// The pty masters come with this message: the console first when `console`, then ttys.
     Ptys { console: bool, ttys: u32 },
+    /// The /proc view is mounted (detached): its server may start.
+    ProcViewMounted,
+    /// The view's files are bound over the kernel's.
+    ProcViewBound,
+    /// The /proc view could not be mounted or bound and was not required: the kernel's files
+    /// stay.
+    ProcViewUnavailable { reason: String },
     /// Everything is set up; exec follows.
     ReadyToExec,
     /// A step failed; the child exits after sending this.
