@@ -291,6 +291,25 @@ fn an_attached_terminal_belongs_to_the_command_s_user() {
     world.assert_nothing_left(&name);
 }
 
+/// The /proc view is mounted on a FUSE connection the container's user namespace opened (the
+/// kernel mounts no other there) and served by the monitor's server all the same.
+#[test]
+fn the_proc_view_works_unprivileged() {
+    let world = World::new();
+    let name = unprivileged(&world, "usr-view", 8);
+    world.append_config(&name, "lxc.procview = 1\nlxc.cgroup2.memory.max = 64M\n");
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("procview").not());
+    let (out, err, ok) = inside(&world, &name, "grep MemTotal /proc/meminfo");
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.split_whitespace().nth(1), Some("65536"), "{out}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn veth_networking_and_sysfs_work_unprivileged() {
     let netns = TestNetns::new();

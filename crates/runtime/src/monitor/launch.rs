@@ -362,9 +362,9 @@ fn start(
     let view = ProcViewStart::prepare(launch, plan, warnings)?;
     let mut view_server = None;
     let mut view_warning = None;
-    let mut view_mounted = |pid, outcome: Result<(), String>| match (&view, outcome) {
-        (Some(view), Ok(())) => {
-            view_server = Some(view.serve(launch, cgroups, pid)?);
+    let mut view_mounted = |pid, outcome: Result<Option<OwnedFd>, String>| match (&view, outcome) {
+        (Some(view), Ok(device)) => {
+            view_server = Some(view.serve(launch, cgroups, pid, device)?);
             Ok(())
         }
         (_, Err(reason)) => {
@@ -375,7 +375,7 @@ fn start(
             ));
             Ok(())
         }
-        (None, Ok(())) => Ok(()),
+        (None, Ok(_)) => Ok(()),
     };
     let spawned = spawn::spawn(
         plan,

@@ -46,12 +46,14 @@ impl ProcViewStart {
         }))
     }
 
-    /// Forks the view's server once the child has mounted the view.
+    /// Forks the view's server once the child has mounted the view: on `device`, the
+    /// connection the child opened in its own user namespace, else on ours.
     pub fn serve(
         &self,
         launch: &Launch,
         cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
         init_pid: i32,
+        device: Option<OwnedFd>,
     ) -> Result<procview::Server, String> {
         let config = procview::ServerConfig {
             sources: procview::Sources::new(
@@ -63,10 +65,13 @@ impl ProcViewStart {
                 false => procview::boot_offset_of(init_pid),
             },
         };
-        let device = self
-            .device
-            .try_clone()
-            .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?;
+        let device = match device {
+            Some(device) => device,
+            None => self
+                .device
+                .try_clone()
+                .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?,
+        };
         procview::Server::start(device, config, &launch.paths.name)
             .map_err(|e| format!("lxc.procview: starting the server: {e}"))
     }

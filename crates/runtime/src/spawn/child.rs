@@ -80,6 +80,7 @@ fn set_up(
     sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
     let procview = wait_for_go(channel)?;
+    let procview = procview.map(|(request, fuse)| (request, own_fuse_device(plan, fuse)));
     root_cgroup_namespace_here(plan)?;
     // While the host's /proc is still ours: the container may mount none.
     let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
@@ -163,33 +164,68 @@ fn wait_for_go(channel: &Channel) -> Result<Option<(ViewRequest, OwnedFd)>, Step
     }
 }
 
+/// The FUSE connection to mount the /proc view on. The kernel mounts a connection only in the
+/// user namespace that opened it, so a child in a new user namespace opens one of its own
+/// (now, while the host's /dev is in reach) and hands it to the monitor's server once
+/// mounted; otherwise the monitor's, which it already serves from.
+fn own_fuse_device(plan: &InitPlan, monitors: OwnedFd) -> Result<FuseDevice, String> {
+    if plan.user_namespace.is_none() {
+        return Ok(FuseDevice::Monitors(monitors));
+    }
+    match procview::open_device(Some(true)) {
+        Ok(Some(device)) => Ok(FuseDevice::Own(device)),
+        Ok(None) => Err("no /dev/fuse".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whose FUSE connection the view is mounted on.
+enum FuseDevice {
+    Monitors(OwnedFd),
+    /// Opened in the container's user namespace: sent to the monitor once mounted.
+    Own(OwnedFd),
+}
+
 /// The container's /proc view (see `procview`): mounted detached here, served by the
 /// monitor's server, then its files bound over the kernel's. Where FUSE cannot be mounted
 /// and the view was not required, the kernel's files stay and the monitor warns.
 fn mount_procview(
     channel: &Channel,
     request: ViewRequest,
-    fuse: OwnedFd,
+    fuse: Result<FuseDevice, String>,
 ) -> Result<(), StepFailure> {
-    let view = match procview::mount::mount_detached(&fuse) {
-        Ok(view) => view,
-        Err(e) if request.required => {
+    let mounted = fuse.and_then(|fuse| {
+        let fd = match &fuse {
+            FuseDevice::Monitors(fd) | FuseDevice::Own(fd) => fd,
+        };
+        match procview::mount::mount_detached(fd) {
+            Ok(view) => Ok((view, fuse)),
+            Err(e) => Err(format!("mounting fuse: {e}")),
+        }
+    });
+    let (view, fuse) = match mounted {
+        Ok(mounted) => mounted,
+        Err(reason) if request.required => {
             return Err(StepFailure {
                 step: "lxc.procview",
-                message: format!("mounting fuse: {e}"),
+                message: reason,
             })
         }
-        Err(e) => {
-            let reason = format!("mounting fuse: {e}");
+        Err(reason) => {
             return step(
                 "sync",
                 channel.send(&ChildMessage::ProcViewUnavailable { reason }, &[]),
             );
         }
     };
+    let own = match &fuse {
+        FuseDevice::Own(fd) => vec![fd.as_fd()],
+        FuseDevice::Monitors(_) => Vec::new(),
+    };
+    step("sync", channel.send(&ChildMessage::ProcViewMounted, &own))?;
     // The mount holds the connection now; init must not inherit the device.
+    drop(own);
     drop(fuse);
-    step("sync", channel.send(&ChildMessage::ProcViewMounted, &[]))?;
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::ProcViewServed, _) => {}
         (other, _) => {

@@ -30,11 +30,12 @@ pub struct HostSteps<'a> {
 }
 
 /// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
-/// child mounted it (`Ok`: start the server) or could not (`Err(reason)`).
+/// child mounted it (`Ok`: start the server, on the connection the child opened itself when
+/// it has a user namespace of its own) or could not (`Err(reason)`).
 pub struct ProcViewHost<'a> {
     pub fuse: std::os::fd::BorrowedFd<'a>,
     pub request: crate::procview::ViewRequest,
-    pub mounted: &'a mut dyn FnMut(i32, Result<(), String>) -> Result<(), String>,
+    pub mounted: &'a mut dyn FnMut(i32, Result<Option<OwnedFd>, String>) -> Result<(), String>,
 }
 
 /// A container init that has been exec'd.
@@ -166,8 +167,9 @@ fn serve_procview(
     view: &mut ProcViewHost<'_>,
 ) -> Result<(), SpawnError> {
     match receive(channel, "ProcViewMounted")? {
-        (ChildMessage::ProcViewMounted, _) => {
-            (view.mounted)(pid, Ok(())).map_err(SpawnError::HostSetup)?;
+        (ChildMessage::ProcViewMounted, fds) => {
+            let own = fds.into_iter().next();
+            (view.mounted)(pid, Ok(own)).map_err(SpawnError::HostSetup)?;
             channel.send(&ParentMessage::ProcViewServed, &[])?;
             match receive(channel, "ProcViewBound")? {
                 (ChildMessage::ProcViewBound, _) => {}
