@@ -97,6 +97,9 @@ fn proc_sys_writes(setup: Setup) {
         "/proc/sys/kernel/panic",
         "/proc/sys/fs/file-max",
     ] {
+        if !std::path::Path::new(path).exists() {
+            continue; // not in this host's kernel (modprobe without module support)
+        }
         let out = c.sh(&format!("probe write {path}"));
         let answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
         assert!(

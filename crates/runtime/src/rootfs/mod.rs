@@ -23,7 +23,7 @@ use rlxc_config::spec::HookPoint;
 
 pub use entries::{read_fstab, FstabLine, SkippedMount};
 pub use error::RootfsError;
-pub use mask::MASKED_PATHS;
+pub use mask::{MASKED_PATHS, READ_ONLY_PATHS};
 pub use plan::{RootfsHooks, RootfsPlan};
 pub use pty::Ptys;
 pub use resolve::Resolver;
@@ -69,7 +69,10 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     if plan.autodev {
         plan.hooks.run(HookPoint::Autodev)?;
     }
-    // What the container must never read of the host, whatever it mounted.
+    // What the container must never write or read of the host, whatever it mounted.
+    if plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw) {
+        mask::read_only_proc(&root)?;
+    }
     mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.

@@ -132,5 +132,14 @@ pub fn reference_markdown() -> String {
     for (path, why) in crate::rootfs::MASKED_PATHS {
         out.push_str(&format!("| `/{path}` | {why} |\n"));
     }
+    out.push_str(
+        "\n## Read-only paths\n\nRead-only in every container whose /proc is a procfs, however \
+         it was mounted (the seed's own `proc proc proc` entry included); only \
+         `lxc.mount.auto = proc:rw`, asked for by name, leaves them writable.\n\n\
+         | path | what writing it would do |\n|---|---|\n",
+    );
+    for (path, why) in crate::rootfs::READ_ONLY_PATHS {
+        out.push_str(&format!("| `/{path}` | {why} |\n"));
+    }
     out
 }
