@@ -23,6 +23,56 @@ pub(crate) fn fork() -> io::Result<Forked> {
     }
 }
 
+/// Forks a sibling: a child of our parent rather than of us (`clone(CLONE_PARENT)`), so the
+/// parent waits for it, gets its signals forwarded and its exit status directly, while we
+/// can exit. Same rules as [`fork`]: single-threaded caller, both sides go on in Rust.
+pub(crate) fn fork_sibling() -> io::Result<Forked> {
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: clone with no new stack behaves as fork (the child gets a copy-on-write copy of
+    // this stack); single-threaded caller, so no lock is held by a thread the child lacks.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent { pid: pid as i32 }),
+    }
+}
+
+/// Closes every fd from 3 up but those in `keep`: what the process inherited from its
+/// caller (a test harness's pipes, a log file) must be gone before the container can see it.
+pub(crate) fn close_fds_from_3_except(keep: &[RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|fd| **fd > 2)
+        .map(|fd| *fd as u32)
+        .collect();
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for kept in keep.into_iter().chain([u32::MAX]) {
+        if kept > first {
+            let last = if kept == u32::MAX { u32::MAX } else { kept - 1 };
+            // SAFETY: close_range on integer bounds; only fds this code does not use (every
+            // fd it still needs is in `keep`) are closed, so no OwnedFd is left dangling
+            // that is ever used again before exec or exit.
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        first = kept.saturating_add(1);
+    }
+    Ok(())
+}
+
 /// Makes `fd` the process's descriptor `target` (0, 1 or 2).
 pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
     // SAFETY: dup2 onto one of this process's stdio numbers; `fd` stays open for the call and
