@@ -34,6 +34,9 @@ impl LimitPlan {
         v2: &[(String, String)],
     ) -> Result<Self, Error> {
         let mut plan = Self::default();
+        let deny = console_deny(layout, v1, v2);
+        let v1 = &with_console_deny(v1, deny, ConsoleDeny::V1);
+        let v2 = &with_console_deny(v2, deny, ConsoleDeny::V2);
         for (key, value) in v1 {
             let origin = format!("lxc.cgroup.{key}");
             let controller = controller_of(key);
@@ -163,6 +166,70 @@ impl LimitPlan {
         }
         Ok(notices)
     }
+}
+
+/// Where the deny of the host's console goes: to the version whose rules would open it, or
+/// with no device rule at all (every device allowed) to v1 where the host has the devices
+/// controller there, else to the cgroup2 program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConsoleDeny {
+    None,
+    V1,
+    V2,
+}
+
+/// The device the host's console is (`/dev/console`, 5:1).
+const HOST_CONSOLE: (u32, u32) = (5, 1);
+
+/// A container's own /dev/console is a pty of its devpts (major 136), so char 5:1 is only
+/// ever the *host's* console: a root that may mknod (the seed allows `c *:* m` and
+/// `c 5:1 rwm`; a config without device rules allows everything) could open it and type
+/// into the host's login. rlxc denies it last, in the version of the rules it overrides.
+fn console_deny(
+    layout: &CgroupLayout,
+    v1: &[(String, String)],
+    v2: &[(String, String)],
+) -> ConsoleDeny {
+    let opens_console = |rule: &DeviceRule| {
+        rule.allow
+            && rule.kind != crate::devices::DeviceType::Block
+            && rule.major.is_none_or(|m| m == HOST_CONSOLE.0)
+            && rule.minor.is_none_or(|m| m == HOST_CONSOLE.1)
+            && rule.access & (crate::devices::ACCESS_READ | crate::devices::ACCESS_WRITE) != 0
+    };
+    let opened_by = |settings: &[(String, String)]| {
+        settings.iter().any(|(key, value)| {
+            key == "devices.allow"
+                && DeviceRule::parse(true, value).is_ok_and(|r| opens_console(&r))
+        })
+    };
+    let has_rules =
+        |settings: &[(String, String)]| settings.iter().any(|(key, _)| key.starts_with("devices."));
+    if opened_by(v2) {
+        ConsoleDeny::V2
+    } else if opened_by(v1) {
+        ConsoleDeny::V1
+    } else if has_rules(v1) || has_rules(v2) {
+        ConsoleDeny::None
+    } else if layout.v1_hierarchy_of("devices").is_some() || layout.v2.is_none() {
+        ConsoleDeny::V1
+    } else {
+        ConsoleDeny::V2
+    }
+}
+
+/// `settings` with the console's deny appended when it belongs to this version.
+fn with_console_deny(
+    settings: &[(String, String)],
+    deny: ConsoleDeny,
+    version: ConsoleDeny,
+) -> Vec<(String, String)> {
+    let mut settings = settings.to_vec();
+    if deny == version {
+        let (major, minor) = HOST_CONSOLE;
+        settings.push(("devices.deny".into(), format!("c {major}:{minor} rwm")));
+    }
+    settings
 }
 
 /// The weight went to the second choice (the seed's `blkio.weight` on a kernel without

@@ -148,3 +148,44 @@ fn a_key_without_an_equivalent_fails_the_plan_naming_it() {
         "{error}"
     );
 }
+
+#[test]
+fn the_hosts_console_is_denied_last_whenever_the_rules_would_open_it() {
+    let layout = CgroupLayout {
+        v1: v1(&["devices"]),
+        v2: None,
+    };
+    let rules = |allow: &str| {
+        let plan = LimitPlan::new(
+            &layout,
+            &settings(&[("devices.deny", "a"), ("devices.allow", allow)]),
+            &[],
+        )
+        .expect("plan");
+        keys(&plan)
+    };
+    for opens in ["c 5:1 rwm", "c 5:* r", "c *:* w", "a"] {
+        assert_eq!(
+            rules(opens).last().map(String::as_str),
+            Some("devices.deny=c 5:1 rwm"),
+            "{opens}"
+        );
+    }
+    for leaves in ["c *:* m", "b 5:1 rwm", "c 5:2 rwm", "c 4:1 rwm"] {
+        assert_eq!(rules(leaves).len(), 2, "{leaves}");
+    }
+    // No device rule at all allows every device: the deny is the only rule.
+    let plan = LimitPlan::new(&layout, &settings(&[("cpu.shares", "512")]), &[]).expect("plan");
+    assert_eq!(keys(&plan), ["cpu.shares=512", "devices.deny=c 5:1 rwm"]);
+    // On cgroup2 it is the program's last rule.
+    let layout = CgroupLayout {
+        v1: Vec::new(),
+        v2: v2(&["memory"]),
+    };
+    let plan =
+        LimitPlan::new(&layout, &[], &settings(&[("devices.allow", "c 5:1 rwm")])).expect("plan");
+    let last = plan.v2_devices.last().expect("rules");
+    assert!(!last.allow && last.major == Some(5) && last.minor == Some(1));
+    let plan = LimitPlan::new(&layout, &[], &[]).expect("plan");
+    assert_eq!(plan.v2_devices.len(), 1, "{:?}", plan.v2_devices);
+}

@@ -20,7 +20,9 @@ pub fn audit(spec: &ContainerSpec) -> Vec<Finding> {
         if mknod {
             findings.push(Finding {
                 setting: rule,
-                risk: "with mknod kept, the container can create c 5:1 and open the host's console",
+                risk:
+                    "with mknod kept, the container could create c 5:1 and open the host's console \
+                       (LXC lets it; rlxc denies 5:1 last, whatever the rules)",
             });
         }
     } else if no_device_policy(spec) && mknod {
