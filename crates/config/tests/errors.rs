@@ -144,3 +144,26 @@ fn long_environment_lists_load_in_linear_time() {
     let loaded = rlxc_config::load_str(&text, std::path::Path::new("env.conf")).expect("load");
     assert_eq!(loaded.spec.environment.len(), 20_000);
 }
+
+/// 100,000 lines of what grows in real configs (environment, mount entries, device rules,
+/// sysctls, comments) load, every line kept: nothing in the parser is quadratic in the
+/// number of lines (bench/ measures how long it takes; no clock here).
+#[test]
+fn a_hundred_thousand_lines_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.conf");
+    let mut text = String::from("lxc.uts.name = big\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "lxc.environment = V{i}=x\n# comment {i}\n\
+             lxc.mount.entry = tmpfs mnt/m{i} tmpfs size=1m,create=dir 0 0\n\
+             lxc.cgroup.devices.allow = c 1:{} rwm\nlxc.sysctl.net.ipv4.conf.v{i}.forwarding = 1\n",
+            i % 256
+        ));
+    }
+    assert_eq!(text.lines().count(), 100_001);
+    fs::write(&path, &text).expect("write");
+    let loaded = load_file(&path, &[]).expect("load");
+    assert_eq!(loaded.spec.environment.len(), 20_000);
+    assert_eq!(loaded.spec.mounts.entries.len(), 20_000);
+}
