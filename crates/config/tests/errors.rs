@@ -167,3 +167,51 @@ fn a_hundred_thousand_lines_load() {
     assert_eq!(loaded.spec.environment.len(), 20_000);
     assert_eq!(loaded.spec.mounts.entries.len(), 20_000);
 }
+
+/// Numbers out of range are refused naming file, line, key and the range.
+#[test]
+fn huge_and_negative_numbers_are_refused() {
+    let cases = [
+        ("lxc.tty.max = -1", "lxc.tty.max: ", "0 to 4294967295"),
+        (
+            "lxc.pty.max = 99999999999",
+            "lxc.pty.max: ",
+            "0 to 4294967295",
+        ),
+        (
+            "lxc.net.99999999999.type = veth",
+            "lxc.net.99999999999.type: ",
+            "network index 99999999999 is out of range",
+        ),
+        (
+            "lxc.prlimit.nofile = 99999999999999999999999",
+            "lxc.prlimit.nofile: ",
+            "the limit must be a whole number below 2^64",
+        ),
+        (
+            "lxc.prlimit.nofile = 1:-1",
+            "lxc.prlimit.nofile: ",
+            "the hard limit",
+        ),
+        ("lxc.cgroup.pids.max = -5", "lxc.cgroup.pids.max: ", "-5"),
+    ];
+    for (text, key_part, reason_part) in cases {
+        let error = single_error(text);
+        assert!(
+            error.contains(&format!("/config:1: {key_part}")),
+            "{text}: {error}"
+        );
+        assert!(error.contains(reason_part), "{text}: {error}");
+    }
+}
+
+#[test]
+fn mount_targets_that_climb_out_of_the_rootfs_are_refused() {
+    for target in ["../../escaped", "mnt/../../escaped", "a/.."] {
+        let error = single_error(&format!(
+            "lxc.mount.entry = tmpfs {target} tmpfs create=dir 0 0"
+        ));
+        assert!(error.contains("config:1: lxc.mount.entry: "), "{error}");
+        assert!(error.contains("'..' component"), "{error}");
+    }
+}
