@@ -121,8 +121,19 @@ impl Container {
 
     /// Starts with `config` instead of the set-up's file (its defines still apply).
     pub fn try_start_with(&self, config: &Path, defines: &[&str]) -> Output {
+        self.run_verb("start", config, defines, &[])
+    }
+
+    /// `rlxc execute` of `/bin/sh -c script` with the set-up's config: rlxc's tiny init as
+    /// the container's pid 1.
+    pub fn execute(&self, script: &str) -> Output {
+        let command = ["--", "/bin/sh", "-c", script];
+        self.run_verb("execute", &self.setup.config_file(), &[], &command)
+    }
+
+    fn run_verb(&self, verb: &str, config: &Path, defines: &[&str], command: &[&str]) -> Output {
         let log = self.world.dir.path().join(format!("{}.console", self.name));
-        let mut args = vec!["start".to_string(), "-n".into(), self.name.clone()];
+        let mut args = vec![verb.to_string(), "-n".into(), self.name.clone()];
         args.push("--rcfile".into());
         args.push(config.display().to_string());
         for define in self
@@ -135,6 +146,7 @@ impl Container {
             args.push("-s".into());
             args.push(define.to_string());
         }
+        args.extend(command.iter().map(|word| word.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.world.output(&args)
     }

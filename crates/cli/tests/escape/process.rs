@@ -14,6 +14,7 @@ escape_tests!(
     host_processes_are_out_of_sight,
     attach_is_confined_whenever_the_container_can_see_it,
     no_host_fd_or_cwd_reaches_the_container,
+    executes_tiny_init_holds_nothing_of_the_host,
     tiocsti_cannot_reach_the_callers_terminal,
 );
 
@@ -126,6 +127,30 @@ fn no_host_fd_or_cwd_reaches_the_container(setup: Setup) {
         .expect("attach");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "cwd /\n");
     c.stop();
+}
+
+/// `rlxc execute`: pid 1 is rlxc's own binary (the tiny init), in sight of the command,
+/// which may trace it (the seed keeps CAP_SYS_PTRACE). It must hold no host fd (the monitor's
+/// lock, the cgroup directory, the console log, the caller's fds) and no capability.
+fn executes_tiny_init_holds_nothing_of_the_host(setup: Setup) {
+    let c = Container::prepare(setup, "esc-exec");
+    // Passed down by the caller, not close-on-exec: it must not reach the container.
+    let leaked = std::fs::File::open(env!("CARGO_MANIFEST_DIR")).expect("open");
+    let leaked_fd = std::os::fd::AsRawFd::as_raw_fd(&leaked);
+    rustix::io::fcntl_setfd(&leaked, rustix::io::FdFlags::empty()).expect("inheritable");
+    let out = c.execute(
+        "grep CapEff /proc/1/status; \
+         for fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done; \
+         probe fds; exit 7",
+    );
+    drop(leaked);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(7), "{text}");
+    assert_eq!(
+        text, "CapEff:\t0000000000000000\nanon_inode:[signalfd]\ncwd /\n",
+        "(the caller's fd was {leaked_fd})"
+    );
+    c.world.assert_nothing_left(&c.name);
 }
 
 /// The command of an attach made from a terminal pushes a line into "its" terminal with

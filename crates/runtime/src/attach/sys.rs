@@ -3,7 +3,7 @@
 
 use std::io;
 
-pub(crate) use crate::sys::{cloexec_from_3, execve, exit_child};
+pub(crate) use crate::sys::{cloexec_from_3, close_fds_from_3_except, execve, exit_child};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
@@ -45,32 +45,6 @@ pub(crate) fn fork_sibling() -> io::Result<Forked> {
         0 => Ok(Forked::Child),
         pid => Ok(Forked::Parent { pid: pid as i32 }),
     }
-}
-
-/// Closes every fd from 3 up but those in `keep`: what the process inherited from its
-/// caller (a test harness's pipes, a log file) must be gone before the container can see it.
-pub(crate) fn close_fds_from_3_except(keep: &[RawFd]) -> io::Result<()> {
-    let mut keep: Vec<u32> = keep
-        .iter()
-        .filter(|fd| **fd > 2)
-        .map(|fd| *fd as u32)
-        .collect();
-    keep.sort_unstable();
-    let mut first = 3u32;
-    for kept in keep.into_iter().chain([u32::MAX]) {
-        if kept > first {
-            let last = if kept == u32::MAX { u32::MAX } else { kept - 1 };
-            // SAFETY: close_range on integer bounds; only fds this code does not use (every
-            // fd it still needs is in `keep`) are closed, so no OwnedFd is left dangling
-            // that is ever used again before exec or exit.
-            let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
-            if rc != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        first = kept.saturating_add(1);
-    }
-    Ok(())
 }
 
 /// Makes `fd` the process's descriptor `target` (0, 1 or 2).
