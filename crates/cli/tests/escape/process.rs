@@ -15,6 +15,7 @@ escape_tests!(
     attach_is_confined_whenever_the_container_can_see_it,
     no_host_fd_or_cwd_reaches_the_container,
     executes_tiny_init_holds_nothing_of_the_host,
+    start_hooks_see_no_host_fd_in_pid_1,
     tiocsti_cannot_reach_the_callers_terminal,
 );
 
@@ -151,6 +152,34 @@ fn executes_tiny_init_holds_nothing_of_the_host(setup: Setup) {
         "(the caller's fd was {leaked_fd})"
     );
     c.world.assert_nothing_left(&c.name);
+}
+
+/// `lxc.hook.start` runs a program of the container's while pid 1 is still rlxc's binary:
+/// pid 1 must by then hold only its socket to the monitor.
+fn start_hooks_see_no_host_fd_in_pid_1(setup: Setup) {
+    let c = Container::prepare(setup, "esc-hook");
+    let hook = c.rootfs.join("bin/fd-hook");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nfor fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done \
+         > /fd-hook.out\n",
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = c.try_start(&["lxc.hook.start=/bin/fd-hook"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(c.rootfs.join("fd-hook.out")).expect("hook output");
+    let fds: Vec<&str> = seen.lines().collect();
+    assert!(
+        fds.len() == 1 && fds[0].starts_with("socket:"),
+        "pid 1 holds {fds:?}"
+    );
+    c.stop();
 }
 
 /// The command of an attach made from a terminal pushes a line into "its" terminal with
