@@ -139,7 +139,9 @@ fn host_has_cpuset() -> bool {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let v1 = mountinfo
         .lines()
-        .any(|l| l.contains(" - cgroup ") && l.ends_with(",cpuset"));
+        .filter_map(|l| l.split_once(" - cgroup "))
+        // The super options: LXC, for one, adds `clone_children` to the cpuset hierarchy.
+        .any(|(_, super_options)| super_options.split([' ', ',']).any(|o| o == "cpuset"));
     let v2 = mountinfo
         .lines()
         .filter(|l| l.contains(" - cgroup2 "))

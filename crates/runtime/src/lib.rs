@@ -7,6 +7,7 @@ pub mod channel;
 pub mod create;
 mod error;
 pub mod hooks;
+pub mod lsm;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;

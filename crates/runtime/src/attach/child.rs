@@ -41,8 +41,8 @@ pub(crate) struct ChildPlan {
     pub terminal: Option<(OwnedFd, [bool; 3])>,
     /// Init's bounding set to apply; `None` keeps ours (`-e CAP`).
     pub bounding_set: Option<u64>,
-    /// Init runs under rlxc's default seccomp policy: so does the command.
-    pub seccomp: bool,
+    /// Init's seccomp filter and no_new_privs: the command gets the same.
+    pub confinement: super::target::Confinement,
     pub uid: u32,
     pub gid: u32,
     pub argv: Vec<CString>,
@@ -144,11 +144,11 @@ fn confine(plan: &ChildPlan) -> Result<(), StepFailure> {
     enter_namespaces(plan)?;
     enter_root(plan)?;
     limit_capabilities(plan)?;
-    if plan.seccomp {
-        step(
-            "seccomp",
-            crate::seccomp::install(&crate::seccomp::default_program()),
-        )?;
+    if plan.confinement.no_new_privs {
+        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
+    }
+    if let Some(program) = &plan.confinement.seccomp {
+        step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
     keep_only_bounded_capabilities(plan)

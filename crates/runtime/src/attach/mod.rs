@@ -122,7 +122,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let namespaces = init.namespaces_to_enter(&wanted)?;
     let enters_mount = namespaces & libc::CLONE_NEWNS as u32 != 0;
     let root = enters_mount.then(|| init.open_root()).transpose()?;
-    let seccomp = init.has_seccomp_filter()?;
+    let confinement = init.confinement(paths)?;
     let bounding_set = options
         .limit_capabilities
         .then(|| init.bounding_set())
@@ -171,7 +171,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                 root,
                 terminal: slave,
                 bounding_set,
-                seccomp,
+                confinement,
                 uid: options.uid,
                 gid: options.gid,
                 argv,

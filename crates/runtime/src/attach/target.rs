@@ -99,15 +99,27 @@ impl Init {
         })
     }
 
-    /// Whether init runs under a seccomp filter (`Seccomp: 2`): rlxc's only filter is its
-    /// default policy, so the attached command gets the same one.
-    pub fn has_seccomp_filter(&self) -> Result<bool, AttachError> {
+    /// The seccomp filter and no_new_privs of init, for the attached command: the filter the
+    /// container was started with (`RUN_DIR/seccomp.bpf`) when init runs under one
+    /// (`Seccomp: 2`), rlxc's default policy when that file is missing (a container started
+    /// before rlxc kept it), and no_new_privs when init has it (`NoNewPrivs: 1`).
+    pub fn confinement(&self, paths: &ContainerPaths) -> Result<Confinement, AttachError> {
         let status = read_at(&self.proc_dir, "status")
             .map_err(|e| step("reading init's seccomp mode", e))?;
-        Ok(status
-            .lines()
-            .find_map(|line| line.strip_prefix("Seccomp:"))
-            .is_some_and(|mode| mode.trim() == "2"))
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(str::trim)
+        };
+        let seccomp = match field("Seccomp:") {
+            Some("2") => Some(read_program(paths)?),
+            _ => None,
+        };
+        Ok(Confinement {
+            seccomp,
+            no_new_privs: field("NoNewPrivs:") == Some("1"),
+        })
     }
 
     /// `cgroup.procs` of each of the container's cgroups, opened for writing now, from the
@@ -129,6 +141,33 @@ impl Init {
                     })
             })
             .collect()
+    }
+}
+
+/// What attach inherits from init besides namespaces and capabilities.
+#[derive(Debug)]
+pub struct Confinement {
+    pub seccomp: Option<crate::seccomp::Program>,
+    pub no_new_privs: bool,
+}
+
+fn read_program(paths: &ContainerPaths) -> Result<crate::seccomp::Program, AttachError> {
+    let path = paths.seccomp_file();
+    match std::fs::read(&path) {
+        Ok(bytes) => crate::seccomp::Program::from_bytes(&bytes).ok_or_else(|| {
+            step(
+                "reading the container's seccomp filter",
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: not a seccomp filter", path.display()),
+                ),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(crate::seccomp::default_program()),
+        Err(e) => Err(step(
+            "reading the container's seccomp filter",
+            io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+        )),
     }
 }
 

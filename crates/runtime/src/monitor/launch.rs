@@ -155,7 +155,34 @@ fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError>
             });
         }
     }
+    if let Err(error) = keep_seccomp_filter(&launch.paths, &plan) {
+        if created_run_dir {
+            let _ = fs::remove_dir_all(&run_dir);
+        }
+        return Err(error);
+    }
     Ok((plan, rootfs_plan, lock))
+}
+
+/// `RUN_DIR/seccomp.bpf`: the filter init gets, for attach (the profile file may change or
+/// go while the container runs; the filter in force may not).
+fn keep_seccomp_filter(paths: &ContainerPaths, plan: &InitPlan) -> Result<(), LaunchError> {
+    let path = paths.seccomp_file();
+    match &plan.seccomp {
+        Some(program) => OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut file| file.write_all(&program.to_bytes()))
+            .map_err(io("writing", &path)),
+        None => match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("removing", &path)(e)),
+        },
+    }
 }
 
 /// An exclusive lock on `RUN_DIR/lock`, held by the monitor for the container's whole life.

@@ -1,112 +1,132 @@
 //! rlxc's default seccomp policy: a short deny list of syscalls a container has no business
 //! making, each with the reason. Everything else is allowed: this is a floor under whatever
 //! the config keeps, not a sandbox of its own. Denied calls fail with EPERM, as if the
-//! kernel lacked the permission, which software handles better than a kill.
+//! kernel lacked the permission, which software handles better than a kill; syslog answers 0.
 
 /// One denied syscall: its name, its numbers on x86_64 and i386 (`None` where the ABI has
-/// none), and why a container must not make it.
+/// none), the errno it fails with, and why a container must not make it.
 pub struct Denied {
     pub name: &'static str,
     pub x86_64: i64,
     pub i386: Option<i64>,
+    pub errno: u16,
     pub why: &'static str,
 }
+
+const EPERM: u16 = libc::EPERM as u16;
 
 pub const DENIED: &[Denied] = &[
     Denied {
         name: "open_by_handle_at",
         x86_64: 304,
         i386: Some(342),
+        errno: EPERM,
         why: "opens any host file by handle (the \"shocker\" escape with CAP_DAC_READ_SEARCH)",
     },
     Denied {
         name: "kexec_load",
         x86_64: 246,
         i386: Some(283),
+        errno: EPERM,
         why: "replaces the running host kernel",
     },
     Denied {
         name: "kexec_file_load",
         x86_64: 320,
         i386: None,
+        errno: EPERM,
         why: "replaces the running host kernel",
     },
     Denied {
         name: "init_module",
         x86_64: 175,
         i386: Some(128),
+        errno: EPERM,
         why: "loads code into the host kernel",
     },
     Denied {
         name: "finit_module",
         x86_64: 313,
         i386: Some(350),
+        errno: EPERM,
         why: "loads code into the host kernel",
     },
     Denied {
         name: "delete_module",
         x86_64: 176,
         i386: Some(129),
+        errno: EPERM,
         why: "unloads host kernel modules",
     },
     Denied {
         name: "keyctl",
         x86_64: 250,
         i386: Some(288),
+        errno: EPERM,
         why: "kernel keyrings are not namespaced: reads and changes other users' keys",
     },
     Denied {
         name: "add_key",
         x86_64: 248,
         i386: Some(286),
+        errno: EPERM,
         why: "kernel keyrings are not namespaced",
     },
     Denied {
         name: "request_key",
         x86_64: 249,
         i386: Some(287),
+        errno: EPERM,
         why: "kernel keyrings are not namespaced; can run host upcalls",
     },
     Denied {
         name: "syslog",
         x86_64: 103,
         i386: Some(103),
-        why: "reads and clears the host's kernel log (dmesg)",
+        // "Success, nothing read": dmesg prints an empty log and exits 0 instead of an error.
+        errno: 0,
+        why: "reads and clears the host's kernel log (dmesg); answered with 0, an empty log",
     },
     Denied {
         name: "bpf",
         x86_64: 321,
         i386: Some(357),
+        errno: EPERM,
         why: "loads programs into the host kernel; a large attack surface",
     },
     Denied {
         name: "perf_event_open",
         x86_64: 298,
         i386: Some(336),
+        errno: EPERM,
         why: "observes the host and other containers; a large attack surface",
     },
     Denied {
         name: "userfaultfd",
         x86_64: 323,
         i386: Some(374),
+        errno: EPERM,
         why: "stalls kernel code at will: the usual tool of kernel exploits",
     },
     Denied {
         name: "acct",
         x86_64: 163,
         i386: Some(51),
+        errno: EPERM,
         why: "switches process accounting for the whole host",
     },
     Denied {
         name: "swapon",
         x86_64: 167,
         i386: Some(87),
+        errno: EPERM,
         why: "changes the host's swap",
     },
     Denied {
         name: "swapoff",
         x86_64: 168,
         i386: Some(115),
+        errno: EPERM,
         why: "changes the host's swap",
     },
 ];
@@ -117,13 +137,36 @@ pub fn reference_markdown() -> String {
         "# rlxc's safe defaults\n\nGenerated from `crates/runtime/src/seccomp/policy.rs` and \
          `crates/runtime/src/rootfs/mask.rs`; do not edit by hand.\n\n\
          ## Default seccomp policy\n\nApplied to every container's init and to `rlxc attach`, \
-         unless the config sets `lxc.seccomp.profile =` (empty) on purpose. Denied calls fail \
-         with EPERM; x32 calls and unknown architectures are refused.\n\n\
-         | syscall | why it is denied |\n|---|---|\n",
+         unless the config sets `lxc.seccomp.profile =` (empty) on purpose or names a profile \
+         file, which then replaces it (as in LXC; `rlxc config check` lists the calls below \
+         that such a profile lets through). Denied calls fail with the errno given (EPERM, as \
+         if the permission were missing; 0 for syslog, so `dmesg` prints an empty log); x32 \
+         calls and unknown architectures are refused.\n\n\
+         | syscall | answer | why it is denied |\n|---|---|---|\n",
     );
     for denied in DENIED {
-        out.push_str(&format!("| `{}` | {} |\n", denied.name, denied.why));
+        let answer = match denied.errno {
+            0 => "0 (nothing done)".to_string(),
+            1 => "EPERM".to_string(),
+            n => format!("errno {n}"),
+        };
+        out.push_str(&format!(
+            "| `{}` | {answer} | {} |\n",
+            denied.name, denied.why
+        ));
     }
+    out.push_str(
+        "\n## Profile files, no_new_privs, LSM labels\n\n\
+         `lxc.seccomp.profile = FILE` takes LXC's version 1 and 2 profiles (allow and deny \
+         lists, `[arch]` sections, `errno N` / `kill` / `trap` / `allow`, argument \
+         comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
+         the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
+         notification proxy. Attached commands get the filter init was started with (kept in \
+         the run directory) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
+         `lxc.apparmor.profile` and `lxc.selinux.context` label init's exec where the host runs \
+         that LSM; asking for a label on a host without it fails the start, naming the key. \
+         rlxc neither generates nor loads AppArmor profiles (`generated` is refused).\n",
+    );
     out.push_str(
         "\n## Masked paths\n\nMasked in every container, whatever its config mounts: files get \
          /dev/null bound over them, directories an empty read-only tmpfs.\n\n\

@@ -80,6 +80,9 @@ fn set_up(
     set_parent_death_signal(plan)?;
     wait_for_go(channel)?;
     root_cgroup_namespace_here(plan)?;
+    // While the host's /proc is still ours: the container may mount none.
+    let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
+    let keyring_label = step("LSM label", crate::lsm::open(plan.lsm.keycreate.as_slice()))?;
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
     let has_console = ptys.console.is_some();
@@ -93,14 +96,15 @@ fn set_up(
     // Last of the privileged steps: installing a filter needs CAP_SYS_ADMIN (or
     // no_new_privs), which init may lose with its uid next.
     // Before seccomp, which denies keyctl to the container.
+    step("LSM label", crate::lsm::apply(&keyring_label))?;
     if plan.new_session_keyring {
         step("session keyring", sys::join_new_session_keyring())?;
     }
-    if plan.default_seccomp {
-        step(
-            "seccomp",
-            crate::seccomp::install(&crate::seccomp::default_program()),
-        )?;
+    if plan.no_new_privs {
+        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
+    }
+    if let Some(program) = &plan.seccomp {
+        step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
@@ -124,6 +128,8 @@ fn set_up(
             }
         }
     }
+    // Last before exec: the start hooks' own execs must not take init's label.
+    step("LSM label", crate::lsm::apply(&exec_labels))?;
     step("close fds", sys::cloexec_from_3())
 }
 

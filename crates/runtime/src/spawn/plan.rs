@@ -2,6 +2,7 @@
 //! that every mistake that can be caught early is caught with the config still at hand.
 
 use std::ffi::CString;
+use std::path::Path;
 
 use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
 use rlxc_config::ContainerSpec;
@@ -52,8 +53,13 @@ pub struct InitPlan {
     pub monotonic_offset: Option<i64>,
     /// `lxc.hook.start` commands, run inside the container just before init.
     pub start_hooks: Vec<String>,
-    /// rlxc's default seccomp policy: on unless `lxc.seccomp.profile` is set empty on purpose.
-    pub default_seccomp: bool,
+    /// The seccomp filter init runs under: rlxc's default policy, the profile file's, or none
+    /// when `lxc.seccomp.profile` is set empty on purpose.
+    pub seccomp: Option<crate::seccomp::Program>,
+    /// `lxc.no_new_privs = 1`: setuid bits and file capabilities give init's tree nothing.
+    pub no_new_privs: bool,
+    /// `lxc.apparmor.profile` / `lxc.selinux.context`, as the host's LSMs can apply them.
+    pub lsm: crate::lsm::LsmPlan,
     /// A fresh session keyring (`lxc.keyring.session`, on by default).
     pub new_session_keyring: bool,
 }
@@ -70,6 +76,10 @@ pub enum PlanError {
     EmptyCommand,
     #[error("lxc.init.cmd: unbalanced quotes in {command:?}")]
     Quotes { command: String },
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
+    #[error(transparent)]
+    Lsm(#[from] crate::lsm::LsmError),
 }
 
 impl InitPlan {
@@ -112,7 +122,9 @@ impl InitPlan {
                 .hooks
                 .commands
                 .contains_key(&rlxc_config::spec::HookPoint::StartHost),
-            default_seccomp: spec.security.seccomp_profile.as_deref() != Some(""),
+            seccomp: crate::seccomp::for_spec(spec)?,
+            no_new_privs: spec.security.no_new_privs.unwrap_or(false),
+            lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
             new_session_keyring: spec.security.keyring_session.unwrap_or(true),
             start_hooks: spec
                 .hooks
