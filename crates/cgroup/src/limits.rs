@@ -35,8 +35,9 @@ impl LimitPlan {
     ) -> Result<Self, Error> {
         let mut plan = Self::default();
         let deny = console_deny(layout, v1, v2);
-        let v1 = &with_console_deny(v1, deny, ConsoleDeny::V1);
-        let v2 = &with_console_deny(v2, deny, ConsoleDeny::V2);
+        let pids = default_pids_limit(layout, v1, v2);
+        let v1 = &with_default(&with_console_deny(v1, deny, Version::V1), pids, Version::V1);
+        let v2 = &with_default(&with_console_deny(v2, deny, Version::V2), pids, Version::V2);
         for (key, value) in v1 {
             let origin = format!("lxc.cgroup.{key}");
             let controller = controller_of(key);
@@ -168,11 +169,9 @@ impl LimitPlan {
     }
 }
 
-/// Where the deny of the host's console goes: to the version whose rules would open it, or
-/// with no device rule at all (every device allowed) to v1 where the host has the devices
-/// controller there, else to the cgroup2 program.
+/// Which settings list a setting rlxc adds on its own goes to (or none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConsoleDeny {
+enum Version {
     None,
     V1,
     V2,
@@ -189,7 +188,7 @@ fn console_deny(
     layout: &CgroupLayout,
     v1: &[(String, String)],
     v2: &[(String, String)],
-) -> ConsoleDeny {
+) -> Version {
     let opens_console = |rule: &DeviceRule| {
         rule.allow
             && rule.kind != crate::devices::DeviceType::Block
@@ -206,23 +205,65 @@ fn console_deny(
     let has_rules =
         |settings: &[(String, String)]| settings.iter().any(|(key, _)| key.starts_with("devices."));
     if opened_by(v2) {
-        ConsoleDeny::V2
+        Version::V2
     } else if opened_by(v1) {
-        ConsoleDeny::V1
+        Version::V1
     } else if has_rules(v1) || has_rules(v2) {
-        ConsoleDeny::None
-    } else if layout.v1_hierarchy_of("devices").is_some() || layout.v2.is_none() {
-        ConsoleDeny::V1
+        Version::None
+    } else if layout.v1_hierarchy_of("devices").is_some() {
+        Version::V1
+    } else if layout.v2.is_some() {
+        // cgroup2's device control is an eBPF program, not a controller: always there.
+        Version::V2
     } else {
-        ConsoleDeny::V2
+        Version::None
     }
+}
+
+/// The container's process limit when its config sets none: LXC sets none, and a fork bomb
+/// then takes every pid of the host. 4096 is far above what a system container runs (a
+/// full distribution with its services: a few hundred) and an eighth of a default
+/// `pid_max` (32768). `lxc.cgroup.pids.max = max` lifts it on purpose.
+pub const DEFAULT_PIDS_MAX: u32 = 4096;
+
+/// Where the default `pids.max` goes: nowhere when the config has one (either version) or
+/// the host has no pids controller, else where the controller is (v1 first, as the
+/// host's own hierarchy).
+fn default_pids_limit(
+    layout: &CgroupLayout,
+    v1: &[(String, String)],
+    v2: &[(String, String)],
+) -> Version {
+    let configured = v1.iter().chain(v2).any(|(key, _)| key == "pids.max");
+    if configured {
+        Version::None
+    } else if layout.v1_hierarchy_of("pids").is_some() {
+        Version::V1
+    } else if layout.v2.as_ref().is_some_and(|v2| v2.has("pids")) {
+        Version::V2
+    } else {
+        Version::None
+    }
+}
+
+/// `settings` with the default `pids.max` appended when it belongs to this version.
+fn with_default(
+    settings: &[(String, String)],
+    target: Version,
+    version: Version,
+) -> Vec<(String, String)> {
+    let mut settings = settings.to_vec();
+    if target == version {
+        settings.push(("pids.max".into(), DEFAULT_PIDS_MAX.to_string()));
+    }
+    settings
 }
 
 /// `settings` with the console's deny appended when it belongs to this version.
 fn with_console_deny(
     settings: &[(String, String)],
-    deny: ConsoleDeny,
-    version: ConsoleDeny,
+    deny: Version,
+    version: Version,
 ) -> Vec<(String, String)> {
     let mut settings = settings.to_vec();
     if deny == version {

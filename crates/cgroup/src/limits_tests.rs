@@ -67,6 +67,8 @@ fn on_a_pure_v2_host_the_seed_is_translated_with_one_notice_per_key() {
             "memory.max=1073741824",
             "io.bfq.weight=500",
             "io.weight=4950",
+            // The seed sets no pids.max: rlxc's default, where the controller is.
+            "pids.max=4096",
             "memory.swap.max=1073741824",
         ]
     );
@@ -78,7 +80,7 @@ fn on_a_pure_v2_host_the_seed_is_translated_with_one_notice_per_key() {
         .any(|n| n.starts_with("lxc.cgroup.cpu.shares:") && n.contains("cpu.weight = 39")));
     assert_eq!(
         plan.v2_controllers(&layout),
-        ["cpu", "cpuset", "io", "memory"]
+        ["cpu", "cpuset", "io", "memory", "pids"]
     );
 }
 
@@ -188,4 +190,36 @@ fn the_hosts_console_is_denied_last_whenever_the_rules_would_open_it() {
     assert!(!last.allow && last.major == Some(5) && last.minor == Some(1));
     let plan = LimitPlan::new(&layout, &[], &[]).expect("plan");
     assert_eq!(plan.v2_devices.len(), 1, "{:?}", plan.v2_devices);
+}
+
+#[test]
+fn a_config_without_pids_max_gets_the_default_where_the_controller_is() {
+    let hybrid = CgroupLayout {
+        v1: v1(&["pids"]),
+        v2: v2(&["memory"]),
+    };
+    let plan = LimitPlan::new(&hybrid, &[], &[]).expect("plan");
+    assert_eq!(keys(&plan), ["pids.max=4096"]);
+    assert!(plan.notices.is_empty(), "{:?}", plan.notices);
+    // Set in either version, even to max: the config's, and no default.
+    for (v1_settings, v2_settings) in [
+        (settings(&[("pids.max", "max")]), Vec::new()),
+        (Vec::new(), settings(&[("pids.max", "100")])),
+    ] {
+        let plan = LimitPlan::new(&hybrid, &v1_settings, &v2_settings).expect("plan");
+        assert!(
+            !keys(&plan).contains(&"pids.max=4096".to_string()),
+            "{:?}",
+            keys(&plan)
+        );
+    }
+    // No pids controller anywhere: nothing to write.
+    let none = CgroupLayout {
+        v1: v1(&["memory"]),
+        v2: None,
+    };
+    assert_eq!(
+        keys(&LimitPlan::new(&none, &[], &[]).expect("plan")),
+        Vec::<String>::new()
+    );
 }

@@ -70,7 +70,8 @@ pub fn audit(spec: &ContainerSpec) -> Vec<Finding> {
     if !has_pids_limit {
         findings.push(Finding {
             setting: "no pids.max".into(),
-            risk: "a fork bomb in the container can use up the host's process ids",
+            risk: "rlxc applies pids.max = 4096 (LXC none: a fork bomb takes every pid of the \
+                   host); set lxc.cgroup.pids.max to what the container needs, or max",
         });
     }
     if spec.security.seccomp_profile.as_deref() == Some("") {

@@ -19,9 +19,13 @@ fn wait_for(file: &std::path::Path, done: impl Fn(&str) -> bool) -> String {
     }
 }
 
-/// The seed sets no pids limit (`rlxc config check` says so); with one, a fork bomb stops
-/// at it and `stop -k` still ends everything.
+/// The seed sets no pids limit: rlxc's default applies. A fork bomb stops at the limit (64
+/// here, to keep the test light) and `stop -k` still ends everything.
 fn fork_bomb(setup: Setup) {
+    let c = Container::start(setup, "esc-pids", &[]);
+    let default = std::fs::read_to_string(c.cgroup_dir("pids").join("pids.max")).expect("max");
+    assert_eq!(default.trim(), "4096");
+    c.stop();
     let c = Container::start(setup, "esc-fork", &["lxc.cgroup.pids.max=64"]);
     let pids = c.cgroup_dir("pids");
     c.sh_ok("b() { b & b & wait; }; b </dev/null >/dev/null 2>&1 &");

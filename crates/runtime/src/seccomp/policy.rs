@@ -184,5 +184,14 @@ pub fn reference_markdown() -> String {
     for (path, why) in crate::rootfs::READ_ONLY_PATHS {
         out.push_str(&format!("| `/{path}` | {why} |\n"));
     }
+    out.push_str(&format!(
+        "\n## Cgroup defaults\n\n\
+         - `pids.max = {}` when the config sets no `pids.max` (LXC sets none, and a fork bomb \
+         then takes every pid of the host); `lxc.cgroup.pids.max = max` lifts it.\n\
+         - The host's console, char 5:1, is denied last whenever the device rules would open it \
+         (the seed's `c 5:1 rwm`) or there are none: a container's /dev/console is a pty of its \
+         own, so 5:1 is only ever the host's.\n",
+        rlxc_cgroup::limits::DEFAULT_PIDS_MAX
+    ));
     out
 }
