@@ -17,6 +17,7 @@ mod bpf;
 mod cgroupfs;
 mod container;
 mod create;
+mod defaults;
 mod delegate;
 pub mod devices;
 mod error;
@@ -36,6 +37,7 @@ mod wait;
 
 pub use container::{ContainerCgroups, Placement};
 pub use create::{controller_of, monitor_path, payload_path, CgroupRequest};
+pub use defaults::{DEFAULT_DEVICE_RULES, DEFAULT_PIDS_MAX};
 pub use delegate::{NotDelegated, Undelegated, V2Delegation};
 pub use error::Error;
 pub use freeze::FreezerState;

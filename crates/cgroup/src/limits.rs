@@ -34,10 +34,7 @@ impl LimitPlan {
         v2: &[(String, String)],
     ) -> Result<Self, Error> {
         let mut plan = Self::default();
-        let deny = console_deny(layout, v1, v2);
-        let pids = default_pids_limit(layout, v1, v2);
-        let v1 = &with_default(&with_console_deny(v1, deny, Version::V1), pids, Version::V1);
-        let v2 = &with_default(&with_console_deny(v2, deny, Version::V2), pids, Version::V2);
+        let (v1, v2) = &crate::defaults::with_defaults(layout, v1, v2);
         for (key, value) in v1 {
             let origin = format!("lxc.cgroup.{key}");
             let controller = controller_of(key);
@@ -167,110 +164,6 @@ impl LimitPlan {
         }
         Ok(notices)
     }
-}
-
-/// Which settings list a setting rlxc adds on its own goes to (or none).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
-    None,
-    V1,
-    V2,
-}
-
-/// The device the host's console is (`/dev/console`, 5:1).
-const HOST_CONSOLE: (u32, u32) = (5, 1);
-
-/// A container's own /dev/console is a pty of its devpts (major 136), so char 5:1 is only
-/// ever the *host's* console: a root that may mknod (the seed allows `c *:* m` and
-/// `c 5:1 rwm`; a config without device rules allows everything) could open it and type
-/// into the host's login. rlxc denies it last, in the version of the rules it overrides.
-fn console_deny(
-    layout: &CgroupLayout,
-    v1: &[(String, String)],
-    v2: &[(String, String)],
-) -> Version {
-    let opens_console = |rule: &DeviceRule| {
-        rule.allow
-            && rule.kind != crate::devices::DeviceType::Block
-            && rule.major.is_none_or(|m| m == HOST_CONSOLE.0)
-            && rule.minor.is_none_or(|m| m == HOST_CONSOLE.1)
-            && rule.access & (crate::devices::ACCESS_READ | crate::devices::ACCESS_WRITE) != 0
-    };
-    let opened_by = |settings: &[(String, String)]| {
-        settings.iter().any(|(key, value)| {
-            key == "devices.allow"
-                && DeviceRule::parse(true, value).is_ok_and(|r| opens_console(&r))
-        })
-    };
-    let has_rules =
-        |settings: &[(String, String)]| settings.iter().any(|(key, _)| key.starts_with("devices."));
-    if opened_by(v2) {
-        Version::V2
-    } else if opened_by(v1) {
-        Version::V1
-    } else if has_rules(v1) || has_rules(v2) {
-        Version::None
-    } else if layout.v1_hierarchy_of("devices").is_some() {
-        Version::V1
-    } else if layout.v2.is_some() {
-        // cgroup2's device control is an eBPF program, not a controller: always there.
-        Version::V2
-    } else {
-        Version::None
-    }
-}
-
-/// The container's process limit when its config sets none: LXC sets none, and a fork bomb
-/// then takes every pid of the host. 4096 is far above what a system container runs (a
-/// full distribution with its services: a few hundred) and an eighth of a default
-/// `pid_max` (32768). `lxc.cgroup.pids.max = max` lifts it on purpose.
-pub const DEFAULT_PIDS_MAX: u32 = 4096;
-
-/// Where the default `pids.max` goes: nowhere when the config has one (either version) or
-/// the host has no pids controller, else where the controller is (v1 first, as the
-/// host's own hierarchy).
-fn default_pids_limit(
-    layout: &CgroupLayout,
-    v1: &[(String, String)],
-    v2: &[(String, String)],
-) -> Version {
-    let configured = v1.iter().chain(v2).any(|(key, _)| key == "pids.max");
-    if configured {
-        Version::None
-    } else if layout.v1_hierarchy_of("pids").is_some() {
-        Version::V1
-    } else if layout.v2.as_ref().is_some_and(|v2| v2.has("pids")) {
-        Version::V2
-    } else {
-        Version::None
-    }
-}
-
-/// `settings` with the default `pids.max` appended when it belongs to this version.
-fn with_default(
-    settings: &[(String, String)],
-    target: Version,
-    version: Version,
-) -> Vec<(String, String)> {
-    let mut settings = settings.to_vec();
-    if target == version {
-        settings.push(("pids.max".into(), DEFAULT_PIDS_MAX.to_string()));
-    }
-    settings
-}
-
-/// `settings` with the console's deny appended when it belongs to this version.
-fn with_console_deny(
-    settings: &[(String, String)],
-    deny: Version,
-    version: Version,
-) -> Vec<(String, String)> {
-    let mut settings = settings.to_vec();
-    if deny == version {
-        let (major, minor) = HOST_CONSOLE;
-        settings.push(("devices.deny".into(), format!("c {major}:{minor} rwm")));
-    }
-    settings
 }
 
 /// The weight went to the second choice (the seed's `blkio.weight` on a kernel without

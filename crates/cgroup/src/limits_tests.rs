@@ -176,9 +176,17 @@ fn the_hosts_console_is_denied_last_whenever_the_rules_would_open_it() {
     for leaves in ["c *:* m", "b 5:1 rwm", "c 5:2 rwm", "c 4:1 rwm"] {
         assert_eq!(rules(leaves).len(), 2, "{leaves}");
     }
-    // No device rule at all allows every device: the deny is the only rule.
+    // No device rule at all: rlxc's default policy, which has no 5:1.
     let plan = LimitPlan::new(&layout, &settings(&[("cpu.shares", "512")]), &[]).expect("plan");
-    assert_eq!(keys(&plan), ["cpu.shares=512", "devices.deny=c 5:1 rwm"]);
+    let written = keys(&plan);
+    assert_eq!(written[0], "cpu.shares=512");
+    assert_eq!(written[1], "devices.deny=a");
+    assert_eq!(
+        written.len(),
+        1 + crate::DEFAULT_DEVICE_RULES.len(),
+        "{written:?}"
+    );
+    assert!(!written.iter().any(|w| w.contains("5:1")), "{written:?}");
     // On cgroup2 it is the program's last rule.
     let layout = CgroupLayout {
         v1: Vec::new(),
@@ -189,7 +197,7 @@ fn the_hosts_console_is_denied_last_whenever_the_rules_would_open_it() {
     let last = plan.v2_devices.last().expect("rules");
     assert!(!last.allow && last.major == Some(5) && last.minor == Some(1));
     let plan = LimitPlan::new(&layout, &[], &[]).expect("plan");
-    assert_eq!(plan.v2_devices.len(), 1, "{:?}", plan.v2_devices);
+    assert_eq!(plan.v2_devices.len(), crate::DEFAULT_DEVICE_RULES.len());
 }
 
 #[test]
@@ -200,6 +208,8 @@ fn a_config_without_pids_max_gets_the_default_where_the_controller_is() {
     };
     let plan = LimitPlan::new(&hybrid, &[], &[]).expect("plan");
     assert_eq!(keys(&plan), ["pids.max=4096"]);
+    // (the default device policy went to cgroup2's program: no v1 devices here)
+    assert_eq!(plan.v2_devices.len(), crate::DEFAULT_DEVICE_RULES.len());
     assert!(plan.notices.is_empty(), "{:?}", plan.notices);
     // Set in either version, even to max: the config's, and no default.
     for (v1_settings, v2_settings) in [

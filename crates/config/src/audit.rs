@@ -28,8 +28,8 @@ pub fn audit(spec: &ContainerSpec) -> Vec<Finding> {
     } else if no_device_policy(spec) && mknod {
         findings.push(Finding {
             setting: "no lxc.cgroup.devices.* rules".into(),
-            risk:
-                "with mknod kept, every device node can be created and opened, host disks included",
+            risk: "with mknod kept, every device node could be created and opened, host disks \
+                   included (LXC lets it; rlxc applies LXC's common.conf device list instead)",
         });
     }
     for (cap, risk) in [

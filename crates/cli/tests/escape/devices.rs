@@ -33,3 +33,29 @@ fn host_console(setup: Setup) {
     assert_eq!(out, "88\nwrote\n", "{out}");
     c.stop();
 }
+
+/// A container made by `rlxc create -t busybox` has no device rules in its config and is
+/// privileged (CAP_MKNOD kept): rlxc's default device list applies, so the host's disk and
+/// console can be made but not opened, while /dev/null and the ptys still work.
+#[test]
+fn a_default_container_gets_a_device_policy() {
+    let world = crate::support::World::new();
+    let name = world.busybox("esc-devdef");
+    let rootfs = world.lxcpath().join(&name).join("rootfs");
+    std::fs::copy(crate::probe(), rootfs.join("bin/probe")).expect("copy the probe");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let sh = |script: &str| {
+        let out = world.output(&["attach", "-n", &name, "--", "/bin/sh", "-c", script]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (major, minor) = host_root_device();
+    assert_eq!(
+        sh(&format!(
+            "probe device b {major} {minor}; probe device c 5 1; probe device c 1 1; \
+             echo x > /dev/null && echo null-ok"
+        )),
+        "EPERM\nEPERM\nEPERM\nnull-ok\n"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

@@ -189,9 +189,16 @@ pub fn reference_markdown() -> String {
          - `pids.max = {}` when the config sets no `pids.max` (LXC sets none, and a fork bomb \
          then takes every pid of the host); `lxc.cgroup.pids.max = max` lifts it.\n\
          - The host's console, char 5:1, is denied last whenever the device rules would open it \
-         (the seed's `c 5:1 rwm`) or there are none: a container's /dev/console is a pty of its \
-         own, so 5:1 is only ever the host's.\n",
-        rlxc_cgroup::limits::DEFAULT_PIDS_MAX
+         (the seed's `c 5:1 rwm`): a container's /dev/console is a pty of its own, so 5:1 is \
+         only ever the host's.\n\
+         - A config without device rules gets LXC's `common.conf` list (without it, a \
+         privileged root could mknod and read the host's disks):\n\n\
+         | rule | for |\n|---|---|\n",
+        rlxc_cgroup::DEFAULT_PIDS_MAX
     ));
+    for (key, rule, what) in rlxc_cgroup::DEFAULT_DEVICE_RULES {
+        let verb = key.trim_start_matches("devices.");
+        out.push_str(&format!("| `{verb} {rule}` | {what} |\n"));
+    }
     out
 }
