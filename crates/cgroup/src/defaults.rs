@@ -35,6 +35,9 @@ pub const DEFAULT_DEVICE_RULES: &[(&str, &str, &str)] = &[
 /// The device the host's console is (`/dev/console`, 5:1).
 const HOST_CONSOLE: (u32, u32) = (5, 1);
 
+/// Settings as the config has them, `(controller.file, value)` in file order.
+type Settings = Vec<(String, String)>;
+
 /// Which settings list an addition goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Version {
@@ -48,7 +51,7 @@ pub(crate) fn with_defaults(
     layout: &CgroupLayout,
     v1: &[(String, String)],
     v2: &[(String, String)],
-) -> (Vec<(String, String)>, Vec<(String, String)>) {
+) -> (Settings, Settings) {
     let mut lists = (v1.to_vec(), v2.to_vec());
     let mut add = |version: Version, key: &str, value: String| match version {
         Version::V1 => lists.0.push((key.to_owned(), value)),
