@@ -3,7 +3,32 @@
 
 use crate::{Container, Setup};
 
-escape_tests!(hostile_lines_are_refused_before_anything_runs);
+escape_tests!(
+    hostile_lines_are_refused_before_anything_runs,
+    an_include_loop_is_refused,
+);
+
+/// The set-up's config including a file that includes it back.
+fn an_include_loop_is_refused(setup: Setup) {
+    let c = Container::prepare(setup, "esc-loop");
+    let dir = c.world.dir.path();
+    let mut text = std::fs::read(setup.config_file()).expect("config");
+    text.extend_from_slice(format!("lxc.include = {}\n", dir.join("b.conf").display()).as_bytes());
+    std::fs::write(dir.join("a.conf"), text).expect("a.conf");
+    std::fs::write(
+        dir.join("b.conf"),
+        format!("lxc.include = {}\n", dir.join("a.conf").display()),
+    )
+    .expect("b.conf");
+    let out = c.try_start_with(&dir.join("a.conf"), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("b.conf:1") && stderr.contains("a.conf"),
+        "{stderr}"
+    );
+    c.world.assert_nothing_left(&c.name);
+}
 
 fn hostile_lines_are_refused_before_anything_runs(setup: Setup) {
     let c = Container::prepare(setup, "esc-conf");

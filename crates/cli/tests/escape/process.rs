@@ -51,14 +51,21 @@ fn attach_is_confined_whenever_the_container_can_see_it(setup: Setup) {
     c.sh_ok(&format!(
         "probe watch {RLXC} 5 60 /escape-watch.log </dev/null >/dev/null 2>&1 &"
     ));
+    // CVE-2019-5736's own trick: a command whose interpreter is /proc/self/exe makes the
+    // exec run the runtime's binary again, now as a process of the container.
+    std::fs::write(c.rootfs.join("evil"), "#!/proc/self/exe\n").expect("evil");
+    std::fs::set_permissions(
+        c.rootfs.join("evil"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
     // Attach until the watcher has caught attach's process a few times (it is in sight
     // only between its fork and its exec, so not every attach is caught).
     let mut caught = 0;
-    for _ in 0..400 {
-        c.world
-            .rlxc(&["attach", "-n", &c.name, "--", "/bin/true"])
-            .assert()
-            .success();
+    for round in 0..400 {
+        let command = if round % 2 == 0 { "/bin/true" } else { "/evil" };
+        let out = c.world.output(&["attach", "-n", &c.name, "--", command]);
+        assert!(out.status.success() || command == "/evil", "{out:?}");
         caught = std::fs::read_to_string(&log)
             .unwrap_or_default()
             .lines()
