@@ -107,25 +107,11 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     drop((pidfd, cgroup_procs, root));
     let mut keep = vec![channel.as_fd().as_raw_fd()];
     keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
-    if let Err(e) = sys::close_fds_from_3_except(&keep) {
-        report_and_exit(
-            &channel,
-            StepFailure {
-                step: "close fds",
-                message: e.to_string(),
-                exit_code: 1,
-            },
-        )
+    if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
+        report_and_exit(&channel, failure)
     }
-    match sys::fork_sibling() {
-        Err(e) => report_and_exit(
-            &channel,
-            StepFailure {
-                step: "fork into the container",
-                message: e.to_string(),
-                exit_code: 1,
-            },
-        ),
+    match step("fork into the container", sys::fork_sibling()) {
+        Err(failure) => report_and_exit(&channel, failure),
         Ok(sys::Forked::Parent { pid }) => {
             let _ = channel.send(&ChildReport::Forked { pid }, &[]);
             sys::exit_child(0)
