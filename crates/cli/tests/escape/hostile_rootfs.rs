@@ -11,6 +11,7 @@ use crate::{Container, Setup};
 escape_tests!(
     proc_and_sys_pointing_out,
     dev_pointing_out,
+    dev_nodes_pointing_out_without_autodev,
     mount_entry_target_pointing_out,
 );
 
@@ -87,12 +88,28 @@ fn dev_pointing_out(setup: Setup) {
     start_and_check(&c, &marker, &[]);
     // /dev a real directory, but /dev/pts and /dev/shm links out of the rootfs.
     let c = Container::prepare(setup, "esc-rpts");
-    let marker2 = Marker(c.world.dir.path().join("host-marker"));
-    std::fs::create_dir(&marker2.0).expect("marker");
-    std::fs::write(marker2.0.join("untouched"), "").expect("marker file");
+    let marker2 = Marker::new(&c);
     replace_with_symlink(&c.rootfs, "dev/pts", &marker2.0);
     replace_with_symlink(&c.rootfs, "dev/shm", &marker2.relative_from(1));
     start_and_check(&c, &marker2, &[]);
+}
+
+/// Without autodev the rootfs's own /dev is used: its console, ptmx and pts are where the
+/// console pty and devpts go, and here they lead out of the rootfs.
+fn dev_nodes_pointing_out_without_autodev(setup: Setup) {
+    let c = Container::prepare(setup, "esc-rnodes");
+    let marker = Marker::new(&c);
+    let dev = c.rootfs.join("dev");
+    for name in ["console", "ptmx", "pts"] {
+        let _ = std::fs::remove_file(dev.join(name));
+        let _ = std::fs::remove_dir_all(dev.join(name));
+    }
+    symlink(marker.0.join("untouched"), dev.join("console")).expect("symlink");
+    symlink(marker.relative_from(1).join("untouched"), dev.join("ptmx")).expect("symlink");
+    symlink(&marker.0, dev.join("pts")).expect("symlink");
+    start_and_check(&c, &marker, &["lxc.autodev=0"]);
+    let content = std::fs::read(marker.0.join("untouched")).expect("marker file");
+    assert!(content.is_empty(), "the marker file was written");
 }
 
 fn mount_entry_target_pointing_out(setup: Setup) {
