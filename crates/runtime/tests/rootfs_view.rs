@@ -25,6 +25,8 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
 
     let report = in_container(&plan, Namespaces::MountAndPid, |outcome| {
         assert_eq!(std::process::id(), 1, "setup ran as pid 1 of its namespace");
+        // The spawn child's step after init's sysctls: /proc/sys and co. read-only.
+        rlxc_runtime::rootfs::make_proc_read_only().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             outcome.resolver,
             Resolver::InRoot,
@@ -54,6 +56,13 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
             .filter(|path| std::path::Path::new(path).exists())
             .collect();
         expected.extend(masked.iter().map(String::as_str));
+        // So are the read-only ones (each a bind of its own).
+        let read_only: Vec<String> = rlxc_runtime::rootfs::READ_ONLY_PATHS
+            .iter()
+            .map(|(path, _)| format!("/{path}"))
+            .filter(|path| std::path::Path::new(path).exists())
+            .collect();
+        expected.extend(read_only.iter().map(String::as_str));
         expected.sort();
         expected.dedup();
         let mut points = mount_points();

@@ -90,7 +90,9 @@ fn sysrq_and_kcore(setup: Setup) {
 /// core_pattern runs a program as root on the host when a process dumps core: the classic
 /// way out through a writable /proc/sys. Every host-wide sysctl must stay read-only.
 fn proc_sys_writes(setup: Setup) {
-    let c = Container::start(setup, "esc-sysctl", &[]);
+    // The container's own sysctls are written before /proc/sys becomes read-only.
+    let c = Container::start(setup, "esc-sysctl", &["lxc.sysctl.net.ipv4.ip_forward=1"]);
+    assert_eq!(c.sh_ok("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
     let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("read");
     for path in [
         "/proc/sys/kernel/core_pattern",

@@ -69,10 +69,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     if plan.autodev {
         plan.hooks.run(HookPoint::Autodev)?;
     }
-    // What the container must never write or read of the host, whatever it mounted.
-    if plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw) {
-        mask::read_only_proc(&root)?;
-    }
+    // What the container must never read of the host, whatever it mounted. (What it must
+    // never write, /proc/sys and co., becomes read-only after init's sysctls are written:
+    // `make_proc_read_only`.)
     mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
@@ -82,6 +81,18 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
         skipped,
         resolver,
     })
+}
+
+/// After the pivot, once init has written its `lxc.sysctl.*`: /proc/sys, sysrq-trigger and
+/// the other host-wide knobs of the container's procfs become read-only (`mask`), however
+/// /proc was mounted.
+pub fn make_proc_read_only() -> Result<(), RootfsError> {
+    let root =
+        resolve::RootDir::open(std::path::Path::new("/")).map_err(|source| RootfsError::Mask {
+            path: "/".into(),
+            source,
+        })?;
+    mask::read_only_proc(&root)
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

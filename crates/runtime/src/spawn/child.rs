@@ -89,6 +89,9 @@ fn set_up(
     drop(ptys);
     set_hostname(plan)?;
     apply_sysctls(plan)?;
+    if plan.read_only_proc {
+        step("read-only /proc", crate::rootfs::make_proc_read_only())?;
+    }
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
     }
