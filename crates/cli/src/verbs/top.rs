@@ -236,12 +236,14 @@ fn live(mut view: View, delay: Duration, iterations: Option<u64>) -> anyhow::Res
             let Some(keys) = terminal.keys_until(deadline)? else {
                 return Ok(ExitCode::SUCCESS);
             };
-            for key in keys {
-                if !view.key(key) {
+            for key in &keys {
+                if !view.key(*key) {
                     return Ok(ExitCode::SUCCESS);
                 }
             }
-            draw(&terminal, &view, previous.as_ref(), &now, delay)?;
+            if !keys.is_empty() {
+                draw(&terminal, &view, previous.as_ref(), &now, delay)?;
+            }
         }
         refreshes += 1;
         if iterations.is_some_and(|n| refreshes >= n) {
@@ -287,4 +289,45 @@ fn draw(
 
 fn cut(text: &str, width: usize) -> String {
     text.chars().take(width).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_reverse_on_the_same_letter_and_quit() {
+        let mut view = View {
+            lxcpath: PathBuf::from("/var/lib/rlxc"),
+            sort: SortKey::Name,
+            reverse: false,
+        };
+        assert!(view.key('c'));
+        assert_eq!((view.sort, view.reverse), (SortKey::Cpu, false));
+        assert!(view.key('c'));
+        assert_eq!((view.sort, view.reverse), (SortKey::Cpu, true));
+        // Another key sorts its natural way again.
+        assert!(view.key('m'));
+        assert_eq!((view.sort, view.reverse), (SortKey::Memory, false));
+        assert!(view.key('r'));
+        assert_eq!((view.sort, view.reverse), (SortKey::Memory, true));
+        assert_eq!(view.order(), "sorted by memory (reversed)");
+        // Unknown keys change nothing; q and Ctrl-C quit.
+        assert!(view.key('x'));
+        assert_eq!((view.sort, view.reverse), (SortKey::Memory, true));
+        assert!(!view.key('q'));
+        assert!(!view.key('\x03'));
+    }
+
+    #[test]
+    fn delays_and_sort_keys_parse_or_say_why_not() {
+        assert_eq!(delay("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(delay("0.5"), Ok(Duration::from_millis(500)));
+        for bad in ["0", "-1", "nan", "inf", "1e9", "soon"] {
+            assert!(delay(bad).is_err(), "{bad}");
+        }
+        assert_eq!(sort_key("N"), Ok(SortKey::Network));
+        assert!(sort_key("cc").is_err());
+        assert!(sort_key("").is_err());
+    }
 }

@@ -3,7 +3,8 @@
 
 use super::rows::Row;
 
-/// The columns, in the order they are shown.
+/// The columns, in the order they are shown. Headers are single words, so `awk` can count
+/// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
     Name,
@@ -52,9 +53,9 @@ impl Column {
             Column::Cpu => "CPU%",
             Column::Memory => "MEM/LIMIT",
             Column::KernelMemory => "KMEM",
-            Column::BlockIo => "IO READ/WRITE",
+            Column::BlockIo => "BLKIO(R/W)",
             Column::Pids => "PIDS/MAX",
-            Column::Network => "NET RX/TX",
+            Column::Network => "NET(RX/TX)",
         }
     }
 

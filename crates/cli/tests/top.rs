@@ -1,0 +1,268 @@
+//! `rlxc top` on real containers: a busy one and an idle one, their figures checked against
+//! their cgroup files as the host sees them. (Hybrid here; the UML lane runs these on pure
+//! cgroup2.)
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use support::{cgroup_dir, read, World, RLXC};
+
+/// A container whose init spins, with a pids and a memory limit.
+fn busy(world: &World, base: &str) -> String {
+    let name = world.busybox(base);
+    world.append_config(
+        &name,
+        "lxc.init.cmd = /bin/sh -c 'while :; do :; done'\n\
+         lxc.cgroup.pids.max = 32\n\
+         lxc.cgroup.memory.limit_in_bytes = 256M\n",
+    );
+    start(world, &name);
+    name
+}
+
+fn start(world: &World, name: &str) {
+    let out = world.output(&["start", "-n", name, "-d"]);
+    assert!(out.status.success(), "start {name}: {out:?}");
+}
+
+/// The frames of `top -b` output (separated by blank lines), each as its rows of cells,
+/// the header row first.
+fn frames_of(stdout: &[u8]) -> Vec<Vec<Vec<String>>> {
+    String::from_utf8_lossy(stdout)
+        .split("\n\n")
+        .map(|frame| {
+            frame
+                .lines()
+                .map(|line| line.split_whitespace().map(String::from).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// The cell of `column` (a header word) in the row of `name`.
+fn cell<'a>(frame: &'a [Vec<String>], name: &str, column: &str) -> &'a str {
+    let index = frame[0]
+        .iter()
+        .position(|header| header == column)
+        .unwrap_or_else(|| panic!("no {column} column: {frame:?}"));
+    let row = frame
+        .iter()
+        .find(|row| row[0] == name)
+        .unwrap_or_else(|| panic!("no row of {name}: {frame:?}"));
+    &row[index]
+}
+
+/// `top`'s short sizes back to bytes (`252K` is 252 KiB).
+fn bytes(size: &str) -> f64 {
+    let (number, unit) = size.split_at(size.len() - 1);
+    let power = "BKMGTP"
+        .find(unit)
+        .unwrap_or_else(|| panic!("unit of {size}"));
+    number.parse::<f64>().expect("number") * 1024f64.powi(power as i32)
+}
+
+#[test]
+fn batch_sorted_by_cpu_puts_the_busy_container_first_with_its_limits() {
+    let world = World::new();
+    let busy = busy(&world, "top-busy");
+    let idle = world.busybox("top-idle");
+    start(&world, &idle);
+
+    let out = world.output(&["top", "-b", "-d", "1", "--iterations", "2", "-s", "c"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames = frames_of(&out.stdout);
+    assert_eq!(frames.len(), 2, "two refreshes: {frames:?}");
+    for frame in &frames {
+        assert_eq!(frame.len(), 3, "a header and two containers: {frame:?}");
+        assert_eq!(frame[1][0], busy, "the busy one first by cpu: {frame:?}");
+        let cpu = |name| -> f64 { cell(frame, name, "CPU%").parse().expect("a CPU %") };
+        assert!(
+            cpu(&busy) > 10.0 && cpu(&busy) > cpu(&idle),
+            "busy {} idle {}",
+            cpu(&busy),
+            cpu(&idle)
+        );
+        assert_eq!(cell(frame, &busy, "STATE"), "RUNNING");
+    }
+    let last = &frames[1];
+
+    // Memory: the cgroup's usage file, to its order of magnitude (it moves by itself), and
+    // the configured limit.
+    let memory = cgroup_dir(world.init_pid(&busy), "memory");
+    let usage_file = ["memory.usage_in_bytes", "memory.current"]
+        .into_iter()
+        .find(|file| memory.join(file).exists())
+        .expect("a memory usage file");
+    let usage: f64 = read(&memory, usage_file).parse().expect("usage");
+    let (shown, limit) = cell(last, &busy, "MEM/LIMIT")
+        .split_once('/')
+        .expect("use/limit");
+    let ratio = bytes(shown) / usage;
+    assert!(
+        (0.1..10.0).contains(&ratio),
+        "top shows {shown}, {usage_file} says {usage}"
+    );
+    assert_eq!(limit, "256M");
+    assert!(cell(last, &idle, "MEM/LIMIT").ends_with("/max"));
+
+    // Pids: the busy one's init alone, below its pids.max.
+    let pids = cgroup_dir(world.init_pid(&busy), "pids");
+    assert_eq!(
+        cell(last, &busy, "PIDS/MAX"),
+        format!("{}/32", read(&pids, "pids.current"))
+    );
+
+    // Reversed, the idle one comes first.
+    let out = world.output(&[
+        "top",
+        "-b",
+        "-d",
+        "0.5",
+        "--iterations",
+        "1",
+        "-s",
+        "c",
+        "-r",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(frames_of(&out.stdout)[0][1][0], idle);
+
+    for name in [&busy, &idle] {
+        world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
+        world.assert_nothing_left(name);
+    }
+}
+
+#[test]
+fn json_has_the_raw_figures_of_each_container() {
+    let world = World::new();
+    let busy = busy(&world, "top-json");
+    let out = world.output(&["top", "--json", "-d", "0.5", "-s", "m"]);
+    assert!(out.status.success(), "{out:?}");
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = rows.as_array().expect("an array");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row["name"], busy.as_str());
+    assert_eq!(row["pid"], world.init_pid(&busy));
+    assert_eq!(row["memory_limit_bytes"], 256u64 << 20);
+    assert_eq!(row["pids_max"], 32);
+    assert_eq!(row["pids"], 1);
+    assert!(row["cpu_percent"].as_f64().expect("cpu %") > 10.0, "{row}");
+    // Its CPU time, read before now's: v1 cpuacct.usage or cgroup2 cpu.stat's usage_usec.
+    let cpu = cgroup_dir(world.init_pid(&busy), "cpuacct");
+    let now_ns: u64 = if cpu.join("cpuacct.usage").exists() {
+        read(&cpu, "cpuacct.usage").parse().expect("usage")
+    } else {
+        let stat = read(&cpu, "cpu.stat");
+        let usec = stat
+            .lines()
+            .find_map(|line| line.strip_prefix("usage_usec "))
+            .expect("usage_usec");
+        usec.parse::<u64>().expect("usec") * 1000
+    };
+    let cpu_ns = row["cpu_ns"].as_u64().expect("cpu ns");
+    assert!(cpu_ns > 0 && cpu_ns <= now_ns, "{cpu_ns} vs {now_ns}");
+    world.rlxc(&["stop", "-n", &busy, "-k"]).assert().success();
+    world.assert_nothing_left(&busy);
+}
+
+#[test]
+fn a_container_that_stops_between_refreshes_disappears_without_an_error() {
+    let world = World::new();
+    let stays = world.busybox("top-stays");
+    let goes = world.busybox("top-goes");
+    start(&world, &stays);
+    start(&world, &goes);
+
+    let mut top = Command::new(RLXC)
+        .args(["top", "-b", "-d", "1", "--iterations", "3"])
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn top");
+    let mut stdout = BufReader::new(top.stdout.take().expect("stdout"));
+    // The first refresh: a header and both containers.
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("a line");
+        first.push(line);
+    }
+    assert!(
+        first[1].starts_with(&goes) && first[2].starts_with(&stays),
+        "{first:?}"
+    );
+    world.rlxc(&["stop", "-n", &goes, "-k"]).assert().success();
+
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("the rest");
+    let out = top.wait_with_output().expect("top ends");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames = frames_of(rest.trim_start().as_bytes());
+    assert_eq!(frames.len(), 2, "{rest}");
+    let last = &frames[1];
+    assert_eq!(
+        last.len(),
+        2,
+        "the header and the one still running: {rest}"
+    );
+    assert_eq!(last[1][0], stays);
+    world.assert_nothing_left(&goes);
+    world.rlxc(&["stop", "-n", &stays, "-k"]).assert().success();
+    world.assert_nothing_left(&stays);
+}
+
+#[test]
+fn lxc_top_is_top_and_refuses_bad_options() {
+    let world = World::new();
+    let links = tempfile::tempdir().expect("tempdir");
+    let lxc_top = links.path().join("lxc-top");
+    std::os::unix::fs::symlink(RLXC, &lxc_top).expect("link");
+    // No container running: the header alone.
+    let out = Command::new(&lxc_top)
+        .args(["-b", "-d", "0.2", "--iterations", "1"])
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .output()
+        .expect("lxc-top");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "NAME  STATE  CPU%  MEM/LIMIT  BLKIO(R/W)  PIDS/MAX  NET(RX/TX)\n"
+    );
+    for (args, complaint) in [
+        (&["-s", "x"][..], "the sort key is one of n (name)"),
+        (&["-d", "0"][..], "the delay must be above 0"),
+        (&["-d", "soon"][..], "is not a number of seconds"),
+        (&["--iterations", "0"][..], "--iterations"),
+        // Without -b the live view needs a terminal, which a test has not.
+        (&[][..], "the live view needs a terminal"),
+    ] {
+        let out = Command::new(&lxc_top)
+            .args(args)
+            .env("RLXC_PATH", world.lxcpath())
+            .env("RLXC_RUN_DIR", world.run_root())
+            .stdin(Stdio::null())
+            .output()
+            .expect("lxc-top");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(complaint), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
