@@ -87,38 +87,38 @@ fn field(text: &str, name: &str) -> Option<u64> {
 
 /// The per-device `Read` and `Write` lines (the `Total` lines are their sums).
 fn v1_io(text: &str) -> IoBytes {
-    let mut io = IoBytes::default();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let (Some(_), Some(op), Some(bytes)) = (words.next(), words.next(), words.next()) else {
-            continue;
-        };
-        let Ok(bytes) = bytes.parse::<u64>() else {
-            continue;
-        };
-        match op {
-            "Read" => io.read += bytes,
-            "Write" => io.written += bytes,
-            _ => {}
-        }
-    }
-    io
+    let pairs = text.lines().filter_map(|line| {
+        let mut words = line.split_whitespace().skip(1);
+        Some((words.next()?, words.next()?))
+    });
+    sum_io(pairs, "Read", "Write")
 }
 
 /// `MAJ:MIN rbytes=N wbytes=N rios=N ...` per device.
 fn v2_io(text: &str) -> IoBytes {
+    sum_io(
+        text.split_whitespace()
+            .filter_map(|word| word.split_once('=')),
+        "rbytes",
+        "wbytes",
+    )
+}
+
+/// Adds up the `(name, bytes)` pairs named `read` and `written`.
+fn sum_io<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    read: &str,
+    written: &str,
+) -> IoBytes {
     let mut io = IoBytes::default();
-    for word in text.split_whitespace() {
-        let Some((key, value)) = word.split_once('=') else {
+    for (name, bytes) in pairs {
+        let Ok(bytes) = bytes.parse::<u64>() else {
             continue;
         };
-        let Ok(bytes) = value.parse::<u64>() else {
-            continue;
-        };
-        match key {
-            "rbytes" => io.read += bytes,
-            "wbytes" => io.written += bytes,
-            _ => {}
+        if name == read {
+            io.read += bytes;
+        } else if name == written {
+            io.written += bytes;
         }
     }
     io

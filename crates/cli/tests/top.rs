@@ -5,9 +5,10 @@
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
-use support::{cgroup_dir, read, World, RLXC};
+use support::{cgroup_dir, read, TestNetns, World, RLXC};
 
 /// A container whose init spins, with a pids and a memory limit.
 fn busy(world: &World, base: &str) -> String {
@@ -182,10 +183,11 @@ fn a_container_that_stops_between_refreshes_disappears_without_an_error() {
     start(&world, &stays);
     start(&world, &goes);
 
-    let mut top = Command::new(RLXC)
-        .args(["top", "-b", "-d", "1", "--iterations", "3"])
-        .env("RLXC_PATH", world.lxcpath())
-        .env("RLXC_RUN_DIR", world.run_root())
+    let mut top = world
+        .process(
+            Path::new(RLXC),
+            &["top", "-b", "-d", "1", "--iterations", "3"],
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -234,10 +236,8 @@ fn lxc_top_is_top_and_refuses_bad_options() {
     let lxc_top = links.path().join("lxc-top");
     std::os::unix::fs::symlink(RLXC, &lxc_top).expect("link");
     // No container running: the header alone.
-    let out = Command::new(&lxc_top)
-        .args(["-b", "-d", "0.2", "--iterations", "1"])
-        .env("RLXC_PATH", world.lxcpath())
-        .env("RLXC_RUN_DIR", world.run_root())
+    let out = world
+        .process(&lxc_top, &["-b", "-d", "0.2", "--iterations", "1"])
         .output()
         .expect("lxc-top");
     assert!(out.status.success(), "{out:?}");
@@ -253,10 +253,8 @@ fn lxc_top_is_top_and_refuses_bad_options() {
         // Without -b the live view needs a terminal, which a test has not.
         (&[][..], "the live view needs a terminal"),
     ] {
-        let out = Command::new(&lxc_top)
-            .args(args)
-            .env("RLXC_PATH", world.lxcpath())
-            .env("RLXC_RUN_DIR", world.run_root())
+        let out = world
+            .process(&lxc_top, args)
             .stdin(Stdio::null())
             .output()
             .expect("lxc-top");
@@ -265,4 +263,78 @@ fn lxc_top_is_top_and_refuses_bad_options() {
         assert!(stderr.contains(complaint), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// The bytes received and sent by the interfaces (but `lo`) of `pid`'s network namespace,
+/// from its /proc/PID/net/dev.
+fn net_dev_bytes(pid: i32) -> (u64, u64) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).expect("net/dev");
+    text.lines()
+        .skip(2)
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.trim() != "lo")
+        .map(|(_, counters)| {
+            let numbers: Vec<u64> = counters
+                .split_whitespace()
+                .map(|n| n.parse().expect("a counter"))
+                .collect();
+            (numbers[0], numbers[8])
+        })
+        .fold((0, 0), |(rx, tx), (r, t)| (rx + r, tx + t))
+}
+
+#[test]
+fn network_bytes_are_those_of_the_containers_interfaces() {
+    let netns = TestNetns::new();
+    netns.bridge("br0", "10.21.0.1/24");
+    let world = World::in_netns(&netns);
+    let name = world.busybox("top-net");
+    world.append_config(
+        &name,
+        "lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net.0.flags = up\n\
+         lxc.net.0.name = eth0\nlxc.net.0.ipv4.address = 10.21.0.2/24\n",
+    );
+    start(&world, &name);
+    let ping = world.output(&[
+        "attach",
+        "-n",
+        &name,
+        "--",
+        "ping",
+        "-c3",
+        "-W2",
+        "10.21.0.1",
+    ]);
+    assert!(ping.status.success(), "{ping:?}");
+    let pid = world.init_pid(&name);
+    let before = net_dev_bytes(pid);
+
+    let out = world.output(&["top", "--json", "-d", "0.2", "-s", "N"]);
+    assert!(out.status.success(), "{out:?}");
+    let after = net_dev_bytes(pid);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let row = &rows[0];
+    let rx = row["net_rx_bytes"].as_u64().expect("rx bytes");
+    let tx = row["net_tx_bytes"].as_u64().expect("tx bytes");
+    // Three pings out and three replies in, at least; between the two readings of the
+    // kernel's own counters.
+    assert!(
+        tx >= 3 * 84 && (before.1..=after.1).contains(&tx),
+        "{tx} {before:?} {after:?}"
+    );
+    assert!(
+        rx >= 3 * 84 && (before.0..=after.0).contains(&rx),
+        "{rx} {before:?} {after:?}"
+    );
+
+    let out = world.output(&["top", "-b", "-d", "0.2", "--iterations", "1"]);
+    let frame = &frames_of(&out.stdout)[0];
+    let (shown_rx, shown_tx) = cell(frame, &name, "NET(RX/TX)")
+        .split_once('/')
+        .expect("rx/tx");
+    assert!(bytes(shown_rx) > 0.0 && bytes(shown_tx) > 0.0, "{frame:?}");
+
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+    assert_eq!(netns.links(), ["lo", "br0"]);
 }

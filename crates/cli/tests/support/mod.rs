@@ -67,6 +67,17 @@ impl World {
         command
     }
 
+    /// `program` (rlxc, or a link to it) as a plain `std` command with this world's lxcpath
+    /// and run root, for a test that reads its output while it runs.
+    pub fn process(&self, program: &Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .env("RLXC_PATH", self.lxcpath())
+            .env("RLXC_RUN_DIR", self.run_root());
+        command
+    }
+
     pub fn output(&self, args: &[&str]) -> Output {
         self.rlxc(args).output().expect("run rlxc")
     }
