@@ -135,6 +135,22 @@ fn batch_sorted_by_cpu_puts_the_busy_container_first_with_its_limits() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(frames_of(&out.stdout)[0][1][0], idle);
 
+    // -n shows one container (a regex matching whole names: several); a frozen one uses no
+    // CPU and says so.
+    world.rlxc(&["freeze", "-n", &busy]).assert().success();
+    let once = ["top", "-b", "-d", "0.5", "--iterations", "1"];
+    let out = world.output(&[&once[..], &["-n", &busy]].concat());
+    let frame = &frames_of(&out.stdout)[0];
+    assert_eq!(frame.len(), 2, "{frame:?}");
+    assert_eq!(cell(frame, &busy, "STATE"), "FROZEN");
+    let cpu: f64 = cell(frame, &busy, "CPU%").parse().expect("a CPU %");
+    assert!(cpu < 1.0, "frozen, yet {cpu}% CPU");
+    world.rlxc(&["unfreeze", "-n", &busy]).assert().success();
+    let out = world.output(&[&once[..], &["-n", "top-(busy|idle)-.*"]].concat());
+    assert_eq!(frames_of(&out.stdout)[0].len(), 3);
+    let out = world.output(&[&once[..], &["-n", "top"]].concat());
+    assert_eq!(frames_of(&out.stdout)[0].len(), 1, "whole names only");
+
     for name in [&busy, &idle] {
         world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
         world.assert_nothing_left(name);
@@ -250,6 +266,10 @@ fn lxc_top_is_top_and_refuses_bad_options() {
         (&["-d", "0"][..], "the delay must be above 0"),
         (&["-d", "soon"][..], "is not a number of seconds"),
         (&["--iterations", "0"][..], "--iterations"),
+        (
+            &["-b", "-n", "web("][..],
+            "-n \"web(\" is neither a name nor a regex",
+        ),
         // Without -b the live view needs a terminal, which a test has not.
         (&[][..], "the live view needs a terminal"),
     ] {

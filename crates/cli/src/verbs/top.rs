@@ -8,6 +8,8 @@
 //!   again or `r` reverses, `q` quits;
 //! - `-b`: plain text for scripts, a table per refresh, each one measured over one delay;
 //! - `--json`: one refresh, as a JSON array.
+//!
+//! `-n NAME` shows that container only; `-n 'web.*'` (a regex matching whole names) several.
 
 mod rows;
 mod sample;
@@ -20,6 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use regex::Regex;
 
 use crate::common::CommonOpts;
 use rows::{Row, SortKey};
@@ -87,8 +90,18 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let lxcpath = std::fs::canonicalize(&common.lxcpath)
         .or_else(|_| std::path::absolute(&common.lxcpath))
         .with_context(|| format!("lxcpath {}", common.lxcpath.display()))?;
+    // -n as in LXC's other tools names one container; a regex names several.
+    let only = common
+        .name
+        .as_deref()
+        .map(|name| {
+            Regex::new(&format!("^(?:{name})$"))
+                .with_context(|| format!("-n {name:?} is neither a name nor a regex"))
+        })
+        .transpose()?;
     let view = View {
         lxcpath,
+        only,
         sort: args.sort,
         reverse: args.reverse,
     };
@@ -107,13 +120,16 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 /// What is looked at and in which order.
 struct View {
     lxcpath: PathBuf,
+    /// `-n NAME|REGEX`: only the containers whose whole name matches.
+    only: Option<Regex>,
     sort: SortKey,
     reverse: bool,
 }
 
 impl View {
     fn sample(&self) -> anyhow::Result<Sample> {
-        sample::take(&self.lxcpath)
+        let wanted = |name: &str| self.only.as_ref().is_none_or(|only| only.is_match(name));
+        sample::take(&self.lxcpath, wanted)
             .with_context(|| format!("reading the containers of {}", self.lxcpath.display()))
     }
 
@@ -124,10 +140,11 @@ impl View {
     }
 
     /// A sort letter sorts by it; the current one again, or `r`, reverses (as lxc-top).
-    /// False for `q` and Ctrl-C (quit).
+    /// False to quit.
     fn key(&mut self, key: char) -> bool {
         match key {
-            'q' | '\x03' => return false,
+            // q, and Ctrl-C and Ctrl-\ (they arrive as keys: the view turns their signals off).
+            'q' | '\x03' | '\x1c' => return false,
             'r' => self.reverse = !self.reverse,
             letter => {
                 if let Some(sort) = SortKey::from_letter(letter) {
@@ -299,6 +316,7 @@ mod tests {
     fn keys_sort_reverse_on_the_same_letter_and_quit() {
         let mut view = View {
             lxcpath: PathBuf::from("/var/lib/rlxc"),
+            only: None,
             sort: SortKey::Name,
             reverse: false,
         };
@@ -317,6 +335,7 @@ mod tests {
         assert_eq!((view.sort, view.reverse), (SortKey::Memory, true));
         assert!(!view.key('q'));
         assert!(!view.key('\x03'));
+        assert!(!view.key('\x1c'));
     }
 
     #[test]

@@ -36,11 +36,12 @@ pub struct NetBytes {
     pub tx: u64,
 }
 
-/// Reads every running (or frozen) container of `lxcpath`. A container that stops while
-/// it is read is left out: it is gone, which is no error.
-pub fn take(lxcpath: &Path) -> Result<Sample, StoreError> {
+/// Reads every running (or frozen) container of `lxcpath` whose name is `wanted`. A
+/// container that stops while it is read is left out: it is gone, which is no error.
+pub fn take(lxcpath: &Path, wanted: impl Fn(&str) -> bool) -> Result<Sample, StoreError> {
     let containers = rlxc_runtime::create::names(lxcpath)?
         .into_iter()
+        .filter(|name| wanted(name))
         .filter_map(|name| measure(lxcpath, name))
         .collect();
     Ok(Sample {
