@@ -354,3 +354,153 @@ fn network_bytes_are_those_of_the_containers_interfaces() {
     world.assert_nothing_left(&name);
     assert_eq!(netns.links(), ["lo", "br0"]);
 }
+
+/// A child that a failing test must not leave behind (here: script(1), whose hang-up ends
+/// the view in its terminal).
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The live view's frames in what the terminal got: each starts at cursor-home, its lines
+/// without the erase sequences.
+fn live_frames(screen: &str) -> Vec<Vec<String>> {
+    screen
+        .split("\x1b[H")
+        .skip(1)
+        .map(|frame| {
+            frame
+                .split("\r\n")
+                .map(|line| line.replace("\x1b[K", "").replace('\r', ""))
+                .filter(|line| !line.starts_with("\x1b[J"))
+                .collect()
+        })
+        .collect()
+}
+
+/// The terminal output of a live `rlxc top`, read as it comes (a thread feeds a channel).
+struct LiveScreen {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    text: String,
+}
+
+impl LiveScreen {
+    /// Reads until a frame satisfies `done`; fails the test (showing the screen) when the
+    /// view ends or a minute passes first.
+    fn wait_for(&mut self, what: &str, done: impl Fn(&[String]) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !live_frames(&self.text).iter().any(|frame| done(frame)) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.text.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => panic!("no frame with {what}: {:?}", self.text),
+            }
+        }
+        // Later frames only from here on.
+        self.text.clear();
+    }
+}
+
+fn title(frame: &[String]) -> &str {
+    frame.first().map_or("", String::as_str)
+}
+
+/// The first row of the table in a live frame (after the two title lines and a blank one,
+/// and the table's header).
+fn first_row(frame: &[String]) -> Vec<&str> {
+    frame
+        .get(4)
+        .map(|line| line.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
+    // script(1) is in util-linux/bsdutils, essential on Debian: no skipping.
+    assert!(
+        Path::new("/usr/bin/script").exists(),
+        "script(1) is missing: install bsdutils"
+    );
+    let world = World::new();
+    let busy = busy(&world, "top-live");
+    let idle = world.busybox("top-calm");
+    start(&world, &idle);
+    // The terminal's modes are printed before and after, so the test sees them restored.
+    let command = format!(
+        "stty cols 100 rows 20; stty -g; {} top -d 0.3; echo; stty -g",
+        RLXC
+    );
+    let mut script = KillOnDrop(
+        world
+            .process(Path::new("script"), &["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script"),
+    );
+    let mut keys = script.0.stdin.take().expect("stdin");
+    let mut stdout = script.0.stdout.take().expect("stdout");
+    let (sender, chunks) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        let mut everything = Vec::new();
+        while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buffer) {
+            everything.extend_from_slice(&buffer[..n]);
+            let _ = sender.send(buffer[..n].to_vec());
+        }
+        everything
+    });
+    let mut screen = LiveScreen {
+        chunks,
+        text: String::new(),
+    };
+    let press = |keys: &mut std::process::ChildStdin, key: &[u8]| {
+        std::io::Write::write_all(keys, key).expect("a key");
+    };
+
+    // By name first, as lxc-top.
+    screen.wait_for("both containers by name", |frame| {
+        title(frame).contains("2 running - sorted by name (A to Z)")
+            && first_row(frame).first() == Some(&idle.as_str())
+    });
+    press(&mut keys, b"c");
+    screen.wait_for("the busy one first by cpu", |frame| {
+        let row = first_row(frame);
+        title(frame).contains("sorted by cpu (largest first)")
+            && row.first() == Some(&busy.as_str())
+            && row.get(2).is_some_and(|cpu| *cpu != "-")
+    });
+    // c again reverses.
+    press(&mut keys, b"c");
+    screen.wait_for("the idle one first, reversed", |frame| {
+        title(frame).contains("sorted by cpu (reversed)")
+            && first_row(frame).first() == Some(&idle.as_str())
+    });
+    press(&mut keys, b"q");
+    drop(keys);
+    let status = script.0.wait().expect("script ends");
+    let everything = String::from_utf8_lossy(&reader.join().expect("reader")).into_owned();
+    assert!(status.success(), "{everything:?}");
+    // The alternate screen was left and the cursor shown again, and stty -g printed the same
+    // modes before and after.
+    assert!(
+        everything.contains("\x1b[?25h\x1b[?1049l"),
+        "{everything:?}"
+    );
+    let modes: Vec<&str> = everything
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.split(':').count() > 10)
+        .collect();
+    assert_eq!(modes.len(), 2, "{everything:?}");
+    assert_eq!(modes[0], modes[1]);
+
+    for name in [&busy, &idle] {
+        world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
+        world.assert_nothing_left(name);
+    }
+}
