@@ -420,11 +420,7 @@ fn first_row(frame: &[String]) -> Vec<&str> {
 
 #[test]
 fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
-    // script(1) is in util-linux/bsdutils, essential on Debian: no skipping.
-    assert!(
-        Path::new("/usr/bin/script").exists(),
-        "script(1) is missing: install bsdutils"
-    );
+    support::assert_script_exists();
     let world = World::new();
     let busy = busy(&world, "top-live");
     let idle = world.busybox("top-calm");

@@ -175,6 +175,15 @@ impl World {
     }
 }
 
+/// Tests that need a terminal get one from script(1), which is in util-linux/bsdutils,
+/// essential on Debian: missing, it fails the test rather than skipping it.
+pub fn assert_script_exists() {
+    assert!(
+        Path::new("/usr/bin/script").exists(),
+        "script(1) is missing: install bsdutils"
+    );
+}
+
 /// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
 /// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
 pub fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
