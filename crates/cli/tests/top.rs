@@ -460,7 +460,7 @@ fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
 
     // By name first, as lxc-top.
     screen.wait_for("both containers by name", |frame| {
-        title(frame).contains("2 running - sorted by name (A to Z)")
+        title(frame).contains("2 active - sorted by name (A to Z)")
             && first_row(frame).first() == Some(&idle.as_str())
     });
     press(&mut keys, b"c");

@@ -282,7 +282,7 @@ fn draw(
     let mut lines = vec![
         cut(
             &format!(
-                "rlxc top - {} - {} running - {} - every {}s",
+                "rlxc top - {} - {} active - {} - every {}s",
                 view.lxcpath.display(),
                 rows.len(),
                 view.order(),
