@@ -420,40 +420,11 @@ fn first_row(frame: &[String]) -> Vec<&str> {
 
 #[test]
 fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
-    support::assert_script_exists();
     let world = World::new();
     let busy = busy(&world, "top-live");
     let idle = world.busybox("top-calm");
     start(&world, &idle);
-    // The terminal's modes are printed before and after, so the test sees them restored.
-    let command = format!(
-        "stty cols 100 rows 20; stty -g; {} top -d 0.3; echo; stty -g",
-        RLXC
-    );
-    let mut script = KillOnDrop(
-        world
-            .process(Path::new("script"), &["-qec", &command, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("script"),
-    );
-    let mut keys = script.0.stdin.take().expect("stdin");
-    let mut stdout = script.0.stdout.take().expect("stdout");
-    let (sender, chunks) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut buffer = [0u8; 4096];
-        let mut everything = Vec::new();
-        while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buffer) {
-            everything.extend_from_slice(&buffer[..n]);
-            let _ = sender.send(buffer[..n].to_vec());
-        }
-        everything
-    });
-    let mut screen = LiveScreen {
-        chunks,
-        text: String::new(),
-    };
+    let (mut script, mut keys, mut screen, reader) = live_top(&world, "0.3");
     let press = |keys: &mut std::process::ChildStdin, key: &[u8]| {
         std::io::Write::write_all(keys, key).expect("a key");
     };
@@ -478,11 +449,61 @@ fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
     });
     press(&mut keys, b"q");
     drop(keys);
+    assert_ended_cleanly(&mut script, reader);
+
+    for name in [&busy, &idle] {
+        world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
+        world.assert_nothing_left(name);
+    }
+}
+
+/// A live `rlxc top -d DELAY` of `world` in a terminal of script(1), 100x20; the terminal's
+/// modes are printed before and after it. Returns script, its stdin (the keyboard), the
+/// screen as it comes and the thread that collects all of it.
+fn live_top(
+    world: &World,
+    delay: &str,
+) -> (
+    KillOnDrop,
+    std::process::ChildStdin,
+    LiveScreen,
+    std::thread::JoinHandle<Vec<u8>>,
+) {
+    support::assert_script_exists();
+    let command = format!("stty cols 100 rows 20; stty -g; {RLXC} top -d {delay}; echo; stty -g");
+    let mut script = KillOnDrop(
+        world
+            .process(Path::new("script"), &["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("script"),
+    );
+    let keys = script.0.stdin.take().expect("stdin");
+    let mut stdout = script.0.stdout.take().expect("stdout");
+    let (sender, chunks) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        let mut everything = Vec::new();
+        while let Ok(n @ 1..) = std::io::Read::read(&mut stdout, &mut buffer) {
+            everything.extend_from_slice(&buffer[..n]);
+            let _ = sender.send(buffer[..n].to_vec());
+        }
+        everything
+    });
+    let screen = LiveScreen {
+        chunks,
+        text: String::new(),
+    };
+    (script, keys, screen, reader)
+}
+
+/// The view ended with status 0, left the alternate screen, showed the cursor again, and
+/// the terminal's modes (stty -g) are the same after it as before.
+fn assert_ended_cleanly(script: &mut KillOnDrop, reader: std::thread::JoinHandle<Vec<u8>>) {
     let status = script.0.wait().expect("script ends");
     let everything = String::from_utf8_lossy(&reader.join().expect("reader")).into_owned();
     assert!(status.success(), "{everything:?}");
-    // The alternate screen was left and the cursor shown again, and stty -g printed the same
-    // modes before and after.
     assert!(
         everything.contains("\x1b[?25h\x1b[?1049l"),
         "{everything:?}"
@@ -494,9 +515,58 @@ fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
         .collect();
     assert_eq!(modes.len(), 2, "{everything:?}");
     assert_eq!(modes[0], modes[1]);
+}
 
-    for name in [&busy, &idle] {
-        world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
-        world.assert_nothing_left(name);
-    }
+/// The `rlxc top` process of `world` (found by its RLXC_PATH).
+fn top_process_of(world: &World) -> i32 {
+    let wanted = format!("RLXC_PATH={}", world.lxcpath().display());
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            comm.trim() == "rlxc"
+                && environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == wanted.as_bytes())
+        })
+        .expect("the rlxc top process")
+}
+
+#[test]
+fn the_live_view_redraws_on_a_resize_and_sigterm_leaves_the_terminal_as_it_was() {
+    let world = World::new();
+    let name = world.busybox("top-resize");
+    start(&world, &name);
+    // A delay no test waits for: any redraw seen comes from the resize.
+    let (mut script, keys, mut screen, reader) = live_top(&world, "600");
+    screen.wait_for("the container", |frame| {
+        first_row(frame).first() == Some(&name.as_str())
+    });
+    let top = top_process_of(&world);
+    let terminal = std::fs::read_link(format!("/proc/{top}/fd/0")).expect("its terminal");
+    let resize = std::process::Command::new("stty")
+        .arg("-F")
+        .arg(&terminal)
+        .args(["cols", "40"])
+        .output()
+        .expect("stty");
+    assert!(resize.status.success(), "{resize:?}");
+    screen.wait_for("a frame 40 columns wide", |frame| {
+        first_row(frame)
+            .first()
+            .is_some_and(|n| name.starts_with(n.trim_end_matches('~')))
+            && frame.iter().all(|line| line.chars().count() <= 40)
+    });
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(top).expect("pid"),
+        rustix::process::Signal::TERM,
+    )
+    .expect("SIGTERM");
+    assert_ended_cleanly(&mut script, reader);
+    drop(keys);
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
 }

@@ -27,7 +27,7 @@ use regex::Regex;
 use crate::common::CommonOpts;
 use rows::{Row, SortKey};
 use sample::Sample;
-use terminal::LiveTerminal;
+use terminal::{Input, LiveTerminal};
 
 /// Options of `lxc-top`, plus `--iterations` and `--json`.
 #[derive(Debug, clap::Args)]
@@ -240,7 +240,7 @@ fn row_json(row: &Row) -> serde_json::Value {
 }
 
 /// The live view: drawn at once (CPU % from the second refresh on), then every delay, and
-/// again at once when a key changes the order.
+/// again at once when a key changes the order or the terminal its size.
 fn live(mut view: View, delay: Duration, iterations: Option<u64>) -> anyhow::Result<ExitCode> {
     let terminal = LiveTerminal::enter().context("setting up the terminal")?;
     let mut previous: Option<Sample> = None;
@@ -250,17 +250,17 @@ fn live(mut view: View, delay: Duration, iterations: Option<u64>) -> anyhow::Res
         draw(&terminal, &view, previous.as_ref(), &now, delay)?;
         let deadline = Instant::now() + delay;
         while Instant::now() < deadline {
-            let Some(keys) = terminal.keys_until(deadline)? else {
-                return Ok(ExitCode::SUCCESS);
-            };
-            for key in &keys {
-                if !view.key(*key) {
-                    return Ok(ExitCode::SUCCESS);
+            match terminal.next_input(deadline)? {
+                Input::Nothing => continue,
+                Input::End => return Ok(ExitCode::SUCCESS),
+                Input::Resized => {}
+                Input::Keys(keys) => {
+                    if !keys.into_iter().all(|key| view.key(key)) {
+                        return Ok(ExitCode::SUCCESS);
+                    }
                 }
             }
-            if !keys.is_empty() {
-                draw(&terminal, &view, previous.as_ref(), &now, delay)?;
-            }
+            draw(&terminal, &view, previous.as_ref(), &now, delay)?;
         }
         refreshes += 1;
         if iterations.is_some_and(|n| refreshes >= n) {

@@ -22,6 +22,8 @@ use rustix::thread::ThreadNameSpaceType;
 
 pub use env::{EnvPolicy, DEFAULT_PATH};
 pub use passwd::FALLBACK_SHELL;
+/// Also what `rlxc top`'s live view waits on, so a SIGTERM still restores the terminal.
+pub use sys::SignalFd;
 
 use crate::channel::{Channel, ChannelError};
 use crate::namespaces::Namespace;

@@ -1,9 +1,12 @@
 //! The live view's terminal: keys without Enter and without echo, drawn on the alternate
-//! screen with plain ANSI sequences, and the terminal as it was when the view ends.
+//! screen with plain ANSI sequences, and the terminal as it was when the view ends — also
+//! when it ends by SIGTERM, SIGHUP, SIGINT or SIGQUIT, which arrive through a signalfd, as
+//! does SIGWINCH (redraw at the new size).
 
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use rlxc_runtime::attach::SignalFd;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::termios::{tcgetattr, tcgetwinsize, tcsetattr, LocalModes, OptionalActions, Termios};
 
@@ -19,18 +22,39 @@ const ERASE_BELOW: &str = "\x1b[J";
 /// view ends with an error).
 pub struct LiveTerminal {
     saved: Termios,
+    /// Dropped after the terminal is restored: a signal that comes then ends the process
+    /// as usual.
+    signals: SignalFd,
+}
+
+/// What the view is told while it waits.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Input {
+    /// Nothing before the deadline.
+    Nothing,
+    Keys(Vec<char>),
+    /// The terminal changed its size.
+    Resized,
+    /// Stdin closed, or a signal to end came.
+    End,
 }
 
 impl LiveTerminal {
-    /// Keys arrive one by one and unechoed; Ctrl-C arrives as a key too (no ISIG), so quitting
-    /// always goes through [`Drop`].
+    /// Keys arrive one by one and unechoed; Ctrl-C arrives as a key too (no ISIG).
     pub fn enter() -> io::Result<Self> {
+        let signals = SignalFd::block(&[
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGINT,
+            libc::SIGQUIT,
+            libc::SIGWINCH,
+        ])?;
         let saved = tcgetattr(io::stdin())?;
         let mut raw = saved.clone();
         raw.local_modes
             .remove(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ISIG);
         tcsetattr(io::stdin(), OptionalActions::Now, &raw)?;
-        let terminal = Self { saved };
+        let terminal = Self { saved, signals };
         write_out(ENTER)?;
         Ok(terminal)
     }
@@ -58,29 +82,43 @@ impl LiveTerminal {
         write_out(&frame)
     }
 
-    /// The keys typed before `deadline`: empty when it passed with none. Escape sequences
-    /// (arrows, function keys) are ignored; `None` when stdin is closed.
-    pub fn keys_until(&self, deadline: Instant) -> io::Result<Option<Vec<char>>> {
+    /// Waits until `deadline` for keys or signals. Escape sequences (arrows, function keys)
+    /// are ignored.
+    pub fn next_input(&self, deadline: Instant) -> io::Result<Input> {
         let left = deadline.saturating_duration_since(Instant::now());
         let stdin = io::stdin();
-        let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
-        let timeout = timespec(left);
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) => return Ok(Some(Vec::new())),
+        let mut fds = [
+            PollFd::new(&stdin, PollFlags::IN),
+            PollFd::from_borrowed_fd(self.signals.fd(), PollFlags::IN),
+        ];
+        match poll(&mut fds, Some(&timespec(left))) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => return Ok(Input::Nothing),
             Ok(_) => {}
-            Err(rustix::io::Errno::INTR) => return Ok(Some(Vec::new())),
             Err(error) => return Err(error.into()),
+        }
+        if !fds[1].revents().is_empty() {
+            return Ok(self.signalled());
         }
         let mut buffer = [0u8; 32];
         let read = stdin.lock().read(&mut buffer)?;
-        if read == 0 {
-            return Ok(None);
-        }
         let bytes = &buffer[..read];
-        if bytes.first() == Some(&0x1b) {
-            return Ok(Some(Vec::new()));
+        Ok(match bytes.first() {
+            None => Input::End,
+            Some(0x1b) => Input::Nothing,
+            Some(_) => Input::Keys(bytes.iter().map(|&b| char::from(b)).collect()),
+        })
+    }
+
+    /// Every pending signal: a resize alone redraws, anything else ends the view.
+    fn signalled(&self) -> Input {
+        let mut input = Input::Nothing;
+        while let Some(signal) = self.signals.next() {
+            if signal != libc::SIGWINCH {
+                return Input::End;
+            }
+            input = Input::Resized;
         }
-        Ok(Some(bytes.iter().map(|&b| char::from(b)).collect()))
+        input
     }
 }
 
