@@ -23,6 +23,14 @@ fn busy(world: &World, base: &str) -> String {
     name
 }
 
+/// A busy container (see [`busy`]) and an idle one, both running.
+fn busy_and_idle(world: &World, busy_base: &str, idle_base: &str) -> (String, String) {
+    let busy = busy(world, busy_base);
+    let idle = world.busybox(idle_base);
+    start(world, &idle);
+    (busy, idle)
+}
+
 fn start(world: &World, name: &str) {
     let out = world.output(&["start", "-n", name, "-d"]);
     assert!(out.status.success(), "start {name}: {out:?}");
@@ -67,9 +75,7 @@ fn bytes(size: &str) -> f64 {
 #[test]
 fn batch_sorted_by_cpu_puts_the_busy_container_first_with_its_limits() {
     let world = World::new();
-    let busy = busy(&world, "top-busy");
-    let idle = world.busybox("top-idle");
-    start(&world, &idle);
+    let (busy, idle) = busy_and_idle(&world, "top-busy", "top-idle");
 
     let out = world.output(&["top", "-b", "-d", "1", "--iterations", "2", "-s", "c"]);
     assert!(out.status.success(), "{out:?}");
@@ -421,9 +427,7 @@ fn first_row(frame: &[String]) -> Vec<&str> {
 #[test]
 fn the_live_view_sorts_on_keys_and_quits_on_q_leaving_the_terminal_as_it_was() {
     let world = World::new();
-    let busy = busy(&world, "top-live");
-    let idle = world.busybox("top-calm");
-    start(&world, &idle);
+    let (busy, idle) = busy_and_idle(&world, "top-live", "top-calm");
     let (mut script, mut keys, mut screen, reader) = live_top(&world, "0.3");
     let press = |keys: &mut std::process::ChildStdin, key: &[u8]| {
         std::io::Write::write_all(keys, key).expect("a key");
