@@ -44,4 +44,4 @@ pub use freeze::FreezerState;
 pub use layout::{CgroupLayout, LayoutKind, V1Hierarchy, V2Mount};
 pub use limits::LimitPlan;
 pub use own::{own_cgroups, OwnCgroups, PROC_SELF_CGROUP};
-pub use stats::Stats;
+pub use stats::{IoBytes, Stats};

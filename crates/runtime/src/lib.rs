@@ -11,6 +11,7 @@ pub mod lsm;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;
+pub mod procview;
 pub mod resources;
 pub mod rootfs;
 pub mod seccomp;

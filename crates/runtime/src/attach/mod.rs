@@ -21,6 +21,8 @@ use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
 
 pub use env::{EnvPolicy, DEFAULT_PATH};
 pub use passwd::FALLBACK_SHELL;
+/// Also what `rlxc top`'s live view waits on, so a SIGTERM still restores the terminal.
+pub use sys::SignalFd;
 
 use crate::channel::{Channel, ChannelError};
 use crate::namespaces::Namespace;

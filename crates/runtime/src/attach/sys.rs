@@ -93,13 +93,13 @@ fn set_mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<libc::sigset_t
 
 /// Some signals delivered as readable data instead of to handlers; the old mask comes back
 /// when this is dropped.
-pub(crate) struct SignalFd {
+pub struct SignalFd {
     fd: OwnedFd,
     old_mask: libc::sigset_t,
 }
 
 impl SignalFd {
-    pub(crate) fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
+    pub fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
         let mut set = empty_set()?;
         for signal in signals {
             // SAFETY: `set` is initialised; an invalid number only makes sigaddset fail.
@@ -120,13 +120,13 @@ impl SignalFd {
         Ok(SignalFd { fd, old_mask })
     }
 
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+    pub fn fd(&self) -> BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.fd.as_fd()
     }
 
     /// The next pending signal, if any.
-    pub(crate) fn next(&self) -> Option<libc::c_int> {
+    pub fn next(&self) -> Option<libc::c_int> {
         let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: reads at most `size` bytes into `info`, which has that size; the fd is

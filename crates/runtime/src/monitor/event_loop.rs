@@ -11,11 +11,13 @@ use rustix::process::{pidfd_send_signal, Signal, WaitId, WaitIdOptions};
 
 use super::console::Pty;
 use super::control::{Request, Response};
+use crate::procview::ServerEvent;
 use crate::state::State;
 
 const INIT: u64 = 0;
 const LISTENER: u64 = 1;
 const SIGNALS: u64 = 2;
+const PROCVIEW: u64 = 3;
 /// Pty N's master is `PTY_BASE + N`, its client `CLIENT_BASE + N`.
 const PTY_BASE: u64 = 1 << 16;
 const CLIENT_BASE: u64 = 1 << 24;
@@ -38,6 +40,8 @@ pub(crate) struct EventLoop {
     ptys: Vec<Pty>,
     pending: HashMap<u64, (UnixStream, Vec<u8>)>,
     next_pending: u64,
+    /// The /proc view's server, restarted here when it dies.
+    procview: Option<crate::procview::Server>,
 }
 
 impl EventLoop {
@@ -59,6 +63,7 @@ impl EventLoop {
             ptys,
             pending: HashMap::new(),
             next_pending: 0,
+            procview: None,
         };
         this.watch(&this.init_pidfd, INIT)?;
         this.watch(&this.listener, LISTENER)?;
@@ -70,6 +75,52 @@ impl EventLoop {
             this.watch(&console.master, PTY_BASE)?;
         }
         Ok(this)
+    }
+
+    /// Takes over the view's server: its pidfd wakes the loop when it dies.
+    pub fn watch_procview(
+        &mut self,
+        server: Option<crate::procview::Server>,
+    ) -> std::io::Result<()> {
+        if let Some(server) = &server {
+            self.watch(&server.pidfd(), PROCVIEW)?;
+        }
+        self.procview = server;
+        Ok(())
+    }
+
+    /// The view's server died: a new one on the same connection, so readers in the
+    /// container only wait. If none can be started, the connection is dropped with it
+    /// (readers then get an error rather than hang).
+    fn restart_procview(&mut self) {
+        let Some(server) = &mut self.procview else {
+            return;
+        };
+        let old = server.pid();
+        match server.restart_if_dead() {
+            Ok(ServerEvent::Running) => {}
+            Ok(ServerEvent::Restarted) => {
+                let watched = epoll::add(
+                    &self.epoll,
+                    server.pidfd(),
+                    epoll::EventData::new_u64(PROCVIEW),
+                    epoll::EventFlags::IN,
+                );
+                if watched.is_err() {
+                    self.procview = None;
+                }
+            }
+            // Its connection closes with it: a reader gets an error instead of waiting.
+            Ok(ServerEvent::Ended) => {
+                let _ = epoll::delete(&self.epoll, server.pidfd());
+                self.procview = None;
+            }
+            Err(e) => {
+                eprintln!("rlxc: the /proc view's server {old} died and cannot be restarted: {e}");
+                let _ = epoll::delete(&self.epoll, server.pidfd());
+                self.procview = None;
+            }
+        }
     }
 
     fn watch(&self, fd: &impl AsFd, token: u64) -> std::io::Result<()> {
@@ -117,6 +168,7 @@ impl EventLoop {
         match token {
             LISTENER => self.accept(),
             SIGNALS => self.forward_signal(),
+            PROCVIEW => self.restart_procview(),
             t if t >= PENDING_BASE => self.read_request(t),
             t if t >= CLIENT_BASE => self.client_input((t - CLIENT_BASE) as u32),
             t if t >= PTY_BASE => self.pty_output((t - PTY_BASE) as u32),

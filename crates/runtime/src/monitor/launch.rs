@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -18,11 +18,12 @@ use rlxc_config::ContainerSpec;
 
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
+use super::procview::ProcViewStart;
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, HostSteps, InitPlan, PtyMasters};
+use crate::spawn::{self, HostSteps, InitPlan, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -347,6 +348,24 @@ fn start(
         hook_context.init_pid = Some(pid);
         hooks::run(&launch.spec, HookPoint::StartHost, &hook_context).map_err(|e| e.to_string())
     };
+    let view = ProcViewStart::prepare(launch, plan, warnings)?;
+    let mut view_server = None;
+    let mut view_warning = None;
+    let mut view_mounted = |pid, outcome: Result<(), String>| match (&view, outcome) {
+        (Some(view), Ok(())) => {
+            view_server = Some(view.serve(launch, cgroups, pid)?);
+            Ok(())
+        }
+        (_, Err(reason)) => {
+            // A server already started for a view that could not be bound goes again.
+            view_server = None;
+            view_warning = Some(format!(
+                "lxc.procview: {reason}; the container sees the kernel's /proc files"
+            ));
+            Ok(())
+        }
+        (None, Ok(())) => Ok(()),
+    };
     let spawned = spawn::spawn(
         plan,
         unified.as_ref().map(AsRawFd::as_raw_fd),
@@ -354,9 +373,16 @@ fn start(
         &mut HostSteps {
             setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
+            procview: view.as_ref().map(|view| ProcViewHost {
+                fuse: view.device.as_fd(),
+                request: view.request,
+                mounted: &mut view_mounted,
+            }),
         },
     );
     made.network = network;
+    made.procview = view_server;
+    warnings.extend(view_warning);
     let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
@@ -390,6 +416,10 @@ fn start(
     let ptys = pty_list(spawned.ptys, console_log);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
+        .and_then(|mut event_loop| {
+            event_loop.watch_procview(made.procview.take())?;
+            Ok(event_loop)
+        })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
 }

@@ -8,6 +8,7 @@ use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
 use crate::channel::Channel;
+use crate::procview::{self, ViewRequest};
 
 /// The pty masters the filesystem setup allocated in the container's own devpts.
 #[derive(Debug, Default)]
@@ -78,13 +79,16 @@ fn set_up(
     // The monitor blocks the signals it forwards; init must not inherit that mask.
     sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
-    wait_for_go(channel)?;
+    let procview = wait_for_go(channel)?;
     root_cgroup_namespace_here(plan)?;
     // While the host's /proc is still ours: the container may mount none.
     let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
     let keyring_label = step("LSM label", crate::lsm::open(plan.lsm.keycreate.as_slice()))?;
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
+    if let Some((request, fuse)) = procview {
+        mount_procview(channel, request, fuse)?;
+    }
     let has_console = ptys.console.is_some();
     drop(ptys);
     set_hostname(plan)?;
@@ -158,14 +162,67 @@ fn root_cgroup_namespace_here(plan: &InitPlan) -> Result<(), StepFailure> {
     step("cgroup namespace", sys::unshare_cgroup_namespace())
 }
 
-fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {
+/// `Go`, and with it what the /proc view needs: the request and the monitor's /dev/fuse fd.
+fn wait_for_go(channel: &Channel) -> Result<Option<(ViewRequest, OwnedFd)>, StepFailure> {
     match step("sync", channel.recv::<ParentMessage>())? {
-        (ParentMessage::Go, _) => Ok(()),
+        (ParentMessage::Go { procview }, fds) => Ok(procview.zip(fds.into_iter().next())),
         (other, _) => Err(StepFailure {
             step: "sync",
             message: format!("expected Go, got {other:?}"),
         }),
     }
+}
+
+/// The container's /proc view (see `procview`): mounted detached here, served by the
+/// monitor's server, then its files bound over the kernel's. Where FUSE cannot be mounted
+/// and the view was not required, the kernel's files stay and the monitor warns.
+fn mount_procview(
+    channel: &Channel,
+    request: ViewRequest,
+    fuse: OwnedFd,
+) -> Result<(), StepFailure> {
+    let view = match procview::mount::mount_detached(&fuse) {
+        Ok(view) => view,
+        Err(e) if request.required => {
+            return Err(StepFailure {
+                step: "lxc.procview",
+                message: format!("mounting fuse: {e}"),
+            })
+        }
+        Err(e) => {
+            let reason = format!("mounting fuse: {e}");
+            return step(
+                "sync",
+                channel.send(&ChildMessage::ProcViewUnavailable { reason }, &[]),
+            );
+        }
+    };
+    // The mount holds the connection now; init must not inherit the device.
+    drop(fuse);
+    step("sync", channel.send(&ChildMessage::ProcViewMounted, &[]))?;
+    match step("sync", channel.recv::<ParentMessage>())? {
+        (ParentMessage::ProcViewServed, _) => {}
+        (other, _) => {
+            return Err(StepFailure {
+                step: "sync",
+                message: format!("expected ProcViewServed, got {other:?}"),
+            })
+        }
+    }
+    // The files are bound, or (not required) none is and the monitor warns.
+    let outcome = match procview::mount::bind_files(view, request.uptime) {
+        Ok(()) => ChildMessage::ProcViewBound,
+        Err(e) if request.required => {
+            return Err(StepFailure {
+                step: "lxc.procview",
+                message: e.to_string(),
+            })
+        }
+        Err(e) => ChildMessage::ProcViewUnavailable {
+            reason: e.to_string(),
+        },
+    };
+    step("sync", channel.send(&outcome, &[]))
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

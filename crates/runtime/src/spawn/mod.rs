@@ -25,6 +25,16 @@ pub struct HostSteps<'a> {
     pub setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
     /// Once the child is ready to exec: start-host hooks.
     pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    /// The container's /proc view, when it gets one.
+    pub procview: Option<ProcViewHost<'a>>,
+}
+
+/// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
+/// child mounted it (`Ok`: start the server) or could not (`Err(reason)`).
+pub struct ProcViewHost<'a> {
+    pub fuse: std::os::fd::BorrowedFd<'a>,
+    pub request: crate::procview::ViewRequest,
+    pub mounted: &'a mut dyn FnMut(i32, Result<(), String>) -> Result<(), String>,
 }
 
 /// A container init that has been exec'd.
@@ -111,11 +121,20 @@ fn drive(
 ) -> Result<PtyMasters, SpawnError> {
     (host.setup)(pid).map_err(SpawnError::HostSetup)?;
     apply_prlimits(plan, pid)?;
-    channel.send(&ParentMessage::Go, &[])?;
+    let go = ParentMessage::Go {
+        procview: host.procview.as_ref().map(|view| view.request),
+    };
+    match &host.procview {
+        Some(view) => channel.send(&go, &[view.fuse])?,
+        None => channel.send(&go, &[])?,
+    }
     let ptys = match receive(channel, "Ptys")? {
         (ChildMessage::Ptys { console, ttys }, fds) => split_ptys(console, ttys, fds)?,
         (other, _) => return Err(unexpected("Ptys", &other)),
     };
+    if let Some(view) = &mut host.procview {
+        serve_procview(channel, pid, view)?;
+    }
     match receive(channel, "ReadyToExec")? {
         (ChildMessage::ReadyToExec, _) => {}
         (other, _) => return Err(unexpected("ReadyToExec", &other)),
@@ -131,6 +150,33 @@ fn drive(
         Ok((other, _)) => Err(unexpected("exec", &other)),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The child mounted the view (or could not): start its server, then let the child bind.
+fn serve_procview(
+    channel: &Channel,
+    pid: i32,
+    view: &mut ProcViewHost<'_>,
+) -> Result<(), SpawnError> {
+    match receive(channel, "ProcViewMounted")? {
+        (ChildMessage::ProcViewMounted, _) => {
+            (view.mounted)(pid, Ok(())).map_err(SpawnError::HostSetup)?;
+            channel.send(&ParentMessage::ProcViewServed, &[])?;
+            match receive(channel, "ProcViewBound")? {
+                (ChildMessage::ProcViewBound, _) => {}
+                // The server stays; with no mount left on its connection it ends by itself.
+                (ChildMessage::ProcViewUnavailable { reason }, _) => {
+                    (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+                }
+                (other, _) => return Err(unexpected("ProcViewBound", &other)),
+            }
+        }
+        (ChildMessage::ProcViewUnavailable { reason }, _) => {
+            (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+        }
+        (other, _) => return Err(unexpected("ProcViewMounted", &other)),
+    }
+    Ok(())
 }
 
 /// Receives the next message, turning `Failed` and an early EOF into errors.

@@ -4,8 +4,13 @@
 //! monitor                          child (in its new namespaces)
 //!   clone3 ──────────────────────►  waits
 //!   cgroups (v1), prlimits
-//!   Go ──────────────────────────►  rootfs, /dev, ptys
+//!   Go (+ /dev/fuse fd) ─────────►  rootfs, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
+//!                                   with a /proc view: fuse mounted, detached
+//!                        ◄────────  ProcViewMounted (or ProcViewUnavailable)
+//!   fork the view's server
+//!   ProcViewServed ──────────────►  view files bound over /proc/...
+//!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
 //!   start-host hooks
@@ -21,8 +26,13 @@ use serde::{Deserialize, Serialize};
 /// Monitor to child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParentMessage {
-    /// The host side is ready: the child may set itself up.
-    Go,
+    /// The host side is ready: the child may set itself up. With `procview`, the monitor's
+    /// /dev/fuse fd comes along for the child to mount.
+    Go {
+        procview: Option<crate::procview::ViewRequest>,
+    },
+    /// The view's server runs: the child may bind its files (each bind looks a file up).
+    ProcViewServed,
     /// The start-host hooks ran: exec init.
     Exec,
 }
@@ -32,6 +42,13 @@ pub enum ParentMessage {
 pub enum ChildMessage {
     /// The pty masters come with this message: the console first when `console`, then ttys.
     Ptys { console: bool, ttys: u32 },
+    /// The /proc view is mounted (detached): its server may start.
+    ProcViewMounted,
+    /// The view's files are bound over the kernel's.
+    ProcViewBound,
+    /// The /proc view could not be mounted or bound and was not required: the kernel's files
+    /// stay.
+    ProcViewUnavailable { reason: String },
     /// Everything is set up; exec follows.
     ReadyToExec,
     /// A step failed; the child exits after sending this.
