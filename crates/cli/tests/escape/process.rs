@@ -169,7 +169,7 @@ fn start_hooks_see_no_host_fd_in_pid_1(setup: Setup) {
     std::fs::write(
         &hook,
         "#!/bin/sh\nfor fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done \
-         > /fd-hook.out\n",
+         > /fd-hook.out\nexit 0\n",
     )
     .expect("hook");
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
