@@ -182,3 +182,34 @@ pub(crate) fn unblock_all_signals() {
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// In a forked child (closing fds in the test harness would close its own): of three
+    /// fds, only the kept middle one survives; 0-2 are never touched.
+    #[test]
+    fn close_fds_from_3_except_keeps_only_what_it_is_told() {
+        let fds: Vec<std::fs::File> = (0..3)
+            .map(|_| std::fs::File::open("/dev/null").expect("open"))
+            .collect();
+        let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let pid = super::fork().expect("fork");
+        if pid == 0 {
+            let open = |fd: i32| {
+                // SAFETY: F_GETFD on an integer fd only reads its flags.
+                unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+            };
+            let code = match super::close_fds_from_3_except(&[raw[1], 1]) {
+                Ok(()) if !open(raw[0]) && open(raw[1]) && !open(raw[2]) && open(2) => 0,
+                _ => 1,
+            };
+            super::exit_child(code)
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child into a valid c_int.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    }
+}
