@@ -26,7 +26,9 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
     let report = in_container(&plan, Namespaces::MountAndPid, |outcome| {
         assert_eq!(std::process::id(), 1, "setup ran as pid 1 of its namespace");
         // The spawn child's step after init's sysctls: /proc/sys and co. read-only.
-        rlxc_runtime::rootfs::make_proc_read_only().unwrap_or_else(|e| panic!("{e}"));
+        // (This test's child has no network namespace of its own: /proc/sys/net kept
+        // writable is checked by the escape suite on a real container.)
+        rlxc_runtime::rootfs::make_proc_read_only(false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             outcome.resolver,
             Resolver::InRoot,
@@ -73,6 +75,8 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
         assert!(!is_read_only("/proc"));
         assert!(is_read_only("/proc/sys"));
         assert_eq!(write_errno("/proc/sys/kernel/hostname"), libc::EROFS);
+        // Sharing the host's network namespace: its sysctls are the host's, read-only too.
+        assert_eq!(write_errno("/proc/sys/net/ipv4/ip_forward"), libc::EROFS);
         // sys:ro
         assert!(is_read_only("/sys"));
 

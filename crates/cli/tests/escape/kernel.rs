@@ -93,6 +93,25 @@ fn proc_sys_writes(setup: Setup) {
     // The container's own sysctls are written before /proc/sys becomes read-only.
     let c = Container::start(setup, "esc-sysctl", &["lxc.sysctl.net.ipv4.ip_forward=1"]);
     assert_eq!(c.sh_ok("cat /proc/sys/net/ipv4/ip_forward"), "1\n");
+    // Its network namespace's sysctls stay writable inside, and are its own.
+    let host_forward = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("read");
+    assert_eq!(
+        c.sh_ok("echo 0 > /proc/sys/net/ipv4/ip_forward && cat /proc/sys/net/ipv4/ip_forward"),
+        "0\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("read"),
+        host_forward
+    );
+    c.stop();
+    // Sharing the host's network namespace (type none), they are the host's: read-only.
+    let c = Container::start(setup, "esc-sysctl-none", &["lxc.net.0.type=none"]);
+    assert_eq!(
+        c.sh_ok("probe write /proc/sys/net/ipv4/ip_forward"),
+        "EROFS\n"
+    );
+    c.stop();
+    let c = Container::start(setup, "esc-sysctl-ro", &[]);
     let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("read");
     for path in [
         "/proc/sys/kernel/core_pattern",

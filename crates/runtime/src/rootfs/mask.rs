@@ -58,7 +58,11 @@ const PROC_SUPER_MAGIC: i64 = 0x9fa0;
 
 /// Makes every path of [`READ_ONLY_PATHS`] read-only when /proc is a procfs: a bind of the
 /// path onto itself, remounted read-only (the superblock is the host's: never flipped).
-pub(crate) fn read_only_proc(root: &RootDir) -> Result<(), RootfsError> {
+///
+/// `own_network`: the container has a network namespace of its own, so /proc/sys/net is
+/// its own and stays writable; sharing the host's (`lxc.net.0.type = none`), it is the
+/// host's and read-only like the rest.
+pub(crate) fn read_only_proc(root: &RootDir, own_network: bool) -> Result<(), RootfsError> {
     let on_procfs = root
         .resolve("proc", None)
         .ok()
@@ -72,6 +76,12 @@ pub(crate) fn read_only_proc(root: &RootDir) -> Result<(), RootfsError> {
     if !on_procfs {
         return Ok(());
     }
+    // /proc/sys/net belongs to the container's own network namespace: it stays writable
+    // (as with LXC's proc:mixed), so `sysctl -w net.…` works inside. Held before /proc/sys
+    // is covered by its read-only bind, bound back over it after.
+    let net = own_network
+        .then(|| root.resolve(NAMESPACED_SYSCTLS, None).ok())
+        .flatten();
     for (path, _) in READ_ONLY_PATHS {
         // Absent on kernels built without it (sysrq, /proc/bus without PCI): nothing to guard.
         let Ok(target) = root.resolve(path, None) else {
@@ -85,8 +95,21 @@ pub(crate) fn read_only_proc(root: &RootDir) -> Result<(), RootfsError> {
             },
         )?;
     }
+    if let Some(net) = net {
+        let failed = |source| RootfsError::Mask {
+            path: format!("/{NAMESPACED_SYSCTLS} (writable)"),
+            source,
+        };
+        let target = root
+            .resolve(NAMESPACED_SYSCTLS, None)
+            .map_err(|e| failed(e.into()))?;
+        fdmount::bind(&fdmount::fd_path(&net), &target, false).map_err(failed)?;
+    }
     Ok(())
 }
+
+/// The part of /proc/sys that is the container's own (its network namespace's).
+const NAMESPACED_SYSCTLS: &str = "proc/sys/net";
 
 /// Masks every path of [`MASKED_PATHS`] that exists in the container's tree.
 pub(crate) fn mask_paths(root: &RootDir) -> Result<(), RootfsError> {

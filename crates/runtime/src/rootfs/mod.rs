@@ -85,14 +85,14 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
 
 /// After the pivot, once init has written its `lxc.sysctl.*`: /proc/sys, sysrq-trigger and
 /// the other host-wide knobs of the container's procfs become read-only (`mask`), however
-/// /proc was mounted.
-pub fn make_proc_read_only() -> Result<(), RootfsError> {
+/// /proc was mounted; /proc/sys/net stays writable when `own_network` (see `mask`).
+pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
     let root =
         resolve::RootDir::open(std::path::Path::new("/")).map_err(|source| RootfsError::Mask {
             path: "/".into(),
             source,
         })?;
-    mask::read_only_proc(&root)
+    mask::read_only_proc(&root, own_network)
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

@@ -178,7 +178,9 @@ pub fn reference_markdown() -> String {
     out.push_str(
         "\n## Read-only paths\n\nRead-only in every container whose /proc is a procfs, however \
          it was mounted (the seed's own `proc proc proc` entry included); only \
-         `lxc.mount.auto = proc:rw`, asked for by name, leaves them writable.\n\n\
+         `lxc.mount.auto = proc:rw`, asked for by name, leaves them writable. `/proc/sys/net` \
+         of a container with its own network namespace stays writable, as with LXC's \
+         proc:mixed (it is the host's with `lxc.net.0.type = none`: read-only then).\n\n\
          | path | what writing it would do |\n|---|---|\n",
     );
     for (path, why) in crate::rootfs::READ_ONLY_PATHS {

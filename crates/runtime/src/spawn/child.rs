@@ -94,7 +94,11 @@ fn set_up(
     set_hostname(plan)?;
     apply_sysctls(plan)?;
     if plan.read_only_proc {
-        step("read-only /proc", crate::rootfs::make_proc_read_only())?;
+        let own_network = plan.clone_flags & libc::CLONE_NEWNET as u64 != 0;
+        step(
+            "read-only /proc",
+            crate::rootfs::make_proc_read_only(own_network),
+        )?;
     }
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
