@@ -9,29 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
+use support::idmap::{base, create as create_with_idmap, unprivileged};
 use support::{TestNetns, World};
-
-/// The first host id of test `n`'s range.
-fn base(n: u32) -> u32 {
-    200_000 + n * 65_536
-}
-
-fn idmap_option(n: u32) -> String {
-    format!("u:0:{0}:65536,g:0:{0}:65536", base(n))
-}
-
-/// `rlxc create -n NAME -t busybox --idmap IDMAP`.
-fn create_with_idmap(world: &World, name: &str, idmap: &str) -> assert_cmd::assert::Assert {
-    let args = ["create", "-n", name, "-t", "busybox", "--idmap", idmap];
-    world.rlxc(&args).assert()
-}
-
-/// A busybox container made unprivileged by `rlxc create --idmap`.
-fn unprivileged(world: &World, label: &str, n: u32) -> String {
-    let name = world.name(label);
-    create_with_idmap(world, &name, &idmap_option(n)).success();
-    name
-}
 
 /// `rlxc attach -n NAME -- sh -c SCRIPT`: stdout, stderr and whether it succeeded.
 fn inside(world: &World, name: &str, script: &str) -> (String, String, bool) {

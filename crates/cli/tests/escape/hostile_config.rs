@@ -12,7 +12,7 @@ escape_tests!(
 fn an_include_loop_is_refused(setup: Setup) {
     let c = Container::prepare(setup, "esc-loop");
     let dir = c.world.dir.path();
-    let mut text = std::fs::read(setup.config_file()).expect("config");
+    let mut text = std::fs::read(&c.config).expect("config");
     text.extend_from_slice(format!("lxc.include = {}\n", dir.join("b.conf").display()).as_bytes());
     std::fs::write(dir.join("a.conf"), text).expect("a.conf");
     std::fs::write(
@@ -32,7 +32,7 @@ fn an_include_loop_is_refused(setup: Setup) {
 
 fn hostile_lines_are_refused_before_anything_runs(setup: Setup) {
     let c = Container::prepare(setup, "esc-conf");
-    let base = std::fs::read(setup.config_file()).expect("config");
+    let base = std::fs::read(&c.config).expect("config");
     let line_number = base.iter().filter(|b| **b == b'\n').count() + 1;
     let escaped = c.world.dir.path().join("escaped");
     let cases: [(&[u8], &str); 9] = [

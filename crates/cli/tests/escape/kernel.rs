@@ -105,12 +105,17 @@ fn proc_sys_writes(setup: Setup) {
     );
     c.stop();
     // Sharing the host's network namespace (type none), they are the host's: read-only.
-    let c = Container::start(setup, "esc-sysctl-none", &["lxc.net.0.type=none"]);
-    assert_eq!(
-        c.sh_ok("probe write /proc/sys/net/ipv4/ip_forward"),
-        "EROFS\n"
-    );
-    c.stop();
+    // Not in (b) yet: an unprivileged container with the host's network namespace does not
+    // start (sysfs may be mounted only by a user namespace owning the network namespace;
+    // see the project notes).
+    if setup == Setup::SeedPrivileged {
+        let c = Container::start(setup, "esc-sysctl-none", &["lxc.net.0.type=none"]);
+        assert_eq!(
+            c.sh_ok("probe write /proc/sys/net/ipv4/ip_forward"),
+            "EROFS\n"
+        );
+        c.stop();
+    }
     let c = Container::start(setup, "esc-sysctl-ro", &[]);
     let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("read");
     for path in [

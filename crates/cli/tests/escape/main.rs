@@ -1,9 +1,10 @@
 //! The escape test suite (issue #6): real containers, each test an attempt to get out or to
 //! harm the host, asserting the safe outcome from outside or by the attempt's own failure.
 //!
-//! Every attack runs once per [`Setup`]. Adding a set-up (an unprivileged container with
-//! `lxc.idmap`, once user namespaces land) is one variant of [`Setup`] with its config and
-//! one line in [`escape_tests!`]: every test module then runs against it too.
+//! Every attack runs once per [`Setup`]: (a) the seed's privileged config and (b) a default
+//! unprivileged container. A set-up is one variant of [`Setup`] and one line in
+//! [`escape_tests!`]. Where the safe outcome differs, a test asserts the stricter one for
+//! (b); attacks that only mean something in a user namespace are in `user_namespace.rs`.
 //!
 //! Attempts are made with `probe` (probe.c), a tiny static C program the suite builds and
 //! copies into the rootfs: the raw syscall, so no library fallback hides the kernel's answer.
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use support::World;
+use support::{idmap, World};
 
 /// How the container under attack is configured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +25,10 @@ pub enum Setup {
     /// root keeps CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_MKNOD; the device list allows the
     /// console 5:1; /proc mounted read-write by a mount entry), on a busybox rootfs.
     SeedPrivileged,
+    /// A busybox container as `rlxc create --idmap` makes it: the create template's config
+    /// (proc:mixed sys:mixed cgroup:mixed, no network) with `lxc.idmap` of a host range no
+    /// other test uses, its rootfs shifted to that range.
+    Unprivileged,
 }
 
 /// Generates one `#[test]` per (set-up, attack): `escape_tests!(module_load, clock_set)` in
@@ -31,7 +36,7 @@ pub enum Setup {
 macro_rules! escape_tests {
     ($($test:ident),* $(,)?) => {
         escape_tests!(@setup seed_privileged, SeedPrivileged, $($test),*);
-        // Unprivileged (lxc.idmap) set-up: escape_tests!(@setup unprivileged, Unprivileged, $($test),*);
+        escape_tests!(@setup unprivileged, Unprivileged, $($test),*);
     };
     (@setup $module:ident, $setup:ident, $($test:ident),*) => {
         mod $module {
@@ -54,27 +59,23 @@ mod kernel;
 mod mounts;
 mod process;
 mod resources;
+mod user_namespace;
+
+/// Where this binary's id ranges start (see `support::idmap::fresh`).
+const FIRST_RANGE: u32 = 64;
 
 impl Setup {
-    /// The set-up's config file.
-    pub fn config_file(self) -> PathBuf {
-        match self {
-            Setup::SeedPrivileged => {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/tests/fixtures/funtoo0.conf")
-            }
-        }
-    }
-
     /// What must differ on a test host, as `start -s` defines: the rootfs, no bridge
     /// (the seed's br0), the console log kept in the test's directory.
     fn defines(self, rootfs: &Path, console_log: &Path) -> Vec<String> {
-        match self {
-            Setup::SeedPrivileged => vec![
-                format!("lxc.rootfs.path={}", rootfs.display()),
-                "lxc.net.0.type=empty".into(),
-                format!("lxc.console.logfile={}", console_log.display()),
-            ],
+        let mut defines = vec![
+            format!("lxc.rootfs.path={}", rootfs.display()),
+            format!("lxc.console.logfile={}", console_log.display()),
+        ];
+        if self == Setup::SeedPrivileged {
+            defines.push("lxc.net.0.type=empty".into());
         }
+        defines
     }
 }
 
@@ -83,6 +84,10 @@ pub struct Container {
     pub world: World,
     pub name: String,
     pub rootfs: PathBuf,
+    /// The set-up's config file: the seed's, or the one `rlxc create` wrote.
+    pub config: PathBuf,
+    /// The host uid (and gid) of the container's root: 0, or its range's first id.
+    pub host_root: u32,
     setup: Setup,
 }
 
@@ -91,14 +96,32 @@ impl Container {
     /// rootfs first.
     pub fn prepare(setup: Setup, base: &str) -> Container {
         let world = World::new();
-        let owner = world.busybox(&format!("{base}-root"));
+        let label = format!("{base}-root");
+        let (owner, config, host_root) = match setup {
+            Setup::SeedPrivileged => {
+                let seed = Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../config/tests/fixtures/funtoo0.conf");
+                (world.busybox(&label), seed, 0)
+            }
+            Setup::Unprivileged => {
+                let range = idmap::fresh(FIRST_RANGE);
+                let owner = idmap::unprivileged(&world, &label, range);
+                let config = world.config(&owner);
+                (owner, config, idmap::base(range))
+            }
+        };
         let rootfs = world.lxcpath().join(&owner).join("rootfs");
-        std::fs::copy(probe(), rootfs.join("bin/probe")).expect("copy the probe");
+        let probe_path = rootfs.join("bin/probe");
+        std::fs::copy(probe(), &probe_path).expect("copy the probe");
+        std::os::unix::fs::chown(&probe_path, Some(host_root), Some(host_root))
+            .expect("chown the probe");
         let name = world.name(base);
         Container {
             world,
             name,
             rootfs,
+            config,
+            host_root,
             setup,
         }
     }
@@ -116,7 +139,7 @@ impl Container {
     }
 
     pub fn try_start(&self, defines: &[&str]) -> Output {
-        self.try_start_with(&self.setup.config_file(), defines)
+        self.try_start_with(&self.config, defines)
     }
 
     /// Starts with `config` instead of the set-up's file (its defines still apply).
@@ -128,7 +151,7 @@ impl Container {
     /// the container's pid 1.
     pub fn execute(&self, script: &str) -> Output {
         let command = ["--", "/bin/sh", "-c", script];
-        self.run_verb("execute", &self.setup.config_file(), &[], &command)
+        self.run_verb("execute", &self.config, &[], &command)
     }
 
     fn run_verb(&self, verb: &str, config: &Path, defines: &[&str], command: &[&str]) -> Output {

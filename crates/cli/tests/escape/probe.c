@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -59,6 +60,51 @@ static long device(char type, const char *major, const char *minor) {
     unlink(node);
     errno = saved;
     return fd;
+}
+
+/* Writes text to path (open, creating it if need be, then write): where either fails,
+ * that errno. */
+static long write_text(const char *path, const char *text) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOCTTY, 0644);
+    if (fd < 0)
+        return -1;
+    long n = write(fd, text, strlen(text));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return n;
+}
+
+/* A child in a new user namespace, whose uid_map we (root of the container, with
+ * CAP_SETUID there) then write with map: the kernel must refuse any id the container's own
+ * map lacks, host root's above all. */
+static long nested_map(const char *map) {
+    int ready[2], done[2];
+    if (pipe(ready) < 0 || pipe(done) < 0)
+        return -1;
+    pid_t child = fork();
+    if (child < 0)
+        return -1;
+    if (child == 0) {
+        char byte = syscall(SYS_unshare, CLONE_NEWUSER) == 0 ? 'u' : 'x';
+        write(ready[1], &byte, 1);
+        read(done[0], &byte, 1);
+        _exit(0);
+    }
+    char byte = 0, path[64];
+    read(ready[0], &byte, 1);
+    long result = -1;
+    if (byte != 'u')
+        errno = ECHILD; /* the child could not even make its namespace */
+    else {
+        snprintf(path, sizeof path, "/proc/%d/uid_map", child);
+        result = write_text(path, map);
+    }
+    int saved = errno;
+    write(done[1], "x", 1);
+    waitpid(child, NULL, 0);
+    errno = saved;
+    return result;
 }
 
 /* Pushes a line into the input of the terminal on fd: what a TIOCSTI attack types. */
@@ -118,7 +164,9 @@ static void status_field(int pid, const char *field, char *out, size_t size) {
 }
 
 /* Watches /proc for `sightings` processes whose executable lies outside our root (their
- * exe link names a host path containing `marker`) and writes, for each, whether it shares
+ * exe link names a host path containing `marker`; or, with marker "unreadable", whose exe
+ * we may not even read: not dumpable to us, as attach's process before its exec in a user
+ * namespace) and writes, for each, whether it shares
  * our mount namespace and root, its seccomp mode and effective capabilities, and whether
  * its exe opens for writing (CVE-2019-5736). Appends to `log`; gives up after `seconds`. */
 static int watch(const char *marker, int sightings, int seconds, const char *log) {
@@ -141,9 +189,13 @@ static int watch(const char *marker, int sightings, int seconds, const char *log
             last = pid;
             link_of(pid, "ns/mnt", mnt, sizeof mnt);
             snprintf(path, sizeof path, "/proc/%d/root/", pid);
-            int same_root = stat(path, &root) == 0 && root.st_dev == own_root.st_dev &&
-                            root.st_ino == own_root.st_ino;
+            const char *root_is = stat(path, &root) != 0 ? "unreadable"
+                                  : root.st_dev == own_root.st_dev && root.st_ino == own_root.st_ino
+                                      ? "same"
+                                      : "other";
             status_field(pid, "Seccomp:", seccomp, sizeof seccomp);
+            if (!strcmp(seccomp, "?"))
+                continue; /* gone before we looked: nothing was seen */
             status_field(pid, "CapEff:", cap, sizeof cap);
             snprintf(path, sizeof path, "/proc/%d/exe", pid);
             int w = open(path, O_WRONLY);
@@ -152,7 +204,7 @@ static int watch(const char *marker, int sightings, int seconds, const char *log
                 fprintf(out, "pid=%d mnt=%s root=%s seccomp=%s capeff=%s exe-write=%s\n", pid,
                         strcmp(mnt, own_mnt) ? (strcmp(mnt, "unreadable") ? "other" : "unreadable")
                                              : "same",
-                        same_root ? "same" : "other", seccomp, cap,
+                        root_is, seccomp, cap,
                         w >= 0 ? "ok" : strerrorname_np(errno));
                 fclose(out);
             }
@@ -202,6 +254,24 @@ int main(int argc, char **argv) {
         return report(syscall(SYS_add_key, "user", "escape", "x", 1, -3));
     if (!strcmp(verb, "device") && argc == 5)
         return report(device(argv[2][0], argv[3], argv[4]));
+    if (!strcmp(verb, "mknod") && argc == 5) { /* making the node alone */
+        const char *node = "/.escape-probe-node";
+        mode_t mode = (argv[2][0] == 'b' ? S_IFBLK : S_IFCHR) | 0600;
+        unlink(node);
+        long r = syscall(SYS_mknodat, AT_FDCWD, node, mode, makedev(atoi(argv[3]), atoi(argv[4])));
+        int saved = errno;
+        unlink(node);
+        errno = saved;
+        return report(r);
+    }
+    if (!strcmp(verb, "chown") && argc == 4)
+        return report(syscall(SYS_fchownat, AT_FDCWD, argv[2], atoi(argv[3]), -1, 0));
+    if (!strcmp(verb, "setuid") && argc == 3)
+        return report(syscall(SYS_setuid, atoi(argv[2])));
+    if (!strcmp(verb, "write_text") && argc == 4)
+        return report(write_text(argv[2], argv[3]));
+    if (!strcmp(verb, "nested_map") && argc == 3)
+        return report(nested_map(argv[2]));
     if (!strcmp(verb, "ptrace") && argc == 3) {
         long r = ptrace(PTRACE_ATTACH, atoi(argv[2]), 0, 0);
         if (r == 0)

@@ -42,7 +42,9 @@ fn host_processes_are_out_of_sight(setup: Setup) {
 /// attach's process while it is still rlxc's host binary, before it execs the command. By
 /// the time it can be seen it must hold nothing of the host: the container's mount
 /// namespace and root, seccomp, no capability init lacks, and its exe (the host's rlxc)
-/// must not open for writing.
+/// must not open for writing. In a user namespace (b), attach's process is not dumpable
+/// to the container before its exec: a second watcher looks for processes whose exe it
+/// cannot read, and those must not let it see their root or namespaces either.
 fn attach_is_confined_whenever_the_container_can_see_it(setup: Setup) {
     let c = Container::start(setup, "esc-exe", &[]);
     let binary = std::fs::read(RLXC).expect("read rlxc");
@@ -51,6 +53,9 @@ fn attach_is_confined_whenever_the_container_can_see_it(setup: Setup) {
     c.sh_ok(&format!(
         "probe watch {RLXC} 5 60 /escape-watch.log </dev/null >/dev/null 2>&1 &"
     ));
+    if setup == Setup::Unprivileged {
+        c.sh_ok("probe watch unreadable 5 60 /escape-watch.log </dev/null >/dev/null 2>&1 &");
+    }
     // CVE-2019-5736's own trick: a command whose interpreter is /proc/self/exe makes the
     // exec run the runtime's binary again, now as a process of the container.
     std::fs::write(c.rootfs.join("evil"), "#!/proc/self/exe\n").expect("evil");
@@ -81,7 +86,8 @@ fn attach_is_confined_whenever_the_container_can_see_it(setup: Setup) {
             line.contains(" mnt=same ") || line.contains(" mnt=unreadable "),
             "{line}"
         );
-        assert!(line.contains(" root=same "), "{line}");
+        let root_hidden = setup == Setup::Unprivileged && line.contains(" root=unreadable ");
+        assert!(line.contains(" root=same ") || root_hidden, "{line}");
         assert!(line.contains(" seccomp=2 "), "{line}");
         assert!(!line.ends_with("exe-write=ok"), "{line}");
         let capeff = line
@@ -139,7 +145,9 @@ fn no_host_fd_or_cwd_reaches_the_container(setup: Setup) {
 
 /// `rlxc execute`: pid 1 is rlxc's own binary (the tiny init), in sight of the command,
 /// which may trace it (the seed keeps CAP_SYS_PTRACE). It must hold no host fd (the monitor's
-/// lock, the cgroup directory, the console log, the caller's fds) and no capability.
+/// lock, the cgroup directory, the console log, the caller's fds) and no capability. In a
+/// user namespace (b) it is stricter: pid 1 is not dumpable to the container, whose root
+/// cannot even list its fds.
 fn executes_tiny_init_holds_nothing_of_the_host(setup: Setup) {
     let c = Container::prepare(setup, "esc-exec");
     // Passed down by the caller, not close-on-exec: it must not reach the container.
@@ -148,27 +156,35 @@ fn executes_tiny_init_holds_nothing_of_the_host(setup: Setup) {
     rustix::io::fcntl_setfd(&leaked, rustix::io::FdFlags::empty()).expect("inheritable");
     let out = c.execute(
         "grep CapEff /proc/1/status; \
+         ls /proc/1/fd >/dev/null 2>&1 || echo fds-unreadable; \
          for fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done; \
          probe fds; exit 7",
     );
     drop(leaked);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(7), "{text}");
+    let fds = match setup {
+        Setup::SeedPrivileged => "anon_inode:[signalfd]\n",
+        Setup::Unprivileged => "fds-unreadable\n",
+    };
     assert_eq!(
-        text, "CapEff:\t0000000000000000\nanon_inode:[signalfd]\ncwd /\n",
+        text,
+        format!("CapEff:\t0000000000000000\n{fds}cwd /\n"),
         "(the caller's fd was {leaked_fd})"
     );
     c.world.assert_nothing_left(&c.name);
 }
 
 /// `lxc.hook.start` runs a program of the container's while pid 1 is still rlxc's binary:
-/// pid 1 must by then hold only its socket to the monitor.
+/// pid 1 must by then hold only its socket to the monitor; in a user namespace (b) the hook
+/// may not even list pid 1's fds.
 fn start_hooks_see_no_host_fd_in_pid_1(setup: Setup) {
     let c = Container::prepare(setup, "esc-hook");
     let hook = c.rootfs.join("bin/fd-hook");
     std::fs::write(
         &hook,
-        "#!/bin/sh\nfor fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done \
+        "#!/bin/sh\n{ ls /proc/1/fd >/dev/null 2>&1 || echo fds-unreadable; \
+         for fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done; } \
          > /fd-hook.out\nexit 0\n",
     )
     .expect("hook");
@@ -182,10 +198,11 @@ fn start_hooks_see_no_host_fd_in_pid_1(setup: Setup) {
     );
     let seen = std::fs::read_to_string(c.rootfs.join("fd-hook.out")).expect("hook output");
     let fds: Vec<&str> = seen.lines().collect();
-    assert!(
-        fds.len() == 1 && fds[0].starts_with("socket:"),
-        "pid 1 holds {fds:?}"
-    );
+    let only_its_socket = match setup {
+        Setup::SeedPrivileged => fds.len() == 1 && fds[0].starts_with("socket:"),
+        Setup::Unprivileged => fds == ["fds-unreadable"],
+    };
+    assert!(only_its_socket, "pid 1 holds {fds:?}");
     c.stop();
 }
 

@@ -65,9 +65,17 @@ fn memory_bomb(setup: Setup) {
     c.stop();
 }
 
-/// The seed's /tmp (128m) and /dev/shm (256m) tmpfs mounts stop at their size.
+/// The seed's /tmp (128m) and /dev/shm (256m) tmpfs mounts stop at their size; the
+/// unprivileged container gets the same two mounts (its template has none).
 fn tmpfs_fill(setup: Setup) {
-    let c = Container::start(setup, "esc-tmpfs", &[]);
+    let mounts: &[&str] = match setup {
+        Setup::SeedPrivileged => &[],
+        Setup::Unprivileged => &[
+            "lxc.mount.entry=tmpfs tmp tmpfs nosuid,nodev,mode=1777,size=128m 0 0",
+            "lxc.mount.entry=shm dev/shm tmpfs nosuid,nodev,mode=1777,size=256m,create=dir 0 0",
+        ],
+    };
+    let c = Container::start(setup, "esc-tmpfs", mounts);
     let out = c.sh_ok(
         "for d in /tmp /dev/shm; do \
            dd if=/dev/zero of=$d/fill bs=1M count=400 2>/dev/null && echo $d-fit; \

@@ -8,6 +8,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod idmap;
+
 pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
 
 /// One test's world: its own lxcpath and run root, removed (after stopping its containers)
