@@ -120,8 +120,9 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 /// What both a start and an execute check and take before anything is made: the plans, the
 /// run directory and the container's lock.
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
-    let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     if let Some(user_namespace) = &plan.user_namespace {
         crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
     }
