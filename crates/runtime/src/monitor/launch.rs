@@ -50,7 +50,7 @@ pub enum LaunchError {
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
-    RootfsOwner(#[from] crate::userns::RootfsOwnerError),
+    Userns(#[from] crate::userns::UsernsCheckError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -125,6 +125,11 @@ fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError>
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     if let Some(user_namespace) = &plan.user_namespace {
         crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
+        crate::userns::check_sysfs(
+            true,
+            plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,
+            rootfs_plan.mount_auto.sys.is_some(),
+        )?;
     }
     rootfs_plan.hooks.context = Some(HookContext::new(
         &launch.paths.name,
