@@ -32,6 +32,7 @@ for binary in $(cat /tests); do
       # unprivileged containers that check none (the cgroup2 delegation is the point here)
       "$binary" --test-threads=2 --exact console_info_limits_and_cgroup_ownership_work_unprivileged \
         veth_networking_and_sysfs_work_unprivileged bad_id_maps_are_refused_before_anything_is_made \
+        the_proc_view_works_unprivileged \
         >"$out" 2>&1 || rc=1 ;;
     *)
       "$binary" --test-threads=2 --include-ignored --skip cpuset_pins_the_container \

@@ -29,7 +29,7 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
-       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:userns rlxc:top)
+       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top rlxc:userns)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |

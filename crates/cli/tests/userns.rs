@@ -425,6 +425,16 @@ fn bad_id_maps_are_refused_before_anything_is_made() {
         .stderr(predicate::str::contains("lxc.idmap").and(predicate::str::contains("overlap")));
     world.assert_nothing_left(&name);
 
+    // sysfs in a user namespace needs a network namespace of its own.
+    let name = unprivileged(&world, "usr-hostnet", 9);
+    world.append_config(&name, "lxc.net.0.type = none\n");
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("network namespace of its own"));
+    world.assert_nothing_left(&name);
+
     // `auto` reads root's ranges; on a host that delegates none, it says how to fix that.
     let name = world.name("usr-auto");
     let subuid = std::fs::read_to_string("/etc/subuid").unwrap_or_default();

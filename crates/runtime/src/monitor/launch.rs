@@ -50,7 +50,7 @@ pub enum LaunchError {
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
-    RootfsOwner(#[from] crate::userns::RootfsOwnerError),
+    Userns(#[from] crate::userns::UsernsCheckError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -122,10 +122,15 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     if let Some(user_namespace) = &plan.user_namespace {
         crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
+        crate::userns::check_sysfs(
+            true,
+            plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,
+            rootfs_plan.mount_auto.sys.is_some(),
+        )?;
     }
-    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     rootfs_plan.hooks.context = Some(HookContext::new(
         &launch.paths.name,
         &launch.config_path,

@@ -1,16 +1,17 @@
 //! Unprivileged containers: a user namespace whose ids map to a range of host ids
 //! (`lxc.idmap`). [`maps`] writes the maps from the host during the start protocol,
-//! [`owner`] checks that the rootfs belongs to the mapped root before anything starts,
+//! [`checks`] refuses before anything starts what cannot work (a rootfs not owned by the
+//! mapped root, sysfs without a network namespace of its own),
 //! [`shift`] chowns a rootfs into the map, and [`subid`] reads the ranges `/etc/subuid` and
 //! `/etc/subgid` delegate to a user.
 
+pub mod checks;
 pub mod maps;
-pub mod owner;
 pub mod shift;
 pub mod subid;
 
+pub use checks::{check_rootfs_owner, check_sysfs, UsernsCheckError};
 pub use maps::{IdMapPlan, IdMapText};
-pub use owner::{check_rootfs_owner, RootfsOwnerError};
 pub use shift::{shift_tree, ShiftError, ShiftReport};
 pub use subid::{parse_subid, subid_range, SubidError, SubidRange};
 
