@@ -350,20 +350,21 @@ fn start(
     let view = ProcViewStart::prepare(launch, plan, warnings)?;
     let mut view_server = None;
     let mut view_warning = None;
-    let mut view_mounted = |pid, outcome: Result<(), String>| match (&view, outcome) {
-        (Some(view), Ok(())) => {
-            view_server = Some(view.serve(launch, cgroups, pid)?);
+    let mut view_mounted = |pid, outcome: Result<Option<OwnedFd>, String>| match (&view, outcome) {
+        (Some(view), Ok(sysinfo)) => {
+            view_server = Some(view.serve(launch, cgroups, pid, sysinfo)?);
             Ok(())
         }
         (_, Err(reason)) => {
-            // A server already started for a view that could not be bound goes again.
-            view_server = None;
+            // A server already started for a view that could not be bound goes again,
+            // unless it answers sysinfo: the container's filter hands those calls to it.
+            view_server = view_server.take().filter(|s| s.answers_sysinfo());
             view_warning = Some(format!(
                 "lxc.procview: {reason}; the container sees the kernel's /proc files"
             ));
             Ok(())
         }
-        (None, Ok(())) => Ok(()),
+        (None, Ok(_)) => Ok(()),
     };
     let spawned = spawn::spawn(
         plan,

@@ -41,6 +41,7 @@ impl ProcViewStart {
             request: ViewRequest {
                 uptime: !time_namespace,
                 required: setting == Some(true),
+                sysinfo: launch.spec.security.seccomp_profile.is_none(),
             },
             started_boottime_ns: procview::boottime_ns(),
         }))
@@ -52,6 +53,7 @@ impl ProcViewStart {
         launch: &Launch,
         cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
         init_pid: i32,
+        sysinfo: Option<OwnedFd>,
     ) -> Result<procview::Server, String> {
         let config = procview::ServerConfig {
             sources: procview::Sources::new(
@@ -67,7 +69,7 @@ impl ProcViewStart {
             .device
             .try_clone()
             .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?;
-        procview::Server::start(device, config, &launch.paths.name)
+        procview::Server::start(device, sysinfo, config, &launch.paths.name)
             .map_err(|e| format!("lxc.procview: starting the server: {e}"))
     }
 }

@@ -189,7 +189,11 @@ fn mount_procview(
     };
     // The mount holds the connection now; init must not inherit the device.
     drop(fuse);
-    step("sync", channel.send(&ChildMessage::ProcViewMounted, &[]))?;
+    let sysinfo = request.sysinfo.then(sysinfo_listener).flatten();
+    let fds: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
+    step("sync", channel.send(&ChildMessage::ProcViewMounted, &fds))?;
+    // The server holds it now; init must not (it is close-on-exec as well).
+    drop(sysinfo);
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::ProcViewServed, _) => {}
         (other, _) => {
@@ -213,6 +217,14 @@ fn mount_procview(
         },
     };
     step("sync", channel.send(&outcome, &[]))
+}
+
+/// The filter that hands sysinfo(2) to the view's server, installed now so that the server,
+/// forked next, gets its listener from the start; the default policy's filter comes later
+/// and stacks on it. A kernel without user notification (before 5.0) keeps answering
+/// sysinfo itself: nothing is lost but the container's numbers.
+fn sysinfo_listener() -> Option<OwnedFd> {
+    crate::seccomp::install_with_listener(&crate::seccomp::sysinfo_notify_program()).ok()
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

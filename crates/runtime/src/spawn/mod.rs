@@ -30,11 +30,12 @@ pub struct HostSteps<'a> {
 }
 
 /// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
-/// child mounted it (`Ok`: start the server) or could not (`Err(reason)`).
+/// child mounted it (`Ok`: start the server, with the child's sysinfo listener if it made
+/// one) or could not (`Err(reason)`).
 pub struct ProcViewHost<'a> {
     pub fuse: std::os::fd::BorrowedFd<'a>,
     pub request: crate::procview::ViewRequest,
-    pub mounted: &'a mut dyn FnMut(i32, Result<(), String>) -> Result<(), String>,
+    pub mounted: &'a mut dyn FnMut(i32, Result<Option<OwnedFd>, String>) -> Result<(), String>,
 }
 
 /// A container init that has been exec'd.
@@ -159,8 +160,9 @@ fn serve_procview(
     view: &mut ProcViewHost<'_>,
 ) -> Result<(), SpawnError> {
     match receive(channel, "ProcViewMounted")? {
-        (ChildMessage::ProcViewMounted, _) => {
-            (view.mounted)(pid, Ok(())).map_err(SpawnError::HostSetup)?;
+        (ChildMessage::ProcViewMounted, fds) => {
+            let sysinfo = fds.into_iter().next();
+            (view.mounted)(pid, Ok(sysinfo)).map_err(SpawnError::HostSetup)?;
             channel.send(&ParentMessage::ProcViewServed, &[])?;
             match receive(channel, "ProcViewBound")? {
                 (ChildMessage::ProcViewBound, _) => {}

@@ -6,8 +6,9 @@
 //!   cgroups (v1), prlimits
 //!   Go (+ /dev/fuse fd) ─────────►  rootfs, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
-//!                                   with a /proc view: fuse mounted, detached
-//!                        ◄────────  ProcViewMounted (or ProcViewUnavailable)
+//!                                   with a /proc view: fuse mounted, detached;
+//!                                   sysinfo filter installed (NEW_LISTENER)
+//!                        ◄────────  ProcViewMounted + the listener (or ProcViewUnavailable)
 //!   fork the view's server
 //!   ProcViewServed ──────────────►  view files bound over /proc/...
 //!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
@@ -42,7 +43,8 @@ pub enum ParentMessage {
 pub enum ChildMessage {
     /// The pty masters come with this message: the console first when `console`, then ttys.
     Ptys { console: bool, ttys: u32 },
-    /// The /proc view is mounted (detached): its server may start.
+    /// The /proc view is mounted (detached): its server may start. The seccomp listener of
+    /// the container's sysinfo calls comes along when the child installed that filter.
     ProcViewMounted,
     /// The view's files are bound over the kernel's.
     ProcViewBound,
