@@ -249,7 +249,12 @@ fn server_main(
 
 /// The container's CLOCK_BOOTTIME offset from `/proc/PID/timens_offsets` of its init.
 pub fn boot_offset_of(init_pid: i32) -> Option<i64> {
-    let text = std::fs::read_to_string(format!("/proc/{init_pid}/timens_offsets")).ok()?;
+    boot_offset_in(&init_pid.to_string())
+}
+
+/// The CLOCK_BOOTTIME offset of `/proc/PROCESS` (a pid, or `self`).
+fn boot_offset_in(process: &str) -> Option<i64> {
+    let text = std::fs::read_to_string(format!("/proc/{process}/timens_offsets")).ok()?;
     let line = text.lines().find(|l| l.starts_with("boottime"))?;
     let mut words = line.split_whitespace().skip(1);
     let seconds: i64 = words.next()?.parse().ok()?;

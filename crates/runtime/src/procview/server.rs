@@ -399,10 +399,18 @@ fn container_boottime_ns(config: &ServerConfig, pid: Option<u32>) -> u64 {
             let offset = pid
                 .and_then(|pid| super::boot_offset_of(i32::try_from(pid).ok()?))
                 .unwrap_or(offset);
-            (boottime_ns() as i64).saturating_add(offset).max(0) as u64
+            host_boottime_ns().saturating_add(offset).max(0) as u64
         }
         None => boottime_ns().saturating_sub(config.started_boottime_ns),
     }
+}
+
+/// The host's CLOCK_BOOTTIME. The server is forked after the monitor unshared the
+/// container's time namespace for its children, so it may live in that namespace itself:
+/// its own offset is taken off.
+fn host_boottime_ns() -> i64 {
+    let own_offset = super::boot_offset_in("self").unwrap_or(0);
+    (boottime_ns() as i64).saturating_sub(own_offset)
 }
 
 pub fn boottime_ns() -> u64 {
