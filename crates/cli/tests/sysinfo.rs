@@ -117,7 +117,7 @@ fn free_uptime_and_sysinfo_inside_are_the_containers_and_a_bad_buffer_gets_efaul
         .next()
         .and_then(|s| s.parse().ok())
         .expect("host uptime");
-    assert!(uptime >= 11 && uptime < 120, "{probe}");
+    assert!((11..120).contains(&uptime), "{probe}");
     assert!(host_uptime > 120.0, "the host has been up for longer");
     // Its tasks: sh, sleep's successor and the probe, a handful, not the host's hundreds.
     let procs: u64 = probe_field(&probe, "procs").parse().expect("procs");
