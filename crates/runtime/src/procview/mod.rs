@@ -28,7 +28,7 @@ mod render;
 mod server;
 mod sources;
 mod sys;
-mod sysinfo;
+pub mod sysinfo;
 
 use std::fs::OpenOptions;
 use std::io;

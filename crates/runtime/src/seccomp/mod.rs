@@ -2,6 +2,8 @@
 //! libseccomp needed for a list this small), or an LXC profile file compiled through
 //! libseccomp ([`profile`]); either is installed in the container's first process just
 //! before exec, so init and everything it starts inherit it, and in every attached command.
+//! Under the default policy, a container with the /proc view also gets
+//! [`sysinfo_notify_program`], whose listener the view's server answers.
 
 pub mod policy;
 pub mod profile;
