@@ -1,6 +1,7 @@
 //! The container's own view of /proc: `meminfo`, `cpuinfo`, `stat`, `loadavg`, `diskstats`,
 //! `swaps`, `/sys/devices/system/cpu/online` (and `uptime` without a time namespace), served
-//! from its cgroups by a small FUSE server the monitor forks.
+//! from its cgroups by a small FUSE server the monitor forks. The same server answers the
+//! container's sysinfo(2) calls (module `sysinfo`).
 //!
 //! ```text
 //! monitor                                   container's first process
@@ -28,7 +29,7 @@ mod render;
 mod server;
 mod sources;
 mod sys;
-pub mod sysinfo;
+mod sysinfo;
 
 use std::fs::OpenOptions;
 use std::io;
