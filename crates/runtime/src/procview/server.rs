@@ -119,7 +119,8 @@ fn serve_fuse_request(
     if revents.contains(PollFlags::ERR) {
         return false;
     }
-    if !revents.contains(PollFlags::IN) {
+    // Only the listener woke the loop: a read now would block.
+    if revents.is_empty() {
         return true;
     }
     // Cleared first: a length in the buffer means "read, not yet answered".
@@ -174,13 +175,19 @@ fn sysinfo_answer(config: &ServerConfig, state: &State, pid: u32) -> sysinfo::An
     let cgroups = sources.cgroups();
     let memory = sources::memory(&cgroups);
     let totals = render::memory_totals(&sources.host_file("meminfo"), &memory);
-    let tasks = sources::tasks(sources, &cgroups);
+    // pids.current counts the same tasks (threads) and costs one read; without the pids
+    // controller, each task's /proc entry is read.
+    let tasks = cgroups
+        .get("pids.current")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| sources::tasks(sources, &cgroups).total);
     sysinfo::Answer::new(
         container_boottime_ns(config, Some(pid)),
         state.load,
         &totals,
         memory.shmem,
-        tasks.total,
+        tasks,
     )
 }
 
