@@ -4,45 +4,9 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use support::World;
-
-/// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
-/// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
-fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (
-            parts.next(),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
-        if controllers.split(',').any(|c| c == controller) {
-            return PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"));
-        }
-    }
-    let unified = mountinfo
-        .lines()
-        .find(|l| l.contains(" - cgroup2 "))
-        .and_then(|l| l.split_whitespace().nth(4))
-        .expect("a cgroup2 mount");
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .expect("0:: line");
-    PathBuf::from(format!("{unified}{path}"))
-}
-
-fn read(dir: &std::path::Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file))
-        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
-        .trim()
-        .to_owned()
-}
+use support::{cgroup_dir, read, World};
 
 fn start(world: &World, name: &str, args: &[&str]) -> String {
     let mut all = vec!["start", "-n", name, "-d"];

@@ -26,6 +26,7 @@ pub mod ls;
 pub mod mac;
 pub mod start;
 pub mod stop;
+pub mod top;
 pub mod unfreeze;
 pub mod update_config;
 pub mod wait;
@@ -72,6 +73,7 @@ pub const VERBS: &[Verb] = &[
     verb!("freeze", freeze, lxc_tool: true, "Freeze every process of a container"),
     verb!("unfreeze", unfreeze, lxc_tool: true, "Thaw a frozen container"),
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
+    verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("destroy", destroy, lxc_tool: true, "Delete a container and its storage"),
     verb!("autostart", autostart, lxc_tool: true, "Start, stop or list the autostart containers"),

@@ -1,11 +1,22 @@
-//! The attached process, from fork to exec: a checklist, one step per function. It was forked
-//! into the container's pid namespace and is non-dumpable (see [`super::attach`]); any failure
-//! is reported to the parent over the channel, then the child exits.
+//! The attached process, from fork to exec, in two processes so that the container never
+//! sees one that holds anything of the host (CVE-2019-5736 and its ptrace cousin: a root
+//! with CAP_SYS_PTRACE in a privileged container can trace a non-dumpable process).
+//!
+//! 1. The *confiner*, forked by the CLI into the host's pid namespace (invisible from the
+//!    container): joins the cgroups, enters every namespace and init's root, takes init's
+//!    bounding set, seccomp, the ids, and keeps no capability init could not have; then
+//!    closes every host fd and forks the command's process as a sibling (CLONE_PARENT: the
+//!    CLI's child), tells the CLI its pid and exits.
+//! 2. The *command's process*, the first of the two in the container's pid namespace and so
+//!    the first the container can see, trace or open through /proc: by then it is confined
+//!    like any process of the container. It takes the terminal and execs.
+//!
+//! Any failure is reported to the CLI over the channel, then the process exits.
 
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
 use rustix::io::Errno;
@@ -22,7 +33,7 @@ pub(crate) struct ChildPlan {
     pub pidfd: OwnedFd,
     /// `cgroup.procs` of each container cgroup, opened on the host (empty with `-e CGROUP`).
     pub cgroup_procs: Vec<(PathBuf, OwnedFd)>,
-    /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace is already entered).
+    /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace for children only).
     pub namespaces: u32,
     /// Init's root, when the mount namespace is entered.
     pub root: Option<OwnedFd>,
@@ -41,6 +52,8 @@ pub(crate) struct ChildPlan {
 /// Child to parent; the channel closing on exec (it is CLOEXEC) says the command runs.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ChildReport {
+    /// The confiner forked the command's process, the CLI's child, with this pid.
+    Forked { pid: i32 },
     /// A step failed; `exit_code` is what attach exits with (127: command not found).
     Failed {
         step: String,
@@ -66,9 +79,7 @@ fn step<T, E: std::fmt::Display>(
     })
 }
 
-/// Runs the child's side; never returns (it execs the command or exits).
-pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
-    let Err(failure) = set_up_and_exec(&plan);
+fn report_and_exit(channel: &Channel, failure: StepFailure) -> ! {
     let report = ChildReport::Failed {
         step: failure.step.to_string(),
         message: failure.message,
@@ -78,11 +89,46 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     sys::exit_child(i32::from(failure.exit_code))
 }
 
-fn set_up_and_exec(plan: &ChildPlan) -> Result<Infallible, StepFailure> {
+/// The confiner's side (see the module docs); never returns.
+pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
+    if let Err(failure) = confine(&plan) {
+        report_and_exit(&channel, failure)
+    }
+    let ChildPlan {
+        pidfd,
+        cgroup_procs,
+        root,
+        terminal,
+        argv,
+        env,
+        ..
+    } = plan;
+    // The host's last handles: init's pidfd, its cgroup files, its root as opened on the host.
+    drop((pidfd, cgroup_procs, root));
+    let mut keep = vec![channel.as_fd().as_raw_fd()];
+    keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
+    if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
+        report_and_exit(&channel, failure)
+    }
+    match step("fork into the container", sys::fork_sibling()) {
+        Err(failure) => report_and_exit(&channel, failure),
+        Ok(sys::Forked::Parent { pid }) => {
+            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
+            sys::exit_child(0)
+        }
+        Ok(sys::Forked::Child) => {
+            let Err(failure) = start_command(terminal.as_ref(), &argv, &env);
+            report_and_exit(&channel, failure)
+        }
+    }
+}
+
+/// The confiner's checklist: after it, this process has nothing a process of the container
+/// could not have.
+fn confine(plan: &ChildPlan) -> Result<(), StepFailure> {
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;
-    set_up_terminal(plan)?;
     limit_capabilities(plan)?;
     if plan.confinement.no_new_privs {
         step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
@@ -91,9 +137,19 @@ fn set_up_and_exec(plan: &ChildPlan) -> Result<Infallible, StepFailure> {
         step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
+    keep_only_bounded_capabilities(plan)
+}
+
+/// The command's process: the terminal, then exec.
+fn start_command(
+    terminal: Option<&(OwnedFd, [bool; 3])>,
+    argv: &[CString],
+    env: &[CString],
+) -> Result<Infallible, StepFailure> {
+    set_up_terminal(terminal)?;
     step("signals", sys::reset_signals_for_exec())?;
     step("close fds", sys::cloexec_from_3())?;
-    Err(exec(&plan.argv, &plan.env))
+    Err(exec(argv, env))
 }
 
 /// Joins the container's cgroups before its cgroup namespace: once inside that namespace our
@@ -145,9 +201,9 @@ fn enter_root(plan: &ChildPlan) -> Result<(), StepFailure> {
 /// A new session, so the user's terminal is never our controlling terminal (no `/dev/tty`
 /// back to it); with a pty, its slave becomes the controlling terminal and replaces the
 /// stdio that were terminals.
-fn set_up_terminal(plan: &ChildPlan) -> Result<(), StepFailure> {
+fn set_up_terminal(terminal: Option<&(OwnedFd, [bool; 3])>) -> Result<(), StepFailure> {
     step("setsid", rustix::process::setsid())?;
-    let Some((slave, replaces)) = &plan.terminal else {
+    let Some((slave, replaces)) = terminal else {
         return Ok(());
     };
     step("terminal", rustix::process::ioctl_tiocsctty(slave))?;
@@ -201,6 +257,19 @@ fn set_identity(plan: &ChildPlan) -> Result<(), StepFailure> {
     step("gid", rustix::thread::set_thread_res_gid(gid, gid, gid))?;
     let uid = Uid::from_raw(plan.uid);
     step("uid", rustix::thread::set_thread_res_uid(uid, uid, uid))
+}
+
+/// Permitted and effective capabilities cut to init's bounding set: exec would do that for
+/// root anyway, but the command's process is in sight (and traceable) before its exec.
+fn keep_only_bounded_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
+    let Some(bounding) = plan.bounding_set else {
+        return Ok(());
+    };
+    let bounding = CapabilitySet::from_bits_retain(bounding);
+    let mut sets = step("capabilities", rustix::thread::capabilities(None))?;
+    sets.permitted &= bounding;
+    sets.effective &= bounding;
+    step("capabilities", rustix::thread::set_capabilities(None, sets))
 }
 
 /// execve of the command, searched in the command's own PATH as a shell would; the exit

@@ -18,10 +18,11 @@ use std::io;
 use std::os::fd::AsFd;
 
 use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
-use rustix::thread::ThreadNameSpaceType;
 
 pub use env::{EnvPolicy, DEFAULT_PATH};
 pub use passwd::FALLBACK_SHELL;
+/// Also what `rlxc top`'s live view waits on, so a SIGTERM still restores the terminal.
+pub use sys::SignalFd;
 
 use crate::channel::{Channel, ChannelError};
 use crate::namespaces::Namespace;
@@ -109,9 +110,10 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 ///    differ from ours, its root, its bounding set, and the `cgroup.procs` files, opened;
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
-/// 5. non-dumpable, setns into the pid namespace (for children only), fork;
-/// 6. the child: cgroups, then setns into everything else at once, root, terminal,
-///    capabilities, ids, exec ([`child`]);
+/// 5. non-dumpable, fork a confiner (host pid namespace);
+/// 6. the confiner: cgroups, setns into everything at once, root, capabilities, seccomp,
+///    ids; then it forks the command's process into the container's pid namespace, which
+///    takes the terminal and execs ([`child`]);
 /// 7. we relay and forward signals until the command exits ([`relay`]).
 pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, AttachError> {
     let init = target::find_init(paths)?;
@@ -145,40 +147,29 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     if target::is_multithreaded() {
         return Err(AttachError::MultiThreaded);
     }
-    // CVE-2019-5736: from the fork until its exec, the child is a copy of this host binary
-    // *inside the container's pid namespace*, where the container's processes see it in
-    // their /proc. Were it dumpable, a process there (same uid) could ptrace it or open
-    // /proc/<child>/exe — the host's rlxc — and overwrite it once the exec released it.
-    // Non-dumpable makes both need CAP_SYS_PTRACE over our user namespace; it is set here,
-    // before the fork, so the child never exists dumpable, and the exec of the container's
-    // command resets it (its exe is then the container's own binary). A privileged
-    // container (no user namespace) whose root keeps CAP_SYS_PTRACE is not stopped by this:
-    // LXC's full answer there is re-executing from a sealed memfd (not done yet).
+    // CVE-2019-5736: until its exec, the command's process is a copy of this host binary
+    // inside the container's pid namespace, where the container's processes see it in their
+    // /proc. Non-dumpable, opening its /proc/<pid>/exe or tracing it needs CAP_SYS_PTRACE
+    // over the host's user namespace — which the root of a privileged container (the
+    // seed's) has. So the child below is only a confiner in the host's pid namespace, out of
+    // the container's sight; the process it forks into the container is confined before it
+    // exists (see `child`), and its exe cannot be written while rlxc runs (ETXTBSY).
+    // Non-dumpable still keeps an unprivileged container's root out.
     rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)
         .map_err(|e| step("making attach non-dumpable")(e.into()))?;
-    let pid_flag = libc::CLONE_NEWPID as u32;
-    if namespaces & pid_flag != 0 {
-        // setns into a pid namespace moves only our future children; the fork below puts
-        // the child there, and we stay in the host's.
-        rustix::thread::move_into_thread_name_spaces(
-            init.pidfd.as_fd(),
-            ThreadNameSpaceType::PROCESS_ID,
-        )
-        .map_err(|e| step("setns into the pid namespace")(e.into()))?;
-    }
     let (parent_end, child_end) = Channel::pair()?;
     let (master, slave) = match pty {
         Some(pair) => (Some(pair.master), Some((pair.slave, terminals))),
         None => (None, None),
     };
-    match sys::fork().map_err(step("fork into the container"))? {
+    match sys::fork().map_err(step("fork"))? {
         sys::Forked::Child => {
             drop(parent_end);
             drop(master);
             let plan = ChildPlan {
                 pidfd: init.pidfd,
                 cgroup_procs,
-                namespaces: namespaces & !pid_flag,
+                namespaces,
                 root,
                 terminal: slave,
                 bounding_set,
@@ -198,9 +189,10 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
 }
 
 /// The parent after the fork: signals are queued from now on, so none is lost while the
-/// child sets up; then wait for the exec (the channel closes) or the child's failure.
+/// child sets up; the confiner reports the command's pid (a child of ours) and exits; then
+/// wait for the exec (the channel closes) or a failure.
 fn parent(
-    pid: i32,
+    confiner: i32,
     channel: &Channel,
     master: Option<std::os::fd::OwnedFd>,
     terminals: [bool; 3],
@@ -208,7 +200,22 @@ fn parent(
     let mut blocked = relay::FORWARDED.to_vec();
     blocked.push(libc::SIGWINCH);
     let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
-    // Our own child, not reaped by anyone else: its pid cannot have been reused.
+    let forked = channel.recv::<ChildReport>();
+    // It exits right after its report (or its failure); reaped so no zombie is left.
+    let _ = Pid::from_raw(confiner)
+        .map(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()));
+    let pid = match forked {
+        Ok((ChildReport::Forked { pid }, _)) => pid,
+        Ok((failed, _)) => return Err(failure(failed)),
+        Err(ChannelError::Closed) => {
+            return Err(step("attach")(io::Error::other(
+                "the confining process ended before the command started",
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Our own child (a sibling of the confiner), not reaped by anyone else: its pid cannot
+    // have been reused.
     let child = Pid::from_raw(pid)
         .ok_or_else(|| step("fork")(io::Error::other("no pid")))
         .and_then(|p| {
@@ -220,20 +227,7 @@ fn parent(
             let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::KILL);
             let _ = relay::wait(&child, &signals, None);
             return Err(match other {
-                Ok((
-                    ChildReport::Failed {
-                        step,
-                        message,
-                        exit_code,
-                    },
-                    _,
-                )) => {
-                    if step == "exec" {
-                        AttachError::Command { message, exit_code }
-                    } else {
-                        AttachError::Child { step, message }
-                    }
-                }
+                Ok((report, _)) => failure(report),
                 Err(e) => e.into(),
             });
         }
@@ -243,6 +237,22 @@ fn parent(
         None => None,
     };
     relay::wait(&child, &signals, terminal).map_err(step("waiting for the command"))
+}
+
+/// The error of a child's report (`Forked` where a failure was expected is one too).
+fn failure(report: ChildReport) -> AttachError {
+    match report {
+        ChildReport::Failed {
+            step,
+            message,
+            exit_code,
+        } if step == "exec" => AttachError::Command { message, exit_code },
+        ChildReport::Failed { step, message, .. } => AttachError::Child { step, message },
+        ChildReport::Forked { .. } => AttachError::Child {
+            step: "attach".into(),
+            message: "unexpected second fork report".into(),
+        },
+    }
 }
 
 fn user_terminal(

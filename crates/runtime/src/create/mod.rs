@@ -24,7 +24,7 @@ pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
 pub use destroy::{destroy, force_stop_for_destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::is_staging_name;
-pub use store::{list, ContainerEntry};
+pub use store::{list, names, ContainerEntry};
 pub use tarball::Progress;
 
 use config_file::{Seed, TemplateKey};

@@ -118,8 +118,9 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 /// What both a start and an execute check and take before anything is made: the plans, the
 /// run directory and the container's lock.
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
-    let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     rootfs_plan.hooks.context = Some(HookContext::new(
         &launch.paths.name,
         &launch.config_path,

@@ -23,7 +23,7 @@ use rlxc_config::spec::HookPoint;
 
 pub use entries::{read_fstab, FstabLine, SkippedMount};
 pub use error::RootfsError;
-pub use mask::MASKED_PATHS;
+pub use mask::{MASKED_PATHS, READ_ONLY_PATHS};
 pub use plan::{RootfsHooks, RootfsPlan};
 pub use pty::Ptys;
 pub use resolve::Resolver;
@@ -69,7 +69,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     if plan.autodev {
         plan.hooks.run(HookPoint::Autodev)?;
     }
-    // What the container must never read of the host, whatever it mounted.
+    // What the container must never read of the host, whatever it mounted. (What it must
+    // never write, /proc/sys and co., becomes read-only after init's sysctls are written:
+    // `make_proc_read_only`.)
     mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
@@ -79,6 +81,18 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
         skipped,
         resolver,
     })
+}
+
+/// After the pivot, once init has written its `lxc.sysctl.*`: /proc/sys, sysrq-trigger and
+/// the other host-wide knobs of the container's procfs become read-only (`mask`), however
+/// /proc was mounted; /proc/sys/net stays writable when `own_network` (see `mask`).
+pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
+    let root =
+        resolve::RootDir::open(std::path::Path::new("/")).map_err(|source| RootfsError::Mask {
+            path: "/".into(),
+            source,
+        })?;
+    mask::read_only_proc(&root, own_network)
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

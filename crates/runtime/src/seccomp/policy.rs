@@ -190,5 +190,32 @@ pub fn reference_markdown() -> String {
     for (path, why) in crate::rootfs::MASKED_PATHS {
         out.push_str(&format!("| `/{path}` | {why} |\n"));
     }
+    out.push_str(
+        "\n## Read-only paths\n\nRead-only in every container whose /proc is a procfs, however \
+         it was mounted (the seed's own `proc proc proc` entry included); only \
+         `lxc.mount.auto = proc:rw`, asked for by name, leaves them writable. `/proc/sys/net` \
+         of a container with its own network namespace stays writable, as with LXC's \
+         proc:mixed (it is the host's with `lxc.net.0.type = none`: read-only then).\n\n\
+         | path | what writing it would do |\n|---|---|\n",
+    );
+    for (path, why) in crate::rootfs::READ_ONLY_PATHS {
+        out.push_str(&format!("| `/{path}` | {why} |\n"));
+    }
+    out.push_str(&format!(
+        "\n## Cgroup defaults\n\n\
+         - `pids.max = {}` when the config sets no `pids.max` (LXC sets none, and a fork bomb \
+         then takes every pid of the host); `lxc.cgroup.pids.max = max` lifts it.\n\
+         - The host's console, char 5:1, is denied last whenever the device rules would open it \
+         (the seed's `c 5:1 rwm`): a container's /dev/console is a pty of its own, so 5:1 is \
+         only ever the host's.\n\
+         - A config without device rules gets LXC's `common.conf` list (without it, a \
+         privileged root could mknod and read the host's disks):\n\n\
+         | rule | for |\n|---|---|\n",
+        rlxc_cgroup::DEFAULT_PIDS_MAX
+    ));
+    for (key, rule, what) in rlxc_cgroup::DEFAULT_DEVICE_RULES {
+        let verb = key.trim_start_matches("devices.");
+        out.push_str(&format!("| `{verb} {rule}` | {what} |\n"));
+    }
     out
 }

@@ -93,6 +93,13 @@ fn set_up(
     drop(ptys);
     set_hostname(plan)?;
     apply_sysctls(plan)?;
+    if plan.read_only_proc {
+        let own_network = plan.clone_flags & libc::CLONE_NEWNET as u64 != 0;
+        step(
+            "read-only /proc",
+            crate::rootfs::make_proc_read_only(own_network),
+        )?;
+    }
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
     }
@@ -112,6 +119,13 @@ fn set_up(
     }
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
+    // From here on container programs run (lxc.hook.start, then init or the tiny init's
+    // command) and can look at this process, rlxc's binary as pid 1, through /proc/1/fd:
+    // nothing of the monitor's (its lock, cgroup directories, console log) may be open.
+    step(
+        "close fds",
+        sys::close_fds_from_3_except(&[std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd())]),
+    )?;
     run_start_hooks(plan)?;
     step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
     if plan.wait_for_exec {

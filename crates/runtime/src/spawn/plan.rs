@@ -44,6 +44,9 @@ pub struct InitPlan {
     /// `rlxc execute`: pid 1 is rlxc's tiny init (reaps zombies, forwards signals) and the
     /// command runs as its child.
     pub tiny_init: bool,
+    /// Make /proc's host-wide knobs read-only once the sysctls are written (see
+    /// `rootfs::make_proc_read_only`); false only with `lxc.mount.auto = proc:rw`.
+    pub read_only_proc: bool,
     /// Keep the caller's stdin/stdout/stderr instead of the console (`rlxc execute`).
     pub inherit_stdio: bool,
     /// Wait for the monitor's `Exec` after `ReadyToExec` (it runs start-host hooks then).
@@ -117,6 +120,8 @@ impl InitPlan {
             boot_offset: spec.time_offsets.boot.map(|o| o.0),
             monotonic_offset: spec.time_offsets.monotonic.map(|o| o.0),
             tiny_init: false,
+            // Set from the effective lxc.mount.auto by the launch, which knows it.
+            read_only_proc: true,
             inherit_stdio: false,
             wait_for_exec: spec
                 .hooks
