@@ -25,11 +25,13 @@ MEM=${RLXC_UML_MEM:-768M}
 # kernel lacks: both stay on the host).
 # rlxc:procview: the /proc view from cgroup2 files (memory.max, cpu.max, cpu.stat; no cpuset
 # here, and no time namespace in UML, so /proc/uptime comes from the view too).
+# rlxc:sysinfo: sysinfo(2) answered from memory.max/memory.current (uptime = the lifetime).
 # rlxc:top checks that top's figures come from cgroup2 files there (lxc-top reads v1 only).
 # rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
-       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top rlxc:userns)
+       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
+       rlxc:sysinfo rlxc:userns)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |

@@ -71,8 +71,9 @@ fn meminfo_and_free_show_the_memory_limit() {
     assert!(kb(&host, "MemTotal") > 256 * 1024, "the host has more");
     assert!(kb(&meminfo, "MemFree") < 256 * 1024);
     assert!(kb(&meminfo, "MemAvailable") <= 256 * 1024);
-    // busybox `free` takes total/used/free from sysinfo(2) (the host's: not served by a
-    // file) and "available" from /proc/meminfo: that column is the container's.
+    // busybox `free` takes total/used/free from sysinfo(2) (for an attached command the
+    // kernel's, see tests/sysinfo.rs) and "available" from /proc/meminfo: that column is the
+    // container's.
     let free = inside(&world, &name, "free");
     let available: u64 = free
         .lines()

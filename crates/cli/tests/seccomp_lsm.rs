@@ -29,46 +29,6 @@ fn write_profile(world: &World, file: &str, text: &str) -> PathBuf {
     path
 }
 
-fn rootfs(world: &World, name: &str) -> PathBuf {
-    world.lxcpath().join(name).join("rootfs")
-}
-
-/// Starts `name` with init running `script` first, then a long sleep; returns once the script
-/// has run: init then writes to a FIFO in the rootfs that this waits on (start returns when
-/// init is exec'd, before its first command is done).
-fn start_with_init_script(world: &World, name: &str, script: &str) {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let fifo = rootfs(world, name).join("script.done");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o600),
-        0,
-    )
-    .expect("mkfifo");
-    // Non-blocking, so a start that fails cannot hang the test on the open.
-    let reader = rustix::fs::open(
-        &fifo,
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
-        rustix::fs::Mode::empty(),
-    )
-    .expect("open fifo");
-    let command = format!("{script}; echo done > /script.done; exec sleep 600");
-    world
-        .rlxc(&["start", "-n", name, "--", "/bin/sh", "-c", &command])
-        .assert()
-        .success();
-    // A generous bound against a hang, not a timing assertion.
-    let mut fds = [PollFd::new(&reader, PollFlags::IN)];
-    let limit = Timespec {
-        tv_sec: 60,
-        tv_nsec: 0,
-    };
-    let ready = poll(&mut fds, Some(&limit)).expect("poll");
-    assert_eq!(ready, 1, "init's script did not finish");
-}
-
 #[test]
 fn a_denylist_profile_answers_mkdir_with_eacces_in_init_and_in_attach() {
     let world = World::new();
@@ -82,10 +42,10 @@ fn a_denylist_profile_answers_mkdir_with_eacces_in_init_and_in_attach() {
         &name,
         &format!("lxc.seccomp.profile = {}\n", profile.display()),
     );
-    start_with_init_script(&world, &name, "mkdir /by-init 2>/init.err");
+    world.start_with_init_script(&name, "mkdir /by-init 2>/init.err");
     let pid = world.init_pid(&name);
     assert!(status_of(pid).contains("Seccomp:\t2"), "{}", status_of(pid));
-    let root = rootfs(&world, &name);
+    let root = world.rootfs(&name);
     let init_error = std::fs::read_to_string(root.join("init.err")).expect("init.err");
     assert!(init_error.contains("Permission denied"), "{init_error}");
     assert!(!root.join("by-init").exists());
@@ -257,8 +217,8 @@ fn an_allowlist_profile_refuses_what_it_does_not_list() {
         &name,
         &format!("lxc.seccomp.profile = {}\n", profile.display()),
     );
-    start_with_init_script(&world, &name, "mkdir /by-init 2>/init.err");
-    let root = rootfs(&world, &name);
+    world.start_with_init_script(&name, "mkdir /by-init 2>/init.err");
+    let root = world.rootfs(&name);
     let init_error = std::fs::read_to_string(root.join("init.err")).expect("init.err");
     assert!(
         init_error.contains("Operation not permitted"),
@@ -432,7 +392,7 @@ fn dmesg_inside_prints_an_empty_log_while_the_hosts_is_not() {
     );
     let world = World::new();
     let name = world.busybox("scdmesg");
-    install_util_linux_dmesg(&rootfs(&world, &name));
+    install_util_linux_dmesg(&world.rootfs(&name));
     world.rlxc(&["start", "-n", &name]).assert().success();
     for dmesg in ["dmesg", "dmesg-util-linux"] {
         let (code, stdout, stderr) = inside(&world, &name, dmesg);

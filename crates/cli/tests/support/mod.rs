@@ -100,6 +100,45 @@ impl World {
         name
     }
 
+    pub fn rootfs(&self, name: &str) -> PathBuf {
+        self.lxcpath().join(name).join("rootfs")
+    }
+
+    /// Starts `name` with init running `script` first, then a long sleep; returns once the
+    /// script has run: init then writes to a FIFO in the rootfs that this waits on (start
+    /// returns when init is exec'd, before its first command is done).
+    pub fn start_with_init_script(&self, name: &str, script: &str) {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let fifo = self.rootfs(name).join("script.done");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        // Non-blocking, so a start that fails cannot hang the test on the open.
+        let reader = rustix::fs::open(
+            &fifo,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+            rustix::fs::Mode::empty(),
+        )
+        .expect("open fifo");
+        let command = format!("{script}; echo done > /script.done; exec sleep 600");
+        self.rlxc(&["start", "-n", name, "--", "/bin/sh", "-c", &command])
+            .assert()
+            .success();
+        // A generous bound against a hang, not a timing assertion.
+        let mut fds = [PollFd::new(&reader, PollFlags::IN)];
+        let limit = Timespec {
+            tv_sec: 60,
+            tv_nsec: 0,
+        };
+        let ready = poll(&mut fds, Some(&limit)).expect("poll");
+        assert_eq!(ready, 1, "init's script did not finish");
+    }
+
     pub fn config(&self, name: &str) -> PathBuf {
         self.lxcpath().join(name).join("config")
     }

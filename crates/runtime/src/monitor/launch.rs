@@ -23,7 +23,7 @@ use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, HostSteps, InitPlan, ProcViewHost, PtyMasters};
+use crate::spawn::{self, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -368,14 +368,15 @@ fn start(
     let view = ProcViewStart::prepare(launch, plan, warnings)?;
     let mut view_server = None;
     let mut view_warning = None;
-    let mut view_mounted = |pid, outcome: Result<Option<OwnedFd>, String>| match (&view, outcome) {
-        (Some(view), Ok(device)) => {
-            view_server = Some(view.serve(launch, cgroups, pid, device)?);
+    let mut view_mounted = |pid, outcome: Result<MountedView, String>| match (&view, outcome) {
+        (Some(view), Ok(mounted)) => {
+            view_server = Some(view.serve(launch, cgroups, pid, mounted)?);
             Ok(())
         }
         (_, Err(reason)) => {
-            // A server already started for a view that could not be bound goes again.
-            view_server = None;
+            // A server already started for a view that could not be bound goes again,
+            // unless it answers sysinfo: the container's filter hands those calls to it.
+            view_server = view_server.take().filter(|s| s.answers_sysinfo());
             view_warning = Some(format!(
                 "lxc.procview: {reason}; the container sees the kernel's /proc files"
             ));

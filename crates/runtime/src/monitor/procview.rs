@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::launch::Launch;
 use crate::procview::{self, ViewRequest};
-use crate::spawn::InitPlan;
+use crate::spawn::{InitPlan, MountedView};
 
 /// The /proc view of one start: the FUSE device the monitor opened and what the child is
 /// asked to bind.
@@ -41,19 +41,21 @@ impl ProcViewStart {
             request: ViewRequest {
                 uptime: !time_namespace,
                 required: setting == Some(true),
+                sysinfo: launch.spec.security.seccomp_profile.is_none(),
             },
             started_boottime_ns: procview::boottime_ns(),
         }))
     }
 
-    /// Forks the view's server once the child has mounted the view: on `device`, the
-    /// connection the child opened in its own user namespace, else on ours.
+    /// Forks the view's server once the child has mounted the view: on the connection the
+    /// child opened in its own user namespace if it sent one, else on ours; answering the
+    /// container's sysinfo calls when the child sent their listener.
     pub fn serve(
         &self,
         launch: &Launch,
         cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
         init_pid: i32,
-        device: Option<OwnedFd>,
+        mounted: MountedView,
     ) -> Result<procview::Server, String> {
         let config = procview::ServerConfig {
             sources: procview::Sources::new(
@@ -65,14 +67,14 @@ impl ProcViewStart {
                 false => procview::boot_offset_of(init_pid),
             },
         };
-        let device = match device {
+        let device = match mounted.device {
             Some(device) => device,
             None => self
                 .device
                 .try_clone()
                 .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?,
         };
-        procview::Server::start(device, config, &launch.paths.name)
+        procview::Server::start(device, mounted.sysinfo, config, &launch.paths.name)
             .map_err(|e| format!("lxc.procview: starting the server: {e}"))
     }
 }

@@ -1,6 +1,7 @@
 //! The container's own view of /proc: `meminfo`, `cpuinfo`, `stat`, `loadavg`, `diskstats`,
 //! `swaps`, `/sys/devices/system/cpu/online` (and `uptime` without a time namespace), served
-//! from its cgroups by a small FUSE server the monitor forks.
+//! from its cgroups by a small FUSE server the monitor forks. The same server answers the
+//! container's sysinfo(2) calls (module `sysinfo`).
 //!
 //! ```text
 //! monitor                                   container's first process
@@ -28,6 +29,7 @@ mod render;
 mod server;
 mod sources;
 mod sys;
+mod sysinfo;
 
 use std::fs::OpenOptions;
 use std::io;
@@ -50,6 +52,9 @@ pub struct ViewRequest {
     pub uptime: bool,
     /// `lxc.procview = 1`: a failed mount fails the start.
     pub required: bool,
+    /// Hand sysinfo(2) to the server too (the default seccomp policy is in force; a profile
+    /// file replaces it, and with it this).
+    pub sysinfo: bool,
 }
 
 /// Why the view cannot be had on this host.
@@ -91,6 +96,9 @@ pub fn open_device(setting: Option<bool>) -> Result<Option<OwnedFd>, Unavailable
 /// The running server of one container, and what it takes to start the next one.
 pub struct Server {
     fuse: OwnedFd,
+    /// The seccomp listener of the container's sysinfo calls. The monitor keeps it too, so a
+    /// killed server's successor gets it (were it closed, the calls would fail with ENOSYS).
+    sysinfo: Option<OwnedFd>,
     shared: sys::SharedPages,
     config: ServerConfig,
     pid: i32,
@@ -99,18 +107,35 @@ pub struct Server {
 }
 
 impl Server {
-    /// Forks the first server. The monitor must be single-threaded (it is).
-    pub fn start(fuse: OwnedFd, config: ServerConfig, name: &str) -> io::Result<Server> {
+    /// Forks the first server, with the container's sysinfo listener where it has one. The
+    /// monitor must be single-threaded (it is).
+    pub fn start(
+        fuse: OwnedFd,
+        sysinfo: Option<OwnedFd>,
+        config: ServerConfig,
+        name: &str,
+    ) -> io::Result<Server> {
         let mut shared = sys::SharedPages::new(server::SHARED_LEN)?;
-        let (pid, pidfd) = fork_server(&fuse, &mut shared, &config, name)?;
+        let fds = ServerFds {
+            fuse: fuse.as_fd(),
+            sysinfo: sysinfo.as_ref().map(AsFd::as_fd),
+        };
+        let (pid, pidfd) = fork_server(fds, &mut shared, &config, name)?;
         Ok(Server {
             fuse,
+            sysinfo,
             shared,
             config,
             pid,
             pidfd,
             name: name.to_string(),
         })
+    }
+
+    /// It answers the container's sysinfo calls (and must stay while the container runs,
+    /// even when the view's files could not be bound).
+    pub fn answers_sysinfo(&self) -> bool {
+        self.sysinfo.is_some()
     }
 
     pub fn pid(&self) -> i32 {
@@ -134,8 +159,11 @@ impl Server {
             None => Ok(ServerEvent::Running),
             Some(s) if s.exit_status().is_some() => Ok(ServerEvent::Ended),
             Some(_) => {
-                let (pid, pidfd) =
-                    fork_server(&self.fuse, &mut self.shared, &self.config, &self.name)?;
+                let fds = ServerFds {
+                    fuse: self.fuse.as_fd(),
+                    sysinfo: self.sysinfo.as_ref().map(AsFd::as_fd),
+                };
+                let (pid, pidfd) = fork_server(fds, &mut self.shared, &self.config, &self.name)?;
                 self.pid = pid;
                 // The old pidfd closes here, which also takes it out of any epoll set.
                 self.pidfd = pidfd;
@@ -163,15 +191,22 @@ impl Drop for Server {
     }
 }
 
+/// The fds a server serves: the FUSE connection and the sysinfo listener.
+#[derive(Clone, Copy)]
+struct ServerFds<'a> {
+    fuse: BorrowedFd<'a>,
+    sysinfo: Option<BorrowedFd<'a>>,
+}
+
 fn fork_server(
-    fuse: &OwnedFd,
+    fds: ServerFds<'_>,
     shared: &mut sys::SharedPages,
     config: &ServerConfig,
     name: &str,
 ) -> io::Result<(i32, OwnedFd)> {
     match crate::sys::fork()? {
         0 => {
-            server_main(fuse.as_fd(), shared, config, name);
+            server_main(fds, shared, config, name);
             crate::sys::exit_child(0)
         }
         pid => {
@@ -195,7 +230,7 @@ fn fork_server(
 
 /// The forked server: leaves everything of the monitor's behind, then serves.
 fn server_main(
-    fuse: BorrowedFd<'_>,
+    fds: ServerFds<'_>,
     shared: &mut sys::SharedPages,
     config: &ServerConfig,
     name: &str,
@@ -207,15 +242,20 @@ fn server_main(
     if let Ok(title) = std::ffi::CString::new(title) {
         let _ = rustix::thread::set_name(&title);
     }
-    let Ok(fuse) = sys::keep_only(fuse) else {
+    let Ok((fuse, sysinfo)) = sys::keep_only(fds.fuse, fds.sysinfo) else {
         crate::sys::exit_child(1)
     };
-    server::serve(fuse, shared, config);
+    server::serve(fuse, sysinfo, shared, config);
 }
 
 /// The container's CLOCK_BOOTTIME offset from `/proc/PID/timens_offsets` of its init.
 pub fn boot_offset_of(init_pid: i32) -> Option<i64> {
-    let text = std::fs::read_to_string(format!("/proc/{init_pid}/timens_offsets")).ok()?;
+    boot_offset_in(&init_pid.to_string())
+}
+
+/// The CLOCK_BOOTTIME offset of `/proc/PROCESS` (a pid, or `self`).
+fn boot_offset_in(process: &str) -> Option<i64> {
+    let text = std::fs::read_to_string(format!("/proc/{process}/timens_offsets")).ok()?;
     let line = text.lines().find(|l| l.starts_with("boottime"))?;
     let mut words = line.split_whitespace().skip(1);
     let seconds: i64 = words.next()?.parse().ok()?;

@@ -30,15 +30,24 @@ pub struct Memory {
     pub swap_usage: u64,
 }
 
-/// `/proc/meminfo`: the host's file with the container's numbers in place of the host's.
-pub fn meminfo(host: &str, memory: &Memory) -> String {
-    let host_kb = |key: &str| host_value_kb(host, key).unwrap_or(0);
+/// The container's memory and swap totals in KiB, as both `/proc/meminfo` and sysinfo(2)
+/// report them: the limit (never more than the host has) or the host's total where there
+/// is none, and what of it is free.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryTotals {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+pub fn memory_totals(host_meminfo: &str, memory: &Memory) -> MemoryTotals {
+    let host_kb = |key: &str| host_value_kb(host_meminfo, key).unwrap_or(0);
     let total = memory
         .limit
         .map_or(host_kb("MemTotal"), |l| (l / 1024).min(host_kb("MemTotal")));
     let used = (memory.usage / 1024).min(total);
-    let free = total - used;
-    let reclaimable = (memory.active_file + memory.inactive_file + memory.slab_reclaimable) / 1024;
     let swap_total = memory.swap_limit.map_or(host_kb("SwapTotal"), |l| {
         (l / 1024).min(host_kb("SwapTotal"))
     });
@@ -46,6 +55,25 @@ pub fn meminfo(host: &str, memory: &Memory) -> String {
         Some(_) => swap_total.saturating_sub(memory.swap_usage / 1024),
         None => host_kb("SwapFree"),
     };
+    MemoryTotals {
+        total,
+        used,
+        free: total - used,
+        swap_total,
+        swap_free,
+    }
+}
+
+/// `/proc/meminfo`: the host's file with the container's numbers in place of the host's.
+pub fn meminfo(host: &str, memory: &Memory) -> String {
+    let MemoryTotals {
+        total,
+        used,
+        free,
+        swap_total,
+        swap_free,
+    } = memory_totals(host, memory);
+    let reclaimable = (memory.active_file + memory.inactive_file + memory.slab_reclaimable) / 1024;
     let kb = |bytes: u64| bytes / 1024;
     let ours = |key: &str| -> Option<u64> {
         Some(match key {

@@ -3,6 +3,9 @@
 //! killed server had read but not answered is found there by the next server and answered
 //! then, so no reader in the container waits forever. Between requests it samples the
 //! container's runnable tasks every 5 s for its load average (kept in the same pages).
+//! With a seccomp listener it also answers the container's sysinfo(2) calls (see
+//! `sysinfo`), from the same numbers; that goes on after the view's mount is gone, for as
+//! long as the container runs.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
@@ -16,6 +19,7 @@ use super::load::{LoadAverage, SAMPLE_INTERVAL};
 use super::render;
 use super::sources::{self, Sources};
 use super::sys::SharedPages;
+use super::sysinfo;
 
 /// The layout of the shared pages: a page of state, then the request buffer.
 const STATE_LEN: usize = 4096;
@@ -35,23 +39,26 @@ pub struct ServerConfig {
     pub boot_offset_ns: Option<i64>,
 }
 
-/// The server's loop; returns only when the connection is gone (the container stopped).
-pub fn serve(fuse: OwnedFd, shared: &mut SharedPages, config: &ServerConfig) {
+/// The server's loop; returns only when the connection is gone (the container stopped) and
+/// no sysinfo listener is left.
+pub fn serve(
+    fuse: OwnedFd,
+    listener: Option<OwnedFd>,
+    shared: &mut SharedPages,
+    config: &ServerConfig,
+) {
     let mut state = State::load(shared.bytes());
     let mut snapshots = Snapshots::default();
-    // A request the previous server read but did not answer: answered now, unless it is the
-    // one a previous replay died on too (then it gets EIO, so no request can crash every
-    // server in turn).
-    if fuse::request_len(&shared.bytes()[STATE_LEN..]) >= fuse::IN_HEADER_LEN {
-        let unique = fuse::parse(&shared.bytes()[STATE_LEN..]).map_or(0, |r| r.unique);
-        if unique != 0 && unique == state.replayed_unique {
-            let _ = rustix::io::write(&fuse, &fuse::error(unique, libc::EIO));
-            shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
-        } else {
-            state.replayed_unique = unique;
-            state.store(shared.bytes());
-            answer_pending(&fuse, shared, config, &state, &mut snapshots);
-        }
+    let mut fuse = Some(fuse);
+    let mut listener = listener;
+    // A sysinfo call the previous server received but did not answer: the kernel answers it.
+    if let (Some(listener), id @ 1..) = (&listener, state.pending_sysinfo) {
+        let _ = super::sys::reply(listener.as_fd(), id, super::sys::Reply::Continue);
+        state.pending_sysinfo = 0;
+        state.store(shared.bytes());
+    }
+    if let Some(fuse) = &fuse {
+        replay_pending(fuse, shared, config, &mut state, &mut snapshots);
     }
     loop {
         let now = boottime_ns();
@@ -60,25 +67,149 @@ pub fn serve(fuse: OwnedFd, shared: &mut SharedPages, config: &ServerConfig) {
             state.store(shared.bytes());
         }
         let wait = Duration::from_nanos(state.next_sample_ns.saturating_sub(now));
-        let mut fds = [PollFd::new(&fuse, PollFlags::IN)];
         let timeout = Timespec::try_from(wait).ok();
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
-            Ok(_) => {}
-            Err(_) => return,
+        let (fuse_ready, listener_ready) = {
+            let mut fds = Vec::with_capacity(2);
+            fds.extend(fuse.iter().map(|f| PollFd::new(f, PollFlags::IN)));
+            fds.extend(listener.iter().map(|l| PollFd::new(l, PollFlags::IN)));
+            if fds.is_empty() {
+                return;
+            }
+            match poll(&mut fds, timeout.as_ref()) {
+                Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+                Ok(_) => {}
+                Err(_) => return,
+            }
+            let mut revents = fds.iter().map(|f| f.revents());
+            (
+                fuse.as_ref().and_then(|_| revents.next()),
+                listener.as_ref().and_then(|_| revents.next()),
+            )
+        };
+        if let Some(revents) = fuse_ready {
+            if !serve_fuse_request(
+                fuse.as_ref(),
+                revents,
+                shared,
+                config,
+                &state,
+                &mut snapshots,
+            ) {
+                fuse = None;
+            }
         }
-        if fds[0].revents().contains(PollFlags::ERR) {
-            return;
+        if let Some(revents) = listener_ready {
+            if !answer_sysinfo(listener.as_ref(), revents, shared, config, &mut state) {
+                listener = None;
+            }
         }
-        // Cleared first: a length in the buffer means "read, not yet answered".
-        shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
-        match rustix::io::read(&fuse, &mut shared.bytes()[STATE_LEN..]) {
-            // EOF: only a socket does that (the tests' stand-in for /dev/fuse).
-            Ok(0) => return,
-            Ok(_) => answer_pending(&fuse, shared, config, &state, &mut snapshots),
-            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN | rustix::io::Errno::NOENT) => {}
-            // ENODEV: unmounted, the container is gone.
-            Err(_) => return,
+    }
+}
+
+/// One FUSE request, if one is ready; `false` once the connection is gone.
+fn serve_fuse_request(
+    fuse: Option<&OwnedFd>,
+    revents: PollFlags,
+    shared: &mut SharedPages,
+    config: &ServerConfig,
+    state: &State,
+    snapshots: &mut Snapshots,
+) -> bool {
+    let Some(fuse) = fuse else { return false };
+    if revents.contains(PollFlags::ERR) {
+        return false;
+    }
+    // Only the listener woke the loop: a read now would block.
+    if revents.is_empty() {
+        return true;
+    }
+    // Cleared first: a length in the buffer means "read, not yet answered".
+    shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
+    match rustix::io::read(fuse, &mut shared.bytes()[STATE_LEN..]) {
+        // EOF: only a socket does that (the tests' stand-in for /dev/fuse).
+        Ok(0) => false,
+        Ok(_) => {
+            answer_pending(fuse, shared, config, state, snapshots);
+            true
+        }
+        Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN | rustix::io::Errno::NOENT) => true,
+        // ENODEV: unmounted, the container is gone.
+        Err(_) => false,
+    }
+}
+
+/// One sysinfo call, if one is waiting; `false` once no process of the container is left
+/// under the filter. The call's id is kept in the shared pages while it is answered, so a
+/// server killed half-way leaves it to the next one (which lets the kernel answer it).
+fn answer_sysinfo(
+    listener: Option<&OwnedFd>,
+    revents: PollFlags,
+    shared: &mut SharedPages,
+    config: &ServerConfig,
+    state: &mut State,
+) -> bool {
+    let Some(listener) = listener else {
+        return false;
+    };
+    if !revents.contains(PollFlags::IN) {
+        return !revents.intersects(PollFlags::HUP | PollFlags::ERR);
+    }
+    let notification = match super::sys::receive(listener.as_fd()) {
+        Ok(notification) => notification,
+        // ENOENT: the caller was interrupted before we got to it.
+        Err(_) => return true,
+    };
+    state.pending_sysinfo = notification.id;
+    state.store(shared.bytes());
+    sysinfo::handle(listener.as_fd(), &notification, |pid| {
+        Some(sysinfo_answer(config, state, pid))
+    });
+    state.pending_sysinfo = 0;
+    state.store(shared.bytes());
+    true
+}
+
+/// sysinfo's numbers: the same as `/proc/meminfo`, `/proc/loadavg` and the uptime show.
+fn sysinfo_answer(config: &ServerConfig, state: &State, pid: u32) -> sysinfo::Answer {
+    let sources = &config.sources;
+    let cgroups = sources.cgroups();
+    let memory = sources::memory(&cgroups);
+    let totals = render::memory_totals(&sources.host_file("meminfo"), &memory);
+    // pids.current counts the same tasks (threads) and costs one read; without the pids
+    // controller, each task's /proc entry is read.
+    let tasks = cgroups
+        .get("pids.current")
+        .ok()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| sources::tasks(sources, &cgroups).total);
+    sysinfo::Answer::new(
+        container_boottime_ns(config, Some(pid)),
+        state.load,
+        &totals,
+        memory.shmem,
+        tasks,
+    )
+}
+
+/// A request the previous server read but did not answer: answered now, unless it is the
+/// one a previous replay died on too (then it gets EIO, so no request can crash every server
+/// in turn).
+fn replay_pending(
+    fuse: &OwnedFd,
+    shared: &mut SharedPages,
+    config: &ServerConfig,
+    state: &mut State,
+    snapshots: &mut Snapshots,
+) {
+    if fuse::request_len(&shared.bytes()[STATE_LEN..]) >= fuse::IN_HEADER_LEN {
+        let unique = fuse::parse(&shared.bytes()[STATE_LEN..]).map_or(0, |r| r.unique);
+        if unique != 0 && unique == state.replayed_unique {
+            let _ = rustix::io::write(fuse, &fuse::error(unique, libc::EIO));
+            shared.bytes()[STATE_LEN..STATE_LEN + 4].fill(0);
+        } else {
+            state.replayed_unique = unique;
+            state.store(shared.bytes());
+            answer_pending(fuse, shared, config, state, snapshots);
         }
     }
 }
@@ -232,7 +363,7 @@ fn render_file(file: &ViewFile, config: &ServerConfig, state: &State) -> String 
                 lifetime_ns,
                 running: tasks.running,
                 blocked: tasks.blocked,
-                btime: Some(container_btime(config, lifetime_ns)),
+                btime: Some(container_btime(config)),
             };
             render::stat(&sources.host_file("stat"), &input)
         }
@@ -262,13 +393,31 @@ fn render_file(file: &ViewFile, config: &ServerConfig, state: &State) -> String 
 }
 
 /// The container's boot time (seconds since the epoch), as its own clocks put it.
-fn container_btime(config: &ServerConfig, lifetime_ns: u64) -> u64 {
-    let container_boottime_ns = match config.boot_offset_ns {
-        Some(offset) => (boottime_ns() as i64).saturating_add(offset).max(0) as u64,
-        None => lifetime_ns,
-    };
+fn container_btime(config: &ServerConfig) -> u64 {
     let now = clock_gettime(ClockId::Realtime);
-    (now.tv_sec.max(0) as u64).saturating_sub(container_boottime_ns / 1_000_000_000)
+    (now.tv_sec.max(0) as u64).saturating_sub(container_boottime_ns(config, None) / 1_000_000_000)
+}
+
+/// The container's CLOCK_BOOTTIME: the host's plus its time namespace's offset (that of
+/// `pid`'s namespace where given and readable), or its lifetime without a time namespace.
+fn container_boottime_ns(config: &ServerConfig, pid: Option<u32>) -> u64 {
+    match config.boot_offset_ns {
+        Some(offset) => {
+            let offset = pid
+                .and_then(|pid| super::boot_offset_of(i32::try_from(pid).ok()?))
+                .unwrap_or(offset);
+            host_boottime_ns().saturating_add(offset).max(0) as u64
+        }
+        None => boottime_ns().saturating_sub(config.started_boottime_ns),
+    }
+}
+
+/// The host's CLOCK_BOOTTIME. The server is forked after the monitor unshared the
+/// container's time namespace for its children, so it may live in that namespace itself:
+/// its own offset is taken off.
+fn host_boottime_ns() -> i64 {
+    let own_offset = super::boot_offset_in("self").unwrap_or(0);
+    (boottime_ns() as i64).saturating_sub(own_offset)
 }
 
 pub fn boottime_ns() -> u64 {
@@ -282,6 +431,8 @@ struct State {
     next_sample_ns: u64,
     /// The request the last replay was of.
     replayed_unique: u64,
+    /// The sysinfo call being answered (0: none).
+    pending_sysinfo: u64,
 }
 
 impl State {
@@ -297,6 +448,7 @@ impl State {
             load: LoadAverage([word(0), word(1), word(2)]),
             next_sample_ns: word(3),
             replayed_unique: word(4),
+            pending_sysinfo: word(5),
         }
     }
 
@@ -306,6 +458,8 @@ impl State {
             self.load.0[1],
             self.load.0[2],
             self.next_sample_ns,
+            self.replayed_unique,
+            self.pending_sysinfo,
         ];
         for (i, word) in words.iter().enumerate() {
             bytes[i * 8..i * 8 + 8].copy_from_slice(&word.to_ne_bytes());

@@ -49,22 +49,191 @@ impl Drop for SharedPages {
     }
 }
 
-/// In a freshly forked server: `fd` becomes fd 3 and every other fd above stdio is closed, so
-/// the server holds nothing of the monitor's (status pipe, control socket, pty masters).
-pub fn keep_only(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    const TARGET: libc::c_int = 3;
-    if fd.as_raw_fd() != TARGET {
-        // SAFETY: dup2 onto fd 3 of this process; whatever was there is replaced on purpose
-        // (it is closed below in any case).
-        if unsafe { libc::dup2(fd.as_raw_fd(), TARGET) } < 0 {
+/// In a freshly forked server: `fuse` becomes fd 3, `listener` (if any) fd 4, and every other
+/// fd above stdio is closed, so the server holds nothing of the monitor's (status pipe,
+/// control socket, pty masters).
+pub fn keep_only(
+    fuse: BorrowedFd<'_>,
+    listener: Option<BorrowedFd<'_>>,
+) -> io::Result<(OwnedFd, Option<OwnedFd>)> {
+    const FUSE: libc::c_int = 3;
+    const LISTENER: libc::c_int = 4;
+    const ABOVE: libc::c_int = 5;
+    // First out of the way (at 5 or above), so placing one cannot close the other.
+    let fuse = dup_at_least(fuse.as_raw_fd(), ABOVE)?;
+    let listener = listener
+        .map(|l| dup_at_least(l.as_raw_fd(), ABOVE))
+        .transpose()?;
+    for (fd, target) in [(Some(fuse), FUSE), (listener, LISTENER)] {
+        let Some(fd) = fd else { continue };
+        // SAFETY: dup2 onto a fixed fd of this process; whatever was there is replaced on
+        // purpose (everything else is closed below in any case).
+        if unsafe { libc::dup2(fd, target) } < 0 {
             return Err(io::Error::last_os_error());
         }
     }
+    let first_closed = if listener.is_some() { ABOVE } else { LISTENER };
     // SAFETY: close_range with integer arguments only; the owners of the closed fds are the
     // monitor's copies, which this process never uses or drops (it leaves with _exit).
-    if unsafe { libc::syscall(libc::SYS_close_range, TARGET as u32 + 1, u32::MAX, 0u32) } != 0 {
+    if unsafe { libc::syscall(libc::SYS_close_range, first_closed as u32, u32::MAX, 0u32) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: fd 3 is open (dup2 above, or it was `fd` itself) and owned by nobody else now.
-    Ok(unsafe { OwnedFd::from_raw_fd(TARGET) })
+    // SAFETY: fds 3 and 4 (when there is a listener) were placed above and are owned by
+    // nobody else now.
+    Ok(unsafe {
+        (
+            OwnedFd::from_raw_fd(FUSE),
+            listener.map(|_| OwnedFd::from_raw_fd(LISTENER)),
+        )
+    })
+}
+
+/// `F_DUPFD`: a copy of `fd` at `min` or above, not close-on-exec (the server never execs).
+fn dup_at_least(fd: libc::c_int, min: libc::c_int) -> io::Result<libc::c_int> {
+    // SAFETY: fcntl(F_DUPFD) on a valid fd with an integer argument.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD, min) };
+    if copy < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(copy)
+    }
+}
+
+/// One seccomp notification, as much of it as sysinfo's answer needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notification {
+    pub id: u64,
+    /// In the server's pid namespace (the host's).
+    pub pid: u32,
+    pub nr: i32,
+    pub arch: u32,
+    pub args: [u64; 6],
+}
+
+/// `SECCOMP_GET_NOTIF_SIZES`: the kernel's `struct seccomp_notif` may be larger than ours,
+/// and RECV writes the kernel's size.
+fn notification_len() -> usize {
+    let mut sizes = libc::seccomp_notif_sizes {
+        seccomp_notif: 0,
+        seccomp_notif_resp: 0,
+        seccomp_data: 0,
+    };
+    // SAFETY: SECCOMP_GET_NOTIF_SIZES writes exactly a seccomp_notif_sizes into `sizes`.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_GET_NOTIF_SIZES,
+            0,
+            &mut sizes as *mut libc::seccomp_notif_sizes,
+        )
+    };
+    let ours = std::mem::size_of::<libc::seccomp_notif>();
+    if rc == 0 {
+        ours.max(usize::from(sizes.seccomp_notif))
+    } else {
+        ours
+    }
+}
+
+/// `SECCOMP_IOCTL_NOTIF_RECV`: the next notification (blocks if none is pending).
+pub fn receive(listener: BorrowedFd<'_>) -> io::Result<Notification> {
+    // Zeroed, as the kernel requires, and as long as the kernel's struct.
+    let mut buffer = vec![0u64; notification_len().div_ceil(8)];
+    // SAFETY: NOTIF_RECV writes at most the kernel's seccomp_notif size, which `buffer`
+    // holds (rounded up to whole u64s, so it is aligned for the struct).
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
+            buffer.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the buffer is at least size_of::<seccomp_notif>() bytes, 8-aligned, and the
+    // kernel filled it; every bit pattern is a valid seccomp_notif (plain integers).
+    let notif: libc::seccomp_notif =
+        unsafe { std::ptr::read(buffer.as_ptr().cast::<libc::seccomp_notif>()) };
+    Ok(Notification {
+        id: notif.id,
+        pid: notif.pid,
+        nr: notif.data.nr,
+        arch: notif.data.arch,
+        args: notif.data.args,
+    })
+}
+
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID`: the caller still waits for this answer (its pid was not
+/// reused for another process in between).
+pub fn still_waiting(listener: BorrowedFd<'_>, id: u64) -> bool {
+    let mut id = id;
+    // SAFETY: NOTIF_ID_VALID reads one u64.
+    unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+            &mut id as *mut u64,
+        ) == 0
+    }
+}
+
+/// How a notification is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// The call returns this value (0: success).
+    Value(i64),
+    /// The call fails with this errno.
+    Errno(i32),
+    /// The kernel runs the call itself.
+    Continue,
+}
+
+/// `SECCOMP_IOCTL_NOTIF_SEND`. ENOENT: the caller is gone or was interrupted.
+pub fn reply(listener: BorrowedFd<'_>, id: u64, reply: Reply) -> io::Result<()> {
+    let (val, error, flags) = match reply {
+        Reply::Value(val) => (val, 0, 0),
+        Reply::Errno(errno) => (0, -errno, 0),
+        Reply::Continue => (0, 0, libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32),
+    };
+    let mut response = libc::seccomp_notif_resp {
+        id,
+        val,
+        error,
+        flags,
+    };
+    // SAFETY: NOTIF_SEND reads exactly a seccomp_notif_resp.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
+            &mut response as *mut libc::seccomp_notif_resp,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Writes `bytes` at `address` in process `pid` (process_vm_writev): EFAULT for an address
+/// that is not writable there, a short write included.
+pub fn write_to_process(pid: u32, address: u64, bytes: &[u8]) -> io::Result<()> {
+    let local = libc::iovec {
+        iov_base: bytes.as_ptr() as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: bytes.len(),
+    };
+    // SAFETY: the local iovec covers `bytes`, which the kernel only reads; the remote one
+    // names memory of the other process, which the kernel checks.
+    let written = unsafe { libc::process_vm_writev(pid as libc::pid_t, &local, 1, &remote, 1, 0) };
+    match usize::try_from(written) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(io::Error::from_raw_os_error(libc::EFAULT)),
+        Err(_) => Err(io::Error::last_os_error()),
+    }
 }

@@ -2,6 +2,8 @@
 //! libseccomp needed for a list this small), or an LXC profile file compiled through
 //! libseccomp ([`profile`]); either is installed in the container's first process just
 //! before exec, so init and everything it starts inherit it, and in every attached command.
+//! Under the default policy, a container with the /proc view also gets
+//! [`sysinfo_notify_program`], whose listener the view's server answers.
 
 pub mod policy;
 pub mod profile;
@@ -21,6 +23,7 @@ const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
 
 const BPF_LD_W_ABS: u16 = 0x20;
@@ -164,6 +167,54 @@ fn deny_block(denied: &[(u32, u16)], refuse_x32: bool) -> Vec<libc::sock_filter>
     block
 }
 
+/// The filter that hands sysinfo(2) to the /proc view's server (see `procview::sysinfo`):
+/// x86_64's sysinfo notifies, everything else passes on to the filters below it (the default
+/// policy, installed later, still refuses x32 and unknown architectures). i386 callers keep
+/// the kernel's answer: their `struct sysinfo` has another layout.
+///
+/// ```text
+/// ld arch; jeq x86_64 → next | allow
+/// ld nr;   jeq sysinfo → notify | allow
+/// allow: ret ALLOW
+/// notify: ret USER_NOTIF
+/// ```
+pub fn sysinfo_notify_program() -> Program {
+    Program(vec![
+        statement(BPF_LD_W_ABS, ARCH_OFFSET),
+        jump(BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 0, 2),
+        statement(BPF_LD_W_ABS, NR_OFFSET),
+        jump(BPF_JMP_JEQ_K, libc::SYS_sysinfo as u32, 1, 0),
+        statement(BPF_RET_K, SECCOMP_RET_ALLOW),
+        statement(BPF_RET_K, SECCOMP_RET_USER_NOTIF),
+    ])
+}
+
+/// Installs `program` with a notification listener (`SECCOMP_FILTER_FLAG_NEW_LISTENER`, kernel
+/// 5.0) and returns the listener. Needs CAP_SYS_ADMIN or no_new_privs, like any filter.
+pub fn install_with_listener(program: &Program) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let prog = libc::sock_fprog {
+        len: program.0.len() as u16,
+        filter: program.0.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `program`, which lives for the call; the kernel copies the
+    // filter. seccomp(SET_MODE_FILTER, NEW_LISTENER) reads exactly a sock_fprog and returns
+    // a new fd (close-on-exec) that nothing else owns.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    match libc::c_int::try_from(fd) {
+        // SAFETY: a fresh fd the kernel just returned to us.
+        Ok(fd) if fd >= 0 => Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
 /// Installs `program` for this process and everything it will start.
 pub fn install(program: &Program) -> io::Result<()> {
     let prog = libc::sock_fprog {
@@ -260,6 +311,27 @@ mod tests {
         let syslog = libc::SYS_syslog as u32;
         assert_eq!(run_default(AUDIT_ARCH_X86_64, syslog), SECCOMP_RET_ERRNO);
         assert_eq!(run_default(AUDIT_ARCH_I386, 103), SECCOMP_RET_ERRNO);
+    }
+
+    #[test]
+    fn only_x86_64_sysinfo_is_handed_to_the_listener() {
+        let program = sysinfo_notify_program();
+        let sysinfo = libc::SYS_sysinfo as u32;
+        assert_eq!(
+            run(program.instructions(), AUDIT_ARCH_X86_64, sysinfo),
+            SECCOMP_RET_USER_NOTIF
+        );
+        for other in [0u32, 1, 59, 103, X32_SYSCALL_BIT | sysinfo] {
+            assert_eq!(
+                run(program.instructions(), AUDIT_ARCH_X86_64, other),
+                SECCOMP_RET_ALLOW
+            );
+        }
+        // i386's sysinfo (116) keeps the kernel's answer.
+        assert_eq!(
+            run(program.instructions(), AUDIT_ARCH_I386, 116),
+            SECCOMP_RET_ALLOW
+        );
     }
 
     #[test]

@@ -156,13 +156,28 @@ pub fn reference_markdown() -> String {
         ));
     }
     out.push_str(
+        "\n## sysinfo(2) from the container's cgroups\n\n\
+         With the /proc view on (`lxc.procview`) and this default policy, init runs under a \
+         second, one-rule filter that hands x86_64 `sysinfo` to the view's server (seccomp \
+         user notification). It answers with the container's numbers: uptime from its time \
+         namespace, the load average of its `/proc/loadavg`, totalram = the memory limit (or \
+         the host's total), freeram = limit − usage, sharedram = its shmem, bufferram 0, \
+         totalswap/freeswap from the swap limit, procs = the tasks of its cgroup, mem_unit 1; \
+         a buffer it cannot write gets EFAULT, as from the kernel. Whatever fails on rlxc's \
+         side is left to the kernel (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): the host's numbers, \
+         never a hang. If the monitor dies (and the server with it), sysinfo fails with ENOSYS \
+         until init, killed by its parent-death signal, ends. A profile file replaces this \
+         filter along with the policy; attached commands and i386 callers keep the kernel's \
+         answer.\n",
+    );
+    out.push_str(
         "\n## Profile files, no_new_privs, LSM labels\n\n\
          `lxc.seccomp.profile = FILE` takes LXC's version 1 and 2 profiles (allow and deny \
          lists, `[arch]` sections, `errno N` / `kill` / `trap` / `allow`, argument \
          comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
          the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
          notification proxy. Attached commands get the filter init was started with (kept in \
-         the run directory) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
+         the run directory; not the sysinfo one) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
          `lxc.apparmor.profile` and `lxc.selinux.context` label init's exec where the host runs \
          that LSM; asking for a label on a host without it fails the start, naming the key. \
          rlxc neither generates nor loads AppArmor profiles (`generated` is refused).\n",

@@ -232,14 +232,25 @@ fn mount_procview(
             );
         }
     };
-    let own = match &fuse {
-        FuseDevice::Own(fd) => vec![fd.as_fd()],
-        FuseDevice::Monitors(_) => Vec::new(),
+    let sysinfo = request.sysinfo.then(sysinfo_listener).flatten();
+    let own_device = match &fuse {
+        FuseDevice::Own(fd) => Some(fd.as_fd()),
+        FuseDevice::Monitors(_) => None,
     };
-    step("sync", channel.send(&ChildMessage::ProcViewMounted, &own))?;
-    // The mount holds the connection now; init must not inherit the device.
-    drop(own);
+    let message = ChildMessage::ProcViewMounted {
+        own_device: own_device.is_some(),
+        sysinfo: sysinfo.is_some(),
+    };
+    let fds: Vec<_> = own_device
+        .into_iter()
+        .chain(sysinfo.iter().map(AsFd::as_fd))
+        .collect();
+    step("sync", channel.send(&message, &fds))?;
+    // The mount and the server hold them now; init must not inherit the device nor the
+    // listener (close-on-exec as well).
+    drop(fds);
     drop(fuse);
+    drop(sysinfo);
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::ProcViewServed, _) => {}
         (other, _) => {
@@ -263,6 +274,14 @@ fn mount_procview(
         },
     };
     step("sync", channel.send(&outcome, &[]))
+}
+
+/// The filter that hands sysinfo(2) to the view's server, installed now so that the server,
+/// forked next, gets its listener from the start; the default policy's filter comes later
+/// and stacks on it. A kernel without user notification (before 5.0) keeps answering
+/// sysinfo itself: nothing is lost but the container's numbers.
+fn sysinfo_listener() -> Option<OwnedFd> {
+    crate::seccomp::install_with_listener(&crate::seccomp::sysinfo_notify_program()).ok()
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

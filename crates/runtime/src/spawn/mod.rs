@@ -31,11 +31,20 @@ pub struct HostSteps<'a> {
 
 /// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
 /// child mounted it (`Ok`: start the server, on the connection the child opened itself when
-/// it has a user namespace of its own) or could not (`Err(reason)`).
+/// it has a user namespace of its own, with the child's sysinfo listener if it made one) or
+/// could not (`Err(reason)`).
 pub struct ProcViewHost<'a> {
     pub fuse: std::os::fd::BorrowedFd<'a>,
     pub request: crate::procview::ViewRequest,
-    pub mounted: &'a mut dyn FnMut(i32, Result<Option<OwnedFd>, String>) -> Result<(), String>,
+    pub mounted: &'a mut dyn FnMut(i32, Result<MountedView, String>) -> Result<(), String>,
+}
+
+/// What the child hands over with a mounted /proc view.
+pub struct MountedView {
+    /// The FUSE connection it opened in its own user namespace (else the monitor's serves).
+    pub device: Option<OwnedFd>,
+    /// The seccomp listener of the container's sysinfo calls.
+    pub sysinfo: Option<OwnedFd>,
 }
 
 /// A container init that has been exec'd.
@@ -167,9 +176,19 @@ fn serve_procview(
     view: &mut ProcViewHost<'_>,
 ) -> Result<(), SpawnError> {
     match receive(channel, "ProcViewMounted")? {
-        (ChildMessage::ProcViewMounted, fds) => {
-            let own = fds.into_iter().next();
-            (view.mounted)(pid, Ok(own)).map_err(SpawnError::HostSetup)?;
+        (
+            ChildMessage::ProcViewMounted {
+                own_device,
+                sysinfo,
+            },
+            fds,
+        ) => {
+            let mut fds = fds.into_iter();
+            let mounted = MountedView {
+                device: own_device.then(|| fds.next()).flatten(),
+                sysinfo: sysinfo.then(|| fds.next()).flatten(),
+            };
+            (view.mounted)(pid, Ok(mounted)).map_err(SpawnError::HostSetup)?;
             channel.send(&ParentMessage::ProcViewServed, &[])?;
             match receive(channel, "ProcViewBound")? {
                 (ChildMessage::ProcViewBound, _) => {}

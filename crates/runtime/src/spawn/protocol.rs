@@ -8,8 +8,10 @@
 //!   Go (+ /dev/fuse fd) ─────────►  rootfs opened (user namespace: then become its root),
 //!                                   rootfs bind, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
-//!                                   with a /proc view: fuse mounted, detached
-//!                        ◄────────  ProcViewMounted (or ProcViewUnavailable)
+//!                                   with a /proc view: fuse mounted, detached;
+//!                                   sysinfo filter installed (NEW_LISTENER)
+//!                        ◄────────  ProcViewMounted + its own fuse fd (user namespace) and
+//!                                   the listener (or ProcViewUnavailable)
 //!   fork the view's server
 //!   ProcViewServed ──────────────►  view files bound over /proc/...
 //!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
@@ -46,8 +48,11 @@ pub enum ParentMessage {
 pub enum ChildMessage {
     /// The pty masters come with this message: the console first when `console`, then ttys.
     Ptys { console: bool, ttys: u32 },
-    /// The /proc view is mounted (detached): its server may start.
-    ProcViewMounted,
+    /// The /proc view is mounted (detached): its server may start. Along come, in this
+    /// order, the FUSE connection the child opened in its own user namespace
+    /// (`own_device`), and the seccomp listener of its sysinfo calls when it installed
+    /// that filter (`sysinfo`).
+    ProcViewMounted { own_device: bool, sysinfo: bool },
     /// The view's files are bound over the kernel's.
     ProcViewBound,
     /// The /proc view could not be mounted or bound and was not required: the kernel's files
