@@ -105,17 +105,36 @@ fn proc_sys_writes(setup: Setup) {
     );
     c.stop();
     // Sharing the host's network namespace (type none), they are the host's: read-only.
-    // Not in (b) yet: an unprivileged container with the host's network namespace does not
-    // start (sysfs may be mounted only by a user namespace owning the network namespace;
-    // see the project notes).
-    if setup == Setup::SeedPrivileged {
-        let c = Container::start(setup, "esc-sysctl-none", &["lxc.net.0.type=none"]);
-        assert_eq!(
-            c.sh_ok("probe write /proc/sys/net/ipv4/ip_forward"),
-            "EROFS\n"
-        );
-        c.stop();
-    }
+    let none = match setup {
+        Setup::SeedPrivileged => vec!["lxc.net.0.type=none"],
+        // A user namespace may mount sysfs only for a network namespace it owns: rlxc
+        // refuses the start up front, and without sysfs the container starts.
+        Setup::Unprivileged => {
+            let c = Container::prepare(setup, "esc-sysctl-nosys");
+            let out = c.try_start(&["lxc.net.0.type=none"]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "started");
+            assert!(stderr.contains("lxc.mount.auto mounts sysfs"), "{stderr}");
+            c.world.assert_nothing_left(&c.name);
+            vec![
+                "lxc.net.0.type=none",
+                "lxc.mount.auto=",
+                "lxc.mount.auto=proc:mixed cgroup:mixed",
+            ]
+        }
+    };
+    let c = Container::start(setup, "esc-sysctl-none", &none);
+    // In (b) the host's sysctls belong to host root, whom the container's map lacks: the
+    // open is refused on ownership before the read-only mount is even looked at.
+    let refusal = match setup {
+        Setup::SeedPrivileged => "EROFS\n",
+        Setup::Unprivileged => "EACCES\n",
+    };
+    assert_eq!(
+        c.sh_ok("probe write /proc/sys/net/ipv4/ip_forward"),
+        refusal
+    );
+    c.stop();
     let c = Container::start(setup, "esc-sysctl-ro", &[]);
     let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").expect("read");
     for path in [
