@@ -184,7 +184,13 @@ pub fn reference_markdown() -> String {
     );
     out.push_str(
         "\n## Masked paths\n\nMasked in every container, whatever its config mounts: files get \
-         /dev/null bound over them, directories an empty read-only tmpfs.\n\n\
+         /dev/null bound over them, directories an empty read-only tmpfs. Known gap: in an \
+         unprivileged container (`lxc.idmap`) whose root keeps CAP_SYS_ADMIN, the masks can be \
+         unmounted (the mount namespace belongs to the container's user namespace, so they are \
+         not locked) and a fresh proc or sysfs mounted; what shows then is still checked \
+         against the container's ids (host-root-only files such as `/proc/timer_list` stay \
+         refused, `/proc/keys` lists only its own keys), but world-readable ones, such as \
+         `/sys/firmware`'s entries, show. Drop `sys_admin` (`lxc.cap.drop`) where that matters.\n\n\
          | path | what it would give away |\n|---|---|\n",
     );
     for (path, why) in crate::rootfs::MASKED_PATHS {
