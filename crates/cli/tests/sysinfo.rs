@@ -1,8 +1,9 @@
 //! sysinfo(2) inside real containers: busybox `free` and `uptime` (which ask sysinfo, not
 //! /proc) and a static probe run by init show the container's memory limit, uptime, load
 //! and tasks, answered by the /proc view's server through seccomp user notification; a bad
-//! buffer gets EFAULT; without the view, with a profile file, or through attach the kernel
-//! answers.
+//! buffer gets EFAULT; attached commands get the same answers (their filter's listener
+//! handed to the server through the monitor); without the view or with a profile file the
+//! kernel answers.
 
 mod support;
 
@@ -76,6 +77,48 @@ fn seccomp_filters(pid: i32) -> u32 {
         .find_map(|l| l.strip_prefix("Seccomp_filters:"))
         .and_then(|v| v.trim().parse().ok())
         .expect("Seccomp_filters")
+}
+
+/// `free`'s total as an attached command sees it.
+fn attached_free(world: &World, name: &str) -> u64 {
+    let out = world.output(&["attach", "-n", name, "--", "free"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "attach: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    free_total(&stdout)
+}
+
+/// The seccomp filters an attached command runs under (from its own /proc/self/status).
+fn attached_filters(world: &World, name: &str) -> u32 {
+    let out = world.output(&["attach", "-n", name, "--", "cat", "/proc/self/status"]);
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp_filters:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Seccomp_filters")
+}
+
+/// The pids of the container's view servers (by their name).
+fn view_servers(name: &str) -> Vec<i32> {
+    let comm: String = format!("rlxc-view {name}").chars().take(15).collect();
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
+        })
+        .collect()
+}
+
+fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .count()
 }
 
 fn stop(world: &World, name: &str) {
@@ -155,11 +198,10 @@ fn free_uptime_and_sysinfo_inside_are_the_containers_and_a_bad_buffer_gets_efaul
 
     // Init runs under the sysinfo filter and the default policy's.
     assert_eq!(seccomp_filters(init), 2);
-    // Attached commands are not init's descendants and keep the kernel's sysinfo.
-    let attached = world.output(&["attach", "-n", &name, "--", "free"]);
-    assert!(attached.status.success());
-    let attached = String::from_utf8_lossy(&attached.stdout);
-    assert_eq!(free_total(&attached), host_kib("MemTotal"), "{attached}");
+    // Attached commands are not init's descendants: they get a filter of their own, whose
+    // listener the same server answers.
+    assert_eq!(attached_free(&world, &name), LIMIT_KIB);
+    assert_eq!(attached_filters(&world, &name), 2);
     stop(&world, &name);
 }
 
@@ -185,6 +227,9 @@ fn without_the_view_or_with_a_profile_file_the_kernel_answers_sysinfo() {
         assert_eq!(free_total(&free), host_kib("MemTotal"), "{line}:\n{free}");
         // Only the one filter: no sysinfo filter under it.
         assert_eq!(seccomp_filters(world.init_pid(&name)), 1, "{line}");
+        // Nor under an attached command's.
+        assert_eq!(attached_free(&world, &name), host_kib("MemTotal"), "{line}");
+        assert_eq!(attached_filters(&world, &name), 1, "{line}");
         stop(&world, &name);
     }
 }
@@ -221,26 +266,56 @@ fn a_killed_server_comes_back_and_sysinfo_is_answered_again() {
         read(&root, "answer")
     };
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let comm: String = format!("rlxc-view {name}").chars().take(15).collect();
-    let servers = || -> Vec<i32> {
-        std::fs::read_dir("/proc")
-            .expect("/proc")
-            .filter_map(Result::ok)
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim_end() == comm)
-            })
-            .collect()
-    };
-    let before = servers();
+    let before = view_servers(&name);
     assert_eq!(before.len(), 1, "{before:?}");
     let server = rustix::process::Pid::from_raw(before[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
     // Asked at once: the call waits for the next server, which the monitor forks.
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let after = servers();
+    let after = view_servers(&name);
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after, before);
+
+    // An attach right after a kill: its listener reaches the next server (sent to the dead
+    // one, or given to its successor at the start), and its sysinfo is answered.
+    let server = rustix::process::Pid::from_raw(after[0]).expect("pid");
+    rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
+    assert_eq!(attached_free(&world, &name), LIMIT_KIB);
+    let third = view_servers(&name);
+    assert_eq!(third.len(), 1, "{third:?}");
+    assert_ne!(third, after);
+    stop(&world, &name);
+}
+
+#[test]
+fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
+    let world = World::new();
+    let name = world.busybox("si-many");
+    world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
+    world.start_with_init_script(&name, "true");
+    let monitor = world.monitor_pid(&name);
+    let servers = view_servers(&name);
+    assert_eq!(servers.len(), 1, "{servers:?}");
+    let server = servers[0];
+    let before = (open_fds(monitor), open_fds(server));
+    for _ in 0..20 {
+        assert_eq!(attached_free(&world, &name), LIMIT_KIB);
+    }
+    // A listener is closed once its processes are gone, which both learn from POLLHUP after
+    // the attach returned: waited for, with a generous bound against a hang.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while (open_fds(monitor), open_fds(server)) != before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "fds (monitor, server) before {before:?}, now {:?}",
+            (open_fds(monitor), open_fds(server))
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        view_servers(&name),
+        vec![server],
+        "the same server answered all"
+    );
     stop(&world, &name);
 }

@@ -43,6 +43,8 @@ pub(crate) struct ChildPlan {
     pub bounding_set: Option<u64>,
     /// Init's seccomp filter and no_new_privs: the command gets the same.
     pub confinement: super::target::Confinement,
+    /// Hand sysinfo(2) to the view's server, as init's is.
+    pub sysinfo: bool,
     pub uid: u32,
     pub gid: u32,
     pub argv: Vec<CString>,
@@ -52,6 +54,9 @@ pub(crate) struct ChildPlan {
 /// Child to parent; the channel closing on exec (it is CLOEXEC) says the command runs.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ChildReport {
+    /// The confiner installed the sysinfo filter; its listener comes along, for the CLI to
+    /// hand to the monitor. The confiner waits for [`ParentReply::ListenerTaken`].
+    SysinfoListener,
     /// The confiner forked the command's process, the CLI's child, with this pid.
     Forked { pid: i32 },
     /// A step failed; `exit_code` is what attach exits with (127: command not found).
@@ -60,6 +65,13 @@ pub(crate) enum ChildReport {
         message: String,
         exit_code: u8,
     },
+}
+
+/// The CLI to the confiner (a refusal is a SIGKILL: nothing is forked under a filter whose
+/// listener nobody answers).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ParentReply {
+    ListenerTaken,
 }
 
 struct StepFailure {
@@ -91,7 +103,7 @@ fn report_and_exit(channel: &Channel, failure: StepFailure) -> ! {
 
 /// The confiner's side (see the module docs); never returns.
 pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
-    if let Err(failure) = confine(&plan) {
+    if let Err(failure) = confine(&plan, &channel) {
         report_and_exit(&channel, failure)
     }
     let ChildPlan {
@@ -125,7 +137,7 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
 
 /// The confiner's checklist: after it, this process has nothing a process of the container
 /// could not have.
-fn confine(plan: &ChildPlan) -> Result<(), StepFailure> {
+fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;
@@ -133,11 +145,31 @@ fn confine(plan: &ChildPlan) -> Result<(), StepFailure> {
     if plan.confinement.no_new_privs {
         step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
     }
+    if plan.sysinfo {
+        hand_over_sysinfo(channel)?;
+    }
     if let Some(program) = &plan.confinement.seccomp {
         step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
     keep_only_bounded_capabilities(plan)
+}
+
+/// The filter init got that hands sysinfo(2) to the view's server (stacked under the policy,
+/// as in init), its listener sent to the CLI for the monitor. Nothing is forked under it
+/// before the CLI confirms the monitor has the listener: otherwise the CLI kills us and
+/// tries again without, so no attached process is ever left whose sysinfo nobody answers
+/// (ENOSYS). A kernel without user notification keeps answering sysinfo itself.
+fn hand_over_sysinfo(channel: &Channel) -> Result<(), StepFailure> {
+    let Some(listener) = crate::seccomp::install_sysinfo_listener() else {
+        return Ok(());
+    };
+    let report = ChildReport::SysinfoListener;
+    step("sysinfo", channel.send(&report, &[listener.as_fd()]))?;
+    drop(listener);
+    match step("sysinfo", channel.recv::<ParentReply>())? {
+        (ParentReply::ListenerTaken, _) => Ok(()),
+    }
 }
 
 /// The command's process: the terminal, then exec.

@@ -164,63 +164,114 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     // Non-dumpable still keeps an unprivileged container's root out.
     rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)
         .map_err(|e| step("making attach non-dumpable")(e.into()))?;
-    let (parent_end, child_end) = Channel::pair()?;
     let (master, slave) = match pty {
         Some(pair) => (Some(pair.master), Some((pair.slave, terminals))),
         None => (None, None),
     };
-    match sys::fork().map_err(step("fork"))? {
-        sys::Forked::Child => {
-            drop(parent_end);
-            drop(master);
-            let plan = ChildPlan {
-                pidfd: init.pidfd,
-                cgroup_procs,
-                namespaces,
-                root,
-                terminal: slave,
-                bounding_set,
-                confinement,
-                uid: options.uid,
-                gid: options.gid,
-                argv,
-                env,
-            };
-            child::run(plan, child_end)
-        }
-        sys::Forked::Parent { pid } => {
-            drop((child_end, slave, root, cgroup_procs, init));
-            parent(pid, &parent_end, master, terminals)
+    // Signals are queued from now on, so none is lost while the child sets up (the
+    // command's process unblocks them before its exec).
+    let mut blocked = relay::FORWARDED.to_vec();
+    blocked.push(libc::SIGWINCH);
+    let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
+    // Where the container's sysinfo is answered by its view, the command's is too (see
+    // `child`); a second try goes without if the monitor does not take the listener.
+    let mut sysinfo = init.sysinfo_view && enters_mount;
+    loop {
+        let (parent_end, child_end) = Channel::pair()?;
+        match sys::fork().map_err(step("fork"))? {
+            sys::Forked::Child => {
+                drop(parent_end);
+                drop(master);
+                let plan = ChildPlan {
+                    pidfd: init.pidfd,
+                    cgroup_procs,
+                    namespaces,
+                    root,
+                    terminal: slave,
+                    bounding_set,
+                    confinement,
+                    sysinfo,
+                    uid: options.uid,
+                    gid: options.gid,
+                    argv,
+                    env,
+                };
+                child::run(plan, child_end)
+            }
+            sys::Forked::Parent { pid } => {
+                drop(child_end);
+                let monitor = sysinfo.then(|| paths.socket());
+                let Some(command) = confiner_report(pid, &parent_end, monitor.as_deref())? else {
+                    sysinfo = false;
+                    continue;
+                };
+                drop((slave, root, cgroup_procs, init));
+                return parent(command, &parent_end, master, terminals, &signals);
+            }
         }
     }
 }
 
-/// The parent after the fork: signals are queued from now on, so none is lost while the
-/// child sets up; the confiner reports the command's pid (a child of ours) and exits; then
-/// wait for the exec (the channel closes) or a failure.
-fn parent(
+/// The confiner's report: the pid of the command's process (a child of ours), or `None`
+/// when the monitor did not take its sysinfo listener (the confiner is then killed before
+/// it forked anything, and attach tries again without). The confiner exits right after its
+/// report (or its failure) and is reaped, so no zombie is left.
+fn confiner_report(
     confiner: i32,
+    channel: &Channel,
+    monitor: Option<&std::path::Path>,
+) -> Result<Option<i32>, AttachError> {
+    let confiner = Pid::from_raw(confiner);
+    let reap = || {
+        let _ = confiner
+            .map(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()));
+    };
+    let forked = loop {
+        match channel.recv::<ChildReport>() {
+            Ok((ChildReport::SysinfoListener, fds)) => {
+                let taken = match (monitor, fds.first()) {
+                    (Some(socket), Some(listener)) => {
+                        crate::monitor::control::hand_over_listener(socket, listener.as_fd())
+                            .is_ok()
+                    }
+                    _ => false,
+                };
+                drop(fds);
+                if taken
+                    && channel
+                        .send(&child::ParentReply::ListenerTaken, &[])
+                        .is_ok()
+                {
+                    continue;
+                }
+                let _ = confiner
+                    .map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+                reap();
+                return Ok(None);
+            }
+            other => break other,
+        }
+    };
+    reap();
+    match forked {
+        Ok((ChildReport::Forked { pid }, _)) => Ok(Some(pid)),
+        Ok((failed, _)) => Err(failure(failed)),
+        Err(ChannelError::Closed) => Err(step("attach")(io::Error::other(
+            "the confining process ended before the command started",
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The CLI once the command's process exists: wait for its exec (the channel closes) or a
+/// failure, then relay until it exits.
+fn parent(
+    pid: i32,
     channel: &Channel,
     master: Option<std::os::fd::OwnedFd>,
     terminals: [bool; 3],
+    signals: &sys::SignalFd,
 ) -> Result<Exit, AttachError> {
-    let mut blocked = relay::FORWARDED.to_vec();
-    blocked.push(libc::SIGWINCH);
-    let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
-    let forked = channel.recv::<ChildReport>();
-    // It exits right after its report (or its failure); reaped so no zombie is left.
-    let _ = Pid::from_raw(confiner)
-        .map(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()));
-    let pid = match forked {
-        Ok((ChildReport::Forked { pid }, _)) => pid,
-        Ok((failed, _)) => return Err(failure(failed)),
-        Err(ChannelError::Closed) => {
-            return Err(step("attach")(io::Error::other(
-                "the confining process ended before the command started",
-            )))
-        }
-        Err(e) => return Err(e.into()),
-    };
     // Our own child (a sibling of the confiner), not reaped by anyone else: its pid cannot
     // have been reused.
     let child = Pid::from_raw(pid)
@@ -232,7 +283,7 @@ fn parent(
         Err(ChannelError::Closed) => {}
         other => {
             let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::KILL);
-            let _ = relay::wait(&child, &signals, None);
+            let _ = relay::wait(&child, signals, None);
             return Err(match other {
                 Ok((report, _)) => failure(report),
                 Err(e) => e.into(),
@@ -243,10 +294,10 @@ fn parent(
         Some(master) => Some(user_terminal(master, terminals).map_err(step("terminal"))?),
         None => None,
     };
-    relay::wait(&child, &signals, terminal).map_err(step("waiting for the command"))
+    relay::wait(&child, signals, terminal).map_err(step("waiting for the command"))
 }
 
-/// The error of a child's report (`Forked` where a failure was expected is one too).
+/// The error of a child's report (any other report where a failure was expected is one too).
 fn failure(report: ChildReport) -> AttachError {
     match report {
         ChildReport::Failed {
@@ -255,9 +306,9 @@ fn failure(report: ChildReport) -> AttachError {
             exit_code,
         } if step == "exec" => AttachError::Command { message, exit_code },
         ChildReport::Failed { step, message, .. } => AttachError::Child { step, message },
-        ChildReport::Forked { .. } => AttachError::Child {
+        ChildReport::Forked { .. } | ChildReport::SysinfoListener => AttachError::Child {
             step: "attach".into(),
-            message: "unexpected second fork report".into(),
+            message: format!("unexpected report {report:?}"),
         },
     }
 }

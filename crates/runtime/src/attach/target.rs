@@ -22,6 +22,8 @@ pub(crate) struct Init {
     pub proc_dir: OwnedFd,
     /// Cgroup directories from the state file, one per hierarchy.
     pub cgroups: Vec<PathBuf>,
+    /// The view's server answers init's sysinfo(2) (from the state file).
+    pub sysinfo_view: bool,
 }
 
 /// Finds init and proves it is the recorded process: pidfd first, then `/proc/PID`, then the
@@ -47,6 +49,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
         pidfd,
         proc_dir,
         cgroups: state.cgroups,
+        sysinfo_view: state.sysinfo_view,
     })
 }
 

@@ -2,8 +2,8 @@
 //! its connections, and the pty masters. Single-threaded; nothing here sleeps or polls.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 
 use rustix::event::epoll;
@@ -23,6 +23,8 @@ const PTY_BASE: u64 = 1 << 16;
 const CLIENT_BASE: u64 = 1 << 24;
 /// Connections that have not sent their request yet.
 const PENDING_BASE: u64 = 1 << 32;
+/// An attached process's sysinfo listener is `LISTENER_BASE + fd`: watched for POLLHUP only.
+const LISTENER_BASE: u64 = 1 << 48;
 
 /// How init ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +33,9 @@ pub enum InitExit {
     Signaled(i32),
 }
 
+/// A connection whose request line is not complete: its bytes and the fds that came along.
+type Pending = (UnixStream, Vec<u8>, Vec<OwnedFd>);
+
 pub(crate) struct EventLoop {
     epoll: OwnedFd,
     init_pid: i32,
@@ -38,7 +43,7 @@ pub(crate) struct EventLoop {
     listener: UnixListener,
     signals: Option<OwnedFd>,
     ptys: Vec<Pty>,
-    pending: HashMap<u64, (UnixStream, Vec<u8>)>,
+    pending: HashMap<u64, Pending>,
     next_pending: u64,
     /// The /proc view's server, restarted here when it dies.
     procview: Option<crate::procview::Server>,
@@ -169,6 +174,7 @@ impl EventLoop {
             LISTENER => self.accept(),
             SIGNALS => self.forward_signal(),
             PROCVIEW => self.restart_procview(),
+            t if t >= LISTENER_BASE => self.listener_gone(t - LISTENER_BASE),
             t if t >= PENDING_BASE => self.read_request(t),
             t if t >= CLIENT_BASE => self.client_input((t - CLIENT_BASE) as u32),
             t if t >= PTY_BASE => self.pty_output((t - PTY_BASE) as u32),
@@ -195,17 +201,17 @@ impl EventLoop {
             let token = PENDING_BASE + self.next_pending;
             self.next_pending += 1;
             if self.watch(&stream, token).is_ok() {
-                self.pending.insert(token, (stream, Vec::new()));
+                self.pending.insert(token, (stream, Vec::new(), Vec::new()));
             }
         }
     }
 
     fn read_request(&mut self, token: u64) {
-        let Some((stream, buffer)) = self.pending.get_mut(&token) else {
+        let Some((stream, buffer, fds)) = self.pending.get_mut(&token) else {
             return;
         };
         let mut chunk = [0u8; 512];
-        let done = match stream.read(&mut chunk) {
+        let done = match super::control::read_with_fds(stream, &mut chunk, fds) {
             Ok(0) => true,
             Ok(n) => {
                 buffer.extend_from_slice(&chunk[..n]);
@@ -217,7 +223,7 @@ impl EventLoop {
         if !done {
             return;
         }
-        let Some((stream, buffer)) = self.pending.remove(&token) else {
+        let Some((stream, buffer, fds)) = self.pending.remove(&token) else {
             return;
         };
         self.unwatch(&stream);
@@ -226,7 +232,7 @@ impl EventLoop {
             .next()
             .and_then(|line| serde_json::from_slice::<Request>(line).ok());
         match request {
-            Some(request) => self.answer(stream, request),
+            Some(request) => self.answer(stream, request, fds),
             None => reply(
                 &stream,
                 &Response::Refused {
@@ -236,7 +242,7 @@ impl EventLoop {
         }
     }
 
-    fn answer(&mut self, stream: UnixStream, request: Request) {
+    fn answer(&mut self, stream: UnixStream, request: Request, fds: Vec<OwnedFd>) {
         match request {
             Request::Status => reply(
                 &stream,
@@ -246,7 +252,49 @@ impl EventLoop {
                 },
             ),
             Request::Console { tty } => self.attach_console(stream, tty),
+            Request::SysinfoListener => {
+                let response = match self.take_listener(fds) {
+                    Ok(()) => Response::ListenerTaken,
+                    Err(reason) => Response::Refused { reason },
+                };
+                reply(&stream, &response);
+            }
         }
+    }
+
+    /// An attached process's sysinfo listener, for the view's server to answer (see
+    /// `procview::Server::add_listener`). Watched with no events: epoll reports POLLHUP
+    /// anyway, once no process is left under its filter, and then it is closed.
+    fn take_listener(&mut self, fds: Vec<OwnedFd>) -> Result<(), String> {
+        let server = match &mut self.procview {
+            Some(server) if server.answers_sysinfo() => server,
+            _ => return Err("this container's sysinfo is not answered by rlxc".into()),
+        };
+        let [listener]: [OwnedFd; 1] = fds
+            .try_into()
+            .map_err(|_| "a sysinfo listener must come with exactly one fd".to_string())?;
+        let token = LISTENER_BASE + listener.as_raw_fd() as u64;
+        epoll::add(
+            &self.epoll,
+            &listener,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::empty(),
+        )
+        .map_err(|e| format!("watching the listener: {e}"))?;
+        server.add_listener(listener);
+        Ok(())
+    }
+
+    /// No process is left under an attached process's filter: its listener goes.
+    fn listener_gone(&mut self, fd: u64) {
+        let Some(server) = &mut self.procview else {
+            return;
+        };
+        let Ok(fd) = i32::try_from(fd) else { return };
+        if let Some(listener) = server.attached_listener(fd) {
+            let _ = epoll::delete(&self.epoll, listener);
+        }
+        server.drop_listener(fd);
     }
 
     /// One client per tty; the console keeps being logged whether or not one is attached.

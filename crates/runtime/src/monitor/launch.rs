@@ -426,6 +426,10 @@ fn start(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        sysinfo_view: made
+            .procview
+            .as_ref()
+            .is_some_and(|server| server.answers_sysinfo()),
     };
     if let Some(network) = &made.network {
         network.record(&mut state);

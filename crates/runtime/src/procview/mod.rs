@@ -33,11 +33,13 @@ mod sysinfo;
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
 use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
+
+use crate::channel::Channel;
 
 pub use server::{boottime_ns, ServerConfig};
 pub use sources::Sources;
@@ -99,6 +101,11 @@ pub struct Server {
     /// The seccomp listener of the container's sysinfo calls. The monitor keeps it too, so a
     /// killed server's successor gets it (were it closed, the calls would fail with ENOSYS).
     sysinfo: Option<OwnedFd>,
+    /// The listeners of attached processes (`rlxc attach`), kept for the same reason until
+    /// their processes are gone.
+    attached: Vec<OwnedFd>,
+    /// Our end of the running server's feed, for listeners that come while it runs.
+    feed: Channel,
     shared: sys::SharedPages,
     config: ServerConfig,
     pid: i32,
@@ -116,14 +123,13 @@ impl Server {
         name: &str,
     ) -> io::Result<Server> {
         let mut shared = sys::SharedPages::new(server::SHARED_LEN)?;
-        let fds = ServerFds {
-            fuse: fuse.as_fd(),
-            sysinfo: sysinfo.as_ref().map(AsFd::as_fd),
-        };
-        let (pid, pidfd) = fork_server(fds, &mut shared, &config, name)?;
+        let listeners: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
+        let (pid, pidfd, feed) = fork_server(fuse.as_fd(), &listeners, &mut shared, &config, name)?;
         Ok(Server {
             fuse,
             sysinfo,
+            attached: Vec::new(),
+            feed,
             shared,
             config,
             pid,
@@ -159,17 +165,48 @@ impl Server {
             None => Ok(ServerEvent::Running),
             Some(s) if s.exit_status().is_some() => Ok(ServerEvent::Ended),
             Some(_) => {
-                let fds = ServerFds {
-                    fuse: self.fuse.as_fd(),
-                    sysinfo: self.sysinfo.as_ref().map(AsFd::as_fd),
-                };
-                let (pid, pidfd) = fork_server(fds, &mut self.shared, &self.config, &self.name)?;
+                let listeners: Vec<_> = self
+                    .sysinfo
+                    .iter()
+                    .chain(&self.attached)
+                    .map(AsFd::as_fd)
+                    .collect();
+                let (pid, pidfd, feed) = fork_server(
+                    self.fuse.as_fd(),
+                    &listeners,
+                    &mut self.shared,
+                    &self.config,
+                    &self.name,
+                )?;
                 self.pid = pid;
                 // The old pidfd closes here, which also takes it out of any epoll set.
                 self.pidfd = pidfd;
+                self.feed = feed;
                 Ok(ServerEvent::Restarted)
             }
         }
+    }
+
+    /// Takes the sysinfo listener of an attached process: kept here (for a restarted
+    /// server) and sent to the running one. A server that is dead right now gets it when it
+    /// is restarted, so a failed send is no failure.
+    pub fn add_listener(&mut self, listener: OwnedFd) {
+        let _ = self
+            .feed
+            .send(&server::Feed::Listeners, &[listener.as_fd()]);
+        self.attached.push(listener);
+    }
+
+    /// Closes our copy of an attached process's listener, once its processes are gone (the
+    /// server closes its own on the same POLLHUP).
+    pub fn drop_listener(&mut self, fd: RawFd) {
+        self.attached.retain(|kept| kept.as_raw_fd() != fd);
+    }
+
+    /// An attached process's listener we keep, by its fd number.
+    pub fn attached_listener(&self, fd: RawFd) -> Option<BorrowedFd<'_>> {
+        let kept = self.attached.iter().find(|kept| kept.as_raw_fd() == fd);
+        kept.map(AsFd::as_fd)
     }
 }
 
@@ -191,29 +228,28 @@ impl Drop for Server {
     }
 }
 
-/// The fds a server serves: the FUSE connection and the sysinfo listener.
-#[derive(Clone, Copy)]
-struct ServerFds<'a> {
-    fuse: BorrowedFd<'a>,
-    sysinfo: Option<BorrowedFd<'a>>,
-}
-
+/// Forks a server on the FUSE connection and the sysinfo listeners; returns its pid, its
+/// pidfd and our end of its feed (a fresh pair each time: a message queued for a dead server
+/// dies with it, and its successor gets that listener with the others at the start).
 fn fork_server(
-    fds: ServerFds<'_>,
+    fuse: BorrowedFd<'_>,
+    listeners: &[BorrowedFd<'_>],
     shared: &mut sys::SharedPages,
     config: &ServerConfig,
     name: &str,
-) -> io::Result<(i32, OwnedFd)> {
+) -> io::Result<(i32, OwnedFd, Channel)> {
+    let (ours, servers) = Channel::pair().map_err(io::Error::other)?;
     match crate::sys::fork()? {
         0 => {
-            server_main(fds, shared, config, name);
+            server_main(fuse, listeners, &servers, shared, config, name);
             crate::sys::exit_child(0)
         }
         pid => {
+            drop(servers);
             let child = rustix::process::Pid::from_raw(pid)
                 .ok_or_else(|| io::Error::other("fork returned pid 0 to the parent"))?;
             match pidfd_open(child, PidfdFlags::empty()) {
-                Ok(pidfd) => Ok((pid, pidfd)),
+                Ok(pidfd) => Ok((pid, pidfd, ours)),
                 Err(e) => {
                     // Without a pidfd it could be neither watched nor restarted: not kept.
                     let _ = rustix::process::kill_process(child, Signal::KILL);
@@ -230,7 +266,9 @@ fn fork_server(
 
 /// The forked server: leaves everything of the monitor's behind, then serves.
 fn server_main(
-    fds: ServerFds<'_>,
+    fuse: BorrowedFd<'_>,
+    listeners: &[BorrowedFd<'_>],
+    feed: &Channel,
     shared: &mut sys::SharedPages,
     config: &ServerConfig,
     name: &str,
@@ -242,10 +280,17 @@ fn server_main(
     if let Ok(title) = std::ffi::CString::new(title) {
         let _ = rustix::thread::set_name(&title);
     }
-    let Ok((fuse, sysinfo)) = sys::keep_only(fds.fuse, fds.sysinfo) else {
+    let mut fds = vec![fuse, feed.as_fd()];
+    fds.extend_from_slice(listeners);
+    let Ok(mut kept) = sys::keep_only(&fds) else {
         crate::sys::exit_child(1)
     };
-    server::serve(fuse, sysinfo, shared, config);
+    let listeners = kept.split_off(2);
+    let feed = kept.pop().map(Channel::from);
+    let Some(fuse) = kept.pop() else {
+        crate::sys::exit_child(1)
+    };
+    server::serve(fuse, listeners, feed, shared, config);
 }
 
 /// The container's CLOCK_BOOTTIME offset from `/proc/PID/timens_offsets` of its init.

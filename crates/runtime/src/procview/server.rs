@@ -18,8 +18,9 @@ use super::fuse::{self, Attr, Op};
 use super::load::{LoadAverage, SAMPLE_INTERVAL};
 use super::render;
 use super::sources::{self, Sources};
-use super::sys::SharedPages;
+use super::sys::{Reply, SharedPages};
 use super::sysinfo;
+use crate::channel::Channel;
 
 /// The layout of the shared pages: a page of state, then the request buffer.
 const STATE_LEN: usize = 4096;
@@ -40,20 +41,27 @@ pub struct ServerConfig {
 }
 
 /// The server's loop; returns only when the connection is gone (the container stopped) and
-/// no sysinfo listener is left.
+/// no sysinfo listener is left. `feed` brings the listeners of attached processes (see
+/// `Server::add_listener`); each listener is dropped once no process is left under its
+/// filter (POLLHUP).
 pub fn serve(
     fuse: OwnedFd,
-    listener: Option<OwnedFd>,
+    listeners: Vec<OwnedFd>,
+    feed: Option<Channel>,
     shared: &mut SharedPages,
     config: &ServerConfig,
 ) {
     let mut state = State::load(shared.bytes());
     let mut snapshots = Snapshots::default();
     let mut fuse = Some(fuse);
-    let mut listener = listener;
+    let mut feed = feed;
+    let mut listeners = listeners;
     // A sysinfo call the previous server received but did not answer: the kernel answers it.
-    if let (Some(listener), id @ 1..) = (&listener, state.pending_sysinfo) {
-        let _ = super::sys::reply(listener.as_fd(), id, super::sys::Reply::Continue);
+    // Ids are per filter (random starts), so it is tried on each listener.
+    if state.pending_sysinfo != 0 {
+        for listener in &listeners {
+            let _ = super::sys::reply(listener.as_fd(), state.pending_sysinfo, Reply::Continue);
+        }
         state.pending_sysinfo = 0;
         state.store(shared.bytes());
     }
@@ -61,6 +69,9 @@ pub fn serve(
         replay_pending(fuse, shared, config, &mut state, &mut snapshots);
     }
     loop {
+        if fuse.is_none() && listeners.is_empty() {
+            return;
+        }
         let now = boottime_ns();
         if now >= state.next_sample_ns {
             state.take_sample(config, now);
@@ -68,42 +79,62 @@ pub fn serve(
         }
         let wait = Duration::from_nanos(state.next_sample_ns.saturating_sub(now));
         let timeout = Timespec::try_from(wait).ok();
-        let (fuse_ready, listener_ready) = {
-            let mut fds = Vec::with_capacity(2);
+        let ready = {
+            let mut fds = Vec::with_capacity(2 + listeners.len());
             fds.extend(fuse.iter().map(|f| PollFd::new(f, PollFlags::IN)));
-            fds.extend(listener.iter().map(|l| PollFd::new(l, PollFlags::IN)));
-            if fds.is_empty() {
-                return;
-            }
+            fds.extend(feed.iter().map(|f| PollFd::new(f, PollFlags::IN)));
+            fds.extend(listeners.iter().map(|l| PollFd::new(l, PollFlags::IN)));
             match poll(&mut fds, timeout.as_ref()) {
                 Ok(0) | Err(rustix::io::Errno::INTR) => continue,
                 Ok(_) => {}
                 Err(_) => return,
             }
-            let mut revents = fds.iter().map(|f| f.revents());
-            (
-                fuse.as_ref().and_then(|_| revents.next()),
-                listener.as_ref().and_then(|_| revents.next()),
-            )
+            fds.iter().map(PollFd::revents).collect::<Vec<_>>()
         };
-        if let Some(revents) = fuse_ready {
-            if !serve_fuse_request(
-                fuse.as_ref(),
-                revents,
-                shared,
-                config,
-                &state,
-                &mut snapshots,
-            ) {
+        let mut revents = ready.into_iter();
+        if fuse.is_some() {
+            let ready = revents.next().unwrap_or_else(PollFlags::empty);
+            if !serve_fuse_request(fuse.as_ref(), ready, shared, config, &state, &mut snapshots) {
                 fuse = None;
             }
         }
-        if let Some(revents) = listener_ready {
-            if !answer_sysinfo(listener.as_ref(), revents, shared, config, &mut state) {
-                listener = None;
+        let fed = match (&feed, feed.is_some().then(|| revents.next()).flatten()) {
+            (Some(channel), Some(ready)) if !ready.is_empty() => Some(receive_listeners(channel)),
+            _ => None,
+        };
+        // Answered before the new ones are added: `revents` follows the old list.
+        let mut gone = Vec::new();
+        for (index, ready) in revents.enumerate() {
+            if !answer_sysinfo(&listeners[index], ready, shared, config, &mut state) {
+                gone.push(index);
             }
         }
+        for index in gone.into_iter().rev() {
+            listeners.swap_remove(index);
+        }
+        match fed {
+            Some(Some(new)) => listeners.extend(new),
+            // The monitor is gone (and this server dies with it).
+            Some(None) => feed = None,
+            None => {}
+        }
     }
+}
+
+/// The listeners the monitor sent; `None` once its end is closed.
+fn receive_listeners(feed: &Channel) -> Option<Vec<OwnedFd>> {
+    match feed.recv::<Feed>() {
+        Ok((Feed::Listeners, fds)) => Some(fds),
+        Err(crate::channel::ChannelError::Io(rustix::io::Errno::INTR)) => Some(Vec::new()),
+        Err(_) => None,
+    }
+}
+
+/// What the monitor sends a running server (with fds).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub enum Feed {
+    /// Seccomp listeners of attached processes' sysinfo calls.
+    Listeners,
 }
 
 /// One FUSE request, if one is ready; `false` once the connection is gone.
@@ -138,21 +169,18 @@ fn serve_fuse_request(
     }
 }
 
-/// One sysinfo call, if one is waiting; `false` once no process of the container is left
-/// under the filter. The call's id is kept in the shared pages while it is answered, so a
-/// server killed half-way leaves it to the next one (which lets the kernel answer it).
+/// One sysinfo call, if one is waiting; `false` once no process is left under the filter.
+/// The call's id is kept in the shared pages while it is answered, so a server killed
+/// half-way leaves it to the next one (which lets the kernel answer it).
 fn answer_sysinfo(
-    listener: Option<&OwnedFd>,
+    listener: &OwnedFd,
     revents: PollFlags,
     shared: &mut SharedPages,
     config: &ServerConfig,
     state: &mut State,
 ) -> bool {
-    let Some(listener) = listener else {
-        return false;
-    };
     if !revents.contains(PollFlags::IN) {
-        return !revents.intersects(PollFlags::HUP | PollFlags::ERR);
+        return !revents.intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL);
     }
     let notification = match super::sys::receive(listener.as_fd()) {
         Ok(notification) => notification,

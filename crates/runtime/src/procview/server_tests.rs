@@ -62,7 +62,7 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
         // What a killed server leaves: a LOOKUP read into the shared buffer, not answered.
         let pending = request(1, 42, fuse::ROOT_ID, b"meminfo\0");
         shared.bytes()[STATE_LEN..STATE_LEN + pending.len()].copy_from_slice(&pending);
-        serve(servers, None, &mut shared, &config);
+        serve(servers, Vec::new(), None, &mut shared, &config);
         // Left cleared: nothing to replay once everything was answered.
         fuse::request_len(&shared.bytes()[STATE_LEN..])
     });
@@ -116,7 +116,7 @@ fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
         shared.bytes()[32..40].copy_from_slice(&42u64.to_ne_bytes());
         let pending = request(1, 42, fuse::ROOT_ID, b"meminfo\0");
         shared.bytes()[STATE_LEN..STATE_LEN + pending.len()].copy_from_slice(&pending);
-        serve(servers, None, &mut shared, &config);
+        serve(servers, Vec::new(), None, &mut shared, &config);
     });
     assert_eq!(reply(&ours).1, -libc::EIO);
     drop(ours);

@@ -2,7 +2,7 @@
 //! a server starts with.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 /// Anonymous `MAP_SHARED` memory made by the monitor before it forks a server: every server
 /// of the container sees the same pages, so what one read from /dev/fuse (or computed) is
@@ -49,54 +49,17 @@ impl Drop for SharedPages {
     }
 }
 
-/// In a freshly forked server: `fuse` becomes fd 3, `listener` (if any) fd 4, and every other
-/// fd above stdio is closed, so the server holds nothing of the monitor's (status pipe,
-/// control socket, pty masters).
-pub fn keep_only(
-    fuse: BorrowedFd<'_>,
-    listener: Option<BorrowedFd<'_>>,
-) -> io::Result<(OwnedFd, Option<OwnedFd>)> {
-    const FUSE: libc::c_int = 3;
-    const LISTENER: libc::c_int = 4;
-    const ABOVE: libc::c_int = 5;
-    // First out of the way (at 5 or above), so placing one cannot close the other.
-    let fuse = dup_at_least(fuse.as_raw_fd(), ABOVE)?;
-    let listener = listener
-        .map(|l| dup_at_least(l.as_raw_fd(), ABOVE))
-        .transpose()?;
-    for (fd, target) in [(Some(fuse), FUSE), (listener, LISTENER)] {
-        let Some(fd) = fd else { continue };
-        // SAFETY: dup2 onto a fixed fd of this process; whatever was there is replaced on
-        // purpose (everything else is closed below in any case).
-        if unsafe { libc::dup2(fd, target) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    let first_closed = if listener.is_some() { ABOVE } else { LISTENER };
-    // SAFETY: close_range with integer arguments only; the owners of the closed fds are the
-    // monitor's copies, which this process never uses or drops (it leaves with _exit).
-    if unsafe { libc::syscall(libc::SYS_close_range, first_closed as u32, u32::MAX, 0u32) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fds 3 and 4 (when there is a listener) were placed above and are owned by
-    // nobody else now.
-    Ok(unsafe {
-        (
-            OwnedFd::from_raw_fd(FUSE),
-            listener.map(|_| OwnedFd::from_raw_fd(LISTENER)),
-        )
-    })
-}
-
-/// `F_DUPFD`: a copy of `fd` at `min` or above, not close-on-exec (the server never execs).
-fn dup_at_least(fd: libc::c_int, min: libc::c_int) -> io::Result<libc::c_int> {
-    // SAFETY: fcntl(F_DUPFD) on a valid fd with an integer argument.
-    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD, min) };
-    if copy < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(copy)
-    }
+/// In a freshly forked server: a copy of each of `fds`, and every other fd above stdio
+/// closed, so the server holds nothing of the monitor's (status pipe, control socket, pty
+/// masters, its own copies of the listeners).
+pub fn keep_only(fds: &[BorrowedFd<'_>]) -> io::Result<Vec<OwnedFd>> {
+    let copies = fds
+        .iter()
+        .map(|fd| fd.try_clone_to_owned())
+        .collect::<io::Result<Vec<_>>>()?;
+    let keep: Vec<_> = copies.iter().map(AsRawFd::as_raw_fd).collect();
+    crate::sys::close_fds_from_3_except(&keep)?;
+    Ok(copies)
 }
 
 /// One seccomp notification, as much of it as sysinfo's answer needs.

@@ -215,6 +215,13 @@ pub fn install_with_listener(program: &Program) -> io::Result<std::os::fd::Owned
     }
 }
 
+/// The filter of [`sysinfo_notify_program`] with its listener, for init and for attached
+/// processes alike. A kernel without user notification (before 5.0) keeps answering sysinfo
+/// itself: nothing is lost but the container's numbers.
+pub fn install_sysinfo_listener() -> Option<std::os::fd::OwnedFd> {
+    install_with_listener(&sysinfo_notify_program()).ok()
+}
+
 /// Installs `program` for this process and everything it will start.
 pub fn install(program: &Program) -> io::Result<()> {
     let prog = libc::sock_fprog {

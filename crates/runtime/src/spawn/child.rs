@@ -232,7 +232,12 @@ fn mount_procview(
             );
         }
     };
-    let sysinfo = request.sysinfo.then(sysinfo_listener).flatten();
+    // Installed now so that the server, forked next, gets its listener from the start; the
+    // default policy's filter comes later and stacks on it.
+    let sysinfo = request
+        .sysinfo
+        .then(crate::seccomp::install_sysinfo_listener)
+        .flatten();
     let own_device = match &fuse {
         FuseDevice::Own(fd) => Some(fd.as_fd()),
         FuseDevice::Monitors(_) => None,
@@ -274,14 +279,6 @@ fn mount_procview(
         },
     };
     step("sync", channel.send(&outcome, &[]))
-}
-
-/// The filter that hands sysinfo(2) to the view's server, installed now so that the server,
-/// forked next, gets its listener from the start; the default policy's filter comes later
-/// and stacks on it. A kernel without user notification (before 5.0) keeps answering
-/// sysinfo itself: nothing is lost but the container's numbers.
-fn sysinfo_listener() -> Option<OwnedFd> {
-    crate::seccomp::install_with_listener(&crate::seccomp::sysinfo_notify_program()).ok()
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {
