@@ -111,9 +111,10 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
 /// 5. non-dumpable, fork a confiner (host pid namespace);
-/// 6. the confiner: cgroups, setns into everything at once, root, capabilities, seccomp,
-///    ids; then it forks the command's process into the container's pid namespace, which
-///    takes the terminal and execs ([`child`]);
+/// 6. the confiner: cgroups, setns into everything at once, root, capabilities, seccomp
+///    (with init's sysinfo filter, whose listener we hand to the monitor before anything
+///    runs under it), ids; then it forks the command's process into the container's pid
+///    namespace, which takes the terminal and execs ([`child`]);
 /// 7. we relay and forward signals until the command exits ([`relay`]).
 pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, AttachError> {
     let init = target::find_init(paths)?;

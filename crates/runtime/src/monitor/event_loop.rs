@@ -273,6 +273,10 @@ impl EventLoop {
         let [listener]: [OwnedFd; 1] = fds
             .try_into()
             .map_err(|_| "a sysinfo listener must come with exactly one fd".to_string())?;
+        // Anything else (a pipe, a socket) would keep the server's poll busy.
+        if !is_seccomp_listener(&listener) {
+            return Err("the fd sent is not a seccomp listener".into());
+        }
         let token = LISTENER_BASE + listener.as_raw_fd() as u64;
         epoll::add(
             &self.epoll,
@@ -382,6 +386,12 @@ impl EventLoop {
             let _ = pidfd_send_signal(&self.init_pidfd, signal);
         }
     }
+}
+
+/// What `/proc/self/fd/N` names a seccomp notification fd.
+fn is_seccomp_listener(fd: &OwnedFd) -> bool {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    std::fs::read_link(link).is_ok_and(|target| target.as_os_str() == "anon_inode:seccomp notify")
 }
 
 fn reply(mut stream: &UnixStream, response: &Response) {

@@ -4,6 +4,8 @@
 //! that hands x86_64 sysinfo calls to a listener (`seccomp::sysinfo_notify_program`); the
 //! view's server holds the listener and answers each call with the same numbers its
 //! `/proc/meminfo` and `/proc/loadavg` show, written straight into the caller's buffer.
+//! `rlxc attach` installs the same filter in its confiner; the monitor hands that listener
+//! to the server too, which answers all of them in its one loop.
 //!
 //! Whatever goes wrong on our side, the kernel answers instead (`CONTINUE`): the container
 //! never hangs or fails because of the view. If every holder of the listener is gone (the

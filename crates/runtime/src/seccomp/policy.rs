@@ -166,9 +166,11 @@ pub fn reference_markdown() -> String {
          a buffer it cannot write gets EFAULT, as from the kernel. Whatever fails on rlxc's \
          side is left to the kernel (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): the host's numbers, \
          never a hang. If the monitor dies (and the server with it), sysinfo fails with ENOSYS \
-         until init, killed by its parent-death signal, ends. A profile file replaces this \
-         filter along with the policy; attached commands and i386 callers keep the kernel's \
-         answer.\n",
+         until init, killed by its parent-death signal, ends. Attached commands (`rlxc \
+         attach`) get the same filter with a listener of their own, handed to the server \
+         through the monitor; only once the monitor has it is the command started, otherwise \
+         it runs without the filter and the kernel answers. A profile file replaces this \
+         filter along with the policy; i386 callers keep the kernel's answer.\n",
     );
     out.push_str(
         "\n## Profile files, no_new_privs, LSM labels\n\n\
@@ -177,7 +179,7 @@ pub fn reference_markdown() -> String {
          comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
          the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
          notification proxy. Attached commands get the filter init was started with (kept in \
-         the run directory; not the sysinfo one) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
+         the run directory; the sysinfo one as above) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
          `lxc.apparmor.profile` and `lxc.selinux.context` label init's exec where the host runs \
          that LSM; asking for a label on a host without it fails the start, naming the key. \
          rlxc neither generates nor loads AppArmor profiles (`generated` is refused).\n",
