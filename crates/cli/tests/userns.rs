@@ -285,6 +285,11 @@ fn the_proc_view_works_unprivileged() {
     let (out, err, ok) = inside(&world, &name, "grep MemTotal /proc/meminfo");
     assert!(ok, "{out}{err}");
     assert_eq!(out.split_whitespace().nth(1), Some("65536"), "{out}");
+    // sysinfo too, for an attached command (its filter installed in the container's user
+    // namespace, its listener answered by the same server).
+    let (out, err, ok) = inside(&world, &name, "free | grep Mem:");
+    assert!(ok, "{out}{err}");
+    assert_eq!(out.split_whitespace().nth(1), Some("65536"), "{out}");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
