@@ -93,9 +93,16 @@ fn attached_free(world: &World, name: &str) -> u64 {
 
 /// The seccomp filters an attached command runs under (from its own /proc/self/status).
 fn attached_filters(world: &World, name: &str) -> u32 {
-    let out = world.output(&["attach", "-n", name, "--", "cat", "/proc/self/status"]);
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout)
+    // The shell's own status, read by the shell: the UML lane's busybox rootfs has no `cat`.
+    let script = "while read -r line; do echo \"$line\"; done < /proc/self/status";
+    let out = world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "attach: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
         .lines()
         .find_map(|l| l.strip_prefix("Seccomp_filters:"))
         .and_then(|v| v.trim().parse().ok())
