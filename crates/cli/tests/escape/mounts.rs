@@ -1,17 +1,16 @@
 //! Undoing the masks or mounting a fresh proc/sysfs, which would show what the masks hide.
 //!
-//! Set-up (a) only, for now. In (b) both attacks work: the container's mount namespace
-//! belongs to its user namespace, so the masks rlxc mounts in it are not locked
-//! (MNT_LOCKED), root there keeps CAP_SYS_ADMIN (as in LXC) and may unmount them, and the
-//! kernel then lets it mount a fresh proc and sysfs too (only locked mounts make a proc
-//! "not fully visible"). Making the masks locked means building the rootfs in a mount
-//! namespace of the host's user namespace and entering the container's after; see the
-//! project notes. With `sys_admin` dropped, as docs/security.md advises, they hold in (b)
-//! too: the two tests at the end.
+//! In (b) the container's root keeps CAP_SYS_ADMIN in its user namespace, which owns its
+//! mount namespace: the masks hold there only because rlxc hands init a copy of its mounts
+//! made through the host's user namespace, where the kernel locked them all (MNT_LOCKED:
+//! no unmounting them, and a proc or sysfs with locked overmounts is "not fully visible",
+//! so no fresh one either). Mounting on top of them, as a container's own boot does, still
+//! works: `new_mounts_on_top`. With `sys_admin` dropped, as docs/security.md advises, the
+//! attacks fail for that reason alone: the two tests at the end.
 
 use crate::{Container, Setup};
 
-escape_tests!(@setup seed_privileged, SeedPrivileged, unmask_attempts, fresh_proc_and_sysfs);
+escape_tests!(unmask_attempts, fresh_proc_and_sysfs, new_mounts_on_top);
 
 fn unmask_attempts(setup: Setup) {
     unmask_attempts_with(setup, &[]);
@@ -45,6 +44,22 @@ fn fresh_proc_and_sysfs_with(setup: Setup, defines: &[&str]) {
          mount --bind /proc /tmp/p 2>/dev/null && echo proc-bound; echo tried",
     );
     assert_eq!(out, "tried\n");
+    c.stop();
+}
+
+/// The locked mounts still take new ones on top (a tmpfs; a mask's directory over again),
+/// and `/` can still be made read-only and back, as a distribution's boot does: the lock
+/// forbids only ro→rw on what was read-only when locked. (`bind`: only the mount's flags
+/// change; a remount of the superblock would reach the host's filesystem in (a).)
+fn new_mounts_on_top(setup: Setup) {
+    let c = Container::start(setup, "esc-ontop", &[]);
+    let out = c.sh_ok(
+        "mkdir -p /tmp/m && mount -t tmpfs -o size=1m ontop /tmp/m && echo data > /tmp/m/f && \
+         cat /tmp/m/f && umount /tmp/m && echo tmpfs-done; \
+         mount -o remount,bind,ro / && ! touch /ro-probe 2>/dev/null && echo ro; \
+         mount -o remount,bind,rw / && echo rw",
+    );
+    assert_eq!(out, "data\ntmpfs-done\nro\nrw\n");
     c.stop();
 }
 

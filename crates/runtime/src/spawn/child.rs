@@ -101,6 +101,9 @@ fn set_up(
             crate::rootfs::make_proc_read_only(own_network),
         )?;
     }
+    if plan.user_namespace.is_some() {
+        enter_locked_mounts(channel)?;
+    }
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
     }
@@ -279,6 +282,25 @@ fn mount_procview(
         },
     };
     step("sync", channel.send(&outcome, &[]))
+}
+
+/// In a user namespace of its own, root could unmount the masks made above: the monitor
+/// hands over a copy of these mounts where the kernel locked them all (see `spawn::lock`).
+fn enter_locked_mounts(channel: &Channel) -> Result<(), StepFailure> {
+    step("sync", channel.send(&ChildMessage::MountsMade, &[]))?;
+    match step("sync", channel.recv::<ParentMessage>())? {
+        (ParentMessage::LockedMounts, fds) => match fds.into_iter().next() {
+            Some(copy) => step("locking the mounts", super::lock::enter(copy)),
+            None => Err(StepFailure {
+                step: "sync",
+                message: "LockedMounts came without its namespace".into(),
+            }),
+        },
+        (other, _) => Err(StepFailure {
+            step: "sync",
+            message: format!("expected LockedMounts, got {other:?}"),
+        }),
+    }
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

@@ -3,6 +3,7 @@
 //! exec'd. The child's side is [`child`]; the parent's side is [`spawn`] below.
 
 mod child;
+mod lock;
 mod plan;
 pub mod protocol;
 mod sys;
@@ -75,6 +76,8 @@ pub enum SpawnError {
     },
     #[error("talking to the container's first process: {0}")]
     Channel(#[from] ChannelError),
+    #[error("locking the container's mounts: {0}")]
+    LockMounts(#[from] lock::LockError),
     #[error("{step}: {message}")]
     Child { step: String, message: String },
     #[error("the container's first process said {got} where {expected} was expected")]
@@ -152,6 +155,9 @@ fn drive(
     if let Some(view) = &mut host.procview {
         serve_procview(channel, pid, view)?;
     }
+    if plan.user_namespace.is_some() {
+        lock_mounts(channel, pid)?;
+    }
     match receive(channel, "ReadyToExec")? {
         (ChildMessage::ReadyToExec, _) => {}
         (other, _) => return Err(unexpected("ReadyToExec", &other)),
@@ -204,6 +210,18 @@ fn serve_procview(
         }
         (other, _) => return Err(unexpected("ProcViewMounted", &other)),
     }
+    Ok(())
+}
+
+/// The child's mounts are all made: hand it a copy of them where they are locked (see
+/// [`lock`]).
+fn lock_mounts(channel: &Channel, pid: i32) -> Result<(), SpawnError> {
+    match receive(channel, "MountsMade")? {
+        (ChildMessage::MountsMade, _) => {}
+        (other, _) => return Err(unexpected("MountsMade", &other)),
+    }
+    let copy = lock::locked_copy_of(pid)?;
+    channel.send(&ParentMessage::LockedMounts, &[copy.as_fd()])?;
     Ok(())
 }
 

@@ -15,7 +15,13 @@
 //!   fork the view's server
 //!   ProcViewServed ──────────────►  view files bound over /proc/...
 //!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
-//!                                   hostname, sysctls, console, caps, ids, cwd
+//!                                   hostname, sysctls, read-only /proc/sys
+//!                        ◄────────  MountsMade (user namespace only)
+//!   helper: copy of the child's
+//!   mounts into its user namespace
+//!   through the host's: all locked
+//!   LockedMounts + its ns fd ────►  setns into it, chdir /
+//!                                   console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
 //!   start-host hooks
 //!   Exec (only when there are start-host hooks) ─►
@@ -39,6 +45,9 @@ pub enum ParentMessage {
     },
     /// The view's server runs: the child may bind its files (each bind looks a file up).
     ProcViewServed,
+    /// With a user namespace: a mount namespace holding the child's mounts, locked, comes
+    /// along for the child to enter (see `spawn::lock`).
+    LockedMounts,
     /// The start-host hooks ran: exec init.
     Exec,
 }
@@ -58,6 +67,9 @@ pub enum ChildMessage {
     /// The /proc view could not be mounted or bound and was not required: the kernel's files
     /// stay.
     ProcViewUnavailable { reason: String },
+    /// With a user namespace: every mount of the set-up is made (rootfs, /dev, masks, the
+    /// /proc view, read-only /proc/sys); the monitor may lock them.
+    MountsMade,
     /// Everything is set up; exec follows.
     ReadyToExec,
     /// A step failed; the child exits after sending this.

@@ -171,3 +171,20 @@ pub(crate) fn unshare_time_namespace() -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `unshare(flags)` for namespace flags only (the lock helper's CLONE_NEWNS).
+pub(crate) fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
+    debug_assert!(!flags.contains(rustix::thread::UnshareFlags::FILES));
+    // SAFETY: without CLONE_FILES (which could leave another thread's fds unusable) unshare
+    // only gives this process new namespaces; the callers are single-threaded anyway.
+    unsafe { rustix::thread::unshare_unsafe(flags) }
+}
+
+/// Waits for our child `pid` to exit, so a helper leaves no zombie.
+pub(crate) fn reap(pid: i32) {
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        while let Err(rustix::io::Errno::INTR) =
+            rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
+        {}
+    }
+}
