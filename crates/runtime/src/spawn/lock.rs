@@ -33,7 +33,7 @@ use crate::channel::Channel;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LockError {
-    #[error("opening the child's {0} namespace: {1}")]
+    #[error("opening {0}: {1}")]
     Open(&'static str, rustix::io::Errno),
     #[error("forking the helper: {0}")]
     Fork(std::io::Error),
@@ -48,13 +48,21 @@ pub enum LockError {
 /// A mount namespace owned by the child's user namespace, holding a copy of the child's
 /// mounts with all of them locked.
 pub(crate) fn locked_copy_of(pid: i32) -> Result<OwnedFd, LockError> {
-    let mount = open_namespace(pid, "mnt")?;
-    let user = open_namespace(pid, "user")?;
+    let mount = open_namespace(pid, "mnt", "the child's mount namespace")?;
+    let user = open_namespace(pid, "user", "the child's user namespace")?;
+    // The helper names its own namespace through the host's /proc: once in the child's mount
+    // namespace, "/proc" is the container's, where the helper has no pid.
+    let proc = rustix::fs::open(
+        "/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| LockError::Open("/proc", e))?;
     let (ours, helpers) = Channel::pair()?;
     match super::sys::fork().map_err(LockError::Fork)? {
         0 => {
             drop(ours);
-            let outcome = copy_into(&mount, &user);
+            let outcome = copy_into(&mount, &user, &proc);
             let sent = match &outcome {
                 Ok(copy) => helpers.send(&Ok::<(), String>(()), &[copy.as_fd()]),
                 Err(e) => helpers.send(&Err::<(), String>(e.clone()), &[]),
@@ -72,17 +80,17 @@ pub(crate) fn locked_copy_of(pid: i32) -> Result<OwnedFd, LockError> {
     }
 }
 
-fn open_namespace(pid: i32, kind: &'static str) -> Result<OwnedFd, LockError> {
+fn open_namespace(pid: i32, kind: &str, what: &'static str) -> Result<OwnedFd, LockError> {
     rustix::fs::open(
         format!("/proc/{pid}/ns/{kind}"),
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| LockError::Open(kind, e))
+    .map_err(|e| LockError::Open(what, e))
 }
 
 /// The helper's steps (see the module's doc); each error names its step.
-fn copy_into(mount: &OwnedFd, user: &OwnedFd) -> Result<OwnedFd, String> {
+fn copy_into(mount: &OwnedFd, user: &OwnedFd, proc: &OwnedFd) -> Result<OwnedFd, String> {
     let named = |what: &'static str| move |e: rustix::io::Errno| format!("{what}: {e}");
     rustix::thread::move_into_link_name_space(mount.as_fd(), Some(LinkNameSpaceType::Mount))
         .map_err(named("entering the child's mount namespace"))?;
@@ -92,8 +100,9 @@ fn copy_into(mount: &OwnedFd, user: &OwnedFd) -> Result<OwnedFd, String> {
         .map_err(named("entering the child's user namespace"))?;
     super::sys::unshare(UnshareFlags::NEWNS)
         .map_err(named("copying the mounts back into it, locked"))?;
-    rustix::fs::open(
-        "/proc/thread-self/ns/mnt",
+    rustix::fs::openat(
+        proc,
+        "thread-self/ns/mnt",
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
