@@ -18,6 +18,12 @@ fn unmask_attempts(setup: Setup) {
 
 fn unmask_attempts_with(setup: Setup, defines: &[&str]) {
     let c = Container::start(setup, "esc-unmask", defines);
+    assert_masks_hold(&c);
+    c.stop();
+}
+
+/// Every attempt at taking a mask off fails, and what they hide stays hidden.
+fn assert_masks_hold(c: &Container) {
     let out = c.sh(
         "umount /proc/keys || umount -l /proc/keys || umount /proc/timer_list || \
          umount /sys/firmware || mount -o remount,rw /proc/sys || exit 0; echo unmasked",
@@ -28,6 +34,20 @@ fn unmask_attempts_with(setup: Setup, defines: &[&str]) {
     );
     assert_eq!(c.sh_ok("wc -c < /proc/keys").trim(), "0");
     assert_eq!(c.sh_ok("ls -A /sys/firmware | wc -l").trim(), "0");
+}
+
+/// `stop -r` starts init again under the same monitor: its new mounts are locked too.
+#[test]
+fn unprivileged_masks_stay_locked_after_a_reboot() {
+    let c = Container::start(Setup::Unprivileged, "esc-reboot", &[]);
+    let before = c.init_pid();
+    c.world
+        .rlxc(&["stop", "-n", &c.name, "-r", "-t", "20"])
+        .assert()
+        .success();
+    assert_eq!(c.world.state(&c.name), "RUNNING");
+    assert_ne!(c.init_pid(), before, "init was not restarted");
+    assert_masks_hold(&c);
     c.stop();
 }
 
