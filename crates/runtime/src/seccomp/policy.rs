@@ -186,13 +186,17 @@ pub fn reference_markdown() -> String {
     );
     out.push_str(
         "\n## Masked paths\n\nMasked in every container, whatever its config mounts: files get \
-         /dev/null bound over them, directories an empty read-only tmpfs. Known gap: in an \
-         unprivileged container (`lxc.idmap`) whose root keeps CAP_SYS_ADMIN, the masks can be \
-         unmounted (the mount namespace belongs to the container's user namespace, so they are \
-         not locked) and a fresh proc or sysfs mounted; what shows then is still checked \
-         against the container's ids (host-root-only files such as `/proc/timer_list` stay \
-         refused, `/proc/keys` lists only its own keys), but world-readable ones, such as \
-         `/sys/firmware`'s entries, show. Drop `sys_admin` (`lxc.cap.drop`) where that matters.\n\n\
+         /dev/null bound over them, directories an empty read-only tmpfs. Root in the \
+         container can neither unmount them nor mount a fresh proc or sysfs to look past them. \
+         A privileged container has no CAP_SYS_ADMIN for that once `sys_admin` is dropped (the \
+         seed's config does). An unprivileged one (`lxc.idmap`) keeps it in its user namespace, \
+         so its mounts are locked (MNT_LOCKED; a proc or sysfs with locked overmounts is not \
+         \"fully visible\", so none is mounted afresh): once they are made, a helper of the \
+         host's user namespace copies the container's mount namespace through one of the \
+         host's back into the container's user namespace, a copy in which the kernel locks \
+         every mount (`spawn/lock.rs`), and init enters it. New mounts on top still work, and \
+         so does remounting `/` read-only and back; what was read-only when locked (the masks, \
+         /proc/sys) stays so.\n\n\
          | path | what it would give away |\n|---|---|\n",
     );
     for (path, why) in crate::rootfs::MASKED_PATHS {
