@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::World;
+use support::{view_servers, World};
 
 fn start(world: &World, name: &str) -> String {
     let out = world.output(&["start", "-n", name, "-d"]);
@@ -37,26 +37,14 @@ fn kb(meminfo: &str, key: &str) -> u64 {
 }
 
 fn stop_and_check(world: &World, name: &str) {
+    let instance = world.instance(name);
     world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
     world.assert_nothing_left(name);
     assert_eq!(
-        view_servers(name),
+        view_servers(&instance),
         Vec::<i32>::new(),
         "a view server is left"
     );
-}
-
-/// Pids of `rlxc-view NAME` processes (the comm is cut at 15 bytes).
-fn view_servers(name: &str) -> Vec<i32> {
-    let comm: String = format!("rlxc-view {name}").chars().take(15).collect();
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
-        })
-        .collect()
 }
 
 #[test]
@@ -259,7 +247,7 @@ fn a_killed_server_comes_back_and_reads_inside_go_on() {
     let name = world.busybox("pv-kill");
     world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
     start(&world, &name);
-    let before = view_servers(&name);
+    let before = view_servers(&world.instance(&name));
     assert_eq!(before.len(), 1, "one server: {before:?}");
     // Readers keep reading while the server is killed under them.
     inside(
@@ -272,10 +260,10 @@ fn a_killed_server_comes_back_and_reads_inside_go_on() {
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill server");
     // The monitor starts a new one at once; wait for it (bounded), without timing asserts.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut after = view_servers(&name);
+    let mut after = view_servers(&world.instance(&name));
     while (after.is_empty() || after == before) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
-        after = view_servers(&name);
+        after = view_servers(&world.instance(&name));
     }
     assert_eq!(after.len(), 1, "a new server: {after:?}");
     assert_ne!(after, before);
@@ -311,7 +299,7 @@ fn with_the_key_off_the_container_reads_the_kernels_files() {
     let meminfo = inside(&world, &name, "cat /proc/meminfo");
     assert_eq!(kb(&meminfo, "MemTotal"), kb(&host, "MemTotal"));
     assert!(!inside(&world, &name, "cat /proc/self/mountinfo").contains("rlxc-procview"));
-    assert!(view_servers(&name).is_empty());
+    assert!(view_servers(&world.instance(&name)).is_empty());
     stop_and_check(&world, &name);
 }
 

@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::World;
+use support::{view_servers, World};
 
 const LIMIT_KIB: u64 = 256 * 1024;
 
@@ -107,19 +107,6 @@ fn attached_filters(world: &World, name: &str) -> u32 {
         .find_map(|l| l.strip_prefix("Seccomp_filters:"))
         .and_then(|v| v.trim().parse().ok())
         .expect("Seccomp_filters")
-}
-
-/// The pids of the container's view servers (by their name).
-fn view_servers(name: &str) -> Vec<i32> {
-    let comm: String = format!("rlxc-view {name}").chars().take(15).collect();
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == comm)
-        })
-        .collect()
 }
 
 fn open_fds(pid: i32) -> usize {
@@ -296,13 +283,13 @@ fn a_killed_server_comes_back_and_sysinfo_is_answered_again() {
         read(&root, "answer")
     };
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let before = view_servers(&name);
+    let before = view_servers(&world.instance(&name));
     assert_eq!(before.len(), 1, "{before:?}");
     let server = rustix::process::Pid::from_raw(before[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
     // Asked at once: the call waits for the next server, which the monitor forks.
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let after = view_servers(&name);
+    let after = view_servers(&world.instance(&name));
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after, before);
 
@@ -311,7 +298,7 @@ fn a_killed_server_comes_back_and_sysinfo_is_answered_again() {
     let server = rustix::process::Pid::from_raw(after[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
     assert_eq!(attached_free(&world, &name), LIMIT_KIB);
-    let third = view_servers(&name);
+    let third = view_servers(&world.instance(&name));
     assert_eq!(third.len(), 1, "{third:?}");
     assert_ne!(third, after);
     stop(&world, &name);
@@ -324,7 +311,7 @@ fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
     world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
     world.start_with_init_script(&name, "true");
     let monitor = world.monitor_pid(&name);
-    let servers = view_servers(&name);
+    let servers = view_servers(&world.instance(&name));
     assert_eq!(servers.len(), 1, "{servers:?}");
     let server = servers[0];
     let before = (open_fds(monitor), open_fds(server));
@@ -343,7 +330,7 @@ fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(
-        view_servers(&name),
+        view_servers(&world.instance(&name)),
         vec![server],
         "the same server answered all"
     );

@@ -165,18 +165,21 @@ impl World {
             .expect("pid")
     }
 
-    /// The monitor's pid, from the container's state file (its run directory is `NAME`, or
-    /// `NAME.HASH` for a private lxcpath).
-    pub fn monitor_pid(&self, name: &str) -> i32 {
-        let dir = std::fs::read_dir(self.run_root())
+    /// The container's instance name: its run directory's name (`NAME`, or `NAME.HASH` for a
+    /// private lxcpath), which its cgroups carry too.
+    pub fn instance(&self, name: &str) -> String {
+        std::fs::read_dir(self.run_root())
             .expect("run root")
             .filter_map(Result::ok)
-            .find(|e| {
-                let entry = e.file_name().to_string_lossy().into_owned();
-                entry == name || entry.starts_with(&format!("{name}."))
-            })
-            .expect("run directory");
-        let state = std::fs::read_to_string(dir.path().join("state.json")).expect("state file");
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|entry| entry == name || entry.starts_with(&format!("{name}.")))
+            .expect("run directory")
+    }
+
+    /// The monitor's pid, from the container's state file.
+    pub fn monitor_pid(&self, name: &str) -> i32 {
+        let dir = self.run_root().join(self.instance(name));
+        let state = std::fs::read_to_string(dir.join("state.json")).expect("state file");
         let state: serde_json::Value = serde_json::from_str(&state).expect("state json");
         state["monitor"]["pid"].as_i64().expect("monitor pid") as i32
     }
@@ -351,4 +354,22 @@ impl Drop for TestNetns {
             .args(["netns", "delete", &self.name])
             .status();
     }
+}
+
+/// The /proc view servers of a container instance (see `World::instance`): the `rlxc-view`
+/// processes in its monitor's cgroup. By cgroup rather than by name, which the kernel cuts to
+/// 15 bytes and which another lxcpath's container may share.
+pub fn view_servers(instance: &str) -> Vec<i32> {
+    let cgroup = format!("/rlxc.monitor.{instance}");
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.starts_with("rlxc-view"))
+                && std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                    .is_ok_and(|lines| lines.lines().any(|l| l.ends_with(&cgroup)))
+        })
+        .collect()
 }
