@@ -2,11 +2,11 @@
 //! into the container's pid namespace and is non-dumpable (see [`super::attach`]); any failure
 //! is reported to the parent over the channel, then the child exits.
 
+use rlxc_cgroup::SelfEntry;
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
@@ -20,8 +20,9 @@ use crate::channel::Channel;
 /// What the child needs, all prepared by the parent while it could still see the host.
 pub(crate) struct ChildPlan {
     pub pidfd: OwnedFd,
-    /// `cgroup.procs` of each container cgroup, opened on the host (empty with `-e CGROUP`).
-    pub cgroup_procs: Vec<(PathBuf, OwnedFd)>,
+    /// The container's v1 cgroups, opened on the host (`None` with `-e CGROUP`; the cgroup2
+    /// one is entered by the clone).
+    pub cgroups: Option<SelfEntry>,
     /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace is already entered).
     pub namespaces: u32,
     /// Init's root, when the mount namespace is entered.
@@ -96,18 +97,14 @@ fn set_up_and_exec(plan: &ChildPlan) -> Result<Infallible, StepFailure> {
     Err(exec(&plan.argv, &plan.env))
 }
 
-/// Joins the container's cgroups before its cgroup namespace: once inside that namespace our
-/// current (host) cgroup is outside its root, and a kernel that checks the writer's namespace
-/// refuses the move (ENOENT). "0" means the writing process.
+/// Joins the container's v1 cgroups before its cgroup namespace: once inside that namespace
+/// our current (host) cgroup is outside its root, and a kernel that checks the writer's
+/// namespace refuses the move (ENOENT).
 fn join_cgroups(plan: &ChildPlan) -> Result<(), StepFailure> {
-    for (path, fd) in &plan.cgroup_procs {
-        rustix::io::write(fd, b"0").map_err(|e| StepFailure {
-            step: "joining the container's cgroup",
-            message: format!("{}: {e}", path.display()),
-            exit_code: 1,
-        })?;
+    match &plan.cgroups {
+        Some(cgroups) => step("joining the container's cgroup", cgroups.enter()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// One setns through init's pidfd for every namespace at once (Linux 5.8): the kernel enters

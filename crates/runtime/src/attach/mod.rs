@@ -15,7 +15,7 @@ mod target;
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
 use rustix::thread::ThreadNameSpaceType;
@@ -106,11 +106,12 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 /// The recipe, parent side:
 /// 1. find init from the state file and pin it (pidfd, verified start time);
 /// 2. while the host's `/proc` and cgroupfs are still in sight: which of init's namespaces
-///    differ from ours, its root, its bounding set, and the `cgroup.procs` files, opened;
+///    differ from ours, its root, its bounding set, and its cgroups, opened;
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
-/// 5. non-dumpable, setns into the pid namespace (for children only), fork;
-/// 6. the child: cgroups, then setns into everything else at once, root, terminal,
+/// 5. non-dumpable, setns into the pid namespace (for children only), clone straight into
+///    the cgroup2 cgroup;
+/// 6. the child: v1 cgroups, then setns into everything else at once, root, terminal,
 ///    capabilities, ids, exec ([`child`]);
 /// 7. we relay and forward signals until the command exits ([`relay`]).
 pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, AttachError> {
@@ -127,10 +128,12 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         .limit_capabilities
         .then(|| init.bounding_set())
         .transpose()?;
-    let cgroup_procs = if options.join_cgroups {
-        init.open_cgroup_procs()?
-    } else {
-        Vec::new()
+    let (unified_cgroup, cgroups) = match options.join_cgroups {
+        true => {
+            let join = init.open_cgroups()?;
+            (join.unified, Some(join.v1))
+        }
+        false => (None, None),
     };
 
     let argv = command(options, root.as_ref())?;
@@ -171,13 +174,14 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         Some(pair) => (Some(pair.master), Some((pair.slave, terminals))),
         None => (None, None),
     };
-    match sys::fork().map_err(step("fork into the container"))? {
+    let into_cgroup = unified_cgroup.as_ref().map(AsRawFd::as_raw_fd);
+    match sys::fork_into(into_cgroup).map_err(step("fork into the container"))? {
         sys::Forked::Child => {
             drop(parent_end);
             drop(master);
             let plan = ChildPlan {
                 pidfd: init.pidfd,
-                cgroup_procs,
+                cgroups,
                 namespaces: namespaces & !pid_flag,
                 root,
                 terminal: slave,
@@ -191,7 +195,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
             child::run(plan, child_end)
         }
         sys::Forked::Parent { pid } => {
-            drop((child_end, slave, root, cgroup_procs, init));
+            drop((child_end, slave, root, cgroups, unified_cgroup, init));
             parent(pid, &parent_end, master, terminals)
         }
     }

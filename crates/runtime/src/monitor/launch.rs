@@ -22,7 +22,7 @@ use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, HostSteps, InitPlan, PtyMasters};
+use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -106,6 +106,7 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
             return Err(LaunchError::Monitor(message));
         }
     };
+    enter_unified_monitor_cgroup(&made);
     let exit = event_loop.run();
     drop(event_loop);
     made.set_state(State::Stopping);
@@ -238,7 +239,9 @@ fn monitor_main(
     };
     let _ = status.write_all(b"OK");
     drop(status);
+    enter_unified_monitor_cgroup(&made);
     super::sys::release_free_heap();
+    super::sys::release_unused_stack();
     loop {
         let exit = event_loop.run();
         drop(event_loop);
@@ -252,13 +255,25 @@ fn monitor_main(
         made = Made::new(launch.paths.clone());
         let mut warnings = Vec::new();
         event_loop = match start(launch, plan, rootfs_plan, &mut made, &mut warnings) {
-            Ok(event_loop) => event_loop,
+            Ok(event_loop) => {
+                enter_unified_monitor_cgroup(&made);
+                event_loop
+            }
             Err(message) => {
                 eprintln!("reboot of {} failed: {message}", launch.paths.name);
                 made.undo();
                 return 1;
             }
         };
+    }
+}
+
+/// The monitor's cgroup2 move waits for an RCU grace period (see `MonitorCgroup`): made once
+/// the container runs, where no start waits for it. Only the monitor's own accounting is at
+/// stake, so a failure is said and the container keeps running.
+fn enter_unified_monitor_cgroup(made: &Made) {
+    if let Some(Err(e)) = made.monitor_cgroup.as_ref().map(|m| m.enter_unified()) {
+        eprintln!("{e}");
     }
 }
 
@@ -297,21 +312,23 @@ fn start(
     };
     let listener = listen(&launch.paths, made)?;
     let console_log = open_console_log(&launch.spec)?;
-    let cgroups = made.cgroups.as_ref();
+    // The child enters the cgroups clone3 cannot put it in itself, first thing, while we set
+    // up the host side: see `ContainerCgroups::self_entry` for why it moves itself.
     let placement = if unified.is_some() {
         Placement::V1Only
     } else {
         Placement::All
     };
-    let place_in_cgroups = |pid| match cgroups {
-        Some(cgroups) => cgroups
-            .add_process(pid, placement)
-            .map_err(|e| format!("cgroups: {e}")),
-        None => Ok(()),
+    let cgroup_entry = match &made.cgroups {
+        Some(cgroups) => Some(
+            cgroups
+                .self_entry(placement)
+                .map_err(|e| format!("cgroups: {e}"))?,
+        ),
+        None => None,
     };
     let mut network = None;
     let mut host_setup = |pid| {
-        place_in_cgroups(pid)?;
         super::network::setup(launch, pid, &mut network)?;
         apply_proc_settings(&launch.spec, pid)
     };
@@ -321,7 +338,10 @@ fn start(
     };
     let spawned = spawn::spawn(
         plan,
-        unified.as_ref().map(AsRawFd::as_raw_fd),
+        CgroupEntry {
+            unified: unified.as_ref().map(AsRawFd::as_raw_fd),
+            by_itself: cgroup_entry.as_ref(),
+        },
         &mut || setup_filesystem(rootfs_plan),
         &mut HostSteps {
             setup: &mut host_setup,

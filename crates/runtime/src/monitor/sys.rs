@@ -47,3 +47,45 @@ pub(crate) fn release_free_heap() {
     // SAFETY: malloc_trim only returns unused heap memory; no pointer is involved.
     unsafe { libc::malloc_trim(0) };
 }
+
+/// Gives back the main stack's pages below the current frame. The monitor is a fork of the
+/// CLI, whose deepest calls (clap, the config parser, the start) dirtied tens of KiB of stack
+/// that the monitor's event loop, called from here, never reaches again; `MADV_DONTNEED`
+/// makes them untouched memory again (a call that does go that deep later gets zero pages).
+pub(crate) fn release_unused_stack() {
+    // Room for what runs below this frame during the call (madvise's own frames), and more.
+    const IN_USE_BELOW: usize = 16 * 1024;
+    let marker = 0u8;
+    let here = std::ptr::addr_of!(marker) as usize;
+    let Some(lowest) = main_stack_start() else {
+        return;
+    };
+    // SAFETY: sysconf only reads a constant of the system.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        size if size > 0 => size as usize,
+        _ => return,
+    };
+    let end = here.saturating_sub(IN_USE_BELOW) & !(page - 1);
+    if end <= lowest {
+        return;
+    }
+    // SAFETY: [lowest, end) is the part of this (the main) thread's stack more than
+    // IN_USE_BELOW below a local of this frame: no live frame, no reference and no other
+    // thread's data is there, since the stack grows down and every frame still in use is
+    // above `here`. The range is page-aligned and mapped (it is within `[stack]`).
+    unsafe {
+        libc::madvise(
+            lowest as *mut libc::c_void,
+            end - lowest,
+            libc::MADV_DONTNEED,
+        );
+    }
+}
+
+/// Where the main thread's stack mapping starts (its lowest mapped address).
+fn main_stack_start() -> Option<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|line| line.ends_with("[stack]"))?;
+    let start = line.split('-').next()?;
+    usize::from_str_radix(start, 16).ok()
+}

@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! monitor                          child (in its new namespaces)
-//!   clone3 ──────────────────────►  waits
-//!   cgroups (v1), prlimits
-//!   Go ──────────────────────────►  rootfs, /dev, ptys
+//!   clone3 ──────────────────────►  enters its v1 cgroups itself, waits
+//!   network, lxc.proc.*, prlimits
+//!   Go ──────────────────────────►  cgroup namespace, rootfs, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
