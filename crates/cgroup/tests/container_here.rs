@@ -98,6 +98,8 @@ fn a_process_moves_itself_in_through_its_self_entry() {
             Err(_) => b"n",
         };
         let _ = rustix::io::write(&report_write, report);
+        // Held until the test closes its end: then the read ends and so does the child.
+        drop(hold_write);
         let _ = rustix::io::read(&hold_read, &mut [0u8; 1]);
         // SAFETY: leaves the forked copy at once, running nothing of the test's.
         unsafe { libc::_exit(0) };
