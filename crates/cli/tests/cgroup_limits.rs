@@ -139,7 +139,11 @@ fn host_has_cpuset() -> bool {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let v1 = mountinfo
         .lines()
-        .any(|l| l.contains(" - cgroup ") && l.ends_with(",cpuset"));
+        // The super options (last field) name the controllers, among flags such as
+        // clone_children that follow them once set on the root.
+        .filter(|l| l.contains(" - cgroup "))
+        .filter_map(|l| l.split_whitespace().last())
+        .any(|options| options.split(',').any(|o| o == "cpuset"));
     let v2 = mountinfo
         .lines()
         .filter(|l| l.contains(" - cgroup2 "))
