@@ -241,7 +241,6 @@ fn monitor_main(
     drop(status);
     enter_unified_monitor_cgroup(&made);
     super::sys::release_free_heap();
-    super::sys::release_unused_stack();
     loop {
         let exit = event_loop.run();
         drop(event_loop);
