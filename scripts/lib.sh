@@ -3,13 +3,14 @@
 # so a second run costs a few dpkg look-ups.
 
 # Debian packages: a C toolchain for crates that build C, pkg-config for -sys crates,
+# libseccomp-dev (seccomp profile files are compiled to BPF through libseccomp),
 # a static busybox for demo and test rootfs, and LXC itself for its reference configs
 # (and to compare rlxc with the real tools), systemd for `systemd-analyze verify` of the units
 # (installed, never run), and user-mode-linux: the kernel of the cgroup-v2 test lane
 # (tests/uml/run.sh), a pure cgroup2 host run as an ordinary process. The OpenRC test unpacks
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
 # OpenRC's runlevels.
-RLXC_APT_PACKAGES=(build-essential pkg-config busybox-static lxc systemd user-mode-linux)
+RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc systemd user-mode-linux)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -62,6 +62,8 @@ pub enum Block {
     /// One long-running container: start, helper memory, info, attach, cgroup set, freeze,
     /// unfreeze, hard stop; start again, graceful stop.
     Lifecycle,
+    /// `config check` of a 100,000-line config (rlxc only: no other tool has the verb).
+    ParseConfig,
 }
 
 impl Block {
@@ -70,6 +72,7 @@ impl Block {
             Block::OneShot => true,
             Block::Execute => matches!(tool, Tool::Rlxc | Tool::Lxc),
             Block::Lifecycle => tool.is_runtime(),
+            Block::ParseConfig => tool == Tool::Rlxc,
         }
     }
 }
@@ -89,6 +92,11 @@ pub fn run_block(env: &Env, res: &mut Results, block: Block, tool: Tool) {
             }
         }
         Block::Lifecycle => lifecycle(env, res, tool),
+        Block::ParseConfig => {
+            if let Some(cmd) = env.command(tool, Step::ParseConfig, "") {
+                res.add_time(Case::ParseConfig, tool, env.time(cmd));
+            }
+        }
     }
 }
 

@@ -19,6 +19,9 @@ use crate::tools::Tool;
 /// Container names all start with this, so leftovers (cgroups too) are recognisable.
 pub const PREFIX: &str = "rlxcb-";
 
+/// Lines of the config `Case::ParseConfig` checks.
+pub const BIG_CONFIG_LINES: usize = 100_000;
+
 pub struct Env {
     pub dir: PathBuf,
     pub rootfs: PathBuf,
@@ -188,6 +191,12 @@ impl Env {
             (Tool::Rlxc, HardStop) => self.rlxc_cmd(&["stop", "-k", "-n", name]),
             (Tool::Rlxc, GracefulStop) => self.rlxc_cmd(&["stop", "-n", name]),
             (Tool::Rlxc, Pid) => self.rlxc_cmd(&["info", "-p", "-H", "-n", name]),
+            (Tool::Rlxc, ParseConfig) => {
+                let config = self.big_config().ok()?;
+                self.rlxc_cmd(&["config", "check", "-f", &config.to_string_lossy()])
+            }
+            // LXC has no verb that only parses a config; the OCI runtimes take JSON.
+            (_, ParseConfig) => return None,
 
             (Tool::Lxc, OneShot) => self.lxc_cmd("lxc-start", name, &["-F"]),
             (Tool::Lxc, Execute) => self.lxc_cmd("lxc-execute", name, &["--", "/bin/true"]),
@@ -214,6 +223,26 @@ impl Env {
             (_, GracefulStop) => self.oci_cmd(tool, &["kill", name, "PWR"]),
             (_, Pid) => self.oci_cmd(tool, &["state", name]),
         })
+    }
+
+    /// A config of [`BIG_CONFIG_LINES`] lines of what grows in real configs (environment,
+    /// mount entries, device rules, sysctls, comments), written once.
+    fn big_config(&self) -> std::io::Result<PathBuf> {
+        let path = self.dir.join("big.conf");
+        if !path.exists() {
+            let mut text = String::from("lxc.uts.name = big\n");
+            for i in 0..(BIG_CONFIG_LINES - 1) / 5 {
+                text.push_str(&format!(
+                    "lxc.environment = V{i}=x\n# comment {i}\n\
+                     lxc.mount.entry = tmpfs mnt/m{i} tmpfs size=1m,create=dir 0 0\n\
+                     lxc.cgroup.devices.allow = c 1:{} rwm\n\
+                     lxc.sysctl.net.ipv4.conf.v{i}.forwarding = 1\n",
+                    i % 256
+                ));
+            }
+            fs::write(&path, text)?;
+        }
+        Ok(path)
     }
 
     /// `crun delete` / `runc delete`: the last part of an OCI graceful stop.
@@ -363,6 +392,7 @@ pub enum Step {
     HardStop,
     GracefulStop,
     Pid,
+    ParseConfig,
 }
 
 fn have(bin: &str) -> bool {

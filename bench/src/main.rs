@@ -174,7 +174,12 @@ fn run(args: &Args) -> Result<(), String> {
 
     let mut rng = Rng(sys::now_secs() | 1);
     let mut res = Results::default();
-    let blocks = [Block::OneShot, Block::Execute, Block::Lifecycle];
+    let blocks = [
+        Block::OneShot,
+        Block::Execute,
+        Block::Lifecycle,
+        Block::ParseConfig,
+    ];
     // Warm-up: one untimed pass so first-run costs (page cache, lazy binding) hit nobody.
     let mut warm = Results::default();
     for tool in &tools {

@@ -81,10 +81,12 @@ pub enum Case {
     IdleUss,
     /// PSS of one helper while the idle set runs.
     IdlePss,
+    /// `config check` of a 100,000-line config (issue 6: linear, well under a second).
+    ParseConfig,
 }
 
 impl Case {
-    pub const ALL: [Case; 20] = [
+    pub const ALL: [Case; 21] = [
         Case::OneShot,
         Case::Execute,
         Case::Start,
@@ -105,6 +107,7 @@ impl Case {
         Case::IdlePssTotal,
         Case::IdleUss,
         Case::IdlePss,
+        Case::ParseConfig,
     ];
 
     pub fn unit(self) -> &'static str {
@@ -140,6 +143,7 @@ impl Case {
             Case::IdleStop => format!("{idle} idle containers: hard-stop all"),
             Case::IdleUss => format!("helper USS per container, {idle} running"),
             Case::IdlePss => format!("helper PSS per container, {idle} running"),
+            Case::ParseConfig => format!("config check, {} lines", crate::env::BIG_CONFIG_LINES),
         }
     }
 

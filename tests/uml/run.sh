@@ -23,10 +23,15 @@ MEM=${RLXC_UML_MEM:-768M}
 # The test binaries that need a real kernel and make sense on pure cgroup2 (layout_here
 # checks that the build machine is hybrid; seed_boot's cpuset.cpus needs cpuset, which this
 # kernel lacks: both stay on the host).
+# rlxc:procview: the /proc view from cgroup2 files (memory.max, cpu.max, cpu.stat; no cpuset
+# here, and no time namespace in UML, so /proc/uptime comes from the view too).
+# rlxc:sysinfo: sysinfo(2) answered from memory.max/memory.current (uptime = the lifetime).
+# rlxc:top checks that top's figures come from cgroup2 files there (lxc-top reads v1 only).
 # rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
-       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network)
+       rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
+       rlxc:sysinfo rlxc:userns)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
@@ -42,6 +47,9 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$G"/{busybox,proc,sys,dev,tmp,run,etc,root,lib/modules,usr} "$G$REPO" "$G$TARGET"
+# The guest's / is this directory: searchable by everyone, as a real / is (mktemp made it 0700),
+# or the root of an unprivileged container (an ordinary uid there) cannot reach /proc.
+chmod 755 "$G"
 ln -s usr/bin "$G/bin"; ln -s usr/sbin "$G/sbin"; ln -s usr/lib64 "$G/lib64"
 ln -s ../usr/lib/x86_64-linux-gnu "$G/lib/x86_64-linux-gnu"
 cp /bin/busybox "$G/busybox/busybox"

@@ -138,6 +138,12 @@ impl ContainerCgroups {
             })
     }
 
+    /// Gives the container's cgroups to its root (host ids `uid`, `gid`) for an unprivileged
+    /// container: see [`crate::chown`].
+    pub fn give_to(&self, uid: u32, gid: u32) -> Result<(), Error> {
+        crate::chown::give_to(self.leaves(), uid, gid)
+    }
+
     /// Writes `pid` into `cgroup.procs` of every hierarchy (or only of the v1 ones).
     pub fn add_process(&self, pid: i32, which: Placement) -> Result<(), Error> {
         for (dir, unified) in &self.leaves {

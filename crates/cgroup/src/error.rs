@@ -102,6 +102,12 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    #[error("giving cgroup {path} to the container's root: {source}")]
+    Chown {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("removing cgroup {path}: {source}")]
     Remove {
         path: PathBuf,

@@ -15,8 +15,10 @@
 
 mod bpf;
 mod cgroupfs;
+mod chown;
 mod container;
 mod create;
+mod defaults;
 mod delegate;
 pub mod devices;
 mod error;
@@ -36,10 +38,11 @@ mod wait;
 
 pub use container::{self_entry_key, ContainerCgroups, Placement, SelfEntry};
 pub use create::{controller_of, monitor_path, payload_path, CgroupRequest};
+pub use defaults::{DEFAULT_DEVICE_RULES, DEFAULT_PIDS_MAX};
 pub use delegate::{NotDelegated, Undelegated, V2Delegation};
 pub use error::Error;
 pub use freeze::FreezerState;
 pub use layout::{CgroupLayout, LayoutKind, V1Hierarchy, V2Mount};
 pub use limits::LimitPlan;
 pub use own::{own_cgroups, OwnCgroups, PROC_SELF_CGROUP};
-pub use stats::Stats;
+pub use stats::{IoBytes, Stats};

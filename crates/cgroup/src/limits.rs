@@ -15,6 +15,10 @@ pub struct LimitWrite {
     pub origin: String,
     pub value: String,
     pub what: Translation,
+    /// One of rlxc's own additions (`defaults`), not a line of the config: where the host
+    /// cannot apply it (a controller not delegated to `lxc.cgroup.dir`), a notice says so
+    /// and the start goes on.
+    pub rlxc_default: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +38,9 @@ impl LimitPlan {
         v2: &[(String, String)],
     ) -> Result<Self, Error> {
         let mut plan = Self::default();
-        for (key, value) in v1 {
+        let (config_v1, config_v2) = (v1.len(), v2.len());
+        let (v1, v2) = &crate::defaults::with_defaults(layout, v1, v2);
+        for (index, (key, value)) in v1.iter().enumerate() {
             let origin = format!("lxc.cgroup.{key}");
             let controller = controller_of(key);
             let native = layout.v1_hierarchy_of(controller).is_some() || layout.v2.is_none();
@@ -45,9 +51,9 @@ impl LimitPlan {
                 plan.notice(&origin, &translated, "cgroup v2");
                 translated
             };
-            plan.push(origin, value, what);
+            plan.push(origin, value, what, index >= config_v1);
         }
-        for (key, value) in v2 {
+        for (index, (key, value)) in v2.iter().enumerate() {
             let origin = format!("lxc.cgroup2.{key}");
             let controller = controller_of(key);
             let what = if layout.v2.is_some() && controller == "devices" {
@@ -61,7 +67,7 @@ impl LimitPlan {
                 plan.notice(&origin, &translated, "cgroup v1");
                 translated
             };
-            plan.push(origin, value, what);
+            plan.push(origin, value, what, index >= config_v2);
         }
         // The v1 kernel takes memsw only at or above the memory limit: the limit goes
         // first. Device rules go last (as in LXC: a `deny a` early would lock out the rest
@@ -70,7 +76,7 @@ impl LimitPlan {
         Ok(plan)
     }
 
-    fn push(&mut self, origin: String, value: &str, what: Translation) {
+    fn push(&mut self, origin: String, value: &str, what: Translation, rlxc_default: bool) {
         match what {
             Translation::Device(rule) => self.v2_devices.push(rule),
             Translation::Folded => {}
@@ -78,6 +84,7 @@ impl LimitPlan {
                 origin,
                 value: value.trim().to_owned(),
                 what,
+                rlxc_default,
             }),
         }
     }
@@ -132,7 +139,12 @@ impl LimitPlan {
             match &write.what {
                 Translation::Write(files) => {
                     for (key, value) in files {
-                        cgroups.set(key, value).map_err(failed)?;
+                        match cgroups.set(key, value) {
+                            Ok(()) => {}
+                            Err(e) if write.rlxc_default => notices
+                                .push(format!("rlxc's default {key} = {value} not applied: {e}")),
+                            Err(e) => return Err(failed(e)),
+                        }
                     }
                 }
                 Translation::Weight(files) => {

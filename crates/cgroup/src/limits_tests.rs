@@ -67,6 +67,8 @@ fn on_a_pure_v2_host_the_seed_is_translated_with_one_notice_per_key() {
             "memory.max=1073741824",
             "io.bfq.weight=500",
             "io.weight=4950",
+            // The seed sets no pids.max: rlxc's default, where the controller is.
+            "pids.max=4096",
             "memory.swap.max=1073741824",
         ]
     );
@@ -78,7 +80,7 @@ fn on_a_pure_v2_host_the_seed_is_translated_with_one_notice_per_key() {
         .any(|n| n.starts_with("lxc.cgroup.cpu.shares:") && n.contains("cpu.weight = 39")));
     assert_eq!(
         plan.v2_controllers(&layout),
-        ["cpu", "cpuset", "io", "memory"]
+        ["cpu", "cpuset", "io", "memory", "pids"]
     );
 }
 
@@ -146,5 +148,88 @@ fn a_key_without_an_equivalent_fails_the_plan_naming_it() {
     assert!(
         error.to_string().contains("lxc.cgroup.memory.swappiness"),
         "{error}"
+    );
+}
+
+#[test]
+fn the_hosts_console_is_denied_last_whenever_the_rules_would_open_it() {
+    let layout = CgroupLayout {
+        v1: v1(&["devices"]),
+        v2: None,
+    };
+    let rules = |allow: &str| {
+        let plan = LimitPlan::new(
+            &layout,
+            &settings(&[("devices.deny", "a"), ("devices.allow", allow)]),
+            &[],
+        )
+        .expect("plan");
+        keys(&plan)
+    };
+    for opens in ["c 5:1 rwm", "c 5:* r", "c *:* w", "a"] {
+        assert_eq!(
+            rules(opens).last().map(String::as_str),
+            Some("devices.deny=c 5:1 rwm"),
+            "{opens}"
+        );
+    }
+    for leaves in ["c *:* m", "b 5:1 rwm", "c 5:2 rwm", "c 4:1 rwm"] {
+        assert_eq!(rules(leaves).len(), 2, "{leaves}");
+    }
+    // No device rule at all: rlxc's default policy, which has no 5:1.
+    let plan = LimitPlan::new(&layout, &settings(&[("cpu.shares", "512")]), &[]).expect("plan");
+    let written = keys(&plan);
+    assert_eq!(written[0], "cpu.shares=512");
+    assert_eq!(written[1], "devices.deny=a");
+    assert_eq!(
+        written.len(),
+        1 + crate::DEFAULT_DEVICE_RULES.len(),
+        "{written:?}"
+    );
+    assert!(!written.iter().any(|w| w.contains("5:1")), "{written:?}");
+    // On cgroup2 it is the program's last rule.
+    let layout = CgroupLayout {
+        v1: Vec::new(),
+        v2: v2(&["memory"]),
+    };
+    let plan =
+        LimitPlan::new(&layout, &[], &settings(&[("devices.allow", "c 5:1 rwm")])).expect("plan");
+    let last = plan.v2_devices.last().expect("rules");
+    assert!(!last.allow && last.major == Some(5) && last.minor == Some(1));
+    let plan = LimitPlan::new(&layout, &[], &[]).expect("plan");
+    assert_eq!(plan.v2_devices.len(), crate::DEFAULT_DEVICE_RULES.len());
+}
+
+#[test]
+fn a_config_without_pids_max_gets_the_default_where_the_controller_is() {
+    let hybrid = CgroupLayout {
+        v1: v1(&["pids"]),
+        v2: v2(&["memory"]),
+    };
+    let plan = LimitPlan::new(&hybrid, &[], &[]).expect("plan");
+    assert_eq!(keys(&plan), ["pids.max=4096"]);
+    // (the default device policy went to cgroup2's program: no v1 devices here)
+    assert_eq!(plan.v2_devices.len(), crate::DEFAULT_DEVICE_RULES.len());
+    assert!(plan.notices.is_empty(), "{:?}", plan.notices);
+    // Set in either version, even to max: the config's, and no default.
+    for (v1_settings, v2_settings) in [
+        (settings(&[("pids.max", "max")]), Vec::new()),
+        (Vec::new(), settings(&[("pids.max", "100")])),
+    ] {
+        let plan = LimitPlan::new(&hybrid, &v1_settings, &v2_settings).expect("plan");
+        assert!(
+            !keys(&plan).contains(&"pids.max=4096".to_string()),
+            "{:?}",
+            keys(&plan)
+        );
+    }
+    // No pids controller anywhere: nothing to write.
+    let none = CgroupLayout {
+        v1: v1(&["memory"]),
+        v2: None,
+    };
+    assert_eq!(
+        keys(&LimitPlan::new(&none, &[], &[]).expect("plan")),
+        Vec::<String>::new()
     );
 }

@@ -354,11 +354,7 @@ fn some_namespaces_only_with_dash_s() {
 /// caller's terminal. `script` gives us a terminal.
 #[test]
 fn a_terminal_gets_a_pty_from_the_container() {
-    // script(1) is in util-linux/bsdutils, essential on Debian: no skipping.
-    assert!(
-        Path::new("/usr/bin/script").exists(),
-        "script(1) is missing: install bsdutils"
-    );
+    support::assert_script_exists();
     let world = World::new();
     let name = running(&world, "attpty", "");
     // The filesystem of the node `tty` names (the container's devpts) is the one the

@@ -4,45 +4,9 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use support::World;
-
-/// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
-/// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
-fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (
-            parts.next(),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
-        if controllers.split(',').any(|c| c == controller) {
-            return PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"));
-        }
-    }
-    let unified = mountinfo
-        .lines()
-        .find(|l| l.contains(" - cgroup2 "))
-        .and_then(|l| l.split_whitespace().nth(4))
-        .expect("a cgroup2 mount");
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .expect("0:: line");
-    PathBuf::from(format!("{unified}{path}"))
-}
-
-fn read(dir: &std::path::Path, file: &str) -> String {
-    std::fs::read_to_string(dir.join(file))
-        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
-        .trim()
-        .to_owned()
-}
+use support::{cgroup_dir, read, World};
 
 fn start(world: &World, name: &str, args: &[&str]) -> String {
     let mut all = vec!["start", "-n", name, "-d"];
@@ -139,11 +103,9 @@ fn host_has_cpuset() -> bool {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let v1 = mountinfo
         .lines()
-        // The super options (last field) name the controllers, among flags such as
-        // clone_children that follow them once set on the root.
-        .filter(|l| l.contains(" - cgroup "))
-        .filter_map(|l| l.split_whitespace().last())
-        .any(|options| options.split(',').any(|o| o == "cpuset"));
+        .filter_map(|l| l.split_once(" - cgroup "))
+        // The super options: LXC, for one, adds `clone_children` to the cpuset hierarchy.
+        .any(|(_, super_options)| super_options.split([' ', ',']).any(|o| o == "cpuset"));
     let v2 = mountinfo
         .lines()
         .filter(|l| l.contains(" - cgroup2 "))
@@ -353,12 +315,22 @@ fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_cr
         "{pids:?}"
     );
     let monitor_dir = pids.with_file_name(payload.replacen("payload", "monitor", 1));
-    let monitor: i32 = read(&monitor_dir, "cgroup.procs")
-        .parse()
-        .expect("the monitor alone");
-    assert_ne!(monitor, init);
-    let comm = std::fs::read_to_string(format!("/proc/{monitor}/comm")).expect("comm");
-    assert!(comm.starts_with("rlxc-mon"), "{comm}");
+    // The monitor, and the server of the container's /proc view that it forked.
+    let comm = |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let procs: Vec<i32> = read(&monitor_dir, "cgroup.procs")
+        .lines()
+        .map(|l| l.parse().expect("a pid"))
+        .collect();
+    assert!(!procs.contains(&init), "{procs:?}");
+    let (monitors, others): (Vec<i32>, Vec<i32>) = procs
+        .iter()
+        .partition(|pid| comm(pid).starts_with("rlxc-mon"));
+    assert_eq!(monitors.len(), 1, "{procs:?}");
+    assert!(
+        others.iter().all(|pid| comm(pid).starts_with("rlxc-view")),
+        "{procs:?}"
+    );
+    let monitor = monitors[0];
 
     // A killed monitor leaves everything behind; the next look cleans it all up.
     rustix::process::kill_process(

@@ -86,6 +86,7 @@ impl Place {
             host_netns: None,
             monitor_cgroups: vec![],
             started_at: 0,
+            sysinfo_view: false,
         }
         .write(&paths.state_file())
         .expect("write the state file");

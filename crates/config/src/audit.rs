@@ -20,14 +20,16 @@ pub fn audit(spec: &ContainerSpec) -> Vec<Finding> {
         if mknod {
             findings.push(Finding {
                 setting: rule,
-                risk: "with mknod kept, the container can create c 5:1 and open the host's console",
+                risk:
+                    "with mknod kept, the container could create c 5:1 and open the host's console \
+                       (LXC lets it; rlxc denies 5:1 last, whatever the rules)",
             });
         }
     } else if no_device_policy(spec) && mknod {
         findings.push(Finding {
             setting: "no lxc.cgroup.devices.* rules".into(),
-            risk:
-                "with mknod kept, every device node can be created and opened, host disks included",
+            risk: "with mknod kept, every device node could be created and opened, host disks \
+                   included (LXC lets it; rlxc applies LXC's common.conf device list instead)",
         });
     }
     for (cap, risk) in [
@@ -68,7 +70,8 @@ pub fn audit(spec: &ContainerSpec) -> Vec<Finding> {
     if !has_pids_limit {
         findings.push(Finding {
             setting: "no pids.max".into(),
-            risk: "a fork bomb in the container can use up the host's process ids",
+            risk: "rlxc applies pids.max = 4096 (LXC none: a fork bomb takes every pid of the \
+                   host); set lxc.cgroup.pids.max to what the container needs, or max",
         });
     }
     if spec.security.seccomp_profile.as_deref() == Some("") {

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod legacy;
 pub mod load;
 pub mod render;
+pub mod seccomp_profile;
 pub mod source;
 pub mod spec;
 pub mod update;

@@ -95,6 +95,7 @@ const TRACKED: &[&str] = &[
     "lxc.cgroup.dir",
     "lxc.cgroup.dir.container",
     "lxc.cgroup.dir.monitor",
+    "lxc.idmap",
 ];
 
 #[derive(Default)]
@@ -122,6 +123,7 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
     state.apply_rootfs_backend();
     state.check_conflicts();
     state.check_networks();
+    state.check_id_maps();
     sort_by_position(&mut state.errors);
     if state.errors.is_empty() {
         Ok(Loaded {
@@ -311,6 +313,22 @@ impl State {
                     reason: format!("needs {missing} as well"),
                 });
             }
+        }
+    }
+
+    /// The `lxc.idmap` lines as a whole (each line alone was checked when applied); the error
+    /// points at the last of them.
+    fn check_id_maps(&mut self) {
+        if let Err(reason) = crate::values::check_id_maps(&self.spec.idmaps) {
+            self.errors.push(ConfigError::Value {
+                origin: self
+                    .origins
+                    .get("lxc.idmap")
+                    .cloned()
+                    .unwrap_or(Origin::CommandLine),
+                key: "lxc.idmap".to_string(),
+                reason,
+            });
         }
     }
 

@@ -144,3 +144,92 @@ fn long_environment_lists_load_in_linear_time() {
     let loaded = rlxc_config::load_str(&text, std::path::Path::new("env.conf")).expect("load");
     assert_eq!(loaded.spec.environment.len(), 20_000);
 }
+
+#[test]
+fn id_maps_are_checked_as_a_whole_at_their_last_line() {
+    let error = single_error("lxc.uts.name = a\nlxc.idmap = u 0 100000 65536\n");
+    assert!(
+        error.contains("config:2: lxc.idmap: there are u ranges but no g range"),
+        "{error}"
+    );
+    let error = single_error("lxc.idmap = u 0 100000 65536\nlxc.idmap = g 1 100000 65536\n");
+    assert!(
+        error.contains("config:2: lxc.idmap: no g range maps the container's id 0"),
+        "{error}"
+    );
+    let error = single_error(
+        "lxc.idmap = u 0 100000 65536\nlxc.idmap = u 100 300000 5\nlxc.idmap = g 0 100000 65536\n",
+    );
+    assert!(error.contains("overlap on the container side"), "{error}");
+}
+
+/// 100,000 lines of what grows in real configs (environment, mount entries, device rules,
+/// sysctls, comments) load, every line kept: nothing in the parser is quadratic in the
+/// number of lines (bench/ measures how long it takes; no clock here).
+#[test]
+fn a_hundred_thousand_lines_load() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.conf");
+    let mut text = String::from("lxc.uts.name = big\n");
+    for i in 0..20_000 {
+        text.push_str(&format!(
+            "lxc.environment = V{i}=x\n# comment {i}\n\
+             lxc.mount.entry = tmpfs mnt/m{i} tmpfs size=1m,create=dir 0 0\n\
+             lxc.cgroup.devices.allow = c 1:{} rwm\nlxc.sysctl.net.ipv4.conf.v{i}.forwarding = 1\n",
+            i % 256
+        ));
+    }
+    assert_eq!(text.lines().count(), 100_001);
+    fs::write(&path, &text).expect("write");
+    let loaded = load_file(&path, &[]).expect("load");
+    assert_eq!(loaded.spec.environment.len(), 20_000);
+    assert_eq!(loaded.spec.mounts.entries.len(), 20_000);
+}
+
+/// Numbers out of range are refused naming file, line, key and the range.
+#[test]
+fn huge_and_negative_numbers_are_refused() {
+    let cases = [
+        ("lxc.tty.max = -1", "lxc.tty.max: ", "0 to 4294967295"),
+        (
+            "lxc.pty.max = 99999999999",
+            "lxc.pty.max: ",
+            "0 to 4294967295",
+        ),
+        (
+            "lxc.net.99999999999.type = veth",
+            "lxc.net.99999999999.type: ",
+            "network index 99999999999 is out of range",
+        ),
+        (
+            "lxc.prlimit.nofile = 99999999999999999999999",
+            "lxc.prlimit.nofile: ",
+            "the limit must be a whole number below 2^64",
+        ),
+        (
+            "lxc.prlimit.nofile = 1:-1",
+            "lxc.prlimit.nofile: ",
+            "the hard limit",
+        ),
+        ("lxc.cgroup.pids.max = -5", "lxc.cgroup.pids.max: ", "-5"),
+    ];
+    for (text, key_part, reason_part) in cases {
+        let error = single_error(text);
+        assert!(
+            error.contains(&format!("/config:1: {key_part}")),
+            "{text}: {error}"
+        );
+        assert!(error.contains(reason_part), "{text}: {error}");
+    }
+}
+
+#[test]
+fn mount_targets_that_climb_out_of_the_rootfs_are_refused() {
+    for target in ["../../escaped", "mnt/../../escaped", "a/.."] {
+        let error = single_error(&format!(
+            "lxc.mount.entry = tmpfs {target} tmpfs create=dir 0 0"
+        ));
+        assert!(error.contains("config:1: lxc.mount.entry: "), "{error}");
+        assert!(error.contains("'..' component"), "{error}");
+    }
+}

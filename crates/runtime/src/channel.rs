@@ -102,6 +102,13 @@ impl Channel {
     }
 }
 
+/// A socket of a pair made by [`Channel::pair`], carried across a fork as a plain fd.
+impl From<OwnedFd> for Channel {
+    fn from(socket: OwnedFd) -> Channel {
+        Channel { socket }
+    }
+}
+
 impl AsFd for Channel {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()

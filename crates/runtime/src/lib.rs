@@ -1,15 +1,18 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
-//! the verbs' runtime halves (`stop`, `status`).
+//! the verbs' runtime halves (`stop`, `status`), and
+//! unprivileged containers' id maps (`userns`).
 
 pub mod attach;
 pub mod channel;
 pub mod create;
 mod error;
 pub mod hooks;
+pub mod lsm;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;
+pub mod procview;
 pub mod resources;
 pub mod rootfs;
 pub mod seccomp;
@@ -18,5 +21,6 @@ pub mod state;
 pub mod status;
 pub mod stop;
 mod sys;
+pub mod userns;
 
 pub use error::Error;

@@ -77,6 +77,11 @@ impl ContainerPaths {
         self.run_dir().join("state.json")
     }
 
+    /// The seccomp filter init was started with, as BPF: attach installs the same one.
+    pub fn seccomp_file(&self) -> PathBuf {
+        self.run_dir().join("seccomp.bpf")
+    }
+
     /// The lock that serialises start/stop/destroy of this container.
     pub fn lock_file(&self) -> PathBuf {
         self.run_dir().join("lock")

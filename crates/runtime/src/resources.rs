@@ -88,6 +88,12 @@ pub fn stats(paths: &ContainerPaths) -> Result<Stats, ResourceError> {
     Ok(running(paths)?.1.stats())
 }
 
+/// The resource use of the container that `file` records (for callers that hold the state
+/// file already, as `rlxc top` does for every container each refresh).
+pub fn stats_of(file: &StateFile) -> Stats {
+    ContainerCgroups::from_paths(file.cgroups.clone()).stats()
+}
+
 /// `rlxc cgroup NAME KEY`: the value, and a notice when the key was read in the other
 /// version's spelling.
 pub fn get(paths: &ContainerPaths, key: &str) -> Result<(String, Option<String>), ResourceError> {

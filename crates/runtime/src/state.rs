@@ -128,6 +128,10 @@ pub struct StateFile {
     pub monitor_cgroups: Vec<PathBuf>,
     /// Unix time the container started.
     pub started_at: u64,
+    /// The /proc view's server answers the container's sysinfo(2) (init got the notify
+    /// filter): `rlxc attach` hands its command's sysinfo to it too.
+    #[serde(default)]
+    pub sysinfo_view: bool,
 }
 
 /// Why the state file could not be read or written.
@@ -222,6 +226,7 @@ mod tests {
             host_netns: None,
             monitor_cgroups: vec![],
             started_at: 1,
+            sysinfo_view: false,
         };
         state.write(&path).expect("write");
         assert_eq!(StateFile::read(&path).expect("read"), Some(state));

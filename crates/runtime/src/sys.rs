@@ -112,6 +112,32 @@ pub(crate) fn cloexec_from_3() -> io::Result<()> {
     }
 }
 
+/// Closes every fd from 3 up but those in `keep`: what the process inherited from its
+/// caller (a test harness's pipes, a log file) must be gone before the container can see it.
+pub(crate) fn close_fds_from_3_except(keep: &[std::os::fd::RawFd]) -> io::Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|fd| **fd > 2)
+        .map(|fd| *fd as u32)
+        .collect();
+    keep.sort_unstable();
+    let mut first = 3u32;
+    for kept in keep.into_iter().chain([u32::MAX]) {
+        if kept > first {
+            let last = if kept == u32::MAX { u32::MAX } else { kept - 1 };
+            // SAFETY: close_range on integer bounds; only fds this code does not use (every
+            // fd it still needs is in `keep`) are closed, so no OwnedFd is left dangling
+            // that is ever used again before exec or exit.
+            let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        first = kept.saturating_add(1);
+    }
+    Ok(())
+}
+
 /// Makes `fd` this process's stdin, stdout and stderr.
 pub(crate) fn dup_onto_stdio(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
     use std::os::fd::AsRawFd;
@@ -219,5 +245,36 @@ pub(crate) fn clone3(namespace_flags: u64, cgroup_fd: Option<RawFd>) -> io::Resu
             // SAFETY: with CLONE_PIDFD the kernel stored a new, owned fd in `pidfd`.
             pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    /// In a forked child (closing fds in the test harness would close its own): of three
+    /// fds, only the kept middle one survives; 0-2 are never touched.
+    #[test]
+    fn close_fds_from_3_except_keeps_only_what_it_is_told() {
+        let fds: Vec<std::fs::File> = (0..3)
+            .map(|_| std::fs::File::open("/dev/null").expect("open"))
+            .collect();
+        let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        let pid = super::fork().expect("fork");
+        if pid == 0 {
+            let open = |fd: i32| {
+                // SAFETY: F_GETFD on an integer fd only reads its flags.
+                unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+            };
+            let code = match super::close_fds_from_3_except(&[raw[1], 1]) {
+                Ok(()) if !open(raw[0]) && open(raw[1]) && !open(raw[2]) && open(2) => 0,
+                _ => 1,
+            };
+            super::exit_child(code)
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child into a valid c_int.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
 }

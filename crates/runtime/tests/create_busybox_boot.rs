@@ -132,6 +132,7 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> (Duration, std::pr
         template: Template::Busybox,
         seed_config: None,
         busybox_locations: BUSYBOX_LOCATIONS,
+        idmaps: Vec::new(),
     };
     let created = create::create(&request, &mut |_, _| {}).expect("create -t busybox");
 

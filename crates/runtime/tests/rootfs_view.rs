@@ -25,6 +25,10 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
 
     let report = in_container(&plan, Namespaces::MountAndPid, |outcome| {
         assert_eq!(std::process::id(), 1, "setup ran as pid 1 of its namespace");
+        // The spawn child's step after init's sysctls: /proc/sys and co. read-only.
+        // (This test's child has no network namespace of its own: /proc/sys/net kept
+        // writable is checked by the escape suite on a real container.)
+        rlxc_runtime::rootfs::make_proc_read_only(false).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
             outcome.resolver,
             Resolver::InRoot,
@@ -54,6 +58,13 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
             .filter(|path| std::path::Path::new(path).exists())
             .collect();
         expected.extend(masked.iter().map(String::as_str));
+        // So are the read-only ones (each a bind of its own).
+        let read_only: Vec<String> = rlxc_runtime::rootfs::READ_ONLY_PATHS
+            .iter()
+            .map(|(path, _)| format!("/{path}"))
+            .filter(|path| std::path::Path::new(path).exists())
+            .collect();
+        expected.extend(read_only.iter().map(String::as_str));
         expected.sort();
         expected.dedup();
         let mut points = mount_points();
@@ -64,6 +75,8 @@ fn the_default_plan_gives_proc_mixed_sys_ro_and_a_minimal_dev() {
         assert!(!is_read_only("/proc"));
         assert!(is_read_only("/proc/sys"));
         assert_eq!(write_errno("/proc/sys/kernel/hostname"), libc::EROFS);
+        // Sharing the host's network namespace: its sysctls are the host's, read-only too.
+        assert_eq!(write_errno("/proc/sys/net/ipv4/ip_forward"), libc::EROFS);
         // sys:ro
         assert!(is_read_only("/sys"));
 

@@ -20,7 +20,11 @@ fn host<'a>(
     setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
     before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
 ) -> HostSteps<'a> {
-    HostSteps { setup, before_exec }
+    HostSteps {
+        setup,
+        before_exec,
+        procview: None,
+    }
 }
 
 fn no_filesystem() -> Result<PtyMasters, String> {

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use rlxc_config::values::{check_id_maps, IdKind, IdMap};
 use rlxc_runtime::create::{self, CreateRequest, Template, BUSYBOX_LOCATIONS};
 use rlxc_runtime::paths::ContainerPaths;
+use rlxc_runtime::userns::subid_range;
 
 use crate::common::CommonOpts;
 
@@ -25,6 +27,12 @@ pub struct Args {
     /// The existing rootfs directory of -t none, used in place (rlxc only)
     #[arg(long, value_name = "DIR")]
     pub rootfs: Option<PathBuf>,
+
+    /// An unprivileged container: `auto` (root's ranges in /etc/subuid and /etc/subgid) or
+    /// ranges as `u:0:100000:65536,g:0:100000:65536`; written as lxc.idmap, and the new
+    /// rootfs is shifted into the map (rlxc only)
+    #[arg(long, value_name = "auto|RANGES")]
+    pub idmap: Option<String>,
 
     /// Initial configuration file (else the default config)
     #[arg(short = 'f', long = "config", value_name = "CONFIG")]
@@ -85,12 +93,50 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         template,
         seed_config: args.config.as_deref(),
         busybox_locations: BUSYBOX_LOCATIONS,
+        idmaps: match &args.idmap {
+            Some(text) => idmaps(text)?,
+            None => Vec::new(),
+        },
     };
     let mut progress = ProgressLine::new(args.from.as_ref());
     let result = create::create(&request, &mut |done, total| progress.show(done, total));
     progress.finish();
     result?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--idmap auto` or `--idmap u:0:100000:65536,g:0:100000:65536` (LXC's own spelling with
+/// spaces, `u 0 100000 65536`, is taken too), checked as a whole as the config loader will.
+fn idmaps(text: &str) -> anyhow::Result<Vec<IdMap>> {
+    let maps = if text.trim() == "auto" {
+        auto_idmaps()?
+    } else {
+        text.split(',')
+            .map(|range| {
+                range
+                    .replace(':', " ")
+                    .parse::<IdMap>()
+                    .map_err(|e| anyhow::anyhow!("--idmap {range:?}: {}", e.0))
+            })
+            .collect::<anyhow::Result<Vec<IdMap>>>()?
+    };
+    check_id_maps(&maps).map_err(|reason| anyhow::anyhow!("--idmap {text}: {reason}"))?;
+    Ok(maps)
+}
+
+/// Root's first ranges in /etc/subuid and /etc/subgid, mapped from id 0.
+fn auto_idmaps() -> anyhow::Result<Vec<IdMap>> {
+    let mut maps = Vec::new();
+    for (path, kind) in [("/etc/subuid", IdKind::Uid), ("/etc/subgid", IdKind::Gid)] {
+        let range = subid_range(std::path::Path::new(path), "root", 0)?;
+        maps.push(IdMap {
+            kind,
+            container_first: 0,
+            host_first: range.first,
+            count: range.count,
+        });
+    }
+    Ok(maps)
 }
 
 fn template(args: &Args) -> anyhow::Result<Template> {
@@ -190,5 +236,21 @@ impl ProgressLine {
         if self.label.is_some() && self.shown.is_some() {
             let _ = writeln!(std::io::stderr());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idmap_ranges_in_either_spelling() {
+        let maps = idmaps("u:0:200000:65536,g 0 300000 65536").expect("maps");
+        assert_eq!(maps[0].to_string(), "u 0 200000 65536");
+        assert_eq!(maps[1].to_string(), "g 0 300000 65536");
+        let error = idmaps("u:0:200000:65536").expect_err("no g").to_string();
+        assert!(error.contains("no g range"), "{error}");
+        let error = idmaps("u:0:x:1,g:0:1:1").expect_err("bad").to_string();
+        assert!(error.contains("--idmap \"u:0:x:1\""), "{error}");
     }
 }

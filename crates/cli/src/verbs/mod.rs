@@ -24,8 +24,10 @@ pub mod info;
 pub mod install_service;
 pub mod ls;
 pub mod mac;
+pub mod shift_rootfs;
 pub mod start;
 pub mod stop;
+pub mod top;
 pub mod unfreeze;
 pub mod update_config;
 pub mod wait;
@@ -72,6 +74,7 @@ pub const VERBS: &[Verb] = &[
     verb!("freeze", freeze, lxc_tool: true, "Freeze every process of a container"),
     verb!("unfreeze", unfreeze, lxc_tool: true, "Thaw a frozen container"),
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
+    verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("destroy", destroy, lxc_tool: true, "Delete a container and its storage"),
     verb!("autostart", autostart, lxc_tool: true, "Start, stop or list the autostart containers"),
@@ -87,6 +90,7 @@ pub const VERBS: &[Verb] = &[
         run: |matches| run_parsed(matches, config::run),
     },
     verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
+    verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),
     verb!("install-service", install_service, lxc_tool: false, "Install the OpenRC script or the systemd units"),
 ];

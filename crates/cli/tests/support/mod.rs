@@ -8,6 +8,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod idmap;
+
 pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
 
 /// One test's world: its own lxcpath and run root, removed (after stopping its containers)
@@ -67,6 +69,17 @@ impl World {
         command
     }
 
+    /// `program` (rlxc, or a link to it) as a plain `std` command with this world's lxcpath
+    /// and run root, for a test that reads its output while it runs.
+    pub fn process(&self, program: &Path, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .env("RLXC_PATH", self.lxcpath())
+            .env("RLXC_RUN_DIR", self.run_root());
+        command
+    }
+
     pub fn output(&self, args: &[&str]) -> Output {
         self.rlxc(args).output().expect("run rlxc")
     }
@@ -85,6 +98,45 @@ impl World {
             .assert()
             .success();
         name
+    }
+
+    pub fn rootfs(&self, name: &str) -> PathBuf {
+        self.lxcpath().join(name).join("rootfs")
+    }
+
+    /// Starts `name` with init running `script` first, then a long sleep; returns once the
+    /// script has run: init then writes to a FIFO in the rootfs that this waits on (start
+    /// returns when init is exec'd, before its first command is done).
+    pub fn start_with_init_script(&self, name: &str, script: &str) {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let fifo = self.rootfs(name).join("script.done");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        // Non-blocking, so a start that fails cannot hang the test on the open.
+        let reader = rustix::fs::open(
+            &fifo,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK,
+            rustix::fs::Mode::empty(),
+        )
+        .expect("open fifo");
+        let command = format!("{script}; echo done > /script.done; exec sleep 600");
+        self.rlxc(&["start", "-n", name, "--", "/bin/sh", "-c", &command])
+            .assert()
+            .success();
+        // A generous bound against a hang, not a timing assertion.
+        let mut fds = [PollFd::new(&reader, PollFlags::IN)];
+        let limit = Timespec {
+            tv_sec: 60,
+            tv_nsec: 0,
+        };
+        let ready = poll(&mut fds, Some(&limit)).expect("poll");
+        assert_eq!(ready, 1, "init's script did not finish");
     }
 
     pub fn config(&self, name: &str) -> PathBuf {
@@ -162,6 +214,51 @@ impl World {
             rootfs.display()
         );
     }
+}
+
+/// Tests that need a terminal get one from script(1), which is in util-linux/bsdutils,
+/// essential on Debian: missing, it fails the test rather than skipping it.
+pub fn assert_script_exists() {
+    assert!(
+        Path::new("/usr/bin/script").exists(),
+        "script(1) is missing: install bsdutils"
+    );
+}
+
+/// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
+/// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
+pub fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (
+            parts.next(),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
+        if controllers.split(',').any(|c| c == controller) {
+            return PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"));
+        }
+    }
+    let unified = mountinfo
+        .lines()
+        .find(|l| l.contains(" - cgroup2 "))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .expect("a cgroup2 mount");
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("0:: line");
+    PathBuf::from(format!("{unified}{path}"))
+}
+
+/// A cgroup file's content, trimmed (the test fails naming the file if it cannot be read).
+pub fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
+        .trim()
+        .to_owned()
 }
 
 fn find_cgroup(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {

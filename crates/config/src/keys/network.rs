@@ -173,9 +173,16 @@ fn split_key(key: &str) -> Result<Option<(u32, Option<&str>)>, ValueError> {
         None => (rest, None),
     };
     let index = index.parse::<u32>().map_err(|_| {
-        ValueError(format!(
-            "network keys need an index: lxc.net.N.KEY (e.g. lxc.net.0.{rest})"
-        ))
+        if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) {
+            ValueError(format!(
+                "network index {index} is out of range (0 to {})",
+                u32::MAX
+            ))
+        } else {
+            ValueError(format!(
+                "network keys need an index: lxc.net.N.KEY (e.g. lxc.net.0.{rest})"
+            ))
+        }
     })?;
     Ok(Some((index, sub)))
 }

@@ -72,7 +72,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         list: false,
         section: Section::Security,
         legacy: &["lxc.seccomp"],
-        doc: "Seccomp policy file (LXC's v1/v2 format); set empty on purpose to turn rlxc's default policy off.",
+        doc: "Seccomp profile file (LXC's v1/v2 text format), compiled with libseccomp; it replaces rlxc's default policy, as in LXC (`rlxc config check` lists what it lets through that the default denies). Set empty on purpose to run without any filter.",
         example: "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
         set: |spec, _, value| {
             spec.security.seccomp_profile = Some(value.to_string());
@@ -93,21 +93,21 @@ pub(super) static KEYS: &[KeyDef] = &[
         Security,
         "lxc.seccomp.allow_nesting",
         "lxc.seccomp.allow_nesting = 1",
-        "1: stack the policy even when a seccomp filter is already loaded.",
+        "1: stack the policy even when a seccomp filter is already loaded. rlxc always stacks (the kernel applies every filter), so 0 never skips the policy as LXC would.",
         security.seccomp_allow_nesting
     ),
     scalar!(
         Security,
         "lxc.seccomp.notify.proxy",
         "lxc.seccomp.notify.proxy = unix:/run/proxy.sock",
-        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`).",
+        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`). Not supported: the start fails naming this key (as do `notify` rules in a profile).",
         security.seccomp_notify_proxy
     ),
     scalar!(
         Security,
         "lxc.seccomp.notify.cookie",
         "lxc.seccomp.notify.cookie = web",
-        "A string sent along with proxied seccomp notifications.",
+        "A string sent along with proxied seccomp notifications. Not supported, like `lxc.seccomp.notify.proxy`: the start fails naming this key.",
         security.seccomp_notify_cookie
     ),
     scalar!(
@@ -115,7 +115,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         "lxc.apparmor.profile",
         ["lxc.aa_profile"],
         "lxc.apparmor.profile = unconfined",
-        "AppArmor profile (`generated`, `unconfined`, `unchanged` or a name).",
+        "AppArmor profile init is exec'd into: a profile the host has loaded, `unconfined` or `unchanged`. `generated` is refused (rlxc does not write profiles); on a host without AppArmor any profile but `unconfined`/`unchanged` fails the start.",
         security.apparmor_profile
     ),
     scalar!(
@@ -123,21 +123,21 @@ pub(super) static KEYS: &[KeyDef] = &[
         "lxc.apparmor.allow_incomplete",
         ["lxc.aa_allow_incomplete"],
         "lxc.apparmor.allow_incomplete = 1",
-        "1: start even when the kernel lacks AppArmor mount mediation.",
+        "1: start even when the kernel lacks AppArmor mount mediation (else a named profile fails the start there).",
         security.apparmor_allow_incomplete
     ),
     scalar!(
         Security,
         "lxc.apparmor.allow_nesting",
         "lxc.apparmor.allow_nesting = 1",
-        "1: the generated profile allows nested containers.",
+        "1: the generated profile allows nested containers. rlxc generates no profiles, so this has no effect.",
         security.apparmor_allow_nesting
     ),
     list!(
         Security,
         "lxc.apparmor.raw",
         "lxc.apparmor.raw = mount fstype=nfs,",
-        "A raw line appended to the generated AppArmor profile; repeatable.",
+        "A raw line appended to the generated AppArmor profile; repeatable. rlxc generates no profiles, so this has no effect.",
         security.apparmor_raw
     ),
     scalar!(
@@ -145,14 +145,14 @@ pub(super) static KEYS: &[KeyDef] = &[
         "lxc.selinux.context",
         ["lxc.se_context"],
         "lxc.selinux.context = system_u:system_r:lxc_t:s0:c22",
-        "SELinux context the container's init runs in.",
+        "SELinux context the container's init is exec'd into (`unconfined_t`: unchanged); on a host without SELinux any other context fails the start.",
         security.selinux_context
     ),
     scalar!(
         Security,
         "lxc.selinux.context.keyring",
         "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0:c22",
-        "SELinux context of the container's session keyring.",
+        "SELinux context of the container's session keyring; on a host without SELinux the start fails.",
         security.selinux_context_keyring
     ),
     scalar!(
@@ -166,7 +166,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         Security,
         "lxc.no_new_privs",
         "lxc.no_new_privs = 1",
-        "1: set no_new_privs, so setuid binaries gain nothing in the container.",
+        "1: set no_new_privs before init's exec (and for attached commands), so setuid binaries and file capabilities gain nothing in the container.",
         security.no_new_privs
     ),
 ];

@@ -96,13 +96,19 @@ fn every_network_key_sets_renders_and_clears() {
 #[test]
 fn the_table_has_every_lxc_5_key() {
     // LXC 5.0.2's jump tables: 86 top-level entries (LXC lists `lxc.net` twice, bare and
-    // indexed, which is one prefix row here) and 25 network sub-keys.
-    assert_eq!(all().count(), 85);
+    // indexed, which is one prefix row here) and 25 network sub-keys; plus rlxc's own keys.
+    const RLXC_ONLY: &[&str] = &["lxc.procview"];
+    assert_eq!(all().count(), 85 + RLXC_ONLY.len());
+    assert!(RLXC_ONLY.iter().all(|key| all().any(|d| d.name == *key)));
     assert_eq!(NET_KEYS.len(), 25);
     let mut names: Vec<&str> = all().map(|d| d.name).collect();
     names.sort_unstable();
     names.dedup();
-    assert_eq!(names.len(), 85, "duplicate key names in the table");
+    assert_eq!(
+        names.len(),
+        85 + RLXC_ONLY.len(),
+        "duplicate key names in the table"
+    );
 }
 
 #[test]

@@ -49,6 +49,8 @@ pub struct ContainerSpec {
     pub autostart: Autostart,
     pub monitor: Monitor,
     pub ephemeral: Option<bool>,
+    /// `lxc.procview`: the container's own /proc view (unset = on where the host can serve it).
+    pub procview: Option<bool>,
     pub log: Log,
 }
 

@@ -90,6 +90,71 @@ impl fmt::Display for IdMap {
     }
 }
 
+/// The most lines a `uid_map` or `gid_map` takes (Linux 4.15 and later).
+pub const MAX_MAP_LINES: usize = 340;
+
+/// The host id that `container_id` of `kind` maps to, if any map covers it.
+pub fn host_id(maps: &[IdMap], kind: IdKind, container_id: u32) -> Option<u32> {
+    maps.iter()
+        .filter(|m| m.kind == kind)
+        .find(|m| container_id >= m.container_first && container_id - m.container_first < m.count)
+        .map(|m| m.host_first + (container_id - m.container_first))
+}
+
+/// Checks a container's maps as a whole, as the kernel will when they are written, but with
+/// a message a user can act on: both kinds given, root mapped in each (the container's init
+/// runs as its root), no two ranges of a kind overlapping on either side, and no more lines
+/// than `uid_map` takes. No maps at all is fine: the container gets no user namespace.
+pub fn check_id_maps(maps: &[IdMap]) -> Result<(), String> {
+    if maps.is_empty() {
+        return Ok(());
+    }
+    for (kind, letter, other) in [(IdKind::Uid, "u", "g"), (IdKind::Gid, "g", "u")] {
+        let of_kind: Vec<&IdMap> = maps.iter().filter(|m| m.kind == kind).collect();
+        if of_kind.is_empty() {
+            return Err(format!(
+                "there are {other} ranges but no {letter} range: a user namespace needs both, \
+                 e.g. 'lxc.idmap = {letter} 0 100000 65536'"
+            ));
+        }
+        if of_kind.len() > MAX_MAP_LINES {
+            return Err(format!(
+                "{} {letter} ranges; the kernel takes at most {MAX_MAP_LINES}",
+                of_kind.len()
+            ));
+        }
+        if host_id(maps, kind, 0).is_none() {
+            return Err(format!(
+                "no {letter} range maps the container's id 0 (root): the container's init \
+                 runs as root, e.g. 'lxc.idmap = {letter} 0 100000 65536'"
+            ));
+        }
+        for (i, a) in of_kind.iter().enumerate() {
+            for b in &of_kind[i + 1..] {
+                let side = if overlaps(a.container_first, b.container_first, a.count, b.count) {
+                    Some("container")
+                } else if overlaps(a.host_first, b.host_first, a.count, b.count) {
+                    Some("host")
+                } else {
+                    None
+                };
+                if let Some(side) = side {
+                    return Err(format!("'{a}' and '{b}' overlap on the {side} side"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn overlaps(a_first: u32, b_first: u32, a_count: u32, b_count: u32) -> bool {
+    let (a_end, b_end) = (
+        u64::from(a_first) + u64::from(a_count),
+        u64::from(b_first) + u64::from(b_count),
+    );
+    u64::from(a_first) < b_end && u64::from(b_first) < a_end
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +188,46 @@ mod tests {
         assert!(why("u 0 100000 65536 1").contains("found 5"));
         assert!(why("u -1 0 1").contains("whole number"));
         assert!(why("u 0 0 99999999999").contains("too large"));
+    }
+
+    fn maps(text: &str) -> Vec<IdMap> {
+        text.split(',').map(|m| m.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn whole_sets_are_checked() {
+        assert!(check_id_maps(&[]).is_ok());
+        assert!(check_id_maps(&maps("u 0 100000 65536,g 0 100000 65536")).is_ok());
+        // Disjoint pieces, root mapped on its own: fine.
+        assert!(check_id_maps(&maps(
+            "u 0 100000 1000,u 1000 1000 1,u 1001 101001 64535,g 0 100000 65536"
+        ))
+        .is_ok());
+        let why = |text: &str| check_id_maps(&maps(text)).unwrap_err();
+        assert!(why("u 0 100000 65536").contains("no g range"));
+        assert!(why("g 0 100000 65536").contains("no u range"));
+        assert!(why("u 1 100000 65536,g 0 100000 65536").contains("id 0 (root)"));
+        assert!(why("u 0 100000 10,u 5 200000 10,g 0 1 1").contains("container side"));
+        assert!(why("u 0 100000 10,u 10 100005 10,g 0 1 1").contains("host side"));
+    }
+
+    #[test]
+    fn host_ids_follow_the_ranges() {
+        let m = maps("u 0 100000 1000,u 1000 5000 10,g 0 300000 65536");
+        assert_eq!(host_id(&m, IdKind::Uid, 0), Some(100000));
+        assert_eq!(host_id(&m, IdKind::Uid, 999), Some(100999));
+        assert_eq!(host_id(&m, IdKind::Uid, 1005), Some(5005));
+        assert_eq!(host_id(&m, IdKind::Uid, 1010), None);
+        assert_eq!(host_id(&m, IdKind::Gid, 5), Some(300005));
+    }
+
+    proptest! {
+        #[test]
+        fn overlap_is_symmetric_and_exact(a in 0u32..1000, b in 0u32..1000, n in 1u32..100, k in 1u32..100) {
+            let brute = (a..a + n).any(|x| (b..b + k).contains(&x));
+            prop_assert_eq!(overlaps(a, b, n, k), brute);
+            prop_assert_eq!(overlaps(b, a, k, n), brute);
+        }
     }
 
     proptest! {

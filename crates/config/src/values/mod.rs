@@ -120,7 +120,7 @@ pub use capability::{CapKeep, Capability, CapabilityList};
 pub use cgroup_value::validate_cgroup_value;
 pub use cpulist::CpuList;
 pub use device::{DeviceAccess, DeviceKind, DeviceRule};
-pub use idmap::{IdKind, IdMap};
+pub use idmap::{check_id_maps, host_id, IdKind, IdMap, MAX_MAP_LINES};
 pub use inet::{Ipv4Cidr, Ipv4Gateway, Ipv4Route, Ipv6Cidr, Ipv6Gateway, Ipv6Route};
 pub use log::{LogLevel, SyslogFacility};
 pub use mac::{HwAddr, MacAddr};

@@ -110,14 +110,14 @@ impl FromStr for PrLimit {
             s.parse::<Limit>().map_err(|_| {
                 ValueError::new(
                     input,
-                    format!("the {which} limit must be a whole number or unlimited"),
+                    format!("{which} must be a whole number below 2^64, or unlimited"),
                 )
             })
         };
         let (soft, hard) = match input.split_once(':') {
-            Some((s, h)) => (side(s, "soft")?, side(h, "hard")?),
+            Some((s, h)) => (side(s, "the soft limit")?, side(h, "the hard limit")?),
             None => {
-                let v = side(input, "")?;
+                let v = side(input, "the limit")?;
                 (v, v)
             }
         };

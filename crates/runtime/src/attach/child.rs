@@ -1,12 +1,23 @@
-//! The attached process, from fork to exec: a checklist, one step per function. It was forked
-//! into the container's pid namespace and is non-dumpable (see [`super::attach`]); any failure
-//! is reported to the parent over the channel, then the child exits.
+//! The attached process, from fork to exec, in two processes so that the container never
+//! sees one that holds anything of the host (CVE-2019-5736 and its ptrace cousin: a root
+//! with CAP_SYS_PTRACE in a privileged container can trace a non-dumpable process).
+//!
+//! 1. The *confiner*, forked by the CLI into the host's pid namespace (invisible from the
+//!    container): joins the cgroups, enters every namespace and init's root, takes init's
+//!    bounding set, seccomp, the ids, and keeps no capability init could not have; then
+//!    closes every host fd and forks the command's process as a sibling (CLONE_PARENT: the
+//!    CLI's child), tells the CLI its pid and exits.
+//! 2. The *command's process*, the first of the two in the container's pid namespace and so
+//!    the first the container can see, trace or open through /proc: by then it is confined
+//!    like any process of the container. It takes the terminal and execs.
+//!
+//! Any failure is reported to the CLI over the channel, then the process exits.
 
 use rlxc_cgroup::SelfEntry;
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
@@ -21,9 +32,9 @@ use crate::channel::Channel;
 pub(crate) struct ChildPlan {
     pub pidfd: OwnedFd,
     /// The container's v1 cgroups, opened on the host (`None` with `-e CGROUP`; the cgroup2
-    /// one is entered by the clone).
+    /// one is entered by the clone that made the confiner).
     pub cgroups: Option<SelfEntry>,
-    /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace is already entered).
+    /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace for children only).
     pub namespaces: u32,
     /// Init's root, when the mount namespace is entered.
     pub root: Option<OwnedFd>,
@@ -31,8 +42,10 @@ pub(crate) struct ChildPlan {
     pub terminal: Option<(OwnedFd, [bool; 3])>,
     /// Init's bounding set to apply; `None` keeps ours (`-e CAP`).
     pub bounding_set: Option<u64>,
-    /// Init runs under rlxc's default seccomp policy: so does the command.
-    pub seccomp: bool,
+    /// Init's seccomp filter and no_new_privs: the command gets the same.
+    pub confinement: super::target::Confinement,
+    /// Hand sysinfo(2) to the view's server, as init's is.
+    pub sysinfo: bool,
     pub uid: u32,
     pub gid: u32,
     pub argv: Vec<CString>,
@@ -42,12 +55,24 @@ pub(crate) struct ChildPlan {
 /// Child to parent; the channel closing on exec (it is CLOEXEC) says the command runs.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ChildReport {
+    /// The confiner installed the sysinfo filter; its listener comes along, for the CLI to
+    /// hand to the monitor. The confiner waits for [`ParentReply::ListenerTaken`].
+    SysinfoListener,
+    /// The confiner forked the command's process, the CLI's child, with this pid.
+    Forked { pid: i32 },
     /// A step failed; `exit_code` is what attach exits with (127: command not found).
     Failed {
         step: String,
         message: String,
         exit_code: u8,
     },
+}
+
+/// The CLI to the confiner (a refusal is a SIGKILL: nothing is forked under a filter whose
+/// listener nobody answers).
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum ParentReply {
+    ListenerTaken,
 }
 
 struct StepFailure {
@@ -67,9 +92,7 @@ fn step<T, E: std::fmt::Display>(
     })
 }
 
-/// Runs the child's side; never returns (it execs the command or exits).
-pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
-    let Err(failure) = set_up_and_exec(&plan);
+fn report_and_exit(channel: &Channel, failure: StepFailure) -> ! {
     let report = ChildReport::Failed {
         step: failure.step.to_string(),
         message: failure.message,
@@ -79,22 +102,87 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     sys::exit_child(i32::from(failure.exit_code))
 }
 
-fn set_up_and_exec(plan: &ChildPlan) -> Result<Infallible, StepFailure> {
+/// The confiner's side (see the module docs); never returns.
+pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
+    if let Err(failure) = confine(&plan, &channel) {
+        report_and_exit(&channel, failure)
+    }
+    let ChildPlan {
+        pidfd,
+        cgroups,
+        root,
+        terminal,
+        argv,
+        env,
+        ..
+    } = plan;
+    // The host's last handles: init's pidfd, its cgroup files, its root as opened on the host.
+    drop((pidfd, cgroups, root));
+    let mut keep = vec![channel.as_fd().as_raw_fd()];
+    keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
+    if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
+        report_and_exit(&channel, failure)
+    }
+    match step("fork into the container", sys::fork_sibling()) {
+        Err(failure) => report_and_exit(&channel, failure),
+        Ok(sys::Forked::Parent { pid }) => {
+            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
+            sys::exit_child(0)
+        }
+        Ok(sys::Forked::Child) => {
+            let Err(failure) = start_command(terminal.as_ref(), &argv, &env);
+            report_and_exit(&channel, failure)
+        }
+    }
+}
+
+/// The confiner's checklist: after it, this process has nothing a process of the container
+/// could not have.
+fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;
-    set_up_terminal(plan)?;
     limit_capabilities(plan)?;
-    if plan.seccomp {
-        step(
-            "seccomp",
-            crate::seccomp::install(&crate::seccomp::default_program()),
-        )?;
+    if plan.confinement.no_new_privs {
+        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
+    }
+    if plan.sysinfo {
+        hand_over_sysinfo(channel)?;
+    }
+    if let Some(program) = &plan.confinement.seccomp {
+        step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
+    keep_only_bounded_capabilities(plan)
+}
+
+/// The filter init got that hands sysinfo(2) to the view's server (stacked under the policy,
+/// as in init), its listener sent to the CLI for the monitor. Nothing is forked under it
+/// before the CLI confirms the monitor has the listener: otherwise the CLI kills us and
+/// tries again without, so no attached process is ever left whose sysinfo nobody answers
+/// (ENOSYS). A kernel without user notification keeps answering sysinfo itself.
+fn hand_over_sysinfo(channel: &Channel) -> Result<(), StepFailure> {
+    let Some(listener) = crate::seccomp::install_sysinfo_listener() else {
+        return Ok(());
+    };
+    let report = ChildReport::SysinfoListener;
+    step("sysinfo", channel.send(&report, &[listener.as_fd()]))?;
+    drop(listener);
+    match step("sysinfo", channel.recv::<ParentReply>())? {
+        (ParentReply::ListenerTaken, _) => Ok(()),
+    }
+}
+
+/// The command's process: the terminal, then exec.
+fn start_command(
+    terminal: Option<&(OwnedFd, [bool; 3])>,
+    argv: &[CString],
+    env: &[CString],
+) -> Result<Infallible, StepFailure> {
+    set_up_terminal(terminal)?;
     step("signals", sys::reset_signals_for_exec())?;
     step("close fds", sys::cloexec_from_3())?;
-    Err(exec(&plan.argv, &plan.env))
+    Err(exec(argv, env))
 }
 
 /// Joins the container's v1 cgroups before its cgroup namespace: once inside that namespace
@@ -142,9 +230,9 @@ fn enter_root(plan: &ChildPlan) -> Result<(), StepFailure> {
 /// A new session, so the user's terminal is never our controlling terminal (no `/dev/tty`
 /// back to it); with a pty, its slave becomes the controlling terminal and replaces the
 /// stdio that were terminals.
-fn set_up_terminal(plan: &ChildPlan) -> Result<(), StepFailure> {
+fn set_up_terminal(terminal: Option<&(OwnedFd, [bool; 3])>) -> Result<(), StepFailure> {
     step("setsid", rustix::process::setsid())?;
-    let Some((slave, replaces)) = &plan.terminal else {
+    let Some((slave, replaces)) = terminal else {
         return Ok(());
     };
     step("terminal", rustix::process::ioctl_tiocsctty(slave))?;
@@ -198,6 +286,19 @@ fn set_identity(plan: &ChildPlan) -> Result<(), StepFailure> {
     step("gid", rustix::thread::set_thread_res_gid(gid, gid, gid))?;
     let uid = Uid::from_raw(plan.uid);
     step("uid", rustix::thread::set_thread_res_uid(uid, uid, uid))
+}
+
+/// Permitted and effective capabilities cut to init's bounding set: exec would do that for
+/// root anyway, but the command's process is in sight (and traceable) before its exec.
+fn keep_only_bounded_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
+    let Some(bounding) = plan.bounding_set else {
+        return Ok(());
+    };
+    let bounding = CapabilitySet::from_bits_retain(bounding);
+    let mut sets = step("capabilities", rustix::thread::capabilities(None))?;
+    sets.permitted &= bounding;
+    sets.effective &= bounding;
+    step("capabilities", rustix::thread::set_capabilities(None, sets))
 }
 
 /// execve of the command, searched in the command's own PATH as a shell would; the exit

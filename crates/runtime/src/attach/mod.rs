@@ -18,10 +18,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
 use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
-use rustix::thread::ThreadNameSpaceType;
 
 pub use env::{EnvPolicy, DEFAULT_PATH};
 pub use passwd::FALLBACK_SHELL;
+/// Also what `rlxc top`'s live view waits on, so a SIGTERM still restores the terminal.
+pub use sys::SignalFd;
 
 use crate::channel::{Channel, ChannelError};
 use crate::namespaces::Namespace;
@@ -109,10 +110,12 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 ///    differ from ours, its root, its bounding set, and its cgroups, opened;
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
-/// 5. non-dumpable, setns into the pid namespace (for children only), clone straight into
-///    the cgroup2 cgroup;
-/// 6. the child: v1 cgroups, then setns into everything else at once, root, terminal,
-///    capabilities, ids, exec ([`child`]);
+/// 5. non-dumpable, fork a confiner (host pid namespace) straight into the container's
+///    cgroup2 cgroup;
+/// 6. the confiner: v1 cgroups, setns into everything at once, root, capabilities, seccomp
+///    (with init's sysinfo filter, whose listener we hand to the monitor before anything
+///    runs under it), ids; then it forks the command's process into the container's pid
+///    namespace, which takes the terminal and execs ([`child`]);
 /// 7. we relay and forward signals until the command exits ([`relay`]).
 pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, AttachError> {
     let init = target::find_init(paths)?;
@@ -123,7 +126,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let namespaces = init.namespaces_to_enter(&wanted)?;
     let enters_mount = namespaces & libc::CLONE_NEWNS as u32 != 0;
     let root = enters_mount.then(|| init.open_root()).transpose()?;
-    let seccomp = init.has_seccomp_filter()?;
+    let confinement = init.confinement(paths)?;
     let bounding_set = options
         .limit_capabilities
         .then(|| init.bounding_set())
@@ -144,75 +147,140 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         true => Some(pty::open_pair(root.as_ref()).map_err(step("allocating a pty"))?),
         false => None,
     };
+    // We opened the pty, so its slave is host root's, which a user namespace shows as
+    // nobody: it goes to the command's uid there, as a pty the container opened would.
+    if let (Some(pair), Some(uid)) = (&pty, init.host_uid(options.uid)?) {
+        let uid = rustix::fs::Uid::from_raw(uid);
+        rustix::fs::fchown(&pair.slave, Some(uid), None)
+            .map_err(|e| step("giving the pty to the command's user")(e.into()))?;
+    }
 
     if target::is_multithreaded() {
         return Err(AttachError::MultiThreaded);
     }
-    // CVE-2019-5736: from the fork until its exec, the child is a copy of this host binary
-    // *inside the container's pid namespace*, where the container's processes see it in
-    // their /proc. Were it dumpable, a process there (same uid) could ptrace it or open
-    // /proc/<child>/exe — the host's rlxc — and overwrite it once the exec released it.
-    // Non-dumpable makes both need CAP_SYS_PTRACE over our user namespace; it is set here,
-    // before the fork, so the child never exists dumpable, and the exec of the container's
-    // command resets it (its exe is then the container's own binary). A privileged
-    // container (no user namespace) whose root keeps CAP_SYS_PTRACE is not stopped by this:
-    // LXC's full answer there is re-executing from a sealed memfd (not done yet).
+    // CVE-2019-5736: until its exec, the command's process is a copy of this host binary
+    // inside the container's pid namespace, where the container's processes see it in their
+    // /proc. Non-dumpable, opening its /proc/<pid>/exe or tracing it needs CAP_SYS_PTRACE
+    // over the host's user namespace — which the root of a privileged container (the
+    // seed's) has. So the child below is only a confiner in the host's pid namespace, out of
+    // the container's sight; the process it forks into the container is confined before it
+    // exists (see `child`), and its exe cannot be written while rlxc runs (ETXTBSY).
+    // Non-dumpable still keeps an unprivileged container's root out.
     rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)
         .map_err(|e| step("making attach non-dumpable")(e.into()))?;
-    let pid_flag = libc::CLONE_NEWPID as u32;
-    if namespaces & pid_flag != 0 {
-        // setns into a pid namespace moves only our future children; the fork below puts
-        // the child there, and we stay in the host's.
-        rustix::thread::move_into_thread_name_spaces(
-            init.pidfd.as_fd(),
-            ThreadNameSpaceType::PROCESS_ID,
-        )
-        .map_err(|e| step("setns into the pid namespace")(e.into()))?;
-    }
-    let (parent_end, child_end) = Channel::pair()?;
     let (master, slave) = match pty {
         Some(pair) => (Some(pair.master), Some((pair.slave, terminals))),
         None => (None, None),
     };
-    let into_cgroup = unified_cgroup.as_ref().map(AsRawFd::as_raw_fd);
-    match sys::fork_into(into_cgroup).map_err(step("fork into the container"))? {
-        sys::Forked::Child => {
-            drop(parent_end);
-            drop(master);
-            let plan = ChildPlan {
-                pidfd: init.pidfd,
-                cgroups,
-                namespaces: namespaces & !pid_flag,
-                root,
-                terminal: slave,
-                bounding_set,
-                seccomp,
-                uid: options.uid,
-                gid: options.gid,
-                argv,
-                env,
-            };
-            child::run(plan, child_end)
-        }
-        sys::Forked::Parent { pid } => {
-            drop((child_end, slave, root, cgroups, unified_cgroup, init));
-            parent(pid, &parent_end, master, terminals)
+    // Signals are queued from now on, so none is lost while the child sets up (the
+    // command's process unblocks them before its exec).
+    let mut blocked = relay::FORWARDED.to_vec();
+    blocked.push(libc::SIGWINCH);
+    let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
+    // Where the container's sysinfo is answered by its view, the command's is too (see
+    // `child`); a second try goes without if the monitor does not take the listener.
+    let mut sysinfo = init.sysinfo_view && enters_mount;
+    loop {
+        let (parent_end, child_end) = Channel::pair()?;
+        // Born in the cgroup2 cgroup, the confiner moves itself into the v1 ones: neither
+        // waits for the RCU grace period a move by pid costs (see `target::open_cgroups`).
+        let into_cgroup = unified_cgroup.as_ref().map(AsRawFd::as_raw_fd);
+        match sys::fork_into(into_cgroup).map_err(step("fork"))? {
+            sys::Forked::Child => {
+                drop(parent_end);
+                drop(master);
+                let plan = ChildPlan {
+                    pidfd: init.pidfd,
+                    cgroups,
+                    namespaces,
+                    root,
+                    terminal: slave,
+                    bounding_set,
+                    confinement,
+                    sysinfo,
+                    uid: options.uid,
+                    gid: options.gid,
+                    argv,
+                    env,
+                };
+                child::run(plan, child_end)
+            }
+            sys::Forked::Parent { pid } => {
+                drop(child_end);
+                let monitor = sysinfo.then(|| paths.socket());
+                let Some(command) = confiner_report(pid, &parent_end, monitor.as_deref())? else {
+                    sysinfo = false;
+                    continue;
+                };
+                drop((slave, root, cgroups, unified_cgroup, init));
+                return parent(command, &parent_end, master, terminals, &signals);
+            }
         }
     }
 }
 
-/// The parent after the fork: signals are queued from now on, so none is lost while the
-/// child sets up; then wait for the exec (the channel closes) or the child's failure.
+/// The confiner's report: the pid of the command's process (a child of ours), or `None`
+/// when the monitor did not take its sysinfo listener (the confiner is then killed before
+/// it forked anything, and attach tries again without). The confiner exits right after its
+/// report (or its failure) and is reaped, so no zombie is left.
+fn confiner_report(
+    confiner: i32,
+    channel: &Channel,
+    monitor: Option<&std::path::Path>,
+) -> Result<Option<i32>, AttachError> {
+    let confiner = Pid::from_raw(confiner);
+    let reap = || {
+        let _ = confiner
+            .map(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()));
+    };
+    let forked = loop {
+        match channel.recv::<ChildReport>() {
+            Ok((ChildReport::SysinfoListener, fds)) => {
+                let taken = match (monitor, fds.first()) {
+                    (Some(socket), Some(listener)) => {
+                        crate::monitor::control::hand_over_listener(socket, listener.as_fd())
+                            .is_ok()
+                    }
+                    _ => false,
+                };
+                drop(fds);
+                if taken
+                    && channel
+                        .send(&child::ParentReply::ListenerTaken, &[])
+                        .is_ok()
+                {
+                    continue;
+                }
+                let _ = confiner
+                    .map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+                reap();
+                return Ok(None);
+            }
+            other => break other,
+        }
+    };
+    reap();
+    match forked {
+        Ok((ChildReport::Forked { pid }, _)) => Ok(Some(pid)),
+        Ok((failed, _)) => Err(failure(failed)),
+        Err(ChannelError::Closed) => Err(step("attach")(io::Error::other(
+            "the confining process ended before the command started",
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The CLI once the command's process exists: wait for its exec (the channel closes) or a
+/// failure, then relay until it exits.
 fn parent(
     pid: i32,
     channel: &Channel,
     master: Option<std::os::fd::OwnedFd>,
     terminals: [bool; 3],
+    signals: &sys::SignalFd,
 ) -> Result<Exit, AttachError> {
-    let mut blocked = relay::FORWARDED.to_vec();
-    blocked.push(libc::SIGWINCH);
-    let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
-    // Our own child, not reaped by anyone else: its pid cannot have been reused.
+    // Our own child (a sibling of the confiner), not reaped by anyone else: its pid cannot
+    // have been reused.
     let child = Pid::from_raw(pid)
         .ok_or_else(|| step("fork")(io::Error::other("no pid")))
         .and_then(|p| {
@@ -222,22 +290,9 @@ fn parent(
         Err(ChannelError::Closed) => {}
         other => {
             let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::KILL);
-            let _ = relay::wait(&child, &signals, None);
+            let _ = relay::wait(&child, signals, None);
             return Err(match other {
-                Ok((
-                    ChildReport::Failed {
-                        step,
-                        message,
-                        exit_code,
-                    },
-                    _,
-                )) => {
-                    if step == "exec" {
-                        AttachError::Command { message, exit_code }
-                    } else {
-                        AttachError::Child { step, message }
-                    }
-                }
+                Ok((report, _)) => failure(report),
                 Err(e) => e.into(),
             });
         }
@@ -246,7 +301,23 @@ fn parent(
         Some(master) => Some(user_terminal(master, terminals).map_err(step("terminal"))?),
         None => None,
     };
-    relay::wait(&child, &signals, terminal).map_err(step("waiting for the command"))
+    relay::wait(&child, signals, terminal).map_err(step("waiting for the command"))
+}
+
+/// The error of a child's report (any other report where a failure was expected is one too).
+fn failure(report: ChildReport) -> AttachError {
+    match report {
+        ChildReport::Failed {
+            step,
+            message,
+            exit_code,
+        } if step == "exec" => AttachError::Command { message, exit_code },
+        ChildReport::Failed { step, message, .. } => AttachError::Child { step, message },
+        ChildReport::Forked { .. } | ChildReport::SysinfoListener => AttachError::Child {
+            step: "attach".into(),
+            message: format!("unexpected report {report:?}"),
+        },
+    }
 }
 
 fn user_terminal(

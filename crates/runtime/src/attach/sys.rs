@@ -3,7 +3,7 @@
 
 use std::io;
 
-pub(crate) use crate::sys::{cloexec_from_3, execve, exit_child};
+pub(crate) use crate::sys::{cloexec_from_3, close_fds_from_3_except, execve, exit_child};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
@@ -22,6 +22,30 @@ pub(crate) fn fork_into(cgroup: Option<RawFd>) -> io::Result<Forked> {
     match crate::sys::clone3(0, cgroup)? {
         crate::sys::Forked::Child => Ok(Forked::Child),
         crate::sys::Forked::Parent { pid, .. } => Ok(Forked::Parent { pid }),
+    }
+}
+
+/// Forks a sibling: a child of our parent rather than of us (`clone(CLONE_PARENT)`), so the
+/// parent waits for it, gets its signals forwarded and its exit status directly, while we
+/// can exit. Same rules as [`fork_into`]: single-threaded caller, both sides go on in Rust.
+pub(crate) fn fork_sibling() -> io::Result<Forked> {
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: clone with no new stack behaves as fork (the child gets a copy-on-write copy of
+    // this stack); single-threaded caller, so no lock is held by a thread the child lacks.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            flags,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent { pid: pid as i32 }),
     }
 }
 
@@ -71,13 +95,13 @@ fn set_mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<libc::sigset_t
 
 /// Some signals delivered as readable data instead of to handlers; the old mask comes back
 /// when this is dropped.
-pub(crate) struct SignalFd {
+pub struct SignalFd {
     fd: OwnedFd,
     old_mask: libc::sigset_t,
 }
 
 impl SignalFd {
-    pub(crate) fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
+    pub fn block(signals: &[libc::c_int]) -> io::Result<SignalFd> {
         let mut set = empty_set()?;
         for signal in signals {
             // SAFETY: `set` is initialised; an invalid number only makes sigaddset fail.
@@ -98,13 +122,13 @@ impl SignalFd {
         Ok(SignalFd { fd, old_mask })
     }
 
-    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+    pub fn fd(&self) -> BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.fd.as_fd()
     }
 
     /// The next pending signal, if any.
-    pub(crate) fn next(&self) -> Option<libc::c_int> {
+    pub fn next(&self) -> Option<libc::c_int> {
         let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: reads at most `size` bytes into `info`, which has that size; the fd is

@@ -24,6 +24,8 @@ pub(crate) struct Init {
     pub proc_dir: OwnedFd,
     /// Cgroup directories from the state file, one per hierarchy.
     pub cgroups: Vec<PathBuf>,
+    /// The view's server answers init's sysinfo(2) (from the state file).
+    pub sysinfo_view: bool,
 }
 
 /// Finds init and proves it is the recorded process: pidfd first, then `/proc/PID`, then the
@@ -49,6 +51,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
         pidfd,
         proc_dir,
         cgroups: state.cgroups,
+        sysinfo_view: state.sysinfo_view,
     })
 }
 
@@ -78,6 +81,14 @@ impl Init {
         Ok(flags)
     }
 
+    /// The host uid that `uid` in init's user namespace is, when init has a user namespace of
+    /// its own (`None` in the host's, whose map is the identity).
+    pub fn host_uid(&self, uid: u32) -> Result<Option<u32>, AttachError> {
+        let text =
+            read_at(&self.proc_dir, "uid_map").map_err(|e| step("reading init's uid map", e))?;
+        Ok(host_uid_in_map(&text, uid))
+    }
+
     /// Init's root directory (`/proc/PID/root`), as a path-only fd.
     pub fn open_root(&self) -> Result<OwnedFd, AttachError> {
         rfs::openat(
@@ -101,15 +112,27 @@ impl Init {
         })
     }
 
-    /// Whether init runs under a seccomp filter (`Seccomp: 2`): rlxc's only filter is its
-    /// default policy, so the attached command gets the same one.
-    pub fn has_seccomp_filter(&self) -> Result<bool, AttachError> {
+    /// The seccomp filter and no_new_privs of init, for the attached command: the filter the
+    /// container was started with (`RUN_DIR/seccomp.bpf`) when init runs under one
+    /// (`Seccomp: 2`), rlxc's default policy when that file is missing (a container started
+    /// before rlxc kept it), and no_new_privs when init has it (`NoNewPrivs: 1`).
+    pub fn confinement(&self, paths: &ContainerPaths) -> Result<Confinement, AttachError> {
         let status = read_at(&self.proc_dir, "status")
             .map_err(|e| step("reading init's seccomp mode", e))?;
-        Ok(status
-            .lines()
-            .find_map(|line| line.strip_prefix("Seccomp:"))
-            .is_some_and(|mode| mode.trim() == "2"))
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(str::trim)
+        };
+        let seccomp = match field("Seccomp:") {
+            Some("2") => Some(read_program(paths)?),
+            _ => None,
+        };
+        Ok(Confinement {
+            seccomp,
+            no_new_privs: field("NoNewPrivs:") == Some("1"),
+        })
     }
 
     /// The container's cgroups, opened now, from the host: after setns the host's cgroup
@@ -132,10 +155,37 @@ impl Init {
 
 /// How the attached process gets into the container's cgroups.
 pub(crate) struct CgroupJoin {
-    /// The cgroup2 directory: the child is cloned straight into it.
+    /// The cgroup2 directory: the confiner is cloned straight into it.
     pub unified: Option<OwnedFd>,
-    /// The v1 cgroups, entered by the child itself.
+    /// The v1 cgroups, entered by the confiner itself.
     pub v1: SelfEntry,
+}
+
+/// What attach inherits from init besides namespaces and capabilities.
+#[derive(Debug)]
+pub struct Confinement {
+    pub seccomp: Option<crate::seccomp::Program>,
+    pub no_new_privs: bool,
+}
+
+fn read_program(paths: &ContainerPaths) -> Result<crate::seccomp::Program, AttachError> {
+    let path = paths.seccomp_file();
+    match std::fs::read(&path) {
+        Ok(bytes) => crate::seccomp::Program::from_bytes(&bytes).ok_or_else(|| {
+            step(
+                "reading the container's seccomp filter",
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: not a seccomp filter", path.display()),
+                ),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(crate::seccomp::default_program()),
+        Err(e) => Err(step(
+            "reading the container's seccomp filter",
+            io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+        )),
+    }
 }
 
 fn read_at(dir: &OwnedFd, name: &str) -> io::Result<String> {
@@ -158,6 +208,25 @@ pub(crate) fn parse_bounding_set(status: &str) -> Option<u64> {
         .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
+/// `uid` through a `/proc/PID/uid_map` text (`INSIDE OUTSIDE COUNT` lines); `None` for the
+/// identity map of the host's own user namespace, or an id the map does not cover.
+pub(crate) fn host_uid_in_map(map: &str, uid: u32) -> Option<u32> {
+    let ranges: Vec<[u32; 3]> = map
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u32>().ok());
+            Some([fields.next()??, fields.next()??, fields.next()??])
+        })
+        .collect();
+    if ranges == [[0, 0, u32::MAX]] {
+        return None;
+    }
+    ranges
+        .iter()
+        .find(|[inside, _, count]| uid >= *inside && uid - inside < *count)
+        .map(|[inside, outside, _]| outside + (uid - inside))
+}
+
 /// Whether the process has more than one thread (fork is then unsound).
 pub(crate) fn is_multithreaded() -> bool {
     std::fs::read_dir("/proc/self/task")
@@ -174,5 +243,18 @@ mod tests {
         let status = "Name:\tsh\nCapPrm:\t0000000000000000\nCapBnd:\t000001ffffdfffff\n";
         assert_eq!(parse_bounding_set(status), Some(0x1ff_ffdf_ffff));
         assert_eq!(parse_bounding_set("Name:\tsh\n"), None);
+    }
+
+    #[test]
+    fn uids_go_through_init_s_map() {
+        let map = "         0     200000       1000\n      1000       5000          1\n";
+        assert_eq!(host_uid_in_map(map, 0), Some(200000));
+        assert_eq!(host_uid_in_map(map, 999), Some(200999));
+        assert_eq!(host_uid_in_map(map, 1000), Some(5000));
+        assert_eq!(host_uid_in_map(map, 1001), None);
+        assert_eq!(
+            host_uid_in_map("         0          0 4294967295\n", 0),
+            None
+        );
     }
 }

@@ -67,6 +67,18 @@ pub(crate) fn template_keys(
     keys
 }
 
+/// `rlxc create --idmap`: one `lxc.idmap` line per range, unless the initial config maps ids
+/// itself (its map is the one the rootfs is then shifted into).
+pub(crate) fn idmap_keys(maps: &[rlxc_config::values::IdMap]) -> Vec<TemplateKey> {
+    maps.iter()
+        .map(|map| TemplateKey {
+            key: "lxc.idmap",
+            value: map.to_string(),
+            set_by: |spec| !spec.idmaps.is_empty(),
+        })
+        .collect()
+}
+
 /// What the initial config (`rlxc create -f FILE`) said, as text and as loaded.
 pub(crate) struct Seed<'a> {
     pub path: &'a Path,

@@ -72,6 +72,8 @@ pub enum CreateError {
     SeedConfig { path: PathBuf, failure: LoadFailure },
     #[error("the config written for the container does not load (a bug in rlxc):\n{0}")]
     WrittenConfig(LoadFailure),
+    #[error("shifting the new rootfs into lxc.idmap")]
+    Shift(#[source] crate::userns::ShiftError),
     #[error("{step} {path}")]
     Io {
         step: &'static str,

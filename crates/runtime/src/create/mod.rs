@@ -9,7 +9,7 @@ mod busybox_files;
 mod config_file;
 mod destroy;
 mod error;
-mod remove_tree;
+pub(crate) mod remove_tree;
 mod staging;
 mod store;
 mod sys;
@@ -24,7 +24,7 @@ pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
 pub use destroy::{destroy, force_stop_for_destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::is_staging_name;
-pub use store::{list, ContainerEntry};
+pub use store::{list, names, ContainerEntry};
 pub use tarball::Progress;
 
 use config_file::{Seed, TemplateKey};
@@ -60,6 +60,9 @@ pub struct CreateRequest<'a> {
     pub seed_config: Option<&'a Path>,
     /// Where to look for a static busybox; [`BUSYBOX_LOCATIONS`] outside tests.
     pub busybox_locations: &'a [&'a str],
+    /// `--idmap`: written as `lxc.idmap` lines (unless the initial config has its own), and
+    /// the rootfs the template makes is shifted into the config's map.
+    pub idmaps: Vec<rlxc_config::values::IdMap>,
 }
 
 /// A container that now exists.
@@ -107,8 +110,9 @@ pub fn create(request: &CreateRequest, progress: Progress) -> Result<Created, Cr
         4
     };
     let rootfs_text = rootfs.to_string_lossy();
-    let keys: Vec<TemplateKey> =
+    let mut keys: Vec<TemplateKey> =
         config_file::template_keys(&paths.name, &rootfs_text, tty_max, managed);
+    keys.extend(config_file::idmap_keys(&request.idmaps));
     let seed = match (
         request.seed_config,
         seed_text.as_deref(),
@@ -120,7 +124,14 @@ pub fn create(request: &CreateRequest, progress: Progress) -> Result<Created, Cr
     let text = config_file::compose(request.template.name(), &notes, seed.as_ref(), &keys);
     let staged_config = staging.path().join("config");
     fs::write(&staged_config, &text).map_err(CreateError::io("writing", &staged_config))?;
-    rlxc_config::load_file(&staged_config, &[]).map_err(CreateError::WrittenConfig)?;
+    let written =
+        rlxc_config::load_file(&staged_config, &[]).map_err(CreateError::WrittenConfig)?;
+    // A rootfs rlxc just made belongs to host root: an unprivileged container's root must own
+    // it (an existing directory of -t none is the user's, and is left as it is).
+    if managed && !written.spec.idmaps.is_empty() {
+        crate::userns::shift_tree(&staged_rootfs, &written.spec.idmaps)
+            .map_err(CreateError::Shift)?;
+    }
 
     let dir = staging.commit()?;
     Ok(Created {

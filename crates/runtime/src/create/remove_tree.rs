@@ -168,7 +168,7 @@ fn dir_flags() -> OFlags {
 
 /// Opens `name` below `parent` only if it is a directory on the same mount and not a symlink.
 /// `EXDEV` means a mount point.
-fn open_subdir(parent: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
+pub(crate) fn open_subdir(parent: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
     let resolve = ResolveFlags::NO_XDEV | ResolveFlags::NO_SYMLINKS | ResolveFlags::BENEATH;
     match openat2(
         parent,
@@ -198,7 +198,7 @@ fn open_subdir_without_openat2(parent: &OwnedFd, name: &CStr) -> Result<OwnedFd,
     Ok(child)
 }
 
-fn read_names(dir: &OwnedFd) -> Result<Vec<CString>, Errno> {
+pub(crate) fn read_names(dir: &OwnedFd) -> Result<Vec<CString>, Errno> {
     let mut reader = Dir::read_from(dir)?;
     let mut names = Vec::new();
     while let Some(entry) = reader.read() {

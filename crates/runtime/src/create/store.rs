@@ -30,6 +30,15 @@ pub struct ContainerEntry {
 /// The containers of `lxcpath` (directories with a `config`), sorted by name. A missing
 /// lxcpath holds none.
 pub fn list(lxcpath: &Path) -> Result<Vec<ContainerEntry>, StoreError> {
+    Ok(names(lxcpath)?
+        .into_iter()
+        .map(|name| read_entry(lxcpath, name))
+        .collect())
+}
+
+/// The names of the containers of `lxcpath`, sorted, without reading their configs or state
+/// (`rlxc top` looks at the running ones every refresh).
+pub fn names(lxcpath: &Path) -> Result<Vec<String>, StoreError> {
     let read_dir = match fs::read_dir(lxcpath) {
         Ok(read_dir) => read_dir,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -55,10 +64,7 @@ pub fn list(lxcpath: &Path) -> Result<Vec<ContainerEntry>, StoreError> {
         names.push(name);
     }
     names.sort();
-    Ok(names
-        .into_iter()
-        .map(|name| read_entry(lxcpath, name))
-        .collect())
+    Ok(names)
 }
 
 fn read_entry(lxcpath: &Path, name: String) -> ContainerEntry {

@@ -2,10 +2,16 @@
 //! one JSON request line and reads one JSON response line; a console request then turns the
 //! connection into a raw byte relay to the pty.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
+use std::mem::MaybeUninit;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
+use rustix::net::{
+    recvmsg, sendmsg, RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer,
+    SendAncillaryMessage, SendFlags,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::state::State;
@@ -16,6 +22,9 @@ pub enum Request {
     Status,
     /// Relay the console (`tty` 0) or tty N over this connection.
     Console { tty: u32 },
+    /// Hand the seccomp listener that comes with this line (SCM_RIGHTS) to the /proc view's
+    /// server: the sysinfo calls of an attached process.
+    SysinfoListener,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +37,8 @@ pub enum Response {
     ConsoleAttached {
         tty: u32,
     },
+    /// The monitor keeps the listener and its server answers from now on.
+    ListenerTaken,
     Refused {
         reason: String,
     },
@@ -49,7 +60,27 @@ pub enum ControlError {
 
 /// Sends one request and returns the response and the connection (for a console relay).
 pub fn request(socket: &Path, request: &Request) -> Result<(Response, UnixStream), ControlError> {
-    let mut stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
+    request_with_fd(socket, request, None)
+}
+
+/// Hands an attached process's sysinfo listener to the monitor: `Ok` only once the monitor
+/// has it.
+pub fn hand_over_listener(socket: &Path, listener: BorrowedFd<'_>) -> Result<(), ControlError> {
+    match request_with_fd(socket, &Request::SysinfoListener, Some(listener))? {
+        (Response::ListenerTaken, _) => Ok(()),
+        (other, _) => Err(ControlError::Refused(format!(
+            "unexpected answer {other:?}"
+        ))),
+    }
+}
+
+/// The request line goes in one sendmsg with `fd` (if any) attached to its bytes.
+fn request_with_fd(
+    socket: &Path,
+    request: &Request,
+    fd: Option<BorrowedFd<'_>>,
+) -> Result<(Response, UnixStream), ControlError> {
+    let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
             ControlError::NotRunning {
                 path: socket.display().to_string(),
@@ -59,7 +90,21 @@ pub fn request(socket: &Path, request: &Request) -> Result<(Response, UnixStream
     })?;
     let mut line = serde_json::to_vec(request)?;
     line.push(b'\n');
-    stream.write_all(&line)?;
+    let fds: Vec<_> = fd.into_iter().collect();
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !fds.is_empty() {
+        control.push(SendAncillaryMessage::ScmRights(&fds));
+    }
+    let sent = sendmsg(
+        &stream,
+        &[IoSlice::new(&line)],
+        &mut control,
+        SendFlags::NOSIGNAL,
+    )
+    .map_err(std::io::Error::from)?;
+    // The fd went with the first bytes; the rest (a line is short, so rarely any) follows.
+    (&stream).write_all(&line[sent..])?;
     let response = read_line(&stream)?;
     match serde_json::from_str(&response)? {
         Response::Refused { reason } => Err(ControlError::Refused(reason)),
@@ -73,4 +118,27 @@ pub(crate) fn read_line(stream: &UnixStream) -> std::io::Result<String> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     Ok(line)
+}
+
+/// The monitor's read of a request's bytes, with any fds that came along (close-on-exec).
+/// `Ok(0)` is the end of the stream.
+pub(crate) fn read_with_fds(
+    stream: &UnixStream,
+    buffer: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> std::io::Result<usize> {
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
+    let received = recvmsg(
+        stream,
+        &mut [IoSliceMut::new(buffer)],
+        &mut control,
+        RecvFlags::CMSG_CLOEXEC,
+    )?;
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(received) = message {
+            fds.extend(received);
+        }
+    }
+    Ok(received.bytes)
 }

@@ -2,8 +2,8 @@
 //! its connections, and the pty masters. Single-threaded; nothing here sleeps or polls.
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::io::{ErrorKind, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 
 use rustix::event::epoll;
@@ -11,16 +11,20 @@ use rustix::process::{pidfd_send_signal, Signal, WaitId, WaitIdOptions};
 
 use super::console::Pty;
 use super::control::{Request, Response};
+use crate::procview::ServerEvent;
 use crate::state::State;
 
 const INIT: u64 = 0;
 const LISTENER: u64 = 1;
 const SIGNALS: u64 = 2;
+const PROCVIEW: u64 = 3;
 /// Pty N's master is `PTY_BASE + N`, its client `CLIENT_BASE + N`.
 const PTY_BASE: u64 = 1 << 16;
 const CLIENT_BASE: u64 = 1 << 24;
 /// Connections that have not sent their request yet.
 const PENDING_BASE: u64 = 1 << 32;
+/// An attached process's sysinfo listener is `LISTENER_BASE + fd`: watched for POLLHUP only.
+const LISTENER_BASE: u64 = 1 << 48;
 
 /// How init ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +33,9 @@ pub enum InitExit {
     Signaled(i32),
 }
 
+/// A connection whose request line is not complete: its bytes and the fds that came along.
+type Pending = (UnixStream, Vec<u8>, Vec<OwnedFd>);
+
 pub(crate) struct EventLoop {
     epoll: OwnedFd,
     init_pid: i32,
@@ -36,8 +43,10 @@ pub(crate) struct EventLoop {
     listener: UnixListener,
     signals: Option<OwnedFd>,
     ptys: Vec<Pty>,
-    pending: HashMap<u64, (UnixStream, Vec<u8>)>,
+    pending: HashMap<u64, Pending>,
     next_pending: u64,
+    /// The /proc view's server, restarted here when it dies.
+    procview: Option<crate::procview::Server>,
 }
 
 impl EventLoop {
@@ -59,6 +68,7 @@ impl EventLoop {
             ptys,
             pending: HashMap::new(),
             next_pending: 0,
+            procview: None,
         };
         this.watch(&this.init_pidfd, INIT)?;
         this.watch(&this.listener, LISTENER)?;
@@ -70,6 +80,52 @@ impl EventLoop {
             this.watch(&console.master, PTY_BASE)?;
         }
         Ok(this)
+    }
+
+    /// Takes over the view's server: its pidfd wakes the loop when it dies.
+    pub fn watch_procview(
+        &mut self,
+        server: Option<crate::procview::Server>,
+    ) -> std::io::Result<()> {
+        if let Some(server) = &server {
+            self.watch(&server.pidfd(), PROCVIEW)?;
+        }
+        self.procview = server;
+        Ok(())
+    }
+
+    /// The view's server died: a new one on the same connection, so readers in the
+    /// container only wait. If none can be started, the connection is dropped with it
+    /// (readers then get an error rather than hang).
+    fn restart_procview(&mut self) {
+        let Some(server) = &mut self.procview else {
+            return;
+        };
+        let old = server.pid();
+        match server.restart_if_dead() {
+            Ok(ServerEvent::Running) => {}
+            Ok(ServerEvent::Restarted) => {
+                let watched = epoll::add(
+                    &self.epoll,
+                    server.pidfd(),
+                    epoll::EventData::new_u64(PROCVIEW),
+                    epoll::EventFlags::IN,
+                );
+                if watched.is_err() {
+                    self.procview = None;
+                }
+            }
+            // Its connection closes with it: a reader gets an error instead of waiting.
+            Ok(ServerEvent::Ended) => {
+                let _ = epoll::delete(&self.epoll, server.pidfd());
+                self.procview = None;
+            }
+            Err(e) => {
+                eprintln!("rlxc: the /proc view's server {old} died and cannot be restarted: {e}");
+                let _ = epoll::delete(&self.epoll, server.pidfd());
+                self.procview = None;
+            }
+        }
     }
 
     fn watch(&self, fd: &impl AsFd, token: u64) -> std::io::Result<()> {
@@ -117,6 +173,8 @@ impl EventLoop {
         match token {
             LISTENER => self.accept(),
             SIGNALS => self.forward_signal(),
+            PROCVIEW => self.restart_procview(),
+            t if t >= LISTENER_BASE => self.listener_gone(t - LISTENER_BASE),
             t if t >= PENDING_BASE => self.read_request(t),
             t if t >= CLIENT_BASE => self.client_input((t - CLIENT_BASE) as u32),
             t if t >= PTY_BASE => self.pty_output((t - PTY_BASE) as u32),
@@ -143,17 +201,17 @@ impl EventLoop {
             let token = PENDING_BASE + self.next_pending;
             self.next_pending += 1;
             if self.watch(&stream, token).is_ok() {
-                self.pending.insert(token, (stream, Vec::new()));
+                self.pending.insert(token, (stream, Vec::new(), Vec::new()));
             }
         }
     }
 
     fn read_request(&mut self, token: u64) {
-        let Some((stream, buffer)) = self.pending.get_mut(&token) else {
+        let Some((stream, buffer, fds)) = self.pending.get_mut(&token) else {
             return;
         };
         let mut chunk = [0u8; 512];
-        let done = match stream.read(&mut chunk) {
+        let done = match super::control::read_with_fds(stream, &mut chunk, fds) {
             Ok(0) => true,
             Ok(n) => {
                 buffer.extend_from_slice(&chunk[..n]);
@@ -165,7 +223,7 @@ impl EventLoop {
         if !done {
             return;
         }
-        let Some((stream, buffer)) = self.pending.remove(&token) else {
+        let Some((stream, buffer, fds)) = self.pending.remove(&token) else {
             return;
         };
         self.unwatch(&stream);
@@ -174,7 +232,7 @@ impl EventLoop {
             .next()
             .and_then(|line| serde_json::from_slice::<Request>(line).ok());
         match request {
-            Some(request) => self.answer(stream, request),
+            Some(request) => self.answer(stream, request, fds),
             None => reply(
                 &stream,
                 &Response::Refused {
@@ -184,7 +242,7 @@ impl EventLoop {
         }
     }
 
-    fn answer(&mut self, stream: UnixStream, request: Request) {
+    fn answer(&mut self, stream: UnixStream, request: Request, fds: Vec<OwnedFd>) {
         match request {
             Request::Status => reply(
                 &stream,
@@ -194,7 +252,53 @@ impl EventLoop {
                 },
             ),
             Request::Console { tty } => self.attach_console(stream, tty),
+            Request::SysinfoListener => {
+                let response = match self.take_listener(fds) {
+                    Ok(()) => Response::ListenerTaken,
+                    Err(reason) => Response::Refused { reason },
+                };
+                reply(&stream, &response);
+            }
         }
+    }
+
+    /// An attached process's sysinfo listener, for the view's server to answer (see
+    /// `procview::Server::add_listener`). Watched with no events: epoll reports POLLHUP
+    /// anyway, once no process is left under its filter, and then it is closed.
+    fn take_listener(&mut self, fds: Vec<OwnedFd>) -> Result<(), String> {
+        let server = match &mut self.procview {
+            Some(server) if server.answers_sysinfo() => server,
+            _ => return Err("this container's sysinfo is not answered by rlxc".into()),
+        };
+        let [listener]: [OwnedFd; 1] = fds
+            .try_into()
+            .map_err(|_| "a sysinfo listener must come with exactly one fd".to_string())?;
+        // Anything else (a pipe, a socket) would keep the server's poll busy.
+        if !is_seccomp_listener(&listener) {
+            return Err("the fd sent is not a seccomp listener".into());
+        }
+        let token = LISTENER_BASE + listener.as_raw_fd() as u64;
+        epoll::add(
+            &self.epoll,
+            &listener,
+            epoll::EventData::new_u64(token),
+            epoll::EventFlags::empty(),
+        )
+        .map_err(|e| format!("watching the listener: {e}"))?;
+        server.add_listener(listener);
+        Ok(())
+    }
+
+    /// No process is left under an attached process's filter: its listener goes.
+    fn listener_gone(&mut self, fd: u64) {
+        let Some(server) = &mut self.procview else {
+            return;
+        };
+        let Ok(fd) = i32::try_from(fd) else { return };
+        if let Some(listener) = server.attached_listener(fd) {
+            let _ = epoll::delete(&self.epoll, listener);
+        }
+        server.drop_listener(fd);
     }
 
     /// One client per tty; the console keeps being logged whether or not one is attached.
@@ -282,6 +386,12 @@ impl EventLoop {
             let _ = pidfd_send_signal(&self.init_pidfd, signal);
         }
     }
+}
+
+/// What `/proc/self/fd/N` names a seccomp notification fd.
+fn is_seccomp_listener(fd: &OwnedFd) -> bool {
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    std::fs::read_link(link).is_ok_and(|target| target.as_os_str() == "anon_inode:seccomp notify")
 }
 
 fn reply(mut stream: &UnixStream, response: &Response) {

@@ -7,7 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -18,11 +18,12 @@ use rlxc_config::ContainerSpec;
 
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
+use super::procview::ProcViewStart;
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, PtyMasters};
+use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -48,6 +49,8 @@ pub enum LaunchError {
     Plan(#[from] spawn::PlanError),
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
+    #[error(transparent)]
+    Userns(#[from] crate::userns::UsernsCheckError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -118,8 +121,17 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
 /// What both a start and an execute check and take before anything is made: the plans, the
 /// run directory and the container's lock.
 fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
-    let plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
+    if let Some(user_namespace) = &plan.user_namespace {
+        crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
+        crate::userns::check_sysfs(
+            true,
+            plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,
+            rootfs_plan.mount_auto.sys.is_some(),
+        )?;
+    }
     rootfs_plan.hooks.context = Some(HookContext::new(
         &launch.paths.name,
         &launch.config_path,
@@ -156,7 +168,34 @@ fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError>
             });
         }
     }
+    if let Err(error) = keep_seccomp_filter(&launch.paths, &plan) {
+        if created_run_dir {
+            let _ = fs::remove_dir_all(&run_dir);
+        }
+        return Err(error);
+    }
     Ok((plan, rootfs_plan, lock))
+}
+
+/// `RUN_DIR/seccomp.bpf`: the filter init gets, for attach (the profile file may change or
+/// go while the container runs; the filter in force may not).
+fn keep_seccomp_filter(paths: &ContainerPaths, plan: &InitPlan) -> Result<(), LaunchError> {
+    let path = paths.seccomp_file();
+    match &plan.seccomp {
+        Some(program) => OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .and_then(|mut file| file.write_all(&program.to_bytes()))
+            .map_err(io("writing", &path)),
+        None => match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("removing", &path)(e)),
+        },
+    }
 }
 
 /// An exclusive lock on `RUN_DIR/lock`, held by the monitor for the container's whole life.
@@ -311,6 +350,7 @@ fn start(
     };
     let listener = listen(&launch.paths, made)?;
     let console_log = open_console_log(&launch.spec)?;
+    let cgroups = made.cgroups.as_ref();
     // The child enters the cgroups clone3 cannot put it in itself, first thing, while we set
     // up the host side: see `ContainerCgroups::self_entry` for why it moves itself.
     let placement = if unified.is_some() {
@@ -318,12 +358,21 @@ fn start(
     } else {
         Placement::All
     };
-    let cgroup_entry = match &made.cgroups {
-        Some(cgroups) => Some(
-            cgroups
-                .self_entry(placement)
-                .map_err(|e| format!("cgroups: {e}"))?,
-        ),
+    let cgroup_entry = match cgroups {
+        Some(cgroups) => {
+            // Ownership needs no pid: given before the clone, so the container's root finds
+            // its cgroups its own from its first step on.
+            if let Some(user_namespace) = &plan.user_namespace {
+                cgroups
+                    .give_to(user_namespace.root_uid, user_namespace.root_gid)
+                    .map_err(|e| format!("cgroups: {e}"))?;
+            }
+            Some(
+                cgroups
+                    .self_entry(placement)
+                    .map_err(|e| format!("cgroups: {e}"))?,
+            )
+        }
         None => None,
     };
     let mut network = None;
@@ -335,6 +384,25 @@ fn start(
         hook_context.init_pid = Some(pid);
         hooks::run(&launch.spec, HookPoint::StartHost, &hook_context).map_err(|e| e.to_string())
     };
+    let view = ProcViewStart::prepare(launch, plan, warnings)?;
+    let mut view_server = None;
+    let mut view_warning = None;
+    let mut view_mounted = |pid, outcome: Result<MountedView, String>| match (&view, outcome) {
+        (Some(view), Ok(mounted)) => {
+            view_server = Some(view.serve(launch, cgroups, pid, mounted)?);
+            Ok(())
+        }
+        (_, Err(reason)) => {
+            // A server already started for a view that could not be bound goes again,
+            // unless it answers sysinfo: the container's filter hands those calls to it.
+            view_server = view_server.take().filter(|s| s.answers_sysinfo());
+            view_warning = Some(format!(
+                "lxc.procview: {reason}; the container sees the kernel's /proc files"
+            ));
+            Ok(())
+        }
+        (None, Ok(_)) => Ok(()),
+    };
     let spawned = spawn::spawn(
         plan,
         CgroupEntry {
@@ -345,9 +413,16 @@ fn start(
         &mut HostSteps {
             setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
+            procview: view.as_ref().map(|view| ProcViewHost {
+                fuse: view.device.as_fd(),
+                request: view.request,
+                mounted: &mut view_mounted,
+            }),
         },
     );
     made.network = network;
+    made.procview = view_server;
+    warnings.extend(view_warning);
     let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
@@ -373,6 +448,10 @@ fn start(
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0),
+        sysinfo_view: made
+            .procview
+            .as_ref()
+            .is_some_and(|server| server.answers_sysinfo()),
     };
     if let Some(network) = &made.network {
         network.record(&mut state);
@@ -381,6 +460,10 @@ fn start(
     let ptys = pty_list(spawned.ptys, console_log);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
+        .and_then(|mut event_loop| {
+            event_loop.watch_procview(made.procview.take())?;
+            Ok(event_loop)
+        })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
 }

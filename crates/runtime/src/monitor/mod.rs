@@ -8,6 +8,7 @@ pub mod control;
 mod event_loop;
 mod launch;
 mod network;
+mod procview;
 mod sys;
 mod teardown;
 

@@ -24,6 +24,8 @@ pub(crate) struct Made {
     pub socket: Option<PathBuf>,
     pub init: Option<ProcessId>,
     pub network: Option<NetworkGuard>,
+    /// The /proc view's server until the event loop takes it over.
+    pub procview: Option<crate::procview::Server>,
     state: Option<StateFile>,
 }
 
@@ -36,6 +38,7 @@ impl Made {
             socket: None,
             init: None,
             network: None,
+            procview: None,
             state: None,
         }
     }
@@ -71,6 +74,8 @@ impl Made {
 
     /// The same but the run directory (and the lock in it) stays: a reboot starts again.
     pub fn undo_keeping_run_dir(&mut self) {
+        // Killed and reaped first: it lives in the monitor's cgroup, removed below.
+        drop(self.procview.take());
         let monitor = self.monitor_cgroup.take();
         std::thread::scope(|scope| {
             // The monitor's cgroup2 move home waits for an RCU grace period (see

@@ -41,34 +41,16 @@ pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsE
 }
 
 /// `proc:rw`, or `proc:mixed`: /proc read-write with /proc/sys and /proc/sysrq-trigger
-/// read-only. A missing /proc is created (a rootfs without one still gets it, as in LXC's
+/// read-only — made so after init's sysctls are written (`make_proc_read_only`), not here.
+/// A missing /proc is created (a rootfs without one still gets it, as in LXC's
 /// lxc-test-procsys).
-fn mount_proc(root: &RootDir, mode: ProcMode) -> Result<(), RootfsError> {
+fn mount_proc(root: &RootDir, _mode: ProcMode) -> Result<(), RootfsError> {
     let failed = |what| move |source: io::Error| RootfsError::MountAuto { what, source };
     let target = root
         .resolve("proc", Some(CreateKind::Dir))
         .map_err(|e| failed("creating /proc")(e.into()))?;
     fdmount::mount_new("proc", &target, "proc", NO_SUID_DEV_EXEC, "")
         .map_err(failed("mounting proc on /proc"))?;
-    if mode == ProcMode::Mixed {
-        let proc_root = reopen(root, "proc").map_err(failed("reopening /proc"))?;
-        for (name, what, required) in [
-            ("sys", "making /proc/sys read-only", true),
-            // Absent on kernels without CONFIG_MAGIC_SYSRQ: then there is nothing to guard.
-            (
-                "sysrq-trigger",
-                "making /proc/sysrq-trigger read-only",
-                false,
-            ),
-        ] {
-            let open = || open_beneath(&proc_root, name);
-            let target = match open() {
-                Err(e) if !required && e.kind() == io::ErrorKind::NotFound => continue,
-                other => other.map_err(failed(what))?,
-            };
-            fdmount::bind_read_only(&target, open, NO_SUID_DEV_EXEC).map_err(failed(what))?;
-        }
-    }
     Ok(())
 }
 

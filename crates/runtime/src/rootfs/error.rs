@@ -17,6 +17,17 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+    #[error("opening the rootfs {path}: {source}")]
+    OpenRootfs {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("becoming root of the user namespace (lxc.idmap): {source}")]
+    UserNamespace {
+        #[source]
+        source: io::Error,
+    },
     #[error("lxc.rootfs.options = {options:?}: {reason}")]
     RootfsOptions { options: String, reason: String },
     #[error("lxc.mount.auto: {what}: {source}")]

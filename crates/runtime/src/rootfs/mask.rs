@@ -4,6 +4,12 @@
 //! directories an empty read-only tmpfs; targets are resolved inside the rootfs on fds like
 //! every other mount. The list is the OCI runtime spec's default, plus `/proc/kmsg` (the
 //! host's kernel log).
+//!
+//! Before the masks, the host-wide knobs of a procfs at `/proc` are made read-only (the OCI
+//! spec's read-only paths), however /proc was mounted: a config that mounts proc itself, as
+//! the seed does with `proc proc proc nosuid,nodev,noexec`, would otherwise let the
+//! container write `/proc/sys/kernel/core_pattern` — a program the host kernel runs as root.
+//! Only `lxc.mount.auto = proc:rw`, asked for by name, keeps them writable.
 
 use rustix::fs as rfs;
 use rustix::mount::MountFlags;
@@ -34,6 +40,76 @@ pub const MASKED_PATHS: &[(&str, &str)] = &[
         "power-draw counters (a side channel)",
     ),
 ];
+
+/// (path, what writing it would do to the host).
+pub const READ_ONLY_PATHS: &[(&str, &str)] = &[
+    (
+        "proc/sys",
+        "host-wide sysctls: core_pattern and modprobe run programs as root on the host",
+    ),
+    ("proc/sysrq-trigger", "reboots or crashes the host"),
+    ("proc/irq", "the host's interrupt affinities"),
+    ("proc/bus", "the host's PCI and USB devices"),
+    ("proc/fs", "host file system settings (nfsd, ...)"),
+];
+
+/// `statfs.f_type` of procfs.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Makes every path of [`READ_ONLY_PATHS`] read-only when /proc is a procfs: a bind of the
+/// path onto itself, remounted read-only (the superblock is the host's: never flipped).
+///
+/// `own_network`: the container has a network namespace of its own, so /proc/sys/net is
+/// its own and stays writable; sharing the host's (`lxc.net.0.type = none`), it is the
+/// host's and read-only like the rest.
+pub(crate) fn read_only_proc(root: &RootDir, own_network: bool) -> Result<(), RootfsError> {
+    let on_procfs = root
+        .resolve("proc", None)
+        .ok()
+        .and_then(|proc_root| rfs::fstatfs(&proc_root).ok())
+        // `f_type`'s integer type differs between architectures, hence the cast.
+        .is_some_and(|fs| {
+            #[allow(clippy::unnecessary_cast)]
+            let magic = fs.f_type as i64;
+            magic == PROC_SUPER_MAGIC
+        });
+    if !on_procfs {
+        return Ok(());
+    }
+    // /proc/sys/net belongs to the container's own network namespace: it stays writable
+    // (as with LXC's proc:mixed), so `sysctl -w net.…` works inside. Held before /proc/sys
+    // is covered by its read-only bind, bound back over it after.
+    let net = own_network
+        .then(|| root.resolve(NAMESPACED_SYSCTLS, None).ok())
+        .flatten();
+    for (path, _) in READ_ONLY_PATHS {
+        // Absent on kernels built without it (sysrq, /proc/bus without PCI): nothing to guard.
+        let Ok(target) = root.resolve(path, None) else {
+            continue;
+        };
+        let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+        fdmount::bind_read_only(&target, || Ok(root.resolve(path, None)?), flags).map_err(
+            |source| RootfsError::Mask {
+                path: format!("/{path} (read-only)"),
+                source,
+            },
+        )?;
+    }
+    if let Some(net) = net {
+        let failed = |source| RootfsError::Mask {
+            path: format!("/{NAMESPACED_SYSCTLS} (writable)"),
+            source,
+        };
+        let target = root
+            .resolve(NAMESPACED_SYSCTLS, None)
+            .map_err(|e| failed(e.into()))?;
+        fdmount::bind(&fdmount::fd_path(&net), &target, false).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// The part of /proc/sys that is the container's own (its network namespace's).
+const NAMESPACED_SYSCTLS: &str = "proc/sys/net";
 
 /// Masks every path of [`MASKED_PATHS`] that exists in the container's tree.
 pub(crate) fn mask_paths(root: &RootDir) -> Result<(), RootfsError> {

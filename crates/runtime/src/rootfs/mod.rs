@@ -23,7 +23,7 @@ use rlxc_config::spec::HookPoint;
 
 pub use entries::{read_fstab, FstabLine, SkippedMount};
 pub use error::RootfsError;
-pub use mask::MASKED_PATHS;
+pub use mask::{MASKED_PATHS, READ_ONLY_PATHS};
 pub use plan::{RootfsHooks, RootfsPlan};
 pub use pty::Ptys;
 pub use resolve::Resolver;
@@ -44,9 +44,16 @@ pub struct RootfsOutcome {
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
+    // 2. The rootfs is opened; in a user namespace the child then becomes its root, so all it
+    //    makes from here on belongs to the container.
+    let rootfs_dir = root::open_rootfs(&plan.rootfs)?;
+    if plan.user_namespace {
+        crate::userns::become_root().map_err(|source| RootfsError::UserNamespace { source })?;
+    }
     plan.hooks.run(HookPoint::PreMount)?;
-    // 2. The rootfs becomes a mount of its own (with lxc.rootfs.options), held as an fd.
-    let root = root::bind_rootfs(&plan.rootfs, plan.rootfs_options.as_deref())?;
+    //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd.
+    let root = root::bind_rootfs(&rootfs_dir, &plan.rootfs, plan.rootfs_options.as_deref())?;
+    drop(rootfs_dir);
     // 3. proc and sysfs, with their read-only parts.
     auto::mount_auto(&root, &plan.mount_auto)?;
     // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.
@@ -69,7 +76,9 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     if plan.autodev {
         plan.hooks.run(HookPoint::Autodev)?;
     }
-    // What the container must never read of the host, whatever it mounted.
+    // What the container must never read of the host, whatever it mounted. (What it must
+    // never write, /proc/sys and co., becomes read-only after init's sysctls are written:
+    // `make_proc_read_only`.)
     mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
@@ -79,6 +88,18 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
         skipped,
         resolver,
     })
+}
+
+/// After the pivot, once init has written its `lxc.sysctl.*`: /proc/sys, sysrq-trigger and
+/// the other host-wide knobs of the container's procfs become read-only (`mask`), however
+/// /proc was mounted; /proc/sys/net stays writable when `own_network` (see `mask`).
+pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
+    let root =
+        resolve::RootDir::open(std::path::Path::new("/")).map_err(|source| RootfsError::Mask {
+            path: "/".into(),
+            source,
+        })?;
+    mask::read_only_proc(&root, own_network)
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

@@ -32,6 +32,9 @@ pub struct RootfsPlan {
     pub console: bool,
     /// `lxc.hook.pre-mount`, `.mount` and `.autodev`: run during the setup.
     pub hooks: RootfsHooks,
+    /// `lxc.idmap`: the setup runs in a new user namespace and takes its root's ids once the
+    /// rootfs is open.
+    pub user_namespace: bool,
 }
 
 /// The hooks that run inside the container's mount namespace, before pivot_root, with the
@@ -113,6 +116,7 @@ impl RootfsPlan {
             ttys: 0,
             console: true,
             hooks: RootfsHooks::default(),
+            user_namespace: false,
         }
     }
 
@@ -160,6 +164,7 @@ impl RootfsPlan {
             ttys: spec.tty.max.unwrap_or(0),
             console,
             hooks: RootfsHooks::from_spec(spec),
+            user_namespace: !spec.idmaps.is_empty(),
         })
     }
 }

@@ -81,11 +81,17 @@ impl RootDir {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
+        Ok(Self::probe(fd, host_path))
+    }
+
+    /// The rootfs from an fd of its mount's root (`host_path` only names it in messages);
+    /// probes for openat2.
+    pub(crate) fn probe(fd: OwnedFd, host_path: &Path) -> Self {
         let resolver = match open_in_root(&fd, Path::new(".")) {
             Err(Errno::NOSYS) => Resolver::NoSymlinks,
             _ => Resolver::InRoot,
         };
-        Ok(Self::with_resolver(fd, host_path, resolver))
+        Self::with_resolver(fd, host_path, resolver)
     }
 
     pub(crate) fn with_resolver(fd: OwnedFd, host_path: &Path, resolver: Resolver) -> Self {

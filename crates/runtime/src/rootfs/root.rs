@@ -3,7 +3,13 @@
 
 use std::path::Path;
 
-use rustix::mount::{self as rmount, MountPropagationFlags, UnmountFlags};
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{self as rfs, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mount::{
+    self as rmount, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
+};
 use rustix::process;
 
 use super::fdmount;
@@ -21,11 +27,32 @@ pub(crate) fn make_mounts_slave() -> Result<(), RootfsError> {
     .map_err(|e| RootfsError::MakeSlave { source: e.into() })
 }
 
-/// Step 2: bind-mounts the rootfs onto itself (recursively, keeping its submounts) so it is
-/// a mount point pivot_root can use, then opens it. `lxc.rootfs.options` flags are applied
-/// to the bind with a remount right away: `ro` means nothing is written into the rootfs, so
-/// later steps that would create a missing `/proc` fail instead.
-pub(crate) fn bind_rootfs(path: &Path, options: Option<&str>) -> Result<RootDir, RootfsError> {
+/// Step 2a: opens the rootfs directory, while the child still has its host ids: in a user
+/// namespace its root may not be allowed to search the directories above (an lxcpath of mode
+/// 0700 is common), and from this fd on nothing above is looked up again.
+pub(crate) fn open_rootfs(path: &Path) -> Result<OwnedFd, RootfsError> {
+    rfs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| RootfsError::OpenRootfs {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })
+}
+
+/// Step 2b: bind-mounts the rootfs onto itself (recursively, keeping its submounts) so it is
+/// a mount point pivot_root can use, and returns the new mount's root. `open_tree` +
+/// `move_mount` work on the fd alone (Linux 5.2); older kernels get mount(2) on the path.
+/// `lxc.rootfs.options` flags are applied to the bind with a remount right away: `ro` means
+/// nothing is written into the rootfs, so later steps that would create a missing `/proc`
+/// fail instead.
+pub(crate) fn bind_rootfs(
+    dir: &OwnedFd,
+    path: &Path,
+    options: Option<&str>,
+) -> Result<RootDir, RootfsError> {
     let flags = match options {
         Some(options) => {
             rootfs_option_flags(options).map_err(|reason| RootfsError::RootfsOptions {
@@ -39,9 +66,15 @@ pub(crate) fn bind_rootfs(path: &Path, options: Option<&str>) -> Result<RootDir,
         path: path.to_path_buf(),
         source,
     };
-    rmount::mount_bind_recursive(path, path).map_err(|e| failed(e.into()))?;
-    // Opened after the bind, so the fd is the bind's root, not the directory beneath it.
-    let root = RootDir::open(path).map_err(failed)?;
+    let root = match bind_onto_itself(dir) {
+        Ok(mount) => RootDir::probe(mount, path),
+        Err(Errno::NOSYS) => {
+            rmount::mount_bind_recursive(path, path).map_err(|e| failed(e.into()))?;
+            // Opened after the bind, so the fd is the bind's root, not the directory beneath.
+            RootDir::open(path).map_err(failed)?
+        }
+        Err(e) => return Err(failed(e.into())),
+    };
     if !flags.is_empty() {
         fdmount::remount_bind(root.fd(), flags).map_err(|source| RootfsError::RootfsOptions {
             options: options.unwrap_or_default().to_string(),
@@ -49,6 +82,27 @@ pub(crate) fn bind_rootfs(path: &Path, options: Option<&str>) -> Result<RootDir,
         })?;
     }
     Ok(root)
+}
+
+/// A recursive copy of the mount tree at `dir`, attached onto `dir` itself; the returned fd
+/// is the new mount's root.
+fn bind_onto_itself(dir: &OwnedFd) -> Result<OwnedFd, Errno> {
+    let tree = rmount::open_tree(
+        dir,
+        "",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_RECURSIVE
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    )?;
+    rmount::move_mount(
+        &tree,
+        "",
+        dir,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )?;
+    Ok(tree)
 }
 
 /// Step 7: `pivot_root(".", ".")` from inside the rootfs stacks the old root on top of the

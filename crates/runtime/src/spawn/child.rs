@@ -10,6 +10,7 @@ use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
 use crate::channel::Channel;
+use crate::procview::{self, ViewRequest};
 
 /// The pty masters the filesystem setup allocated in the container's own devpts.
 #[derive(Debug, Default)]
@@ -82,18 +83,34 @@ fn set_up(
     // The monitor blocks the signals it forwards; init must not inherit that mask.
     sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
-    // Before anything is made or run in here, while the monitor sets up the host side.
+    // Before anything is made or run in here, while the monitor sets up the host side. The
+    // files were opened by the monitor as host root, and a v1 `tasks` write checks the
+    // opener's credentials, so this works before this process has ids in its user namespace.
     if let Some(cgroups) = cgroups {
         step("cgroups", cgroups.enter())?;
     }
-    wait_for_go(channel)?;
+    let procview = wait_for_go(channel)?;
+    let procview = procview.map(|(request, fuse)| (request, own_fuse_device(plan, fuse)));
     root_cgroup_namespace_here(plan)?;
+    // While the host's /proc is still ours: the container may mount none.
+    let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
+    let keyring_label = step("LSM label", crate::lsm::open(plan.lsm.keycreate.as_slice()))?;
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
+    if let Some((request, fuse)) = procview {
+        mount_procview(channel, request, fuse)?;
+    }
     let has_console = ptys.console.is_some();
     drop(ptys);
     set_hostname(plan)?;
     apply_sysctls(plan)?;
+    if plan.read_only_proc {
+        let own_network = plan.clone_flags & libc::CLONE_NEWNET as u64 != 0;
+        step(
+            "read-only /proc",
+            crate::rootfs::make_proc_read_only(own_network),
+        )?;
+    }
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
     }
@@ -101,17 +118,25 @@ fn set_up(
     // Last of the privileged steps: installing a filter needs CAP_SYS_ADMIN (or
     // no_new_privs), which init may lose with its uid next.
     // Before seccomp, which denies keyctl to the container.
+    step("LSM label", crate::lsm::apply(&keyring_label))?;
     if plan.new_session_keyring {
         step("session keyring", sys::join_new_session_keyring())?;
     }
-    if plan.default_seccomp {
-        step(
-            "seccomp",
-            crate::seccomp::install(&crate::seccomp::default_program()),
-        )?;
+    if plan.no_new_privs {
+        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
+    }
+    if let Some(program) = &plan.seccomp {
+        step("seccomp", crate::seccomp::install(program))?;
     }
     set_identity(plan)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
+    // From here on container programs run (lxc.hook.start, then init or the tiny init's
+    // command) and can look at this process, rlxc's binary as pid 1, through /proc/1/fd:
+    // nothing of the monitor's (its lock, cgroup directories, console log) may be open.
+    step(
+        "close fds",
+        sys::close_fds_from_3_except(&[std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd())]),
+    )?;
     run_start_hooks(plan)?;
     step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
     if plan.wait_for_exec {
@@ -125,6 +150,8 @@ fn set_up(
             }
         }
     }
+    // Last before exec: the start hooks' own execs must not take init's label.
+    step("LSM label", crate::lsm::apply(&exec_labels))?;
     step("close fds", sys::cloexec_from_3())
 }
 
@@ -150,14 +177,118 @@ fn root_cgroup_namespace_here(plan: &InitPlan) -> Result<(), StepFailure> {
     step("cgroup namespace", sys::unshare_cgroup_namespace())
 }
 
-fn wait_for_go(channel: &Channel) -> Result<(), StepFailure> {
+/// `Go`, and with it what the /proc view needs: the request and the monitor's /dev/fuse fd.
+fn wait_for_go(channel: &Channel) -> Result<Option<(ViewRequest, OwnedFd)>, StepFailure> {
     match step("sync", channel.recv::<ParentMessage>())? {
-        (ParentMessage::Go, _) => Ok(()),
+        (ParentMessage::Go { procview }, fds) => Ok(procview.zip(fds.into_iter().next())),
         (other, _) => Err(StepFailure {
             step: "sync",
             message: format!("expected Go, got {other:?}"),
         }),
     }
+}
+
+/// The FUSE connection to mount the /proc view on. The kernel mounts a connection only in the
+/// user namespace that opened it, so a child in a new user namespace opens one of its own
+/// (now, while the host's /dev is in reach) and hands it to the monitor's server once
+/// mounted; otherwise the monitor's, which it already serves from.
+fn own_fuse_device(plan: &InitPlan, monitors: OwnedFd) -> Result<FuseDevice, String> {
+    if plan.user_namespace.is_none() {
+        return Ok(FuseDevice::Monitors(monitors));
+    }
+    match procview::open_device(Some(true)) {
+        Ok(Some(device)) => Ok(FuseDevice::Own(device)),
+        Ok(None) => Err("no /dev/fuse".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Whose FUSE connection the view is mounted on.
+enum FuseDevice {
+    Monitors(OwnedFd),
+    /// Opened in the container's user namespace: sent to the monitor once mounted.
+    Own(OwnedFd),
+}
+
+/// The container's /proc view (see `procview`): mounted detached here, served by the
+/// monitor's server, then its files bound over the kernel's. Where FUSE cannot be mounted
+/// and the view was not required, the kernel's files stay and the monitor warns.
+fn mount_procview(
+    channel: &Channel,
+    request: ViewRequest,
+    fuse: Result<FuseDevice, String>,
+) -> Result<(), StepFailure> {
+    let mounted = fuse.and_then(|fuse| {
+        let fd = match &fuse {
+            FuseDevice::Monitors(fd) | FuseDevice::Own(fd) => fd,
+        };
+        match procview::mount::mount_detached(fd) {
+            Ok(view) => Ok((view, fuse)),
+            Err(e) => Err(format!("mounting fuse: {e}")),
+        }
+    });
+    let (view, fuse) = match mounted {
+        Ok(mounted) => mounted,
+        Err(reason) if request.required => {
+            return Err(StepFailure {
+                step: "lxc.procview",
+                message: reason,
+            })
+        }
+        Err(reason) => {
+            return step(
+                "sync",
+                channel.send(&ChildMessage::ProcViewUnavailable { reason }, &[]),
+            );
+        }
+    };
+    // Installed now so that the server, forked next, gets its listener from the start; the
+    // default policy's filter comes later and stacks on it.
+    let sysinfo = request
+        .sysinfo
+        .then(crate::seccomp::install_sysinfo_listener)
+        .flatten();
+    let own_device = match &fuse {
+        FuseDevice::Own(fd) => Some(fd.as_fd()),
+        FuseDevice::Monitors(_) => None,
+    };
+    let message = ChildMessage::ProcViewMounted {
+        own_device: own_device.is_some(),
+        sysinfo: sysinfo.is_some(),
+    };
+    let fds: Vec<_> = own_device
+        .into_iter()
+        .chain(sysinfo.iter().map(AsFd::as_fd))
+        .collect();
+    step("sync", channel.send(&message, &fds))?;
+    // The mount and the server hold them now; init must not inherit the device nor the
+    // listener (close-on-exec as well).
+    drop(fds);
+    drop(fuse);
+    drop(sysinfo);
+    match step("sync", channel.recv::<ParentMessage>())? {
+        (ParentMessage::ProcViewServed, _) => {}
+        (other, _) => {
+            return Err(StepFailure {
+                step: "sync",
+                message: format!("expected ProcViewServed, got {other:?}"),
+            })
+        }
+    }
+    // The files are bound, or (not required) none is and the monitor warns.
+    let outcome = match procview::mount::bind_files(view, request.uptime) {
+        Ok(()) => ChildMessage::ProcViewBound,
+        Err(e) if request.required => {
+            return Err(StepFailure {
+                step: "lxc.procview",
+                message: e.to_string(),
+            })
+        }
+        Err(e) => ChildMessage::ProcViewUnavailable {
+            reason: e.to_string(),
+        },
+    };
+    step("sync", channel.send(&outcome, &[]))
 }
 
 fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {

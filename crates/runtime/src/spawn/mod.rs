@@ -27,6 +27,26 @@ pub struct HostSteps<'a> {
     pub setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
     /// Once the child is ready to exec: start-host hooks.
     pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    /// The container's /proc view, when it gets one.
+    pub procview: Option<ProcViewHost<'a>>,
+}
+
+/// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
+/// child mounted it (`Ok`: start the server, on the connection the child opened itself when
+/// it has a user namespace of its own, with the child's sysinfo listener if it made one) or
+/// could not (`Err(reason)`).
+pub struct ProcViewHost<'a> {
+    pub fuse: std::os::fd::BorrowedFd<'a>,
+    pub request: crate::procview::ViewRequest,
+    pub mounted: &'a mut dyn FnMut(i32, Result<MountedView, String>) -> Result<(), String>,
+}
+
+/// What the child hands over with a mounted /proc view.
+pub struct MountedView {
+    /// The FUSE connection it opened in its own user namespace (else the monitor's serves).
+    pub device: Option<OwnedFd>,
+    /// The seccomp listener of the container's sysinfo calls.
+    pub sysinfo: Option<OwnedFd>,
 }
 
 /// How the child gets into the container's cgroups.
@@ -56,6 +76,8 @@ pub enum SpawnError {
     Clone(std::io::Error),
     #[error("time namespace (lxc.time.offset.*): {0}")]
     TimeNamespace(std::io::Error),
+    #[error("writing the user namespace's id maps (lxc.idmap): {0}")]
+    IdMaps(std::io::Error),
     #[error("setting up the host side for the child: {0}")]
     HostSetup(String),
     #[error("setting resource limit {resource}: {source}")]
@@ -121,9 +143,18 @@ fn drive(
     pid: i32,
     host: &mut HostSteps<'_>,
 ) -> Result<PtyMasters, SpawnError> {
+    // First: until its maps exist, the child has no ids in its namespace, and the host
+    // steps (cgroup ownership) go by the mapped root.
+    if let Some(user_namespace) = &plan.user_namespace {
+        user_namespace.write(pid).map_err(SpawnError::IdMaps)?;
+    }
     (host.setup)(pid).map_err(SpawnError::HostSetup)?;
     apply_prlimits(plan, pid)?;
-    if let Err(error) = channel.send(&ParentMessage::Go, &[]) {
+    let go = ParentMessage::Go {
+        procview: host.procview.as_ref().map(|view| view.request),
+    };
+    let fuse = host.procview.as_ref().map(|view| view.fuse);
+    if let Err(error) = channel.send(&go, fuse.as_slice()) {
         // The child has steps before Go (entering its cgroups): if one failed, it said which
         // and left, and that is the error to report, not the closed channel.
         return Err(match channel.recv::<ChildMessage>() {
@@ -135,6 +166,9 @@ fn drive(
         (ChildMessage::Ptys { console, ttys }, fds) => split_ptys(console, ttys, fds)?,
         (other, _) => return Err(unexpected("Ptys", &other)),
     };
+    if let Some(view) = &mut host.procview {
+        serve_procview(channel, pid, view)?;
+    }
     match receive(channel, "ReadyToExec")? {
         (ChildMessage::ReadyToExec, _) => {}
         (other, _) => return Err(unexpected("ReadyToExec", &other)),
@@ -150,6 +184,44 @@ fn drive(
         Ok((other, _)) => Err(unexpected("exec", &other)),
         Err(error) => Err(error.into()),
     }
+}
+
+/// The child mounted the view (or could not): start its server, then let the child bind.
+fn serve_procview(
+    channel: &Channel,
+    pid: i32,
+    view: &mut ProcViewHost<'_>,
+) -> Result<(), SpawnError> {
+    match receive(channel, "ProcViewMounted")? {
+        (
+            ChildMessage::ProcViewMounted {
+                own_device,
+                sysinfo,
+            },
+            fds,
+        ) => {
+            let mut fds = fds.into_iter();
+            let mounted = MountedView {
+                device: own_device.then(|| fds.next()).flatten(),
+                sysinfo: sysinfo.then(|| fds.next()).flatten(),
+            };
+            (view.mounted)(pid, Ok(mounted)).map_err(SpawnError::HostSetup)?;
+            channel.send(&ParentMessage::ProcViewServed, &[])?;
+            match receive(channel, "ProcViewBound")? {
+                (ChildMessage::ProcViewBound, _) => {}
+                // The server stays; with no mount left on its connection it ends by itself.
+                (ChildMessage::ProcViewUnavailable { reason }, _) => {
+                    (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+                }
+                (other, _) => return Err(unexpected("ProcViewBound", &other)),
+            }
+        }
+        (ChildMessage::ProcViewUnavailable { reason }, _) => {
+            (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+        }
+        (other, _) => return Err(unexpected("ProcViewMounted", &other)),
+    }
+    Ok(())
 }
 
 /// Receives the next message, turning `Failed` and an early EOF into errors.

@@ -2,9 +2,12 @@
 //! that every mistake that can be caught early is caught with the config still at hand.
 
 use std::ffi::CString;
+use std::path::Path;
 
 use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
 use rlxc_config::ContainerSpec;
+
+use crate::userns::IdMapPlan;
 
 /// `CLONE_NEWTIME` (libc lacks it on some targets).
 pub const CLONE_NEWTIME: u64 = 0x80;
@@ -43,6 +46,9 @@ pub struct InitPlan {
     /// `rlxc execute`: pid 1 is rlxc's tiny init (reaps zombies, forwards signals) and the
     /// command runs as its child.
     pub tiny_init: bool,
+    /// Make /proc's host-wide knobs read-only once the sysctls are written (see
+    /// `rootfs::make_proc_read_only`); false only with `lxc.mount.auto = proc:rw`.
+    pub read_only_proc: bool,
     /// Keep the caller's stdin/stdout/stderr instead of the console (`rlxc execute`).
     pub inherit_stdio: bool,
     /// Wait for the monitor's `Exec` after `ReadyToExec` (it runs start-host hooks then).
@@ -52,10 +58,17 @@ pub struct InitPlan {
     pub monotonic_offset: Option<i64>,
     /// `lxc.hook.start` commands, run inside the container just before init.
     pub start_hooks: Vec<String>,
-    /// rlxc's default seccomp policy: on unless `lxc.seccomp.profile` is set empty on purpose.
-    pub default_seccomp: bool,
+    /// The seccomp filter init runs under: rlxc's default policy, the profile file's, or none
+    /// when `lxc.seccomp.profile` is set empty on purpose.
+    pub seccomp: Option<crate::seccomp::Program>,
+    /// `lxc.no_new_privs = 1`: setuid bits and file capabilities give init's tree nothing.
+    pub no_new_privs: bool,
+    /// `lxc.apparmor.profile` / `lxc.selinux.context`, as the host's LSMs can apply them.
+    pub lsm: crate::lsm::LsmPlan,
     /// A fresh session keyring (`lxc.keyring.session`, on by default).
     pub new_session_keyring: bool,
+    /// `lxc.idmap`: a user namespace with these maps (written by the monitor before `Go`).
+    pub user_namespace: Option<IdMapPlan>,
 }
 
 /// Why a spec cannot become a plan.
@@ -70,6 +83,12 @@ pub enum PlanError {
     EmptyCommand,
     #[error("lxc.init.cmd: unbalanced quotes in {command:?}")]
     Quotes { command: String },
+    #[error("{0}")]
+    IdMap(String),
+    #[error(transparent)]
+    Seccomp(#[from] crate::seccomp::SeccompError),
+    #[error(transparent)]
+    Lsm(#[from] crate::lsm::LsmError),
 }
 
 impl InitPlan {
@@ -84,8 +103,10 @@ impl InitPlan {
         if words.is_empty() {
             return Err(PlanError::EmptyCommand);
         }
+        let user_namespace = IdMapPlan::from_maps(&spec.idmaps).map_err(PlanError::IdMap)?;
         Ok(InitPlan {
             clone_flags: clone_flags(spec),
+            user_namespace,
             hostname: spec.uts_name.clone(),
             argv: c_strings("lxc.init.cmd", &words)?,
             env: c_strings("lxc.environment", &environment(spec)?)?,
@@ -107,12 +128,16 @@ impl InitPlan {
             boot_offset: spec.time_offsets.boot.map(|o| o.0),
             monotonic_offset: spec.time_offsets.monotonic.map(|o| o.0),
             tiny_init: false,
+            // Set from the effective lxc.mount.auto by the launch, which knows it.
+            read_only_proc: true,
             inherit_stdio: false,
             wait_for_exec: spec
                 .hooks
                 .commands
                 .contains_key(&rlxc_config::spec::HookPoint::StartHost),
-            default_seccomp: spec.security.seccomp_profile.as_deref() != Some(""),
+            seccomp: crate::seccomp::for_spec(spec)?,
+            no_new_privs: spec.security.no_new_privs.unwrap_or(false),
+            lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
             new_session_keyring: spec.security.keyring_session.unwrap_or(true),
             start_hooks: spec
                 .hooks
@@ -148,6 +173,12 @@ fn clone_flags(spec: &ContainerSpec) -> u64 {
         .any(|net| net.net_type.map(|t| t.name()) == Some("none"));
     if shares_host_network {
         flags &= !(libc::CLONE_NEWNET as u64);
+    }
+    // Id maps mean a user namespace, as in LXC, whatever lxc.namespace.* say; no maps, none.
+    if spec.idmaps.is_empty() {
+        flags &= !(libc::CLONE_NEWUSER as u64);
+    } else {
+        flags |= libc::CLONE_NEWUSER as u64;
     }
     flags
 }
@@ -268,6 +299,16 @@ mod tests {
         assert_eq!(plan.clone_flags & libc::CLONE_NEWIPC as u64, 0);
         assert_eq!(plan.clone_flags & libc::CLONE_NEWNET as u64, 0);
         assert_ne!(plan.clone_flags & libc::CLONE_NEWPID as u64, 0);
+    }
+
+    #[test]
+    fn id_maps_bring_a_user_namespace_and_only_they_do() {
+        let plain = plan("lxc.namespace.clone = user mount pid\n");
+        assert_eq!(plain.clone_flags & libc::CLONE_NEWUSER as u64, 0);
+        assert!(plain.user_namespace.is_none());
+        let mapped = plan("lxc.idmap = u 0 200000 65536\nlxc.idmap = g 0 200000 65536\n");
+        assert_ne!(mapped.clone_flags & libc::CLONE_NEWUSER as u64, 0);
+        assert_eq!(mapped.user_namespace.map(|u| u.root_uid), Some(200000));
     }
 
     #[test]

@@ -3,9 +3,18 @@
 //! ```text
 //! monitor                          child (in its new namespaces)
 //!   clone3 ──────────────────────►  enters its v1 cgroups itself, waits
-//!   network, lxc.proc.*, prlimits
-//!   Go ──────────────────────────►  cgroup namespace, rootfs, /dev, ptys
+//!   uid_map, gid_map (lxc.idmap)
+//!   cgroup ownership, network, lxc.proc.*, prlimits
+//!   Go (+ /dev/fuse fd) ─────────►  cgroup namespace, rootfs opened (user namespace: then
+//!                                   become its root), rootfs bind, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
+//!                                   with a /proc view: fuse mounted, detached;
+//!                                   sysinfo filter installed (NEW_LISTENER)
+//!                        ◄────────  ProcViewMounted + its own fuse fd (user namespace) and
+//!                                   the listener (or ProcViewUnavailable)
+//!   fork the view's server
+//!   ProcViewServed ──────────────►  view files bound over /proc/...
+//!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
 //!                                   hostname, sysctls, console, caps, ids, cwd
 //!                        ◄────────  ReadyToExec
 //!   start-host hooks
@@ -14,15 +23,22 @@
 //!   EOF = init runs      ◄────────  or Failed { step, message }
 //! ```
 //! Any step that fails sends `Failed` naming the step; the monitor then undoes the start.
-//! The host setup before `Go` is also where user-namespace id maps will be written.
+//! With `lxc.idmap` the child is cloned into a new user namespace along with the others, so
+//! they all belong to it (sysfs needs a netns owned by it, proc a pid namespace); it has no
+//! ids there until the monitor writes its maps, which is why that comes before `Go`.
 
 use serde::{Deserialize, Serialize};
 
 /// Monitor to child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParentMessage {
-    /// The host side is ready: the child may set itself up.
-    Go,
+    /// The host side is ready: the child may set itself up. With `procview`, the monitor's
+    /// /dev/fuse fd comes along for the child to mount.
+    Go {
+        procview: Option<crate::procview::ViewRequest>,
+    },
+    /// The view's server runs: the child may bind its files (each bind looks a file up).
+    ProcViewServed,
     /// The start-host hooks ran: exec init.
     Exec,
 }
@@ -32,6 +48,16 @@ pub enum ParentMessage {
 pub enum ChildMessage {
     /// The pty masters come with this message: the console first when `console`, then ttys.
     Ptys { console: bool, ttys: u32 },
+    /// The /proc view is mounted (detached): its server may start. Along come, in this
+    /// order, the FUSE connection the child opened in its own user namespace
+    /// (`own_device`), and the seccomp listener of its sysinfo calls when it installed
+    /// that filter (`sysinfo`).
+    ProcViewMounted { own_device: bool, sysinfo: bool },
+    /// The view's files are bound over the kernel's.
+    ProcViewBound,
+    /// The /proc view could not be mounted or bound and was not required: the kernel's files
+    /// stay.
+    ProcViewUnavailable { reason: String },
     /// Everything is set up; exec follows.
     ReadyToExec,
     /// A step failed; the child exits after sending this.

@@ -4,8 +4,8 @@ use std::io;
 use std::os::fd::OwnedFd;
 
 pub(crate) use crate::sys::{
-    block_signals_to_fd, cloexec_from_3, clone3, dup_onto_stdio, exit_child, fork,
-    unblock_all_signals, Forked,
+    block_signals_to_fd, cloexec_from_3, clone3, close_fds_from_3_except, dup_onto_stdio,
+    exit_child, fork, unblock_all_signals, Forked,
 };
 
 /// execve of `argv[0]`: only returns on failure.

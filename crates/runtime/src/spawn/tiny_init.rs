@@ -1,8 +1,17 @@
 //! `rlxc execute`'s pid 1: rlxc's own tiny init. It forks the command, then stays as pid 1 to
 //! reap every zombie of the container and pass signals on to the command, and exits with
 //! the command's status. No second binary and no re-exec: it is this process, continued.
+//!
+//! It is rlxc's host binary as the container's pid 1, in sight of every process there: a
+//! root with CAP_SYS_PTRACE (the seed keeps it) can trace it or open its /proc/1/fd/N. So
+//! before the command exists it keeps nothing a container process could not have: no fd
+//! but its signalfd and the channel (the monitor's lock, the cgroup directory, the console
+//! log and whatever the caller passed down are closed — CVE-2024-21626's leaked cgroup fd
+//! would otherwise lead back to the host's root), no capability at all (it only waits and
+//! forwards signals; the command, root, gets its bounded set again at exec), and it is
+//! non-dumpable.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::child::{exec_failure, StepFailure};
 use super::plan::InitPlan;
@@ -33,6 +42,9 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
         };
         return (failure, channel);
     };
+    if let Err(failure) = hold_nothing_of_the_host(&channel, &signals) {
+        return (failure, channel);
+    }
     match sys::fork() {
         Err(e) => {
             let failure = StepFailure {
@@ -51,11 +63,29 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
         Ok(command) => {
             // The monitor reads EOF on the channel as "running".
             drop(channel);
-            // /proc/1/exe is rlxc's binary: keep container processes from opening it.
-            sys::set_not_dumpable();
             sys::exit_child(supervise(command, &signals))
         }
     }
+}
+
+/// See the module docs: fds, capabilities, dumpable.
+fn hold_nothing_of_the_host(channel: &Channel, signals: &OwnedFd) -> Result<(), StepFailure> {
+    let failed = |what: &str, e: std::io::Error| StepFailure {
+        step: "init",
+        message: format!("{what}: {e}"),
+    };
+    let keep = [channel.as_fd().as_raw_fd(), signals.as_raw_fd()];
+    sys::close_fds_from_3_except(&keep).map_err(|e| failed("closing fds", e))?;
+    let none = rustix::thread::CapabilitySets {
+        effective: rustix::thread::CapabilitySet::empty(),
+        permitted: rustix::thread::CapabilitySet::empty(),
+        inheritable: rustix::thread::CapabilitySet::empty(),
+    };
+    rustix::thread::set_capabilities(None, none)
+        .map_err(|e| failed("dropping capabilities", e.into()))?;
+    // /proc/1/exe is rlxc's binary: keep container processes from opening it.
+    sys::set_not_dumpable();
+    Ok(())
 }
 
 /// Reaps and forwards until the command exits; returns its status (128+N for signal N).

@@ -1,0 +1,301 @@
+//! `lxc.apparmor.profile` and `lxc.selinux.context`: the LSM label init is exec'd into.
+//!
+//! Both LSMs take the label for the *next* execve through `/proc/self/attr/...`; the child
+//! opens those files while the host's /proc is still in sight (the container may mount none)
+//! and writes them as its last step before exec, after the start hooks, whose own exec
+//! would otherwise take the label. rlxc neither generates nor loads AppArmor profiles (that
+//! means running apparmor_parser): it applies profiles the host has loaded.
+//!
+//! Asking for confinement on a host without that LSM is an error naming the key: starting
+//! unconfined when the config asked for a profile would drop a security control silently.
+
+use std::path::Path;
+
+use rlxc_config::ContainerSpec;
+
+/// Which LSMs the host runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HostLsms {
+    pub apparmor: bool,
+    /// AppArmor mediates mounts (without it, path-based rules can be walked around).
+    pub apparmor_mounts: bool,
+    pub selinux: bool,
+}
+
+impl HostLsms {
+    /// Reads `SYS/module/apparmor/parameters/enabled`, AppArmor's feature list in securityfs
+    /// and `SYS/fs/selinux/enforce` (`sys` is `/sys` outside tests).
+    pub fn probe(sys: &Path) -> HostLsms {
+        let apparmor = std::fs::read_to_string(sys.join("module/apparmor/parameters/enabled"))
+            .is_ok_and(|v| v.trim() == "Y");
+        HostLsms {
+            apparmor,
+            apparmor_mounts: sys.join("kernel/security/apparmor/features/mount").exists(),
+            selinux: sys.join("fs/selinux/enforce").exists(),
+        }
+    }
+}
+
+/// One write into init's `/proc/self/attr` before exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelWrite {
+    /// Tried in order: the first that exists is written (AppArmor's own directory first, as
+    /// on kernels with LSM stacking the shared file may belong to another LSM).
+    pub files: &'static [&'static str],
+    pub value: String,
+}
+
+const APPARMOR_EXEC: &[&str] = &["/proc/self/attr/apparmor/exec", "/proc/self/attr/exec"];
+const SELINUX_EXEC: &[&str] = &["/proc/self/attr/exec"];
+const SELINUX_KEYCREATE: &[&str] = &["/proc/self/attr/keycreate"];
+
+/// What init's LSM labels will be: writes before exec, and before the session keyring.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LsmPlan {
+    pub exec: Vec<LabelWrite>,
+    pub keycreate: Option<LabelWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LsmError {
+    #[error("{key} = {value}: {lsm} is not active on this host, so the container cannot be confined as asked (use `{off}` to run it without)")]
+    Missing {
+        key: &'static str,
+        value: String,
+        lsm: &'static str,
+        off: &'static str,
+    },
+    #[error("lxc.apparmor.profile = {profile}: this kernel's AppArmor does not mediate mounts, so the profile can be walked around; set lxc.apparmor.allow_incomplete = 1 to start anyway")]
+    Incomplete { profile: String },
+    #[error("lxc.apparmor.profile = generated: rlxc does not generate AppArmor profiles; name a profile the host has loaded, or `unconfined`")]
+    Generated,
+}
+
+/// The labels `spec` asks for on a host running `host`.
+pub fn plan(spec: &ContainerSpec, host: HostLsms) -> Result<LsmPlan, LsmError> {
+    let security = &spec.security;
+    let mut plan = LsmPlan::default();
+    match security.apparmor_profile.as_deref() {
+        // `unchanged`: keep rlxc's own profile (nesting); empty or unset: LXC's default,
+        // which is a generated profile only where AppArmor runs — rlxc applies none.
+        None | Some("" | "unchanged") => {}
+        // Nothing to leave on a host without AppArmor; with it, leave rlxc's own profile.
+        Some("unconfined") if !host.apparmor => {}
+        Some("generated") if host.apparmor => return Err(LsmError::Generated),
+        Some(profile) if host.apparmor => {
+            let confining = profile != "unconfined";
+            if confining
+                && !host.apparmor_mounts
+                && security.apparmor_allow_incomplete != Some(true)
+            {
+                return Err(LsmError::Incomplete {
+                    profile: profile.to_string(),
+                });
+            }
+            plan.exec.push(LabelWrite {
+                files: APPARMOR_EXEC,
+                value: format!("exec {profile}"),
+            })
+        }
+        Some(profile) => {
+            return Err(LsmError::Missing {
+                key: "lxc.apparmor.profile",
+                value: profile.to_string(),
+                lsm: "AppArmor",
+                off: "lxc.apparmor.profile = unconfined",
+            })
+        }
+    }
+    let selinux = |key: &'static str, value: &str| -> Result<Option<String>, LsmError> {
+        match value {
+            "" | "unconfined_t" => Ok(None),
+            _ if host.selinux => Ok(Some(value.to_string())),
+            _ => Err(LsmError::Missing {
+                key,
+                value: value.to_string(),
+                lsm: "SELinux",
+                off: "lxc.selinux.context = unconfined_t",
+            }),
+        }
+    };
+    if let Some(context) = &security.selinux_context {
+        if let Some(value) = selinux("lxc.selinux.context", context)? {
+            plan.exec.push(LabelWrite {
+                files: SELINUX_EXEC,
+                value,
+            });
+        }
+    }
+    if let Some(context) = &security.selinux_context_keyring {
+        plan.keycreate = selinux("lxc.selinux.context.keyring", context)?.map(|value| LabelWrite {
+            files: SELINUX_KEYCREATE,
+            value,
+        });
+    }
+    Ok(plan)
+}
+
+/// An opened label file and what goes into it.
+pub(crate) struct OpenLabel {
+    file: std::fs::File,
+    value: String,
+}
+
+/// Opens the files of `writes` (the host's /proc must still be mounted at /proc).
+pub(crate) fn open(writes: &[LabelWrite]) -> std::io::Result<Vec<OpenLabel>> {
+    writes.iter().map(open_one).collect()
+}
+
+fn open_one(write: &LabelWrite) -> std::io::Result<OpenLabel> {
+    let mut last = std::io::Error::from(std::io::ErrorKind::NotFound);
+    for path in write.files {
+        match std::fs::OpenOptions::new().write(true).open(path) {
+            Ok(file) => {
+                return Ok(OpenLabel {
+                    file,
+                    value: write.value.clone(),
+                })
+            }
+            Err(e) => last = std::io::Error::new(e.kind(), format!("{path}: {e}")),
+        }
+    }
+    Err(last)
+}
+
+/// Writes the labels; they take effect at the next execve (keycreate: at the next keyring).
+pub(crate) fn apply(labels: &[OpenLabel]) -> std::io::Result<()> {
+    use std::io::Write;
+    for label in labels {
+        (&label.file).write_all(label.value.as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(text: &str) -> ContainerSpec {
+        rlxc_config::load_str(text, Path::new("t.conf"))
+            .expect("config")
+            .spec
+    }
+
+    const NONE: HostLsms = HostLsms {
+        apparmor: false,
+        apparmor_mounts: false,
+        selinux: false,
+    };
+    const APPARMOR: HostLsms = HostLsms {
+        apparmor: true,
+        apparmor_mounts: true,
+        selinux: false,
+    };
+    const SELINUX: HostLsms = HostLsms {
+        apparmor: false,
+        apparmor_mounts: false,
+        selinux: true,
+    };
+
+    #[test]
+    fn no_label_or_an_unconfined_one_needs_no_lsm() {
+        for text in [
+            "lxc.uts.name = a\n",
+            "lxc.apparmor.profile = unconfined\n",
+            "lxc.apparmor.profile = unchanged\n",
+            "lxc.selinux.context = unconfined_t\n",
+        ] {
+            assert_eq!(plan(&spec(text), NONE), Ok(LsmPlan::default()), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_profile_without_its_lsm_is_an_error_naming_the_key() {
+        for (text, key, lsm) in [
+            (
+                "lxc.apparmor.profile = lxc-container-default\n",
+                "lxc.apparmor.profile",
+                "AppArmor",
+            ),
+            (
+                "lxc.apparmor.profile = generated\n",
+                "lxc.apparmor.profile",
+                "AppArmor",
+            ),
+            (
+                "lxc.selinux.context = system_u:system_r:lxc_t:s0\n",
+                "lxc.selinux.context",
+                "SELinux",
+            ),
+            (
+                "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0\n",
+                "lxc.selinux.context.keyring",
+                "SELinux",
+            ),
+        ] {
+            let error = plan(&spec(text), NONE).expect_err(text).to_string();
+            assert!(error.starts_with(key), "{error}");
+            assert!(error.contains(&format!("{lsm} is not active")), "{error}");
+        }
+    }
+
+    #[test]
+    fn where_the_lsm_runs_the_label_is_written_for_the_exec() {
+        let found = plan(&spec("lxc.apparmor.profile = lxc-default\n"), APPARMOR).expect("plan");
+        assert_eq!(found.exec[0].value, "exec lxc-default");
+        assert_eq!(found.exec[0].files, APPARMOR_EXEC);
+        let found = plan(
+            &spec("lxc.selinux.context = system_u:system_r:lxc_t:s0\nlxc.selinux.context.keyring = k\n"),
+            SELINUX,
+        )
+        .expect("plan");
+        assert_eq!(found.exec[0].value, "system_u:system_r:lxc_t:s0");
+        assert_eq!(found.keycreate.map(|k| k.value), Some("k".to_string()));
+        assert_eq!(
+            plan(&spec("lxc.apparmor.profile = generated\n"), APPARMOR),
+            Err(LsmError::Generated)
+        );
+    }
+
+    #[test]
+    fn without_mount_mediation_a_profile_needs_allow_incomplete() {
+        let partial = HostLsms {
+            apparmor_mounts: false,
+            ..APPARMOR
+        };
+        let error = plan(&spec("lxc.apparmor.profile = lxc-default\n"), partial)
+            .expect_err("incomplete")
+            .to_string();
+        assert!(
+            error.contains("lxc.apparmor.allow_incomplete = 1"),
+            "{error}"
+        );
+        let found = plan(
+            &spec("lxc.apparmor.profile = lxc-default\nlxc.apparmor.allow_incomplete = 1\n"),
+            partial,
+        )
+        .expect("allowed");
+        assert_eq!(found.exec[0].value, "exec lxc-default");
+        // Leaving confinement needs no mediation.
+        assert!(plan(&spec("lxc.apparmor.profile = unconfined\n"), partial).is_ok());
+    }
+
+    #[test]
+    fn the_probe_reads_sysfs() {
+        let sys = tempfile::tempdir().expect("tempdir");
+        assert_eq!(HostLsms::probe(sys.path()), NONE);
+        std::fs::create_dir_all(sys.path().join("module/apparmor/parameters")).expect("mkdir");
+        std::fs::write(sys.path().join("module/apparmor/parameters/enabled"), "Y\n").expect("w");
+        std::fs::create_dir_all(sys.path().join("fs/selinux")).expect("mkdir");
+        std::fs::write(sys.path().join("fs/selinux/enforce"), "1").expect("w");
+        assert_eq!(
+            HostLsms::probe(sys.path()),
+            HostLsms {
+                apparmor: true,
+                apparmor_mounts: false,
+                selinux: true
+            }
+        );
+    }
+}

@@ -1,0 +1,80 @@
+//! The monitor's part of the container's /proc view (see [`crate::procview`]): whether this
+//! start gets one, and its server once the child has mounted it.
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+
+use super::launch::Launch;
+use crate::procview::{self, ViewRequest};
+use crate::spawn::{InitPlan, MountedView};
+
+/// The /proc view of one start: the FUSE device the monitor opened and what the child is
+/// asked to bind.
+pub(super) struct ProcViewStart {
+    pub device: OwnedFd,
+    pub request: ViewRequest,
+    started_boottime_ns: u64,
+}
+
+impl ProcViewStart {
+    /// `lxc.procview` unset: the view where the host can serve it, else a warning; 1: an
+    /// error without it; 0: none.
+    pub fn prepare(
+        launch: &Launch,
+        plan: &InitPlan,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<ProcViewStart>, String> {
+        let setting = launch.spec.procview;
+        let device = match procview::open_device(setting) {
+            Ok(Some(device)) => device,
+            Ok(None) => return Ok(None),
+            Err(e) if setting == Some(true) => return Err(e.to_string()),
+            Err(e) => {
+                warnings.push(format!("{e}; the container sees the kernel's /proc files"));
+                return Ok(None);
+            }
+        };
+        let time_namespace = plan.clone_flags & libc::CLONE_NEWTIME as u64 != 0
+            && Path::new("/proc/self/ns/time").exists();
+        Ok(Some(ProcViewStart {
+            device,
+            request: ViewRequest {
+                uptime: !time_namespace,
+                required: setting == Some(true),
+                sysinfo: launch.spec.security.seccomp_profile.is_none(),
+            },
+            started_boottime_ns: procview::boottime_ns(),
+        }))
+    }
+
+    /// Forks the view's server once the child has mounted the view: on the connection the
+    /// child opened in its own user namespace if it sent one, else on ours; answering the
+    /// container's sysinfo calls when the child sent their listener.
+    pub fn serve(
+        &self,
+        launch: &Launch,
+        cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
+        init_pid: i32,
+        mounted: MountedView,
+    ) -> Result<procview::Server, String> {
+        let config = procview::ServerConfig {
+            sources: procview::Sources::new(
+                cgroups.map(|c| c.paths().to_vec()).unwrap_or_default(),
+            ),
+            started_boottime_ns: self.started_boottime_ns,
+            boot_offset_ns: match self.request.uptime {
+                true => None,
+                false => procview::boot_offset_of(init_pid),
+            },
+        };
+        let device = match mounted.device {
+            Some(device) => device,
+            None => self
+                .device
+                .try_clone()
+                .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?,
+        };
+        procview::Server::start(device, mounted.sysinfo, config, &launch.paths.name)
+            .map_err(|e| format!("lxc.procview: starting the server: {e}"))
+    }
+}
