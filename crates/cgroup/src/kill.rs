@@ -19,7 +19,11 @@ pub(crate) const KILL_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn kill_all(leaves: &[(PathBuf, bool)], timeout: Duration) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     let unified = leaves.iter().find(|(_, unified)| *unified).map(|(d, _)| d);
-    if let Some(dir) = unified.filter(|dir| dir.join("cgroup.kill").exists()) {
+    // Only when something is left: a cgroup.kill write takes the global threadgroup lock,
+    // whose first taker waits an RCU grace period (~10 ms), and after a container's init
+    // exited its pid namespace is empty already, so a stop usually finds nothing here.
+    let nothing_left = processes(leaves)?.is_empty();
+    if let Some(dir) = unified.filter(|dir| !nothing_left && dir.join("cgroup.kill").exists()) {
         write_key(dir, "cgroup.kill", "1")?;
     }
     let first = leaves

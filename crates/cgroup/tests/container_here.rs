@@ -75,6 +75,59 @@ fn a_child_is_placed_listed_killed_and_removed() {
     }
 }
 
+/// A process of one thread moves itself in through the files `self_entry` opened (v1 `tasks`,
+/// cgroup2 `cgroup.procs`): the way that spares a v1 move the RCU grace period.
+#[test]
+fn a_process_moves_itself_in_through_its_self_entry() {
+    let (layout, own) = (layout(), own());
+    let relative = unique_path("self");
+    let cgroups = ContainerCgroups::create(&layout, &relative).expect("create");
+    let _cleanup = Cleanup::of(&cgroups);
+    let entry = cgroups.self_entry(Placement::All).expect("open");
+    let cloexec = rustix::pipe::PipeFlags::CLOEXEC;
+    let (report_read, report_write) = rustix::pipe::pipe_with(cloexec).expect("pipe");
+    // Close-on-exec: a process another test spawns meanwhile must not hold the ends open.
+    let (hold_read, hold_write) = rustix::pipe::pipe_with(cloexec).expect("pipe");
+    // SAFETY: glibc's fork resets malloc's locks in the child, and the child only writes to
+    // cgroup files and pipes, reads a pipe and leaves with _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+    if pid == 0 {
+        let report: &[u8] = match entry.enter() {
+            Ok(()) => b"y",
+            Err(_) => b"n",
+        };
+        let _ = rustix::io::write(&report_write, report);
+        // Held until the test closes its end: then the read ends and so does the child.
+        drop(hold_write);
+        let _ = rustix::io::read(&hold_read, &mut [0u8; 1]);
+        // SAFETY: leaves the forked copy at once, running nothing of the test's.
+        unsafe { libc::_exit(0) };
+    }
+    drop((report_write, hold_read));
+    let mut report = [0u8; 1];
+    rustix::io::read(&report_read, &mut report).expect("the child's report");
+    let seen = own_of(pid);
+    for dir in cgroups.leaves() {
+        assert_eq!(procs_of(dir), [pid], "{dir:?}");
+    }
+    drop(hold_write);
+    let mut status = 0;
+    // SAFETY: waits for our own child; `status` is a valid place for its status.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(&report, b"y", "the child could not enter");
+    for hierarchy in &layout.v1 {
+        let ours = own.v1_path(hierarchy).expect("own path").join(&relative);
+        assert_eq!(seen.v1_path(hierarchy), Some(ours.as_path()));
+    }
+    if layout.v2.is_some() {
+        assert_eq!(
+            seen.v2,
+            Some(own.v2.clone().expect("own v2").join(&relative))
+        );
+    }
+}
+
 #[test]
 fn kill_all_gets_children_and_sub_cgroups_the_container_made() {
     let layout = layout();

@@ -1,7 +1,7 @@
 //! How the binary was called (`rlxc VERB ...` or through an `lxc-VERB` link), and the clap
 //! `Command` for each case, built from the verb table.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 use clap::{Arg, ArgAction, Command};
@@ -42,6 +42,26 @@ impl Invocation {
 
 /// The `rlxc` command with every verb as a subcommand.
 pub fn rlxc_command() -> Command {
+    rlxc_command_with(verbs::VERBS)
+}
+
+/// The `rlxc` command for this argv: when the first argument names a verb, only that verb's
+/// subcommand is built. Building all of them is a third of the instructions of a short verb
+/// such as `rlxc info` (each verb's options and the common ones, with their help texts);
+/// parsing, help and errors of the named verb come out the same either way. Anything else
+/// (`--help`, a typo to suggest a verb for) gets every verb.
+pub fn rlxc_command_for(argv: &[OsString]) -> Command {
+    let named = argv
+        .get(1)
+        .and_then(|arg| arg.to_str())
+        .and_then(verbs::find);
+    match named {
+        Some(verb) => rlxc_command_with(std::slice::from_ref(verb)),
+        None => rlxc_command(),
+    }
+}
+
+fn rlxc_command_with(verbs: &[Verb]) -> Command {
     Command::new("rlxc")
         .version(VERSION)
         .about("Linux containers with LXC's configs and tools, in Rust")
@@ -52,7 +72,7 @@ pub fn rlxc_command() -> Command {
         .arg_required_else_help(true)
         .disable_help_flag(true)
         .arg(help_arg())
-        .subcommands(verbs::VERBS.iter().map(verb_command))
+        .subcommands(verbs.iter().map(verb_command))
 }
 
 /// The command for one verb called through its `lxc-VERB` name: same options, LXC's name.
@@ -125,6 +145,35 @@ mod tests {
         assert_eq!(
             nested.config_path().expect("path"),
             Path::new("/srv/lxc/web/config")
+        );
+    }
+
+    /// Built for one verb, the command says and parses the same as the full one.
+    #[test]
+    fn one_verb_command_behaves_as_the_full_one() {
+        let outcome = |command: Command, argv: &[&str]| match command.try_get_matches_from(argv) {
+            // The top level lists the subcommands it knows; the verb's own matches must agree.
+            Ok(mut matches) => format!("{:?}", matches.remove_subcommand()),
+            Err(error) => error.render().to_string(),
+        };
+        for verb in verbs::VERBS {
+            for argv in [
+                vec!["rlxc", verb.name, "--help"],
+                vec!["rlxc", verb.name, "-n", "web", "--no-such-option"],
+                vec!["rlxc", verb.name, "-n", "web", "-P", "/srv/lxc"],
+            ] {
+                let owned: Vec<OsString> = argv.iter().map(OsString::from).collect();
+                assert_eq!(
+                    outcome(rlxc_command_for(&owned), &argv),
+                    outcome(rlxc_command(), &argv),
+                    "{argv:?}"
+                );
+            }
+        }
+        let typo: Vec<OsString> = ["rlxc", "strat"].iter().map(OsString::from).collect();
+        assert_eq!(
+            rlxc_command_for(&typo).get_subcommands().count(),
+            verbs::VERBS.len()
         );
     }
 

@@ -22,18 +22,15 @@ use crate::verbs::Verb;
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let parsed = match Invocation::from_argv0(argv.first().map(OsString::as_os_str)) {
-        Invocation::Rlxc => {
-            dispatch::rlxc_command()
-                .try_get_matches_from(&argv)
-                .map(|mut matches| {
-                    let (name, sub) = matches
-                        .remove_subcommand()
-                        .expect("clap requires a subcommand");
-                    let verb =
-                        verbs::find(&name).expect("every subcommand comes from the verb table");
-                    ("rlxc".to_owned(), verb, sub)
-                })
-        }
+        Invocation::Rlxc => dispatch::rlxc_command_for(&argv)
+            .try_get_matches_from(&argv)
+            .map(|mut matches| {
+                let (name, sub) = matches
+                    .remove_subcommand()
+                    .expect("clap requires a subcommand");
+                let verb = verbs::find(&name).expect("every subcommand comes from the verb table");
+                ("rlxc".to_owned(), verb, sub)
+            }),
         Invocation::LxcTool(verb) => dispatch::lxc_tool_command(verb)
             .try_get_matches_from(&argv)
             .map(|matches| (format!("lxc-{}", verb.name), verb, matches)),

@@ -18,9 +18,12 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
         let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).expect("ns");
         assert_ne!(theirs, ours, "{ns} namespace shared with the host");
     }
+    // In every hierarchy: cgroup2 by clone3, the v1 ones entered by init's process itself.
     let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
     assert!(
-        cgroups.contains(&format!("rlxc.payload.{name}")),
+        cgroups
+            .lines()
+            .all(|line| line.contains(&format!("/rlxc.payload.{name}"))),
         "{cgroups}"
     );
     let hostname =

@@ -115,6 +115,26 @@ fn open_fds(pid: i32) -> usize {
         .count()
 }
 
+/// The monitor's open fds once its own move into its cgroup2 cgroup is done: it makes that
+/// move after telling `start` the container runs (the move waits for an RCU grace period,
+/// which no start should), through a `cgroup.procs` it holds open meanwhile. Waited for,
+/// with a generous bound against a hang.
+fn settled_fds(monitor: i32) -> usize {
+    let moving = || {
+        std::fs::read_dir(format!("/proc/{monitor}/fd"))
+            .expect("fd dir")
+            .filter_map(Result::ok)
+            .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+            .any(|target| target.ends_with("cgroup.procs"))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while moving() {
+        assert!(std::time::Instant::now() < deadline, "monitor still moving");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    open_fds(monitor)
+}
+
 /// Sets `sysinfo_view` in the container's state file, as if its view answered sysinfo.
 fn claim_sysinfo_view(world: &World, name: &str) {
     let dir = std::fs::read_dir(world.run_root())
@@ -314,7 +334,7 @@ fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
     let servers = view_servers(&world.instance(&name));
     assert_eq!(servers.len(), 1, "{servers:?}");
     let server = servers[0];
-    let before = (open_fds(monitor), open_fds(server));
+    let before = (settled_fds(monitor), open_fds(server));
     for _ in 0..20 {
         assert_eq!(attached_free(&world, &name), LIMIT_KIB);
     }

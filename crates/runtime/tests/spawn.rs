@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use rlxc_runtime::spawn::{spawn, HostSteps, InitPlan, PtyMasters, SpawnError};
+use rlxc_runtime::spawn::{spawn, CgroupEntry, HostSteps, InitPlan, PtyMasters, SpawnError};
 
 fn plan(config: &str, command: &[&str]) -> InitPlan {
     let spec = rlxc_config::load_str(config, Path::new("test.conf"))
@@ -53,7 +53,7 @@ fn init_runs_in_new_namespaces_with_its_hostname() {
     let mut seen = None;
     let spawned = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(
             &mut |pid| {
@@ -97,7 +97,7 @@ fn hostname_is_set_inside() {
     );
     let spawned = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     )
@@ -120,7 +120,7 @@ fn environment_and_cwd_reach_init() {
     );
     let spawned = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     )
@@ -136,7 +136,7 @@ fn dropped_capabilities_leave_the_bounding_set() {
     );
     let spawned = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     )
@@ -148,7 +148,7 @@ fn a_missing_init_fails_at_exec() {
     let plan = plan("", &["/nonexistent/init"]);
     match spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     ) {
@@ -164,7 +164,7 @@ fn a_failing_filesystem_step_names_it() {
     let plan = plan("", &["/bin/true"]);
     match spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut || Err("no such rootfs".to_string()),
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     ) {
@@ -181,7 +181,7 @@ fn a_failing_host_step_kills_the_child() {
     let mut child = 0;
     let result = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(
             &mut |pid| {
@@ -212,7 +212,7 @@ fn prlimits_apply_to_init() {
     );
     let spawned = spawn(
         &plan,
-        None,
+        CgroupEntry::default(),
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     )

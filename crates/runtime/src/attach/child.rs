@@ -13,11 +13,11 @@
 //!
 //! Any failure is reported to the CLI over the channel, then the process exits.
 
+use rlxc_cgroup::SelfEntry;
 use std::convert::Infallible;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::PathBuf;
 
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
@@ -31,8 +31,9 @@ use crate::channel::Channel;
 /// What the child needs, all prepared by the parent while it could still see the host.
 pub(crate) struct ChildPlan {
     pub pidfd: OwnedFd,
-    /// `cgroup.procs` of each container cgroup, opened on the host (empty with `-e CGROUP`).
-    pub cgroup_procs: Vec<(PathBuf, OwnedFd)>,
+    /// The container's v1 cgroups, opened on the host (`None` with `-e CGROUP`; the cgroup2
+    /// one is entered by the clone that made the confiner).
+    pub cgroups: Option<SelfEntry>,
     /// `CLONE_NEW*` flags to setns into, all at once (the pid namespace for children only).
     pub namespaces: u32,
     /// Init's root, when the mount namespace is entered.
@@ -108,7 +109,7 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     }
     let ChildPlan {
         pidfd,
-        cgroup_procs,
+        cgroups,
         root,
         terminal,
         argv,
@@ -116,7 +117,7 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
         ..
     } = plan;
     // The host's last handles: init's pidfd, its cgroup files, its root as opened on the host.
-    drop((pidfd, cgroup_procs, root));
+    drop((pidfd, cgroups, root));
     let mut keep = vec![channel.as_fd().as_raw_fd()];
     keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
     if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
@@ -184,18 +185,14 @@ fn start_command(
     Err(exec(argv, env))
 }
 
-/// Joins the container's cgroups before its cgroup namespace: once inside that namespace our
-/// current (host) cgroup is outside its root, and a kernel that checks the writer's namespace
-/// refuses the move (ENOENT). "0" means the writing process.
+/// Joins the container's v1 cgroups before its cgroup namespace: once inside that namespace
+/// our current (host) cgroup is outside its root, and a kernel that checks the writer's
+/// namespace refuses the move (ENOENT).
 fn join_cgroups(plan: &ChildPlan) -> Result<(), StepFailure> {
-    for (path, fd) in &plan.cgroup_procs {
-        rustix::io::write(fd, b"0").map_err(|e| StepFailure {
-            step: "joining the container's cgroup",
-            message: format!("{}: {e}", path.display()),
-            exit_code: 1,
-        })?;
+    match &plan.cgroups {
+        Some(cgroups) => step("joining the container's cgroup", cgroups.enter()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// One setns through init's pidfd for every namespace at once (Linux 5.8): the kernel enters

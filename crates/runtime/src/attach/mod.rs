@@ -15,7 +15,7 @@ mod target;
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
 
@@ -107,11 +107,12 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 /// The recipe, parent side:
 /// 1. find init from the state file and pin it (pidfd, verified start time);
 /// 2. while the host's `/proc` and cgroupfs are still in sight: which of init's namespaces
-///    differ from ours, its root, its bounding set, and the `cgroup.procs` files, opened;
+///    differ from ours, its root, its bounding set, and its cgroups, opened;
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
-/// 5. non-dumpable, fork a confiner (host pid namespace);
-/// 6. the confiner: cgroups, setns into everything at once, root, capabilities, seccomp
+/// 5. non-dumpable, fork a confiner (host pid namespace) straight into the container's
+///    cgroup2 cgroup;
+/// 6. the confiner: v1 cgroups, setns into everything at once, root, capabilities, seccomp
 ///    (with init's sysinfo filter, whose listener we hand to the monitor before anything
 ///    runs under it), ids; then it forks the command's process into the container's pid
 ///    namespace, which takes the terminal and execs ([`child`]);
@@ -130,10 +131,12 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         .limit_capabilities
         .then(|| init.bounding_set())
         .transpose()?;
-    let cgroup_procs = if options.join_cgroups {
-        init.open_cgroup_procs()?
-    } else {
-        Vec::new()
+    let (unified_cgroup, cgroups) = match options.join_cgroups {
+        true => {
+            let join = init.open_cgroups()?;
+            (join.unified, Some(join.v1))
+        }
+        false => (None, None),
     };
 
     let argv = command(options, root.as_ref())?;
@@ -179,13 +182,16 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let mut sysinfo = init.sysinfo_view && enters_mount;
     loop {
         let (parent_end, child_end) = Channel::pair()?;
-        match sys::fork().map_err(step("fork"))? {
+        // Born in the cgroup2 cgroup, the confiner moves itself into the v1 ones: neither
+        // waits for the RCU grace period a move by pid costs (see `target::open_cgroups`).
+        let into_cgroup = unified_cgroup.as_ref().map(AsRawFd::as_raw_fd);
+        match sys::fork_into(into_cgroup).map_err(step("fork"))? {
             sys::Forked::Child => {
                 drop(parent_end);
                 drop(master);
                 let plan = ChildPlan {
                     pidfd: init.pidfd,
-                    cgroup_procs,
+                    cgroups,
                     namespaces,
                     root,
                     terminal: slave,
@@ -206,7 +212,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                     sysinfo = false;
                     continue;
                 };
-                drop((slave, root, cgroup_procs, init));
+                drop((slave, root, cgroups, unified_cgroup, init));
                 return parent(command, &parent_end, master, terminals, &signals);
             }
         }

@@ -13,19 +13,21 @@ pub(crate) enum Forked {
     Parent { pid: i32 },
 }
 
-/// fork(2). The caller must be single-threaded (attach checks `/proc/self/task` first): the
-/// child is a copy of this one thread, so no lock (malloc's included) can be held by a thread
-/// that does not exist in the child, and the child may allocate and run ordinary Rust code.
-pub(crate) fn fork() -> io::Result<Forked> {
-    match crate::sys::fork()? {
-        0 => Ok(Forked::Child),
-        pid => Ok(Forked::Parent { pid }),
+/// fork(2), into the cgroup2 directory `cgroup` when given (clone3 with
+/// `CLONE_INTO_CGROUP`). The caller must be single-threaded (attach checks
+/// `/proc/self/task` first): the child is a copy of this one thread, so no lock (malloc's
+/// included) can be held by a thread that does not exist in the child, and the child may
+/// allocate and run ordinary Rust code.
+pub(crate) fn fork_into(cgroup: Option<RawFd>) -> io::Result<Forked> {
+    match crate::sys::clone3(0, cgroup)? {
+        crate::sys::Forked::Child => Ok(Forked::Child),
+        crate::sys::Forked::Parent { pid, .. } => Ok(Forked::Parent { pid }),
     }
 }
 
 /// Forks a sibling: a child of our parent rather than of us (`clone(CLONE_PARENT)`), so the
 /// parent waits for it, gets its signals forwarded and its exit status directly, while we
-/// can exit. Same rules as [`fork`]: single-threaded caller, both sides go on in Rust.
+/// can exit. Same rules as [`fork_into`]: single-threaded caller, both sides go on in Rust.
 pub(crate) fn fork_sibling() -> io::Result<Forked> {
     let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
     // SAFETY: clone with no new stack behaves as fork (the child gets a copy-on-write copy of

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::process::{pidfd_open, Pid, PidfdFlags};
 
+use rlxc_cgroup::{ContainerCgroups, Placement, SelfEntry};
+
 use super::AttachError;
 use crate::namespaces::Namespace;
 use crate::paths::ContainerPaths;
@@ -133,26 +135,30 @@ impl Init {
         })
     }
 
-    /// `cgroup.procs` of each of the container's cgroups, opened for writing now, from the
-    /// host: after setns the host's cgroup paths are out of sight, and a kernel checks a
-    /// cgroup move against the namespace of whoever opened the file.
-    pub fn open_cgroup_procs(&self) -> Result<Vec<(PathBuf, OwnedFd)>, AttachError> {
-        self.cgroups
-            .iter()
-            .map(|dir| {
-                let path = dir.join("cgroup.procs");
-                rfs::open(&path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
-                    .map(|fd| (path.clone(), fd))
-                    .map_err(|e| AttachError::Step {
-                        step: "opening the container's cgroup",
-                        source: io::Error::new(
-                            io::Error::from(e).kind(),
-                            format!("{}: {e}", path.display()),
-                        ),
-                    })
-            })
-            .collect()
+    /// The container's cgroups, opened now, from the host: after setns the host's cgroup
+    /// paths are out of sight, and a kernel checks a cgroup move against the namespace of
+    /// whoever opened the file. The cgroup2 directory is for `clone3(CLONE_INTO_CGROUP)`,
+    /// the v1 files for the child to move itself: neither waits for the RCU grace period a
+    /// move by `cgroup.procs` costs (see `rlxc_cgroup::ContainerCgroups::self_entry`).
+    pub fn open_cgroups(&self) -> Result<CgroupJoin, AttachError> {
+        let cgroups = ContainerCgroups::from_paths(self.cgroups.clone());
+        let failed = |e: rlxc_cgroup::Error| AttachError::Step {
+            step: "opening the container's cgroup",
+            source: io::Error::other(e.to_string()),
+        };
+        Ok(CgroupJoin {
+            unified: cgroups.unified_fd().map_err(failed)?,
+            v1: cgroups.self_entry(Placement::V1Only).map_err(failed)?,
+        })
     }
+}
+
+/// How the attached process gets into the container's cgroups.
+pub(crate) struct CgroupJoin {
+    /// The cgroup2 directory: the confiner is cloned straight into it.
+    pub unified: Option<OwnedFd>,
+    /// The v1 cgroups, entered by the confiner itself.
+    pub v1: SelfEntry,
 }
 
 /// What attach inherits from init besides namespaces and capabilities.

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rlxc_cgroup::{CgroupLayout, CgroupRequest, ContainerCgroups, LimitPlan, OwnCgroups};
+use rlxc_cgroup::{
+    CgroupLayout, CgroupRequest, ContainerCgroups, LimitPlan, OwnCgroups, Placement,
+};
 use rlxc_config::ContainerSpec;
 
 /// Where the payload and the monitor cgroups go, below the cgroup rlxc runs in (rlxc never
@@ -88,10 +90,16 @@ pub(crate) fn create_payload(
 /// The monitor's own cgroup, entered after the payload's was made (below the cgroup rlxc
 /// was started in): `rlxc.monitor.NAME` shows which monitor
 /// belongs to which container, and its use is not the container's.
+///
+/// The monitor is single-threaded when it moves, so it moves itself the way that does not
+/// wait for an RCU grace period on v1 (see [`ContainerCgroups::self_entry`]); cgroup2 has no
+/// such way, so that move is made once the container runs ([`Self::enter_unified`]), where
+/// the start no longer waits for it.
 pub(crate) struct MonitorCgroup {
     cgroups: ContainerCgroups,
-    /// The cgroups the monitor came from, one per hierarchy, to return to before removal.
-    home: Vec<PathBuf>,
+    /// The cgroups the monitor came from, one per hierarchy (`true`: the cgroup2 one), to
+    /// return to before removal.
+    home: Vec<(PathBuf, bool)>,
 }
 
 impl MonitorCgroup {
@@ -102,18 +110,29 @@ impl MonitorCgroup {
         let cgroups = ContainerCgroups::create(&layout, &paths.monitor)
             .map_err(|e| format!("monitor cgroup: {e}"))?;
         let depth = paths.monitor.components().count();
+        let unified = cgroups.unified_dir().map(Path::to_path_buf);
         let home = cgroups
             .leaves()
-            .filter_map(|leaf| leaf.ancestors().nth(depth).map(Path::to_path_buf))
+            .filter_map(|leaf| {
+                let home = leaf.ancestors().nth(depth)?.to_path_buf();
+                Some((home, unified.as_deref() == Some(leaf)))
+            })
             .collect();
         Ok(Self { cgroups, home })
     }
 
-    /// Moves the monitor in (after the payload was made below the cgroup it came from).
+    /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it
+    /// came from).
     pub fn enter(&self) -> Result<(), String> {
-        let me = rustix::process::getpid().as_raw_nonzero().get();
         self.cgroups
-            .add_process(me, rlxc_cgroup::Placement::All)
+            .enter_self(Placement::V1Only)
+            .map_err(|e| format!("monitor cgroup: {e}"))
+    }
+
+    /// Moves the monitor into its cgroup2 cgroup.
+    pub fn enter_unified(&self) -> Result<(), String> {
+        self.cgroups
+            .enter_self(Placement::V2Only)
             .map_err(|e| format!("monitor cgroup: {e}"))
     }
 
@@ -121,12 +140,27 @@ impl MonitorCgroup {
         self.cgroups.paths().to_vec()
     }
 
-    /// Back home, then the cgroup goes.
+    /// Whether there is a cgroup2 cgroup to leave (see [`Self::leave_unified`]).
+    pub fn has_unified(&self) -> bool {
+        self.home.iter().any(|(_, unified)| *unified)
+    }
+
+    /// Back home in cgroup2: the whole process moves, whichever thread writes, so this may
+    /// run on a thread of its own while the main thread goes on.
+    pub fn leave_unified(&self) {
+        self.go_home(true);
+    }
+
+    /// Back home in the v1 hierarchies (from the main thread, the only one by then: a v1
+    /// move is of the writing thread), after [`Self::leave_unified`]; then the cgroup goes.
     pub fn leave(self) {
-        let me = rustix::process::getpid().as_raw_nonzero().get().to_string();
-        for dir in &self.home {
-            let _ = std::fs::write(dir.join("cgroup.procs"), &me);
-        }
+        self.go_home(false);
         let _ = self.cgroups.remove(Duration::from_secs(1));
+    }
+
+    fn go_home(&self, unified: bool) {
+        for (dir, _) in self.home.iter().filter(|(_, u)| *u == unified) {
+            let _ = std::fs::write(dir.join(rlxc_cgroup::self_entry_key(unified)), "0");
+        }
     }
 }

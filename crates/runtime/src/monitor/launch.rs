@@ -23,7 +23,7 @@ use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
+use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -109,6 +109,7 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
             return Err(LaunchError::Monitor(message));
         }
     };
+    enter_unified_monitor_cgroup(&made);
     let exit = event_loop.run();
     drop(event_loop);
     made.set_state(State::Stopping);
@@ -277,6 +278,7 @@ fn monitor_main(
     };
     let _ = status.write_all(b"OK");
     drop(status);
+    enter_unified_monitor_cgroup(&made);
     super::sys::release_free_heap();
     loop {
         let exit = event_loop.run();
@@ -291,13 +293,25 @@ fn monitor_main(
         made = Made::new(launch.paths.clone());
         let mut warnings = Vec::new();
         event_loop = match start(launch, plan, rootfs_plan, &mut made, &mut warnings) {
-            Ok(event_loop) => event_loop,
+            Ok(event_loop) => {
+                enter_unified_monitor_cgroup(&made);
+                event_loop
+            }
             Err(message) => {
                 eprintln!("reboot of {} failed: {message}", launch.paths.name);
                 made.undo();
                 return 1;
             }
         };
+    }
+}
+
+/// The monitor's cgroup2 move waits for an RCU grace period (see `MonitorCgroup`): made once
+/// the container runs, where no start waits for it. Only the monitor's own accounting is at
+/// stake, so a failure is said and the container keeps running.
+fn enter_unified_monitor_cgroup(made: &Made) {
+    if let Some(Err(e)) = made.monitor_cgroup.as_ref().map(|m| m.enter_unified()) {
+        eprintln!("{e}");
     }
 }
 
@@ -337,27 +351,32 @@ fn start(
     let listener = listen(&launch.paths, made)?;
     let console_log = open_console_log(&launch.spec)?;
     let cgroups = made.cgroups.as_ref();
+    // The child enters the cgroups clone3 cannot put it in itself, first thing, while we set
+    // up the host side: see `ContainerCgroups::self_entry` for why it moves itself.
     let placement = if unified.is_some() {
         Placement::V1Only
     } else {
         Placement::All
     };
-    let place_in_cgroups = |pid| match cgroups {
+    let cgroup_entry = match cgroups {
         Some(cgroups) => {
+            // Ownership needs no pid: given before the clone, so the container's root finds
+            // its cgroups its own from its first step on.
             if let Some(user_namespace) = &plan.user_namespace {
                 cgroups
                     .give_to(user_namespace.root_uid, user_namespace.root_gid)
                     .map_err(|e| format!("cgroups: {e}"))?;
             }
-            cgroups
-                .add_process(pid, placement)
-                .map_err(|e| format!("cgroups: {e}"))
+            Some(
+                cgroups
+                    .self_entry(placement)
+                    .map_err(|e| format!("cgroups: {e}"))?,
+            )
         }
-        None => Ok(()),
+        None => None,
     };
     let mut network = None;
     let mut host_setup = |pid| {
-        place_in_cgroups(pid)?;
         super::network::setup(launch, pid, &mut network)?;
         apply_proc_settings(&launch.spec, pid)
     };
@@ -386,7 +405,10 @@ fn start(
     };
     let spawned = spawn::spawn(
         plan,
-        unified.as_ref().map(AsRawFd::as_raw_fd),
+        CgroupEntry {
+            unified: unified.as_ref().map(AsRawFd::as_raw_fd),
+            by_itself: cgroup_entry.as_ref(),
+        },
         &mut || setup_filesystem(rootfs_plan),
         &mut HostSteps {
             setup: &mut host_setup,

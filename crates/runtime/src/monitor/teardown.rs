@@ -76,14 +76,32 @@ impl Made {
     pub fn undo_keeping_run_dir(&mut self) {
         // Killed and reaped first: it lives in the monitor's cgroup, removed below.
         drop(self.procview.take());
-        if let Some(network) = self.network.take() {
-            network.undo();
-        }
-        if let Some(cgroups) = self.cgroups.take() {
-            let _ = cgroups.kill_all();
-            let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
-        }
-        if let Some(monitor) = self.monitor_cgroup.take() {
+        let monitor = self.monitor_cgroup.take();
+        std::thread::scope(|scope| {
+            // The monitor's cgroup2 move home waits for an RCU grace period (see
+            // `MonitorCgroup`): a thread waits it out while the container's things go.
+            let going_home = monitor
+                .as_ref()
+                .filter(|monitor| monitor.has_unified())
+                .map(|monitor| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, || monitor.leave_unified())
+                        // No thread to be had: then the wait is ours.
+                        .map_err(|_| monitor.leave_unified())
+                });
+            if let Some(network) = self.network.take() {
+                network.undo();
+            }
+            if let Some(cgroups) = self.cgroups.take() {
+                let _ = cgroups.kill_all();
+                let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+            }
+            if let Some(Ok(thread)) = going_home {
+                let _ = thread.join();
+            }
+        });
+        // Single-threaded again, as the v1 move of `leave` needs.
+        if let Some(monitor) = monitor {
             monitor.leave();
         }
         if let Some(socket) = self.socket.take() {

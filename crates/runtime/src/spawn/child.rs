@@ -4,6 +4,8 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags};
 
+use rlxc_cgroup::SelfEntry;
+
 use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
@@ -37,9 +39,10 @@ fn step<T, E: std::fmt::Display>(
 pub(crate) fn run(
     channel: Channel,
     plan: &InitPlan,
+    cgroups: Option<&SelfEntry>,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> ! {
-    let (failure, channel) = match set_up(&channel, plan, setup_filesystem) {
+    let (failure, channel) = match set_up(&channel, plan, cgroups, setup_filesystem) {
         Err(failure) => (failure, channel),
         Ok(()) if plan.tiny_init => super::tiny_init::run(channel, plan),
         Ok(()) => (
@@ -74,11 +77,18 @@ pub(crate) fn exec_failure(plan: &InitPlan, error: std::io::Error) -> StepFailur
 fn set_up(
     channel: &Channel,
     plan: &InitPlan,
+    cgroups: Option<&SelfEntry>,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> Result<(), StepFailure> {
     // The monitor blocks the signals it forwards; init must not inherit that mask.
     sys::unblock_all_signals();
     set_parent_death_signal(plan)?;
+    // Before anything is made or run in here, while the monitor sets up the host side. The
+    // files were opened by the monitor as host root, and a v1 `tasks` write checks the
+    // opener's credentials, so this works before this process has ids in its user namespace.
+    if let Some(cgroups) = cgroups {
+        step("cgroups", cgroups.enter())?;
+    }
     let procview = wait_for_go(channel)?;
     let procview = procview.map(|(request, fuse)| (request, own_fuse_device(plan, fuse)));
     root_cgroup_namespace_here(plan)?;
@@ -160,8 +170,8 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
 }
 
 /// clone3 made the cgroup namespace while the child was still in the monitor's v1 cgroups
-/// (only the cgroup2 part is joined at clone time); now that the monitor has placed it in
-/// the container's cgroups everywhere, a fresh namespace makes those its root, so the
+/// (only the cgroup2 part is joined at clone time); now that it has entered the
+/// container's cgroups everywhere, a fresh namespace makes those its root, so the
 /// container sees `/` for its own cgroup (and a cgroup automount shows only its subtree).
 fn root_cgroup_namespace_here(plan: &InitPlan) -> Result<(), StepFailure> {
     if plan.clone_flags & libc::CLONE_NEWCGROUP as u64 == 0 {

@@ -18,11 +18,13 @@ pub use child::PtyMasters;
 pub use plan::{split_command, InitPlan, PlanError, DEFAULT_NAMESPACES};
 use protocol::{ChildMessage, ParentMessage};
 
+use rlxc_cgroup::SelfEntry;
+
 use crate::channel::{Channel, ChannelError};
 
 /// The parent's steps during a spawn.
 pub struct HostSteps<'a> {
-    /// Once the child exists, before it sets itself up: cgroups, network, id maps.
+    /// Once the child exists, before it sets itself up: network, id maps.
     pub setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
     /// Once the child is ready to exec: start-host hooks.
     pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
@@ -46,6 +48,16 @@ pub struct MountedView {
     pub device: Option<OwnedFd>,
     /// The seccomp listener of the container's sysinfo calls.
     pub sysinfo: Option<OwnedFd>,
+}
+
+/// How the child gets into the container's cgroups.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CgroupEntry<'a> {
+    /// The cgroup2 directory: `clone3(CLONE_INTO_CGROUP)` creates the child there.
+    pub unified: Option<RawFd>,
+    /// The rest, entered by the child itself before anything else (it is single-threaded,
+    /// so it can move without the global lock a move by pid takes).
+    pub by_itself: Option<&'a SelfEntry>,
 }
 
 /// A container init that has been exec'd.
@@ -86,13 +98,13 @@ pub enum SpawnError {
 
 /// Starts the container's first process and walks it through the protocol up to exec.
 ///
-/// `setup_filesystem` runs in the child (mounts, /dev, ptys, pivot_root); the host callbacks
-/// run in the parent: `setup` once the child exists (cgroup placement, network, id maps)
-/// before it may go on, `before_exec` when it is ready to exec (start-host hooks).
+/// `setup_filesystem` runs in the child (mounts, /dev, ptys, pivot_root), after it entered
+/// `cgroups`; the host callbacks run in the parent: `setup` once the child exists (network,
+/// id maps) before it may go on, `before_exec` when it is ready to exec (start-host hooks).
 /// Must be called from a single-threaded process.
 pub fn spawn(
     plan: &InitPlan,
-    cgroup_fd: Option<RawFd>,
+    cgroups: CgroupEntry<'_>,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
     host: &mut HostSteps<'_>,
 ) -> Result<Spawned, SpawnError> {
@@ -109,10 +121,10 @@ pub fn spawn(
             Err(_) => {}
         }
     }
-    match sys::clone3(flags, cgroup_fd).map_err(SpawnError::Clone)? {
+    match sys::clone3(flags, cgroups.unified).map_err(SpawnError::Clone)? {
         sys::Forked::Child => {
             drop(parent_end);
-            child::run(child_end, plan, setup_filesystem)
+            child::run(child_end, plan, cgroups.by_itself, setup_filesystem)
         }
         sys::Forked::Parent { pid, pidfd } => {
             drop(child_end);
@@ -144,9 +156,14 @@ fn drive(
     let go = ParentMessage::Go {
         procview: host.procview.as_ref().map(|view| view.request),
     };
-    match &host.procview {
-        Some(view) => channel.send(&go, &[view.fuse])?,
-        None => channel.send(&go, &[])?,
+    let fuse = host.procview.as_ref().map(|view| view.fuse);
+    if let Err(error) = channel.send(&go, fuse.as_slice()) {
+        // The child has steps before Go (entering its cgroups): if one failed, it said which
+        // and left, and that is the error to report, not the closed channel.
+        return Err(match channel.recv::<ChildMessage>() {
+            Ok((ChildMessage::Failed { step, message }, _)) => SpawnError::Child { step, message },
+            _ => error.into(),
+        });
     }
     let ptys = match receive(channel, "Ptys")? {
         (ChildMessage::Ptys { console, ttys }, fds) => split_ptys(console, ttys, fds)?,

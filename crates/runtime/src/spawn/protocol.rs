@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! monitor                          child (in its new namespaces)
-//!   clone3 ──────────────────────►  waits
+//!   clone3 ──────────────────────►  enters its v1 cgroups itself, waits
 //!   uid_map, gid_map (lxc.idmap)
-//!   cgroups (v1), prlimits
-//!   Go (+ /dev/fuse fd) ─────────►  rootfs opened (user namespace: then become its root),
-//!                                   rootfs bind, /dev, ptys
+//!   cgroup ownership, network, lxc.proc.*, prlimits
+//!   Go (+ /dev/fuse fd) ─────────►  cgroup namespace, rootfs opened (user namespace: then
+//!                                   become its root), rootfs bind, /dev, ptys
 //!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
 //!                                   with a /proc view: fuse mounted, detached;
 //!                                   sysinfo filter installed (NEW_LISTENER)
