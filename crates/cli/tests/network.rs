@@ -98,9 +98,9 @@ fn two_containers_on_one_bridge_reach_each_other_and_the_bridge() {
             "{routes}"
         );
     }
-    attach(&world, &one, &["ping", "-c1", "-W2", "10.11.0.3"]);
-    attach(&world, &two, &["ping", "-c1", "-W2", "10.11.0.2"]);
-    attach(&world, &one, &["ping", "-c1", "-W2", "10.11.0.1"]);
+    attach(&world, &one, &["ping", "-c1", "-W10", "10.11.0.3"]);
+    attach(&world, &two, &["ping", "-c1", "-W10", "10.11.0.2"]);
+    attach(&world, &one, &["ping", "-c1", "-W10", "10.11.0.1"]);
 
     // info -i and ls -f show the addresses.
     world
@@ -203,7 +203,7 @@ fn macvlan_bridge_mode_connects_two_containers_on_a_veth_parent() {
     }
     let links = ip_inside(&world, &names[0], &["-d", "link", "show", "eth0"]);
     assert!(links.contains("macvlan mode bridge"), "{links}");
-    attach(&world, &names[0], &["ping", "-c1", "-W2", "10.14.0.3"]);
+    attach(&world, &names[0], &["ping", "-c1", "-W10", "10.14.0.3"]);
     for name in &names {
         world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
     }
@@ -304,8 +304,8 @@ fn the_seed_funtoo0_network_section_works_as_pasted() {
         routes.contains("default via 10.16.1.1 dev eth0"),
         "{routes}"
     );
-    attach(&world, &name, &["ping", "-c1", "-W2", "10.16.1.1"]);
-    attach(&world, &name, &["ping", "-c1", "-W2", "10.16.1.3"]);
+    attach(&world, &name, &["ping", "-c1", "-W10", "10.16.1.1"]);
+    attach(&world, &name, &["ping", "-c1", "-W10", "10.16.1.3"]);
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.rlxc(&["stop", "-n", &peer, "-k"]).assert().success();
     assert_eq!(netns.links(), ["lo", "br0"]);

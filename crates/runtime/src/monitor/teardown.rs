@@ -111,8 +111,20 @@ impl Made {
 }
 
 /// The run directory goes last; the lock inside it is released when the monitor exits.
+/// Renamed out of the way first, so it vanishes at once: removing it in place deletes the
+/// state file first, and a `wait -s STOPPED` woken by that would see the directory still
+/// there (a `start` right after would find it too).
 fn remove_run_dir(paths: &ContainerPaths) {
-    let _ = fs::remove_dir_all(paths.run_dir());
+    let run_dir = paths.run_dir();
+    let doomed = run_dir.with_file_name(format!(".removed.{}", std::process::id()));
+    match fs::rename(&run_dir, &doomed) {
+        Ok(()) => {
+            let _ = fs::remove_dir_all(doomed);
+        }
+        Err(_) => {
+            let _ = fs::remove_dir_all(run_dir);
+        }
+    }
 }
 
 /// What a clean-up after a dead monitor found and did.
