@@ -129,10 +129,15 @@ impl MonitorCgroup {
             .map_err(|e| format!("monitor cgroup: {e}"))
     }
 
-    /// Moves the monitor into its cgroup2 cgroup.
-    pub fn enter_unified(&self) -> Result<(), String> {
+    /// Moves the monitor into its cgroup2 cgroup, and `helper` with it: the /proc view's
+    /// server, forked before this late move, would otherwise stay behind where rlxc started.
+    pub fn enter_unified(&self, helper: Option<i32>) -> Result<(), String> {
         self.cgroups
             .enter_self(Placement::V2Only)
+            .and_then(|()| match helper {
+                Some(pid) => self.cgroups.add_process(pid, Placement::V2Only),
+                None => Ok(()),
+            })
             .map_err(|e| format!("monitor cgroup: {e}"))
     }
 

@@ -310,7 +310,12 @@ fn monitor_main(
 /// the container runs, where no start waits for it. Only the monitor's own accounting is at
 /// stake, so a failure is said and the container keeps running.
 fn enter_unified_monitor_cgroup(made: &Made) {
-    if let Some(Err(e)) = made.monitor_cgroup.as_ref().map(|m| m.enter_unified()) {
+    let server = made.procview.as_ref().map(|server| server.pid());
+    if let Some(Err(e)) = made
+        .monitor_cgroup
+        .as_ref()
+        .map(|m| m.enter_unified(server))
+    {
         eprintln!("{e}");
     }
 }
