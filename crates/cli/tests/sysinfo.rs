@@ -10,7 +10,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{view_servers, World};
+use support::World;
 
 const LIMIT_KIB: u64 = 256 * 1024;
 
@@ -303,13 +303,13 @@ fn a_killed_server_comes_back_and_sysinfo_is_answered_again() {
         read(&root, "answer")
     };
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let before = view_servers(&world.instance(&name));
+    let before = world.view_servers(&name);
     assert_eq!(before.len(), 1, "{before:?}");
     let server = rustix::process::Pid::from_raw(before[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
     // Asked at once: the call waits for the next server, which the monitor forks.
     assert_eq!(free_total(&ask_for_free()), LIMIT_KIB);
-    let after = view_servers(&world.instance(&name));
+    let after = world.view_servers(&name);
     assert_eq!(after.len(), 1, "{after:?}");
     assert_ne!(after, before);
 
@@ -318,7 +318,7 @@ fn a_killed_server_comes_back_and_sysinfo_is_answered_again() {
     let server = rustix::process::Pid::from_raw(after[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill");
     assert_eq!(attached_free(&world, &name), LIMIT_KIB);
-    let third = view_servers(&world.instance(&name));
+    let third = world.view_servers(&name);
     assert_eq!(third.len(), 1, "{third:?}");
     assert_ne!(third, after);
     stop(&world, &name);
@@ -331,7 +331,7 @@ fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
     world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 256M\n");
     world.start_with_init_script(&name, "true");
     let monitor = world.monitor_pid(&name);
-    let servers = view_servers(&world.instance(&name));
+    let servers = world.view_servers(&name);
     assert_eq!(servers.len(), 1, "{servers:?}");
     let server = servers[0];
     let before = (settled_fds(monitor), open_fds(server));
@@ -350,7 +350,7 @@ fn many_attaches_leave_no_listener_behind_in_the_monitor_or_the_server() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(
-        view_servers(&world.instance(&name)),
+        world.view_servers(&name),
         vec![server],
         "the same server answered all"
     );

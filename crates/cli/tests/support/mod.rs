@@ -176,6 +176,24 @@ impl World {
             .expect("run directory")
     }
 
+    /// The /proc view servers of a running container: the `rlxc-view` children of its
+    /// monitor (by parent rather than by name, which the kernel cuts to 15 bytes and another
+    /// lxcpath's container may share).
+    pub fn view_servers(&self, name: &str) -> Vec<i32> {
+        let monitor = format!("PPid:\t{}", self.monitor_pid(name));
+        std::fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+                    status.starts_with("Name:\trlxc-view")
+                        && status.lines().any(|line| line == monitor)
+                })
+            })
+            .collect()
+    }
+
     /// The monitor's pid, from the container's state file.
     pub fn monitor_pid(&self, name: &str) -> i32 {
         let dir = self.run_root().join(self.instance(name));
@@ -354,22 +372,4 @@ impl Drop for TestNetns {
             .args(["netns", "delete", &self.name])
             .status();
     }
-}
-
-/// The /proc view servers of a container instance (see `World::instance`): the `rlxc-view`
-/// processes in its monitor's cgroup. By cgroup rather than by name, which the kernel cuts to
-/// 15 bytes and which another lxcpath's container may share.
-pub fn view_servers(instance: &str) -> Vec<i32> {
-    let cgroup = format!("/rlxc.monitor.{instance}");
-    std::fs::read_dir("/proc")
-        .expect("/proc")
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|comm| comm.starts_with("rlxc-view"))
-                && std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-                    .is_ok_and(|lines| lines.lines().any(|l| l.ends_with(&cgroup)))
-        })
-        .collect()
 }
