@@ -422,7 +422,7 @@ fn an_apparmor_profile_confines_init_where_apparmor_runs() {
     world.append_config(&name, "lxc.apparmor.profile = rlxc-test\n");
     world.start_with_init_script(
         &name,
-        "echo no > /tmp/denied-by-apparmor 2>/tmp/denied.err; echo $? > /tmp/denied.rc; \
+        "{ echo no > /tmp/denied-by-apparmor; } 2>/tmp/denied.err; echo $? > /tmp/denied.rc; \
          echo yes > /tmp/allowed",
     );
     let init = world.init_pid(&name);
