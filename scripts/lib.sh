@@ -9,8 +9,10 @@
 # (installed, never run), and user-mode-linux: the kernel of the cgroup-v2 test lane
 # (tests/uml/run.sh), a pure cgroup2 host run as an ordinary process. The OpenRC test unpacks
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
-# OpenRC's runlevels.
-RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc systemd user-mode-linux)
+# OpenRC's runlevels. apparmor: its apparmor_parser loads the test profile in the UML guest,
+# whose kernel is booted with AppArmor (its service does nothing on a host without it).
+RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc systemd user-mode-linux
+                   apparmor)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

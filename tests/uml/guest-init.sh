@@ -17,6 +17,10 @@ modprobe fuse 2>/dev/null
 echo "+cpu +io +memory +pids" >/sys/fs/cgroup/cgroup.subtree_control
 ip link set lo up 2>/dev/null
 cd "$(cat /repo)"
+# AppArmor (the kernel is booted with lsm=apparmor): the profile the LSM test names, loaded
+# with the host's apparmor_parser (-K: no cache in the throw-away /etc).
+mount -t securityfs securityfs /sys/kernel/security
+apparmor_parser -r -K tests/uml/rlxc-test.apparmor 2>&1 | grep -v "parser.conf' not found"
 echo "kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 rc=0
 for binary in $(cat /tests); do
@@ -28,6 +32,9 @@ for binary in $(cat /tests); do
     network-*) # only what the host cannot test: vlan and ipvlan, which must work here
       RLXC_EXPECT_VLAN=1 "$binary" --test-threads=1 --exact \
         vlan_and_ipvlan_work_or_fail_cleanly_where_the_kernel_lacks_them >"$out" 2>&1 || rc=1 ;;
+    seccomp_lsm-*) # only what needs AppArmor; the rest runs on the host
+      "$binary" --test-threads=1 --exact --include-ignored \
+        an_apparmor_profile_confines_init_where_apparmor_runs >"$out" 2>&1 || rc=1 ;;
     userns-*) # the guest's /tmp is hostfs, which keeps no file ownership: only the tests of
       # unprivileged containers that check none (the cgroup2 delegation is the point here)
       "$binary" --test-threads=2 --exact console_info_limits_and_cgroup_ownership_work_unprivileged \

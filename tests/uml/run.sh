@@ -29,9 +29,11 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:top checks that top's figures come from cgroup2 files there (lxc-top reads v1 only).
 # rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
+# rlxc:seccomp_lsm runs for its AppArmor test: the guest boots with lsm=apparmor (this
+# host's kernel has no LSM) and guest-init.sh loads tests/uml/rlxc-test.apparmor.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
-       rlxc:sysinfo rlxc:userns)
+       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
@@ -63,7 +65,7 @@ cp tests/uml/guest-init.sh "$G/init"; chmod +x "$G/init"
 printf '%s\n' "$REPO" >"$G/repo"; printf '%s\n' "${binaries[@]}" >"$G/tests"
 
 echo "==> booting user-mode-linux $KVER (pure cgroup2) to run ${#binaries[@]} test binaries"
-/usr/bin/linux.uml mem="$MEM" root=/dev/root rootfstype=hostfs rootflags="$G" rw init=/init \
+/usr/bin/linux.uml mem="$MEM" root=/dev/root rootfstype=hostfs rootflags="$G" rw init=/init lsm=apparmor \
   con0=fd:0,fd:1 con=null quiet </dev/null 2>&1 |
   sed -e '/^Checking /d' -e '/^Linux version/d' -e '/reboot: System halted/d' -e '/^SELinux: /d' \
       -e '/^mmapper_init/d' -e '/ubd device/d'

@@ -403,3 +403,46 @@ fn dmesg_inside_prints_an_empty_log_while_the_hosts_is_not() {
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+/// Where AppArmor runs (the UML lane boots its kernel with `lsm=apparmor`, and
+/// tests/uml/guest-init.sh loads tests/uml/rlxc-test.apparmor, which allows everything but
+/// writing /tmp/denied-by-apparmor): init runs under the profile the config names, as the
+/// kernel says from outside, and the profile's deny rule holds inside.
+#[test]
+#[ignore = "needs AppArmor with the rlxc-test profile loaded: tests/uml/run.sh runs it (--include-ignored)"]
+fn an_apparmor_profile_confines_init_where_apparmor_runs() {
+    let profiles = std::fs::read_to_string("/sys/kernel/security/apparmor/profiles")
+        .expect("needs AppArmor with securityfs mounted: run through tests/uml/run.sh");
+    assert!(
+        profiles.lines().any(|l| l == "rlxc-test (enforce)"),
+        "the rlxc-test profile is not loaded: {profiles}"
+    );
+    let world = World::new();
+    let name = world.busybox("apparmor");
+    world.append_config(&name, "lxc.apparmor.profile = rlxc-test\n");
+    world.start_with_init_script(
+        &name,
+        "{ echo no > /tmp/denied-by-apparmor; } 2>/tmp/denied.err; echo $? > /tmp/denied.rc; \
+         echo yes > /tmp/allowed",
+    );
+    let init = world.init_pid(&name);
+    // AppArmor's own attr directory first: with LSM stacking the shared file may be another's.
+    let label = std::fs::read_to_string(format!("/proc/{init}/attr/apparmor/current"))
+        .or_else(|_| std::fs::read_to_string(format!("/proc/{init}/attr/current")))
+        .expect("init's AppArmor label");
+    assert_eq!(label.trim_end_matches(['\0', '\n']), "rlxc-test (enforce)");
+    // Through init's root: whatever is mounted on the container's /tmp.
+    let tmp = PathBuf::from(format!("/proc/{init}/root/tmp"));
+    let read = |file: &str| std::fs::read_to_string(tmp.join(file)).unwrap_or_default();
+    assert_eq!(read("denied.rc").trim(), "1", "{}", read("denied.err"));
+    assert!(
+        read("denied.err").contains("Permission denied"),
+        "{}",
+        read("denied.err")
+    );
+    assert!(!tmp.join("denied-by-apparmor").exists());
+    // The profile denies that one write, not writing in general.
+    assert_eq!(read("allowed").trim(), "yes");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

@@ -163,6 +163,13 @@ fn open_one(write: &LabelWrite) -> std::io::Result<OpenLabel> {
     Err(last)
 }
 
+/// The labels' open files, which must survive closing the monitor's fds until `apply`.
+pub(crate) fn raw_fds(labels: &[OpenLabel]) -> impl Iterator<Item = std::os::fd::RawFd> + '_ {
+    labels
+        .iter()
+        .map(|label| std::os::fd::AsRawFd::as_raw_fd(&label.file))
+}
+
 /// Writes the labels; they take effect at the next execve (keycreate: at the next keyring).
 pub(crate) fn apply(labels: &[OpenLabel]) -> std::io::Result<()> {
     use std::io::Write;

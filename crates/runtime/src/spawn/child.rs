@@ -138,7 +138,12 @@ fn set_up(
     // nothing of the monitor's (its lock, cgroup directories, console log) may be open.
     step(
         "close fds",
-        sys::close_fds_from_3_except(&[std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd())]),
+        // The exec labels are written last, after this: their files stay open until exec.
+        sys::close_fds_from_3_except(
+            &std::iter::once(std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd()))
+                .chain(crate::lsm::raw_fds(&exec_labels))
+                .collect::<Vec<_>>(),
+        ),
     )?;
     run_start_hooks(plan)?;
     step("sync", channel.send(&ChildMessage::ReadyToExec, &[]))?;
