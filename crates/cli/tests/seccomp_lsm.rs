@@ -443,6 +443,20 @@ fn an_apparmor_profile_confines_init_where_apparmor_runs() {
     assert!(!tmp.join("denied-by-apparmor").exists());
     // The profile denies that one write, not writing in general.
     assert_eq!(read("allowed").trim(), "yes");
+    // An attached command runs under init's profile too.
+    let attached = world.output(&[
+        "attach",
+        "-n",
+        &name,
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat /proc/self/attr/current; { echo no > /tmp/denied-by-apparmor; } 2>/dev/null; echo rc=$?",
+    ]);
+    let attached = String::from_utf8_lossy(&attached.stdout);
+    assert!(attached.contains("rlxc-test (enforce)"), "{attached}");
+    assert!(attached.contains("rc=1"), "{attached}");
+    assert!(!tmp.join("denied-by-apparmor").exists());
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }

@@ -136,6 +136,34 @@ pub fn plan(spec: &ContainerSpec, host: HostLsms) -> Result<LsmPlan, LsmError> {
     Ok(plan)
 }
 
+/// The exec label that gives an attached command init's confinement: init's AppArmor
+/// profile (`/proc/PID/attr/apparmor/current`, "NAME (MODE)") or SELinux context, read from
+/// the host (`read_proc` reads a file of init's `/proc/PID`). None when init is unconfined
+/// or no LSM runs (the files then do not read).
+pub(crate) fn exec_label_of(
+    read_proc: impl Fn(&str) -> Option<String>,
+    host: HostLsms,
+) -> Option<LabelWrite> {
+    let read =
+        |file: &str| read_proc(file).map(|label| label.trim_end_matches(['\n', '\0']).to_string());
+    if host.apparmor {
+        let current = read("attr/apparmor/current").or_else(|| read("attr/current"))?;
+        let profile = current.split(" (").next().unwrap_or_default();
+        return (!profile.is_empty() && profile != "unconfined").then(|| LabelWrite {
+            files: APPARMOR_EXEC,
+            value: format!("exec {profile}"),
+        });
+    }
+    if host.selinux {
+        let context = read("attr/current")?;
+        return (!context.is_empty()).then_some(LabelWrite {
+            files: SELINUX_EXEC,
+            value: context,
+        });
+    }
+    None
+}
+
 /// An opened label file and what goes into it.
 pub(crate) struct OpenLabel {
     file: std::fs::File,

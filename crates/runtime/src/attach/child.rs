@@ -139,6 +139,12 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
 /// The confiner's checklist: after it, this process has nothing a process of the container
 /// could not have.
 fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
+    // First, while this process's /proc/self is still the host's: the label is for the
+    // next exec, the command's (the command's process inherits it with the fork).
+    if let Some(label) = &plan.confinement.lsm_label {
+        let opened = step("LSM label", crate::lsm::open(std::slice::from_ref(label)))?;
+        step("LSM label", crate::lsm::apply(&opened))?;
+    }
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::process::{pidfd_open, Pid, PidfdFlags};
@@ -132,6 +132,10 @@ impl Init {
         Ok(Confinement {
             seccomp,
             no_new_privs: field("NoNewPrivs:") == Some("1"),
+            lsm_label: crate::lsm::exec_label_of(
+                |file| read_at(&self.proc_dir, file).ok(),
+                crate::lsm::HostLsms::probe(Path::new("/sys")),
+            ),
         })
     }
 
@@ -166,6 +170,8 @@ pub(crate) struct CgroupJoin {
 pub struct Confinement {
     pub seccomp: Option<crate::seccomp::Program>,
     pub no_new_privs: bool,
+    /// Init's AppArmor profile or SELinux context, as the label of the command's exec.
+    pub lsm_label: Option<crate::lsm::LabelWrite>,
 }
 
 fn read_program(paths: &ContainerPaths) -> Result<crate::seccomp::Program, AttachError> {
