@@ -41,6 +41,51 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
 }
 
 #[test]
+fn the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it() {
+    let world = World::new();
+    let name = world.busybox("moncg");
+    world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+    // From the moment start returns, in every hierarchy, cgroup2 included: the monitor is
+    // forked into it rather than moved (a move waits for an RCU grace period).
+    let monitor = world.monitor_pid(&name);
+    let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).expect("cgroup");
+    assert!(
+        cgroups
+            .lines()
+            .all(|line| line.contains(&format!("/rlxc.monitor.{name}"))),
+        "{cgroups}"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    // Gone, or a zombie its new parent has not reaped yet.
+    let status = std::fs::read_to_string(format!("/proc/{monitor}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "{status}"
+    );
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn start_in_the_foreground_returns_once_the_container_is_gone() {
+    let world = World::new();
+    let name = world.busybox("fg");
+    // No console to relay: the foreground is the wait for the container's end.
+    world.append_config(
+        &name,
+        "lxc.console.path = none\nlxc.init.cmd = /bin/sh -c \"sleep 0.5\"\n",
+    );
+    world.rlxc(&["start", "-n", &name, "-F"]).assert().success();
+    assert_eq!(world.state(&name), "STOPPED");
+    world.assert_nothing_left(&name);
+    // And at once again, as a script runs one-shot containers.
+    world.append_config(&name, "lxc.init.cmd = /bin/true\n");
+    for _ in 0..3 {
+        world.rlxc(&["start", "-n", &name, "-F"]).assert().success();
+        world.assert_nothing_left(&name);
+    }
+}
+
+#[test]
 fn exit_codes_of_start_and_stop() {
     let world = World::new();
     let name = world.busybox("codes");

@@ -8,6 +8,7 @@ pub mod channel;
 pub mod create;
 mod error;
 pub mod hooks;
+pub mod lock;
 pub mod lsm;
 pub mod monitor;
 pub mod namespaces;

@@ -19,9 +19,12 @@ pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
             };
             (now, Some(state))
         }
-        // Init is gone but its monitor still tears down (cgroups, network): not STOPPED yet,
-        // so `wait -s STOPPED` returns only once nothing of the container is left.
-        Ok(Some(state)) if state.monitor.is_alive() => (State::Stopping, Some(state)),
+        // Init is gone but its monitor still tears down (cgroups, network), or the monitor's
+        // last child removes the monitor's cgroup: not STOPPED yet, so `wait -s STOPPED`
+        // returns only once nothing of the container is left.
+        Ok(Some(state)) if state.monitor.is_alive() || crate::lock::is_held(paths) => {
+            (State::Stopping, Some(state))
+        }
         _ => (State::Stopped, None),
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal};
 
+use crate::lock::TeardownWatch;
 use crate::monitor::clean_up_after_dead_monitor;
 use crate::paths::ContainerPaths;
 use crate::state::{ProcessId, StateFile};
@@ -173,6 +174,8 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
         clean_up_after_dead_monitor(paths);
         return Ok(StopOutcome::NotRunning);
     };
+    // Opened now, while this run's lock file is where the state file says.
+    let teardown = TeardownWatch::open(paths);
     let pid = state.init.pid;
     let outcome = if options.kill {
         signal(&init, pid, options.stop_signal)?;
@@ -200,22 +203,22 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
     };
     if !options.nowait {
         wait_exit(&init, None).map_err(|source| StopError::Wait { pid, source })?;
-        wait_for_teardown(paths, &state);
+        wait_for_teardown(paths, &state, teardown);
     }
     Ok(outcome)
 }
 
-/// Init is gone: the monitor now tears down; wait for it (its pidfd), or do it ourselves if
-/// the monitor is dead.
-fn wait_for_teardown(paths: &ContainerPaths, state: &StateFile) {
-    match open_verified(&state.monitor) {
-        Some(monitor) => {
-            let _ = wait_exit(&monitor, Some(MONITOR_TEARDOWN));
-        }
-        None => {
-            clean_up_after_dead_monitor(paths);
+/// Init is gone: the monitor now tears down, and its last child removes the monitor's own
+/// cgroup and the run directory; wait for both (the monitor's pidfd, then the lock), and
+/// clean up ourselves after a monitor that died without doing so.
+fn wait_for_teardown(paths: &ContainerPaths, state: &StateFile, teardown: TeardownWatch) {
+    if let Some(monitor) = open_verified(&state.monitor) {
+        if !matches!(wait_exit(&monitor, Some(MONITOR_TEARDOWN)), Ok(true)) {
+            return;
         }
     }
+    teardown.wait();
+    clean_up_after_dead_monitor(paths);
 }
 
 #[cfg(test)]

@@ -101,12 +101,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         command: args.command.clone(),
         daemonize: !args.foreground,
     };
-    let monitor_pid = match launch(&request_) {
+    let launched = match launch(&request_) {
         Ok(launched) => {
             for warning in &launched.warnings {
                 eprintln!("warning: {warning}");
             }
-            launched.monitor_pid
+            launched
         }
         Err(LaunchError::AlreadyRunning { name }) => {
             eprintln!("{name} is already running");
@@ -123,14 +123,16 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(pidfile) = &args.pidfile {
-        std::fs::write(pidfile, format!("{monitor_pid}\n"))
+        std::fs::write(pidfile, format!("{}\n", launched.monitor_pid))
             .with_context(|| format!("writing {}", pidfile.display()))?;
     }
     if args.foreground {
-        // The console stays on this terminal until the container stops.
+        // The console stays on this terminal until the container stops; without a console
+        // (`lxc.console.path = none`) the foreground is the wait for the stop.
         if let Ok((_, stream)) = request(&paths.socket(), &Request::Console { tty: 0 }) {
             relay(stream, 1).context("console")?;
         }
+        launched.teardown.wait();
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,8 +2,11 @@
 //! `lxc.cgroup.*` / `lxc.cgroup2.*` planned on this host's layout (detected once per start)
 //! and written, and the monitor's own cgroup apart from the payload's.
 
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use rustix::fs::{Mode, OFlags};
 
 use rlxc_cgroup::{
     CgroupLayout, CgroupRequest, ContainerCgroups, LimitPlan, OwnCgroups, Placement,
@@ -51,6 +54,26 @@ impl CgroupPaths {
     }
 }
 
+/// Where one start's cgroups go, worked out once, in the CLI, before the monitor exists: the
+/// monitor is born inside its own cgroup2 cgroup, so its `/proc/self/cgroup` no longer names
+/// the cgroup rlxc was started in, below which everything goes.
+pub(crate) struct CgroupPlan {
+    layout: CgroupLayout,
+    own: OwnCgroups,
+    paths: CgroupPaths,
+}
+
+impl CgroupPlan {
+    /// This host's layout and the caller's cgroups; `name` is the container's instance name
+    /// (cgroups are host-wide: it keeps two lxcpaths' same-named containers apart).
+    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, String> {
+        let paths = CgroupPaths::of(spec, name)?;
+        let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
+        let own = OwnCgroups::of_this_process().map_err(|e| format!("cgroups: {e}"))?;
+        Ok(Self { layout, own, paths })
+    }
+}
+
 fn pairs(settings: &[rlxc_config::spec::CgroupSetting]) -> Vec<(String, String)> {
     settings
         .iter()
@@ -63,16 +86,16 @@ fn pairs(settings: &[rlxc_config::spec::CgroupSetting]) -> Vec<(String, String)>
 /// need, and writes them. Notices (translations, weights the host lacks) go to `warnings`.
 pub(crate) fn create_payload(
     spec: &ContainerSpec,
-    paths: &CgroupPaths,
+    place: &CgroupPlan,
     warnings: &mut Vec<String>,
 ) -> Result<ContainerCgroups, String> {
-    let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
-    let plan = LimitPlan::new(&layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2))
+    let layout = &place.layout;
+    let plan = LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2))
         .map_err(|e| format!("cgroups: {e}"))?;
     warnings.extend(plan.notices.iter().cloned());
-    let own = OwnCgroups::of_this_process().map_err(|e| format!("cgroups: {e}"))?;
-    let request = CgroupRequest::new(&paths.payload).with_controllers(plan.v2_controllers(&layout));
-    let cgroups = ContainerCgroups::create_with(&layout, &own, &request)
+    let request =
+        CgroupRequest::new(&place.paths.payload).with_controllers(plan.v2_controllers(layout));
+    let cgroups = ContainerCgroups::create_with(layout, &place.own, &request)
         .map_err(|e| format!("cgroups: {e}"))?;
     for missing in &cgroups.v2_delegation().not_delegated {
         warnings.push(missing.to_string());
@@ -91,24 +114,33 @@ pub(crate) fn create_payload(
 /// was started in): `rlxc.monitor.NAME` shows which monitor
 /// belongs to which container, and its use is not the container's.
 ///
-/// The monitor is single-threaded when it moves, so it moves itself the way that does not
-/// wait for an RCU grace period on v1 (see [`ContainerCgroups::self_entry`]); cgroup2 has no
-/// such way, so that move is made once the container runs ([`Self::enter_unified`]), where
-/// the start no longer waits for it.
+/// Moving a process between cgroups by pid waits for an RCU grace period (5-17 ms here), so
+/// the monitor never does: `rlxc start` forks it straight into its cgroup2 cgroup
+/// (`clone3(CLONE_INTO_CGROUP)`, see [`Self::unified_fd`]); in v1 a single thread moves itself
+/// by writing "0" to `tasks`, which does not wait (see [`ContainerCgroups::self_entry`]); and
+/// at the end the monitor's last child removes the cgroup once the monitor has exited (see
+/// `teardown`). `rlxc execute`, whose monitor is the caller itself, moves into cgroup2 once the
+/// container runs ([`Self::enter_unified`]) and back home at the end.
 pub(crate) struct MonitorCgroup {
     cgroups: ContainerCgroups,
     /// The cgroups the monitor came from, one per hierarchy (`true`: the cgroup2 one), to
     /// return to before removal.
     home: Vec<(PathBuf, bool)>,
+    /// The monitor was forked into its cgroup2 cgroup (and never leaves it alive).
+    pub born_inside: bool,
 }
 
 impl MonitorCgroup {
     /// Made before the payload's, so that a shared `lxc.cgroup.dir` parent is the
     /// monitor's: removed last, once both are gone.
-    pub fn create(paths: &CgroupPaths) -> Result<Self, String> {
-        let layout = CgroupLayout::detect().map_err(|e| format!("monitor cgroup: {e}"))?;
-        let cgroups = ContainerCgroups::create(&layout, &paths.monitor)
-            .map_err(|e| format!("monitor cgroup: {e}"))?;
+    pub fn create(place: &CgroupPlan) -> Result<Self, String> {
+        let paths = &place.paths;
+        let cgroups = ContainerCgroups::create_with(
+            &place.layout,
+            &place.own,
+            &CgroupRequest::new(&paths.monitor),
+        )
+        .map_err(|e| format!("monitor cgroup: {e}"))?;
         let depth = paths.monitor.components().count();
         let unified = cgroups.unified_dir().map(Path::to_path_buf);
         let home = cgroups
@@ -118,7 +150,37 @@ impl MonitorCgroup {
                 Some((home, unified.as_deref() == Some(leaf)))
             })
             .collect();
-        Ok(Self { cgroups, home })
+        Ok(Self {
+            cgroups,
+            home,
+            born_inside: false,
+        })
+    }
+
+    /// The cgroup2 directory, for `clone3(CLONE_INTO_CGROUP)` of the monitor.
+    pub fn unified_fd(&self) -> Result<Option<OwnedFd>, String> {
+        self.cgroups
+            .unified_fd()
+            .map_err(|e| format!("monitor cgroup: {e}"))
+    }
+
+    /// The cgroup2 cgroup rlxc was started in, for `clone3(CLONE_INTO_CGROUP)` of the
+    /// monitor's last child (see `teardown`).
+    pub fn unified_home_fd(&self) -> Option<OwnedFd> {
+        let (dir, _) = self.home.iter().find(|(_, unified)| *unified)?;
+        let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
+        rustix::fs::open(dir, flags, Mode::empty()).ok()
+    }
+
+    /// Back home in the v1 hierarchies only (a thread's own move, no waiting), before the
+    /// monitor's last child takes over the removal.
+    pub fn leave_v1(&self) {
+        self.go_home(false);
+    }
+
+    /// Removes the cgroups once nothing is in them any more (the monitor has exited).
+    pub fn remove(self) {
+        let _ = self.cgroups.remove(Duration::ZERO);
     }
 
     /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it

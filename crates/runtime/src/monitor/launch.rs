@@ -16,11 +16,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rlxc_cgroup::Placement;
 use rlxc_config::ContainerSpec;
 
+use super::cgroups::{CgroupPlan, MonitorCgroup};
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
 use super::procview::ProcViewStart;
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
+use crate::lock::TeardownWatch;
 use crate::paths::ContainerPaths;
 use crate::rootfs::{self, RootfsPlan};
 use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
@@ -76,20 +78,80 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 /// Starts the container; returns the monitor's pid once init runs.
 pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     let (plan, rootfs_plan, lock) = prepare(launch)?;
-    let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| LaunchError::Fork(e.into()))?;
-    match super::sys::fork().map_err(LaunchError::Fork)? {
-        0 => {
+    let undo_prepare = |error: LaunchError| {
+        super::teardown::remove_run_dir(&launch.paths);
+        error
+    };
+    let (cgroup_plan, mut monitor_cgroup) = monitor_cgroup(launch).map_err(undo_prepare)?;
+    let forked = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(std::io::Error::from)
+        .and_then(|pipe| fork_monitor(&mut monitor_cgroup).map(|forked| (pipe, forked)));
+    let ((status_read, status_write), forked) = match forked {
+        Ok(forked) => forked,
+        Err(error) => {
+            monitor_cgroup.remove();
+            return Err(undo_prepare(LaunchError::Fork(error)));
+        }
+    };
+    match forked {
+        crate::sys::Forked::Child => {
             drop(status_read);
-            let code = monitor_main(launch, &plan, &rootfs_plan, lock, status_write);
+            let code = monitor_main(
+                launch,
+                Recipe {
+                    plan: &plan,
+                    rootfs_plan: &rootfs_plan,
+                    cgroups: &cgroup_plan,
+                },
+                monitor_cgroup,
+                lock,
+                status_write,
+            );
             std::process::exit(code)
         }
-        monitor_pid => {
+        crate::sys::Forked::Parent { pid, .. } => {
             drop(status_write);
             drop(lock);
-            wait_for_running(status_read, monitor_pid)
+            // Opened before the monitor can be gone: this run's lock, to wait on.
+            let teardown = TeardownWatch::open(&launch.paths);
+            match wait_for_running(status_read, pid) {
+                Ok((monitor_pid, warnings)) => Ok(Launched {
+                    monitor_pid,
+                    warnings,
+                    teardown,
+                }),
+                Err(error) => {
+                    // A failed start undoes itself; return once it has.
+                    teardown.wait();
+                    Err(error)
+                }
+            }
         }
     }
+}
+
+/// Where the cgroups go, and the monitor's own, made before the monitor exists so that it
+/// can be born inside (see [`MonitorCgroup`]).
+fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), LaunchError> {
+    let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())
+        .map_err(LaunchError::Monitor)?;
+    let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::Monitor)?;
+    Ok((plan, monitor))
+}
+
+/// Forks the monitor, straight into its cgroup2 cgroup where the host has one.
+fn fork_monitor(monitor: &mut MonitorCgroup) -> std::io::Result<crate::sys::Forked> {
+    let unified = monitor.unified_fd().map_err(std::io::Error::other)?;
+    monitor.born_inside = unified.is_some();
+    crate::sys::clone3(0, unified.as_ref().map(AsRawFd::as_raw_fd))
+}
+
+/// What one start does, planned before the monitor runs it (again at each reboot).
+#[derive(Clone, Copy)]
+struct Recipe<'a> {
+    plan: &'a InitPlan,
+    rootfs_plan: &'a RootfsPlan,
+    cgroups: &'a CgroupPlan,
 }
 
 /// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
@@ -101,8 +163,26 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     rootfs_plan.console = false;
     rootfs_plan.ttys = 0;
     let mut made = Made::new(launch.paths.clone());
+    let (cgroup_plan, monitor) = match monitor_cgroup(launch) {
+        Ok(made) => made,
+        Err(error) => {
+            made.undo();
+            return Err(error);
+        }
+    };
+    let entered = monitor.enter();
+    made.monitor_cgroup = Some(monitor);
+    if let Err(message) = entered {
+        made.undo();
+        return Err(LaunchError::Monitor(message));
+    }
+    let recipe = Recipe {
+        plan: &plan,
+        rootfs_plan: &rootfs_plan,
+        cgroups: &cgroup_plan,
+    };
     let mut warnings = Vec::new();
-    let mut event_loop = match start(launch, &plan, &rootfs_plan, &mut made, &mut warnings) {
+    let mut event_loop = match start(launch, recipe, &mut made, &mut warnings) {
         Ok(event_loop) => event_loop,
         Err(message) => {
             made.undo();
@@ -219,14 +299,16 @@ fn take_lock(paths: &ContainerPaths) -> Result<File, LaunchError> {
 }
 
 /// A running container: the monitor's pid and what it warned about on the way.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Launched {
     pub monitor_pid: i32,
     pub warnings: Vec<String>,
+    /// Waits until the container has stopped and nothing of it is left (`start -F`).
+    pub teardown: TeardownWatch,
 }
 
 /// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
-fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<Launched, LaunchError> {
+fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<(i32, Vec<String>), LaunchError> {
     let mut text = String::new();
     let _ = File::from(status).read_to_string(&mut text);
     let mut warnings = Vec::new();
@@ -237,10 +319,7 @@ fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<Launched, Launc
         rest = after;
     }
     match rest.strip_prefix("OK") {
-        Some(_) => Ok(Launched {
-            monitor_pid,
-            warnings,
-        }),
+        Some(_) => Ok((monitor_pid, warnings)),
         None if rest.is_empty() => Err(LaunchError::Monitor(
             "the monitor died before the container was running".into(),
         )),
@@ -251,8 +330,8 @@ fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<Launched, Launc
 /// The monitor process: start, report, serve, tear down. Returns its exit code.
 fn monitor_main(
     launch: &Launch,
-    plan: &InitPlan,
-    rootfs_plan: &RootfsPlan,
+    recipe: Recipe,
+    monitor_cgroup: MonitorCgroup,
     _lock: File,
     status: OwnedFd,
 ) -> i32 {
@@ -263,8 +342,10 @@ fn monitor_main(
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     set_process_name(&launch.paths);
     let mut made = Made::new(launch.paths.clone());
+    let entered = monitor_cgroup.enter();
+    made.monitor_cgroup = Some(monitor_cgroup);
     let mut warnings = Vec::new();
-    let started = start(launch, plan, rootfs_plan, &mut made, &mut warnings);
+    let started = entered.and_then(|()| start(launch, recipe, &mut made, &mut warnings));
     for warning in &warnings {
         let _ = status.write_all(format!("WARN {warning}\n").as_bytes());
     }
@@ -278,7 +359,6 @@ fn monitor_main(
     };
     let _ = status.write_all(b"OK");
     drop(status);
-    enter_unified_monitor_cgroup(&made);
     super::sys::release_free_heap();
     loop {
         let exit = event_loop.run();
@@ -290,13 +370,12 @@ fn monitor_main(
             return i32::from(exit.is_err());
         }
         stop_container(launch, &mut made, "reboot");
+        let monitor_cgroup = made.monitor_cgroup.take();
         made = Made::new(launch.paths.clone());
+        made.monitor_cgroup = monitor_cgroup;
         let mut warnings = Vec::new();
-        event_loop = match start(launch, plan, rootfs_plan, &mut made, &mut warnings) {
-            Ok(event_loop) => {
-                enter_unified_monitor_cgroup(&made);
-                event_loop
-            }
+        event_loop = match start(launch, recipe, &mut made, &mut warnings) {
+            Ok(event_loop) => event_loop,
             Err(message) => {
                 eprintln!("reboot of {} failed: {message}", launch.paths.name);
                 made.undo();
@@ -306,9 +385,10 @@ fn monitor_main(
     }
 }
 
-/// The monitor's cgroup2 move waits for an RCU grace period (see `MonitorCgroup`): made once
-/// the container runs, where no start waits for it. Only the monitor's own accounting is at
-/// stake, so a failure is said and the container keeps running.
+/// `rlxc execute`'s monitor (the caller) moves into its cgroup2 cgroup, which waits for an
+/// RCU grace period (see `MonitorCgroup`): made once the container runs, where no start waits
+/// for it. Only the monitor's own accounting is at stake, so a failure is said and the
+/// container keeps running.
 fn enter_unified_monitor_cgroup(made: &Made) {
     let server = made.procview.as_ref().map(|server| server.pid());
     if let Some(Err(e)) = made
@@ -329,7 +409,7 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
         eprintln!("{e}");
     }
     if target == "reboot" {
-        made.undo_keeping_run_dir();
+        made.undo_container();
     } else {
         made.undo();
     }
@@ -341,14 +421,20 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
 /// The start recipe. Every resource goes into `made` as soon as it exists.
 fn start(
     launch: &Launch,
-    plan: &InitPlan,
-    rootfs_plan: &RootfsPlan,
+    recipe: Recipe,
     made: &mut Made,
     warnings: &mut Vec<String>,
 ) -> Result<EventLoop, String> {
+    let Recipe {
+        plan, rootfs_plan, ..
+    } = recipe;
     let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     hooks::run(&launch.spec, HookPoint::PreStart, &hook_context).map_err(|e| e.to_string())?;
-    create_cgroups(launch, made, warnings)?;
+    made.cgroups = Some(super::cgroups::create_payload(
+        &launch.spec,
+        recipe.cgroups,
+        warnings,
+    )?);
     let unified = match &made.cgroups {
         Some(cgroups) => cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?,
         None => None,
@@ -471,26 +557,6 @@ fn start(
         })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
-}
-
-/// The payload cgroup with its limits, then the monitor's own; see [`super::cgroups`].
-fn create_cgroups(
-    launch: &Launch,
-    made: &mut Made,
-    warnings: &mut Vec<String>,
-) -> Result<(), String> {
-    // Cgroups are host-wide: the instance name keeps two lxcpaths' same-named containers apart.
-    let paths = super::cgroups::CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
-    made.monitor_cgroup = Some(super::cgroups::MonitorCgroup::create(&paths)?);
-    made.cgroups = Some(super::cgroups::create_payload(
-        &launch.spec,
-        &paths,
-        warnings,
-    )?);
-    match &made.monitor_cgroup {
-        Some(monitor) => monitor.enter(),
-        None => Ok(()),
-    }
 }
 
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {

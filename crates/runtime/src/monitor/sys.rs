@@ -1,6 +1,6 @@
-//! The monitor's `unsafe`: fork, a signalfd, and stdio redirection.
+//! The monitor's `unsafe`: a signalfd, stdio redirection, its title.
 
-pub(crate) use crate::sys::{dup_onto_stdio, fork};
+pub(crate) use crate::sys::dup_onto_stdio;
 
 /// Blocks `signals` and returns a non-blocking signalfd for them (the monitor's epoll reads it).
 pub(crate) fn signalfd_for(signals: &[i32]) -> Option<std::os::fd::OwnedFd> {

@@ -3,8 +3,12 @@
 //! the traces of a monitor that was killed.
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::{getpid, pidfd_open, PidfdFlags};
 
 use rlxc_cgroup::ContainerCgroups;
 
@@ -12,6 +16,7 @@ use super::cgroups::MonitorCgroup;
 use super::network::{self, NetworkGuard};
 use crate::paths::ContainerPaths;
 use crate::state::{ProcessId, State, StateFile};
+use crate::sys::Forked;
 
 /// How long removing the cgroups may wait for the last processes to go.
 const CGROUP_REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -67,42 +72,54 @@ impl Made {
     }
 
     /// Removes everything, newest first: processes, cgroups, socket, state, run directory.
+    /// The monitor's own cgroup and the run directory may go only after the monitor has
+    /// exited: see [`hand_over_to_last_child`].
     pub fn undo(&mut self) {
-        self.undo_keeping_run_dir();
-        remove_run_dir(&self.paths);
-    }
-
-    /// The same but the run directory (and the lock in it) stays: a reboot starts again.
-    pub fn undo_keeping_run_dir(&mut self) {
-        // Killed and reaped first: it lives in the monitor's cgroup, removed below.
-        drop(self.procview.take());
-        let monitor = self.monitor_cgroup.take();
+        let Some(monitor) = self.monitor_cgroup.take() else {
+            self.undo_container();
+            remove_run_dir(&self.paths);
+            return;
+        };
+        if monitor.born_inside {
+            self.undo_container();
+            if let Some(monitor) = hand_over_to_last_child(monitor, &self.paths) {
+                // No child to be had: then the move home (and its wait) is ours.
+                monitor.leave_unified();
+                monitor.leave();
+                remove_run_dir(&self.paths);
+            }
+            return;
+        }
         std::thread::scope(|scope| {
-            // The monitor's cgroup2 move home waits for an RCU grace period (see
-            // `MonitorCgroup`): a thread waits it out while the container's things go.
-            let going_home = monitor
-                .as_ref()
-                .filter(|monitor| monitor.has_unified())
-                .map(|monitor| {
-                    std::thread::Builder::new()
-                        .spawn_scoped(scope, || monitor.leave_unified())
-                        // No thread to be had: then the wait is ours.
-                        .map_err(|_| monitor.leave_unified())
-                });
-            if let Some(network) = self.network.take() {
-                network.undo();
-            }
-            if let Some(cgroups) = self.cgroups.take() {
-                let _ = cgroups.kill_all();
-                let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
-            }
+            // `rlxc execute`'s monitor moved into its cgroup2 cgroup: the move home waits for
+            // an RCU grace period (see `MonitorCgroup`); a thread waits it out while the
+            // container's things go.
+            let going_home = monitor.has_unified().then(|| {
+                std::thread::Builder::new()
+                    .spawn_scoped(scope, || monitor.leave_unified())
+                    .map_err(|_| monitor.leave_unified())
+            });
+            self.undo_container();
             if let Some(Ok(thread)) = going_home {
                 let _ = thread.join();
             }
         });
         // Single-threaded again, as the v1 move of `leave` needs.
-        if let Some(monitor) = monitor {
-            monitor.leave();
+        monitor.leave();
+        remove_run_dir(&self.paths);
+    }
+
+    /// What the container itself made, for a reboot in place: the monitor's cgroup, the run
+    /// directory and the lock in it stay.
+    pub fn undo_container(&mut self) {
+        // Killed and reaped first: it lives in the monitor's cgroup.
+        drop(self.procview.take());
+        if let Some(network) = self.network.take() {
+            network.undo();
+        }
+        if let Some(cgroups) = self.cgroups.take() {
+            let _ = cgroups.kill_all();
+            let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
         }
         if let Some(socket) = self.socket.take() {
             let _ = fs::remove_file(socket);
@@ -110,11 +127,43 @@ impl Made {
     }
 }
 
+/// The monitor's last act when it was born in its cgroup2 cgroup: leaving it would wait for
+/// an RCU grace period (see `MonitorCgroup`), so it stays there to the end, and a last child,
+/// forked straight into the cgroup rlxc was started in, removes the monitor's cgroups once
+/// the monitor has exited (a process that exited is in no cgroup), then the run directory.
+/// The child inherits the container's lock and holds it until then, so whoever waits for the
+/// lock ([`crate::lock::TeardownWatch`]) sees everything gone. Gives the cgroup back when no
+/// such child could be made.
+fn hand_over_to_last_child(
+    monitor: MonitorCgroup,
+    paths: &ContainerPaths,
+) -> Option<MonitorCgroup> {
+    // v1 moves of a thread of its own do not wait: the monitor leaves those itself.
+    monitor.leave_v1();
+    let Ok(this_monitor) = pidfd_open(getpid(), PidfdFlags::empty()) else {
+        return Some(monitor);
+    };
+    let Some(home) = monitor.unified_home_fd() else {
+        return Some(monitor);
+    };
+    match crate::sys::clone3(0, Some(home.as_raw_fd())) {
+        Ok(Forked::Child) => {
+            let mut fds = [PollFd::new(&this_monitor, PollFlags::IN)];
+            while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
+            monitor.remove();
+            remove_run_dir(paths);
+            crate::sys::exit_child(0)
+        }
+        Ok(Forked::Parent { .. }) => None,
+        Err(_) => Some(monitor),
+    }
+}
+
 /// The run directory goes last; the lock inside it is released when the monitor exits.
 /// Renamed out of the way first, so it vanishes at once: removing it in place deletes the
 /// state file first, and a `wait -s STOPPED` woken by that would see the directory still
 /// there (a `start` right after would find it too).
-fn remove_run_dir(paths: &ContainerPaths) {
+pub(crate) fn remove_run_dir(paths: &ContainerPaths) {
     let run_dir = paths.run_dir();
     let doomed = run_dir.with_file_name(format!(".removed.{}", std::process::id()));
     match fs::rename(&run_dir, &doomed) {
