@@ -89,10 +89,16 @@ fn two_containers_on_one_bridge_reach_each_other_and_the_bridge() {
         "br-two",
         "br0",
         "10.11.0.3/24",
-        "lxc.net.0.ipv4.gateway = auto\nlxc.net.0.veth.pair = vbrtwo\n",
+        // A MAC like a host end's (`fe:`): the host end must still differ, or the bridge
+        // keeps the container's frames for itself (ARP works, pings are lost).
+        "lxc.net.0.ipv4.gateway = auto\nlxc.net.0.veth.pair = vbrtwo\n\
+         lxc.net.0.hwaddr = fe:12:34:56:78:9a\n",
     );
     world.rlxc(&["start", "-n", &one]).assert().success();
     world.rlxc(&["start", "-n", &two]).assert().success();
+    assert_eq!(mac_of(&world, &two, "eth0"), "fe:12:34:56:78:9a");
+    let host_end = netns.ip(&["-o", "link", "show", "vbrtwo"]);
+    assert!(!host_end.contains("fe:12:34:56:78:9a"), "{host_end}");
 
     // Both host ends are ports of br0, and the fixed name is used.
     let ports = netns.ip(&["-o", "link", "show", "master", "br0"]);
