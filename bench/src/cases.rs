@@ -164,7 +164,7 @@ fn lifecycle(env: &Env, res: &mut Results, tool: Tool) {
 /// the host's init once they exit.
 fn helper_memory(env: &Env, res: &mut Results, tool: Tool, name: &str) {
     match helper_pid(env, tool, name) {
-        Ok(helper) => match sys::uss_pss(helper) {
+        Ok(helper) => match helpers_memory(helper, init_of(env, tool, name)) {
             Some((uss, pss)) => {
                 res.add(Case::HelperUss, tool, uss);
                 res.add(Case::HelperPss, tool, pss);
@@ -186,6 +186,24 @@ fn helper_pid(env: &Env, tool: Tool, name: &str) -> Result<i32, String> {
         .init_pid(tool, name)
         .ok_or_else(|| "init pid unknown".to_string())?;
     helper_of(tool, init)
+}
+
+fn init_of(env: &Env, tool: Tool, name: &str) -> Option<i32> {
+    env.init_pid(tool, name)
+}
+
+/// (USS, PSS) summed over a container's helper processes: the monitor (init's parent) and
+/// its other children (rlxc's /proc view server; LXC's monitor has none). Counting the
+/// monitor alone would hide what it shares with a server it forked.
+fn helpers_memory(monitor: i32, init: Option<i32>) -> Option<(f64, f64)> {
+    let (mut uss, mut pss) = sys::uss_pss(monitor)?;
+    for child in sys::children(monitor).into_iter().filter(|c| Some(*c) != init) {
+        if let Some((u, p)) = sys::uss_pss(child) {
+            uss += u;
+            pss += p;
+        }
+    }
+    Some((uss, pss))
 }
 
 fn helper_of(tool: Tool, init: i32) -> Result<i32, String> {
@@ -284,7 +302,8 @@ pub fn start_many(env: &Env, res: &mut Results, tool: Tool, names: &[String], id
                     continue;
                 };
                 total += sys::uss_pss(init).map_or(0.0, |m| m.1);
-                if let Some((u, p)) = helper_of(tool, init).ok().and_then(sys::uss_pss) {
+                let helper = helper_of(tool, init).ok();
+                if let Some((u, p)) = helper.and_then(|helper| helpers_memory(helper, Some(init))) {
                     total += p;
                     uss.push(u);
                     pss.push(p);

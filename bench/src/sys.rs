@@ -75,6 +75,17 @@ pub fn ppid(pid: i32) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The processes whose parent is `pid`.
+pub fn children(pid: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|child| ppid(*child) == Some(pid))
+        .collect()
+}
+
 /// (USS, PSS) of `pid` in KiB, from /proc/PID/smaps_rollup.
 pub fn uss_pss(pid: i32) -> Option<(f64, f64)> {
     let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
