@@ -32,6 +32,12 @@ for binary in $(cat /tests); do
     network-*) # only what the host cannot test: vlan and ipvlan, which must work here
       RLXC_EXPECT_VLAN=1 "$binary" --test-threads=1 --exact \
         vlan_and_ipvlan_work_or_fail_cleanly_where_the_kernel_lacks_them >"$out" 2>&1 || rc=1 ;;
+    lifecycle-*) # the monitor born in its cgroup2 cgroup and removed by its last child: on a
+      # pure cgroup2 host that cgroup is the monitor's only one
+      "$binary" --test-threads=2 --exact the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it \
+        start_in_the_foreground_returns_once_the_container_is_gone \
+        twenty_start_stop_cycles_leave_nothing wait_returns_when_the_state_is_reached_or_times_out \
+        >"$out" 2>&1 || rc=1 ;;
     seccomp_lsm-*) # only what needs AppArmor; the rest runs on the host
       "$binary" --test-threads=1 --exact --include-ignored \
         an_apparmor_profile_confines_init_where_apparmor_runs >"$out" 2>&1 || rc=1 ;;

@@ -29,11 +29,12 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:top checks that top's figures come from cgroup2 files there (lxc-top reads v1 only).
 # rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
+# rlxc:lifecycle runs for the monitor's own cgroup2 cgroup (born in it, removed after it).
 # rlxc:seccomp_lsm runs for its AppArmor test: the guest boots with lsm=apparmor (this
 # host's kernel has no LSM) and guest-init.sh loads tests/uml/rlxc-test.apparmor.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
-       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm)
+       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
