@@ -221,6 +221,17 @@ impl ContainerCgroups {
         self.remove_with(timeout, &RealFs)
     }
 
+    /// Removes every directory if that takes no waiting and no killing: nothing is in them
+    /// and nothing below them. False when something is; then [`Self::kill_all`] and
+    /// [`Self::remove`] do it the long way.
+    pub fn remove_if_empty(&self) -> bool {
+        self.remove_if_empty_with(&RealFs)
+    }
+
+    pub(crate) fn remove_if_empty_with(&self, fs: &dyn CgroupFs) -> bool {
+        remove::remove_if_empty(&self.paths, &self.leaves, fs)
+    }
+
     pub(crate) fn remove_with(self, timeout: Duration, fs: &dyn CgroupFs) -> Result<(), Error> {
         remove::remove(&self.paths, &self.leaves, timeout, fs)
     }

@@ -235,6 +235,38 @@ fn remove_takes_sub_cgroups_and_leaves_a_shared_parent_in_use() {
 }
 
 #[test]
+fn an_empty_container_goes_with_one_rmdir_each_and_a_shared_parent_stays() {
+    let fixture = Fixture::hybrid("", "");
+    let web = create_in(&fixture, &CgroupRequest::new("lxc/web")).expect("web");
+    let db = create_in(&fixture, &CgroupRequest::new("lxc/db")).expect("db");
+    assert!(web.remove_if_empty_with(&fixture.fs));
+    for hierarchy in ["cpuset", "memory", "systemd", "unified"] {
+        assert!(!leaf_in(&fixture, hierarchy, "lxc/web").exists(), "{hierarchy}");
+        assert!(leaf_in(&fixture, hierarchy, "lxc/db").is_dir(), "{hierarchy}");
+    }
+    assert!(db.remove_if_empty_with(&fixture.fs));
+    assert!(leaf_in(&fixture, "memory", "lxc").is_dir(), "not db's to remove");
+}
+
+#[test]
+fn a_container_with_processes_or_sub_cgroups_is_left_for_the_long_way() {
+    let fixture = Fixture::hybrid("", "");
+    let web = create_in(&fixture, &CgroupRequest::new("web")).expect("web");
+    let memory_leaf = leaf_in(&fixture, "memory", "web");
+    fs::write(memory_leaf.join("cgroup.procs"), "2147483646\n").expect("write");
+    assert!(!web.remove_if_empty_with(&fixture.fs));
+    assert!(memory_leaf.is_dir());
+
+    let db = create_in(&fixture, &CgroupRequest::new("db")).expect("db");
+    let unified_leaf = leaf_in(&fixture, "unified", "db");
+    fixture.fs.mkdir(&unified_leaf.join("inner")).expect("inner");
+    assert!(!db.remove_if_empty_with(&fixture.fs));
+    db.remove_with(Duration::from_secs(1), &fixture.fs)
+        .expect("the long way takes the sub-cgroup too");
+    assert!(!unified_leaf.exists());
+}
+
+#[test]
 fn remove_refuses_a_leaf_that_still_holds_processes() {
     let fixture = Fixture::hybrid("", "");
     let web = create_in(&fixture, &CgroupRequest::new("web")).expect("web");

@@ -37,6 +37,26 @@ pub(crate) fn remove(
     Ok(())
 }
 
+/// The usual case at a stop: the processes are gone (init's exit took its pid namespace
+/// with it) and nothing was made below: then one rmdir per directory, deepest first, does
+/// it, without reading process lists or walking subtrees. False as soon as a leaf is still
+/// in use; what went is gone, and [`remove`] does the rest.
+pub(crate) fn remove_if_empty(
+    paths: &[PathBuf],
+    leaves: &[(PathBuf, bool)],
+    fs: &dyn CgroupFs,
+) -> bool {
+    paths.iter().rev().all(|dir| {
+        let is_leaf = leaves.iter().any(|(leaf, _)| leaf == dir);
+        match fs.rmdir(dir) {
+            Ok(()) => true,
+            Err(source) if source.kind() == io::ErrorKind::NotFound => true,
+            // A parent we made may hold another container's cgroup now: it stays.
+            Err(source) => !is_leaf && is_busy(&source),
+        }
+    })
+}
+
 /// cgroup2 says when its subtree is empty; on v1 the remaining processes are waited on
 /// through pidfds, and the list is read again (a process may have forked meanwhile).
 fn wait_until_empty(dir: &Path, unified: bool, deadline: Instant) -> Result<(), Error> {

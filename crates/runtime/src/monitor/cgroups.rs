@@ -180,7 +180,9 @@ impl MonitorCgroup {
 
     /// Removes the cgroups once nothing is in them any more (the monitor has exited).
     pub fn remove(self) {
-        let _ = self.cgroups.remove(Duration::ZERO);
+        if !self.cgroups.remove_if_empty() {
+            let _ = self.cgroups.remove(Duration::ZERO);
+        }
     }
 
     /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it

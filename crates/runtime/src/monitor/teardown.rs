@@ -118,8 +118,11 @@ impl Made {
             network.undo();
         }
         if let Some(cgroups) = self.cgroups.take() {
-            let _ = cgroups.kill_all();
-            let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+            // Usually empty already: init's exit took its pid namespace with it.
+            if !cgroups.remove_if_empty() {
+                let _ = cgroups.kill_all();
+                let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+            }
         }
         if let Some(socket) = self.socket.take() {
             let _ = fs::remove_file(socket);
