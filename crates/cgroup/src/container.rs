@@ -46,6 +46,9 @@ pub struct ContainerCgroups {
     /// Where processes go, one per hierarchy; `true` for the cgroup2 one.
     leaves: Vec<(PathBuf, bool)>,
     delegation: V2Delegation,
+    /// The v1 controllers of each leaf, where known (made here, not reopened): the key
+    /// `memory.max` is looked for in the memory hierarchy's leaf first.
+    controllers: Vec<Vec<String>>,
 }
 
 impl ContainerCgroups {
@@ -80,7 +83,13 @@ impl ContainerCgroups {
             paths,
             leaves,
             delegation,
+            controllers: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_controllers(mut self, controllers: Vec<Vec<String>>) -> Self {
+        self.controllers = controllers;
+        self
     }
 
     /// Reopens from recorded [`Self::paths`], for stop after a monitor crash. The deepest
@@ -255,6 +264,17 @@ impl ContainerCgroups {
 
     fn dir_with(&self, key: &str) -> Result<&Path, Error> {
         check_key(key)?;
+        // The hierarchy of the key's controller, when known: one lookup instead of one per
+        // hierarchy (a start writes some twenty keys).
+        let controller = crate::create::controller_of(key);
+        let owner = self
+            .controllers
+            .iter()
+            .position(|controllers| controllers.iter().any(|c| c == controller))
+            .and_then(|index| self.leaves.get(index));
+        if let Some((dir, _)) = owner.filter(|(dir, _)| dir.join(key).exists()) {
+            return Ok(dir);
+        }
         let v1_first = self
             .leaves
             .iter()

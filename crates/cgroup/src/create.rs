@@ -78,12 +78,13 @@ pub(crate) fn create(
         .collect();
     let mut made = CreatedDirs::new(fs);
     let mut leaves = Vec::with_capacity(parents.len());
+    let mut controllers = Vec::with_capacity(parents.len());
     let mut delegation = V2Delegation::default();
     for (kind, parent) in parents {
-        let leaf = match kind {
-            ParentDir::V1 { has_cpuset } => {
+        let leaf = match &kind {
+            ParentDir::V1 { has_cpuset, .. } => {
                 make_path(&parent, &request.relative_path, fs, &mut made, |dir| {
-                    if has_cpuset {
+                    if *has_cpuset {
                         inherit_cpuset(dir, fs)?;
                     }
                     Ok(())
@@ -102,12 +103,15 @@ pub(crate) fn create(
             }
         };
         leaves.push((leaf, kind == ParentDir::V2));
+        controllers.push(match kind {
+            ParentDir::V1 { controllers, .. } => controllers,
+            ParentDir::V2 => Vec::new(),
+        });
     }
-    Ok(ContainerCgroups::from_parts(
-        made.commit(),
-        leaves,
-        delegation,
-    ))
+    Ok(
+        ContainerCgroups::from_parts(made.commit(), leaves, delegation)
+            .with_controllers(controllers),
+    )
 }
 
 fn check_relative_path(path: &Path) -> Result<(), Error> {

@@ -241,11 +241,20 @@ fn an_empty_container_goes_with_one_rmdir_each_and_a_shared_parent_stays() {
     let db = create_in(&fixture, &CgroupRequest::new("lxc/db")).expect("db");
     assert!(web.remove_if_empty_with(&fixture.fs));
     for hierarchy in ["cpuset", "memory", "systemd", "unified"] {
-        assert!(!leaf_in(&fixture, hierarchy, "lxc/web").exists(), "{hierarchy}");
-        assert!(leaf_in(&fixture, hierarchy, "lxc/db").is_dir(), "{hierarchy}");
+        assert!(
+            !leaf_in(&fixture, hierarchy, "lxc/web").exists(),
+            "{hierarchy}"
+        );
+        assert!(
+            leaf_in(&fixture, hierarchy, "lxc/db").is_dir(),
+            "{hierarchy}"
+        );
     }
     assert!(db.remove_if_empty_with(&fixture.fs));
-    assert!(leaf_in(&fixture, "memory", "lxc").is_dir(), "not db's to remove");
+    assert!(
+        leaf_in(&fixture, "memory", "lxc").is_dir(),
+        "not db's to remove"
+    );
 }
 
 #[test]
@@ -259,7 +268,10 @@ fn a_container_with_processes_or_sub_cgroups_is_left_for_the_long_way() {
 
     let db = create_in(&fixture, &CgroupRequest::new("db")).expect("db");
     let unified_leaf = leaf_in(&fixture, "unified", "db");
-    fixture.fs.mkdir(&unified_leaf.join("inner")).expect("inner");
+    fixture
+        .fs
+        .mkdir(&unified_leaf.join("inner"))
+        .expect("inner");
     assert!(!db.remove_if_empty_with(&fixture.fs));
     db.remove_with(Duration::from_secs(1), &fixture.fs)
         .expect("the long way takes the sub-cgroup too");

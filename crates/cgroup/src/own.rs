@@ -123,6 +123,7 @@ pub(crate) fn parent_dirs(
         if wanted {
             let kind = ParentDir::V1 {
                 has_cpuset: hierarchy.has("cpuset"),
+                controllers: hierarchy.controllers.clone(),
             };
             parents.push((kind, own.v1_dir(hierarchy)?));
         }
@@ -136,9 +137,13 @@ pub(crate) fn parent_dirs(
     Ok(parents)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ParentDir {
-    V1 { has_cpuset: bool },
+    V1 {
+        has_cpuset: bool,
+        /// The hierarchy's controllers (`name=X` entries included).
+        controllers: Vec<String>,
+    },
     V2,
 }
 

@@ -86,6 +86,52 @@ fn start_in_the_foreground_returns_once_the_container_is_gone() {
 }
 
 #[test]
+fn a_wait_for_stopping_wakes_when_init_exits_while_the_monitor_still_tears_down() {
+    let world = World::new();
+    let name = world.busybox("stopping");
+    // The monitor stays in its stop hook for a while after init is gone, before it changes
+    // any file: only init's exit says STOPPING then.
+    let hook = world.dir.path().join("slow-stop-hook");
+    let hook_done = world.dir.path().join("stop-hook.done");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\nsleep 6\ntouch {}\n", hook_done.display()),
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    world.append_config(&name, &format!("lxc.hook.stop = {}\n", hook.display()));
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let mut waiter = world
+        .process(
+            std::path::Path::new(support::RLXC),
+            &["wait", "-n", &name, "-s", "STOPPING", "-t", "20"],
+        )
+        .spawn()
+        .expect("wait");
+    // Time for the waiter to block on the running container (were it late, it would see
+    // STOPPING at once, and the test would show nothing rather than fail).
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    world
+        .rlxc(&["stop", "-n", &name, "-k", "-W"])
+        .assert()
+        .success();
+    // STOPPING is not written anywhere (init's exit is it): the waiter must see init go.
+    let status = waiter.wait().expect("wait exits");
+    assert!(status.success(), "{status}");
+    assert!(
+        !hook_done.exists(),
+        "the wait returned only once the stop hook was done"
+    );
+    assert_eq!(world.state(&name), "STOPPING");
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "20"])
+        .assert()
+        .success();
+    world.assert_nothing_left(&name);
+}
+
+#[test]
 fn exit_codes_of_start_and_stop() {
     let world = World::new();
     let name = world.busybox("codes");

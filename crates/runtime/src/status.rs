@@ -55,11 +55,17 @@ pub fn wait_for(
         if wanted.contains(&state) {
             return Ok(true);
         }
-        // While running, the monitor's exit is the next change that matters for STOPPED.
-        let monitor = file.and_then(|f| {
-            let pid = rustix::process::Pid::from_raw(f.monitor.pid)?;
+        // While running, init's exit (STOPPING: the monitor writes no state for it) and the
+        // monitor's (STOPPED, or its last child's lock) are the changes the files do not show.
+        let pidfd = |pid: i32| {
+            let pid = rustix::process::Pid::from_raw(pid)?;
             rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-        });
+        };
+        let init = file
+            .as_ref()
+            .filter(|_| state != State::Stopping)
+            .and_then(|f| pidfd(f.init.pid));
+        let monitor = file.as_ref().and_then(|f| pidfd(f.monitor.pid));
         let remaining = match deadline {
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                 Some(left) => Some(left),
@@ -72,9 +78,12 @@ pub fn wait_for(
             tv_nsec: i64::from(d.subsec_nanos()),
         });
         let mut fds = vec![PollFd::new(&watcher, PollFlags::IN)];
-        if let Some(monitor) = &monitor {
-            fds.push(PollFd::new(monitor, PollFlags::IN));
-        }
+        fds.extend(
+            [&init, &monitor]
+                .into_iter()
+                .flatten()
+                .map(|pidfd| PollFd::new(pidfd, PollFlags::IN)),
+        );
         match poll(&mut fds, spec.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),

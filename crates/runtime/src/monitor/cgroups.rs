@@ -172,8 +172,8 @@ impl MonitorCgroup {
         rustix::fs::open(dir, flags, Mode::empty()).ok()
     }
 
-    /// Back home in the v1 hierarchies only (a thread's own move, no waiting), before the
-    /// monitor's last child takes over the removal.
+    /// Back home in the v1 hierarchies only (a thread's own move, no waiting): the monitor's
+    /// last child, born in them, before it removes them.
     pub fn leave_v1(&self) {
         self.go_home(false);
     }

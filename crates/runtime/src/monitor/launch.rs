@@ -192,7 +192,6 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     enter_unified_monitor_cgroup(&made);
     let exit = event_loop.run();
     drop(event_loop);
-    made.set_state(State::Stopping);
     stop_container(launch, &mut made, "stop");
     let exit = exit.map_err(|e| LaunchError::Monitor(format!("monitor: {e}")))?;
     Ok((exit, warnings))
@@ -363,7 +362,6 @@ fn monitor_main(
     loop {
         let exit = event_loop.run();
         drop(event_loop);
-        made.set_state(State::Stopping);
         // reboot(2) in a pid namespace ends its init with SIGHUP: start it again, in place.
         if !matches!(exit, Ok(InitExit::Signaled(libc::SIGHUP))) {
             stop_container(launch, &mut made, "stop");

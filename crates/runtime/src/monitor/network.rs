@@ -43,6 +43,14 @@ pub(crate) fn setup(
         return Ok(());
     }
     let spec = &launch.spec;
+    // Only a loopback, which the container's first process brings up itself.
+    if spec
+        .networks
+        .values()
+        .all(|n| n.net_type == Some(rlxc_config::values::NetType::Empty))
+    {
+        return Ok(());
+    }
     let context = HookContext::new(&launch.paths.name, &launch.config_path, spec);
     let guard = slot.insert(NetworkGuard {
         attached: None,

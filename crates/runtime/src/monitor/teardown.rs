@@ -15,7 +15,7 @@ use rlxc_cgroup::ContainerCgroups;
 use super::cgroups::MonitorCgroup;
 use super::network::{self, NetworkGuard};
 use crate::paths::ContainerPaths;
-use crate::state::{ProcessId, State, StateFile};
+use crate::state::{ProcessId, StateFile};
 use crate::sys::Forked;
 
 /// How long removing the cgroups may wait for the last processes to go.
@@ -61,14 +61,6 @@ impl Made {
             .map_err(|e| format!("state file: {e}"))?;
         self.state = Some(state);
         Ok(())
-    }
-
-    pub fn set_state(&mut self, new: State) {
-        if let Some(mut state) = self.state.take() {
-            state.state = new;
-            let _ = state.write(&self.paths.state_file());
-            self.state = Some(state);
-        }
     }
 
     /// Removes everything, newest first: processes, cgroups, socket, state, run directory.
@@ -141,8 +133,6 @@ fn hand_over_to_last_child(
     monitor: MonitorCgroup,
     paths: &ContainerPaths,
 ) -> Option<MonitorCgroup> {
-    // v1 moves of a thread of its own do not wait: the monitor leaves those itself.
-    monitor.leave_v1();
     let Ok(this_monitor) = pidfd_open(getpid(), PidfdFlags::empty()) else {
         return Some(monitor);
     };
@@ -151,6 +141,9 @@ fn hand_over_to_last_child(
     };
     match crate::sys::clone3(0, Some(home.as_raw_fd())) {
         Ok(Forked::Child) => {
+            // Born in the monitor's v1 cgroups (clone3 places it in cgroup2 only): out of
+            // them by its own moves, which do not wait, while the monitor exits.
+            monitor.leave_v1();
             let mut fds = [PollFd::new(&this_monitor, PollFlags::IN)];
             while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
             monitor.remove();

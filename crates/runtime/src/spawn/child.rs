@@ -91,6 +91,11 @@ fn set_up(
     }
     let procview = wait_for_go(channel)?;
     let procview = procview.map(|(request, fuse)| (request, own_fuse_device(plan, fuse)));
+    if plan.clone_flags & libc::CLONE_NEWNET as u64 != 0 {
+        // Its own namespace's loopback, from inside: the monitor has no thread to send there
+        // for a container with no other interface (the host side is done by Go).
+        step("loopback", loopback_up())?;
+    }
     root_cgroup_namespace_here(plan)?;
     // While the host's /proc is still ours: the container may mount none.
     let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
@@ -186,6 +191,10 @@ fn root_cgroup_namespace_here(plan: &InitPlan) -> Result<(), StepFailure> {
 }
 
 /// `Go`, and with it what the /proc view needs: the request and the monitor's /dev/fuse fd.
+fn loopback_up() -> Result<(), rlxc_net::Error> {
+    rlxc_net::link::set_up(&mut rlxc_net::Netlink::open()?, "lo")
+}
+
 fn wait_for_go(channel: &Channel) -> Result<Option<(ViewRequest, OwnedFd)>, StepFailure> {
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::Go { procview }, fds) => Ok(procview.zip(fds.into_iter().next())),
