@@ -73,7 +73,16 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
         "the replayed lookup is answered first"
     );
     let node = u64::from_ne_bytes(entry[0..8].try_into().expect("8"));
-    let size = u64::from_ne_bytes(entry[48..56].try_into().expect("8"));
+    let looked_up = u64::from_ne_bytes(entry[48..56].try_into().expect("8"));
+    assert_eq!(
+        looked_up, 0,
+        "a lookup renders nothing: size 0, as /proc says"
+    );
+    // GETATTR (what a stat, and a read past the known size, ask): the content's size.
+    rustix::io::write(&ours, &request(3, 43, node, &[0u8; 16])).expect("send getattr");
+    let (unique, error, attr) = reply(&ours);
+    assert_eq!((unique, error), (43, 0));
+    let size = u64::from_ne_bytes(attr[24..32].try_into().expect("8"));
     assert!(size > 0, "the size is the content's");
 
     rustix::io::write(&ours, &request(15, 44, node, &read_in(65536))).expect("send read");
