@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use regex::Regex;
+use regex_lite::Regex;
 use rlxc_runtime::create::{self, ContainerEntry};
 use rlxc_runtime::state::State;
 use serde_json::{json, Value};

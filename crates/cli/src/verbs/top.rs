@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::common::CommonOpts;
 use rows::{Row, SortKey};
