@@ -184,12 +184,19 @@ pub struct TeardownReport {
 }
 
 /// Cleans up after a monitor that died without tearing down: kills init if it survived,
-/// removes the recorded cgroups and the run directory. A live monitor is left alone.
+/// removes the recorded cgroups and the run directory. A live monitor is left alone, and
+/// so is the last child of one that exited (waited for instead).
 pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
     let Ok(Some(state)) = StateFile::read(&paths.state_file()) else {
         return TeardownReport::default();
     };
     if state.monitor.is_alive() {
+        return TeardownReport::default();
+    }
+    // The monitor's last child is still removing the monitor's cgroup and then the run
+    // directory (it holds the lock until it has): those are its to remove, not stale.
+    if crate::lock::is_held(paths) {
+        crate::lock::TeardownWatch::open(paths).wait();
         return TeardownReport::default();
     }
     let mut report = TeardownReport {
