@@ -151,6 +151,18 @@ pub(crate) fn dup_onto_stdio(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<()> 
     Ok(())
 }
 
+/// The signals a monitor passes on to init, the tiny init to its command, and `rlxc
+/// execute` to its monitor.
+pub(crate) const FORWARDED_SIGNALS: [i32; 7] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGPWR,
+];
+
 /// Blocks `signals` and returns a close-on-exec signalfd that reads them.
 pub(crate) fn block_signals_to_fd(
     signals: &[i32],

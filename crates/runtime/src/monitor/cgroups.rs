@@ -119,8 +119,7 @@ pub(crate) fn create_payload(
 /// (`clone3(CLONE_INTO_CGROUP)`, see [`Self::unified_fd`]); in v1 a single thread moves itself
 /// by writing "0" to `tasks`, which does not wait (see [`ContainerCgroups::self_entry`]); and
 /// at the end the monitor's last child removes the cgroup once the monitor has exited (see
-/// `teardown`). `rlxc execute`, whose monitor is the caller itself, moves into cgroup2 once the
-/// container runs ([`Self::enter_unified`]) and back home at the end.
+/// `teardown`).
 pub(crate) struct MonitorCgroup {
     cgroups: ContainerCgroups,
     /// The cgroups the monitor came from, one per hierarchy (`true`: the cgroup2 one), to
@@ -193,35 +192,18 @@ impl MonitorCgroup {
             .map_err(|e| format!("monitor cgroup: {e}"))
     }
 
-    /// Moves the monitor into its cgroup2 cgroup, and `helper` with it: the /proc view's
-    /// server, forked before this late move, would otherwise stay behind where rlxc started.
-    pub fn enter_unified(&self, helper: Option<i32>) -> Result<(), String> {
-        self.cgroups
-            .enter_self(Placement::V2Only)
-            .and_then(|()| match helper {
-                Some(pid) => self.cgroups.add_process(pid, Placement::V2Only),
-                None => Ok(()),
-            })
-            .map_err(|e| format!("monitor cgroup: {e}"))
-    }
-
     pub fn paths(&self) -> Vec<PathBuf> {
         self.cgroups.paths().to_vec()
     }
 
-    /// Whether there is a cgroup2 cgroup to leave (see [`Self::leave_unified`]).
-    pub fn has_unified(&self) -> bool {
-        self.home.iter().any(|(_, unified)| *unified)
-    }
-
-    /// Back home in cgroup2: the whole process moves, whichever thread writes, so this may
-    /// run on a thread of its own while the main thread goes on.
+    /// Back home in cgroup2 (waits for an RCU grace period): only when the monitor's last
+    /// child could not be made to remove the cgroup after the monitor's exit.
     pub fn leave_unified(&self) {
         self.go_home(true);
     }
 
     /// Back home in the v1 hierarchies (from the main thread, the only one by then: a v1
-    /// move is of the writing thread), after [`Self::leave_unified`]; then the cgroup goes.
+    /// move is of the writing thread); then the cgroup goes.
     pub fn leave(self) {
         self.go_home(false);
         let _ = self.cgroups.remove(Duration::from_secs(1));

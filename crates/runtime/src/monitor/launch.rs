@@ -78,6 +78,82 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 /// Starts the container; returns the monitor's pid once init runs.
 pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     let (plan, rootfs_plan, lock) = prepare(launch)?;
+    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Start)?;
+    match wait_for_running(&read_status(forked.status), forked.pid) {
+        Ok((monitor_pid, warnings)) => Ok(Launched {
+            monitor_pid,
+            warnings,
+            teardown: forked.teardown,
+        }),
+        Err(error) => {
+            // A failed start undoes itself; return once it has.
+            forked.teardown.wait();
+            Err(error)
+        }
+    }
+}
+
+/// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
+/// init with the caller's stdio; returns how it ended, once nothing of it is left. The
+/// monitor is forked as for a start (born in its cgroup); this process waits for its report,
+/// passing on the signals sent to it (a terminal's reach the monitor directly: same
+/// process group).
+pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
+    let (mut plan, mut rootfs_plan, lock) = prepare(launch)?;
+    plan.tiny_init = true;
+    plan.inherit_stdio = true;
+    rootfs_plan.console = false;
+    rootfs_plan.ttys = 0;
+    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Execute)?;
+    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid);
+    forked.teardown.wait();
+    let (_, warnings) = wait_for_running(&report, forked.pid)?;
+    match how_it_ended(&report) {
+        Some(Ok(exit)) => Ok((exit, warnings)),
+        Some(Err(message)) => Err(LaunchError::Monitor(message)),
+        None => Err(LaunchError::Monitor(
+            "the monitor died before the command ended".into(),
+        )),
+    }
+}
+
+/// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after
+/// the `OK` line.
+fn how_it_ended(report: &str) -> Option<Result<InitExit, String>> {
+    let (_, end) = report.split_once("OK\n")?;
+    match end.split_once(' ')? {
+        ("EXIT", code) => code.trim().parse().map(InitExit::Exited).ok().map(Ok),
+        ("SIGNAL", signal) => signal.trim().parse().map(InitExit::Signaled).ok().map(Ok),
+        ("ERROR", message) => Some(Err(message.trim().to_string())),
+        _ => None,
+    }
+}
+
+/// What one start or execute runs: the container as a daemon's init, or one command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Start,
+    Execute,
+}
+
+/// A monitor forked, and what its parent keeps of it.
+struct ForkedMonitor {
+    pid: i32,
+    /// `WARN` lines, `OK` or why the start failed, then for an execute how it ended.
+    status: OwnedFd,
+    /// Opened before the monitor can be gone: this run's lock, to wait on.
+    teardown: TeardownWatch,
+}
+
+/// Makes the monitor's cgroups and forks the monitor straight into its cgroup2 part; in the
+/// child, runs it and exits. Anything made is undone on a failure here.
+fn fork_monitor(
+    launch: &Launch,
+    plan: &InitPlan,
+    rootfs_plan: &RootfsPlan,
+    lock: File,
+    mode: Mode,
+) -> Result<ForkedMonitor, LaunchError> {
     let undo_prepare = |error: LaunchError| {
         super::teardown::remove_run_dir(&launch.paths);
         error
@@ -85,7 +161,7 @@ pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     let (cgroup_plan, mut monitor_cgroup) = monitor_cgroup(launch).map_err(undo_prepare)?;
     let forked = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(std::io::Error::from)
-        .and_then(|pipe| fork_monitor(&mut monitor_cgroup).map(|forked| (pipe, forked)));
+        .and_then(|pipe| clone_monitor(&mut monitor_cgroup).map(|forked| (pipe, forked)));
     let ((status_read, status_write), forked) = match forked {
         Ok(forked) => forked,
         Err(error) => {
@@ -96,38 +172,30 @@ pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     match forked {
         crate::sys::Forked::Child => {
             drop(status_read);
-            let code = monitor_main(
-                launch,
-                Recipe {
-                    plan: &plan,
-                    rootfs_plan: &rootfs_plan,
-                    cgroups: &cgroup_plan,
-                },
-                monitor_cgroup,
-                lock,
-                status_write,
-            );
+            let recipe = Recipe {
+                plan,
+                rootfs_plan,
+                cgroups: &cgroup_plan,
+            };
+            let code = monitor_main(launch, recipe, monitor_cgroup, lock, status_write, mode);
             std::process::exit(code)
         }
         crate::sys::Forked::Parent { pid, .. } => {
             drop(status_write);
             drop(lock);
-            // Opened before the monitor can be gone: this run's lock, to wait on.
-            let teardown = TeardownWatch::open(&launch.paths);
-            match wait_for_running(status_read, pid) {
-                Ok((monitor_pid, warnings)) => Ok(Launched {
-                    monitor_pid,
-                    warnings,
-                    teardown,
-                }),
-                Err(error) => {
-                    // A failed start undoes itself; return once it has.
-                    teardown.wait();
-                    Err(error)
-                }
-            }
+            Ok(ForkedMonitor {
+                pid,
+                status: status_read,
+                teardown: TeardownWatch::open(&launch.paths),
+            })
         }
     }
+}
+
+fn read_status(status: OwnedFd) -> String {
+    let mut text = String::new();
+    let _ = File::from(status).read_to_string(&mut text);
+    text
 }
 
 /// Where the cgroups go, and the monitor's own, made before the monitor exists so that it
@@ -140,7 +208,7 @@ fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), Launch
 }
 
 /// Forks the monitor, straight into its cgroup2 cgroup where the host has one.
-fn fork_monitor(monitor: &mut MonitorCgroup) -> std::io::Result<crate::sys::Forked> {
+fn clone_monitor(monitor: &mut MonitorCgroup) -> std::io::Result<crate::sys::Forked> {
     let unified = monitor.unified_fd().map_err(std::io::Error::other)?;
     monitor.born_inside = unified.is_some();
     crate::sys::clone3(0, unified.as_ref().map(AsRawFd::as_raw_fd))
@@ -152,49 +220,6 @@ struct Recipe<'a> {
     plan: &'a InitPlan,
     rootfs_plan: &'a RootfsPlan,
     cgroups: &'a CgroupPlan,
-}
-
-/// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
-/// init, with this process as its monitor and the caller's stdio; returns how it ended.
-pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
-    let (mut plan, mut rootfs_plan, _lock) = prepare(launch)?;
-    plan.tiny_init = true;
-    plan.inherit_stdio = true;
-    rootfs_plan.console = false;
-    rootfs_plan.ttys = 0;
-    let mut made = Made::new(launch.paths.clone());
-    let (cgroup_plan, monitor) = match monitor_cgroup(launch) {
-        Ok(made) => made,
-        Err(error) => {
-            made.undo();
-            return Err(error);
-        }
-    };
-    let entered = monitor.enter();
-    made.monitor_cgroup = Some(monitor);
-    if let Err(message) = entered {
-        made.undo();
-        return Err(LaunchError::Monitor(message));
-    }
-    let recipe = Recipe {
-        plan: &plan,
-        rootfs_plan: &rootfs_plan,
-        cgroups: &cgroup_plan,
-    };
-    let mut warnings = Vec::new();
-    let mut event_loop = match start(launch, recipe, &mut made, &mut warnings) {
-        Ok(event_loop) => event_loop,
-        Err(message) => {
-            made.undo();
-            return Err(LaunchError::Monitor(message));
-        }
-    };
-    enter_unified_monitor_cgroup(&made);
-    let exit = event_loop.run();
-    drop(event_loop);
-    stop_container(launch, &mut made, "stop");
-    let exit = exit.map_err(|e| LaunchError::Monitor(format!("monitor: {e}")))?;
-    Ok((exit, warnings))
 }
 
 /// What both a start and an execute check and take before anything is made: the plans, the
@@ -307,11 +332,9 @@ pub struct Launched {
 }
 
 /// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
-fn wait_for_running(status: OwnedFd, monitor_pid: i32) -> Result<(i32, Vec<String>), LaunchError> {
-    let mut text = String::new();
-    let _ = File::from(status).read_to_string(&mut text);
+fn wait_for_running(text: &str, monitor_pid: i32) -> Result<(i32, Vec<String>), LaunchError> {
     let mut warnings = Vec::new();
-    let mut rest = text.as_str();
+    let mut rest = text;
     while let Some(line) = rest.strip_prefix("WARN ") {
         let (warning, after) = line.split_once('\n').unwrap_or((line, ""));
         warnings.push(warning.to_string());
@@ -333,6 +356,7 @@ fn monitor_main(
     monitor_cgroup: MonitorCgroup,
     _lock: File,
     status: OwnedFd,
+    mode: Mode,
 ) -> i32 {
     let mut status = File::from(status);
     if launch.daemonize {
@@ -356,6 +380,20 @@ fn monitor_main(
             return 1;
         }
     };
+    if mode == Mode::Execute {
+        let _ = status.write_all(b"OK\n");
+        let exit = event_loop.run();
+        drop(event_loop);
+        let end = match &exit {
+            Ok(InitExit::Exited(code)) => format!("EXIT {code}"),
+            Ok(InitExit::Signaled(signal)) => format!("SIGNAL {signal}"),
+            Err(e) => format!("ERROR monitor: {e}"),
+        };
+        let _ = status.write_all(end.as_bytes());
+        drop(status);
+        stop_container(launch, &mut made, "stop");
+        return i32::from(exit.is_err());
+    }
     let _ = status.write_all(b"OK");
     drop(status);
     super::sys::release_free_heap();
@@ -380,21 +418,6 @@ fn monitor_main(
                 return 1;
             }
         };
-    }
-}
-
-/// `rlxc execute`'s monitor (the caller) moves into its cgroup2 cgroup, which waits for an
-/// RCU grace period (see `MonitorCgroup`): made once the container runs, where no start waits
-/// for it. Only the monitor's own accounting is at stake, so a failure is said and the
-/// container keeps running.
-fn enter_unified_monitor_cgroup(made: &Made) {
-    let server = made.procview.as_ref().map(|server| server.pid());
-    if let Some(Err(e)) = made
-        .monitor_cgroup
-        .as_ref()
-        .map(|m| m.enter_unified(server))
-    {
-        eprintln!("{e}");
     }
 }
 
@@ -618,16 +641,7 @@ fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>) -> Vec<Pty> {
 /// Blocks the signals the monitor forwards to init and returns a signalfd for them. Done after
 /// the spawn, so init does not inherit a blocked signal mask.
 fn forward_signals() -> Option<OwnedFd> {
-    let signals = [
-        libc::SIGTERM,
-        libc::SIGINT,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGPWR,
-    ];
-    super::sys::signalfd_for(&signals)
+    super::sys::signalfd_for(&super::sys::FORWARDED_SIGNALS)
 }
 
 /// `-d`: a session of its own and stdio on /dev/null, so closing the terminal does nothing.

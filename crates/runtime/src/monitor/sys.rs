@@ -1,6 +1,12 @@
-//! The monitor's `unsafe`: a signalfd, stdio redirection, its title.
+//! The monitor's system-level pieces: a signalfd, stdio redirection, its title, and the
+//! signal relay of `rlxc execute`'s front process.
 
-pub(crate) use crate::sys::dup_onto_stdio;
+use std::os::fd::OwnedFd;
+
+use rustix::event::{poll, PollFd, PollFlags};
+use rustix::process::Signal;
+
+pub(crate) use crate::sys::{dup_onto_stdio, FORWARDED_SIGNALS};
 
 /// Blocks `signals` and returns a non-blocking signalfd for them (the monitor's epoll reads it).
 pub(crate) fn signalfd_for(signals: &[i32]) -> Option<std::os::fd::OwnedFd> {
@@ -46,4 +52,57 @@ pub(crate) fn set_command_line(title: &str) {
 pub(crate) fn release_free_heap() {
     // SAFETY: malloc_trim only returns unused heap memory; no pointer is involved.
     unsafe { libc::malloc_trim(0) };
+}
+
+/// Reads the monitor's status pipe to its end, passing on to the monitor the signals sent to
+/// this process (`rlxc execute`'s front: a supervisor's SIGTERM must reach the command). A
+/// terminal's signals (^C) reach the whole process group, the monitor included, so those
+/// are not passed on a second time.
+pub(crate) fn read_status_forwarding_signals(status: OwnedFd, monitor: i32) -> String {
+    let signals = signalfd_for(&FORWARDED_SIGNALS);
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let mut fds = vec![PollFd::new(&status, PollFlags::IN)];
+        fds.extend(signals.iter().map(|fd| PollFd::new(fd, PollFlags::IN)));
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => break,
+        }
+        let status_ready = !fds[0].revents().is_empty();
+        let signalled = fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
+        drop(fds);
+        if let (true, Some(signals)) = (signalled, &signals) {
+            pass_on(signals, monitor);
+        }
+        if status_ready {
+            match rustix::io::read(&status, &mut buffer) {
+                Ok(0) => break,
+                Ok(read) => text.extend_from_slice(&buffer[..read]),
+                Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+/// Sends on every signal queued on `signals` (a signalfd) that did not come from the kernel.
+fn pass_on(signals: &OwnedFd, monitor: i32) {
+    // struct signalfd_siginfo: ssi_signo (u32) at 0, ssi_code (i32) at 8; 128 bytes each.
+    let mut info = [0u8; 128];
+    while let Ok(128) = rustix::io::read(signals, &mut info) {
+        let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+        let code = i32::from_ne_bytes([info[8], info[9], info[10], info[11]]);
+        let (Some(pid), Some(signal)) = (
+            rustix::process::Pid::from_raw(monitor),
+            i32::try_from(signo).ok().and_then(Signal::from_named_raw),
+        ) else {
+            continue;
+        };
+        if code != libc::SI_KERNEL {
+            let _ = rustix::process::kill_process(pid, signal);
+        }
+    }
 }

@@ -67,38 +67,23 @@ impl Made {
     /// The monitor's own cgroup and the run directory may go only after the monitor has
     /// exited: see [`hand_over_to_last_child`].
     pub fn undo(&mut self) {
-        let Some(monitor) = self.monitor_cgroup.take() else {
-            self.undo_container();
-            remove_run_dir(&self.paths);
-            return;
-        };
-        if monitor.born_inside {
-            self.undo_container();
-            if let Some(monitor) = hand_over_to_last_child(monitor, &self.paths) {
-                // No child to be had: then the move home (and its wait) is ours.
-                monitor.leave_unified();
+        self.undo_container();
+        match self.monitor_cgroup.take() {
+            Some(monitor) if monitor.born_inside => {
+                if let Some(monitor) = hand_over_to_last_child(monitor, &self.paths) {
+                    // No child to be had: then the move home (and its wait) is ours.
+                    monitor.leave_unified();
+                    monitor.leave();
+                    remove_run_dir(&self.paths);
+                }
+            }
+            // No cgroup2 on this host: the v1 moves home do not wait.
+            Some(monitor) => {
                 monitor.leave();
                 remove_run_dir(&self.paths);
             }
-            return;
+            None => remove_run_dir(&self.paths),
         }
-        std::thread::scope(|scope| {
-            // `rlxc execute`'s monitor moved into its cgroup2 cgroup: the move home waits for
-            // an RCU grace period (see `MonitorCgroup`); a thread waits it out while the
-            // container's things go.
-            let going_home = monitor.has_unified().then(|| {
-                std::thread::Builder::new()
-                    .spawn_scoped(scope, || monitor.leave_unified())
-                    .map_err(|_| monitor.leave_unified())
-            });
-            self.undo_container();
-            if let Some(Ok(thread)) = going_home {
-                let _ = thread.join();
-            }
-        });
-        // Single-threaded again, as the v1 move of `leave` needs.
-        monitor.leave();
-        remove_run_dir(&self.paths);
     }
 
     /// What the container itself made, for a reboot in place: the monitor's cgroup, the run

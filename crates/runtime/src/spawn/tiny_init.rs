@@ -19,23 +19,18 @@ use super::sys;
 use crate::channel::Channel;
 
 /// What pid 1 listens for: the signals it passes on to the command, and SIGCHLD.
-const WATCHED: [i32; 9] = [
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGPWR,
-    libc::SIGWINCH,
-    libc::SIGCHLD,
-];
+fn watched() -> Vec<i32> {
+    let passed_on = crate::sys::FORWARDED_SIGNALS
+        .into_iter()
+        .chain([libc::SIGWINCH]);
+    passed_on.chain([libc::SIGCHLD]).collect()
+}
 
 /// Becomes the tiny init; returns (with the channel, to report on) only if it could not
 /// start the command.
 pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     // Blocked before the fork so no signal is lost; the command gets the mask cleared.
-    let Some(signals) = sys::block_signals_to_fd(&WATCHED, false) else {
+    let Some(signals) = sys::block_signals_to_fd(&watched(), false) else {
         let failure = StepFailure {
             step: "init",
             message: "cannot set up signal handling".into(),

@@ -1,0 +1,93 @@
+//! `rlxc execute` / `lxc-execute`: one command as an application container, with the caller's
+//! stdio, its exit status passed back, and the signals sent to `rlxc execute` passed on to
+//! it. The monitor is a child of `rlxc execute`, forked into its own cgroups as for a start.
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+
+use support::{World, RLXC};
+
+#[test]
+fn the_commands_exit_status_output_and_input_come_through() {
+    let world = World::new();
+    let name = world.busybox("exec-status");
+    let out = world.output(&[
+        "execute",
+        "-n",
+        &name,
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
+    ]);
+    assert_eq!(out.status.code(), Some(7), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("err\n"),
+        "{out:?}"
+    );
+    // Killed by a signal: 128 + its number, as a shell says it.
+    let out = world.output(&["execute", "-n", &name, "--", "/bin/sh", "-c", "kill -9 $$"]);
+    assert_eq!(out.status.code(), Some(128 + 9), "{out:?}");
+    let mut cat = world
+        .process(Path::new(RLXC), &["execute", "-n", &name, "--", "/bin/cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("execute cat");
+    cat.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"through the container\n")
+        .expect("write");
+    let out = cat.wait_with_output().expect("cat ends");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "through the container\n"
+    );
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_signal_sent_to_execute_reaches_the_command_and_it_ends_cleanly() {
+    let world = World::new();
+    let name = world.busybox("exec-signal");
+    let ready_inside = world.rootfs(&name).join("trap.ready");
+    // The command says when its trap is set (a file in its rootfs), then waits.
+    let script = "trap 'echo got TERM; exit 3' TERM; touch /trap.ready; sleep 30 & wait";
+    let execute = world
+        .process(
+            Path::new(RLXC),
+            &["execute", "-n", &name, "--", "/bin/sh", "-c", script],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("execute");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !ready_inside.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the trap was never set"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The monitor is born in its own cgroups: every line names it.
+    let monitor = world.monitor_pid(&name);
+    let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).expect("cgroup");
+    assert!(
+        cgroups
+            .lines()
+            .all(|line| line.contains(&format!("/rlxc.monitor.{name}"))),
+        "{cgroups}"
+    );
+    let pid = rustix::process::Pid::from_raw(execute.id() as i32).expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill");
+    let out = execute.wait_with_output().expect("execute ends");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got TERM\n");
+    world.assert_nothing_left(&name);
+}
