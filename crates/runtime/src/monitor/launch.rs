@@ -117,15 +117,53 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     }
 }
 
+/// The `WARN` lines at the head of a status report, and the rest.
+fn split_warnings(text: &str) -> (Vec<String>, &str) {
+    let mut warnings = Vec::new();
+    let mut rest = text;
+    while let Some(line) = rest.strip_prefix("WARN ") {
+        let (warning, after) = line.split_once('\n').unwrap_or((line, ""));
+        warnings.push(warning.to_string());
+        rest = after;
+    }
+    (warnings, rest)
+}
+
 /// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after
 /// the `OK` line.
 fn how_it_ended(report: &str) -> Option<Result<InitExit, String>> {
-    let (_, end) = report.split_once("OK\n")?;
+    let end = split_warnings(report).1.strip_prefix("OK\n")?;
     match end.split_once(' ')? {
         ("EXIT", code) => code.trim().parse().map(InitExit::Exited).ok().map(Ok),
         ("SIGNAL", signal) => signal.trim().parse().map(InitExit::Signaled).ok().map(Ok),
         ("ERROR", message) => Some(Err(message.trim().to_string())),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn an_executes_report_says_how_the_command_ended() {
+        let report = "WARN a warning that says OK\nWARN another\nOK\nEXIT 7";
+        assert_eq!(how_it_ended(report), Some(Ok(InitExit::Exited(7))));
+        assert_eq!(
+            split_warnings(report).0,
+            ["a warning that says OK", "another"]
+        );
+        assert_eq!(
+            how_it_ended("OK\nSIGNAL 9"),
+            Some(Ok(InitExit::Signaled(9)))
+        );
+        assert_eq!(
+            how_it_ended("OK\nERROR monitor: gone"),
+            Some(Err("monitor: gone".into()))
+        );
+        // The monitor died between OK and the end, or never said OK.
+        assert_eq!(how_it_ended("OK\n"), None);
+        assert_eq!(how_it_ended("start: rootfs: missing"), None);
     }
 }
 
@@ -333,13 +371,7 @@ pub struct Launched {
 
 /// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
 fn wait_for_running(text: &str, monitor_pid: i32) -> Result<(i32, Vec<String>), LaunchError> {
-    let mut warnings = Vec::new();
-    let mut rest = text;
-    while let Some(line) = rest.strip_prefix("WARN ") {
-        let (warning, after) = line.split_once('\n').unwrap_or((line, ""));
-        warnings.push(warning.to_string());
-        rest = after;
-    }
+    let (warnings, rest) = split_warnings(text);
     match rest.strip_prefix("OK") {
         Some(_) => Ok((monitor_pid, warnings)),
         None if rest.is_empty() => Err(LaunchError::Monitor(
