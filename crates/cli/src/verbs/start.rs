@@ -127,9 +127,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", pidfile.display()))?;
     }
     if args.foreground {
-        // The console stays on this terminal until the container stops; without a console
-        // (`lxc.console.path = none`) the foreground is the wait for the stop.
-        if let Ok((_, stream)) = request(&paths.socket(), &Request::Console { tty: 0 }) {
+        // The console stays on this terminal until the container stops; without a pty
+        // console (`lxc.console.path = none` or a host device) the foreground is the wait
+        // for the stop, and the monitor is not asked for one.
+        let pty_console = request_.spec.console.path.is_none();
+        if let Some(Ok((_, stream))) =
+            pty_console.then(|| request(&paths.socket(), &Request::Console { tty: 0 }))
+        {
             relay(stream, 1).context("console")?;
         }
         launched.teardown.wait();
