@@ -93,32 +93,8 @@ pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
     }
 }
 
-/// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
-/// init with the caller's stdio; returns how it ended, once nothing of it is left. The
-/// monitor is forked as for a start (born in its cgroup); this process waits for its report,
-/// passing on the signals sent to it (a terminal's reach the monitor directly: same
-/// process group).
-pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
-    let (mut plan, mut rootfs_plan, lock) = prepare(launch)?;
-    plan.tiny_init = true;
-    plan.inherit_stdio = true;
-    rootfs_plan.console = false;
-    rootfs_plan.ttys = 0;
-    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Execute)?;
-    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid);
-    forked.teardown.wait();
-    let (_, warnings) = wait_for_running(&report, forked.pid)?;
-    match how_it_ended(&report) {
-        Some(Ok(exit)) => Ok((exit, warnings)),
-        Some(Err(message)) => Err(LaunchError::Monitor(message)),
-        None => Err(LaunchError::Monitor(
-            "the monitor died before the command ended".into(),
-        )),
-    }
-}
-
 /// The `WARN` lines at the head of a status report, and the rest.
-fn split_warnings(text: &str) -> (Vec<String>, &str) {
+pub(super) fn split_warnings(text: &str) -> (Vec<String>, &str) {
     let mut warnings = Vec::new();
     let mut rest = text;
     while let Some(line) = rest.strip_prefix("WARN ") {
@@ -129,63 +105,25 @@ fn split_warnings(text: &str) -> (Vec<String>, &str) {
     (warnings, rest)
 }
 
-/// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after
-/// the `OK` line.
-fn how_it_ended(report: &str) -> Option<Result<InitExit, String>> {
-    let end = split_warnings(report).1.strip_prefix("OK\n")?;
-    match end.split_once(' ')? {
-        ("EXIT", code) => code.trim().parse().map(InitExit::Exited).ok().map(Ok),
-        ("SIGNAL", signal) => signal.trim().parse().map(InitExit::Signaled).ok().map(Ok),
-        ("ERROR", message) => Some(Err(message.trim().to_string())),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod report_tests {
-    use super::*;
-
-    #[test]
-    fn an_executes_report_says_how_the_command_ended() {
-        let report = "WARN a warning that says OK\nWARN another\nOK\nEXIT 7";
-        assert_eq!(how_it_ended(report), Some(Ok(InitExit::Exited(7))));
-        assert_eq!(
-            split_warnings(report).0,
-            ["a warning that says OK", "another"]
-        );
-        assert_eq!(
-            how_it_ended("OK\nSIGNAL 9"),
-            Some(Ok(InitExit::Signaled(9)))
-        );
-        assert_eq!(
-            how_it_ended("OK\nERROR monitor: gone"),
-            Some(Err("monitor: gone".into()))
-        );
-        // The monitor died between OK and the end, or never said OK.
-        assert_eq!(how_it_ended("OK\n"), None);
-        assert_eq!(how_it_ended("start: rootfs: missing"), None);
-    }
-}
-
 /// What one start or execute runs: the container as a daemon's init, or one command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Start,
     Execute,
 }
 
 /// A monitor forked, and what its parent keeps of it.
-struct ForkedMonitor {
-    pid: i32,
+pub(super) struct ForkedMonitor {
+    pub pid: i32,
     /// `WARN` lines, `OK` or why the start failed, then for an execute how it ended.
-    status: OwnedFd,
+    pub status: OwnedFd,
     /// Opened before the monitor can be gone: this run's lock, to wait on.
-    teardown: TeardownWatch,
+    pub teardown: TeardownWatch,
 }
 
 /// Makes the monitor's cgroups and forks the monitor straight into its cgroup2 part; in the
 /// child, runs it and exits. Anything made is undone on a failure here.
-fn fork_monitor(
+pub(super) fn fork_monitor(
     launch: &Launch,
     plan: &InitPlan,
     rootfs_plan: &RootfsPlan,
@@ -262,7 +200,7 @@ struct Recipe<'a> {
 
 /// What both a start and an execute check and take before anything is made: the plans, the
 /// run directory and the container's lock.
-fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
+pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
@@ -370,7 +308,10 @@ pub struct Launched {
 }
 
 /// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
-fn wait_for_running(text: &str, monitor_pid: i32) -> Result<(i32, Vec<String>), LaunchError> {
+pub(super) fn wait_for_running(
+    text: &str,
+    monitor_pid: i32,
+) -> Result<(i32, Vec<String>), LaunchError> {
     let (warnings, rest) = split_warnings(text);
     match rest.strip_prefix("OK") {
         Some(_) => Ok((monitor_pid, warnings)),

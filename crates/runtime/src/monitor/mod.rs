@@ -6,6 +6,7 @@ mod cgroups;
 mod console;
 pub mod control;
 mod event_loop;
+mod execute;
 mod launch;
 mod network;
 mod procview;
@@ -13,5 +14,6 @@ mod sys;
 mod teardown;
 
 pub use event_loop::InitExit;
-pub use launch::{execute, launch, Launch, LaunchError, Launched};
+pub use execute::execute;
+pub use launch::{launch, Launch, LaunchError, Launched};
 pub use teardown::{clean_up_after_dead_monitor, TeardownReport};

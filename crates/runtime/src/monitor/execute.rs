@@ -1,0 +1,71 @@
+//! `rlxc execute`: one command as an application container under rlxc's tiny init, with the
+//! caller's stdio. The monitor is forked as for a start (born in its cgroups); the calling
+//! process stays in front, passing on the signals sent to it, and exits with the command's
+//! status, which the monitor reports on the status pipe after `OK`.
+
+use super::event_loop::InitExit;
+use super::launch::{
+    fork_monitor, prepare, split_warnings, wait_for_running, Launch, LaunchError, Mode,
+};
+
+/// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
+/// init with the caller's stdio; returns how it ended, once nothing of it is left. The
+/// monitor is forked as for a start (born in its cgroup); this process waits for its report,
+/// passing on the signals sent to it (a terminal's reach the monitor directly: same
+/// process group).
+pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
+    let (mut plan, mut rootfs_plan, lock) = prepare(launch)?;
+    plan.tiny_init = true;
+    plan.inherit_stdio = true;
+    rootfs_plan.console = false;
+    rootfs_plan.ttys = 0;
+    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Execute)?;
+    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid);
+    forked.teardown.wait();
+    let (_, warnings) = wait_for_running(&report, forked.pid)?;
+    match how_it_ended(&report) {
+        Some(Ok(exit)) => Ok((exit, warnings)),
+        Some(Err(message)) => Err(LaunchError::Monitor(message)),
+        None => Err(LaunchError::Monitor(
+            "the monitor died before the command ended".into(),
+        )),
+    }
+}
+
+/// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after
+/// the `OK` line.
+fn how_it_ended(report: &str) -> Option<Result<InitExit, String>> {
+    let end = split_warnings(report).1.strip_prefix("OK\n")?;
+    match end.split_once(' ')? {
+        ("EXIT", code) => code.trim().parse().map(InitExit::Exited).ok().map(Ok),
+        ("SIGNAL", signal) => signal.trim().parse().map(InitExit::Signaled).ok().map(Ok),
+        ("ERROR", message) => Some(Err(message.trim().to_string())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn an_executes_report_says_how_the_command_ended() {
+        let report = "WARN a warning that says OK\nWARN another\nOK\nEXIT 7";
+        assert_eq!(how_it_ended(report), Some(Ok(InitExit::Exited(7))));
+        assert_eq!(
+            split_warnings(report).0,
+            ["a warning that says OK", "another"]
+        );
+        assert_eq!(
+            how_it_ended("OK\nSIGNAL 9"),
+            Some(Ok(InitExit::Signaled(9)))
+        );
+        assert_eq!(
+            how_it_ended("OK\nERROR monitor: gone"),
+            Some(Err("monitor: gone".into()))
+        );
+        // The monitor died between OK and the end, or never said OK.
+        assert_eq!(how_it_ended("OK\n"), None);
+        assert_eq!(how_it_ended("start: rootfs: missing"), None);
+    }
+}
