@@ -76,14 +76,7 @@ fn a_signal_sent_to_execute_reaches_the_command_and_it_ends_cleanly() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // The monitor is born in its own cgroups: every line names it.
-    let monitor = world.monitor_pid(&name);
-    let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).expect("cgroup");
-    assert!(
-        cgroups
-            .lines()
-            .all(|line| line.contains(&format!("/rlxc.monitor.{name}"))),
-        "{cgroups}"
-    );
+    world.assert_monitor_in_its_own_cgroups(&name);
     let pid = rustix::process::Pid::from_raw(execute.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill");
     let out = execute.wait_with_output().expect("execute ends");

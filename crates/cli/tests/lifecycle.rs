@@ -47,14 +47,7 @@ fn the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it() {
     world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
     // From the moment start returns, in every hierarchy, cgroup2 included: the monitor is
     // forked into it rather than moved (a move waits for an RCU grace period).
-    let monitor = world.monitor_pid(&name);
-    let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).expect("cgroup");
-    assert!(
-        cgroups
-            .lines()
-            .all(|line| line.contains(&format!("/rlxc.monitor.{name}"))),
-        "{cgroups}"
-    );
+    let monitor = world.assert_monitor_in_its_own_cgroups(&name);
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     // Gone, or a zombie its new parent has not reaped yet.
     let status = std::fs::read_to_string(format!("/proc/{monitor}/status")).unwrap_or_default();

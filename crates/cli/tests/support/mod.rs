@@ -202,6 +202,20 @@ impl World {
         state["monitor"]["pid"].as_i64().expect("monitor pid") as i32
     }
 
+    /// The monitor is in its own cgroup (`rlxc.monitor.NAME…`) in every hierarchy, cgroup2
+    /// included; returns its pid.
+    pub fn assert_monitor_in_its_own_cgroups(&self, name: &str) -> i32 {
+        let monitor = self.monitor_pid(name);
+        let cgroups = std::fs::read_to_string(format!("/proc/{monitor}/cgroup")).expect("cgroup");
+        assert!(
+            cgroups
+                .lines()
+                .all(|line| line.contains(&format!("/rlxc.monitor.{name}"))),
+            "{cgroups}"
+        );
+        monitor
+    }
+
     /// Kills the container's monitor with SIGKILL, as a crash would.
     pub fn kill_monitor(&self, name: &str) {
         let monitor = rustix::process::Pid::from_raw(self.monitor_pid(name)).expect("pid");
