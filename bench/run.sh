@@ -12,9 +12,10 @@ source scripts/lib.sh
 RLXC_APT_PACKAGES+=(crun runc)
 ensure_prerequisites
 
-target="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 say "building rlxc and rlxc-bench (release)"
 cargo build --release --quiet -p rlxc
-CARGO_TARGET_DIR="$target" cargo build --release --quiet --manifest-path bench/Cargo.toml
+cargo build --release --quiet --manifest-path bench/Cargo.toml
 say "measuring (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
-exec "$target/release/rlxc-bench" --rlxc "$target/release/rlxc" --out docs/benchmarks "$@"
+out=$(cargo_out_dir release)
+exec "$out/rlxc-bench" --rlxc "$out/rlxc" --out docs/benchmarks "$@"

@@ -10,7 +10,7 @@ SEED_CONFIG=crates/config/tests/fixtures/funtoo0.conf
 ensure_prerequisites
 say "building rlxc (release)"
 cargo build --release --locked -p rlxc
-rlxc="${CARGO_TARGET_DIR:-target}/release/rlxc"
+rlxc="$(cargo_out_dir release)/rlxc"
 
 failed=()
 step() {

@@ -69,4 +69,28 @@ ensure_cargo() {
 ensure_prerequisites() {
     ensure_apt_packages
     ensure_cargo
+    use_static_build
+}
+
+# rlxc is linked statically (static-pie: glibc's libc.a and libseccomp.a) where the host has
+# those archives: an exec then loads no shared libraries and resolves no symbols, which was a
+# quarter of a short verb's run time (`rlxc cgroup` 1.50 -> 1.2 ms; docs/benchmarks). It stays
+# position-independent for ASLR (non-PIE would save another 0.2 ms). Target flags need an
+# explicit target, or cargo would apply them to proc-macros too, which cannot be static; so
+# the host's own triple is named, and binaries go to target/TRIPLE/PROFILE (`cargo_out_dir`).
+# A plain `cargo build` still works and links dynamically.
+use_static_build() {
+    local host libseccomp
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    case "$host" in *-linux-gnu) ;; *) return 0 ;; esac
+    libseccomp=$(cc -print-file-name=libseccomp.a)
+    [ -f "$libseccomp" ] && [ -f "$(cc -print-file-name=libc.a)" ] || return 0
+    export CARGO_BUILD_TARGET="$host"
+    export "CARGO_TARGET_$(echo "$host" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C target-feature=+crt-static"
+    export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH="${libseccomp%/*}"
+}
+
+# Where cargo puts the binaries of a profile (release, debug) under the settings above.
+cargo_out_dir() {
+    echo "${CARGO_TARGET_DIR:-$PWD/target}${CARGO_BUILD_TARGET:+/$CARGO_BUILD_TARGET}/$1"
 }
