@@ -2,8 +2,12 @@
 //! else cgroup2's `cgroup.freeze`. No polling: cgroup2 reports `frozen 1` in
 //! `cgroup.events` (waited on with poll), and v1's `freezer.state` read right after the
 //! write says FROZEN or, while tasks are still on their way, FREEZING.
+//!
+//! A [`Freezer`] is named by its file, which the runtime records in the state file: the
+//! freezer is where the freeze state lives (as LXC reads it), so `freeze` writes no state of
+//! its own and a freeze made through the cgroup file shows too.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::files::{read_key, write_key};
@@ -17,70 +21,103 @@ pub enum FreezerState {
     Frozen,
 }
 
-/// Which freezer a container uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Freezer<'a> {
-    V1(&'a Path),
-    V2(&'a Path),
+const V1_FILE: &str = "freezer.state";
+const V2_FILE: &str = "cgroup.freeze";
+
+/// The file that freezes a container's processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freezer {
+    file: PathBuf,
 }
 
-impl ContainerCgroups {
-    fn freezer(&self) -> Result<Freezer<'_>, Error> {
-        let v1 = self
-            .leaves()
-            .find(|dir| dir.join("freezer.state").exists())
-            .map(Freezer::V1);
-        let v2 = self
-            .unified_dir()
-            .filter(|dir| dir.join("cgroup.freeze").exists())
-            .map(Freezer::V2);
-        v1.or(v2).ok_or(Error::NoFreezer)
+impl Freezer {
+    /// The freezer whose file is `file` (as [`Freezer::file`] gave it).
+    pub fn at(file: PathBuf) -> Self {
+        Self { file }
+    }
+
+    /// `…/freezer.state` (v1) or `…/cgroup.freeze` (cgroup2).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("/"))
+    }
+
+    fn is_v2(&self) -> bool {
+        self.file.file_name().is_some_and(|name| name == V2_FILE)
     }
 
     /// Freezes every process; on cgroup2 returns once all are frozen (or `timeout`).
     pub fn freeze(&self, timeout: Duration) -> Result<FreezerState, Error> {
-        match self.freezer()? {
-            Freezer::V1(dir) => {
-                write_key(dir, "freezer.state", "FROZEN")?;
-                v1_state(dir)
-            }
-            Freezer::V2(dir) => {
-                write_key(dir, "cgroup.freeze", "1")?;
-                wait_event(dir, "frozen 1", Instant::now() + timeout)?;
-                Ok(FreezerState::Frozen)
-            }
+        if self.is_v2() {
+            write_key(self.dir(), V2_FILE, "1")?;
+            wait_event(self.dir(), "frozen 1", Instant::now() + timeout)?;
+            Ok(FreezerState::Frozen)
+        } else {
+            write_key(self.dir(), V1_FILE, "FROZEN")?;
+            self.state()
         }
     }
 
     pub fn thaw(&self) -> Result<(), Error> {
-        match self.freezer()? {
-            Freezer::V1(dir) => write_key(dir, "freezer.state", "THAWED"),
-            Freezer::V2(dir) => write_key(dir, "cgroup.freeze", "0"),
+        if self.is_v2() {
+            write_key(self.dir(), V2_FILE, "0")
+        } else {
+            write_key(self.dir(), V1_FILE, "THAWED")
         }
     }
 
     /// The freezer's state now.
-    pub fn freezer_state(&self) -> Result<FreezerState, Error> {
-        match self.freezer()? {
-            Freezer::V1(dir) => v1_state(dir),
-            Freezer::V2(dir) => {
-                let asked = read_key(dir, "cgroup.freeze")?.trim() == "1";
-                let events = read_key(dir, "cgroup.events")?;
-                let frozen = events.lines().any(|line| line.trim() == "frozen 1");
-                Ok(match (asked, frozen) {
-                    (true, true) => FreezerState::Frozen,
-                    (true, false) => FreezerState::Freezing,
-                    (false, _) => FreezerState::Thawed,
-                })
-            }
+    pub fn state(&self) -> Result<FreezerState, Error> {
+        if !self.is_v2() {
+            return Ok(match read_key(self.dir(), V1_FILE)?.trim() {
+                "FROZEN" => FreezerState::Frozen,
+                "FREEZING" => FreezerState::Freezing,
+                _ => FreezerState::Thawed,
+            });
         }
+        if read_key(self.dir(), V2_FILE)?.trim() != "1" {
+            return Ok(FreezerState::Thawed);
+        }
+        let events = read_key(self.dir(), "cgroup.events")?;
+        Ok(if events.lines().any(|line| line.trim() == "frozen 1") {
+            FreezerState::Frozen
+        } else {
+            FreezerState::Freezing
+        })
     }
 }
 
-fn v1_state(dir: &Path) -> Result<FreezerState, Error> {
-    Ok(match read_key(dir, "freezer.state")?.trim() {
-        "FROZEN" => FreezerState::Frozen,
-        "FREEZING" => FreezerState::Freezing,
-        _ => FreezerState::Thawed,
-    })
+impl ContainerCgroups {
+    /// The container's freezer: v1's where the container has a v1 freezer cgroup (on a
+    /// hybrid host that is the controller in use), else cgroup2's.
+    pub fn freezer(&self) -> Result<Freezer, Error> {
+        let v1 = self
+            .leaves()
+            .map(|dir| dir.join(V1_FILE))
+            .find(|file| file.exists());
+        let v2 = || {
+            self.unified_dir()
+                .map(|dir| dir.join(V2_FILE))
+                .filter(|file| file.exists())
+        };
+        v1.or_else(v2).map(Freezer::at).ok_or(Error::NoFreezer)
+    }
+
+    /// [`Freezer::freeze`] of [`Self::freezer`].
+    pub fn freeze(&self, timeout: Duration) -> Result<FreezerState, Error> {
+        self.freezer()?.freeze(timeout)
+    }
+
+    /// [`Freezer::thaw`] of [`Self::freezer`].
+    pub fn thaw(&self) -> Result<(), Error> {
+        self.freezer()?.thaw()
+    }
+
+    /// [`Freezer::state`] of [`Self::freezer`].
+    pub fn freezer_state(&self) -> Result<FreezerState, Error> {
+        self.freezer()?.state()
+    }
 }

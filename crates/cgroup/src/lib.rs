@@ -41,7 +41,7 @@ pub use create::{controller_of, monitor_path, payload_path, CgroupRequest};
 pub use defaults::{DEFAULT_DEVICE_RULES, DEFAULT_PIDS_MAX};
 pub use delegate::{NotDelegated, Undelegated, V2Delegation};
 pub use error::Error;
-pub use freeze::FreezerState;
+pub use freeze::{Freezer, FreezerState};
 pub use layout::{CgroupLayout, LayoutKind, V1Hierarchy, V2Mount};
 pub use limits::LimitPlan;
 pub use own::{own_cgroups, OwnCgroups, PROC_SELF_CGROUP};

@@ -232,6 +232,59 @@ fn freeze_stops_a_counter_and_unfreeze_resumes_it() {
     world.assert_nothing_left(&name);
 }
 
+/// The freezer holds the freeze state (as LXC reads it): a freeze made through the cgroup
+/// file shows in `info` and `ls --frozen` as one made by `rlxc freeze` does.
+#[test]
+fn a_freeze_through_the_cgroup_file_shows_in_info_and_ls() {
+    let world = World::new();
+    let name = world.busybox("freezefile");
+    start(&world, &name, &[]);
+    let dir = cgroup_dir(world.init_pid(&name), "freezer");
+    let (file, frozen, thawed) = if dir.join("freezer.state").exists() {
+        ("freezer.state", "FROZEN", "THAWED")
+    } else {
+        ("cgroup.freeze", "1", "0")
+    };
+    std::fs::write(dir.join(file), frozen).expect("freeze through the file");
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "FROZEN", "-t", "10"])
+        .assert()
+        .success();
+    assert_eq!(world.state(&name), "FROZEN");
+    let listed = world.output(&["ls", "--frozen", "-1"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), name);
+    std::fs::write(dir.join(file), thawed).expect("thaw through the file");
+    assert_eq!(world.state(&name), "RUNNING");
+    let listed = world.output(&["ls", "--frozen", "-1"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+/// `rlxc freeze` writes no state file: it touches it, and that wakes a waiting `rlxc wait`.
+#[test]
+fn a_wait_for_frozen_wakes_when_another_process_freezes() {
+    let world = World::new();
+    let name = world.busybox("freezewait");
+    start(&world, &name, &[]);
+    let mut waiter = world
+        .process(
+            std::path::Path::new(support::RLXC),
+            &["wait", "-n", &name, "-s", "FROZEN", "-t", "20"],
+        )
+        .spawn()
+        .expect("wait");
+    // Time for the waiter to block on the running container.
+    std::thread::sleep(Duration::from_millis(300));
+    world.rlxc(&["freeze", "-n", &name]).assert().success();
+    let status = waiter.wait().expect("wait exits");
+    assert!(status.success(), "{status}");
+    world.rlxc(&["unfreeze", "-n", &name]).assert().success();
+    assert_eq!(world.state(&name), "RUNNING");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn weights_read_back_in_either_spelling() {
     let world = World::new();

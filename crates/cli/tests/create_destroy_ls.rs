@@ -87,6 +87,7 @@ impl Place {
             monitor_cgroups: vec![],
             started_at: 0,
             sysinfo_view: false,
+            freezer: None,
         }
         .write(&paths.state_file())
         .expect("write the state file");

@@ -1,15 +1,15 @@
 //! The runtime halves of `rlxc freeze`, `unfreeze`, `cgroup` and `info -S`: they work on the
-//! cgroups recorded in the state file, so they need no monitor. Freeze states go into the
-//! state file, where `info` and `wait` (inotify) see them.
+//! cgroups recorded in the state file, so they need no monitor. The freeze state is the
+//! freezer's (read where a state is shown); freeze and unfreeze touch the state file so that
+//! `wait` (inotify) looks again.
 
 use std::time::Duration;
 
 use rlxc_cgroup::translate::{v1_to_v2, v2_to_v1, Translation};
-use rlxc_cgroup::{ContainerCgroups, FreezerState, Stats};
+use rlxc_cgroup::{ContainerCgroups, Freezer, FreezerState, Stats};
 
 use crate::paths::ContainerPaths;
 use crate::state::{State, StateError, StateFile};
-use crate::status::current;
 
 /// How long a cgroup2 freeze may take before it is reported as still FREEZING.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,59 +28,65 @@ pub enum ResourceError {
 }
 
 fn running(paths: &ContainerPaths) -> Result<(StateFile, ContainerCgroups), ResourceError> {
-    match current(paths) {
-        (_, Some(file)) => {
-            let cgroups = ContainerCgroups::from_paths(file.cgroups.clone());
-            Ok((file, cgroups))
-        }
-        (_, None) => Err(ResourceError::NotRunning {
+    let file = running_file(paths)?;
+    let cgroups = ContainerCgroups::from_paths(file.cgroups.clone());
+    Ok((file, cgroups))
+}
+
+/// The state file of a container whose init lives (its freeze state is not needed here).
+fn running_file(paths: &ContainerPaths) -> Result<StateFile, ResourceError> {
+    StateFile::read(&paths.state_file())
+        .ok()
+        .flatten()
+        .filter(|file| file.init.is_alive())
+        .ok_or_else(|| ResourceError::NotRunning {
             name: paths.name.clone(),
-        }),
+        })
+}
+
+/// The container's freezer: the file its start recorded, else (a state file from before
+/// rlxc recorded it) looked up in its cgroups.
+fn freezer_of(file: &StateFile) -> Result<Freezer, rlxc_cgroup::Error> {
+    match &file.freezer {
+        Some(freezer) => Ok(Freezer::at(freezer.clone())),
+        None => ContainerCgroups::from_paths(file.cgroups.clone()).freezer(),
     }
 }
 
-fn record(paths: &ContainerPaths, file: &mut StateFile, state: State) -> Result<(), StateError> {
-    file.state = state;
-    file.write(&paths.state_file())
-}
-
-/// FREEZING, then FROZEN once the freezer says so (what it says is returned).
+/// FROZEN once the freezer says so; FREEZING while v1 tasks are still on their way. The
+/// freezer holds the state ([`live_freeze_state`]): nothing is written but a touch of the
+/// state file that wakes `rlxc wait`.
 pub fn freeze(paths: &ContainerPaths) -> Result<State, ResourceError> {
-    let (mut file, cgroups) = running(paths)?;
-    if file.state == State::Frozen {
-        return Ok(State::Frozen);
-    }
-    record(paths, &mut file, State::Freezing)?;
-    let state = match cgroups.freeze(FREEZE_TIMEOUT) {
+    let file = running_file(paths)?;
+    let freezer = freezer_of(&file)?;
+    let frozen = match freezer.freeze(FREEZE_TIMEOUT) {
         Ok(FreezerState::Frozen) => State::Frozen,
         Ok(_) => State::Freezing,
         Err(error) => {
-            let _ = cgroups.thaw();
-            record(paths, &mut file, State::Running)?;
+            let _ = freezer.thaw();
             return Err(error.into());
         }
     };
-    record(paths, &mut file, state)?;
-    Ok(state)
+    StateFile::touch(&paths.state_file())?;
+    Ok(frozen)
 }
 
-/// THAWED, then RUNNING.
+/// RUNNING again (THAWED is the moment in between, as LXC's notification).
 pub fn unfreeze(paths: &ContainerPaths) -> Result<(), ResourceError> {
-    let (mut file, cgroups) = running(paths)?;
-    cgroups.thaw()?;
-    record(paths, &mut file, State::Thawed)?;
-    record(paths, &mut file, State::Running)?;
+    let file = running_file(paths)?;
+    freezer_of(&file)?.thaw()?;
+    StateFile::touch(&paths.state_file())?;
     Ok(())
 }
 
-/// The state to show for a state file that says FREEZING: v1 tasks freeze on their own
-/// time, with no notification, so the freezer is asked at the moment of looking.
+/// The state of a running container as its freezer has it: FROZEN, FREEZING (v1 tasks
+/// freeze on their own time, with no notification, so the freezer is asked at the moment of
+/// looking) or RUNNING.
 pub(crate) fn live_freeze_state(file: &StateFile) -> State {
-    let cgroups = ContainerCgroups::from_paths(file.cgroups.clone());
-    match cgroups.freezer_state() {
+    match freezer_of(file).and_then(|freezer| freezer.state()) {
         Ok(FreezerState::Frozen) => State::Frozen,
-        Ok(FreezerState::Thawed) => State::Running,
-        _ => State::Freezing,
+        Ok(FreezerState::Freezing) => State::Freezing,
+        _ => State::Running,
     }
 }
 

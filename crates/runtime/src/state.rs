@@ -74,28 +74,25 @@ pub struct ProcessId {
 impl ProcessId {
     /// Reads the start time of `pid` from `/proc`; `None` if it is gone.
     pub fn of(pid: i32) -> Option<ProcessId> {
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // The command name (field 2) may contain spaces and ')': fields start after the last ')'.
-        let after_name = &stat[stat.rfind(')')? + 1..];
-        let start_time = after_name.split_whitespace().nth(19)?.parse().ok()?;
-        Some(ProcessId { pid, start_time })
+        stat_of(pid).map(|(_, start_time)| ProcessId { pid, start_time })
     }
 
     /// True while this very process (not a successor with the same pid) is alive. A zombie
     /// is not: it has exited and only waits for its parent to reap it.
     pub fn is_alive(&self) -> bool {
-        ProcessId::of(self.pid) == Some(*self) && !is_zombie(self.pid)
+        matches!(stat_of(self.pid), Some((state, start_time))
+            if start_time == self.start_time && !matches!(state, 'Z' | 'X'))
     }
 }
 
-fn is_zombie(pid: i32) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return true;
-    };
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next());
-    matches!(state, Some("Z") | Some("X"))
+/// The state letter (field 3) and start time (field 22) of `/proc/PID/stat`, in one read.
+fn stat_of(pid: i32) -> Option<(char, u64)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and ')': fields start after the last ')'.
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let start_time = fields.nth(18)?.parse().ok()?;
+    Some((state, start_time))
 }
 
 /// What the monitor records about a running container.
@@ -126,6 +123,10 @@ pub struct StateFile {
     /// The monitor's own cgroup directories (`rlxc.monitor.NAME`), removed with the rest.
     #[serde(default)]
     pub monitor_cgroups: Vec<PathBuf>,
+    /// The file of the container's freezer (v1 `freezer.state` or cgroup2 `cgroup.freeze`),
+    /// which holds its freeze state.
+    #[serde(default)]
+    pub freezer: Option<PathBuf>,
     /// Unix time the container started.
     pub started_at: u64,
     /// The /proc view's server answers the container's sysinfo(2) (init got the notify
@@ -171,6 +172,25 @@ impl StateFile {
                 path: path.to_path_buf(),
                 source,
             })
+    }
+
+    /// Tells `rlxc wait` to look again (inotify IN_ATTRIB) without rewriting the file: for
+    /// changes that live elsewhere, such as the freezer's state.
+    pub fn touch(path: &Path) -> Result<(), StateError> {
+        let now = rustix::fs::Timespec {
+            tv_sec: 0,
+            tv_nsec: rustix::fs::UTIME_NOW,
+        };
+        let times = rustix::fs::Timestamps {
+            last_access: now,
+            last_modification: now,
+        };
+        rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()).map_err(
+            |errno| StateError::Io {
+                path: path.to_path_buf(),
+                source: errno.into(),
+            },
+        )
     }
 
     /// Writes the state file atomically (temp file and rename), so a reader never sees half.
@@ -227,6 +247,7 @@ mod tests {
             monitor_cgroups: vec![],
             started_at: 1,
             sysinfo_view: false,
+            freezer: None,
         };
         state.write(&path).expect("write");
         assert_eq!(StateFile::read(&path).expect("read"), Some(state));

@@ -12,13 +12,7 @@ use crate::state::{State, StateFile};
 /// The state and, while it runs (or is being torn down), the state file.
 pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
     match StateFile::read(&paths.state_file()) {
-        Ok(Some(state)) if state.init.is_alive() => {
-            let now = match state.state {
-                State::Freezing => crate::resources::live_freeze_state(&state),
-                other => other,
-            };
-            (now, Some(state))
-        }
+        Ok(Some(state)) if state.init.is_alive() => (live_state(&state), Some(state)),
         // Init is gone but its monitor still tears down (cgroups, network), or the monitor's
         // last child removes the monitor's cgroup: not STOPPED yet, so `wait -s STOPPED`
         // returns only once nothing of the container is left.
@@ -26,6 +20,22 @@ pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
             (State::Stopping, Some(state))
         }
         _ => (State::Stopped, None),
+    }
+}
+
+/// How often `wait_for` looks at a freezer that says FREEZING.
+const FREEZING_RECHECK: Duration = Duration::from_millis(20);
+
+/// The state of a container whose init lives: what its monitor recorded (STARTING,
+/// RUNNING, ...), and for a running one what its freezer says (FROZEN, FREEZING).
+pub(crate) fn live_state(file: &StateFile) -> State {
+    match file.state {
+        // FREEZING, FROZEN and THAWED only in state files of rlxc before the freezer was
+        // the place of the freeze state.
+        State::Running | State::Freezing | State::Frozen | State::Thawed => {
+            crate::resources::live_freeze_state(file)
+        }
+        other => other,
     }
 }
 
@@ -46,7 +56,9 @@ pub fn wait_for(
     let changes = inotify::WatchFlags::CREATE
         | inotify::WatchFlags::MOVED_TO
         | inotify::WatchFlags::DELETE
-        | inotify::WatchFlags::CLOSE_WRITE;
+        | inotify::WatchFlags::CLOSE_WRITE
+        // freeze and unfreeze touch the state file (the freezer holds that state).
+        | inotify::WatchFlags::ATTRIB;
     inotify::add_watch(&watcher, &run_root, changes)?;
     loop {
         // Watch the run directory too once it exists (the state file is renamed into it).
@@ -72,6 +84,13 @@ pub fn wait_for(
                 None => return Ok(false),
             },
             None => None,
+        };
+        // A v1 freezer finishes a FREEZING on its own time and tells nobody: look again soon.
+        let remaining = match state {
+            State::Freezing => {
+                Some(remaining.map_or(FREEZING_RECHECK, |r| r.min(FREEZING_RECHECK)))
+            }
+            _ => remaining,
         };
         let spec = remaining.map(|d| Timespec {
             tv_sec: d.as_secs() as i64,

@@ -97,5 +97,5 @@ pub(crate) fn running_state(
 ) -> Result<Option<(State, ProcessId)>, StateError> {
     Ok(StateFile::read(&paths.state_file())?
         .filter(|state| state.init.is_alive())
-        .map(|state| (state.state, state.init)))
+        .map(|state| (crate::status::live_state(&state), state.init)))
 }

@@ -529,6 +529,11 @@ fn start(
         netns_pin: None,
         host_netns: None,
         monitor_cgroups: made.monitor_cgroup_paths(),
+        freezer: made
+            .cgroups
+            .as_ref()
+            .and_then(|c| c.freezer().ok())
+            .map(|freezer| freezer.file().to_path_buf()),
         started_at: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
