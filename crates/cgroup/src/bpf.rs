@@ -92,8 +92,31 @@ pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), 
 }
 
 fn load(program: &[Insn]) -> std::io::Result<OwnedFd> {
+    // Without a log first: asking for one makes the verifier write it (and the buffer is 64
+    // KiB to zero); only a refused program is loaded again to have the verifier say why.
+    match load_with_log(program, &mut []) {
+        Ok(fd) => Ok(fd),
+        Err(error) => {
+            let mut log = vec![0u8; 64 * 1024];
+            let Err(again) = load_with_log(program, &mut log) else {
+                return Err(error);
+            };
+            let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
+            let verifier = String::from_utf8_lossy(&log[..end]).trim().to_owned();
+            if verifier.is_empty() {
+                return Err(again);
+            }
+            Err(std::io::Error::new(
+                again.kind(),
+                format!("{again}; verifier: {verifier}"),
+            ))
+        }
+    }
+}
+
+/// One BPF_PROG_LOAD; the verifier's log goes to `log` when it is not empty.
+fn load_with_log(program: &[Insn], log: &mut [u8]) -> std::io::Result<OwnedFd> {
     const LICENSE: &[u8] = b"GPL\0";
-    let mut log = vec![0u8; 64 * 1024];
     let mut name = [0u8; 16];
     name[..11].copy_from_slice(b"rlxc_device");
     let attr = ProgLoad {
@@ -101,15 +124,19 @@ fn load(program: &[Insn]) -> std::io::Result<OwnedFd> {
         insn_cnt: program.len() as u32,
         insns: program.as_ptr() as u64,
         license: LICENSE.as_ptr() as u64,
-        log_level: 1,
+        log_level: u32::from(!log.is_empty()),
         log_size: log.len() as u32,
-        log_buf: log.as_mut_ptr() as u64,
+        log_buf: if log.is_empty() {
+            0
+        } else {
+            log.as_mut_ptr() as u64
+        },
         prog_name: name,
         ..ProgLoad::default()
     };
     // SAFETY: `attr` is a fully initialised BPF_PROG_LOAD attribute; the instructions
-    // (`#[repr(C)]` struct bpf_insn), the license and the log buffer it points to outlive
-    // the call, and the log size is the buffer's length.
+    // (`#[repr(C)]` struct bpf_insn), the license and the log buffer it points to (if any)
+    // outlive the call, and the log size is the buffer's length.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_bpf,
@@ -119,16 +146,7 @@ fn load(program: &[Insn]) -> std::io::Result<OwnedFd> {
         )
     };
     if fd < 0 {
-        let error = std::io::Error::last_os_error();
-        let end = log.iter().position(|b| *b == 0).unwrap_or(log.len());
-        let verifier = String::from_utf8_lossy(&log[..end]).trim().to_owned();
-        if verifier.is_empty() {
-            return Err(error);
-        }
-        return Err(std::io::Error::new(
-            error.kind(),
-            format!("{error}; verifier: {verifier}"),
-        ));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: a non-negative return of BPF_PROG_LOAD is a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
