@@ -30,22 +30,28 @@ where
 /// Opens a [`Netlink`](crate::Netlink) handle that talks to the network namespace of `netns`
 /// (an open `/proc/PID/ns/net` or a bind mount of one).
 ///
-/// A socket belongs to the namespace it was made in, for its whole life, so a short-lived
-/// thread enters the namespace, opens the socket and ends: the calling thread never changes
-/// namespace, and an error cannot leave it in the wrong one. The socket also keeps the
+/// A socket belongs to the namespace it was made in, for its whole life, so the calling
+/// thread steps into the namespace, opens the socket and steps back: two `setns`. (A helper
+/// thread that did it instead cost 0.2 ms of a 1.3 ms `rlxc info`.) The socket also keeps the
 /// namespace alive after its last process is gone, which is what lets a stop return a
 /// physical NIC to the host after init exited.
 pub fn open_netlink_in(netns: std::os::fd::BorrowedFd<'_>) -> Result<crate::Netlink, Error> {
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            sys::enter_network_namespace(netns).map_err(|source| Error::Netns {
-                op: Operation::EnterNetns,
-                source,
-            })?;
-            crate::Netlink::open()
-        });
-        worker.join().map_err(|_| Error::NetnsThreadPanicked)?
-    })
+    use std::os::fd::AsFd;
+    let entering = |source| Error::Netns {
+        op: Operation::EnterNetns,
+        source,
+    };
+    let home = std::fs::File::open("/proc/thread-self/ns/net").map_err(entering)?;
+    sys::enter_network_namespace(netns).map_err(entering)?;
+    let opened = crate::Netlink::open();
+    if let Err(error) = sys::enter_network_namespace(home.as_fd()) {
+        // The way back is the way this thread came, with the same privileges: only a kernel
+        // out of memory could refuse it. A thread left in the container's namespace would
+        // make its later sockets and links there, on the wrong side: stop rather than that.
+        eprintln!("rlxc: cannot return to the network namespace it came from: {error}");
+        std::process::abort();
+    }
+    opened
 }
 
 /// The inode of the calling thread's network namespace: two namespaces are the same when

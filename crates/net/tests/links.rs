@@ -34,6 +34,36 @@ fn scratch_namespace_has_only_loopback() {
     });
 }
 
+/// `open_netlink_in` steps into the namespace for the socket and back: the socket talks to
+/// the other namespace, the thread is where it was (its later sockets are the host's).
+#[test]
+fn a_socket_opened_in_another_namespace_leaves_the_thread_at_home() {
+    let home = std::fs::read_link("/proc/thread-self/ns/net").expect("read own netns");
+    // The fd keeps the throwaway namespace alive after its thread is gone; a veth made
+    // there marks it.
+    let other = run_in_throwaway_netns(|| {
+        let mut netlink = Netlink::open().expect("open");
+        veth::create(&mut netlink, "rt-away0", "rt-away1").expect("veth");
+        std::fs::File::open("/proc/thread-self/ns/net").expect("open the namespace")
+    })
+    .expect("throwaway namespace");
+    let mut away = rlxc_net::netns::open_netlink_in(std::os::fd::AsFd::as_fd(&other))
+        .expect("netlink in the other namespace");
+    assert_eq!(
+        std::fs::read_link("/proc/thread-self/ns/net").expect("read own netns"),
+        home,
+        "the thread stayed in the other namespace"
+    );
+    let names: Vec<String> = link::list(&mut away)
+        .expect("list")
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert!(names.iter().any(|n| n == "rt-away0"), "{names:?}");
+    let mut here = Netlink::open().expect("open at home");
+    assert_gone(&mut here, "rt-away0");
+}
+
 #[test]
 fn veth_pair_is_created_brought_up_and_deleted_as_a_pair() {
     in_scratch_netns(|netlink| {
