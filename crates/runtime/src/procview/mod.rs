@@ -5,12 +5,13 @@
 //!
 //! ```text
 //! monitor                                   container's first process
-//!   open /dev/fuse (the host's) ── Go + fd ─►  rootfs ... pivot_root
-//!                                             fsopen/fsmount("fuse", fd=N): detached mount
+//!   open /dev/fuse (the host's) ── Go + fd ─►  fsopen/fsmount("fuse", fd=N): detached mount
 //!                        ◄── ProcViewMounted
-//!   fork the server on the fd
+//!   fork the server on the fd                  rootfs ... pivot_root
 //!   ProcViewServed ──────────────────────────►  open_tree(file) + move_mount over /proc/...
 //! ```
+//! The server starts while the child sets its rootfs up, so the lookups of the binds find it
+//! running; its first load sample is taken one interval later, not before the first answer.
 //! Robustness: a FUSE connection lives while any fd on it is open, and the monitor keeps
 //! one, so a server that dies only delays readers (their requests queue in the kernel) until
 //! the monitor, woken by its pidfd, forks the next one on the same fd. What a dead server had

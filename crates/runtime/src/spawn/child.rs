@@ -100,10 +100,16 @@ fn set_up(
     // While the host's /proc is still ours: the container may mount none.
     let exec_labels = step("LSM label", crate::lsm::open(&plan.lsm.exec))?;
     let keyring_label = step("LSM label", crate::lsm::open(plan.lsm.keycreate.as_slice()))?;
+    // The view is mounted first (detached, so it needs no rootfs): its server is forked
+    // while the rootfs is set up here, and is running when the files are bound.
+    let view = match procview {
+        Some((request, fuse)) => mount_procview(channel, request, fuse)?.map(|v| (request, v)),
+        None => None,
+    };
     let ptys = step("rootfs", setup_filesystem())?;
     send_ptys(channel, &ptys)?;
-    if let Some((request, fuse)) = procview {
-        mount_procview(channel, request, fuse)?;
+    if let Some((request, view)) = view {
+        bind_procview(channel, request, view)?;
     }
     let has_console = ptys.console.is_some();
     drop(ptys);
@@ -228,13 +234,14 @@ enum FuseDevice {
 }
 
 /// The container's /proc view (see `procview`): mounted detached here, served by the
-/// monitor's server, then its files bound over the kernel's. Where FUSE cannot be mounted
-/// and the view was not required, the kernel's files stay and the monitor warns.
+/// monitor's server, then its files bound over the kernel's ([`bind_procview`]). Where FUSE
+/// cannot be mounted and the view was not required, the kernel's files stay and the monitor
+/// warns: `None`.
 fn mount_procview(
     channel: &Channel,
     request: ViewRequest,
     fuse: Result<FuseDevice, String>,
-) -> Result<(), StepFailure> {
+) -> Result<Option<OwnedFd>, StepFailure> {
     let mounted = fuse.and_then(|fuse| {
         let fd = match &fuse {
             FuseDevice::Monitors(fd) | FuseDevice::Own(fd) => fd,
@@ -253,10 +260,11 @@ fn mount_procview(
             })
         }
         Err(reason) => {
-            return step(
+            step(
                 "sync",
                 channel.send(&ChildMessage::ProcViewUnavailable { reason }, &[]),
-            );
+            )?;
+            return Ok(None);
         }
     };
     // Installed now so that the server, forked next, gets its listener from the start; the
@@ -283,6 +291,15 @@ fn mount_procview(
     drop(fds);
     drop(fuse);
     drop(sysinfo);
+    Ok(Some(view))
+}
+
+/// Once the monitor says its server runs: the view's files over the kernel's.
+fn bind_procview(
+    channel: &Channel,
+    request: ViewRequest,
+    view: OwnedFd,
+) -> Result<(), StepFailure> {
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::ProcViewServed, _) => {}
         (other, _) => {

@@ -165,12 +165,17 @@ fn drive(
             _ => error.into(),
         });
     }
+    // The child mounts the /proc view before its rootfs: its server starts meanwhile.
+    let view_served = match &mut host.procview {
+        Some(view) => serve_procview(channel, pid, view)?,
+        None => false,
+    };
     let ptys = match receive(channel, "Ptys")? {
         (ChildMessage::Ptys { console, ttys }, fds) => split_ptys(console, ttys, fds)?,
         (other, _) => return Err(unexpected("Ptys", &other)),
     };
-    if let Some(view) = &mut host.procview {
-        serve_procview(channel, pid, view)?;
+    if let Some(view) = host.procview.as_mut().filter(|_| view_served) {
+        await_procview_bound(channel, pid, view)?;
     }
     if plan.user_namespace.is_some() {
         lock_mounts(channel, pid)?;
@@ -192,12 +197,13 @@ fn drive(
     }
 }
 
-/// The child mounted the view (or could not): start its server, then let the child bind.
+/// The child mounted the view (or could not): start its server and let the child bind.
+/// True when the child is to bind the files now.
 fn serve_procview(
     channel: &Channel,
     pid: i32,
     view: &mut ProcViewHost<'_>,
-) -> Result<(), SpawnError> {
+) -> Result<bool, SpawnError> {
     match receive(channel, "ProcViewMounted")? {
         (
             ChildMessage::ProcViewMounted {
@@ -213,21 +219,30 @@ fn serve_procview(
             };
             (view.mounted)(pid, Ok(mounted)).map_err(SpawnError::HostSetup)?;
             channel.send(&ParentMessage::ProcViewServed, &[])?;
-            match receive(channel, "ProcViewBound")? {
-                (ChildMessage::ProcViewBound, _) => {}
-                // The server stays; with no mount left on its connection it ends by itself.
-                (ChildMessage::ProcViewUnavailable { reason }, _) => {
-                    (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
-                }
-                (other, _) => return Err(unexpected("ProcViewBound", &other)),
-            }
+            Ok(true)
         }
         (ChildMessage::ProcViewUnavailable { reason }, _) => {
             (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)?;
+            Ok(false)
         }
-        (other, _) => return Err(unexpected("ProcViewMounted", &other)),
+        (other, _) => Err(unexpected("ProcViewMounted", &other)),
     }
-    Ok(())
+}
+
+/// The child bound the view's files, or could not (then the kernel's stay, with a warning).
+fn await_procview_bound(
+    channel: &Channel,
+    pid: i32,
+    view: &mut ProcViewHost<'_>,
+) -> Result<(), SpawnError> {
+    match receive(channel, "ProcViewBound")? {
+        (ChildMessage::ProcViewBound, _) => Ok(()),
+        // The server stays; with no mount left on its connection it ends by itself.
+        (ChildMessage::ProcViewUnavailable { reason }, _) => {
+            (view.mounted)(pid, Err(reason)).map_err(SpawnError::HostSetup)
+        }
+        (other, _) => Err(unexpected("ProcViewBound", &other)),
+    }
 }
 
 /// The child's mounts are all made: hand it a copy of them where they are locked (see

@@ -5,15 +5,14 @@
 //!   clone3 ──────────────────────►  enters its v1 cgroups itself, waits
 //!   uid_map, gid_map (lxc.idmap)
 //!   cgroup ownership, network, lxc.proc.*, prlimits
-//!   Go (+ /dev/fuse fd) ─────────►  cgroup namespace, rootfs opened (user namespace: then
-//!                                   become its root), rootfs bind, /dev, ptys
-//!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
-//!                                   with a /proc view: fuse mounted, detached;
-//!                                   sysinfo filter installed (NEW_LISTENER)
+//!   Go (+ /dev/fuse fd) ─────────►  cgroup namespace; with a /proc view: fuse mounted,
+//!                                   detached; sysinfo filter installed (NEW_LISTENER)
 //!                        ◄────────  ProcViewMounted + its own fuse fd (user namespace) and
 //!                                   the listener (or ProcViewUnavailable)
-//!   fork the view's server
-//!   ProcViewServed ──────────────►  view files bound over /proc/...
+//!   fork the view's server          rootfs opened (user namespace: then become its root),
+//!   ProcViewServed ──────────────►  rootfs bind, /dev, ptys
+//!                        ◄────────  Ptys + the pty masters (SCM_RIGHTS)
+//!                                   view files bound over /proc/...
 //!                        ◄────────  ProcViewBound (or ProcViewUnavailable)
 //!                                   hostname, sysctls, read-only /proc/sys
 //!                        ◄────────  MountsMade (user namespace only)
