@@ -35,6 +35,19 @@ impl Placement {
     }
 }
 
+/// One leaf of a container's cgroups as a state file keeps it (see
+/// [`ContainerCgroups::reopen`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LeafRecord {
+    pub dir: PathBuf,
+    /// The cgroup2 one.
+    #[serde(default)]
+    pub unified: bool,
+    /// The v1 controllers of its hierarchy (none for cgroup2).
+    #[serde(default)]
+    pub controllers: Vec<String>,
+}
+
 /// The cgroups of one container: a directory in every v1 hierarchy that has a controller
 /// (and systemd's named one) and one in the cgroup2 hierarchy, all below the cgroup the
 /// creating process ran in. Dropping it leaves the cgroups in place; [`Self::remove`]
@@ -90,6 +103,35 @@ impl ContainerCgroups {
     pub(crate) fn with_controllers(mut self, controllers: Vec<Vec<String>>) -> Self {
         self.controllers = controllers;
         self
+    }
+
+    /// What a state file records of the leaves, for [`Self::reopen`].
+    pub fn leaf_records(&self) -> Vec<LeafRecord> {
+        self.leaves
+            .iter()
+            .enumerate()
+            .map(|(index, (dir, unified))| LeafRecord {
+                dir: dir.clone(),
+                unified: *unified,
+                controllers: self.controllers.get(index).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Reopens from recorded [`Self::paths`] and [`Self::leaf_records`] without looking at
+    /// the filesystem, so a key's file is found in its controller's hierarchy at once (`rlxc
+    /// cgroup`, `info`, the /proc view's every read). Without records (a state file of an
+    /// older rlxc) as [`Self::from_paths`].
+    pub fn reopen(paths: Vec<PathBuf>, leaves: &[LeafRecord]) -> Self {
+        if leaves.is_empty() {
+            return Self::from_paths(paths);
+        }
+        let controllers = leaves.iter().map(|leaf| leaf.controllers.clone()).collect();
+        let leaves = leaves
+            .iter()
+            .map(|leaf| (leaf.dir.clone(), leaf.unified))
+            .collect();
+        Self::from_parts(paths, leaves, V2Delegation::default()).with_controllers(controllers)
     }
 
     /// Reopens from recorded [`Self::paths`], for stop after a monitor crash. The deepest

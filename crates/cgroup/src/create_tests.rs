@@ -4,7 +4,7 @@ use std::time::Duration;
 use super::*;
 use crate::fake_cgroupfs::{Fixture, OWN_CGROUP_TEXT};
 use crate::own::own_cgroups;
-use crate::{Undelegated, V2Delegation};
+use crate::{LeafRecord, Undelegated, V2Delegation};
 
 fn own() -> OwnCgroups {
     own_cgroups(OWN_CGROUP_TEXT)
@@ -329,4 +329,39 @@ fn set_and_get_use_v1_first_then_cgroup2() {
         Err(Error::InvalidKey { .. })
     ));
     assert_eq!(controller_of("memory.max"), "memory");
+}
+
+/// A reopened container is the one made, from its records alone: the same leaves, the
+/// cgroup2 one among them, and each key's file found in its controller's hierarchy.
+#[test]
+fn reopened_from_its_records_a_container_is_the_one_made() {
+    let fixture = Fixture::hybrid("memory pids", "");
+    let made = create_in(&fixture, &CgroupRequest::new("rlxc.payload.web")).expect("create");
+    fs::write(
+        leaf_in(&fixture, "memory", "rlxc.payload.web").join("memory.limit_in_bytes"),
+        "4096",
+    )
+    .expect("limit file");
+    let reopened = ContainerCgroups::reopen(made.paths().to_vec(), &made.leaf_records());
+    assert!(reopened.leaves().eq(made.leaves()));
+    assert_eq!(reopened.unified_dir(), made.unified_dir());
+    assert_eq!(reopened.leaf_records(), made.leaf_records());
+    assert_eq!(reopened.get("memory.limit_in_bytes").expect("read"), "4096");
+}
+
+/// The records are believed, not checked: reopening looks at no directory (a leaf that
+/// records itself as cgroup2 is, with no `cgroup.controllers` to say so), and without
+/// records the directories are looked at as before.
+#[test]
+fn reopening_looks_at_nothing_but_the_records() {
+    let dir = PathBuf::from("/nonexistent/rlxc.payload.web");
+    let record = LeafRecord {
+        dir: dir.clone(),
+        unified: true,
+        controllers: Vec::new(),
+    };
+    let reopened = ContainerCgroups::reopen(vec![dir.clone()], &[record]);
+    assert_eq!(reopened.unified_dir(), Some(dir.as_path()));
+    let looked_at = ContainerCgroups::reopen(vec![dir.clone()], &[]);
+    assert_eq!(looked_at.unified_dir(), None);
 }

@@ -88,6 +88,7 @@ impl Place {
             started_at: 0,
             sysinfo_view: false,
             freezer: None,
+            cgroup_leaves: Vec::new(),
         }
         .write(&paths.state_file())
         .expect("write the state file");

@@ -29,7 +29,7 @@ pub enum ResourceError {
 
 fn running(paths: &ContainerPaths) -> Result<(StateFile, ContainerCgroups), ResourceError> {
     let file = running_file(paths)?;
-    let cgroups = ContainerCgroups::from_paths(file.cgroups.clone());
+    let cgroups = file.container_cgroups();
     Ok((file, cgroups))
 }
 
@@ -49,7 +49,7 @@ fn running_file(paths: &ContainerPaths) -> Result<StateFile, ResourceError> {
 fn freezer_of(file: &StateFile) -> Result<Freezer, rlxc_cgroup::Error> {
     match &file.freezer {
         Some(freezer) => Ok(Freezer::at(freezer.clone())),
-        None => ContainerCgroups::from_paths(file.cgroups.clone()).freezer(),
+        None => file.container_cgroups().freezer(),
     }
 }
 
@@ -97,7 +97,7 @@ pub fn stats(paths: &ContainerPaths) -> Result<Stats, ResourceError> {
 /// The resource use of the container that `file` records (for callers that hold the state
 /// file already, as `rlxc top` does for every container each refresh).
 pub fn stats_of(file: &StateFile) -> Stats {
-    ContainerCgroups::from_paths(file.cgroups.clone()).stats()
+    file.container_cgroups().stats()
 }
 
 /// `rlxc cgroup NAME KEY`: the value, and a notice when the key was read in the other

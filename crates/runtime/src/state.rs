@@ -107,6 +107,10 @@ pub struct StateFile {
     pub init: ProcessId,
     /// Every cgroup directory made for the container (one per hierarchy), to remove at stop.
     pub cgroups: Vec<PathBuf>,
+    /// Each leaf of `cgroups` with its hierarchy's controllers, to reopen them without a look
+    /// at every hierarchy (see [`StateFile::container_cgroups`]).
+    #[serde(default)]
+    pub cgroup_leaves: Vec<rlxc_cgroup::LeafRecord>,
     /// Host network interfaces made for the container, to delete at stop.
     #[serde(default)]
     pub host_links: Vec<String>,
@@ -172,6 +176,11 @@ impl StateFile {
                 path: path.to_path_buf(),
                 source,
             })
+    }
+
+    /// The container's cgroups, reopened from what this file records.
+    pub fn container_cgroups(&self) -> rlxc_cgroup::ContainerCgroups {
+        rlxc_cgroup::ContainerCgroups::reopen(self.cgroups.clone(), &self.cgroup_leaves)
     }
 
     /// Tells `rlxc wait` to look again (inotify IN_ATTRIB) without rewriting the file: for
@@ -248,6 +257,7 @@ mod tests {
             started_at: 1,
             sysinfo_view: false,
             freezer: None,
+            cgroup_leaves: Vec::new(),
         };
         state.write(&path).expect("write");
         assert_eq!(StateFile::read(&path).expect("read"), Some(state));

@@ -4,7 +4,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::process::{pidfd_open, Pid, PidfdFlags};
@@ -22,8 +22,8 @@ pub(crate) struct Init {
     pub pidfd: OwnedFd,
     /// `/proc/PID` of this very process (verified), for everything else read about it.
     pub proc_dir: OwnedFd,
-    /// Cgroup directories from the state file, one per hierarchy.
-    pub cgroups: Vec<PathBuf>,
+    /// The container's cgroups, from the state file.
+    pub cgroups: ContainerCgroups,
     /// The view's server answers init's sysinfo(2) (from the state file).
     pub sysinfo_view: bool,
 }
@@ -50,7 +50,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
     Ok(Init {
         pidfd,
         proc_dir,
-        cgroups: state.cgroups,
+        cgroups: state.container_cgroups(),
         sysinfo_view: state.sysinfo_view,
     })
 }
@@ -145,7 +145,7 @@ impl Init {
     /// the v1 files for the child to move itself: neither waits for the RCU grace period a
     /// move by `cgroup.procs` costs (see `rlxc_cgroup::ContainerCgroups::self_entry`).
     pub fn open_cgroups(&self) -> Result<CgroupJoin, AttachError> {
-        let cgroups = ContainerCgroups::from_paths(self.cgroups.clone());
+        let cgroups = &self.cgroups;
         let failed = |e: rlxc_cgroup::Error| AttachError::Step {
             step: "opening the container's cgroup",
             source: io::Error::other(e.to_string()),

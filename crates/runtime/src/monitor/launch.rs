@@ -524,6 +524,11 @@ fn start(
             .as_ref()
             .map(|c| c.paths().to_vec())
             .unwrap_or_default(),
+        cgroup_leaves: made
+            .cgroups
+            .as_ref()
+            .map(|c| c.leaf_records())
+            .unwrap_or_default(),
         host_links: Vec::new(),
         phys_links: Vec::new(),
         netns_pin: None,

@@ -60,6 +60,7 @@ impl ProcViewStart {
         let config = procview::ServerConfig {
             sources: procview::Sources::new(
                 cgroups.map(|c| c.paths().to_vec()).unwrap_or_default(),
+                cgroups.map(|c| c.leaf_records()).unwrap_or_default(),
             ),
             started_boottime_ns: self.started_boottime_ns,
             boot_offset_ns: match self.request.uptime {

@@ -189,7 +189,7 @@ pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
         killed_init: false,
         network_problems: Vec::new(),
     };
-    let cgroups = ContainerCgroups::from_paths(state.cgroups.clone());
+    let cgroups = state.container_cgroups();
     if state.init.is_alive() {
         report.killed_init = true;
     }

@@ -44,6 +44,7 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
     let config = ServerConfig {
         sources: Sources {
             cgroup_paths: Vec::new(),
+            cgroup_leaves: Vec::new(),
             proc_root: proc_root.path().to_path_buf(),
             sys_root: proc_root.path().to_path_buf(),
         },
@@ -108,7 +109,7 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
 #[test]
 fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
     let config = ServerConfig {
-        sources: Sources::new(Vec::new()),
+        sources: Sources::new(Vec::new(), Vec::new()),
         started_boottime_ns: boottime_ns(),
         boot_offset_ns: None,
     };

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rlxc_cgroup::ContainerCgroups;
+use rlxc_cgroup::{ContainerCgroups, LeafRecord};
 
 use super::render::{CpuTime, DeviceIo, Memory};
 
@@ -13,21 +13,25 @@ use super::render::{CpuTime, DeviceIo, Memory};
 #[derive(Debug, Clone)]
 pub struct Sources {
     pub cgroup_paths: Vec<PathBuf>,
+    /// The leaves with their controllers (see `ContainerCgroups::reopen`): each render finds
+    /// a key's file in its hierarchy at once.
+    pub cgroup_leaves: Vec<LeafRecord>,
     pub proc_root: PathBuf,
     pub sys_root: PathBuf,
 }
 
 impl Sources {
-    pub fn new(cgroup_paths: Vec<PathBuf>) -> Sources {
+    pub fn new(cgroup_paths: Vec<PathBuf>, cgroup_leaves: Vec<LeafRecord>) -> Sources {
         Sources {
             cgroup_paths,
+            cgroup_leaves,
             proc_root: PathBuf::from("/proc"),
             sys_root: PathBuf::from("/sys"),
         }
     }
 
     pub fn cgroups(&self) -> ContainerCgroups {
-        ContainerCgroups::from_paths(self.cgroup_paths.clone())
+        ContainerCgroups::reopen(self.cgroup_paths.clone(), &self.cgroup_leaves)
     }
 
     pub fn host_file(&self, relative: &str) -> String {
