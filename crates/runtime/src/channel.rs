@@ -79,7 +79,7 @@ impl Channel {
         let length = loop {
             let nothing: &mut [u8] = &mut [];
             match rustix::net::recv(&self.socket, nothing, RecvFlags::PEEK | RecvFlags::TRUNC) {
-                Err(rustix::io::Errno::INTR) => continue,
+                Err(error) if read_on(error) => continue,
                 other => break other?.1,
             }
         };
@@ -93,7 +93,8 @@ impl Channel {
                 &mut control,
                 RecvFlags::CMSG_CLOEXEC,
             ) {
-                Err(rustix::io::Errno::INTR) => continue,
+                // Also after the peek: the other side may close between the two.
+                Err(error) if read_on(error) => continue,
                 other => break other?,
             }
         };
@@ -109,6 +110,16 @@ impl Channel {
         let message = serde_json::from_slice(&buffer[..received.bytes])?;
         Ok((message, fds))
     }
+}
+
+/// An error after which a receive is tried again: a signal, or the other side having closed
+/// with messages of ours unread. The kernel says the latter (once) before it hands out what
+/// that side sent before closing, such as the child's last word on why it failed.
+fn read_on(error: rustix::io::Errno) -> bool {
+    matches!(
+        error,
+        rustix::io::Errno::INTR | rustix::io::Errno::CONNRESET
+    )
 }
 
 /// A socket of a pair made by [`Channel::pair`], carried across a fork as a plain fd.
@@ -144,6 +155,19 @@ mod tests {
         assert_eq!(message, Message::Hello { n: 7 });
         assert_eq!(fds.len(), 1);
         drop(a);
+        assert!(matches!(b.recv::<Message>(), Err(ChannelError::Closed)));
+    }
+
+    /// A side that sends its last message and closes with ours unread: the receiver gets
+    /// that message (then Closed), not ECONNRESET.
+    #[test]
+    fn the_last_word_of_a_side_that_closed_with_messages_unread_is_read() {
+        let (a, b) = Channel::pair().expect("pair");
+        b.send(&Message::Hello { n: 1 }, &[]).expect("unread by a");
+        a.send(&Message::Hello { n: 2 }, &[]).expect("last word");
+        drop(a);
+        let (message, _): (Message, _) = b.recv().expect("the last word");
+        assert_eq!(message, Message::Hello { n: 2 });
         assert!(matches!(b.recv::<Message>(), Err(ChannelError::Closed)));
     }
 

@@ -10,7 +10,7 @@ mod sys;
 mod time;
 mod tiny_init;
 
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
 use rustix::process::{pidfd_send_signal, Signal};
 
@@ -157,14 +157,8 @@ fn drive(
         procview: host.procview.as_ref().map(|view| view.request),
     };
     let fuse = host.procview.as_ref().map(|view| view.fuse);
-    if let Err(error) = channel.send(&go, fuse.as_slice()) {
-        // The child has steps before Go (entering its cgroups): if one failed, it said which
-        // and left, and that is the error to report, not the closed channel.
-        return Err(match channel.recv::<ChildMessage>() {
-            Ok((ChildMessage::Failed { step, message }, _)) => SpawnError::Child { step, message },
-            _ => error.into(),
-        });
-    }
+    // The child has steps before Go (entering its cgroups).
+    send(channel, &go, fuse.as_slice())?;
     // The child mounts the /proc view before its rootfs: its server starts meanwhile.
     let view_served = match &mut host.procview {
         Some(view) => serve_procview(channel, pid, view)?,
@@ -186,7 +180,7 @@ fn drive(
     }
     (host.before_exec)(pid).map_err(SpawnError::HostSetup)?;
     if plan.wait_for_exec {
-        channel.send(&ParentMessage::Exec, &[])?;
+        send(channel, &ParentMessage::Exec, &[])?;
     }
     // The channel is close-on-exec in the child: EOF means init is running.
     match channel.recv::<ChildMessage>() {
@@ -218,7 +212,8 @@ fn serve_procview(
                 sysinfo: sysinfo.then(|| fds.next()).flatten(),
             };
             (view.mounted)(pid, Ok(mounted)).map_err(SpawnError::HostSetup)?;
-            channel.send(&ParentMessage::ProcViewServed, &[])?;
+            // The child sets its rootfs up meanwhile, and may have failed at it.
+            send(channel, &ParentMessage::ProcViewServed, &[])?;
             Ok(true)
         }
         (ChildMessage::ProcViewUnavailable { reason }, _) => {
@@ -253,11 +248,26 @@ fn lock_mounts(channel: &Channel, pid: i32) -> Result<(), SpawnError> {
         (other, _) => return Err(unexpected("MountsMade", &other)),
     }
     let copy = lock::locked_copy_of(pid)?;
-    channel.send(&ParentMessage::LockedMounts, &[copy.as_fd()])?;
+    send(channel, &ParentMessage::LockedMounts, &[copy.as_fd()])?;
     Ok(())
 }
 
 /// Receives the next message, turning `Failed` and an early EOF into errors.
+/// Sends to the child. A child that failed a step said which and left: that is the error to
+/// report, not the closed channel.
+fn send(
+    channel: &Channel,
+    message: &ParentMessage,
+    fds: &[BorrowedFd<'_>],
+) -> Result<(), SpawnError> {
+    channel
+        .send(message, fds)
+        .map_err(|error| match channel.recv::<ChildMessage>() {
+            Ok((ChildMessage::Failed { step, message }, _)) => SpawnError::Child { step, message },
+            _ => error.into(),
+        })
+}
+
 fn receive(
     channel: &Channel,
     expected: &'static str,
