@@ -267,13 +267,7 @@ fn a_wait_for_frozen_wakes_when_another_process_freezes() {
     let world = World::new();
     let name = world.busybox("freezewait");
     start(&world, &name, &[]);
-    let mut waiter = world
-        .process(
-            std::path::Path::new(support::RLXC),
-            &["wait", "-n", &name, "-s", "FROZEN", "-t", "20"],
-        )
-        .spawn()
-        .expect("wait");
+    let mut waiter = world.spawn_rlxc(&["wait", "-n", &name, "-s", "FROZEN", "-t", "20"]);
     // Time for the waiter to block on the running container.
     std::thread::sleep(Duration::from_millis(300));
     world.rlxc(&["freeze", "-n", &name]).assert().success();

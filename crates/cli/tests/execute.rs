@@ -75,6 +75,11 @@ fn a_signal_sent_to_execute_reaches_the_command_and_it_ends_cleanly() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The command may run before its monitor has written the state file (RUNNING).
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "RUNNING", "-t", "10"])
+        .assert()
+        .success();
     // The monitor is born in its own cgroups: every line names it.
     world.assert_monitor_in_its_own_cgroups(&name);
     let pid = rustix::process::Pid::from_raw(execute.id() as i32).expect("pid");

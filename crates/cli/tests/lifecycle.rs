@@ -95,13 +95,7 @@ fn a_wait_for_stopping_wakes_when_init_exits_while_the_monitor_still_tears_down(
         .expect("chmod");
     world.append_config(&name, &format!("lxc.hook.stop = {}\n", hook.display()));
     world.rlxc(&["start", "-n", &name]).assert().success();
-    let mut waiter = world
-        .process(
-            std::path::Path::new(support::RLXC),
-            &["wait", "-n", &name, "-s", "STOPPING", "-t", "20"],
-        )
-        .spawn()
-        .expect("wait");
+    let mut waiter = world.spawn_rlxc(&["wait", "-n", &name, "-s", "STOPPING", "-t", "20"]);
     // Time for the waiter to block on the running container (were it late, it would see
     // STOPPING at once, and the test would show nothing rather than fail).
     std::thread::sleep(std::time::Duration::from_millis(500));

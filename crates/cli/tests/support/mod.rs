@@ -80,6 +80,13 @@ impl World {
         command
     }
 
+    /// `rlxc ARGS` in the background, such as a `wait` that races with a stop or a freeze.
+    pub fn spawn_rlxc(&self, args: &[&str]) -> std::process::Child {
+        self.process(Path::new(RLXC), args)
+            .spawn()
+            .expect("spawn rlxc")
+    }
+
     pub fn output(&self, args: &[&str]) -> Output {
         self.rlxc(args).output().expect("run rlxc")
     }
