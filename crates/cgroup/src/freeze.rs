@@ -1,7 +1,7 @@
 //! Freezing and thawing a container: the v1 freezer where the host has that hierarchy,
-//! else cgroup2's `cgroup.freeze`. No polling: cgroup2 reports `frozen 1` in
-//! `cgroup.events` (waited on with poll), and v1's `freezer.state` read right after the
-//! write says FROZEN or, while tasks are still on their way, FREEZING.
+//! else cgroup2's `cgroup.freeze`. cgroup2 reports `frozen 1` in `cgroup.events` (waited on
+//! with poll); v1's `freezer.state` has no notification and is read again until it says
+//! FROZEN (mostly the first read after the write does).
 //!
 //! A [`Freezer`] is named by its file, which the runtime records in the state file: the
 //! freezer is where the freeze state lives (as LXC reads it), so `freeze` writes no state of
@@ -22,6 +22,8 @@ pub enum FreezerState {
 }
 
 const V1_FILE: &str = "freezer.state";
+/// How long a v1 freeze waits before it reads the freezer's state again.
+const V1_RECHECK: Duration = Duration::from_millis(2);
 const V2_FILE: &str = "cgroup.freeze";
 
 /// The file that freezes a container's processes.
@@ -49,15 +51,24 @@ impl Freezer {
         self.file.file_name().is_some_and(|name| name == V2_FILE)
     }
 
-    /// Freezes every process; on cgroup2 returns once all are frozen (or `timeout`).
+    /// Freezes every process and returns once all are frozen (FROZEN), or FREEZING when
+    /// `timeout` ran out first.
     pub fn freeze(&self, timeout: Duration) -> Result<FreezerState, Error> {
+        let deadline = Instant::now() + timeout;
         if self.is_v2() {
             write_key(self.dir(), V2_FILE, "1")?;
-            wait_event(self.dir(), "frozen 1", Instant::now() + timeout)?;
-            Ok(FreezerState::Frozen)
-        } else {
-            write_key(self.dir(), V1_FILE, "FROZEN")?;
-            self.state()
+            wait_event(self.dir(), "frozen 1", deadline)?;
+            return Ok(FreezerState::Frozen);
+        }
+        write_key(self.dir(), V1_FILE, "FROZEN")?;
+        // A v1 freezer tells nobody when its last task is in: each read of the file checks
+        // again (as LXC's freeze does), until it says FROZEN. Mostly the first read does.
+        loop {
+            let state = self.state()?;
+            if state == FreezerState::Frozen || Instant::now() >= deadline {
+                return Ok(state);
+            }
+            std::thread::sleep(V1_RECHECK);
         }
     }
 

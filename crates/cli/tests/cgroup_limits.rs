@@ -233,9 +233,10 @@ fn freeze_stops_a_counter_and_unfreeze_resumes_it() {
 }
 
 /// The freezer holds the freeze state (as LXC reads it): a freeze made through the cgroup
-/// file shows in `info` and `ls --frozen` as one made by `rlxc freeze` does.
+/// file shows in `info` and `ls --frozen` as one made by `rlxc freeze` does, and a thaw
+/// through it wakes `wait`.
 #[test]
-fn a_freeze_through_the_cgroup_file_shows_in_info_and_ls() {
+fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
     let world = World::new();
     let name = world.busybox("freezefile");
     start(&world, &name, &[]);
@@ -253,7 +254,13 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_and_ls() {
     assert_eq!(world.state(&name), "FROZEN");
     let listed = world.output(&["ls", "--frozen", "-1"]);
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), name);
+    // A wait learns of a thaw through the file too (cgroup2: cgroup.events; v1: it looks
+    // again while the container is frozen), and THAWED is that change.
+    let mut waiter = world.spawn_rlxc(&["wait", "-n", &name, "-s", "THAWED", "-t", "20"]);
+    std::thread::sleep(Duration::from_millis(300));
     std::fs::write(dir.join(file), thawed).expect("thaw through the file");
+    let status = waiter.wait().expect("wait exits");
+    assert!(status.success(), "{status}");
     assert_eq!(world.state(&name), "RUNNING");
     let listed = world.output(&["ls", "--frozen", "-1"]);
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "");

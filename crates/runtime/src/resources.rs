@@ -11,7 +11,7 @@ use rlxc_cgroup::{ContainerCgroups, Freezer, FreezerState, Stats};
 use crate::paths::ContainerPaths;
 use crate::state::{State, StateError, StateFile};
 
-/// How long a cgroup2 freeze may take before it is reported as still FREEZING.
+/// How long a freeze may take before it is reported as still FREEZING.
 const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]

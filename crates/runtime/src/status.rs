@@ -23,8 +23,37 @@ pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
     }
 }
 
-/// How often `wait_for` looks at a freezer that says FREEZING.
+/// How often `wait_for` looks at a v1 freezer that says FREEZING, and at one that matters
+/// otherwise (frozen, or a freeze state awaited).
 const FREEZING_RECHECK: Duration = Duration::from_millis(20);
+const FREEZER_RECHECK: Duration = Duration::from_millis(100);
+
+/// A freeze or thaw need not come from `rlxc freeze` (which touches the state file): one
+/// through the cgroup file shows in the freezer only. cgroup2 announces it in
+/// `cgroup.events` (watched here); a v1 freezer tells nobody, so it is looked at again after
+/// the returned time while its state matters to this wait.
+fn watch_freezer(
+    file: &StateFile,
+    state: State,
+    wanted: &[State],
+    watcher: &impl std::os::fd::AsFd,
+) -> Option<Duration> {
+    let freezer = file.freezer.as_ref()?;
+    if freezer.ends_with("cgroup.freeze") {
+        let events = freezer.with_file_name("cgroup.events");
+        let _ = inotify::add_watch(watcher, events, inotify::WatchFlags::MODIFY);
+        return None;
+    }
+    let freeze_awaited = wanted
+        .iter()
+        .any(|w| matches!(w, State::Frozen | State::Freezing | State::Thawed));
+    match state {
+        State::Freezing => Some(FREEZING_RECHECK),
+        State::Frozen => Some(FREEZER_RECHECK),
+        State::Running if freeze_awaited => Some(FREEZER_RECHECK),
+        _ => None,
+    }
+}
 
 /// The state of a container whose init lives: what its monitor recorded (STARTING,
 /// RUNNING, ...), and for a running one what its freezer says (FROZEN, FREEZING).
@@ -60,11 +89,17 @@ pub fn wait_for(
         // freeze and unfreeze touch the state file (the freezer holds that state).
         | inotify::WatchFlags::ATTRIB;
     inotify::add_watch(&watcher, &run_root, changes)?;
+    let mut was_frozen = false;
     loop {
         // Watch the run directory too once it exists (the state file is renamed into it).
         let _ = inotify::add_watch(&watcher, paths.run_dir(), changes);
         let (state, file) = current(paths);
         if wanted.contains(&state) {
+            return Ok(true);
+        }
+        // THAWED is the moment a frozen container runs again: seen as that change.
+        was_frozen |= matches!(state, State::Frozen | State::Freezing);
+        if was_frozen && state == State::Running && wanted.contains(&State::Thawed) {
             return Ok(true);
         }
         // While running, init's exit (STOPPING: the monitor writes no state for it) and the
@@ -85,12 +120,12 @@ pub fn wait_for(
             },
             None => None,
         };
-        // A v1 freezer finishes a FREEZING on its own time and tells nobody: look again soon.
-        let remaining = match state {
-            State::Freezing => {
-                Some(remaining.map_or(FREEZING_RECHECK, |r| r.min(FREEZING_RECHECK)))
-            }
-            _ => remaining,
+        let remaining = match file
+            .as_ref()
+            .and_then(|f| watch_freezer(f, state, wanted, &watcher))
+        {
+            Some(recheck) => Some(remaining.map_or(recheck, |r| r.min(recheck))),
+            None => remaining,
         };
         let spec = remaining.map(|d| Timespec {
             tv_sec: d.as_secs() as i64,
