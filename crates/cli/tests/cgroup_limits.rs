@@ -256,8 +256,7 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), name);
     // A wait learns of a thaw through the file too (cgroup2: cgroup.events; v1: it looks
     // again while the container is frozen), and THAWED is that change.
-    let mut waiter = world.spawn_rlxc(&["wait", "-n", &name, "-s", "THAWED", "-t", "20"]);
-    std::thread::sleep(Duration::from_millis(300));
+    let mut waiter = world.spawn_waiting(&["wait", "-n", &name, "-s", "THAWED", "-t", "20"]);
     std::fs::write(dir.join(file), thawed).expect("thaw through the file");
     let status = waiter.wait().expect("wait exits");
     assert!(status.success(), "{status}");
@@ -274,9 +273,7 @@ fn a_wait_for_frozen_wakes_when_another_process_freezes() {
     let world = World::new();
     let name = world.busybox("freezewait");
     start(&world, &name, &[]);
-    let mut waiter = world.spawn_rlxc(&["wait", "-n", &name, "-s", "FROZEN", "-t", "20"]);
-    // Time for the waiter to block on the running container.
-    std::thread::sleep(Duration::from_millis(300));
+    let mut waiter = world.spawn_waiting(&["wait", "-n", &name, "-s", "FROZEN", "-t", "20"]);
     world.rlxc(&["freeze", "-n", &name]).assert().success();
     let status = waiter.wait().expect("wait exits");
     assert!(status.success(), "{status}");

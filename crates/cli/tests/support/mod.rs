@@ -80,6 +80,23 @@ impl World {
         command
     }
 
+    /// A background `rlxc wait` that has looked once and now sleeps for a change (state S:
+    /// rlxc sleeps nowhere else on its way there). A slow host (the UML lane) may take longer
+    /// to get there than any fixed pause.
+    pub fn spawn_waiting(&self, args: &[&str]) -> std::process::Child {
+        let mut child = self.spawn_rlxc(args);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !is_sleeping(child.id()) {
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("rlxc {args:?} never went to sleep");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        child
+    }
+
     /// `rlxc ARGS` in the background, such as a `wait` that races with a stop or a freeze.
     pub fn spawn_rlxc(&self, args: &[&str]) -> std::process::Child {
         self.process(Path::new(RLXC), args)
@@ -393,4 +410,14 @@ impl Drop for TestNetns {
             .args(["netns", "delete", &self.name])
             .status();
     }
+}
+
+/// Whether process `pid` sleeps interruptibly (state S in `/proc/PID/stat`).
+fn is_sleeping(pid: u32) -> bool {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = text
+        .rsplit(')')
+        .next()
+        .and_then(|s| s.split_whitespace().next());
+    state == Some("S")
 }
