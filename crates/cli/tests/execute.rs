@@ -29,6 +29,17 @@ fn the_commands_exit_status_output_and_input_come_through() {
         String::from_utf8_lossy(&out.stderr).contains("err\n"),
         "{out:?}"
     );
+    // A bare name is found in the container's PATH, as LXC's execute finds it (not in the
+    // caller's, nor taken as a relative path).
+    let out = world.output(&["execute", "-n", &name, "--", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let out = world.output(&["execute", "-n", &name, "--", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no-such-command: command not found in the container"),
+        "{out:?}"
+    );
     // Killed by a signal: 128 + its number, as a shell says it.
     let out = world.output(&["execute", "-n", &name, "--", "/bin/sh", "-c", "kill -9 $$"]);
     assert_eq!(out.status.code(), Some(128 + 9), "{out:?}");

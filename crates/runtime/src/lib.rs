@@ -7,6 +7,7 @@ pub mod attach;
 pub mod channel;
 pub mod create;
 mod error;
+pub mod exec;
 pub mod hooks;
 pub mod lock;
 pub mod lsm;

@@ -16,7 +16,6 @@
 use rlxc_cgroup::SelfEntry;
 use std::convert::Infallible;
 use std::ffi::CString;
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rustix::io::Errno;
@@ -24,7 +23,6 @@ use rustix::process::{Gid, Uid};
 use rustix::thread::{CapabilitySet, ThreadNameSpaceType};
 use serde::{Deserialize, Serialize};
 
-use super::env::{lookup, DEFAULT_PATH};
 use super::sys;
 use crate::channel::Channel;
 
@@ -310,48 +308,10 @@ fn keep_only_bounded_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
 /// execve of the command, searched in the command's own PATH as a shell would; the exit
 /// codes are a shell's: 127 when it is not found, 126 when it cannot be run.
 fn exec(argv: &[CString], env: &[CString]) -> StepFailure {
-    let Some(program) = argv.first() else {
-        return failure_to_exec("", io::Error::from_raw_os_error(libc::ENOENT), 127);
-    };
-    let name = program.to_string_lossy().into_owned();
-    let candidates: Vec<CString> = if program.as_bytes().contains(&b'/') {
-        vec![program.clone()]
-    } else {
-        let path = lookup(env, "PATH").unwrap_or(DEFAULT_PATH.as_bytes());
-        path.split(|b| *b == b':')
-            .map(|dir| if dir.is_empty() { b".".as_slice() } else { dir })
-            .filter_map(|dir| {
-                let mut full = dir.to_vec();
-                full.push(b'/');
-                full.extend_from_slice(program.as_bytes());
-                CString::new(full).ok()
-            })
-            .collect()
-    };
-    // The error of the first candidate that exists wins over "not found" from the others.
-    let mut found_error: Option<io::Error> = None;
-    for candidate in &candidates {
-        let error = sys::execve(candidate.as_c_str(), argv, env);
-        let missing = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
-        if !missing && found_error.is_none() {
-            found_error = Some(error);
-        }
-    }
-    match found_error {
-        Some(error) => failure_to_exec(&name, error, 126),
-        None if !program.as_bytes().contains(&b'/') => StepFailure {
-            step: "exec",
-            message: format!("{name}: command not found in the container"),
-            exit_code: 127,
-        },
-        None => failure_to_exec(&name, io::Error::from_raw_os_error(libc::ENOENT), 127),
-    }
-}
-
-fn failure_to_exec(name: &str, error: io::Error, exit_code: u8) -> StepFailure {
+    let failure = crate::exec::exec_command(argv, env);
     StepFailure {
         step: "exec",
-        message: format!("{name}: {error}"),
-        exit_code,
+        message: failure.message(),
+        exit_code: failure.exit_code(),
     }
 }

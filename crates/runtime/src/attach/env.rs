@@ -5,8 +5,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-/// The PATH a command gets when its environment has none (as in LXC's and spawn's default).
-pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+pub use crate::exec::DEFAULT_PATH;
 
 /// How to build the environment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,20 +51,10 @@ fn set(vars: &mut Vec<(OsString, OsString)>, name: &str, value: &str) {
     vars.push((name.into(), value.into()));
 }
 
-/// The value of `name` in an execve environment list (PATH lookup uses the command's
-/// environment, not ours).
-pub(crate) fn lookup<'a>(env: &'a [CString], name: &str) -> Option<&'a [u8]> {
-    env.iter().find_map(|entry| {
-        let bytes = entry.as_bytes();
-        bytes
-            .strip_prefix(name.as_bytes())
-            .and_then(|rest| rest.strip_prefix(b"="))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::lookup;
 
     fn caller() -> Vec<(OsString, OsString)> {
         [

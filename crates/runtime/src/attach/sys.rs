@@ -3,7 +3,7 @@
 
 use std::io;
 
-pub(crate) use crate::sys::{cloexec_from_3, close_fds_from_3_except, execve, exit_child};
+pub(crate) use crate::sys::{cloexec_from_3, close_fds_from_3_except, exit_child};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 

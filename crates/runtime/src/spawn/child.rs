@@ -46,7 +46,7 @@ pub(crate) fn run(
         Err(failure) => (failure, channel),
         Ok(()) if plan.tiny_init => super::tiny_init::run(channel, plan),
         Ok(()) => (
-            exec_failure(plan, sys::execve(&plan.argv, &plan.env)),
+            exec_failure(crate::exec::exec_command(&plan.argv, &plan.env)),
             channel,
         ),
     };
@@ -61,15 +61,10 @@ pub(crate) fn run(
 }
 
 /// The message of a failed exec: the command and the OS error, as a shell would say it.
-pub(crate) fn exec_failure(plan: &InitPlan, error: std::io::Error) -> StepFailure {
-    let command = plan
-        .argv
-        .first()
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_default();
+pub(crate) fn exec_failure(failure: crate::exec::ExecFailure) -> StepFailure {
     StepFailure {
         step: "exec",
-        message: format!("{command}: {error}"),
+        message: failure.message(),
     }
 }
 

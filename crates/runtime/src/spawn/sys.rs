@@ -8,14 +8,6 @@ pub(crate) use crate::sys::{
     exit_child, fork, unblock_all_signals, Forked,
 };
 
-/// execve of `argv[0]`: only returns on failure.
-pub(crate) fn execve(argv: &[std::ffi::CString], env: &[std::ffi::CString]) -> io::Error {
-    match argv.first() {
-        Some(path) => crate::sys::execve(path, argv, env),
-        None => io::Error::from_raw_os_error(libc::ENOENT),
-    }
-}
-
 /// Drops capability `number` from the bounding set (PR_CAPBSET_DROP).
 pub(crate) fn drop_bounding_capability(number: u8) -> io::Result<()> {
     // SAFETY: prctl with integer arguments only; no memory is passed.

@@ -51,7 +51,7 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
         Ok(0) => {
             drop(signals);
             sys::unblock_all_signals();
-            let failure = exec_failure(plan, sys::execve(&plan.argv, &plan.env));
+            let failure = exec_failure(crate::exec::exec_command(&plan.argv, &plan.env));
             eprintln!("rlxc execute: {}", failure.message);
             sys::exit_child(127)
         }
