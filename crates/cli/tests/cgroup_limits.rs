@@ -268,6 +268,7 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
 }
 
 /// `rlxc freeze` writes no state file: it touches it, and that wakes a waiting `rlxc wait`.
+/// An attach to the frozen container runs once it is thawed, with a notice.
 #[test]
 fn a_wait_for_frozen_wakes_when_another_process_freezes() {
     let world = World::new();
@@ -277,7 +278,25 @@ fn a_wait_for_frozen_wakes_when_another_process_freezes() {
     world.rlxc(&["freeze", "-n", &name]).assert().success();
     let status = waiter.wait().expect("wait exits");
     assert!(status.success(), "{status}");
+    // An attach to the frozen container waits for the thaw, and says so.
+    let mut attached = world
+        .process(
+            std::path::Path::new(support::RLXC),
+            &["attach", "-n", &name, "--", "echo", "thawed"],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("attach");
+    support::wait_until_sleeping(&mut attached);
     world.rlxc(&["unfreeze", "-n", &name]).assert().success();
+    let out = attached.wait_with_output().expect("attach ends");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "thawed\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is FROZEN"),
+        "{out:?}"
+    );
     assert_eq!(world.state(&name), "RUNNING");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);

@@ -117,6 +117,15 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         join_cgroups: !elevated.iter().any(|p| p == "CGROUP"),
         limit_capabilities: !elevated.iter().any(|p| p == "CAP"),
     };
+    if options.join_cgroups
+        && rlxc_runtime::status::current(&paths).0 == rlxc_runtime::state::State::Frozen
+    {
+        // Joining a frozen cgroup freezes the command too, as with lxc-attach: say so.
+        eprintln!(
+            "notice: {} is FROZEN: the command runs once it is thawed (rlxc unfreeze -n {})",
+            paths.name, paths.name
+        );
+    }
     match attach(&paths, &options) {
         Ok(exit) => Ok(ExitCode::from(exit.status())),
         // Said like a shell says it, with the shell's exit code.

@@ -85,15 +85,7 @@ impl World {
     /// to get there than any fixed pause.
     pub fn spawn_waiting(&self, args: &[&str]) -> std::process::Child {
         let mut child = self.spawn_rlxc(args);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !is_sleeping(child.id()) {
-            if std::time::Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("rlxc {args:?} never went to sleep");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        wait_until_sleeping(&mut child);
         child
     }
 
@@ -409,6 +401,21 @@ impl Drop for TestNetns {
         let _ = std::process::Command::new("ip")
             .args(["netns", "delete", &self.name])
             .status();
+    }
+}
+
+/// Returns once `child` sleeps interruptibly (state S), having looked at what it waits for:
+/// a slow host (the UML lane) may take longer to get there than any fixed pause. Killed, and
+/// the test failed, if it never does within 20 s.
+pub fn wait_until_sleeping(child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !is_sleeping(child.id()) {
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} never went to sleep", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
