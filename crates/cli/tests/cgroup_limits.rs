@@ -282,7 +282,7 @@ fn a_wait_for_frozen_wakes_when_another_process_freezes() {
     let mut attached = world
         .process(
             std::path::Path::new(support::RLXC),
-            &["attach", "-n", &name, "--", "echo", "thawed"],
+            &["attach", "-n", &name, "--", "/bin/echo", "thawed"],
         )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
