@@ -192,18 +192,22 @@ fn init_of(env: &Env, tool: Tool, name: &str) -> Option<i32> {
     env.init_pid(tool, name)
 }
 
-/// (USS, PSS) summed over a container's helper processes: the monitor (init's parent) and
-/// its other children (rlxc's /proc view server; LXC's monitor has none). Counting the
-/// monitor alone would hide what it shares with a server it forked.
+/// (USS, PSS) of a container's helper processes: the monitor (init's parent) and its other
+/// children (rlxc's /proc view server; LXC's monitor has none). The USS is that of the group,
+/// pages no process outside it maps: each one's own USS, summed, would miss the pages a
+/// forked helper still shares with its monitor, which the container's stop frees as well.
 fn helpers_memory(monitor: i32, init: Option<i32>) -> Option<(f64, f64)> {
-    let (mut uss, mut pss) = sys::uss_pss(monitor)?;
-    for child in sys::children(monitor).into_iter().filter(|c| Some(*c) != init) {
-        if let Some((u, p)) = sys::uss_pss(child) {
-            uss += u;
-            pss += p;
-        }
+    let mut group = vec![monitor];
+    group.extend(
+        sys::children(monitor)
+            .into_iter()
+            .filter(|c| Some(*c) != init),
+    );
+    let mut pss = 0.0;
+    for pid in &group {
+        pss += sys::pss_kib(*pid)?;
     }
-    Some((uss, pss))
+    Some((sys::unique_kib(&group)?, pss))
 }
 
 fn helper_of(tool: Tool, init: i32) -> Result<i32, String> {
@@ -301,7 +305,7 @@ pub fn start_many(env: &Env, res: &mut Results, tool: Tool, names: &[String], id
                 let Some(init) = env.init_pid(tool, name) else {
                     continue;
                 };
-                total += sys::uss_pss(init).map_or(0.0, |m| m.1);
+                total += sys::pss_kib(init).unwrap_or(0.0);
                 let helper = helper_of(tool, init).ok();
                 if let Some((u, p)) = helper.and_then(|helper| helpers_memory(helper, Some(init))) {
                     total += p;

@@ -86,18 +86,77 @@ pub fn children(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// (USS, PSS) of `pid` in KiB, from /proc/PID/smaps_rollup.
-pub fn uss_pss(pid: i32) -> Option<(f64, f64)> {
+/// PSS of `pid` in KiB, from /proc/PID/smaps_rollup.
+pub fn pss_kib(pid: i32) -> Option<f64> {
     let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    let field = |name: &str| -> f64 {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0)
-    };
-    let uss = field("Private_Clean:") + field("Private_Dirty:");
-    Some((uss, field("Pss:")))
+    text.lines()
+        .find_map(|l| l.strip_prefix("Pss:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// KiB of memory mapped by the processes `pids` and by no other process: what the kernel
+/// frees when they all exit. Summing each one's USS would miss the pages they share only
+/// with each other (a forked helper shares its parent's heap and relocated data until either
+/// writes), and their PSS counts a share of pages others map too.
+///
+/// From each process's page map (physical frame numbers: root only) and the kernel's map
+/// count of each frame (`/proc/kpagecount`): a frame counts once if all its mappings are
+/// the group's own. Swapped-out pages are not counted (none are on the bench's hosts).
+pub fn unique_kib(pids: &[i32]) -> Option<f64> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::FileExt;
+    const PRESENT: u64 = 1 << 63;
+    const FRAME: u64 = (1 << 55) - 1;
+    let page = 4096u64;
+    let mut mapped_by_group: HashMap<u64, u64> = HashMap::new();
+    for pid in pids {
+        let maps = fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+        let pagemap = fs::File::open(format!("/proc/{pid}/pagemap")).ok()?;
+        for line in maps.lines() {
+            let Some((start, end)) = line
+                .split_whitespace()
+                .next()
+                .and_then(|range| range.split_once('-'))
+                .and_then(|(a, b)| {
+                    Some((
+                        u64::from_str_radix(a, 16).ok()?,
+                        u64::from_str_radix(b, 16).ok()?,
+                    ))
+                })
+            else {
+                continue;
+            };
+            if line.ends_with("[vsyscall]") {
+                continue;
+            }
+            let pages = ((end - start) / page) as usize;
+            let mut entries = vec![0u8; pages * 8];
+            if pagemap
+                .read_exact_at(&mut entries, start / page * 8)
+                .is_err()
+            {
+                continue;
+            }
+            for entry in entries.chunks_exact(8) {
+                let entry = u64::from_ne_bytes(entry.try_into().ok()?);
+                if entry & PRESENT != 0 && entry & FRAME != 0 {
+                    *mapped_by_group.entry(entry & FRAME).or_default() += 1;
+                }
+            }
+        }
+    }
+    let counts = fs::File::open("/proc/kpagecount").ok()?;
+    let mut unique_pages = 0u64;
+    let mut count = [0u8; 8];
+    for (frame, mappings) in mapped_by_group {
+        if counts.read_exact_at(&mut count, frame * 8).is_ok()
+            && u64::from_ne_bytes(count) <= mappings
+        {
+            unique_pages += 1;
+        }
+    }
+    Some((unique_pages * page) as f64 / 1024.0)
 }
 
 /// MemTotal - MemAvailable, in KiB.

@@ -63,8 +63,9 @@ pub enum Case {
     GracefulStop,
     /// How long the graceful stop command takes to return after init has exited.
     StopTail,
-    /// Private memory (USS) of the helper processes left per running container: the monitor
-    /// and its other children (rlxc's /proc view server).
+    /// Private memory (USS) of the helper processes left per running container, the monitor
+    /// and its other children (rlxc's /proc view server), as a group: pages no other process
+    /// maps.
     HelperUss,
     /// Proportional memory (PSS) of that helper.
     HelperPss,
