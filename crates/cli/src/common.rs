@@ -142,17 +142,6 @@ impl LogPriority {
             Self::Fatal => "FATAL",
         }
     }
-
-    /// tracing has five levels; LXC's extra ones fold into their nearest neighbour.
-    pub fn tracing_level(self) -> tracing::Level {
-        match self {
-            Self::Trace => tracing::Level::TRACE,
-            Self::Debug => tracing::Level::DEBUG,
-            Self::Info | Self::Notice => tracing::Level::INFO,
-            Self::Warn => tracing::Level::WARN,
-            Self::Error | Self::Crit | Self::Alert | Self::Fatal => tracing::Level::ERROR,
-        }
-    }
 }
 
 impl FromStr for LogPriority {

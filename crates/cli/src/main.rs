@@ -56,11 +56,11 @@ fn run_verb(program: &str, verb: &Verb, matches: &ArgMatches) -> ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|common| {
             logging::init(&common)?;
-            tracing::debug!(
-                verb = verb.name,
-                lxcpath = %common.lxcpath.display(),
-                config = ?common.config_path().ok(),
-                "running"
+            logging::log_debug!(
+                "running {} with lxcpath {} and config {:?}",
+                verb.name,
+                common.lxcpath.display(),
+                common.config_path().ok()
             );
             (verb.run)(matches)
         });

@@ -166,7 +166,10 @@ fn init_ids(common: &CommonOpts, paths: &rlxc_runtime::paths::ContainerPaths) ->
     let spec = config.and_then(|path| match rlxc_config::load_file(&path, &[]) {
         Ok(loaded) => Some(loaded.spec),
         Err(_) => {
-            tracing::warn!(config = %path.display(), "cannot read the config; attaching as root");
+            crate::logging::log_warn!(
+                "cannot read the config {}; attaching as root",
+                path.display()
+            );
             None
         }
     });

@@ -94,7 +94,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let (targets, candidates) = loaded(&entries, &lxcpath);
     let passes = select::group_passes(&args.groups);
     if args.all && !args.groups.is_empty() {
-        tracing::warn!("-a selects every group: -g is ignored");
+        crate::logging::log_warn!("-a selects every group: -g is ignored");
     }
     let selected = select::select(&candidates, &passes, args.all, args.ignore_auto);
     let timeout = u64::try_from(args.timeout).ok().map(Duration::from_secs);

@@ -92,7 +92,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let loaded = rlxc_config::load_file(&config_path, &defines(args))?;
     let loaded_lines = &loaded;
     for warning in &loaded.warnings {
-        tracing::warn!("{warning}");
+        crate::logging::log_warn!("{warning}");
     }
     let request_ = Launch {
         paths: paths.clone(),

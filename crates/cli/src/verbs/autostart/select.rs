@@ -35,7 +35,7 @@ pub fn group_passes(args: &[String]) -> Vec<String> {
     let mut passes: Vec<String> = Vec::new();
     for group in args.iter().flat_map(|arg| arg.split(',')) {
         if passes.iter().any(|seen| seen == group) {
-            tracing::warn!("group {group:?} is given twice: the second is ignored");
+            crate::logging::log_warn!("group {group:?} is given twice: the second is ignored");
             continue;
         }
         passes.push(group.to_string());
