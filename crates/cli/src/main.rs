@@ -19,6 +19,11 @@ use crate::common::CommonOpts;
 use crate::dispatch::Invocation;
 use crate::verbs::Verb;
 
+/// glibc's malloc, except in a /proc view server, which allocates from a heap of its own so
+/// as not to copy its monitor's heap pages (see `rlxc_runtime::procview::ServerHeap`).
+#[global_allocator]
+static ALLOCATOR: rlxc_runtime::procview::ServerHeap = rlxc_runtime::procview::ServerHeap;
+
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
     let parsed = match Invocation::from_argv0(argv.first().map(OsString::as_os_str)) {

@@ -24,6 +24,7 @@
 
 mod files;
 mod fuse;
+mod heap;
 mod load;
 pub mod mount;
 mod render;
@@ -42,6 +43,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
 
+pub use heap::{use_own_heap, ServerHeap};
 pub use server::{boottime_ns, ServerConfig};
 pub use sources::Sources;
 
@@ -126,6 +128,9 @@ impl Server {
         let mut shared = sys::SharedPages::new(server::SHARED_LEN)?;
         let listeners: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
         let (pid, pidfd, feed) = fork_server(fuse.as_fd(), &listeners, &mut shared, &config, name)?;
+        // Writes to the heap the server shares would copy its pages (see `heap`). Without
+        // (no mapping to be had) the monitor still works, at that cost.
+        let _ = heap::use_own_heap();
         Ok(Server {
             fuse,
             sysinfo,
@@ -274,6 +279,9 @@ fn server_main(
     config: &ServerConfig,
     name: &str,
 ) {
+    // First, before it allocates: its writes must not copy the heap pages it shares with the
+    // monitor (see `heap`). Without (no mapping to be had) it still works, at that cost.
+    let _ = heap::use_own_heap();
     // It dies with the monitor: the next start of the container starts a new one.
     let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
     crate::sys::unblock_all_signals();

@@ -334,13 +334,29 @@ fn collect_tids(dir: &Path, tids: &mut Vec<u64>, depth: usize) {
     if depth >= 16 {
         return;
     }
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                collect_tids(&entry.path(), tids, depth + 1);
-            }
+    for child in subdirectories(dir) {
+        collect_tids(&dir.join(child), tids, depth + 1);
+    }
+}
+
+/// The directories in `dir`. Through rustix, whose buffer is the caller's allocator's, not
+/// std's `read_dir`: glibc's opendir takes its buffer from glibc's heap, whose pages the view's
+/// server shares with its monitor (see `heap`).
+fn subdirectories(dir: &Path) -> Vec<std::ffi::OsString> {
+    use rustix::fs::{Dir, FileType, Mode, OFlags};
+    use std::os::unix::ffi::OsStrExt;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let Ok(mut entries) = rustix::fs::open(dir, flags, Mode::empty()).and_then(Dir::new) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    while let Some(Ok(entry)) = entries.read() {
+        let name = entry.file_name().to_bytes();
+        if entry.file_type() == FileType::Directory && name != b"." && name != b".." {
+            found.push(std::ffi::OsStr::from_bytes(name).to_os_string());
         }
     }
+    found
 }
 
 /// The last number of `NSpid:` in `/proc/PID/status`: the pid in the innermost namespace.
