@@ -72,6 +72,11 @@ pub fn use_own_heap() -> io::Result<()> {
     Ok(())
 }
 
+/// This process allocates from an own heap (it called [`use_own_heap`]).
+pub fn own_heap_in_use() -> bool {
+    switched()
+}
+
 fn switched() -> bool {
     START.load(Ordering::Relaxed) != 0
 }

@@ -129,8 +129,12 @@ impl Server {
         let listeners: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
         let (pid, pidfd, feed) = fork_server(fuse.as_fd(), &listeners, &mut shared, &config, name)?;
         // Writes to the heap the server shares would copy its pages (see `heap`). Without
-        // (no mapping to be had) the monitor still works, at that cost.
-        let _ = heap::use_own_heap();
+        // (no mapping to be had) the monitor still works, at that cost. Once only: at a
+        // reboot's next server the monitor keeps the heap it has (a new one each time would
+        // leave the last one's blocks behind).
+        if !heap::own_heap_in_use() {
+            let _ = heap::use_own_heap();
+        }
         Ok(Server {
             fuse,
             sysinfo,
