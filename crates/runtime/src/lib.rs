@@ -24,5 +24,6 @@ pub mod status;
 pub mod stop;
 mod sys;
 pub mod userns;
+pub mod utc;
 
 pub use error::Error;

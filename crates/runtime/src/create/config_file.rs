@@ -2,7 +2,6 @@
 //! verbatim, then the template's keys for whatever the initial config left unset.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rlxc_config::ContainerSpec;
 
@@ -97,7 +96,7 @@ pub(crate) fn compose(
         "# Template used to create this container: rlxc {template} (built in)\n\
          # Created by rlxc {} on {}\n",
         env!("CARGO_PKG_VERSION"),
-        utc_timestamp(SystemTime::now())
+        crate::utc::UtcTime::now().readable()
     );
     for note in notes {
         text.push_str(&format!("# {note}\n"));
@@ -121,43 +120,9 @@ pub(crate) fn compose(
     text
 }
 
-/// `YYYY-MM-DD HH:MM:SS UTC`, without a date crate: days since the epoch to a civil date
-/// (Howard Hinnant's algorithm).
-fn utc_timestamp(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, of_day) = ((seconds / 86_400) as i64, seconds % 86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn timestamps_are_civil_utc() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01 00:00:00 UTC");
-        let leap_day = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
-        assert_eq!(utc_timestamp(leap_day), "2000-02-29 01:02:03 UTC");
-    }
 
     #[test]
     fn seed_keys_win_and_are_kept_verbatim() {
