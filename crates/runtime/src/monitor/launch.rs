@@ -369,7 +369,7 @@ fn monitor_main(
     }
     let _ = status.write_all(b"OK");
     drop(status);
-    super::sys::release_free_heap();
+    crate::sys::release_free_heap();
     loop {
         let exit = event_loop.run();
         drop(event_loop);

@@ -46,14 +46,6 @@ pub(crate) fn set_command_line(title: &str) {
     }
 }
 
-/// Gives the heap's free pages back to the kernel. The monitor is a fork of the CLI: what the
-/// CLI allocated and freed (the parsed config, clap's command tree) would otherwise stay
-/// resident in every monitor for the container's whole life.
-pub(crate) fn release_free_heap() {
-    // SAFETY: malloc_trim only returns unused heap memory; no pointer is involved.
-    unsafe { libc::malloc_trim(0) };
-}
-
 /// Reads the monitor's status pipe to its end, passing on to the monitor the signals sent to
 /// this process (`rlxc execute`'s front: a supervisor's SIGTERM must reach the command). A
 /// terminal's signals (^C) reach the whole process group, the monitor included, so those

@@ -127,6 +127,8 @@ impl Server {
     ) -> io::Result<Server> {
         let mut shared = sys::SharedPages::new(server::SHARED_LEN)?;
         let listeners: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
+        // The free pages of the heap the server will share go first, so neither keeps them.
+        crate::sys::release_free_heap();
         let (pid, pidfd, feed) = fork_server(fuse.as_fd(), &listeners, &mut shared, &config, name)?;
         // Writes to the heap the server shares would copy its pages (see `heap`). Without
         // (no mapping to be had) the monitor still works, at that cost. Once only: at a
