@@ -30,7 +30,9 @@ impl Pty {
 
     /// Reads what the container wrote and passes it on; false when the pty is gone.
     pub fn pump_output(&mut self) -> bool {
-        let mut buffer = [0u8; 16 * 1024];
+        // A pty's line discipline hands out at most 4096 bytes a read (N_TTY_BUF_SIZE); a
+        // bigger buffer would only dirty more of the monitor's stack, for its whole life.
+        let mut buffer = [0u8; 4096];
         match self.master.read(&mut buffer) {
             Ok(0) => false,
             Ok(n) => {
