@@ -171,10 +171,24 @@ pub fn entry_out(attr: Attr) -> Vec<u8> {
     out
 }
 
+/// How long the kernel may keep the attributes a GETATTR answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// A file's: asked for again at every stat and open (the size is the content's).
+    None,
+    /// The root directory's, which never change: with `default_permissions` every path walk
+    /// through the root checks them, so each bind of a file at start would ask again.
+    Lasting,
+}
+
 /// `fuse_attr_out` for a GETATTR.
-pub fn attr_out(attr: Attr) -> Vec<u8> {
+pub fn attr_out(attr: Attr, validity: Validity) -> Vec<u8> {
+    let seconds: u64 = match validity {
+        Validity::None => 0,
+        Validity::Lasting => 3600,
+    };
     let mut out = Vec::with_capacity(104);
-    out.extend_from_slice(&0u64.to_ne_bytes()); // attr_valid
+    out.extend_from_slice(&seconds.to_ne_bytes()); // attr_valid
     out.extend_from_slice(&[0u8; 8]); // attr_valid_nsec, dummy
     out.extend_from_slice(&attr.bytes());
     out
@@ -246,7 +260,11 @@ mod tests {
             1000
         );
         assert_eq!(entry_out(attr).len(), 128);
-        assert_eq!(attr_out(attr).len(), 104);
+        assert_eq!(attr_out(attr, Validity::None).len(), 104);
+        assert_eq!(
+            attr_out(attr, Validity::Lasting)[0..8],
+            3600u64.to_ne_bytes()
+        );
         assert_eq!(init_out(0).len(), 64);
         let reply = error(12, libc::ENOENT);
         assert_eq!(reply.len(), 16);

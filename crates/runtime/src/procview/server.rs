@@ -14,7 +14,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::time::{clock_gettime, ClockId};
 
 use super::files::{ViewFile, FILES};
-use super::fuse::{self, Attr, Op};
+use super::fuse::{self, Attr, Op, Validity};
 use super::load::{LoadAverage, SAMPLE_INTERVAL};
 use super::render;
 use super::sources::{self, Sources};
@@ -345,11 +345,11 @@ fn answer(
         }
         (Op::Lookup { .. }, _) => fuse::error(unique, libc::ENOTDIR),
         (Op::GetAttr, _) if request.node == fuse::ROOT_ID => {
-            fuse::ok(unique, &fuse::attr_out(ROOT))
+            fuse::ok(unique, &fuse::attr_out(ROOT, Validity::Lasting))
         }
         (Op::GetAttr, Some(i)) => {
             let attr = file_attr(i, snapshots.fresh(i, config, state));
-            fuse::ok(unique, &fuse::attr_out(attr))
+            fuse::ok(unique, &fuse::attr_out(attr, Validity::None))
         }
         (Op::Open, Some(_)) => fuse::ok(unique, &fuse::open_out()),
         (Op::Read { offset, size }, Some(i)) => {

@@ -132,3 +132,42 @@ fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
     drop(ours);
     server.join().expect("server");
 }
+
+#[test]
+fn the_roots_attributes_last_and_a_files_are_asked_for_again() {
+    let config = ServerConfig {
+        sources: Sources::new(Vec::new(), Vec::new()),
+        started_boottime_ns: boottime_ns(),
+        boot_offset_ns: None,
+    };
+    let (ours, servers) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("pair");
+    let server = std::thread::spawn(move || {
+        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
+        serve(servers, Vec::new(), None, &mut shared, &config);
+    });
+    let attr_valid = |reply: &[u8]| u64::from_ne_bytes(reply[0..8].try_into().expect("8"));
+    // With `default_permissions` each path walk through the root checks its attributes: a
+    // bind of each view file at start would ask for them again if they did not last.
+    rustix::io::write(&ours, &request(3, 50, fuse::ROOT_ID, &[0u8; 16])).expect("getattr");
+    let (unique, error, root) = reply(&ours);
+    assert_eq!((unique, error), (50, 0));
+    assert_eq!(attr_valid(&root), 3600);
+    // A file's size is its content's, which changes: never cached.
+    rustix::io::write(&ours, &request(1, 51, fuse::ROOT_ID, b"loadavg\0")).expect("lookup");
+    let (_, error, entry) = reply(&ours);
+    assert_eq!(error, 0);
+    let node = u64::from_ne_bytes(entry[0..8].try_into().expect("8"));
+    assert_eq!(u64::from_ne_bytes(entry[24..32].try_into().expect("8")), 0);
+    rustix::io::write(&ours, &request(3, 52, node, &[0u8; 16])).expect("getattr");
+    let (unique, error, file) = reply(&ours);
+    assert_eq!((unique, error), (52, 0));
+    assert_eq!(attr_valid(&file), 0);
+    drop(ours);
+    server.join().expect("server");
+}
