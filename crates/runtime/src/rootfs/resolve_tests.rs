@@ -118,3 +118,26 @@ fn the_fallback_refuses_every_symlink() {
     r.resolve("plain/dir", Some(CreateKind::Dir)).unwrap();
     assert!(f.rootfs.join("plain/dir").is_dir());
 }
+
+#[test]
+fn a_missing_last_component_is_made_in_its_parent_by_either_resolver() {
+    for resolver in [Resolver::InRoot, Resolver::NoSymlinks] {
+        let f = fixture();
+        fs::create_dir(f.rootfs.join("srv")).unwrap();
+        symlink("/nowhere", f.rootfs.join("srv/dangling")).unwrap();
+        let r = root(&f, resolver);
+        r.resolve("srv/dir", Some(CreateKind::Dir)).unwrap();
+        r.resolve("srv/file", Some(CreateKind::File)).unwrap();
+        assert!(f.rootfs.join("srv/dir").is_dir(), "{resolver:?}");
+        assert!(f.rootfs.join("srv/file").is_file(), "{resolver:?}");
+        // A dangling symlink in an existing directory is not replaced either (the fallback
+        // refuses it as a symlink before that).
+        let e = r
+            .resolve("srv/dangling", Some(CreateKind::Dir))
+            .unwrap_err();
+        if resolver == Resolver::InRoot {
+            assert!(matches!(e, ResolveError::Blocked { .. }), "{e}");
+        }
+        assert!(!Path::new("/nowhere").exists());
+    }
+}
