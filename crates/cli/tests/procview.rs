@@ -78,7 +78,6 @@ fn meminfo_and_free_show_the_memory_limit() {
     );
     assert!(as_nobody.contains("262144 kB"), "{as_nobody}");
     inside(&world, &name, "! echo 1 > /proc/meminfo");
-    // With its own time namespace (the default) the kernel's /proc/uptime is left alone.
     // The view is only the bound files: no fuse mount of its own anywhere else.
     let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
     let view_mounts: Vec<&str> = mounts
@@ -362,6 +361,49 @@ fn a_cpu_quota_limits_the_cpus_shown_rounded_up() {
         "grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online; grep -c ^cpu /proc/stat",
     );
     assert_eq!(seen.lines().collect::<Vec<_>>(), ["1", "0", "2"], "{seen}");
+    stop_and_check(&world, &name);
+}
+
+#[test]
+fn with_a_time_namespace_uptime_is_its_clock_and_idle_time_its_own() {
+    let world = World::new();
+    let name = world.busybox("pv-timens");
+    // An offset moves the namespace's CLOCK_BOOTTIME from the host's (LXC's meaning; without
+    // one rlxc starts it at 0): the view must show that clock, as the kernel's file would.
+    world.append_config(&name, "lxc.time.offset.boot = 5h\n");
+    start(&world, &name);
+    let fields = |text: &str| -> (f64, f64) {
+        let mut words = text.split_whitespace().map(|w| w.parse::<f64>().ok());
+        match (words.next().flatten(), words.next().flatten()) {
+            (Some(up), Some(idle)) => (up, idle),
+            _ => panic!("uptime: {text}"),
+        }
+    };
+    let (host_up, host_idle) = fields(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
+    let (up, idle) = fields(&inside(&world, &name, "cat /proc/uptime"));
+    let cpus: f64 = inside(&world, &name, "nproc")
+        .trim()
+        .parse()
+        .expect("nproc");
+    let expected = host_up + 5.0 * 3600.0;
+    assert!(
+        (expected..expected + 60.0).contains(&up),
+        "the namespace's uptime: {up} (host {host_up})"
+    );
+    // Its idle time is its uptime on each of its CPUs less the little it ran. The kernel's
+    // own file shows the host's here: idle since the host booted, hours less than that.
+    let busy = up * cpus - idle;
+    assert!(
+        (-1.0..60.0).contains(&busy),
+        "idle {idle} for uptime {up} on {cpus} CPUs (host's idle {host_idle})"
+    );
+    let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.contains(" /proc/uptime ") && l.contains("rlxc-procview")),
+        "{mounts}"
+    );
     stop_and_check(&world, &name);
 }
 

@@ -14,6 +14,9 @@ pub(super) struct ProcViewStart {
     pub device: OwnedFd,
     pub request: ViewRequest,
     started_boottime_ns: u64,
+    /// The container has a time namespace: its uptime is its CLOCK_BOOTTIME (which
+    /// `lxc.time.offset.boot` may move), not its lifetime.
+    time_namespace: bool,
 }
 
 impl ProcViewStart {
@@ -39,11 +42,11 @@ impl ProcViewStart {
         Ok(Some(ProcViewStart {
             device,
             request: ViewRequest {
-                uptime: !time_namespace,
                 required: setting == Some(true),
                 sysinfo: launch.spec.security.seccomp_profile.is_none(),
             },
             started_boottime_ns: procview::boottime_ns(),
+            time_namespace,
         }))
     }
 
@@ -63,9 +66,9 @@ impl ProcViewStart {
                 cgroups.map(|c| c.leaf_records()).unwrap_or_default(),
             ),
             started_boottime_ns: self.started_boottime_ns,
-            boot_offset_ns: match self.request.uptime {
-                true => None,
-                false => procview::boot_offset_of(init_pid),
+            boot_offset_ns: match self.time_namespace {
+                false => None,
+                true => procview::boot_offset_of(init_pid),
             },
         };
         let device = match mounted.device {

@@ -1,5 +1,5 @@
 //! The container's own view of /proc: `meminfo`, `cpuinfo`, `stat`, `loadavg`, `diskstats`,
-//! `swaps`, `/sys/devices/system/cpu/online` (and `uptime` without a time namespace), served
+//! `swaps`, `uptime`, `/sys/devices/system/cpu/online`, served
 //! from its cgroups by a small FUSE server the monitor forks. The same server answers the
 //! container's sysinfo(2) calls (module `sysinfo`).
 //!
@@ -53,8 +53,6 @@ const DEVICE_ENV: &str = "RLXC_FUSE_DEVICE";
 /// What the monitor asks of the child with `Go` (the /dev/fuse fd comes along).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewRequest {
-    /// Bind `/proc/uptime` too: the container has no time namespace.
-    pub uptime: bool,
     /// `lxc.procview = 1`: a failed mount fails the start.
     pub required: bool,
     /// Hand sysinfo(2) to the server too (the default seccomp policy is in force; a profile

@@ -11,7 +11,7 @@ use rustix::mount::{
     UnmountFlags,
 };
 
-use super::files::{Content, FILES};
+use super::files::FILES;
 
 /// `source` of the mount in `/proc/self/mountinfo`.
 pub const SOURCE: &str = "rlxc-procview";
@@ -47,10 +47,9 @@ pub fn mount_detached(fuse: &OwnedFd) -> io::Result<OwnedFd> {
 /// Kernels before 6.15 clone only from mounts attached in the caller's namespace, so the view
 /// is stacked over `/proc` for the moment of cloning (no process of the container runs yet)
 /// and detached again, leaving the kernel's /proc with the files bound on it.
-pub fn bind_files(view: OwnedFd, uptime: bool) -> io::Result<()> {
+pub fn bind_files(view: OwnedFd) -> io::Result<()> {
     let files: Vec<_> = FILES
         .iter()
-        .filter(|f| f.content != Content::Uptime || uptime)
         .filter(|f| rustix::fs::stat(f.target).is_ok())
         .collect();
     let stage = ["/proc", "/dev"]

@@ -251,11 +251,12 @@ pub fn stat(host: &str, input: &StatInput) -> String {
     out
 }
 
-/// `/proc/uptime` for a container without a time namespace: its lifetime, and its idle time
-/// summed over its CPUs, as the kernel's file sums the host's.
-pub fn uptime(lifetime_ns: u64, busy_ns: u64, cpus: usize) -> String {
-    let up = lifetime_ns / 10_000_000;
-    let idle = (lifetime_ns.saturating_mul(cpus as u64)).saturating_sub(busy_ns) / 10_000_000;
+/// `/proc/uptime`: the container's uptime (its time namespace's CLOCK_BOOTTIME, or its
+/// lifetime without one), and its idle time summed over its CPUs, as the kernel's file sums
+/// the host's.
+pub fn uptime(uptime_ns: u64, busy_ns: u64, cpus: usize) -> String {
+    let up = uptime_ns / 10_000_000;
+    let idle = (uptime_ns.saturating_mul(cpus as u64)).saturating_sub(busy_ns) / 10_000_000;
     format!(
         "{}.{:02} {}.{:02}\n",
         up / 100,

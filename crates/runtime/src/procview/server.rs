@@ -410,13 +410,15 @@ fn render_file(file: &ViewFile, config: &ServerConfig, state: &State) -> String 
             &sources.host_file("diskstats"),
             &sources::block_io(&cgroups),
         ),
+        // Bound with a time namespace too: the kernel's file would show the namespace's
+        // uptime but the host's idle time.
         Content::Uptime => {
             let cpus = cpus();
             let busy: u64 = sources::cpu_times(&cgroups, &cpus)
                 .iter()
                 .map(|t| t.user + t.system)
                 .sum();
-            render::uptime(lifetime_ns, busy, cpus.len())
+            render::uptime(container_boottime_ns(config, None), busy, cpus.len())
         }
     }
 }

@@ -305,7 +305,7 @@ fn bind_procview(
         }
     }
     // The files are bound, or (not required) none is and the monitor warns.
-    let outcome = match procview::mount::bind_files(view, request.uptime) {
+    let outcome = match procview::mount::bind_files(view) {
         Ok(()) => ChildMessage::ProcViewBound,
         Err(e) if request.required => {
             return Err(StepFailure {
