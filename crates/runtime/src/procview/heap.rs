@@ -17,12 +17,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use talc::{ErrOnOom, Span, Talc};
 
-/// Address space reserved for the server's heap (`MAP_NORESERVE`: only the pages it touches
-/// cost memory). Its live data is a few renderings of /proc files; running out makes this
-/// server abort, and the monitor starts the next one.
+/// Address space reserved for an own heap (`MAP_NORESERVE`: only the pages touched cost
+/// memory). The server's live data is a few renderings of /proc files, the monitor's its
+/// event loop's; running out would abort the process (a server's successor starts afresh).
 const RESERVED: usize = 256 << 20;
 
-/// The server's heap, [START, END); START is 0 until [`use_own_heap`].
+/// This process's own heap, [START, END); START is 0 until [`use_own_heap`].
 static START: AtomicUsize = AtomicUsize::new(0);
 static END: AtomicUsize = AtomicUsize::new(0);
 
@@ -65,7 +65,7 @@ pub fn use_own_heap() -> io::Result<()> {
     if claimed.is_err() {
         // SAFETY: unmaps exactly the mapping made above, which nothing refers to.
         unsafe { libc::munmap(base.cast(), RESERVED) };
-        return Err(io::Error::other("the server's heap could not be set up"));
+        return Err(io::Error::other("an own heap could not be set up"));
     }
     END.store(base as usize + RESERVED, Ordering::Relaxed);
     START.store(base as usize, Ordering::Relaxed);
