@@ -364,6 +364,26 @@ fn a_cpu_quota_limits_the_cpus_shown_rounded_up() {
     stop_and_check(&world, &name);
 }
 
+/// (uptime, idle) of a `/proc/uptime` text, in seconds.
+fn uptime_fields(text: &str) -> (f64, f64) {
+    let mut words = text.split_whitespace().map(|w| w.parse::<f64>().ok());
+    match (words.next().flatten(), words.next().flatten()) {
+        (Some(up), Some(idle)) => (up, idle),
+        _ => panic!("uptime: {text}"),
+    }
+}
+
+/// The container's `/proc/uptime` is the view's file.
+fn assert_uptime_is_the_views(world: &World, name: &str) {
+    let mounts = inside(world, name, "cat /proc/self/mountinfo");
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.contains(" /proc/uptime ") && l.contains("rlxc-procview")),
+        "{mounts}"
+    );
+}
+
 #[test]
 fn with_a_time_namespace_uptime_is_its_clock_and_idle_time_its_own() {
     let world = World::new();
@@ -372,15 +392,9 @@ fn with_a_time_namespace_uptime_is_its_clock_and_idle_time_its_own() {
     // one rlxc starts it at 0): the view must show that clock, as the kernel's file would.
     world.append_config(&name, "lxc.time.offset.boot = 5h\n");
     start(&world, &name);
-    let fields = |text: &str| -> (f64, f64) {
-        let mut words = text.split_whitespace().map(|w| w.parse::<f64>().ok());
-        match (words.next().flatten(), words.next().flatten()) {
-            (Some(up), Some(idle)) => (up, idle),
-            _ => panic!("uptime: {text}"),
-        }
-    };
-    let (host_up, host_idle) = fields(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
-    let (up, idle) = fields(&inside(&world, &name, "cat /proc/uptime"));
+    let host = std::fs::read_to_string("/proc/uptime").expect("uptime");
+    let (host_up, host_idle) = uptime_fields(&host);
+    let (up, idle) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
     let cpus: f64 = inside(&world, &name, "nproc")
         .trim()
         .parse()
@@ -397,13 +411,7 @@ fn with_a_time_namespace_uptime_is_its_clock_and_idle_time_its_own() {
         (-1.0..60.0).contains(&busy),
         "idle {idle} for uptime {up} on {cpus} CPUs (host's idle {host_idle})"
     );
-    let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
-    assert!(
-        mounts
-            .lines()
-            .any(|l| l.contains(" /proc/uptime ") && l.contains("rlxc-procview")),
-        "{mounts}"
-    );
+    assert_uptime_is_the_views(&world, &name);
     stop_and_check(&world, &name);
 }
 
@@ -413,24 +421,12 @@ fn without_a_time_namespace_uptime_is_the_containers_lifetime() {
     let name = world.busybox("pv-uptime");
     world.append_config(&name, "lxc.namespace.keep = time\n");
     start(&world, &name);
-    let seconds = |text: &str| -> f64 {
-        text.split_whitespace()
-            .next()
-            .and_then(|w| w.parse().ok())
-            .unwrap_or_else(|| panic!("uptime: {text}"))
-    };
-    let host = seconds(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
-    let first = seconds(&inside(&world, &name, "cat /proc/uptime"));
+    let (host, _) = uptime_fields(&std::fs::read_to_string("/proc/uptime").expect("uptime"));
+    let (first, _) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
     assert!(first < host, "inside {first} vs host {host}");
-    let mounts = inside(&world, &name, "cat /proc/self/mountinfo");
-    assert!(
-        mounts
-            .lines()
-            .any(|l| l.contains(" /proc/uptime ") && l.contains("rlxc-procview")),
-        "{mounts}"
-    );
+    assert_uptime_is_the_views(&world, &name);
     std::thread::sleep(Duration::from_millis(1100));
-    let second = seconds(&inside(&world, &name, "cat /proc/uptime"));
+    let (second, _) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
     assert!(second > first, "{first} then {second}");
     stop_and_check(&world, &name);
 }

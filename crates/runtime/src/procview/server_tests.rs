@@ -33,6 +33,38 @@ fn reply(socket: &OwnedFd) -> (u64, i32, Vec<u8>) {
     (unique, error, buffer[16..n].to_vec())
 }
 
+/// A config with no cgroups, the host's /proc.
+fn hostless_config() -> ServerConfig {
+    ServerConfig {
+        sources: Sources::new(Vec::new(), Vec::new()),
+        started_boottime_ns: boottime_ns(),
+        boot_offset_ns: None,
+    }
+}
+
+/// A server on a socket (our end returned), with shared pages as `left` leaves them (what a
+/// killed server left behind). The thread returns the length of the request left in them
+/// when the server ended (0: none to replay).
+fn serve_on_a_socket(
+    config: ServerConfig,
+    left: impl FnOnce(&mut SharedPages) + Send + 'static,
+) -> (OwnedFd, std::thread::JoinHandle<usize>) {
+    let (ours, servers) = socketpair(
+        AddressFamily::UNIX,
+        SocketType::SEQPACKET,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("pair");
+    let server = std::thread::spawn(move || {
+        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
+        left(&mut shared);
+        serve(servers, Vec::new(), None, &mut shared, &config);
+        fuse::request_len(&shared.bytes()[STATE_LEN..])
+    });
+    (ours, server)
+}
+
 #[test]
 fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_proc() {
     let proc_root = tempfile::tempdir().expect("tempdir");
@@ -51,21 +83,10 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
         started_boottime_ns: boottime_ns(),
         boot_offset_ns: None,
     };
-    let (ours, servers) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .expect("pair");
-    let server = std::thread::spawn(move || {
-        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
+    let (ours, server) = serve_on_a_socket(config, |shared| {
         // What a killed server leaves: a LOOKUP read into the shared buffer, not answered.
         let pending = request(1, 42, fuse::ROOT_ID, b"meminfo\0");
         shared.bytes()[STATE_LEN..STATE_LEN + pending.len()].copy_from_slice(&pending);
-        serve(servers, Vec::new(), None, &mut shared, &config);
-        // Left cleared: nothing to replay once everything was answered.
-        fuse::request_len(&shared.bytes()[STATE_LEN..])
     });
     let (unique, error, entry) = reply(&ours);
     assert_eq!(
@@ -103,30 +124,17 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
     rustix::io::write(&ours, &request(1, 46, fuse::ROOT_ID, b"nonesuch\0")).expect("send");
     assert_eq!(reply(&ours).1, -libc::ENOENT);
     drop(ours);
+    // Left cleared: nothing to replay once everything was answered.
     assert_eq!(server.join().expect("server"), 0);
 }
 
 #[test]
 fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
-    let config = ServerConfig {
-        sources: Sources::new(Vec::new(), Vec::new()),
-        started_boottime_ns: boottime_ns(),
-        boot_offset_ns: None,
-    };
-    let (ours, servers) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .expect("pair");
-    let server = std::thread::spawn(move || {
-        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
+    let (ours, server) = serve_on_a_socket(hostless_config(), |shared| {
         // The previous server was replaying request 42 when it died.
         shared.bytes()[32..40].copy_from_slice(&42u64.to_ne_bytes());
         let pending = request(1, 42, fuse::ROOT_ID, b"meminfo\0");
         shared.bytes()[STATE_LEN..STATE_LEN + pending.len()].copy_from_slice(&pending);
-        serve(servers, Vec::new(), None, &mut shared, &config);
     });
     assert_eq!(reply(&ours).1, -libc::EIO);
     drop(ours);
@@ -135,22 +143,7 @@ fn a_request_that_killed_the_last_replay_gets_eio_instead_of_a_third_try() {
 
 #[test]
 fn the_roots_attributes_last_and_a_files_are_asked_for_again() {
-    let config = ServerConfig {
-        sources: Sources::new(Vec::new(), Vec::new()),
-        started_boottime_ns: boottime_ns(),
-        boot_offset_ns: None,
-    };
-    let (ours, servers) = socketpair(
-        AddressFamily::UNIX,
-        SocketType::SEQPACKET,
-        SocketFlags::CLOEXEC,
-        None,
-    )
-    .expect("pair");
-    let server = std::thread::spawn(move || {
-        let mut shared = SharedPages::new(SHARED_LEN).expect("shared pages");
-        serve(servers, Vec::new(), None, &mut shared, &config);
-    });
+    let (ours, server) = serve_on_a_socket(hostless_config(), |_| {});
     let attr_valid = |reply: &[u8]| u64::from_ne_bytes(reply[0..8].try_into().expect("8"));
     // With `default_permissions` each path walk through the root checks its attributes: a
     // bind of each view file at start would ask for them again if they did not last.
