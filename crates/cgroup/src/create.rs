@@ -189,7 +189,7 @@ fn refuse_existing(parents: &[(ParentDir, PathBuf)], relative: &Path) -> Result<
     pids.dedup();
     Err(if pids.is_empty() {
         Error::Stale {
-            path: first.clone(),
+            paths: existing.clone(),
         }
     } else {
         Error::AlreadyRunning {
@@ -202,7 +202,7 @@ fn refuse_existing(parents: &[(ParentDir, PathBuf)], relative: &Path) -> Result<
 /// The leaf appeared between the check and `mkdir`: running or stale, by its processes.
 pub(crate) fn already_exists(dir: PathBuf) -> Error {
     match read_procs_below(&dir) {
-        Ok(pids) if pids.is_empty() => Error::Stale { path: dir },
+        Ok(pids) if pids.is_empty() => Error::Stale { paths: vec![dir] },
         Ok(pids) => Error::AlreadyRunning { path: dir, pids },
         Err(error) => error,
     }

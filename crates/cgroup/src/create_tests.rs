@@ -96,7 +96,14 @@ fn an_existing_leaf_is_stale_when_empty_and_running_when_not() {
     let first = create_in(&fixture, &request).expect("create");
 
     let stale = create_in(&fixture, &request).expect_err("exists");
-    assert!(matches!(stale, Error::Stale { .. }), "{stale}");
+    // Named in every hierarchy at once, in one command: not one start per hierarchy.
+    match &stale {
+        Error::Stale { paths } => assert_eq!(paths, first.paths(), "{stale}"),
+        other => panic!("{other}"),
+    }
+    let message = stale.to_string();
+    let command = message.split("rmdir ").nth(1).expect("a command");
+    assert_eq!(command.split(' ').count(), first.paths().len(), "{message}");
     let memory_leaf = leaf_in(&fixture, "memory", "rlxc.payload.web");
     fs::write(memory_leaf.join("cgroup.procs"), "77\n").expect("write");
     let running = create_in(&fixture, &request).expect_err("exists");

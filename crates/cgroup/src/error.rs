@@ -55,10 +55,15 @@ pub enum Error {
     )]
     AlreadyRunning { path: PathBuf, pids: Vec<i32> },
     #[error(
-        "cgroup {path} already exists but is empty: a stale cgroup of an earlier run; \
-         remove it (rmdir) and start again"
+        "cgroup {} already exists but is empty: a stale cgroup of an earlier run; remove it \
+         in every hierarchy (any cgroups below it first) and start again: rmdir {}",
+        paths.first().map_or(String::new(), |p| p.display().to_string()),
+        paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ")
     )]
-    Stale { path: PathBuf },
+    Stale {
+        /// Every hierarchy's directory of that name: all of them go in one command.
+        paths: Vec<PathBuf>,
+    },
     #[error("reading {key} in cgroup {path}: {source}")]
     Read {
         path: PathBuf,

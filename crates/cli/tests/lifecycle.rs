@@ -509,3 +509,40 @@ fn uptime_inside(world: &World, name: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .expect("uptime inside")
 }
+
+#[test]
+fn cgroups_a_killed_run_left_without_its_records_are_replaced_at_the_next_start() {
+    let world = World::new();
+    let name = world.busybox("stalecg");
+    let _left_on_purpose = support::CgroupsOf(name.clone());
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let payload = support::cgroup_dir(world.init_pid(&name), "pids");
+    world.kill_monitor(&name);
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "10"])
+        .assert()
+        .success();
+    // The run directory, which recorded the cgroups, is gone too (deleted by hand, or a /run
+    // emptied without a reboot): the cgroups are all that is left of the run.
+    let run_dir = world.run_root().join(world.instance(&name));
+    std::fs::remove_dir_all(&run_dir).expect("run directory");
+    // Init, killed with its monitor, leaves its cgroup once reaped.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !support::read(&payload, "cgroup.procs").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "init still in {payload:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = world.output(&["start", "-n", &name]);
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert!(started.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("removed the empty cgroups an earlier run of this container left"),
+        "{stderr}"
+    );
+    assert_eq!(world.state(&name), "RUNNING");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

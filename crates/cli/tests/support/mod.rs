@@ -312,6 +312,23 @@ pub fn read(dir: &Path, file: &str) -> String {
         .to_owned()
 }
 
+/// Removes the empty cgroups of container `name` (payload and monitor, every hierarchy) when
+/// dropped: for a test that leaves them behind on purpose, also when it fails.
+pub struct CgroupsOf(pub String);
+
+impl Drop for CgroupsOf {
+    fn drop(&mut self) {
+        for kind in ["payload", "monitor"] {
+            let cgroup = format!("rlxc.{kind}.{}", self.0);
+            while let Some(dir) = find_cgroup(Path::new("/sys/fs/cgroup"), &cgroup, 0) {
+                if std::fs::remove_dir(&dir).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 fn find_cgroup(dir: &Path, name: &str, depth: usize) -> Option<PathBuf> {
     if depth > 6 {
         return None;

@@ -74,6 +74,29 @@ impl CgroupPlan {
     }
 }
 
+/// Makes a container's cgroups with `make`. Ones of the same name that an earlier run left
+/// empty in some hierarchies (its monitor killed, and the run directory that recorded them
+/// gone too) are removed first, with a notice, as `lxc-start` would start anyway: the name
+/// is this container's, its lock is ours, and nothing runs in them. Cgroups with processes
+/// in them stay an error: the container may be running from elsewhere.
+fn create_replacing_stale(
+    make: impl Fn() -> Result<ContainerCgroups, rlxc_cgroup::Error>,
+    notices: &mut Vec<String>,
+) -> Result<ContainerCgroups, rlxc_cgroup::Error> {
+    match make() {
+        Err(rlxc_cgroup::Error::Stale { paths }) => {
+            let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            ContainerCgroups::from_paths(paths).remove(Duration::ZERO)?;
+            notices.push(format!(
+                "removed the empty cgroups an earlier run of this container left: {}",
+                listed.join(", ")
+            ));
+            make()
+        }
+        other => other,
+    }
+}
+
 fn pairs(settings: &[rlxc_config::spec::CgroupSetting]) -> Vec<(String, String)> {
     settings
         .iter()
@@ -95,8 +118,11 @@ pub(crate) fn create_payload(
     warnings.extend(plan.notices.iter().cloned());
     let request =
         CgroupRequest::new(&place.paths.payload).with_controllers(plan.v2_controllers(layout));
-    let cgroups = ContainerCgroups::create_with(layout, &place.own, &request)
-        .map_err(|e| format!("cgroups: {e}"))?;
+    let cgroups = create_replacing_stale(
+        || ContainerCgroups::create_with(layout, &place.own, &request),
+        warnings,
+    )
+    .map_err(|e| format!("cgroups: {e}"))?;
     for missing in &cgroups.v2_delegation().not_delegated {
         warnings.push(missing.to_string());
     }
@@ -127,6 +153,8 @@ pub(crate) struct MonitorCgroup {
     home: Vec<(PathBuf, bool)>,
     /// The monitor was forked into its cgroup2 cgroup (and never leaves it alive).
     pub born_inside: bool,
+    /// What making it found to say (stale cgroups replaced), for the start's warnings.
+    pub notices: Vec<String>,
 }
 
 impl MonitorCgroup {
@@ -134,10 +162,16 @@ impl MonitorCgroup {
     /// monitor's: removed last, once both are gone.
     pub fn create(place: &CgroupPlan) -> Result<Self, String> {
         let paths = &place.paths;
-        let cgroups = ContainerCgroups::create_with(
-            &place.layout,
-            &place.own,
-            &CgroupRequest::new(&paths.monitor),
+        let mut notices = Vec::new();
+        let cgroups = create_replacing_stale(
+            || {
+                ContainerCgroups::create_with(
+                    &place.layout,
+                    &place.own,
+                    &CgroupRequest::new(&paths.monitor),
+                )
+            },
+            &mut notices,
         )
         .map_err(|e| format!("monitor cgroup: {e}"))?;
         let depth = paths.monitor.components().count();
@@ -153,6 +187,7 @@ impl MonitorCgroup {
             cgroups,
             home,
             born_inside: false,
+            notices,
         })
     }
 

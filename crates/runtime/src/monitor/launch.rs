@@ -326,7 +326,7 @@ pub(super) fn wait_for_running(
 fn monitor_main(
     launch: &Launch,
     recipe: Recipe,
-    monitor_cgroup: MonitorCgroup,
+    mut monitor_cgroup: MonitorCgroup,
     _lock: File,
     status: OwnedFd,
     mode: Mode,
@@ -339,8 +339,8 @@ fn monitor_main(
     set_process_name(&launch.paths);
     let mut made = Made::new(launch.paths.clone());
     let entered = monitor_cgroup.enter();
+    let mut warnings = std::mem::take(&mut monitor_cgroup.notices);
     made.monitor_cgroup = Some(monitor_cgroup);
-    let mut warnings = Vec::new();
     let started = entered.and_then(|()| start(launch, recipe, &mut made, &mut warnings));
     for warning in &warnings {
         let _ = status.write_all(format!("WARN {warning}\n").as_bytes());
