@@ -50,5 +50,5 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Rootfs, "lxc.autodev.tmpfs.size", "lxc.autodev.tmpfs.size = 500000",
         "Size of the `/dev` tmpfs (default 500000 bytes).", autodev.tmpfs_size),
     scalar!(Rootfs, "lxc.procview", "lxc.procview = 0",
-        "The container's own /proc/meminfo, cpuinfo, stat, loadavg, diskstats, swaps (and uptime without a time namespace) and /sys/devices/system/cpu/online, served from its cgroups. Unset (default): on where the host has FUSE, else a warning and the kernel's files; 1: required (no FUSE fails the start); 0: off.", procview),
+        "The container's own /proc/meminfo, cpuinfo, stat, loadavg, diskstats, swaps, uptime (its own idle time too: the kernel's file in a time namespace shows the host's) and /sys/devices/system/cpu/online, served from its cgroups. Unset (default): on where the host has FUSE, else a warning and the kernel's files; 1: required (no FUSE fails the start); 0: off.", procview),
 ];

@@ -202,6 +202,12 @@ struct Recipe<'a> {
 /// run directory and the container's lock.
 pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    // Without offsets a kernel lacking time namespaces only loses the container's own
+    // uptime clock; with them the start cannot do what the config asks.
+    let offsets = plan.boot_offset.is_some() || plan.monotonic_offset.is_some();
+    if offsets && !Path::new("/proc/self/ns/time").exists() {
+        return Err(spawn::PlanError::NoTimeNamespaces.into());
+    }
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     if let Some(user_namespace) = &plan.user_namespace {

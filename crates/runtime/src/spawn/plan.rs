@@ -85,6 +85,11 @@ pub enum PlanError {
     Quotes { command: String },
     #[error("{0}")]
     IdMap(String),
+    #[error(
+        "lxc.time.offset.*: this kernel has no time namespaces (Linux 5.6 or later, built with \
+         CONFIG_TIME_NS)"
+    )]
+    NoTimeNamespaces,
     #[error(transparent)]
     Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
