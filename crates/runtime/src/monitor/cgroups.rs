@@ -85,11 +85,13 @@ fn create_replacing_stale(
 ) -> Result<ContainerCgroups, rlxc_cgroup::Error> {
     match make() {
         Err(rlxc_cgroup::Error::Stale { paths }) => {
-            let listed: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            let first = paths.first().map(|p| p.display().to_string());
+            let others = paths.len().saturating_sub(1);
             ContainerCgroups::from_paths(paths).remove(Duration::ZERO)?;
             notices.push(format!(
-                "removed the empty cgroups an earlier run of this container left: {}",
-                listed.join(", ")
+                "removed the empty cgroups an earlier run of this container left: {} (and \
+                 {others} more of that name in the other hierarchies)",
+                first.unwrap_or_default()
             ));
             make()
         }
