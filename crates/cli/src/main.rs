@@ -19,8 +19,9 @@ use crate::common::CommonOpts;
 use crate::dispatch::Invocation;
 use crate::verbs::Verb;
 
-/// glibc's malloc, except in a /proc view server, which allocates from a heap of its own so
-/// as not to copy its monitor's heap pages (see `rlxc_runtime::procview::ServerHeap`).
+/// glibc's malloc, except in a monitor and its /proc view server from the server's fork on:
+/// each allocates from a heap of its own so that neither copies the heap pages they share
+/// (see `rlxc_runtime::procview::ServerHeap`).
 #[global_allocator]
 static ALLOCATOR: rlxc_runtime::procview::ServerHeap = rlxc_runtime::procview::ServerHeap;
 

@@ -205,7 +205,7 @@ pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), L
     // Without offsets a kernel lacking time namespaces only loses the container's own
     // uptime clock; with them the start cannot do what the config asks.
     let offsets = plan.boot_offset.is_some() || plan.monotonic_offset.is_some();
-    if offsets && !Path::new("/proc/self/ns/time").exists() {
+    if offsets && !spawn::kernel_has_time_namespaces() {
         return Err(spawn::PlanError::NoTimeNamespaces.into());
     }
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;

@@ -2,7 +2,6 @@
 //! start gets one, and its server once the child has mounted it.
 
 use std::os::fd::OwnedFd;
-use std::path::Path;
 
 use super::launch::Launch;
 use crate::procview::{self, ViewRequest};
@@ -38,7 +37,7 @@ impl ProcViewStart {
             }
         };
         let time_namespace = plan.clone_flags & libc::CLONE_NEWTIME as u64 != 0
-            && Path::new("/proc/self/ns/time").exists();
+            && crate::spawn::kernel_has_time_namespaces();
         Ok(Some(ProcViewStart {
             device,
             request: ViewRequest {

@@ -17,6 +17,7 @@ use rustix::process::{pidfd_send_signal, Signal};
 pub use child::PtyMasters;
 pub use plan::{split_command, InitPlan, PlanError, DEFAULT_NAMESPACES};
 use protocol::{ChildMessage, ParentMessage};
+pub(crate) use time::kernel_has_time_namespaces;
 
 use rlxc_cgroup::SelfEntry;
 

@@ -10,6 +10,11 @@ use std::io::Write;
 
 use rustix::time::{clock_gettime, ClockId};
 
+/// The running kernel has time namespaces (Linux 5.6 or later, built with CONFIG_TIME_NS).
+pub(crate) fn kernel_has_time_namespaces() -> bool {
+    std::path::Path::new("/proc/self/ns/time").exists()
+}
+
 /// Prepares a new time namespace for this process's next children. Offsets that are not
 /// configured put the clock at zero now.
 pub(crate) fn prepare(
