@@ -24,6 +24,47 @@ fn attach(world: &World, name: &str, script: &str) -> std::process::Output {
     world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
 }
 
+/// A container's freezer file as the host sees it (v1's `freezer.state`, else cgroup2's
+/// `cgroup.freeze`). Dropped, it thaws, so that a failed test leaves no frozen container
+/// behind that its world's stop could not end.
+struct Freezer {
+    file: std::path::PathBuf,
+}
+
+impl Freezer {
+    fn of(init: i32) -> Freezer {
+        let dir = cgroup_dir(init, "freezer");
+        let v1 = dir.join("freezer.state");
+        let file = if v1.exists() {
+            v1
+        } else {
+            dir.join("cgroup.freeze")
+        };
+        Freezer { file }
+    }
+
+    fn write(&self, frozen: bool) {
+        self.try_write(frozen).expect("write the freezer file");
+    }
+
+    fn try_write(&self, frozen: bool) -> std::io::Result<()> {
+        let v1 = self.file.ends_with("freezer.state");
+        let value = match (v1, frozen) {
+            (true, true) => "FROZEN",
+            (true, false) => "THAWED",
+            (false, true) => "1",
+            (false, false) => "0",
+        };
+        std::fs::write(&self.file, value)
+    }
+}
+
+impl Drop for Freezer {
+    fn drop(&mut self) {
+        let _ = self.try_write(false);
+    }
+}
+
 #[test]
 fn a_memory_bomb_is_oom_killed_inside_and_the_container_goes_on() {
     let world = World::new();
@@ -240,13 +281,8 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
     let world = World::new();
     let name = world.busybox("freezefile");
     start(&world, &name, &[]);
-    let dir = cgroup_dir(world.init_pid(&name), "freezer");
-    let (file, frozen, thawed) = if dir.join("freezer.state").exists() {
-        ("freezer.state", "FROZEN", "THAWED")
-    } else {
-        ("cgroup.freeze", "1", "0")
-    };
-    std::fs::write(dir.join(file), frozen).expect("freeze through the file");
+    let freezer = Freezer::of(world.init_pid(&name));
+    freezer.write(true);
     world
         .rlxc(&["wait", "-n", &name, "-s", "FROZEN", "-t", "10"])
         .assert()
@@ -257,7 +293,7 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
     // A wait learns of a thaw through the file too (cgroup2: cgroup.events; v1: it looks
     // again while the container is frozen), and THAWED is that change.
     let mut waiter = world.spawn_waiting(&["wait", "-n", &name, "-s", "THAWED", "-t", "20"]);
-    std::fs::write(dir.join(file), thawed).expect("thaw through the file");
+    freezer.write(false);
     let status = waiter.wait().expect("wait exits");
     assert!(status.success(), "{status}");
     assert_eq!(world.state(&name), "RUNNING");
@@ -265,6 +301,39 @@ fn a_freeze_through_the_cgroup_file_shows_in_info_ls_and_wait() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
+}
+
+/// A frozen container's processes take no signal until thawed: a stop, graceful or `-k`,
+/// and a `destroy -f` thaw it after the signal, and so end it (they waited for ever before).
+#[test]
+fn a_frozen_container_is_stopped_killed_and_destroyed() {
+    let world = World::new();
+    let name = world.busybox("frozenstop");
+    for stop in [
+        &["stop", "-t", "10", "--nokill"][..],
+        &["stop", "-k"][..],
+        &["destroy", "-f"][..],
+    ] {
+        start(&world, &name, &[]);
+        let init = world.init_pid(&name);
+        let _thaw_if_failed = Freezer::of(init);
+        world.rlxc(&["freeze", "-n", &name]).assert().success();
+        assert_eq!(world.state(&name), "FROZEN");
+        let mut args = stop.to_vec();
+        args.extend_from_slice(&["-n", &name]);
+        let out = world
+            .rlxc(&args)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("run rlxc");
+        assert!(out.status.success(), "{stop:?}: {out:?}");
+        assert!(
+            !std::path::Path::new(&format!("/proc/{init}")).exists(),
+            "{stop:?}: init {init} still there"
+        );
+        world.assert_nothing_left(&name);
+    }
+    assert!(!world.lxcpath().join(&name).exists(), "destroy -f left it");
 }
 
 /// `rlxc freeze` writes no state file: it touches it, and that wakes a waiting `rlxc wait`.

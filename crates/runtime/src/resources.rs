@@ -79,6 +79,12 @@ pub fn unfreeze(paths: &ContainerPaths) -> Result<(), ResourceError> {
     Ok(())
 }
 
+/// Thaws the container that `file` records (for `stop`, whose signal a frozen container
+/// could not act on).
+pub(crate) fn thaw_recorded(file: &StateFile) -> Result<(), rlxc_cgroup::Error> {
+    freezer_of(file)?.thaw()
+}
+
 /// The state of a running container as its freezer has it: FROZEN, FREEZING (v1 tasks
 /// freeze on their own time, with no notification, so the freezer is asked at the moment of
 /// looking) or RUNNING.

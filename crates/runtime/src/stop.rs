@@ -60,6 +60,8 @@ pub enum StopError {
     Signal { pid: i32, source: rustix::io::Errno },
     #[error("waiting for init (pid {pid}): {source}")]
     Wait { pid: i32, source: rustix::io::Errno },
+    #[error("the container is frozen and could not be thawed to take the signal: {0}")]
+    Thaw(#[source] rlxc_cgroup::Error),
 }
 
 /// Whether init takes `signal` at all: it has a handler (`SigCgt`) or blocks it to collect
@@ -157,6 +159,20 @@ fn wait_exit(pidfd: &OwnedFd, timeout: Option<Duration>) -> Result<bool, rustix:
     }
 }
 
+/// A frozen container's processes take no signal until they are thawed, so a stop or a
+/// reboot that only signalled a frozen container would wait for ever (LXC's stop thaws too).
+/// Thawed right after the signal, so the first thing init does once it runs again is to take
+/// it. Nothing to do where the container is not frozen or its cgroup is already gone.
+fn thaw_to_take(state: &StateFile) -> Result<(), StopError> {
+    match crate::resources::thaw_recorded(state) {
+        Ok(()) => Ok(()),
+        Err(_) if crate::resources::live_freeze_state(state) == crate::state::State::Running => {
+            Ok(())
+        }
+        Err(source) => Err(StopError::Thaw(source)),
+    }
+}
+
 fn signal(fd: &OwnedFd, pid: i32, signo: i32) -> Result<(), StopError> {
     let signal = Signal::from_named_raw(signo).unwrap_or(Signal::KILL);
     match pidfd_send_signal(fd, signal) {
@@ -179,12 +195,14 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
     let pid = state.init.pid;
     let outcome = if options.kill {
         signal(&init, pid, options.stop_signal)?;
+        thaw_to_take(&state)?;
         StopOutcome::Killed {
             after_timeout: false,
             halt_ignored: false,
         }
     } else {
         signal(&init, pid, options.halt_signal)?;
+        thaw_to_take(&state)?;
         if options.nowait {
             return Ok(StopOutcome::Signalled);
         }
@@ -194,6 +212,8 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
             Halt::TimedOut if options.nokill => return Ok(StopOutcome::StillRunning),
             halt => {
                 signal(&init, pid, options.stop_signal)?;
+                // Frozen again while we waited: it would not die.
+                thaw_to_take(&state)?;
                 StopOutcome::Killed {
                     after_timeout: true,
                     halt_ignored: halt == Halt::Ignored,
@@ -272,6 +292,7 @@ pub fn reboot(
     };
     let pid = state.init.pid;
     signal(&init, pid, reboot_signal)?;
+    thaw_to_take(&state)?;
     if nowait {
         return Ok(RebootOutcome::Signalled);
     }

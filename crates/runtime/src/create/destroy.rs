@@ -3,24 +3,18 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io;
 use std::path::PathBuf;
 use std::process::Command;
 
 use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::io::Errno;
-use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 
 use super::remove_tree::{remove_container_dir, Removal};
 use super::store::running_state;
 use super::DestroyError;
 use crate::paths::ContainerPaths;
 use crate::state::StateFile;
-
-/// How long `-f` waits for a SIGKILLed init to be gone.
-const KILL_WAIT_SECONDS: u64 = 10;
+use crate::stop::{stop, StopOptions};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DestroyOptions {
@@ -109,61 +103,29 @@ fn stop_if_running(
         });
     }
     if let Some(state) = StateFile::read(&paths.state_file()).map_err(state_error)? {
-        force_stop_for_destroy(&state)?;
+        force_stop(paths)?;
         report.killed_init = Some(state.init.pid);
     }
     Ok(())
 }
 
-/// Kills the container's init with SIGKILL and waits until it is gone.
-///
-/// A stand-in until `rlxc stop` exists: it goes through a pidfd, so the signal reaches the
-/// process the state file names (pid and start time checked after the pidfd pins it) and
-/// never a later process that reused the pid. The monitor, if alive, cleans up after init.
-pub fn force_stop_for_destroy(state: &StateFile) -> Result<(), DestroyError> {
-    let kill_error = |source: io::Error| DestroyError::Kill {
-        name: state.name.clone(),
-        pid: state.init.pid,
-        source,
+/// `-f`: the stop of `rlxc stop -k` (SIGKILL through a pidfd that pins the recorded init, a
+/// thaw if it is frozen, then the wait for the monitor's teardown).
+fn force_stop(paths: &ContainerPaths) -> Result<(), DestroyError> {
+    let options = StopOptions {
+        halt_signal: libc::SIGPWR,
+        stop_signal: libc::SIGKILL,
+        timeout: None,
+        kill: true,
+        nokill: false,
+        nowait: false,
     };
-    let Some(pid) = Pid::from_raw(state.init.pid) else {
-        return Err(kill_error(io::Error::other(
-            "the state file names no valid pid",
-        )));
-    };
-    let pidfd = match pidfd_open(pid, PidfdFlags::empty()) {
-        Ok(pidfd) => pidfd,
-        Err(Errno::SRCH) => return Ok(()),
-        Err(errno) => return Err(kill_error(errno.into())),
-    };
-    // The pidfd now refers to whatever process has that pid: make sure it is our init.
-    if !state.init.is_alive() {
-        return Ok(());
-    }
-    match pidfd_send_signal(&pidfd, Signal::KILL) {
-        Ok(()) | Err(Errno::SRCH) => {}
-        Err(errno) => return Err(kill_error(errno.into())),
-    }
-    // A pidfd becomes readable when its process has exited.
-    let timeout = Timespec {
-        tv_sec: KILL_WAIT_SECONDS as i64,
-        tv_nsec: 0,
-    };
-    let mut fds = [PollFd::new(&pidfd, PollFlags::IN)];
-    loop {
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) => {
-                return Err(DestroyError::KillTimeout {
-                    name: state.name.clone(),
-                    pid: state.init.pid,
-                    seconds: KILL_WAIT_SECONDS,
-                })
-            }
-            Ok(_) => return Ok(()),
-            Err(Errno::INTR) => continue,
-            Err(errno) => return Err(kill_error(errno.into())),
-        }
-    }
+    stop(paths, &options)
+        .map(drop)
+        .map_err(|source| DestroyError::Stop {
+            name: paths.name.clone(),
+            source,
+        })
 }
 
 /// The config, or `None` when there is no config file (a directory that a crash left).

@@ -111,18 +111,11 @@ pub enum DestroyError {
         "cannot load the config {path}, so its destroy hooks and rootfs are unknown:\n{failure}"
     )]
     Config { path: PathBuf, failure: LoadFailure },
-    #[error("killing init (pid {pid}) of {name}")]
-    Kill {
+    #[error("stopping {name}")]
+    Stop {
         name: String,
-        pid: i32,
         #[source]
-        source: io::Error,
-    },
-    #[error("init (pid {pid}) of {name} was still alive {seconds} s after SIGKILL")]
-    KillTimeout {
-        name: String,
-        pid: i32,
-        seconds: u64,
+        source: crate::stop::StopError,
     },
     #[error("destroy hook {command:?} failed ({status}); nothing was removed")]
     Hook { command: String, status: String },

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use rlxc_config::ContainerSpec;
 
 pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
-pub use destroy::{destroy, force_stop_for_destroy, DestroyOptions, DestroyReport};
+pub use destroy::{destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::is_staging_name;
 pub use store::{list, names, ContainerEntry};
