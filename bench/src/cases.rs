@@ -100,6 +100,11 @@ pub fn run_block(env: &Env, res: &mut Results, block: Block, tool: Tool) {
     }
 }
 
+/// Samples of each verb (info, attach, cgroup set, freeze, unfreeze) per lifecycle block: a
+/// verb takes a millisecond or two, so one sample per round would leave its median to a few
+/// dozen draws of whatever else the machine did at that moment.
+const VERB_REPEATS: usize = 5;
+
 fn lifecycle(env: &Env, res: &mut Results, tool: Tool) {
     let name = format!("{PREFIX}life");
     let Some(start) = env.command(tool, Step::Start, &name) else {
@@ -111,18 +116,20 @@ fn lifecycle(env: &Env, res: &mut Results, tool: Tool) {
         return;
     }
     helper_memory(env, res, tool, &name);
-    for (case, step) in [
-        (Case::Info, Step::Info),
-        (Case::Attach, Step::Attach),
-        (Case::CgroupSet, Step::CgroupSet),
-        (Case::Freeze, Step::Freeze),
-        (Case::Unfreeze, Step::Unfreeze),
-    ] {
-        if res.unavailable(case, tool) {
-            continue;
-        }
-        if let Some(cmd) = env.command(tool, step, &name) {
-            res.add_time(case, tool, env.time(cmd));
+    for _ in 0..VERB_REPEATS {
+        for (case, step) in [
+            (Case::Info, Step::Info),
+            (Case::Attach, Step::Attach),
+            (Case::CgroupSet, Step::CgroupSet),
+            (Case::Freeze, Step::Freeze),
+            (Case::Unfreeze, Step::Unfreeze),
+        ] {
+            if res.unavailable(case, tool) {
+                continue;
+            }
+            if let Some(cmd) = env.command(tool, step, &name) {
+                res.add_time(case, tool, env.time(cmd));
+            }
         }
     }
     let hard = env

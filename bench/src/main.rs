@@ -200,6 +200,7 @@ fn run(args: &Args) -> Result<(), String> {
             if sys::interrupted() {
                 return Err("interrupted".into());
             }
+            sys::settle();
             cases::run_block(&env, &mut res, block, tool);
         }
         eprintln!("rlxc-bench: round {}/{} done", round + 1, args.rounds);

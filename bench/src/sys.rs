@@ -160,6 +160,45 @@ pub fn unique_kib(pids: &[i32]) -> Option<f64> {
 }
 
 /// MemTotal - MemAvailable, in KiB.
+/// The CPUs' busy and total time so far (jiffies, the first line of `/proc/stat`).
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
+    let total: u64 = fields.iter().sum();
+    let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// Waits until the machine is quiet: a window of `SETTLE_WINDOW` in which the CPUs were at
+/// least 90 % idle, for at most `SETTLE_MAX`. What a tool leaves running after it returned
+/// (a network namespace's clean-up in a kernel worker, a daemonised helper's exit) then falls
+/// on nobody's next measurement.
+pub fn settle() {
+    const SETTLE_WINDOW: std::time::Duration = std::time::Duration::from_millis(30);
+    const SETTLE_MAX: std::time::Duration = std::time::Duration::from_secs(1);
+    let deadline = std::time::Instant::now() + SETTLE_MAX;
+    while std::time::Instant::now() < deadline {
+        let Some((busy0, total0)) = cpu_times() else {
+            return;
+        };
+        std::thread::sleep(SETTLE_WINDOW);
+        let Some((busy1, total1)) = cpu_times() else {
+            return;
+        };
+        let (busy, total) = (busy1 - busy0, total1 - total0);
+        if total > 0 && busy * 10 <= total {
+            return;
+        }
+    }
+}
+
 pub fn host_mem_used_kib() -> f64 {
     let text = fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let field = |name: &str| -> f64 {
