@@ -72,6 +72,11 @@ impl CgroupPlan {
         let own = OwnCgroups::of_this_process().map_err(|e| format!("cgroups: {e}"))?;
         Ok(Self { layout, own, paths })
     }
+
+    /// The host's cgroup layout, read once per start (the cgroup automount uses it too).
+    pub fn layout(&self) -> &CgroupLayout {
+        &self.layout
+    }
 }
 
 /// Makes a container's cgroups with `make`. Ones of the same name that an earlier run left

@@ -13,7 +13,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rlxc_cgroup::Placement;
+use rlxc_cgroup::{CgroupLayout, Placement};
 use rlxc_config::ContainerSpec;
 
 use super::cgroups::{CgroupPlan, MonitorCgroup};
@@ -500,7 +500,7 @@ fn start(
             unified: unified.as_ref().map(AsRawFd::as_raw_fd),
             by_itself: cgroup_entry.as_ref(),
         },
-        &mut || setup_filesystem(rootfs_plan),
+        &mut || setup_filesystem(rootfs_plan, recipe.cgroups.layout()),
         &mut HostSteps {
             setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
@@ -603,8 +603,8 @@ fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), String> {
 }
 
 /// Runs in the container's first process: mounts, /dev, ptys, pivot_root.
-fn setup_filesystem(plan: &RootfsPlan) -> Result<PtyMasters, String> {
-    let outcome = rootfs::setup(plan).map_err(|e| e.to_string())?;
+fn setup_filesystem(plan: &RootfsPlan, layout: &CgroupLayout) -> Result<PtyMasters, String> {
+    let outcome = rootfs::setup_knowing(plan, layout).map_err(|e| e.to_string())?;
     Ok(PtyMasters {
         console: outcome.ptys.console,
         ttys: outcome.ptys.ttys,

@@ -10,6 +10,7 @@ use std::os::fd::OwnedFd;
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::mount::MountFlags;
 
+use rlxc_cgroup::CgroupLayout;
 use rlxc_config::values::{CreateKind, MountAuto, ProcMode, SysMode};
 
 use super::fdmount;
@@ -20,7 +21,11 @@ const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
     .union(MountFlags::NODEV)
     .union(MountFlags::NOEXEC);
 
-pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsError> {
+pub(crate) fn mount_auto(
+    root: &RootDir,
+    auto: &MountAuto,
+    layout: Option<&CgroupLayout>,
+) -> Result<(), RootfsError> {
     if let Some(shmounts) = &auto.shmounts {
         return Err(RootfsError::Unsupported {
             what: format!("lxc.mount.auto = shmounts:{}", shmounts.host),
@@ -35,7 +40,7 @@ pub(crate) fn mount_auto(root: &RootDir, auto: &MountAuto) -> Result<(), RootfsE
     // In the container's cgroup namespace (`:force` changes nothing there: the mount
     // shows the container's own subtree either way).
     if let Some(cgroup) = auto.cgroup {
-        super::auto_cgroup::mount_cgroups(root, cgroup)?;
+        super::auto_cgroup::mount_cgroups(root, cgroup, layout)?;
     }
     Ok(())
 }

@@ -7,13 +7,17 @@
 //! writable; the bare word and `:mixed` are read-only here. (LXC's mixed makes the
 //! container's own cgroup writable below read-only parents; with a cgroup namespace that
 //! cgroup *is* the root, which needs `lxc.cgroup.dir.container.inner` to be safe.)
-//! Each mount is made read-write and then bind-remounted read-only: a v1 hierarchy's
-//! superblock is the host's, and mounting it read-only would try to flip that.
+//! Read-only is a flag of each new mount (`MOUNT_ATTR_RDONLY`), never the filesystem's `ro`:
+//! a v1 hierarchy's superblock is the host's, and mounting it read-only would try to flip
+//! that.
 
 use std::io;
 use std::path::Path;
 
-use rustix::mount::MountFlags;
+use std::os::fd::OwnedFd;
+
+use rustix::io::Errno;
+use rustix::mount::{self as rmount, FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags};
 
 use rlxc_cgroup::CgroupLayout;
 use rlxc_config::values::{CgroupAuto, CgroupMode, CreateKind};
@@ -32,9 +36,21 @@ fn failed(what: &'static str) -> impl Fn(io::Error) -> RootfsError {
     move |source| RootfsError::MountAuto { what, source }
 }
 
-pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), RootfsError> {
-    let layout = CgroupLayout::detect()
-        .map_err(|e| failed("reading the cgroup layout")(io::Error::other(e.to_string())))?;
+pub(crate) fn mount_cgroups(
+    root: &RootDir,
+    request: CgroupAuto,
+    known: Option<&CgroupLayout>,
+) -> Result<(), RootfsError> {
+    let detected;
+    let layout = match known {
+        Some(layout) => layout,
+        None => {
+            detected = CgroupLayout::detect().map_err(|e| {
+                failed("reading the cgroup layout")(io::Error::other(e.to_string()))
+            })?;
+            &detected
+        }
+    };
     let (v1_wanted, writable) = match request {
         CgroupAuto::V1 { mode, .. } => (true, mode == CgroupMode::Rw),
         CgroupAuto::V2 { ro, .. } => (false, !ro),
@@ -45,7 +61,7 @@ pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), R
         let Some(_) = &layout.v2 else {
             return Ok(());
         };
-        return mount_one(root, CGROUP_ROOT, "cgroup2", "", writable);
+        return mount_one(root, CGROUP_ROOT, "cgroup2", &[], writable);
     }
     let target = root
         .resolve(CGROUP_ROOT, Some(CreateKind::Dir))
@@ -63,9 +79,13 @@ pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), R
         if named.is_some() && named != Some("systemd") {
             continue;
         }
-        let options = match named {
-            Some(name) => format!("none,name={name}"),
-            None => hierarchy.controllers.join(","),
+        let controllers = hierarchy.controllers.iter().map(String::as_str);
+        // A named hierarchy (`name=systemd`) has no controller: `none` says so.
+        let options: Vec<&str> = match named {
+            Some(_) => std::iter::once("none")
+                .chain(controllers.filter(|c| c.starts_with("name=")))
+                .collect(),
+            None => controllers.collect(),
         };
         let dir = format!(
             "{CGROUP_ROOT}/{}",
@@ -75,7 +95,7 @@ pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), R
     }
     if let Some(v2) = &layout.v2 {
         let dir = format!("{CGROUP_ROOT}/{}", basename(&v2.mount_point, "unified"));
-        mount_one(root, &dir, "cgroup2", "", writable)?;
+        mount_one(root, &dir, "cgroup2", &[], writable)?;
     }
     // The tmpfs itself read-only too: no new directories beside the hierarchies.
     let tmpfs = root
@@ -85,18 +105,31 @@ pub(crate) fn mount_cgroups(root: &RootDir, request: CgroupAuto) -> Result<(), R
         .map_err(failed("making /sys/fs/cgroup read-only"))
 }
 
+/// Mounts a cgroup filesystem (`options`: v1's controllers, or `none` and `name=NAME`) on
+/// `dir`, read-only unless `writable`: a flag of the new mount, made with the new mount API
+/// in one go; kernels before 5.2 get mount(2) and a read-only bind remount.
 fn mount_one(
     root: &RootDir,
     dir: &str,
     fstype: &str,
-    options: &str,
+    options: &[&str],
     writable: bool,
 ) -> Result<(), RootfsError> {
     let target = root
         .resolve(dir, Some(CreateKind::Dir))
         .map_err(|e| failed("creating a cgroup mount point")(e.into()))?;
-    fdmount::mount_new(fstype, &target, fstype, NO_SUID_DEV_EXEC, options)
-        .map_err(failed("mounting a cgroup filesystem"))?;
+    match mount_with_new_api(&target, fstype, options, writable) {
+        Err(Errno::NOSYS) => {}
+        done => return done.map_err(|e| failed("mounting a cgroup filesystem")(e.into())),
+    }
+    fdmount::mount_new(
+        fstype,
+        &target,
+        fstype,
+        NO_SUID_DEV_EXEC,
+        &options.join(","),
+    )
+    .map_err(failed("mounting a cgroup filesystem"))?;
     if writable {
         return Ok(());
     }
@@ -105,6 +138,39 @@ fn mount_one(
         .map_err(|e| failed("reopening a cgroup mount")(e.into()))?;
     fdmount::remount_bind(&mounted, MountFlags::RDONLY | NO_SUID_DEV_EXEC)
         .map_err(failed("making a cgroup mount read-only"))
+}
+
+fn mount_with_new_api(
+    target: &OwnedFd,
+    fstype: &str,
+    options: &[&str],
+    writable: bool,
+) -> Result<(), Errno> {
+    let context = rmount::fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)?;
+    rmount::fsconfig_set_string(&context, "source", fstype)?;
+    for &option in options {
+        match option.split_once('=') {
+            Some((key, value)) => rmount::fsconfig_set_string(&context, key, value)?,
+            None => rmount::fsconfig_set_flag(&context, option)?,
+        }
+    }
+    rmount::fsconfig_create(&context)?;
+    let mut attributes = MountAttrFlags::MOUNT_ATTR_NOSUID
+        | MountAttrFlags::MOUNT_ATTR_NODEV
+        | MountAttrFlags::MOUNT_ATTR_NOEXEC;
+    if !writable {
+        // A flag of this mount only: the v1 hierarchy's superblock is the host's.
+        attributes |= MountAttrFlags::MOUNT_ATTR_RDONLY;
+    }
+    let mount = rmount::fsmount(&context, FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
+    rmount::move_mount(
+        &mount,
+        "",
+        target,
+        "",
+        rmount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+            | rmount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
 }
 
 /// `memory` for `/sys/fs/cgroup/memory`.

@@ -19,6 +19,7 @@ mod pty;
 mod resolve;
 mod root;
 
+use rlxc_cgroup::CgroupLayout;
 use rlxc_config::spec::HookPoint;
 
 pub use entries::{read_fstab, FstabLine, SkippedMount};
@@ -42,6 +43,19 @@ pub struct RootfsOutcome {
 /// Mounts everything and pivots into the rootfs. After this returns, `/` is the container's
 /// root and no mount of the host's tree is reachable.
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
+    set_up(plan, None)
+}
+
+/// [`setup`] for a caller that has read the host's cgroup layout already (a start has, for
+/// the container's cgroups): a cgroup automount then does not read the mount table again.
+pub fn setup_knowing(
+    plan: &RootfsPlan,
+    layout: &CgroupLayout,
+) -> Result<RootfsOutcome, RootfsError> {
+    set_up(plan, Some(layout))
+}
+
+fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutcome, RootfsError> {
     // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
     // 2. The rootfs is opened; in a user namespace the child then becomes its root, so all it
@@ -55,7 +69,7 @@ pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
     let root = root::bind_rootfs(&rootfs_dir, &plan.rootfs, plan.rootfs_options.as_deref())?;
     drop(rootfs_dir);
     // 3. proc and sysfs, with their read-only parts.
-    auto::mount_auto(&root, &plan.mount_auto)?;
+    auto::mount_auto(&root, &plan.mount_auto, layout)?;
     // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.
     if plan.autodev {
         dev::mount_autodev(&root, plan.autodev_tmpfs_size)?;
