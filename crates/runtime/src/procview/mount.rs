@@ -40,6 +40,22 @@ pub fn mount_detached(fuse: &OwnedFd) -> io::Result<OwnedFd> {
     )?)
 }
 
+/// Looks each file up once on the detached `view`: done by the monitor while the child sets
+/// its rootfs up, so that the child's binds find the names in the dentry cache (the server's
+/// answers last an hour: the files never change) rather than each waiting for a round trip
+/// to the server. Best effort: where the monitor may not look (a view mounted in the
+/// container's user namespace admits only that namespace), the binds look them up.
+pub fn look_up_ahead(view: &OwnedFd) {
+    for file in FILES {
+        let _ = rustix::fs::openat(
+            view,
+            file.name,
+            rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        );
+    }
+}
+
 /// Binds each file over its target in the container's (already pivoted) root. A target the
 /// container does not have (no /sys mounted, say) is left alone. Each clone looks the file
 /// up, so the server must be running.

@@ -276,9 +276,11 @@ fn mount_procview(
         own_device: own_device.is_some(),
         sysinfo: sysinfo.is_some(),
     };
+    // The view itself last: the monitor looks its files up while the rootfs is made here.
     let fds: Vec<_> = own_device
         .into_iter()
         .chain(sysinfo.iter().map(AsFd::as_fd))
+        .chain(std::iter::once(view.as_fd()))
         .collect();
     step("sync", channel.send(&message, &fds))?;
     // The mount and the server hold them now; init must not inherit the device nor the

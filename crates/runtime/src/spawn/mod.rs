@@ -212,9 +212,13 @@ fn serve_procview(
                 device: own_device.then(|| fds.next()).flatten(),
                 sysinfo: sysinfo.then(|| fds.next()).flatten(),
             };
+            let view_mount = fds.next();
             (view.mounted)(pid, Ok(mounted)).map_err(SpawnError::HostSetup)?;
             // The child sets its rootfs up meanwhile, and may have failed at it.
             send(channel, &ParentMessage::ProcViewServed, &[])?;
+            if let Some(view_mount) = view_mount {
+                crate::procview::mount::look_up_ahead(&view_mount);
+            }
             Ok(true)
         }
         (ChildMessage::ProcViewUnavailable { reason }, _) => {
