@@ -10,6 +10,25 @@ use std::process::Stdio;
 
 use support::{World, RLXC};
 
+/// The command gets SIGPIPE as a program started from a shell would: not ignored (Rust's
+/// runtime ignores it in rlxc, and an ignored disposition survives exec).
+#[test]
+fn the_command_does_not_inherit_rlxcs_ignored_sigpipe() {
+    let world = World::new();
+    let name = world.busybox("exec-sigpipe");
+    let out = world.output(&[
+        "execute",
+        "-n",
+        &name,
+        "--",
+        "/bin/cat",
+        "/proc/self/status",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(!support::ignores_sigpipe(&status), "{status}");
+}
+
 #[test]
 fn the_commands_exit_status_output_and_input_come_through() {
     let world = World::new();

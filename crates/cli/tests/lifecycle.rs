@@ -40,6 +40,20 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
     world.assert_nothing_left(&name);
 }
 
+/// Rust's runtime ignores SIGPIPE, and an ignored disposition survives exec: init (and so
+/// every process of the container) must not get it, as LXC's init does not.
+#[test]
+fn init_does_not_inherit_rlxcs_ignored_sigpipe() {
+    let world = World::new();
+    let name = world.busybox("sigpipe");
+    world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+    let pid = world.init_pid(&name);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(!support::ignores_sigpipe(&status), "{status}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it() {
     let world = World::new();

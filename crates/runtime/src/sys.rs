@@ -196,6 +196,19 @@ pub(crate) fn unblock_all_signals() {
     }
 }
 
+/// What a program exec'd into the container must not inherit from rlxc: the signals it
+/// blocked, and the SIGPIPE that Rust's runtime ignores (an ignored disposition survives
+/// exec: an init that inherited it would pass it to every process of the container, where
+/// `yes | head` would then never end).
+pub(crate) fn reset_signals_for_exec() -> io::Result<()> {
+    // SAFETY: signal(2) with a valid signal number and SIG_DFL; no handler code is involved.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    unblock_all_signals();
+    Ok(())
+}
+
 /// `struct clone_args` of clone3(2), as the kernel defines it (version 2, 88 bytes).
 #[repr(C)]
 #[derive(Default)]

@@ -445,3 +445,13 @@ fn is_sleeping(pid: u32) -> bool {
         .and_then(|s| s.split_whitespace().next());
     state == Some("S")
 }
+
+/// Whether the `/proc/PID/status` text says SIGPIPE is ignored (bit 13 of `SigIgn`).
+pub fn ignores_sigpipe(status: &str) -> bool {
+    let ignored = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .expect("a SigIgn line");
+    ignored & (1 << (libc::SIGPIPE - 1)) != 0
+}

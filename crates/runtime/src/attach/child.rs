@@ -184,7 +184,7 @@ fn start_command(
     env: &[CString],
 ) -> Result<Infallible, StepFailure> {
     set_up_terminal(terminal)?;
-    step("signals", sys::reset_signals_for_exec())?;
+    step("signals", crate::sys::reset_signals_for_exec())?;
     step("close fds", sys::cloexec_from_3())?;
     Err(exec(argv, env))
 }

@@ -59,18 +59,6 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// What exec would otherwise carry into the command: Rust's runtime ignores SIGPIPE (an
-/// ignored disposition survives exec, and `yes | head` would then never end), and the
-/// parent may have blocked signals.
-pub(crate) fn reset_signals_for_exec() -> io::Result<()> {
-    // SAFETY: signal(2) with a valid signal number and SIG_DFL; no handler code is involved.
-    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
-        return Err(io::Error::last_os_error());
-    }
-    let empty = empty_set()?;
-    set_mask(libc::SIG_SETMASK, &empty).map(|_| ())
-}
-
 fn empty_set() -> io::Result<libc::sigset_t> {
     let mut set = MaybeUninit::<libc::sigset_t>::uninit();
     // SAFETY: sigemptyset initialises the set it is given; it is read only after success.

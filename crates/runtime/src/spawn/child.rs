@@ -75,8 +75,9 @@ fn set_up(
     cgroups: Option<&SelfEntry>,
     setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
 ) -> Result<(), StepFailure> {
-    // The monitor blocks the signals it forwards; init must not inherit that mask.
-    sys::unblock_all_signals();
+    // The monitor blocks the signals it forwards, and Rust's runtime ignores SIGPIPE: init
+    // must inherit neither (LXC's init ignores nothing).
+    step("signals", crate::sys::reset_signals_for_exec())?;
     set_parent_death_signal(plan)?;
     // Before anything is made or run in here, while the monitor sets up the host side. The
     // files were opened by the monitor as host root, and a v1 `tasks` write checks the
