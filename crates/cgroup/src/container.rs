@@ -1,5 +1,6 @@
 //! [`ContainerCgroups`]: the directories of one container, one per hierarchy.
 
+use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -289,6 +290,16 @@ impl ContainerCgroups {
 
     /// Writes a controller file in the hierarchy that has it (see [`Self::get`]).
     pub fn set(&self, key: &str, value: &str) -> Result<(), Error> {
+        check_key(key)?;
+        // The hierarchy of the key's controller first, opened without a look before (the
+        // open says whether the file is there): `rlxc cgroup` and a start's limits mostly
+        // name a key of a known controller.
+        if let Some(dir) = self.owner_of(key) {
+            match files::write_key(dir, key, value) {
+                Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                written => return written,
+            }
+        }
         files::write_key(self.dir_with(key)?, key, value)
     }
 
@@ -304,17 +315,21 @@ impl ContainerCgroups {
         self.dir_with(key).is_ok()
     }
 
+    /// The container's cgroup in the hierarchy of `key`'s controller, where it has one.
+    fn owner_of(&self, key: &str) -> Option<&Path> {
+        let controller = crate::create::controller_of(key);
+        self.controllers
+            .iter()
+            .position(|controllers| controllers.iter().any(|c| c == controller))
+            .and_then(|index| self.leaves.get(index))
+            .map(|(dir, _)| dir.as_path())
+    }
+
     fn dir_with(&self, key: &str) -> Result<&Path, Error> {
         check_key(key)?;
         // The hierarchy of the key's controller, when known: one lookup instead of one per
         // hierarchy (a start writes some twenty keys).
-        let controller = crate::create::controller_of(key);
-        let owner = self
-            .controllers
-            .iter()
-            .position(|controllers| controllers.iter().any(|c| c == controller))
-            .and_then(|index| self.leaves.get(index));
-        if let Some((dir, _)) = owner.filter(|(dir, _)| dir.join(key).exists()) {
+        if let Some(dir) = self.owner_of(key).filter(|dir| dir.join(key).exists()) {
             return Ok(dir);
         }
         let v1_first = self

@@ -133,9 +133,11 @@ pub fn set(
     value: &str,
 ) -> Result<Option<String>, ResourceError> {
     let (_, cgroups) = running(paths)?;
-    if cgroups.has(key) {
-        cgroups.set(key, value)?;
-        return Ok(None);
+    // Written as it is where some cgroup has the file; else in the other version's spelling.
+    match cgroups.set(key, value) {
+        Ok(()) => return Ok(None),
+        Err(rlxc_cgroup::Error::UnknownKey { .. } | rlxc_cgroup::Error::InvalidKey { .. }) => {}
+        Err(other) => return Err(other.into()),
     }
     if matches!(key, "devices.allow" | "devices.deny") {
         return set_v2_device(&cgroups, key, value);

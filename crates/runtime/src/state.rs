@@ -6,7 +6,7 @@
 //! is read, so each pid comes with its start time from `/proc/PID/stat`, checked before use.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,13 @@ impl ProcessId {
 
 /// The state letter (field 3) and start time (field 22) of `/proc/PID/stat`, in one read.
 fn stat_of(pid: i32) -> Option<(char, u64)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Room for the whole line up front: one read, where `fs::read_to_string` would ask for
+    // the size (0 for a /proc file) and then read in growing pieces (six reads).
+    let mut stat = String::with_capacity(1024);
+    fs::File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .read_to_string(&mut stat)
+        .ok()?;
     // The command name (field 2) may contain spaces and ')': fields start after the last ')'.
     let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
     let state = fields.next()?.chars().next()?;
