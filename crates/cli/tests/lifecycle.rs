@@ -54,6 +54,41 @@ fn init_does_not_inherit_rlxcs_ignored_sigpipe() {
     world.assert_nothing_left(&name);
 }
 
+/// A container has a boot id of its own (as LXC gives it), read-only, new at each start:
+/// what keys on it (systemd's journal) sees the container's boots, not the host's.
+#[test]
+fn each_start_gives_the_container_its_own_boot_id() {
+    let world = World::new();
+    let name = world.busybox("bootid");
+    let host = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
+        let out = world.output(&[
+            "attach",
+            "-n",
+            &name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "cat /proc/sys/kernel/random/boot_id /dev/.lxc-boot-id; \
+             echo x 2>/dev/null > /proc/sys/kernel/random/boot_id || echo read-only",
+        ]);
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0], lines[1], "the bound file is /dev/.lxc-boot-id");
+        assert_eq!(lines[0].len(), 36, "{text}");
+        assert_ne!(lines[0], host.trim(), "the host's boot id");
+        assert_eq!(lines[2], "read-only");
+        seen.push(lines[0].to_owned());
+        world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    }
+    assert_ne!(seen[0], seen[1], "the same boot id at the next start");
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it() {
     let world = World::new();

@@ -210,6 +210,7 @@ pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), L
     }
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
+    plan.own_boot_id = rootfs_plan.autodev;
     if let Some(user_namespace) = &plan.user_namespace {
         crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
         crate::userns::check_sysfs(

@@ -36,6 +36,11 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+    #[error("the container's own boot id (/proc/sys/kernel/random/boot_id): {source}")]
+    BootId {
+        #[source]
+        source: io::Error,
+    },
     #[error("masking {path}: {source}")]
     Mask {
         path: String,

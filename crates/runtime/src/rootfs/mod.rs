@@ -8,6 +8,7 @@
 
 mod auto;
 mod auto_cgroup;
+mod boot_id;
 mod dev;
 mod entries;
 mod error;
@@ -114,6 +115,14 @@ pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
             source,
         })?;
     mask::read_only_proc(&root, own_network)
+}
+
+/// After the pivot and [`make_proc_read_only`]: the container's own boot id (see `boot_id`),
+/// where it has a /proc and an autodev /dev.
+pub fn bind_own_boot_id() -> Result<(), RootfsError> {
+    let root = resolve::RootDir::open(std::path::Path::new("/"))
+        .map_err(|source| RootfsError::BootId { source })?;
+    boot_id::bind_own_boot_id(&root)
 }
 
 /// The `max=` of the container's devpts, or `None` when it gets none (LXC: when

@@ -118,6 +118,9 @@ fn set_up(
             crate::rootfs::make_proc_read_only(own_network),
         )?;
     }
+    if plan.own_boot_id {
+        step("boot id", crate::rootfs::bind_own_boot_id())?;
+    }
     if plan.user_namespace.is_some() {
         enter_locked_mounts(channel)?;
     }

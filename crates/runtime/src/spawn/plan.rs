@@ -49,6 +49,9 @@ pub struct InitPlan {
     /// Make /proc's host-wide knobs read-only once the sysctls are written (see
     /// `rootfs::make_proc_read_only`); false only with `lxc.mount.auto = proc:rw`.
     pub read_only_proc: bool,
+    /// Give the container a boot id of its own once /proc is read-only (see
+    /// `rootfs::bind_own_boot_id`): where the rootfs setup makes the /dev tmpfs (autodev).
+    pub own_boot_id: bool,
     /// Keep the caller's stdin/stdout/stderr instead of the console (`rlxc execute`).
     pub inherit_stdio: bool,
     /// Wait for the monitor's `Exec` after `ReadyToExec` (it runs start-host hooks then).
@@ -135,6 +138,7 @@ impl InitPlan {
             tiny_init: false,
             // Set from the effective lxc.mount.auto by the launch, which knows it.
             read_only_proc: true,
+            own_boot_id: false,
             inherit_stdio: false,
             wait_for_exec: spec
                 .hooks
