@@ -21,7 +21,7 @@ fn start(world: &World, name: &str, args: &[&str]) -> String {
 }
 
 fn attach(world: &World, name: &str, script: &str) -> std::process::Output {
-    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
+    world.sh(name, script)
 }
 
 /// A container's freezer file as the host sees it (v1's `freezer.state`, else cgroup2's

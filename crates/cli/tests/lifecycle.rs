@@ -64,16 +64,11 @@ fn each_start_gives_the_container_its_own_boot_id() {
     let mut seen = Vec::new();
     for _ in 0..2 {
         world.rlxc(&["start", "-n", &name, "-d"]).assert().success();
-        let out = world.output(&[
-            "attach",
-            "-n",
+        let out = world.sh(
             &name,
-            "--",
-            "/bin/sh",
-            "-c",
             "cat /proc/sys/kernel/random/boot_id /dev/.lxc-boot-id; \
              echo x 2>/dev/null > /proc/sys/kernel/random/boot_id || echo read-only",
-        ]);
+        );
         assert!(out.status.success(), "{out:?}");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let lines: Vec<&str> = text.lines().collect();

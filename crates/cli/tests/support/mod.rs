@@ -100,6 +100,11 @@ impl World {
         self.rlxc(args).output().expect("run rlxc")
     }
 
+    /// `rlxc attach -n NAME -- /bin/sh -c SCRIPT`.
+    pub fn sh(&self, name: &str, script: &str) -> Output {
+        self.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
+    }
+
     /// A unique container name (tests run in parallel; cgroup names are host-wide).
     pub fn name(&self, base: &str) -> String {
         let name = format!("{base}-{}", std::process::id());

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::os::fd::OwnedFd;
 
 use rustix::io::Errno;
-use rustix::mount::{self as rmount, FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags};
+use rustix::mount::{self as rmount, FsOpenFlags, MountAttrFlags, MountFlags};
 
 use rlxc_cgroup::CgroupLayout;
 use rlxc_config::values::{CgroupAuto, CgroupMode, CreateKind};
@@ -162,15 +162,7 @@ fn mount_with_new_api(
         // A flag of this mount only: the v1 hierarchy's superblock is the host's.
         attributes |= MountAttrFlags::MOUNT_ATTR_RDONLY;
     }
-    let mount = rmount::fsmount(&context, FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
-    rmount::move_mount(
-        &mount,
-        "",
-        target,
-        "",
-        rmount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
-            | rmount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )
+    fdmount::fsmount_onto(&context, attributes, target).map(drop)
 }
 
 /// `memory` for `/sys/fs/cgroup/memory`.

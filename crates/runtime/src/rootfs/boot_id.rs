@@ -25,7 +25,8 @@ pub(crate) fn random_boot_id() -> io::Result<String> {
     let mut bytes = [0u8; 16];
     let mut filled = 0;
     while filled < bytes.len() {
-        filled += rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty())?;
+        filled +=
+            rustix::rand::getrandom(&mut bytes[filled..], rustix::rand::GetRandomFlags::empty())?;
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -93,7 +94,10 @@ mod tests {
             groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
             [8, 4, 4, 4, 12]
         );
-        assert!(id.trim_end().chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+        assert!(id
+            .trim_end()
+            .chars()
+            .all(|c| c == '-' || c.is_ascii_hexdigit()));
         assert!(groups[2].starts_with('4'), "version 4: {id}");
         assert!("89ab".contains(&groups[3][..1]), "variant: {id}");
         assert_ne!(random_boot_id().expect("getrandom"), id);

@@ -6,7 +6,7 @@ use std::os::fd::OwnedFd;
 
 use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
-use rustix::mount::{self as rmount, FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags};
+use rustix::mount::{self as rmount, FsOpenFlags, MountAttrFlags, MountFlags};
 
 use rlxc_config::values::CreateKind;
 
@@ -130,16 +130,7 @@ fn devpts_with_new_api(target: &OwnedFd, max: u32) -> Result<OwnedFd, Errno> {
     rmount::fsconfig_set_string(&context, "max", max.to_string())?;
     rmount::fsconfig_create(&context)?;
     let attributes = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NOEXEC;
-    let mount = rmount::fsmount(&context, FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
-    rmount::move_mount(
-        &mount,
-        "",
-        target,
-        "",
-        rmount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
-            | rmount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )?;
-    Ok(mount)
+    fdmount::fsmount_onto(&context, attributes, target)
 }
 
 /// `/dev/ptmx` must open the container's instance: bind `/dev/pts/ptmx` over it (onto an

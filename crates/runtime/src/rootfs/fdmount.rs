@@ -11,7 +11,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use rustix::mount::{self as rmount, MountFlags, MountPropagationFlags};
 
@@ -74,4 +74,23 @@ pub(crate) fn bind_read_only(
     let path = fd_path(&target);
     rmount::mount_bind(&path, &path)?;
     remount_bind(reopen()?, MountFlags::RDONLY | flags)
+}
+
+/// The new mount API's last steps: the filesystem of `context` (created already) mounted with
+/// `attributes` and moved onto `target`; returns the new mount.
+pub(crate) fn fsmount_onto(
+    context: &OwnedFd,
+    attributes: rmount::MountAttrFlags,
+    target: &OwnedFd,
+) -> Result<OwnedFd, rustix::io::Errno> {
+    let mount = rmount::fsmount(context, rmount::FsMountFlags::FSMOUNT_CLOEXEC, attributes)?;
+    rmount::move_mount(
+        &mount,
+        "",
+        target,
+        "",
+        rmount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+            | rmount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )?;
+    Ok(mount)
 }
