@@ -173,7 +173,7 @@ fn cpu_times() -> Option<(u64, u64)> {
     // user nice system idle iowait irq softirq steal ...: idle and iowait are not busy.
     let total: u64 = fields.iter().sum();
     let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
-    Some((total - idle, total))
+    Some((total.saturating_sub(idle), total))
 }
 
 /// Waits until the machine is quiet: a window of `SETTLE_WINDOW` in which the CPUs were at
@@ -192,7 +192,7 @@ pub fn settle() {
         let Some((busy1, total1)) = cpu_times() else {
             return;
         };
-        let (busy, total) = (busy1 - busy0, total1 - total0);
+        let (busy, total) = (busy1.saturating_sub(busy0), total1.saturating_sub(total0));
         if total > 0 && busy * 10 <= total {
             return;
         }
