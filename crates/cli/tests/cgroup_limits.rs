@@ -453,7 +453,10 @@ fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_cr
             && payload.starts_with(&format!("rlxc.payload.{name}.")),
         "{pids:?}"
     );
-    let monitor_dir = pids.with_file_name(payload.replacen("payload", "monitor", 1));
+    // The monitor's own cgroup is a cgroup2 one (in v1 it stays where rlxc was started),
+    // next to the payload's there.
+    let unified = support::unified_cgroup_dir(init);
+    let monitor_dir = unified.with_file_name(payload.replacen("payload", "monitor", 1));
     // The monitor, and the server of the container's /proc view that it forked.
     let comm = |pid: &i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     let procs: Vec<i32> = read(&monitor_dir, "cgroup.procs")
@@ -487,6 +490,10 @@ fn lxc_cgroup_dir_holds_payload_and_monitor_apart_and_both_go_after_a_monitor_cr
     assert!(!monitor_dir.exists(), "{monitor_dir:?} left");
     assert!(!pids.exists(), "{pids:?} left");
     assert!(!pids.parent().expect("dir").exists(), "{dir} left");
+    assert!(
+        !unified.parent().expect("dir").exists(),
+        "{dir} left in cgroup2"
+    );
     world.assert_nothing_left(&name);
 }
 

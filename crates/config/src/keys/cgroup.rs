@@ -35,7 +35,8 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Cgroup, "lxc.cgroup.dir.container", "lxc.cgroup.dir.container = web/payload",
         "Cgroup path of the container (needs `lxc.cgroup.dir.monitor`).", cgroup.dir_container),
     scalar!(Cgroup, "lxc.cgroup.dir.monitor", "lxc.cgroup.dir.monitor = web/monitor",
-        "Cgroup path of the monitor.", cgroup.dir_monitor),
+        "Cgroup path of the monitor: its cgroup2 cgroup (in v1 hierarchies the monitor stays \
+         where rlxc was started, unless the host has no cgroup2).", cgroup.dir_monitor),
     scalar!(Cgroup, "lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = web/pivot",
         "Cgroup the monitor moves to at teardown so the others can be removed.", cgroup.dir_monitor_pivot),
     scalar!(Cgroup, "lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner",
