@@ -168,10 +168,11 @@ pub(crate) fn create_payload(
 ///
 /// Moving a process between cgroups by pid waits for an RCU grace period (5-17 ms here), so
 /// the monitor never does: `rlxc start` forks it straight into its cgroup2 cgroup
-/// (`clone3(CLONE_INTO_CGROUP)`, see [`Self::unified_fd`]); in v1 a single thread moves itself
-/// by writing "0" to `tasks`, which does not wait (see [`ContainerCgroups::self_entry`]); and
-/// at the end the monitor's last child removes the cgroup once the monitor has exited (see
-/// `teardown`).
+/// (`clone3(CLONE_INTO_CGROUP)`, see [`Self::unified_fd`]), and at the end the monitor's last
+/// child removes that cgroup once the monitor has exited (see `teardown`). Only a host
+/// without cgroup2 gives the monitor v1 cgroups of its own (see [`monitor_layout`]): there a
+/// single thread moves itself by writing "0" to `tasks`, which does not wait (see
+/// [`ContainerCgroups::self_entry`]).
 pub(crate) struct MonitorCgroup {
     cgroups: ContainerCgroups,
     /// The cgroups the monitor came from, one per hierarchy (`true`: the cgroup2 one), to
@@ -232,12 +233,6 @@ impl MonitorCgroup {
         let (dir, _) = self.home.iter().find(|(_, unified)| *unified)?;
         let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
         rustix::fs::open(dir, flags, Mode::empty()).ok()
-    }
-
-    /// Back home in the v1 hierarchies only (a thread's own move, no waiting): the monitor's
-    /// last child, born in them, before it removes them.
-    pub fn leave_v1(&self) {
-        self.go_home(false);
     }
 
     /// Removes the cgroups once nothing is in them any more (the monitor has exited).

@@ -126,9 +126,9 @@ fn hand_over_to_last_child(
     };
     match crate::sys::clone3(0, Some(home.as_raw_fd())) {
         Ok(Forked::Child) => {
-            // Born in the monitor's v1 cgroups (clone3 places it in cgroup2 only): out of
-            // them by its own moves, which do not wait, while the monitor exits.
-            monitor.leave_v1();
+            // Born in the cgroups rlxc was started in: in cgroup2 by clone3, in v1 because the
+            // monitor has no cgroups of its own there where the host has cgroup2 (the only
+            // hosts with a last child: see `monitor_layout`).
             let mut fds = [PollFd::new(&this_monitor, PollFlags::IN)];
             while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
             monitor.remove();
