@@ -4,15 +4,16 @@
 
 # Debian packages: a C toolchain for crates that build C, pkg-config for -sys crates,
 # libseccomp-dev (seccomp profile files are compiled to BPF through libseccomp),
-# a static busybox for demo and test rootfs, and LXC itself for its reference configs
-# (and to compare rlxc with the real tools), systemd for `systemd-analyze verify` of the units
-# (installed, never run), and user-mode-linux: the kernel of the cgroup-v2 test lane
+# a static busybox for demo and test rootfs, LXC itself (to compare rlxc with the real tools)
+# and lxc-templates, which holds LXC's distro configs in /usr/share/lxc/config (a Recommends of
+# lxc, so --no-install-recommends leaves it out; the distro-config tests read every one),
+# systemd for `systemd-analyze verify` of the units (installed, never run), and user-mode-linux: the kernel of the cgroup-v2 test lane
 # (tests/uml/run.sh), a pure cgroup2 host run as an ordinary process. The OpenRC test unpacks
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
 # OpenRC's runlevels. apparmor: its apparmor_parser loads the test profile in the UML guest,
 # whose kernel is booted with AppArmor (its service does nothing on a host without it).
-RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc systemd user-mode-linux
-                   apparmor)
+RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
+                   user-mode-linux apparmor)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
