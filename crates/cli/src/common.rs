@@ -6,9 +6,36 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context};
 
-/// Where containers live when neither `-P` nor `RLXC_PATH` says otherwise.
-/// Not LXC's `/var/lib/lxc`, so rlxc never touches containers that LXC manages.
+/// Where containers live when neither `-P` nor `RLXC_PATH` says otherwise and rlxc is called
+/// by its own name. Not LXC's `/var/lib/lxc`, so `rlxc` never touches containers that LXC
+/// manages; called as `lxc-VERB`, rlxc looks where LXC would ([`lxc_default_lxcpath`]).
 pub const DEFAULT_LXCPATH: &str = "/var/lib/rlxc";
+
+/// LXC's default lxcpath.
+pub const LXC_DEFAULT_LXCPATH: &str = "/var/lib/lxc";
+
+/// LXC's system config, where `lxc.lxcpath` may name another default.
+pub const LXC_SYSTEM_CONFIG: &str = "/etc/lxc/lxc.conf";
+
+/// The lxcpath an `lxc-VERB` call defaults to, as LXC's tools find it: `lxc.lxcpath` of the
+/// system config, else `/var/lib/lxc`. An existing LXC user's containers are found where they
+/// are.
+pub fn lxc_default_lxcpath() -> String {
+    std::fs::read_to_string(LXC_SYSTEM_CONFIG)
+        .ok()
+        .and_then(|text| lxcpath_in_system_config(&text))
+        .unwrap_or_else(|| LXC_DEFAULT_LXCPATH.to_string())
+}
+
+/// The last `lxc.lxcpath = PATH` of a system config's text (LXC's `lxc.conf(5)` syntax).
+fn lxcpath_in_system_config(text: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once('=')?;
+            (key.trim() == "lxc.lxcpath").then(|| value.trim().to_string())
+        })
+        .rfind(|value| !value.is_empty())
+}
 
 /// The common options, flattened into every verb.
 ///
@@ -75,7 +102,8 @@ impl CommonOpts {
         Ok(self.lxcpath.join(self.require_name()?))
     }
 
-    /// The configuration file to load: `--rcfile` wins, else `$lxcpath/$name/config`.
+    /// The configuration file to load: `--rcfile` wins, else `$lxcpath/$name/config`, else
+    /// the seed's `$lxcpath/$name.config` where only that exists (with a notice, once).
     pub fn config_path(&self) -> anyhow::Result<PathBuf> {
         // Absolute: the path is recorded in the state file and read again from elsewhere.
         if let Some(rcfile) = &self.rcfile {
@@ -85,7 +113,41 @@ impl CommonOpts {
             .container_dir()
             .context("cannot tell which configuration to load (give -n NAME or --rcfile FILE)")?;
         let config = dir.join("config");
+        let config = match self.flat_config() {
+            Some(flat) if !config.exists() => {
+                self.notice_flat_config(&flat, &config);
+                flat
+            }
+            _ => config,
+        };
         Ok(std::path::absolute(&config).unwrap_or(config))
+    }
+
+    /// `$lxcpath/$name.config`, the layout of the seed (and of LXC's oldest releases), if
+    /// it is a file.
+    fn flat_config(&self) -> Option<PathBuf> {
+        let flat = self
+            .lxcpath
+            .join(format!("{}.config", self.name.as_deref()?));
+        flat.is_file().then_some(flat)
+    }
+
+    fn notice_flat_config(&self, flat: &std::path::Path, config: &std::path::Path) {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        if self.quiet {
+            return;
+        }
+        SAID.call_once(|| {
+            eprintln!(
+                "notice: using {} (the seed's layout); LXC today reads {}: \
+                 `mkdir {} && mv {} {}` moves it there",
+                flat.display(),
+                config.display(),
+                config.parent().unwrap_or(config).display(),
+                flat.display(),
+                config.display()
+            );
+        });
     }
 
     /// The container's places on disk (its directory, run directory, socket, state file).
@@ -207,6 +269,64 @@ mod tests {
             PathBuf::from("/srv/from-flag/web/config")
         );
         std::env::remove_var("RLXC_PATH");
+
+        // Called as lxc-VERB: LXC's default, or what the system config names; -P over it.
+        let start = crate::verbs::find("start").expect("start");
+        let lxc_start = |lxcpath: &str, argv: &[&str]| {
+            let command = crate::dispatch::lxc_tool_command_with_lxcpath(start, lxcpath.into());
+            let matches = command.try_get_matches_from(argv).expect("parses");
+            CommonOpts::from_arg_matches(&matches)
+                .expect("builds")
+                .lxcpath
+        };
+        let seed = ["lxc-start", "-n", "funtoo0", "-d"];
+        assert_eq!(
+            lxc_start(LXC_DEFAULT_LXCPATH, &seed),
+            PathBuf::from("/var/lib/lxc")
+        );
+        assert_eq!(lxc_start("/srv/lxc", &seed), PathBuf::from("/srv/lxc"));
+        let with_flag = ["lxc-start", "-n", "web", "-P", "/elsewhere"];
+        assert_eq!(
+            lxc_start("/srv/lxc", &with_flag),
+            PathBuf::from("/elsewhere")
+        );
+    }
+
+    #[test]
+    fn the_system_config_names_the_lxcpath() {
+        let text = "# LXC's system config\nlxc.default_config = /etc/lxc/default.conf\n\
+                    lxc.lxcpath = /srv/old\n  lxc.lxcpath=  /srv/containers  \n";
+        assert_eq!(
+            lxcpath_in_system_config(text).as_deref(),
+            Some("/srv/containers")
+        );
+        assert_eq!(lxcpath_in_system_config("lxc.bdev.lvm.vg = lxc\n"), None);
+        assert_eq!(lxcpath_in_system_config("lxc.lxcpath =\n"), None);
+    }
+
+    #[test]
+    fn a_flat_name_config_is_found_where_no_name_dir_holds_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lxcpath = dir.path().to_str().expect("utf-8");
+        std::fs::write(dir.path().join("funtoo0.config"), "lxc.uts.name = x\n").expect("write");
+        let opts = parse(&["verb", "-q", "-n", "funtoo0", "-P", lxcpath]);
+        assert_eq!(
+            opts.config_path().expect("path"),
+            dir.path().join("funtoo0.config")
+        );
+        // NAME/config, where it exists, wins.
+        std::fs::create_dir(dir.path().join("funtoo0")).expect("mkdir");
+        std::fs::write(dir.path().join("funtoo0/config"), "").expect("write");
+        assert_eq!(
+            opts.config_path().expect("path"),
+            dir.path().join("funtoo0/config")
+        );
+        // Nothing at all: the modern place, for the error to name.
+        let other = parse(&["verb", "-n", "web", "-P", lxcpath]);
+        assert_eq!(
+            other.config_path().expect("path"),
+            dir.path().join("web/config")
+        );
     }
 
     #[test]

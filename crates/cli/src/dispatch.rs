@@ -75,10 +75,18 @@ fn rlxc_command_with(verbs: &[Verb]) -> Command {
         .subcommands(verbs.iter().map(verb_command))
 }
 
-/// The command for one verb called through its `lxc-VERB` name: same options, LXC's name.
+/// The command for one verb called through its `lxc-VERB` name: same options, LXC's name,
+/// and LXC's default lxcpath (see [`crate::common::lxc_default_lxcpath`]).
 pub fn lxc_tool_command(verb: &Verb) -> Command {
+    lxc_tool_command_with_lxcpath(verb, crate::common::lxc_default_lxcpath())
+}
+
+pub(crate) fn lxc_tool_command_with_lxcpath(verb: &Verb, lxcpath: String) -> Command {
     let name = format!("lxc-{}", verb.name);
-    verb_command(verb).name(name.clone()).bin_name(name)
+    verb_command(verb)
+        .name(name.clone())
+        .bin_name(name)
+        .mut_arg("lxcpath", |arg| arg.default_value(lxcpath))
 }
 
 /// LXC's tools take `-?` for help; `-h` stays too.

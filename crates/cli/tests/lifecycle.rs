@@ -40,6 +40,32 @@ fn start_runs_init_in_its_namespaces_and_stop_halts_it_cleanly() {
     world.assert_nothing_left(&name);
 }
 
+/// Without `lxc.uts.name` the container is named after itself, as LXC names it, and the
+/// host's hostname is untouched.
+#[test]
+fn without_a_uts_name_the_hostname_is_the_containers_name() {
+    let world = World::new();
+    let name = world.busybox("noutsname");
+    let config = std::fs::read_to_string(world.config(&name)).expect("config");
+    assert!(config.contains("lxc.uts.name"), "{config}");
+    let without: String = config
+        .lines()
+        .filter(|line| !line.starts_with("lxc.uts.name"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(world.config(&name), without).expect("config");
+    let host = rustix::system::uname().nodename().to_owned();
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world
+        .rlxc(&["attach", "-n", &name, "--", "/bin/hostname"])
+        .assert()
+        .success()
+        .stdout(format!("{name}\n"));
+    assert_eq!(rustix::system::uname().nodename(), host.as_c_str());
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
 /// Rust's runtime ignores SIGPIPE, and an ignored disposition survives exec: init (and so
 /// every process of the container) must not get it, as LXC's init does not.
 #[test]

@@ -152,3 +152,87 @@ fn assert_seed_limits(proc_cgroup: &str) {
     expected.sort_unstable();
     assert_eq!(rules, expected);
 }
+
+/// The seed's own steps, typed as written: its config at `/var/lib/lxc/NAME.config` (LXC's
+/// default lxcpath, the seed's flat layout), then `lxc-start -n NAME -d`, `lxc-attach`,
+/// `lxc-stop` through the `lxc-*` names with no `-P` and no `RLXC_PATH`. Only what cannot be
+/// had on a test host is changed in the text: the rootfs (a busybox one), the bridge (none:
+/// the test keeps off the host's network) and the console log's place.
+#[test]
+fn the_seeds_steps_typed_as_written_start_its_container() {
+    let world = World::new();
+    let rootfs_owner = world.busybox("seedflatroot");
+    let rootfs = world.lxcpath().join(&rootfs_owner).join("rootfs");
+    let name = world.name("funtoo0");
+    let console_log = world.dir.path().join("funtoo0.console");
+    let seed = std::fs::read_to_string(seed_config()).expect("seed config");
+    let config: String = seed
+        .lines()
+        .filter(|line| !line.starts_with("lxc.network.") || line.starts_with("lxc.network.type"))
+        .map(|line| match line.split_once(" = ").map(|(key, _)| key) {
+            Some("lxc.rootfs") => format!("lxc.rootfs = {}", rootfs.display()),
+            Some("lxc.console") => format!("lxc.console = {}", console_log.display()),
+            Some("lxc.network.type") => "lxc.network.type = empty".to_string(),
+            _ => line.to_string(),
+        })
+        .map(|line| line + "\n")
+        .collect();
+    let lxcpath = Path::new("/var/lib/lxc");
+    std::fs::create_dir_all(lxcpath).expect("/var/lib/lxc");
+    let flat = FlatConfig(lxcpath.join(format!("{name}.config")));
+    std::fs::write(&flat.0, config).expect("write the seed's config");
+
+    // lxc-* links to rlxc; no lxcpath given anywhere.
+    let links = tempfile::tempdir().expect("tempdir");
+    for tool in ["start", "attach", "info", "stop"] {
+        std::os::unix::fs::symlink(support::RLXC, links.path().join(format!("lxc-{tool}")))
+            .expect("link");
+    }
+    let lxc = |tool: &str, args: &[&str]| {
+        let mut command = assert_cmd::Command::new(links.path().join(format!("lxc-{tool}")));
+        command
+            .args(args)
+            .env_remove("RLXC_PATH")
+            .env("RLXC_RUN_DIR", world.run_root())
+            .timeout(std::time::Duration::from_secs(60));
+        command
+    };
+    let _stop = StopWith(lxc("stop", &["-n", &name, "-k"]));
+    lxc("start", &["-n", &name, "-d"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "notice: using {} (the seed's layout)",
+            flat.0.display()
+        )));
+    lxc("info", &["-n", &name, "-s", "-H"])
+        .assert()
+        .success()
+        .stdout("RUNNING\n");
+    lxc("attach", &["-n", &name, "--", "/bin/hostname"])
+        .assert()
+        .success()
+        .stdout("funtoo0\n");
+    lxc("stop", &["-n", &name, "-t", "30"]).assert().success();
+    lxc("info", &["-n", &name, "-s", "-H"])
+        .assert()
+        .stdout("STOPPED\n");
+}
+
+/// Removes the seed's config from LXC's lxcpath, pass or fail.
+struct FlatConfig(std::path::PathBuf);
+
+impl Drop for FlatConfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Kills the container if the test ends before its own stop.
+struct StopWith(assert_cmd::Command);
+
+impl Drop for StopWith {
+    fn drop(&mut self) {
+        let _ = self.0.output();
+    }
+}

@@ -202,6 +202,10 @@ struct Recipe<'a> {
 /// run directory and the container's lock.
 pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    if plan.hostname.is_none() && plan.clone_flags & libc::CLONE_NEWUTS as u64 != 0 {
+        // LXC names a container's host after the container unless lxc.uts.name says.
+        plan.hostname = Some(launch.paths.name.clone());
+    }
     // Without offsets a kernel lacking time namespaces only loses the container's own
     // uptime clock; with them the start cannot do what the config asks.
     let offsets = plan.boot_offset.is_some() || plan.monotonic_offset.is_some();

@@ -28,6 +28,7 @@ const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 #[derive(Debug, Clone)]
 pub struct InitPlan {
     pub clone_flags: u64,
+    /// Set in the container's own UTS namespace; `None` leaves the hostname alone.
     pub hostname: Option<String>,
     pub argv: Vec<CString>,
     pub env: Vec<CString>,
@@ -112,10 +113,17 @@ impl InitPlan {
             return Err(PlanError::EmptyCommand);
         }
         let user_namespace = IdMapPlan::from_maps(&spec.idmaps).map_err(PlanError::IdMap)?;
+        let clone_flags = clone_flags(spec);
         Ok(InitPlan {
-            clone_flags: clone_flags(spec),
+            clone_flags,
             user_namespace,
-            hostname: spec.uts_name.clone(),
+            // Without a UTS namespace of its own the hostname is the host's, not the
+            // container's to change. (A start without lxc.uts.name names it after the
+            // container: `monitor::launch`, which knows the name.)
+            hostname: spec
+                .uts_name
+                .clone()
+                .filter(|_| clone_flags & libc::CLONE_NEWUTS as u64 != 0),
             argv: c_strings("lxc.init.cmd", &words)?,
             env: c_strings("lxc.environment", &environment(spec)?)?,
             cwd: spec.init.cwd.clone().unwrap_or_else(|| "/".into()),
