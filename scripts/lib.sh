@@ -12,8 +12,10 @@
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
 # OpenRC's runlevels. apparmor: its apparmor_parser loads the test profile in the UML guest,
 # whose kernel is booted with AppArmor (its service does nothing on a host without it).
+# lxcfs: its LXC hooks (common.conf.d/00-lxcfs.conf, which every distro config includes) must
+# run and succeed under rlxc, with and without a running lxcfs (crates/cli/tests/hooks.rs).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
-                   user-mode-linux apparmor)
+                   user-mode-linux apparmor lxcfs)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

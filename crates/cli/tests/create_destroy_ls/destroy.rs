@@ -198,7 +198,9 @@ fn destroy_hooks_run_with_lxcs_environment_and_a_failing_one_stops_the_destroy()
         .rlxc(&["destroy", "-n", "web"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("destroy hook \"false\" failed"));
+        .stderr(predicate::str::contains(
+            "lxc.hook.destroy = false: exited with exit status: 1; nothing was removed",
+        ));
     assert!(config.exists(), "nothing removed");
 
     // Version 0 hooks (the default) get NAME, "lxc" and "destroy" as arguments.

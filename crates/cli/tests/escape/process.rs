@@ -176,15 +176,18 @@ fn executes_tiny_init_holds_nothing_of_the_host(setup: Setup) {
 }
 
 /// `lxc.hook.start` runs a program of the container's while pid 1 is still rlxc's binary:
-/// pid 1 must by then hold only its socket to the monitor; in a user namespace (b) the hook
-/// may not even list pid 1's fds.
+/// pid 1 must by then hold only its socket to the monitor (and the read ends of the hook's
+/// own stdout and stderr, made inside for it); in a user namespace (b) the hook may not even
+/// list pid 1's fds.
 fn start_hooks_see_no_host_fd_in_pid_1(setup: Setup) {
     let c = Container::prepare(setup, "esc-hook");
     let hook = c.rootfs.join("bin/fd-hook");
     std::fs::write(
         &hook,
-        "#!/bin/sh\n{ ls /proc/1/fd >/dev/null 2>&1 || echo fds-unreadable; \
-         for fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] && readlink $fd; done; } \
+        "#!/bin/sh\nout=$(readlink /proc/$$/fd/1); err=$(readlink /proc/$$/fd/2)\n\
+         { ls /proc/1/fd >/dev/null 2>&1 || echo fds-unreadable; \
+         for fd in /proc/1/fd/*; do [ ${fd##*/} -gt 2 ] || continue; l=$(readlink $fd); \
+         [ \"$l\" = \"$out\" ] || [ \"$l\" = \"$err\" ] || echo $l; done; } \
          > /fd-hook.out\nexit 0\n",
     )
     .expect("hook");

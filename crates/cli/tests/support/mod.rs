@@ -105,9 +105,13 @@ impl World {
         self.output(&["attach", "-n", name, "--", "/bin/sh", "-c", script])
     }
 
-    /// A unique container name (tests run in parallel; cgroup names are host-wide).
+    /// A unique container name (tests run in parallel; cgroup names are host-wide): unique
+    /// per test binary by its pid and within it by a count, so that two tests of one binary
+    /// that share a base (the two set-ups of an escape test) never see each other's cgroups.
     pub fn name(&self, base: &str) -> String {
-        let name = format!("{base}-{}", std::process::id());
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let count = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("{base}-{}-{count}", std::process::id());
         self.names.borrow_mut().push(name.clone());
         name
     }

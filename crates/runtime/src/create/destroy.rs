@@ -4,7 +4,6 @@
 use std::ffi::OsStr;
 use std::fs;
 use std::path::PathBuf;
-use std::process::Command;
 
 use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
@@ -12,6 +11,7 @@ use rlxc_config::ContainerSpec;
 use super::remove_tree::{remove_container_dir, Removal};
 use super::store::running_state;
 use super::DestroyError;
+use crate::hooks::{Hook, HookContext};
 use crate::paths::ContainerPaths;
 use crate::state::StateFile;
 use crate::stop::{stop, StopOptions};
@@ -158,51 +158,14 @@ fn rootfs_dir(spec: &ContainerSpec) -> Option<PathBuf> {
     path.starts_with('/').then(|| PathBuf::from(path))
 }
 
-/// Runs each `lxc.hook.destroy` as LXC does (through `sh -c`; version 0 passes NAME, `lxc`
-/// and `destroy` as arguments, version 1 only the environment). The first failing hook stops
-/// the destroy before anything is removed, as in LXC.
+/// Runs each `lxc.hook.destroy` (see `crate::hooks`). The first failing hook stops the
+/// destroy before anything is removed, as in LXC.
 fn run_destroy_hooks(paths: &ContainerPaths, spec: &ContainerSpec) -> Result<usize, DestroyError> {
     let Some(hooks) = spec.hooks.commands.get(&HookPoint::Destroy) else {
         return Ok(0);
     };
-    let version = if spec.hooks.version == Some(true) {
-        "1"
-    } else {
-        "0"
-    };
-    let rootfs = spec.rootfs.path.clone().unwrap_or_default();
-    for hook in hooks {
-        let mut command = Command::new("/bin/sh");
-        if version == "0" {
-            command.arg("-c").arg(format!("{hook} \"$@\"")).args([
-                "rlxc-hook",
-                &paths.name,
-                "lxc",
-                "destroy",
-            ]);
-        } else {
-            command.arg("-c").arg(hook);
-        }
-        command
-            .env("LXC_NAME", &paths.name)
-            .env("LXC_CONFIG_FILE", paths.config())
-            .env("LXC_ROOTFS_PATH", &rootfs)
-            .env("LXC_HOOK_TYPE", "destroy")
-            .env("LXC_HOOK_SECTION", "lxc")
-            .env("LXC_HOOK_VERSION", version);
-        if let Some(mount) = &spec.rootfs.mount {
-            command.env("LXC_ROOTFS_MOUNT", mount);
-        }
-        let status = command.status().map_err(|e| DestroyError::Hook {
-            command: hook.clone(),
-            status: e.to_string(),
-        })?;
-        if !status.success() {
-            return Err(DestroyError::Hook {
-                command: hook.clone(),
-                status: status.to_string(),
-            });
-        }
-    }
+    let context = HookContext::new(&paths.name, &paths.config(), spec);
+    crate::hooks::run(hooks, Hook::Lxc(HookPoint::Destroy), &context)
+        .map_err(|hook| DestroyError::Hook { hook })?;
     Ok(hooks.len())
 }

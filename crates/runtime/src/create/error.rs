@@ -117,8 +117,9 @@ pub enum DestroyError {
         #[source]
         source: crate::stop::StopError,
     },
-    #[error("destroy hook {command:?} failed ({status}); nothing was removed")]
-    Hook { command: String, status: String },
+    /// The hook's own error, in the message (not as a source: it says it all already).
+    #[error("{hook}; nothing was removed")]
+    Hook { hook: crate::hooks::HookError },
     #[error("{step} {path}")]
     Io {
         step: &'static str,

@@ -223,11 +223,9 @@ pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), L
             rootfs_plan.mount_auto.sys.is_some(),
         )?;
     }
-    rootfs_plan.hooks.context = Some(HookContext::new(
-        &launch.paths.name,
-        &launch.config_path,
-        &launch.spec,
-    ));
+    let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    plan.hook_context = Some(hook_context.clone());
+    rootfs_plan.hooks.context = Some(hook_context);
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
     super::teardown::clean_up_after_dead_monitor(&launch.paths);
     let run_dir = launch.paths.run_dir();
@@ -410,15 +408,22 @@ fn monitor_main(
 fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
     let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     context.target = Some(target);
-    if let Err(e) = hooks::run(&launch.spec, HookPoint::Stop, &context) {
+    let monitor = rustix::process::getpid().as_raw_nonzero();
+    context.namespaces = made
+        .namespaces
+        .iter()
+        .map(|(ns, fd)| (*ns, format!("/proc/{monitor}/fd/{}", fd.as_raw_fd())))
+        .collect();
+    if let Err(e) = hooks::run_point(&launch.spec, HookPoint::Stop, &context) {
         eprintln!("{e}");
     }
+    made.namespaces.clear();
     if target == "reboot" {
         made.undo_container();
     } else {
         made.undo();
     }
-    if let Err(e) = hooks::run(&launch.spec, HookPoint::PostStop, &context) {
+    if let Err(e) = hooks::run_point(&launch.spec, HookPoint::PostStop, &context) {
         eprintln!("{e}");
     }
 }
@@ -434,7 +439,8 @@ fn start(
         plan, rootfs_plan, ..
     } = recipe;
     let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
-    hooks::run(&launch.spec, HookPoint::PreStart, &hook_context).map_err(|e| e.to_string())?;
+    hooks::run_point(&launch.spec, HookPoint::PreStart, &hook_context)
+        .map_err(|e| e.to_string())?;
     made.cgroups = Some(super::cgroups::create_payload(
         &launch.spec,
         recipe.cgroups,
@@ -478,7 +484,8 @@ fn start(
     };
     let mut start_host_hooks = |pid| {
         hook_context.init_pid = Some(pid);
-        hooks::run(&launch.spec, HookPoint::StartHost, &hook_context).map_err(|e| e.to_string())
+        hooks::run_point(&launch.spec, HookPoint::StartHost, &hook_context)
+            .map_err(|e| e.to_string())
     };
     let view = ProcViewStart::prepare(launch, plan, warnings)?;
     let mut view_server = None;
@@ -522,6 +529,10 @@ fn start(
     let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
+    if launch.spec.hooks.commands.contains_key(&HookPoint::Stop) {
+        made.namespaces = hold_namespaces(spawned.pid, plan.clone_flags)
+            .map_err(|e| format!("start: holding the namespaces for lxc.hook.stop: {e}"))?;
+    }
     let mut state = StateFile {
         name: launch.paths.name.clone(),
         lxcpath: launch.paths.lxcpath.clone(),
@@ -572,6 +583,29 @@ fn start(
         })
         .map_err(|e| format!("monitor: {e}"))?;
     Ok(event_loop)
+}
+
+/// Opens init's namespaces that the container has of its own, by LXC's names, so that stop
+/// hooks can enter them after init is gone.
+fn hold_namespaces(pid: i32, clone_flags: u64) -> std::io::Result<Vec<(&'static str, OwnedFd)>> {
+    const NAMESPACES: [(&str, u64); 8] = [
+        ("mnt", libc::CLONE_NEWNS as u64),
+        ("user", libc::CLONE_NEWUSER as u64),
+        ("pid", libc::CLONE_NEWPID as u64),
+        ("uts", libc::CLONE_NEWUTS as u64),
+        ("ipc", libc::CLONE_NEWIPC as u64),
+        ("net", libc::CLONE_NEWNET as u64),
+        ("cgroup", libc::CLONE_NEWCGROUP as u64),
+        ("time", spawn::CLONE_NEWTIME),
+    ];
+    NAMESPACES
+        .into_iter()
+        .filter(|(_, flag)| clone_flags & flag != 0)
+        .map(|(ns, _)| {
+            let file = File::open(format!("/proc/{pid}/ns/{ns}"))?;
+            Ok((ns, OwnedFd::from(file)))
+        })
+        .collect()
 }
 
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {

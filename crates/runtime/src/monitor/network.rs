@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use rlxc_net::container::{Attached, Interface};
 
 use super::launch::Launch;
-use crate::hooks::{self, HookContext, NetHook};
+use crate::hooks::{self, Hook, HookContext, NetHook};
 use crate::paths::ContainerPaths;
 use crate::state::StateFile;
 
@@ -81,8 +81,12 @@ pub(crate) fn setup(
             continue;
         };
         if let Some(up) = &net.script_up {
-            hooks::run_net_script(up, &context, &hook(&interface, "up"))
-                .map_err(|e| e.to_string())?;
+            hooks::run(
+                std::slice::from_ref(up),
+                Hook::Net(hook(&interface, "up")),
+                &context,
+            )
+            .map_err(|e| e.to_string())?;
         }
         if let Some(down) = &net.script_down {
             guard.down.push((down.clone(), interface));
@@ -117,8 +121,8 @@ impl NetworkGuard {
     /// Problems are reported on the monitor's stderr: a stop cannot be undone.
     pub fn undo(mut self) {
         for (command, interface) in &self.down {
-            if let Err(e) = hooks::run_net_script(command, &self.context, &hook(interface, "down"))
-            {
+            let down = Hook::Net(hook(interface, "down"));
+            if let Err(e) = hooks::run(std::slice::from_ref(command), down, &self.context) {
                 eprintln!("{e}");
             }
         }

@@ -31,6 +31,9 @@ pub(crate) struct Made {
     pub network: Option<NetworkGuard>,
     /// The /proc view's server until the event loop takes it over.
     pub procview: Option<crate::procview::Server>,
+    /// The container's namespaces, held for its stop hooks (`/proc/MONITOR/fd/N`, as LXC
+    /// hands them over) when it has any; let go of once they have run.
+    pub namespaces: Vec<(&'static str, std::os::fd::OwnedFd)>,
     state: Option<StateFile>,
 }
 
@@ -44,6 +47,7 @@ impl Made {
             init: None,
             network: None,
             procview: None,
+            namespaces: Vec::new(),
             state: None,
         }
     }

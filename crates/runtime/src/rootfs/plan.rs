@@ -6,7 +6,7 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::values::{MountAuto, MountEntry, ProcMode, SysMode};
 use rlxc_config::ContainerSpec;
 
-use crate::hooks::HookContext;
+use crate::hooks::{Hook, HookContext};
 
 use super::entries::read_fstab;
 use super::RootfsError;
@@ -69,7 +69,7 @@ impl RootfsHooks {
         let Some(context) = &self.context else {
             return Ok(());
         };
-        crate::hooks::run_commands(commands, point, context).map_err(|e| RootfsError::Hook {
+        crate::hooks::run(commands, Hook::Lxc(point), context).map_err(|e| RootfsError::Hook {
             message: e.to_string(),
         })
     }

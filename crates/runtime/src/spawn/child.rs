@@ -361,28 +361,20 @@ fn send_ptys(channel: &Channel, ptys: &PtyMasters) -> Result<(), StepFailure> {
 
 /// `lxc.hook.start`: programs of the container's own, run in it just before init.
 fn run_start_hooks(plan: &InitPlan) -> Result<(), StepFailure> {
-    for hook in &plan.start_hooks {
-        let mut words = hook.split_whitespace();
-        let Some(program) = words.next() else {
-            continue;
-        };
-        let status = std::process::Command::new(program)
-            .args(words)
-            .env("LXC_HOOK_TYPE", "start")
-            .env("LXC_HOOK_SECTION", "lxc")
-            .status()
-            .map_err(|e| StepFailure {
-                step: "lxc.hook.start",
-                message: format!("{hook}: {e}"),
-            })?;
-        if !status.success() {
-            return Err(StepFailure {
-                step: "lxc.hook.start",
-                message: format!("{hook}: exited with {status}"),
-            });
-        }
+    if plan.start_hooks.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let Some(context) = &plan.hook_context else {
+        return Err(StepFailure {
+            step: "lxc.hook.start",
+            message: "the plan has start hooks but no hook context".into(),
+        });
+    };
+    let hook = crate::hooks::Hook::Lxc(rlxc_config::spec::HookPoint::Start);
+    crate::hooks::run(&plan.start_hooks, hook, context).map_err(|e| StepFailure {
+        step: "lxc.hook.start",
+        message: e.to_string(),
+    })
 }
 
 fn set_hostname(plan: &InitPlan) -> Result<(), StepFailure> {

@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use rustix::process::{pidfd_send_signal, Signal};
 
 pub use child::PtyMasters;
-pub use plan::{split_command, InitPlan, PlanError, DEFAULT_NAMESPACES};
+pub use plan::{split_command, InitPlan, PlanError, CLONE_NEWTIME, DEFAULT_NAMESPACES};
 use protocol::{ChildMessage, ParentMessage};
 pub(crate) use time::kernel_has_time_namespaces;
 

@@ -62,6 +62,8 @@ pub struct InitPlan {
     pub monotonic_offset: Option<i64>,
     /// `lxc.hook.start` commands, run inside the container just before init.
     pub start_hooks: Vec<String>,
+    /// What those hooks see (set by the launch, which knows the container's name).
+    pub hook_context: Option<crate::hooks::HookContext>,
     /// The seccomp filter init runs under: rlxc's default policy, the profile file's, or none
     /// when `lxc.seccomp.profile` is set empty on purpose.
     pub seccomp: Option<crate::seccomp::Program>,
@@ -156,6 +158,7 @@ impl InitPlan {
             no_new_privs: spec.security.no_new_privs.unwrap_or(false),
             lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
             new_session_keyring: spec.security.keyring_session.unwrap_or(true),
+            hook_context: None,
             start_hooks: spec
                 .hooks
                 .commands
