@@ -12,8 +12,11 @@
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
 # OpenRC's runlevels. apparmor: its apparmor_parser loads the test profile in the UML guest,
 # whose kernel is booted with AppArmor (its service does nothing on a host without it).
+# Where Debian 12's UML does not boot (a CPU with AVX-512), tests/uml/kernel.sh fetches a newer
+# one: curl downloads it, gpgv and debian-archive-keyring check the InRelease signature, xz-utils
+# unpacks Packages.xz, patchelf points the kernel at the newer libc6 fetched with it.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
-                   user-mode-linux apparmor)
+                   user-mode-linux apparmor curl gpgv debian-archive-keyring xz-utils patchelf)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
