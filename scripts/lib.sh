@@ -7,15 +7,19 @@
 # a static busybox for demo and test rootfs, LXC itself (to compare rlxc with the real tools)
 # and lxc-templates, which holds LXC's distro configs in /usr/share/lxc/config (a Recommends of
 # lxc, so --no-install-recommends leaves it out; the distro-config tests read every one),
-# systemd for `systemd-analyze verify` of the units (installed, never run), and user-mode-linux: the kernel of the cgroup-v2 test lane
-# (tests/uml/run.sh), a pure cgroup2 host run as an ordinary process. The OpenRC test unpacks
+# systemd for `systemd-analyze verify` of the units (installed, never run), and
+# user-mode-linux: the kernel of the cgroup-v2 test lane (tests/uml/run.sh), a pure cgroup2
+# host run as an ordinary process. The OpenRC test unpacks
 # Debian's openrc with `apt-get download`: installing it would add every sysv service to
 # OpenRC's runlevels. apparmor: its apparmor_parser loads the test profile in the UML guest,
 # whose kernel is booted with AppArmor (its service does nothing on a host without it).
 # lxcfs: its LXC hooks (common.conf.d/00-lxcfs.conf, which every distro config includes) must
 # run and succeed under rlxc, with and without a running lxcfs (crates/cli/tests/hooks.rs).
+# Where Debian 12's UML does not boot (a CPU with AVX-512), tests/uml/kernel.sh fetches a newer
+# one: curl downloads it, gpgv and debian-archive-keyring check the InRelease signature, xz-utils
+# unpacks Packages.xz, patchelf points the kernel at the newer libc6 fetched with it.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
-                   user-mode-linux apparmor lxcfs)
+                   user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

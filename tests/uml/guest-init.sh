@@ -21,13 +21,14 @@ cd "$(cat /repo)"
 # with the host's apparmor_parser (-K: no cache in the throw-away /etc).
 mount -t securityfs securityfs /sys/kernel/security
 apparmor_parser -r -K tests/uml/rlxc-test.apparmor 2>&1 | grep -v "parser.conf' not found"
-echo "kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)," \
+  "time namespaces: $([ -e /proc/self/ns/time ] && echo yes || echo no)"
 rc=0
 for binary in $(cat /tests); do
   out=/tmp/$(basename "$binary").out
   # --include-ignored: the tests that need a pure cgroup2 host are #[ignore]d on the build
-  # host and run here; cpuset and the v1 freezer are skipped here (this kernel has neither)
-  # and tested on the host.
+  # host and run here; cpuset and the v1 freezer are skipped here (neither UML kernel has
+  # them: no SMP, pure cgroup2) and tested on the host.
   case $(basename "$binary") in
     network-*) # only what the host cannot test: vlan and ipvlan, which must work here
       RLXC_EXPECT_VLAN=1 "$binary" --test-threads=1 --exact \

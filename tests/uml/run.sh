@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The cgroup-v2 lane: runs rlxc's real-kernel cgroup tests on a pure cgroup2 host, a
-# user-mode-linux guest (Debian's `user-mode-linux`: a 6.1 kernel run as an ordinary
-# process; no KVM; boots in about 2 s). This build machine is hybrid, so this is where
-# translation of v1 keys, cgroup2 limits and the eBPF device program meet a real v2 kernel.
+# user-mode-linux guest (a kernel run as an ordinary process; no KVM; boots in about 2 s).
+# This build machine is hybrid, so this is where translation of v1 keys, cgroup2 limits and
+# the eBPF device program meet a real v2 kernel. The kernel is what tests/uml/kernel.sh picks:
+# Debian 12's `user-mode-linux` (6.1) where it boots, else (a CPU with AVX-512, where 6.1's
+# UML dies at once) a newer one from Debian testing, fetched once into /var/cache/rlxc-test/.
 #
 #   tests/uml/run.sh             # builds the test binaries, boots the guest, runs them
 #
@@ -11,23 +13,26 @@
 # busybox, the UML module tree under /lib/modules, and the repository and the cargo target
 # directory at their own paths. Its init (guest-init.sh) mounts cgroup2 alone, runs the
 # tests, and halts with `halt -f`. Needs root (bind mounts) and the packages that
-# scripts/lib.sh installs (user-mode-linux, busybox-static).
+# scripts/lib.sh installs (user-mode-linux, busybox-static, and what kernel.sh fetches with).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
 TARGET=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 MEM=${RLXC_UML_MEM:-768M}
 [ "$(id -u)" -eq 0 ] || { echo "tests/uml/run.sh: run as root" >&2; exit 1; }
-[ -x /usr/bin/linux.uml ] || { echo "tests/uml/run.sh: no /usr/bin/linux.uml (apt-get install user-mode-linux)" >&2; exit 1; }
+# The kernel and its modules directory (…/modules/<release>); kernel.sh says why when none boots.
+{ read -r UML; read -r UML_MODULES; } < <(tests/uml/kernel.sh) && [ -x "$UML" ] ||
+  { echo "tests/uml/run.sh: no user-mode-linux kernel to run the lane on (see above)" >&2; exit 1; }
 
 # The test binaries that need a real kernel and make sense on pure cgroup2 (layout_here
-# checks that the build machine is hybrid; seed_boot's cpuset.cpus needs cpuset, which this
-# kernel lacks: both stay on the host).
+# checks that the build machine is hybrid; seed_boot's cpuset.cpus needs cpuset, which neither
+# UML kernel has (both are built without SMP): both stay on the host).
 # rlxc:procview: the /proc view from cgroup2 files (memory.max, cpu.max, cpu.stat; no cpuset
-# here, and no time namespace in UML, so /proc/uptime comes from the view too).
+# here). 7.2 has time namespaces, 6.1 has none: there /proc/uptime comes from the view too, and
+# the time-namespace test checks that a start asking for one is refused.
 # rlxc:sysinfo: sysinfo(2) answered from memory.max/memory.current (uptime = the lifetime).
 # rlxc:top checks that top's figures come from cgroup2 files there (lxc-top reads v1 only).
-# rlxc:network runs for its vlan/ipvlan test: this kernel has 8021q and ipvlan (the host's
+# rlxc:network runs for its vlan/ipvlan test: UML has 8021q and ipvlan (the host's
 # does not); guest-init.sh filters that binary to it.
 # rlxc:lifecycle runs for the monitor's own cgroup2 cgroup (born in it, removed after it).
 # rlxc:seccomp_lsm runs for its AppArmor test: the guest boots with lsm=apparmor (this
@@ -42,7 +47,7 @@ mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-form
 [ "${#binaries[@]}" -eq "${#TESTS[@]}" ] || { echo "tests/uml/run.sh: expected ${#TESTS[@]} test binaries, built ${#binaries[@]}" >&2; exit 1; }
 cargo build --locked -p rlxc >/dev/null 2>&1
 
-KVER=$(ls /usr/lib/uml/modules | head -1)
+KVER=${UML_MODULES##*/}
 G=$(mktemp -d /tmp/rlxc-uml-root.XXXXXX)
 cleanup() {
   umount -l "$G$TARGET" "$G$REPO" "$G/usr" 2>/dev/null || true
@@ -57,7 +62,7 @@ ln -s usr/bin "$G/bin"; ln -s usr/sbin "$G/sbin"; ln -s usr/lib64 "$G/lib64"
 ln -s ../usr/lib/x86_64-linux-gnu "$G/lib/x86_64-linux-gnu"
 cp /bin/busybox "$G/busybox/busybox"
 for a in $("$G/busybox/busybox" --list); do [ -e "$G/busybox/$a" ] || ln -s busybox "$G/busybox/$a"; done
-cp -a "/usr/lib/uml/modules/$KVER" "$G/lib/modules/"
+cp -a "$UML_MODULES" "$G/lib/modules/"
 mount --bind /usr "$G/usr"; mount -o remount,bind,ro "$G/usr"
 mount --bind "$REPO" "$G$REPO"
 mount --bind "$TARGET" "$G$TARGET"
@@ -66,7 +71,7 @@ cp tests/uml/guest-init.sh "$G/init"; chmod +x "$G/init"
 printf '%s\n' "$REPO" >"$G/repo"; printf '%s\n' "${binaries[@]}" >"$G/tests"
 
 echo "==> booting user-mode-linux $KVER (pure cgroup2) to run ${#binaries[@]} test binaries"
-/usr/bin/linux.uml mem="$MEM" root=/dev/root rootfstype=hostfs rootflags="$G" rw init=/init lsm=apparmor \
+"$UML" mem="$MEM" root=/dev/root rootfstype=hostfs rootflags="$G" rw init=/init lsm=apparmor \
   con0=fd:0,fd:1 con=null quiet </dev/null 2>&1 |
   sed -e '/^Checking /d' -e '/^Linux version/d' -e '/reboot: System halted/d' -e '/^SELinux: /d' \
       -e '/^mmapper_init/d' -e '/ubd device/d'

@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::time::{clock_gettime, ClockId};
+use crate::sys::clock_now;
 
 use super::files::{ViewFile, FILES};
 use super::fuse::{self, Attr, Op, Validity};
@@ -308,7 +308,7 @@ impl Snapshots {
 }
 
 fn file_attr(index: usize, content: &str) -> Attr {
-    let now = clock_gettime(ClockId::Realtime);
+    let now = clock_now(libc::CLOCK_REALTIME);
     Attr {
         ino: fuse::ROOT_ID + 1 + index as u64,
         mode: libc::S_IFREG | 0o444,
@@ -425,7 +425,7 @@ fn render_file(file: &ViewFile, config: &ServerConfig, state: &State) -> String 
 
 /// The container's boot time (seconds since the epoch), as its own clocks put it.
 fn container_btime(config: &ServerConfig) -> u64 {
-    let now = clock_gettime(ClockId::Realtime);
+    let now = clock_now(libc::CLOCK_REALTIME);
     (now.tv_sec.max(0) as u64).saturating_sub(container_boottime_ns(config, None) / 1_000_000_000)
 }
 
@@ -452,7 +452,7 @@ fn host_boottime_ns() -> i64 {
 }
 
 pub fn boottime_ns() -> u64 {
-    let now = clock_gettime(ClockId::Boottime);
+    let now = clock_now(libc::CLOCK_BOOTTIME);
     (now.tv_sec.max(0) as u64) * 1_000_000_000 + now.tv_nsec.max(0) as u64
 }
 

@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use rustix::time::{clock_gettime, ClockId};
+use crate::sys::clock_now;
 
 /// The running kernel has time namespaces (Linux 5.6 or later, built with CONFIG_TIME_NS).
 pub(crate) fn kernel_has_time_namespaces() -> bool {
@@ -23,11 +23,11 @@ pub(crate) fn prepare(
 ) -> std::io::Result<()> {
     super::sys::unshare_time_namespace()?;
     let now = |clock| {
-        let ts = clock_gettime(clock);
+        let ts = clock_now(clock);
         ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
     };
-    let boot = boot_offset.unwrap_or_else(|| -now(ClockId::Boottime));
-    let monotonic = monotonic_offset.unwrap_or_else(|| -now(ClockId::Monotonic));
+    let boot = boot_offset.unwrap_or_else(|| -now(libc::CLOCK_BOOTTIME));
+    let monotonic = monotonic_offset.unwrap_or_else(|| -now(libc::CLOCK_MONOTONIC));
     let mut offsets = std::fs::OpenOptions::new()
         .write(true)
         .open("/proc/self/timens_offsets")?;
