@@ -26,7 +26,8 @@ run_step() {
 
 test_log=$(mktemp)
 trap 'rm -f "$test_log"' EXIT
-cargo_test() { cargo test --workspace --locked 2>&1 | tee "$test_log"; }
+# --no-fail-fast: every failing test binary shows in one run, not only the first.
+cargo_test() { cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$test_log"; }
 
 run_step fmt cargo fmt --all --check
 run_step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
