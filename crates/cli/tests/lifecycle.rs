@@ -531,8 +531,14 @@ fn same_named_containers_of_two_lxcpaths_run_side_by_side() {
     // Cgroups are host-wide: the lxcpath's hash in their names keeps the two apart.
     let first = World::new();
     let second = World::new();
-    let name = first.busybox("twin");
-    assert_eq!(second.busybox("twin"), name);
+    let name = first.name("twin");
+    second.names.borrow_mut().push(name.clone());
+    for world in [&first, &second] {
+        world
+            .rlxc(&["create", "-n", &name, "-t", "busybox"])
+            .assert()
+            .success();
+    }
     first.rlxc(&["start", "-n", &name]).assert().success();
     second.rlxc(&["start", "-n", &name]).assert().success();
     assert_eq!(first.state(&name), "RUNNING");

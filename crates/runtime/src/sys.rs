@@ -281,6 +281,42 @@ pub(crate) fn release_free_heap() {
     unsafe { libc::malloc_trim(0) };
 }
 
+/// Waits until `first` or `second` is readable (or hung up), and says which: 0 or 1. The
+/// wait is restarted after a signal handler ran (EINTR).
+pub(crate) fn first_readable(
+    first: std::os::fd::BorrowedFd<'_>,
+    second: std::os::fd::BorrowedFd<'_>,
+) -> io::Result<usize> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let wanted = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+    loop {
+        let mut fds = [PollFd::new(&first, wanted), PollFd::new(&second, wanted)];
+        match poll(&mut fds, None) {
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(ready) = fds.iter().position(|fd| !fd.revents().is_empty()) {
+            return Ok(ready);
+        }
+    }
+}
+
+/// The time of `clock` through glibc, which uses the vDSO where the kernel offers the entry
+/// and the syscall otherwise. Not rustix's `clock_gettime`: its first call panics (an assert
+/// in rustix 1.1's vDSO set-up) on a kernel whose vDSO has no `__vdso_getcpu`, as
+/// user-mode-linux 7.2's has not (6.12's still had one).
+pub(crate) fn clock_now(clock: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clocks passed are ones Linux always has,
+    // and on an error `ts` stays zero.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsRawFd;
@@ -310,19 +346,4 @@ mod tests {
         unsafe { libc::waitpid(pid, &mut status, 0) };
         assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     }
-}
-
-/// The time of `clock` through glibc, which uses the vDSO where the kernel offers the entry
-/// and the syscall otherwise. Not rustix's `clock_gettime`: its first call panics (an assert
-/// in rustix 1.1's vDSO set-up) on a kernel whose vDSO has no `__vdso_getcpu`, as
-/// user-mode-linux 7.2's has not (6.12's still had one).
-pub(crate) fn clock_now(clock: libc::clockid_t) -> libc::timespec {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clocks passed are ones Linux always has,
-    // and on an error `ts` stays zero.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts
 }

@@ -120,16 +120,18 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if options.join_cgroups
         && rlxc_runtime::status::current(&paths).0 == rlxc_runtime::state::State::Frozen
     {
-        // Joining a frozen cgroup freezes the command too, as with lxc-attach: say so.
+        // Joining a frozen cgroup freezes the command too, as with lxc-attach: say so, and
+        // how to give up.
         eprintln!(
-            "notice: {} is FROZEN: the command runs once it is thawed (rlxc unfreeze -n {})",
+            "notice: {} is FROZEN: the command runs once it is thawed (rlxc unfreeze -n {}); \
+             Ctrl-C or SIGTERM gives up",
             paths.name, paths.name
         );
     }
     match attach(&paths, &options) {
         Ok(exit) => Ok(ExitCode::from(exit.status())),
-        // Said like a shell says it, with the shell's exit code.
-        Err(error @ AttachError::Command { .. }) => {
+        // Said like a shell says it, with the shell's exit code (128+N for a signal).
+        Err(error @ (AttachError::Command { .. } | AttachError::Interrupted { .. })) => {
             eprintln!("{error}");
             Ok(ExitCode::from(error.exit_code()))
         }

@@ -67,6 +67,10 @@ impl Exit {
 pub enum AttachError {
     #[error("{name} is not running")]
     NotRunning { name: String },
+    /// A signal ended attach before the command ran (the container froze meanwhile, or its
+    /// monitor does not answer).
+    #[error("interrupted by signal {signal} before the command ran")]
+    Interrupted { signal: i32 },
     #[error(transparent)]
     State(#[from] crate::state::StateError),
     #[error("attach must be called from a single-threaded process (it forks)")]
@@ -92,6 +96,7 @@ impl AttachError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AttachError::Command { exit_code, .. } => *exit_code,
+            AttachError::Interrupted { signal } => (128 + signal) as u8,
             _ => 1,
         }
     }
@@ -118,6 +123,9 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 ///    namespace, which takes the terminal and execs ([`child`]);
 /// 7. we relay and forward signals until the command exits ([`relay`]).
 pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, AttachError> {
+    if options.join_cgroups {
+        wait_until_thawed(paths)?;
+    }
     let init = target::find_init(paths)?;
     let wanted = options
         .namespaces
@@ -208,7 +216,9 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
             sys::Forked::Parent { pid } => {
                 drop(child_end);
                 let monitor = sysinfo.then(|| paths.socket());
-                let Some(command) = confiner_report(pid, &parent_end, monitor.as_deref())? else {
+                let Some(command) =
+                    confiner_report(pid, &parent_end, monitor.as_deref(), &signals)?
+                else {
                     sysinfo = false;
                     continue;
                 };
@@ -219,40 +229,83 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     }
 }
 
+/// A command joining a frozen container's cgroups stops there until the thaw, as with
+/// lxc-attach: so nothing is forked until the container runs again. This wait comes before
+/// any signal is blocked, so SIGTERM or Ctrl-C ends it as they end any program, with nothing
+/// left behind. (A freeze after this check stops the confiner where it joins the cgroups:
+/// then the waits of [`confiner_report`] end on a signal.)
+fn wait_until_thawed(paths: &ContainerPaths) -> Result<(), AttachError> {
+    use crate::state::State;
+    if !matches!(
+        crate::status::current(paths).0,
+        State::Frozen | State::Freezing
+    ) {
+        return Ok(());
+    }
+    let not_frozen = [
+        State::Running,
+        State::Thawed,
+        State::Stopping,
+        State::Stopped,
+        State::Aborting,
+    ];
+    crate::status::wait_for(paths, &not_frozen, None)
+        .map(drop)
+        .map_err(step("waiting for the container to be thawed"))
+}
+
 /// The confiner's report: the pid of the command's process (a child of ours), or `None`
 /// when the monitor did not take its sysinfo listener (the confiner is then killed before
 /// it forked anything, and attach tries again without). The confiner exits right after its
-/// report (or its failure) and is reaped, so no zombie is left.
+/// report (or its failure) and is reaped, so no zombie is left. A forwarded signal ends the
+/// wait (the container may have been frozen meanwhile, or its monitor stopped): the
+/// confiner is killed and attach ends.
 fn confiner_report(
     confiner: i32,
     channel: &Channel,
     monitor: Option<&std::path::Path>,
+    signals: &sys::SignalFd,
 ) -> Result<Option<i32>, AttachError> {
     let confiner = Pid::from_raw(confiner);
+    let kill = || {
+        let _ = confiner.map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+    };
     let reap = || {
         let _ = confiner
             .map(|p| rustix::process::waitpid(Some(p), rustix::process::WaitOptions::empty()));
     };
     let forked = loop {
+        if let Err(interrupted) = wait_for_report(channel, signals) {
+            // Not reaped: a frozen confiner dies only once the container thaws.
+            kill();
+            return Err(interrupted);
+        }
         match channel.recv::<ChildReport>() {
             Ok((ChildReport::SysinfoListener, fds)) => {
-                let taken = match (monitor, fds.first()) {
-                    (Some(socket), Some(listener)) => {
-                        crate::monitor::control::hand_over_listener(socket, listener.as_fd())
-                            .is_ok()
-                    }
-                    _ => false,
+                let handed_over = match (monitor, fds.first()) {
+                    (Some(socket), Some(listener)) => crate::monitor::control::hand_over_listener(
+                        socket,
+                        listener.as_fd(),
+                        signals.fd(),
+                    ),
+                    _ => Err(crate::monitor::control::ControlError::Refused(
+                        "no listener".into(),
+                    )),
                 };
                 drop(fds);
-                if taken
+                if let Err(crate::monitor::control::ControlError::Interrupted) = handed_over {
+                    kill();
+                    reap();
+                    return Err(interrupted(signals));
+                }
+                if handed_over.is_ok()
                     && channel
                         .send(&child::ParentReply::ListenerTaken, &[])
                         .is_ok()
                 {
                     continue;
                 }
-                let _ = confiner
-                    .map(|p| rustix::process::kill_process(p, rustix::process::Signal::KILL));
+                kill();
                 reap();
                 return Ok(None);
             }
@@ -268,6 +321,32 @@ fn confiner_report(
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Waits until the channel has something (or is closed), or a forwarded signal arrives
+/// (`Interrupted`); SIGWINCH before there is a command to resize is dropped.
+fn wait_for_report(channel: &Channel, signals: &sys::SignalFd) -> Result<(), AttachError> {
+    loop {
+        match crate::sys::first_readable(channel.as_fd(), signals.fd()) {
+            Ok(0) => return Ok(()),
+            Ok(_) => match signals.next() {
+                Some(signal) if signal != libc::SIGWINCH => {
+                    return Err(AttachError::Interrupted { signal })
+                }
+                _ => {}
+            },
+            Err(e) => return Err(step("waiting for the command to start")(e)),
+        }
+    }
+}
+
+/// The error for a signal that interrupted a wait: the pending one (SIGTERM if it was
+/// already read).
+fn interrupted(signals: &sys::SignalFd) -> AttachError {
+    let signal = std::iter::from_fn(|| signals.next())
+        .find(|signal| *signal != libc::SIGWINCH)
+        .unwrap_or(libc::SIGTERM);
+    AttachError::Interrupted { signal }
 }
 
 /// The CLI once the command's process exists: wait for its exec (the channel closes) or a
@@ -286,6 +365,11 @@ fn parent(
         .and_then(|p| {
             pidfd_open(p, PidfdFlags::empty()).map_err(|e| step("pidfd of the child")(e.into()))
         })?;
+    if let Err(interrupted) = wait_for_report(channel, signals) {
+        // Not waited for: a frozen process dies only once the container thaws.
+        let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::KILL);
+        return Err(interrupted);
+    }
     match channel.recv::<ChildReport>() {
         Err(ChannelError::Closed) => {}
         other => {

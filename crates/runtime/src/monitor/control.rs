@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -56,17 +56,31 @@ pub enum ControlError {
     Format(#[from] serde_json::Error),
     #[error("{0}")]
     Refused(String),
+    /// The caller's `interrupt` fd became readable (a signal) before the monitor answered.
+    #[error("interrupted while waiting for the monitor's answer")]
+    Interrupted,
 }
 
 /// Sends one request and returns the response and the connection (for a console relay).
 pub fn request(socket: &Path, request: &Request) -> Result<(Response, UnixStream), ControlError> {
-    request_with_fd(socket, request, None)
+    request_with_fd(socket, request, None, None)
 }
 
 /// Hands an attached process's sysinfo listener to the monitor: `Ok` only once the monitor
-/// has it.
-pub fn hand_over_listener(socket: &Path, listener: BorrowedFd<'_>) -> Result<(), ControlError> {
-    match request_with_fd(socket, &Request::SysinfoListener, Some(listener))? {
+/// has it. The wait for its answer ends early, with [`ControlError::Interrupted`], when
+/// `interrupt` becomes readable (attach's signalfd: a stopped monitor must not keep attach
+/// from ending on SIGTERM).
+pub fn hand_over_listener(
+    socket: &Path,
+    listener: BorrowedFd<'_>,
+    interrupt: BorrowedFd<'_>,
+) -> Result<(), ControlError> {
+    match request_with_fd(
+        socket,
+        &Request::SysinfoListener,
+        Some(listener),
+        Some(interrupt),
+    )? {
         (Response::ListenerTaken, _) => Ok(()),
         (other, _) => Err(ControlError::Refused(format!(
             "unexpected answer {other:?}"
@@ -79,6 +93,7 @@ fn request_with_fd(
     socket: &Path,
     request: &Request,
     fd: Option<BorrowedFd<'_>>,
+    interrupt: Option<BorrowedFd<'_>>,
 ) -> Result<(Response, UnixStream), ControlError> {
     let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -105,6 +120,11 @@ fn request_with_fd(
     .map_err(std::io::Error::from)?;
     // The fd went with the first bytes; the rest (a line is short, so rarely any) follows.
     (&stream).write_all(&line[sent..])?;
+    if let Some(interrupt) = interrupt {
+        if crate::sys::first_readable(stream.as_fd(), interrupt)? == 1 {
+            return Err(ControlError::Interrupted);
+        }
+    }
     let response = read_line(&stream)?;
     match serde_json::from_str(&response)? {
         Response::Refused { reason } => Err(ControlError::Refused(reason)),

@@ -20,7 +20,20 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     rootfs_plan.console = false;
     rootfs_plan.ttys = 0;
     let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Execute)?;
-    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid);
+    // A frozen command takes a signal only once thawed: then the front passes it on and
+    // ends, rather than wait for the thaw; the command goes on under its monitor.
+    let frozen = |signal: i32| {
+        signal != libc::SIGWINCH
+            && matches!(
+                crate::status::current(&launch.paths).0,
+                crate::state::State::Frozen | crate::state::State::Freezing
+            )
+    };
+    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid, &frozen)
+        .map_err(|signal| LaunchError::FrozenInterrupted {
+            name: launch.paths.name.clone(),
+            signal,
+        })?;
     forked.teardown.wait();
     let (_, warnings) = wait_for_running(&report, forked.pid)?;
     match how_it_ended(&report) {

@@ -62,6 +62,13 @@ pub enum LaunchError {
     },
     #[error("forking the monitor: {0}")]
     Fork(std::io::Error),
+    /// `execute`'s front ended on a signal that its frozen command gets only once thawed.
+    #[error(
+        "{name} is FROZEN: signal {signal} was passed on and reaches the command once it is \
+         thawed; not waiting for that (the command runs on under its monitor: rlxc unfreeze \
+         -n {name}, or rlxc stop -n {name} -k)"
+    )]
+    FrozenInterrupted { name: String, signal: i32 },
     /// The monitor's own report of what went wrong.
     #[error("{0}")]
     Monitor(String),

@@ -49,8 +49,14 @@ pub(crate) fn set_command_line(title: &str) {
 /// Reads the monitor's status pipe to its end, passing on to the monitor the signals sent to
 /// this process (`rlxc execute`'s front: a supervisor's SIGTERM must reach the command). A
 /// terminal's signals (^C) reach the whole process group, the monitor included, so those
-/// are not passed on a second time.
-pub(crate) fn read_status_forwarding_signals(status: OwnedFd, monitor: i32) -> String {
+/// are not passed on a second time. After passing one on, `give_up(signal)` may end the
+/// wait: `Err(signal)` (a frozen command gets its signal only once thawed, and the front
+/// must not wait for that).
+pub(crate) fn read_status_forwarding_signals(
+    status: OwnedFd,
+    monitor: i32,
+    give_up: &dyn Fn(i32) -> bool,
+) -> Result<String, i32> {
     let signals = signalfd_for(&FORWARDED_SIGNALS);
     let mut text = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -66,7 +72,9 @@ pub(crate) fn read_status_forwarding_signals(status: OwnedFd, monitor: i32) -> S
         let signalled = fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
         drop(fds);
         if let (true, Some(signals)) = (signalled, &signals) {
-            pass_on(signals, monitor);
+            if let Some(signal) = pass_on(signals, monitor).filter(|signal| give_up(*signal)) {
+                return Err(signal);
+            }
         }
         if status_ready {
             match rustix::io::read(&status, &mut buffer) {
@@ -77,16 +85,19 @@ pub(crate) fn read_status_forwarding_signals(status: OwnedFd, monitor: i32) -> S
             }
         }
     }
-    String::from_utf8_lossy(&text).into_owned()
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
-/// Sends on every signal queued on `signals` (a signalfd) that did not come from the kernel.
-fn pass_on(signals: &OwnedFd, monitor: i32) {
+/// Sends on every signal queued on `signals` (a signalfd) that did not come from the kernel;
+/// returns the last one read.
+fn pass_on(signals: &OwnedFd, monitor: i32) -> Option<i32> {
+    let mut last = None;
     // struct signalfd_siginfo: ssi_signo (u32) at 0, ssi_code (i32) at 8; 128 bytes each.
     let mut info = [0u8; 128];
     while let Ok(128) = rustix::io::read(signals, &mut info) {
         let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
         let code = i32::from_ne_bytes([info[8], info[9], info[10], info[11]]);
+        last = i32::try_from(signo).ok();
         let (Some(pid), Some(signal)) = (
             rustix::process::Pid::from_raw(monitor),
             i32::try_from(signo).ok().and_then(Signal::from_named_raw),
@@ -97,4 +108,5 @@ fn pass_on(signals: &OwnedFd, monitor: i32) {
             let _ = rustix::process::kill_process(pid, signal);
         }
     }
+    last
 }

@@ -10,8 +10,8 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use crate::sys::clock_now;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::files::{ViewFile, FILES};
 use super::fuse::{self, Attr, Op, Validity};

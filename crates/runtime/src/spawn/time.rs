@@ -24,7 +24,7 @@ pub(crate) fn prepare(
     super::sys::unshare_time_namespace()?;
     let now = |clock| {
         let ts = clock_now(clock);
-        ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     };
     let boot = boot_offset.unwrap_or_else(|| -now(libc::CLOCK_BOOTTIME));
     let monotonic = monotonic_offset.unwrap_or_else(|| -now(libc::CLOCK_MONOTONIC));
