@@ -216,8 +216,14 @@ pub fn reference_markdown() -> String {
          unless the config sets `lxc.seccomp.profile =` (empty) on purpose or names a profile \
          file, which then replaces it (as in LXC; `rlxc config check` lists the calls below \
          that such a profile lets through). Denied calls fail with the errno given (EPERM, as \
-         if the permission were missing; 0 for syslog, so `dmesg` prints an empty log); x32 \
-         calls and unknown architectures are refused.\n\n\
+         if the permission were missing; 0 for syslog, so `dmesg` prints an empty log).\n\n\
+         The filter knows each call's number on every ABI a container's process can use: on \
+         an x86_64 host x86_64 and i386 (`lxc.arch = i686` containers), x32 calls being \
+         refused; on an aarch64 host aarch64 and 32-bit arm (`armhf`, where the CPU runs it). \
+         Calls of any other architecture are refused. rlxc builds for these two only: for any \
+         other target the build stops with a `compile_error!` rather than make a filter that \
+         refuses every call (the numbers and AUDIT_ARCH values are checked against \
+         libseccomp's for all four ABIs on any build host).\n\n\
          | syscall | answer | why it is denied |\n|---|---|---|\n",
     );
     for denied in DENIED {
@@ -234,7 +240,7 @@ pub fn reference_markdown() -> String {
     out.push_str(
         "\n## sysinfo(2) from the container's cgroups\n\n\
          With the /proc view on (`lxc.procview`) and this default policy, init runs under a \
-         second, one-rule filter that hands x86_64 `sysinfo` to the view's server (seccomp \
+         second, one-rule filter that hands the native ABI's `sysinfo` (x86_64's or aarch64's) to the view's server (seccomp \
          user notification). It answers with the container's numbers: uptime from its time \
          namespace, the load average of its `/proc/loadavg`, totalram = the memory limit (or \
          the host's total), freeram = limit − usage, sharedram = its shmem, bufferram 0, \
@@ -246,13 +252,15 @@ pub fn reference_markdown() -> String {
          attach`) get the same filter with a listener of their own, handed to the server \
          through the monitor; only once the monitor has it is the command started, otherwise \
          it runs without the filter and the kernel answers. A profile file replaces this \
-         filter along with the policy; i386 callers keep the kernel's answer.\n",
+         filter along with the policy; i386 and arm callers keep the kernel's answer (another \
+         layout of the struct).\n",
     );
     out.push_str(
         "\n## Profile files, no_new_privs, LSM labels\n\n\
          `lxc.seccomp.profile = FILE` takes LXC's version 1 and 2 profiles (allow and deny \
          lists, `[arch]` sections, `errno N` / `kill` / `trap` / `allow`, argument \
-         comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
+         comparisons), compiled with libseccomp for the host's ABIs as LXC does (x86_64, i386 \
+         and x32 on x86_64; aarch64 and arm on aarch64); LXC's `kill` kills \
          the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
          notification proxy. Attached commands get the filter init was started with (kept in \
          the run directory; the sysinfo one as above) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
