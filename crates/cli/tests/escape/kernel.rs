@@ -180,3 +180,25 @@ fn open_by_handle_at(setup: Setup) {
     c.assert_refused("open_by_handle_at", "EPERM");
     c.stop();
 }
+
+/// The same calls through the other ABIs an x86_64 process can use: i386 (`int 0x80`, as a
+/// 32-bit program makes them, with i386's numbers) and x32 (x86_64's numbers with bit 30 set).
+/// A filter knowing x86_64's numbers alone lets the first through; x32 is refused whole
+/// (without the filter this kernel answers it ENOSYS, x32 being off). aarch64 has no such
+/// test: its 32-bit calls come from AArch32 code only, which a 64-bit probe cannot run.
+#[cfg(target_arch = "x86_64")]
+mod other_abis {
+    use crate::{Container, Setup};
+
+    escape_tests!(keyring_through_i386_and_x32);
+
+    fn keyring_through_i386_and_x32(setup: Setup) {
+        let c = Container::start(setup, "esc-abis", &[]);
+        c.assert_refused("keyctl_i386", "EPERM");
+        c.assert_refused("keyctl_x32", "EPERM");
+        // i386's other calls go on working: `lxc.arch = i686` containers run.
+        let out = c.sh("probe getpid_i386");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n", "{out:?}");
+        c.stop();
+    }
+}

@@ -30,6 +30,23 @@ static int report(long result) {
     return 1;
 }
 
+#if defined(__x86_64__)
+/* A call through the i386 ABI (int 0x80, as a 32-bit program makes it) from this 64-bit
+ * probe: seccomp sees AUDIT_ARCH_I386 and i386's numbers. */
+static long i386_call(long nr, long a, long b, long c) {
+    long ret;
+    __asm__ volatile("int $0x80"
+                     : "=a"(ret)
+                     : "a"(nr), "b"(a), "c"(b), "d"(c)
+                     : "memory", "r8", "r9", "r10", "r11");
+    if (ret < 0 && ret > -4096) {
+        errno = -ret;
+        return -1;
+    }
+    return ret;
+}
+#endif
+
 /* A handle for inode 2 (the root directory of an ext2/3/4 file system) of the file system
  * the rootfs lives on: with open_by_handle_at, the host's root directory ("shocker"). */
 static long shocker(void) {
@@ -250,6 +267,14 @@ int main(int argc, char **argv) {
         return report(shocker());
     if (!strcmp(verb, "keyctl")) /* KEYCTL_GET_KEYRING_ID of the session keyring */
         return report(syscall(SYS_keyctl, 0, -3, 0));
+#if defined(__x86_64__)
+    if (!strcmp(verb, "keyctl_i386")) /* i386's keyctl is 288, getpid 20 */
+        return report(i386_call(288, 0, -3, 0));
+    if (!strcmp(verb, "getpid_i386"))
+        return report(i386_call(20, 0, 0, 0));
+    if (!strcmp(verb, "keyctl_x32")) /* x86_64's number with the x32 bit */
+        return report(syscall(0x40000000 | SYS_keyctl, 0, -3, 0));
+#endif
     if (!strcmp(verb, "add_key"))
         return report(syscall(SYS_add_key, "user", "escape", "x", 1, -3));
     if (!strcmp(verb, "device") && argc == 5)

@@ -1,7 +1,7 @@
 //! sysinfo(2) answered from the container's own numbers. busybox `free` and `uptime` (and
 //! anything reading `sysinfo`) ask the kernel, not /proc, so the view's files alone leave
 //! them showing the host. The container's first process installs a one-rule seccomp filter
-//! that hands x86_64 sysinfo calls to a listener (`seccomp::sysinfo_notify_program`); the
+//! that hands native sysinfo calls to a listener (`seccomp::sysinfo_notify_program`); the
 //! view's server holds the listener and answers each call with the same numbers its
 //! `/proc/meminfo` and `/proc/loadavg` show, written straight into the caller's buffer.
 //! `rlxc attach` installs the same filter in its confiner; the monitor hands that listener
@@ -18,11 +18,11 @@ use super::load::{LoadAverage, FIXED_1};
 use super::render::MemoryTotals;
 use super::sys::{self, Notification, Reply};
 
-/// `struct sysinfo` on x86_64: 112 bytes.
+/// `struct sysinfo` on x86_64 and aarch64 (the same LP64 layout): 112 bytes.
 pub const SYSINFO_LEN: usize = 112;
 /// sysinfo's loads are fixed-point with 16 bits of fraction, the load average's with 11.
 const SI_LOAD_SHIFT: u32 = 16;
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+const NATIVE_AUDIT_ARCH: u32 = crate::seccomp::abi::NATIVE.audit_arch;
 
 /// What sysinfo reports, in the units of `struct sysinfo` with `mem_unit = 1` (bytes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl Answer {
         }
     }
 
-    /// The bytes of `struct sysinfo` (native byte order, x86_64 layout), `mem_unit` 1.
+    /// The bytes of `struct sysinfo` (native byte order, LP64 layout), `mem_unit` 1.
     pub fn to_bytes(self) -> [u8; SYSINFO_LEN] {
         let mut bytes = [0u8; SYSINFO_LEN];
         let mut put = |offset: usize, value: &[u8]| {
@@ -106,7 +106,7 @@ pub fn handle(
     answer: impl FnOnce(u32) -> Option<Answer>,
 ) -> Outcome {
     let is_sysinfo =
-        notification.arch == AUDIT_ARCH_X86_64 && i64::from(notification.nr) == libc::SYS_sysinfo;
+        notification.arch == NATIVE_AUDIT_ARCH && i64::from(notification.nr) == libc::SYS_sysinfo;
     let reply = if !is_sysinfo {
         Reply::Continue
     } else if !sys::still_waiting(listener, notification.id) {

@@ -1,10 +1,12 @@
-//! Seccomp: rlxc's default deny list ([`policy`]) as a classic BPF filter, built by hand (no
-//! libseccomp needed for a list this small), or an LXC profile file compiled through
-//! libseccomp ([`profile`]); either is installed in the container's first process just
-//! before exec, so init and everything it starts inherit it, and in every attached command.
+//! Seccomp: rlxc's default deny list ([`policy`]) as a classic BPF filter, built by hand for
+//! each ABI of the host ([`abi`]; no libseccomp needed for a list this small), or an LXC
+//! profile file compiled through libseccomp ([`profile`]); either is installed in the
+//! container's first process just before exec, so init and everything it starts inherit it,
+//! and in every attached command.
 //! Under the default policy, a container with the /proc view also gets
 //! [`sysinfo_notify_program`], whose listener the view's server answers.
 
+pub mod abi;
 pub mod policy;
 pub mod profile;
 
@@ -16,11 +18,6 @@ pub use profile::{compile_file, for_spec, gaps, unknown_names, SeccompError};
 /// `struct seccomp_data` offsets.
 const NR_OFFSET: u32 = 0;
 const ARCH_OFFSET: u32 = 4;
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-/// x32 syscalls are x86_64-arch calls with this bit set; no container of ours uses x32, and
-/// allowing it would let every denied call through under another number.
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
@@ -95,40 +92,39 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
     libc::sock_filter { code, jt, jf, k }
 }
 
-/// The default policy as a BPF program:
+/// The default policy as a BPF program, for the ABIs of the host rlxc is built for.
+pub fn default_program() -> Program {
+    program_for(abi::HOST)
+}
+
+/// The default policy for `abis`: a check of the AUDIT_ARCH per ABI jumping to its block,
+/// and every other architecture refused.
 ///
 /// ```text
 /// ld arch
-/// jeq x86_64 → X | next
-/// jeq i386   → I | unknown
-/// X: ld nr; jge x32 → EPERM; jeq n → its errno ...; ret ALLOW; ret ERRNO|e ...
-/// I: ld nr;                  jeq n → its errno ...; ret ALLOW; ret ERRNO|e ...
-/// unknown: ret EPERM
+/// jeq abi₀ → B₀ | next
+/// jeq abi₁ → B₁ | next
+/// ret EPERM                  (an architecture none of them is)
+/// B₀: ld nr; [jge x32 → EPERM;] jeq n → its errno ...; ret ALLOW; ret ERRNO|e ...
+/// B₁: ...
 /// ```
-pub fn default_program() -> Program {
-    let x86_64: Vec<(u32, u16)> = policy::DENIED
-        .iter()
-        .map(|d| (d.x86_64 as u32, d.errno))
-        .collect();
-    let i386: Vec<(u32, u16)> = policy::DENIED
-        .iter()
-        .filter_map(|d| d.i386.map(|n| (n as u32, d.errno)))
-        .collect();
-    let x86_64_block = deny_block(&x86_64, true);
-    let i386_block = deny_block(&i386, false);
-    let mut program = vec![
-        statement(BPF_LD_W_ABS, ARCH_OFFSET),
-        jump(BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
-        jump(
+pub fn program_for(abis: &[&abi::Abi]) -> Program {
+    let blocks: Vec<Vec<libc::sock_filter>> = abis.iter().map(|a| deny_block(a)).collect();
+    let n = abis.len();
+    let mut program = vec![statement(BPF_LD_W_ABS, ARCH_OFFSET)];
+    // Check `i` sits at 1 + i and its block starts at n + 2 + the blocks before it.
+    let mut before = 0;
+    for (i, (abi, block)) in abis.iter().zip(&blocks).enumerate() {
+        program.push(jump(
             BPF_JMP_JEQ_K,
-            AUDIT_ARCH_I386,
-            offset(x86_64_block.len()),
-            offset(x86_64_block.len() + i386_block.len()),
-        ),
-    ];
-    program.extend(x86_64_block);
-    program.extend(i386_block);
+            abi.audit_arch,
+            offset(n - i + before),
+            0,
+        ));
+        before += block.len();
+    }
     program.push(errno(libc::EPERM as u16));
+    program.extend(blocks.into_iter().flatten());
     Program(program)
 }
 
@@ -136,20 +132,25 @@ fn errno(errno: u16) -> libc::sock_filter {
     statement(BPF_RET_K, SECCOMP_RET_ERRNO | u32::from(errno))
 }
 
-/// A BPF jump offset; the blocks are a few dozen instructions, far below the 255 limit.
+/// A BPF jump offset; the blocks are a few dozen instructions, far below the 255 limit (a
+/// test checks the longest program).
 fn offset(n: usize) -> u8 {
     u8::try_from(n).unwrap_or(u8::MAX)
 }
 
-/// `ld nr`, one check per number (and the x32 bit) jumping to the return of its errno, then
-/// `ret ALLOW`, then one return per distinct errno. With `k` checks, check `j` sits at
-/// index `1 + j`, `ret ALLOW` at `k + 1` and return `r` at `k + 2 + r`.
-fn deny_block(denied: &[(u32, u16)], refuse_x32: bool) -> Vec<libc::sock_filter> {
+/// `ld nr`, one check per number of `abi` (and its other ABI's range) jumping to the return
+/// of its errno, then `ret ALLOW`, then one return per distinct errno. With `k` checks,
+/// check `j` sits at index `1 + j`, `ret ALLOW` at `k + 1` and return `r` at `k + 2 + r`.
+fn deny_block(abi: &abi::Abi) -> Vec<libc::sock_filter> {
     let mut checks: Vec<(u16, u32, u16)> = Vec::new();
-    if refuse_x32 {
-        checks.push((BPF_JMP_JGE_K, X32_SYSCALL_BIT, libc::EPERM as u16));
+    if let Some(from) = abi.refuse_from {
+        checks.push((BPF_JMP_JGE_K, from, libc::EPERM as u16));
     }
-    checks.extend(denied.iter().map(|(nr, e)| (BPF_JMP_JEQ_K, *nr, *e)));
+    checks.extend(
+        policy::DENIED
+            .iter()
+            .filter_map(|d| (abi.number)(&d.nr).map(|nr| (BPF_JMP_JEQ_K, nr, d.errno))),
+    );
     let mut answers: Vec<u16> = Vec::new();
     for (_, _, e) in &checks {
         if !answers.contains(e) {
@@ -168,22 +169,25 @@ fn deny_block(denied: &[(u32, u16)], refuse_x32: bool) -> Vec<libc::sock_filter>
 }
 
 /// The filter that hands sysinfo(2) to the /proc view's server (see `procview::sysinfo`):
-/// x86_64's sysinfo notifies, everything else passes on to the filters below it (the default
-/// policy, installed later, still refuses x32 and unknown architectures). i386 callers keep
-/// the kernel's answer: their `struct sysinfo` has another layout.
-///
+/// the native ABI's sysinfo notifies, everything else passes on to the filters below it (the
+/// default policy, installed later, still refuses x32 and unknown architectures). i386 and
+/// arm callers keep the kernel's answer: their `struct sysinfo` has another layout.
+pub fn sysinfo_notify_program() -> Program {
+    sysinfo_notify_program_for(abi::NATIVE)
+}
+
 /// ```text
-/// ld arch; jeq x86_64 → next | allow
+/// ld arch; jeq native → next | allow
 /// ld nr;   jeq sysinfo → notify | allow
 /// allow: ret ALLOW
 /// notify: ret USER_NOTIF
 /// ```
-pub fn sysinfo_notify_program() -> Program {
+fn sysinfo_notify_program_for(native: &abi::Abi) -> Program {
     Program(vec![
         statement(BPF_LD_W_ABS, ARCH_OFFSET),
-        jump(BPF_JMP_JEQ_K, AUDIT_ARCH_X86_64, 0, 2),
+        jump(BPF_JMP_JEQ_K, native.audit_arch, 0, 2),
         statement(BPF_LD_W_ABS, NR_OFFSET),
-        jump(BPF_JMP_JEQ_K, libc::SYS_sysinfo as u32, 1, 0),
+        jump(BPF_JMP_JEQ_K, native.sysinfo, 1, 0),
         statement(BPF_RET_K, SECCOMP_RET_ALLOW),
         statement(BPF_RET_K, SECCOMP_RET_USER_NOTIF),
     ])
@@ -247,124 +251,4 @@ pub fn install(program: &Program) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A tiny interpreter of the instructions the program uses, to check its jumps.
-    fn run(program: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
-        let mut pc = 0;
-        let mut acc = 0u32;
-        loop {
-            let insn = &program[pc];
-            match insn.code {
-                BPF_LD_W_ABS => acc = if insn.k == ARCH_OFFSET { arch } else { nr },
-                BPF_JMP_JEQ_K | BPF_JMP_JGE_K => {
-                    let taken = if insn.code == BPF_JMP_JEQ_K {
-                        acc == insn.k
-                    } else {
-                        acc >= insn.k
-                    };
-                    pc += usize::from(if taken { insn.jt } else { insn.jf });
-                }
-                BPF_RET_K => return insn.k,
-                other => panic!("unexpected instruction {other:#x}"),
-            }
-            pc += 1;
-        }
-    }
-
-    const EPERM: u32 = SECCOMP_RET_ERRNO | libc::EPERM as u32;
-
-    fn run_default(arch: u32, nr: u32) -> u32 {
-        run(default_program().instructions(), arch, nr)
-    }
-
-    #[test]
-    fn denies_every_listed_call_on_both_abis_and_allows_the_rest() {
-        for denied in policy::DENIED {
-            let answer = SECCOMP_RET_ERRNO | u32::from(denied.errno);
-            assert_eq!(
-                run_default(AUDIT_ARCH_X86_64, denied.x86_64 as u32),
-                answer,
-                "{}",
-                denied.name
-            );
-            if let Some(nr) = denied.i386 {
-                assert_eq!(
-                    run_default(AUDIT_ARCH_I386, nr as u32),
-                    answer,
-                    "{} (i386)",
-                    denied.name
-                );
-            }
-        }
-        for allowed in [0u32, 1, 2, 59, 60, 231] {
-            assert_eq!(run_default(AUDIT_ARCH_X86_64, allowed), SECCOMP_RET_ALLOW);
-        }
-        // i386 read/write/exit are allowed too.
-        for allowed in [1u32, 3, 4] {
-            assert_eq!(run_default(AUDIT_ARCH_I386, allowed), SECCOMP_RET_ALLOW);
-        }
-    }
-
-    #[test]
-    fn x32_and_unknown_architectures_are_refused() {
-        assert_eq!(run_default(AUDIT_ARCH_X86_64, X32_SYSCALL_BIT | 1), EPERM);
-        assert_eq!(run_default(0xc000_00b7, 1), EPERM);
-    }
-
-    #[test]
-    fn syslog_answers_zero_so_dmesg_prints_an_empty_log() {
-        let syslog = libc::SYS_syslog as u32;
-        assert_eq!(run_default(AUDIT_ARCH_X86_64, syslog), SECCOMP_RET_ERRNO);
-        assert_eq!(run_default(AUDIT_ARCH_I386, 103), SECCOMP_RET_ERRNO);
-    }
-
-    #[test]
-    fn only_x86_64_sysinfo_is_handed_to_the_listener() {
-        let program = sysinfo_notify_program();
-        let sysinfo = libc::SYS_sysinfo as u32;
-        assert_eq!(
-            run(program.instructions(), AUDIT_ARCH_X86_64, sysinfo),
-            SECCOMP_RET_USER_NOTIF
-        );
-        for other in [0u32, 1, 59, 103, X32_SYSCALL_BIT | sysinfo] {
-            assert_eq!(
-                run(program.instructions(), AUDIT_ARCH_X86_64, other),
-                SECCOMP_RET_ALLOW
-            );
-        }
-        // i386's sysinfo (116) keeps the kernel's answer.
-        assert_eq!(
-            run(program.instructions(), AUDIT_ARCH_I386, 116),
-            SECCOMP_RET_ALLOW
-        );
-    }
-
-    #[test]
-    fn a_program_survives_its_bytes() {
-        let program = default_program();
-        let back = Program::from_bytes(&program.to_bytes()).expect("whole program");
-        assert_eq!(back.to_bytes(), program.to_bytes());
-        assert!(Program::from_bytes(&[]).is_none());
-        assert!(Program::from_bytes(&[0; 7]).is_none());
-    }
-
-    #[test]
-    fn the_numbers_match_this_platforms() {
-        assert_eq!(policy::DENIED[0].x86_64, libc::SYS_open_by_handle_at);
-        let by_name = |name: &str| {
-            policy::DENIED
-                .iter()
-                .find(|d| d.name == name)
-                .map(|d| d.x86_64)
-        };
-        assert_eq!(by_name("syslog"), Some(libc::SYS_syslog));
-        assert_eq!(by_name("keyctl"), Some(libc::SYS_keyctl));
-        assert_eq!(by_name("bpf"), Some(libc::SYS_bpf));
-        assert_eq!(by_name("userfaultfd"), Some(libc::SYS_userfaultfd));
-        assert_eq!(by_name("kexec_file_load"), Some(libc::SYS_kexec_file_load));
-        assert_eq!(by_name("finit_module"), Some(libc::SYS_finit_module));
-        assert_eq!(by_name("perf_event_open"), Some(libc::SYS_perf_event_open));
-    }
-}
+mod tests;

@@ -3,14 +3,26 @@
 //! the config keeps, not a sandbox of its own. Denied calls fail with EPERM, as if the
 //! kernel lacked the permission, which software handles better than a kill; syslog answers 0.
 
-/// One denied syscall: its name, its numbers on x86_64 and i386 (`None` where the ABI has
-/// none), the errno it fails with, and why a container must not make it.
+/// One denied syscall: its name, its number on each ABI, the errno it fails with, and why a
+/// container must not make it.
 pub struct Denied {
     pub name: &'static str,
-    pub x86_64: i64,
-    pub i386: Option<i64>,
+    pub nr: Numbers,
     pub errno: u16,
     pub why: &'static str,
+}
+
+/// A call's number on each ABI of [`super::abi`], `None` where the ABI lacks it. Written out
+/// rather than taken from `libc::SYS_*`, which knows the build target's native ABI only: this
+/// way every column is compiled, and checked against libseccomp by the tests, on any host,
+/// and a new row cannot leave one out. Looking the numbers up in libseccomp at each start
+/// would cost time and add a failure to the start path for numbers that never change.
+pub struct Numbers {
+    pub x86_64: Option<u32>,
+    pub i386: Option<u32>,
+    pub aarch64: Option<u32>,
+    /// 32-bit arm (EABI), under an aarch64 kernel.
+    pub arm: Option<u32>,
 }
 
 const EPERM: u16 = libc::EPERM as u16;
@@ -18,114 +30,178 @@ const EPERM: u16 = libc::EPERM as u16;
 pub const DENIED: &[Denied] = &[
     Denied {
         name: "open_by_handle_at",
-        x86_64: 304,
-        i386: Some(342),
+        nr: Numbers {
+            x86_64: Some(304),
+            i386: Some(342),
+            aarch64: Some(265),
+            arm: Some(371),
+        },
         errno: EPERM,
         why: "opens any host file by handle (the \"shocker\" escape with CAP_DAC_READ_SEARCH)",
     },
     Denied {
         name: "kexec_load",
-        x86_64: 246,
-        i386: Some(283),
+        nr: Numbers {
+            x86_64: Some(246),
+            i386: Some(283),
+            aarch64: Some(104),
+            arm: Some(347),
+        },
         errno: EPERM,
         why: "replaces the running host kernel",
     },
     Denied {
         name: "kexec_file_load",
-        x86_64: 320,
-        i386: None,
+        nr: Numbers {
+            x86_64: Some(320),
+            i386: None,
+            aarch64: Some(294),
+            arm: Some(401),
+        },
         errno: EPERM,
         why: "replaces the running host kernel",
     },
     Denied {
         name: "init_module",
-        x86_64: 175,
-        i386: Some(128),
+        nr: Numbers {
+            x86_64: Some(175),
+            i386: Some(128),
+            aarch64: Some(105),
+            arm: Some(128),
+        },
         errno: EPERM,
         why: "loads code into the host kernel",
     },
     Denied {
         name: "finit_module",
-        x86_64: 313,
-        i386: Some(350),
+        nr: Numbers {
+            x86_64: Some(313),
+            i386: Some(350),
+            aarch64: Some(273),
+            arm: Some(379),
+        },
         errno: EPERM,
         why: "loads code into the host kernel",
     },
     Denied {
         name: "delete_module",
-        x86_64: 176,
-        i386: Some(129),
+        nr: Numbers {
+            x86_64: Some(176),
+            i386: Some(129),
+            aarch64: Some(106),
+            arm: Some(129),
+        },
         errno: EPERM,
         why: "unloads host kernel modules",
     },
     Denied {
         name: "keyctl",
-        x86_64: 250,
-        i386: Some(288),
+        nr: Numbers {
+            x86_64: Some(250),
+            i386: Some(288),
+            aarch64: Some(219),
+            arm: Some(311),
+        },
         errno: EPERM,
         why: "kernel keyrings are not namespaced: reads and changes other users' keys",
     },
     Denied {
         name: "add_key",
-        x86_64: 248,
-        i386: Some(286),
+        nr: Numbers {
+            x86_64: Some(248),
+            i386: Some(286),
+            aarch64: Some(217),
+            arm: Some(309),
+        },
         errno: EPERM,
         why: "kernel keyrings are not namespaced",
     },
     Denied {
         name: "request_key",
-        x86_64: 249,
-        i386: Some(287),
+        nr: Numbers {
+            x86_64: Some(249),
+            i386: Some(287),
+            aarch64: Some(218),
+            arm: Some(310),
+        },
         errno: EPERM,
         why: "kernel keyrings are not namespaced; can run host upcalls",
     },
     Denied {
         name: "syslog",
-        x86_64: 103,
-        i386: Some(103),
+        nr: Numbers {
+            x86_64: Some(103),
+            i386: Some(103),
+            aarch64: Some(116),
+            arm: Some(103),
+        },
         // "Success, nothing read": dmesg prints an empty log and exits 0 instead of an error.
         errno: 0,
         why: "reads and clears the host's kernel log (dmesg); answered with 0, an empty log",
     },
     Denied {
         name: "bpf",
-        x86_64: 321,
-        i386: Some(357),
+        nr: Numbers {
+            x86_64: Some(321),
+            i386: Some(357),
+            aarch64: Some(280),
+            arm: Some(386),
+        },
         errno: EPERM,
         why: "loads programs into the host kernel; a large attack surface",
     },
     Denied {
         name: "perf_event_open",
-        x86_64: 298,
-        i386: Some(336),
+        nr: Numbers {
+            x86_64: Some(298),
+            i386: Some(336),
+            aarch64: Some(241),
+            arm: Some(364),
+        },
         errno: EPERM,
         why: "observes the host and other containers; a large attack surface",
     },
     Denied {
         name: "userfaultfd",
-        x86_64: 323,
-        i386: Some(374),
+        nr: Numbers {
+            x86_64: Some(323),
+            i386: Some(374),
+            aarch64: Some(282),
+            arm: Some(388),
+        },
         errno: EPERM,
         why: "stalls kernel code at will: the usual tool of kernel exploits",
     },
     Denied {
         name: "acct",
-        x86_64: 163,
-        i386: Some(51),
+        nr: Numbers {
+            x86_64: Some(163),
+            i386: Some(51),
+            aarch64: Some(89),
+            arm: Some(51),
+        },
         errno: EPERM,
         why: "switches process accounting for the whole host",
     },
     Denied {
         name: "swapon",
-        x86_64: 167,
-        i386: Some(87),
+        nr: Numbers {
+            x86_64: Some(167),
+            i386: Some(87),
+            aarch64: Some(224),
+            arm: Some(87),
+        },
         errno: EPERM,
         why: "changes the host's swap",
     },
     Denied {
         name: "swapoff",
-        x86_64: 168,
-        i386: Some(115),
+        nr: Numbers {
+            x86_64: Some(168),
+            i386: Some(115),
+            aarch64: Some(225),
+            arm: Some(115),
+        },
         errno: EPERM,
         why: "changes the host's swap",
     },
@@ -140,8 +216,14 @@ pub fn reference_markdown() -> String {
          unless the config sets `lxc.seccomp.profile =` (empty) on purpose or names a profile \
          file, which then replaces it (as in LXC; `rlxc config check` lists the calls below \
          that such a profile lets through). Denied calls fail with the errno given (EPERM, as \
-         if the permission were missing; 0 for syslog, so `dmesg` prints an empty log); x32 \
-         calls and unknown architectures are refused.\n\n\
+         if the permission were missing; 0 for syslog, so `dmesg` prints an empty log).\n\n\
+         The filter knows each call's number on every ABI a container's process can use: on \
+         an x86_64 host x86_64 and i386 (`lxc.arch = i686` containers), x32 calls being \
+         refused; on an aarch64 host aarch64 and 32-bit arm (`armhf`, where the CPU runs it). \
+         Calls of any other architecture are refused. rlxc builds for these two only: for any \
+         other target the build stops with a `compile_error!` rather than make a filter that \
+         refuses every call (the numbers and AUDIT_ARCH values are checked against \
+         libseccomp's for all four ABIs on any build host).\n\n\
          | syscall | answer | why it is denied |\n|---|---|---|\n",
     );
     for denied in DENIED {
@@ -158,7 +240,7 @@ pub fn reference_markdown() -> String {
     out.push_str(
         "\n## sysinfo(2) from the container's cgroups\n\n\
          With the /proc view on (`lxc.procview`) and this default policy, init runs under a \
-         second, one-rule filter that hands x86_64 `sysinfo` to the view's server (seccomp \
+         second, one-rule filter that hands the native ABI's `sysinfo` (x86_64's or aarch64's) to the view's server (seccomp \
          user notification). It answers with the container's numbers: uptime from its time \
          namespace, the load average of its `/proc/loadavg`, totalram = the memory limit (or \
          the host's total), freeram = limit − usage, sharedram = its shmem, bufferram 0, \
@@ -170,13 +252,15 @@ pub fn reference_markdown() -> String {
          attach`) get the same filter with a listener of their own, handed to the server \
          through the monitor; only once the monitor has it is the command started, otherwise \
          it runs without the filter and the kernel answers. A profile file replaces this \
-         filter along with the policy; i386 callers keep the kernel's answer.\n",
+         filter along with the policy; i386 and arm callers keep the kernel's answer (another \
+         layout of the struct).\n",
     );
     out.push_str(
         "\n## Profile files, no_new_privs, LSM labels\n\n\
          `lxc.seccomp.profile = FILE` takes LXC's version 1 and 2 profiles (allow and deny \
          lists, `[arch]` sections, `errno N` / `kill` / `trap` / `allow`, argument \
-         comparisons), compiled with libseccomp for x86_64, i386 and x32; LXC's `kill` kills \
+         comparisons), compiled with libseccomp for the host's ABIs as LXC does (x86_64, i386 \
+         and x32 on x86_64; aarch64 and arm on aarch64); LXC's `kill` kills \
          the whole process. `notify` rules and `lxc.seccomp.notify.*` are refused: rlxc has no \
          notification proxy. Attached commands get the filter init was started with (kept in \
          the run directory; the sysinfo one as above) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\

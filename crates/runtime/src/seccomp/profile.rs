@@ -85,14 +85,14 @@ pub fn compile_file(path: &Path) -> Result<(Program, Profile), SeccompError> {
     Ok((program, profile))
 }
 
-/// The ABIs a filter covers on this host: on x86_64 also i386 and x32 (as LXC), each with
-/// the profile's default; calls of any other ABI are killed (libseccomp's bad-arch action).
+/// The ABIs a filter covers on this host, as LXC's: on x86_64 also i386 and x32, on aarch64
+/// also 32-bit arm, each with the profile's default; calls of any other ABI are killed
+/// (libseccomp's bad-arch action).
 fn host_arches() -> Vec<ScmpArch> {
-    let native = ScmpArch::native();
-    if native == ScmpArch::X8664 {
-        vec![ScmpArch::X8664, ScmpArch::X86, ScmpArch::X32]
-    } else {
-        vec![native]
+    match ScmpArch::native() {
+        ScmpArch::X8664 => vec![ScmpArch::X8664, ScmpArch::X86, ScmpArch::X32],
+        ScmpArch::Aarch64 => vec![ScmpArch::Aarch64, ScmpArch::Arm],
+        native => vec![native],
     }
 }
 
@@ -326,7 +326,9 @@ fn allows(profile: &Profile, denied: &policy::Denied) -> bool {
     });
     let mut about = native_rules.filter(|r| match &r.syscall {
         Syscall::Name(name) => name == denied.name,
-        Syscall::Number(nr) => i64::from(*nr) == denied.x86_64 && cfg!(target_arch = "x86_64"),
+        Syscall::Number(nr) => {
+            (super::abi::NATIVE.number)(&denied.nr).map(i64::from) == Some(i64::from(*nr))
+        }
         Syscall::RejectForceUmount => false,
     });
     match profile.policy {
