@@ -87,6 +87,7 @@ impl Place {
             monitor_cgroups: vec![],
             started_at: 0,
             sysinfo_view: false,
+            effective: None,
             freezer: None,
             cgroup_leaves: Vec::new(),
         }

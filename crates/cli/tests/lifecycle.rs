@@ -622,3 +622,60 @@ fn cgroups_a_killed_run_left_without_its_records_are_replaced_at_the_next_start(
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+/// What `start -s` changed holds for the verbs that come later: `stop` sends the halt signal
+/// the container started with, `attach` runs as its `lxc.init.uid`, `info -c` shows its
+/// values; the config file, which says otherwise, is not read again.
+#[test]
+fn a_starts_overrides_hold_for_stop_attach_and_info() {
+    let world = World::new();
+    let name = world.busybox("overrides");
+    let init = world.rootfs(&name).join("sbin/signal-init");
+    std::fs::write(
+        &init,
+        "#!/bin/sh\ntrap 'echo USR1 >/tmp/got; exit 0' USR1\ntrap 'echo PWR >/tmp/got; exit 0' PWR\n\
+         while :; do sleep 600 & wait; done\n",
+    )
+    .expect("init");
+    std::fs::set_permissions(&init, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    world
+        .rlxc(&[
+            "start",
+            "-n",
+            &name,
+            "-s",
+            "lxc.init.cmd=/sbin/signal-init",
+            "-s",
+            "lxc.signal.halt=SIGUSR1",
+            "-s",
+            "lxc.init.uid=1000",
+        ])
+        .assert()
+        .success();
+    world
+        .rlxc(&["info", "-n", &name, "-c", "lxc.signal.halt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("lxc.signal.halt = SIGUSR1"));
+    world
+        .rlxc(&[
+            "attach",
+            "-n",
+            &name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo $(id -u)",
+        ])
+        .assert()
+        .success()
+        .stdout("1000\n");
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "30"])
+        .assert()
+        .success();
+    let got = std::fs::read_to_string(world.rootfs(&name).join("tmp/got")).expect("init's record");
+    assert_eq!(got, "USR1\n", "stop sent the config file's halt signal");
+    world.assert_nothing_left(&name);
+}

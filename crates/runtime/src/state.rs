@@ -143,6 +143,44 @@ pub struct StateFile {
     /// filter): `rlxc attach` hands its command's sysinfo to it too.
     #[serde(default)]
     pub sysinfo_view: bool,
+    /// What later verbs need of the config the container runs with: the file's as `start -s`
+    /// changed it, resolved once (the file may change or go while the container runs).
+    /// `None` in state files of an rlxc before it was recorded.
+    #[serde(default)]
+    pub effective: Option<Effective>,
+}
+
+/// The effective config of a running container, as `stop`, `attach` and `info` need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effective {
+    /// `lxc.signal.halt`, `.reboot` and `.stop`, with LXC's defaults applied.
+    pub halt_signal: i32,
+    pub reboot_signal: i32,
+    pub stop_signal: i32,
+    /// `lxc.init.uid` / `lxc.init.gid`: whom an attached command runs as by default.
+    pub init_uid: u32,
+    pub init_gid: u32,
+    /// Every key and value, as `rlxc config show` renders them (`info -c KEY` reads these).
+    pub config: Vec<(String, String)>,
+}
+
+impl Effective {
+    /// LXC's defaults: SIGPWR halts, SIGINT reboots, SIGKILL ends what is left.
+    pub const DEFAULT_HALT_SIGNAL: i32 = libc::SIGPWR;
+    pub const DEFAULT_REBOOT_SIGNAL: i32 = libc::SIGINT;
+    pub const DEFAULT_STOP_SIGNAL: i32 = libc::SIGKILL;
+
+    pub fn of(spec: &rlxc_config::ContainerSpec) -> Effective {
+        let signal = |s: Option<rlxc_config::values::Signal>, default| s.map_or(default, |s| s.0);
+        Effective {
+            halt_signal: signal(spec.signals.halt, Self::DEFAULT_HALT_SIGNAL),
+            reboot_signal: signal(spec.signals.reboot, Self::DEFAULT_REBOOT_SIGNAL),
+            stop_signal: signal(spec.signals.stop, Self::DEFAULT_STOP_SIGNAL),
+            init_uid: spec.init.uid.unwrap_or(0),
+            init_gid: spec.init.gid.unwrap_or(0),
+            config: rlxc_config::keys::render(spec),
+        }
+    }
 }
 
 /// Why the state file could not be read or written.
@@ -262,6 +300,14 @@ mod tests {
             monitor_cgroups: vec![],
             started_at: 1,
             sysinfo_view: false,
+            effective: Some(Effective::of(
+                &rlxc_config::load_str(
+                    "lxc.signal.halt = SIGUSR1\nlxc.init.uid = 1000\n",
+                    Path::new("test.conf"),
+                )
+                .expect("config")
+                .spec,
+            )),
             freezer: None,
             cgroup_leaves: Vec::new(),
         };

@@ -155,16 +155,21 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `lxc.init.uid` / `lxc.init.gid` of the running container's config (`--rcfile` wins), the
-/// default identity of the command as in LXC; root when the config cannot be read.
+/// `lxc.init.uid` / `lxc.init.gid` of the running container (`--rcfile` wins), the default
+/// identity of the command as in LXC: as the state file records them (the config as started,
+/// `-s` included); a state file of an older rlxc has none, and the config is read again.
+/// Root when neither can be read.
 fn init_ids(common: &CommonOpts, paths: &rlxc_runtime::paths::ContainerPaths) -> (u32, u32) {
-    let config = match &common.rcfile {
-        Some(rcfile) => Some(rcfile.clone()),
-        None => StateFile::read(&paths.state_file())
-            .ok()
-            .flatten()
-            .map(|state| state.config),
-    };
+    let state = StateFile::read(&paths.state_file()).ok().flatten();
+    if common.rcfile.is_none() {
+        if let Some(effective) = state.as_ref().and_then(|s| s.effective.as_ref()) {
+            return (effective.init_uid, effective.init_gid);
+        }
+    }
+    let config = common
+        .rcfile
+        .clone()
+        .or_else(|| state.map(|state| state.config));
     let spec = config.and_then(|path| match rlxc_config::load_file(&path, &[]) {
         Ok(loaded) => Some(loaded.spec),
         Err(_) => {

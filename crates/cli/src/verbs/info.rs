@@ -50,7 +50,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         bail!("{} doesn't exist", paths.name);
     }
     if !args.config.is_empty() {
-        return print_config_keys(&config_path, &args.config);
+        // A running container's config is the one it started with (`start -s` included).
+        let rendered = match file.as_ref().and_then(|f| f.effective.as_ref()) {
+            Some(effective) => effective.config.clone(),
+            None => rlxc_config::keys::render(&rlxc_config::load_file(&config_path, &[])?.spec),
+        };
+        return print_config_keys(&rendered, &args.config);
     }
     // No pid once init is gone (a container still being torn down is STOPPING).
     let pid = file
@@ -194,9 +199,7 @@ fn humanize(bytes: u64) -> String {
 }
 
 /// `-c KEY`: `KEY = VALUE` from the container's config, or `KEY invalid` (LXC's wording).
-fn print_config_keys(config: &std::path::Path, keys: &[String]) -> anyhow::Result<ExitCode> {
-    let loaded = rlxc_config::load_file(config, &[])?;
-    let rendered = rlxc_config::keys::render(&loaded.spec);
+fn print_config_keys(rendered: &[(String, String)], keys: &[String]) -> anyhow::Result<ExitCode> {
     for key in keys {
         let values: Vec<&str> = rendered
             .iter()

@@ -37,32 +37,34 @@ pub struct Args {
     pub nokill: bool,
 }
 
+/// The signals the running container was started with (`start -s` included), as its state
+/// file records them; a state file of an older rlxc has none, and its config is read again.
+fn effective(state: &rlxc_runtime::state::StateFile) -> rlxc_runtime::state::Effective {
+    state.effective.clone().unwrap_or_else(|| {
+        let spec = rlxc_config::load_file(&state.config, &[])
+            .map(|loaded| loaded.spec)
+            .unwrap_or_default();
+        rlxc_runtime::state::Effective::of(&spec)
+    })
+}
+
 /// LXC's default wait for a clean shutdown.
 const DEFAULT_TIMEOUT: i64 = 60;
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
-    let spec = rlxc_runtime::state::StateFile::read(&paths.state_file())?
-        .and_then(|state| rlxc_config::load_file(&state.config, &[]).ok())
-        .map(|loaded| loaded.spec);
-    let halt_signal = spec
-        .as_ref()
-        .and_then(|s| s.signals.halt)
-        .map_or(libc::SIGPWR, |s| s.0);
-    let stop_signal = spec
-        .as_ref()
-        .and_then(|s| s.signals.stop)
-        .map_or(libc::SIGKILL, |s| s.0);
+    let state = rlxc_runtime::state::StateFile::read(&paths.state_file())?;
+    let signals = state.as_ref().map(effective).unwrap_or_else(|| {
+        // Not running: the signals matter only to say so; LXC's defaults will do.
+        rlxc_runtime::state::Effective::of(&rlxc_config::ContainerSpec::default())
+    });
+    let (halt_signal, stop_signal) = (signals.halt_signal, signals.stop_signal);
     let timeout = match args.timeout.unwrap_or(DEFAULT_TIMEOUT) {
         t if t < 0 => None,
         t => Some(Duration::from_secs(t as u64)),
     };
     if args.reboot {
-        let reboot_signal = spec
-            .as_ref()
-            .and_then(|s| s.signals.reboot)
-            .map_or(libc::SIGINT, |s| s.0);
-        return match reboot(&paths, reboot_signal, timeout, args.nowait)? {
+        return match reboot(&paths, signals.reboot_signal, timeout, args.nowait)? {
             RebootOutcome::NotRunning => {
                 eprintln!("{} is not running", paths.name);
                 Ok(ExitCode::from(2))

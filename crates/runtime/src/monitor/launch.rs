@@ -155,10 +155,12 @@ pub(super) fn fork_monitor(
     match forked {
         crate::sys::Forked::Child => {
             drop(status_read);
+            let effective = crate::state::Effective::of(&launch.spec);
             let recipe = Recipe {
                 plan,
                 rootfs_plan,
                 cgroups: &cgroup_plan,
+                effective: &effective,
             };
             let code = monitor_main(launch, recipe, monitor_cgroup, lock, status_write, mode);
             std::process::exit(code)
@@ -203,6 +205,8 @@ struct Recipe<'a> {
     plan: &'a InitPlan,
     rootfs_plan: &'a RootfsPlan,
     cgroups: &'a CgroupPlan,
+    /// What the state file records of the config, worked out once for every (re)start.
+    effective: &'a crate::state::Effective,
 }
 
 /// What both a start and an execute check and take before anything is made: the plans, the
@@ -576,6 +580,7 @@ fn start(
             .procview
             .as_ref()
             .is_some_and(|server| server.answers_sysinfo()),
+        effective: Some(recipe.effective.clone()),
     };
     if let Some(network) = &made.network {
         network.record(&mut state);
