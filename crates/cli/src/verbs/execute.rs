@@ -40,13 +40,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if args.daemon {
         bail!("execute -d is not available yet in this rlxc build; use start -d");
     }
-    if args.share.net.is_some()
-        || args.share.ipc.is_some()
-        || args.share.uts.is_some()
-        || args.share.pid.is_some()
-    {
-        bail!("--share-net/ipc/uts/pid are not available yet in this rlxc build");
-    }
     let paths = common.container_paths()?;
     let config_path = common.config_path()?;
     if !config_path.exists() {
@@ -67,6 +60,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if let Some(gid) = args.gid {
         defines.push(format!("lxc.init.gid={gid}"));
     }
+    defines.extend(args.share.defines());
     let loaded = rlxc_config::load_file(&config_path, &defines)?;
     let command = if args.command.is_empty() {
         match &loaded.spec.init.execute_cmd {

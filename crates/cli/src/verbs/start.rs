@@ -50,8 +50,8 @@ pub struct Args {
     pub command: Vec<String>,
 }
 
-/// `--share-net|ipc|uts|pid NAME|PID`: join another container's (or process's) namespace.
-/// Shared with `execute`.
+/// `--share-net|ipc|uts|pid NAME|PID`: join another container's (or process's) namespace,
+/// as `lxc.namespace.share.NS` does (which they set). Shared with `execute`.
 #[derive(Debug, clap::Args)]
 pub struct ShareNamespaces {
     /// Share the network namespace of container NAME or process PID
@@ -81,13 +81,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             config_path.display(),
             paths.name
         );
-    }
-    if args.share.net.is_some()
-        || args.share.ipc.is_some()
-        || args.share.uts.is_some()
-        || args.share.pid.is_some()
-    {
-        bail!("--share-net/ipc/uts/pid are not available yet in this rlxc build");
     }
     let loaded = rlxc_config::load_file(&config_path, &defines(args))?;
     let loaded_lines = &loaded;
@@ -154,5 +147,23 @@ fn defines(args: &Args) -> Vec<String> {
     if let Some(log) = &args.console_log {
         defines.push(format!("lxc.console.logfile={}", log.display()));
     }
+    defines.extend(args.share.defines());
     defines
+}
+
+impl ShareNamespaces {
+    /// `lxc.namespace.share.NS=TARGET` for each option given.
+    pub fn defines(&self) -> Vec<String> {
+        [
+            ("net", &self.net),
+            ("ipc", &self.ipc),
+            ("uts", &self.uts),
+            ("pid", &self.pid),
+        ]
+        .into_iter()
+        .filter_map(|(kind, target)| {
+            Some(format!("lxc.namespace.share.{kind}={}", target.as_ref()?))
+        })
+        .collect()
+    }
 }

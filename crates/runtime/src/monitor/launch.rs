@@ -53,6 +53,8 @@ pub enum LaunchError {
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
     Userns(#[from] crate::userns::UsernsCheckError),
+    #[error(transparent)]
+    Share(#[from] spawn::share::ShareError),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -213,6 +215,7 @@ struct Recipe<'a> {
 /// run directory and the container's lock.
 pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
     let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
+    plan.shared = spawn::share::resolve(&launch.spec, &launch.paths.lxcpath)?;
     if plan.hostname.is_none() && plan.clone_flags & libc::CLONE_NEWUTS as u64 != 0 {
         // LXC names a container's host after the container unless lxc.uts.name says.
         plan.hostname = Some(launch.paths.name.clone());
@@ -436,6 +439,29 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
     }
     if let Err(e) = hooks::run_point(&launch.spec, HookPoint::PostStop, &context) {
         eprintln!("{e}");
+    }
+    if target == "stop" && launch.spec.ephemeral == Some(true) {
+        destroy_ephemeral(launch);
+    }
+}
+
+/// `lxc.ephemeral = 1`: the container is destroyed once it has stopped, as `rlxc destroy`
+/// would (destroy hooks, then its directory; a rootfs outside it is left alone). Before the
+/// monitor's end, so a `stop` that waits for it returns with the container gone.
+fn destroy_ephemeral(launch: &Launch) {
+    let paths = &launch.paths;
+    if !paths.dir().exists() {
+        // Started from a config elsewhere (`--rcfile`): there is no container to remove.
+        return;
+    }
+    match crate::create::destroy(paths, crate::create::DestroyOptions::default()) {
+        Ok(report) if report.removed => {}
+        Ok(report) => eprintln!(
+            "lxc.ephemeral: {} was not removed entirely (mount points left: {:?})",
+            paths.dir().display(),
+            report.mount_points
+        ),
+        Err(error) => eprintln!("lxc.ephemeral: destroying {}: {error}", paths.name),
     }
 }
 

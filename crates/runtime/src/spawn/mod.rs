@@ -6,6 +6,7 @@ mod child;
 mod lock;
 mod plan;
 pub mod protocol;
+pub mod share;
 mod sys;
 mod time;
 mod tiny_init;
@@ -78,6 +79,8 @@ pub enum SpawnError {
     Clone(std::io::Error),
     #[error("time namespace (lxc.time.offset.*): {0}")]
     TimeNamespace(std::io::Error),
+    #[error("entering a shared namespace (lxc.namespace.share.*): {0}")]
+    Share(std::io::Error),
     #[error("writing the user namespace's id maps (lxc.idmap): {0}")]
     IdMaps(std::io::Error),
     #[error("setting up the host side for the child: {0}")]
@@ -122,7 +125,13 @@ pub fn spawn(
             Err(_) => {}
         }
     }
-    match sys::clone3(flags, cgroups.unified).map_err(SpawnError::Clone)? {
+    // Init is born in the namespaces it shares; the monitor goes back to its own at once.
+    let entered = share::enter(&plan.shared).map_err(SpawnError::Share)?;
+    let forked = sys::clone3(flags, cgroups.unified);
+    if !matches!(forked, Ok(sys::Forked::Child)) {
+        entered.leave();
+    }
+    match forked.map_err(SpawnError::Clone)? {
         sys::Forked::Child => {
             drop(parent_end);
             child::run(child_end, plan, cgroups.by_itself, setup_filesystem)

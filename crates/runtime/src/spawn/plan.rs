@@ -75,6 +75,9 @@ pub struct InitPlan {
     pub new_session_keyring: bool,
     /// `lxc.idmap`: a user namespace with these maps (written by the monitor before `Go`).
     pub user_namespace: Option<IdMapPlan>,
+    /// `lxc.namespace.share.*`, opened by the launch (which knows the lxcpath): joined
+    /// instead of made (their kinds are not in `clone_flags`).
+    pub shared: Vec<super::share::SharedNamespace>,
 }
 
 /// Why a spec cannot become a plan.
@@ -159,6 +162,7 @@ impl InitPlan {
             lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
             new_session_keyring: spec.security.keyring_session.unwrap_or(true),
             hook_context: None,
+            shared: Vec::new(),
             start_hooks: spec
                 .hooks
                 .commands
@@ -186,6 +190,10 @@ fn clone_flags(spec: &ContainerSpec) -> u64 {
     };
     if let Some(keep) = &spec.namespaces.keep {
         flags &= !(keep.clone_flags() as u64);
+    }
+    // Shared namespaces are joined, not made (see `share`).
+    for shared in spec.namespaces.share.keys() {
+        flags &= !(shared.clone_flag() as u64);
     }
     let shares_host_network = spec
         .networks
