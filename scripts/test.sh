@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, clippy with warnings as errors, every test in the workspace,
-# and the cgroup tests once more on a pure cgroup2 kernel (tests/uml/).
+# a short run of each fuzz target (scripts/fuzz.sh), and the cgroup tests once more on a pure
+# cgroup2 kernel (tests/uml/).
 # As root, because the integration tests start real containers. Runs every step even when an
 # earlier one fails, then prints a summary; exit status 1 if anything failed.
 set -uo pipefail
@@ -32,6 +33,8 @@ cargo_test() { cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$test_
 run_step fmt cargo fmt --all --check
 run_step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 run_step test cargo_test
+# The fuzz targets (fuzz/), built on stable and run a few seconds each (~30 s in all).
+run_step "fuzz (${RLXC_FUZZ_SECONDS:-5} s per target)" scripts/fuzz.sh
 # The cgroup-v2 lane: the real-kernel cgroup tests again on a pure cgroup2 host (a
 # user-mode-linux guest, ~30 s); it prints which tests ran there.
 run_step "cgroup-v2 lane (user-mode-linux)" tests/uml/run.sh

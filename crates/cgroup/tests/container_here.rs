@@ -172,18 +172,48 @@ fn remove_waits_for_the_last_process_to_exit() {
         .add_process(pid_of(&child), Placement::All)
         .expect("place");
 
-    // Closing its pipe makes cat exit; remove must wait for that, not fail with EBUSY.
-    let closer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(200));
-        drop(child.stdin.take());
-        child.wait().expect("wait");
-    });
-    let started = std::time::Instant::now();
+    // Closing its pipe makes cat exit; remove must wait for that, not fail with EBUSY. The
+    // pipe is closed once remove has found cat there and sleeps waiting for it (its thread
+    // in state S), and while it has not returned: no fixed pause, and no race.
     let dirs = cgroups.paths().to_vec();
-    cgroups.remove(Duration::from_secs(10)).expect("remove");
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    let (tid_sender, tid) = std::sync::mpsc::channel();
+    let remover = std::thread::spawn(move || {
+        tid_sender
+            .send(rustix::thread::gettid().as_raw_nonzero().get())
+            .expect("send tid");
+        cgroups.remove(Duration::from_secs(60))
+    });
+    wait_until_sleeping(tid.recv().expect("tid"));
+    assert!(
+        !remover.is_finished(),
+        "remove returned with cat still there"
+    );
+    drop(child.stdin.take());
+    child.wait().expect("wait");
+    remover.join().expect("remover").expect("remove");
     assert!(dirs.iter().all(|dir| !dir.exists()));
-    closer.join().expect("closer");
+}
+
+/// Waits (bounded against a hang only) until thread `tid` of this process sleeps, or is
+/// gone (the caller then sees it finished).
+fn wait_until_sleeping(tid: i32) {
+    let stat = format!("/proc/self/task/{tid}/stat");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let Ok(text) = std::fs::read_to_string(&stat) else {
+            return;
+        };
+        // The state follows the command name's closing parenthesis.
+        let state = text.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
+        if state == Some("S") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "thread never slept: {text}"
+        );
+        std::thread::yield_now();
+    }
 }
 
 #[test]

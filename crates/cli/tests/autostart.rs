@@ -5,8 +5,6 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
 use support::World;
 
 /// A hook script that records `EVENT NAME NANOSECONDS` in `log`, at the moment it runs.
@@ -140,12 +138,10 @@ fn starts_in_order_with_delays_and_shuts_down_in_reverse() {
     let other = make("other", "lxc.start.auto = 1\nlxc.group = other\n");
     let manual = make("manual", "lxc.start.order = -5\n");
 
-    let began = Instant::now();
     world
         .rlxc(&["autostart", "-g", "onboot,"])
         .assert()
         .success();
-    let took = began.elapsed();
     for name in [&first, &second, &ungrouped] {
         assert_eq!(world.state(name), "RUNNING", "{name}");
     }
@@ -160,15 +156,10 @@ fn starts_in_order_with_delays_and_shuts_down_in_reverse() {
     );
     // The onboot group in lxc.start.order, then the ungrouped ones.
     assert!(t1 < t2 && t2 < t3, "start order: {started:?}");
-    // first's delay of 2 s before the next; second has none.
+    // first's delay of 2 s before the next: the configured wait is the behaviour under test
+    // (a lower bound, which a slow host cannot break). That second and the last add no
+    // delay is a claim about speed, for the benchmarks.
     assert!(t2 - t1 >= 2_000_000_000, "delay not honoured: {}", t2 - t1);
-    assert!(
-        t3 - t2 < 1_500_000_000,
-        "a delay nobody asked for: {}",
-        t3 - t2
-    );
-    // No delay after the last container: nothing waits for it.
-    assert!(took < Duration::from_secs(4), "autostart took {took:?}");
 
     // Running ones are not started again; the list shows what a shutdown would take.
     assert_eq!(
@@ -200,21 +191,29 @@ fn starts_in_order_with_delays_and_shuts_down_in_reverse() {
 }
 
 /// Three kinds of init: busybox's (halts on SIGPWR at once), a shell that ignores SIGPWR
-/// (no handler: killed after stop's short grace), and a shell that catches it and goes on
-/// (sits out the whole timeout, then killed).
+/// (no handler: killed after stop's short grace), and a shell that catches it, notes it in
+/// /got-pwr and goes on (sits out the whole timeout, then killed).
 const INITS: [&str; 3] = [
     "",
     "lxc.init.cmd = /bin/sh -c 'while :; do sleep 1; done'\n",
-    "lxc.init.cmd = /bin/sh -c \"trap 'echo ignoring SIGPWR' PWR; while :; do sleep 1; done\"\n",
+    "lxc.init.cmd = /bin/sh -c \"trap 'echo ignoring SIGPWR; : > /got-pwr' PWR; while :; do sleep 1; done\"\n",
 ];
 
 #[test]
 fn shutdown_of_twenty_takes_one_timeout_not_twenty() {
     let world = World::new();
+    let stop_hook = recorder(&world, "stop");
     let names: Vec<String> = (0..20)
         .map(|i| {
             let name = world.busybox(&format!("many{i}"));
-            world.append_config(&name, &format!("lxc.start.auto = 1\n{}", INITS[i % 3]));
+            world.append_config(
+                &name,
+                &format!(
+                    "lxc.start.auto = 1\nlxc.hook.post-stop = {}\n{}",
+                    stop_hook.display(),
+                    INITS[i % 3]
+                ),
+            );
             name
         })
         .collect();
@@ -223,19 +222,37 @@ fn shutdown_of_twenty_takes_one_timeout_not_twenty() {
         assert_eq!(world.state(name), "RUNNING", "{name}");
     }
     let timeout = 6;
-    let began = Instant::now();
     let out = world
         .rlxc(&["autostart", "-s", "-t", &timeout.to_string()])
         .output()
         .expect("autostart -s");
-    let took = began.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("shutdown of 20 containers (timeout {timeout} s) took {took:?}\n{stderr}");
+    eprintln!("shutdown of 20 containers (timeout {timeout} s)\n{stderr}");
     assert!(out.status.success(), "{out:?}");
-    // One at a time this is 7 timeouts plus 7 graces (over a minute).
+    // One timeout for all, not one each: every init that sits out the timeout got its
+    // SIGPWR before any of them was gone (one at a time, each would get it after the one
+    // before had stopped). Ordering, not speed.
+    let stopped = events(&world);
+    let sitters: Vec<&String> = names.iter().skip(2).step_by(3).collect();
+    let got_pwr = |name: &String| -> u128 {
+        let marker = world.rootfs(name).join("got-pwr");
+        let modified = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| panic!("{}: {e}", marker.display()));
+        modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos()
+    };
+    let last_signal = sitters.iter().map(|n| got_pwr(n)).max().expect("sitters");
+    let first_gone = sitters
+        .iter()
+        .map(|n| at(&stopped, "stop", n))
+        .min()
+        .expect("sitters");
     assert!(
-        took < Duration::from_secs(timeout + 4),
-        "shutdown of 20 took {took:?}"
+        last_signal < first_gone,
+        "a SIGPWR came after a stop had ended: the stops ran one after another ({stopped:?})"
     );
     assert!(stderr.contains("ignores signal"), "{stderr}");
     assert!(

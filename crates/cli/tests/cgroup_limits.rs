@@ -83,14 +83,12 @@ fn a_memory_bomb_is_oom_killed_inside_and_the_container_goes_on() {
     assert_eq!(read(&memory, limit), (64u64 << 20).to_string());
 
     // A string that doubles until the kernel says no: 64M is reached in a few steps.
-    let started = Instant::now();
     let bomb = attach(
         &world,
         &name,
         "x=0123456789abcdef; while true; do x=$x$x; done",
     );
     assert!(!bomb.status.success(), "the bomb survived: {bomb:?}");
-    assert!(started.elapsed() < Duration::from_secs(30));
     let killed = if memory.join("memory.oom_control").exists() {
         read(&memory, "memory.oom_control")
     } else {
@@ -120,15 +118,13 @@ fn a_fork_bomb_stops_at_pids_max() {
     let pids = cgroup_dir(world.init_pid(&name), "pids");
     assert_eq!(read(&pids, "pids.max"), "24");
     // ash gives up at the first fork the kernel refuses; the sleepers stay behind.
-    let started = Instant::now();
     let bomb = attach(
         &world,
         &name,
         "i=0; while [ $i -lt 200 ]; do sleep 60 </dev/null >/dev/null 2>&1 & i=$((i+1)); done",
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "{bomb:?}");
     let current: u64 = read(&pids, "pids.current").parse().expect("pids.current");
-    assert!(current <= 24, "pids.current {current}");
+    assert!(current <= 24, "pids.current {current}: {bomb:?}");
     let events = read(&pids, "pids.events");
     let refused: u64 = events
         .strip_prefix("max ")

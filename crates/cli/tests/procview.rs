@@ -255,7 +255,12 @@ fn a_killed_server_comes_back_and_reads_inside_go_on() {
         &name,
         "(i=0; while [ $i -lt 400 ]; do head -1 /proc/meminfo >> /tmp/reads || echo FAIL >> /tmp/reads; i=$((i+1)); done) </dev/null >/dev/null 2>&1 &",
     );
-    std::thread::sleep(Duration::from_millis(200));
+    // The readers have read through the server before it is killed (bounded, no fixed pause).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while inside(&world, &name, "cat /tmp/reads 2>/dev/null | wc -l").trim() == "0" {
+        assert!(Instant::now() < deadline, "the readers never read");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let server = rustix::process::Pid::from_raw(before[0]).expect("pid");
     rustix::process::kill_process(server, rustix::process::Signal::KILL).expect("kill server");
     // The monitor starts a new one at once; wait for it (bounded), without timing asserts.
@@ -438,8 +443,18 @@ fn without_a_time_namespace_uptime_is_the_containers_lifetime() {
     let (first, _) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
     assert!(first < host, "inside {first} vs host {host}");
     assert_uptime_is_the_views(&world, &name);
-    std::thread::sleep(Duration::from_millis(1100));
-    let (second, _) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
-    assert!(second > first, "{first} then {second}");
+    // It goes on: read again until it has moved (bounded against a hang, no fixed pause).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (second, _) = uptime_fields(&inside(&world, &name, "cat /proc/uptime"));
+        if second > first {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "uptime stays at {first}: {second}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     stop_and_check(&world, &name);
 }

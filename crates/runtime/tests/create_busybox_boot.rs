@@ -123,8 +123,8 @@ fn boot(rootfs: &Path, console: &str, tty1: &str) -> Child {
 }
 
 /// Creates a busybox container, boots it and logs in as root on the console; then sends
-/// `signal` to init and returns how long init took to end and how it ended.
-fn boot_log_in_and_signal(signal: rustix::process::Signal) -> (Duration, std::process::ExitStatus) {
+/// `signal` to init and returns how it ended. How fast is for the benchmarks (bench/).
+fn boot_log_in_and_signal(signal: rustix::process::Signal) -> std::process::ExitStatus {
     let lxcpath = tempfile::tempdir().expect("tempdir");
     let paths = ContainerPaths::with_run_root(lxcpath.path(), "bb", lxcpath.path());
     let request = CreateRequest {
@@ -150,23 +150,19 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> (Duration, std::pr
     read_until(&mut console, "root@bb:/root# ", Duration::from_secs(10));
 
     let init = only_child(unshare.id());
-    let sent = Instant::now();
     rustix::process::kill_process(Pid::from_raw(init).expect("init pid"), signal)
         .expect("signal init");
-    let stopped = exits_within(unshare, Duration::from_secs(3));
-    let took = sent.elapsed();
-    assert!(stopped, "init was still running 3 s after {signal:?}");
+    // A bound against a hang only: the init ends by itself or this fails.
+    let stopped = exits_within(unshare, Duration::from_secs(60));
+    assert!(stopped, "init was still running 60 s after {signal:?}");
     let status = unshare.wait().expect("reap unshare");
     guard.0 = None;
-    eprintln!("init ended {took:?} after {signal:?}: {status}");
-    (took, status)
+    status
 }
 
 #[test]
-fn busybox_rootfs_boots_to_a_login_prompt_and_sigpwr_stops_init_within_a_second() {
-    let (took, status) = boot_log_in_and_signal(rustix::process::Signal::POWER);
-    // A hang guard, not a speed test (speed is for the benchmarks).
-    assert!(took < Duration::from_secs(10), "SIGPWR took {took:?}");
+fn busybox_rootfs_boots_to_a_login_prompt_and_sigpwr_stops_init() {
+    let status = boot_log_in_and_signal(rustix::process::Signal::POWER);
     // poweroff -f in a pid namespace: the kernel ends init as if by SIGINT ("halted"), and
     // unshare passes that on by killing itself the same way.
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status}");
@@ -176,7 +172,6 @@ fn busybox_rootfs_boots_to_a_login_prompt_and_sigpwr_stops_init_within_a_second(
 fn sigint_reboots_busybox_init_which_the_kernel_reports_as_sighup() {
     // LXC's reboot signal: init runs ::ctrlaltdel: (/sbin/reboot, which marks the request),
     // then rcK ends with reboot -f, and a rebooting pid namespace ends init with SIGHUP.
-    let (took, status) = boot_log_in_and_signal(rustix::process::Signal::INT);
-    assert!(took < Duration::from_secs(10), "SIGINT took {took:?}");
+    let status = boot_log_in_and_signal(rustix::process::Signal::INT);
     assert_eq!(status.signal(), Some(libc::SIGHUP), "{status}");
 }

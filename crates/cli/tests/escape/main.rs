@@ -65,6 +65,13 @@ mod user_namespace;
 const FIRST_RANGE: u32 = 64;
 
 impl Setup {
+    fn tag(self) -> &'static str {
+        match self {
+            Setup::SeedPrivileged => "p",
+            Setup::Unprivileged => "u",
+        }
+    }
+
     /// What must differ on a test host, as `start -s` defines: the rootfs, no bridge
     /// (the seed's br0), the console log kept in the test's directory.
     fn defines(self, rootfs: &Path, console_log: &Path) -> Vec<String> {
@@ -115,7 +122,10 @@ impl Container {
         std::fs::copy(probe(), &probe_path).expect("copy the probe");
         std::os::unix::fs::chown(&probe_path, Some(host_root), Some(host_root))
             .expect("chown the probe");
-        let name = world.name(base);
+        // Both set-ups of a test run at once in this process, and `assert_nothing_left`
+        // looks for cgroups by name: the set-up is in the name, or each would find the
+        // other's.
+        let name = world.name(&format!("{base}-{}", setup.tag()));
         Container {
             world,
             name,
