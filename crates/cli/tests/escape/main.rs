@@ -253,13 +253,15 @@ pub fn probe() -> &'static Path {
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/escape/probe.c");
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("escape-probe");
         let building = out.with_extension(std::process::id().to_string());
-        let status = std::process::Command::new("cc")
+        // gcc rather than cc: the UML lane's guest shares /usr but not /etc/alternatives.
+        let compiler = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
+        let status = std::process::Command::new(&compiler)
             .args(["-static", "-O2", "-Wall", "-o"])
             .arg(&building)
             .arg(&source)
             .status()
-            .expect("run cc");
-        assert!(status.success(), "cc -static probe.c failed");
+            .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
+        assert!(status.success(), "{compiler} -static probe.c failed");
         std::fs::rename(&building, &out).expect("rename the probe");
         out
     })

@@ -214,32 +214,7 @@ struct Recipe<'a> {
 /// What both a start and an execute check and take before anything is made: the plans, the
 /// run directory and the container's lock.
 pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
-    let mut plan = InitPlan::from_spec(&launch.spec, &launch.command)?;
-    plan.shared = spawn::share::resolve(&launch.spec, &launch.paths.lxcpath)?;
-    if plan.hostname.is_none() && plan.clone_flags & libc::CLONE_NEWUTS as u64 != 0 {
-        // LXC names a container's host after the container unless lxc.uts.name says.
-        plan.hostname = Some(launch.paths.name.clone());
-    }
-    // Without offsets a kernel lacking time namespaces only loses the container's own
-    // uptime clock; with them the start cannot do what the config asks.
-    let offsets = plan.boot_offset.is_some() || plan.monotonic_offset.is_some();
-    if offsets && !spawn::kernel_has_time_namespaces() {
-        return Err(spawn::PlanError::NoTimeNamespaces.into());
-    }
-    let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
-    plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
-    plan.own_boot_id = rootfs_plan.autodev;
-    if let Some(user_namespace) = &plan.user_namespace {
-        crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
-        crate::userns::check_sysfs(
-            true,
-            plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,
-            rootfs_plan.mount_auto.sys.is_some(),
-        )?;
-    }
-    let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
-    plan.hook_context = Some(hook_context.clone());
-    rootfs_plan.hooks.context = Some(hook_context);
+    let (plan, rootfs_plan) = super::validate::plan(launch)?;
     // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
     super::teardown::clean_up_after_dead_monitor(&launch.paths);
     let run_dir = launch.paths.run_dir();

@@ -12,8 +12,10 @@ mod network;
 mod procview;
 mod sys;
 mod teardown;
+mod validate;
 
 pub use event_loop::InitExit;
 pub use execute::execute;
 pub use launch::{launch, Launch, LaunchError, Launched};
 pub use teardown::{clean_up_after_dead_monitor, TeardownReport};
+pub use validate::check;
