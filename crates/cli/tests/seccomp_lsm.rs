@@ -288,7 +288,15 @@ fn config_check_warns_when_a_profile_lets_through_what_the_default_denies() {
     // A misspelt name is skipped in the filter (as LXC does) but not in silence.
     let typo = write_profile(&world, "typo.seccomp", "2\ndenylist\nmkdri errno 13\n");
     let file = world.dir.path().join("typo.conf");
-    std::fs::write(&file, format!("lxc.seccomp.profile = {}\n", typo.display())).expect("conf");
+    std::fs::write(
+        &file,
+        format!(
+            "lxc.rootfs.path = {}\nlxc.seccomp.profile = {}\n",
+            world.rootfs(&name).display(),
+            typo.display()
+        ),
+    )
+    .expect("conf");
     let out = world.output(&["config", "check", "-f", &file.display().to_string()]);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -352,11 +360,15 @@ fn an_lsm_label_without_its_lsm_fails_the_start_naming_the_key() {
         assert!(stderr.contains(line), "{line}: {stderr}");
         assert!(stderr.contains(&format!("{lsm} is not active")), "{stderr}");
         world.assert_nothing_left(&name);
-        // config check says so too, as a warning: the config may be meant for another host.
+        // config check refuses it as start does, at its line, on this host.
         let out = world.output(&["config", "check", "-n", &name]);
-        assert!(out.status.success());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(stdout.contains(&format!("warning: {line}")), "{stdout}");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let config = world.config(&name);
+        assert!(
+            stderr.contains(&format!("error: {}:", config.display())) && stderr.contains(line),
+            "{stderr}"
+        );
         world.rlxc(&["destroy", "-n", &name]).assert().success();
     }
     // `unconfined` asks for nothing and starts.

@@ -39,6 +39,22 @@ impl Loaded {
             .map(|line| &line.origin)
     }
 
+    /// Where `key` was last set: the line itself, or the last of its sub-keys (`lxc.net.0`
+    /// finds `lxc.net.0.link`), so an error that names a key points at its file and line.
+    pub fn origin_of_key(&self, key: &str) -> Option<&Origin> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|line| {
+                line.key == key
+                    || line
+                        .key
+                        .strip_prefix(key)
+                        .is_some_and(|rest| rest.starts_with('.'))
+            })
+            .map(|line| &line.origin)
+    }
+
     /// The first applied line whose `key = value` a message quotes, to point the message at
     /// the config line it is about.
     pub fn origin_quoted_in(&self, message: &str) -> Option<&Origin> {

@@ -17,8 +17,8 @@ use crate::common::CommonOpts;
 pub enum Args {
     /// List every config key rlxc knows, with its legacy spellings and a doc line
     Keys(KeysArgs),
-    /// Check a config: -f FILE, or -n NAME for $lxcpath/NAME/config
-    Check(Source),
+    /// Check a config as `start` would on this host: -f FILE, or -n NAME for $lxcpath/NAME/config
+    Check(CheckArgs),
     /// Print a config as rlxc reads it (modern key names, includes resolved)
     Show(ShowArgs),
 }
@@ -28,6 +28,15 @@ pub struct KeysArgs {
     /// Print the Markdown reference (docs/config.md) instead of the terminal listing
     #[arg(long)]
     pub markdown: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: Source,
+    /// Set the config KEY to VAL, over the config file, as `start -s` would (repeatable)
+    #[arg(short = 's', long = "define", value_name = "KEY=VAL", value_parser = crate::arg_values::key_value)]
+    pub define: Vec<crate::arg_values::KeyValue>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,32 +77,52 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             print!("{reference}");
             Ok(ExitCode::SUCCESS)
         }
-        Args::Check(source) => check(&source.path(common)?),
+        Args::Check(args) => {
+            let defines: Vec<String> = args
+                .define
+                .iter()
+                .map(|kv| format!("{}={}", kv.key, kv.value))
+                .collect();
+            check(&args.source.path(common)?, &defines, common)
+        }
         Args::Show(show) => show_config(&show.source.path(common)?, show.json),
     }
 }
 
-/// Prints every warning and error; exit 1 when there is an error.
-fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    match load_file(path, &[]) {
-        Ok(Loaded { warnings, spec, .. }) => {
-            // What only the start could tell otherwise: the profile file, notify keys.
-            if let Err(error) = rlxc_runtime::seccomp::for_spec(&spec) {
-                for warning in &warnings {
+/// Prints every warning and error; exit 1 when there is an error. After the load, the
+/// start's own validation runs (`rlxc_runtime::monitor::check`, the very function `start`
+/// runs before it makes anything, with this host's facts), so what `start` would refuse is
+/// an error here too, pointed at its file and line.
+fn check(
+    path: &std::path::Path,
+    defines: &[String],
+    common: &CommonOpts,
+) -> anyhow::Result<ExitCode> {
+    match load_file(path, defines) {
+        Ok(loaded) => {
+            if let Err(error) =
+                rlxc_runtime::monitor::check(&launch_for_check(path, common, &loaded)?)
+            {
+                for warning in &loaded.warnings {
                     println!("warning: {warning}");
                 }
-                eprintln!("error: {error}");
-                println!("{}: 1 error", path.display());
+                let origin = error
+                    .config_key()
+                    .and_then(|key| loaded.origin_of_key(&key));
+                match origin {
+                    Some(origin) => eprintln!("error: {origin}: {error:#}"),
+                    None => eprintln!("error: {error:#}"),
+                }
+                println!(
+                    "{}: 1 error (rlxc start refuses it on this host)",
+                    path.display()
+                );
                 return Ok(ExitCode::FAILURE);
             }
+            let Loaded { warnings, spec, .. } = loaded;
             let profile = profile_report(&spec);
             let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
             warnings.extend(profile.warnings);
-            // A warning, not an error: the config may be meant for a host that runs the LSM.
-            let host_lsms = rlxc_runtime::lsm::HostLsms::probe(std::path::Path::new("/sys"));
-            if let Err(error) = rlxc_runtime::lsm::plan(&spec, host_lsms) {
-                warnings.push(format!("{error}; a start on this host fails"));
-            }
             for warning in &warnings {
                 println!("warning: {warning}");
             }
@@ -127,6 +156,33 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The start `config check` validates: the container `-n` names (or the one whose directory
+/// holds the file, `LXCPATH/NAME/config`), in the common lxcpath.
+fn launch_for_check(
+    path: &std::path::Path,
+    common: &CommonOpts,
+    loaded: &Loaded,
+) -> anyhow::Result<rlxc_runtime::monitor::Launch> {
+    let name = match &common.name {
+        Some(_) => common.require_name()?.to_string(),
+        None => path
+            .parent()
+            .filter(|_| path.file_name() == Some(std::ffi::OsStr::new("config")))
+            .and_then(|dir| dir.file_name())
+            .or_else(|| path.file_stem())
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "check".into()),
+    };
+    let lxcpath = std::path::absolute(&common.lxcpath).unwrap_or_else(|_| common.lxcpath.clone());
+    Ok(rlxc_runtime::monitor::Launch {
+        paths: rlxc_runtime::paths::ContainerPaths::new(&lxcpath, &name),
+        config_path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        spec: loaded.spec.clone(),
+        command: Vec::new(),
+        daemonize: true,
+    })
 }
 
 /// What `rlxc config check` says about a seccomp profile file beyond its errors.

@@ -106,9 +106,14 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Err(error) => {
-            // Point the error at the config line it is about, when it quotes one.
+            // Point the error at the config line it is about: the key the validation names,
+            // else (a failure while the container was made) the line its message quotes.
             let message = format!("{error:#}");
-            let context = match loaded_lines.origin_quoted_in(&message) {
+            let origin = error
+                .config_key()
+                .and_then(|key| loaded_lines.origin_of_key(&key))
+                .or_else(|| loaded_lines.origin_quoted_in(&message));
+            let context = match origin {
                 Some(origin) => format!("{} failed to start: {origin}", paths.name),
                 None => format!("{} failed to start", paths.name),
             };

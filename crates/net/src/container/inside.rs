@@ -73,12 +73,7 @@ pub(super) fn configure(
         None => None,
         Some(Ipv6Gateway::Dev) => Some(Gateway::Device),
         Some(Ipv6Gateway::Address(a)) => Some(Gateway::Address(IpAddr::V6(a))),
-        Some(Ipv6Gateway::Auto) => {
-            return Err(Error::Config {
-                index: net_index,
-                reason: "ipv6.gateway = auto is not supported by rlxc yet; give the address".into(),
-            })
-        }
+        Some(Ipv6Gateway::Auto) => return Err(ipv6_gateway_auto(net_index)),
     };
     let gateways = [(gateway4, false), (gateway6, true)];
     if !up && gateways.iter().any(|(g, _)| g.is_some()) {
@@ -134,5 +129,13 @@ fn default_route(
             route::add(inside, target.index, target.name, &route)
         }
         other => other,
+    }
+}
+
+/// `ipv6.gateway = auto` is not implemented (the bridge's IPv6 address would be needed).
+pub(super) fn ipv6_gateway_auto(index: u32) -> Error {
+    Error::Config {
+        index,
+        reason: "ipv6.gateway = auto is not supported by rlxc yet; give the address".into(),
     }
 }

@@ -26,6 +26,20 @@ use crate::{address, link, netns, Error, Netlink};
 pub use phys::PhysRecord;
 pub use recover::recover;
 
+/// What a start refuses of the networks before it makes anything (the same checks the
+/// attach makes): settings rlxc does not implement.
+pub fn check(networks: &BTreeMap<u32, Network>) -> Result<(), Error> {
+    for (index, net) in networks {
+        if net.net_type == Some(rlxc_config::values::NetType::Veth) {
+            veth::refuse_unsupported(*index, net)?;
+        }
+        if net.ipv6_gateway == Some(rlxc_config::values::Ipv6Gateway::Auto) {
+            return Err(inside::ipv6_gateway_auto(*index));
+        }
+    }
+    Ok(())
+}
+
 /// The alias rlxc gives the host links it makes: `rlxc:CONTAINER:INDEX`. A link found with a
 /// fixed `veth.pair` name is deleted only when its alias says it is this container's.
 pub fn alias(container: &str, index: u32) -> String {

@@ -152,7 +152,7 @@ fn host_routes(
 
 /// Bridge VLAN filtering and neighbour proxies are not implemented yet; refusing them is
 /// better than a container on the wrong VLAN.
-fn refuse_unsupported(index: u32, net: &Network) -> Result<(), Error> {
+pub(super) fn refuse_unsupported(index: u32, net: &Network) -> Result<(), Error> {
     let unsupported = if net.veth.vlan_id.is_some() || !net.veth.vlan_tagged_ids.is_empty() {
         Some("veth.vlan.id and veth.vlan.tagged.id")
     } else if net.l2proxy == Some(true) {

@@ -55,6 +55,15 @@ pub enum LaunchError {
     Userns(#[from] crate::userns::UsernsCheckError),
     #[error(transparent)]
     Share(#[from] spawn::share::ShareError),
+    #[error(transparent)]
+    Network(#[from] rlxc_net::Error),
+    #[error(
+        "lxc.cgroup.devices.*: the rules deny /dev/ptmx (c 5:2) or the pty slaves (c 136:*), \
+         so the container's console and ttys cannot be allocated; allow them (`c 5:2 rwm` and \
+         `c 136:* rwm`, as LXC's common.conf does) or set lxc.console.path = none and \
+         lxc.tty.max = 0"
+    )]
+    PtysDenied,
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -74,6 +83,27 @@ pub enum LaunchError {
     /// The monitor's own report of what went wrong.
     #[error("{0}")]
     Monitor(String),
+}
+
+impl LaunchError {
+    /// The config key the error is about, where the validation knows one: the CLI points at
+    /// its origin (file:line) with it.
+    pub fn config_key(&self) -> Option<String> {
+        match self {
+            LaunchError::Plan(error) => Some(error.config_key().to_string()),
+            LaunchError::Rootfs(error) => error.config_key().map(str::to_string),
+            LaunchError::Userns(crate::userns::UsernsCheckError::SysfsWithHostNetwork) => {
+                Some("lxc.mount.auto".into())
+            }
+            LaunchError::Userns(_) => Some("lxc.idmap".into()),
+            LaunchError::Share(error) => Some(error.config_key()),
+            LaunchError::Network(rlxc_net::Error::Config { index, .. }) => {
+                Some(format!("lxc.net.{index}"))
+            }
+            LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
+            _ => None,
+        }
+    }
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LaunchError + 'a {

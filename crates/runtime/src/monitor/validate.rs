@@ -26,6 +26,7 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
     if offsets && !spawn::kernel_has_time_namespaces() {
         return Err(spawn::PlanError::NoTimeNamespaces.into());
     }
+    rlxc_net::container::check(&launch.spec.networks)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     plan.own_boot_id = rootfs_plan.autodev;
@@ -36,6 +37,9 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
             plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,
             rootfs_plan.mount_auto.sys.is_some(),
         )?;
+    }
+    if rootfs_plan.console || rootfs_plan.ttys > 0 {
+        check_pty_devices(&launch.spec)?;
     }
     let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     plan.hook_context = Some(hook_context.clone());
@@ -50,4 +54,33 @@ pub fn check(launch: &Launch) -> Result<(), LaunchError> {
     CgroupPaths::of(&launch.spec, &launch.paths.instance_name()).map_err(LaunchError::Monitor)?;
     CgroupLayout::detect().map_err(|e| LaunchError::Monitor(format!("cgroups: {e}")))?;
     Ok(())
+}
+
+/// The console and ttys are ptys of the container's own devpts, allocated under its device
+/// rules: rules that deny `/dev/ptmx` (c 5:2) or the pty slaves (c 136:*) make that fail
+/// half-way through the start. (LXC allocates them before its device rules apply, and the
+/// container then cannot open a pty of its own.)
+fn check_pty_devices(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchError> {
+    use rlxc_cgroup::devices::{DevicePolicy, DeviceRule, DeviceType, ACCESS_READ, ACCESS_WRITE};
+    let rules: Vec<DeviceRule> = spec
+        .cgroup
+        .v1
+        .iter()
+        .chain(&spec.cgroup.v2)
+        .filter_map(|setting| match setting.key.as_str() {
+            "devices.allow" => DeviceRule::parse(true, &setting.value).ok(),
+            "devices.deny" => DeviceRule::parse(false, &setting.value).ok(),
+            _ => None,
+        })
+        .collect();
+    if rules.is_empty() {
+        // rlxc's own device list applies, which allows both.
+        return Ok(());
+    }
+    let policy = DevicePolicy::new(&rules);
+    let rw = ACCESS_READ | ACCESS_WRITE;
+    if policy.allows(DeviceType::Char, 5, 2, rw) && policy.allows(DeviceType::Char, 136, 0, rw) {
+        return Ok(());
+    }
+    Err(LaunchError::PtysDenied)
 }

@@ -26,11 +26,7 @@ pub(crate) fn mount_auto(
     auto: &MountAuto,
     layout: Option<&CgroupLayout>,
 ) -> Result<(), RootfsError> {
-    if let Some(shmounts) = &auto.shmounts {
-        return Err(RootfsError::Unsupported {
-            what: format!("lxc.mount.auto = shmounts:{}", shmounts.host),
-        });
-    }
+    // (shmounts: refused by the plan, before anything is made.)
     if let Some(mode) = auto.proc {
         mount_proc(root, mode)?;
     }

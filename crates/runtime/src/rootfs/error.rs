@@ -51,8 +51,9 @@ pub enum RootfsError {
     #[error("{message}")]
     Hook { message: String },
     /// A setting this runtime does not implement yet; never skipped silently.
-    #[error("{what} is not supported yet")]
-    Unsupported { what: String },
+    /// A value rlxc does not implement; `key` is the config key it comes from.
+    #[error("{key} = {value} is not supported yet")]
+    Unsupported { key: &'static str, value: String },
     #[error("autodev: /dev/{node}: {source}")]
     Autodev {
         node: String,
@@ -92,4 +93,25 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+}
+
+impl RootfsError {
+    /// The config key the error is about, where one is: its origin (file:line) is then the
+    /// place to point at.
+    pub fn config_key(&self) -> Option<&'static str> {
+        match self {
+            RootfsError::Unsupported { key, .. } => Some(key),
+            RootfsError::RootfsOptions { .. } => Some("lxc.rootfs.options"),
+            RootfsError::MountAuto { .. } => Some("lxc.mount.auto"),
+            RootfsError::MountEntry { .. } => Some("lxc.mount.entry"),
+            RootfsError::FstabRead { .. } | RootfsError::FstabLine { .. } => {
+                Some("lxc.mount.fstab")
+            }
+            RootfsError::OpenRootfs { .. } | RootfsError::BindRootfs { .. } => {
+                Some("lxc.rootfs.path")
+            }
+            RootfsError::UserNamespace { .. } => Some("lxc.idmap"),
+            _ => None,
+        }
+    }
 }

@@ -125,23 +125,55 @@ impl RootfsPlan {
     /// Rootfs kinds other than a directory, `lxc.tty.dir` and a console on a host device are
     /// refused as unsupported rather than ignored.
     pub fn from_spec(spec: &ContainerSpec) -> Result<Self, RootfsError> {
-        let unsupported = |what: String| Err(RootfsError::Unsupported { what });
+        let unsupported = |key: &'static str, value: &str| {
+            Err(RootfsError::Unsupported {
+                key,
+                value: value.to_string(),
+            })
+        };
         let rootfs = match spec.rootfs.path.as_deref() {
-            None => return unsupported("a container without lxc.rootfs.path".into()),
+            None => return unsupported("lxc.rootfs.path", "(unset: a container without a rootfs)"),
             Some(path) => match path.strip_prefix("dir:") {
                 Some(dir) => dir,
                 None if path.starts_with('/') => path,
-                None => return unsupported(format!("lxc.rootfs.path = {path}")),
+                None => return unsupported("lxc.rootfs.path", path),
             },
         };
+        // The host's side of it: there must be a directory to become the container's root.
+        if !Path::new(rootfs).is_dir() {
+            return Err(RootfsError::OpenRootfs {
+                path: PathBuf::from(rootfs),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such directory on this host",
+                ),
+            });
+        }
         if let Some(dir) = &spec.tty.dir {
-            return unsupported(format!("lxc.tty.dir = {dir}"));
+            return unsupported("lxc.tty.dir", dir);
         }
         let console = match spec.console.path.as_deref() {
             None => true,
             Some("none") => false,
-            Some(device) => return unsupported(format!("lxc.console.path = {device}")),
+            Some(device) => return unsupported("lxc.console.path", device),
         };
+        if let Some(shmounts) = spec.mounts.auto.as_ref().and_then(|a| a.shmounts.as_ref()) {
+            return unsupported("lxc.mount.auto", &format!("shmounts:{}", shmounts.host));
+        }
+        if let Some(options) = &spec.rootfs.options {
+            super::flags::rootfs_option_flags(options).map_err(|reason| {
+                RootfsError::RootfsOptions {
+                    options: options.clone(),
+                    reason,
+                }
+            })?;
+        }
+        if let Some(entry) = spec.mounts.entries.iter().find(|e| e.idmap().is_some()) {
+            return Err(RootfsError::MountEntry {
+                entry: entry.to_string(),
+                reason: "idmapped mounts (idmap=) are not supported yet".into(),
+            });
+        }
         let mut entries = spec.mounts.entries.clone();
         if let Some(fstab) = &spec.mounts.fstab {
             entries.extend(read_fstab(Path::new(fstab))?.into_iter().map(|l| l.entry));
@@ -181,9 +213,19 @@ mod tests {
 
     #[test]
     fn defaults_and_the_dir_prefix() {
-        let plan = RootfsPlan::from_spec(&spec("lxc.rootfs.path = dir:/srv/c1\n")).unwrap();
-        assert_eq!(plan, RootfsPlan::new("/srv/c1"));
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("lxc.rootfs.path = dir:{}\n", dir.path().display());
+        let plan = RootfsPlan::from_spec(&spec(&text)).unwrap();
+        assert_eq!(plan, RootfsPlan::new(dir.path()));
         assert_eq!(plan.mount_auto.to_string(), "proc:mixed sys:ro");
+    }
+
+    #[test]
+    fn a_rootfs_the_host_lacks_is_refused_naming_it() {
+        let e =
+            RootfsPlan::from_spec(&spec("lxc.rootfs.path = /nonexistent/rootfs\n")).unwrap_err();
+        assert_eq!(e.config_key(), Some("lxc.rootfs.path"));
+        assert!(e.to_string().contains("/nonexistent/rootfs"), "{e}");
     }
 
     #[test]
@@ -192,7 +234,8 @@ mod tests {
         let fstab = dir.path().join("fstab");
         std::fs::write(&fstab, "# c\ntmpfs run tmpfs size=1m 0 0\n").unwrap();
         let text = format!(
-            "lxc.rootfs.path = /r\nlxc.mount.fstab = {}\nlxc.mount.entry = /a b none bind 0 0\nlxc.tty.max = 2\nlxc.console.path = none\nlxc.autodev = 0\n",
+            "lxc.rootfs.path = {}\nlxc.mount.fstab = {}\nlxc.mount.entry = /a b none bind 0 0\nlxc.tty.max = 2\nlxc.console.path = none\nlxc.autodev = 0\n",
+            dir.path().display(),
             fstab.display()
         );
         let plan = RootfsPlan::from_spec(&spec(&text)).unwrap();

@@ -105,6 +105,23 @@ pub enum PlanError {
     Lsm(#[from] crate::lsm::LsmError),
 }
 
+impl PlanError {
+    /// The config key the error is about (its origin is the place to point at).
+    pub fn config_key(&self) -> &'static str {
+        match self {
+            PlanError::MissingHostVariable { .. } => "lxc.environment",
+            PlanError::Nul { what, .. } => what,
+            PlanError::EmptyCommand | PlanError::Quotes { .. } => "lxc.init.cmd",
+            PlanError::IdMap(_) => "lxc.idmap",
+            PlanError::NoTimeNamespaces => "lxc.time.offset",
+            PlanError::Seccomp(crate::seccomp::SeccompError::Unsupported { key, .. }) => key,
+            PlanError::Seccomp(_) => "lxc.seccomp.profile",
+            PlanError::Lsm(crate::lsm::LsmError::Missing { key, .. }) => key,
+            PlanError::Lsm(_) => "lxc.apparmor.profile",
+        }
+    }
+}
+
 impl InitPlan {
     /// Builds the plan; `command` (from `rlxc start -- CMD`) replaces `lxc.init.cmd`.
     pub fn from_spec(spec: &ContainerSpec, command: &[String]) -> Result<InitPlan, PlanError> {

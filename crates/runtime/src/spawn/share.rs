@@ -66,6 +66,18 @@ pub enum ShareError {
     OwnNetwork { index: u32, target: String },
 }
 
+impl ShareError {
+    /// The config key the error is about.
+    pub fn config_key(&self) -> String {
+        match self {
+            ShareError::Unsupported { kind, .. }
+            | ShareError::NotRunning { kind, .. }
+            | ShareError::Open { kind, .. } => format!("lxc.namespace.share.{kind}"),
+            ShareError::OwnNetwork { index, .. } => format!("lxc.net.{index}.type"),
+        }
+    }
+}
+
 /// Opens every `lxc.namespace.share.*` of `spec`; names are containers of `lxcpath`.
 pub fn resolve(spec: &ContainerSpec, lxcpath: &Path) -> Result<Vec<SharedNamespace>, ShareError> {
     let shared = spec
