@@ -14,6 +14,7 @@ pub mod lsm;
 pub mod monitor;
 pub mod namespaces;
 pub mod paths;
+pub mod personality;
 pub mod procview;
 pub mod resources;
 pub mod rootfs;
@@ -27,3 +28,17 @@ pub mod userns;
 pub mod utc;
 
 pub use error::Error;
+
+/// What a start on this host would refuse in `spec` for want of a kernel feature or an
+/// architecture (the same checks the start makes), for `rlxc config check` to warn about.
+pub fn host_refusals(spec: &rlxc_config::ContainerSpec) -> Vec<String> {
+    let mut refusals = Vec::new();
+    if let Some(Err(error)) = spec
+        .arch
+        .as_ref()
+        .map(|arch| personality::of(arch, "lxc.arch"))
+    {
+        refusals.push(error.to_string());
+    }
+    refusals
+}

@@ -94,6 +94,11 @@ fn check(path: &std::path::Path) -> anyhow::Result<ExitCode> {
             if let Err(error) = rlxc_runtime::lsm::plan(&spec, host_lsms) {
                 warnings.push(format!("{error}; a start on this host fails"));
             }
+            warnings.extend(
+                rlxc_runtime::host_refusals(&spec)
+                    .into_iter()
+                    .map(|refusal| format!("{refusal}; a start on this host fails")),
+            );
             for warning in &warnings {
                 println!("warning: {warning}");
             }

@@ -42,6 +42,8 @@ pub(crate) struct ChildPlan {
     pub bounding_set: Option<u64>,
     /// Init's seccomp filter and no_new_privs: the command gets the same.
     pub confinement: super::target::Confinement,
+    /// The `personality(2)` of the command: init's (`lxc.arch`), or `attach -a`'s.
+    pub personality: u32,
     /// Hand sysinfo(2) to the view's server, as init's is.
     pub sysinfo: bool,
     pub uid: u32,
@@ -143,6 +145,7 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
         let opened = step("LSM label", crate::lsm::open(std::slice::from_ref(label)))?;
         step("LSM label", crate::lsm::apply(&opened))?;
     }
+    step("personality", crate::sys::set_personality(plan.personality))?;
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;

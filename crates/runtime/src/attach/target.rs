@@ -139,6 +139,19 @@ impl Init {
         })
     }
 
+    /// Init's `personality(2)` (`/proc/PID/personality`, in hex): `lxc.arch` as the
+    /// container runs it, which the attached command takes too (as with LXC's attach).
+    pub fn personality(&self) -> Result<u32, AttachError> {
+        let failed = |e| step("reading init's personality", e);
+        let text = read_at(&self.proc_dir, "personality").map_err(failed)?;
+        u32::from_str_radix(text.trim(), 16).map_err(|_| {
+            failed(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not a personality: {text:?}"),
+            ))
+        })
+    }
+
     /// The container's cgroups, opened now, from the host: after setns the host's cgroup
     /// paths are out of sight, and a kernel checks a cgroup move against the namespace of
     /// whoever opened the file. The cgroup2 directory is for `clone3(CLONE_INTO_CGROUP)`,

@@ -75,6 +75,9 @@ pub struct InitPlan {
     pub new_session_keyring: bool,
     /// `lxc.idmap`: a user namespace with these maps (written by the monitor before `Go`).
     pub user_namespace: Option<IdMapPlan>,
+    /// `lxc.arch`: the `personality(2)` init runs under (see `crate::personality`); `None`
+    /// keeps the monitor's.
+    pub personality: Option<u32>,
 }
 
 /// Why a spec cannot become a plan.
@@ -100,6 +103,8 @@ pub enum PlanError {
     Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
     Lsm(#[from] crate::lsm::LsmError),
+    #[error(transparent)]
+    Arch(#[from] crate::personality::ArchError),
 }
 
 impl InitPlan {
@@ -119,6 +124,11 @@ impl InitPlan {
         Ok(InitPlan {
             clone_flags,
             user_namespace,
+            personality: spec
+                .arch
+                .as_ref()
+                .map(|arch| crate::personality::of(arch, "lxc.arch"))
+                .transpose()?,
             // Without a UTS namespace of its own the hostname is the host's, not the
             // container's to change. (A start without lxc.uts.name names it after the
             // container: `monitor::launch`, which knows the name.)
@@ -297,6 +307,29 @@ mod tests {
         assert!(plan.env.iter().any(|e| e.as_bytes() == b"container=lxc"));
         assert_eq!(plan.cwd, "/");
         assert!(plan.drop_capabilities.is_empty());
+        assert_eq!(plan.personality, None);
+    }
+
+    #[test]
+    fn arch_is_a_personality_or_a_refusal() {
+        assert_eq!(
+            plan("lxc.arch = linux32\n").personality,
+            Some(crate::personality::PER_LINUX32)
+        );
+        assert_eq!(
+            plan("lxc.arch = linux64\n").personality,
+            Some(crate::personality::PER_LINUX)
+        );
+        // No host runs every architecture LXC names: one of these two is foreign anywhere.
+        let refused = ["lxc.arch = s390x\n", "lxc.arch = x86_64\n"]
+            .iter()
+            .filter_map(|config| {
+                let spec = rlxc_config::load_str(config, Path::new("t.conf")).expect("config");
+                InitPlan::from_spec(&spec.spec, &[]).err()
+            })
+            .next()
+            .expect("a foreign arch is refused");
+        assert!(refused.to_string().starts_with("lxc.arch = "), "{refused}");
     }
 
     #[test]
