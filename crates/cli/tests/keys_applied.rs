@@ -1,6 +1,7 @@
 //! Keys that change how the container's processes run, checked on real busybox containers
 //! from outside or through `rlxc attach`: `lxc.arch` (the personality of init and of
-//! attached commands).
+//! attached commands), `lxc.sched.core` (a core-scheduling cookie of the container's own, or
+//! a refused start where the kernel has no core scheduling).
 
 mod support;
 
@@ -116,4 +117,88 @@ fn arch_the_host_cannot_run_is_refused() {
             && stdout.contains("a start on this host fails"),
         "{stdout}"
     );
+}
+
+/// The core-scheduling cookie of a host process, or the errno of a kernel that has none.
+fn core_cookie(pid: i32) -> Result<u64, rustix::io::Errno> {
+    let pid = rustix::process::Pid::from_raw(pid).expect("pid");
+    rustix::thread::core_scheduling_cookie(pid, rustix::thread::CoreSchedulingScope::Thread)
+}
+
+/// Waits (bounded) for the command `attach` runs: its child (a sibling of the confiner, which
+/// has exited) that has exec'd `comm`.
+fn attached_command(attach: &std::process::Child, comm: &str) -> i32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", attach.id()))
+            .unwrap_or_default();
+        let found = children.split_whitespace().find_map(|pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (name.trim() == comm).then(|| pid.parse().ok()).flatten()
+        });
+        if let Some(pid) = found {
+            return pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attach never ran {comm}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `lxc.sched.core = 1`: init gets a cookie that is neither zero nor the caller's, and an
+/// attached command shares it. Where the kernel has no core scheduling (built without
+/// CONFIG_SCHED_CORE: EINVAL, or no SMT: ENODEV) the start is refused, saying why, and leaves
+/// nothing: both are what the key promises, and which one this host gets is the kernel's.
+#[test]
+fn sched_core_is_a_cookie_of_the_containers_own_or_a_refused_start() {
+    let world = World::new();
+    let name = world.busybox("core");
+    world.append_config(&name, "lxc.sched.core = 1\n");
+    let ours = core_cookie(std::process::id() as i32);
+    let started = world.output(&["start", "-n", &name]);
+    let ours = match ours {
+        Ok(cookie) => cookie,
+        Err(errno) => {
+            assert!(!started.status.success(), "started without core scheduling");
+            let stderr = String::from_utf8_lossy(&started.stderr);
+            let reason = match errno {
+                rustix::io::Errno::INVAL => "this kernel has no core scheduling",
+                rustix::io::Errno::NODEV => "this machine has no SMT",
+                _ => "core scheduling",
+            };
+            assert!(
+                stderr.contains("lxc.sched.core = 1: ") && stderr.contains(reason),
+                "{errno}: {stderr}"
+            );
+            world.assert_nothing_left(&name);
+            let checked = world.output(&["config", "check", "-n", &name]);
+            let stdout = String::from_utf8_lossy(&checked.stdout);
+            assert!(stdout.contains("warning: lxc.sched.core = 1: "), "{stdout}");
+            return;
+        }
+    };
+    assert_ok(&started, "start");
+    let init = core_cookie(world.init_pid(&name)).expect("init's cookie");
+    assert_ne!(init, 0, "init has no cookie");
+    assert_ne!(init, ours, "init shares its starter's cookie");
+    let mut attach = world
+        .process(
+            Path::new(RLXC),
+            &["attach", "-n", &name, "--", "sleep", "60"],
+        )
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("rlxc attach");
+    let command = attached_command(&attach, "sleep");
+    let shared = core_cookie(command);
+    let _ = attach.kill();
+    let _ = std::process::Command::new("kill")
+        .arg(command.to_string())
+        .status();
+    let _ = attach.wait();
+    assert_eq!(shared, Ok(init), "the attached command's cookie");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
 }

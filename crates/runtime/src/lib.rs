@@ -18,6 +18,7 @@ pub mod personality;
 pub mod procview;
 pub mod resources;
 pub mod rootfs;
+pub mod sched_core;
 pub mod seccomp;
 pub mod spawn;
 pub mod state;
@@ -39,6 +40,11 @@ pub fn host_refusals(spec: &rlxc_config::ContainerSpec) -> Vec<String> {
         .map(|arch| personality::of(arch, "lxc.arch"))
     {
         refusals.push(error.to_string());
+    }
+    if spec.sched_core == Some(true) {
+        if let Err(error) = sched_core::probe() {
+            refusals.push(error.to_string());
+        }
     }
     refusals
 }

@@ -137,6 +137,8 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let enters_mount = namespaces & libc::CLONE_NEWNS as u32 != 0;
     let root = enters_mount.then(|| init.open_root()).transpose()?;
     let confinement = init.confinement(paths)?;
+    // `lxc.sched.core`: init's cookie, which the command shares (none on a kernel without).
+    let core_cookie_of = crate::sched_core::cookie_of(init.pid).map(|_| init.pid);
     let personality = match options.personality {
         Some(persona) => persona,
         None => init.personality()?,
@@ -212,6 +214,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                     bounding_set,
                     confinement,
                     personality,
+                    core_cookie_of,
                     sysinfo,
                     uid: options.uid,
                     gid: options.gid,

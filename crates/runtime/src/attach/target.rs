@@ -18,6 +18,8 @@ use crate::state::StateFile;
 
 /// A running container's init, as attach needs it.
 pub(crate) struct Init {
+    /// Its pid in the host's pid namespace.
+    pub pid: i32,
     /// Pins the process: setns through it can only enter *this* init's namespaces.
     pub pidfd: OwnedFd,
     /// `/proc/PID` of this very process (verified), for everything else read about it.
@@ -48,6 +50,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
         return Err(not_running());
     }
     Ok(Init {
+        pid: state.init.pid,
         pidfd,
         proc_dir,
         cgroups: state.container_cgroups(),

@@ -80,6 +80,10 @@ fn set_up(
     step("signals", crate::sys::reset_signals_for_exec())?;
     set_parent_death_signal(plan)?;
     set_personality(plan)?;
+    if plan.sched_core {
+        // First of the container's own: everything it forks from here on inherits it.
+        step("lxc.sched.core", crate::sched_core::create_for_self())?;
+    }
     // Before anything is made or run in here, while the monitor sets up the host side. The
     // files were opened by the monitor as host root, and a v1 `tasks` write checks the
     // opener's credentials, so this works before this process has ids in its user namespace.

@@ -78,6 +78,8 @@ pub struct InitPlan {
     /// `lxc.arch`: the `personality(2)` init runs under (see `crate::personality`); `None`
     /// keeps the monitor's.
     pub personality: Option<u32>,
+    /// `lxc.sched.core = 1`: init makes a core-scheduling cookie for the container.
+    pub sched_core: bool,
 }
 
 /// Why a spec cannot become a plan.
@@ -105,6 +107,8 @@ pub enum PlanError {
     Lsm(#[from] crate::lsm::LsmError),
     #[error(transparent)]
     Arch(#[from] crate::personality::ArchError),
+    #[error(transparent)]
+    CoreScheduling(#[from] crate::sched_core::NoCoreScheduling),
 }
 
 impl InitPlan {
@@ -129,6 +133,7 @@ impl InitPlan {
                 .as_ref()
                 .map(|arch| crate::personality::of(arch, "lxc.arch"))
                 .transpose()?,
+            sched_core: sched_core(spec)?,
             // Without a UTS namespace of its own the hostname is the host's, not the
             // container's to change. (A start without lxc.uts.name names it after the
             // container: `monitor::launch`, which knows the name.)
@@ -177,6 +182,15 @@ impl InitPlan {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// `lxc.sched.core`, refused here (before anything is made) where the host cannot do it.
+fn sched_core(spec: &ContainerSpec) -> Result<bool, PlanError> {
+    let wanted = spec.sched_core.unwrap_or(false);
+    if wanted {
+        crate::sched_core::probe()?;
+    }
+    Ok(wanted)
 }
 
 /// Splits a command line into words as a shell would (quotes group words), as LXC does for
