@@ -1,10 +1,12 @@
 //! Keys that change how the container's processes run, checked on real busybox containers
 //! from outside or through `rlxc attach`: `lxc.arch` (the personality of init and of
 //! attached commands), `lxc.sched.core` (a core-scheduling cookie of the container's own, or
-//! a refused start where the kernel has no core scheduling).
+//! a refused start where the kernel has no core scheduling), `lxc.rootfs.mount` (where the
+//! rootfs is bound before the pivot, as the mount hooks see it).
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -200,5 +202,77 @@ fn sched_core_is_a_cookie_of_the_containers_own_or_a_refused_start() {
     let _ = attach.wait();
     assert_eq!(shared, Ok(init), "the attached command's cookie");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+/// `lxc.rootfs.mount`: the mount hooks find the container's rootfs (the same tree, not a
+/// copy) mounted at `$LXC_ROOTFS_MOUNT`, the container runs, and the host's view of that
+/// directory is unchanged: the mount exists only in the container's namespace.
+#[test]
+fn rootfs_mount_is_where_the_mount_hooks_find_the_rootfs() {
+    let world = World::new();
+    let name = world.busybox("rmount");
+    let at = world.dir.path().join("rootfs-mount");
+    std::fs::create_dir(&at).expect("mkdir");
+    let hook = world.dir.path().join("mount-hook");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nset -e\ntest \"$LXC_ROOTFS_MOUNT\" = \"$1\"\n\
+         test -e \"$LXC_ROOTFS_MOUNT/bin/busybox\"\n\
+         grep -q \" $LXC_ROOTFS_MOUNT \" /proc/self/mountinfo\n\
+         touch \"$LXC_ROOTFS_MOUNT/from-mount-hook\"\n",
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.rootfs.mount = {at}\nlxc.hook.mount = {hook} {at}\n",
+            at = at.display(),
+            hook = hook.display()
+        ),
+    );
+    let started = world.output(&["start", "-n", &name]);
+    assert_ok(&started, "start with lxc.rootfs.mount");
+    // What the hook made at the mount is in the rootfs itself.
+    assert!(world.rootfs(&name).join("from-mount-hook").exists());
+    let seen = world.sh(&name, "test -e /from-mount-hook && echo in-the-container");
+    assert_eq!(text(&seen), "in-the-container");
+    let host_view: Vec<_> = std::fs::read_dir(&at).expect("read_dir").collect();
+    assert!(
+        host_view.is_empty(),
+        "the host sees {host_view:?} at {}",
+        at.display()
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(
+        !mounts.contains(at.to_string_lossy().as_ref()),
+        "the host has a mount at {}",
+        at.display()
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+/// A `lxc.rootfs.mount` that does not exist is refused before anything is made.
+#[test]
+fn rootfs_mount_must_exist() {
+    let world = World::new();
+    let name = world.busybox("rmissing");
+    let at = world.dir.path().join("missing");
+    world.append_config(&name, &format!("lxc.rootfs.mount = {}\n", at.display()));
+    let started = world.output(&["start", "-n", &name]);
+    assert!(
+        !started.status.success(),
+        "started on a missing rootfs.mount"
+    );
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "lxc.rootfs.mount = {}: no such directory",
+            at.display()
+        )),
+        "{stderr}"
+    );
     world.assert_nothing_left(&name);
 }

@@ -18,6 +18,9 @@ pub struct RootfsPlan {
     pub rootfs: PathBuf,
     /// `lxc.rootfs.options`: per-mount flags (ro, nodev, ...) for the rootfs bind.
     pub rootfs_options: Option<String>,
+    /// `lxc.rootfs.mount`: the host directory the rootfs is bound on before the pivot, in
+    /// the container's mount namespace (unset: onto itself).
+    pub rootfs_mount: Option<PathBuf>,
     /// The effective `lxc.mount.auto`.
     pub mount_auto: MountAuto,
     /// `lxc.mount.entry` in order, then the lines of `lxc.mount.fstab`.
@@ -108,6 +111,7 @@ impl RootfsPlan {
         Self {
             rootfs: rootfs.into(),
             rootfs_options: None,
+            rootfs_mount: None,
             mount_auto: Self::default_mount_auto(),
             entries: Vec::new(),
             autodev: true,
@@ -142,6 +146,12 @@ impl RootfsPlan {
             Some("none") => false,
             Some(device) => return unsupported(format!("lxc.console.path = {device}")),
         };
+        let rootfs_mount = spec
+            .rootfs
+            .mount
+            .as_deref()
+            .map(check_rootfs_mount)
+            .transpose()?;
         let mut entries = spec.mounts.entries.clone();
         if let Some(fstab) = &spec.mounts.fstab {
             entries.extend(read_fstab(Path::new(fstab))?.into_iter().map(|l| l.entry));
@@ -149,6 +159,7 @@ impl RootfsPlan {
         Ok(Self {
             rootfs: PathBuf::from(rootfs),
             rootfs_options: spec.rootfs.options.clone(),
+            rootfs_mount,
             mount_auto: spec
                 .mounts
                 .auto
@@ -166,6 +177,26 @@ impl RootfsPlan {
             hooks: RootfsHooks::from_spec(spec),
             user_namespace: !spec.idmaps.is_empty(),
         })
+    }
+}
+
+/// `lxc.rootfs.mount` must name an existing host directory (by absolute path: the child
+/// opens it after no cwd of ours can be meant); checked here, before anything is made.
+fn check_rootfs_mount(path: &str) -> Result<PathBuf, RootfsError> {
+    let refused = |reason: String| RootfsError::RootfsMount {
+        path: PathBuf::from(path),
+        reason,
+    };
+    if !path.starts_with('/') {
+        return Err(refused("not an absolute path".into()));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(PathBuf::from(path)),
+        Ok(_) => Err(refused("not a directory".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(refused(
+            "no such directory on the host (it must exist)".into(),
+        )),
+        Err(e) => Err(refused(e.to_string())),
     }
 }
 
@@ -199,6 +230,24 @@ mod tests {
         let targets: Vec<_> = plan.entries.iter().map(|e| e.target.as_str()).collect();
         assert_eq!(targets, ["b", "run"]);
         assert_eq!((plan.ttys, plan.console, plan.autodev), (2, false, false));
+    }
+
+    #[test]
+    fn rootfs_mount_must_be_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = |mount: &str| format!("lxc.rootfs.path = /r\nlxc.rootfs.mount = {mount}\n");
+        let at = dir.path().display().to_string();
+        let plan = RootfsPlan::from_spec(&spec(&text(&at))).unwrap();
+        assert_eq!(plan.rootfs_mount.as_deref(), Some(dir.path()));
+        let missing = format!("{at}/missing");
+        let e = RootfsPlan::from_spec(&spec(&text(&missing))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("lxc.rootfs.mount = {missing}: no such directory")),
+            "{e}"
+        );
+        let e = RootfsPlan::from_spec(&spec(&text("relative/dir"))).unwrap_err();
+        assert!(e.to_string().contains("not an absolute path"), "{e}");
     }
 
     #[test]
