@@ -2,7 +2,8 @@
 //! from outside or through `rlxc attach`: `lxc.arch` (the personality of init and of
 //! attached commands), `lxc.sched.core` (a core-scheduling cookie of the container's own, or
 //! a refused start where the kernel has no core scheduling), `lxc.rootfs.mount` (where the
-//! rootfs is bound before the pivot, as the mount hooks see it).
+//! rootfs is bound before the pivot, as the mount hooks see it), `lxc.tty.dir` (the ttys
+//! and console under `/dev/DIR/`, still reached by `rlxc console`).
 
 mod support;
 
@@ -274,5 +275,91 @@ fn rootfs_mount_must_exist() {
         )),
         "{stderr}"
     );
+    world.assert_nothing_left(&name);
+}
+
+/// The stdout of a running process, gathered by a thread; [`Output::wait_for`] polls it.
+struct Gathered(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Gathered {
+    fn from(mut stdout: impl std::io::Read + Send + 'static) -> Gathered {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&text);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let chunk = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                sink.lock().expect("lock").push_str(&chunk);
+            }
+        });
+        Gathered(text)
+    }
+
+    /// Waits (bounded, against a hang) until the output has `needle`; returns all of it.
+    fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = self.0.lock().expect("lock").clone();
+            if text.contains(needle) || std::time::Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// `lxc.tty.dir = lxc`: the ttys are pty slaves in `/dev/lxc/` with `/dev/ttyN` symlinks to
+/// them, the console is `/dev/lxc/console` and the same pty at `/dev/console`, and
+/// `rlxc console -t 1` reaches the getty that busybox's init runs on tty1 through the link.
+#[test]
+fn tty_dir_puts_the_ttys_in_dev_lxc_and_the_console_still_reaches_them() {
+    use std::io::Write;
+    let world = World::new();
+    let name = world.busybox("ttydir");
+    world.append_config(&name, "lxc.tty.max = 2\nlxc.tty.dir = lxc\n");
+    let started = world.output(&["start", "-n", &name]);
+    assert_ok(&started, "start with lxc.tty.dir");
+    // Major 136 (0x88): a slave of the container's devpts.
+    let seen = world.sh(
+        &name,
+        "readlink /dev/tty1; readlink /dev/tty2; stat -c '%F %t' /dev/lxc/tty1 /dev/lxc/tty2 \
+         /dev/lxc/console /dev/console; stat -c %t:%T /dev/lxc/console /dev/console | uniq | wc -l",
+    );
+    assert_ok(&seen, "attach");
+    assert_eq!(
+        text(&seen),
+        "lxc/tty1\nlxc/tty2\ncharacter special file 88\ncharacter special file 88\n\
+         character special file 88\ncharacter special file 88\n1"
+    );
+    let mut console = world
+        .process(Path::new(RLXC), &["console", "-n", &name, "-t", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rlxc console -t 1");
+    let output = Gathered::from(console.stdout.take().expect("stdout"));
+    let keyboard = console.stdin.as_mut().expect("stdin");
+    // getty flushes what was typed before its prompt; a newline makes it prompt again.
+    keyboard.write_all(b"\n").expect("type");
+    let prompt = output.wait_for("login:");
+    assert!(
+        prompt.contains("login:"),
+        "no getty prompt on tty1: {prompt:?}"
+    );
+    keyboard.write_all(b"root\n").expect("type");
+    let shell = output.wait_for("# ");
+    assert!(shell.contains("# "), "no shell after login: {shell:?}");
+    keyboard
+        .write_all(b"echo on-$(tty)-$((6*7))\n")
+        .expect("type");
+    let answer = output.wait_for("on-/dev/lxc/tty1-42");
+    assert!(answer.contains("on-/dev/lxc/tty1-42"), "{answer:?}");
+    let _ = console.kill();
+    let _ = console.wait();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }

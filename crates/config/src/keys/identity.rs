@@ -40,7 +40,8 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         "lxc.tty.dir",
         ["lxc.devttydir"],
         "lxc.tty.dir = lxc",
-        "Create console and tty nodes in `/dev/DIR/` and symlink them.",
+        "Make the console and ttys in `/dev/DIR/`: `/dev/ttyN` become symlinks to `DIR/ttyN`, \
+         `/dev/console` the same pty as `DIR/console`.",
         tty.dir
     ),
     scalar!(

@@ -19,6 +19,8 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
+    #[error("lxc.tty.dir = {dir}: not one directory name under /dev (such as lxc)")]
+    TtyDir { dir: String },
     #[error("lxc.rootfs.mount = {path}: {reason}")]
     RootfsMount { path: PathBuf, reason: String },
     #[error("opening the rootfs {path}: {source}")]

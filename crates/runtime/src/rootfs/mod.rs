@@ -90,7 +90,13 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
             let devpts = dev::mount_devpts(&root, max)?;
             dev::bind_ptmx(&root, &devpts)?;
             // 5. Console and ttys from that devpts, slaves bound over /dev/console, /dev/ttyN.
-            pty::allocate(&root, &devpts, plan.console, plan.ttys)?
+            pty::allocate(
+                &root,
+                &devpts,
+                plan.console,
+                plan.ttys,
+                plan.tty_dir.as_deref(),
+            )?
         }
         None => Ptys::default(),
     };

@@ -31,6 +31,8 @@ pub struct RootfsPlan {
     pub pty_max: u32,
     /// `lxc.tty.max`.
     pub ttys: u32,
+    /// `lxc.tty.dir`: the console and ttys are made in `/dev/DIR/` (see `pty::allocate`).
+    pub tty_dir: Option<String>,
     /// False when `lxc.console.path = none`.
     pub console: bool,
     /// `lxc.hook.pre-mount`, `.mount` and `.autodev`: run during the setup.
@@ -118,6 +120,7 @@ impl RootfsPlan {
             autodev_tmpfs_size: Self::DEFAULT_AUTODEV_TMPFS_SIZE,
             pty_max: Self::DEFAULT_PTY_MAX,
             ttys: 0,
+            tty_dir: None,
             console: true,
             hooks: RootfsHooks::default(),
             user_namespace: false,
@@ -126,8 +129,8 @@ impl RootfsPlan {
 
     /// Builds the plan from a spec, reading `lxc.mount.fstab`. Run this in the parent, before
     /// the clone: it reads files and can fail with messages worth showing the user.
-    /// Rootfs kinds other than a directory, `lxc.tty.dir` and a console on a host device are
-    /// refused as unsupported rather than ignored.
+    /// Rootfs kinds other than a directory and a console on a host device are refused as
+    /// unsupported rather than ignored.
     pub fn from_spec(spec: &ContainerSpec) -> Result<Self, RootfsError> {
         let unsupported = |what: String| Err(RootfsError::Unsupported { what });
         let rootfs = match spec.rootfs.path.as_deref() {
@@ -138,9 +141,7 @@ impl RootfsPlan {
                 None => return unsupported(format!("lxc.rootfs.path = {path}")),
             },
         };
-        if let Some(dir) = &spec.tty.dir {
-            return unsupported(format!("lxc.tty.dir = {dir}"));
-        }
+        let tty_dir = spec.tty.dir.as_deref().map(check_tty_dir).transpose()?;
         let console = match spec.console.path.as_deref() {
             None => true,
             Some("none") => false,
@@ -173,11 +174,23 @@ impl RootfsPlan {
                 .map_or(Self::DEFAULT_AUTODEV_TMPFS_SIZE, |s| s.0),
             pty_max: spec.tty.pty_max.unwrap_or(Self::DEFAULT_PTY_MAX),
             ttys: spec.tty.max.unwrap_or(0),
+            tty_dir,
             console,
             hooks: RootfsHooks::from_spec(spec),
             user_namespace: !spec.idmaps.is_empty(),
         })
     }
+}
+
+/// `lxc.tty.dir` names one directory under /dev, as in every LXC config (`lxc`).
+fn check_tty_dir(dir: &str) -> Result<String, RootfsError> {
+    let single = !dir.is_empty() && dir != "." && dir != ".." && !dir.contains('/');
+    if !single {
+        return Err(RootfsError::TtyDir {
+            dir: dir.to_string(),
+        });
+    }
+    Ok(dir.to_string())
 }
 
 /// `lxc.rootfs.mount` must name an existing host directory (by absolute path: the child
@@ -230,6 +243,17 @@ mod tests {
         let targets: Vec<_> = plan.entries.iter().map(|e| e.target.as_str()).collect();
         assert_eq!(targets, ["b", "run"]);
         assert_eq!((plan.ttys, plan.console, plan.autodev), (2, false, false));
+    }
+
+    #[test]
+    fn tty_dir_is_one_directory_name() {
+        let plan = RootfsPlan::from_spec(&spec("lxc.rootfs.path = /r\nlxc.tty.dir = lxc\n"));
+        assert_eq!(plan.unwrap().tty_dir.as_deref(), Some("lxc"));
+        for bad in ["../etc", "a/b", ".."] {
+            let text = format!("lxc.rootfs.path = /r\nlxc.tty.dir = {bad}\n");
+            let e = RootfsPlan::from_spec(&spec(&text)).unwrap_err();
+            assert!(e.to_string().starts_with("lxc.tty.dir = "), "{e}");
+        }
     }
 
     #[test]
