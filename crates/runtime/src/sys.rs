@@ -209,6 +209,16 @@ pub(crate) fn reset_signals_for_exec() -> io::Result<()> {
     Ok(())
 }
 
+/// personality(2): sets this process's execution domain (`PER_LINUX32` for a 32-bit
+/// `uname -m`), which its children and execs inherit.
+pub(crate) fn set_personality(persona: u32) -> io::Result<()> {
+    // SAFETY: personality(2) takes an integer and changes no memory of ours.
+    if unsafe { libc::personality(libc::c_ulong::from(persona)) } == -1 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `struct clone_args` of clone3(2), as the kernel defines it (version 2, 88 bytes).
 #[repr(C)]
 #[derive(Default)]

@@ -65,7 +65,7 @@ pub struct Args {
     #[arg(short = 'g', long, value_name = "GID")]
     pub gid: Option<u32>,
 
-    /// Run the command with this architecture's personality
+    /// Run the command with this architecture's personality (default: the container's)
     #[arg(short = 'a', long, value_name = "ARCH")]
     pub arch: Option<String>,
 
@@ -116,6 +116,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         namespaces: args.namespaces.as_ref().map(|words| lxc_namespaces(words)),
         join_cgroups: !elevated.iter().any(|p| p == "CGROUP"),
         limit_capabilities: !elevated.iter().any(|p| p == "CAP"),
+        personality: args
+            .arch
+            .as_deref()
+            .map(|arch| rlxc_runtime::personality::parse(arch, "attach -a"))
+            .transpose()?,
     };
     if options.join_cgroups
         && rlxc_runtime::status::current(&paths).0 == rlxc_runtime::state::State::Frozen
@@ -143,7 +148,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     let unsupported = [
         ("-R/--remount-sys-proc", args.remount_sys_proc),
-        ("-a/--arch", args.arch.is_some()),
         ("-L/--pty-log", args.pty_log.is_some()),
         ("-c/--context", args.context.is_some()),
     ];

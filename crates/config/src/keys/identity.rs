@@ -9,7 +9,8 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Identity, "lxc.uts.name", ["lxc.utsname"], "lxc.uts.name = web",
         "Hostname of the container (its own UTS namespace).", uts_name),
     scalar!(Identity, "lxc.arch", "lxc.arch = x86_64",
-        "Architecture the payload sees (`x86`/`i686` run it under linux32).", arch),
+        "Architecture the payload sees (`x86`/`i686` run it under linux32, as do attached \
+         commands); one this host cannot run is refused.", arch),
     KeyDef {
         name: "lxc.include",
         prefix: false,
@@ -39,7 +40,8 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         "lxc.tty.dir",
         ["lxc.devttydir"],
         "lxc.tty.dir = lxc",
-        "Create console and tty nodes in `/dev/DIR/` and symlink them.",
+        "Make the console and ttys in `/dev/DIR/`: `/dev/ttyN` become symlinks to `DIR/ttyN`, \
+         `/dev/console` the same pty as `DIR/console`.",
         tty.dir
     ),
     scalar!(

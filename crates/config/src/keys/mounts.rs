@@ -8,7 +8,8 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Rootfs, "lxc.rootfs.path", ["lxc.rootfs"], "lxc.rootfs.path = /var/lib/rlxc/web/rootfs",
         "Root filesystem: a directory, or `TYPE:SOURCE` (dir, overlay, loop, ...).", rootfs.path),
     scalar!(Rootfs, "lxc.rootfs.mount", "lxc.rootfs.mount = /run/rlxc/rootfs",
-        "Host directory the rootfs is mounted on before the container pivots into it.", rootfs.mount),
+        "Host directory (it must exist) the rootfs is mounted on, in the container's mount \
+         namespace only, before it pivots; unset: the rootfs is bound onto itself.", rootfs.mount),
     scalar!(Rootfs, "lxc.rootfs.options", "lxc.rootfs.options = ro,nodev",
         "Extra mount options for the rootfs (`ro` makes it read-only).", rootfs.options),
     scalar!(Rootfs, "lxc.rootfs.managed", "lxc.rootfs.managed = 0",

@@ -119,7 +119,8 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
         render: |spec, out| render_named(&spec.proc_settings, "lxc.proc", out),
     },
     scalar!(Resources, "lxc.sched.core", "lxc.sched.core = 1",
-        "1: put the container in its own core-scheduling domain.", sched_core),
+        "1: put the container in its own core-scheduling domain (attached commands join it); \
+         refused where the kernel or CPU has no core scheduling.", sched_core),
 ];
 
 pub(super) static INIT_KEYS: &[KeyDef] = &[

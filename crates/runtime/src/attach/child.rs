@@ -42,6 +42,11 @@ pub(crate) struct ChildPlan {
     pub bounding_set: Option<u64>,
     /// Init's seccomp filter and no_new_privs: the command gets the same.
     pub confinement: super::target::Confinement,
+    /// The `personality(2)` of the command: init's (`lxc.arch`), or `attach -a`'s.
+    pub personality: u32,
+    /// Init's host pid when it has a core-scheduling cookie (`lxc.sched.core`): the command
+    /// shares it.
+    pub core_cookie_of: Option<i32>,
     /// Hand sysinfo(2) to the view's server, as init's is.
     pub sysinfo: bool,
     pub uid: u32,
@@ -142,6 +147,12 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
     if let Some(label) = &plan.confinement.lsm_label {
         let opened = step("LSM label", crate::lsm::open(std::slice::from_ref(label)))?;
         step("LSM label", crate::lsm::apply(&opened))?;
+    }
+    step("personality", crate::sys::set_personality(plan.personality))?;
+    if let Some(init) = plan.core_cookie_of {
+        // By init's host pid: this process stays in the host's pid namespace (a setns into
+        // the container's moves only its children), and is host root before the setns.
+        step("lxc.sched.core", crate::sched_core::share_from(init))?;
     }
     join_cgroups(plan)?;
     enter_namespaces(plan)?;

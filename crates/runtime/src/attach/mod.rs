@@ -43,6 +43,8 @@ pub struct AttachOptions {
     pub join_cgroups: bool,
     /// Take init's capability bounding set (not with `-e CAP`).
     pub limit_capabilities: bool,
+    /// `-a ARCH`: this `personality(2)` (see `crate::personality::parse`) instead of init's.
+    pub personality: Option<u32>,
 }
 
 /// How the command ended.
@@ -112,7 +114,7 @@ fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
 /// The recipe, parent side:
 /// 1. find init from the state file and pin it (pidfd, verified start time);
 /// 2. while the host's `/proc` and cgroupfs are still in sight: which of init's namespaces
-///    differ from ours, its root, its bounding set, and its cgroups, opened;
+///    differ from ours, its root, its bounding set, its personality, and its cgroups, opened;
 /// 3. the command (default: the login shell from the container's passwd) and environment;
 /// 4. a pty only if one of our stdio is a terminal;
 /// 5. non-dumpable, fork a confiner (host pid namespace) straight into the container's
@@ -135,6 +137,12 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let enters_mount = namespaces & libc::CLONE_NEWNS as u32 != 0;
     let root = enters_mount.then(|| init.open_root()).transpose()?;
     let confinement = init.confinement(paths)?;
+    // `lxc.sched.core`: init's cookie, which the command shares (none on a kernel without).
+    let core_cookie_of = crate::sched_core::cookie_of(init.pid).map(|_| init.pid);
+    let personality = match options.personality {
+        Some(persona) => persona,
+        None => init.personality()?,
+    };
     let bounding_set = options
         .limit_capabilities
         .then(|| init.bounding_set())
@@ -205,6 +213,8 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                     terminal: slave,
                     bounding_set,
                     confinement,
+                    personality,
+                    core_cookie_of,
                     sysinfo,
                     uid: options.uid,
                     gid: options.gid,

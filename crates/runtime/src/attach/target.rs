@@ -18,6 +18,8 @@ use crate::state::StateFile;
 
 /// A running container's init, as attach needs it.
 pub(crate) struct Init {
+    /// Its pid in the host's pid namespace.
+    pub pid: i32,
     /// Pins the process: setns through it can only enter *this* init's namespaces.
     pub pidfd: OwnedFd,
     /// `/proc/PID` of this very process (verified), for everything else read about it.
@@ -48,6 +50,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
         return Err(not_running());
     }
     Ok(Init {
+        pid: state.init.pid,
         pidfd,
         proc_dir,
         cgroups: state.container_cgroups(),
@@ -136,6 +139,19 @@ impl Init {
                 |file| read_at(&self.proc_dir, file).ok(),
                 crate::lsm::HostLsms::probe(Path::new("/sys")),
             ),
+        })
+    }
+
+    /// Init's `personality(2)` (`/proc/PID/personality`, in hex): `lxc.arch` as the
+    /// container runs it, which the attached command takes too (as with LXC's attach).
+    pub fn personality(&self) -> Result<u32, AttachError> {
+        let failed = |e| step("reading init's personality", e);
+        let text = read_at(&self.proc_dir, "personality").map_err(failed)?;
+        u32::from_str_radix(text.trim(), 16).map_err(|_| {
+            failed(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("not a personality: {text:?}"),
+            ))
         })
     }
 

@@ -11,12 +11,18 @@ pub enum RootfsError {
         #[source]
         source: io::Error,
     },
-    #[error("bind-mounting the rootfs {path} onto itself: {source}")]
+    /// `target` is `path` itself, or `lxc.rootfs.mount`.
+    #[error("bind-mounting the rootfs {path} on {target}: {source}")]
     BindRootfs {
         path: PathBuf,
+        target: PathBuf,
         #[source]
         source: io::Error,
     },
+    #[error("lxc.tty.dir = {dir}: not one directory name under /dev (such as lxc)")]
+    TtyDir { dir: String },
+    #[error("lxc.rootfs.mount = {path}: {reason}")]
+    RootfsMount { path: PathBuf, reason: String },
     #[error("opening the rootfs {path}: {source}")]
     OpenRootfs {
         path: PathBuf,

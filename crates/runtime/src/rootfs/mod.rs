@@ -62,13 +62,23 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
     // 2. The rootfs is opened; in a user namespace the child then becomes its root, so all it
     //    makes from here on belongs to the container.
     let rootfs_dir = root::open_rootfs(&plan.rootfs)?;
+    let mount_point = match &plan.rootfs_mount {
+        Some(path) => Some(root::open_mount_point(path)?),
+        None => None,
+    };
     if plan.user_namespace {
         crate::userns::become_root().map_err(|source| RootfsError::UserNamespace { source })?;
     }
     plan.hooks.run(HookPoint::PreMount)?;
-    //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd.
-    let root = root::bind_rootfs(&rootfs_dir, &plan.rootfs, plan.rootfs_options.as_deref())?;
-    drop(rootfs_dir);
+    //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd, on itself or
+    //    at lxc.rootfs.mount (where the mount hooks find it as $LXC_ROOTFS_MOUNT).
+    let root = root::bind_rootfs(
+        &rootfs_dir,
+        &plan.rootfs,
+        mount_point.as_ref(),
+        plan.rootfs_options.as_deref(),
+    )?;
+    drop((rootfs_dir, mount_point));
     // 3. proc and sysfs, with their read-only parts.
     auto::mount_auto(&root, &plan.mount_auto, layout)?;
     // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.
@@ -80,7 +90,13 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
             let devpts = dev::mount_devpts(&root, max)?;
             dev::bind_ptmx(&root, &devpts)?;
             // 5. Console and ttys from that devpts, slaves bound over /dev/console, /dev/ttyN.
-            pty::allocate(&root, &devpts, plan.console, plan.ttys)?
+            pty::allocate(
+                &root,
+                &devpts,
+                plan.console,
+                plan.ttys,
+                plan.tty_dir.as_deref(),
+            )?
         }
         None => Ptys::default(),
     };

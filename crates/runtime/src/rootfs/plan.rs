@@ -18,6 +18,9 @@ pub struct RootfsPlan {
     pub rootfs: PathBuf,
     /// `lxc.rootfs.options`: per-mount flags (ro, nodev, ...) for the rootfs bind.
     pub rootfs_options: Option<String>,
+    /// `lxc.rootfs.mount`: the host directory the rootfs is bound on before the pivot, in
+    /// the container's mount namespace (unset: onto itself).
+    pub rootfs_mount: Option<PathBuf>,
     /// The effective `lxc.mount.auto`.
     pub mount_auto: MountAuto,
     /// `lxc.mount.entry` in order, then the lines of `lxc.mount.fstab`.
@@ -28,6 +31,8 @@ pub struct RootfsPlan {
     pub pty_max: u32,
     /// `lxc.tty.max`.
     pub ttys: u32,
+    /// `lxc.tty.dir`: the console and ttys are made in `/dev/DIR/` (see `pty::allocate`).
+    pub tty_dir: Option<String>,
     /// False when `lxc.console.path = none`.
     pub console: bool,
     /// `lxc.hook.pre-mount`, `.mount` and `.autodev`: run during the setup.
@@ -108,12 +113,14 @@ impl RootfsPlan {
         Self {
             rootfs: rootfs.into(),
             rootfs_options: None,
+            rootfs_mount: None,
             mount_auto: Self::default_mount_auto(),
             entries: Vec::new(),
             autodev: true,
             autodev_tmpfs_size: Self::DEFAULT_AUTODEV_TMPFS_SIZE,
             pty_max: Self::DEFAULT_PTY_MAX,
             ttys: 0,
+            tty_dir: None,
             console: true,
             hooks: RootfsHooks::default(),
             user_namespace: false,
@@ -122,8 +129,8 @@ impl RootfsPlan {
 
     /// Builds the plan from a spec, reading `lxc.mount.fstab`. Run this in the parent, before
     /// the clone: it reads files and can fail with messages worth showing the user.
-    /// Rootfs kinds other than a directory, `lxc.tty.dir` and a console on a host device are
-    /// refused as unsupported rather than ignored.
+    /// Rootfs kinds other than a directory and a console on a host device are refused as
+    /// unsupported rather than ignored.
     pub fn from_spec(spec: &ContainerSpec) -> Result<Self, RootfsError> {
         let unsupported = |key: &'static str, value: &str| {
             Err(RootfsError::Unsupported {
@@ -149,9 +156,7 @@ impl RootfsPlan {
                 ),
             });
         }
-        if let Some(dir) = &spec.tty.dir {
-            return unsupported("lxc.tty.dir", dir);
-        }
+        let tty_dir = spec.tty.dir.as_deref().map(check_tty_dir).transpose()?;
         let console = match spec.console.path.as_deref() {
             None => true,
             Some("none") => false,
@@ -174,6 +179,12 @@ impl RootfsPlan {
                 reason: "idmapped mounts (idmap=) are not supported yet".into(),
             });
         }
+        let rootfs_mount = spec
+            .rootfs
+            .mount
+            .as_deref()
+            .map(check_rootfs_mount)
+            .transpose()?;
         let mut entries = spec.mounts.entries.clone();
         if let Some(fstab) = &spec.mounts.fstab {
             entries.extend(read_fstab(Path::new(fstab))?.into_iter().map(|l| l.entry));
@@ -181,6 +192,7 @@ impl RootfsPlan {
         Ok(Self {
             rootfs: PathBuf::from(rootfs),
             rootfs_options: spec.rootfs.options.clone(),
+            rootfs_mount,
             mount_auto: spec
                 .mounts
                 .auto
@@ -194,10 +206,42 @@ impl RootfsPlan {
                 .map_or(Self::DEFAULT_AUTODEV_TMPFS_SIZE, |s| s.0),
             pty_max: spec.tty.pty_max.unwrap_or(Self::DEFAULT_PTY_MAX),
             ttys: spec.tty.max.unwrap_or(0),
+            tty_dir,
             console,
             hooks: RootfsHooks::from_spec(spec),
             user_namespace: !spec.idmaps.is_empty(),
         })
+    }
+}
+
+/// `lxc.tty.dir` names one directory under /dev, as in every LXC config (`lxc`).
+fn check_tty_dir(dir: &str) -> Result<String, RootfsError> {
+    let single = !dir.is_empty() && dir != "." && dir != ".." && !dir.contains('/');
+    if !single {
+        return Err(RootfsError::TtyDir {
+            dir: dir.to_string(),
+        });
+    }
+    Ok(dir.to_string())
+}
+
+/// `lxc.rootfs.mount` must name an existing host directory (by absolute path: the child
+/// opens it after no cwd of ours can be meant); checked here, before anything is made.
+fn check_rootfs_mount(path: &str) -> Result<PathBuf, RootfsError> {
+    let refused = |reason: String| RootfsError::RootfsMount {
+        path: PathBuf::from(path),
+        reason,
+    };
+    if !path.starts_with('/') {
+        return Err(refused("not an absolute path".into()));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(PathBuf::from(path)),
+        Ok(_) => Err(refused("not a directory".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(refused(
+            "no such directory on the host (it must exist)".into(),
+        )),
+        Err(e) => Err(refused(e.to_string())),
     }
 }
 
@@ -242,6 +286,35 @@ mod tests {
         let targets: Vec<_> = plan.entries.iter().map(|e| e.target.as_str()).collect();
         assert_eq!(targets, ["b", "run"]);
         assert_eq!((plan.ttys, plan.console, plan.autodev), (2, false, false));
+    }
+
+    #[test]
+    fn tty_dir_is_one_directory_name() {
+        let plan = RootfsPlan::from_spec(&spec("lxc.rootfs.path = /r\nlxc.tty.dir = lxc\n"));
+        assert_eq!(plan.unwrap().tty_dir.as_deref(), Some("lxc"));
+        for bad in ["../etc", "a/b", ".."] {
+            let text = format!("lxc.rootfs.path = /r\nlxc.tty.dir = {bad}\n");
+            let e = RootfsPlan::from_spec(&spec(&text)).unwrap_err();
+            assert!(e.to_string().starts_with("lxc.tty.dir = "), "{e}");
+        }
+    }
+
+    #[test]
+    fn rootfs_mount_must_be_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = |mount: &str| format!("lxc.rootfs.path = /r\nlxc.rootfs.mount = {mount}\n");
+        let at = dir.path().display().to_string();
+        let plan = RootfsPlan::from_spec(&spec(&text(&at))).unwrap();
+        assert_eq!(plan.rootfs_mount.as_deref(), Some(dir.path()));
+        let missing = format!("{at}/missing");
+        let e = RootfsPlan::from_spec(&spec(&text(&missing))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("lxc.rootfs.mount = {missing}: no such directory")),
+            "{e}"
+        );
+        let e = RootfsPlan::from_spec(&spec(&text("relative/dir"))).unwrap_err();
+        assert!(e.to_string().contains("not an absolute path"), "{e}");
     }
 
     #[test]

@@ -42,15 +42,39 @@ pub(crate) fn open_rootfs(path: &Path) -> Result<OwnedFd, RootfsError> {
     })
 }
 
-/// Step 2b: bind-mounts the rootfs onto itself (recursively, keeping its submounts) so it is
-/// a mount point pivot_root can use, and returns the new mount's root. `open_tree` +
-/// `move_mount` work on the fd alone (Linux 5.2); older kernels get mount(2) on the path.
-/// `lxc.rootfs.options` flags are applied to the bind with a remount right away: `ro` means
-/// nothing is written into the rootfs, so later steps that would create a missing `/proc`
-/// fail instead.
+/// `lxc.rootfs.mount`: the host directory the rootfs is attached at instead of onto itself,
+/// opened with the rootfs (step 2a) for the same reason.
+pub(crate) struct MountPoint {
+    fd: OwnedFd,
+    path: std::path::PathBuf,
+}
+
+pub(crate) fn open_mount_point(path: &Path) -> Result<MountPoint, RootfsError> {
+    let fd = rfs::open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| RootfsError::RootfsMount {
+        path: path.to_path_buf(),
+        reason: std::io::Error::from(e).to_string(),
+    })?;
+    Ok(MountPoint {
+        fd,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Step 2b: bind-mounts the rootfs (recursively, keeping its submounts) onto itself, or at
+/// `lxc.rootfs.mount`, so it is a mount point pivot_root can use, and returns the new
+/// mount's root. `open_tree` + `move_mount` work on the fds alone (Linux 5.2); older kernels
+/// get mount(2) on the paths. `lxc.rootfs.options` flags are applied to the bind with a
+/// remount right away: `ro` means nothing is written into the rootfs, so later steps that
+/// would create a missing `/proc` fail instead.
 pub(crate) fn bind_rootfs(
     dir: &OwnedFd,
     path: &Path,
+    at: Option<&MountPoint>,
     options: Option<&str>,
 ) -> Result<RootDir, RootfsError> {
     let flags = match options {
@@ -62,16 +86,27 @@ pub(crate) fn bind_rootfs(
         }
         None => rustix::mount::MountFlags::empty(),
     };
+    let (target, target_path) = match at {
+        Some(at) => (&at.fd, at.path.as_path()),
+        None => (dir, path),
+    };
     let failed = |source: std::io::Error| RootfsError::BindRootfs {
         path: path.to_path_buf(),
+        target: target_path.to_path_buf(),
         source,
     };
-    let root = match bind_onto_itself(dir) {
+    let root = match bind_copy(dir, target) {
         Ok(mount) => RootDir::probe(mount, path),
         Err(Errno::NOSYS) => {
-            rmount::mount_bind_recursive(path, path).map_err(|e| failed(e.into()))?;
+            rmount::mount_bind_recursive(path, target_path).map_err(|e| failed(e.into()))?;
             // Opened after the bind, so the fd is the bind's root, not the directory beneath.
-            RootDir::open(path).map_err(failed)?
+            let mount = rfs::open(
+                target_path,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|e| failed(e.into()))?;
+            RootDir::probe(mount, path)
         }
         Err(e) => return Err(failed(e.into())),
     };
@@ -84,9 +119,9 @@ pub(crate) fn bind_rootfs(
     Ok(root)
 }
 
-/// A recursive copy of the mount tree at `dir`, attached onto `dir` itself; the returned fd
-/// is the new mount's root.
-fn bind_onto_itself(dir: &OwnedFd) -> Result<OwnedFd, Errno> {
+/// A recursive copy of the mount tree at `dir`, attached onto `target` (`dir` itself, or
+/// `lxc.rootfs.mount`); the returned fd is the new mount's root.
+fn bind_copy(dir: &OwnedFd, target: &OwnedFd) -> Result<OwnedFd, Errno> {
     let tree = rmount::open_tree(
         dir,
         "",
@@ -98,7 +133,7 @@ fn bind_onto_itself(dir: &OwnedFd) -> Result<OwnedFd, Errno> {
     rmount::move_mount(
         &tree,
         "",
-        dir,
+        target,
         "",
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
     )?;

@@ -79,6 +79,11 @@ fn set_up(
     // must inherit neither (LXC's init ignores nothing).
     step("signals", crate::sys::reset_signals_for_exec())?;
     set_parent_death_signal(plan)?;
+    set_personality(plan)?;
+    if plan.sched_core {
+        // First of the container's own: everything it forks from here on inherits it.
+        step("lxc.sched.core", crate::sched_core::create_for_self())?;
+    }
     // Before anything is made or run in here, while the monitor sets up the host side. The
     // files were opened by the monitor as host root, and a v1 `tasks` write checks the
     // opener's credentials, so this works before this process has ids in its user namespace.
@@ -182,6 +187,15 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
         "parent death signal",
         rustix::process::set_parent_process_death_signal(signal),
     )
+}
+
+/// `lxc.arch`: init and everything it starts (the start hooks too) run under the
+/// architecture's personality, as with LXC.
+fn set_personality(plan: &InitPlan) -> Result<(), StepFailure> {
+    match plan.personality {
+        Some(persona) => step("lxc.arch", crate::sys::set_personality(persona)),
+        None => Ok(()),
+    }
 }
 
 /// clone3 made the cgroup namespace while the child was still in the monitor's v1 cgroups

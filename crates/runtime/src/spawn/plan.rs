@@ -78,6 +78,11 @@ pub struct InitPlan {
     /// `lxc.namespace.share.*`, opened by the launch (which knows the lxcpath): joined
     /// instead of made (their kinds are not in `clone_flags`).
     pub shared: Vec<super::share::SharedNamespace>,
+    /// `lxc.arch`: the `personality(2)` init runs under (see `crate::personality`); `None`
+    /// keeps the monitor's.
+    pub personality: Option<u32>,
+    /// `lxc.sched.core = 1`: init makes a core-scheduling cookie for the container.
+    pub sched_core: bool,
 }
 
 /// Why a spec cannot become a plan.
@@ -103,6 +108,10 @@ pub enum PlanError {
     Seccomp(#[from] crate::seccomp::SeccompError),
     #[error(transparent)]
     Lsm(#[from] crate::lsm::LsmError),
+    #[error(transparent)]
+    Arch(#[from] crate::personality::ArchError),
+    #[error(transparent)]
+    CoreScheduling(#[from] crate::sched_core::NoCoreScheduling),
 }
 
 impl PlanError {
@@ -118,6 +127,8 @@ impl PlanError {
             PlanError::Seccomp(_) => "lxc.seccomp.profile",
             PlanError::Lsm(crate::lsm::LsmError::Missing { key, .. }) => key,
             PlanError::Lsm(_) => "lxc.apparmor.profile",
+            PlanError::Arch(_) => "lxc.arch",
+            PlanError::CoreScheduling(_) => "lxc.sched.core",
         }
     }
 }
@@ -139,6 +150,12 @@ impl InitPlan {
         Ok(InitPlan {
             clone_flags,
             user_namespace,
+            personality: spec
+                .arch
+                .as_ref()
+                .map(|arch| crate::personality::of(arch, "lxc.arch"))
+                .transpose()?,
+            sched_core: sched_core(spec)?,
             // Without a UTS namespace of its own the hostname is the host's, not the
             // container's to change. (A start without lxc.uts.name names it after the
             // container: `monitor::launch`, which knows the name.)
@@ -188,6 +205,15 @@ impl InitPlan {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// `lxc.sched.core`, refused here (before anything is made) where the host cannot do it.
+fn sched_core(spec: &ContainerSpec) -> Result<bool, PlanError> {
+    let wanted = spec.sched_core.unwrap_or(false);
+    if wanted {
+        crate::sched_core::probe()?;
+    }
+    Ok(wanted)
 }
 
 /// Splits a command line into words as a shell would (quotes group words), as LXC does for
@@ -322,6 +348,29 @@ mod tests {
         assert!(plan.env.iter().any(|e| e.as_bytes() == b"container=lxc"));
         assert_eq!(plan.cwd, "/");
         assert!(plan.drop_capabilities.is_empty());
+        assert_eq!(plan.personality, None);
+    }
+
+    #[test]
+    fn arch_is_a_personality_or_a_refusal() {
+        assert_eq!(
+            plan("lxc.arch = linux32\n").personality,
+            Some(crate::personality::PER_LINUX32)
+        );
+        assert_eq!(
+            plan("lxc.arch = linux64\n").personality,
+            Some(crate::personality::PER_LINUX)
+        );
+        // No host runs every architecture LXC names: one of these two is foreign anywhere.
+        let refused = ["lxc.arch = s390x\n", "lxc.arch = x86_64\n"]
+            .iter()
+            .filter_map(|config| {
+                let spec = rlxc_config::load_str(config, Path::new("t.conf")).expect("config");
+                InitPlan::from_spec(&spec.spec, &[]).err()
+            })
+            .next()
+            .expect("a foreign arch is refused");
+        assert!(refused.to_string().starts_with("lxc.arch = "), "{refused}");
     }
 
     #[test]
