@@ -91,6 +91,15 @@ impl CommonOpts {
         Ok(name)
     }
 
+    /// `-o`, `-l` and `-q`, which a container's monitor follows too.
+    pub fn log_request(&self) -> rlxc_runtime::monitor::LogRequest {
+        rlxc_runtime::monitor::LogRequest {
+            file: self.logfile.clone(),
+            level: self.logpriority,
+            quiet: self.quiet,
+        }
+    }
+
     /// `$lxcpath/$name`, the container's own directory.
     pub fn container_dir(&self) -> anyhow::Result<PathBuf> {
         Ok(self.lxcpath.join(self.require_name()?))
