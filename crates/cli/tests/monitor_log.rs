@@ -124,6 +124,47 @@ fn without_a_log_file_a_failing_stop_hook_lands_in_lxcs_place() {
 }
 
 #[test]
+fn a_failed_reboot_is_logged_with_why() {
+    let world = World::new();
+    let name = world.busybox("logreboot");
+    // The first start's pre-start hook leaves a mark; the reboot's finds it and fails.
+    let mark = world.dir.path().join("started-once");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.log.level = INFO\nlxc.hook.pre-start = /bin/sh -c 'if [ -e {0} ]; then \
+             echo no-second-start >&2; exit 4; fi; touch {0}'\n",
+            mark.display()
+        ),
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    // Its status is not the point: the monitor gives up on the container after it.
+    let _ = world.output(&["stop", "-n", &name, "-r", "-t", "5"]);
+    world
+        .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "30"])
+        .assert()
+        .success();
+    let text = read(&world.lxcpath().join(&name).join(format!("{name}.log")));
+    let events: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split_once(&format!(" rlxc-monitor {name}: ")))
+        .map(|(_, event)| event)
+        .collect();
+    assert_eq!(events.len(), 4, "{text}");
+    assert!(events[0].starts_with("RUNNING: init is pid "), "{text}");
+    assert_eq!(
+        events[1..3],
+        ["init was ended by signal 1 (SIGHUP)", "rebooting"]
+    );
+    assert!(
+        events[3].starts_with("reboot failed: lxc.hook.pre-start = ")
+            && events[3].ends_with("exited with exit status: 4: no-second-start"),
+        "{text}"
+    );
+    world.assert_nothing_left(&name);
+}
+
+#[test]
 fn a_log_file_that_cannot_be_opened_fails_the_start_leaving_nothing() {
     let world = World::new();
     let name = world.busybox("logunopenable");
