@@ -1,10 +1,9 @@
 //! Options every verb takes, named as in LXC's tools (`-n`, `-P`, `-o`, `-l`, `-q`, `--rcfile`).
 
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 
 use anyhow::{bail, Context};
+use rlxc_runtime::log::LogLevel;
 
 /// Where containers live when neither `-P` nor `RLXC_PATH` says otherwise and rlxc is called
 /// by its own name. Not LXC's `/var/lib/lxc`, so `rlxc` never touches containers that LXC
@@ -63,15 +62,10 @@ pub struct CommonOpts {
     #[arg(short = 'o', long, value_name = "FILE", global = true)]
     pub logfile: Option<PathBuf>,
 
-    /// Log level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL (or 0..8)
-    #[arg(
-        short = 'l',
-        long,
-        value_name = "LEVEL",
-        default_value = "ERROR",
-        global = true
-    )]
-    pub logpriority: LogPriority,
+    /// Log level: TRACE, DEBUG, INFO, NOTICE, WARN, ERROR, CRIT, ALERT, FATAL (or 0..8);
+    /// default ERROR (a container's monitor: lxc.log.level)
+    #[arg(short = 'l', long, value_name = "LEVEL", global = true)]
+    pub logpriority: Option<LogLevel>,
 
     /// Do not log to stderr
     #[arg(short = 'q', long, global = true)]
@@ -95,6 +89,15 @@ impl CommonOpts {
             );
         }
         Ok(name)
+    }
+
+    /// `-o`, `-l` and `-q`, which a container's monitor follows too.
+    pub fn log_request(&self) -> rlxc_runtime::monitor::LogRequest {
+        rlxc_runtime::monitor::LogRequest {
+            file: self.logfile.clone(),
+            level: self.logpriority,
+            quiet: self.quiet,
+        }
     }
 
     /// `$lxcpath/$name`, the container's own directory.
@@ -161,77 +164,6 @@ impl CommonOpts {
             &lxcpath,
             self.require_name()?,
         ))
-    }
-}
-
-/// LXC's log priorities, in LXC's numbering (TRACE = 0 ... FATAL = 8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogPriority {
-    Trace,
-    Debug,
-    Info,
-    Notice,
-    Warn,
-    Error,
-    Crit,
-    Alert,
-    Fatal,
-}
-
-impl LogPriority {
-    const ALL: [LogPriority; 9] = [
-        Self::Trace,
-        Self::Debug,
-        Self::Info,
-        Self::Notice,
-        Self::Warn,
-        Self::Error,
-        Self::Crit,
-        Self::Alert,
-        Self::Fatal,
-    ];
-
-    pub fn lxc_name(self) -> &'static str {
-        match self {
-            Self::Trace => "TRACE",
-            Self::Debug => "DEBUG",
-            Self::Info => "INFO",
-            Self::Notice => "NOTICE",
-            Self::Warn => "WARN",
-            Self::Error => "ERROR",
-            Self::Crit => "CRIT",
-            Self::Alert => "ALERT",
-            Self::Fatal => "FATAL",
-        }
-    }
-}
-
-impl FromStr for LogPriority {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Ok(number) = text.parse::<usize>() {
-            return Self::ALL
-                .get(number)
-                .copied()
-                .ok_or_else(|| format!("log priority {number} is out of range 0..8"));
-        }
-        Self::ALL
-            .into_iter()
-            .find(|level| level.lxc_name().eq_ignore_ascii_case(text))
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::ALL.iter().map(|l| l.lxc_name()).collect();
-                format!(
-                    "unknown log priority {text:?}; use one of {}",
-                    names.join(", ")
-                )
-            })
-    }
-}
-
-impl fmt::Display for LogPriority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.lxc_name())
     }
 }
 
@@ -356,16 +288,21 @@ mod tests {
 
     #[test]
     fn log_priority_takes_names_any_case_and_numbers() {
-        assert_eq!("trace".parse(), Ok(LogPriority::Trace));
-        assert_eq!("Notice".parse(), Ok(LogPriority::Notice));
-        assert_eq!("8".parse(), Ok(LogPriority::Fatal));
-        assert_eq!("0".parse(), Ok(LogPriority::Trace));
-        assert!("9".parse::<LogPriority>().is_err());
-        assert!("verbose".parse::<LogPriority>().is_err());
-        assert_eq!(parse(&["verb"]).logpriority, LogPriority::Error);
-        assert_eq!(
-            parse(&["verb", "-l", "debug"]).logpriority,
-            LogPriority::Debug
-        );
+        assert_eq!(parse(&["verb"]).logpriority, None);
+        for (given, level) in [
+            ("debug", LogLevel::Debug),
+            ("Notice", LogLevel::Notice),
+            ("0", LogLevel::Trace),
+            ("8", LogLevel::Fatal),
+        ] {
+            assert_eq!(parse(&["verb", "-l", given]).logpriority, Some(level));
+        }
+        let cmd = CommonOpts::augment_args(Command::new("verb"));
+        for bad in ["9", "verbose"] {
+            assert!(cmd
+                .clone()
+                .try_get_matches_from(["verb", "-l", bad])
+                .is_err());
+        }
     }
 }

@@ -61,7 +61,11 @@ fn run_verb(program: &str, verb: &Verb, matches: &ArgMatches) -> ExitCode {
     let result = CommonOpts::from_arg_matches(matches)
         .map_err(anyhow::Error::from)
         .and_then(|common| {
-            logging::init(&common)?;
+            let command = match program {
+                "rlxc" => format!("rlxc {}", verb.name),
+                lxc_tool => lxc_tool.to_owned(),
+            };
+            logging::init(&common, &command)?;
             logging::log_debug!(
                 "running {} with lxcpath {} and config {:?}",
                 verb.name,

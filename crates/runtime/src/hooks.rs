@@ -237,6 +237,7 @@ fn run_one(command: &str, hook: &Hook<'_>, context: &HookContext) -> Result<(), 
     if command.trim().is_empty() {
         return Ok(());
     }
+    crate::log_debug!("running {} = {command}", hook.key());
     // `"$@"` after the command line: LXC's arguments reach the hook as words of their own,
     // whatever they contain.
     let output = Command::new("/bin/sh")

@@ -1,6 +1,6 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
-//! the verbs' runtime halves (`stop`, `status`), and
+//! the verbs' runtime halves (`stop`, `status`), the log of every rlxc process (`log`), and
 //! unprivileged containers' id maps (`userns`).
 
 pub mod attach;
@@ -10,6 +10,7 @@ mod error;
 pub mod exec;
 pub mod hooks;
 pub mod lock;
+pub mod log;
 pub mod lsm;
 pub mod monitor;
 pub mod namespaces;

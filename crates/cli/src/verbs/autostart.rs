@@ -200,6 +200,8 @@ fn start_one(target: &Target) -> bool {
         spec: target.spec.clone(),
         command: Vec::new(),
         daemonize: true,
+        // Each monitor logs as its container's config says.
+        log: Default::default(),
     };
     match launch(&request) {
         Ok(launched) => {

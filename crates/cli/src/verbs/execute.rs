@@ -76,6 +76,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         spec: loaded.spec,
         command,
         daemonize: false,
+        log: common.log_request(),
     };
     let (exit, warnings) = match execute(&request) {
         Ok(done) => done,

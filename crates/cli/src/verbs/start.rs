@@ -93,6 +93,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         spec: loaded.spec.clone(),
         command: args.command.clone(),
         daemonize: !args.foreground,
+        log: common.log_request(),
     };
     let launched = match launch(&request_) {
         Ok(launched) => {

@@ -163,12 +163,12 @@ pub(super) static KEYS: &[KeyDef] = &[
         "Signal init gets if the monitor dies (default SIGKILL; 0 keeps the container running).", monitor.pdeath_signal),
     scalar!(Lifecycle, "lxc.ephemeral", "lxc.ephemeral = 1",
         "1: destroy the container when it stops.", ephemeral),
-    scalar!(Lifecycle, "lxc.log.level", ["lxc.loglevel"], "lxc.log.level = WARN",
-        "Log level: TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0-8.", log.level),
+    scalar!(Lifecycle, "lxc.log.level", ["lxc.loglevel"], "lxc.log.level = INFO",
+        "Level of the monitor's log: TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0-8 (default ERROR; `start -l` wins). INFO adds the start, the stop and how init ended, DEBUG every hook run.", log.level),
     scalar!(Lifecycle, "lxc.log.file", ["lxc.logfile"], "lxc.log.file = /var/log/rlxc/web.log",
-        "Log file of the container's monitor.", log.file),
+        "The monitor's log, appended to, with UTC timestamps (`start -o` wins; default `LXCPATH/NAME/NAME.log`). Opened before the start: a file that cannot be opened fails it.", log.file),
     scalar!(Lifecycle, "lxc.log.syslog", ["lxc.syslog"], "lxc.log.syslog = daemon",
-        "Also log to syslog with this facility.", log.syslog),
+        "Also send the monitor's log to syslog (`/dev/log`) with this facility: daemon, local0-local7.", log.syslog),
 ];
 
 /// `lxc.monitor.signal.pdeath = 0` means "send nothing".

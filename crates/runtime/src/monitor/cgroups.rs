@@ -238,7 +238,9 @@ impl MonitorCgroup {
     /// Removes the cgroups once nothing is in them any more (the monitor has exited).
     pub fn remove(self) {
         if !self.cgroups.remove_if_empty() {
-            let _ = self.cgroups.remove(Duration::ZERO);
+            if let Err(e) = self.cgroups.remove(Duration::ZERO) {
+                crate::log_error!("removing the monitor's cgroups: {e}");
+            }
         }
     }
 
@@ -264,7 +266,9 @@ impl MonitorCgroup {
     /// move is of the writing thread); then the cgroup goes.
     pub fn leave(self) {
         self.go_home(false);
-        let _ = self.cgroups.remove(Duration::from_secs(1));
+        if let Err(e) = self.cgroups.remove(Duration::from_secs(1)) {
+            crate::log_error!("removing the monitor's cgroups: {e}");
+        }
     }
 
     fn go_home(&self, unified: bool) {

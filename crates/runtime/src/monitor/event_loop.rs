@@ -121,7 +121,9 @@ impl EventLoop {
                 self.procview = None;
             }
             Err(e) => {
-                eprintln!("rlxc: the /proc view's server {old} died and cannot be restarted: {e}");
+                crate::log_error!(
+                    "the /proc view's server {old} died and cannot be restarted: {e}"
+                );
                 let _ = epoll::delete(&self.epoll, server.pidfd());
                 self.procview = None;
             }

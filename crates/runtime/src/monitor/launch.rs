@@ -19,6 +19,7 @@ use rlxc_config::ContainerSpec;
 use super::cgroups::{CgroupPlan, MonitorCgroup};
 use super::console::{ConsoleLog, Pty};
 use super::event_loop::{EventLoop, InitExit};
+use super::log::{LogRequest, MonitorLog};
 use super::procview::ProcViewStart;
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
@@ -39,6 +40,8 @@ pub struct Launch {
     pub command: Vec<String>,
     /// `-d`: the monitor leaves the terminal (new session, stdio on /dev/null).
     pub daemonize: bool,
+    /// The command's `-o`, `-l`, `-q`: where the monitor logs, over `lxc.log.*`.
+    pub log: LogRequest,
 }
 
 /// Why a start did not reach RUNNING.
@@ -73,6 +76,13 @@ pub enum LaunchError {
     },
     #[error("forking the monitor: {0}")]
     Fork(std::io::Error),
+    /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened.
+    #[error("{origin} {path}: cannot open the log file: {reason}")]
+    LogFile {
+        origin: &'static str,
+        path: PathBuf,
+        reason: std::io::Error,
+    },
     /// `execute`'s front ended on a signal that its frozen command gets only once thawed.
     #[error(
         "{name} is FROZEN: signal {signal} was passed on and reaches the command once it is \
@@ -173,6 +183,7 @@ pub(super) fn fork_monitor(
         super::teardown::remove_run_dir(&launch.paths);
         error
     };
+    let log = MonitorLog::open(launch).map_err(undo_prepare)?;
     let (cgroup_plan, mut monitor_cgroup) = monitor_cgroup(launch).map_err(undo_prepare)?;
     let forked = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(std::io::Error::from)
@@ -187,6 +198,9 @@ pub(super) fn fork_monitor(
     match forked {
         crate::sys::Forked::Child => {
             drop(status_read);
+            for notice in log.install() {
+                let _ = rustix::io::write(&status_write, format!("WARN {notice}\n").as_bytes());
+            }
             let effective = crate::state::Effective::of(&launch.spec);
             let recipe = Recipe {
                 plan,
@@ -374,8 +388,12 @@ fn monitor_main(
         let _ = status.write_all(format!("WARN {warning}\n").as_bytes());
     }
     let mut event_loop = match started {
-        Ok(running) => running,
+        Ok(running) => {
+            log_running(&made);
+            running
+        }
         Err(message) => {
+            crate::log_error!("start failed: {message}");
             made.undo();
             let _ = status.write_all(message.as_bytes());
             return 1;
@@ -385,6 +403,7 @@ fn monitor_main(
         let _ = status.write_all(b"OK\n");
         let exit = event_loop.run();
         drop(event_loop);
+        log_init_end(&exit);
         let end = match &exit {
             Ok(InitExit::Exited(code)) => format!("EXIT {code}"),
             Ok(InitExit::Signaled(signal)) => format!("SIGNAL {signal}"),
@@ -401,20 +420,25 @@ fn monitor_main(
     loop {
         let exit = event_loop.run();
         drop(event_loop);
+        log_init_end(&exit);
         // reboot(2) in a pid namespace ends its init with SIGHUP: start it again, in place.
         if !matches!(exit, Ok(InitExit::Signaled(libc::SIGHUP))) {
             stop_container(launch, &mut made, "stop");
             return i32::from(exit.is_err());
         }
+        crate::log_info!("rebooting");
         stop_container(launch, &mut made, "reboot");
         let monitor_cgroup = made.monitor_cgroup.take();
         made = Made::new(launch.paths.clone());
         made.monitor_cgroup = monitor_cgroup;
         let mut warnings = Vec::new();
         event_loop = match start(launch, recipe, &mut made, &mut warnings) {
-            Ok(event_loop) => event_loop,
+            Ok(event_loop) => {
+                log_running(&made);
+                event_loop
+            }
             Err(message) => {
-                eprintln!("reboot of {} failed: {message}", launch.paths.name);
+                crate::log_error!("reboot failed: {message}");
                 made.undo();
                 return 1;
             }
@@ -423,7 +447,7 @@ fn monitor_main(
 }
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
-/// undo the stop; it is logged to the console log's neighbour, stderr of the monitor.
+/// undo the stop; it is logged.
 fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
     let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     context.target = Some(target);
@@ -434,7 +458,7 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
         .map(|(ns, fd)| (*ns, format!("/proc/{monitor}/fd/{}", fd.as_raw_fd())))
         .collect();
     if let Err(e) = hooks::run_point(&launch.spec, HookPoint::Stop, &context) {
-        eprintln!("{e}");
+        crate::log_error!("{e}");
     }
     made.namespaces.clear();
     if target == "reboot" {
@@ -443,7 +467,27 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
         made.undo();
     }
     if let Err(e) = hooks::run_point(&launch.spec, HookPoint::PostStop, &context) {
-        eprintln!("{e}");
+        crate::log_error!("{e}");
+    }
+    if target == "stop" {
+        crate::log_info!("stopped");
+    }
+}
+
+fn log_running(made: &Made) {
+    let init = made.init.map_or(0, |init| init.pid);
+    crate::log_info!("RUNNING: init is pid {init}");
+}
+
+/// How init ended (LXC logs it at INFO too), or the monitor's own failure.
+fn log_init_end(exit: &std::io::Result<InitExit>) {
+    match exit {
+        Ok(InitExit::Exited(code)) => crate::log_info!("init exited with status {code}"),
+        Ok(InitExit::Signaled(signal)) => crate::log_info!(
+            "init was ended by signal {signal} ({})",
+            rlxc_config::values::Signal(*signal)
+        ),
+        Err(e) => crate::log_error!("monitor: {e}; stopping the container"),
     }
     if target == "stop" && launch.spec.ephemeral == Some(true) {
         destroy_ephemeral(launch);

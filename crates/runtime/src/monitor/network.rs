@@ -118,17 +118,17 @@ impl NetworkGuard {
     }
 
     /// `script.down`s, then the interfaces (phys NICs home, our links deleted), then the pin.
-    /// Problems are reported on the monitor's stderr: a stop cannot be undone.
+    /// Problems are logged: a stop cannot be undone.
     pub fn undo(mut self) {
         for (command, interface) in &self.down {
             let down = Hook::Net(hook(interface, "down"));
             if let Err(e) = hooks::run(std::slice::from_ref(command), down, &self.context) {
-                eprintln!("{e}");
+                crate::log_error!("{e}");
             }
         }
         if let Some(attached) = self.attached.take() {
             for error in attached.teardown() {
-                eprintln!("network teardown: {error}");
+                crate::log_error!("network teardown: {error}");
             }
         }
         if let Some(pin) = self.pin.take() {

@@ -101,12 +101,18 @@ impl Made {
         if let Some(cgroups) = self.cgroups.take() {
             // Usually empty already: init's exit took its pid namespace with it.
             if !cgroups.remove_if_empty() {
-                let _ = cgroups.kill_all();
-                let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
+                if let Err(e) = cgroups.kill_all() {
+                    crate::log_error!("killing what is left in the container's cgroups: {e}");
+                }
+                if let Err(e) = cgroups.remove(CGROUP_REMOVE_TIMEOUT) {
+                    crate::log_error!("removing the container's cgroups: {e}");
+                }
             }
         }
         if let Some(socket) = self.socket.take() {
-            let _ = fs::remove_file(socket);
+            if let Err(e) = fs::remove_file(&socket).or_else(gone_already) {
+                crate::log_error!("removing the control socket {}: {e}", socket.display());
+            }
         }
     }
 }
@@ -153,11 +159,23 @@ pub(crate) fn remove_run_dir(paths: &ContainerPaths) {
     let doomed = run_dir.with_file_name(format!(".removed.{}", std::process::id()));
     match fs::rename(&run_dir, &doomed) {
         Ok(()) => {
-            let _ = fs::remove_dir_all(doomed);
+            if let Err(e) = fs::remove_dir_all(&doomed).or_else(gone_already) {
+                crate::log_error!("removing the run directory {}: {e}", doomed.display());
+            }
         }
         Err(_) => {
-            let _ = fs::remove_dir_all(run_dir);
+            if let Err(e) = fs::remove_dir_all(&run_dir).or_else(gone_already) {
+                crate::log_error!("removing the run directory {}: {e}", run_dir.display());
+            }
         }
+    }
+}
+
+/// A removal of what is not there is no failure.
+fn gone_already(error: std::io::Error) -> std::io::Result<()> {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => Ok(()),
+        _ => Err(error),
     }
 }
 
