@@ -182,6 +182,8 @@ fn launch_for_check(
         spec: loaded.spec.clone(),
         command: Vec::new(),
         daemonize: true,
+        // The check opens no log file (it would make one); a start does.
+        log: rlxc_runtime::monitor::LogRequest::default(),
     })
 }
 

@@ -471,6 +471,9 @@ fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
     }
     if target == "stop" {
         crate::log_info!("stopped");
+        if launch.spec.ephemeral == Some(true) {
+            destroy_ephemeral(launch);
+        }
     }
 }
 
@@ -489,9 +492,6 @@ fn log_init_end(exit: &std::io::Result<InitExit>) {
         ),
         Err(e) => crate::log_error!("monitor: {e}; stopping the container"),
     }
-    if target == "stop" && launch.spec.ephemeral == Some(true) {
-        destroy_ephemeral(launch);
-    }
 }
 
 /// `lxc.ephemeral = 1`: the container is destroyed once it has stopped, as `rlxc destroy`
@@ -504,13 +504,15 @@ fn destroy_ephemeral(launch: &Launch) {
         return;
     }
     match crate::create::destroy(paths, crate::create::DestroyOptions::default()) {
-        Ok(report) if report.removed => {}
-        Ok(report) => eprintln!(
+        Ok(report) if report.removed => {
+            crate::log_info!("lxc.ephemeral: destroyed {}", paths.dir().display());
+        }
+        Ok(report) => crate::log_error!(
             "lxc.ephemeral: {} was not removed entirely (mount points left: {:?})",
             paths.dir().display(),
             report.mount_points
         ),
-        Err(error) => eprintln!("lxc.ephemeral: destroying {}: {error}", paths.name),
+        Err(error) => crate::log_error!("lxc.ephemeral: destroying {}: {error}", paths.name),
     }
 }
 

@@ -180,7 +180,7 @@ impl Entered {
     pub(crate) fn leave(self) {
         for (kind, own) in self.0.into_iter().rev() {
             if let Err(error) = setns(own.as_fd(), kind) {
-                eprintln!(
+                crate::log_error!(
                     "rlxc: returning to the monitor's own {} namespace: {error}",
                     kind.name()
                 );
