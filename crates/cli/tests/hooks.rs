@@ -228,3 +228,56 @@ fn stop_hooks_get_the_containers_namespaces_after_init_is_gone() {
         world.assert_nothing_left(&name);
     }
 }
+
+/// `lxc.monitor.unshare = 1`: what a pre-start hook mounts stays in the monitor's own mount
+/// namespace (and the container's, made from it), out of the host's.
+#[test]
+fn with_monitor_unshare_a_pre_start_hooks_mount_stays_out_of_the_host() {
+    let world = World::new();
+    let name = world.busybox("monunshare");
+    let target = world.dir.path().join("pre-start-mount");
+    std::fs::create_dir(&target).expect("mkdir");
+    let marker = world.dir.path().join("hook-ran");
+    let hook = world.dir.path().join("pre-start.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nmount -t tmpfs rlxc-test-tmpfs {} && touch {}\n",
+            target.display(),
+            marker.display()
+        ),
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.monitor.unshare = 1\nlxc.hook.pre-start = {}\n",
+            hook.display()
+        ),
+    );
+    // Should the mount reach the host after all, it goes with the test.
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(target.clone());
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    assert!(marker.exists(), "the pre-start hook did not run");
+    let host_mounts = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(
+        !host_mounts.contains(target.to_str().expect("utf-8")),
+        "the hook's mount reached the host"
+    );
+    let monitor = world.monitor_pid(&name);
+    let monitor_mounts =
+        std::fs::read_to_string(format!("/proc/{monitor}/mountinfo")).expect("mountinfo");
+    assert!(
+        monitor_mounts.contains(target.to_str().expect("utf-8")),
+        "the hook's mount is not in the monitor's namespace"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

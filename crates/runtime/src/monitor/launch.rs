@@ -380,7 +380,9 @@ fn monitor_main(
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     set_process_name(&launch.paths);
     let mut made = Made::new(launch.paths.clone());
-    let entered = monitor_cgroup.enter();
+    let entered = monitor_cgroup
+        .enter()
+        .and_then(|()| unshare_mounts(&launch.spec));
     let mut warnings = std::mem::take(&mut monitor_cgroup.notices);
     made.monitor_cgroup = Some(monitor_cgroup);
     let started = entered.and_then(|()| start(launch, recipe, &mut made, &mut warnings));
@@ -444,6 +446,26 @@ fn monitor_main(
             }
         };
     }
+}
+
+/// `lxc.monitor.unshare = 1`: the monitor takes a mount namespace of its own before the
+/// pre-start hooks, as LXC's does, so what they mount stays out of the host's; the host's
+/// mounts still reach it (a slave, not private).
+fn unshare_mounts(spec: &ContainerSpec) -> Result<(), String> {
+    if spec.monitor.unshare != Some(true) {
+        return Ok(());
+    }
+    // SAFETY: a new mount namespace for this single-threaded process; nothing of ours holds
+    // paths that the change could invalidate.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) }
+        .and_then(|()| {
+            rustix::mount::mount_change(
+                "/",
+                rustix::mount::MountPropagationFlags::DOWNSTREAM
+                    | rustix::mount::MountPropagationFlags::REC,
+            )
+        })
+        .map_err(|e| format!("lxc.monitor.unshare = 1: a mount namespace for the monitor: {e}"))
 }
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot

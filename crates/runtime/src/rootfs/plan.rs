@@ -290,10 +290,14 @@ mod tests {
 
     #[test]
     fn tty_dir_is_one_directory_name() {
-        let plan = RootfsPlan::from_spec(&spec("lxc.rootfs.path = /r\nlxc.tty.dir = lxc\n"));
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().display();
+        let plan = RootfsPlan::from_spec(&spec(&format!(
+            "lxc.rootfs.path = {root}\nlxc.tty.dir = lxc\n"
+        )));
         assert_eq!(plan.unwrap().tty_dir.as_deref(), Some("lxc"));
         for bad in ["../etc", "a/b", ".."] {
-            let text = format!("lxc.rootfs.path = /r\nlxc.tty.dir = {bad}\n");
+            let text = format!("lxc.rootfs.path = {root}\nlxc.tty.dir = {bad}\n");
             let e = RootfsPlan::from_spec(&spec(&text)).unwrap_err();
             assert!(e.to_string().starts_with("lxc.tty.dir = "), "{e}");
         }
@@ -302,7 +306,13 @@ mod tests {
     #[test]
     fn rootfs_mount_must_be_an_existing_directory() {
         let dir = tempfile::tempdir().unwrap();
-        let text = |mount: &str| format!("lxc.rootfs.path = /r\nlxc.rootfs.mount = {mount}\n");
+        let root = tempfile::tempdir().unwrap();
+        let text = |mount: &str| {
+            format!(
+                "lxc.rootfs.path = {}\nlxc.rootfs.mount = {mount}\n",
+                root.path().display()
+            )
+        };
         let at = dir.path().display().to_string();
         let plan = RootfsPlan::from_spec(&spec(&text(&at))).unwrap();
         assert_eq!(plan.rootfs_mount.as_deref(), Some(dir.path()));
