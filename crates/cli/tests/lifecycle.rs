@@ -128,6 +128,67 @@ fn the_monitor_is_born_in_its_own_cgroups_and_they_go_with_it() {
     world.assert_nothing_left(&name);
 }
 
+/// `lxc.cgroup.dir.monitor.pivot`: at the container's end the monitor moves to that cgroup
+/// (made below the cgroup rlxc runs in), so its own cgroup goes before it exits; a post-stop
+/// hook, run after the move, is born there.
+#[test]
+fn the_monitor_ends_in_its_pivot_cgroup_and_its_own_goes() {
+    let world = World::new();
+    let name = world.busybox("monpivot");
+    let pivot = format!("rlxc-test-pivot-{name}");
+    let record = world.dir.path().join("post-stop.cgroup");
+    let hook = world.dir.path().join("post-stop.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh
+cat /proc/self/cgroup > {}
+",
+            record.display()
+        ),
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.cgroup.dir.monitor.pivot = {pivot}\nlxc.hook.post-stop = {}\n",
+            hook.display()
+        ),
+    );
+    // The pivot cgroups the monitor makes go with the test, pass or fail.
+    let ours = std::fs::read_to_string("/proc/self/cgroup").expect("cgroup");
+    let unified_home = support::unified_cgroup_dir(std::process::id() as i32);
+    struct Remove(Vec<std::path::PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for dir in &self.0 {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+    let _remove = Remove(vec![unified_home.join(&pivot)]);
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    let seen = std::fs::read_to_string(&record).expect("post-stop hook ran");
+    let unified_line = seen
+        .lines()
+        .find(|line| line.starts_with("0::"))
+        .expect("a cgroup2 line");
+    let our_unified = ours
+        .lines()
+        .find(|line| line.starts_with("0::"))
+        .expect("our cgroup2 line");
+    assert_eq!(
+        unified_line,
+        format!("{}/{pivot}", our_unified.trim_end_matches('/')),
+        "the post-stop hook (the monitor's child) is not in the pivot"
+    );
+    assert!(unified_home.join(&pivot).is_dir());
+    world.assert_nothing_left(&name);
+}
+
 #[test]
 fn start_in_the_foreground_returns_once_the_container_is_gone() {
     let world = World::new();

@@ -19,6 +19,9 @@ use rlxc_config::ContainerSpec;
 pub(crate) struct CgroupPaths {
     pub payload: PathBuf,
     pub monitor: PathBuf,
+    /// `lxc.cgroup.dir.monitor.pivot`: where the monitor goes at the container's end, so
+    /// that its own cgroup can go before it exits (relative to the cgroup rlxc runs in).
+    pub pivot: Option<PathBuf>,
 }
 
 impl CgroupPaths {
@@ -33,24 +36,56 @@ impl CgroupPaths {
                     .into(),
             );
         }
-        match (&cgroup.dir, &cgroup.dir_container, &cgroup.dir_monitor) {
-            (None, None, None) => Ok(Self {
-                payload: rlxc_cgroup::payload_path(name),
-                monitor: rlxc_cgroup::monitor_path(name),
-            }),
-            (Some(dir), None, None) => Ok(Self {
-                payload: Path::new(dir).join(rlxc_cgroup::payload_path(name)),
-                monitor: Path::new(dir).join(rlxc_cgroup::monitor_path(name)),
-            }),
-            (None, Some(container), Some(monitor)) => Ok(Self {
-                payload: PathBuf::from(container),
-                monitor: PathBuf::from(monitor),
-            }),
-            (Some(_), _, _) => Err("lxc.cgroup.dir cannot be combined with \
-                                    lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
-                .into()),
-            _ => Err("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor go together".into()),
-        }
+        let (payload, monitor) = match (&cgroup.dir, &cgroup.dir_container, &cgroup.dir_monitor) {
+            (None, None, None) => (
+                rlxc_cgroup::payload_path(name),
+                rlxc_cgroup::monitor_path(name),
+            ),
+            (Some(dir), None, None) => (
+                Path::new(dir).join(rlxc_cgroup::payload_path(name)),
+                Path::new(dir).join(rlxc_cgroup::monitor_path(name)),
+            ),
+            (None, Some(container), Some(monitor)) => {
+                (PathBuf::from(container), PathBuf::from(monitor))
+            }
+            (Some(_), _, _) => {
+                return Err("lxc.cgroup.dir cannot be combined with \
+                                lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
+                    .into())
+            }
+            _ => {
+                return Err(
+                    "lxc.cgroup.dir.container and lxc.cgroup.dir.monitor go together".into(),
+                )
+            }
+        };
+        let pivot = match cgroup.dir_monitor_pivot.as_deref().map(PathBuf::from) {
+            Some(pivot) if pivot == payload || pivot == monitor => {
+                return Err(format!(
+                    "lxc.cgroup.dir.monitor.pivot = {}: the monitor's pivot cannot be its own \
+                     or the container's cgroup",
+                    pivot.display()
+                ))
+            }
+            Some(pivot)
+                if pivot.as_os_str().is_empty()
+                    || pivot
+                        .components()
+                        .any(|c| !matches!(c, std::path::Component::Normal(_))) =>
+            {
+                return Err(format!(
+                    "lxc.cgroup.dir.monitor.pivot = {}: a relative cgroup path without '..' \
+                     (below the cgroup rlxc runs in)",
+                    pivot.display()
+                ))
+            }
+            pivot => pivot,
+        };
+        Ok(Self {
+            payload,
+            monitor,
+            pivot,
+        })
     }
 }
 
@@ -178,8 +213,11 @@ pub(crate) struct MonitorCgroup {
     /// The cgroups the monitor came from, one per hierarchy (`true`: the cgroup2 one), to
     /// return to before removal.
     home: Vec<(PathBuf, bool)>,
-    /// The monitor was forked into its cgroup2 cgroup (and never leaves it alive).
+    /// The monitor was forked into its cgroup2 cgroup (and never leaves it alive, unless
+    /// it has a pivot to go to).
     pub born_inside: bool,
+    /// `lxc.cgroup.dir.monitor.pivot`, relative to each hierarchy's home.
+    pub pivot: Option<PathBuf>,
     /// What making it found to say (stale cgroups replaced), for the start's warnings.
     pub notices: Vec<String>,
 }
@@ -216,6 +254,7 @@ impl MonitorCgroup {
             cgroups,
             home,
             born_inside: false,
+            pivot: paths.pivot.clone(),
             notices,
         })
     }
@@ -244,6 +283,14 @@ impl MonitorCgroup {
         }
     }
 
+    /// Removes the cgroups the monitor has left (for its pivot), waiting a moment for a
+    /// cgroup2 one to show empty.
+    pub fn remove_now(self) -> Result<(), String> {
+        self.cgroups
+            .remove(Duration::from_secs(1))
+            .map_err(|e| e.to_string())
+    }
+
     /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it
     /// came from).
     pub fn enter(&self) -> Result<(), String> {
@@ -269,6 +316,29 @@ impl MonitorCgroup {
         if let Err(e) = self.cgroups.remove(Duration::from_secs(1)) {
             crate::log_error!("removing the monitor's cgroups: {e}");
         }
+    }
+
+    /// `lxc.cgroup.dir.monitor.pivot`: into that cgroup (made where missing) in every
+    /// hierarchy the monitor has a cgroup of its own in, then its own cgroups go. False when
+    /// there is no pivot, or the monitor could not move: then the usual way out applies.
+    pub fn leave_to_pivot(&self) -> bool {
+        let Some(pivot) = &self.pivot else {
+            return false;
+        };
+        for (home, unified) in &self.home {
+            let dir = home.join(pivot);
+            let moved = std::fs::create_dir_all(&dir).and_then(|()| {
+                std::fs::write(dir.join(rlxc_cgroup::self_entry_key(*unified)), "0")
+            });
+            if let Err(e) = moved {
+                crate::log_error!(
+                    "lxc.cgroup.dir.monitor.pivot: moving the monitor to {}: {e}",
+                    dir.display()
+                );
+                return false;
+            }
+        }
+        true
     }
 
     fn go_home(&self, unified: bool) {

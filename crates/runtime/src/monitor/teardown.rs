@@ -73,6 +73,13 @@ impl Made {
     pub fn undo(&mut self) {
         self.undo_container();
         match self.monitor_cgroup.take() {
+            // The user's pivot: the monitor goes there and its own cgroups go at once.
+            Some(monitor) if monitor.leave_to_pivot() => {
+                if let Err(e) = monitor.remove_now() {
+                    crate::log_error!("removing the monitor's cgroups: {e}");
+                }
+                remove_run_dir(&self.paths);
+            }
             Some(monitor) if monitor.born_inside => {
                 if let Some(monitor) = hand_over_to_last_child(monitor, &self.paths) {
                     // No child to be had: then the move home (and its wait) is ours.
