@@ -24,8 +24,8 @@ apparmor_parser -r -K tests/uml/rlxc-test.apparmor 2>&1 | grep -v "parser.conf' 
 echo "kernel $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)," \
   "time namespaces: $([ -e /proc/self/ns/time ] && echo yes || echo no)"
 # This kernel has what the build host's lacks, and the tests below must find it: vlan and
-# ipvlan (the network test), /proc/sysrq-trigger and /proc/kcore (the escape suite's masks).
-export RLXC_EXPECT_VLAN=1 RLXC_EXPECT_SYSRQ_KCORE=1
+# ipvlan (the network test).
+export RLXC_EXPECT_VLAN=1
 rc=0
 # exact OPTIONS... -- TESTS...: runs the tests named (full paths, --exact) of $binary into
 # $out. Each one must have run and passed: a filter that matches nothing (a renamed test)
@@ -61,9 +61,6 @@ for binary in $(cat /tests); do
       exact --test-threads=2 -- console_info_limits_and_cgroup_ownership_work_unprivileged \
         veth_networking_and_sysfs_work_unprivileged bad_id_maps_are_refused_before_anything_is_made \
         the_proc_view_works_unprivileged ;;
-    escape-*) # the masks of /proc/sysrq-trigger and /proc/kcore, which the host's kernel
-      # lacks; the unprivileged set-up only (the seed's cpuset.cpus needs cpuset)
-      exact --test-threads=1 -- kernel::unprivileged::masked_paths ;;
     *)
       "$binary" --test-threads=2 --include-ignored --skip cpuset_pins_the_container \
         --skip nproc_cpuinfo_and_online_show_the_cpuset \

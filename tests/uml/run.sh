@@ -37,14 +37,12 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:lifecycle runs for the monitor's own cgroup2 cgroup (born in it, removed after it).
 # rlxc:seccomp_lsm runs for its AppArmor test: the guest boots with lsm=apparmor (this
 # host's kernel has no LSM) and guest-init.sh loads tests/uml/rlxc-test.apparmor.
-# rlxc:escape runs for its mask test: this kernel has /proc/sysrq-trigger and /proc/kcore,
-# the host's has neither.
 # guest-init.sh checks that each test it names ran: a renamed one fails the lane.
 # rlxc:ends_on_sigterm: attach and execute against a container frozen by the cgroup2 freezer
 # (cgroup.freeze; its wait for the thaw watches cgroup.events), not the v1 freezer of the host.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
-       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:escape rlxc:ends_on_sigterm)
+       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
