@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use support::{World, RLXC};
+use support::{assert_ok, World};
 
 const LXCFS_CONFIG: &str = "/usr/share/lxc/config/common.conf.d/00-lxcfs.conf";
 
@@ -29,10 +29,6 @@ impl MountNamespace {
             .spawn()
             .expect("unshare");
         MountNamespace { holder }
-    }
-
-    fn path(&self) -> String {
-        format!("/proc/{}/ns/mnt", self.holder.id())
     }
 
     /// Waits (bounded, against a hang) until `/var/lib/lxcfs` is `fstype` or not a mount
@@ -61,15 +57,7 @@ impl MountNamespace {
 
     /// `rlxc ARGS` run inside this mount namespace, with the world's places.
     fn rlxc(&self, world: &World, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter")
-            .arg(format!("--mount={}", self.path()))
-            .arg(RLXC)
-            .args(args)
-            .env("RLXC_PATH", world.lxcpath())
-            .env("RLXC_RUN_DIR", world.run_root())
-            .stdin(Stdio::null())
-            .output()
-            .expect("nsenter rlxc")
+        support::rlxc_in_mount_namespace_of(self.holder.id(), world, args)
     }
 }
 
@@ -97,15 +85,6 @@ fn with_lxcfs_hooks(world: &World, base: &str) -> String {
     )
     .expect("config");
     name
-}
-
-fn assert_ok(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rlxc_runtime::utc::UtcTime;
-use support::{World, RLXC};
+use support::{assert_ok, World};
 
 /// A stop hook that says why on stderr and fails with status 3.
 const FAILING_STOP_HOOK: &str = "lxc.hook.stop = /bin/sh -c 'echo the-hook-says-no >&2; exit 3'\n";
@@ -248,15 +248,7 @@ impl DevLogNamespace {
 
     /// `rlxc ARGS` in this mount namespace, with the world's places.
     fn rlxc(&self, world: &World, args: &[&str]) -> std::process::Output {
-        Command::new("nsenter")
-            .arg(format!("--mount=/proc/{}/ns/mnt", self.holder.id()))
-            .arg(RLXC)
-            .args(args)
-            .env("RLXC_PATH", world.lxcpath())
-            .env("RLXC_RUN_DIR", world.run_root())
-            .stdin(Stdio::null())
-            .output()
-            .expect("nsenter rlxc")
+        support::rlxc_in_mount_namespace_of(self.holder.id(), world, args)
     }
 }
 
@@ -265,15 +257,6 @@ impl Drop for DevLogNamespace {
         let _ = self.holder.kill();
         let _ = self.holder.wait();
     }
-}
-
-fn assert_ok(output: &std::process::Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The datagrams on `socket` until one contains `until` (bounded, against a hang).

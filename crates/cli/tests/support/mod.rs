@@ -281,6 +281,30 @@ impl World {
     }
 }
 
+/// The test fails, with the command's status and stderr, unless `output` is a success.
+pub fn assert_ok(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `rlxc ARGS` run in the mount namespace of process `holder` (a test's private one, see
+/// `hooks.rs`), with `world`'s places.
+pub fn rlxc_in_mount_namespace_of(holder: u32, world: &World, args: &[&str]) -> Output {
+    std::process::Command::new("nsenter")
+        .arg(format!("--mount=/proc/{holder}/ns/mnt"))
+        .arg(RLXC)
+        .args(args)
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("nsenter rlxc")
+}
+
 /// Tests that need a terminal get one from script(1), which is in util-linux/bsdutils,
 /// essential on Debian: missing, it fails the test rather than skipping it.
 pub fn assert_script_exists() {
