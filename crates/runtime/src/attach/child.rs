@@ -23,8 +23,9 @@ use rustix::process::{Gid, Uid};
 use rustix::thread::{CapabilitySet, ThreadNameSpaceType};
 use serde::{Deserialize, Serialize};
 
-use super::sys;
 use crate::channel::Channel;
+use crate::process::fds::dup_onto;
+use crate::process::fork::{exit_child, fork_sibling};
 
 /// What the child needs, all prepared by the parent while it could still see the host.
 pub(crate) struct ChildPlan {
@@ -102,7 +103,7 @@ fn report_and_exit(channel: &Channel, failure: StepFailure) -> ! {
         exit_code: failure.exit_code,
     };
     let _ = channel.send(&report, &[]);
-    sys::exit_child(i32::from(failure.exit_code))
+    exit_child(i32::from(failure.exit_code))
 }
 
 /// The confiner's side (see the module docs); never returns.
@@ -123,18 +124,21 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     drop((pidfd, cgroups, root));
     let mut keep = vec![channel.as_fd().as_raw_fd()];
     keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
-    if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
+    if let Err(failure) = step(
+        "close fds",
+        crate::process::fds::close_fds_from_3_except(&keep),
+    ) {
         report_and_exit(&channel, failure)
     }
-    match step("fork into the container", sys::fork_sibling()) {
+    match step("fork into the container", fork_sibling()) {
         Err(failure) => report_and_exit(&channel, failure),
-        Ok(sys::Forked::Parent { pid }) => {
-            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
-            sys::exit_child(0)
-        }
-        Ok(sys::Forked::Child) => {
+        Ok(0) => {
             let Err(failure) = start_command(terminal.as_ref(), &argv, &env);
             report_and_exit(&channel, failure)
+        }
+        Ok(pid) => {
+            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
+            exit_child(0)
         }
     }
 }
@@ -148,7 +152,10 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
         let opened = step("LSM label", crate::lsm::open(std::slice::from_ref(label)))?;
         step("LSM label", crate::lsm::apply(&opened))?;
     }
-    step("personality", crate::sys::set_personality(plan.personality))?;
+    step(
+        "personality",
+        crate::process::exec::set_personality(plan.personality),
+    )?;
     if let Some(init) = plan.core_cookie_of {
         // By init's host pid: this process stays in the host's pid namespace (a setns into
         // the container's moves only its children), and is host root before the setns.
@@ -195,8 +202,8 @@ fn start_command(
     env: &[CString],
 ) -> Result<Infallible, StepFailure> {
     set_up_terminal(terminal)?;
-    step("signals", crate::sys::reset_signals_for_exec())?;
-    step("close fds", sys::cloexec_from_3())?;
+    step("signals", crate::process::signals::reset_signals_for_exec())?;
+    step("close fds", crate::process::fds::cloexec_from_3())?;
     Err(exec(argv, env))
 }
 
@@ -253,7 +260,7 @@ fn set_up_terminal(terminal: Option<&(OwnedFd, [bool; 3])>) -> Result<(), StepFa
     step("terminal", rustix::process::ioctl_tiocsctty(slave))?;
     for (target, replace) in replaces.iter().enumerate() {
         if *replace {
-            step("terminal", sys::dup_onto(slave.as_fd(), target as i32))?;
+            step("terminal", dup_onto(slave.as_fd(), target as i32))?;
         }
     }
     Ok(())

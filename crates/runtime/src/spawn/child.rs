@@ -57,7 +57,7 @@ pub(crate) fn run(
         },
         &[],
     );
-    sys::exit_child(1)
+    crate::process::fork::exit_child(1)
 }
 
 /// The message of a failed exec: the command and the OS error, as a shell would say it.
@@ -77,7 +77,7 @@ fn set_up(
 ) -> Result<(), StepFailure> {
     // The monitor blocks the signals it forwards, and Rust's runtime ignores SIGPIPE: init
     // must inherit neither (LXC's init ignores nothing).
-    step("signals", crate::sys::reset_signals_for_exec())?;
+    step("signals", crate::process::signals::reset_signals_for_exec())?;
     set_parent_death_signal(plan)?;
     set_personality(plan)?;
     if plan.sched_core {
@@ -154,7 +154,7 @@ fn set_up(
     step(
         "close fds",
         // The exec labels are written last, after this: their files stay open until exec.
-        sys::close_fds_from_3_except(
+        crate::process::fds::close_fds_from_3_except(
             &std::iter::once(std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd()))
                 .chain(crate::lsm::raw_fds(&exec_labels))
                 .collect::<Vec<_>>(),
@@ -175,7 +175,7 @@ fn set_up(
     }
     // Last before exec: the start hooks' own execs must not take init's label.
     step("LSM label", crate::lsm::apply(&exec_labels))?;
-    step("close fds", sys::cloexec_from_3())
+    step("close fds", crate::process::fds::cloexec_from_3())
 }
 
 /// Ties init's life to the monitor's, as LXC's `lxc.monitor.signal.pdeath` does.
@@ -193,7 +193,7 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
 /// architecture's personality, as with LXC.
 fn set_personality(plan: &InitPlan) -> Result<(), StepFailure> {
     match plan.personality {
-        Some(persona) => step("lxc.arch", crate::sys::set_personality(persona)),
+        Some(persona) => step("lxc.arch", crate::process::exec::set_personality(persona)),
         None => Ok(()),
     }
 }
@@ -424,7 +424,7 @@ fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
     // No TIOCSCTTY: init opens /dev/console for its gettys, which make it their controlling
     // terminal; were it init's own, a getty could take it only with CAP_SYS_ADMIN (which the
     // seed's config drops), as with LXC.
-    step("console", sys::dup_onto_stdio(fd.as_fd()))
+    step("console", crate::process::fds::dup_onto_stdio(fd.as_fd()))
 }
 
 fn drop_capabilities(plan: &InitPlan) -> Result<(), StepFailure> {
