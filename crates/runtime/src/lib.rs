@@ -6,6 +6,7 @@
 
 pub mod attach;
 pub mod channel;
+mod confine;
 pub mod create;
 mod error;
 pub mod exec;

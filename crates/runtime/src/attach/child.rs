@@ -18,12 +18,11 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use rustix::io::Errno;
-use rustix::process::{Gid, Uid};
 use rustix::thread::{CapabilitySet, ThreadNameSpaceType};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
+use crate::confine::{self, Groups, Unknown};
 use crate::process::fds::dup_onto;
 use crate::process::fork::{exit_child, fork_sibling};
 
@@ -83,6 +82,16 @@ struct StepFailure {
     step: &'static str,
     message: String,
     exit_code: u8,
+}
+
+impl From<crate::confine::Failure> for StepFailure {
+    fn from(failure: crate::confine::Failure) -> StepFailure {
+        StepFailure {
+            step: failure.step,
+            message: failure.message,
+            exit_code: 1,
+        }
+    }
 }
 
 fn step<T, E: std::fmt::Display>(
@@ -272,23 +281,8 @@ fn limit_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
     let Some(keep) = plan.bounding_set else {
         return Ok(());
     };
-    for number in 0..64u32 {
-        let cap = CapabilitySet::from_bits_retain(1 << number);
-        if keep & (1 << number) != 0 {
-            continue;
-        }
-        match rustix::thread::remove_capability_from_bounding_set(cap) {
-            // Beyond the kernel's last capability: nothing to drop.
-            Ok(()) | Err(Errno::INVAL) => {}
-            Err(e) => {
-                return Err(StepFailure {
-                    step: "capabilities",
-                    message: format!("dropping capability {number}: {e}"),
-                    exit_code: 1,
-                })
-            }
-        }
-    }
+    let lacking = (0..64u32).filter(|number| keep & (1 << number) == 0);
+    confine::drop_from_bounding_set(lacking, Unknown::Skip)?;
     step(
         "capabilities",
         rustix::thread::clear_ambient_capability_set(),
@@ -299,15 +293,7 @@ fn limit_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 fn set_identity(plan: &ChildPlan) -> Result<(), StepFailure> {
-    match rustix::thread::set_thread_groups(&[]) {
-        // In a user namespace with setgroups denied, there are no groups to clear.
-        Ok(()) | Err(Errno::PERM) => {}
-        Err(e) => return step("groups", Err(e)),
-    }
-    let gid = Gid::from_raw(plan.gid);
-    step("gid", rustix::thread::set_thread_res_gid(gid, gid, gid))?;
-    let uid = Uid::from_raw(plan.uid);
-    step("uid", rustix::thread::set_thread_res_uid(uid, uid, uid))
+    Ok(confine::set_ids(Groups::NoneIfAllowed, plan.gid, plan.uid)?)
 }
 
 /// Permitted and effective capabilities cut to init's bounding set: exec would do that for

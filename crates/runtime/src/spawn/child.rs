@@ -10,6 +10,7 @@ use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
 use crate::channel::Channel;
+use crate::confine::{self, Groups, Unknown};
 use crate::procview::{self, ViewRequest};
 
 /// The pty masters the filesystem setup allocated in the container's own devpts.
@@ -23,6 +24,15 @@ pub struct PtyMasters {
 pub(crate) struct StepFailure {
     pub(crate) step: &'static str,
     pub(crate) message: String,
+}
+
+impl From<crate::confine::Failure> for StepFailure {
+    fn from(failure: crate::confine::Failure) -> StepFailure {
+        StepFailure {
+            step: failure.step,
+            message: failure.message,
+        }
+    }
 }
 
 fn step<T, E: std::fmt::Display>(
@@ -428,36 +438,17 @@ fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
 }
 
 fn drop_capabilities(plan: &InitPlan) -> Result<(), StepFailure> {
-    for number in &plan.drop_capabilities {
-        sys::drop_bounding_capability(*number).map_err(|e| StepFailure {
-            step: "capabilities",
-            message: format!("dropping capability {number}: {e}"),
-        })?;
-    }
-    Ok(())
+    let numbers = plan
+        .drop_capabilities
+        .iter()
+        .map(|number| u32::from(*number));
+    Ok(confine::drop_from_bounding_set(numbers, Unknown::Fail)?)
 }
 
 fn set_identity(plan: &InitPlan) -> Result<(), StepFailure> {
-    let groups: Vec<rustix::process::Gid> = plan
-        .groups
-        .iter()
-        .map(|g| rustix::process::Gid::from_raw(*g))
-        .collect();
-    step("groups", rustix::thread::set_thread_groups(&groups))?;
-    step(
-        "gid",
-        rustix::thread::set_thread_res_gid(
-            rustix::process::Gid::from_raw(plan.gid),
-            rustix::process::Gid::from_raw(plan.gid),
-            rustix::process::Gid::from_raw(plan.gid),
-        ),
-    )?;
-    step(
-        "uid",
-        rustix::thread::set_thread_res_uid(
-            rustix::process::Uid::from_raw(plan.uid),
-            rustix::process::Uid::from_raw(plan.uid),
-            rustix::process::Uid::from_raw(plan.uid),
-        ),
-    )
+    Ok(confine::set_ids(
+        Groups::These(&plan.groups),
+        plan.gid,
+        plan.uid,
+    )?)
 }

@@ -3,17 +3,6 @@
 
 use std::io;
 
-/// Drops capability `number` from the bounding set (PR_CAPBSET_DROP).
-pub(crate) fn drop_bounding_capability(number: u8) -> io::Result<()> {
-    // SAFETY: prctl with integer arguments only; no memory is passed.
-    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(number), 0, 0, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// Reaps every exited child; returns the command's status once it is among them.
 pub(crate) fn reap_all(command: i32) -> Option<i32> {
     let mut result = None;
