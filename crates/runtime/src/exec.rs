@@ -78,7 +78,7 @@ pub(crate) fn exec_command(argv: &[CString], env: &[CString]) -> ExecFailure {
     };
     let mut found_error: Option<io::Error> = None;
     for candidate in candidates(program, env) {
-        let error = crate::sys::execve(candidate.as_c_str(), argv, env);
+        let error = crate::process::exec::execve(candidate.as_c_str(), argv, env);
         let missing = matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR));
         if !missing && found_error.is_none() {
             found_error = Some(error);

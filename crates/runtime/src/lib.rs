@@ -1,10 +1,12 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
-//! the verbs' runtime halves (`stop`, `status`), the log of every rlxc process (`log`), and
-//! unprivileged containers' id maps (`userns`).
+//! the verbs' runtime halves (`stop`, `status`), the log of every rlxc process (`log`),
+//! unprivileged containers' id maps (`userns`), and the process primitives all of them use
+//! (`process`: fork/clone3, exec, signalfd, fds, pidfds).
 
 pub mod attach;
 pub mod channel;
+mod confine;
 pub mod create;
 mod error;
 pub mod exec;
@@ -16,6 +18,7 @@ pub mod monitor;
 pub mod namespaces;
 pub mod paths;
 pub mod personality;
+pub mod process;
 pub mod procview;
 pub mod resources;
 pub mod rootfs;

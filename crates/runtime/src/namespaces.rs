@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::str::FromStr;
 
-use crate::sys::{self, ChildOutcome, ForkOrWait};
+use crate::process::fork::{unshare_in_child, ChildOutcome, ForkOrWait};
 use crate::Error;
 
 /// A kind of Linux namespace, named as in `lxc.namespace.*` and `/proc/PID/ns/`.
@@ -114,7 +114,7 @@ pub fn can_create_in_user_namespace(kind: Namespace) -> Result<(), Error> {
 }
 
 fn probe(kind: Namespace, flags: libc::c_int) -> Result<(), Error> {
-    match sys::unshare_in_child(flags) {
+    match unshare_in_child(flags) {
         Ok(ChildOutcome::Exited(0)) => Ok(()),
         Ok(ChildOutcome::Exited(errno)) => Err(Error::Unshare {
             namespace: kind,

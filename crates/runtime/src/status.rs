@@ -104,10 +104,7 @@ pub fn wait_for(
         }
         // While running, init's exit (STOPPING: the monitor writes no state for it) and the
         // monitor's (STOPPED, or its last child's lock) are the changes the files do not show.
-        let pidfd = |pid: i32| {
-            let pid = rustix::process::Pid::from_raw(pid)?;
-            rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
-        };
+        let pidfd = |pid: i32| crate::process::pidfd::open(pid).ok();
         let init = file
             .as_ref()
             .filter(|_| state != State::Stopping)

@@ -6,7 +6,7 @@ use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
-use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal};
+use rustix::process::{pidfd_send_signal, Signal};
 
 use crate::lock::TeardownWatch;
 use crate::monitor::clean_up_after_dead_monitor;
@@ -125,8 +125,7 @@ fn wait_for_halt(init: &OwnedFd, pid: i32, options: &StopOptions) -> Result<Halt
 
 /// A pidfd for a recorded process, only if it is still that very process.
 fn open_verified(process: &ProcessId) -> Option<OwnedFd> {
-    let pid = rustix::process::Pid::from_raw(process.pid)?;
-    let fd = pidfd_open(pid, PidfdFlags::empty()).ok()?;
+    let fd = crate::process::pidfd::open(process.pid).ok()?;
     // Checked after opening: the pidfd now pins the process, so the identity cannot change.
     process.is_alive().then_some(fd)
 }

@@ -18,13 +18,13 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use rustix::io::Errno;
-use rustix::process::{Gid, Uid};
 use rustix::thread::{CapabilitySet, ThreadNameSpaceType};
 use serde::{Deserialize, Serialize};
 
-use super::sys;
 use crate::channel::Channel;
+use crate::confine::{self, Groups, Unknown};
+use crate::process::fds::dup_onto;
+use crate::process::fork::{exit_child, fork_sibling};
 
 /// What the child needs, all prepared by the parent while it could still see the host.
 pub(crate) struct ChildPlan {
@@ -84,6 +84,16 @@ struct StepFailure {
     exit_code: u8,
 }
 
+impl From<crate::confine::Failure> for StepFailure {
+    fn from(failure: crate::confine::Failure) -> StepFailure {
+        StepFailure {
+            step: failure.step,
+            message: failure.message,
+            exit_code: 1,
+        }
+    }
+}
+
 fn step<T, E: std::fmt::Display>(
     name: &'static str,
     result: Result<T, E>,
@@ -102,7 +112,7 @@ fn report_and_exit(channel: &Channel, failure: StepFailure) -> ! {
         exit_code: failure.exit_code,
     };
     let _ = channel.send(&report, &[]);
-    sys::exit_child(i32::from(failure.exit_code))
+    exit_child(i32::from(failure.exit_code))
 }
 
 /// The confiner's side (see the module docs); never returns.
@@ -123,18 +133,21 @@ pub(crate) fn run(plan: ChildPlan, channel: Channel) -> ! {
     drop((pidfd, cgroups, root));
     let mut keep = vec![channel.as_fd().as_raw_fd()];
     keep.extend(terminal.as_ref().map(|(slave, _)| slave.as_raw_fd()));
-    if let Err(failure) = step("close fds", sys::close_fds_from_3_except(&keep)) {
+    if let Err(failure) = step(
+        "close fds",
+        crate::process::fds::close_fds_from_3_except(&keep),
+    ) {
         report_and_exit(&channel, failure)
     }
-    match step("fork into the container", sys::fork_sibling()) {
+    match step("fork into the container", fork_sibling()) {
         Err(failure) => report_and_exit(&channel, failure),
-        Ok(sys::Forked::Parent { pid }) => {
-            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
-            sys::exit_child(0)
-        }
-        Ok(sys::Forked::Child) => {
+        Ok(0) => {
             let Err(failure) = start_command(terminal.as_ref(), &argv, &env);
             report_and_exit(&channel, failure)
+        }
+        Ok(pid) => {
+            let _ = channel.send(&ChildReport::Forked { pid }, &[]);
+            exit_child(0)
         }
     }
 }
@@ -148,7 +161,10 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
         let opened = step("LSM label", crate::lsm::open(std::slice::from_ref(label)))?;
         step("LSM label", crate::lsm::apply(&opened))?;
     }
-    step("personality", crate::sys::set_personality(plan.personality))?;
+    step(
+        "personality",
+        crate::process::exec::set_personality(plan.personality),
+    )?;
     if let Some(init) = plan.core_cookie_of {
         // By init's host pid: this process stays in the host's pid namespace (a setns into
         // the container's moves only its children), and is host root before the setns.
@@ -195,8 +211,8 @@ fn start_command(
     env: &[CString],
 ) -> Result<Infallible, StepFailure> {
     set_up_terminal(terminal)?;
-    step("signals", crate::sys::reset_signals_for_exec())?;
-    step("close fds", sys::cloexec_from_3())?;
+    step("signals", crate::process::signals::reset_signals_for_exec())?;
+    step("close fds", crate::process::fds::cloexec_from_3())?;
     Err(exec(argv, env))
 }
 
@@ -253,7 +269,7 @@ fn set_up_terminal(terminal: Option<&(OwnedFd, [bool; 3])>) -> Result<(), StepFa
     step("terminal", rustix::process::ioctl_tiocsctty(slave))?;
     for (target, replace) in replaces.iter().enumerate() {
         if *replace {
-            step("terminal", sys::dup_onto(slave.as_fd(), target as i32))?;
+            step("terminal", dup_onto(slave.as_fd(), target as i32))?;
         }
     }
     Ok(())
@@ -265,23 +281,8 @@ fn limit_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
     let Some(keep) = plan.bounding_set else {
         return Ok(());
     };
-    for number in 0..64u32 {
-        let cap = CapabilitySet::from_bits_retain(1 << number);
-        if keep & (1 << number) != 0 {
-            continue;
-        }
-        match rustix::thread::remove_capability_from_bounding_set(cap) {
-            // Beyond the kernel's last capability: nothing to drop.
-            Ok(()) | Err(Errno::INVAL) => {}
-            Err(e) => {
-                return Err(StepFailure {
-                    step: "capabilities",
-                    message: format!("dropping capability {number}: {e}"),
-                    exit_code: 1,
-                })
-            }
-        }
-    }
+    let lacking = (0..64u32).filter(|number| keep & (1 << number) == 0);
+    confine::drop_from_bounding_set(lacking, Unknown::Skip)?;
     step(
         "capabilities",
         rustix::thread::clear_ambient_capability_set(),
@@ -292,15 +293,7 @@ fn limit_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
 }
 
 fn set_identity(plan: &ChildPlan) -> Result<(), StepFailure> {
-    match rustix::thread::set_thread_groups(&[]) {
-        // In a user namespace with setgroups denied, there are no groups to clear.
-        Ok(()) | Err(Errno::PERM) => {}
-        Err(e) => return step("groups", Err(e)),
-    }
-    let gid = Gid::from_raw(plan.gid);
-    step("gid", rustix::thread::set_thread_res_gid(gid, gid, gid))?;
-    let uid = Uid::from_raw(plan.uid);
-    step("uid", rustix::thread::set_thread_res_uid(uid, uid, uid))
+    Ok(confine::set_ids(Groups::NoneIfAllowed, plan.gid, plan.uid)?)
 }
 
 /// Permitted and effective capabilities cut to init's bounding set: exec would do that for

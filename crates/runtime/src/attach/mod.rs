@@ -10,24 +10,24 @@ mod env;
 mod passwd;
 mod pty;
 mod relay;
-mod sys;
 mod target;
 
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
-use rustix::process::{pidfd_open, DumpableBehavior, Pid, PidfdFlags};
+use rustix::process::{DumpableBehavior, Pid};
 
-pub use env::{EnvPolicy, DEFAULT_PATH};
-pub use passwd::FALLBACK_SHELL;
 /// Also what `rlxc top`'s live view waits on, so a SIGTERM still restores the terminal.
-pub use sys::SignalFd;
-
 use crate::channel::{Channel, ChannelError};
 use crate::namespaces::Namespace;
 use crate::paths::ContainerPaths;
+use crate::process::fds::first_readable;
+use crate::process::fork::{clone3, Forked};
+use crate::process::SignalFd;
 use child::{ChildPlan, ChildReport};
+pub use env::{EnvPolicy, DEFAULT_PATH};
+pub use passwd::FALLBACK_SHELL;
 
 /// What to run and how far into the container.
 #[derive(Debug, Clone, Default)]
@@ -192,7 +192,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     // command's process unblocks them before its exec).
     let mut blocked = relay::FORWARDED.to_vec();
     blocked.push(libc::SIGWINCH);
-    let signals = sys::SignalFd::block(&blocked).map_err(step("blocking signals"))?;
+    let signals = SignalFd::block(&blocked).map_err(step("blocking signals"))?;
     // Where the container's sysinfo is answered by its view, the command's is too (see
     // `child`); a second try goes without if the monitor does not take the listener.
     let mut sysinfo = init.sysinfo_view && enters_mount;
@@ -201,8 +201,8 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
         // Born in the cgroup2 cgroup, the confiner moves itself into the v1 ones: neither
         // waits for the RCU grace period a move by pid costs (see `target::open_cgroups`).
         let into_cgroup = unified_cgroup.as_ref().map(AsRawFd::as_raw_fd);
-        match sys::fork_into(into_cgroup).map_err(step("fork"))? {
-            sys::Forked::Child => {
+        match clone3(0, into_cgroup).map_err(step("fork"))? {
+            Forked::Child => {
                 drop(parent_end);
                 drop(master);
                 let plan = ChildPlan {
@@ -223,8 +223,9 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                 };
                 child::run(plan, child_end)
             }
-            sys::Forked::Parent { pid } => {
-                drop(child_end);
+            Forked::Parent { pid, pidfd } => {
+                // The confiner is waited for by pid (see `confiner_report`).
+                drop((pidfd, child_end));
                 let monitor = sysinfo.then(|| paths.socket());
                 let Some(command) =
                     confiner_report(pid, &parent_end, monitor.as_deref(), &signals)?
@@ -274,7 +275,7 @@ fn confiner_report(
     confiner: i32,
     channel: &Channel,
     monitor: Option<&std::path::Path>,
-    signals: &sys::SignalFd,
+    signals: &SignalFd,
 ) -> Result<Option<i32>, AttachError> {
     let confiner = Pid::from_raw(confiner);
     let kill = || {
@@ -335,9 +336,9 @@ fn confiner_report(
 
 /// Waits until the channel has something (or is closed), or a forwarded signal arrives
 /// (`Interrupted`); SIGWINCH before there is a command to resize is dropped.
-fn wait_for_report(channel: &Channel, signals: &sys::SignalFd) -> Result<(), AttachError> {
+fn wait_for_report(channel: &Channel, signals: &SignalFd) -> Result<(), AttachError> {
     loop {
-        match crate::sys::first_readable(channel.as_fd(), signals.fd()) {
+        match first_readable(channel.as_fd(), signals.fd()) {
             Ok(0) => return Ok(()),
             Ok(_) => match signals.next() {
                 Some(signal) if signal != libc::SIGWINCH => {
@@ -352,7 +353,7 @@ fn wait_for_report(channel: &Channel, signals: &sys::SignalFd) -> Result<(), Att
 
 /// The error for a signal that interrupted a wait: the pending one (SIGTERM if it was
 /// already read).
-fn interrupted(signals: &sys::SignalFd) -> AttachError {
+fn interrupted(signals: &SignalFd) -> AttachError {
     let signal = std::iter::from_fn(|| signals.next())
         .find(|signal| *signal != libc::SIGWINCH)
         .unwrap_or(libc::SIGTERM);
@@ -366,15 +367,11 @@ fn parent(
     channel: &Channel,
     master: Option<std::os::fd::OwnedFd>,
     terminals: [bool; 3],
-    signals: &sys::SignalFd,
+    signals: &SignalFd,
 ) -> Result<Exit, AttachError> {
     // Our own child (a sibling of the confiner), not reaped by anyone else: its pid cannot
     // have been reused.
-    let child = Pid::from_raw(pid)
-        .ok_or_else(|| step("fork")(io::Error::other("no pid")))
-        .and_then(|p| {
-            pidfd_open(p, PidfdFlags::empty()).map_err(|e| step("pidfd of the child")(e.into()))
-        })?;
+    let child = crate::process::pidfd::open(pid).map_err(step("pidfd of the child"))?;
     if let Err(interrupted) = wait_for_report(channel, signals) {
         // Not waited for: a frozen process dies only once the container thaws.
         let _ = rustix::process::pidfd_send_signal(&child, rustix::process::Signal::KILL);

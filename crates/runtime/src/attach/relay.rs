@@ -10,8 +10,8 @@ use rustix::io::Errno;
 use rustix::process::{pidfd_send_signal, Signal, WaitId, WaitIdOptions};
 
 use super::pty::{copy_window_size, RawMode};
-use super::sys::SignalFd;
 use super::Exit;
+use crate::process::SignalFd;
 
 /// Signals passed on to the command rather than ending attach; SIGWINCH resizes the pty.
 pub(crate) const FORWARDED: [libc::c_int; 6] = [

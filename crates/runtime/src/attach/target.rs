@@ -7,7 +7,6 @@ use std::os::fd::OwnedFd;
 use std::path::Path;
 
 use rustix::fs::{self as rfs, Mode, OFlags};
-use rustix::process::{pidfd_open, Pid, PidfdFlags};
 
 use rlxc_cgroup::{ContainerCgroups, Placement, SelfEntry};
 
@@ -38,8 +37,7 @@ pub(crate) fn find_init(paths: &ContainerPaths) -> Result<Init, AttachError> {
         name: paths.name.clone(),
     };
     let state = StateFile::read(&paths.state_file())?.ok_or_else(not_running)?;
-    let pid = Pid::from_raw(state.init.pid).ok_or_else(not_running)?;
-    let pidfd = pidfd_open(pid, PidfdFlags::empty()).map_err(|_| not_running())?;
+    let pidfd = crate::process::pidfd::open(state.init.pid).map_err(|_| not_running())?;
     let proc_dir = rfs::open(
         format!("/proc/{}", state.init.pid),
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,

@@ -121,7 +121,7 @@ fn request_with_fd(
     // The fd went with the first bytes; the rest (a line is short, so rarely any) follows.
     (&stream).write_all(&line[sent..])?;
     if let Some(interrupt) = interrupt {
-        if crate::sys::first_readable(stream.as_fd(), interrupt)? == 1 {
+        if crate::process::fds::first_readable(stream.as_fd(), interrupt)? == 1 {
             return Err(ControlError::Interrupted);
         }
     }

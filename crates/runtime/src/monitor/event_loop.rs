@@ -11,6 +11,7 @@ use rustix::process::{pidfd_send_signal, Signal, WaitId, WaitIdOptions};
 
 use super::console::Pty;
 use super::control::{Request, Response};
+use crate::process::SignalFd;
 use crate::procview::ServerEvent;
 use crate::state::State;
 
@@ -41,7 +42,7 @@ pub(crate) struct EventLoop {
     init_pid: i32,
     init_pidfd: OwnedFd,
     listener: UnixListener,
-    signals: Option<OwnedFd>,
+    signals: Option<SignalFd>,
     ptys: Vec<Pty>,
     pending: HashMap<u64, Pending>,
     next_pending: u64,
@@ -54,7 +55,7 @@ impl EventLoop {
         init_pid: i32,
         init_pidfd: OwnedFd,
         listener: UnixListener,
-        signals: Option<OwnedFd>,
+        signals: Option<SignalFd>,
         ptys: Vec<Pty>,
     ) -> std::io::Result<EventLoop> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
@@ -373,17 +374,9 @@ impl EventLoop {
 
     /// Signals sent to the monitor go to init, as with LXC's monitor.
     fn forward_signal(&mut self) {
-        let Some(signals) = &self.signals else {
+        let Some(signo) = self.signals.as_ref().and_then(SignalFd::next) else {
             return;
         };
-        let mut info = [0u8; 128];
-        let Ok(n) = rustix::io::read(signals, &mut info) else {
-            return;
-        };
-        if n < 4 {
-            return;
-        }
-        let signo = i32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
         if let Some(signal) = Signal::from_named_raw(signo) {
             let _ = pidfd_send_signal(&self.init_pidfd, signal);
         }

@@ -25,6 +25,8 @@ use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::lock::TeardownWatch;
 use crate::paths::ContainerPaths;
+use crate::process::fork::{clone3, Forked};
+use crate::process::signals::{Reads, SignalFd, FORWARDED_SIGNALS};
 use crate::rootfs::{self, RootfsPlan};
 use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
 use crate::state::{ProcessId, State, StateFile};
@@ -196,7 +198,7 @@ pub(super) fn fork_monitor(
         }
     };
     match forked {
-        crate::sys::Forked::Child => {
+        Forked::Child => {
             drop(status_read);
             for notice in log.install() {
                 let _ = rustix::io::write(&status_write, format!("WARN {notice}\n").as_bytes());
@@ -211,7 +213,7 @@ pub(super) fn fork_monitor(
             let code = monitor_main(launch, recipe, monitor_cgroup, lock, status_write, mode);
             std::process::exit(code)
         }
-        crate::sys::Forked::Parent { pid, .. } => {
+        Forked::Parent { pid, .. } => {
             drop(status_write);
             drop(lock);
             Ok(ForkedMonitor {
@@ -239,10 +241,10 @@ fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), Launch
 }
 
 /// Forks the monitor, straight into its cgroup2 cgroup where the host has one.
-fn clone_monitor(monitor: &mut MonitorCgroup) -> std::io::Result<crate::sys::Forked> {
+fn clone_monitor(monitor: &mut MonitorCgroup) -> std::io::Result<Forked> {
     let unified = monitor.unified_fd().map_err(std::io::Error::other)?;
     monitor.born_inside = unified.is_some();
-    crate::sys::clone3(0, unified.as_ref().map(AsRawFd::as_raw_fd))
+    clone3(0, unified.as_ref().map(AsRawFd::as_raw_fd))
 }
 
 /// What one start does, planned before the monitor runs it (again at each reboot).
@@ -779,15 +781,15 @@ fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>) -> Vec<Pty> {
 
 /// Blocks the signals the monitor forwards to init and returns a signalfd for them. Done after
 /// the spawn, so init does not inherit a blocked signal mask.
-fn forward_signals() -> Option<OwnedFd> {
-    super::sys::signalfd_for(&super::sys::FORWARDED_SIGNALS)
+fn forward_signals() -> Option<SignalFd> {
+    SignalFd::block_for_life(&FORWARDED_SIGNALS, Reads::NonBlocking).ok()
 }
 
 /// `-d`: a session of its own and stdio on /dev/null, so closing the terminal does nothing.
 fn detach_from_terminal() {
     let _ = rustix::process::setsid();
     if let Ok(null) = OpenOptions::new().read(true).write(true).open("/dev/null") {
-        let _ = super::sys::dup_onto_stdio(std::os::fd::AsFd::as_fd(&null));
+        let _ = crate::process::fds::dup_onto_stdio(std::os::fd::AsFd::as_fd(&null));
     }
 }
 

@@ -1,17 +1,12 @@
-//! The monitor's system-level pieces: a signalfd, stdio redirection, its title, and the
-//! signal relay of `rlxc execute`'s front process.
+//! The monitor's own system-level pieces: its title, and the signal relay of `rlxc
+//! execute`'s front process.
 
 use std::os::fd::OwnedFd;
 
 use rustix::event::{poll, PollFd, PollFlags};
 use rustix::process::Signal;
 
-pub(crate) use crate::sys::{dup_onto_stdio, FORWARDED_SIGNALS};
-
-/// Blocks `signals` and returns a non-blocking signalfd for them (the monitor's epoll reads it).
-pub(crate) fn signalfd_for(signals: &[i32]) -> Option<std::os::fd::OwnedFd> {
-    crate::sys::block_signals_to_fd(signals, true)
-}
+use crate::process::signals::{Reads, SignalFd, FORWARDED_SIGNALS};
 
 /// Rewrites this process's command line (what `ps` shows) in place, within the space the
 /// original arguments had; a longer title is cut. The kernel reads `/proc/PID/cmdline` from
@@ -57,7 +52,8 @@ pub(crate) fn read_status_forwarding_signals(
     monitor: i32,
     give_up: &dyn Fn(i32) -> bool,
 ) -> Result<String, i32> {
-    let signals = signalfd_for(&FORWARDED_SIGNALS);
+    // Blocked for the rest of this process: it exits with the command's status.
+    let signals = SignalFd::block_for_life(&FORWARDED_SIGNALS, Reads::NonBlocking).ok();
     let mut text = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
@@ -88,23 +84,19 @@ pub(crate) fn read_status_forwarding_signals(
     Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
-/// Sends on every signal queued on `signals` (a signalfd) that did not come from the kernel;
-/// returns the last one read.
-fn pass_on(signals: &OwnedFd, monitor: i32) -> Option<i32> {
+/// Sends on every signal queued on `signals` that did not come from the kernel; returns the
+/// last one read.
+fn pass_on(signals: &SignalFd, monitor: i32) -> Option<i32> {
     let mut last = None;
-    // struct signalfd_siginfo: ssi_signo (u32) at 0, ssi_code (i32) at 8; 128 bytes each.
-    let mut info = [0u8; 128];
-    while let Ok(128) = rustix::io::read(signals, &mut info) {
-        let signo = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
-        let code = i32::from_ne_bytes([info[8], info[9], info[10], info[11]]);
-        last = i32::try_from(signo).ok();
+    while let Some(received) = signals.next_received() {
+        last = Some(received.signal);
         let (Some(pid), Some(signal)) = (
             rustix::process::Pid::from_raw(monitor),
-            i32::try_from(signo).ok().and_then(Signal::from_named_raw),
+            Signal::from_named_raw(received.signal),
         ) else {
             continue;
         };
-        if code != libc::SI_KERNEL {
+        if received.code != libc::SI_KERNEL {
             let _ = rustix::process::kill_process(pid, signal);
         }
     }

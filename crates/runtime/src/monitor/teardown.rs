@@ -15,8 +15,8 @@ use rlxc_cgroup::ContainerCgroups;
 use super::cgroups::MonitorCgroup;
 use super::network::{self, NetworkGuard};
 use crate::paths::ContainerPaths;
+use crate::process::fork::{clone3, exit_child, Forked};
 use crate::state::{ProcessId, StateFile};
-use crate::sys::Forked;
 
 /// How long removing the cgroups may wait for the last processes to go.
 const CGROUP_REMOVE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -141,7 +141,7 @@ fn hand_over_to_last_child(
     let Some(home) = monitor.unified_home_fd() else {
         return Some(monitor);
     };
-    match crate::sys::clone3(0, Some(home.as_raw_fd())) {
+    match clone3(0, Some(home.as_raw_fd())) {
         Ok(Forked::Child) => {
             // Born in the cgroups rlxc was started in: in cgroup2 by clone3, in v1 because the
             // monitor has no cgroups of its own there where the host has cgroup2 (the only
@@ -150,7 +150,7 @@ fn hand_over_to_last_child(
             while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
             monitor.remove();
             remove_run_dir(paths);
-            crate::sys::exit_child(0)
+            exit_child(0)
         }
         Ok(Forked::Parent { .. }) => None,
         Err(_) => Some(monitor),

@@ -38,10 +38,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 
-use rustix::process::{pidfd_open, pidfd_send_signal, PidfdFlags, Signal, WaitId, WaitIdOptions};
+use rustix::process::{Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
+use crate::process::fork::{exit_child, fork};
 
 pub use heap::{use_own_heap, ServerHeap};
 pub use server::{boottime_ns, ServerConfig};
@@ -233,8 +234,7 @@ impl Drop for Server {
     /// The server goes with the container: killed and reaped, so the monitor's cgroup can
     /// be removed.
     fn drop(&mut self) {
-        let _ = pidfd_send_signal(&self.pidfd, Signal::KILL);
-        let _ = rustix::process::waitid(WaitId::PidFd(self.pidfd.as_fd()), WaitIdOptions::EXITED);
+        crate::process::pidfd::kill_and_reap(&self.pidfd);
     }
 }
 
@@ -249,25 +249,22 @@ fn fork_server(
     name: &str,
 ) -> io::Result<(i32, OwnedFd, Channel)> {
     let (ours, servers) = Channel::pair().map_err(io::Error::other)?;
-    match crate::sys::fork()? {
+    match fork()? {
         0 => {
             server_main(fuse, listeners, &servers, shared, config, name);
-            crate::sys::exit_child(0)
+            exit_child(0)
         }
         pid => {
             drop(servers);
-            let child = rustix::process::Pid::from_raw(pid)
-                .ok_or_else(|| io::Error::other("fork returned pid 0 to the parent"))?;
-            match pidfd_open(child, PidfdFlags::empty()) {
+            match crate::process::pidfd::open(pid) {
                 Ok(pidfd) => Ok((pid, pidfd, ours)),
                 Err(e) => {
                     // Without a pidfd it could be neither watched nor restarted: not kept.
-                    let _ = rustix::process::kill_process(child, Signal::KILL);
-                    let _ = rustix::process::waitpid(
-                        Some(child),
-                        rustix::process::WaitOptions::empty(),
-                    );
-                    Err(e.into())
+                    if let Some(child) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(child, Signal::KILL);
+                    }
+                    crate::process::fork::reap(pid);
+                    Err(e)
                 }
             }
         }
@@ -288,7 +285,7 @@ fn server_main(
     let _ = heap::use_own_heap();
     // It dies with the monitor: the next start of the container starts a new one.
     let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
-    crate::sys::unblock_all_signals();
+    crate::process::signals::unblock_all_signals();
     let title: String = format!("rlxc-view {name}").chars().take(15).collect();
     if let Ok(title) = std::ffi::CString::new(title) {
         let _ = rustix::thread::set_name(&title);
@@ -296,12 +293,12 @@ fn server_main(
     let mut fds = vec![fuse, feed.as_fd()];
     fds.extend_from_slice(listeners);
     let Ok(mut kept) = sys::keep_only(&fds) else {
-        crate::sys::exit_child(1)
+        exit_child(1)
     };
     let listeners = kept.split_off(2);
     let feed = kept.pop().map(Channel::from);
     let Some(fuse) = kept.pop() else {
-        crate::sys::exit_child(1)
+        exit_child(1)
     };
     server::serve(fuse, listeners, feed, shared, config);
 }

@@ -10,6 +10,7 @@ use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
 use crate::channel::Channel;
+use crate::confine::{self, Groups, Unknown};
 use crate::procview::{self, ViewRequest};
 
 /// The pty masters the filesystem setup allocated in the container's own devpts.
@@ -23,6 +24,15 @@ pub struct PtyMasters {
 pub(crate) struct StepFailure {
     pub(crate) step: &'static str,
     pub(crate) message: String,
+}
+
+impl From<crate::confine::Failure> for StepFailure {
+    fn from(failure: crate::confine::Failure) -> StepFailure {
+        StepFailure {
+            step: failure.step,
+            message: failure.message,
+        }
+    }
 }
 
 fn step<T, E: std::fmt::Display>(
@@ -57,7 +67,7 @@ pub(crate) fn run(
         },
         &[],
     );
-    sys::exit_child(1)
+    crate::process::fork::exit_child(1)
 }
 
 /// The message of a failed exec: the command and the OS error, as a shell would say it.
@@ -77,7 +87,7 @@ fn set_up(
 ) -> Result<(), StepFailure> {
     // The monitor blocks the signals it forwards, and Rust's runtime ignores SIGPIPE: init
     // must inherit neither (LXC's init ignores nothing).
-    step("signals", crate::sys::reset_signals_for_exec())?;
+    step("signals", crate::process::signals::reset_signals_for_exec())?;
     set_parent_death_signal(plan)?;
     set_personality(plan)?;
     if plan.sched_core {
@@ -154,7 +164,7 @@ fn set_up(
     step(
         "close fds",
         // The exec labels are written last, after this: their files stay open until exec.
-        sys::close_fds_from_3_except(
+        crate::process::fds::close_fds_from_3_except(
             &std::iter::once(std::os::fd::AsRawFd::as_raw_fd(&channel.as_fd()))
                 .chain(crate::lsm::raw_fds(&exec_labels))
                 .collect::<Vec<_>>(),
@@ -175,7 +185,7 @@ fn set_up(
     }
     // Last before exec: the start hooks' own execs must not take init's label.
     step("LSM label", crate::lsm::apply(&exec_labels))?;
-    step("close fds", sys::cloexec_from_3())
+    step("close fds", crate::process::fds::cloexec_from_3())
 }
 
 /// Ties init's life to the monitor's, as LXC's `lxc.monitor.signal.pdeath` does.
@@ -193,7 +203,7 @@ fn set_parent_death_signal(plan: &InitPlan) -> Result<(), StepFailure> {
 /// architecture's personality, as with LXC.
 fn set_personality(plan: &InitPlan) -> Result<(), StepFailure> {
     match plan.personality {
-        Some(persona) => step("lxc.arch", crate::sys::set_personality(persona)),
+        Some(persona) => step("lxc.arch", crate::process::exec::set_personality(persona)),
         None => Ok(()),
     }
 }
@@ -424,40 +434,21 @@ fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
     // No TIOCSCTTY: init opens /dev/console for its gettys, which make it their controlling
     // terminal; were it init's own, a getty could take it only with CAP_SYS_ADMIN (which the
     // seed's config drops), as with LXC.
-    step("console", sys::dup_onto_stdio(fd.as_fd()))
+    step("console", crate::process::fds::dup_onto_stdio(fd.as_fd()))
 }
 
 fn drop_capabilities(plan: &InitPlan) -> Result<(), StepFailure> {
-    for number in &plan.drop_capabilities {
-        sys::drop_bounding_capability(*number).map_err(|e| StepFailure {
-            step: "capabilities",
-            message: format!("dropping capability {number}: {e}"),
-        })?;
-    }
-    Ok(())
+    let numbers = plan
+        .drop_capabilities
+        .iter()
+        .map(|number| u32::from(*number));
+    Ok(confine::drop_from_bounding_set(numbers, Unknown::Fail)?)
 }
 
 fn set_identity(plan: &InitPlan) -> Result<(), StepFailure> {
-    let groups: Vec<rustix::process::Gid> = plan
-        .groups
-        .iter()
-        .map(|g| rustix::process::Gid::from_raw(*g))
-        .collect();
-    step("groups", rustix::thread::set_thread_groups(&groups))?;
-    step(
-        "gid",
-        rustix::thread::set_thread_res_gid(
-            rustix::process::Gid::from_raw(plan.gid),
-            rustix::process::Gid::from_raw(plan.gid),
-            rustix::process::Gid::from_raw(plan.gid),
-        ),
-    )?;
-    step(
-        "uid",
-        rustix::thread::set_thread_res_uid(
-            rustix::process::Uid::from_raw(plan.uid),
-            rustix::process::Uid::from_raw(plan.uid),
-            rustix::process::Uid::from_raw(plan.uid),
-        ),
-    )
+    Ok(confine::set_ids(
+        Groups::These(&plan.groups),
+        plan.gid,
+        plan.uid,
+    )?)
 }

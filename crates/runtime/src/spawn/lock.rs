@@ -59,7 +59,7 @@ pub(crate) fn locked_copy_of(pid: i32) -> Result<OwnedFd, LockError> {
     )
     .map_err(|e| LockError::Open("/proc", e))?;
     let (ours, helpers) = Channel::pair()?;
-    match super::sys::fork().map_err(LockError::Fork)? {
+    match crate::process::fork::fork().map_err(LockError::Fork)? {
         0 => {
             drop(ours);
             let outcome = copy_into(&mount, &user, &proc);
@@ -67,12 +67,12 @@ pub(crate) fn locked_copy_of(pid: i32) -> Result<OwnedFd, LockError> {
                 Ok(copy) => helpers.send(&Ok::<(), String>(()), &[copy.as_fd()]),
                 Err(e) => helpers.send(&Err::<(), String>(e.clone()), &[]),
             };
-            super::sys::exit_child(i32::from(sent.is_err() || outcome.is_err()))
+            crate::process::fork::exit_child(i32::from(sent.is_err() || outcome.is_err()))
         }
         helper => {
             drop(helpers);
             let received = ours.recv::<Result<(), String>>();
-            super::sys::reap(helper);
+            crate::process::fork::reap(helper);
             let (outcome, fds) = received?;
             outcome.map_err(LockError::Helper)?;
             fds.into_iter().next().ok_or(LockError::NoNamespace)

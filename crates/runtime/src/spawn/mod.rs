@@ -13,8 +13,6 @@ mod tiny_init;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
-use rustix::process::{pidfd_send_signal, Signal};
-
 pub use child::PtyMasters;
 pub use plan::{split_command, InitPlan, PlanError, CLONE_NEWTIME, DEFAULT_NAMESPACES};
 use protocol::{ChildMessage, ParentMessage};
@@ -23,6 +21,8 @@ pub(crate) use time::kernel_has_time_namespaces;
 use rlxc_cgroup::SelfEntry;
 
 use crate::channel::{Channel, ChannelError};
+use crate::process::fork::{clone3, Forked};
+use crate::process::pidfd::kill_and_reap;
 
 /// The parent's steps during a spawn.
 pub struct HostSteps<'a> {
@@ -127,16 +127,16 @@ pub fn spawn(
     }
     // Init is born in the namespaces it shares; the monitor goes back to its own at once.
     let entered = share::enter(&plan.shared).map_err(SpawnError::Share)?;
-    let forked = sys::clone3(flags, cgroups.unified);
-    if !matches!(forked, Ok(sys::Forked::Child)) {
+    let forked = clone3(flags, cgroups.unified);
+    if !matches!(forked, Ok(Forked::Child)) {
         entered.leave();
     }
     match forked.map_err(SpawnError::Clone)? {
-        sys::Forked::Child => {
+        Forked::Child => {
             drop(parent_end);
             child::run(child_end, plan, cgroups.by_itself, setup_filesystem)
         }
-        sys::Forked::Parent { pid, pidfd } => {
+        Forked::Parent { pid, pidfd } => {
             drop(child_end);
             match drive(&parent_end, plan, pid, host) {
                 Ok(ptys) => Ok(Spawned { pid, pidfd, ptys }),
@@ -362,13 +362,4 @@ fn rlimit_resource(raw: i32) -> Option<rustix::process::Resource> {
     ]
     .into_iter()
     .find(|r| *r as i32 == raw)
-}
-
-/// Kills a child that failed half-way and reaps it, so a failed start leaves no process.
-fn kill_and_reap(pidfd: &OwnedFd) {
-    let _ = pidfd_send_signal(pidfd, Signal::KILL);
-    let _ = rustix::process::waitid(
-        rustix::process::WaitId::PidFd(pidfd.as_fd()),
-        rustix::process::WaitIdOptions::EXITED,
-    );
 }

@@ -1,32 +1,7 @@
-//! The spawn code's `unsafe`: clone3, exec, and the few prctl/close_range calls rustix lacks.
+//! The spawn code's own `unsafe`: the few prctl/keyctl/unshare calls rustix lacks, and the
+//! tiny init's reaping (the process primitives are in [`crate::process`]).
 
 use std::io;
-use std::os::fd::OwnedFd;
-
-pub(crate) use crate::sys::{
-    block_signals_to_fd, cloexec_from_3, clone3, close_fds_from_3_except, dup_onto_stdio,
-    exit_child, fork, unblock_all_signals, Forked,
-};
-
-/// Drops capability `number` from the bounding set (PR_CAPBSET_DROP).
-pub(crate) fn drop_bounding_capability(number: u8) -> io::Result<()> {
-    // SAFETY: prctl with integer arguments only; no memory is passed.
-    let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(number), 0, 0, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// The signal number of the next signalfd record, if one could be read.
-pub(crate) fn read_signal(fd: &OwnedFd) -> Option<i32> {
-    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
-    match rustix::io::read(fd, &mut info) {
-        Ok(n) if n >= 4 => Some(i32::from_ne_bytes([info[0], info[1], info[2], info[3]])),
-        _ => None,
-    }
-}
 
 /// Reaps every exited child; returns the command's status once it is among them.
 pub(crate) fn reap_all(command: i32) -> Option<i32> {
@@ -52,13 +27,6 @@ pub(crate) fn reap_all(command: i32) -> Option<i32> {
 pub(crate) fn kill(pid: i32, signal: i32) {
     // SAFETY: integer arguments only.
     unsafe { libc::kill(pid, signal) };
-}
-
-/// PR_SET_DUMPABLE 0: other processes (even root in the container) cannot ptrace this one or
-/// open its /proc entries such as `exe`.
-pub(crate) fn set_not_dumpable() {
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
 }
 
 /// Gives this process a new, anonymous session keyring (`keyctl(KEYCTL_JOIN_SESSION_KEYRING,
@@ -106,13 +74,4 @@ pub(crate) fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result
     // SAFETY: without CLONE_FILES (which could leave another thread's fds unusable) unshare
     // only gives this process new namespaces; the callers are single-threaded anyway.
     unsafe { rustix::thread::unshare_unsafe(flags) }
-}
-
-/// Waits for our child `pid` to exit, so a helper leaves no zombie.
-pub(crate) fn reap(pid: i32) {
-    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-        while let Err(rustix::io::Errno::INTR) =
-            rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty())
-        {}
-    }
 }

@@ -11,18 +11,19 @@
 //! forwards signals; the command, root, gets its bounded set again at exec), and it is
 //! non-dumpable.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 use super::child::{exec_failure, StepFailure};
 use super::plan::InitPlan;
 use super::sys;
 use crate::channel::Channel;
+use crate::process::fds::close_fds_from_3_except;
+use crate::process::fork::{exit_child, fork};
+use crate::process::signals::{unblock_all_signals, Reads, SignalFd, FORWARDED_SIGNALS};
 
 /// What pid 1 listens for: the signals it passes on to the command, and SIGCHLD.
 fn watched() -> Vec<i32> {
-    let passed_on = crate::sys::FORWARDED_SIGNALS
-        .into_iter()
-        .chain([libc::SIGWINCH]);
+    let passed_on = FORWARDED_SIGNALS.into_iter().chain([libc::SIGWINCH]);
     passed_on.chain([libc::SIGCHLD]).collect()
 }
 
@@ -30,7 +31,7 @@ fn watched() -> Vec<i32> {
 /// start the command.
 pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     // Blocked before the fork so no signal is lost; the command gets the mask cleared.
-    let Some(signals) = sys::block_signals_to_fd(&watched(), false) else {
+    let Ok(signals) = SignalFd::block_for_life(&watched(), Reads::Waiting) else {
         let failure = StepFailure {
             step: "init",
             message: "cannot set up signal handling".into(),
@@ -40,7 +41,7 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     if let Err(failure) = hold_nothing_of_the_host(&channel, &signals) {
         return (failure, channel);
     }
-    match sys::fork() {
+    match fork() {
         Err(e) => {
             let failure = StepFailure {
                 step: "init",
@@ -50,27 +51,27 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
         }
         Ok(0) => {
             drop(signals);
-            sys::unblock_all_signals();
+            unblock_all_signals();
             let failure = exec_failure(crate::exec::exec_command(&plan.argv, &plan.env));
             eprintln!("rlxc execute: {}", failure.message);
-            sys::exit_child(127)
+            exit_child(127)
         }
         Ok(command) => {
             // The monitor reads EOF on the channel as "running".
             drop(channel);
-            sys::exit_child(supervise(command, &signals))
+            exit_child(supervise(command, &signals))
         }
     }
 }
 
 /// See the module docs: fds, capabilities, dumpable.
-fn hold_nothing_of_the_host(channel: &Channel, signals: &OwnedFd) -> Result<(), StepFailure> {
+fn hold_nothing_of_the_host(channel: &Channel, signals: &SignalFd) -> Result<(), StepFailure> {
     let failed = |what: &str, e: std::io::Error| StepFailure {
         step: "init",
         message: format!("{what}: {e}"),
     };
-    let keep = [channel.as_fd().as_raw_fd(), signals.as_raw_fd()];
-    sys::close_fds_from_3_except(&keep).map_err(|e| failed("closing fds", e))?;
+    let keep = [channel.as_fd().as_raw_fd(), signals.fd().as_raw_fd()];
+    close_fds_from_3_except(&keep).map_err(|e| failed("closing fds", e))?;
     let none = rustix::thread::CapabilitySets {
         effective: rustix::thread::CapabilitySet::empty(),
         permitted: rustix::thread::CapabilitySet::empty(),
@@ -79,17 +80,17 @@ fn hold_nothing_of_the_host(channel: &Channel, signals: &OwnedFd) -> Result<(), 
     rustix::thread::set_capabilities(None, none)
         .map_err(|e| failed("dropping capabilities", e.into()))?;
     // /proc/1/exe is rlxc's binary: keep container processes from opening it.
-    sys::set_not_dumpable();
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     Ok(())
 }
 
 /// Reaps and forwards until the command exits; returns its status (128+N for signal N).
-fn supervise(command: i32, signals: &OwnedFd) -> i32 {
+fn supervise(command: i32, signals: &SignalFd) -> i32 {
     loop {
         if let Some(code) = sys::reap_all(command) {
             return code;
         }
-        let Some(signo) = sys::read_signal(signals) else {
+        let Some(signo) = signals.next() else {
             continue;
         };
         if signo != libc::SIGCHLD {
