@@ -42,10 +42,8 @@ fn an_ephemeral_container_that_powers_off_by_itself_is_gone_too() {
     let name = world.busybox("ephemoff");
     world.append_config(&name, "lxc.ephemeral = 1\n");
     world.rlxc(&["start", "-n", &name]).assert().success();
-    world
-        .rlxc(&["attach", "-n", &name, "--", "/sbin/poweroff"])
-        .assert()
-        .success();
+    // (Its status is not the point: init's shutdown may end the attached poweroff too.)
+    let _ = world.output(&["attach", "-n", &name, "--", "/sbin/poweroff"]);
     world
         .rlxc(&["wait", "-n", &name, "-s", "STOPPED", "-t", "30"])
         .assert()

@@ -590,7 +590,15 @@ fn start(
         None => None,
     };
     let mut network = None;
+    // Opened while the child waits for its Go: an init that ends at once (an execute of
+    // /bin/true) is still there to be opened.
+    let mut namespaces = Vec::new();
+    let stop_hooks = launch.spec.hooks.commands.contains_key(&HookPoint::Stop);
     let mut host_setup = |pid| {
+        if stop_hooks {
+            namespaces = hold_namespaces(pid, plan.clone_flags)
+                .map_err(|e| format!("holding the namespaces for lxc.hook.stop: {e}"))?;
+        }
         super::network::setup(launch, pid, &mut network)?;
         apply_proc_settings(&launch.spec, pid)
     };
@@ -636,15 +644,12 @@ fn start(
         },
     );
     made.network = network;
+    made.namespaces = namespaces;
     made.procview = view_server;
     warnings.extend(view_warning);
     let spawned = spawned.map_err(|e| format!("start: {e}"))?;
     let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
     made.init = Some(init);
-    if launch.spec.hooks.commands.contains_key(&HookPoint::Stop) {
-        made.namespaces = hold_namespaces(spawned.pid, plan.clone_flags)
-            .map_err(|e| format!("start: holding the namespaces for lxc.hook.stop: {e}"))?;
-    }
     let mut state = StateFile {
         name: launch.paths.name.clone(),
         lxcpath: launch.paths.lxcpath.clone(),
