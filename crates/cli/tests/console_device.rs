@@ -7,6 +7,7 @@ mod support;
 
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,21 @@ impl TestPty {
                 Err(e) => panic!("reading {}'s master: {e}", self.path),
             }
         }
+    }
+
+    /// Whether the slave's line discipline echoes and edits lines (its default, cooked).
+    fn echoes(&self) -> bool {
+        use rustix::termios::LocalModes;
+        let slave = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(&self.path)
+            .expect("open the slave");
+        let modes = rustix::termios::tcgetattr(&slave)
+            .expect("tcgetattr")
+            .local_modes;
+        modes.contains(LocalModes::ECHO | LocalModes::ICANON)
     }
 
     fn type_line(&mut self, line: &str) {
@@ -128,7 +144,10 @@ fn the_console_is_relayed_to_the_device_of_lxc_console_path() {
             log.display()
         ),
     );
-    world.rlxc(&["config", "check", "-n", &name]).assert().success();
+    world
+        .rlxc(&["config", "check", "-n", &name])
+        .assert()
+        .success();
     world.rlxc(&["start", "-n", &name]).assert().success();
     log_in_and_touch(&world, &name, &mut pty, "typed-at-the-device");
     // The console log goes on alongside the device.
@@ -156,7 +175,10 @@ fn the_console_is_relayed_to_the_device_of_lxc_console_path() {
     let before = cpu_ticks(monitor);
     std::thread::sleep(Duration::from_secs(1));
     let spent = cpu_ticks(monitor) - before;
-    assert!(spent < 10, "the monitor spent {spent} ticks in a second idle");
+    assert!(
+        spent < 10,
+        "the monitor spent {spent} ticks in a second idle"
+    );
     assert_eq!(world.state(&name), "RUNNING");
     let mut client = std::process::Command::new(support::RLXC)
         .args(["console", "-n", &name, "-t", "0"])
@@ -194,9 +216,13 @@ fn start_c_names_the_console_device() {
         .rlxc(&["start", "-n", &name, "-c", &pty.path])
         .assert()
         .success();
+    // Raw while the monitor holds the device (what is typed reaches the container's line
+    // discipline unchanged, as LXC does it); its settings come back when the monitor ends.
+    assert!(!pty.echoes(), "the device is not in raw mode");
     log_in_and_touch(&world, &name, &mut pty, "typed-after-start-c");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
+    assert!(pty.echoes(), "the device's settings were not restored");
 }
 
 /// A device nobody reads fills up: the monitor drops what it cannot write there, so init's

@@ -267,3 +267,26 @@ impl ConsoleLog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_terminal_device_can_be_the_peer() {
+        // /dev/tty (5:0) is in sysfs's tty class; /dev/null (1:3) is a char device, no tty.
+        assert!(ConsolePeer::check(Path::new("/dev/tty")).is_ok());
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/dev/null")),
+            Err(PeerError::NotATerminal)
+        ));
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/proc/self/status")),
+            Err(PeerError::NotATerminal)
+        ));
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/dev/rlxc-no-such-tty")),
+            Err(PeerError::Io(e)) if e.kind() == ErrorKind::NotFound
+        ));
+    }
+}

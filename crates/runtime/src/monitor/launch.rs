@@ -219,9 +219,11 @@ pub(super) fn fork_monitor(
                 effective: &effective,
                 console_peer: peer.as_ref(),
             };
-            let code = monitor_main(launch, recipe, monitor_cgroup, lock, status_write, mode);
-            // exit() runs no destructors: the peer's terminal settings come back here.
+            let code = monitor_main(launch, recipe, monitor_cgroup, &lock, status_write, mode);
+            // exit() runs no destructors: the peer's terminal settings come back here, before
+            // the lock goes (a stop waits on it, and then finds the device as it was).
             drop(peer);
+            drop(lock);
             std::process::exit(code)
         }
         crate::sys::Forked::Parent { pid, .. } => {
@@ -385,7 +387,7 @@ fn monitor_main(
     launch: &Launch,
     recipe: Recipe,
     mut monitor_cgroup: MonitorCgroup,
-    _lock: File,
+    _lock: &File,
     status: OwnedFd,
     mode: Mode,
 ) -> i32 {
@@ -768,11 +770,7 @@ fn setup_filesystem(plan: &RootfsPlan, layout: &CgroupLayout) -> Result<PtyMaste
     })
 }
 
-fn pty_list(
-    masters: PtyMasters,
-    log: Option<ConsoleLog>,
-    peer: Option<&ConsolePeer>,
-) -> Vec<Pty> {
+fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>, peer: Option<&ConsolePeer>) -> Vec<Pty> {
     let mut ptys = Vec::new();
     if let Some(console) = masters.console {
         let mut pty = Pty::new(0, console);

@@ -65,12 +65,12 @@ pub fn check(launch: &Launch) -> Result<(), LaunchError> {
 fn check_console_path(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchError> {
     match spec.console.path.as_deref() {
         None | Some("none") => Ok(()),
-        Some(path) => ConsolePeer::check(Path::new(path)).map_err(|reason| {
-            LaunchError::ConsolePath {
+        Some(path) => {
+            ConsolePeer::check(Path::new(path)).map_err(|reason| LaunchError::ConsolePath {
                 path: path.to_string(),
                 reason,
-            }
-        }),
+            })
+        }
     }
 }
 
