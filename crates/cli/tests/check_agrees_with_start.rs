@@ -50,7 +50,9 @@ fn what_start_refuses_check_reports_at_its_line() {
     let cases = [
         ("overlay", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper\n", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper is not supported yet"),
         ("loop", "lxc.rootfs.path = loop:/srv/disk.img\n", "lxc.rootfs.path = loop:/srv/disk.img is not supported yet"),
-        ("console", "lxc.console.path = /dev/tty5\n", "lxc.console.path = /dev/tty5 is not supported yet"),
+        ("console", "lxc.console.path = /dev/rlxc-no-such-tty\n", "lxc.console.path = /dev/rlxc-no-such-tty: No such file or directory"),
+        ("consolefile", "lxc.console.path = /etc/hostname\n", "lxc.console.path = /etc/hostname: not a terminal"),
+        ("consolenull", "lxc.console.path = /dev/null\n", "lxc.console.path = /dev/null: not a terminal"),
         ("shmounts", "lxc.mount.auto = shmounts:/run/shm-host\n", "lxc.mount.auto = shmounts:/run/shm-host is not supported yet"),
         ("idmapmnt", "lxc.mount.entry = /tmp tmp none bind,idmap=/proc/1/ns/user 0 0\n", "idmapped mounts (idmap=) are not supported yet"),
         ("vlanid", "lxc.net.0.type = veth\nlxc.net.0.veth.vlan.id = 5\n", "veth.vlan.id and veth.vlan.tagged.id are not supported"),

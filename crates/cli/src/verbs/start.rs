@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(short = 'p', long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
 
-    /// Use FILE as the container's console (lxc.console.path)
+    /// Relay the container's console to the host terminal FILE (lxc.console.path)
     #[arg(short = 'c', long, value_name = "FILE")]
     pub console: Option<PathBuf>,
 

@@ -1,12 +1,14 @@
-//! The console and ttys as the monitor holds them: the pty master, the log file, and at most
-//! one attached client. The monitor always drains the console, so init never blocks on it;
-//! what a slow client cannot take right away is dropped, so memory never grows.
+//! The console and ttys as the monitor holds them: the pty master, the log file, at most
+//! one attached client, and for the console the host terminal of `lxc.console.path` (its
+//! "peer", as LXC calls it). The monitor always drains the console, so init never blocks on
+//! it; what a slow client or peer cannot take right away is dropped, so memory never grows.
 
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// One pty the monitor holds: index 0 is the console, N is ttyN.
 #[derive(Debug)]
@@ -15,6 +17,8 @@ pub(crate) struct Pty {
     pub master: File,
     pub client: Option<UnixStream>,
     pub log: Option<ConsoleLog>,
+    /// The console only: the host terminal it is relayed to (`lxc.console.path`).
+    pub peer: Option<Peer>,
 }
 
 impl Pty {
@@ -25,6 +29,7 @@ impl Pty {
             master,
             client: None,
             log: None,
+            peer: None,
         }
     }
 
@@ -47,6 +52,11 @@ impl Pty {
                         Err(e) if e.kind() == ErrorKind::WouldBlock => {}
                         Err(_) => self.client = None,
                     }
+                }
+                if let Some(peer) = &mut self.peer {
+                    // Non-blocking too; a peer that is gone is noticed (and dropped) on its
+                    // read side, where epoll reports the hang-up.
+                    let _ = peer.file.write(data);
                 }
                 true
             }
@@ -76,6 +86,130 @@ impl Pty {
             Err(_) => false,
         }
     }
+
+    /// Reads what was typed on the peer and passes it to the container; false when the peer
+    /// is gone (hung up, or its other side closed).
+    pub fn pump_peer(&mut self) -> bool {
+        let Some(peer) = &mut self.peer else {
+            return false;
+        };
+        let mut buffer = [0u8; 4096];
+        match peer.file.read(&mut buffer) {
+            Ok(0) => false,
+            Ok(n) => {
+                let _ = self.master.write(&buffer[..n]);
+                true
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// The console's peer as one start's event loop holds it: a duplicate of the monitor's
+/// [`ConsolePeer`] (so a reboot gets it again), and its path for messages.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub file: File,
+    pub path: PathBuf,
+}
+
+/// `lxc.console.path = DEVICE`: the host terminal the console is relayed to, opened once per
+/// monitor and kept over reboots. In raw mode while the monitor holds it (so what is typed
+/// there reaches the container's line discipline unchanged), restored when it lets go.
+#[derive(Debug)]
+pub(crate) struct ConsolePeer {
+    path: PathBuf,
+    file: File,
+    saved: Option<rustix::termios::Termios>,
+}
+
+/// Why `lxc.console.path` cannot be the console's peer.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a terminal (the console is relayed to a host tty or pty only, as LXC does)")]
+    NotATerminal,
+}
+
+impl ConsolePeer {
+    /// What the start's validation checks of `path`, without opening it (opening a tty has
+    /// side effects): it exists and is a terminal device, by its device number.
+    pub fn check(path: &Path) -> Result<(), PeerError> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.file_type().is_char_device() || !is_tty_device(meta.rdev()) {
+            return Err(PeerError::NotATerminal);
+        }
+        Ok(())
+    }
+
+    /// Opens the device: non-blocking (the monitor never waits on it) and never as the
+    /// monitor's controlling terminal.
+    pub fn open(path: &Path) -> Result<ConsolePeer, PeerError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(path)?;
+        if !rustix::termios::isatty(&file) {
+            return Err(PeerError::NotATerminal);
+        }
+        Ok(ConsolePeer {
+            path: path.to_path_buf(),
+            file,
+            saved: None,
+        })
+    }
+
+    /// In the monitor: raw mode, as LXC puts its peer in (its settings come back on drop).
+    pub fn make_raw(&mut self) {
+        use rustix::termios::{tcgetattr, tcsetattr, OptionalActions};
+        let Ok(saved) = tcgetattr(&self.file) else {
+            return;
+        };
+        let mut raw = saved.clone();
+        raw.make_raw();
+        if tcsetattr(&self.file, OptionalActions::Now, &raw).is_ok() {
+            self.saved = Some(saved);
+        }
+    }
+
+    /// A handle for one start's event loop; the console gets the peer's window size.
+    pub fn attach_to(&self, console: &mut Pty) {
+        if let Ok(size) = rustix::termios::tcgetwinsize(&self.file) {
+            let _ = rustix::termios::tcsetwinsize(&console.master, size);
+        }
+        console.peer = self.file.try_clone().ok().map(|file| Peer {
+            file,
+            path: self.path.clone(),
+        });
+    }
+}
+
+impl Drop for ConsolePeer {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = rustix::termios::tcsetattr(
+                &self.file,
+                rustix::termios::OptionalActions::Now,
+                saved,
+            );
+        }
+    }
+}
+
+/// A tty by its device number: a pty slave (Unix98 majors 136-143, which sysfs does not
+/// list), or a device of sysfs's tty class (VTs, serial ports, /dev/console, /dev/tty).
+fn is_tty_device(rdev: u64) -> bool {
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    if (136..=143).contains(&major) {
+        return true;
+    }
+    std::fs::read_link(format!("/sys/dev/char/{major}:{minor}/subsystem"))
+        .is_ok_and(|class| class.file_name().is_some_and(|name| name == "tty"))
 }
 
 /// `lxc.console.logfile`, capped at `lxc.console.size` (then rotated to `.1` or restarted).
@@ -131,5 +265,28 @@ impl ConsoleLog {
             self.file = file;
             self.written = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_terminal_device_can_be_the_peer() {
+        // /dev/tty (5:0) is in sysfs's tty class; /dev/null (1:3) is a char device, no tty.
+        assert!(ConsolePeer::check(Path::new("/dev/tty")).is_ok());
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/dev/null")),
+            Err(PeerError::NotATerminal)
+        ));
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/proc/self/status")),
+            Err(PeerError::NotATerminal)
+        ));
+        assert!(matches!(
+            ConsolePeer::check(Path::new("/dev/rlxc-no-such-tty")),
+            Err(PeerError::Io(e)) if e.kind() == ErrorKind::NotFound
+        ));
     }
 }

@@ -19,6 +19,8 @@ const INIT: u64 = 0;
 const LISTENER: u64 = 1;
 const SIGNALS: u64 = 2;
 const PROCVIEW: u64 = 3;
+/// The console's peer, the host terminal of `lxc.console.path`.
+const PEER: u64 = 4;
 /// Pty N's master is `PTY_BASE + N`, its client `CLIENT_BASE + N`.
 const PTY_BASE: u64 = 1 << 16;
 const CLIENT_BASE: u64 = 1 << 24;
@@ -79,6 +81,9 @@ impl EventLoop {
         // The console is always drained; ttys only while someone is attached.
         if let Some(console) = this.ptys.iter().find(|p| p.index == 0) {
             this.watch(&console.master, PTY_BASE)?;
+            if let Some(peer) = &console.peer {
+                this.watch(&peer.file, PEER)?;
+            }
         }
         Ok(this)
     }
@@ -177,6 +182,7 @@ impl EventLoop {
             LISTENER => self.accept(),
             SIGNALS => self.forward_signal(),
             PROCVIEW => self.restart_procview(),
+            PEER => self.peer_input(),
             t if t >= LISTENER_BASE => self.listener_gone(t - LISTENER_BASE),
             t if t >= PENDING_BASE => self.read_request(t),
             t if t >= CLIENT_BASE => self.client_input((t - CLIENT_BASE) as u32),
@@ -315,6 +321,16 @@ impl EventLoop {
             reply(&stream, &Response::Refused { reason });
             return;
         };
+        if let Some(peer) = pty.peer.as_ref().filter(|_| tty == 0) {
+            // As LXC: the console has one other side, and it is the device.
+            let reason = format!(
+                "the console is attached to {} (lxc.console.path); use that device, or a tty \
+                 with -t N",
+                peer.path.display()
+            );
+            reply(&stream, &Response::Refused { reason });
+            return;
+        }
         if pty.client.is_some() {
             reply(
                 &stream,
@@ -353,6 +369,22 @@ impl EventLoop {
             if !pty.pump_output() {
                 let _ = epoll::delete(&self.epoll, &pty.master);
             }
+        }
+    }
+
+    /// Typing on the peer; once it is gone (hung up) it is let go, and the console is
+    /// left to `rlxc console` (LXC stops the container instead).
+    fn peer_input(&mut self) {
+        let Some(console) = self.ptys.iter_mut().find(|p| p.index == 0) else {
+            return;
+        };
+        if console.pump_peer() {
+            return;
+        }
+        if let Some(peer) = console.peer.take() {
+            // Explicitly: the monitor keeps the device open, so epoll would go on reporting
+            // the hang-up of a closed duplicate.
+            let _ = epoll::delete(&self.epoll, &peer.file);
         }
     }
 

@@ -17,7 +17,7 @@ use rlxc_cgroup::{CgroupLayout, Placement};
 use rlxc_config::ContainerSpec;
 
 use super::cgroups::{CgroupPlan, MonitorCgroup};
-use super::console::{ConsoleLog, Pty};
+use super::console::{ConsoleLog, ConsolePeer, PeerError, Pty};
 use super::event_loop::{EventLoop, InitExit};
 use super::log::{LogRequest, MonitorLog};
 use super::procview::ProcViewStart;
@@ -69,6 +69,9 @@ pub enum LaunchError {
          lxc.tty.max = 0"
     )]
     PtysDenied,
+    /// `lxc.console.path` names no terminal this host can relay the console to.
+    #[error("lxc.console.path = {path}: {reason}")]
+    ConsolePath { path: String, reason: PeerError },
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -113,6 +116,7 @@ impl LaunchError {
                 Some(format!("lxc.net.{index}"))
             }
             LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
+            LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
             _ => None,
         }
     }
@@ -185,6 +189,8 @@ pub(super) fn fork_monitor(
         super::teardown::remove_run_dir(&launch.paths);
         error
     };
+    // Once the lock is ours and before anything is made; the monitor keeps it for its life.
+    let peer = open_console_peer(&launch.spec).map_err(undo_prepare)?;
     let log = MonitorLog::open(launch).map_err(undo_prepare)?;
     let (cgroup_plan, mut monitor_cgroup) = monitor_cgroup(launch).map_err(undo_prepare)?;
     let forked = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
@@ -204,16 +210,26 @@ pub(super) fn fork_monitor(
                 let _ = rustix::io::write(&status_write, format!("WARN {notice}\n").as_bytes());
             }
             let effective = crate::state::Effective::of(&launch.spec);
+            let mut peer = peer;
+            if let Some(peer) = &mut peer {
+                peer.make_raw();
+            }
             let recipe = Recipe {
                 plan,
                 rootfs_plan,
                 cgroups: &cgroup_plan,
                 effective: &effective,
+                console_peer: peer.as_ref(),
             };
-            let code = monitor_main(launch, recipe, monitor_cgroup, lock, status_write, mode);
+            let code = monitor_main(launch, recipe, monitor_cgroup, &lock, status_write, mode);
+            // exit() runs no destructors: the peer's terminal settings come back here, before
+            // the lock goes (a stop waits on it, and then finds the device as it was).
+            drop(peer);
+            drop(lock);
             std::process::exit(code)
         }
         Forked::Parent { pid, .. } => {
+            drop(peer);
             drop(status_write);
             drop(lock);
             Ok(ForkedMonitor {
@@ -255,6 +271,8 @@ struct Recipe<'a> {
     cgroups: &'a CgroupPlan,
     /// What the state file records of the config, worked out once for every (re)start.
     effective: &'a crate::state::Effective,
+    /// `lxc.console.path = DEVICE`, opened once for every (re)start.
+    console_peer: Option<&'a ConsolePeer>,
 }
 
 /// What both a start and an execute check and take before anything is made: the plans, the
@@ -371,7 +389,7 @@ fn monitor_main(
     launch: &Launch,
     recipe: Recipe,
     mut monitor_cgroup: MonitorCgroup,
-    _lock: File,
+    _lock: &File,
     status: OwnedFd,
     mode: Mode,
 ) -> i32 {
@@ -692,7 +710,7 @@ fn start(
         network.record(&mut state);
     }
     made.write_state(state)?;
-    let ptys = pty_list(spawned.ptys, console_log);
+    let ptys = pty_list(spawned.ptys, console_log, recipe.console_peer);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
         .and_then(|mut event_loop| {
@@ -735,6 +753,19 @@ fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, Strin
     Ok(listener)
 }
 
+/// `lxc.console.path = DEVICE` (not `none`): the host terminal the console is relayed to.
+fn open_console_peer(spec: &ContainerSpec) -> Result<Option<ConsolePeer>, LaunchError> {
+    let Some(path) = spec.console.path.as_deref().filter(|p| *p != "none") else {
+        return Ok(None);
+    };
+    ConsolePeer::open(Path::new(path))
+        .map(Some)
+        .map_err(|reason| LaunchError::ConsolePath {
+            path: path.to_string(),
+            reason,
+        })
+}
+
 fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> {
     let Some(path) = &spec.console.logfile else {
         return Ok(None);
@@ -768,11 +799,14 @@ fn setup_filesystem(plan: &RootfsPlan, layout: &CgroupLayout) -> Result<PtyMaste
     })
 }
 
-fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>) -> Vec<Pty> {
+fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>, peer: Option<&ConsolePeer>) -> Vec<Pty> {
     let mut ptys = Vec::new();
     if let Some(console) = masters.console {
         let mut pty = Pty::new(0, console);
         pty.log = log;
+        if let Some(peer) = peer {
+            peer.attach_to(&mut pty);
+        }
         ptys.push(pty);
     }
     for (i, tty) in masters.ttys.into_iter().enumerate() {

@@ -15,6 +15,7 @@ mod sys;
 mod teardown;
 mod validate;
 
+pub use console::PeerError;
 pub use event_loop::InitExit;
 pub use execute::execute;
 pub use launch::{launch, Launch, LaunchError, Launched};

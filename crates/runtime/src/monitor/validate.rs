@@ -6,7 +6,10 @@
 
 use rlxc_cgroup::CgroupLayout;
 
+use std::path::Path;
+
 use super::cgroups::CgroupPaths;
+use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
 use crate::hooks::HookContext;
 use crate::rootfs::RootfsPlan;
@@ -41,6 +44,7 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
     if rootfs_plan.console || rootfs_plan.ttys > 0 {
         check_pty_devices(&launch.spec)?;
     }
+    check_console_path(&launch.spec)?;
     let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     plan.hook_context = Some(hook_context.clone());
     rootfs_plan.hooks.context = Some(hook_context);
@@ -54,6 +58,20 @@ pub fn check(launch: &Launch) -> Result<(), LaunchError> {
     CgroupPaths::of(&launch.spec, &launch.paths.instance_name()).map_err(LaunchError::Monitor)?;
     CgroupLayout::detect().map_err(|e| LaunchError::Monitor(format!("cgroups: {e}")))?;
     Ok(())
+}
+
+/// `lxc.console.path = DEVICE`: a host terminal, checked without opening it (that has side
+/// effects on a tty); the monitor opens it once the start holds the container's lock.
+fn check_console_path(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchError> {
+    match spec.console.path.as_deref() {
+        None | Some("none") => Ok(()),
+        Some(path) => {
+            ConsolePeer::check(Path::new(path)).map_err(|reason| LaunchError::ConsolePath {
+                path: path.to_string(),
+                reason,
+            })
+        }
+    }
 }
 
 /// The console and ttys are ptys of the container's own devpts, allocated under its device

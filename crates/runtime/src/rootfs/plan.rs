@@ -129,8 +129,7 @@ impl RootfsPlan {
 
     /// Builds the plan from a spec, reading `lxc.mount.fstab`. Run this in the parent, before
     /// the clone: it reads files and can fail with messages worth showing the user.
-    /// Rootfs kinds other than a directory and a console on a host device are refused as
-    /// unsupported rather than ignored.
+    /// Rootfs kinds other than a directory are refused as unsupported rather than ignored.
     pub fn from_spec(spec: &ContainerSpec) -> Result<Self, RootfsError> {
         let unsupported = |key: &'static str, value: &str| {
             Err(RootfsError::Unsupported {
@@ -160,7 +159,9 @@ impl RootfsPlan {
         let console = match spec.console.path.as_deref() {
             None => true,
             Some("none") => false,
-            Some(device) => return unsupported("lxc.console.path", device),
+            // A host device is the console's peer: the container still gets a pty of its
+            // own as /dev/console, which the monitor relays to the device.
+            Some(_device) => true,
         };
         if let Some(shmounts) = spec.mounts.auto.as_ref().and_then(|a| a.shmounts.as_ref()) {
             return unsupported("lxc.mount.auto", &format!("shmounts:{}", shmounts.host));
