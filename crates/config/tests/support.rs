@@ -461,3 +461,94 @@ fn the_search_sees_code_and_not_comments_or_strings() {
     assert!(reader(&sources, "autostart.order").is_some());
     assert!(reader(&sources, "autostart.delay").is_none());
 }
+
+/// Each key's example as config lines (an interface key after its type), with the key as
+/// written; every row of both tables.
+fn example_configs() -> Vec<(String, Support, String)> {
+    let top = keys::all()
+        .filter(|d| !NOT_STORED.contains(&d.name))
+        .map(|d| {
+            let (key, _) = example_entry(d.example);
+            (key.to_string(), d.support, format!("{}\n", d.example))
+        });
+    let net = NET_KEYS.iter().map(|d| {
+        let net_type = d.only_for.map_or("veth".to_string(), |t| t.to_string());
+        let key = format!("lxc.net.0.{}", d.sub);
+        let text = format!("lxc.net.0.type = {net_type}\n{key} = {}\n", d.example);
+        (key, d.support, text)
+    });
+    top.chain(net).collect()
+}
+
+#[test]
+fn an_ignored_key_loads_with_one_warning_that_says_why() {
+    let mut seen = 0;
+    for (key, support, text) in example_configs() {
+        let Support::Ignored(why) = support else {
+            continue;
+        };
+        seen += 1;
+        // Written twice: one warning still, at the first line.
+        let line = text.lines().count();
+        let text = format!("{text}{}\n", text.lines().last().expect("a line"));
+        let loaded = rlxc_config::load_str(&text, Path::new("t.conf"))
+            .unwrap_or_else(|e| panic!("{key}: an ignored key must load: {e}"));
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [format!("t.conf:{line}: {key}: ignored: {why}")],
+            "{key}"
+        );
+        // Still read, so `config show` renders what the file says.
+        assert!(
+            keys::render(&loaded.spec).iter().any(|(k, _)| *k == key),
+            "{key}"
+        );
+    }
+    assert!(seen >= 5, "only {seen} ignored keys");
+}
+
+#[test]
+fn a_refused_key_fails_the_load_naming_its_line_and_why() {
+    let mut seen = 0;
+    for (key, support, text) in example_configs() {
+        let Support::Refused(why) = support else {
+            continue;
+        };
+        seen += 1;
+        let line = text.lines().count() + 1;
+        let text = format!("lxc.uts.name = web\n{text}");
+        let failure = rlxc_config::load_str(&text, Path::new("t.conf"))
+            .expect_err(&format!("{key}: a refused key must not load"));
+        let errors: Vec<String> = failure.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            [format!("t.conf:{line}: {key}: refused: {why}")],
+            "{key}"
+        );
+        // An empty value only clears: nothing to refuse.
+        let cleared = text.replacen(text.lines().last().expect("a line"), &format!("{key} ="), 1);
+        let loaded = rlxc_config::load_str(&cleared, Path::new("t.conf"))
+            .unwrap_or_else(|e| panic!("{key} = (empty): {e}"));
+        assert!(loaded.warnings.is_empty(), "{key}: {:?}", loaded.warnings);
+    }
+    assert!(seen >= 5, "only {seen} refused keys");
+}
+
+#[test]
+fn a_supported_key_loads_without_a_warning() {
+    for (key, support, text) in example_configs() {
+        if matches!(support, Support::Supported | Support::Partly(_)) {
+            // Keys that need a companion to load at all.
+            let text = match key.as_str() {
+                "lxc.cgroup.dir.container" => format!("{text}lxc.cgroup.dir.monitor = m\n"),
+                "lxc.cgroup.dir.monitor" => format!("{text}lxc.cgroup.dir.container = c\n"),
+                "lxc.idmap" => format!("{text}lxc.idmap = g 0 100000 65536\n"),
+                _ => text,
+            };
+            let loaded = rlxc_config::load_str(&text, Path::new("t.conf"))
+                .unwrap_or_else(|e| panic!("{key}: {e}"));
+            assert!(loaded.warnings.is_empty(), "{key}: {:?}", loaded.warnings);
+        }
+    }
+}
