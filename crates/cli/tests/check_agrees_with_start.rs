@@ -55,12 +55,12 @@ fn what_start_refuses_check_reports_at_its_line() {
         ("consolenull", "lxc.console.path = /dev/null\n", "lxc.console.path = /dev/null: not a terminal"),
         ("shmounts", "lxc.mount.auto = shmounts:/run/shm-host\n", "lxc.mount.auto = shmounts:/run/shm-host is not supported yet"),
         ("idmapmnt", "lxc.mount.entry = /tmp tmp none bind,idmap=/proc/1/ns/user 0 0\n", "idmapped mounts (idmap=) are not supported yet"),
-        ("vlanid", "lxc.net.0.type = veth\nlxc.net.0.veth.vlan.id = 5\n", "veth.vlan.id and veth.vlan.tagged.id are not supported"),
+        ("vlanid", "lxc.net.0.type = veth\nlxc.net.0.veth.vlan.id = 5\n", "lxc.net.0.veth.vlan.id: refused: rlxc does no bridge VLAN filtering"),
         ("l2proxy", "lxc.net.0.type = veth\nlxc.net.0.l2proxy = 1\n", "l2proxy are not supported"),
         ("gw6auto", "lxc.net.0.type = veth\nlxc.net.0.flags = up\nlxc.net.0.ipv6.address = fd00::2/64\nlxc.net.0.ipv6.gateway = auto\n", "ipv6.gateway = auto is not supported"),
-        ("inner", "lxc.cgroup.dir.container.inner = inner\n", "lxc.cgroup.dir.container.inner is not supported"),
+        ("inner", "lxc.cgroup.dir.container.inner = inner\n", "lxc.cgroup.dir.container.inner: refused: rlxc makes no inner cgroup"),
         ("sharemnt", "lxc.namespace.share.mnt = 1\n", "rlxc shares net, ipc, uts and pid namespaces"),
-        ("notify", "lxc.seccomp.notify.proxy = unix:/run/proxy.sock\n", "lxc.seccomp.notify.proxy: not supported"),
+        ("notify", "lxc.seccomp.notify.proxy = unix:/run/proxy.sock\n", "lxc.seccomp.notify.proxy: refused: rlxc has no seccomp notification proxy"),
         ("badinit", "lxc.init.cmd = /bin/sh -c 'unbalanced\n", "unbalanced quotes"),
     ];
     let world = World::new();

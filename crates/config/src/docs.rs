@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::keys::{self, NET_KEYS};
+use crate::keys::{self, Support, NET_KEYS};
 
 /// The reference as Markdown.
 pub fn reference_markdown() -> String {
@@ -14,7 +14,13 @@ pub fn reference_markdown() -> String {
          The grammar is LXC's: one `lxc.KEY = VALUE` per line, whole-line `#` comments, a `#` after \
          whitespace starts an inline comment, matching quotes are stripped, an empty value clears \
          the key, and later lines override earlier ones. Legacy LXC 1.x/2.x names are accepted \
-         with a warning; `rlxc update-config -c FILE` rewrites them.\n",
+         with a warning; `rlxc update-config -c FILE` rewrites them.\n\n\
+         The support column says whether rlxc does what a key asks: `yes`; `partly` (some values \
+         work; `rlxc start` refuses the others, and so does `rlxc config check`, which runs the \
+         start's checks); `ignored` (the config loads with a warning \
+         that says why, and nothing is done); `refused` (a config that sets the key does not \
+         load: `rlxc start` and `rlxc config check` both fail naming the line and why). An \
+         empty value, which only clears the key, is always accepted.\n",
     );
     let mut section = None;
     for def in keys::all() {
@@ -22,7 +28,7 @@ pub fn reference_markdown() -> String {
             section = Some(def.section);
             let _ = write!(
                 out,
-                "\n## {}\n\n| key | legacy name | repeatable | meaning | example |\n|---|---|---|---|---|\n",
+                "\n## {}\n\n| key | legacy name | repeatable | support | meaning | example |\n|---|---|---|---|---|---|\n",
                 def.section.title()
             );
         }
@@ -34,9 +40,10 @@ pub fn reference_markdown() -> String {
         let legacy: Vec<String> = def.legacy.iter().map(|l| format!("`{l}`")).collect();
         let _ = writeln!(
             out,
-            "| {name} | {} | {} | {} | `{}` |",
+            "| {name} | {} | {} | {} | {} | `{}` |",
             legacy.join(", "),
             if def.list { "yes" } else { "" },
+            escape(&def.support.describe()),
             escape(def.doc),
             def.example
         );
@@ -45,15 +52,16 @@ pub fn reference_markdown() -> String {
         "\n## Network interface keys (`lxc.net.N.*`)\n\n\
          Legacy `lxc.network.*` lines are read too: each `lxc.network.type` line starts the next \
          interface, and `lxc.network.ipv4`/`ipv6` are the `ipv4.address`/`ipv6.address` keys.\n\n\
-         | key | only for | repeatable | meaning | example |\n|---|---|---|---|---|\n",
+         | key | only for | repeatable | support | meaning | example |\n|---|---|---|---|---|---|\n",
     );
     for def in NET_KEYS {
         let _ = writeln!(
             out,
-            "| `lxc.net.N.{}` | {} | {} | {} | `{}` |",
+            "| `lxc.net.N.{}` | {} | {} | {} | {} | `{}` |",
             def.sub,
             def.only_for.map(|t| t.to_string()).unwrap_or_default(),
             if def.list { "yes" } else { "" },
+            escape(&def.support.describe()),
             escape(def.doc),
             def.example
         );
@@ -76,12 +84,21 @@ pub fn reference_text() -> String {
             def.name.to_string()
         };
         let _ = writeln!(out, "  {name:<34} {}", def.doc);
+        support_line(&mut out, def.support);
     }
     let _ = writeln!(out, "\nNetwork interface keys:");
     for def in NET_KEYS {
         let _ = writeln!(out, "  lxc.net.N.{:<24} {}", def.sub, def.doc);
+        support_line(&mut out, def.support);
     }
     out
+}
+
+/// Under a key that is not fully supported, how far it is (under its doc).
+fn support_line(out: &mut String, support: Support) {
+    if support != Support::Supported {
+        let _ = writeln!(out, "  {:<34} {}", "", support.describe());
+    }
 }
 
 fn escape(doc: &str) -> String {

@@ -43,6 +43,13 @@ pub enum ConfigError {
         key: String,
         reason: String,
     },
+    /// A key rlxc does not do, set: the start would not do what the config says.
+    #[error("{origin}: {key}: refused: {reason}")]
+    Refused {
+        origin: Origin,
+        key: String,
+        reason: String,
+    },
     #[error("{origin}: lxc.include: include loop: {}", .chain.join(" -> "))]
     IncludeLoop { origin: Origin, chain: Vec<String> },
     #[error("{origin}: {key}: cannot be used together with {other_key} (set at {other_origin})")]
@@ -70,6 +77,7 @@ impl ConfigError {
             | ConfigError::Encoding { origin, .. }
             | ConfigError::UnknownKey { origin, .. }
             | ConfigError::Value { origin, .. }
+            | ConfigError::Refused { origin, .. }
             | ConfigError::IncludeLoop { origin, .. }
             | ConfigError::Conflict { origin, .. } => Some(origin),
         }

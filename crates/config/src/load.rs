@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use crate::error::{ConfigError, LoadFailure, Origin, Warning};
-use crate::keys::{self, ApplyError};
+use crate::keys::{self, ApplyError, Support};
 use crate::legacy::{Translation, Translator};
 use crate::source::{self, Diagnostics, Entry};
 use crate::spec::ContainerSpec;
@@ -210,8 +210,22 @@ impl State {
                 return;
             }
         };
+        // An empty value only clears, which is fine whatever the key's support.
+        let support = keys::support_of(&modern).filter(|_| !value.is_empty());
+        if let Some(Support::Refused(why)) = support {
+            // Refused while loading, so that `config check` and `start` give the same answer.
+            self.errors.push(ConfigError::Refused {
+                origin,
+                key: modern,
+                reason: why.to_string(),
+            });
+            return;
+        }
         match keys::apply(&mut self.spec, &modern, &value) {
             Ok(()) => {
+                if let Some(Support::Ignored(why)) = support {
+                    self.warn_once(&origin, &modern, format!("ignored: {why}"));
+                }
                 self.track(&modern, &origin);
                 self.lines.push(AppliedLine {
                     origin,
@@ -232,7 +246,7 @@ impl State {
         }
     }
 
-    /// One warning per legacy key, however many lines use it.
+    /// One warning per key (legacy, ignored), however many lines use it.
     fn warn_once(&mut self, origin: &Origin, key: &str, message: String) {
         if self.warned.insert(key.to_string()) {
             self.warnings.push(Warning {

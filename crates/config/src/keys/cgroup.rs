@@ -1,7 +1,7 @@
 //! Control group keys: `lxc.cgroup.*` (v1 files), `lxc.cgroup2.*` (v2 files) and placement.
 
 use super::macros::scalar;
-use super::{KeyDef, Section};
+use super::{KeyDef, Section, Support};
 use crate::spec::{CgroupSetting, ContainerSpec};
 use crate::values::{validate_cgroup_value, ValueError};
 
@@ -14,6 +14,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "`lxc.cgroup.CONTROLLER.FILE = VALUE` writes a cgroup v1 file (translated on v2 hosts); bare and empty clears all.",
         example: "lxc.cgroup.memory.limit_in_bytes = 1024M",
+        support: Support::Supported,
         set: |spec, key, value| set(spec, Version::V1, key, value),
         clear: |spec, key| clear(spec, Version::V1, key),
         render: |spec, out| render(spec, Version::V1, out),
@@ -26,6 +27,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "`lxc.cgroup2.CONTROLLER.FILE = VALUE` writes a cgroup v2 file; `devices.allow/deny` become an eBPF program.",
         example: "lxc.cgroup2.memory.max = 1G",
+        support: Support::Supported,
         set: |spec, key, value| set(spec, Version::V2, key, value),
         clear: |spec, key| clear(spec, Version::V2, key),
         render: |spec, out| render(spec, Version::V2, out),
@@ -40,9 +42,13 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Cgroup, "lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = web/pivot",
         "Cgroup the monitor moves to at teardown so the others can be removed.", cgroup.dir_monitor_pivot),
     scalar!(Cgroup, "lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner",
-        "A sub-cgroup that becomes the container's cgroup-namespace root; limits stay above it.", cgroup.dir_container_inner),
+        "A sub-cgroup that becomes the container's cgroup-namespace root; limits stay above it.", cgroup.dir_container_inner)
+        .refused("rlxc makes no inner cgroup; the container's cgroup-namespace root is its \
+                  payload cgroup"),
     scalar!(Cgroup, "lxc.cgroup.relative", "lxc.cgroup.relative = 1",
-        "1: never escape to the root cgroup (rlxc always stays below its own cgroup).", cgroup.relative),
+        "1: never escape to the root cgroup.", cgroup.relative)
+        .ignored("rlxc always places containers below the cgroup it was started in, which is \
+                  what 1 asks; 0 does not make it escape to the root cgroup"),
 ];
 
 #[derive(Clone, Copy, PartialEq, Eq)]

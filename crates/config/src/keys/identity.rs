@@ -1,7 +1,7 @@
 //! Identity, includes, console, ttys and ptys.
 
 use super::macros::{scalar, KeyValue};
-use super::KeyDef;
+use super::{KeyDef, Support};
 use crate::spec::ConsoleSize;
 use crate::values::{ByteSize, ValueError};
 
@@ -19,6 +19,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Read another config file here, or every `*.conf` of a directory; relative to this file.",
         example: "lxc.include = /usr/share/lxc/config/common.conf",
+        support: Support::Supported,
         // Includes are expanded while the file is read (see `source`), never applied as a value.
         set: |_, _, _| Err(ValueError("lxc.include works only inside a config file".into())),
         clear: |_, _| Ok(()),
@@ -58,7 +59,8 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         "lxc.console.path = none",
         "Host device to use as the container's console, or `none` for no console.",
         console.path
-    ),
+    )
+    .partly("`none`; a host device as the console is refused at start"),
     scalar!(
         Console,
         "lxc.console.logfile",
@@ -87,6 +89,10 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         "lxc.console.buffer.size = auto",
         "In-memory ring buffer of recent console output (`auto` = 128K).",
         console.buffer_size
+    )
+    .ignored(
+        "rlxc keeps no in-memory console buffer (LXC's is read through its API only); \
+         lxc.console.logfile keeps the console's output",
     ),
 ];
 

@@ -1,7 +1,7 @@
 //! Hooks, signals, autostart, the monitor, and logging.
 
 use super::macros::{scalar, KeyValue};
-use super::{KeyDef, Section};
+use super::{KeyDef, Section, Support};
 use crate::spec::{ContainerSpec, HookPoint};
 use crate::values::{Signal, ValueError};
 
@@ -16,6 +16,7 @@ macro_rules! hook {
             legacy: &[],
             doc: $doc,
             example: concat!($name, " = /usr/local/lib/rlxc/hook.sh"),
+            support: Support::Supported,
             set: |spec, _, value| {
                 commands(spec, HookPoint::$point).push(value.to_string());
                 Ok(())
@@ -84,7 +85,8 @@ pub(super) static HOOK_KEYS: &[KeyDef] = &[
         PostStop,
         "Run on the host after the container stopped and was cleaned up."
     ),
-    hook!("lxc.hook.clone", Clone, "Run when the container is copied."),
+    hook!("lxc.hook.clone", Clone, "Run when the container is copied.")
+        .ignored("rlxc has no copy verb (LXC's lxc-copy), so nothing runs it"),
     hook!(
         "lxc.hook.destroy",
         Destroy,
@@ -105,6 +107,7 @@ pub(super) static HOOK_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Only empty: `lxc.hook =` clears every hook set so far.",
         example: "lxc.hook =",
+        support: Support::Supported,
         set: |_, _, _| {
             Err(ValueError(
                 "lxc.hook can only be used empty (to clear all hooks)".into(),
@@ -139,6 +142,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Groups of the container for `rlxc autostart -g` (space-separated; `onboot` is started at boot).",
         example: "lxc.group = onboot web",
+        support: Support::Supported,
         set: |spec, _, value| {
             for group in value.split_whitespace() {
                 if !spec.autostart.groups.iter().any(|g| g == group) {

@@ -71,6 +71,8 @@ macro_rules! scalar {
             legacy: &[$($legacy),*],
             doc: $doc,
             example: $example,
+            // Rows that are not fully supported say so with `.partly()`, `.ignored()`, `.refused()`.
+            support: $crate::keys::Support::Supported,
             set: |spec, _, value| {
                 spec.$($field).+ = Some($crate::keys::macros::KeyValue::parse_value(value)?);
                 Ok(())
@@ -101,6 +103,8 @@ macro_rules! list {
             legacy: &[],
             doc: $doc,
             example: $example,
+            // Rows that are not fully supported say so with `.partly()`, `.ignored()`, `.refused()`.
+            support: $crate::keys::Support::Supported,
             set: |spec, _, value| {
                 spec.$($field).+.push($crate::keys::macros::KeyValue::parse_value(value)?);
                 Ok(())

@@ -59,6 +59,33 @@ impl Section {
     }
 }
 
+/// Whether rlxc does what a key asks. Each reason is said to the user: in the load warning
+/// (ignored), the load error (refused) and the docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// The runtime does what the key says.
+    Supported,
+    /// The runtime does what the key says for some values and refuses the others at start
+    /// (which, said to the user): e.g. `lxc.console.path = none` works, a host device does not.
+    Partly(&'static str),
+    /// Accepted with a load warning, and nothing is done with it (why).
+    Ignored(&'static str),
+    /// Loading a config that sets it fails (why), so `config check` and `start` agree.
+    Refused(&'static str),
+}
+
+impl Support {
+    /// The docs' support column: `yes`, or `partly: WHY`, `ignored: WHY`, `refused: WHY`.
+    pub fn describe(self) -> String {
+        match self {
+            Support::Supported => "yes".into(),
+            Support::Partly(why) => format!("partly: {why}"),
+            Support::Ignored(why) => format!("ignored: {why}"),
+            Support::Refused(why) => format!("refused: {why}"),
+        }
+    }
+}
+
 /// One row of the table.
 pub struct KeyDef {
     /// The key, or for `prefix` rows the part every such key starts with (`lxc.cgroup`).
@@ -74,9 +101,31 @@ pub struct KeyDef {
     pub doc: &'static str,
     /// A valid config line using the key (tests apply it; docs show it).
     pub example: &'static str,
+    /// Whether rlxc does what the key asks (a test checks this against the runtime's sources).
+    pub support: Support,
     pub set: SetFn,
     pub clear: ClearFn,
     pub render: RenderFn,
+}
+
+impl KeyDef {
+    /// Marks a row built by a macro as partly supported (see [`Support::Partly`]).
+    pub(crate) const fn partly(mut self, why: &'static str) -> Self {
+        self.support = Support::Partly(why);
+        self
+    }
+
+    /// Marks a row built by a macro as ignored (see [`Support::Ignored`]).
+    pub(crate) const fn ignored(mut self, why: &'static str) -> Self {
+        self.support = Support::Ignored(why);
+        self
+    }
+
+    /// Marks a row built by a macro as refused (see [`Support::Refused`]).
+    pub(crate) const fn refused(mut self, why: &'static str) -> Self {
+        self.support = Support::Refused(why);
+        self
+    }
 }
 
 /// Every top-level key, in the canonical order of `config show` and the docs.
@@ -112,6 +161,15 @@ pub fn lookup(key: &str) -> Option<&'static KeyDef> {
 fn prefix_matches(prefix: &str, key: &str) -> bool {
     key.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// Whether rlxc does what a (modern) key asks; `None` for a key the table does not know.
+pub fn support_of(key: &str) -> Option<Support> {
+    let def = lookup(key)?;
+    if def.name == "lxc.net" {
+        return network::support_of(key).or(Some(def.support));
+    }
+    Some(def.support)
 }
 
 /// Why a key could not be applied.

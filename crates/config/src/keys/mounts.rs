@@ -1,24 +1,28 @@
 //! Root filesystem, mount entries, automatic mounts and /dev.
 
 use super::macros::{list, scalar};
-use super::KeyDef;
+use super::{KeyDef, Support};
 use crate::values::MountAuto;
 
 pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Rootfs, "lxc.rootfs.path", ["lxc.rootfs"], "lxc.rootfs.path = /var/lib/rlxc/web/rootfs",
-        "Root filesystem: a directory, or `TYPE:SOURCE` (dir, overlay, loop, ...).", rootfs.path),
+        "Root filesystem: a directory, or `TYPE:SOURCE` (dir, overlay, loop, ...).", rootfs.path)
+        .partly("a directory (`PATH` or `dir:PATH`); other storage types are refused at start"),
     scalar!(Rootfs, "lxc.rootfs.mount", "lxc.rootfs.mount = /run/rlxc/rootfs",
         "Host directory (it must exist) the rootfs is mounted on, in the container's mount \
          namespace only, before it pivots; unset: the rootfs is bound onto itself.", rootfs.mount),
     scalar!(Rootfs, "lxc.rootfs.options", "lxc.rootfs.options = ro,nodev",
-        "Extra mount options for the rootfs (`ro` makes it read-only).", rootfs.options),
+        "Extra mount options for the rootfs (`ro` makes it read-only).", rootfs.options)
+        .partly("mount flags (ro, nodev, nosuid, ...); filesystem data and `idmap=` are refused at start"),
     scalar!(Rootfs, "lxc.rootfs.managed", "lxc.rootfs.managed = 0",
         "0: rlxc never modifies or deletes this storage (destroy keeps it).", rootfs.managed),
     scalar!(Rootfs, "lxc.mount.fstab", ["lxc.mount"], "lxc.mount.fstab = /var/lib/rlxc/web/fstab",
-        "An fstab file of extra mounts; targets are relative to the container's root.", mounts.fstab),
+        "An fstab file of extra mounts; targets are relative to the container's root.", mounts.fstab)
+        .partly("an entry with `idmap=` is refused at start"),
     list!(Rootfs, "lxc.mount.entry",
         "lxc.mount.entry = tmpfs tmp tmpfs nosuid,nodev,noexec,mode=1777,size=128m 0 0",
-        "One fstab line; extra options `create=dir|file`, `optional`, `relative`.", mounts.entries),
+        "One fstab line; extra options `create=dir|file`, `optional`, `relative`.", mounts.entries)
+        .partly("`idmap=` (an idmapped mount) is refused at start"),
     KeyDef {
         name: "lxc.mount.auto",
         prefix: false,
@@ -27,6 +31,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Kernel filesystems to mount: `proc[:mixed|:rw]`, `sys[:mixed|:ro|:rw]`, `cgroup[:mixed|:ro|:rw]`, `cgroup2[:ro]`.",
         example: "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed",
+        support: Support::Partly("`shmounts:` is refused at start"),
         // A later line replaces only the categories it names (proc, sys, cgroup), as in LXC.
         set: |spec, _, value| {
             let later: MountAuto = value.parse()?;

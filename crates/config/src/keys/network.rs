@@ -1,7 +1,7 @@
 //! `lxc.net` and the per-interface table of `lxc.net.N.*` keys.
 
 use super::macros::KeyValue;
-use super::{closest, KeyDef, Section};
+use super::{closest, KeyDef, Section, Support};
 use crate::spec::{ContainerSpec, Network};
 use crate::values::{NetType, ValueError};
 
@@ -13,6 +13,7 @@ pub(super) static KEYS: &[KeyDef] = &[KeyDef {
     legacy: &["lxc.network"],
     doc: "`lxc.net.N.KEY = VALUE` configures interface N (see below); bare and empty removes every interface.",
     example: "lxc.net.0.type = veth",
+    support: Support::Supported,
     set,
     clear,
     render,
@@ -33,9 +34,25 @@ pub struct NetKeyDef {
     pub doc: &'static str,
     /// An example value.
     pub example: &'static str,
+    /// Whether rlxc does what the key asks (see [`Support`]).
+    pub support: Support,
     pub set: NetSetFn,
     pub clear: NetClearFn,
     pub render: NetRenderFn,
+}
+
+impl NetKeyDef {
+    /// Marks a row as partly supported (see [`Support::Partly`]).
+    const fn partly(mut self, why: &'static str) -> Self {
+        self.support = Support::Partly(why);
+        self
+    }
+
+    /// Marks a row as refused (see [`Support::Refused`]).
+    const fn refused(mut self, why: &'static str) -> Self {
+        self.support = Support::Refused(why);
+        self
+    }
 }
 
 macro_rules! net_scalar {
@@ -46,6 +63,7 @@ macro_rules! net_scalar {
             list: false,
             doc: $doc,
             example: $example,
+            support: Support::Supported,
             set: |net, value| {
                 net.$($field).+ = Some(KeyValue::parse_value(value)?);
                 Ok(())
@@ -68,6 +86,7 @@ macro_rules! net_list {
             list: true,
             doc: $doc,
             example: $example,
+            support: Support::Supported,
             set: |net, value| {
                 net.$($field).+.push(KeyValue::parse_value(value)?);
                 Ok(())
@@ -92,6 +111,7 @@ pub static NET_KEYS: &[NetKeyDef] = &[
         list: false,
         doc: "Interface kind: veth, macvlan, ipvlan, vlan, phys, empty (loopback only) or none (the host's network).",
         example: "veth",
+        support: Support::Supported,
         set: |net, value| {
             let net_type = NetType::parse_value(value)?;
             if net.net_type.is_some_and(|old| old != net_type) {
@@ -116,6 +136,7 @@ pub static NET_KEYS: &[NetKeyDef] = &[
         list: false,
         doc: "`up`: bring the interface up.",
         example: "up",
+        support: Support::Supported,
         set: |net, value| {
             if value != "up" {
                 return Err(ValueError(format!("{value:?}: the only flag is `up`")));
@@ -136,13 +157,15 @@ pub static NET_KEYS: &[NetKeyDef] = &[
     net_scalar!("hwaddr", None, "00:16:3e:xx:xx:xx",
         "MAC address. Unset: a stable MAC made from the container name and N (veth, macvlan). Each `x` is a new random digit at every start, as in LXC: `00:16:3e:xx:xx:xx` keeps LXC's random MAC.", hwaddr),
     net_scalar!("mtu", None, "1500", "MTU (veth: the bridge's by default).", mtu),
-    net_scalar!("l2proxy", None, "1", "1: add neighbour proxy entries on `link` for the container's addresses.", l2proxy),
+    net_scalar!("l2proxy", None, "1", "1: add neighbour proxy entries on `link` for the container's addresses.", l2proxy)
+        .partly("1 is refused at start (rlxc adds no neighbour proxy entries)"),
     net_list!("ipv4.address", None, "192.168.1.2/24",
         "`ADDRESS/PREFIX [BROADCAST]`; repeatable.", ipv4_addresses),
     net_scalar!("ipv4.gateway", None, "192.168.1.1",
         "Default IPv4 route: an address, `auto` (the bridge's address) or `dev` (a device route).", ipv4_gateway),
     net_list!("ipv6.address", None, "fd00::2/64", "`ADDRESS/PREFIX`; repeatable.", ipv6_addresses),
-    net_scalar!("ipv6.gateway", None, "fd00::1", "Default IPv6 route: an address, `auto` or `dev`.", ipv6_gateway),
+    net_scalar!("ipv6.gateway", None, "fd00::1", "Default IPv6 route: an address, `auto` or `dev`.", ipv6_gateway)
+        .partly("`auto` is refused at start: give the address"),
     net_scalar!("script.up", None, "/usr/local/lib/rlxc/net-up.sh",
         "Run on the host after the interface is made.", script_up),
     net_scalar!("script.down", None, "/usr/local/lib/rlxc/net-down.sh",
@@ -151,8 +174,10 @@ pub static NET_KEYS: &[NetKeyDef] = &[
     net_scalar!("veth.pair", VETH, "vethweb0", "Fixed name of the host end of the pair.", veth.pair),
     net_list!("veth.ipv4.route", VETH, "192.168.1.2/32", "Host route to the container through the host end; repeatable.", veth.ipv4_routes),
     net_list!("veth.ipv6.route", VETH, "fd00::2/128", "IPv6 host route through the host end; repeatable.", veth.ipv6_routes),
-    net_scalar!("veth.vlan.id", VETH, "10", "Untagged VLAN of the bridge port, or `none`.", veth.vlan_id),
-    net_list!("veth.vlan.tagged.id", VETH, "20", "Tagged VLAN of the bridge port; repeatable.", veth.vlan_tagged_ids),
+    net_scalar!("veth.vlan.id", VETH, "10", "Untagged VLAN of the bridge port, or `none`.", veth.vlan_id)
+        .refused("rlxc does no bridge VLAN filtering; the container would be on the wrong VLAN"),
+    net_list!("veth.vlan.tagged.id", VETH, "20", "Tagged VLAN of the bridge port; repeatable.", veth.vlan_tagged_ids)
+        .refused("rlxc does no bridge VLAN filtering; the container would be on the wrong VLAN"),
     net_scalar!("veth.n_rxqueues", VETH, "2", "Receive queues of the pair.", veth.rx_queues),
     net_scalar!("veth.n_txqueues", VETH, "2", "Transmit queues of the pair.", veth.tx_queues),
     net_scalar!("macvlan.mode", Some(NetType::Macvlan), "bridge",
@@ -263,6 +288,18 @@ pub(super) fn suggest(key: &str) -> Option<String> {
     };
     let best = closest(sub, NET_KEYS.iter().map(|def| def.sub))?;
     Some(format!("lxc.net.{index}.{best}"))
+}
+
+/// The support of an indexed `lxc.net.N.SUB`; `None` for the bare `lxc.net(.N)` or an
+/// unknown SUB.
+pub(super) fn support_of(key: &str) -> Option<Support> {
+    let Ok(Some((_, Some(sub)))) = split_key(key) else {
+        return None;
+    };
+    NET_KEYS
+        .iter()
+        .find(|def| def.sub == sub)
+        .map(|def| def.support)
 }
 
 /// False only for an indexed key whose SUB is not in the table (`lxc.net.0.linkk`).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::macros::{list, scalar, KeyValue};
-use super::{KeyDef, Section};
+use super::{KeyDef, Section, Support};
 use crate::values::{Namespace, PrLimit, Resource, ValueError};
 
 pub(super) static NAMESPACE_KEYS: &[KeyDef] = &[
@@ -21,6 +21,7 @@ pub(super) static NAMESPACE_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "`lxc.namespace.share.NS = NAME|PID|PATH`: join that namespace of another container or process.",
         example: "lxc.namespace.share.net = web",
+        support: Support::Partly("net, ipc, uts and pid; other namespaces are refused at start"),
         set: |spec, key, value| {
             let ns = suffix_of("lxc.namespace.share", key)?.parse::<Namespace>()?;
             spec.namespaces.share.insert(ns, value.to_string());
@@ -56,6 +57,7 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
         legacy: &["lxc.limit"],
         doc: "`lxc.prlimit.RESOURCE = SOFT[:HARD]` (nofile, nproc, ...; `unlimited`) for the container's init.",
         example: "lxc.prlimit.nofile = 1024:4096",
+        support: Support::Supported,
         set: |spec, key, value| {
             let resource = suffix_of("lxc.prlimit", key)?.parse::<Resource>()?;
             spec.prlimits.insert(resource, value.parse::<PrLimit>()?);
@@ -85,6 +87,7 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "`lxc.sysctl.NAME = VALUE` writes `/proc/sys/NAME` (dots become slashes) inside the container.",
         example: "lxc.sysctl.net.ipv4.ip_forward = 1",
+        support: Support::Supported,
         set: |spec, key, value| {
             let name = checked_name("lxc.sysctl", key)?;
             spec.sysctls.insert(name, value.to_string());
@@ -104,6 +107,7 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "`lxc.proc.FILE = VALUE` writes `/proc/<init>/FILE` (e.g. `oom_score_adj`).",
         example: "lxc.proc.oom_score_adj = 10",
+        support: Support::Supported,
         set: |spec, key, value| {
             let name = checked_name("lxc.proc", key)?;
             if name.contains('.') {
@@ -170,6 +174,7 @@ pub(super) static INIT_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Supplementary group ids of init, comma-separated; repeatable.",
         example: "lxc.init.groups = 10,20",
+        support: Support::Supported,
         set: |spec, _, value| {
             for gid in value.split(',').map(str::trim) {
                 spec.init.groups.push(u32::parse_value(gid)?);
@@ -196,6 +201,7 @@ pub(super) static INIT_KEYS: &[KeyDef] = &[
         doc:
             "`NAME=VALUE` in init's environment; a bare `NAME` copies the host's value; repeatable.",
         example: "lxc.environment = LANG=C.UTF-8",
+        support: Support::Supported,
         set: |spec, _, value| {
             let name = value.split_once('=').map_or(value, |(name, _)| name);
             if name.is_empty() || name.chars().any(char::is_whitespace) {

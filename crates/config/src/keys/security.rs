@@ -1,7 +1,7 @@
 //! Capabilities, seccomp, LSMs, the session keyring and no_new_privs.
 
 use super::macros::{list, scalar};
-use super::{KeyDef, Section};
+use super::{KeyDef, Section, Support};
 use crate::values::{Capability, ValueError};
 
 pub(super) static CAPABILITY_KEYS: &[KeyDef] = &[
@@ -13,6 +13,7 @@ pub(super) static CAPABILITY_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Capabilities to drop from the bounding set (names like `sys_admin`, or numbers); repeatable.",
         example: "lxc.cap.drop = sys_module mac_admin sys_time",
+        support: Support::Supported,
         set: |spec, _, value| {
             spec.capabilities.drop.extend(parse_capabilities(value)?);
             Ok(())
@@ -35,6 +36,7 @@ pub(super) static CAPABILITY_KEYS: &[KeyDef] = &[
         legacy: &[],
         doc: "Keep only these capabilities (`none` keeps none); cannot be combined with `lxc.cap.drop`.",
         example: "lxc.cap.keep = chown net_bind_service setuid setgid",
+        support: Support::Supported,
         set: |spec, _, value| {
             let keep = spec.capabilities.keep.get_or_insert_with(Vec::new);
             if value == "none" {
@@ -74,6 +76,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         legacy: &["lxc.seccomp"],
         doc: "Seccomp profile file (LXC's v1/v2 text format), compiled with libseccomp; it replaces rlxc's default policy, as in LXC (`rlxc config check` lists what it lets through that the default denies). Set empty on purpose to run without any filter.",
         example: "lxc.seccomp.profile = /etc/rlxc/web.seccomp",
+        support: Support::Supported,
         set: |spec, _, value| {
             spec.security.seccomp_profile = Some(value.to_string());
             Ok(())
@@ -93,31 +96,38 @@ pub(super) static KEYS: &[KeyDef] = &[
         Security,
         "lxc.seccomp.allow_nesting",
         "lxc.seccomp.allow_nesting = 1",
-        "1: stack the policy even when a seccomp filter is already loaded. rlxc always stacks (the kernel applies every filter), so 0 never skips the policy as LXC would.",
+        "1: stack the policy even when a seccomp filter is already loaded.",
         security.seccomp_allow_nesting
+    )
+    .ignored(
+        "rlxc always stacks its policy on a filter already loaded (the kernel applies every \
+         filter), which is what 1 asks; 0 never skips the policy as it does in LXC",
     ),
     scalar!(
         Security,
         "lxc.seccomp.notify.proxy",
         "lxc.seccomp.notify.proxy = unix:/run/proxy.sock",
-        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`). Not supported: the start fails naming this key (as do `notify` rules in a profile).",
+        "Forward seccomp notifications to this socket (`unix:PATH` or `unix:@ABSTRACT`).",
         security.seccomp_notify_proxy
-    ),
+    )
+    .refused("rlxc has no seccomp notification proxy (`notify` rules in a profile are refused too)"),
     scalar!(
         Security,
         "lxc.seccomp.notify.cookie",
         "lxc.seccomp.notify.cookie = web",
-        "A string sent along with proxied seccomp notifications. Not supported, like `lxc.seccomp.notify.proxy`: the start fails naming this key.",
+        "A string sent along with proxied seccomp notifications.",
         security.seccomp_notify_cookie
-    ),
+    )
+    .refused("rlxc has no seccomp notification proxy to send it to"),
     scalar!(
         Security,
         "lxc.apparmor.profile",
         ["lxc.aa_profile"],
         "lxc.apparmor.profile = unconfined",
-        "AppArmor profile init is exec'd into: a profile the host has loaded, `unconfined` or `unchanged`. `generated` is refused (rlxc does not write profiles); on a host without AppArmor any profile but `unconfined`/`unchanged` fails the start.",
+        "AppArmor profile init is exec'd into: a profile the host has loaded, `unconfined` or `unchanged`; on a host without AppArmor any profile but `unconfined`/`unchanged` fails the start.",
         security.apparmor_profile
-    ),
+    )
+    .partly("`generated` is refused at start (rlxc writes no profiles)"),
     scalar!(
         Security,
         "lxc.apparmor.allow_incomplete",
@@ -130,15 +140,23 @@ pub(super) static KEYS: &[KeyDef] = &[
         Security,
         "lxc.apparmor.allow_nesting",
         "lxc.apparmor.allow_nesting = 1",
-        "1: the generated profile allows nested containers. rlxc generates no profiles, so this has no effect.",
+        "1: the generated profile allows nested containers.",
         security.apparmor_allow_nesting
+    )
+    .ignored(
+        "it changes only a generated profile, and rlxc generates none \
+         (lxc.apparmor.profile = generated is refused)",
     ),
     list!(
         Security,
         "lxc.apparmor.raw",
         "lxc.apparmor.raw = mount fstype=nfs,",
-        "A raw line appended to the generated AppArmor profile; repeatable. rlxc generates no profiles, so this has no effect.",
+        "A raw line appended to the generated AppArmor profile; repeatable.",
         security.apparmor_raw
+    )
+    .ignored(
+        "it is added only to a generated profile, and rlxc generates none \
+         (lxc.apparmor.profile = generated is refused)",
     ),
     scalar!(
         Security,
