@@ -57,10 +57,10 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         Console,
         "lxc.console.path",
         "lxc.console.path = none",
-        "Host device to use as the container's console, or `none` for no console.",
+        "Host terminal the container's console is relayed to (as `start -c`), or `none` for no console.",
         console.path
     )
-    .partly("`none`; a host device as the console is refused at start"),
+    .partly("`none` or a host terminal; a path that is no terminal is refused at start"),
     scalar!(
         Console,
         "lxc.console.logfile",
