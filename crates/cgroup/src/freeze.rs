@@ -60,10 +60,11 @@ impl Freezer {
             wait_event(self.dir(), "frozen 1", deadline)?;
             return Ok(FreezerState::Frozen);
         }
-        write_key(self.dir(), V1_FILE, "FROZEN")?;
-        // A v1 freezer tells nobody when its last task is in: each read of the file checks
-        // again (as LXC's freeze does), until it says FROZEN. Mostly the first read does.
+        // A v1 freezer tells nobody when its last task is in, and a task that was busy at
+        // the write may be missed: as LXC's freeze does, FROZEN is written again and the file
+        // read until it says FROZEN. Mostly the first read does.
         loop {
+            write_key(self.dir(), V1_FILE, "FROZEN")?;
             let state = self.state()?;
             if state == FreezerState::Frozen || Instant::now() >= deadline {
                 return Ok(state);

@@ -44,33 +44,64 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::sync::Condvar;
+    use std::time::Duration;
+
+    /// Waits (bounded, against a hang) until `ready` holds of the counter; false on timeout.
+    fn wait_until(pair: &(Mutex<usize>, Condvar), ready: impl Fn(usize) -> bool) -> bool {
+        let (lock, changed) = pair;
+        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let (guard, timeout) = changed
+            .wait_timeout_while(guard, Duration::from_secs(10), |n| !ready(*n))
+            .unwrap_or_else(|e| e.into_inner());
+        drop(guard);
+        !timeout.timed_out()
+    }
+
+    fn bump(pair: &(Mutex<usize>, Condvar), by: isize) -> usize {
+        let (lock, changed) = pair;
+        let mut n = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.checked_add_signed(by).expect("count");
+        changed.notify_all();
+        *n
+    }
 
     #[test]
-    fn results_keep_the_items_order() {
+    fn results_keep_the_items_order_whatever_order_they_finish_in() {
+        // Item 0 finishes only after items 1 and 2, which run beside it.
+        let finished = (Mutex::new(0), Condvar::new());
         let items: Vec<u64> = (0..10).collect();
         let out = for_each_bounded(&items, 3, |&n| {
-            std::thread::sleep(Duration::from_millis(10 * (10 - n)));
+            if n == 0 {
+                assert!(
+                    wait_until(&finished, |done| done >= 2),
+                    "items 1 and 2 never ended"
+                );
+            }
+            bump(&finished, 1);
             n * 2
         });
         assert_eq!(out, (0..10).map(|n| n * 2).collect::<Vec<_>>());
     }
 
     #[test]
-    fn never_more_than_the_limit_at_once() {
-        let running = AtomicUsize::new(0);
+    fn the_limit_is_reached_and_never_passed() {
+        // The first items wait until four run at once; every item records how many ran
+        // with it: the most is exactly the limit.
+        let running = (Mutex::new(0), Condvar::new());
+        let reached = (Mutex::new(0), Condvar::new());
         let peak = AtomicUsize::new(0);
         let items = vec![(); 12];
-        let started = Instant::now();
         for_each_bounded(&items, 4, |_| {
-            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            let now = bump(&running, 1);
             peak.fetch_max(now, Ordering::SeqCst);
-            std::thread::sleep(Duration::from_millis(50));
-            running.fetch_sub(1, Ordering::SeqCst);
+            if now == 4 {
+                bump(&reached, 1);
+            }
+            assert!(wait_until(&reached, |n| n > 0), "never four at once");
+            bump(&running, -1);
         });
         assert_eq!(peak.load(Ordering::SeqCst), 4);
-        // 12 items, 4 at a time: three rounds, not twelve.
-        assert!(started.elapsed() < Duration::from_millis(500));
     }
 
     #[test]
