@@ -17,7 +17,6 @@ pub mod monitor;
 pub mod namespaces;
 pub mod paths;
 pub mod personality;
-pub mod procview;
 pub mod resources;
 pub mod rootfs;
 pub mod sched_core;
@@ -35,3 +34,5 @@ pub use error::Error;
 pub use rlxc_process as process;
 pub use rlxc_process::channel;
 use rlxc_process::sys;
+// The /proc view is rlxc-procview's; the monitor serves it, spawn mounts it.
+pub use rlxc_procview as procview;
