@@ -21,9 +21,9 @@ use crate::verbs::Verb;
 
 /// glibc's malloc, except in a monitor and its /proc view server from the server's fork on:
 /// each allocates from a heap of its own so that neither copies the heap pages they share
-/// (see `rlxc_runtime::procview::ServerHeap`).
+/// (see `rlxc_procview::ServerHeap`).
 #[global_allocator]
-static ALLOCATOR: rlxc_runtime::procview::ServerHeap = rlxc_runtime::procview::ServerHeap;
+static ALLOCATOR: rlxc_procview::ServerHeap = rlxc_procview::ServerHeap;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();

@@ -1,11 +1,10 @@
 //! rlxc-runtime: making and running containers — the container's places on disk and its state
 //! file, spawning init (`spawn`), its filesystem (`rootfs`), the per-container `monitor`, and
 //! the verbs' runtime halves (`stop`, `status`), the log of every rlxc process (`log`),
-//! unprivileged containers' id maps (`userns`), and the process primitives all of them use
-//! (`process`: fork/clone3, exec, signalfd, fds, pidfds).
+//! unprivileged containers' id maps (`userns`). The process primitives all of them use
+//! (`process`: fork/clone3, exec, signalfd, fds, pidfds) are rlxc-process's, re-exported.
 
 pub mod attach;
-pub mod channel;
 mod confine;
 pub mod create;
 mod error;
@@ -18,8 +17,6 @@ pub mod monitor;
 pub mod namespaces;
 pub mod paths;
 pub mod personality;
-pub mod process;
-pub mod procview;
 pub mod resources;
 pub mod rootfs;
 pub mod sched_core;
@@ -28,8 +25,14 @@ pub mod spawn;
 pub mod state;
 pub mod status;
 pub mod stop;
-mod sys;
 pub mod userns;
 pub mod utc;
 
 pub use error::Error;
+// The process primitives and the channel live in rlxc-process (the /proc view uses them
+// too); under their old paths here, for the runtime's modules and its users.
+pub use rlxc_process as process;
+pub use rlxc_process::channel;
+use rlxc_process::sys;
+// The /proc view is rlxc-procview's; the monitor serves it, spawn mounts it.
+pub use rlxc_procview as procview;

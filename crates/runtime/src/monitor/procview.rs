@@ -69,6 +69,7 @@ impl ProcViewStart {
                 false => None,
                 true => procview::boot_offset_of(init_pid),
             },
+            sysinfo_arch: crate::seccomp::abi::NATIVE.audit_arch,
         };
         let device = match mounted.device {
             Some(device) => device,

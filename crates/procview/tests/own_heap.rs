@@ -6,7 +6,7 @@
 
 use std::alloc::Layout;
 
-use rlxc_runtime::procview::{use_own_heap, ServerHeap};
+use rlxc_procview::{use_own_heap, ServerHeap};
 
 #[global_allocator]
 static ALLOCATOR: ServerHeap = ServerHeap;

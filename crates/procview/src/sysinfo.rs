@@ -22,7 +22,6 @@ use super::sys::{self, Notification, Reply};
 pub const SYSINFO_LEN: usize = 112;
 /// sysinfo's loads are fixed-point with 16 bits of fraction, the load average's with 11.
 const SI_LOAD_SHIFT: u32 = 16;
-const NATIVE_AUDIT_ARCH: u32 = crate::seccomp::abi::NATIVE.audit_arch;
 
 /// What sysinfo reports, in the units of `struct sysinfo` with `mem_unit = 1` (bytes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,14 +98,15 @@ pub enum Outcome {
 
 /// Answers one notification: sysinfo from `answer` written into the caller's buffer, checked
 /// valid before and after the write (the pid could have been reused in between); anything
-/// else, or anything failing, is left to the kernel.
+/// else (another call, or the call of an arch other than `arch`), or anything failing, is
+/// left to the kernel.
 pub fn handle(
     listener: BorrowedFd<'_>,
     notification: &Notification,
+    arch: u32,
     answer: impl FnOnce(u32) -> Option<Answer>,
 ) -> Outcome {
-    let is_sysinfo =
-        notification.arch == NATIVE_AUDIT_ARCH && i64::from(notification.nr) == libc::SYS_sysinfo;
+    let is_sysinfo = notification.arch == arch && i64::from(notification.nr) == libc::SYS_sysinfo;
     let reply = if !is_sysinfo {
         Reply::Continue
     } else if !sys::still_waiting(listener, notification.id) {

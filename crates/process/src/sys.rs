@@ -1,10 +1,9 @@
-//! The crate's `unsafe` that is not about processes (those are in [`crate::process`]): the
-//! heap and the clock.
+//! The `unsafe` that is not about processes: the heap and the clock.
 
 /// Gives the heap's free pages back to the kernel. The monitor is a fork of the CLI: what the
 /// CLI allocated and freed (the parsed config, clap's command tree) would otherwise stay
 /// resident in every monitor for the container's whole life.
-pub(crate) fn release_free_heap() {
+pub fn release_free_heap() {
     // SAFETY: malloc_trim only returns unused heap memory; no pointer is involved.
     unsafe { libc::malloc_trim(0) };
 }
@@ -13,7 +12,7 @@ pub(crate) fn release_free_heap() {
 /// and the syscall otherwise. Not rustix's `clock_gettime`: its first call panics (an assert
 /// in rustix 1.1's vDSO set-up) on a kernel whose vDSO has no `__vdso_getcpu`, as
 /// user-mode-linux 7.2's has not (6.12's still had one).
-pub(crate) fn clock_now(clock: libc::clockid_t) -> libc::timespec {
+pub fn clock_now(clock: libc::clockid_t) -> libc::timespec {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

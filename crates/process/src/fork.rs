@@ -11,7 +11,7 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// fork(2): 0 in the child, the child's pid in the parent. Single-threaded caller (see the
 /// module docs).
-pub(crate) fn fork() -> io::Result<i32> {
+pub fn fork() -> io::Result<i32> {
     // SAFETY: single-threaded caller (see the module docs); both sides continue in safe Rust.
     match unsafe { libc::fork() } {
         -1 => Err(io::Error::last_os_error()),
@@ -22,7 +22,7 @@ pub(crate) fn fork() -> io::Result<i32> {
 /// Forks a sibling: a child of our parent rather than of us (`clone(CLONE_PARENT)`), so the
 /// parent waits for it, gets its signals forwarded and its exit status directly, while we
 /// can exit. 0 in the child, its pid in the parent, as [`fork`]; same rules.
-pub(crate) fn fork_sibling() -> io::Result<i32> {
+pub fn fork_sibling() -> io::Result<i32> {
     let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
     // SAFETY: clone with no new stack behaves as fork (the child gets a copy-on-write copy of
     // this stack); single-threaded caller, so no lock is held by a thread the child lacks.
@@ -44,7 +44,7 @@ pub(crate) fn fork_sibling() -> io::Result<i32> {
 
 /// Leaves a forked child at once, without the destructors and atexit handlers that belong to
 /// the parent's copy of the state.
-pub(crate) fn exit_child(code: i32) -> ! {
+pub fn exit_child(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { libc::_exit(code) }
 }
@@ -70,7 +70,7 @@ const CLONE_PIDFD: u64 = 0x1000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 /// Which side of a clone we are on.
-pub(crate) enum Forked {
+pub enum Forked {
     Child,
     Parent { pid: i32, pidfd: OwnedFd },
 }
@@ -78,7 +78,7 @@ pub(crate) enum Forked {
 /// clone3 with `namespace_flags`, a pidfd for the child, and (when given) the child placed
 /// straight into the cgroup2 directory `cgroup_fd` so it never runs a moment outside it.
 /// Single-threaded caller (see the module docs).
-pub(crate) fn clone3(namespace_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Forked> {
+pub fn clone3(namespace_flags: u64, cgroup_fd: Option<RawFd>) -> io::Result<Forked> {
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
         flags: namespace_flags | CLONE_PIDFD,
@@ -113,13 +113,13 @@ pub(crate) fn clone3(namespace_flags: u64, cgroup_fd: Option<RawFd>) -> io::Resu
 }
 
 /// How a child ended.
-pub(crate) enum ChildOutcome {
+pub enum ChildOutcome {
     /// Its exit status (for [`unshare_in_child`]: the errno of `unshare`, 0 for success).
     Exited(i32),
     KilledBySignal(i32),
 }
 
-pub(crate) enum ForkOrWait {
+pub enum ForkOrWait {
     Fork(io::Error),
     Wait(io::Error),
 }
@@ -127,7 +127,7 @@ pub(crate) enum ForkOrWait {
 /// Forks a child that calls `unshare(flags)` and exits with the errno (0 on success), then
 /// reaps it. The child only makes raw syscalls (no allocation, no locks), so this is sound
 /// even when the caller has other threads.
-pub(crate) fn unshare_in_child(flags: libc::c_int) -> Result<ChildOutcome, ForkOrWait> {
+pub fn unshare_in_child(flags: libc::c_int) -> Result<ChildOutcome, ForkOrWait> {
     // SAFETY: after fork the child runs only async-signal-safe code: `unshare`, reading
     // errno and `_exit`. It never returns into Rust code that could touch locks or memory
     // shared with other threads, and `_exit` skips atexit handlers and destructors.
@@ -151,7 +151,7 @@ pub(crate) fn unshare_in_child(flags: libc::c_int) -> Result<ChildOutcome, ForkO
 }
 
 /// Waits for our child `pid` to end (restarted after EINTR) and says how it ended.
-pub(crate) fn wait_for(pid: libc::pid_t) -> io::Result<ChildOutcome> {
+pub fn wait_for(pid: libc::pid_t) -> io::Result<ChildOutcome> {
     let mut status: libc::c_int = 0;
     loop {
         // SAFETY: `status` is a valid, writable c_int for the duration of the call and `pid`
@@ -173,7 +173,7 @@ pub(crate) fn wait_for(pid: libc::pid_t) -> io::Result<ChildOutcome> {
 }
 
 /// Waits for our child `pid` to exit, so a helper leaves no zombie.
-pub(crate) fn reap(pid: i32) {
+pub fn reap(pid: i32) {
     // waitpid(0 or less) would wait for any child of a process group, not this one.
     if pid > 0 {
         let _ = wait_for(pid);

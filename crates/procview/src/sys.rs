@@ -58,7 +58,7 @@ pub fn keep_only(fds: &[BorrowedFd<'_>]) -> io::Result<Vec<OwnedFd>> {
         .map(|fd| fd.try_clone_to_owned())
         .collect::<io::Result<Vec<_>>>()?;
     let keep: Vec<_> = copies.iter().map(AsRawFd::as_raw_fd).collect();
-    crate::process::fds::close_fds_from_3_except(&keep)?;
+    rlxc_process::fds::close_fds_from_3_except(&keep)?;
     Ok(copies)
 }
 

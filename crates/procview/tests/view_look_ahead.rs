@@ -5,7 +5,7 @@
 //! that was not does not (the connection is gone). Runs single-threaded (harness = false):
 //! the server is forked.
 
-use rlxc_runtime::procview::{self, boottime_ns, ServerConfig, Sources};
+use rlxc_procview::{self as procview, boottime_ns, ServerConfig, Sources};
 use rustix::fs::{openat, Mode, OFlags};
 
 const VIEW_FILES: [&str; 4] = ["meminfo", "cpuinfo", "stat", "uptime"];
@@ -23,6 +23,8 @@ fn main() {
         sources: Sources::new(Vec::new(), Vec::new()),
         started_boottime_ns: boottime_ns(),
         boot_offset_ns: None,
+        // No sysinfo listener here.
+        sysinfo_arch: 0,
     };
     let server = procview::Server::start(device, None, config, "look-ahead").expect("server");
 

@@ -39,6 +39,8 @@ fn hostless_config() -> ServerConfig {
         sources: Sources::new(Vec::new(), Vec::new()),
         started_boottime_ns: boottime_ns(),
         boot_offset_ns: None,
+        // No sysinfo listener here.
+        sysinfo_arch: 0,
     }
 }
 
@@ -82,6 +84,8 @@ fn a_request_read_by_a_dead_server_is_answered_by_the_next_and_files_come_from_p
         },
         started_boottime_ns: boottime_ns(),
         boot_offset_ns: None,
+        // No sysinfo listener here.
+        sysinfo_arch: 0,
     };
     let (ours, server) = serve_on_a_socket(config, |shared| {
         // What a killed server leaves: a LOOKUP read into the shared buffer, not answered.

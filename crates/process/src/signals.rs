@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// The signals a monitor passes on to init, the tiny init to its command, and `rlxc
 /// execute` to its monitor.
-pub(crate) const FORWARDED_SIGNALS: [i32; 7] = [
+pub const FORWARDED_SIGNALS: [i32; 7] = [
     libc::SIGTERM,
     libc::SIGINT,
     libc::SIGHUP,
@@ -20,7 +20,7 @@ pub(crate) const FORWARDED_SIGNALS: [i32; 7] = [
 
 /// How reads of a [`SignalFd`] behave when no signal is pending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reads {
+pub enum Reads {
     /// `next` returns None at once (the fd is polled first).
     NonBlocking,
     /// `next` waits for a signal (the tiny init, which has nothing else to wait for).
@@ -40,7 +40,7 @@ pub struct SignalFd {
 
 /// One signal read from a [`SignalFd`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Received {
+pub struct Received {
     pub signal: libc::c_int,
     /// `ssi_code`: `SI_KERNEL` for one the kernel sent (a terminal's ^C reaches the whole
     /// process group), `SI_USER` for kill(2).
@@ -58,7 +58,7 @@ impl SignalFd {
     }
 
     /// Blocks `signals` for the rest of this process (see the type's docs).
-    pub(crate) fn block_for_life(signals: &[libc::c_int], reads: Reads) -> io::Result<SignalFd> {
+    pub fn block_for_life(signals: &[libc::c_int], reads: Reads) -> io::Result<SignalFd> {
         let (fd, _) = block_to_fd(signals, reads)?;
         Ok(SignalFd { fd, restore: None })
     }
@@ -73,7 +73,7 @@ impl SignalFd {
     }
 
     /// The next pending signal with where it came from, if any.
-    pub(crate) fn next_received(&self) -> Option<Received> {
+    pub fn next_received(&self) -> Option<Received> {
         let mut info = MaybeUninit::<libc::signalfd_siginfo>::uninit();
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         // SAFETY: reads at most `size` bytes into `info`, which has that size.
@@ -153,7 +153,7 @@ fn set_mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<libc::sigset_t
 }
 
 /// Clears the signal mask (a child must not inherit the signals its parent blocked).
-pub(crate) fn unblock_all_signals() {
+pub fn unblock_all_signals() {
     if let Ok(empty) = empty_set() {
         let _ = set_mask(libc::SIG_SETMASK, &empty);
     }
@@ -163,7 +163,7 @@ pub(crate) fn unblock_all_signals() {
 /// blocked, and the SIGPIPE that Rust's runtime ignores (an ignored disposition survives
 /// exec: an init that inherited it would pass it to every process of the container, where
 /// `yes | head` would then never end).
-pub(crate) fn reset_signals_for_exec() -> io::Result<()> {
+pub fn reset_signals_for_exec() -> io::Result<()> {
     // SAFETY: signal(2) with a valid signal number and SIG_DFL; no handler code is involved.
     if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
         return Err(io::Error::last_os_error());

@@ -5,7 +5,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 /// Marks every fd from 3 up close-on-exec: no host fd may reach the container.
-pub(crate) fn cloexec_from_3() -> io::Result<()> {
+pub fn cloexec_from_3() -> io::Result<()> {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range with integer arguments only; it changes fd flags, not memory.
     let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
@@ -18,7 +18,7 @@ pub(crate) fn cloexec_from_3() -> io::Result<()> {
 
 /// Closes every fd from 3 up but those in `keep`: what the process inherited from its
 /// caller (a test harness's pipes, a log file) must be gone before the container can see it.
-pub(crate) fn close_fds_from_3_except(keep: &[RawFd]) -> io::Result<()> {
+pub fn close_fds_from_3_except(keep: &[RawFd]) -> io::Result<()> {
     let mut keep: Vec<u32> = keep
         .iter()
         .filter(|fd| **fd > 2)
@@ -43,7 +43,7 @@ pub(crate) fn close_fds_from_3_except(keep: &[RawFd]) -> io::Result<()> {
 }
 
 /// Makes `fd` the process's descriptor `target` (0, 1 or 2).
-pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
+pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
     // SAFETY: dup2 onto one of this process's stdio numbers; `fd` stays open for the call and
     // the old `target` is replaced atomically, which is the point.
     if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
@@ -53,13 +53,13 @@ pub(crate) fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> io::Result<()> {
 }
 
 /// Makes `fd` this process's stdin, stdout and stderr.
-pub(crate) fn dup_onto_stdio(fd: BorrowedFd<'_>) -> io::Result<()> {
+pub fn dup_onto_stdio(fd: BorrowedFd<'_>) -> io::Result<()> {
     (0..3).try_for_each(|target| dup_onto(fd, target))
 }
 
 /// Waits until `first` or `second` is readable (or hung up), and says which: 0 or 1. The
 /// wait is restarted after a signal handler ran (EINTR).
-pub(crate) fn first_readable(first: BorrowedFd<'_>, second: BorrowedFd<'_>) -> io::Result<usize> {
+pub fn first_readable(first: BorrowedFd<'_>, second: BorrowedFd<'_>) -> io::Result<usize> {
     use rustix::event::{poll, PollFd, PollFlags};
     let wanted = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
     loop {
@@ -79,7 +79,7 @@ pub(crate) fn first_readable(first: BorrowedFd<'_>, second: BorrowedFd<'_>) -> i
 mod tests {
     use std::os::fd::AsRawFd;
 
-    use crate::process::fork::{exit_child, fork};
+    use crate::fork::{exit_child, fork};
 
     /// In a forked child (closing fds in the test harness would close its own): of three
     /// fds, only the kept middle one survives; 0-2 are never touched.

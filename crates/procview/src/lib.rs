@@ -1,5 +1,5 @@
-//! The container's own view of /proc: `meminfo`, `cpuinfo`, `stat`, `loadavg`, `diskstats`,
-//! `swaps`, `uptime`, `/sys/devices/system/cpu/online`, served
+//! rlxc-procview: the container's own view of /proc: `meminfo`, `cpuinfo`, `stat`,
+//! `loadavg`, `diskstats`, `swaps`, `uptime`, `/sys/devices/system/cpu/online`, served
 //! from its cgroups by a small FUSE server the monitor forks. The same server answers the
 //! container's sysinfo(2) calls (module `sysinfo`).
 //!
@@ -41,8 +41,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use rustix::process::{Signal, WaitId, WaitIdOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::channel::Channel;
-use crate::process::fork::{exit_child, fork};
+use rlxc_process::channel::Channel;
+use rlxc_process::fork::{exit_child, fork};
 
 pub use heap::{use_own_heap, ServerHeap};
 pub use server::{boottime_ns, ServerConfig};
@@ -127,7 +127,7 @@ impl Server {
         let mut shared = sys::SharedPages::new(server::SHARED_LEN)?;
         let listeners: Vec<_> = sysinfo.iter().map(AsFd::as_fd).collect();
         // The free pages of the heap the server will share go first, so neither keeps them.
-        crate::sys::release_free_heap();
+        rlxc_process::sys::release_free_heap();
         let (pid, pidfd, feed) = fork_server(fuse.as_fd(), &listeners, &mut shared, &config, name)?;
         // Writes to the heap the server shares would copy its pages (see `heap`). Without
         // (no mapping to be had) the monitor still works, at that cost. Once only: at a
@@ -234,7 +234,7 @@ impl Drop for Server {
     /// The server goes with the container: killed and reaped, so the monitor's cgroup can
     /// be removed.
     fn drop(&mut self) {
-        crate::process::pidfd::kill_and_reap(&self.pidfd);
+        rlxc_process::pidfd::kill_and_reap(&self.pidfd);
     }
 }
 
@@ -256,14 +256,14 @@ fn fork_server(
         }
         pid => {
             drop(servers);
-            match crate::process::pidfd::open(pid) {
+            match rlxc_process::pidfd::open(pid) {
                 Ok(pidfd) => Ok((pid, pidfd, ours)),
                 Err(e) => {
                     // Without a pidfd it could be neither watched nor restarted: not kept.
                     if let Some(child) = rustix::process::Pid::from_raw(pid) {
                         let _ = rustix::process::kill_process(child, Signal::KILL);
                     }
-                    crate::process::fork::reap(pid);
+                    rlxc_process::fork::reap(pid);
                     Err(e)
                 }
             }
@@ -285,7 +285,7 @@ fn server_main(
     let _ = heap::use_own_heap();
     // It dies with the monitor: the next start of the container starts a new one.
     let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
-    crate::process::signals::unblock_all_signals();
+    rlxc_process::signals::unblock_all_signals();
     let title: String = format!("rlxc-view {name}").chars().take(15).collect();
     if let Ok(title) = std::ffi::CString::new(title) {
         let _ = rustix::thread::set_name(&title);

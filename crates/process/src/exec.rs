@@ -4,7 +4,7 @@ use std::ffi::{CStr, CString};
 use std::io;
 
 /// execve(2) of `path`: only returns on failure.
-pub(crate) fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
+pub fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Error {
     let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     argv_ptrs.push(std::ptr::null());
     let mut env_ptrs: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
@@ -17,7 +17,7 @@ pub(crate) fn execve(path: &CStr, argv: &[CString], env: &[CString]) -> io::Erro
 
 /// personality(2): sets this process's execution domain (`PER_LINUX32` for a 32-bit
 /// `uname -m`), which its children and execs inherit.
-pub(crate) fn set_personality(persona: u32) -> io::Result<()> {
+pub fn set_personality(persona: u32) -> io::Result<()> {
     // SAFETY: personality(2) takes an integer and changes no memory of ours.
     if unsafe { libc::personality(libc::c_ulong::from(persona)) } == -1 {
         return Err(io::Error::last_os_error());

@@ -10,7 +10,7 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
-use crate::sys::clock_now;
+use rlxc_process::sys::clock_now;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 use super::files::{ViewFile, FILES};
@@ -20,7 +20,7 @@ use super::render;
 use super::sources::{self, Sources};
 use super::sys::{Reply, SharedPages};
 use super::sysinfo;
-use crate::channel::Channel;
+use rlxc_process::channel::Channel;
 
 /// The layout of the shared pages: a page of state, then the request buffer.
 const STATE_LEN: usize = 4096;
@@ -38,6 +38,10 @@ pub struct ServerConfig {
     /// The container's CLOCK_BOOTTIME minus the host's (its time namespace's offset), or
     /// `None` without a time namespace (its uptime is then its lifetime).
     pub boot_offset_ns: Option<i64>,
+    /// The audit arch (`AUDIT_ARCH_*`) of the sysinfo calls handed over: that of the seccomp
+    /// filter the runtime installed (its native ABI), which decides what reaches a listener.
+    /// A notification of another arch is left to the kernel.
+    pub sysinfo_arch: u32,
 }
 
 /// The server's loop; returns only when the connection is gone (the container stopped) and
@@ -125,7 +129,7 @@ pub fn serve(
 fn receive_listeners(feed: &Channel) -> Option<Vec<OwnedFd>> {
     match feed.recv::<Feed>() {
         Ok((Feed::Listeners, fds)) => Some(fds),
-        Err(crate::channel::ChannelError::Io(rustix::io::Errno::INTR)) => Some(Vec::new()),
+        Err(rlxc_process::channel::ChannelError::Io(rustix::io::Errno::INTR)) => Some(Vec::new()),
         Err(_) => None,
     }
 }
@@ -189,9 +193,12 @@ fn answer_sysinfo(
     };
     state.pending_sysinfo = notification.id;
     state.store(shared.bytes());
-    sysinfo::handle(listener.as_fd(), &notification, |pid| {
-        Some(sysinfo_answer(config, state, pid))
-    });
+    sysinfo::handle(
+        listener.as_fd(),
+        &notification,
+        config.sysinfo_arch,
+        |pid| Some(sysinfo_answer(config, state, pid)),
+    );
     state.pending_sysinfo = 0;
     state.store(shared.bytes());
     true
