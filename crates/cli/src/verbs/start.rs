@@ -107,13 +107,15 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Err(error) => {
-            // Point the error at the config line it is about: the key the validation names,
-            // else (a failure while the container was made) the line its message quotes.
-            let message = format!("{error:#}");
-            let origin = error
-                .config_key()
-                .and_then(|key| loaded_lines.origin_of_key(&key))
-                .or_else(|| loaded_lines.origin_quoted_in(&message));
+            // Point the error at the config line it is about: the key the validation or the
+            // failed step names, the very line where the step knows its value (one mount
+            // entry of several).
+            let origin = error.config_key().and_then(|key| {
+                error
+                    .config_value()
+                    .and_then(|value| loaded_lines.origin_of(&key, value))
+                    .or_else(|| loaded_lines.origin_of_key(&key))
+            });
             let context = match origin {
                 Some(origin) => format!("{} failed to start: {origin}", paths.name),
                 None => format!("{} failed to start", paths.name),

@@ -13,6 +13,8 @@ use rlxc_cgroup::{
 };
 use rlxc_config::ContainerSpec;
 
+use super::start_error::StartError;
+
 /// Where the payload and the monitor cgroups go, below the cgroup rlxc runs in (rlxc never
 /// escapes to the root, so `lxc.cgroup.relative` is always in force).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,10 +174,14 @@ pub(crate) fn create_payload(
     spec: &ContainerSpec,
     place: &CgroupPlan,
     warnings: &mut Vec<String>,
-) -> Result<ContainerCgroups, String> {
+) -> Result<ContainerCgroups, StartError> {
+    let failed = |source| StartError::PayloadCgroups {
+        key: setting_key(spec, &source),
+        source,
+    };
     let layout = &place.layout;
-    let plan = LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2))
-        .map_err(|e| format!("cgroups: {e}"))?;
+    let plan =
+        LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2)).map_err(failed)?;
     warnings.extend(plan.notices.iter().cloned());
     let request =
         CgroupRequest::new(&place.paths.payload).with_controllers(plan.v2_controllers(layout));
@@ -183,7 +189,7 @@ pub(crate) fn create_payload(
         || ContainerCgroups::create_with(layout, &place.own, &request),
         warnings,
     )
-    .map_err(|e| format!("cgroups: {e}"))?;
+    .map_err(failed)?;
     for missing in &cgroups.v2_delegation().not_delegated {
         warnings.push(missing.to_string());
     }
@@ -191,10 +197,32 @@ pub(crate) fn create_payload(
         Ok(notices) => warnings.extend(notices),
         Err(e) => {
             let _ = cgroups.remove(Duration::from_secs(1));
-            return Err(format!("cgroups: {e}"));
+            return Err(failed(e));
         }
     }
     Ok(cgroups)
+}
+
+/// The `lxc.cgroup.KEY` or `lxc.cgroup2.KEY` line a limit's error names, by the key it
+/// names (`memory.max`), as the config wrote it.
+fn setting_key(spec: &ContainerSpec, error: &rlxc_cgroup::Error) -> Option<String> {
+    let key = match error {
+        rlxc_cgroup::Error::NoEquivalent { key, .. }
+        | rlxc_cgroup::Error::Setting { key, .. }
+        | rlxc_cgroup::Error::UnknownKey { key, .. }
+        | rlxc_cgroup::Error::InvalidKey { key }
+        | rlxc_cgroup::Error::Write { key, .. } => key,
+        _ => return None,
+    };
+    let key = key.strip_prefix("lxc.cgroup2.").unwrap_or(key);
+    let key = key.strip_prefix("lxc.cgroup.").unwrap_or(key);
+    if spec.cgroup.v2.iter().any(|s| s.key == key) {
+        Some(format!("lxc.cgroup2.{key}"))
+    } else if spec.cgroup.v1.iter().any(|s| s.key == key) {
+        Some(format!("lxc.cgroup.{key}"))
+    } else {
+        None
+    }
 }
 
 /// The monitor's own cgroup, entered after the payload's was made (below the cgroup rlxc
@@ -293,10 +321,8 @@ impl MonitorCgroup {
 
     /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it
     /// came from).
-    pub fn enter(&self) -> Result<(), String> {
-        self.cgroups
-            .enter_self(Placement::V1Only)
-            .map_err(|e| format!("monitor cgroup: {e}"))
+    pub fn enter(&self) -> Result<(), rlxc_cgroup::Error> {
+        self.cgroups.enter_self(Placement::V1Only)
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {

@@ -11,6 +11,7 @@ mod launch;
 mod log;
 mod network;
 mod procview;
+mod start_error;
 mod sys;
 mod teardown;
 mod validate;

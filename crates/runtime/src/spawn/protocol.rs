@@ -71,6 +71,18 @@ pub enum ChildMessage {
     MountsMade,
     /// Everything is set up; exec follows.
     ReadyToExec,
-    /// A step failed; the child exits after sending this.
-    Failed { step: String, message: String },
+    /// A step failed; the child exits after sending this. `config`: the config line the
+    /// step was about, where the child knows it (a mount entry).
+    Failed {
+        step: String,
+        message: String,
+        config: Option<ConfigLine>,
+    },
+}
+
+/// A config key, with the value where several lines may set it (a mount entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigLine {
+    pub key: String,
+    pub value: Option<String>,
 }
