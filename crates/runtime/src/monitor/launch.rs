@@ -84,6 +84,13 @@ pub enum LaunchError {
     },
     #[error("forking the monitor: {0}")]
     Fork(std::io::Error),
+    #[error(transparent)]
+    CgroupDir(#[from] super::cgroups::CgroupDirError),
+    /// The host's cgroups, or the monitor's own, before the monitor exists.
+    #[error("cgroups: {0}")]
+    Cgroups(rlxc_cgroup::Error),
+    #[error("the monitor's cgroup: {0}")]
+    MonitorCgroup(rlxc_cgroup::Error),
     /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened.
     #[error("{origin} {path}: cannot open the log file: {reason}")]
     LogFile {
@@ -130,6 +137,7 @@ impl LaunchError {
             LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
             LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
             LaunchError::Start { key, .. } => key.clone(),
+            LaunchError::CgroupDir(error) => Some(error.config_key().to_string()),
             _ => None,
         }
     }
@@ -203,7 +211,7 @@ pub(super) enum Mode {
 /// A monitor forked, and what its parent keeps of it.
 pub(super) struct ForkedMonitor {
     pub pid: i32,
-    /// `WARN` lines, `OK` or why the start failed, then for an execute how it ended.
+    /// `WARN` lines, `OK` or the failed step (JSON), then for an execute how it ended.
     pub status: OwnedFd,
     /// Opened before the monitor can be gone: this run's lock, to wait on.
     pub teardown: TeardownWatch,
@@ -283,9 +291,8 @@ fn read_status(status: OwnedFd) -> String {
 /// Where the cgroups go, and the monitor's own, made before the monitor exists so that it
 /// can be born inside (see [`MonitorCgroup`]).
 fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), LaunchError> {
-    let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())
-        .map_err(LaunchError::Monitor)?;
-    let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::Monitor)?;
+    let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())?;
+    let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::MonitorCgroup)?;
     Ok((plan, monitor))
 }
 
@@ -402,7 +409,8 @@ pub struct Launched {
     pub teardown: TeardownWatch,
 }
 
-/// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
+/// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the failed step as a
+/// JSON [`StartFailure`].
 pub(super) fn wait_for_running(
     text: &str,
     monitor_pid: i32,

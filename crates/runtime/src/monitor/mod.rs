@@ -16,6 +16,7 @@ mod sys;
 mod teardown;
 mod validate;
 
+pub use cgroups::CgroupDirError;
 pub use console::PeerError;
 pub use event_loop::InitExit;
 pub use execute::execute;
