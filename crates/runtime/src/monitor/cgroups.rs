@@ -226,8 +226,7 @@ pub(crate) fn create_payload(
     Ok(cgroups)
 }
 
-/// The `lxc.cgroup.KEY` or `lxc.cgroup2.KEY` line a limit's error names, by the key it
-/// names (`memory.max`), as the config wrote it.
+/// The `lxc.cgroup.KEY` or `lxc.cgroup2.KEY` line a limit's error is about.
 fn setting_key(spec: &ContainerSpec, error: &rlxc_cgroup::Error) -> Option<String> {
     let key = match error {
         rlxc_cgroup::Error::NoEquivalent { key, .. }
@@ -237,11 +236,13 @@ fn setting_key(spec: &ContainerSpec, error: &rlxc_cgroup::Error) -> Option<Strin
         | rlxc_cgroup::Error::Write { key, .. } => key,
         _ => return None,
     };
-    let key = key.strip_prefix("lxc.cgroup2.").unwrap_or(key);
-    let key = key.strip_prefix("lxc.cgroup.").unwrap_or(key);
-    if spec.cgroup.v2.iter().any(|s| s.key == key) {
+    // Most name the config key already; a translation's inner step names the file alone.
+    if key.starts_with("lxc.cgroup") {
+        return Some(key.clone());
+    }
+    if spec.cgroup.v2.iter().any(|s| s.key == *key) {
         Some(format!("lxc.cgroup2.{key}"))
-    } else if spec.cgroup.v1.iter().any(|s| s.key == key) {
+    } else if spec.cgroup.v1.iter().any(|s| s.key == *key) {
         Some(format!("lxc.cgroup.{key}"))
     } else {
         None
