@@ -618,3 +618,24 @@ fn cgroup_automounts_show_the_containers_own_cgroup_read_only() {
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+/// A limit the kernel refuses fails the start in its cgroups step, pointing at the line
+/// that set it (of two limits, the one refused), and leaves no cgroup behind.
+#[test]
+fn a_refused_limit_fails_the_start_at_its_line() {
+    let world = World::new();
+    let name = world.busybox("limitbad");
+    let line = "lxc.cgroup.cpuset.cpus = 4000";
+    world.append_config(&name, &format!("{line}\nlxc.cgroup.pids.max = 100\n"));
+    let origin = world.config_origin(&name, line);
+    let out = world.output(&["start", "-n", &name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{name} failed to start: {origin}: cgroups: lxc.cgroup.cpuset.cpus = 4000: "
+        )),
+        "{stderr}"
+    );
+    world.assert_nothing_left(&name);
+}

@@ -119,3 +119,23 @@ fn a_signal_sent_to_execute_reaches_the_command_and_it_ends_cleanly() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "got TERM\n");
     world.assert_nothing_left(&name);
 }
+
+/// A step of the execute's start that fails points at its config line, as `start` does.
+#[test]
+fn a_failing_step_points_at_its_config_line() {
+    let world = World::new();
+    let name = world.busybox("exec-badproc");
+    let line = "lxc.proc.oom_score_adj = 99999";
+    world.append_config(&name, &format!("{line}\n"));
+    let origin = world.config_origin(&name, line);
+    let out = world.output(&["execute", "-n", &name, "--", "/bin/true"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{name} failed to start: {origin}: proc settings: {line}: /proc/"
+        )),
+        "{stderr}"
+    );
+    world.assert_nothing_left(&name);
+}

@@ -287,14 +287,21 @@ fn a_missing_init_fails_the_start_and_leaves_nothing() {
 fn a_bad_mount_entry_fails_the_start_and_leaves_nothing() {
     let world = World::new();
     let name = world.busybox("badmount");
-    world.append_config(&name, "lxc.mount.entry = /no/such/dir mnt none bind 0 0\n");
+    // Two entries: the error points at the failing one's line, not the last entry's.
+    let entry = "lxc.mount.entry = /no/such/dir mnt none bind 0 0";
+    world.append_config(
+        &name,
+        &format!("{entry}\nlxc.mount.entry = /tmp tmp none bind 0 0\n"),
+    );
+    let origin = world.config_origin(&name, entry);
     world
         .rlxc(&["start", "-n", &name])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("/no/such/dir"))
-        // The error points at the config line of the entry.
-        .stderr(predicate::str::contains(format!("{name}/config:")));
+        .stderr(predicate::str::contains(format!(
+            "{name} failed to start: {origin}: spawn: rootfs: {entry}: "
+        )))
+        .stderr(predicate::str::contains("/no/such/dir"));
     world.assert_nothing_left(&name);
 }
 
@@ -467,11 +474,14 @@ fn a_failing_pre_start_hook_aborts_the_start_and_leaves_nothing() {
     let world = World::new();
     let name = world.busybox("badhook");
     world.append_config(&name, "lxc.hook.pre-start = /bin/false\n");
+    let origin = world.config_origin(&name, "lxc.hook.pre-start = /bin/false");
     world
         .rlxc(&["start", "-n", &name])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("lxc.hook.pre-start = /bin/false"));
+        .stderr(predicate::str::contains(format!(
+            "{name} failed to start: {origin}: pre-start hooks: lxc.hook.pre-start = /bin/false: exited with"
+        )));
     world.assert_nothing_left(&name);
 }
 
@@ -630,11 +640,35 @@ fn a_bad_lxc_proc_setting_fails_the_start_naming_it() {
     let world = World::new();
     let name = world.busybox("procbad");
     world.append_config(&name, "lxc.proc.oom_score_adj = 99999\n");
+    let origin = world.config_origin(&name, "lxc.proc.oom_score_adj = 99999");
     world
         .rlxc(&["start", "-n", &name])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("lxc.proc.oom_score_adj = 99999"));
+        .stderr(predicate::str::contains(format!(
+        "{name} failed to start: {origin}: proc settings: lxc.proc.oom_score_adj = 99999: /proc/"
+    )));
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_console_log_that_cannot_be_opened_fails_the_start_at_its_line() {
+    let world = World::new();
+    let name = world.busybox("logbad");
+    // A missing directory is made (as LXC does): under a regular file, none can be.
+    let file = world.lxcpath().join(&name).join("not-a-dir");
+    std::fs::write(&file, "").expect("write");
+    let line = format!("lxc.console.logfile = {}/console.log", file.display());
+    world.append_config(&name, &format!("{line}\n"));
+    let origin = world.config_origin(&name, &line);
+    world
+        .rlxc(&["start", "-n", &name])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{name} failed to start: {origin}: console log: {line}: "
+        )))
+        .stderr(predicate::str::contains("File exists"));
     world.assert_nothing_left(&name);
 }
 

@@ -157,7 +157,7 @@ fn a_failed_reboot_is_logged_with_why() {
         ["init was ended by signal 1 (SIGHUP)", "rebooting"]
     );
     assert!(
-        events[3].starts_with("reboot failed: lxc.hook.pre-start = ")
+        events[3].starts_with("reboot failed: pre-start hooks: lxc.hook.pre-start = ")
             && events[3].ends_with("exited with exit status: 4: no-second-start"),
         "{text}"
     );

@@ -54,19 +54,6 @@ impl Loaded {
             })
             .map(|line| &line.origin)
     }
-
-    /// The first applied line whose `key = value` a message quotes, to point the message at
-    /// the config line it is about.
-    pub fn origin_quoted_in(&self, message: &str) -> Option<&Origin> {
-        self.lines
-            .iter()
-            .rev()
-            .find(|line| {
-                !line.value.is_empty()
-                    && message.contains(&format!("{} = {}", line.key, line.value))
-            })
-            .map(|line| &line.origin)
-    }
 }
 
 /// Loads a config file, then applies `defines` (`KEY=VALUE`, as `rlxc start -s`) on top.

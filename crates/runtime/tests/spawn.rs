@@ -6,7 +6,10 @@ use std::ffi::CString;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-use rlxc_runtime::spawn::{spawn, CgroupEntry, HostSteps, InitPlan, PtyMasters, SpawnError};
+use rlxc_runtime::rootfs::RootfsError;
+use rlxc_runtime::spawn::{
+    spawn, CgroupEntry, ConfigLine, HostSteps, InitPlan, PtyMasters, SpawnError,
+};
 
 fn plan(config: &str, command: &[&str]) -> InitPlan {
     let spec = rlxc_config::load_str(config, Path::new("test.conf"))
@@ -27,7 +30,7 @@ fn host<'a>(
     }
 }
 
-fn no_filesystem() -> Result<PtyMasters, String> {
+fn no_filesystem() -> Result<PtyMasters, RootfsError> {
     Ok(PtyMasters::default())
 }
 
@@ -152,7 +155,7 @@ fn a_missing_init_fails_at_exec() {
         &mut no_filesystem,
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     ) {
-        Err(SpawnError::Child { step, message }) => {
+        Err(SpawnError::Child { step, message, .. }) => {
             assert_eq!(step, "exec");
             assert!(message.contains("/nonexistent/init"), "{message}");
         }
@@ -165,12 +168,32 @@ fn a_failing_filesystem_step_names_it() {
     match spawn(
         &plan,
         CgroupEntry::default(),
-        &mut || Err("no such rootfs".to_string()),
+        &mut || {
+            Err(RootfsError::MountEntry {
+                entry: "/no/such mnt none bind 0 0".into(),
+                reason: "no such source".into(),
+            })
+        },
         &mut host(&mut |_| Ok(()), &mut |_| Ok(())),
     ) {
-        Err(SpawnError::Child { step, message }) => {
+        // The config line the step was about crosses with it, for the CLI to point at.
+        Err(SpawnError::Child {
+            step,
+            message,
+            config,
+        }) => {
             assert_eq!(step, "rootfs");
-            assert_eq!(message, "no such rootfs");
+            assert_eq!(
+                message,
+                "lxc.mount.entry = /no/such mnt none bind 0 0: no such source"
+            );
+            assert_eq!(
+                config,
+                Some(ConfigLine {
+                    key: "lxc.mount.entry".into(),
+                    value: Some("/no/such mnt none bind 0 0".into()),
+                })
+            );
         }
         other => panic!("expected a rootfs failure, got {other:?}"),
     }

@@ -73,7 +73,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let request = Launch {
         paths: paths.clone(),
         config_path,
-        spec: loaded.spec,
+        spec: loaded.spec.clone(),
         command,
         daemonize: false,
         log: common.log_request(),
@@ -81,7 +81,10 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let (exit, warnings) = match execute(&request) {
         Ok(done) => done,
         Err(LaunchError::AlreadyRunning { name }) => bail!("{name} is already running"),
-        Err(error) => return Err(error).context(format!("{} failed to start", paths.name)),
+        Err(error) => {
+            let context = super::start::failed_to_start(&paths.name, &error, &loaded);
+            return Err(error).context(context);
+        }
     };
     for warning in &warnings {
         eprintln!("warning: {warning}");

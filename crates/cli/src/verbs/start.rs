@@ -107,17 +107,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Err(error) => {
-            // Point the error at the config line it is about: the key the validation names,
-            // else (a failure while the container was made) the line its message quotes.
-            let message = format!("{error:#}");
-            let origin = error
-                .config_key()
-                .and_then(|key| loaded_lines.origin_of_key(&key))
-                .or_else(|| loaded_lines.origin_quoted_in(&message));
-            let context = match origin {
-                Some(origin) => format!("{} failed to start: {origin}", paths.name),
-                None => format!("{} failed to start", paths.name),
-            };
+            let context = failed_to_start(&paths.name, &error, loaded_lines);
             return Err(error).context(context);
         }
     };
@@ -138,6 +128,26 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         launched.teardown.wait();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `NAME failed to start`, pointed at the config line the error is about: the key the
+/// validation or the failed step names, the very line where the step knows its value (one
+/// mount entry of several). Shared with `execute`.
+pub(crate) fn failed_to_start(
+    name: &str,
+    error: &LaunchError,
+    loaded: &rlxc_config::Loaded,
+) -> String {
+    let origin = error.config_key().and_then(|key| {
+        error
+            .config_value()
+            .and_then(|value| loaded.origin_of(&key, value))
+            .or_else(|| loaded.origin_of_key(&key))
+    });
+    match origin {
+        Some(origin) => format!("{name} failed to start: {origin}"),
+        None => format!("{name} failed to start"),
+    }
 }
 
 /// `-s KEY=VAL`, plus LXC's shortcuts `-c` (console path) and `-L` (console log).

@@ -177,6 +177,21 @@ impl World {
         file.write_all(lines.as_bytes()).expect("append");
     }
 
+    /// `CONFIG:N`: where `line` stands in the container's config (the last time), as
+    /// errors point at it.
+    pub fn config_origin(&self, name: &str, line: &str) -> String {
+        let path = self.config(name);
+        let text = std::fs::read_to_string(&path).expect("config");
+        let number = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.trim() == line)
+            .map(|(i, _)| i + 1)
+            .last()
+            .unwrap_or_else(|| panic!("{line:?} is not in {}", path.display()));
+        format!("{}:{number}", path.display())
+    }
+
     pub fn state(&self, name: &str) -> String {
         let out = self.output(&["info", "-n", name, "-s", "-H"]);
         String::from_utf8_lossy(&out.stdout).trim().to_string()

@@ -13,6 +13,9 @@ use rlxc_cgroup::{
 };
 use rlxc_config::ContainerSpec;
 
+use super::launch::LaunchError;
+use super::start_error::StartError;
+
 /// Where the payload and the monitor cgroups go, below the cgroup rlxc runs in (rlxc never
 /// escapes to the root, so `lxc.cgroup.relative` is always in force).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,14 +30,10 @@ pub(crate) struct CgroupPaths {
 impl CgroupPaths {
     /// LXC's rules: `dir` holds both (`DIR/rlxc.payload.NAME`, `DIR/rlxc.monitor.NAME`);
     /// `dir.container` and `dir.monitor` name each exactly, together and without `dir`.
-    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, String> {
+    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, CgroupDirError> {
         let cgroup = &spec.cgroup;
         if cgroup.dir_container_inner.is_some() {
-            return Err(
-                "lxc.cgroup.dir.container.inner is not supported by rlxc yet (the \
-                        container's cgroup namespace root is its payload cgroup)"
-                    .into(),
-            );
+            return Err(CgroupDirError::ContainerInner);
         }
         let (payload, monitor) = match (&cgroup.dir, &cgroup.dir_container, &cgroup.dir_monitor) {
             (None, None, None) => (
@@ -48,24 +47,12 @@ impl CgroupPaths {
             (None, Some(container), Some(monitor)) => {
                 (PathBuf::from(container), PathBuf::from(monitor))
             }
-            (Some(_), _, _) => {
-                return Err("lxc.cgroup.dir cannot be combined with \
-                                lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
-                    .into())
-            }
-            _ => {
-                return Err(
-                    "lxc.cgroup.dir.container and lxc.cgroup.dir.monitor go together".into(),
-                )
-            }
+            (Some(_), _, _) => return Err(CgroupDirError::DirCombined),
+            _ => return Err(CgroupDirError::NotPaired),
         };
         let pivot = match cgroup.dir_monitor_pivot.as_deref().map(PathBuf::from) {
             Some(pivot) if pivot == payload || pivot == monitor => {
-                return Err(format!(
-                    "lxc.cgroup.dir.monitor.pivot = {}: the monitor's pivot cannot be its own \
-                     or the container's cgroup",
-                    pivot.display()
-                ))
+                return Err(CgroupDirError::PivotOwn { pivot })
             }
             Some(pivot)
                 if pivot.as_os_str().is_empty()
@@ -73,11 +60,7 @@ impl CgroupPaths {
                         .components()
                         .any(|c| !matches!(c, std::path::Component::Normal(_))) =>
             {
-                return Err(format!(
-                    "lxc.cgroup.dir.monitor.pivot = {}: a relative cgroup path without '..' \
-                     (below the cgroup rlxc runs in)",
-                    pivot.display()
-                ))
+                return Err(CgroupDirError::PivotNotRelative { pivot })
             }
             pivot => pivot,
         };
@@ -86,6 +69,48 @@ impl CgroupPaths {
             monitor,
             pivot,
         })
+    }
+}
+
+/// Why `lxc.cgroup.dir*` name no cgroups this runtime can make.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CgroupDirError {
+    #[error(
+        "lxc.cgroup.dir.container.inner is not supported by rlxc yet (the container's cgroup \
+         namespace root is its payload cgroup)"
+    )]
+    ContainerInner,
+    #[error(
+        "lxc.cgroup.dir cannot be combined with lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
+    )]
+    DirCombined,
+    #[error("lxc.cgroup.dir.container and lxc.cgroup.dir.monitor go together")]
+    NotPaired,
+    #[error(
+        "lxc.cgroup.dir.monitor.pivot = {}: the monitor's pivot cannot be its own or the \
+         container's cgroup",
+        pivot.display()
+    )]
+    PivotOwn { pivot: PathBuf },
+    #[error(
+        "lxc.cgroup.dir.monitor.pivot = {}: a relative cgroup path without '..' (below the \
+         cgroup rlxc runs in)",
+        pivot.display()
+    )]
+    PivotNotRelative { pivot: PathBuf },
+}
+
+impl CgroupDirError {
+    pub fn config_key(&self) -> &'static str {
+        match self {
+            CgroupDirError::ContainerInner => "lxc.cgroup.dir.container.inner",
+            CgroupDirError::DirCombined => "lxc.cgroup.dir",
+            CgroupDirError::NotPaired => "lxc.cgroup.dir.container",
+            CgroupDirError::PivotOwn { .. } | CgroupDirError::PivotNotRelative { .. } => {
+                "lxc.cgroup.dir.monitor.pivot"
+            }
+        }
     }
 }
 
@@ -101,10 +126,10 @@ pub(crate) struct CgroupPlan {
 impl CgroupPlan {
     /// This host's layout and the caller's cgroups; `name` is the container's instance name
     /// (cgroups are host-wide: it keeps two lxcpaths' same-named containers apart).
-    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, String> {
+    pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, LaunchError> {
         let paths = CgroupPaths::of(spec, name)?;
-        let layout = CgroupLayout::detect().map_err(|e| format!("cgroups: {e}"))?;
-        let own = OwnCgroups::of_this_process().map_err(|e| format!("cgroups: {e}"))?;
+        let layout = CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
+        let own = OwnCgroups::of_this_process().map_err(LaunchError::Cgroups)?;
         Ok(Self { layout, own, paths })
     }
 
@@ -172,10 +197,14 @@ pub(crate) fn create_payload(
     spec: &ContainerSpec,
     place: &CgroupPlan,
     warnings: &mut Vec<String>,
-) -> Result<ContainerCgroups, String> {
+) -> Result<ContainerCgroups, StartError> {
+    let failed = |source| StartError::PayloadCgroups {
+        key: setting_key(spec, &source),
+        source,
+    };
     let layout = &place.layout;
-    let plan = LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2))
-        .map_err(|e| format!("cgroups: {e}"))?;
+    let plan =
+        LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2)).map_err(failed)?;
     warnings.extend(plan.notices.iter().cloned());
     let request =
         CgroupRequest::new(&place.paths.payload).with_controllers(plan.v2_controllers(layout));
@@ -183,7 +212,7 @@ pub(crate) fn create_payload(
         || ContainerCgroups::create_with(layout, &place.own, &request),
         warnings,
     )
-    .map_err(|e| format!("cgroups: {e}"))?;
+    .map_err(failed)?;
     for missing in &cgroups.v2_delegation().not_delegated {
         warnings.push(missing.to_string());
     }
@@ -191,10 +220,33 @@ pub(crate) fn create_payload(
         Ok(notices) => warnings.extend(notices),
         Err(e) => {
             let _ = cgroups.remove(Duration::from_secs(1));
-            return Err(format!("cgroups: {e}"));
+            return Err(failed(e));
         }
     }
     Ok(cgroups)
+}
+
+/// The `lxc.cgroup.KEY` or `lxc.cgroup2.KEY` line a limit's error is about.
+fn setting_key(spec: &ContainerSpec, error: &rlxc_cgroup::Error) -> Option<String> {
+    let key = match error {
+        rlxc_cgroup::Error::NoEquivalent { key, .. }
+        | rlxc_cgroup::Error::Setting { key, .. }
+        | rlxc_cgroup::Error::UnknownKey { key, .. }
+        | rlxc_cgroup::Error::InvalidKey { key }
+        | rlxc_cgroup::Error::Write { key, .. } => key,
+        _ => return None,
+    };
+    // Most name the config key already; a translation's inner step names the file alone.
+    if key.starts_with("lxc.cgroup") {
+        return Some(key.clone());
+    }
+    if spec.cgroup.v2.iter().any(|s| s.key == *key) {
+        Some(format!("lxc.cgroup2.{key}"))
+    } else if spec.cgroup.v1.iter().any(|s| s.key == *key) {
+        Some(format!("lxc.cgroup.{key}"))
+    } else {
+        None
+    }
 }
 
 /// The monitor's own cgroup, entered after the payload's was made (below the cgroup rlxc
@@ -226,7 +278,7 @@ impl MonitorCgroup {
     /// Made before the payload's, so that a shared `lxc.cgroup.dir` parent is the
     /// monitor's: removed last, once both are gone. Made in cgroup2 only, where the host has
     /// it (see [`monitor_layout`]).
-    pub fn create(place: &CgroupPlan) -> Result<Self, String> {
+    pub fn create(place: &CgroupPlan) -> Result<Self, rlxc_cgroup::Error> {
         let paths = &place.paths;
         let layout = monitor_layout(&place.layout);
         let mut notices = Vec::new();
@@ -239,8 +291,7 @@ impl MonitorCgroup {
                 )
             },
             &mut notices,
-        )
-        .map_err(|e| format!("monitor cgroup: {e}"))?;
+        )?;
         let depth = paths.monitor.components().count();
         let unified = cgroups.unified_dir().map(Path::to_path_buf);
         let home = cgroups
@@ -260,10 +311,8 @@ impl MonitorCgroup {
     }
 
     /// The cgroup2 directory, for `clone3(CLONE_INTO_CGROUP)` of the monitor.
-    pub fn unified_fd(&self) -> Result<Option<OwnedFd>, String> {
-        self.cgroups
-            .unified_fd()
-            .map_err(|e| format!("monitor cgroup: {e}"))
+    pub fn unified_fd(&self) -> Result<Option<OwnedFd>, rlxc_cgroup::Error> {
+        self.cgroups.unified_fd()
     }
 
     /// The cgroup2 cgroup rlxc was started in, for `clone3(CLONE_INTO_CGROUP)` of the
@@ -285,18 +334,14 @@ impl MonitorCgroup {
 
     /// Removes the cgroups the monitor has left (for its pivot), waiting a moment for a
     /// cgroup2 one to show empty.
-    pub fn remove_now(self) -> Result<(), String> {
-        self.cgroups
-            .remove(Duration::from_secs(1))
-            .map_err(|e| e.to_string())
+    pub fn remove_now(self) -> Result<(), rlxc_cgroup::Error> {
+        self.cgroups.remove(Duration::from_secs(1))
     }
 
     /// Moves the monitor into its v1 cgroups (after the payload was made below the cgroup it
     /// came from).
-    pub fn enter(&self) -> Result<(), String> {
-        self.cgroups
-            .enter_self(Placement::V1Only)
-            .map_err(|e| format!("monitor cgroup: {e}"))
+    pub fn enter(&self) -> Result<(), rlxc_cgroup::Error> {
+        self.cgroups.enter_self(Placement::V1Only)
     }
 
     pub fn paths(&self) -> Vec<PathBuf> {

@@ -21,6 +21,7 @@ use super::console::{ConsoleLog, ConsolePeer, PeerError, Pty};
 use super::event_loop::{EventLoop, InitExit};
 use super::log::{LogRequest, MonitorLog};
 use super::procview::ProcViewStart;
+use super::start_error::{StartError, StartFailure};
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
 use crate::lock::TeardownWatch;
@@ -28,7 +29,9 @@ use crate::paths::ContainerPaths;
 use crate::process::fork::{clone3, Forked};
 use crate::process::signals::{Reads, SignalFd, FORWARDED_SIGNALS};
 use crate::rootfs::{self, RootfsPlan};
-use crate::spawn::{self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters};
+use crate::spawn::{
+    self, CgroupEntry, HostSteps, InitPlan, MountedView, ProcViewHost, PtyMasters, SpawnError,
+};
 use crate::state::{ProcessId, State, StateFile};
 use rlxc_config::spec::HookPoint;
 
@@ -81,6 +84,13 @@ pub enum LaunchError {
     },
     #[error("forking the monitor: {0}")]
     Fork(std::io::Error),
+    #[error(transparent)]
+    CgroupDir(#[from] super::cgroups::CgroupDirError),
+    /// The host's cgroups, or the monitor's own, before the monitor exists.
+    #[error("cgroups: {0}")]
+    Cgroups(rlxc_cgroup::Error),
+    #[error("the monitor's cgroup: {0}")]
+    MonitorCgroup(rlxc_cgroup::Error),
     /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened.
     #[error("{origin} {path}: cannot open the log file: {reason}")]
     LogFile {
@@ -95,7 +105,16 @@ pub enum LaunchError {
          -n {name}, or rlxc stop -n {name} -k)"
     )]
     FrozenInterrupted { name: String, signal: i32 },
-    /// The monitor's own report of what went wrong.
+    /// A step of the monitor's start failed; `key` (and `value`, where several lines may
+    /// set the key) name the config line it was about.
+    #[error("{step}: {message}")]
+    Start {
+        step: String,
+        key: Option<String>,
+        value: Option<String>,
+        message: String,
+    },
+    /// The monitor's own report of what went wrong, outside the start's steps.
     #[error("{0}")]
     Monitor(String),
 }
@@ -117,7 +136,29 @@ impl LaunchError {
             }
             LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
             LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
+            LaunchError::Start { key, .. } => key.clone(),
+            LaunchError::CgroupDir(error) => Some(error.config_key().to_string()),
             _ => None,
+        }
+    }
+
+    /// The value of [`Self::config_key`]'s line, where the key is one of a list (a mount
+    /// entry, a hook): the CLI then finds the very line that set it.
+    pub fn config_value(&self) -> Option<&str> {
+        match self {
+            LaunchError::Start { value, .. } => value.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl From<StartFailure> for LaunchError {
+    fn from(failure: StartFailure) -> LaunchError {
+        LaunchError::Start {
+            step: failure.step,
+            key: failure.key,
+            value: failure.value,
+            message: failure.message,
         }
     }
 }
@@ -170,7 +211,7 @@ pub(super) enum Mode {
 /// A monitor forked, and what its parent keeps of it.
 pub(super) struct ForkedMonitor {
     pub pid: i32,
-    /// `WARN` lines, `OK` or why the start failed, then for an execute how it ended.
+    /// `WARN` lines, `OK` or the failed step (JSON), then for an execute how it ended.
     pub status: OwnedFd,
     /// Opened before the monitor can be gone: this run's lock, to wait on.
     pub teardown: TeardownWatch,
@@ -250,9 +291,8 @@ fn read_status(status: OwnedFd) -> String {
 /// Where the cgroups go, and the monitor's own, made before the monitor exists so that it
 /// can be born inside (see [`MonitorCgroup`]).
 fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), LaunchError> {
-    let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())
-        .map_err(LaunchError::Monitor)?;
-    let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::Monitor)?;
+    let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())?;
+    let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::MonitorCgroup)?;
     Ok((plan, monitor))
 }
 
@@ -369,7 +409,8 @@ pub struct Launched {
     pub teardown: TeardownWatch,
 }
 
-/// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the error text.
+/// The CLI side of the status pipe: `WARN text` lines, then `OK`, or the failed step as a
+/// JSON [`StartFailure`].
 pub(super) fn wait_for_running(
     text: &str,
     monitor_pid: i32,
@@ -380,7 +421,11 @@ pub(super) fn wait_for_running(
         None if rest.is_empty() => Err(LaunchError::Monitor(
             "the monitor died before the container was running".into(),
         )),
-        None => Err(LaunchError::Monitor(rest.to_string())),
+        None => Err(match serde_json::from_str::<StartFailure>(rest) {
+            Ok(failure) => failure.into(),
+            // Not a step's report (the monitor ended some other way): its text as it is.
+            Err(_) => LaunchError::Monitor(rest.to_string()),
+        }),
     }
 }
 
@@ -402,6 +447,7 @@ fn monitor_main(
     let mut made = Made::new(launch.paths.clone());
     let entered = monitor_cgroup
         .enter()
+        .map_err(StartError::MonitorCgroup)
         .and_then(|()| unshare_mounts(&launch.spec));
     let mut warnings = std::mem::take(&mut monitor_cgroup.notices);
     made.monitor_cgroup = Some(monitor_cgroup);
@@ -414,10 +460,12 @@ fn monitor_main(
             log_running(&made);
             running
         }
-        Err(message) => {
-            crate::log_error!("start failed: {message}");
+        Err(error) => {
+            crate::log_error!("start failed: {}: {error}", error.step());
             made.undo();
-            let _ = status.write_all(message.as_bytes());
+            if let Ok(report) = serde_json::to_vec(&error.to_failure()) {
+                let _ = status.write_all(&report);
+            }
             return 1;
         }
     };
@@ -459,8 +507,8 @@ fn monitor_main(
                 log_running(&made);
                 event_loop
             }
-            Err(message) => {
-                crate::log_error!("reboot failed: {message}");
+            Err(error) => {
+                crate::log_error!("reboot failed: {}: {error}", error.step());
                 made.undo();
                 return 1;
             }
@@ -471,7 +519,7 @@ fn monitor_main(
 /// `lxc.monitor.unshare = 1`: the monitor takes a mount namespace of its own before the
 /// pre-start hooks, as LXC's does, so what they mount stays out of the host's; the host's
 /// mounts still reach it (a slave, not private).
-fn unshare_mounts(spec: &ContainerSpec) -> Result<(), String> {
+fn unshare_mounts(spec: &ContainerSpec) -> Result<(), StartError> {
     if spec.monitor.unshare != Some(true) {
         return Ok(());
     }
@@ -485,7 +533,7 @@ fn unshare_mounts(spec: &ContainerSpec) -> Result<(), String> {
                     | rustix::mount::MountPropagationFlags::REC,
             )
         })
-        .map_err(|e| format!("lxc.monitor.unshare = 1: a mount namespace for the monitor: {e}"))
+        .map_err(|e| StartError::MonitorUnshare(e.into()))
 }
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
@@ -564,20 +612,20 @@ fn start(
     recipe: Recipe,
     made: &mut Made,
     warnings: &mut Vec<String>,
-) -> Result<EventLoop, String> {
+) -> Result<EventLoop, StartError> {
     let Recipe {
         plan, rootfs_plan, ..
     } = recipe;
     let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     hooks::run_point(&launch.spec, HookPoint::PreStart, &hook_context)
-        .map_err(|e| e.to_string())?;
+        .map_err(StartError::PreStartHooks)?;
     made.cgroups = Some(super::cgroups::create_payload(
         &launch.spec,
         recipe.cgroups,
         warnings,
     )?);
     let unified = match &made.cgroups {
-        Some(cgroups) => cgroups.unified_fd().map_err(|e| format!("cgroups: {e}"))?,
+        Some(cgroups) => cgroups.unified_fd().map_err(StartError::CgroupEntry)?,
         None => None,
     };
     let listener = listen(&launch.paths, made)?;
@@ -597,12 +645,12 @@ fn start(
             if let Some(user_namespace) = &plan.user_namespace {
                 cgroups
                     .give_to(user_namespace.root_uid, user_namespace.root_gid)
-                    .map_err(|e| format!("cgroups: {e}"))?;
+                    .map_err(StartError::CgroupOwnership)?;
             }
             Some(
                 cgroups
                     .self_entry(placement)
-                    .map_err(|e| format!("cgroups: {e}"))?,
+                    .map_err(StartError::CgroupEntry)?,
             )
         }
         None => None,
@@ -614,23 +662,26 @@ fn start(
     let stop_hooks = launch.spec.hooks.commands.contains_key(&HookPoint::Stop);
     let mut host_setup = |pid| {
         if stop_hooks {
-            namespaces = hold_namespaces(pid, plan.clone_flags)
-                .map_err(|e| format!("holding the namespaces for lxc.hook.stop: {e}"))?;
+            namespaces =
+                hold_namespaces(pid, plan.clone_flags).map_err(StartError::HoldNamespaces)?;
         }
-        super::network::setup(launch, pid, &mut network)?;
+        super::network::setup(launch, pid, &mut network).map_err(StartError::Network)?;
         apply_proc_settings(&launch.spec, pid)
     };
     let mut start_host_hooks = |pid| {
         hook_context.init_pid = Some(pid);
         hooks::run_point(&launch.spec, HookPoint::StartHost, &hook_context)
-            .map_err(|e| e.to_string())
+            .map_err(StartError::StartHostHooks)
     };
-    let view = ProcViewStart::prepare(launch, plan, warnings)?;
+    let view = ProcViewStart::prepare(launch, plan, warnings).map_err(StartError::ProcView)?;
     let mut view_server = None;
     let mut view_warning = None;
     let mut view_mounted = |pid, outcome: Result<MountedView, String>| match (&view, outcome) {
         (Some(view), Ok(mounted)) => {
-            view_server = Some(view.serve(launch, cgroups, pid, mounted)?);
+            view_server = Some(
+                view.serve(launch, cgroups, pid, mounted)
+                    .map_err(StartError::ProcView)?,
+            );
             Ok(())
         }
         (_, Err(reason)) => {
@@ -665,8 +716,12 @@ fn start(
     made.namespaces = namespaces;
     made.procview = view_server;
     warnings.extend(view_warning);
-    let spawned = spawned.map_err(|e| format!("start: {e}"))?;
-    let init = ProcessId::of(spawned.pid).ok_or("start: init exited at once")?;
+    let spawned = spawned.map_err(|error| match error {
+        // A host step's own error names its step.
+        SpawnError::HostSetup(step) => step,
+        error => StartError::Spawn(Box::new(error)),
+    })?;
+    let init = ProcessId::of(spawned.pid).ok_or(StartError::InitGone)?;
     made.init = Some(init);
     let mut state = StateFile {
         name: launch.paths.name.clone(),
@@ -674,7 +729,7 @@ fn start(
         config: launch.config_path.clone(),
         state: State::Running,
         monitor: ProcessId::of(rustix::process::getpid().as_raw_nonzero().get())
-            .ok_or("start: cannot read the monitor's own /proc entry")?,
+            .ok_or(StartError::MonitorGone)?,
         init,
         cgroups: made
             .cgroups
@@ -709,7 +764,7 @@ fn start(
     if let Some(network) = &made.network {
         network.record(&mut state);
     }
-    made.write_state(state)?;
+    made.write_state(state).map_err(StartError::StateFile)?;
     let ptys = pty_list(spawned.ptys, console_log, recipe.console_peer);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)
@@ -717,7 +772,7 @@ fn start(
             event_loop.watch_procview(made.procview.take())?;
             Ok(event_loop)
         })
-        .map_err(|e| format!("monitor: {e}"))?;
+        .map_err(StartError::EventLoop)?;
     Ok(event_loop)
 }
 
@@ -744,11 +799,13 @@ fn hold_namespaces(pid: i32, clone_flags: u64) -> std::io::Result<Vec<(&'static 
         .collect()
 }
 
-fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, String> {
+fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, StartError> {
     let socket = paths.socket();
     let _ = fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket)
-        .map_err(|e| format!("control socket {}: {e}", socket.display()))?;
+    let listener = UnixListener::bind(&socket).map_err(|source| StartError::ControlSocket {
+        path: socket.clone(),
+        source,
+    })?;
     made.socket = Some(socket);
     Ok(listener)
 }
@@ -766,7 +823,7 @@ fn open_console_peer(spec: &ContainerSpec) -> Result<Option<ConsolePeer>, Launch
         })
 }
 
-fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> {
+fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, StartError> {
     let Some(path) = &spec.console.logfile else {
         return Ok(None);
     };
@@ -777,22 +834,33 @@ fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, String> 
     let rotate = spec.console.rotate.unwrap_or(false);
     ConsoleLog::open(PathBuf::from(path), limit, rotate)
         .map(Some)
-        .map_err(|e| format!("lxc.console.logfile {path}: {e}"))
+        .map_err(|source| StartError::ConsoleLog {
+            path: path.clone(),
+            source,
+        })
 }
 
 /// `lxc.proc.FILE = VALUE`: written to `/proc/PID/FILE` of the container's first process from
 /// the host, before it may go on (so `oom_score_adj` and the like hold from init's start).
-fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), String> {
+fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), StartError> {
     for (file, value) in &spec.proc_settings {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, value).map_err(|e| format!("lxc.proc.{file} = {value}: {path}: {e}"))?;
+        fs::write(&path, value).map_err(|source| StartError::ProcSetting {
+            file: file.clone(),
+            value: value.clone(),
+            path,
+            source,
+        })?;
     }
     Ok(())
 }
 
 /// Runs in the container's first process: mounts, /dev, ptys, pivot_root.
-fn setup_filesystem(plan: &RootfsPlan, layout: &CgroupLayout) -> Result<PtyMasters, String> {
-    let outcome = rootfs::setup_knowing(plan, layout).map_err(|e| e.to_string())?;
+fn setup_filesystem(
+    plan: &RootfsPlan,
+    layout: &CgroupLayout,
+) -> Result<PtyMasters, rootfs::RootfsError> {
+    let outcome = rootfs::setup_knowing(plan, layout)?;
     Ok(PtyMasters {
         console: outcome.ptys.console,
         ttys: outcome.ptys.ttys,

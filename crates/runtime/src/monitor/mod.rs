@@ -11,10 +11,12 @@ mod launch;
 mod log;
 mod network;
 mod procview;
+mod start_error;
 mod sys;
 mod teardown;
 mod validate;
 
+pub use cgroups::CgroupDirError;
 pub use console::PeerError;
 pub use event_loop::InitExit;
 pub use execute::execute;

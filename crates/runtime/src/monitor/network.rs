@@ -29,15 +29,57 @@ pub(crate) struct NetworkGuard {
     context: HookContext,
 }
 
+/// Why the container's network could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetworkError {
+    #[error("{path}: {source}")]
+    Netns {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("pinning {netns} at {pin}: {source}")]
+    Pin {
+        netns: String,
+        pin: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Links(#[source] rlxc_net::Error),
+    #[error("{0}")]
+    ScriptUp(#[source] crate::hooks::HookError),
+}
+
+impl NetworkError {
+    /// The `lxc.net.N` (or its script) the failure is about, where it names one.
+    pub fn config_key(&self) -> Option<String> {
+        match self {
+            NetworkError::Links(
+                rlxc_net::Error::Config { index, .. } | rlxc_net::Error::Interface { index, .. },
+            ) => Some(format!("lxc.net.{index}")),
+            NetworkError::ScriptUp(
+                crate::hooks::HookError::Spawn { key, .. }
+                | crate::hooks::HookError::Failed { key, .. },
+            ) => Some(key.clone()),
+            _ => None,
+        }
+    }
+}
+
 /// Sets up every `lxc.net.N` of the container whose init is `pid`. The guard goes into `slot`
 /// before the first link is made, so a failure half-way is undone like a stop.
 pub(crate) fn setup(
     launch: &Launch,
     pid: i32,
     slot: &mut Option<NetworkGuard>,
-) -> Result<(), String> {
+) -> Result<(), NetworkError> {
     let proc_netns = format!("/proc/{pid}/ns/net");
-    let netns = File::open(&proc_netns).map_err(|e| format!("network: {proc_netns}: {e}"))?;
+    let netns = File::open(&proc_netns).map_err(|source| NetworkError::Netns {
+        path: proc_netns.clone(),
+        source,
+    })?;
     // `type = none` (or a shared namespace): init lives in ours, there is nothing to make.
     if same_file(&netns, "/proc/thread-self/ns/net") {
         return Ok(());
@@ -64,16 +106,19 @@ pub(crate) fn setup(
         .any(|n| n.net_type == Some(rlxc_config::values::NetType::Phys));
     if lends_a_nic {
         let pin = launch.paths.run_dir().join("netns");
-        pin_netns(&proc_netns, &pin)
-            .map_err(|e| format!("network: pinning {proc_netns} at {}: {e}", pin.display()))?;
+        pin_netns(&proc_netns, &pin).map_err(|source| NetworkError::Pin {
+            netns: proc_netns.clone(),
+            pin: pin.clone(),
+            source,
+        })?;
         guard.pin = Some(pin);
     }
-    let attached = guard.attached.insert(
-        Attached::new(&launch.paths.name, netns.as_fd()).map_err(|e| format!("network: {e}"))?,
-    );
+    let attached = guard
+        .attached
+        .insert(Attached::new(&launch.paths.name, netns.as_fd()).map_err(NetworkError::Links)?);
     attached
         .attach_all(&spec.networks)
-        .map_err(|e| format!("network: {e}"))?;
+        .map_err(NetworkError::Links)?;
     let mut context = guard.context.clone();
     context.init_pid = Some(pid);
     for interface in attached.interfaces.clone() {
@@ -86,7 +131,7 @@ pub(crate) fn setup(
                 Hook::Net(hook(&interface, "up")),
                 &context,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(NetworkError::ScriptUp)?;
         }
         if let Some(down) = &net.script_down {
             guard.down.push((down.clone(), interface));

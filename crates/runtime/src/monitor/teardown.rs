@@ -59,10 +59,8 @@ impl Made {
             .unwrap_or_default()
     }
 
-    pub fn write_state(&mut self, state: StateFile) -> Result<(), String> {
-        state
-            .write(&self.paths.state_file())
-            .map_err(|e| format!("state file: {e}"))?;
+    pub fn write_state(&mut self, state: StateFile) -> Result<(), crate::state::StateError> {
+        state.write(&self.paths.state_file())?;
         self.state = Some(state);
         Ok(())
     }

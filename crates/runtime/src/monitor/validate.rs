@@ -55,8 +55,8 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
 /// Makes nothing.
 pub fn check(launch: &Launch) -> Result<(), LaunchError> {
     plan(launch)?;
-    CgroupPaths::of(&launch.spec, &launch.paths.instance_name()).map_err(LaunchError::Monitor)?;
-    CgroupLayout::detect().map_err(|e| LaunchError::Monitor(format!("cgroups: {e}")))?;
+    CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
+    CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
     Ok(())
 }
 

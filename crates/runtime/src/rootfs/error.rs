@@ -120,4 +120,13 @@ impl RootfsError {
             _ => None,
         }
     }
+
+    /// The value of [`Self::config_key`]'s line, where the key is one of a list (a mount
+    /// entry), so that the very line can be found.
+    pub fn config_value(&self) -> Option<&str> {
+        match self {
+            RootfsError::MountEntry { entry, .. } => Some(entry),
+            _ => None,
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub struct PtyMasters {
 pub(crate) struct StepFailure {
     pub(crate) step: &'static str,
     pub(crate) message: String,
+    pub(crate) config: Option<super::ConfigLine>,
 }
 
 impl From<crate::confine::Failure> for StepFailure {
@@ -31,6 +32,7 @@ impl From<crate::confine::Failure> for StepFailure {
         StepFailure {
             step: failure.step,
             message: failure.message,
+            config: None,
         }
     }
 }
@@ -42,6 +44,7 @@ fn step<T, E: std::fmt::Display>(
     result.map_err(|e| StepFailure {
         step: name,
         message: e.to_string(),
+        config: None,
     })
 }
 
@@ -50,7 +53,7 @@ pub(crate) fn run(
     channel: Channel,
     plan: &InitPlan,
     cgroups: Option<&SelfEntry>,
-    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, crate::rootfs::RootfsError>,
 ) -> ! {
     let (failure, channel) = match set_up(&channel, plan, cgroups, setup_filesystem) {
         Err(failure) => (failure, channel),
@@ -64,6 +67,7 @@ pub(crate) fn run(
         &ChildMessage::Failed {
             step: failure.step.to_string(),
             message: failure.message,
+            config: failure.config,
         },
         &[],
     );
@@ -75,6 +79,7 @@ pub(crate) fn exec_failure(failure: crate::exec::ExecFailure) -> StepFailure {
     StepFailure {
         step: "exec",
         message: failure.message(),
+        config: None,
     }
 }
 
@@ -83,7 +88,7 @@ fn set_up(
     channel: &Channel,
     plan: &InitPlan,
     cgroups: Option<&SelfEntry>,
-    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, crate::rootfs::RootfsError>,
 ) -> Result<(), StepFailure> {
     // The monitor blocks the signals it forwards, and Rust's runtime ignores SIGPIPE: init
     // must inherit neither (LXC's init ignores nothing).
@@ -117,7 +122,14 @@ fn set_up(
         Some((request, fuse)) => mount_procview(channel, request, fuse)?.map(|v| (request, v)),
         None => None,
     };
-    let ptys = step("rootfs", setup_filesystem())?;
+    let ptys = setup_filesystem().map_err(|e| StepFailure {
+        step: "rootfs",
+        config: e.config_key().map(|key| super::ConfigLine {
+            key: key.to_string(),
+            value: e.config_value().map(str::to_string),
+        }),
+        message: e.to_string(),
+    })?;
     send_ptys(channel, &ptys)?;
     if let Some((request, view)) = view {
         bind_procview(channel, request, view)?;
@@ -177,6 +189,7 @@ fn set_up(
             (ParentMessage::Exec, _) => {}
             (other, _) => {
                 return Err(StepFailure {
+                    config: None,
                     step: "sync",
                     message: format!("expected Exec, got {other:?}"),
                 })
@@ -228,6 +241,7 @@ fn wait_for_go(channel: &Channel) -> Result<Option<(ViewRequest, OwnedFd)>, Step
     match step("sync", channel.recv::<ParentMessage>())? {
         (ParentMessage::Go { procview }, fds) => Ok(procview.zip(fds.into_iter().next())),
         (other, _) => Err(StepFailure {
+            config: None,
             step: "sync",
             message: format!("expected Go, got {other:?}"),
         }),
@@ -278,6 +292,7 @@ fn mount_procview(
         Ok(mounted) => mounted,
         Err(reason) if request.required => {
             return Err(StepFailure {
+                config: None,
                 step: "lxc.procview",
                 message: reason,
             })
@@ -329,6 +344,7 @@ fn bind_procview(
         (ParentMessage::ProcViewServed, _) => {}
         (other, _) => {
             return Err(StepFailure {
+                config: None,
                 step: "sync",
                 message: format!("expected ProcViewServed, got {other:?}"),
             })
@@ -339,6 +355,7 @@ fn bind_procview(
         Ok(()) => ChildMessage::ProcViewBound,
         Err(e) if request.required => {
             return Err(StepFailure {
+                config: None,
                 step: "lxc.procview",
                 message: e.to_string(),
             })
@@ -358,11 +375,13 @@ fn enter_locked_mounts(channel: &Channel) -> Result<(), StepFailure> {
         (ParentMessage::LockedMounts, fds) => match fds.into_iter().next() {
             Some(copy) => step("locking the mounts", super::lock::enter(copy)),
             None => Err(StepFailure {
+                config: None,
                 step: "sync",
                 message: "LockedMounts came without its namespace".into(),
             }),
         },
         (other, _) => Err(StepFailure {
+            config: None,
             step: "sync",
             message: format!("expected LockedMounts, got {other:?}"),
         }),
@@ -390,12 +409,14 @@ fn run_start_hooks(plan: &InitPlan) -> Result<(), StepFailure> {
     }
     let Some(context) = &plan.hook_context else {
         return Err(StepFailure {
+            config: None,
             step: "lxc.hook.start",
             message: "the plan has start hooks but no hook context".into(),
         });
     };
     let hook = crate::hooks::Hook::Lxc(rlxc_config::spec::HookPoint::Start);
     crate::hooks::run(&plan.start_hooks, hook, context).map_err(|e| StepFailure {
+        config: None,
         step: "lxc.hook.start",
         message: e.to_string(),
     })
@@ -412,6 +433,7 @@ fn apply_sysctls(plan: &InitPlan) -> Result<(), StepFailure> {
     for (path, value) in &plan.sysctls {
         let full = format!("/proc/sys/{path}");
         std::fs::write(&full, value).map_err(|e| StepFailure {
+            config: None,
             step: "sysctl",
             message: format!("{full}: {e}"),
         })?;

@@ -15,6 +15,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
 pub use child::PtyMasters;
 pub use plan::{split_command, InitPlan, PlanError, CLONE_NEWTIME, DEFAULT_NAMESPACES};
+pub use protocol::ConfigLine;
 use protocol::{ChildMessage, ParentMessage};
 pub(crate) use time::kernel_has_time_namespaces;
 
@@ -25,23 +26,24 @@ use crate::process::fork::{clone3, Forked};
 use crate::process::pidfd::kill_and_reap;
 
 /// The parent's steps during a spawn.
-pub struct HostSteps<'a> {
+/// `H` is the caller's error for its steps: [`SpawnError::HostSetup`] hands it back as is.
+pub struct HostSteps<'a, H = String> {
     /// Once the child exists, before it sets itself up: network, id maps.
-    pub setup: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    pub setup: &'a mut dyn FnMut(i32) -> Result<(), H>,
     /// Once the child is ready to exec: start-host hooks.
-    pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), String>,
+    pub before_exec: &'a mut dyn FnMut(i32) -> Result<(), H>,
     /// The container's /proc view, when it gets one.
-    pub procview: Option<ProcViewHost<'a>>,
+    pub procview: Option<ProcViewHost<'a, H>>,
 }
 
 /// The parent's part of the /proc view: the FUSE fd for the child, and what to do once the
 /// child mounted it (`Ok`: start the server, on the connection the child opened itself when
 /// it has a user namespace of its own, with the child's sysinfo listener if it made one) or
 /// could not (`Err(reason)`).
-pub struct ProcViewHost<'a> {
+pub struct ProcViewHost<'a, H = String> {
     pub fuse: std::os::fd::BorrowedFd<'a>,
     pub request: crate::procview::ViewRequest,
-    pub mounted: &'a mut dyn FnMut(i32, Result<MountedView, String>) -> Result<(), String>,
+    pub mounted: &'a mut dyn FnMut(i32, Result<MountedView, String>) -> Result<(), H>,
 }
 
 /// What the child hands over with a mounted /proc view.
@@ -74,7 +76,7 @@ pub struct Spawned {
 /// Why a spawn failed; the child is dead and reaped when this is returned.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum SpawnError {
+pub enum SpawnError<H = String> {
     #[error("clone3 with the container's namespaces: {0}")]
     Clone(std::io::Error),
     #[error("time namespace (lxc.time.offset.*): {0}")]
@@ -83,8 +85,9 @@ pub enum SpawnError {
     Share(std::io::Error),
     #[error("writing the user namespace's id maps (lxc.idmap): {0}")]
     IdMaps(std::io::Error),
+    /// One of the caller's [`HostSteps`] failed.
     #[error("setting up the host side for the child: {0}")]
-    HostSetup(String),
+    HostSetup(H),
     #[error("setting resource limit {resource}: {source}")]
     Prlimit {
         resource: String,
@@ -94,8 +97,13 @@ pub enum SpawnError {
     Channel(#[from] ChannelError),
     #[error("locking the container's mounts: {0}")]
     LockMounts(#[from] lock::LockError),
+    /// `config`: the config line the step was about, where the child knows it.
     #[error("{step}: {message}")]
-    Child { step: String, message: String },
+    Child {
+        step: String,
+        message: String,
+        config: Option<ConfigLine>,
+    },
     #[error("the container's first process said {got} where {expected} was expected")]
     UnexpectedMessage { expected: &'static str, got: String },
 }
@@ -106,12 +114,12 @@ pub enum SpawnError {
 /// `cgroups`; the host callbacks run in the parent: `setup` once the child exists (network,
 /// id maps) before it may go on, `before_exec` when it is ready to exec (start-host hooks).
 /// Must be called from a single-threaded process.
-pub fn spawn(
+pub fn spawn<H>(
     plan: &InitPlan,
     cgroups: CgroupEntry<'_>,
-    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, String>,
-    host: &mut HostSteps<'_>,
-) -> Result<Spawned, SpawnError> {
+    setup_filesystem: &mut dyn FnMut() -> Result<PtyMasters, crate::rootfs::RootfsError>,
+    host: &mut HostSteps<'_, H>,
+) -> Result<Spawned, SpawnError<H>> {
     let (parent_end, child_end) = Channel::pair()?;
     let mut flags = plan.clone_flags;
     if flags & plan::CLONE_NEWTIME != 0 {
@@ -150,12 +158,12 @@ pub fn spawn(
 }
 
 /// The parent's side of the protocol.
-fn drive(
+fn drive<H>(
     channel: &Channel,
     plan: &InitPlan,
     pid: i32,
-    host: &mut HostSteps<'_>,
-) -> Result<PtyMasters, SpawnError> {
+    host: &mut HostSteps<'_, H>,
+) -> Result<PtyMasters, SpawnError<H>> {
     // First: until its maps exist, the child has no ids in its namespace, and the host
     // steps (cgroup ownership) go by the mapped root.
     if let Some(user_namespace) = &plan.user_namespace {
@@ -195,7 +203,18 @@ fn drive(
     // The channel is close-on-exec in the child: EOF means init is running.
     match channel.recv::<ChildMessage>() {
         Err(ChannelError::Closed) => Ok(ptys),
-        Ok((ChildMessage::Failed { step, message }, _)) => Err(SpawnError::Child { step, message }),
+        Ok((
+            ChildMessage::Failed {
+                step,
+                message,
+                config,
+            },
+            _,
+        )) => Err(SpawnError::Child {
+            step,
+            message,
+            config,
+        }),
         Ok((other, _)) => Err(unexpected("exec", &other)),
         Err(error) => Err(error.into()),
     }
@@ -203,11 +222,11 @@ fn drive(
 
 /// The child mounted the view (or could not): start its server and let the child bind.
 /// True when the child is to bind the files now.
-fn serve_procview(
+fn serve_procview<H>(
     channel: &Channel,
     pid: i32,
-    view: &mut ProcViewHost<'_>,
-) -> Result<bool, SpawnError> {
+    view: &mut ProcViewHost<'_, H>,
+) -> Result<bool, SpawnError<H>> {
     match receive(channel, "ProcViewMounted")? {
         (
             ChildMessage::ProcViewMounted {
@@ -239,11 +258,11 @@ fn serve_procview(
 }
 
 /// The child bound the view's files, or could not (then the kernel's stay, with a warning).
-fn await_procview_bound(
+fn await_procview_bound<H>(
     channel: &Channel,
     pid: i32,
-    view: &mut ProcViewHost<'_>,
-) -> Result<(), SpawnError> {
+    view: &mut ProcViewHost<'_, H>,
+) -> Result<(), SpawnError<H>> {
     match receive(channel, "ProcViewBound")? {
         (ChildMessage::ProcViewBound, _) => Ok(()),
         // The server stays; with no mount left on its connection it ends by itself.
@@ -256,7 +275,7 @@ fn await_procview_bound(
 
 /// The child's mounts are all made: hand it a copy of them where they are locked (see
 /// [`lock`]).
-fn lock_mounts(channel: &Channel, pid: i32) -> Result<(), SpawnError> {
+fn lock_mounts<H>(channel: &Channel, pid: i32) -> Result<(), SpawnError<H>> {
     match receive(channel, "MountsMade")? {
         (ChildMessage::MountsMade, _) => {}
         (other, _) => return Err(unexpected("MountsMade", &other)),
@@ -269,42 +288,65 @@ fn lock_mounts(channel: &Channel, pid: i32) -> Result<(), SpawnError> {
 /// Receives the next message, turning `Failed` and an early EOF into errors.
 /// Sends to the child. A child that failed a step said which and left: that is the error to
 /// report, not the closed channel.
-fn send(
+fn send<H>(
     channel: &Channel,
     message: &ParentMessage,
     fds: &[BorrowedFd<'_>],
-) -> Result<(), SpawnError> {
+) -> Result<(), SpawnError<H>> {
     channel
         .send(message, fds)
         .map_err(|error| match channel.recv::<ChildMessage>() {
-            Ok((ChildMessage::Failed { step, message }, _)) => SpawnError::Child { step, message },
+            Ok((
+                ChildMessage::Failed {
+                    step,
+                    message,
+                    config,
+                },
+                _,
+            )) => SpawnError::Child {
+                step,
+                message,
+                config,
+            },
             _ => error.into(),
         })
 }
 
-fn receive(
+fn receive<H>(
     channel: &Channel,
     expected: &'static str,
-) -> Result<(ChildMessage, Vec<OwnedFd>), SpawnError> {
+) -> Result<(ChildMessage, Vec<OwnedFd>), SpawnError<H>> {
     match channel.recv::<ChildMessage>() {
-        Ok((ChildMessage::Failed { step, message }, _)) => Err(SpawnError::Child { step, message }),
+        Ok((
+            ChildMessage::Failed {
+                step,
+                message,
+                config,
+            },
+            _,
+        )) => Err(SpawnError::Child {
+            step,
+            message,
+            config,
+        }),
         Ok(message) => Ok(message),
         Err(ChannelError::Closed) => Err(SpawnError::Child {
             step: expected.to_lowercase(),
             message: "the container's first process died".into(),
+            config: None,
         }),
         Err(error) => Err(error.into()),
     }
 }
 
-fn unexpected(expected: &'static str, got: &ChildMessage) -> SpawnError {
+fn unexpected<H>(expected: &'static str, got: &ChildMessage) -> SpawnError<H> {
     SpawnError::UnexpectedMessage {
         expected,
         got: format!("{got:?}"),
     }
 }
 
-fn split_ptys(console: bool, ttys: u32, fds: Vec<OwnedFd>) -> Result<PtyMasters, SpawnError> {
+fn split_ptys<H>(console: bool, ttys: u32, fds: Vec<OwnedFd>) -> Result<PtyMasters, SpawnError<H>> {
     let expected = usize::from(console) + ttys as usize;
     if fds.len() != expected {
         return Err(SpawnError::UnexpectedMessage {
@@ -320,7 +362,7 @@ fn split_ptys(console: bool, ttys: u32, fds: Vec<OwnedFd>) -> Result<PtyMasters,
     })
 }
 
-fn apply_prlimits(plan: &InitPlan, pid: i32) -> Result<(), SpawnError> {
+fn apply_prlimits<H>(plan: &InitPlan, pid: i32) -> Result<(), SpawnError<H>> {
     let Some(pid) = rustix::process::Pid::from_raw(pid) else {
         return Ok(());
     };

@@ -25,9 +25,10 @@
 //!   start-host hooks
 //!   Exec (only when there are start-host hooks) ─►
 //!                                   execve(init): the channel closes (CLOEXEC)
-//!   EOF = init runs      ◄────────  or Failed { step, message }
+//!   EOF = init runs      ◄────────  or Failed { step, message, config }
 //! ```
-//! Any step that fails sends `Failed` naming the step; the monitor then undoes the start.
+//! Any step that fails sends `Failed` naming the step (and the config line it was about,
+//! where the child knows it); the monitor then undoes the start.
 //! With `lxc.idmap` the child is cloned into a new user namespace along with the others, so
 //! they all belong to it (sysfs needs a netns owned by it, proc a pid namespace); it has no
 //! ids there until the monitor writes its maps, which is why that comes before `Go`.
@@ -71,6 +72,18 @@ pub enum ChildMessage {
     MountsMade,
     /// Everything is set up; exec follows.
     ReadyToExec,
-    /// A step failed; the child exits after sending this.
-    Failed { step: String, message: String },
+    /// A step failed; the child exits after sending this. `config`: the config line the
+    /// step was about, where the child knows it (a mount entry).
+    Failed {
+        step: String,
+        message: String,
+        config: Option<ConfigLine>,
+    },
+}
+
+/// A config key, with the value where several lines may set it (a mount entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigLine {
+    pub key: String,
+    pub value: Option<String>,
 }

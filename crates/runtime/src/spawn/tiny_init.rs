@@ -33,6 +33,7 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     // Blocked before the fork so no signal is lost; the command gets the mask cleared.
     let Ok(signals) = SignalFd::block_for_life(&watched(), Reads::Waiting) else {
         let failure = StepFailure {
+            config: None,
             step: "init",
             message: "cannot set up signal handling".into(),
         };
@@ -44,6 +45,7 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
     match fork() {
         Err(e) => {
             let failure = StepFailure {
+                config: None,
                 step: "init",
                 message: format!("fork: {e}"),
             };
@@ -67,6 +69,7 @@ pub(crate) fn run(channel: Channel, plan: &InitPlan) -> (StepFailure, Channel) {
 /// See the module docs: fds, capabilities, dumpable.
 fn hold_nothing_of_the_host(channel: &Channel, signals: &SignalFd) -> Result<(), StepFailure> {
     let failed = |what: &str, e: std::io::Error| StepFailure {
+        config: None,
         step: "init",
         message: format!("{what}: {e}"),
     };
