@@ -73,18 +73,7 @@ impl Pty {
         let Some(client) = &mut self.client else {
             return false;
         };
-        let mut buffer = [0u8; 4096];
-        match client.read(&mut buffer) {
-            Ok(0) => false,
-            Ok(n) => {
-                let _ = self.master.write(&buffer[..n]);
-                true
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
-                true
-            }
-            Err(_) => false,
-        }
+        pass_to(&mut self.master, client)
     }
 
     /// Reads what was typed on the peer and passes it to the container; false when the peer
@@ -93,18 +82,7 @@ impl Pty {
         let Some(peer) = &mut self.peer else {
             return false;
         };
-        let mut buffer = [0u8; 4096];
-        match peer.file.read(&mut buffer) {
-            Ok(0) => false,
-            Ok(n) => {
-                let _ = self.master.write(&buffer[..n]);
-                true
-            }
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
-                true
-            }
-            Err(_) => false,
-        }
+        pass_to(&mut self.master, &mut peer.file)
     }
 }
 
@@ -265,6 +243,21 @@ impl ConsoleLog {
             self.file = file;
             self.written = 0;
         }
+    }
+}
+
+/// What `source` has (typed by a console client or the peer device) goes to the container's
+/// console; false when `source` is gone.
+fn pass_to(master: &mut File, source: &mut impl Read) -> bool {
+    let mut buffer = [0u8; 4096];
+    match source.read(&mut buffer) {
+        Ok(0) => false,
+        Ok(n) => {
+            let _ = master.write(&buffer[..n]);
+            true
+        }
+        Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => true,
+        Err(_) => false,
     }
 }
 

@@ -203,19 +203,10 @@ fn drive<H>(
     // The channel is close-on-exec in the child: EOF means init is running.
     match channel.recv::<ChildMessage>() {
         Err(ChannelError::Closed) => Ok(ptys),
-        Ok((
-            ChildMessage::Failed {
-                step,
-                message,
-                config,
-            },
-            _,
-        )) => Err(SpawnError::Child {
-            step,
-            message,
-            config,
-        }),
-        Ok((other, _)) => Err(unexpected("exec", &other)),
+        Ok((message, _)) => match child_failure(message) {
+            Err(failed) => Err(failed),
+            Ok(other) => Err(unexpected("exec", &other)),
+        },
         Err(error) => Err(error.into()),
     }
 }
@@ -312,24 +303,28 @@ fn send<H>(
         })
 }
 
+/// The child's `Failed` as the spawn's error; any other message as it came.
+fn child_failure<H>(message: ChildMessage) -> Result<ChildMessage, SpawnError<H>> {
+    match message {
+        ChildMessage::Failed {
+            step,
+            message,
+            config,
+        } => Err(SpawnError::Child {
+            step,
+            message,
+            config,
+        }),
+        other => Ok(other),
+    }
+}
+
 fn receive<H>(
     channel: &Channel,
     expected: &'static str,
 ) -> Result<(ChildMessage, Vec<OwnedFd>), SpawnError<H>> {
     match channel.recv::<ChildMessage>() {
-        Ok((
-            ChildMessage::Failed {
-                step,
-                message,
-                config,
-            },
-            _,
-        )) => Err(SpawnError::Child {
-            step,
-            message,
-            config,
-        }),
-        Ok(message) => Ok(message),
+        Ok((message, fds)) => child_failure(message).map(|message| (message, fds)),
         Err(ChannelError::Closed) => Err(SpawnError::Child {
             step: expected.to_lowercase(),
             message: "the container's first process died".into(),
