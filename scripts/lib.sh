@@ -18,8 +18,10 @@
 # Where Debian 12's UML does not boot (a CPU with AVX-512), tests/uml/kernel.sh fetches a newer
 # one: curl downloads it, gpgv and debian-archive-keyring check the InRelease signature, xz-utils
 # unpacks Packages.xz, patchelf points the kernel at the newer libc6 fetched with it.
+# iproute2: the network tests make their own network namespaces and links with `ip`.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
-                   user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf)
+                   user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
+                   iproute2)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
