@@ -18,18 +18,33 @@ fn rlxc() -> Command {
     Command::new(RLXC)
 }
 
-/// `-s lxc.rootfs.path=DIR`: a rootfs this host has, standing in for the seed's.
-fn with_rootfs(dir: &Path) -> [String; 2] {
-    ["-s".into(), format!("lxc.rootfs.path={}", dir.display())]
+/// `-s lxc.rootfs.path=DIR -s lxc.net.0.type=empty`: a rootfs this host has and no network,
+/// standing in for the seed's rootfs and its bridge br0.
+fn with_rootfs(dir: &Path) -> [String; 4] {
+    [
+        "-s".into(),
+        format!("lxc.rootfs.path={}", dir.display()),
+        "-s".into(),
+        "lxc.net.0.type=empty".into(),
+    ]
 }
 
 #[test]
 fn check_accepts_the_seed_config_and_names_every_legacy_key() {
-    // As written, it names the wiki author's rootfs, which this host lacks: start would
-    // refuse it, so check does, at its line.
+    // As written, it names the wiki author's bridge and rootfs, which this host lacks:
+    // start would refuse them, so check does, at their lines.
     rlxc()
         .args(["config", "check", "-f"])
         .arg(seed())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "funtoo0.conf:59: lxc.net.0.link = br0: no such interface on this host",
+        ));
+    rlxc()
+        .args(["config", "check", "-f"])
+        .arg(seed())
+        .args(["-s", "lxc.net.0.type=empty"])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(

@@ -93,6 +93,9 @@ pub enum Error {
     /// A setting the configuration asks for that cannot be applied.
     #[error("lxc.net.{index}: {reason}")]
     Config { index: u32, reason: String },
+    /// `lxc.net.N.link` names an interface the host does not have.
+    #[error("lxc.net.{index}.link = {link}: no such interface on this host")]
+    NoSuchLink { index: u32, link: String },
 }
 
 impl Error {

@@ -27,17 +27,46 @@ pub use phys::PhysRecord;
 pub use recover::recover;
 
 /// What a start refuses of the networks before it makes anything (the same checks the
-/// attach makes): settings rlxc does not implement.
+/// attach makes): settings rlxc does not implement, and a `lxc.net.N.link` this host (the
+/// caller's network namespace, where the monitor makes the host side) does not have.
 pub fn check(networks: &BTreeMap<u32, Network>) -> Result<(), Error> {
+    let mut netlink = None;
     for (index, net) in networks {
-        if net.net_type == Some(rlxc_config::values::NetType::Veth) {
+        if net.net_type == Some(NetType::Veth) {
             veth::refuse_unsupported(*index, net)?;
         }
         if net.ipv6_gateway == Some(rlxc_config::values::Ipv6Gateway::Auto) {
             return Err(inside::ipv6_gateway_auto(*index));
         }
+        if let Some(link) = net.link.as_deref().filter(|_| uses_a_host_link(net)) {
+            let netlink = match &mut netlink {
+                Some(netlink) => netlink,
+                None => netlink.insert(Netlink::open()?),
+            };
+            match link::index_by_name(netlink, link) {
+                Ok(_) => {}
+                Err(Error::Kernel { source, .. })
+                    if source.raw_os_error() == Some(libc::ENODEV) =>
+                {
+                    return Err(Error::NoSuchLink {
+                        index: *index,
+                        link: link.to_string(),
+                    })
+                }
+                Err(error) => return Err(error),
+            }
+        }
     }
     Ok(())
+}
+
+/// The types whose `link` names an interface of the host: the bridge of a veth, the lower
+/// device of a macvlan, vlan or ipvlan, the NIC a phys lends.
+fn uses_a_host_link(net: &Network) -> bool {
+    matches!(
+        net.net_type,
+        Some(NetType::Veth | NetType::Macvlan | NetType::Vlan | NetType::Ipvlan | NetType::Phys)
+    )
 }
 
 /// The alias rlxc gives the host links it makes: `rlxc:CONTAINER:INDEX`. A link found with a

@@ -134,6 +134,9 @@ impl LaunchError {
             LaunchError::Network(rlxc_net::Error::Config { index, .. }) => {
                 Some(format!("lxc.net.{index}"))
             }
+            LaunchError::Network(rlxc_net::Error::NoSuchLink { index, .. }) => {
+                Some(format!("lxc.net.{index}.link"))
+            }
             LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
             LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
             LaunchError::Start { key, .. } => key.clone(),
