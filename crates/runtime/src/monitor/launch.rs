@@ -253,7 +253,6 @@ pub(super) fn fork_monitor(
             for notice in log.install() {
                 let _ = rustix::io::write(&status_write, format!("WARN {notice}\n").as_bytes());
             }
-            let effective = crate::state::Effective::of(&launch.spec);
             let mut peer = peer;
             if let Some(peer) = &mut peer {
                 peer.make_raw();
@@ -262,7 +261,6 @@ pub(super) fn fork_monitor(
                 plan,
                 rootfs_plan,
                 cgroups: &cgroup_plan,
-                effective: &effective,
                 console_peer: peer.as_ref(),
             };
             let code = monitor_main(launch, recipe, monitor_cgroup, &lock, status_write, mode);
@@ -312,8 +310,6 @@ struct Recipe<'a> {
     plan: &'a InitPlan,
     rootfs_plan: &'a RootfsPlan,
     cgroups: &'a CgroupPlan,
-    /// What the state file records of the config, worked out once for every (re)start.
-    effective: &'a crate::state::Effective,
     /// `lxc.console.path = DEVICE`, opened once for every (re)start.
     console_peer: Option<&'a ConsolePeer>,
 }
@@ -762,7 +758,9 @@ fn start(
             .procview
             .as_ref()
             .is_some_and(|server| server.answers_sysinfo()),
-        effective: Some(recipe.effective.clone()),
+        // Rendered for the state file and let go: the monitor does not keep it for the
+        // container's life (it is worked out again at a reboot).
+        effective: Some(crate::state::Effective::of(&launch.spec)),
     };
     if let Some(network) = &made.network {
         network.record(&mut state);

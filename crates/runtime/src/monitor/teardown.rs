@@ -34,7 +34,6 @@ pub(crate) struct Made {
     /// The container's namespaces, held for its stop hooks (`/proc/MONITOR/fd/N`, as LXC
     /// hands them over) when it has any; let go of once they have run.
     pub namespaces: Vec<(&'static str, std::os::fd::OwnedFd)>,
-    state: Option<StateFile>,
 }
 
 impl Made {
@@ -48,7 +47,6 @@ impl Made {
             network: None,
             procview: None,
             namespaces: Vec::new(),
-            state: None,
         }
     }
 
@@ -59,9 +57,10 @@ impl Made {
             .unwrap_or_default()
     }
 
-    pub fn write_state(&mut self, state: StateFile) -> Result<(), crate::state::StateError> {
+    /// Writes the state file; the monitor keeps no copy (nothing reads it back, and the
+    /// effective config in it would stay in the monitor's memory for the container's life).
+    pub fn write_state(&self, state: StateFile) -> Result<(), crate::state::StateError> {
         state.write(&self.paths.state_file())?;
-        self.state = Some(state);
         Ok(())
     }
 
