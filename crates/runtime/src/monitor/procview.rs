@@ -7,6 +7,19 @@ use super::launch::Launch;
 use crate::procview::{self, ViewRequest};
 use crate::spawn::{InitPlan, MountedView};
 
+/// Why a start's /proc view failed (`lxc.procview`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcViewError {
+    /// `lxc.procview = 1` and the host cannot serve it.
+    #[error(transparent)]
+    Unavailable(#[from] procview::Unavailable),
+    #[error("lxc.procview: /dev/fuse: {0}")]
+    Device(#[source] std::io::Error),
+    #[error("lxc.procview: starting the server: {0}")]
+    Server(#[source] std::io::Error),
+}
+
 /// The /proc view of one start: the FUSE device the monitor opened and what the child is
 /// asked to bind.
 pub(super) struct ProcViewStart {
@@ -25,12 +38,12 @@ impl ProcViewStart {
         launch: &Launch,
         plan: &InitPlan,
         warnings: &mut Vec<String>,
-    ) -> Result<Option<ProcViewStart>, String> {
+    ) -> Result<Option<ProcViewStart>, ProcViewError> {
         let setting = launch.spec.procview;
         let device = match procview::open_device(setting) {
             Ok(Some(device)) => device,
             Ok(None) => return Ok(None),
-            Err(e) if setting == Some(true) => return Err(e.to_string()),
+            Err(e) if setting == Some(true) => return Err(e.into()),
             Err(e) => {
                 warnings.push(format!("{e}; the container sees the kernel's /proc files"));
                 return Ok(None);
@@ -58,7 +71,7 @@ impl ProcViewStart {
         cgroups: Option<&rlxc_cgroup::ContainerCgroups>,
         init_pid: i32,
         mounted: MountedView,
-    ) -> Result<procview::Server, String> {
+    ) -> Result<procview::Server, ProcViewError> {
         let config = procview::ServerConfig {
             sources: procview::Sources::new(
                 cgroups.map(|c| c.paths().to_vec()).unwrap_or_default(),
@@ -73,12 +86,9 @@ impl ProcViewStart {
         };
         let device = match mounted.device {
             Some(device) => device,
-            None => self
-                .device
-                .try_clone()
-                .map_err(|e| format!("lxc.procview: /dev/fuse: {e}"))?,
+            None => self.device.try_clone().map_err(ProcViewError::Device)?,
         };
         procview::Server::start(device, mounted.sysinfo, config, &launch.paths.name)
-            .map_err(|e| format!("lxc.procview: starting the server: {e}"))
+            .map_err(ProcViewError::Server)
     }
 }

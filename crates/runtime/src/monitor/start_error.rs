@@ -41,9 +41,9 @@ pub enum StartError {
     CgroupOwnership(#[source] rlxc_cgroup::Error),
     #[error("{0}")]
     CgroupEntry(#[source] rlxc_cgroup::Error),
-    /// The /proc view (`lxc.procview`); its module reports its causes as text.
+    /// The /proc view (`lxc.procview`).
     #[error("{0}")]
-    ProcView(String),
+    ProcView(#[source] super::procview::ProcViewError),
     #[error("holding the namespaces for lxc.hook.stop: {0}")]
     HoldNamespaces(#[source] std::io::Error),
     #[error("{0}")]
