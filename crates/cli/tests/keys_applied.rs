@@ -3,13 +3,17 @@
 //! attached commands), `lxc.sched.core` (a core-scheduling cookie of the container's own, or
 //! a refused start where the kernel has no core scheduling), `lxc.rootfs.mount` (where the
 //! rootfs is bound before the pivot, as the mount hooks see it), `lxc.tty.dir` (the ttys
-//! and console under `/dev/DIR/`, still reached by `rlxc console`).
+//! and console under `/dev/DIR/`, still reached by `rlxc console`),
+//! `lxc.cgroup.dir.monitor.pivot` (where the monitor ends), and keys set by `start -s`
+//! (held by the verbs that come later).
 
 mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
+
+use predicates::prelude::*;
 
 use support::{assert_ok, World, RLXC};
 
@@ -353,5 +357,123 @@ fn tty_dir_puts_the_ttys_in_dev_lxc_and_the_console_still_reaches_them() {
     let _ = console.kill();
     let _ = console.wait();
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
+
+/// `lxc.cgroup.dir.monitor.pivot`: at the container's end the monitor moves to that cgroup
+/// (made below the cgroup rlxc runs in), so its own cgroup goes before it exits; a post-stop
+/// hook, run after the move, is born there.
+#[test]
+fn the_monitor_ends_in_its_pivot_cgroup_and_its_own_goes() {
+    let world = World::new();
+    let name = world.busybox("monpivot");
+    let pivot = format!("rlxc-test-pivot-{name}");
+    let record = world.dir.path().join("post-stop.cgroup");
+    let hook = world.dir.path().join("post-stop.sh");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh
+cat /proc/self/cgroup > {}
+",
+            record.display()
+        ),
+    )
+    .expect("hook");
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.cgroup.dir.monitor.pivot = {pivot}\nlxc.hook.post-stop = {}\n",
+            hook.display()
+        ),
+    );
+    // The pivot cgroups the monitor makes go with the test, pass or fail.
+    let ours = std::fs::read_to_string("/proc/self/cgroup").expect("cgroup");
+    let unified_home = support::unified_cgroup_dir(std::process::id() as i32);
+    struct Remove(Vec<std::path::PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for dir in &self.0 {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
+    let _remove = Remove(vec![unified_home.join(&pivot)]);
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    let seen = std::fs::read_to_string(&record).expect("post-stop hook ran");
+    let unified_line = seen
+        .lines()
+        .find(|line| line.starts_with("0::"))
+        .expect("a cgroup2 line");
+    let our_unified = ours
+        .lines()
+        .find(|line| line.starts_with("0::"))
+        .expect("our cgroup2 line");
+    assert_eq!(
+        unified_line,
+        format!("{}/{pivot}", our_unified.trim_end_matches('/')),
+        "the post-stop hook (the monitor's child) is not in the pivot"
+    );
+    assert!(unified_home.join(&pivot).is_dir());
+    world.assert_nothing_left(&name);
+}
+
+/// What `start -s` changed holds for the verbs that come later: `stop` sends the halt signal
+/// the container started with, `attach` runs as its `lxc.init.uid`, `info -c` shows its
+/// values; the config file, which says otherwise, is not read again.
+#[test]
+fn a_starts_overrides_hold_for_stop_attach_and_info() {
+    let world = World::new();
+    let name = world.busybox("overrides");
+    let init = world.rootfs(&name).join("sbin/signal-init");
+    std::fs::write(
+        &init,
+        "#!/bin/sh\ntrap 'echo USR1 >/tmp/got; exit 0' USR1\ntrap 'echo PWR >/tmp/got; exit 0' PWR\n\
+         while :; do sleep 600 & wait; done\n",
+    )
+    .expect("init");
+    std::fs::set_permissions(&init, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    world
+        .rlxc(&[
+            "start",
+            "-n",
+            &name,
+            "-s",
+            "lxc.init.cmd=/sbin/signal-init",
+            "-s",
+            "lxc.signal.halt=SIGUSR1",
+            "-s",
+            "lxc.init.uid=1000",
+        ])
+        .assert()
+        .success();
+    world
+        .rlxc(&["info", "-n", &name, "-c", "lxc.signal.halt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("lxc.signal.halt = SIGUSR1"));
+    world
+        .rlxc(&[
+            "attach",
+            "-n",
+            &name,
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo $(id -u)",
+        ])
+        .assert()
+        .success()
+        .stdout("1000\n");
+    world
+        .rlxc(&["stop", "-n", &name, "-t", "30"])
+        .assert()
+        .success();
+    let got = std::fs::read_to_string(world.rootfs(&name).join("tmp/got")).expect("init's record");
+    assert_eq!(got, "USR1\n", "stop sent the config file's halt signal");
     world.assert_nothing_left(&name);
 }

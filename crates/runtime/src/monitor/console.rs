@@ -10,6 +10,12 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+use rlxc_config::ContainerSpec;
+
+use super::launch_error::LaunchError;
+use super::start_error::StartError;
+use crate::spawn::PtyMasters;
+
 /// One pty the monitor holds: index 0 is the console, N is ttyN.
 #[derive(Debug)]
 pub(crate) struct Pty {
@@ -259,6 +265,59 @@ fn pass_to(master: &mut File, source: &mut impl Read) -> bool {
         Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => true,
         Err(_) => false,
     }
+}
+
+/// `lxc.console.path = DEVICE`: the peer the console is relayed to, opened for a start.
+pub(super) fn open_console_peer(spec: &ContainerSpec) -> Result<Option<ConsolePeer>, LaunchError> {
+    let Some(path) = spec.console.path.as_deref().filter(|p| *p != "none") else {
+        return Ok(None);
+    };
+    ConsolePeer::open(Path::new(path))
+        .map(Some)
+        .map_err(|reason| LaunchError::ConsolePath {
+            path: path.to_string(),
+            reason,
+        })
+}
+
+pub(super) fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, StartError> {
+    let Some(path) = &spec.console.logfile else {
+        return Ok(None);
+    };
+    let limit = spec.console.size.map(|size| match size {
+        rlxc_config::spec::ConsoleSize::Auto => 128 * 1024,
+        rlxc_config::spec::ConsoleSize::Bytes(bytes) => bytes.0.max(4096),
+    });
+    let rotate = spec.console.rotate.unwrap_or(false);
+    ConsoleLog::open(PathBuf::from(path), limit, rotate)
+        .map(Some)
+        .map_err(|source| StartError::ConsoleLog {
+            path: path.clone(),
+            source,
+        })
+}
+
+pub(super) fn pty_list(
+    masters: PtyMasters,
+    log: Option<ConsoleLog>,
+    peer: Option<&ConsolePeer>,
+) -> Vec<Pty> {
+    let mut ptys = Vec::new();
+    if let Some(console) = masters.console {
+        let mut pty = Pty::new(0, console);
+        pty.log = log;
+        if let Some(peer) = peer {
+            peer.attach_to(&mut pty);
+        }
+        ptys.push(pty);
+    }
+    for (i, tty) in masters.ttys.into_iter().enumerate() {
+        ptys.push(Pty::new(i as u32 + 1, tty));
+    }
+    for pty in &ptys {
+        let _ = rustix::io::ioctl_fionbio(&pty.master, true);
+    }
+    ptys
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@ use rlxc_cgroup::{CgroupLayout, Placement};
 use rlxc_config::ContainerSpec;
 
 use super::cgroups::{CgroupPlan, MonitorCgroup};
-use super::console::{ConsoleLog, ConsolePeer, PeerError, Pty};
+use super::console::{open_console_log, open_console_peer, pty_list, ConsolePeer};
+use super::end::{hold_namespaces, log_init_end, stop_container};
 use super::event_loop::{EventLoop, InitExit};
+pub use super::launch_error::LaunchError;
 use super::log::{LogRequest, MonitorLog};
 use super::procview::ProcViewStart;
 use super::start_error::{StartError, StartFailure};
@@ -47,123 +49,6 @@ pub struct Launch {
     pub daemonize: bool,
     /// The command's `-o`, `-l`, `-q`: where the monitor logs, over `lxc.log.*`.
     pub log: LogRequest,
-}
-
-/// Why a start did not reach RUNNING.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LaunchError {
-    #[error("{name} is already running")]
-    AlreadyRunning { name: String },
-    #[error(transparent)]
-    Plan(#[from] spawn::PlanError),
-    #[error(transparent)]
-    Rootfs(#[from] rootfs::RootfsError),
-    #[error(transparent)]
-    Userns(#[from] crate::userns::UsernsCheckError),
-    #[error(transparent)]
-    Share(#[from] spawn::share::ShareError),
-    #[error(transparent)]
-    Network(#[from] rlxc_net::Error),
-    #[error(
-        "lxc.cgroup.devices.*: the rules deny /dev/ptmx (c 5:2) or the pty slaves (c 136:*), \
-         so the container's console and ttys cannot be allocated; allow them (`c 5:2 rwm` and \
-         `c 136:* rwm`, as LXC's common.conf does) or set lxc.console.path = none and \
-         lxc.tty.max = 0"
-    )]
-    PtysDenied,
-    /// `lxc.console.path` names no terminal this host can relay the console to.
-    #[error("lxc.console.path = {path}: {reason}")]
-    ConsolePath { path: String, reason: PeerError },
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("forking the monitor: {0}")]
-    Fork(std::io::Error),
-    #[error(transparent)]
-    CgroupDir(#[from] super::cgroups::CgroupDirError),
-    /// The host's cgroups, or the monitor's own, before the monitor exists.
-    #[error("cgroups: {0}")]
-    Cgroups(rlxc_cgroup::Error),
-    #[error("the monitor's cgroup: {0}")]
-    MonitorCgroup(rlxc_cgroup::Error),
-    /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened.
-    #[error("{origin} {path}: cannot open the log file: {reason}")]
-    LogFile {
-        origin: &'static str,
-        path: PathBuf,
-        reason: std::io::Error,
-    },
-    /// `execute`'s front ended on a signal that its frozen command gets only once thawed.
-    #[error(
-        "{name} is FROZEN: signal {signal} was passed on and reaches the command once it is \
-         thawed; not waiting for that (the command runs on under its monitor: rlxc unfreeze \
-         -n {name}, or rlxc stop -n {name} -k)"
-    )]
-    FrozenInterrupted { name: String, signal: i32 },
-    /// A step of the monitor's start failed; `key` (and `value`, where several lines may
-    /// set the key) name the config line it was about.
-    #[error("{step}: {message}")]
-    Start {
-        step: String,
-        key: Option<String>,
-        value: Option<String>,
-        message: String,
-    },
-    /// The monitor's own report of what went wrong, outside the start's steps.
-    #[error("{0}")]
-    Monitor(String),
-}
-
-impl LaunchError {
-    /// The config key the error is about, where the validation knows one: the CLI points at
-    /// its origin (file:line) with it.
-    pub fn config_key(&self) -> Option<String> {
-        match self {
-            LaunchError::Plan(error) => Some(error.config_key().to_string()),
-            LaunchError::Rootfs(error) => error.config_key().map(str::to_string),
-            LaunchError::Userns(crate::userns::UsernsCheckError::SysfsWithHostNetwork) => {
-                Some("lxc.mount.auto".into())
-            }
-            LaunchError::Userns(_) => Some("lxc.idmap".into()),
-            LaunchError::Share(error) => Some(error.config_key()),
-            LaunchError::Network(rlxc_net::Error::Config { index, .. }) => {
-                Some(format!("lxc.net.{index}"))
-            }
-            LaunchError::Network(rlxc_net::Error::NoSuchLink { index, .. }) => {
-                Some(format!("lxc.net.{index}.link"))
-            }
-            LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
-            LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
-            LaunchError::Start { key, .. } => key.clone(),
-            LaunchError::CgroupDir(error) => Some(error.config_key().to_string()),
-            _ => None,
-        }
-    }
-
-    /// The value of [`Self::config_key`]'s line, where the key is one of a list (a mount
-    /// entry, a hook): the CLI then finds the very line that set it.
-    pub fn config_value(&self) -> Option<&str> {
-        match self {
-            LaunchError::Start { value, .. } => value.as_deref(),
-            _ => None,
-        }
-    }
-}
-
-impl From<StartFailure> for LaunchError {
-    fn from(failure: StartFailure) -> LaunchError {
-        LaunchError::Start {
-            step: failure.step,
-            key: failure.key,
-            value: failure.value,
-            message: failure.message,
-        }
-    }
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LaunchError + 'a {
@@ -535,74 +420,9 @@ fn unshare_mounts(spec: &ContainerSpec) -> Result<(), StartError> {
         .map_err(|e| StartError::MonitorUnshare(e.into()))
 }
 
-/// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
-/// undo the stop; it is logged.
-fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
-    let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
-    context.target = Some(target);
-    let monitor = rustix::process::getpid().as_raw_nonzero();
-    context.namespaces = made
-        .namespaces
-        .iter()
-        .map(|(ns, fd)| (*ns, format!("/proc/{monitor}/fd/{}", fd.as_raw_fd())))
-        .collect();
-    if let Err(e) = hooks::run_point(&launch.spec, HookPoint::Stop, &context) {
-        crate::log_error!("{e}");
-    }
-    made.namespaces.clear();
-    if target == "reboot" {
-        made.undo_container();
-    } else {
-        made.undo();
-    }
-    if let Err(e) = hooks::run_point(&launch.spec, HookPoint::PostStop, &context) {
-        crate::log_error!("{e}");
-    }
-    if target == "stop" {
-        crate::log_info!("stopped");
-        if launch.spec.ephemeral == Some(true) {
-            destroy_ephemeral(launch);
-        }
-    }
-}
-
 fn log_running(made: &Made) {
     let init = made.init.map_or(0, |init| init.pid);
     crate::log_info!("RUNNING: init is pid {init}");
-}
-
-/// How init ended (LXC logs it at INFO too), or the monitor's own failure.
-fn log_init_end(exit: &std::io::Result<InitExit>) {
-    match exit {
-        Ok(InitExit::Exited(code)) => crate::log_info!("init exited with status {code}"),
-        Ok(InitExit::Signaled(signal)) => crate::log_info!(
-            "init was ended by signal {signal} ({})",
-            rlxc_config::values::Signal(*signal)
-        ),
-        Err(e) => crate::log_error!("monitor: {e}; stopping the container"),
-    }
-}
-
-/// `lxc.ephemeral = 1`: the container is destroyed once it has stopped, as `rlxc destroy`
-/// would (destroy hooks, then its directory; a rootfs outside it is left alone). Before the
-/// monitor's end, so a `stop` that waits for it returns with the container gone.
-fn destroy_ephemeral(launch: &Launch) {
-    let paths = &launch.paths;
-    if !paths.dir().exists() {
-        // Started from a config elsewhere (`--rcfile`): there is no container to remove.
-        return;
-    }
-    match crate::create::destroy(paths, crate::create::DestroyOptions::default()) {
-        Ok(report) if report.removed => {
-            crate::log_info!("lxc.ephemeral: destroyed {}", paths.dir().display());
-        }
-        Ok(report) => crate::log_error!(
-            "lxc.ephemeral: {} was not removed entirely (mount points left: {:?})",
-            paths.dir().display(),
-            report.mount_points
-        ),
-        Err(error) => crate::log_error!("lxc.ephemeral: destroying {}: {error}", paths.name),
-    }
 }
 
 /// The start recipe. Every resource goes into `made` as soon as it exists.
@@ -777,29 +597,6 @@ fn start(
     Ok(event_loop)
 }
 
-/// Opens init's namespaces that the container has of its own, by LXC's names, so that stop
-/// hooks can enter them after init is gone.
-fn hold_namespaces(pid: i32, clone_flags: u64) -> std::io::Result<Vec<(&'static str, OwnedFd)>> {
-    const NAMESPACES: [(&str, u64); 8] = [
-        ("mnt", libc::CLONE_NEWNS as u64),
-        ("user", libc::CLONE_NEWUSER as u64),
-        ("pid", libc::CLONE_NEWPID as u64),
-        ("uts", libc::CLONE_NEWUTS as u64),
-        ("ipc", libc::CLONE_NEWIPC as u64),
-        ("net", libc::CLONE_NEWNET as u64),
-        ("cgroup", libc::CLONE_NEWCGROUP as u64),
-        ("time", spawn::CLONE_NEWTIME),
-    ];
-    NAMESPACES
-        .into_iter()
-        .filter(|(_, flag)| clone_flags & flag != 0)
-        .map(|(ns, _)| {
-            let file = File::open(format!("/proc/{pid}/ns/{ns}"))?;
-            Ok((ns, OwnedFd::from(file)))
-        })
-        .collect()
-}
-
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, StartError> {
     let socket = paths.socket();
     let _ = fs::remove_file(&socket);
@@ -812,35 +609,6 @@ fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, Start
 }
 
 /// `lxc.console.path = DEVICE` (not `none`): the host terminal the console is relayed to.
-fn open_console_peer(spec: &ContainerSpec) -> Result<Option<ConsolePeer>, LaunchError> {
-    let Some(path) = spec.console.path.as_deref().filter(|p| *p != "none") else {
-        return Ok(None);
-    };
-    ConsolePeer::open(Path::new(path))
-        .map(Some)
-        .map_err(|reason| LaunchError::ConsolePath {
-            path: path.to_string(),
-            reason,
-        })
-}
-
-fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, StartError> {
-    let Some(path) = &spec.console.logfile else {
-        return Ok(None);
-    };
-    let limit = spec.console.size.map(|size| match size {
-        rlxc_config::spec::ConsoleSize::Auto => 128 * 1024,
-        rlxc_config::spec::ConsoleSize::Bytes(bytes) => bytes.0.max(4096),
-    });
-    let rotate = spec.console.rotate.unwrap_or(false);
-    ConsoleLog::open(PathBuf::from(path), limit, rotate)
-        .map(Some)
-        .map_err(|source| StartError::ConsoleLog {
-            path: path.clone(),
-            source,
-        })
-}
-
 /// `lxc.proc.FILE = VALUE`: written to `/proc/PID/FILE` of the container's first process from
 /// the host, before it may go on (so `oom_score_adj` and the like hold from init's start).
 fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), StartError> {
@@ -866,25 +634,6 @@ fn setup_filesystem(
         console: outcome.ptys.console,
         ttys: outcome.ptys.ttys,
     })
-}
-
-fn pty_list(masters: PtyMasters, log: Option<ConsoleLog>, peer: Option<&ConsolePeer>) -> Vec<Pty> {
-    let mut ptys = Vec::new();
-    if let Some(console) = masters.console {
-        let mut pty = Pty::new(0, console);
-        pty.log = log;
-        if let Some(peer) = peer {
-            peer.attach_to(&mut pty);
-        }
-        ptys.push(pty);
-    }
-    for (i, tty) in masters.ttys.into_iter().enumerate() {
-        ptys.push(Pty::new(i as u32 + 1, tty));
-    }
-    for pty in &ptys {
-        let _ = rustix::io::ioctl_fionbio(&pty.master, true);
-    }
-    ptys
 }
 
 /// Blocks the signals the monitor forwards to init and returns a signalfd for them. Done after

@@ -5,9 +5,11 @@
 mod cgroups;
 mod console;
 pub mod control;
+mod end;
 mod event_loop;
 mod execute;
 mod launch;
+mod launch_error;
 mod log;
 mod network;
 mod procview;
