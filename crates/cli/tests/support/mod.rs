@@ -8,6 +8,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod guest;
 pub mod idmap;
 
 pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");

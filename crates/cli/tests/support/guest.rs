@@ -1,0 +1,151 @@
+//! Real distributions for the guest tests: Debian 12 root filesystems made by debootstrap once
+//! per machine, cached outside the repo (`/var/cache/rlxc-test/guests/NAME`), and a
+//! copy-on-write view of one per test (an overlay mount), so tests boot, change and throw
+//! away their guest in parallel without touching the cache.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CACHE: &str = "/var/cache/rlxc-test/guests";
+/// In a finished guest only: a debootstrap cut short leaves none, and is made again.
+const COMPLETE: &str = ".rlxc-guest-complete";
+
+/// The guests the tests boot, each as an admin would debootstrap it.
+#[derive(Debug, Clone, Copy)]
+pub enum Guest {
+    /// Debian 12 booting systemd, as issue #19 measures LXC with.
+    Systemd,
+    /// Debian 12 booting sysvinit with OpenRC, as in the seed.
+    OpenRc,
+}
+
+impl Guest {
+    fn name(self) -> &'static str {
+        match self {
+            Guest::Systemd => "bookworm-systemd",
+            Guest::OpenRc => "bookworm-openrc",
+        }
+    }
+
+    fn packages(self) -> &'static str {
+        match self {
+            Guest::Systemd => "systemd-sysv,iproute2,procps,dbus,ifupdown",
+            Guest::OpenRc => "sysvinit-core,openrc,iproute2,procps,ifupdown",
+        }
+    }
+
+    /// The cached root filesystem, made now if this machine has none yet. Concurrent tests
+    /// wait for the one that makes it (a lock next to it); a failure to make it fails the
+    /// test, with debootstrap's output.
+    pub fn cached_rootfs(self) -> PathBuf {
+        std::fs::create_dir_all(CACHE).expect("creating the guest cache");
+        let rootfs = Path::new(CACHE).join(self.name());
+        let lock = File::create(Path::new(CACHE).join(format!("{}.lock", self.name())))
+            .expect("creating the guest cache's lock");
+        lock.lock().expect("locking the guest cache");
+        if !rootfs.join(COMPLETE).exists() {
+            make_rootfs(self, &rootfs);
+        }
+        rootfs
+    }
+
+    /// A private, writable view of the guest for one test, unmounted and removed when dropped.
+    pub fn overlay(self) -> Overlay {
+        let lower = self.cached_rootfs();
+        let dir = tempfile::Builder::new()
+            .prefix("rlxc-guest-")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        for sub in ["upper", "work", "rootfs"] {
+            std::fs::create_dir(dir.path().join(sub)).expect("overlay directories");
+        }
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            dir.path().join("upper").display(),
+            dir.path().join("work").display()
+        );
+        let status = Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o", &options])
+            .arg(dir.path().join("rootfs"))
+            .status()
+            .expect("running mount");
+        assert!(status.success(), "mounting the guest's overlay failed");
+        Overlay { dir }
+    }
+}
+
+/// debootstrap into a temporary name, then renamed: the cache never holds half a guest.
+fn make_rootfs(guest: Guest, rootfs: &Path) {
+    let partial = rootfs.with_extension("partial");
+    if partial.exists() {
+        std::fs::remove_dir_all(&partial).expect("removing a debootstrap cut short");
+    }
+    if rootfs.exists() {
+        std::fs::remove_dir_all(rootfs).expect("removing an unfinished guest");
+    }
+    eprintln!(
+        "making the {} guest with debootstrap (once per machine, into {CACHE})",
+        guest.name()
+    );
+    let output = Command::new("debootstrap")
+        .args([
+            "--variant=minbase",
+            &format!("--include={}", guest.packages()),
+            "bookworm",
+        ])
+        .arg(&partial)
+        .arg(debian_mirror())
+        .output()
+        .expect("running debootstrap (is it installed? scripts/lib.sh installs it)");
+    assert!(
+        output.status.success(),
+        "debootstrap of {} failed: {}\n{}",
+        guest.name(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    File::create(partial.join(COMPLETE)).expect("marking the guest complete");
+    std::fs::rename(&partial, rootfs).expect("moving the guest into place");
+}
+
+/// `RLXC_DEBIAN_MIRROR`, else the Debian mirror this machine's apt uses, else Debian's CDN.
+fn debian_mirror() -> String {
+    if let Ok(mirror) = std::env::var("RLXC_DEBIAN_MIRROR") {
+        return mirror;
+    }
+    let mut sources = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(entries) = std::fs::read_dir("/etc/apt/sources.list.d") {
+        sources.extend(entries.flatten().map(|entry| entry.path()));
+    }
+    sources
+        .iter()
+        .filter_map(|path| std::fs::read_to_string(path).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter(|word| word.starts_with("http") && word.trim_end_matches('/').ends_with("/debian"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap_or_else(|| "http://deb.debian.org/debian".to_owned())
+}
+
+/// One test's view of a guest: `rootfs()` is what `lxc.rootfs.path` names.
+pub struct Overlay {
+    dir: tempfile::TempDir,
+}
+
+impl Overlay {
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+}
+
+impl Drop for Overlay {
+    fn drop(&mut self) {
+        // Detached: a container still starting or stopping keeps it busy a moment longer.
+        let _ = rustix::mount::unmount(&self.rootfs(), rustix::mount::UnmountFlags::DETACH);
+    }
+}
