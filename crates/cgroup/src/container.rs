@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
 
-use crate::cgroupfs::{CgroupFs, RealFs};
+use crate::cgroupfs::{CgroupFs, CreatedDirs, RealFs};
 use crate::create::{self, CgroupRequest};
-use crate::delegate::V2Delegation;
+use crate::delegate::{self, V2Delegation};
 use crate::files::{self, check_key, read_procs_below};
 use crate::own::OwnCgroups;
 use crate::{kill, remove, CgroupLayout, Error};
@@ -47,12 +47,20 @@ pub struct LeafRecord {
     /// The v1 controllers of its hierarchy (none for cgroup2).
     #[serde(default)]
     pub controllers: Vec<String>,
+    /// The container's inner cgroup below `dir` (see [`ContainerCgroups::inner`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inner: Option<PathBuf>,
 }
 
 /// The cgroups of one container: a directory in every v1 hierarchy that has a controller
 /// (and systemd's named one) and one in the cgroup2 hierarchy, all below the cgroup the
 /// creating process ran in. Dropping it leaves the cgroups in place; [`Self::remove`]
 /// removes them (the monitor keeps this in its undo list).
+///
+/// With an *inner* cgroup (`lxc.cgroup.dir.container.inner`) the limits stay on these
+/// directories and the processes go one level down, into the inner cgroup, which becomes the
+/// root of the container's cgroup namespace: the container may then own the whole tree it
+/// sees (systemd makes its slices there) without reaching a limit the host set.
 #[derive(Debug)]
 pub struct ContainerCgroups {
     /// Every directory created, parents before children.
@@ -63,6 +71,8 @@ pub struct ContainerCgroups {
     /// The v1 controllers of each leaf, where known (made here, not reopened): the key
     /// `memory.max` is looked for in the memory hierarchy's leaf first.
     controllers: Vec<Vec<String>>,
+    /// The inner cgroup's name, the same below every leaf.
+    inner: Option<PathBuf>,
 }
 
 impl ContainerCgroups {
@@ -98,12 +108,52 @@ impl ContainerCgroups {
             leaves,
             delegation,
             controllers: Vec::new(),
+            inner: None,
         }
+    }
+
+    fn with_inner(mut self, inner: Option<PathBuf>) -> Self {
+        self.inner = inner;
+        self
     }
 
     pub(crate) fn with_controllers(mut self, controllers: Vec<Vec<String>>) -> Self {
         self.controllers = controllers;
         self
+    }
+
+    /// Makes the inner cgroup `inner` below the container's in every hierarchy; from now on
+    /// processes enter there (see the type's docs). Called once the limits are written: a v1
+    /// devices cgroup refuses a deny-all once it has children, which inherit its rules when
+    /// made. On cgroup2 the delegated controllers are passed down to it. On failure what
+    /// this call made is removed again.
+    pub fn make_inner(&mut self, inner: &Path) -> Result<(), Error> {
+        self.make_inner_with(inner, &RealFs)
+    }
+
+    pub(crate) fn make_inner_with(&mut self, inner: &Path, fs: &dyn CgroupFs) -> Result<(), Error> {
+        create::check_inner_name(inner)?;
+        let mut made = CreatedDirs::new(fs);
+        for (dir, unified) in &self.leaves {
+            if *unified {
+                let access = delegate::Access::MayEnable { is_caller: false };
+                let mut passed = V2Delegation::default();
+                let wanted = self.delegation.enabled.clone();
+                self.delegation.enabled =
+                    delegate::enable_in(dir, &wanted, access, fs, &mut passed)?;
+                self.delegation.not_delegated.extend(passed.not_delegated);
+            }
+            let child = dir.join(inner);
+            if !create::make_path_step(&child, fs, &mut made)? {
+                return Err(create::already_exists(child));
+            }
+            if !*unified && child.join("cpuset.cpus").exists() {
+                create::inherit_cpuset(&child, fs)?;
+            }
+        }
+        self.paths.extend(made.commit());
+        self.inner = Some(inner.to_owned());
+        Ok(())
     }
 
     /// What a state file records of the leaves, for [`Self::reopen`].
@@ -115,6 +165,7 @@ impl ContainerCgroups {
                 dir: dir.clone(),
                 unified: *unified,
                 controllers: self.controllers.get(index).cloned().unwrap_or_default(),
+                inner: self.inner.clone(),
             })
             .collect()
     }
@@ -128,11 +179,14 @@ impl ContainerCgroups {
             return Self::from_paths(paths);
         }
         let controllers = leaves.iter().map(|leaf| leaf.controllers.clone()).collect();
+        let inner = leaves.iter().find_map(|leaf| leaf.inner.clone());
         let leaves = leaves
             .iter()
             .map(|leaf| (leaf.dir.clone(), leaf.unified))
             .collect();
-        Self::from_parts(paths, leaves, V2Delegation::default()).with_controllers(controllers)
+        Self::from_parts(paths, leaves, V2Delegation::default())
+            .with_controllers(controllers)
+            .with_inner(inner)
     }
 
     /// Reopens from recorded [`Self::paths`], for stop after a monitor crash. The deepest
@@ -157,17 +211,38 @@ impl ContainerCgroups {
         &self.paths
     }
 
-    /// The directory in each hierarchy that holds the container's processes.
+    /// The container's directory in each hierarchy: its limits, and its processes with
+    /// every cgroup below.
     pub fn leaves(&self) -> impl Iterator<Item = &Path> {
         self.leaves.iter().map(|(dir, _)| dir.as_path())
     }
 
-    /// The cgroup2 directory, if the host has that hierarchy.
+    /// The inner cgroup's name, where the container has one.
+    pub fn inner(&self) -> Option<&Path> {
+        self.inner.as_deref()
+    }
+
+    /// Where processes enter, in each hierarchy: the inner cgroup, or the leaf itself.
+    fn entries(&self) -> impl Iterator<Item = (PathBuf, bool)> + '_ {
+        self.leaves.iter().map(|(dir, unified)| match &self.inner {
+            Some(inner) => (dir.join(inner), *unified),
+            None => (dir.clone(), *unified),
+        })
+    }
+
+    /// The cgroup2 directory of the container, if the host has that hierarchy.
     pub fn unified_dir(&self) -> Option<&Path> {
         self.leaves
             .iter()
             .find(|(_, unified)| *unified)
             .map(|(dir, _)| dir.as_path())
+    }
+
+    /// The cgroup2 directory processes enter (the inner one, where there is one).
+    pub fn unified_entry(&self) -> Option<PathBuf> {
+        self.entries()
+            .find(|(_, unified)| *unified)
+            .map(|(dir, _)| dir)
     }
 
     /// Which requested cgroup2 controllers are usable, and why the others are not.
@@ -176,11 +251,13 @@ impl ContainerCgroups {
         &self.delegation
     }
 
-    /// An `O_DIRECTORY` fd of the cgroup2 directory for `clone3(CLONE_INTO_CGROUP)`.
+    /// An `O_DIRECTORY` fd of the cgroup2 directory processes enter, for
+    /// `clone3(CLONE_INTO_CGROUP)`.
     pub fn unified_fd(&self) -> Result<Option<OwnedFd>, Error> {
-        let Some(dir) = self.unified_dir() else {
+        let Some(dir) = self.unified_entry() else {
             return Ok(None);
         };
+        let dir = dir.as_path();
         let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
         rustix::fs::open(dir, flags, Mode::empty())
             .map(Some)
@@ -193,16 +270,17 @@ impl ContainerCgroups {
     /// Gives the container's cgroups to its root (host ids `uid`, `gid`) for an unprivileged
     /// container: see [`crate::chown`].
     pub fn give_to(&self, uid: u32, gid: u32) -> Result<(), Error> {
-        crate::chown::give_to(self.leaves(), uid, gid)
+        let entries: Vec<PathBuf> = self.entries().map(|(dir, _)| dir).collect();
+        crate::chown::give_to(entries.iter().map(PathBuf::as_path), uid, gid)
     }
 
     /// Writes `pid` into `cgroup.procs` of every hierarchy (or only of the v1 ones).
     pub fn add_process(&self, pid: i32, which: Placement) -> Result<(), Error> {
-        for (dir, unified) in &self.leaves {
-            if !which.includes(*unified) {
+        for (dir, unified) in self.entries() {
+            if !which.includes(unified) {
                 continue;
             }
-            files::write_key(dir, "cgroup.procs", &pid.to_string())?;
+            files::write_key(&dir, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())
     }
@@ -220,11 +298,11 @@ impl ContainerCgroups {
     /// skipped with [`Placement::V1Only`] (`clone3(CLONE_INTO_CGROUP)` avoids the lock there).
     pub fn self_entry(&self, which: Placement) -> Result<SelfEntry, Error> {
         let mut files = Vec::new();
-        for (dir, unified) in &self.leaves {
-            if !which.includes(*unified) {
+        for (dir, unified) in self.entries() {
+            if !which.includes(unified) {
                 continue;
             }
-            let key = self_entry_key(*unified);
+            let key = self_entry_key(unified);
             let flags = OFlags::WRONLY | OFlags::CLOEXEC;
             let fd = rustix::fs::open(dir.join(key), flags, Mode::empty()).map_err(|errno| {
                 Error::Write {
@@ -234,7 +312,7 @@ impl ContainerCgroups {
                     source: errno.into(),
                 }
             })?;
-            files.push((dir.clone(), key, fd));
+            files.push((dir, key, fd));
         }
         Ok(SelfEntry { files })
     }

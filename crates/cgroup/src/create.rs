@@ -208,6 +208,18 @@ pub(crate) fn already_exists(dir: PathBuf) -> Error {
     }
 }
 
+/// The inner cgroup is one directory below the container's.
+pub(crate) fn check_inner_name(inner: &Path) -> Result<(), Error> {
+    let mut components = inner.components();
+    match (components.next(), components.next()) {
+        (Some(Component::Normal(_)), None) => Ok(()),
+        _ => Err(Error::InvalidRelativePath {
+            path: inner.to_owned(),
+            reason: "an inner cgroup is one name, without `/`, `.` or `..`",
+        }),
+    }
+}
+
 /// A new v1 cpuset cgroup starts with empty `cpuset.cpus` and `cpuset.mems`, and no task can
 /// join it until both are set: copy the parent's (unless the parent's `clone_children`
 /// already did). `cgroup.clone_children` in our own directory makes the cgroups that the

@@ -366,9 +366,52 @@ fn reopening_looks_at_nothing_but_the_records() {
         dir: dir.clone(),
         unified: true,
         controllers: Vec::new(),
+        inner: None,
     };
     let reopened = ContainerCgroups::reopen(vec![dir.clone()], &[record]);
     assert_eq!(reopened.unified_dir(), Some(dir.as_path()));
     let looked_at = ContainerCgroups::reopen(vec![dir.clone()], &[]);
     assert_eq!(looked_at.unified_dir(), None);
+}
+
+/// With an inner cgroup the limits' directory stays the container's own, processes enter one
+/// level down (the cgroup namespace's root), the controllers reach it on cgroup2, and its
+/// records bring it back.
+#[test]
+fn an_inner_cgroup_takes_the_processes_and_the_limits_stay_above_it() {
+    let fixture = Fixture::hybrid("memory pids", "pids memory");
+    let request = CgroupRequest::new("rlxc.payload.web").with_controllers(["pids"]);
+    let mut cgroups = create_in(&fixture, &request).expect("create");
+    let outer: Vec<PathBuf> = ["cpuset", "memory", "systemd", "unified"]
+        .iter()
+        .map(|hierarchy| leaf_in(&fixture, hierarchy, "rlxc.payload.web"))
+        .collect();
+    for bad in ["a/b", "..", ""] {
+        let error = cgroups
+            .make_inner_with(Path::new(bad), &fixture.fs)
+            .expect_err(bad);
+        assert!(
+            matches!(error, Error::InvalidRelativePath { .. }),
+            "{bad}: {error}"
+        );
+    }
+    cgroups
+        .make_inner_with(Path::new("ns"), &fixture.fs)
+        .expect("inner");
+    assert!(cgroups.leaves().eq(outer.iter().map(PathBuf::as_path)));
+    for dir in &outer {
+        assert!(cgroups.paths().contains(&dir.join("ns")), "{dir:?}/ns made");
+    }
+    assert_eq!(cgroups.unified_entry(), Some(outer[3].join("ns")));
+    assert_eq!(cgroups.v2_delegation().enabled, ["pids"]);
+    let subtree = fs::read_to_string(outer[3].join("cgroup.subtree_control")).expect("read");
+    assert!(
+        subtree.contains("pids"),
+        "passed down to the inner cgroup: {subtree:?}"
+    );
+    let inner_cpus = fs::read_to_string(outer[0].join("ns/cpuset.cpus")).expect("read");
+    assert_eq!(inner_cpus.trim(), "0-3");
+    let reopened = ContainerCgroups::reopen(cgroups.paths().to_vec(), &cgroups.leaf_records());
+    assert_eq!(reopened.inner(), Some(Path::new("ns")));
+    assert_eq!(reopened.unified_entry(), cgroups.unified_entry());
 }

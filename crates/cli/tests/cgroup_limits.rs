@@ -89,8 +89,10 @@ fn a_memory_bomb_is_oom_killed_inside_and_the_container_goes_on() {
         "x=0123456789abcdef; while true; do x=$x$x; done",
     );
     assert!(!bomb.status.success(), "the bomb survived: {bomb:?}");
-    let killed = if memory.join("memory.oom_control").exists() {
-        read(&memory, "memory.oom_control")
+    // Counted where the killed process was (memory.events is hierarchical anyway).
+    let own = support::process_cgroup_dir(init, "memory");
+    let killed = if own.join("memory.oom_control").exists() {
+        read(&own, "memory.oom_control")
     } else {
         read(&memory, "memory.events")
     };
@@ -125,7 +127,11 @@ fn a_fork_bomb_stops_at_pids_max() {
     );
     let current: u64 = read(&pids, "pids.current").parse().expect("pids.current");
     assert!(current <= 24, "pids.current {current}: {bomb:?}");
-    let events = read(&pids, "pids.events");
+    // v1 counts a refused fork in the forking process's own cgroup.
+    let events = read(
+        &support::process_cgroup_dir(world.init_pid(&name), "pids"),
+        "pids.events",
+    );
     let refused: u64 = events
         .strip_prefix("max ")
         .and_then(|n| n.trim().parse().ok())
@@ -580,8 +586,12 @@ fn the_seed_limits_are_translated_and_in_force_on_pure_cgroup2() {
     world.assert_nothing_left(&name);
 }
 
+/// `cgroup:mixed` gives the container a cgroup tree of its own to write (as systemd needs):
+/// its root is an inner cgroup below the one with the host's limits, so it can make cgroups
+/// and move its processes, but a "raised" limit at its root changes nothing the host set.
+/// `cgroup:ro` mounts the same view read-only.
 #[test]
-fn cgroup_automounts_show_the_containers_own_cgroup_read_only() {
+fn cgroup_automounts_give_the_container_its_own_tree_below_the_hosts_limits() {
     let world = World::new();
     let name = world.busybox("cgmount");
     world.append_config(
@@ -589,32 +599,64 @@ fn cgroup_automounts_show_the_containers_own_cgroup_read_only() {
         "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed\nlxc.cgroup.pids.max = 77\n",
     );
     start(&world, &name, &[]);
-    // The pids limit, seen from inside at the root of the container's own cgroup tree.
     let pure = pure_v2();
-    let file = if pure {
-        "/sys/fs/cgroup/pids.max"
+    let root = if pure {
+        "/sys/fs/cgroup"
     } else {
-        "/sys/fs/cgroup/pids/pids.max"
+        "/sys/fs/cgroup/pids"
     };
-    let seen = attach(&world, &name, &format!("cat /proc/self/cgroup; cat {file}"));
+    let seen = attach(&world, &name, "cat /proc/self/cgroup");
     let text = String::from_utf8_lossy(&seen.stdout);
     assert!(seen.status.success(), "{seen:?}");
-    assert!(text.lines().any(|l| l == "77"), "{text}");
     assert!(
         text.lines()
             .filter(|l| l.contains(':'))
             .all(|l| l.ends_with(":/")),
         "{text}"
     );
-    // Read-only: the container cannot raise its own limit.
-    let raise = attach(&world, &name, &format!("echo max > {file}"));
-    assert!(!raise.status.success(), "the limit was raised: {raise:?}");
+    let own = attach(
+        &world,
+        &name,
+        &format!(
+            "mkdir {root}/child && echo $$ > {root}/child/cgroup.procs && cat /proc/self/cgroup \
+             && echo max > {root}/pids.max"
+        ),
+    );
+    assert!(own.status.success(), "{own:?}");
+    let own_text = String::from_utf8_lossy(&own.stdout);
     assert!(
-        String::from_utf8_lossy(&raise.stderr).contains("Read-only"),
-        "{raise:?}"
+        own_text.lines().any(|l| l.ends_with(":/child")),
+        "{own_text}"
     );
     let pids = cgroup_dir(world.init_pid(&name), "pids");
     assert_eq!(read(&pids, "pids.max"), "77");
+    // In force below: a_fork_bomb_stops_at_pids_max.
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+
+    // cgroup:ro: the same view, read-only, and no inner cgroup.
+    let name = world.busybox("cgmount-ro");
+    world.append_config(
+        &name,
+        "lxc.mount.auto = proc:mixed sys:ro cgroup:ro\nlxc.cgroup.pids.max = 77\n",
+    );
+    start(&world, &name, &[]);
+    let seen = attach(
+        &world,
+        &name,
+        &format!("cat {root}/pids.max; echo max > {root}/pids.max"),
+    );
+    assert!(!seen.status.success(), "the limit was raised: {seen:?}");
+    assert!(
+        String::from_utf8_lossy(&seen.stdout)
+            .lines()
+            .any(|l| l == "77"),
+        "{seen:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&seen.stderr).contains("Read-only"),
+        "{seen:?}"
+    );
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }

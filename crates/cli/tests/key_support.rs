@@ -48,11 +48,12 @@ fn check_and_start_both_refuse_a_refused_key_naming_its_line_and_why() {
     let config = write_config(
         dir.path(),
         &format!(
-            "lxc.uts.name = web\nlxc.rootfs.path = {}\nlxc.cgroup.dir.container.inner = inner\n",
+            "lxc.uts.name = web\nlxc.rootfs.path = {}\nlxc.seccomp.notify.proxy = unix:/run/p.sock\n",
             rootfs.display()
         ),
     );
-    let refusal = "web.conf:3: lxc.cgroup.dir.container.inner: refused: rlxc makes no inner cgroup";
+    let refusal =
+        "web.conf:3: lxc.seccomp.notify.proxy: refused: rlxc has no seccomp notification proxy";
     Command::new(RLXC)
         .args(["config", "check", "-f"])
         .arg(&config)

@@ -153,8 +153,9 @@ pub struct StateFile {
 /// The effective config of a running container, as `stop`, `attach` and `info` need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective {
-    /// `lxc.signal.halt`, `.reboot` and `.stop`, with LXC's defaults applied.
-    pub halt_signal: i32,
+    /// `lxc.signal.halt`, `.reboot` and `.stop`, with LXC's defaults applied; an unset halt
+    /// signal is chosen at each stop by what init is (see [`crate::stop::StopOptions`]).
+    pub halt_signal: Option<i32>,
     pub reboot_signal: i32,
     pub stop_signal: i32,
     /// `lxc.init.uid` / `lxc.init.gid`: whom an attached command runs as by default.
@@ -165,15 +166,14 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// LXC's defaults: SIGPWR halts, SIGINT reboots, SIGKILL ends what is left.
-    pub const DEFAULT_HALT_SIGNAL: i32 = libc::SIGPWR;
+    /// LXC's defaults: SIGINT reboots, SIGKILL ends what is left.
     pub const DEFAULT_REBOOT_SIGNAL: i32 = libc::SIGINT;
     pub const DEFAULT_STOP_SIGNAL: i32 = libc::SIGKILL;
 
     pub fn of(spec: &rlxc_config::ContainerSpec) -> Effective {
         let signal = |s: Option<rlxc_config::values::Signal>, default| s.map_or(default, |s| s.0);
         Effective {
-            halt_signal: signal(spec.signals.halt, Self::DEFAULT_HALT_SIGNAL),
+            halt_signal: spec.signals.halt.map(|s| s.0),
             reboot_signal: signal(spec.signals.reboot, Self::DEFAULT_REBOOT_SIGNAL),
             stop_signal: signal(spec.signals.stop, Self::DEFAULT_STOP_SIGNAL),
             init_uid: spec.init.uid.unwrap_or(0),

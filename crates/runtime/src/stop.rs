@@ -18,8 +18,9 @@ const MONITOR_TEARDOWN: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
 pub struct StopOptions {
-    /// The clean-shutdown signal (`lxc.signal.halt`, SIGPWR by default).
-    pub halt_signal: i32,
+    /// The clean-shutdown signal (`lxc.signal.halt`); `None` chooses as LXC does, by what
+    /// init is: see [`halt_signal_of`].
+    pub halt_signal: Option<i32>,
     /// The hard-stop signal (`lxc.signal.stop`, SIGKILL by default).
     pub stop_signal: i32,
     /// `None` waits forever (`-t -1`).
@@ -69,15 +70,36 @@ pub enum StopError {
 /// namespace never receives a signal it neither handles nor blocks, so a halt signal like
 /// that would do nothing.
 pub fn catches_signal(pid: i32, signal: i32) -> Option<bool> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let mask = |field: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(field))
-            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-    };
-    let taken = mask("SigCgt:")? | mask("SigBlk:")?;
+    let taken = signal_mask(pid, "SigCgt:")? | signal_mask(pid, "SigBlk:")?;
     Some((1..=64).contains(&signal) && taken & (1u64 << (signal - 1)) != 0)
+}
+
+/// systemd halts on SIGRTMIN+3 (and starts only `sigpwr.target` on SIGPWR, which does
+/// nothing in a Debian guest).
+const SYSTEMD_HALT: i32 = 37;
+
+/// The halt signal where the config names none: SIGRTMIN+3 for an init that blocks it to take
+/// it (systemd), as LXC decides, else SIGPWR.
+pub fn halt_signal_of(pid: i32, configured: Option<i32>) -> i32 {
+    configured.unwrap_or_else(|| {
+        if blocks_signal(pid, SYSTEMD_HALT) {
+            SYSTEMD_HALT
+        } else {
+            libc::SIGPWR
+        }
+    })
+}
+
+fn blocks_signal(pid: i32, signal: i32) -> bool {
+    signal_mask(pid, "SigBlk:").is_some_and(|mask| mask & (1u64 << (signal - 1)) != 0)
+}
+
+fn signal_mask(pid: i32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
 }
 
 /// After this long without exiting, an init that shows no handler for the halt signal is
@@ -99,7 +121,12 @@ enum Halt {
 /// Waits for init to exit after the halt signal. /proc's handler masks are a hint, not the
 /// truth (busybox init takes SIGPWR without a handler showing there), so they are only asked
 /// once init has had `HALT_GRACE` to react.
-fn wait_for_halt(init: &OwnedFd, pid: i32, options: &StopOptions) -> Result<Halt, StopError> {
+fn wait_for_halt(
+    init: &OwnedFd,
+    pid: i32,
+    halt_signal: i32,
+    options: &StopOptions,
+) -> Result<Halt, StopError> {
     let wait = |limit| wait_exit(init, limit).map_err(|source| StopError::Wait { pid, source });
     let grace = options.timeout.map_or(HALT_GRACE, |t| t.min(HALT_GRACE));
     // An init that started moments ago may not take signals yet (a pid namespace's init
@@ -108,11 +135,11 @@ fn wait_for_halt(init: &OwnedFd, pid: i32, options: &StopOptions) -> Result<Halt
     if wait(Some(first))? {
         return Ok(Halt::Exited);
     }
-    signal(init, pid, options.halt_signal)?;
+    signal(init, pid, halt_signal)?;
     if wait(Some(grace.saturating_sub(first)))? {
         return Ok(Halt::Exited);
     }
-    if catches_signal(pid, options.halt_signal) == Some(false) {
+    if catches_signal(pid, halt_signal) == Some(false) {
         return Ok(Halt::Ignored);
     }
     let rest = options.timeout.map(|t| t.saturating_sub(grace));
@@ -200,12 +227,13 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
             halt_ignored: false,
         }
     } else {
-        signal(&init, pid, options.halt_signal)?;
+        let halt_signal = halt_signal_of(pid, options.halt_signal);
+        signal(&init, pid, halt_signal)?;
         thaw_to_take(&state)?;
         if options.nowait {
             return Ok(StopOutcome::Signalled);
         }
-        match wait_for_halt(&init, pid, options)? {
+        match wait_for_halt(&init, pid, halt_signal, options)? {
             Halt::Exited => StopOutcome::Halted,
             Halt::Ignored if options.nokill => return Ok(StopOutcome::HaltIgnored),
             Halt::TimedOut if options.nokill => return Ok(StopOutcome::StillRunning),

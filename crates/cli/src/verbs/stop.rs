@@ -94,13 +94,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         StopOutcome::HaltIgnored => {
-            explain_ignored_halt(&paths.name, halt_signal);
+            explain_ignored_halt(&paths.name, halt_signal.unwrap_or(libc::SIGPWR));
             Ok(ExitCode::FAILURE)
         }
         StopOutcome::Killed {
             halt_ignored: true, ..
         } => {
-            explain_ignored_halt(&paths.name, halt_signal);
+            explain_ignored_halt(&paths.name, halt_signal.unwrap_or(libc::SIGPWR));
             Ok(ExitCode::SUCCESS)
         }
         StopOutcome::Halted | StopOutcome::Killed { .. } | StopOutcome::Signalled => {

@@ -220,19 +220,9 @@ impl Container {
     }
 
     /// A host path of the container's cgroup of `controller` (v1), from init's /proc.
+    /// The container's cgroup in `controller`'s v1 hierarchy, where its limits are.
     pub fn cgroup_dir(&self, controller: &str) -> PathBuf {
-        let cgroup =
-            std::fs::read_to_string(format!("/proc/{}/cgroup", self.init_pid())).expect("cgroup");
-        let path = cgroup
-            .lines()
-            .find_map(|l| {
-                l.split_once(&format!(":{controller}:"))
-                    .map(|(_, p)| p.to_string())
-            })
-            .unwrap_or_else(|| panic!("no {controller} cgroup in {cgroup}"));
-        Path::new("/sys/fs/cgroup")
-            .join(controller)
-            .join(path.trim_start_matches('/'))
+        support::cgroup_dir(self.init_pid(), controller)
     }
 
     /// Stops the container and checks that nothing of it is left.

@@ -331,8 +331,21 @@ pub fn assert_script_exists() {
 }
 
 /// The container's cgroup directory for `controller` (v1 hierarchy if there is one, else
-/// the cgroup2 one), from the init's /proc/PID/cgroup as the host sees it.
+/// the cgroup2 one), where its limits are, from init's /proc/PID/cgroup as the host sees
+/// it: init's own cgroup, or the one above when init is in the container's inner cgroup
+/// (`ns`, the root of a container given writable cgroups, where it may have made more).
 pub fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
+    container_cgroup_of(process_cgroup_dir(pid, controller))
+}
+
+/// The cgroup2 directory of the container that process `pid` is in, as the host sees it.
+pub fn unified_cgroup_dir(pid: i32) -> PathBuf {
+    container_cgroup_of(process_unified_dir(pid))
+}
+
+/// The cgroup of process `pid` itself for `controller` (its events and counters are there:
+/// v1 counts an OOM kill or a refused fork where the process is, not where the limit is).
+pub fn process_cgroup_dir(pid: i32, controller: &str) -> PathBuf {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
     for line in text.lines() {
         let mut parts = line.splitn(3, ':');
@@ -345,11 +358,10 @@ pub fn cgroup_dir(pid: i32, controller: &str) -> PathBuf {
             return PathBuf::from(format!("/sys/fs/cgroup/{controller}{path}"));
         }
     }
-    unified_cgroup_dir(pid)
+    process_unified_dir(pid)
 }
 
-/// The cgroup2 directory of process `pid`, as the host sees it.
-pub fn unified_cgroup_dir(pid: i32) -> PathBuf {
+fn process_unified_dir(pid: i32) -> PathBuf {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     let unified = mountinfo
@@ -362,6 +374,22 @@ pub fn unified_cgroup_dir(pid: i32) -> PathBuf {
         .find_map(|l| l.strip_prefix("0::"))
         .expect("0:: line");
     PathBuf::from(format!("{unified}{path}"))
+}
+
+/// `…/rlxc.payload.NAME/ns/init.scope` → `…/rlxc.payload.NAME`; else an inner cgroup's
+/// parent; else `dir` itself.
+fn container_cgroup_of(dir: PathBuf) -> PathBuf {
+    let payload = dir.ancestors().find(|a| {
+        a.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("rlxc.payload."))
+    });
+    if let Some(payload) = payload {
+        return payload.to_path_buf();
+    }
+    match dir.parent() {
+        Some(parent) if dir.ends_with("ns") => parent.to_path_buf(),
+        _ => dir,
+    }
 }
 
 /// A cgroup file's content, trimmed (the test fails naming the file if it cannot be read).

@@ -42,9 +42,9 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Cgroup, "lxc.cgroup.dir.monitor.pivot", "lxc.cgroup.dir.monitor.pivot = web/pivot",
         "Cgroup the monitor moves to at teardown so the others can be removed.", cgroup.dir_monitor_pivot),
     scalar!(Cgroup, "lxc.cgroup.dir.container.inner", "lxc.cgroup.dir.container.inner = inner",
-        "A sub-cgroup that becomes the container's cgroup-namespace root; limits stay above it.", cgroup.dir_container_inner)
-        .refused("rlxc makes no inner cgroup; the container's cgroup-namespace root is its \
-                  payload cgroup"),
+        "A sub-cgroup that becomes the container's cgroup-namespace root; limits stay above it. \
+         Without it, a container given writable cgroups (`lxc.mount.auto = cgroup`, \
+         `cgroup:mixed`, `cgroup:rw`, `cgroup2`) gets one named `ns`.", cgroup.dir_container_inner),
     scalar!(Cgroup, "lxc.cgroup.relative", "lxc.cgroup.relative = 1",
         "1: never escape to the root cgroup.", cgroup.relative)
         .ignored("rlxc always places containers below the cgroup it was started in, which is \

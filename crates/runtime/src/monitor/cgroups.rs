@@ -11,6 +11,7 @@ use rustix::fs::{Mode, OFlags};
 use rlxc_cgroup::{
     CgroupLayout, CgroupRequest, ContainerCgroups, LimitPlan, OwnCgroups, Placement,
 };
+use rlxc_config::values::{CgroupAuto, CgroupMode};
 use rlxc_config::ContainerSpec;
 
 use super::launch::LaunchError;
@@ -25,6 +26,29 @@ pub(crate) struct CgroupPaths {
     /// `lxc.cgroup.dir.monitor.pivot`: where the monitor goes at the container's end, so
     /// that its own cgroup can go before it exits (relative to the cgroup rlxc runs in).
     pub pivot: Option<PathBuf>,
+    /// The inner cgroup below the payload's where the processes go: see [`inner_cgroup`].
+    pub inner: Option<PathBuf>,
+}
+
+/// The inner cgroup's name where the config gives none.
+const DEFAULT_INNER: &str = "ns";
+
+/// `lxc.cgroup.dir.container.inner`, or `ns` for a container that gets its cgroups writable
+/// (every `lxc.mount.auto` cgroup word but `:ro`): the root of its cgroup namespace is then a
+/// cgroup below the one with the host's limits, so that the container (systemd making its
+/// slices and `init.scope`) can own all it sees and still raise no limit. LXC leaves a
+/// privileged container its limit files writable unless the key is set; rlxc makes that the
+/// default.
+fn inner_cgroup(spec: &ContainerSpec) -> Option<PathBuf> {
+    if let Some(inner) = &spec.cgroup.dir_container_inner {
+        return Some(PathBuf::from(inner));
+    }
+    let writable = match spec.mounts.auto.as_ref().and_then(|auto| auto.cgroup) {
+        Some(CgroupAuto::V1 { mode, .. }) => mode != CgroupMode::Ro,
+        Some(CgroupAuto::V2 { ro, .. }) => !ro,
+        None => false,
+    };
+    writable.then(|| PathBuf::from(DEFAULT_INNER))
 }
 
 impl CgroupPaths {
@@ -32,8 +56,11 @@ impl CgroupPaths {
     /// `dir.container` and `dir.monitor` name each exactly, together and without `dir`.
     pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, CgroupDirError> {
         let cgroup = &spec.cgroup;
-        if cgroup.dir_container_inner.is_some() {
-            return Err(CgroupDirError::ContainerInner);
+        let inner = inner_cgroup(spec);
+        if let Some(inner) = inner.as_ref().filter(|inner| !is_one_name(inner)) {
+            return Err(CgroupDirError::InnerNotAName {
+                inner: inner.clone(),
+            });
         }
         let (payload, monitor) = match (&cgroup.dir, &cgroup.dir_container, &cgroup.dir_monitor) {
             (None, None, None) => (
@@ -68,8 +95,17 @@ impl CgroupPaths {
             payload,
             monitor,
             pivot,
+            inner,
         })
     }
+}
+
+fn is_one_name(path: &Path) -> bool {
+    let mut components = path.components();
+    matches!(
+        (components.next(), components.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    )
 }
 
 /// Why `lxc.cgroup.dir*` name no cgroups this runtime can make.
@@ -77,10 +113,10 @@ impl CgroupPaths {
 #[non_exhaustive]
 pub enum CgroupDirError {
     #[error(
-        "lxc.cgroup.dir.container.inner is not supported by rlxc yet (the container's cgroup \
-         namespace root is its payload cgroup)"
+        "lxc.cgroup.dir.container.inner = {}: one cgroup name, without `/`, `.` or `..`",
+        inner.display()
     )]
-    ContainerInner,
+    InnerNotAName { inner: PathBuf },
     #[error(
         "lxc.cgroup.dir cannot be combined with lxc.cgroup.dir.container or lxc.cgroup.dir.monitor"
     )]
@@ -104,7 +140,7 @@ pub enum CgroupDirError {
 impl CgroupDirError {
     pub fn config_key(&self) -> &'static str {
         match self {
-            CgroupDirError::ContainerInner => "lxc.cgroup.dir.container.inner",
+            CgroupDirError::InnerNotAName { .. } => "lxc.cgroup.dir.container.inner",
             CgroupDirError::DirCombined => "lxc.cgroup.dir",
             CgroupDirError::NotPaired => "lxc.cgroup.dir.container",
             CgroupDirError::PivotOwn { .. } | CgroupDirError::PivotNotRelative { .. } => {
@@ -206,22 +242,35 @@ pub(crate) fn create_payload(
     let plan =
         LimitPlan::new(layout, &pairs(&spec.cgroup.v1), &pairs(&spec.cgroup.v2)).map_err(failed)?;
     warnings.extend(plan.notices.iter().cloned());
-    let request =
-        CgroupRequest::new(&place.paths.payload).with_controllers(plan.v2_controllers(layout));
-    let cgroups = create_replacing_stale(
+    let needed = plan.v2_controllers(layout);
+    let mut controllers = needed.clone();
+    if place.paths.inner.is_some() {
+        // The container manages its own tree: it gets every cgroup2 controller the host
+        // can pass down, not only those of its limits.
+        let available = layout.v2.iter().flat_map(|v2| v2.controllers.iter());
+        controllers.extend(available.filter(|c| !needed.contains(c)).cloned());
+    }
+    let request = CgroupRequest::new(&place.paths.payload).with_controllers(controllers);
+    let mut cgroups = create_replacing_stale(
         || ContainerCgroups::create_with(layout, &place.own, &request),
         warnings,
     )
     .map_err(failed)?;
-    for missing in &cgroups.v2_delegation().not_delegated {
+    // Only a limit's controller missing is worth a word.
+    let not_delegated = cgroups.v2_delegation().not_delegated.iter();
+    for missing in not_delegated.filter(|missing| needed.contains(&missing.controller)) {
         warnings.push(missing.to_string());
     }
-    match plan.apply(&cgroups) {
-        Ok(notices) => warnings.extend(notices),
-        Err(e) => {
-            let _ = cgroups.remove(Duration::from_secs(1));
-            return Err(failed(e));
+    let applied = plan.apply(&cgroups).and_then(|notices| {
+        warnings.extend(notices);
+        match &place.paths.inner {
+            Some(inner) => cgroups.make_inner(inner),
+            None => Ok(()),
         }
+    });
+    if let Err(e) = applied {
+        let _ = cgroups.remove(Duration::from_secs(1));
+        return Err(failed(e));
     }
     Ok(cgroups)
 }

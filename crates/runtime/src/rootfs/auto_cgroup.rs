@@ -2,11 +2,11 @@
 //! cgroup filesystems inside the container's cgroup namespace, whose root is the container's
 //! own cgroup, so a mount shows that subtree and nothing of the host's.
 //!
-//! That root is also where the container's limits are written. A writable mount would let
-//! the container raise them, so only `:rw` (and `cgroup2` without `:ro`, as LXC) is
-//! writable; the bare word and `:mixed` are read-only here. (LXC's mixed makes the
-//! container's own cgroup writable below read-only parents; with a cgroup namespace that
-//! cgroup *is* the root, which needs `lxc.cgroup.dir.container.inner` to be safe.)
+//! Every word but `:ro` mounts them writable, as LXC does in a cgroup namespace: the
+//! container (systemd) makes its own cgroups and moves its processes between them. The
+//! namespace's root is then the container's *inner* cgroup, one below the cgroup that holds
+//! the host's limits (see `monitor::cgroups`), so nothing writable reaches a limit: LXC's
+//! `mixed` (the container's own cgroup writable, its parents read-only) without its hole.
 //! Read-only is a flag of each new mount (`MOUNT_ATTR_RDONLY`), never the filesystem's `ro`:
 //! a v1 hierarchy's superblock is the host's, and mounting it read-only would try to flip
 //! that.
@@ -52,7 +52,7 @@ pub(crate) fn mount_cgroups(
         }
     };
     let (v1_wanted, writable) = match request {
-        CgroupAuto::V1 { mode, .. } => (true, mode == CgroupMode::Rw),
+        CgroupAuto::V1 { mode, .. } => (true, mode != CgroupMode::Ro),
         CgroupAuto::V2 { ro, .. } => (false, !ro),
     };
     let pure_v2 = layout.v1.is_empty();

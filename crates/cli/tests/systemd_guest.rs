@@ -1,0 +1,189 @@
+//! A real Debian 12 guest booting systemd (debootstrapped once per machine, see
+//! support/guest.rs), configured as LXC's download template configures it: it boots to
+//! `running` with no failed unit, owns the cgroup tree it sees while the host's limits hold,
+//! and is rebooted, powered off and stopped, from inside and from the host, as under LXC.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::guest::{Guest, Overlay};
+use support::{assert_ok, World};
+
+/// A generous bound against a hang (boot takes well under a second here), not a timing check.
+const BOOT_LIMIT: Duration = Duration::from_secs(60);
+
+/// The config LXC's download template writes for a Debian guest, with a memory limit set
+/// from the host.
+fn systemd_guest(world: &World, base: &str) -> (String, Overlay) {
+    let guest = Guest::Systemd.overlay();
+    let name = world.name(base);
+    let dir = world.lxcpath().join(&name);
+    std::fs::create_dir_all(&dir).expect("container directory");
+    let config = format!(
+        "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+         lxc.rootfs.path = dir:{}\n\
+         lxc.uts.name = {name}\n\
+         lxc.cgroup.memory.limit_in_bytes = 512M\n",
+        guest.rootfs().display()
+    );
+    std::fs::write(dir.join("config"), config).expect("config");
+    world.names.borrow_mut().push(name.clone());
+    (name, guest)
+}
+
+fn attach(world: &World, name: &str, command: &str) -> std::process::Output {
+    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", command])
+}
+
+fn attach_ok(world: &World, name: &str, command: &str) -> String {
+    let output = attach(world, name, command);
+    assert_ok(&output, command);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits until systemd says the system has booted, and returns what it says then
+/// (`running`, or `degraded` with a failed unit).
+fn wait_until_booted(world: &World, name: &str) -> String {
+    let deadline = Instant::now() + BOOT_LIMIT;
+    loop {
+        let output = attach(world, name, "systemctl is-system-running");
+        let status = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if matches!(status.as_str(), "running" | "degraded") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not finish booting: systemctl is-system-running says {status:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for_state(world: &World, name: &str, state: &str) {
+    let output = world.output(&["wait", "-n", name, "-s", state, "-t", "60"]);
+    assert_ok(&output, &format!("waiting for {name} to be {state}"));
+}
+
+/// The cgroup `pid` is in, in the v1 hierarchy `controller`, as the host sees it.
+fn cgroup_of(pid: i32, controller: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    text.lines()
+        .find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            controllers
+                .split(',')
+                .any(|c| c == controller)
+                .then(|| path.to_owned())
+        })
+        .unwrap_or_else(|| panic!("{pid} has no {controller} cgroup: {text}"))
+}
+
+#[test]
+fn a_systemd_guest_boots_with_no_failed_unit_and_owns_its_cgroups_under_the_hosts_limits() {
+    let world = World::new();
+    let (name, _guest) = systemd_guest(&world, "sd-boot");
+    assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+
+    assert_eq!(wait_until_booted(&world, &name), "running");
+    let failed = attach_ok(&world, &name, "systemctl --failed --plain --no-legend");
+    assert_eq!(failed.trim(), "", "failed units");
+
+    // systemd made its own cgroups (init.scope, system.slice) in a tree it may write: one
+    // level below the container's cgroup, which keeps the host's limit.
+    let init = world.init_pid(&name);
+    let memory = cgroup_of(init, "memory");
+    assert!(
+        memory.ends_with("/ns/init.scope"),
+        "init's memory cgroup: {memory}"
+    );
+    let systemd = cgroup_of(init, "name=systemd");
+    assert!(
+        systemd.ends_with("/ns/init.scope"),
+        "init's systemd cgroup: {systemd}"
+    );
+    let transient = attach_ok(&world, &name, "systemd-run --wait --quiet true && echo ran");
+    assert_eq!(transient.trim(), "ran");
+    let inside = attach_ok(
+        &world,
+        &name,
+        "echo 1099511627776 > /sys/fs/cgroup/memory/memory.limit_in_bytes && \
+         grep hierarchical_memory_limit /sys/fs/cgroup/memory/memory.stat",
+    );
+    // The write reached the container's own root, and changed nothing above it: the limit
+    // set from the host is in force and visible inside.
+    assert_eq!(inside.trim(), "hierarchical_memory_limit 536870912");
+    let container_cgroup = memory
+        .strip_suffix("/ns/init.scope")
+        .expect("the container's cgroup");
+    let host_limit = support::read(
+        &std::path::Path::new("/sys/fs/cgroup/memory")
+            .join(container_cgroup.trim_start_matches('/')),
+        "memory.limit_in_bytes",
+    );
+    assert_eq!(host_limit.trim(), "536870912");
+
+    // What systemd expects of a container: told it is one, its own boot id, its journal.
+    let environ = std::fs::read(format!("/proc/{init}/environ")).expect("environ");
+    assert!(
+        environ.split(|b| *b == 0).any(|v| v == b"container=lxc"),
+        "init's environment lacks container=lxc"
+    );
+    let boot_id = attach_ok(&world, &name, "cat /proc/sys/kernel/random/boot_id");
+    let host_boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
+    assert_ne!(boot_id.trim(), host_boot_id.trim());
+    let journal = attach_ok(&world, &name, "journalctl -b --no-pager -o cat");
+    assert!(journal.contains("Startup finished"), "journal:\n{journal}");
+
+    // A graceful stop from the host: --nokill fails rather than kill when it sits out -t.
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
+}
+
+#[test]
+fn a_systemd_guest_reboots_and_powers_off_from_inside_and_from_the_host() {
+    let world = World::new();
+    let (name, _guest) = systemd_guest(&world, "sd-life");
+    assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    wait_until_booted(&world, &name);
+
+    // `systemctl reboot` inside: a new init in the same container.
+    let first = world.init_pid(&name);
+    attach(&world, &name, "systemctl reboot");
+    let deadline = Instant::now() + BOOT_LIMIT;
+    while world.state(&name) != "RUNNING" || world.init_pid(&name) == first {
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not come back after reboot"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(wait_until_booted(&world, &name), "running");
+
+    // `rlxc stop -r` from the host, the same.
+    let second = world.init_pid(&name);
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "-r", "-t", "30"]),
+        "stop -r",
+    );
+    assert_ne!(world.init_pid(&name), second);
+    assert_eq!(wait_until_booted(&world, &name), "running");
+
+    // `systemctl poweroff` inside: the container stops, and nothing of it is left.
+    attach(&world, &name, "systemctl poweroff");
+    wait_for_state(&world, &name, "STOPPED");
+    world.assert_nothing_left(&name);
+
+    // And it starts again from there.
+    assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start again");
+    assert_eq!(wait_until_booted(&world, &name), "running");
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
+}
