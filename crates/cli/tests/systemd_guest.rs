@@ -187,3 +187,112 @@ fn a_systemd_guest_reboots_and_powers_off_from_inside_and_from_the_host() {
     );
     world.assert_nothing_left(&name);
 }
+
+/// What a console client prints, gathered by a thread, so the test can wait for text with a
+/// bound instead of blocking on a read.
+struct ConsoleClient {
+    child: std::process::Child,
+    input: std::process::ChildStdin,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ConsoleClient {
+    fn open(world: &World, name: &str, tty: &str) -> ConsoleClient {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = std::process::Command::new(support::RLXC)
+            .args(["console", "-n", name, "-t", tty])
+            .env("RLXC_PATH", world.lxcpath())
+            .env("RLXC_RUN_DIR", world.run_root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rlxc console");
+        let input = child.stdin.take().expect("stdin");
+        let mut output = child.stdout.take().expect("stdout");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = output.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                sink.lock().expect("console text").push_str(&text);
+            }
+        });
+        ConsoleClient { child, input, seen }
+    }
+
+    fn send(&mut self, text: &str) {
+        use std::io::Write;
+        self.input
+            .write_all(text.as_bytes())
+            .expect("typing on the console");
+    }
+
+    /// Types `text` (again every few seconds: a getty may start after the first keystroke)
+    /// until the console shows `wanted`.
+    fn type_until(&mut self, text: &str, wanted: &str) {
+        let deadline = Instant::now() + BOOT_LIMIT;
+        let mut next_send = Instant::now();
+        loop {
+            if self.seen.lock().expect("console text").contains(wanted) {
+                return;
+            }
+            if Instant::now() >= next_send {
+                self.send(text);
+                next_send = Instant::now() + Duration::from_secs(3);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the console never showed {wanted:?}; it showed:\n{}",
+                self.seen.lock().expect("console text")
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for ConsoleClient {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A root password set in the guest, as an admin does after creating it.
+fn set_root_password(guest: &Overlay, password: &str) {
+    let output = std::process::Command::new("chroot")
+        .arg(guest.rootfs())
+        .args(["sh", "-c", &format!("echo root:{password} | chpasswd")])
+        .output()
+        .expect("chroot chpasswd");
+    assert_ok(&output, "setting the guest's root password");
+}
+
+#[test]
+fn a_systemd_guest_gives_a_login_on_its_console_and_its_ttys() {
+    let world = World::new();
+    let (name, guest) = systemd_guest(&world, "sd-login");
+    set_root_password(&guest, "rlxc-secret");
+    assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    wait_until_booted(&world, &name);
+    // console-getty on /dev/console (`-t 0`), container-getty@ on the ttys (`-t 1`).
+    for tty in ["0", "1"] {
+        let mut console = ConsoleClient::open(&world, &name, tty);
+        console.type_until("\n", "login:");
+        console.send("root\n");
+        console.type_until("", "Password:");
+        console.send("rlxc-secret\n");
+        console.type_until("echo logged-in-$((6*7))\n", "logged-in-42");
+        console.send("exit\n");
+    }
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
+}

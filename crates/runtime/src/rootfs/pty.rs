@@ -26,7 +26,8 @@ pub struct Ptys {
 /// The console and `ttys` ttys. With `lxc.tty.dir = DIR` they are made as LXC makes them:
 /// the slaves on `/dev/DIR/console` and `/dev/DIR/ttyN`, `/dev/ttyN` a symlink to
 /// `DIR/ttyN`, and `/dev/console` the same pty bound there too (a symlink would not do for
-/// the kernel's idea of a console, so LXC binds it).
+/// the kernel's idea of a console, so LXC binds it). The order is the devpts numbering init's
+/// `container_ttys` announces (`spawn::plan`): the console `pts/0`, then `tty1` onwards.
 pub(crate) fn allocate(
     root: &RootDir,
     devpts: &OwnedFd,

@@ -254,11 +254,20 @@ fn clone_flags(spec: &ContainerSpec) -> u64 {
     flags
 }
 
-/// Init's environment: LXC's `container=lxc`, a PATH, then `lxc.environment`.
+/// `container_ttys`: the ttys as their devpts names, which systemd's getty generator needs
+/// (it starts `container-getty@N` on `/dev/pts/N` for each `pts/N` and ignores any other
+/// name). The container's devpts is its own, so the numbers are known: the console's pty is
+/// the first one made (`rootfs::pty::allocate`), then `/dev/tty1..N`.
+fn container_ttys(spec: &ContainerSpec) -> Vec<String> {
+    let console = u32::from(spec.console.path.as_deref() != Some("none"));
+    (0..spec.tty.max.unwrap_or(0))
+        .map(|n| format!("pts/{}", n + console))
+        .collect()
+}
+
+/// Init's environment: LXC's `container=lxc`, the ttys, a PATH, then `lxc.environment`.
 fn environment(spec: &ContainerSpec) -> Result<Vec<String>, PlanError> {
-    let ttys: Vec<String> = (1..=spec.tty.max.unwrap_or(0))
-        .map(|n| format!("tty{n}"))
-        .collect();
+    let ttys = container_ttys(spec);
     let mut env = vec![
         "container=lxc".to_string(),
         format!("container_ttys={}", ttys.join(" ")),
