@@ -24,12 +24,19 @@ fn systemd_guest(world: &World, base: &str) -> (String, Overlay) {
         "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
          lxc.rootfs.path = dir:{}\n\
          lxc.uts.name = {name}\n\
-         lxc.cgroup.memory.limit_in_bytes = 512M\n",
-        guest.rootfs().display()
+         lxc.cgroup.memory.limit_in_bytes = 512M\n\
+         lxc.console.logfile = {}\n",
+        guest.rootfs().display(),
+        console_log(world, &name).display()
     );
     std::fs::write(dir.join("config"), config).expect("config");
     world.names.borrow_mut().push(name.clone());
     (name, guest)
+}
+
+/// What the guest wrote on its console, for a failure to show.
+fn console_log(world: &World, name: &str) -> std::path::PathBuf {
+    world.dir.path().join(format!("{name}.console"))
 }
 
 fn attach(world: &World, name: &str, command: &str) -> std::process::Output {
@@ -54,7 +61,10 @@ fn wait_until_booted(world: &World, name: &str) -> String {
         }
         assert!(
             Instant::now() < deadline,
-            "{name} did not finish booting: systemctl is-system-running says {status:?}"
+            "{name} did not finish booting: systemctl is-system-running says {status:?} ({}); \
+             its console:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            std::fs::read_to_string(console_log(world, name)).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -214,21 +214,27 @@ fn console_info_limits_and_cgroup_ownership_work_unprivileged() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
-    // The limit holds, and the container's cgroup is its root's, but not the limit file: in
-    // the v1 pids hierarchy, or the cgroup2 one on a pure cgroup2 host (the UML lane).
-    let (pids, delegated) = match cgroup_dir(pid, "pids") {
+    // The limit holds, and the container's own tree is its root's, but not the limit: in the
+    // v1 pids hierarchy, or the cgroup2 one on a pure cgroup2 host (the UML lane). Init is
+    // in the container's inner cgroup (its cgroup namespace's root, given to its root); the
+    // limit is on the cgroup above, which stays host root's.
+    let (own, delegated) = match cgroup_dir(pid, "pids") {
         Some(dir) => (dir, "cgroup.procs"),
         None => (
             cgroup_dir(pid, "").expect("a pids controller"),
             "cgroup.subtree_control",
         ),
     };
+    assert!(own.ends_with("ns"), "init's cgroup {}", own.display());
+    let pids = own.parent().expect("the container's cgroup").to_path_buf();
     let limit = || std::fs::read_to_string(pids.join("pids.max")).expect("pids.max");
     assert_eq!(limit().trim(), "77");
-    assert_eq!(owner(&pids), (host_root, host_root));
-    assert_eq!(owner(&pids.join("cgroup.procs")), (host_root, host_root));
-    assert_eq!(owner(&pids.join(delegated)), (host_root, host_root));
-    assert_eq!(owner(&pids.join("pids.max")), (0, 0));
+    assert_eq!(owner(&own), (host_root, host_root));
+    assert_eq!(owner(&own.join("cgroup.procs")), (host_root, host_root));
+    assert_eq!(owner(&own.join(delegated)), (host_root, host_root));
+    assert_eq!(owner(&own.join("pids.max")), (0, 0));
+    assert_eq!(owner(&pids), (0, 0));
+    assert_eq!(owner(&pids.join("cgroup.procs")), (0, 0));
     let (out, _, _) = inside(
         &world,
         &name,

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const CACHE: &str = "/var/cache/rlxc-test/guests";
+/// Where each test's overlay (its upper layer and mount point) goes.
+const UPPER_PARENT: &str = "/run/rlxc-test-guests";
 /// In a finished guest only: a debootstrap cut short leaves none, and is made again.
 const COMPLETE: &str = ".rlxc-guest-complete";
 
@@ -39,8 +41,12 @@ impl Guest {
     /// wait for the one that makes it (a lock next to it); a failure to make it fails the
     /// test, with debootstrap's output.
     pub fn cached_rootfs(self) -> PathBuf {
-        std::fs::create_dir_all(CACHE).expect("creating the guest cache");
         let rootfs = Path::new(CACHE).join(self.name());
+        // Made already: nothing to lock (the cgroup-v2 lane shares the cache read-only).
+        if rootfs.join(COMPLETE).exists() {
+            return rootfs;
+        }
+        std::fs::create_dir_all(CACHE).expect("creating the guest cache");
         let lock = File::create(Path::new(CACHE).join(format!("{}.lock", self.name())))
             .expect("creating the guest cache's lock");
         lock.lock().expect("locking the guest cache");
@@ -53,9 +59,12 @@ impl Guest {
     /// A private, writable view of the guest for one test, unmounted and removed when dropped.
     pub fn overlay(self) -> Overlay {
         let lower = self.cached_rootfs();
+        // On a tmpfs: overlayfs takes no upper directory on some filesystems (the cgroup-v2
+        // lane's /tmp is hostfs), and a guest's changes are small.
+        std::fs::create_dir_all(UPPER_PARENT).expect("the overlays' directory");
         let dir = tempfile::Builder::new()
             .prefix("rlxc-guest-")
-            .tempdir_in("/tmp")
+            .tempdir_in(UPPER_PARENT)
             .expect("tempdir");
         for sub in ["upper", "work", "rootfs"] {
             std::fs::create_dir(dir.path().join(sub)).expect("overlay directories");
