@@ -40,9 +40,13 @@ MEM=${RLXC_UML_MEM:-768M}
 # guest-init.sh checks that each test it names ran: a renamed one fails the lane.
 # rlxc:ends_on_sigterm: attach and execute against a container frozen by the cgroup2 freezer
 # (cgroup.freeze; its wait for the thaw watches cgroup.events), not the v1 freezer of the host.
+# rlxc:systemd_guest: a Debian systemd guest boots on pure cgroup2, owning a cgroup2 tree below
+# its limits; its root filesystem is the one the host's run of that test debootstrapped
+# (/var/cache/rlxc-test/guests, shared read-only).
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
-       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm)
+       rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm
+       rlxc:systemd_guest)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
@@ -52,8 +56,12 @@ cargo build --locked -p rlxc >/dev/null 2>&1
 
 KVER=${UML_MODULES##*/}
 G=$(mktemp -d /tmp/rlxc-uml-root.XXXXXX)
+GUESTS=/var/cache/rlxc-test/guests
+[ -e "$GUESTS/bookworm-systemd/.rlxc-guest-complete" ] || {
+  echo "tests/uml/run.sh: no cached systemd guest in $GUESTS: run the host's tests first" \
+    "(cargo test -p rlxc --test systemd_guest makes it)" >&2; exit 1; }
 cleanup() {
-  umount -l "$G$TARGET" "$G$REPO" "$G/usr" 2>/dev/null || true
+  umount -l "$G$GUESTS" "$G$TARGET" "$G$REPO" "$G/usr" 2>/dev/null || true
   rm -rf --one-file-system "$G"
 }
 trap cleanup EXIT
@@ -69,6 +77,7 @@ cp -a "$UML_MODULES" "$G/lib/modules/"
 mount --bind /usr "$G/usr"; mount -o remount,bind,ro "$G/usr"
 mount --bind "$REPO" "$G$REPO"
 mount --bind "$TARGET" "$G$TARGET"
+mkdir -p "$G$GUESTS"; mount --bind "$GUESTS" "$G$GUESTS"; mount -o remount,bind,ro "$G$GUESTS"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$G/etc/passwd"; printf 'root:x:0:\n' >"$G/etc/group"
 cp tests/uml/guest-init.sh "$G/init"; chmod +x "$G/init"
 printf '%s\n' "$REPO" >"$G/repo"; printf '%s\n' "${binaries[@]}" >"$G/tests"

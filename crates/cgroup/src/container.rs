@@ -267,6 +267,37 @@ impl ContainerCgroups {
             })
     }
 
+    /// [`Self::unified_fd`] for a process that joins the running container (attach). cgroup2
+    /// takes no process into a cgroup that passes domain controllers on to its children (the
+    /// container's systemd does that at its root): there the process goes into `.lxc` below
+    /// it, made now if missing, as LXC's attach does.
+    pub fn unified_join_fd(&self) -> Result<Option<OwnedFd>, Error> {
+        let Some(entry) = self.unified_entry() else {
+            return Ok(None);
+        };
+        let passes_on = !files::read_key(&entry, "cgroup.subtree_control")?
+            .trim()
+            .is_empty();
+        let dir = if passes_on {
+            let dir = entry.join(".lxc");
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(source) => return Err(Error::Create { path: dir, source }),
+            }
+            dir
+        } else {
+            entry
+        };
+        let flags = OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC;
+        rustix::fs::open(&dir, flags, Mode::empty())
+            .map(Some)
+            .map_err(|errno| Error::OpenDir {
+                path: dir.clone(),
+                source: errno.into(),
+            })
+    }
+
     /// Gives the container's cgroups to its root (host ids `uid`, `gid`) for an unprivileged
     /// container: see [`crate::chown`].
     pub fn give_to(&self, uid: u32, gid: u32) -> Result<(), Error> {

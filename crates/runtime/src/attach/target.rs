@@ -165,7 +165,7 @@ impl Init {
             source: io::Error::other(e.to_string()),
         };
         Ok(CgroupJoin {
-            unified: cgroups.unified_fd().map_err(failed)?,
+            unified: cgroups.unified_join_fd().map_err(failed)?,
             v1: cgroups.self_entry(Placement::V1Only).map_err(failed)?,
         })
     }
