@@ -13,10 +13,27 @@ use support::{assert_ok, World};
 /// A generous bound against a hang (boot takes well under a second here), not a timing check.
 const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
+/// The host ids of the unprivileged guest's root (ids 0..65536 mapped from here): a range
+/// of this test binary's own (see support::idmap).
+const UNPRIVILEGED_BASE: u32 = 200_000 + 700 * 65_536;
+
 /// The config LXC's download template writes for a Debian guest, with a memory limit set
 /// from the host.
 fn systemd_guest(world: &World, base: &str) -> (String, Overlay) {
-    let guest = Guest::Systemd.overlay();
+    configured_guest(world, base, Guest::Systemd.overlay(), "")
+}
+
+/// The same, unprivileged, as LXC's download template writes it for a user namespace.
+fn unprivileged_systemd_guest(world: &World, base: &str) -> (String, Overlay) {
+    let map = UNPRIVILEGED_BASE;
+    let extra = format!(
+        "lxc.include = /usr/share/lxc/config/debian.userns.conf\n\
+         lxc.idmap = u 0 {map} 65536\nlxc.idmap = g 0 {map} 65536\n"
+    );
+    configured_guest(world, base, Guest::Systemd.shifted_overlay(map), &extra)
+}
+
+fn configured_guest(world: &World, base: &str, guest: Overlay, extra: &str) -> (String, Overlay) {
     let name = world.name(base);
     let dir = world.lxcpath().join(&name);
     std::fs::create_dir_all(&dir).expect("container directory");
@@ -25,7 +42,7 @@ fn systemd_guest(world: &World, base: &str) -> (String, Overlay) {
          lxc.rootfs.path = dir:{}\n\
          lxc.uts.name = {name}\n\
          lxc.cgroup.memory.limit_in_bytes = 512M\n\
-         lxc.console.logfile = {}\n",
+         lxc.console.logfile = {}\n{extra}",
         guest.rootfs().display(),
         console_log(world, &name).display()
     );
@@ -315,6 +332,38 @@ fn a_systemd_guest_gives_a_login_on_its_console_and_its_ttys() {
         console.type_until("echo logged-in-$((6*7))\n", "logged-in-42");
         console.send("exit\n");
     }
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
+}
+
+/// Unprivileged (its root is host id UNPRIVILEGED_BASE), as LXC's userns configs set it up:
+/// it boots to `running` with no failed unit (under LXC 5 debugfs's mount unit fails: rlxc
+/// drops the capabilities only the host's root can use), runs transient units in the cgroup
+/// tree given to its root, and stops gracefully.
+#[test]
+fn an_unprivileged_systemd_guest_boots_with_no_failed_unit() {
+    let world = World::new();
+    let (name, _guest) = unprivileged_systemd_guest(&world, "sd-user");
+    assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    assert_eq!(wait_until_booted(&world, &name), "running");
+    let failed = attach_ok(&world, &name, "systemctl --failed --plain --no-legend");
+    assert_eq!(failed.trim(), "", "failed units");
+    let init = world.init_pid(&name);
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).expect("status");
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .expect("Uid line");
+    assert_eq!(
+        uid_line.split_whitespace().nth(1),
+        Some(UNPRIVILEGED_BASE.to_string().as_str()),
+        "{uid_line}"
+    );
+    let transient = attach_ok(&world, &name, "systemd-run --wait --quiet true && echo ran");
+    assert_eq!(transient.trim(), "ran");
     assert_ok(
         &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
         "graceful stop",

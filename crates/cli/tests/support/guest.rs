@@ -58,31 +58,96 @@ impl Guest {
 
     /// A private, writable view of the guest for one test, unmounted and removed when dropped.
     pub fn overlay(self) -> Overlay {
-        let lower = self.cached_rootfs();
-        // On a tmpfs: overlayfs takes no upper directory on some filesystems (the cgroup-v2
-        // lane's /tmp is hostfs), and a guest's changes are small.
-        std::fs::create_dir_all(UPPER_PARENT).expect("the overlays' directory");
-        let dir = tempfile::Builder::new()
-            .prefix("rlxc-guest-")
-            .tempdir_in(UPPER_PARENT)
-            .expect("tempdir");
-        for sub in ["upper", "work", "rootfs"] {
-            std::fs::create_dir(dir.path().join(sub)).expect("overlay directories");
-        }
-        let options = format!(
-            "lowerdir={},upperdir={},workdir={}",
-            lower.display(),
-            dir.path().join("upper").display(),
-            dir.path().join("work").display()
-        );
-        let status = Command::new("mount")
-            .args(["-t", "overlay", "overlay", "-o", &options])
-            .arg(dir.path().join("rootfs"))
-            .status()
-            .expect("running mount");
-        assert!(status.success(), "mounting the guest's overlay failed");
-        Overlay { dir }
+        overlay_of(&self.cached_rootfs())
     }
+
+    /// [`Self::overlay`] of the guest owned by host ids `base`.. (an unprivileged container
+    /// mapping its ids 0..65536 there): a copy of the cached guest shifted by `rlxc
+    /// shift-rootfs`, cached too.
+    pub fn shifted_overlay(self, base: u32) -> Overlay {
+        let cached = self.cached_rootfs();
+        let shifted = Path::new(CACHE).join(format!("{}.shifted-{base}", self.name()));
+        if !shifted.join(COMPLETE).exists() {
+            let lock = File::create(sibling(&shifted, "lock")).expect("the shift's lock");
+            lock.lock().expect("locking the shift");
+            if !shifted.join(COMPLETE).exists() {
+                shift_copy(&cached, &shifted, base);
+            }
+        }
+        overlay_of(&shifted)
+    }
+}
+
+/// A copy of `cached` at `shifted` whose owners are moved up by `base`, made under a
+/// temporary name and renamed, like the guest itself.
+fn shift_copy(cached: &Path, shifted: &Path, base: u32) {
+    let partial = sibling(shifted, "partial");
+    for stale in [&partial, &shifted.to_path_buf()] {
+        if stale.exists() {
+            std::fs::remove_dir_all(stale).expect("removing an unfinished shift");
+        }
+    }
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(cached)
+        .arg(&partial)
+        .status()
+        .expect("cp");
+    assert!(copied.success(), "copying the guest failed");
+    let _ = std::fs::remove_file(partial.join(COMPLETE));
+    let lxcpath = tempfile::tempdir().expect("tempdir");
+    let dir = lxcpath.path().join("shift");
+    std::fs::create_dir(&dir).expect("container directory");
+    let map = format!("lxc.idmap = u 0 {base} 65536\nlxc.idmap = g 0 {base} 65536\n");
+    let config = format!("lxc.rootfs.path = dir:{}\n{map}", partial.display());
+    std::fs::write(dir.join("config"), config).expect("config");
+    let output = Command::new(super::RLXC)
+        .args(["shift-rootfs", "-n", "shift", "-P"])
+        .arg(lxcpath.path())
+        .output()
+        .expect("rlxc shift-rootfs");
+    super::assert_ok(&output, "shifting the guest");
+    File::create(partial.join(COMPLETE)).expect("marking the shift complete");
+    std::fs::rename(&partial, shifted).expect("moving the shifted guest into place");
+}
+
+/// `DIR.SUFFIX` next to `dir` (its name may have dots of its own).
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}.{suffix}", dir.display()))
+}
+
+fn overlay_of(lower: &Path) -> Overlay {
+    // On a tmpfs: overlayfs takes no upper directory on some filesystems (the cgroup-v2
+    // lane's /tmp is hostfs), and a guest's changes are small.
+    std::fs::create_dir_all(UPPER_PARENT).expect("the overlays' directory");
+    let dir = tempfile::Builder::new()
+        .prefix("rlxc-guest-")
+        .tempdir_in(UPPER_PARENT)
+        .expect("tempdir");
+    for sub in ["upper", "work", "rootfs"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("overlay directories");
+    }
+    // The merged root takes the upper directory's owner: the guest's root directory's.
+    let owner = std::fs::metadata(lower).expect("the guest's root");
+    std::os::unix::fs::chown(
+        dir.path().join("upper"),
+        Some(std::os::unix::fs::MetadataExt::uid(&owner)),
+        Some(std::os::unix::fs::MetadataExt::gid(&owner)),
+    )
+    .expect("chown of the upper directory");
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        dir.path().join("upper").display(),
+        dir.path().join("work").display()
+    );
+    let status = Command::new("mount")
+        .args(["-t", "overlay", "overlay", "-o", &options])
+        .arg(dir.path().join("rootfs"))
+        .status()
+        .expect("running mount");
+    assert!(status.success(), "mounting the guest's overlay failed");
+    Overlay { dir }
 }
 
 /// debootstrap into a temporary name, then renamed: the cache never holds half a guest.

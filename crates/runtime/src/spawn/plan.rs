@@ -290,22 +290,40 @@ fn environment(spec: &ContainerSpec) -> Result<Vec<String>, PlanError> {
     Ok(env)
 }
 
-/// The bounding-set drops for `lxc.cap.drop`, or everything not in `lxc.cap.keep`.
+/// Capabilities that only root of the initial user namespace can use (raw I/O, modules, the
+/// system clock): in a container with its own user namespace they grant nothing, and keeping
+/// them misleads its init, which then tries what is bound to fail (systemd mounts debugfs
+/// when it has CAP_SYS_RAWIO: a failed unit under LXC's userns.conf, which clears
+/// `lxc.cap.drop`). Dropped there unless `lxc.cap.keep` names what to keep.
+const HOST_ONLY: [Capability; 3] = [
+    Capability::SysRawio,
+    Capability::SysModule,
+    Capability::SysTime,
+];
+
+/// The bounding-set drops for `lxc.cap.drop` (and [`HOST_ONLY`] in a user namespace), or
+/// everything not in `lxc.cap.keep`.
 fn capabilities_to_drop(spec: &ContainerSpec) -> Vec<u8> {
     let last = last_capability();
-    let wanted: Vec<u8> = match &spec.capabilities.keep {
+    let mut wanted: Vec<u8> = match &spec.capabilities.keep {
         Some(keep) => Capability::ALL
             .iter()
             .filter(|cap| !keep.contains(cap))
             .map(Capability::number)
             .collect(),
-        None => spec
-            .capabilities
-            .drop
-            .iter()
-            .map(Capability::number)
-            .collect(),
+        None => {
+            let own_user_namespace = !spec.idmaps.is_empty();
+            let host_only = HOST_ONLY.iter().filter(|_| own_user_namespace);
+            spec.capabilities
+                .drop
+                .iter()
+                .chain(host_only)
+                .map(Capability::number)
+                .collect()
+        }
     };
+    wanted.sort_unstable();
+    wanted.dedup();
     wanted.into_iter().filter(|n| *n <= last).collect()
 }
 
@@ -394,6 +412,19 @@ mod tests {
         let plan = plan("lxc.cap.keep = chown\n");
         assert!(!plan.drop_capabilities.contains(&0));
         assert!(plan.drop_capabilities.contains(&21));
+    }
+
+    #[test]
+    fn a_user_namespace_drops_what_only_the_hosts_root_can_use_unless_kept() {
+        let mapped = "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n";
+        let host_only = [17, 16, 25]; // sys_rawio, sys_module, sys_time
+        let unprivileged = plan(mapped);
+        assert!(host_only
+            .iter()
+            .all(|n| unprivileged.drop_capabilities.contains(n)));
+        assert!(plan("").drop_capabilities.is_empty());
+        let kept = plan(&format!("{mapped}lxc.cap.keep = sys_rawio\n"));
+        assert!(!kept.drop_capabilities.contains(&17));
     }
 
     #[test]
