@@ -124,7 +124,9 @@ fn debian_mirror() -> String {
         .filter_map(|path| std::fs::read_to_string(path).ok())
         .flat_map(|text| {
             text.split_whitespace()
-                .filter(|word| word.starts_with("http") && word.trim_end_matches('/').ends_with("/debian"))
+                .filter(|word| {
+                    word.starts_with("http") && word.trim_end_matches('/').ends_with("/debian")
+                })
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
@@ -146,6 +148,6 @@ impl Overlay {
 impl Drop for Overlay {
     fn drop(&mut self) {
         // Detached: a container still starting or stopping keeps it busy a moment longer.
-        let _ = rustix::mount::unmount(&self.rootfs(), rustix::mount::UnmountFlags::DETACH);
+        let _ = rustix::mount::unmount(self.rootfs(), rustix::mount::UnmountFlags::DETACH);
     }
 }
