@@ -186,7 +186,7 @@ impl ContainerCgroups {
             .map(Some)
             .map_err(|errno| Error::OpenDir {
                 path: dir.to_owned(),
-                source: errno.into(),
+                cause: errno.into(),
             })
     }
 
@@ -231,7 +231,7 @@ impl ContainerCgroups {
                     path: dir.clone(),
                     key: key.to_owned(),
                     value: "0".to_owned(),
-                    source: errno.into(),
+                    cause: errno.into(),
                 }
             })?;
             files.push((dir.clone(), key, fd));
@@ -296,7 +296,8 @@ impl ContainerCgroups {
         // name a key of a known controller.
         if let Some(dir) = self.owner_of(key) {
             match files::write_key(dir, key, value) {
-                Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                Err(Error::Write { cause: source, .. })
+                    if source.kind() == io::ErrorKind::NotFound => {}
                 written => return written,
             }
         }
@@ -376,7 +377,7 @@ impl SelfEntry {
                 path: dir.clone(),
                 key: (*key).to_owned(),
                 value: "0".to_owned(),
-                source: errno.into(),
+                cause: errno.into(),
             })?;
         }
         Ok(())
