@@ -53,10 +53,10 @@ struct ProgAttach {
 /// Loads `program` and attaches it to the cgroup2 directory `dir`.
 pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), Error> {
     let failed = |step: &'static str| {
-        move |source: std::io::Error| Error::Bpf {
+        move |cause: std::io::Error| Error::Bpf {
             step,
             path: dir.to_owned(),
-            source,
+            cause,
         }
     };
     let cgroup = rustix::fs::open(

@@ -30,7 +30,7 @@ pub(crate) fn give_to<'a>(
     for dir in dirs {
         let failed = |path: &Path, e: Errno| Error::Chown {
             path: path.to_path_buf(),
-            source: e.into(),
+            cause: e.into(),
         };
         chown(dir, uid, gid).map_err(|e| failed(dir, e))?;
         for name in DELEGATED_FILES {

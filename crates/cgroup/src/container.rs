@@ -263,7 +263,7 @@ impl ContainerCgroups {
             .map(Some)
             .map_err(|errno| Error::OpenDir {
                 path: dir.to_owned(),
-                source: errno.into(),
+                cause: errno.into(),
             })
     }
 
@@ -283,7 +283,7 @@ impl ContainerCgroups {
             match std::fs::create_dir(&dir) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(source) => return Err(Error::Create { path: dir, source }),
+                Err(cause) => return Err(Error::Create { path: dir, cause }),
             }
             dir
         } else {
@@ -294,7 +294,7 @@ impl ContainerCgroups {
             .map(Some)
             .map_err(|errno| Error::OpenDir {
                 path: dir.clone(),
-                source: errno.into(),
+                cause: errno.into(),
             })
     }
 
@@ -340,7 +340,7 @@ impl ContainerCgroups {
                     path: dir.clone(),
                     key: key.to_owned(),
                     value: "0".to_owned(),
-                    source: errno.into(),
+                    cause: errno.into(),
                 }
             })?;
             files.push((dir, key, fd));
@@ -405,7 +405,8 @@ impl ContainerCgroups {
         // name a key of a known controller.
         if let Some(dir) = self.owner_of(key) {
             match files::write_key(dir, key, value) {
-                Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
+                Err(Error::Write { cause: source, .. })
+                    if source.kind() == io::ErrorKind::NotFound => {}
                 written => return written,
             }
         }
@@ -485,7 +486,7 @@ impl SelfEntry {
                 path: dir.clone(),
                 key: (*key).to_owned(),
                 value: "0".to_owned(),
-                source: errno.into(),
+                cause: errno.into(),
             })?;
         }
         Ok(())

@@ -164,7 +164,7 @@ pub(crate) fn make_path_step(
         Err(source) if source.kind() == io::ErrorKind::AlreadyExists => Ok(false),
         Err(source) => Err(Error::Create {
             path: dir.to_owned(),
-            source,
+            cause: source,
         }),
     }
 }

@@ -159,7 +159,7 @@ fn enable_one(
 ) -> Result<Option<Undelegated>, Error> {
     match fs.write(dir, "cgroup.subtree_control", &format!("+{controller}")) {
         Ok(()) => Ok(None),
-        Err(Error::Write { source, .. }) => {
+        Err(Error::Write { cause: source, .. }) => {
             let busy = source.raw_os_error() == Some(rustix::io::Errno::BUSY.raw_os_error());
             Ok(Some(if busy && is_caller {
                 Undelegated::CallerHoldsProcesses

@@ -81,9 +81,9 @@ impl DeviceRule {
     }
 
     fn of_path(allow: bool, path: &str) -> Result<Self, Error> {
-        let meta = std::fs::metadata(path).map_err(|source| Error::DevicePath {
+        let meta = std::fs::metadata(path).map_err(|cause| Error::DevicePath {
             path: path.into(),
-            source,
+            cause,
         })?;
         let kind = if meta.file_type().is_char_device() {
             DeviceType::Char

@@ -5,30 +5,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("reading mount table {path}: {source}")]
-    ReadMountinfo {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("reading mount table {path}: {cause}")]
+    ReadMountinfo { path: PathBuf, cause: io::Error },
     #[error("mount table line {line_number}: {reason}: {line:?}")]
     MalformedMountinfo {
         line_number: usize,
         line: String,
         reason: &'static str,
     },
-    #[error("reading the cgroup2 controllers from {path}: {source}")]
-    ReadControllers {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("reading {path}: {source}")]
-    ReadOwnCgroup {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("reading the cgroup2 controllers from {path}: {cause}")]
+    ReadControllers { path: PathBuf, cause: io::Error },
+    #[error("reading {path}: {cause}")]
+    ReadOwnCgroup { path: PathBuf, cause: io::Error },
     #[error("no cgroup hierarchy is mounted: cannot make the container's cgroups")]
     NoHierarchies,
     #[error("this process's cgroup file has no line for the hierarchy mounted at {mount_point}")]
@@ -44,12 +32,8 @@ pub enum Error {
     },
     #[error("cgroup path {path:?}: {reason}")]
     InvalidRelativePath { path: PathBuf, reason: &'static str },
-    #[error("creating cgroup {path}: {source}")]
-    Create {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("creating cgroup {path}: {cause}")]
+    Create { path: PathBuf, cause: io::Error },
     #[error(
         "cgroup {path} already exists and holds processes {pids:?}: is the container running?"
     )]
@@ -64,20 +48,18 @@ pub enum Error {
         /// Every hierarchy's directory of that name: all of them go in one command.
         paths: Vec<PathBuf>,
     },
-    #[error("reading {key} in cgroup {path}: {source}")]
+    #[error("reading {key} in cgroup {path}: {cause}")]
     Read {
         path: PathBuf,
         key: String,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("writing {value:?} to {key} in cgroup {path}: {source}")]
+    #[error("writing {value:?} to {key} in cgroup {path}: {cause}")]
     Write {
         path: PathBuf,
         key: String,
         value: String,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     #[error("{key:?} is not a cgroup file name")]
     InvalidKey { key: String },
@@ -86,64 +68,41 @@ pub enum Error {
          mounted (v1) or enabled in the parent's cgroup.subtree_control (v2)?"
     )]
     UnknownKey { key: String, searched: Vec<PathBuf> },
-    #[error("opening cgroup directory {path}: {source}")]
-    OpenDir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("opening cgroup directory {path}: {cause}")]
+    OpenDir { path: PathBuf, cause: io::Error },
     #[error("cgroup {path} still holds processes {pids:?} after the timeout")]
     Busy { path: PathBuf, pids: Vec<i32> },
-    #[error("waiting for the processes of cgroup {path} to exit: {source}")]
-    Wait {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("signalling process {pid} of cgroup {path}: {source}")]
+    #[error("waiting for the processes of cgroup {path} to exit: {cause}")]
+    Wait { path: PathBuf, cause: io::Error },
+    #[error("signalling process {pid} of cgroup {path}: {cause}")]
     Signal {
         path: PathBuf,
         pid: i32,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("giving cgroup {path} to the container's root: {source}")]
-    Chown {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("removing cgroup {path}: {source}")]
-    Remove {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("giving cgroup {path} to the container's root: {cause}")]
+    Chown { path: PathBuf, cause: io::Error },
+    #[error("removing cgroup {path}: {cause}")]
+    Remove { path: PathBuf, cause: io::Error },
     #[error("{key}: {reason}")]
     NoEquivalent { key: String, reason: String },
-    #[error("{key} = {value}: {source}")]
+    #[error("{key} = {value}: {cause}")]
     Setting {
         key: String,
         value: String,
-        #[source]
-        source: Box<Error>,
+        cause: Box<Error>,
     },
     #[error("device rule {rule:?}: {reason}")]
     InvalidDeviceRule { rule: String, reason: &'static str },
-    #[error("device rule {path}: {source}")]
-    DevicePath {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("device rule {path}: {cause}")]
+    DevicePath { path: PathBuf, cause: io::Error },
     #[error("cgroup2 device rules need a cgroup2 hierarchy, and this host has none")]
     NoUnifiedForDevices,
-    #[error("{step} for cgroup {path}: {source}")]
+    #[error("{step} for cgroup {path}: {cause}")]
     Bpf {
         step: &'static str,
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     #[error("the container's cgroups have no freezer (no v1 freezer hierarchy, no cgroup.freeze)")]
     NoFreezer,

@@ -66,7 +66,7 @@ impl CgroupFs for FakeCgroupFs {
             path: dir.to_owned(),
             key: key.to_owned(),
             value: value.to_owned(),
-            source: errno(code),
+            cause: errno(code),
         };
         let file = dir.join(key);
         if !file.exists() {

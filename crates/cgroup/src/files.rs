@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::Error;
 
 pub(crate) fn read_key(dir: &Path, key: &str) -> Result<String, Error> {
-    fs::read_to_string(dir.join(key)).map_err(|source| Error::Read {
+    fs::read_to_string(dir.join(key)).map_err(|cause| Error::Read {
         path: dir.to_owned(),
         key: key.to_owned(),
-        source,
+        cause,
     })
 }
 
@@ -25,11 +25,11 @@ pub(crate) fn write_key(dir: &Path, key: &str, value: &str) -> Result<(), Error>
         }
         Ok(())
     };
-    write().map_err(|source| Error::Write {
+    write().map_err(|cause| Error::Write {
         path: dir.to_owned(),
         key: key.to_owned(),
         value: value.to_owned(),
-        source,
+        cause,
     })
 }
 
@@ -49,7 +49,7 @@ pub(crate) fn read_procs_below(dir: &Path) -> Result<Vec<i32>, Error> {
     for cgroup in subtree(dir)? {
         match read_procs(&cgroup) {
             Ok(found) => pids.extend(found),
-            Err(Error::Read { source, .. })
+            Err(Error::Read { cause: source, .. })
                 if cgroup != dir && source.kind() == io::ErrorKind::NotFound => {}
             Err(error) => return Err(error),
         }
@@ -74,7 +74,7 @@ pub(crate) fn subtree(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                 return Err(Error::Read {
                     path: found[index].clone(),
                     key: String::from("(directory listing)"),
-                    source,
+                    cause: source,
                 })
             }
         };

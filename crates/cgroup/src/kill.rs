@@ -53,7 +53,7 @@ pub(crate) fn kill_all(leaves: &[(PathBuf, bool)], timeout: Duration) -> Result<
                     return Err(Error::Signal {
                         path: first.to_owned(),
                         pid: *pid,
-                        source: errno.into(),
+                        cause: errno.into(),
                     })
                 }
             }

@@ -88,9 +88,9 @@ impl CgroupLayout {
 
     /// Reads the mount table at `mountinfo_path`; see [`CgroupLayout::from_mountinfo`].
     pub fn from_mountinfo_file(mountinfo_path: &Path, fs_root: &Path) -> Result<Self, Error> {
-        let text = fs::read_to_string(mountinfo_path).map_err(|source| Error::ReadMountinfo {
+        let text = fs::read_to_string(mountinfo_path).map_err(|cause| Error::ReadMountinfo {
             path: mountinfo_path.to_owned(),
-            source,
+            cause,
         })?;
         Self::from_mountinfo(&text, fs_root)
     }
@@ -170,8 +170,7 @@ fn read_v2_mount(entry: MountEntry, fs_root: &Path) -> Result<V2Mount, Error> {
         .strip_prefix("/")
         .unwrap_or(&entry.mount_point);
     let path = fs_root.join(relative).join("cgroup.controllers");
-    let text =
-        fs::read_to_string(&path).map_err(|source| Error::ReadControllers { path, source })?;
+    let text = fs::read_to_string(&path).map_err(|cause| Error::ReadControllers { path, cause })?;
     Ok(V2Mount {
         mount_point: entry.mount_point,
         mount_root: entry.root,

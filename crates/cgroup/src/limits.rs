@@ -134,7 +134,7 @@ impl LimitPlan {
             let failed = |source: Error| Error::Setting {
                 key: write.origin.clone(),
                 value: write.value.clone(),
-                source: Box::new(source),
+                cause: Box::new(source),
             };
             match &write.what {
                 Translation::Write(files) => {

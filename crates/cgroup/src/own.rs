@@ -45,9 +45,9 @@ impl OwnCgroups {
     /// Reads [`PROC_SELF_CGROUP`].
     pub fn of_this_process() -> Result<Self, Error> {
         let text =
-            std::fs::read_to_string(PROC_SELF_CGROUP).map_err(|source| Error::ReadOwnCgroup {
+            std::fs::read_to_string(PROC_SELF_CGROUP).map_err(|cause| Error::ReadOwnCgroup {
                 path: PROC_SELF_CGROUP.into(),
-                source,
+                cause,
             })?;
         Ok(own_cgroups(&text))
     }

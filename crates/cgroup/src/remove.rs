@@ -87,7 +87,7 @@ fn rmdir(dir: &Path, fs: &dyn CgroupFs, must_go: bool) -> Result<(), Error> {
         Err(source) if is_busy(&source) => Err(busy(dir)),
         Err(source) => Err(Error::Remove {
             path: dir.to_owned(),
-            source,
+            cause: source,
         }),
     }
 }

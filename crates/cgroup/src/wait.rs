@@ -24,7 +24,7 @@ pub(crate) fn wait_unpopulated(dir: &Path, deadline: Instant) -> Result<(), Erro
 pub(crate) fn wait_event(dir: &Path, wanted: &str, deadline: Instant) -> Result<(), Error> {
     let wait_error = |errno: Errno| Error::Wait {
         path: dir.to_owned(),
-        source: errno.into(),
+        cause: errno.into(),
     };
     let events = rustix::fs::open(
         dir.join("cgroup.events"),
@@ -65,7 +65,7 @@ pub(crate) fn open_pidfds(dir: &Path, pids: &[i32]) -> Result<Vec<(i32, OwnedFd)
             Err(errno) => {
                 return Err(Error::Wait {
                     path: dir.to_owned(),
-                    source: errno.into(),
+                    cause: errno.into(),
                 })
             }
         }
@@ -92,7 +92,7 @@ pub(crate) fn wait_for_exit(
             Err(errno) => {
                 return Err(Error::Wait {
                     path: dir.to_owned(),
-                    source: errno.into(),
+                    cause: errno.into(),
                 })
             }
         }

@@ -308,7 +308,7 @@ fn set_and_get_find_the_hierarchy_with_the_controller() {
     let escape = cgroups.get("../cgroup.procs").expect_err("not a file name");
     assert!(matches!(escape, Error::InvalidKey { .. }), "{escape}");
     let bad = cgroups.set("pids.max", "lots").expect_err("bad value");
-    let Error::Write { source, .. } = &bad else {
+    let Error::Write { cause: source, .. } = &bad else {
         panic!("{bad}")
     };
     assert_eq!(source.kind(), ErrorKind::InvalidInput);

@@ -189,6 +189,100 @@ fn capability_bounding_set_is_inits() {
     assert_ne!(elevated, inits);
 }
 
+/// The lines of /proc/PID/status that `confine::Lockdown` decides: whatever init has there,
+/// a command attached with init's ids must have too.
+const CONFINED: [&str; 11] = [
+    "Uid:",
+    "Gid:",
+    "Groups:",
+    "CapInh:",
+    "CapPrm:",
+    "CapEff:",
+    "CapBnd:",
+    "CapAmb:",
+    "NoNewPrivs:",
+    "Seccomp:",
+    "Seccomp_filters:",
+];
+
+fn confined_lines(status: &str) -> Vec<&str> {
+    CONFINED
+        .iter()
+        .map(|key| {
+            status
+                .lines()
+                .find(|line| line.starts_with(key))
+                .unwrap_or_else(|| panic!("no {key} in {status}"))
+        })
+        .collect()
+}
+
+fn capability_mask(status: &str, key: &str) -> u64 {
+    let line = status.lines().find(|l| l.starts_with(key)).expect(key);
+    u64::from_str_radix(line[key.len()..].trim(), 16).expect("hex")
+}
+
+const CAP_SYS_ADMIN: u32 = 21;
+
+/// `rlxc start -d` run with CAP_SYS_ADMIN inheritable and ambient, as a caller (a service
+/// manager's `AmbientCapabilities=`) may hand it on: it must not reach init past
+/// `lxc.cap.drop`, just as attach keeps it from the command.
+fn start_with_inheritable_sys_admin(world: &World, name: &str) {
+    use std::os::unix::process::CommandExt;
+    let mut start = world.process(Path::new(support::RLXC), &["start", "-n", name, "-d"]);
+    // SAFETY: only capget/capset/prctl between fork and exec, no allocation or lock.
+    unsafe {
+        start.pre_exec(|| {
+            let sys_admin = rustix::thread::CapabilitySet::from_bits_retain(1 << CAP_SYS_ADMIN);
+            let mut sets = rustix::thread::capabilities(None)?;
+            sets.inheritable |= sys_admin;
+            rustix::thread::set_capabilities(None, sets)?;
+            rustix::thread::configure_capability_in_ambient_set(sys_admin, true)?;
+            Ok(())
+        });
+    }
+    let out = start.output().expect("rlxc start");
+    support::assert_ok(&out, "start");
+}
+
+/// Init and an attached command go through one lock-down (`confine`): the same bounding,
+/// inheritable, ambient, permitted and effective sets, no_new_privs, seccomp filters and ids,
+/// for a root init and for one with `lxc.init.uid`/`gid` (which attach takes by default).
+#[test]
+fn init_and_an_attached_command_are_confined_alike() {
+    let world = World::new();
+    for (base, ids) in [
+        ("attconfroot", ""),
+        ("attconfuser", "lxc.init.uid = 1000\nlxc.init.gid = 1000\n"),
+    ] {
+        let config = format!("lxc.cap.drop = sys_admin mknod\nlxc.no_new_privs = 1\n{ids}");
+        let name = busybox_container(&world, base, &config);
+        start_with_inheritable_sys_admin(&world, &name);
+        // What the caller handed on reached the monitor: the case is a real one.
+        let monitor = world.monitor_pid(&name);
+        let monitors = std::fs::read_to_string(format!("/proc/{monitor}/status")).expect("status");
+        for key in ["CapInh:", "CapAmb:"] {
+            assert_ne!(
+                capability_mask(&monitors, key) & (1 << CAP_SYS_ADMIN),
+                0,
+                "{key} {monitors}"
+            );
+        }
+        let init = world.init_pid(&name);
+        let inits = std::fs::read_to_string(format!("/proc/{init}/status")).expect("status");
+        let attached = stdout_of(&world, &name, &["--", "cat", "/proc/self/status"]);
+        assert_eq!(confined_lines(&attached), confined_lines(&inits), "{name}");
+        for key in ["CapBnd:", "CapInh:", "CapAmb:", "CapPrm:", "CapEff:"] {
+            let mask = capability_mask(&inits, key);
+            assert_eq!(mask & (1 << CAP_SYS_ADMIN), 0, "{name}: {key} {mask:x}");
+        }
+        assert!(inits.contains("NoNewPrivs:\t1\n"), "{inits}");
+        assert!(inits.contains("Seccomp:\t2\n"), "{inits}");
+        let uid = if ids.is_empty() { "0" } else { "1000" };
+        assert!(inits.contains(&format!("Uid:\t{uid}\t")), "{inits}");
+    }
+}
+
 #[test]
 fn exit_status_is_the_commands() {
     let world = World::new();

@@ -25,11 +25,10 @@ pub struct UpdateReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UpdateError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}: not UTF-8 text")]
     NotText { path: PathBuf },
@@ -44,9 +43,9 @@ pub enum UpdateError {
 
 /// Rewrites `path` in place (atomically), keeping the original at `PATH.backup`.
 pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
-    let io = |source| UpdateError::Io {
+    let io = |cause| UpdateError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     };
     let original = fs::read(path).map_err(io)?;
     let text = String::from_utf8(original.clone()).map_err(|_| UpdateError::NotText {
@@ -66,9 +65,9 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
         });
     }
     let backup = backup_path(path);
-    fs::write(&backup, &original).map_err(|source| UpdateError::Io {
+    fs::write(&backup, &original).map_err(|cause| UpdateError::Io {
         path: backup.clone(),
-        source,
+        cause,
     })?;
     write_atomically(path, updated.as_bytes()).map_err(io)?;
     Ok(UpdateReport {

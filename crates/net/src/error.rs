@@ -48,20 +48,18 @@ impl fmt::Display for Operation {
 #[non_exhaustive]
 pub enum Error {
     /// The kernel answered the request with an errno.
-    #[error("{op} `{link}`: {source}")]
+    #[error("{op} `{link}`: {cause}")]
     Kernel {
         op: Operation,
         link: String,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// The socket itself failed (open, bind, send or receive).
-    #[error("{op} `{link}`: netlink socket: {source}")]
+    #[error("{op} `{link}`: netlink socket: {cause}")]
     Socket {
         op: Operation,
         link: String,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     #[error("{op} `{link}`: cannot decode the kernel's reply: {reason}")]
     Decode {
@@ -75,21 +73,13 @@ pub enum Error {
     InvalidLinkName { name: String, reason: &'static str },
     #[error("invalid vlan id {vlan_id} for `{name}`: must be 1 to 4094")]
     InvalidVlanId { name: String, vlan_id: u16 },
-    #[error("{op}: {source}")]
-    Netns {
-        op: Operation,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{op}: {cause}")]
+    Netns { op: Operation, cause: io::Error },
     #[error("the thread running in the throwaway network namespace panicked")]
     NetnsThreadPanicked,
     /// One of the container's interfaces could not be set up as configured.
-    #[error("lxc.net.{index}: {source}")]
-    Interface {
-        index: u32,
-        #[source]
-        source: Box<Error>,
-    },
+    #[error("lxc.net.{index}: {cause}")]
+    Interface { index: u32, cause: Box<Error> },
     /// A setting the configuration asks for that cannot be applied.
     #[error("lxc.net.{index}: {reason}")]
     Config { index: u32, reason: String },
@@ -103,10 +93,10 @@ impl Error {
     /// tell "not built" (`EOPNOTSUPP`) from "not allowed" (`EPERM`).
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Self::Kernel { source, .. }
-            | Self::Socket { source, .. }
-            | Self::Netns { source, .. } => source.raw_os_error(),
-            Self::Interface { source, .. } => source.errno(),
+            Self::Kernel { cause, .. } | Self::Socket { cause, .. } | Self::Netns { cause, .. } => {
+                cause.raw_os_error()
+            }
+            Self::Interface { cause, .. } => cause.errno(),
             _ => None,
         }
     }

@@ -20,10 +20,10 @@ impl Netlink {
     /// Opens and binds a route netlink socket. The namespace is fixed at this moment: a handle
     /// opened before a `unshare(CLONE_NEWNET)` keeps talking to the old namespace.
     pub fn open() -> Result<Self, Error> {
-        let socket_error = |source| Error::Socket {
+        let socket_error = |cause| Error::Socket {
             op: Operation::OpenSocket,
             link: String::new(),
-            source,
+            cause,
         };
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(socket_error)?;
         socket.bind_auto().map_err(socket_error)?;
@@ -94,7 +94,7 @@ impl Netlink {
             NetlinkPayload::Error(error) if error.code.is_some() => Some(Err(Error::Kernel {
                 op,
                 link: link.to_owned(),
-                source: error.to_io(),
+                cause: error.to_io(),
             })),
             NetlinkPayload::InnerMessage(inner) => {
                 messages.push(inner);
@@ -140,7 +140,7 @@ impl Netlink {
                 Some(_) => Err(Error::Kernel {
                     op,
                     link: link.to_owned(),
-                    source: error.to_io(),
+                    cause: error.to_io(),
                 }),
             }),
             NetlinkPayload::InnerMessage(inner) => Some(Ok(Answer::Message(inner))),
@@ -212,7 +212,7 @@ fn socket_error(op: Operation, link: &str, source: std::io::Error) -> Error {
     Error::Socket {
         op,
         link: link.to_owned(),
-        source,
+        cause: source,
     }
 }
 

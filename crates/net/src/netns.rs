@@ -17,9 +17,9 @@ where
 {
     std::thread::scope(|scope| {
         let worker = scope.spawn(|| {
-            sys::unshare_network_namespace().map_err(|source| Error::Netns {
+            sys::unshare_network_namespace().map_err(|cause| Error::Netns {
                 op: Operation::EnterNewNetns,
-                source,
+                cause,
             })?;
             Ok(work())
         });
@@ -37,9 +37,9 @@ where
 /// physical NIC to the host after init exited.
 pub fn open_netlink_in(netns: std::os::fd::BorrowedFd<'_>) -> Result<crate::Netlink, Error> {
     use std::os::fd::AsFd;
-    let entering = |source| Error::Netns {
+    let entering = |cause| Error::Netns {
         op: Operation::EnterNetns,
-        source,
+        cause,
     };
     let home = std::fs::File::open("/proc/thread-self/ns/net").map_err(entering)?;
     sys::enter_network_namespace(netns).map_err(entering)?;

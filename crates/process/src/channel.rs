@@ -22,13 +22,27 @@ const MAX_MESSAGE: usize = 64 * 1024;
 #[non_exhaustive]
 pub enum ChannelError {
     #[error("socket: {0}")]
-    Io(#[from] rustix::io::Errno),
+    Io(rustix::io::Errno),
     #[error("the other side closed the channel")]
     Closed,
     #[error("malformed message: {0}")]
-    Format(#[from] serde_json::Error),
+    Format(serde_json::Error),
     #[error("a message can carry at most {MAX_FDS} file descriptors")]
     TooManyFds,
+}
+
+// By hand rather than `#[from]`, which would also make the cause the error's `source()`: the
+// message has it already (the rule for every error: docs/architecture.md).
+impl From<rustix::io::Errno> for ChannelError {
+    fn from(errno: rustix::io::Errno) -> ChannelError {
+        ChannelError::Io(errno)
+    }
+}
+
+impl From<serde_json::Error> for ChannelError {
+    fn from(error: serde_json::Error) -> ChannelError {
+        ChannelError::Format(error)
+    }
 }
 
 /// One end of the channel.

@@ -44,12 +44,12 @@ pub struct HookContext {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HookError {
-    #[error("{key} = {command}: cannot run it: {source}")]
+    #[error("{key} = {command}: cannot run it: {cause}")]
     Spawn {
         /// The config key: `lxc.hook.start`, `lxc.net.0.script.up`.
         key: String,
         command: String,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{key} = {command}: exited with {status}{}", output_text(.output))]
     Failed {
@@ -248,10 +248,10 @@ fn run_one(command: &str, hook: &Hook<'_>, context: &HookContext) -> Result<(), 
         .envs(context.environment(hook))
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| HookError::Spawn {
+        .map_err(|cause| HookError::Spawn {
             key: hook.key(),
             command: command.to_string(),
-            source,
+            cause,
         })?;
     if output.status.success() {
         return Ok(());

@@ -118,7 +118,7 @@ fn probe(kind: Namespace, flags: libc::c_int) -> Result<(), Error> {
         Ok(ChildOutcome::Exited(0)) => Ok(()),
         Ok(ChildOutcome::Exited(errno)) => Err(Error::Unshare {
             namespace: kind,
-            source: io::Error::from_raw_os_error(errno),
+            cause: io::Error::from_raw_os_error(errno),
         }),
         Ok(ChildOutcome::KilledBySignal(signal)) => Err(Error::ProbeKilled {
             namespace: kind,
@@ -126,11 +126,11 @@ fn probe(kind: Namespace, flags: libc::c_int) -> Result<(), Error> {
         }),
         Err(ForkOrWait::Fork(source)) => Err(Error::ProbeFork {
             namespace: kind,
-            source,
+            cause: source,
         }),
         Err(ForkOrWait::Wait(source)) => Err(Error::ProbeWait {
             namespace: kind,
-            source,
+            cause: source,
         }),
     }
 }

@@ -22,10 +22,12 @@ pub enum ResourceError {
     #[error(transparent)]
     Cgroup(#[from] rlxc_cgroup::Error),
     #[error("state file: {0}")]
-    State(#[from] StateError),
+    State(StateError),
     #[error("{key}: {reason}")]
     Key { key: String, reason: String },
 }
+
+crate::error::from_cause!(StateError => ResourceError::State);
 
 fn running(paths: &ContainerPaths) -> Result<(StateFile, ContainerCgroups), ResourceError> {
     let file = running_file(paths)?;

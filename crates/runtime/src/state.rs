@@ -187,17 +187,15 @@ impl Effective {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StateError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{path}: not a state file rlxc understands: {source}")]
+    #[error("{path}: not a state file rlxc understands: {cause}")]
     Format {
         path: PathBuf,
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 }
 
@@ -210,15 +208,15 @@ impl StateFile {
             Err(source) => {
                 return Err(StateError::Io {
                     path: path.to_path_buf(),
-                    source,
+                    cause: source,
                 })
             }
         };
         serde_json::from_slice(&text)
             .map(Some)
-            .map_err(|source| StateError::Format {
+            .map_err(|cause| StateError::Format {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })
     }
 
@@ -241,22 +239,22 @@ impl StateFile {
         rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::empty()).map_err(
             |errno| StateError::Io {
                 path: path.to_path_buf(),
-                source: errno.into(),
+                cause: errno.into(),
             },
         )
     }
 
     /// Writes the state file atomically (temp file and rename), so a reader never sees half.
     pub fn write(&self, path: &Path) -> Result<(), StateError> {
-        let io = |source| StateError::Io {
+        let io = |cause| StateError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
         };
         let dir = path.parent().unwrap_or(Path::new("/"));
         let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        let text = serde_json::to_vec_pretty(self).map_err(|source| StateError::Format {
+        let text = serde_json::to_vec_pretty(self).map_err(|cause| StateError::Format {
             path: path.to_path_buf(),
-            source,
+            cause,
         })?;
         temp.write_all(&text).map_err(io)?;
         temp.persist(path).map_err(|e| io(e.error))?;

@@ -57,12 +57,12 @@ pub enum StopOutcome {
 pub enum StopError {
     #[error(transparent)]
     State(#[from] crate::state::StateError),
-    #[error("signalling init (pid {pid}): {source}")]
-    Signal { pid: i32, source: rustix::io::Errno },
-    #[error("waiting for init (pid {pid}): {source}")]
-    Wait { pid: i32, source: rustix::io::Errno },
+    #[error("signalling init (pid {pid}): {cause}")]
+    Signal { pid: i32, cause: rustix::io::Errno },
+    #[error("waiting for init (pid {pid}): {cause}")]
+    Wait { pid: i32, cause: rustix::io::Errno },
     #[error("the container is frozen and could not be thawed to take the signal: {0}")]
-    Thaw(#[source] rlxc_cgroup::Error),
+    Thaw(rlxc_cgroup::Error),
 }
 
 /// Whether init takes `signal` at all: it has a handler (`SigCgt`) or blocks it to collect
@@ -127,7 +127,7 @@ fn wait_for_halt(
     halt_signal: i32,
     options: &StopOptions,
 ) -> Result<Halt, StopError> {
-    let wait = |limit| wait_exit(init, limit).map_err(|source| StopError::Wait { pid, source });
+    let wait = |limit| wait_exit(init, limit).map_err(|cause| StopError::Wait { pid, cause });
     let grace = options.timeout.map_or(HALT_GRACE, |t| t.min(HALT_GRACE));
     // An init that started moments ago may not take signals yet (a pid namespace's init
     // drops what it has no handler for): one more halt signal a second in gives it a chance.
@@ -203,7 +203,7 @@ fn signal(fd: &OwnedFd, pid: i32, signo: i32) -> Result<(), StopError> {
     let signal = Signal::from_named_raw(signo).unwrap_or(Signal::KILL);
     match pidfd_send_signal(fd, signal) {
         Ok(()) | Err(rustix::io::Errno::SRCH) => Ok(()),
-        Err(source) => Err(StopError::Signal { pid, source }),
+        Err(source) => Err(StopError::Signal { pid, cause: source }),
     }
 }
 
@@ -249,7 +249,7 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
         }
     };
     if !options.nowait {
-        wait_exit(&init, None).map_err(|source| StopError::Wait { pid, source })?;
+        wait_exit(&init, None).map_err(|cause| StopError::Wait { pid, cause })?;
         wait_for_teardown(paths, &state, teardown);
     }
     Ok(outcome)
@@ -324,7 +324,7 @@ pub fn reboot(
         return Ok(RebootOutcome::Signalled);
     }
     let started = Instant::now();
-    if !wait_exit(&init, timeout).map_err(|source| StopError::Wait { pid, source })? {
+    if !wait_exit(&init, timeout).map_err(|cause| StopError::Wait { pid, cause })? {
         return Ok(RebootOutcome::TimedOut);
     }
     let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
@@ -332,7 +332,7 @@ pub fn reboot(
         crate::status::wait_for(paths, &[crate::state::State::Running], left).map_err(|e| {
             StopError::Wait {
                 pid,
-                source: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
+                cause: rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO),
             }
         })?;
     match crate::status::current(paths) {

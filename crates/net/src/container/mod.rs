@@ -45,7 +45,7 @@ pub fn check(networks: &BTreeMap<u32, Network>) -> Result<(), Error> {
             };
             match link::index_by_name(netlink, link) {
                 Ok(_) => {}
-                Err(Error::Kernel { source, .. })
+                Err(Error::Kernel { cause: source, .. })
                     if source.raw_os_error() == Some(libc::ENODEV) =>
                 {
                     return Err(Error::NoSuchLink {
@@ -129,9 +129,9 @@ fn temporary_name(index: u32) -> String {
 impl Attached {
     /// Opens netlink handles in the host's and in the container's namespace (`netns`).
     pub fn new(container: &str, netns: BorrowedFd<'_>) -> Result<Attached, Error> {
-        let netns_error = |source| Error::Netns {
+        let netns_error = |cause| Error::Netns {
             op: crate::Operation::EnterNetns,
-            source,
+            cause,
         };
         let host_netns: OwnedFd = File::open("/proc/thread-self/ns/net")
             .map_err(netns_error)?
@@ -301,7 +301,7 @@ fn wrap(index: u32, error: Error) -> Error {
         error @ (Error::Config { .. } | Error::Interface { .. }) => error,
         source => Error::Interface {
             index,
-            source: Box::new(source),
+            cause: Box::new(source),
         },
     }
 }
@@ -349,9 +349,9 @@ pub fn traffic_of(pid: i32) -> Result<Vec<Traffic>, Error> {
 /// The network namespace of `pid`, or `None` when it is the caller's own.
 fn own_netns_of(pid: i32) -> Result<Option<File>, Error> {
     use std::os::unix::fs::MetadataExt;
-    let netns = File::open(format!("/proc/{pid}/ns/net")).map_err(|source| Error::Netns {
+    let netns = File::open(format!("/proc/{pid}/ns/net")).map_err(|cause| Error::Netns {
         op: crate::Operation::EnterNetns,
-        source,
+        cause,
     })?;
     let shared = netns
         .metadata()

@@ -38,9 +38,9 @@ pub fn recover(
 }
 
 fn send_all_home(host: &mut Netlink, pinned: BorrowedFd<'_>, phys: &[PhysRecord]) -> Vec<Error> {
-    let netns_error = |source| Error::Netns {
+    let netns_error = |cause| Error::Netns {
         op: crate::Operation::EnterNetns,
-        source,
+        cause,
     };
     let host_netns = match File::open("/proc/thread-self/ns/net") {
         Ok(file) => file,

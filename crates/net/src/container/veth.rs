@@ -136,7 +136,7 @@ fn host_routes(
         std::fs::write(&proxy_arp, "1").map_err(|source| Error::Kernel {
             op: Operation::SetLink,
             link: format!("{host_name} (proxy_arp)"),
-            source,
+            cause: source,
         })?;
     }
     for (destination, prefix) in routes {

@@ -18,11 +18,11 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use rustix::thread::{CapabilitySet, ThreadNameSpaceType};
+use rustix::thread::ThreadNameSpaceType;
 use serde::{Deserialize, Serialize};
 
 use crate::channel::Channel;
-use crate::confine::{self, Groups, Unknown};
+use crate::confine::{self, Bounding, Groups};
 use crate::process::fds::dup_onto;
 use crate::process::fork::{exit_child, fork_sibling};
 
@@ -173,18 +173,29 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;
-    limit_capabilities(plan)?;
-    if plan.confinement.no_new_privs {
-        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
-    }
-    if plan.sysinfo {
-        hand_over_sysinfo(channel)?;
-    }
-    if let Some(program) = &plan.confinement.seccomp {
-        step("seccomp", crate::seccomp::install(program))?;
-    }
-    set_identity(plan)?;
-    keep_only_bounded_capabilities(plan)
+    lock_down(plan, channel)
+}
+
+/// Init's bounding set, no_new_privs, seccomp, and the command's ids (see `confine` for the
+/// order); the sysinfo listener handed over right before the policy's filter.
+fn lock_down(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
+    let lockdown = confine::Lockdown {
+        bounding: match plan.bounding_set {
+            Some(keep) => Bounding::Only(keep),
+            None => Bounding::Unchanged,
+        },
+        no_new_privs: plan.confinement.no_new_privs,
+        seccomp: plan.confinement.seccomp.as_ref(),
+        groups: Groups::NoneIfAllowed,
+        gid: plan.gid,
+        uid: plan.uid,
+    };
+    confine::lock_down(&lockdown, || {
+        if plan.sysinfo {
+            hand_over_sysinfo(channel)?;
+        }
+        Ok(())
+    })
 }
 
 /// The filter init got that hands sysinfo(2) to the view's server (stacked under the policy,
@@ -273,40 +284,6 @@ fn set_up_terminal(terminal: Option<&(OwnedFd, [bool; 3])>) -> Result<(), StepFa
         }
     }
     Ok(())
-}
-
-/// The bounding set of init: every capability it lacks is dropped. Inheritable and ambient
-/// capabilities are cleared too, or exec could hand them back past the bounding set.
-fn limit_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
-    let Some(keep) = plan.bounding_set else {
-        return Ok(());
-    };
-    let lacking = (0..64u32).filter(|number| keep & (1 << number) == 0);
-    confine::drop_from_bounding_set(lacking, Unknown::Skip)?;
-    step(
-        "capabilities",
-        rustix::thread::clear_ambient_capability_set(),
-    )?;
-    let mut sets = step("capabilities", rustix::thread::capabilities(None))?;
-    sets.inheritable = CapabilitySet::empty();
-    step("capabilities", rustix::thread::set_capabilities(None, sets))
-}
-
-fn set_identity(plan: &ChildPlan) -> Result<(), StepFailure> {
-    Ok(confine::set_ids(Groups::NoneIfAllowed, plan.gid, plan.uid)?)
-}
-
-/// Permitted and effective capabilities cut to init's bounding set: exec would do that for
-/// root anyway, but the command's process is in sight (and traceable) before its exec.
-fn keep_only_bounded_capabilities(plan: &ChildPlan) -> Result<(), StepFailure> {
-    let Some(bounding) = plan.bounding_set else {
-        return Ok(());
-    };
-    let bounding = CapabilitySet::from_bits_retain(bounding);
-    let mut sets = step("capabilities", rustix::thread::capabilities(None))?;
-    sets.permitted &= bounding;
-    sets.effective &= bounding;
-    step("capabilities", rustix::thread::set_capabilities(None, sets))
 }
 
 /// execve of the command, searched in the command's own PATH as a shell would; the exit

@@ -77,11 +77,10 @@ pub enum AttachError {
     State(#[from] crate::state::StateError),
     #[error("attach must be called from a single-threaded process (it forks)")]
     MultiThreaded,
-    #[error("{step}: {source}")]
+    #[error("{step}: {cause}")]
     Step {
         step: &'static str,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     /// The command could not be run (not found: 127, not executable: 126).
     #[error("{message}")]
@@ -90,8 +89,10 @@ pub enum AttachError {
     #[error("{step}: {message}")]
     Child { step: String, message: String },
     #[error("talking to the attached process: {0}")]
-    Channel(#[from] ChannelError),
+    Channel(ChannelError),
 }
+
+crate::error::from_cause!(ChannelError => AttachError::Channel);
 
 impl AttachError {
     /// What attach exits with: the shell's 126/127 for a command that cannot run, else 1.
@@ -105,7 +106,7 @@ impl AttachError {
 }
 
 fn step(step: &'static str) -> impl Fn(io::Error) -> AttachError {
-    move |source| AttachError::Step { step, source }
+    move |cause| AttachError::Step { step, cause }
 }
 
 /// Runs the command in the container and returns how it ended. Must be called from a

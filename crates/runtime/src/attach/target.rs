@@ -162,7 +162,7 @@ impl Init {
         let cgroups = &self.cgroups;
         let failed = |e: rlxc_cgroup::Error| AttachError::Step {
             step: "opening the container's cgroup",
-            source: io::Error::other(e.to_string()),
+            cause: io::Error::other(e.to_string()),
         };
         Ok(CgroupJoin {
             unified: cgroups.unified_join_fd().map_err(failed)?,
@@ -216,8 +216,8 @@ fn read_at(dir: &OwnedFd, name: &str) -> io::Result<String> {
     Ok(text)
 }
 
-fn step(step: &'static str, source: io::Error) -> AttachError {
-    AttachError::Step { step, source }
+fn step(step: &'static str, cause: io::Error) -> AttachError {
+    AttachError::Step { step, cause }
 }
 
 /// The `CapBnd:` hex mask of a `/proc/PID/status` text.

@@ -72,10 +72,10 @@ pub fn destroy(
     if rootfs_name.is_none() {
         report.rootfs_left = rootfs.filter(|rootfs| rootfs.exists());
     }
-    let removal: Removal = remove_container_dir(&dir, keep).map_err(|source| DestroyError::Io {
+    let removal: Removal = remove_container_dir(&dir, keep).map_err(|cause| DestroyError::Io {
         step: "removing",
         path: dir.clone(),
-        source,
+        cause,
     })?;
     report.mount_points = removal.mount_points;
     report.removed = removal.removed;
@@ -90,9 +90,9 @@ fn stop_if_running(
     options: DestroyOptions,
     report: &mut DestroyReport,
 ) -> Result<(), DestroyError> {
-    let state_error = |source| DestroyError::State {
+    let state_error = |cause| DestroyError::State {
         name: paths.name.clone(),
-        source,
+        cause,
     };
     if running_state(paths).map_err(state_error)?.is_none() {
         return Ok(());
@@ -122,9 +122,9 @@ fn force_stop(paths: &ContainerPaths) -> Result<(), DestroyError> {
     };
     stop(paths, &options)
         .map(drop)
-        .map_err(|source| DestroyError::Stop {
+        .map_err(|cause| DestroyError::Stop {
             name: paths.name.clone(),
-            source,
+            cause,
         })
 }
 

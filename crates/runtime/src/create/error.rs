@@ -11,20 +11,12 @@ use rlxc_config::LoadFailure;
 pub enum CreateError {
     #[error("Container already exists: {dir}")]
     AlreadyExists { dir: PathBuf },
-    #[error("cannot create the container directory {path}")]
-    Lxcpath {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot make the temporary directory in {lxcpath}")]
-    Staging {
-        lxcpath: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cannot catch SIGINT/SIGTERM during the create")]
-    Signals(#[source] io::Error),
+    #[error("cannot create the container directory {path}: {cause}")]
+    Lxcpath { path: PathBuf, cause: io::Error },
+    #[error("cannot make the temporary directory in {lxcpath}: {cause}")]
+    Staging { lxcpath: PathBuf, cause: io::Error },
+    #[error("cannot catch SIGINT/SIGTERM during the create: {0}")]
+    Signals(io::Error),
     #[error("interrupted by {signal}; removed the partly created container")]
     Interrupted { signal: String },
     #[error(
@@ -39,20 +31,12 @@ pub enum CreateError {
     },
     #[error("cannot list the applets of {busybox}: {reason}")]
     BusyboxApplets { busybox: PathBuf, reason: String },
-    #[error("cannot open the rootfs tarball {path}")]
-    OpenTarball {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot open the rootfs tarball {path}: {cause}")]
+    OpenTarball { path: PathBuf, cause: io::Error },
     #[error("{path}: {format} archives are not supported; use .tar, .tar.gz, .tar.xz or .tar.zst")]
     UnsupportedCompression { path: PathBuf, format: &'static str },
-    #[error("unpacking {path}")]
-    Unpack {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("unpacking {path}: {cause}")]
+    Unpack { path: PathBuf, cause: io::Error },
     #[error("{tarball}: refusing member {member:?}: {reason}")]
     UnsafeMember {
         tarball: PathBuf,
@@ -72,14 +56,13 @@ pub enum CreateError {
     SeedConfig { path: PathBuf, failure: LoadFailure },
     #[error("the config written for the container does not load (a bug in rlxc):\n{0}")]
     WrittenConfig(LoadFailure),
-    #[error("shifting the new rootfs into lxc.idmap")]
-    Shift(#[source] crate::userns::ShiftError),
-    #[error("{step} {path}")]
+    #[error("shifting the new rootfs into lxc.idmap: {0}")]
+    Shift(crate::userns::ShiftError),
+    #[error("{step} {path}: {cause}")]
     Io {
         step: &'static str,
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
@@ -89,7 +72,7 @@ impl CreateError {
         path: impl Into<PathBuf>,
     ) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
-        move |source| CreateError::Io { step, path, source }
+        move |cause| CreateError::Io { step, path, cause }
     }
 }
 
@@ -101,41 +84,34 @@ pub enum DestroyError {
     NotDefined { dir: PathBuf },
     #[error("{name} is running (use -f to kill it first)")]
     Running { name: String },
-    #[error("cannot read the state of {name}")]
+    #[error("cannot read the state of {name}: {cause}")]
     State {
         name: String,
-        #[source]
-        source: crate::state::StateError,
+        cause: crate::state::StateError,
     },
     #[error(
         "cannot load the config {path}, so its destroy hooks and rootfs are unknown:\n{failure}"
     )]
     Config { path: PathBuf, failure: LoadFailure },
-    #[error("stopping {name}")]
+    #[error("stopping {name}: {cause}")]
     Stop {
         name: String,
-        #[source]
-        source: crate::stop::StopError,
+        cause: crate::stop::StopError,
     },
     /// The hook's own error, in the message (not as a source: it says it all already).
     #[error("{hook}; nothing was removed")]
     Hook { hook: crate::hooks::HookError },
-    #[error("{step} {path}")]
+    #[error("{step} {path}: {cause}")]
     Io {
         step: &'static str,
         path: PathBuf,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    #[error("cannot list containers in {path}")]
-    ReadDir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot list containers in {path}: {cause}")]
+    ReadDir { path: PathBuf, cause: io::Error },
 }

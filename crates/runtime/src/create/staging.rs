@@ -46,9 +46,9 @@ impl Staging {
             .recursive(true)
             .mode(LXCPATH_MODE)
             .create(&paths.lxcpath)
-            .map_err(|source| CreateError::Lxcpath {
+            .map_err(|cause| CreateError::Lxcpath {
                 path: paths.lxcpath.clone(),
-                source,
+                cause,
             })?;
         let target = paths.dir();
         if fs::symlink_metadata(&target).is_ok() {
@@ -58,9 +58,9 @@ impl Staging {
         let dir = tempfile::Builder::new()
             .prefix(&staging_prefix(&paths.name))
             .tempdir_in(&paths.lxcpath)
-            .map_err(|source| CreateError::Staging {
+            .map_err(|cause| CreateError::Staging {
                 lxcpath: paths.lxcpath.clone(),
-                source,
+                cause,
             })?;
         Ok(Staging {
             dir: Some(dir),
@@ -106,7 +106,7 @@ impl Staging {
                 return Err(CreateError::Io {
                     step: "moving the new container into place at",
                     path: self.target.clone(),
-                    source: io::Error::from(errno),
+                    cause: io::Error::from(errno),
                 })
             }
         }

@@ -45,15 +45,15 @@ pub fn names(lxcpath: &Path) -> Result<Vec<String>, StoreError> {
         Err(source) => {
             return Err(StoreError::ReadDir {
                 path: lxcpath.to_path_buf(),
-                source,
+                cause: source,
             })
         }
     };
     let mut names = Vec::new();
     for entry in read_dir {
-        let entry = entry.map_err(|source| StoreError::ReadDir {
+        let entry = entry.map_err(|cause| StoreError::ReadDir {
             path: lxcpath.to_path_buf(),
-            source,
+            cause,
         })?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;

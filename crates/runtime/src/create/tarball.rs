@@ -39,9 +39,9 @@ pub(crate) fn unpack(
     rootfs: &Path,
     progress: Progress,
 ) -> Result<(), CreateError> {
-    let file = File::open(tarball).map_err(|source| CreateError::OpenTarball {
+    let file = File::open(tarball).map_err(|cause| CreateError::OpenTarball {
         path: tarball.to_path_buf(),
-        source,
+        cause,
     })?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     let read_so_far = Rc::new(Cell::new(0u64));
@@ -97,7 +97,7 @@ fn unpack_error(tarball: &Path) -> impl Fn(io::Error) -> CreateError + '_ {
         Err(interrupted) => interrupted,
         Ok(()) => CreateError::Unpack {
             path: tarball.to_path_buf(),
-            source,
+            cause: source,
         },
     }
 }

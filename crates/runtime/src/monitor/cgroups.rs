@@ -236,7 +236,7 @@ pub(crate) fn create_payload(
 ) -> Result<ContainerCgroups, StartError> {
     let failed = |source| StartError::PayloadCgroups {
         key: setting_key(spec, &source),
-        source,
+        cause: source,
     };
     let layout = &place.layout;
     let plan =

@@ -113,7 +113,7 @@ pub(crate) struct ConsolePeer {
 /// Why `lxc.console.path` cannot be the console's peer.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("not a terminal (the console is relayed to a host tty or pty only, as LXC does)")]
     NotATerminal,
@@ -291,9 +291,9 @@ pub(super) fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog
     let rotate = spec.console.rotate.unwrap_or(false);
     ConsoleLog::open(PathBuf::from(path), limit, rotate)
         .map(Some)
-        .map_err(|source| StartError::ConsoleLog {
+        .map_err(|cause| StartError::ConsoleLog {
             path: path.clone(),
-            source,
+            cause,
         })
 }
 

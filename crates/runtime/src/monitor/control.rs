@@ -51,15 +51,18 @@ pub enum ControlError {
     #[error("the container is not running (no monitor at {path})")]
     NotRunning { path: String },
     #[error("talking to the monitor: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("the monitor answered something rlxc does not understand: {0}")]
-    Format(#[from] serde_json::Error),
+    Format(serde_json::Error),
     #[error("{0}")]
     Refused(String),
     /// The caller's `interrupt` fd became readable (a signal) before the monitor answered.
     #[error("interrupted while waiting for the monitor's answer")]
     Interrupted,
 }
+
+crate::error::from_cause!(std::io::Error => ControlError::Io);
+crate::error::from_cause!(serde_json::Error => ControlError::Format);
 
 /// Sends one request and returns the response and the connection (for a console relay).
 pub fn request(socket: &Path, request: &Request) -> Result<(Response, UnixStream), ControlError> {

@@ -52,10 +52,10 @@ pub struct Launch {
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> LaunchError + 'a {
-    move |source| LaunchError::Io {
+    move |cause| LaunchError::Io {
         what,
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -600,9 +600,9 @@ fn start(
 fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, StartError> {
     let socket = paths.socket();
     let _ = fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket).map_err(|source| StartError::ControlSocket {
+    let listener = UnixListener::bind(&socket).map_err(|cause| StartError::ControlSocket {
         path: socket.clone(),
-        source,
+        cause,
     })?;
     made.socket = Some(socket);
     Ok(listener)
@@ -614,11 +614,11 @@ fn listen(paths: &ContainerPaths, made: &mut Made) -> Result<UnixListener, Start
 fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), StartError> {
     for (file, value) in &spec.proc_settings {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, value).map_err(|source| StartError::ProcSetting {
+        fs::write(&path, value).map_err(|cause| StartError::ProcSetting {
             file: file.clone(),
             value: value.clone(),
             path,
-            source,
+            cause,
         })?;
     }
     Ok(())

@@ -34,12 +34,11 @@ pub enum LaunchError {
     /// `lxc.console.path` names no terminal this host can relay the console to.
     #[error("lxc.console.path = {path}: {reason}")]
     ConsolePath { path: String, reason: PeerError },
-    #[error("{what} {path}: {source}")]
+    #[error("{what} {path}: {cause}")]
     Io {
         what: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("forking the monitor: {0}")]
     Fork(std::io::Error),

@@ -13,7 +13,7 @@ mod launch_error;
 mod log;
 mod network;
 mod procview;
-mod start_error;
+pub(crate) mod start_error;
 mod sys;
 mod teardown;
 mod validate;

@@ -33,23 +33,18 @@ pub(crate) struct NetworkGuard {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum NetworkError {
-    #[error("{path}: {source}")]
-    Netns {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("pinning {netns} at {pin}: {source}")]
+    #[error("{path}: {cause}")]
+    Netns { path: String, cause: std::io::Error },
+    #[error("pinning {netns} at {pin}: {cause}")]
     Pin {
         netns: String,
         pin: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{0}")]
-    Links(#[source] rlxc_net::Error),
-    #[error("{0}")]
-    ScriptUp(#[source] crate::hooks::HookError),
+    #[error(transparent)]
+    Links(rlxc_net::Error),
+    #[error(transparent)]
+    ScriptUp(crate::hooks::HookError),
 }
 
 impl NetworkError {
@@ -76,9 +71,9 @@ pub(crate) fn setup(
     slot: &mut Option<NetworkGuard>,
 ) -> Result<(), NetworkError> {
     let proc_netns = format!("/proc/{pid}/ns/net");
-    let netns = File::open(&proc_netns).map_err(|source| NetworkError::Netns {
+    let netns = File::open(&proc_netns).map_err(|cause| NetworkError::Netns {
         path: proc_netns.clone(),
-        source,
+        cause,
     })?;
     // `type = none` (or a shared namespace): init lives in ours, there is nothing to make.
     if same_file(&netns, "/proc/thread-self/ns/net") {
@@ -106,10 +101,10 @@ pub(crate) fn setup(
         .any(|n| n.net_type == Some(rlxc_config::values::NetType::Phys));
     if lends_a_nic {
         let pin = launch.paths.run_dir().join("netns");
-        pin_netns(&proc_netns, &pin).map_err(|source| NetworkError::Pin {
+        pin_netns(&proc_netns, &pin).map_err(|cause| NetworkError::Pin {
             netns: proc_netns.clone(),
             pin: pin.clone(),
-            source,
+            cause,
         })?;
         guard.pin = Some(pin);
     }

@@ -15,9 +15,9 @@ pub enum ProcViewError {
     #[error(transparent)]
     Unavailable(#[from] procview::Unavailable),
     #[error("lxc.procview: /dev/fuse: {0}")]
-    Device(#[source] std::io::Error),
+    Device(std::io::Error),
     #[error("lxc.procview: starting the server: {0}")]
-    Server(#[source] std::io::Error),
+    Server(std::io::Error),
 }
 
 /// The /proc view of one start: the FUSE device the monitor opened and what the child is

@@ -13,63 +13,56 @@ use crate::spawn::SpawnError;
 #[non_exhaustive]
 pub enum StartError {
     #[error("entering the monitor's cgroup: {0}")]
-    MonitorCgroup(#[source] rlxc_cgroup::Error),
+    MonitorCgroup(rlxc_cgroup::Error),
     #[error("lxc.monitor.unshare = 1: a mount namespace for the monitor: {0}")]
-    MonitorUnshare(#[source] std::io::Error),
-    #[error("{0}")]
-    PreStartHooks(#[source] HookError),
+    MonitorUnshare(std::io::Error),
+    #[error(transparent)]
+    PreStartHooks(HookError),
     /// `key`: the `lxc.cgroup.*` / `lxc.cgroup2.*` setting the cause names, if any.
-    #[error("{source}")]
+    #[error("{cause}")]
     PayloadCgroups {
         key: Option<String>,
-        #[source]
-        source: rlxc_cgroup::Error,
+        cause: rlxc_cgroup::Error,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     ControlSocket {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("lxc.console.logfile = {path}: {source}")]
-    ConsoleLog {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("lxc.console.logfile = {path}: {cause}")]
+    ConsoleLog { path: String, cause: std::io::Error },
     #[error("giving the cgroups to the container's root (lxc.idmap): {0}")]
-    CgroupOwnership(#[source] rlxc_cgroup::Error),
-    #[error("{0}")]
-    CgroupEntry(#[source] rlxc_cgroup::Error),
+    CgroupOwnership(rlxc_cgroup::Error),
+    #[error(transparent)]
+    CgroupEntry(rlxc_cgroup::Error),
     /// The /proc view (`lxc.procview`).
-    #[error("{0}")]
-    ProcView(#[source] super::procview::ProcViewError),
+    #[error(transparent)]
+    ProcView(super::procview::ProcViewError),
     #[error("holding the namespaces for lxc.hook.stop: {0}")]
-    HoldNamespaces(#[source] std::io::Error),
-    #[error("{0}")]
-    Network(#[source] super::network::NetworkError),
-    #[error("lxc.proc.{file} = {value}: {path}: {source}")]
+    HoldNamespaces(std::io::Error),
+    #[error(transparent)]
+    Network(super::network::NetworkError),
+    #[error("lxc.proc.{file} = {value}: {path}: {cause}")]
     ProcSetting {
         file: String,
         value: String,
         path: String,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("{0}")]
-    StartHostHooks(#[source] HookError),
+    #[error(transparent)]
+    StartHostHooks(HookError),
     /// The spawn itself (clone, id maps, the child's own steps); its host steps are the
     /// variants above.
-    #[error("{0}")]
-    Spawn(#[source] Box<SpawnError<StartError>>),
+    #[error(transparent)]
+    Spawn(Box<SpawnError<StartError>>),
     #[error("init exited at once")]
     InitGone,
     #[error("cannot read the monitor's own /proc entry")]
     MonitorGone,
-    #[error("{0}")]
-    StateFile(#[source] crate::state::StateError),
-    #[error("{0}")]
-    EventLoop(#[source] std::io::Error),
+    #[error(transparent)]
+    StateFile(crate::state::StateError),
+    #[error(transparent)]
+    EventLoop(std::io::Error),
 }
 
 impl StartError {
@@ -168,7 +161,7 @@ mod tests {
             file: "oom_score_adj".into(),
             value: "5000".into(),
             path: "/proc/1/oom_score_adj".into(),
-            source: std::io::Error::from_raw_os_error(libc::EINVAL),
+            cause: std::io::Error::from_raw_os_error(libc::EINVAL),
         };
         let failure = error.to_failure();
         let text = serde_json::to_string(&failure).expect("serializes");

@@ -46,7 +46,7 @@ pub(crate) fn mount_auto(
 /// A missing /proc is created (a rootfs without one still gets it, as in LXC's
 /// lxc-test-procsys).
 fn mount_proc(root: &RootDir, _mode: ProcMode) -> Result<(), RootfsError> {
-    let failed = |what| move |source: io::Error| RootfsError::MountAuto { what, source };
+    let failed = |what| move |cause: io::Error| RootfsError::MountAuto { what, cause };
     let target = root
         .resolve("proc", Some(CreateKind::Dir))
         .map_err(|e| failed("creating /proc")(e.into()))?;
@@ -58,7 +58,7 @@ fn mount_proc(root: &RootDir, _mode: ProcMode) -> Result<(), RootfsError> {
 /// `sys:rw`, `sys:ro`, or `sys:mixed`: read-only but /sys/devices/virtual/net, which stays
 /// writable so the container can tune its own network devices.
 fn mount_sys(root: &RootDir, mode: SysMode) -> Result<(), RootfsError> {
-    let failed = |what| move |source: io::Error| RootfsError::MountAuto { what, source };
+    let failed = |what| move |cause: io::Error| RootfsError::MountAuto { what, cause };
     let target = root
         .resolve("sys", Some(CreateKind::Dir))
         .map_err(|e| failed("creating /sys")(e.into()))?;

@@ -33,7 +33,7 @@ const NO_SUID_DEV_EXEC: MountFlags = MountFlags::NOSUID
 const CGROUP_ROOT: &str = "sys/fs/cgroup";
 
 fn failed(what: &'static str) -> impl Fn(io::Error) -> RootfsError {
-    move |source| RootfsError::MountAuto { what, source }
+    move |cause| RootfsError::MountAuto { what, cause }
 }
 
 pub(crate) fn mount_cgroups(

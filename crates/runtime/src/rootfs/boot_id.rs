@@ -45,7 +45,7 @@ pub(crate) fn random_boot_id() -> io::Result<String> {
 /// is a tmpfs (autodev's: nothing is written to a /dev on the rootfs's own disk), a boot id
 /// of its own. Otherwise nothing.
 pub(crate) fn bind_own_boot_id(root: &RootDir) -> Result<(), RootfsError> {
-    let failed = |source: io::Error| RootfsError::BootId { source };
+    let failed = |cause: io::Error| RootfsError::BootId { cause };
     let Ok(target) = root.resolve(BOOT_ID, None) else {
         return Ok(());
     };

@@ -32,9 +32,9 @@ const DEV_SYMLINKS: [(&str, &str); 4] = [
 ];
 
 fn autodev_error(node: &str) -> impl Fn(io::Error) -> RootfsError + '_ {
-    move |source| RootfsError::Autodev {
+    move |cause| RootfsError::Autodev {
         node: node.to_string(),
-        source,
+        cause,
     }
 }
 
@@ -94,7 +94,7 @@ fn make_dir(dev: &OwnedFd, name: &str, mode: u32) -> Result<(), Errno> {
 /// from which the ptys are allocated. Made with the new mount API (fsopen/fsmount/move_mount)
 /// so the returned fd *is* the new mount; kernels before 5.2 get mount(2).
 pub(crate) fn mount_devpts(root: &RootDir, max: u32) -> Result<OwnedFd, RootfsError> {
-    let failed = |source: io::Error| RootfsError::Devpts { source };
+    let failed = |cause: io::Error| RootfsError::Devpts { cause };
     let target = root
         .resolve("dev/pts", Some(CreateKind::Dir))
         .map_err(|e| failed(e.into()))?;

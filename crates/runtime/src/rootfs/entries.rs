@@ -28,9 +28,9 @@ pub struct FstabLine {
 /// Reads an `lxc.mount.fstab` file: one entry per line, blank lines and `#` comments skipped.
 /// The first bad line is an error naming the file and line.
 pub fn read_fstab(path: &Path) -> Result<Vec<FstabLine>, RootfsError> {
-    let text = fs::read_to_string(path).map_err(|source| RootfsError::FstabRead {
+    let text = fs::read_to_string(path).map_err(|cause| RootfsError::FstabRead {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     parse_fstab(path, &text)
 }

@@ -6,53 +6,34 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RootfsError {
-    #[error("making every mount a slave of the host's (MS_REC|MS_SLAVE on /): {source}")]
-    MakeSlave {
-        #[source]
-        source: io::Error,
-    },
+    #[error("making every mount a slave of the host's (MS_REC|MS_SLAVE on /): {cause}")]
+    MakeSlave { cause: io::Error },
     /// `target` is `path` itself, or `lxc.rootfs.mount`.
-    #[error("bind-mounting the rootfs {path} on {target}: {source}")]
+    #[error("bind-mounting the rootfs {path} on {target}: {cause}")]
     BindRootfs {
         path: PathBuf,
         target: PathBuf,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
     #[error("lxc.tty.dir = {dir}: not one directory name under /dev (such as lxc)")]
     TtyDir { dir: String },
     #[error("lxc.rootfs.mount = {path}: {reason}")]
     RootfsMount { path: PathBuf, reason: String },
-    #[error("opening the rootfs {path}: {source}")]
-    OpenRootfs {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("becoming root of the user namespace (lxc.idmap): {source}")]
-    UserNamespace {
-        #[source]
-        source: io::Error,
-    },
+    #[error("opening the rootfs {path}: {cause}")]
+    OpenRootfs { path: PathBuf, cause: io::Error },
+    #[error("becoming root of the user namespace (lxc.idmap): {cause}")]
+    UserNamespace { cause: io::Error },
     #[error("lxc.rootfs.options = {options:?}: {reason}")]
     RootfsOptions { options: String, reason: String },
-    #[error("lxc.mount.auto: {what}: {source}")]
+    #[error("lxc.mount.auto: {what}: {cause}")]
     MountAuto {
         what: &'static str,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
-    #[error("the container's own boot id (/proc/sys/kernel/random/boot_id): {source}")]
-    BootId {
-        #[source]
-        source: io::Error,
-    },
-    #[error("masking {path}: {source}")]
-    Mask {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("the container's own boot id (/proc/sys/kernel/random/boot_id): {cause}")]
+    BootId { cause: io::Error },
+    #[error("masking {path}: {cause}")]
+    Mask { path: String, cause: std::io::Error },
     /// A mount-time hook failed.
     #[error("{message}")]
     Hook { message: String },
@@ -60,44 +41,28 @@ pub enum RootfsError {
     /// A value rlxc does not implement; `key` is the config key it comes from.
     #[error("{key} = {value} is not supported yet")]
     Unsupported { key: &'static str, value: String },
-    #[error("autodev: /dev/{node}: {source}")]
-    Autodev {
-        node: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("mounting the container's devpts on /dev/pts: {source}")]
-    Devpts {
-        #[source]
-        source: io::Error,
-    },
+    #[error("autodev: /dev/{node}: {cause}")]
+    Autodev { node: String, cause: io::Error },
+    #[error("mounting the container's devpts on /dev/pts: {cause}")]
+    Devpts { cause: io::Error },
     /// `name` is `console` or `ttyN`.
-    #[error("allocating the {name} pty from the container's devpts: {source}")]
-    Pty {
-        name: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("allocating the {name} pty from the container's devpts: {cause}")]
+    Pty { name: String, cause: io::Error },
     /// `entry` is the line as written (re-rendered from the parsed entry).
     #[error("lxc.mount.entry = {entry}: {reason}")]
     MountEntry { entry: String, reason: String },
-    #[error("reading lxc.mount.fstab {path}: {source}")]
-    FstabRead {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("reading lxc.mount.fstab {path}: {cause}")]
+    FstabRead { path: PathBuf, cause: io::Error },
     #[error("lxc.mount.fstab {path} line {line}: {reason}")]
     FstabLine {
         path: PathBuf,
         line: usize,
         reason: String,
     },
-    #[error("pivot_root into the rootfs ({step}): {source}")]
+    #[error("pivot_root into the rootfs ({step}): {cause}")]
     PivotRoot {
         step: &'static str,
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
 }
 

@@ -91,14 +91,14 @@ pub(crate) fn read_only_proc(root: &RootDir, own_network: bool) -> Result<(), Ro
         fdmount::bind_read_only(&target, || Ok(root.resolve(path, None)?), flags).map_err(
             |source| RootfsError::Mask {
                 path: format!("/{path} (read-only)"),
-                source,
+                cause: source,
             },
         )?;
     }
     if let Some(net) = net {
         let failed = |source| RootfsError::Mask {
             path: format!("/{NAMESPACED_SYSCTLS} (writable)"),
-            source,
+            cause: source,
         };
         let target = root
             .resolve(NAMESPACED_SYSCTLS, None)
@@ -119,7 +119,7 @@ pub(crate) fn mask_paths(root: &RootDir) -> Result<(), RootfsError> {
         };
         let error = |source: std::io::Error| RootfsError::Mask {
             path: format!("/{path}"),
-            source,
+            cause: source,
         };
         let stat = rfs::fstat(&target).map_err(|e| error(e.into()))?;
         if rfs::FileType::from_raw_mode(stat.st_mode) == rfs::FileType::Directory {

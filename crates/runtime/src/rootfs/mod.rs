@@ -67,7 +67,7 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
         None => None,
     };
     if plan.user_namespace {
-        crate::userns::become_root().map_err(|source| RootfsError::UserNamespace { source })?;
+        crate::userns::become_root().map_err(|cause| RootfsError::UserNamespace { cause })?;
     }
     plan.hooks.run(HookPoint::PreMount)?;
     //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd, on itself or
@@ -126,9 +126,9 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
 /// /proc was mounted; /proc/sys/net stays writable when `own_network` (see `mask`).
 pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
     let root =
-        resolve::RootDir::open(std::path::Path::new("/")).map_err(|source| RootfsError::Mask {
+        resolve::RootDir::open(std::path::Path::new("/")).map_err(|cause| RootfsError::Mask {
             path: "/".into(),
-            source,
+            cause,
         })?;
     mask::read_only_proc(&root, own_network)
 }
@@ -137,7 +137,7 @@ pub fn make_proc_read_only(own_network: bool) -> Result<(), RootfsError> {
 /// where it has a /proc and an autodev /dev.
 pub fn bind_own_boot_id() -> Result<(), RootfsError> {
     let root = resolve::RootDir::open(std::path::Path::new("/"))
-        .map_err(|source| RootfsError::BootId { source })?;
+        .map_err(|cause| RootfsError::BootId { cause })?;
     boot_id::bind_own_boot_id(&root)
 }
 

@@ -149,7 +149,7 @@ impl RootfsPlan {
         if !Path::new(rootfs).is_dir() {
             return Err(RootfsError::OpenRootfs {
                 path: PathBuf::from(rootfs),
-                source: std::io::Error::new(
+                cause: std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     "no such directory on this host",
                 ),

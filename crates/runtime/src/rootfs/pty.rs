@@ -92,9 +92,9 @@ fn link_to(root: &RootDir, name: &str, target: &str) -> Result<(), RootfsError> 
 }
 
 fn pty_error(name: &str) -> impl Fn(io::Error) -> RootfsError + '_ {
-    move |source| RootfsError::Pty {
+    move |cause| RootfsError::Pty {
         name: name.to_string(),
-        source,
+        cause,
     }
 }
 

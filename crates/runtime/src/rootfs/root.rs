@@ -24,7 +24,7 @@ pub(crate) fn make_mounts_slave() -> Result<(), RootfsError> {
         "/",
         MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
     )
-    .map_err(|e| RootfsError::MakeSlave { source: e.into() })
+    .map_err(|e| RootfsError::MakeSlave { cause: e.into() })
 }
 
 /// Step 2a: opens the rootfs directory, while the child still has its host ids: in a user
@@ -38,7 +38,7 @@ pub(crate) fn open_rootfs(path: &Path) -> Result<OwnedFd, RootfsError> {
     )
     .map_err(|e| RootfsError::OpenRootfs {
         path: path.to_path_buf(),
-        source: e.into(),
+        cause: e.into(),
     })
 }
 
@@ -90,10 +90,10 @@ pub(crate) fn bind_rootfs(
         Some(at) => (&at.fd, at.path.as_path()),
         None => (dir, path),
     };
-    let failed = |source: std::io::Error| RootfsError::BindRootfs {
+    let failed = |cause: std::io::Error| RootfsError::BindRootfs {
         path: path.to_path_buf(),
         target: target_path.to_path_buf(),
-        source,
+        cause,
     };
     let root = match bind_copy(dir, target) {
         Ok(mount) => RootDir::probe(mount, path),
@@ -148,7 +148,7 @@ pub(crate) fn pivot_into(root: RootDir) -> Result<(), RootfsError> {
     let step = |step: &'static str| {
         move |e: rustix::io::Errno| RootfsError::PivotRoot {
             step,
-            source: e.into(),
+            cause: e.into(),
         }
     };
     process::fchdir(root.fd()).map_err(step("fchdir into the rootfs"))?;

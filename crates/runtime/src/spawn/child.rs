@@ -10,7 +10,7 @@ use super::plan::InitPlan;
 use super::protocol::{ChildMessage, ParentMessage};
 use super::sys;
 use crate::channel::Channel;
-use crate::confine::{self, Groups, Unknown};
+use crate::confine::{self, Groups};
 use crate::procview::{self, ViewRequest};
 
 /// The pty masters the filesystem setup allocated in the container's own devpts.
@@ -154,21 +154,7 @@ fn set_up(
     if !plan.inherit_stdio {
         attach_stdio(has_console)?;
     }
-    drop_capabilities(plan)?;
-    // Last of the privileged steps: installing a filter needs CAP_SYS_ADMIN (or
-    // no_new_privs), which init may lose with its uid next.
-    // Before seccomp, which denies keyctl to the container.
-    step("LSM label", crate::lsm::apply(&keyring_label))?;
-    if plan.new_session_keyring {
-        step("session keyring", sys::join_new_session_keyring())?;
-    }
-    if plan.no_new_privs {
-        step("no_new_privs", rustix::thread::set_no_new_privs(true))?;
-    }
-    if let Some(program) = &plan.seccomp {
-        step("seccomp", crate::seccomp::install(program))?;
-    }
-    set_identity(plan)?;
+    lock_down(plan, &keyring_label)?;
     step("cwd", rustix::process::chdir(plan.cwd.as_str()))?;
     // From here on container programs run (lxc.hook.start, then init or the tiny init's
     // command) and can look at this process, rlxc's binary as pid 1, through /proc/1/fd:
@@ -459,18 +445,22 @@ fn attach_stdio(has_console: bool) -> Result<(), StepFailure> {
     step("console", crate::process::fds::dup_onto_stdio(fd.as_fd()))
 }
 
-fn drop_capabilities(plan: &InitPlan) -> Result<(), StepFailure> {
-    let numbers = plan
-        .drop_capabilities
-        .iter()
-        .map(|number| u32::from(*number));
-    Ok(confine::drop_from_bounding_set(numbers, Unknown::Fail)?)
-}
-
-fn set_identity(plan: &InitPlan) -> Result<(), StepFailure> {
-    Ok(confine::set_ids(
-        Groups::These(&plan.groups),
-        plan.gid,
-        plan.uid,
-    )?)
+/// Init's capabilities, no_new_privs, seccomp and ids (see `confine` for the order); its
+/// keyring label and session keyring right before the filter, which denies keyctl.
+fn lock_down(plan: &InitPlan, keyring_label: &[crate::lsm::OpenLabel]) -> Result<(), StepFailure> {
+    let lockdown = confine::Lockdown {
+        bounding: confine::Bounding::Drop(&plan.drop_capabilities),
+        no_new_privs: plan.no_new_privs,
+        seccomp: plan.seccomp.as_ref(),
+        groups: Groups::These(&plan.groups),
+        gid: plan.gid,
+        uid: plan.uid,
+    };
+    confine::lock_down(&lockdown, || {
+        step("LSM label", crate::lsm::apply(keyring_label))?;
+        if plan.new_session_keyring {
+            step("session keyring", sys::join_new_session_keyring())?;
+        }
+        Ok(())
+    })
 }

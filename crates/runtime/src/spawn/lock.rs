@@ -38,12 +38,14 @@ pub enum LockError {
     #[error("forking the helper: {0}")]
     Fork(std::io::Error),
     #[error("talking to the helper: {0}")]
-    Channel(#[from] crate::channel::ChannelError),
+    Channel(crate::channel::ChannelError),
     #[error("{0}")]
     Helper(String),
     #[error("the helper sent no mount namespace")]
     NoNamespace,
 }
+
+crate::error::from_cause!(crate::channel::ChannelError => LockError::Channel);
 
 /// A mount namespace owned by the child's user namespace, holding a copy of the child's
 /// mounts with all of them locked.

@@ -88,15 +88,15 @@ pub enum SpawnError<H = String> {
     /// One of the caller's [`HostSteps`] failed.
     #[error("setting up the host side for the child: {0}")]
     HostSetup(H),
-    #[error("setting resource limit {resource}: {source}")]
+    #[error("setting resource limit {resource}: {cause}")]
     Prlimit {
         resource: String,
-        source: rustix::io::Errno,
+        cause: rustix::io::Errno,
     },
     #[error("talking to the container's first process: {0}")]
-    Channel(#[from] ChannelError),
+    Channel(ChannelError),
     #[error("locking the container's mounts: {0}")]
-    LockMounts(#[from] lock::LockError),
+    LockMounts(lock::LockError),
     /// `config`: the config line the step was about, where the child knows it.
     #[error("{step}: {message}")]
     Child {
@@ -107,6 +107,9 @@ pub enum SpawnError<H = String> {
     #[error("the container's first process said {got} where {expected} was expected")]
     UnexpectedMessage { expected: &'static str, got: String },
 }
+
+crate::error::from_cause!(ChannelError => SpawnError<H>::Channel);
+crate::error::from_cause!(lock::LockError => SpawnError<H>::LockMounts);
 
 /// Starts the container's first process and walks it through the protocol up to exec.
 ///
@@ -369,9 +372,9 @@ fn apply_prlimits<H>(plan: &InitPlan, pid: i32) -> Result<(), SpawnError<H>> {
             current: plan::raw_limit(limit.soft),
             maximum: plan::raw_limit(limit.hard),
         };
-        rustix::process::prlimit(Some(pid), raw, new).map_err(|source| SpawnError::Prlimit {
+        rustix::process::prlimit(Some(pid), raw, new).map_err(|cause| SpawnError::Prlimit {
             resource: resource.to_string(),
-            source,
+            cause,
         })?;
     }
     Ok(())

@@ -32,11 +32,10 @@ pub enum UsernsCheckError {
          none or lxc.namespace.keep = net): drop sys from lxc.mount.auto or give it a network"
     )]
     SysfsWithHostNetwork,
-    #[error("cannot read the owner of the rootfs {path}: {source}")]
+    #[error("cannot read the owner of the rootfs {path}: {cause}")]
     Stat {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -47,9 +46,9 @@ pub fn check_rootfs_owner(
     name: &str,
     plan: &IdMapPlan,
 ) -> Result<(), UsernsCheckError> {
-    let meta = std::fs::metadata(rootfs).map_err(|source| UsernsCheckError::Stat {
+    let meta = std::fs::metadata(rootfs).map_err(|cause| UsernsCheckError::Stat {
         path: rootfs.to_path_buf(),
-        source,
+        cause,
     })?;
     if (meta.uid(), meta.gid()) == (plan.root_uid, plan.root_gid) {
         return Ok(());

@@ -34,12 +34,8 @@ const CAP_REVISION_3: u32 = 0x0300_0000;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShiftError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: io::Error },
     #[error(
         "{path} is owned by {kind} {id}, which lxc.idmap does not cover (read as container id \
          {container_id}, relative to the rootfs's owner {base}); extend the map or chown it first"
@@ -80,7 +76,7 @@ pub fn shift_tree(root: &Path, maps: &[IdMap]) -> Result<ShiftReport, ShiftError
         let path = path.to_path_buf();
         move |e: Errno| ShiftError::Io {
             path,
-            source: e.into(),
+            cause: e.into(),
         }
     };
     let top = rfs::open(
@@ -205,7 +201,7 @@ impl Shifter<'_> {
     ) -> Result<(), ShiftError> {
         let io_at = |path: &Path, e: Errno| ShiftError::Io {
             path: path.to_path_buf(),
-            source: e.into(),
+            cause: e.into(),
         };
         for name in read_names(dir).map_err(|e| io_at(path, e))? {
             let child = path.join(std::ffi::OsStr::from_bytes(name.to_bytes()));

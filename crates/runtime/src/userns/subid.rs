@@ -13,11 +13,10 @@ pub struct SubidRange {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubidError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {cause}")]
     Read {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path}:{line}: expected USER:FIRST:COUNT, found {text:?}")]
     Malformed {
@@ -74,7 +73,7 @@ pub fn subid_range(path: &Path, name: &str, uid: u32) -> Result<SubidRange, Subi
         Err(source) => {
             return Err(SubidError::Read {
                 path: path.to_path_buf(),
-                source,
+                cause: source,
             })
         }
     };

@@ -145,7 +145,7 @@ fn unsupported(op: rlxc_net::Operation, link: &str) -> rlxc_net::Error {
     rlxc_net::Error::Kernel {
         op,
         link: link.to_owned(),
-        source: io::Error::from_raw_os_error(libc::EOPNOTSUPP),
+        cause: io::Error::from_raw_os_error(libc::EOPNOTSUPP),
     }
 }
 
