@@ -60,7 +60,7 @@ fn what_start_refuses_check_reports_at_its_line() {
         ("gw6auto", "lxc.net.0.type = veth\nlxc.net.0.flags = up\nlxc.net.0.ipv6.address = fd00::2/64\nlxc.net.0.ipv6.gateway = auto\n", "ipv6.gateway = auto is not supported"),
         ("nobridge", "lxc.net.0.type = veth\nlxc.net.0.link = rlxcnobr0\n", "lxc.net.0.link = rlxcnobr0: no such interface on this host"),
         ("inner", "lxc.cgroup.dir.container.inner = a/b\n", "lxc.cgroup.dir.container.inner = a/b: one cgroup name, without `/`, `.` or `..`"),
-        ("sharemnt", "lxc.namespace.share.mnt = 1\n", "rlxc shares net, ipc, uts and pid namespaces"),
+        ("sharemnt", "lxc.namespace.share.mnt = 1\n", "in another container's it would change that container's filesystem"),
         ("notify", "lxc.seccomp.notify.proxy = unix:/run/proxy.sock\n", "lxc.seccomp.notify.proxy: refused: rlxc has no seccomp notification proxy"),
         ("badinit", "lxc.init.cmd = /bin/sh -c 'unbalanced\n", "unbalanced quotes"),
     ];

@@ -88,7 +88,32 @@ fn share_net_joins_another_containers_network_namespace_by_name_and_uts_by_pid()
     let hostname = |name: &str| world.output(&["attach", "-n", name, "--", "/bin/hostname"]);
     assert_eq!(hostname(&first).stdout, hostname(&second).stdout);
 
-    for name in [&second, &first] {
+    // The cgroup and time namespaces too, by name; the monitor keeps its own.
+    let third = world.busybox("sharethird");
+    world.append_config(
+        &third,
+        &format!("lxc.namespace.share.cgroup = {first}\nlxc.namespace.share.time = {first}\n"),
+    );
+    world.rlxc(&["start", "-n", &third]).assert().success();
+    let third_pid = world.init_pid(&third);
+    for kind in ["cgroup", "time"] {
+        assert_eq!(ns(third_pid, kind), ns(first_pid, kind), "{kind}");
+        assert_ne!(
+            ns(third_pid, kind),
+            ns(std::process::id() as i32, kind),
+            "{kind}"
+        );
+    }
+    let monitor = world.monitor_pid(&third);
+    for kind in ["cgroup", "time", "time_for_children"] {
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{monitor}/ns/{kind}")).expect("ns"),
+            ns(std::process::id() as i32, kind),
+            "the monitor's {kind}"
+        );
+    }
+
+    for name in [&third, &second, &first] {
         world.rlxc(&["stop", "-n", name, "-k"]).assert().success();
         world.assert_nothing_left(name);
     }
@@ -101,7 +126,11 @@ fn what_cannot_be_shared_is_refused_before_anything_is_made() {
     for (define, says) in [
         (
             "lxc.namespace.share.mnt=1",
-            "rlxc shares net, ipc, uts and pid namespaces",
+            "in another container's it would change that container's filesystem",
+        ),
+        (
+            "lxc.namespace.share.user=1",
+            "give both containers the same lxc.idmap",
         ),
         (
             "lxc.namespace.share.net=no-such-container",
@@ -116,6 +145,22 @@ fn what_cannot_be_shared_is_refused_before_anything_is_made() {
             .stderr(predicate::str::contains(says));
         world.assert_nothing_left(&name);
     }
+    // A shared time namespace's clocks are the other's: no offsets for them.
+    let share_own_time = format!("lxc.namespace.share.time={}", std::process::id());
+    world
+        .rlxc(&[
+            "start",
+            "-n",
+            &name,
+            "-s",
+            &share_own_time,
+            "-s",
+            "lxc.time.offset.boot=3600s",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("whose clocks it cannot offset"));
+    world.assert_nothing_left(&name);
     // A network of its own in a shared network namespace would land in the other one.
     let own_pid = std::process::id().to_string();
     world

@@ -370,3 +370,74 @@ fn an_unprivileged_systemd_guest_boots_with_no_failed_unit() {
     );
     world.assert_nothing_left(&name);
 }
+
+/// Pings `address` from the test's network namespace (the bridge's side), a few tries.
+fn ping_from(netns: &support::TestNetns, address: &str) -> bool {
+    (0..3).any(|_| {
+        std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", netns.name))
+            .args(["busybox", "ping", "-c1", "-W5", address])
+            .output()
+            .is_ok_and(|output| output.status.success())
+    })
+}
+
+/// The guest configures its own network, as admins set it up: ifupdown from
+/// /etc/network/interfaces in one, systemd-networkd from a .network file in another. Each
+/// brings eth0 (a veth on the test's bridge) up with its address, and answers a ping.
+#[test]
+fn the_guest_configures_its_network_with_ifupdown_or_systemd_networkd() {
+    let netns = support::TestNetns::new();
+    netns.bridge("br0", "10.61.0.1/24");
+    let world = World::in_netns(&netns);
+    let veth = "lxc.net.0.type = veth\nlxc.net.0.link = br0\nlxc.net.0.name = eth0\n";
+    let mut guests = Vec::new();
+    for (base, address) in [("sd-ifup", "10.61.0.2"), ("sd-networkd", "10.61.0.3")] {
+        let guest = Guest::Systemd.overlay();
+        let etc = guest.rootfs().join("etc");
+        if base == "sd-ifup" {
+            std::fs::write(
+                etc.join("network/interfaces"),
+                format!(
+                    "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n    \
+                     address {address}/24\n    gateway 10.61.0.1\n"
+                ),
+            )
+            .expect("interfaces");
+        } else {
+            std::fs::write(
+                etc.join("systemd/network/eth0.network"),
+                format!(
+                    "[Match]\nName=eth0\n\n[Network]\nAddress={address}/24\nGateway=10.61.0.1\n"
+                ),
+            )
+            .expect("eth0.network");
+            let wants = etc.join("systemd/system/multi-user.target.wants");
+            std::fs::create_dir_all(&wants).expect("wants");
+            std::os::unix::fs::symlink(
+                "/lib/systemd/system/systemd-networkd.service",
+                wants.join("systemd-networkd.service"),
+            )
+            .expect("enable systemd-networkd");
+        }
+        let (name, guest) = configured_guest(&world, base, guest, veth);
+        assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+        guests.push((name, guest, address));
+    }
+    for (name, _, address) in &guests {
+        wait_until_booted(&world, name);
+        let shown = attach_ok(&world, name, "ip -4 -o addr show dev eth0");
+        assert!(shown.contains(&format!("{address}/24")), "{name}: {shown}");
+        assert!(
+            ping_from(&netns, address),
+            "{name} does not answer at {address}"
+        );
+    }
+    for (name, _, _) in &guests {
+        assert_ok(
+            &world.output(&["stop", "-n", name, "--nokill", "-t", "30"]),
+            "graceful stop",
+        );
+        world.assert_nothing_left(name);
+    }
+}

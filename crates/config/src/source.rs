@@ -13,6 +13,44 @@ use crate::grammar::{parse_line, Line};
 /// How deep includes may nest before we call it a mistake, loop or not.
 const MAX_INCLUDE_DEPTH: usize = 32;
 
+/// The largest config file read: LXC's biggest distro config is a few KiB, and a file past
+/// this is a mistake (or `/dev/zero`) that would otherwise be read into memory whole.
+pub const MAX_FILE_SIZE: u64 = 1 << 20;
+
+/// The bytes of a config file: a regular file only (a device or a FIFO named by mistake would
+/// be read for ever or block), of at most [`MAX_FILE_SIZE`]. Opened without blocking, so a
+/// FIFO is told apart before anything waits on it.
+pub(crate) fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a config is read from a regular file only)",
+        ));
+    }
+    let too_big = || {
+        std::io::Error::other(format!(
+            "larger than {} KiB, the most a config file may be",
+            MAX_FILE_SIZE >> 10
+        ))
+    };
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(metadata.len() as usize);
+    // Bounded again while reading: the file may grow after the look.
+    file.take(MAX_FILE_SIZE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
 /// One `key = value` line, with where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -69,7 +107,7 @@ fn read_into(
         read_directory(&identity, included_from, stack, entries, diagnostics);
         return;
     }
-    let bytes = match fs::read(path) {
+    let bytes = match read_config_file(path) {
         Ok(bytes) => bytes,
         // LXC skips an include that does not exist (Debian's userns.conf includes a
         // userns.conf.d/ that no package creates); say so instead of failing.
@@ -242,6 +280,44 @@ mod tests {
                 line: 5
             }
         );
+    }
+
+    /// A device, a FIFO or an oversized file is refused at once, naming why, instead of
+    /// being read without end (`/dev/zero`), blocking (a FIFO), or filling memory.
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        let big = dir.path().join("big.conf");
+        fs::write(&big, vec![b'#'; MAX_FILE_SIZE as usize + 1]).expect("big file");
+        let cases = [
+            (PathBuf::from("/dev/zero"), "not a regular file"),
+            (fifo, "not a regular file"),
+            (big, "larger than 1024 KiB"),
+        ];
+        for (path, says) in cases {
+            let main = write(
+                dir.path(),
+                "config",
+                &format!("lxc.include = {}\n", path.display()),
+            );
+            let mut diagnostics = Diagnostics::default();
+            read_file(&main, &mut diagnostics);
+            let errors: Vec<String> = diagnostics.errors.iter().map(|e| e.to_string()).collect();
+            assert!(
+                errors.len() == 1 && errors[0].contains(says),
+                "{}: {errors:?}",
+                path.display()
+            );
+            let mut direct = Diagnostics::default();
+            read_file(&path, &mut direct);
+            assert_eq!(direct.errors.len(), 1, "{}", path.display());
+        }
     }
 
     #[test]

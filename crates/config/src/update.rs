@@ -47,7 +47,7 @@ pub fn update_file(path: &Path) -> Result<UpdateReport, UpdateError> {
         path: path.to_path_buf(),
         cause,
     };
-    let original = fs::read(path).map_err(io)?;
+    let original = crate::source::read_config_file(path).map_err(io)?;
     let text = String::from_utf8(original.clone()).map_err(|_| UpdateError::NotText {
         path: path.to_path_buf(),
     })?;

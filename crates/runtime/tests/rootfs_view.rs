@@ -167,12 +167,19 @@ fn proc_rw_and_sys_mixed() {
     fixture.assert_no_host_mounts();
 }
 
+/// Writable but for `:ro` (the container's own tree is an inner cgroup below its limits: see
+/// `monitor::cgroups`), the tmpfs that holds the v1 hierarchies read-only either way.
 #[test]
-fn cgroup_automounts_are_read_only_unless_rw() {
+fn cgroup_automounts_are_writable_unless_ro() {
     let fixture = Fixture::new();
     let mut plan = fixture.plan();
     // `:force` is accepted: in a cgroup namespace it changes nothing.
-    for (auto, read_only) in [("proc cgroup:mixed:force", true), ("proc cgroup:rw", false)] {
+    for (auto, read_only) in [
+        ("proc cgroup:mixed:force", false),
+        ("proc cgroup:rw", false),
+        ("proc cgroup", false),
+        ("proc cgroup:ro", true),
+    ] {
         plan.mount_auto = auto.parse::<MountAuto>().unwrap();
         let report = in_container(&plan, Namespaces::Mount, |_| {
             let mounts = names_in("/sys/fs/cgroup");

@@ -18,13 +18,31 @@ use rlxc_config::ContainerSpec;
 use crate::paths::ContainerPaths;
 use crate::state::StateFile;
 
-/// The kinds LXC's `--share-*` options offer; others are refused, saying so.
-pub const SHAREABLE: [Namespace; 4] = [
+/// The kinds that can be joined: LXC's `--share-*` options, the cgroup namespace and the
+/// time namespace. The mount and user namespaces are refused, saying why ([`why_not`]).
+pub const SHAREABLE: [Namespace; 6] = [
     Namespace::Net,
     Namespace::Ipc,
     Namespace::Uts,
     Namespace::Pid,
+    Namespace::Cgroup,
+    Namespace::Time,
 ];
+
+/// Why a namespace kind cannot be shared.
+fn why_not(kind: Namespace) -> &'static str {
+    match kind {
+        Namespace::Mnt => {
+            "the container's rootfs is set up in its mount namespace: in another container's \
+             it would change that container's filesystem"
+        }
+        Namespace::User => {
+            "the user namespace is made for init from lxc.idmap, and the monitor cannot \
+             return from another one; give both containers the same lxc.idmap"
+        }
+        _ => "rlxc cannot share it",
+    }
+}
 
 /// One namespace to join, opened while its owner was verified alive.
 #[derive(Debug, Clone)]
@@ -39,11 +57,17 @@ pub struct SharedNamespace {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ShareError {
+    #[error("lxc.namespace.share.{kind} = {target}: {why}")]
+    Unsupported {
+        kind: &'static str,
+        target: String,
+        why: &'static str,
+    },
     #[error(
-        "lxc.namespace.share.{kind} = {target}: rlxc shares net, ipc, uts and pid namespaces \
-         (LXC's --share-* options), not {kind}"
+        "lxc.namespace.share.time = {target}: the container joins that time namespace, whose \
+         clocks it cannot offset (lxc.time.offset.* are written only into a new one)"
     )]
-    Unsupported { kind: &'static str, target: String },
+    TimeOffsets { target: String },
     #[error("lxc.namespace.share.{kind} = {target}: no running container {target} in {lxcpath}")]
     NotRunning {
         kind: &'static str,
@@ -73,6 +97,7 @@ impl ShareError {
             ShareError::Unsupported { kind, .. }
             | ShareError::NotRunning { kind, .. }
             | ShareError::Open { kind, .. } => format!("lxc.namespace.share.{kind}"),
+            ShareError::TimeOffsets { .. } => "lxc.namespace.share.time".to_string(),
             ShareError::OwnNetwork { index, .. } => format!("lxc.net.{index}.type"),
         }
     }
@@ -86,6 +111,12 @@ pub fn resolve(spec: &ContainerSpec, lxcpath: &Path) -> Result<Vec<SharedNamespa
         .iter()
         .map(|(kind, target)| open(*kind, target, lxcpath))
         .collect::<Result<Vec<_>, _>>()?;
+    let offsets = spec.time_offsets.boot.is_some() || spec.time_offsets.monotonic.is_some();
+    if let Some(time) = shared.iter().find(|s| s.kind == Namespace::Time && offsets) {
+        return Err(ShareError::TimeOffsets {
+            target: time.target.clone(),
+        });
+    }
     if let Some(net) = shared.iter().find(|s| s.kind == Namespace::Net) {
         let own = spec
             .networks
@@ -107,6 +138,7 @@ fn open(kind: Namespace, target: &str, lxcpath: &Path) -> Result<SharedNamespace
         return Err(ShareError::Unsupported {
             kind: name,
             target: target.to_string(),
+            why: why_not(kind),
         });
     }
     let failed = |path: &Path| {
@@ -160,7 +192,8 @@ pub(crate) fn enter(shared: &[SharedNamespace]) -> std::io::Result<Entered> {
     for namespace in shared {
         let kind = namespace.kind;
         let own_path = match kind {
-            // The namespace our children are born in, which setns changes.
+            // The namespace our children are born in, which setns changes. (A time
+            // namespace's setns moves the caller too, and is undone the same way.)
             Namespace::Pid => "/proc/thread-self/ns/pid_for_children".to_string(),
             _ => format!("/proc/thread-self/ns/{}", kind.name()),
         };
