@@ -40,9 +40,10 @@ MEM=${RLXC_UML_MEM:-768M}
 # guest-init.sh checks that each test it names ran: a renamed one fails the lane.
 # rlxc:ends_on_sigterm: attach and execute against a container frozen by the cgroup2 freezer
 # (cgroup.freeze; its wait for the thaw watches cgroup.events), not the v1 freezer of the host.
-# rlxc:systemd_guest: a Debian systemd guest boots on pure cgroup2, owning a cgroup2 tree below
-# its limits; its root filesystem is the one the host's run of that test debootstrapped
-# (/var/cache/rlxc-test/guests, shared read-only).
+# rlxc:systemd_guest: a Debian systemd guest boots on pure cgroup2, privileged and unprivileged,
+# owning a cgroup2 tree below its limits, and configures its own network; its root filesystems
+# are the ones the host's run of that test debootstrapped and shifted (/var/cache/rlxc-test/
+# guests, shared read-only: hostfs shows the shifted owners as they are on the host).
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
        rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm
