@@ -117,15 +117,32 @@ fn pure_cgroup2() -> bool {
         .all(|line| !line.contains(" - cgroup "))
 }
 
+/// A unit of the admin's own, installed before boot: started on demand, its cgroup made by
+/// systemd in the container's tree.
+const PROBE_UNIT: &str = "[Unit]\nDescription=rlxc probe\n\n[Service]\nType=oneshot\n\
+    RemainAfterExit=yes\nExecStart=/bin/sh -c 'cat /proc/self/cgroup > /run/rlxc-probe'\n";
+
 #[test]
 fn a_systemd_guest_boots_with_no_failed_unit_and_owns_its_cgroups_under_the_hosts_limits() {
     let world = World::new();
-    let (name, _guest) = systemd_guest(&world, "sd-boot");
+    let (name, guest) = systemd_guest(&world, "sd-boot");
+    let unit = guest.rootfs().join("etc/systemd/system/rlxc-probe.service");
+    std::fs::write(unit, PROBE_UNIT).expect("probe unit");
     assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
 
     assert_eq!(wait_until_booted(&world, &name), "running");
     let failed = attach_ok(&world, &name, "systemctl --failed --plain --no-legend");
     assert_eq!(failed.trim(), "", "failed units");
+    let probe = attach_ok(
+        &world,
+        &name,
+        "systemctl start rlxc-probe && systemctl is-active rlxc-probe && cat /run/rlxc-probe",
+    );
+    assert!(probe.starts_with("active\n"), "{probe}");
+    assert!(
+        probe.contains("/system.slice/rlxc-probe.service"),
+        "{probe}"
+    );
 
     // systemd made its own cgroups (init.scope, system.slice) in a tree it may write: one
     // level below the container's cgroup, which keeps the host's limit.
