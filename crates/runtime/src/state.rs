@@ -153,8 +153,10 @@ pub struct StateFile {
 /// The effective config of a running container, as `stop`, `attach` and `info` need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective {
-    /// `lxc.signal.halt`, `.reboot` and `.stop`, with LXC's defaults applied.
-    pub halt_signal: i32,
+    /// `lxc.signal.halt` where it is set: unset, `stop` asks a sysvinit init through its
+    /// FIFO and signals others with SIGPWR (see [`crate::stop::StopOptions`]).
+    pub halt_signal: Option<i32>,
+    /// `lxc.signal.reboot` and `.stop`, with LXC's defaults applied.
     pub reboot_signal: i32,
     pub stop_signal: i32,
     /// `lxc.init.uid` / `lxc.init.gid`: whom an attached command runs as by default.
@@ -173,7 +175,7 @@ impl Effective {
     pub fn of(spec: &rlxc_config::ContainerSpec) -> Effective {
         let signal = |s: Option<rlxc_config::values::Signal>, default| s.map_or(default, |s| s.0);
         Effective {
-            halt_signal: signal(spec.signals.halt, Self::DEFAULT_HALT_SIGNAL),
+            halt_signal: spec.signals.halt.map(|s| s.0),
             reboot_signal: signal(spec.signals.reboot, Self::DEFAULT_REBOOT_SIGNAL),
             stop_signal: signal(spec.signals.stop, Self::DEFAULT_STOP_SIGNAL),
             init_uid: spec.init.uid.unwrap_or(0),

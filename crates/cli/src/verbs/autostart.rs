@@ -244,7 +244,7 @@ fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
     let name = &target.entry.name;
     let signals = &target.spec.signals;
     let options = StopOptions {
-        halt_signal: signals.halt.map_or(libc::SIGPWR, |s| s.0),
+        halt_signal: signals.halt.map(|s| s.0),
         stop_signal: signals.stop.map_or(libc::SIGKILL, |s| s.0),
         timeout,
         kill,
@@ -259,7 +259,9 @@ fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
                 "{name}: its init ignores signal {} (no handler for it), so it was killed; for \
                  sysvinit or busybox add `pf::powerwait:/sbin/halt` to its /etc/inittab, or set \
                  lxc.signal.halt",
-                options.halt_signal
+                options
+                    .halt_signal
+                    .unwrap_or(rlxc_runtime::state::Effective::DEFAULT_HALT_SIGNAL)
             );
             true
         }

@@ -113,7 +113,7 @@ fn stop_if_running(
 /// thaw if it is frozen, then the wait for the monitor's teardown).
 fn force_stop(paths: &ContainerPaths) -> Result<(), DestroyError> {
     let options = StopOptions {
-        halt_signal: libc::SIGPWR,
+        halt_signal: None,
         stop_signal: libc::SIGKILL,
         timeout: None,
         kill: true,
