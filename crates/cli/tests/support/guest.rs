@@ -124,7 +124,10 @@ fn make_rootfs(guest: Guest, rootfs: &Path) {
                 .env("DEBIAN_FRONTEND", "noninteractive"),
             &format!("installing {:?} in {}", guest.then_install(), guest.name()),
         );
-        let _ = Command::new("chroot").arg(&partial).args(["apt-get", "clean"]).status();
+        let _ = Command::new("chroot")
+            .arg(&partial)
+            .args(["apt-get", "clean"])
+            .status();
     }
     File::create(partial.join(COMPLETE)).expect("marking the guest complete");
     std::fs::rename(&partial, rootfs).expect("moving the guest into place");
@@ -157,7 +160,9 @@ fn debian_mirror() -> String {
         .filter_map(|path| std::fs::read_to_string(path).ok())
         .flat_map(|text| {
             text.split_whitespace()
-                .filter(|word| word.starts_with("http") && word.trim_end_matches('/').ends_with("/debian"))
+                .filter(|word| {
+                    word.starts_with("http") && word.trim_end_matches('/').ends_with("/debian")
+                })
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         })
@@ -180,5 +185,26 @@ impl Drop for Overlay {
     fn drop(&mut self) {
         // Detached: a container still starting or stopping keeps it busy a moment longer.
         let _ = rustix::mount::unmount(&self.rootfs(), rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
+impl Overlay {
+    /// A container of `world` booting this guest, configured as LXC's download template
+    /// configures a Debian container: the distro's common config, the rootfs, the hostname.
+    pub fn container(&self, world: &super::World, base: &str) -> String {
+        let name = world.name(base);
+        let dir = world.lxcpath().join(&name);
+        std::fs::create_dir_all(&dir).expect("container directory");
+        std::fs::write(
+            dir.join("config"),
+            format!(
+                "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+                 lxc.rootfs.path = dir:{}\n\
+                 lxc.uts.name = {name}\n",
+                self.rootfs().display()
+            ),
+        )
+        .expect("container config");
+        name
     }
 }
