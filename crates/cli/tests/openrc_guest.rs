@@ -96,6 +96,20 @@ impl OpenRc {
         }
     }
 
+    /// Init's pid while it runs; `None` between two inits of a reboot too.
+    fn running_init(&self) -> Option<i32> {
+        let out = self.world.output(&["info", "-n", &self.name, "-p", "-H"]);
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    }
+
+    /// Waits for the init of a reboot, one that is not `before`, then for its boot.
+    fn wait_until_rebooted(&self, before: i32) {
+        self.wait_until("a new init", || {
+            self.running_init().is_some_and(|pid| pid != before)
+        });
+        self.wait_until_booted();
+    }
+
     fn marker(&self) -> String {
         std::fs::read_to_string(self.overlay.rootfs().join(MARKER)).unwrap_or_default()
     }
@@ -204,13 +218,11 @@ fn reboot_from_inside_and_stop_r_restart_it_and_poweroff_from_inside_stops_it() 
     let first = world.init_pid(&guest.name);
     // The attached command may be killed on the way down: its status says nothing.
     let _ = world.sh(&guest.name, "reboot");
-    guest.wait_until("the reboot from inside", || {
-        world.state(&guest.name) == "RUNNING" && world.init_pid(&guest.name) != first
-    });
-    guest.wait_until_booted();
+    guest.wait_until_rebooted(first);
     assert_eq!(guest.marker(), "start N 2\nstop 2 6\nstart N 2\n");
 
-    // `stop -r` from the host.
+    // `stop -r` from the host: SIGINT, which the stock inittab's ctrlaltdel entry maps to
+    // `shutdown -r now`, runlevel 6 again.
     let second = world.init_pid(&guest.name);
     world
         .rlxc(&["stop", "-n", &guest.name, "-r", "-t", "30"])
@@ -223,7 +235,10 @@ fn reboot_from_inside_and_stop_r_restart_it_and_poweroff_from_inside_stops_it() 
         "init was not restarted"
     );
     guest.wait_until_booted();
-    assert_eq!(guest.marker().matches("start N 2").count(), 3);
+    assert_eq!(
+        guest.marker(),
+        "start N 2\nstop 2 6\nstart N 2\nstop 2 6\nstart N 2\n"
+    );
     // The same container: one monitor throughout.
     assert_eq!(world.monitor_pid(&guest.name), monitor);
 
@@ -263,20 +278,27 @@ fn collect(mut from: impl Read + Send + 'static) -> Arc<Mutex<Vec<u8>>> {
     seen
 }
 
-#[test]
-fn a_getty_on_tty1_gives_a_login_through_rlxc_console() {
-    let guest = OpenRc::new("orc-login");
-    guest.boot();
-    guest.sh("echo root:rlxc-test | chpasswd");
-    let mut console = Command::new(RLXC)
-        .args(["console", "-n", &guest.name, "-t", "1"])
+/// `rlxc console -n NAME`, LXC's default tty (`-t -1`), its output piped.
+fn console_client(guest: &OpenRc) -> std::process::Child {
+    Command::new(RLXC)
+        .args(["console", "-n", &guest.name])
         .env("RLXC_PATH", guest.world.lxcpath())
         .env("RLXC_RUN_DIR", guest.world.run_root())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("rlxc console");
+        .expect("rlxc console")
+}
+
+/// Debian's inittab runs its gettys on tty1-6 (four of them here, `lxc.tty.max = 4` of LXC's
+/// common.conf), none on the console: `rlxc console` picks the first free tty, as LXC does.
+#[test]
+fn a_getty_gives_a_login_on_the_first_free_tty_that_rlxc_console_picks() {
+    let guest = OpenRc::new("orc-login");
+    guest.boot();
+    guest.sh("echo root:rlxc-test | chpasswd");
+    let mut console = console_client(&guest);
     let screen = collect(console.stdout.take().expect("stdout"));
     let mut keyboard = console.stdin.take().expect("stdin");
     // Types `keys`, then waits for `text` after what was seen so far; with `again`, types them
@@ -313,9 +335,20 @@ fn a_getty_on_tty1_gives_a_login_through_rlxc_console() {
         "marker-42 on /dev/tty1",
         false,
     );
+    // tty1 is taken now: the next client gets tty2.
+    let mut second = console_client(&guest);
+    let mut banner = String::new();
+    let mut stderr = std::io::BufReader::new(second.stderr.take().expect("stderr"));
+    while !banner.contains("Type <") {
+        let n = std::io::BufRead::read_line(&mut stderr, &mut banner).expect("banner");
+        assert!(n > 0, "the second console client ended: {banner:?}");
+    }
+    assert!(banner.contains("Connected to tty 2"), "{banner}");
+    for mut client in [console, second] {
+        let _ = client.kill();
+        let _ = client.wait();
+    }
     drop(keyboard);
-    let _ = console.kill();
-    let _ = console.wait();
 
     guest
         .world
