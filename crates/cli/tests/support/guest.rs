@@ -184,7 +184,7 @@ impl Overlay {
 impl Drop for Overlay {
     fn drop(&mut self) {
         // Detached: a container still starting or stopping keeps it busy a moment longer.
-        let _ = rustix::mount::unmount(&self.rootfs(), rustix::mount::UnmountFlags::DETACH);
+        let _ = rustix::mount::unmount(self.rootfs(), rustix::mount::UnmountFlags::DETACH);
     }
 }
 
