@@ -179,6 +179,9 @@ fn it_boots_its_default_runlevel_and_rlxc_stop_runs_the_shutdown_runlevel() {
         "{}",
         guest.monitor_log()
     );
+    // Its umountroot remounted / read-only: the rootfs's filesystem (the overlay, on the
+    // host) stayed writable all the same.
+    assert!(!support::superblock_read_only(&guest.overlay.rootfs()));
     world.assert_nothing_left(&guest.name);
 }
 
@@ -259,6 +262,7 @@ fn reboot_from_inside_and_stop_r_restart_it_and_poweroff_from_inside_stops_it() 
         "{}",
         guest.monitor_log()
     );
+    assert!(!support::superblock_read_only(&guest.overlay.rootfs()));
     world.assert_nothing_left(&guest.name);
 }
 
