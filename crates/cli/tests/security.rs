@@ -1,6 +1,7 @@
 //! Safe defaults that hold with any config, the seed's included: the host's kernel log,
-//! keys and memory stay out of reach, and rlxc's default seccomp policy applies to init and to
-//! attached commands unless the config turns it off on purpose.
+//! keys and memory stay out of reach, rlxc's default seccomp policy applies to init and to
+//! attached commands unless the config turns it off on purpose, and a guest cannot make the
+//! host's filesystem under its rootfs read-only.
 
 mod support;
 
@@ -133,4 +134,69 @@ fn an_empty_seccomp_profile_turns_the_default_policy_off_on_purpose() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
     assert!(status.contains("Seccomp:\t0"), "{status}");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}
+
+/// A tmpfs of the test's own, unmounted when dropped (a failing test included).
+struct OwnFilesystem(std::path::PathBuf);
+
+impl OwnFilesystem {
+    fn mount(at: std::path::PathBuf) -> OwnFilesystem {
+        std::fs::create_dir_all(&at).expect("mount point");
+        rustix::mount::mount(
+            "tmpfs",
+            &at,
+            "tmpfs",
+            rustix::mount::MountFlags::empty(),
+            None,
+        )
+        .expect("mounting a tmpfs");
+        OwnFilesystem(at)
+    }
+}
+
+impl Drop for OwnFilesystem {
+    fn drop(&mut self) {
+        let _ = rustix::mount::unmount(&self.0, rustix::mount::UnmountFlags::DETACH);
+    }
+}
+
+/// A privileged guest's `mount -o remount,ro /` (what Debian's shutdown does) would
+/// reconfigure the superblock its rootfs shares with the host: the monitor pins it, as LXC
+/// does, so the remount fails and the host's filesystem stays writable. The rootfs is moved
+/// to a tmpfs of the test's own, which nothing else writes to (the container's directory,
+/// with its log, stays elsewhere).
+#[test]
+fn a_guest_cannot_remount_the_filesystem_under_its_rootfs_read_only() {
+    let world = World::new();
+    let name = world.busybox("pinned");
+    let own = OwnFilesystem::mount(world.dir.path().join("own-fs"));
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(world.rootfs(&name).join("."))
+        .arg(&own.0)
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    world.append_config(
+        &name,
+        &format!("lxc.rootfs.path = dir:{}\n", own.0.display()),
+    );
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let out = world.output(&[
+        "attach",
+        "-n",
+        &name,
+        "--",
+        "mount",
+        "-o",
+        "remount,ro",
+        "/",
+    ]);
+    assert!(!out.status.success(), "the remount went through: {out:?}");
+    assert!(!support::superblock_read_only(&own.0));
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+    // Let go of with the container: the host may remount it again.
+    rustix::mount::mount_remount(&own.0, rustix::mount::MountFlags::RDONLY, "")
+        .expect("a read-only remount once the container is gone");
 }

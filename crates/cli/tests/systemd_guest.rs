@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::guest::{Guest, Overlay};
+use support::guest::{console_log, Guest, Overlay};
 use support::{assert_ok, World};
 
 /// A generous bound against a hang (boot takes well under a second here), not a timing check.
@@ -34,26 +34,9 @@ fn unprivileged_systemd_guest(world: &World, base: &str) -> (String, Overlay) {
 }
 
 fn configured_guest(world: &World, base: &str, guest: Overlay, extra: &str) -> (String, Overlay) {
-    let name = world.name(base);
-    let dir = world.lxcpath().join(&name);
-    std::fs::create_dir_all(&dir).expect("container directory");
-    let config = format!(
-        "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
-         lxc.rootfs.path = dir:{}\n\
-         lxc.uts.name = {name}\n\
-         lxc.cgroup.memory.limit_in_bytes = 512M\n\
-         lxc.console.logfile = {}\n{extra}",
-        guest.rootfs().display(),
-        console_log(world, &name).display()
-    );
-    std::fs::write(dir.join("config"), config).expect("config");
-    world.names.borrow_mut().push(name.clone());
+    let extra = format!("lxc.cgroup.memory.limit_in_bytes = 512M\n{extra}");
+    let name = guest.container(world, base, &extra);
     (name, guest)
-}
-
-/// What the guest wrote on its console, for a failure to show.
-fn console_log(world: &World, name: &str) -> std::path::PathBuf {
-    world.dir.path().join(format!("{name}.console"))
 }
 
 fn attach(world: &World, name: &str, command: &str) -> std::process::Output {

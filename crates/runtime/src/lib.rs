@@ -10,6 +10,7 @@ pub mod create;
 mod error;
 pub mod exec;
 pub mod hooks;
+pub mod initctl;
 pub mod lock;
 pub mod log;
 pub mod lsm;

@@ -153,9 +153,10 @@ pub struct StateFile {
 /// The effective config of a running container, as `stop`, `attach` and `info` need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Effective {
-    /// `lxc.signal.halt`, `.reboot` and `.stop`, with LXC's defaults applied; an unset halt
-    /// signal is chosen at each stop by what init is (see [`crate::stop::StopOptions`]).
+    /// `lxc.signal.halt` where it is set: unset, `stop` asks a sysvinit init through its
+    /// FIFO and signals others with SIGPWR (see [`crate::stop::StopOptions`]).
     pub halt_signal: Option<i32>,
+    /// `lxc.signal.reboot` and `.stop`, with LXC's defaults applied.
     pub reboot_signal: i32,
     pub stop_signal: i32,
     /// `lxc.init.uid` / `lxc.init.gid`: whom an attached command runs as by default.
@@ -166,7 +167,9 @@ pub struct Effective {
 }
 
 impl Effective {
-    /// LXC's defaults: SIGINT reboots, SIGKILL ends what is left.
+    /// LXC's defaults: SIGPWR halts (an init neither sysvinit nor systemd, where
+    /// `lxc.signal.halt` is unset), SIGINT reboots, SIGKILL ends what is left.
+    pub const DEFAULT_HALT_SIGNAL: i32 = libc::SIGPWR;
     pub const DEFAULT_REBOOT_SIGNAL: i32 = libc::SIGINT;
     pub const DEFAULT_STOP_SIGNAL: i32 = libc::SIGKILL;
 

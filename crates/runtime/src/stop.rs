@@ -18,8 +18,9 @@ const MONITOR_TEARDOWN: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Clone)]
 pub struct StopOptions {
-    /// The clean-shutdown signal (`lxc.signal.halt`); `None` chooses as LXC does, by what
-    /// init is: see [`halt_signal_of`].
+    /// The clean-shutdown signal where `lxc.signal.halt` sets one. Unset, a sysvinit init is
+    /// asked for runlevel 0 through its `/run/initctl` (see [`crate::initctl`]), and any
+    /// other init gets what LXC sends: see [`halt_signal_of`].
     pub halt_signal: Option<i32>,
     /// The hard-stop signal (`lxc.signal.stop`, SIGKILL by default).
     pub stop_signal: i32,
@@ -37,8 +38,8 @@ pub struct StopOptions {
 pub enum StopOutcome {
     /// It was not running (LXC's exit 2).
     NotRunning,
-    /// Stopped cleanly by the halt signal.
-    Halted,
+    /// Stopped cleanly by the halt request.
+    Halted { request: HaltRequest },
     /// Killed: `-k`, or the timeout ran out, or init showed it ignores the halt signal.
     Killed {
         after_timeout: bool,
@@ -50,6 +51,33 @@ pub enum StopOutcome {
     Signalled,
     /// `--nokill` and the timeout ran out: still running.
     StillRunning,
+}
+
+/// How init was asked to shut down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HaltRequest {
+    Signal(i32),
+    /// `telinit 0`'s request, written to sysvinit's FIFO (`/run/initctl`).
+    Initctl {
+        fifo: &'static str,
+    },
+}
+
+impl std::fmt::Display for HaltRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HaltRequest::Signal(signal) => {
+                write!(
+                    f,
+                    "signal {signal} ({})",
+                    rlxc_config::values::Signal(*signal)
+                )
+            }
+            HaltRequest::Initctl { fifo } => {
+                write!(f, "runlevel 0 through /{fifo} (as `telinit 0` does)")
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,7 +113,7 @@ pub fn halt_signal_of(pid: i32, configured: Option<i32>) -> i32 {
         if blocks_signal(pid, SYSTEMD_HALT) {
             SYSTEMD_HALT
         } else {
-            libc::SIGPWR
+            crate::state::Effective::DEFAULT_HALT_SIGNAL
         }
     })
 }
@@ -124,10 +152,19 @@ enum Halt {
 fn wait_for_halt(
     init: &OwnedFd,
     pid: i32,
-    halt_signal: i32,
+    request: HaltRequest,
     options: &StopOptions,
 ) -> Result<Halt, StopError> {
     let wait = |limit| wait_exit(init, limit).map_err(|cause| StopError::Wait { pid, cause });
+    let HaltRequest::Signal(halt_signal) = request else {
+        // sysvinit read the request whole from its FIFO, or it did not take it at all: there
+        // is nothing to send again, and no handler mask to ask.
+        return Ok(if wait(options.timeout)? {
+            Halt::Exited
+        } else {
+            Halt::TimedOut
+        });
+    };
     let grace = options.timeout.map_or(HALT_GRACE, |t| t.min(HALT_GRACE));
     // An init that started moments ago may not take signals yet (a pid namespace's init
     // drops what it has no handler for): one more halt signal a second in gives it a chance.
@@ -227,14 +264,13 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
             halt_ignored: false,
         }
     } else {
-        let halt_signal = halt_signal_of(pid, options.halt_signal);
-        signal(&init, pid, halt_signal)?;
+        let request = ask_to_halt(&init, pid, options.halt_signal)?;
         thaw_to_take(&state)?;
         if options.nowait {
             return Ok(StopOutcome::Signalled);
         }
-        match wait_for_halt(&init, pid, halt_signal, options)? {
-            Halt::Exited => StopOutcome::Halted,
+        match wait_for_halt(&init, pid, request, options)? {
+            Halt::Exited => StopOutcome::Halted { request },
             Halt::Ignored if options.nokill => return Ok(StopOutcome::HaltIgnored),
             Halt::TimedOut if options.nokill => return Ok(StopOutcome::StillRunning),
             halt => {
@@ -253,6 +289,31 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
         wait_for_teardown(paths, &state, teardown);
     }
     Ok(outcome)
+}
+
+/// Sends the halt signal, or, where none is set and init is sysvinit, writes `telinit 0`'s
+/// request to its FIFO: sysvinit maps SIGPWR to the inittab's powerfail entry, which need
+/// not halt (Debian's does not).
+fn ask_to_halt(
+    init: &OwnedFd,
+    pid: i32,
+    halt_signal: Option<i32>,
+) -> Result<HaltRequest, StopError> {
+    let request = match halt_signal {
+        Some(signal) => HaltRequest::Signal(signal),
+        None => match crate::initctl::request(pid, crate::initctl::Runlevel::Halt) {
+            Ok(fifo) => HaltRequest::Initctl { fifo },
+            Err(why) => {
+                crate::log_debug!("halt: not through initctl ({why})");
+                HaltRequest::Signal(halt_signal_of(pid, None))
+            }
+        },
+    };
+    if let HaltRequest::Signal(signo) = request {
+        signal(init, pid, signo)?;
+    }
+    crate::log_info!("halt: asked init (pid {pid}) to shut down with {request}");
+    Ok(request)
 }
 
 /// Init is gone: the monitor now tears down, and its last child removes the monitor's own

@@ -259,7 +259,9 @@ fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
                 "{name}: its init ignores signal {} (no handler for it), so it was killed; for \
                  sysvinit or busybox add `pf::powerwait:/sbin/halt` to its /etc/inittab, or set \
                  lxc.signal.halt",
-                options.halt_signal.unwrap_or(libc::SIGPWR)
+                options
+                    .halt_signal
+                    .unwrap_or(rlxc_runtime::state::Effective::DEFAULT_HALT_SIGNAL)
             );
             true
         }

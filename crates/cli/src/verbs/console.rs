@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
-use rlxc_runtime::monitor::control::{request, ControlError, Request};
+use rlxc_runtime::monitor::control::{request, ControlError, Request, Response};
 
 use crate::common::CommonOpts;
 use crate::console_client::{describe_prefix, relay, SessionEnd};
@@ -31,11 +31,15 @@ fn escape_prefix(text: &str) -> Result<u8, String> {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
-    // -1 (LXC: the first free tty) means the console here: rlxc's busybox and the seed's
-    // configs run their getty on the console.
-    let tty = u32::try_from(args.tty.max(0)).unwrap_or(0);
-    let stream = match request(&paths.socket(), &Request::Console { tty }) {
-        Ok((_, stream)) => stream,
+    // -1, as in LXC: the first free tty (where distributions run their gettys), or the
+    // console of a container without ttys.
+    let wanted = match u32::try_from(args.tty) {
+        Ok(tty) => Request::Console { tty },
+        Err(_) => Request::FreeTty,
+    };
+    let (tty, stream) = match request(&paths.socket(), &wanted) {
+        Ok((Response::ConsoleAttached { tty }, stream)) => (tty, stream),
+        Ok((other, _)) => bail!("console: unexpected answer from the monitor: {other:?}"),
         Err(ControlError::NotRunning { .. }) => bail!("{} is not running", paths.name),
         Err(e) => return Err(e).context("console"),
     };

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
-use rlxc_runtime::stop::{reboot, stop, RebootOutcome, StopOptions, StopOutcome};
+use rlxc_runtime::stop::{reboot, stop, HaltRequest, RebootOutcome, StopOptions, StopOutcome};
 
 use crate::common::CommonOpts;
 
@@ -76,6 +76,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             RebootOutcome::Restarted { .. } | RebootOutcome::Signalled => Ok(ExitCode::SUCCESS),
         };
     }
+    // The halt signal an init that ignores it was sent: only a signal can be ignored.
+    let ignored = halt_signal.unwrap_or(rlxc_runtime::state::Effective::DEFAULT_HALT_SIGNAL);
     let options = StopOptions {
         halt_signal,
         stop_signal,
@@ -94,16 +96,28 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         StopOutcome::HaltIgnored => {
-            explain_ignored_halt(&paths.name, halt_signal.unwrap_or(libc::SIGPWR));
+            explain_ignored_halt(&paths.name, ignored);
             Ok(ExitCode::FAILURE)
         }
         StopOutcome::Killed {
             halt_ignored: true, ..
         } => {
-            explain_ignored_halt(&paths.name, halt_signal.unwrap_or(libc::SIGPWR));
+            explain_ignored_halt(&paths.name, ignored);
             Ok(ExitCode::SUCCESS)
         }
-        StopOutcome::Halted | StopOutcome::Killed { .. } | StopOutcome::Signalled => {
+        StopOutcome::Halted {
+            request: request @ HaltRequest::Initctl { .. },
+        } => {
+            // Not what LXC does (it sends SIGPWR), so the user is told.
+            if !common.quiet {
+                eprintln!(
+                    "{}: init is sysvinit: asked for {request}, not with SIGPWR",
+                    paths.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        StopOutcome::Halted { .. } | StopOutcome::Killed { .. } | StopOutcome::Signalled => {
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -33,7 +33,18 @@ impl Guest {
     fn packages(self) -> &'static str {
         match self {
             Guest::Systemd => "systemd-sysv,iproute2,procps,dbus,ifupdown",
-            Guest::OpenRc => "sysvinit-core,openrc,iproute2,procps,ifupdown",
+            // OpenRC comes after (`then_install`): debootstrap resolves sysvinit-core's
+            // `sysv-rc | file-rc | openrc` to sysv-rc, which conflicts with openrc, and its
+            // install then fails.
+            Guest::OpenRc => "sysvinit-core,iproute2,procps,ifupdown",
+        }
+    }
+
+    /// Installed by apt in the new guest, where debootstrap cannot (it takes sysv-rc out).
+    fn then_install(self) -> &'static [&'static str] {
+        match self {
+            Guest::Systemd => &[],
+            Guest::OpenRc => &["openrc"],
         }
     }
 
@@ -163,25 +174,50 @@ fn make_rootfs(guest: Guest, rootfs: &Path) {
         "making the {} guest with debootstrap (once per machine, into {CACHE})",
         guest.name()
     );
-    let output = Command::new("debootstrap")
-        .args([
-            "--variant=minbase",
-            &format!("--include={}", guest.packages()),
-            "bookworm",
-        ])
-        .arg(&partial)
-        .arg(debian_mirror())
+    run(
+        Command::new("debootstrap")
+            .args([
+                "--variant=minbase",
+                &format!("--include={}", guest.packages()),
+                "bookworm",
+            ])
+            .arg(&partial)
+            .arg(debian_mirror()),
+        &format!(
+            "debootstrap of {} (scripts/lib.sh installs it)",
+            guest.name()
+        ),
+    );
+    if !guest.then_install().is_empty() {
+        // The package lists debootstrap left are enough; no network set-up in the chroot.
+        run(
+            Command::new("chroot")
+                .arg(&partial)
+                .args(["apt-get", "install", "-y", "--no-install-recommends"])
+                .args(guest.then_install())
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+            &format!("installing {:?} in {}", guest.then_install(), guest.name()),
+        );
+        let _ = Command::new("chroot")
+            .arg(&partial)
+            .args(["apt-get", "clean"])
+            .status();
+    }
+    File::create(partial.join(COMPLETE)).expect("marking the guest complete");
+    std::fs::rename(&partial, rootfs).expect("moving the guest into place");
+}
+
+/// Runs `command`; the test fails with its output unless it succeeds.
+fn run(command: &mut Command, what: &str) {
+    let output = command
         .output()
-        .expect("running debootstrap (is it installed? scripts/lib.sh installs it)");
+        .unwrap_or_else(|e| panic!("{what}: cannot run it: {e}"));
     assert!(
         output.status.success(),
-        "debootstrap of {} failed: {}\n{}",
-        guest.name(),
+        "{what} failed: {}\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    File::create(partial.join(COMPLETE)).expect("marking the guest complete");
-    std::fs::rename(&partial, rootfs).expect("moving the guest into place");
 }
 
 /// `RLXC_DEBIAN_MIRROR`, else the Debian mirror this machine's apt uses, else Debian's CDN.
@@ -224,4 +260,35 @@ impl Drop for Overlay {
         // Detached: a container still starting or stopping keeps it busy a moment longer.
         let _ = rustix::mount::unmount(self.rootfs(), rustix::mount::UnmountFlags::DETACH);
     }
+}
+
+impl Overlay {
+    /// A container of `world` booting this guest, configured as LXC's download template
+    /// configures a Debian container (the distro's common config, the rootfs, the hostname),
+    /// then `extra`; its console goes to [`console_log`], for a failure to show. Stopped with
+    /// the world.
+    pub fn container(&self, world: &super::World, base: &str, extra: &str) -> String {
+        let name = world.name(base);
+        let dir = world.lxcpath().join(&name);
+        std::fs::create_dir_all(&dir).expect("container directory");
+        std::fs::write(
+            dir.join("config"),
+            format!(
+                "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+                 lxc.rootfs.path = dir:{}\n\
+                 lxc.uts.name = {name}\n\
+                 lxc.console.logfile = {}\n{extra}",
+                self.rootfs().display(),
+                console_log(world, &name).display()
+            ),
+        )
+        .expect("container config");
+        world.names.borrow_mut().push(name.clone());
+        name
+    }
+}
+
+/// What the guest container `name` wrote on its console.
+pub fn console_log(world: &super::World, name: &str) -> PathBuf {
+    world.dir.path().join(format!("{name}.console"))
 }

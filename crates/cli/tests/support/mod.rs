@@ -297,6 +297,18 @@ impl World {
     }
 }
 
+/// Whether the filesystem mounted at `mountpoint` is read-only as a whole (its superblock's
+/// options, the last field of its mountinfo line), not merely one mount of it.
+pub fn superblock_read_only(mountpoint: &Path) -> bool {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let line = mountinfo
+        .lines()
+        .rfind(|line| line.split(' ').nth(4) == mountpoint.to_str())
+        .unwrap_or_else(|| panic!("{} is not a mount point", mountpoint.display()));
+    let options = line.rsplit(' ').next().unwrap_or_default();
+    options.split(',').any(|option| option == "ro")
+}
+
 /// The test fails, with the command's status and stderr, unless `output` is a success.
 pub fn assert_ok(output: &Output, what: &str) {
     assert!(

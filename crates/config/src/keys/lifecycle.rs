@@ -123,7 +123,7 @@ pub(super) static HOOK_KEYS: &[KeyDef] = &[
 
 pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Lifecycle, "lxc.signal.halt", ["lxc.haltsignal"], "lxc.signal.halt = SIGPWR",
-        "Signal that asks init to shut down cleanly (default SIGPWR).", signals.halt),
+        "Signal that asks init to shut down cleanly (default SIGPWR; unset, a sysvinit init is asked for runlevel 0 through its /run/initctl instead).", signals.halt),
     scalar!(Lifecycle, "lxc.signal.reboot", ["lxc.rebootsignal"], "lxc.signal.reboot = SIGINT",
         "Signal that asks init to reboot (default SIGINT).", signals.reboot),
     scalar!(Lifecycle, "lxc.signal.stop", ["lxc.stopsignal"], "lxc.signal.stop = SIGKILL",

@@ -27,6 +27,20 @@ pub(crate) struct Pty {
     pub peer: Option<Peer>,
 }
 
+/// LXC's choice for `lxc-console -t -1`, from each pty's index and whether a client holds it:
+/// the first free tty; the console (0) only where there are no ttys; with every tty taken,
+/// the first, which then refuses as in use.
+pub(crate) fn free_tty(ptys: impl Iterator<Item = (u32, bool)>) -> u32 {
+    let ttys: Vec<(u32, bool)> = ptys.filter(|(index, _)| *index > 0).collect();
+    let first = |free_only: bool| {
+        ttys.iter()
+            .filter(|(_, busy)| !(free_only && *busy))
+            .map(|(index, _)| *index)
+            .min()
+    };
+    first(true).or_else(|| first(false)).unwrap_or(0)
+}
+
 impl Pty {
     pub fn new(index: u32, master: OwnedFd) -> Pty {
         let master = File::from(master);
@@ -323,6 +337,16 @@ pub(super) fn pty_list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_free_tty_is_the_first_tty_no_client_holds_and_the_console_without_ttys() {
+        let ptys = [(0, false), (1, true), (2, false), (3, false)];
+        assert_eq!(free_tty(ptys.into_iter()), 2);
+        assert_eq!(free_tty([(0, false), (1, false)].into_iter()), 1);
+        assert_eq!(free_tty([(0, true), (1, true), (2, true)].into_iter()), 1);
+        assert_eq!(free_tty([(0, false)].into_iter()), 0);
+        assert_eq!(free_tty([].into_iter()), 0);
+    }
 
     #[test]
     fn only_a_terminal_device_can_be_the_peer() {

@@ -22,6 +22,9 @@ pub enum Request {
     Status,
     /// Relay the console (`tty` 0) or tty N over this connection.
     Console { tty: u32 },
+    /// `lxc-console`'s default (`-t -1`): relay the first tty no client holds, or the console
+    /// where the container has no ttys (`lxc.tty.max = 0`).
+    FreeTty,
     /// Hand the seccomp listener that comes with this line (SCM_RIGHTS) to the /proc view's
     /// server: the sysinfo calls of an attached process.
     SysinfoListener,

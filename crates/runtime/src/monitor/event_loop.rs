@@ -261,6 +261,10 @@ impl EventLoop {
                 },
             ),
             Request::Console { tty } => self.attach_console(stream, tty),
+            Request::FreeTty => {
+                let ttys = self.ptys.iter().map(|p| (p.index, p.client.is_some()));
+                self.attach_console(stream, super::console::free_tty(ttys));
+            }
             Request::SysinfoListener => {
                 let response = match self.take_listener(fds) {
                     Ok(()) => Response::ListenerTaken,

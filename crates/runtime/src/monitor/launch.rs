@@ -438,6 +438,9 @@ fn start(
     let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
     hooks::run_point(&launch.spec, HookPoint::PreStart, &hook_context)
         .map_err(StartError::PreStartHooks)?;
+    // After the pre-start hooks, which may mount the rootfs.
+    made.rootfs_pin =
+        super::rootfs_pin::pin(&rootfs_plan.rootfs, rootfs_plan.user_namespace, warnings);
     made.cgroups = Some(super::cgroups::create_payload(
         &launch.spec,
         recipe.cgroups,

@@ -13,6 +13,7 @@ mod launch_error;
 mod log;
 mod network;
 mod procview;
+mod rootfs_pin;
 pub(crate) mod start_error;
 mod sys;
 mod teardown;

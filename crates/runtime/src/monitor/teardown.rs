@@ -34,6 +34,9 @@ pub(crate) struct Made {
     /// The container's namespaces, held for its stop hooks (`/proc/MONITOR/fd/N`, as LXC
     /// hands them over) when it has any; let go of once they have run.
     pub namespaces: Vec<(&'static str, std::os::fd::OwnedFd)>,
+    /// Keeps the container from remounting its rootfs's filesystem read-only for the host
+    /// (see `rootfs_pin`); let go of once its processes are gone.
+    pub rootfs_pin: Option<std::os::fd::OwnedFd>,
 }
 
 impl Made {
@@ -47,6 +50,7 @@ impl Made {
             network: None,
             procview: None,
             namespaces: Vec::new(),
+            rootfs_pin: None,
         }
     }
 
@@ -118,6 +122,7 @@ impl Made {
                 crate::log_error!("removing the control socket {}: {e}", socket.display());
             }
         }
+        drop(self.rootfs_pin.take());
     }
 }
 
