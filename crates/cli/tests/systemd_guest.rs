@@ -197,7 +197,15 @@ fn a_systemd_guest_reboots_and_powers_off_from_inside_and_from_the_host() {
     let first = world.init_pid(&name);
     attach(&world, &name, "systemctl reboot");
     let deadline = Instant::now() + BOOT_LIMIT;
-    while world.state(&name) != "RUNNING" || world.init_pid(&name) == first {
+    // (Between the old init and the new one, info shows no pid.)
+    let new_init = || {
+        let info = world.output(&["info", "-n", &name, "-p", "-H"]);
+        String::from_utf8_lossy(&info.stdout)
+            .trim()
+            .parse::<i32>()
+            .ok()
+    };
+    while world.state(&name) != "RUNNING" || new_init().is_none_or(|pid| pid == first) {
         assert!(
             Instant::now() < deadline,
             "{name} did not come back after reboot"

@@ -13,9 +13,10 @@ use crate::grammar::{parse_line, Line};
 /// How deep includes may nest before we call it a mistake, loop or not.
 const MAX_INCLUDE_DEPTH: usize = 32;
 
-/// The largest config file read: LXC's biggest distro config is a few KiB, and a file past
-/// this is a mistake (or `/dev/zero`) that would otherwise be read into memory whole.
-pub const MAX_FILE_SIZE: u64 = 1 << 20;
+/// The largest config file read: LXC's biggest distro config is a few KiB and a generated one
+/// of 100,000 lines some 5 MiB; a file past this is a mistake (or `/dev/zero`) that would
+/// otherwise be read into memory whole.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
 
 /// The bytes of a config file: a regular file only (a device or a FIFO named by mistake would
 /// be read for ever or block), of at most [`MAX_FILE_SIZE`]. Opened without blocking, so a
@@ -35,8 +36,8 @@ pub(crate) fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
     }
     let too_big = || {
         std::io::Error::other(format!(
-            "larger than {} KiB, the most a config file may be",
-            MAX_FILE_SIZE >> 10
+            "larger than {} MiB, the most a config file may be",
+            MAX_FILE_SIZE >> 20
         ))
     };
     if metadata.len() > MAX_FILE_SIZE {
@@ -298,7 +299,7 @@ mod tests {
         let cases = [
             (PathBuf::from("/dev/zero"), "not a regular file"),
             (fifo, "not a regular file"),
-            (big, "larger than 1024 KiB"),
+            (big, "larger than 16 MiB"),
         ];
         for (path, says) in cases {
             let main = write(
