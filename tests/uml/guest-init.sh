@@ -55,7 +55,8 @@ for binary in $(cat /tests); do
         twenty_start_stop_cycles_leave_nothing wait_returns_when_the_state_is_reached_or_times_out ;;
     seccomp_lsm-*) # only what needs AppArmor; the rest runs on the host
       exact --test-threads=1 --include-ignored -- \
-        an_apparmor_profile_confines_init_where_apparmor_runs ;;
+        an_apparmor_profile_confines_init_where_apparmor_runs \
+        a_profile_apparmor_has_not_loaded_fails_the_start_and_the_check ;;
     userns-*) # the guest's /tmp is hostfs, which keeps no file ownership: only the tests of
       # unprivileged containers that check none (the cgroup2 delegation is the point here)
       exact --test-threads=2 -- console_info_limits_and_cgroup_ownership_work_unprivileged \

@@ -12,6 +12,7 @@ use super::cgroups::CgroupPaths;
 use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
 use crate::hooks::HookContext;
+use crate::lsm::Unenforced;
 use crate::rootfs::RootfsPlan;
 use crate::spawn::{self, InitPlan};
 
@@ -52,12 +53,18 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
 }
 
 /// What `rlxc config check` runs: [`plan`], and where the cgroups would go on this host.
-/// Makes nothing.
-pub fn check(launch: &Launch) -> Result<(), LaunchError> {
-    plan(launch)?;
+/// Makes nothing. Returns what the start would warn about (see [`unenforced`]).
+pub fn check(launch: &Launch) -> Result<Vec<Unenforced>, LaunchError> {
+    let (plan, _) = plan(launch)?;
     CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
     CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
-    Ok(())
+    Ok(unenforced(&plan))
+}
+
+/// The config lines the start runs without enforcing on this host (each named by key and
+/// value, for the CLI to point at its file and line), found by the one validation.
+pub(super) fn unenforced(plan: &InitPlan) -> Vec<Unenforced> {
+    plan.lsm.unenforced.iter().cloned().collect()
 }
 
 /// `lxc.console.path = DEVICE`: a host terminal, checked without opening it (that has side

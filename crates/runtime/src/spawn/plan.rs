@@ -193,7 +193,9 @@ impl InitPlan {
                 .contains_key(&rlxc_config::spec::HookPoint::StartHost),
             seccomp: crate::seccomp::for_spec(spec)?,
             no_new_privs: spec.security.no_new_privs.unwrap_or(false),
-            lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
+            lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")), || {
+                crate::lsm::loaded_apparmor_profiles(Path::new("/sys"))
+            })?,
             new_session_keyring: spec.security.keyring_session.unwrap_or(true),
             hook_context: None,
             shared: Vec::new(),
