@@ -43,10 +43,13 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:systemd_guest: a Debian systemd guest boots on pure cgroup2, owning a cgroup2 tree below
 # its limits; its root filesystem is the one the host's run of that test debootstrapped
 # (/var/cache/rlxc-test/guests, shared read-only).
+# rlxc:nesting: that guest, with LXC's nesting.conf, runs rlxc inside (its cgroup2 tree below
+# the guest's, the guest's pids limit holding); AppArmor runs here, so nesting.conf's profile,
+# which the lane does not load, must fail the start first.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
        rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm
-       rlxc:systemd_guest)
+       rlxc:systemd_guest rlxc:nesting)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |

@@ -1,11 +1,15 @@
 //! Real distributions for the guest tests: Debian 12 root filesystems made by debootstrap once
 //! per machine, cached outside the repo (`/var/cache/rlxc-test/guests/NAME`), and a
 //! copy-on-write view of one per test (an overlay mount), so tests boot, change and throw
-//! away their guest in parallel without touching the cache.
+//! away their guest in parallel without touching the cache; and what the tests drive a booted
+//! guest with (attach, waiting for systemd, the cgroups its processes are in).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{assert_ok, World};
 
 const CACHE: &str = "/var/cache/rlxc-test/guests";
 /// Where each test's overlay (its upper layer and mount point) goes.
@@ -20,6 +24,11 @@ pub enum Guest {
     Systemd,
     /// Debian 12 booting sysvinit with OpenRC, as in the seed.
     OpenRc,
+    /// The systemd guest with Debian's podman (4.3, running crun) to run containers of its
+    /// own, and busybox-static to make their root filesystems from (the nesting tests).
+    /// netavark is named because debootstrap does not resolve virtual packages: podman's
+    /// containers-common needs a `container-network-stack`, which netavark provides.
+    SystemdWithPodman,
 }
 
 impl Guest {
@@ -27,6 +36,7 @@ impl Guest {
         match self {
             Guest::Systemd => "bookworm-systemd",
             Guest::OpenRc => "bookworm-openrc",
+            Guest::SystemdWithPodman => "bookworm-systemd-podman",
         }
     }
 
@@ -34,6 +44,9 @@ impl Guest {
         match self {
             Guest::Systemd => "systemd-sysv,iproute2,procps,dbus,ifupdown",
             Guest::OpenRc => "sysvinit-core,openrc,iproute2,procps,ifupdown",
+            Guest::SystemdWithPodman => {
+                "systemd-sysv,iproute2,procps,dbus,ifupdown,podman,netavark,busybox-static"
+            }
         }
     }
 
@@ -83,6 +96,96 @@ impl Guest {
         assert!(status.success(), "mounting the guest's overlay failed");
         Overlay { dir }
     }
+}
+
+/// A generous bound against a hang (boot takes well under a second here), not a timing check.
+pub const BOOT_LIMIT: Duration = Duration::from_secs(60);
+
+/// A container of `guest` configured as LXC's download template configures a Debian guest
+/// (debian.common.conf, the rootfs, the hostname), its console logged for a failure to show,
+/// then `extra` config lines; returns its name and the guest's view it boots.
+pub fn guest_container(world: &World, base: &str, guest: Guest, extra: &str) -> (String, Overlay) {
+    let guest = guest.overlay();
+    let name = world.name(base);
+    let dir = world.lxcpath().join(&name);
+    std::fs::create_dir_all(&dir).expect("container directory");
+    let config = format!(
+        "lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+         lxc.rootfs.path = dir:{}\n\
+         lxc.uts.name = {name}\n\
+         lxc.console.logfile = {}\n\
+         {extra}",
+        guest.rootfs().display(),
+        console_log(world, &name).display()
+    );
+    std::fs::write(dir.join("config"), config).expect("config");
+    (name, guest)
+}
+
+/// What the guest wrote on its console, for a failure to show.
+pub fn console_log(world: &World, name: &str) -> std::path::PathBuf {
+    world.dir.path().join(format!("{name}.console"))
+}
+
+pub fn attach(world: &World, name: &str, command: &str) -> std::process::Output {
+    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", command])
+}
+
+pub fn attach_ok(world: &World, name: &str, command: &str) -> String {
+    let output = attach(world, name, command);
+    assert_ok(&output, command);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits until systemd says the system has booted, and returns what it says then
+/// (`running`, or `degraded` with a failed unit).
+pub fn wait_until_booted(world: &World, name: &str) -> String {
+    let deadline = Instant::now() + BOOT_LIMIT;
+    loop {
+        let output = attach(world, name, "systemctl is-system-running");
+        let status = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if matches!(status.as_str(), "running" | "degraded") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not finish booting: systemctl is-system-running says {status:?} ({}); \
+             its console:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            std::fs::read_to_string(console_log(world, name)).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn wait_for_state(world: &World, name: &str, state: &str) {
+    let output = world.output(&["wait", "-n", name, "-s", state, "-t", "60"]);
+    assert_ok(&output, &format!("waiting for {name} to be {state}"));
+}
+
+/// The cgroup `pid` is in, in the v1 hierarchy `controller` (or cgroup2's on a host without
+/// one: the cgroup-v2 lane), as the host sees it.
+pub fn cgroup_of(pid: i32, controller: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    let in_hierarchy = |wanted: &dyn Fn(&str) -> bool| {
+        text.lines().find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            wanted(controllers).then(|| path.to_owned())
+        })
+    };
+    if let Some(path) = in_hierarchy(&|list| list.split(',').any(|c| c == controller)) {
+        return path;
+    }
+    in_hierarchy(&|list| list.is_empty())
+        .unwrap_or_else(|| panic!("{pid} has no {controller} cgroup: {text}"))
+}
+
+pub fn pure_cgroup2() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .all(|line| !line.contains(" - cgroup "))
 }
 
 /// debootstrap into a temporary name, then renamed: the cache never holds half a guest.

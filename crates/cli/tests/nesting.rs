@@ -1,0 +1,275 @@
+//! Nesting: a Debian systemd guest that includes LXC's nesting.conf runs containers itself —
+//! rlxc inside rlxc, and Debian's podman — on both cgroup lanes. Checked from the host: the
+//! inner container's init is in the host's process table, in a cgroup below the guest's
+//! inner (`ns`) tree, and the limit set on the guest from the host holds for the whole tree.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::guest::{cgroup_of, guest_container, wait_until_booted, Guest, Overlay};
+use support::{assert_ok, World};
+
+/// The guest's pids limit, set from the host: room for systemd and an inner container, small
+/// enough that a fork loop inside the inner container reaches it at once.
+const GUEST_PIDS_MAX: u32 = 128;
+
+/// Whether this kernel runs AppArmor (the cgroup-v2 lane boots with it; this host has none).
+fn apparmor_runs() -> bool {
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|v| v.trim() == "Y")
+}
+
+/// A systemd guest configured as LXC's template does, with nesting.conf included and the
+/// pids limit; `extra` adds lines (binds of the host's binaries).
+fn nesting_guest(world: &World, base: &str, guest: Guest, extra: &str) -> (String, Overlay) {
+    guest_container(
+        world,
+        base,
+        guest,
+        &format!(
+            "lxc.include = /usr/share/lxc/config/nesting.conf\n\
+             lxc.cgroup.pids.max = {GUEST_PIDS_MAX}\n\
+             {extra}"
+        ),
+    )
+}
+
+/// Starts the guest and waits for systemd. nesting.conf names an AppArmor profile: on a kernel
+/// without AppArmor the start warns, once, at that line, and runs the guest unconfined; where
+/// AppArmor runs and has not loaded the profile (LXC's profiles are not loaded here), the start
+/// refuses, and the guest is started unconfined on purpose.
+fn start_nesting_guest(world: &World, name: &str) {
+    let line = "lxc.apparmor.profile = lxc-container-default-with-nesting";
+    let origin = "/usr/share/lxc/config/nesting.conf:2";
+    let output = world.output(&["start", "-n", name, "-d"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    if apparmor_runs() {
+        assert!(
+            !output.status.success(),
+            "started with a profile AppArmor lacks"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "{origin}: {line}: AppArmor runs on this host but has no profile"
+            )),
+            "{stderr}"
+        );
+        world.append_config(name, "lxc.apparmor.profile = unconfined\n");
+        assert_ok(
+            &world.output(&["start", "-n", name, "-d"]),
+            "start unconfined",
+        );
+    } else {
+        assert_ok(&output, "start");
+        let warning = format!("warning: {origin}: {line}: this kernel has no AppArmor");
+        assert_eq!(stderr.matches(&warning).count(), 1, "{stderr}");
+    }
+    assert_eq!(wait_until_booted(world, name), "running");
+}
+
+/// `SCRIPT` run in the guest with a clean environment (the host's RLXC_PATH and RLXC_RUN_DIR
+/// would otherwise reach the rlxc inside): its stdout, the test failing unless it succeeds.
+fn in_guest(world: &World, name: &str, script: &str) -> String {
+    let output = run_in_guest(world, name, script);
+    assert_ok(&output, script);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn run_in_guest(world: &World, name: &str, script: &str) -> std::process::Output {
+    world.output(&[
+        "attach",
+        "-n",
+        name,
+        "--clear-env",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ])
+}
+
+/// The host pid of the process that is pid `pid` in the namespace of `guest_init` and the
+/// init (pid 1) of a namespace below it: the inner container's init, as the host sees it.
+fn host_pid_of_inner_init(guest_pid: i32) -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|status| {
+                status.lines().any(|line| {
+                    let ids: Vec<&str> = line
+                        .strip_prefix("NSpid:")
+                        .map(|ids| ids.split_whitespace().collect())
+                        .unwrap_or_default();
+                    ids.len() == 3 && ids[1] == guest_pid.to_string() && ids[2] == "1"
+                })
+            })
+        })
+}
+
+/// The directory, as the host mounts it, of cgroup `path` of the pids controller (its v1
+/// hierarchy, or cgroup2 on a pure cgroup2 host).
+fn pids_dir(path: &str) -> PathBuf {
+    let relative = path.trim_start_matches('/');
+    let v1 = Path::new("/sys/fs/cgroup/pids");
+    if v1.join("cgroup.procs").exists() {
+        v1.join(relative)
+    } else {
+        Path::new("/sys/fs/cgroup").join(relative)
+    }
+}
+
+/// The cgroups named `name` below directory `dir`, at any depth.
+fn cgroups_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .expect("a cgroup")
+        .filter_map(Result::ok)
+    {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if entry.file_name() == name {
+                found.push(entry.path());
+            }
+            found.extend(cgroups_named(&entry.path(), name));
+        }
+    }
+    found
+}
+
+/// Host pids of the processes in cgroup directory `dir` with one of `names`.
+fn processes_named(dir: &Path, names: &[&str]) -> Vec<i32> {
+    support::read(dir, "cgroup.procs")
+        .lines()
+        .filter_map(|pid| pid.parse().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| names.contains(&comm.trim()))
+        })
+        .collect()
+}
+
+#[test]
+fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit() {
+    let world = World::new();
+    // The rlxc under test and the host's static busybox (for `rlxc create -t busybox`),
+    // bound read-only into the guest, as an admin would install them there.
+    let binds = format!(
+        "lxc.mount.entry = {} usr/local/bin/rlxc none bind,ro,create=file 0 0\n\
+         lxc.mount.entry = /bin/busybox usr/bin/busybox none bind,ro,create=file 0 0\n",
+        support::RLXC
+    );
+    let (name, _guest) = nesting_guest(&world, "nest-rlxc", Guest::Systemd, &binds);
+    start_nesting_guest(&world, &name);
+    let guest_init = world.init_pid(&name);
+    let guest_cgroup = cgroup_of(guest_init, "pids");
+    let guest_ns = guest_cgroup
+        .strip_suffix("/init.scope")
+        .expect("systemd runs in init.scope of the guest's inner cgroup")
+        .to_owned();
+    assert!(guest_ns.ends_with("/ns"), "{guest_cgroup}");
+    let limit_dir = support::cgroup_dir(guest_init, "pids");
+    assert_eq!(
+        support::read(&limit_dir, "pids.max"),
+        GUEST_PIDS_MAX.to_string()
+    );
+
+    // rlxc inside the guest makes and starts a busybox container of its own.
+    in_guest(
+        &world,
+        &name,
+        "rlxc create -n inner -t busybox && rlxc start -n inner",
+    );
+    let inner_pid: i32 = in_guest(&world, &name, "rlxc info -n inner -p -H")
+        .trim()
+        .parse()
+        .expect("the inner init's pid in the guest");
+    // The host sees that init: pid 1 of a pid namespace below the guest's, in a cgroup below
+    // the guest's inner tree (where the guest may write, under the guest's limit).
+    let inner_init = host_pid_of_inner_init(inner_pid).expect("the inner init in the host's /proc");
+    let comm = std::fs::read_to_string(format!("/proc/{inner_init}/comm")).expect("comm");
+    assert_eq!(comm.trim(), "init");
+    let inner_cgroup = cgroup_of(inner_init, "pids");
+    let below_guest = inner_cgroup
+        .strip_prefix(&format!("{guest_ns}/"))
+        .unwrap_or_else(|| {
+            panic!("the inner init's cgroup {inner_cgroup} is not below {guest_ns}")
+        });
+    // Below the cgroup the inner rlxc ran in (the attach's, `.lxc` on cgroup2), in the inner
+    // container's own writable tree.
+    assert!(
+        below_guest.ends_with("rlxc.payload.inner/ns"),
+        "{inner_cgroup}"
+    );
+
+    // Attach inside the guest reaches the inner container.
+    let attached = in_guest(
+        &world,
+        &name,
+        "rlxc attach -n inner -- /bin/sh -c 'hostname; echo $((6*7))'",
+    );
+    assert_eq!(
+        attached.split_whitespace().collect::<Vec<_>>(),
+        ["inner", "42"]
+    );
+
+    // The guest's limit holds for the inner container: forks there stop at the limit set on
+    // the guest from the host (the loop's shell ends at the first fork refused).
+    let forks = run_in_guest(
+        &world,
+        &name,
+        "rlxc attach -n inner --clear-env -- /bin/sh -c \
+         'i=0; while [ $i -lt 1000 ]; do sleep 600 >/dev/null 2>&1 & echo $! >> /tmp/forked; i=$((i+1)); done'",
+    );
+    assert!(
+        !forks.status.success(),
+        "1000 forks under a limit of {GUEST_PIDS_MAX}"
+    );
+    let forked = std::fs::read_to_string(format!("/proc/{inner_init}/root/tmp/forked"))
+        .expect("the inner container's list of forks");
+    let forked = forked.lines().count();
+    let current: u32 = support::read(&limit_dir, "pids.current")
+        .parse()
+        .expect("pids.current");
+    assert!(
+        forked > 0 && current <= GUEST_PIDS_MAX,
+        "{forked} forked; the guest's pids.current is {current}"
+    );
+    assert_eq!(
+        support::read(&limit_dir, "pids.max"),
+        GUEST_PIDS_MAX.to_string()
+    );
+    // Those forks are the inner container's, counted in its cgroup below the guest's.
+    let inner_dir = pids_dir(&inner_cgroup);
+    let counted = support::read(&inner_dir, "cgroup.procs").lines().count();
+    assert!(
+        counted >= forked,
+        "{counted} processes in {}",
+        inner_dir.display()
+    );
+    // Ended from the host, to free the guest's pids (each is a sleep, or a shell about to be).
+    for pid in processes_named(&inner_dir, &["sleep", "sh"]) {
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(pid).expect("pid"),
+            rustix::process::Signal::KILL,
+        );
+    }
+
+    // The inner container stops from inside the guest, and nothing of it is left: its init
+    // gone from the host's process table, its cgroups gone from the guest's tree.
+    in_guest(&world, &name, "rlxc stop -n inner -k");
+    assert_eq!(
+        in_guest(&world, &name, "rlxc info -n inner -s -H").trim(),
+        "STOPPED"
+    );
+    assert!(host_pid_of_inner_init(inner_pid).is_none());
+    let left = cgroups_named(&pids_dir(&guest_ns), "rlxc.payload.inner");
+    assert!(left.is_empty(), "left: {left:?}");
+
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
+}
