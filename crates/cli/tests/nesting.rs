@@ -150,6 +150,68 @@ fn processes_named(dir: &Path, names: &[&str]) -> Vec<i32> {
         .collect()
 }
 
+/// A busybox container started by the rlxc inside container `outer` (whose own processes
+/// are in cgroup `outer_ns`, its inner tree), as the host sees it.
+struct Inner {
+    /// Its init's pid in `outer`'s pid namespace.
+    pid: i32,
+    /// Its init's pid on the host.
+    host_pid: i32,
+    /// Its init's cgroup (pids controller) on the host.
+    cgroup: String,
+}
+
+/// rlxc inside `outer` makes and starts `inner`, a busybox container of its own. The host sees
+/// its init: pid 1 of a pid namespace below `outer`'s, in a cgroup below `outer_ns` — below
+/// the cgroup the inner rlxc ran in (the attach's; `.lxc` on cgroup2), in the inner
+/// container's own writable tree. An attach inside `outer` reaches it.
+fn start_inner(world: &World, outer: &str, outer_ns: &str) -> Inner {
+    in_guest(
+        world,
+        outer,
+        "rlxc create -n inner -t busybox && rlxc start -n inner",
+    );
+    let pid: i32 = in_guest(world, outer, "rlxc info -n inner -p -H")
+        .trim()
+        .parse()
+        .expect("the inner init's pid in the outer container");
+    let host_pid = host_pid_of_inner_init(pid).expect("the inner init in the host's /proc");
+    let comm = std::fs::read_to_string(format!("/proc/{host_pid}/comm")).expect("comm");
+    assert_eq!(comm.trim(), "init");
+    let cgroup = cgroup_of(host_pid, "pids");
+    let below = cgroup
+        .strip_prefix(&format!("{outer_ns}/"))
+        .unwrap_or_else(|| panic!("the inner init's cgroup {cgroup} is not below {outer_ns}"));
+    assert!(below.ends_with("rlxc.payload.inner/ns"), "{cgroup}");
+    let attached = in_guest(
+        world,
+        outer,
+        "rlxc attach -n inner -- /bin/sh -c 'hostname; echo $((6*7))'",
+    );
+    assert_eq!(
+        attached.split_whitespace().collect::<Vec<_>>(),
+        ["inner", "42"]
+    );
+    Inner {
+        pid,
+        host_pid,
+        cgroup,
+    }
+}
+
+/// The inner container stops from inside `outer`, and nothing of it is left: its init gone
+/// from the host's process table, its cgroups gone from `outer_ns`'s tree.
+fn stop_inner(world: &World, outer: &str, outer_ns: &str, inner: &Inner) {
+    in_guest(world, outer, "rlxc stop -n inner -k");
+    assert_eq!(
+        in_guest(world, outer, "rlxc info -n inner -s -H").trim(),
+        "STOPPED"
+    );
+    assert!(host_pid_of_inner_init(inner.pid).is_none());
+    let left = cgroups_named(&pids_dir(outer_ns), "rlxc.payload.inner");
+    assert!(left.is_empty(), "left: {left:?}");
+}
+
 #[test]
 fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit() {
     let world = World::new();
@@ -175,44 +237,8 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
         GUEST_PIDS_MAX.to_string()
     );
 
-    // rlxc inside the guest makes and starts a busybox container of its own.
-    in_guest(
-        &world,
-        &name,
-        "rlxc create -n inner -t busybox && rlxc start -n inner",
-    );
-    let inner_pid: i32 = in_guest(&world, &name, "rlxc info -n inner -p -H")
-        .trim()
-        .parse()
-        .expect("the inner init's pid in the guest");
-    // The host sees that init: pid 1 of a pid namespace below the guest's, in a cgroup below
-    // the guest's inner tree (where the guest may write, under the guest's limit).
-    let inner_init = host_pid_of_inner_init(inner_pid).expect("the inner init in the host's /proc");
-    let comm = std::fs::read_to_string(format!("/proc/{inner_init}/comm")).expect("comm");
-    assert_eq!(comm.trim(), "init");
-    let inner_cgroup = cgroup_of(inner_init, "pids");
-    let below_guest = inner_cgroup
-        .strip_prefix(&format!("{guest_ns}/"))
-        .unwrap_or_else(|| {
-            panic!("the inner init's cgroup {inner_cgroup} is not below {guest_ns}")
-        });
-    // Below the cgroup the inner rlxc ran in (the attach's, `.lxc` on cgroup2), in the inner
-    // container's own writable tree.
-    assert!(
-        below_guest.ends_with("rlxc.payload.inner/ns"),
-        "{inner_cgroup}"
-    );
-
-    // Attach inside the guest reaches the inner container.
-    let attached = in_guest(
-        &world,
-        &name,
-        "rlxc attach -n inner -- /bin/sh -c 'hostname; echo $((6*7))'",
-    );
-    assert_eq!(
-        attached.split_whitespace().collect::<Vec<_>>(),
-        ["inner", "42"]
-    );
+    let inner = start_inner(&world, &name, &guest_ns);
+    let inner_init = inner.host_pid;
 
     // The guest's limit holds for the inner container: forks there stop at the limit set on
     // the guest from the host (the loop's shell ends at the first fork refused).
@@ -241,7 +267,7 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
         GUEST_PIDS_MAX.to_string()
     );
     // Those forks are the inner container's, counted in its cgroup below the guest's.
-    let inner_dir = pids_dir(&inner_cgroup);
+    let inner_dir = pids_dir(&inner.cgroup);
     let counted = support::read(&inner_dir, "cgroup.procs").lines().count();
     assert!(
         counted >= forked,
@@ -256,20 +282,52 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
         );
     }
 
-    // The inner container stops from inside the guest, and nothing of it is left: its init
-    // gone from the host's process table, its cgroups gone from the guest's tree.
-    in_guest(&world, &name, "rlxc stop -n inner -k");
-    assert_eq!(
-        in_guest(&world, &name, "rlxc info -n inner -s -H").trim(),
-        "STOPPED"
-    );
-    assert!(host_pid_of_inner_init(inner_pid).is_none());
-    let left = cgroups_named(&pids_dir(&guest_ns), "rlxc.payload.inner");
-    assert!(left.is_empty(), "left: {left:?}");
+    stop_inner(&world, &name, &guest_ns, &inner);
 
     assert_ok(
         &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
         "graceful stop",
     );
     world.assert_nothing_left(&name);
+}
+
+/// rlxc inside a container rlxc made as it makes any (`rlxc create -t busybox`: writable
+/// cgroups, rlxc's default seccomp policy, which denies keyctl): the inner container starts —
+/// without a session keyring of its own, which its filter would deny it anyway — runs under
+/// the outer container's seccomp filters and its own stacked on them, and stops.
+#[test]
+fn rlxc_runs_a_container_inside_a_container_under_rlxcs_default_policy() {
+    let world = World::new();
+    let outer = world.busybox("nest-bb");
+    world.append_config(
+        &outer,
+        &format!(
+            "lxc.mount.entry = {} usr/bin/rlxc none bind,ro,create=file 0 0\n",
+            support::RLXC
+        ),
+    );
+    world.rlxc(&["start", "-n", &outer]).assert().success();
+    let outer_init = world.init_pid(&outer);
+    let outer_ns = cgroup_of(outer_init, "pids");
+    assert!(outer_ns.ends_with("/ns"), "{outer_ns}");
+    let filters = |pid: i32| -> usize {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Seccomp_filters:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("Seccomp_filters")
+    };
+
+    let inner = start_inner(&world, &outer, &outer_ns);
+    assert!(
+        filters(inner.host_pid) > filters(outer_init),
+        "the inner init runs under {} filters, the outer init under {}",
+        filters(inner.host_pid),
+        filters(outer_init)
+    );
+    stop_inner(&world, &outer, &outer_ns, &inner);
+
+    world.rlxc(&["stop", "-n", &outer, "-k"]).assert().success();
+    world.assert_nothing_left(&outer);
 }

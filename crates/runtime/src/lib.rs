@@ -25,6 +25,7 @@ pub mod spawn;
 pub mod state;
 pub mod status;
 pub mod stop;
+pub mod unenforced;
 pub mod userns;
 pub mod utc;
 

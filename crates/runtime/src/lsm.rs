@@ -17,6 +17,8 @@ use std::path::Path;
 
 use rlxc_config::ContainerSpec;
 
+use crate::unenforced::Unenforced;
+
 /// Which LSMs the host runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HostLsms {
@@ -75,14 +77,10 @@ pub struct LsmPlan {
     pub unenforced: Option<Unenforced>,
 }
 
-/// A config line asking for confinement this kernel cannot give: the container starts
-/// without it, and the start and `config check` say so, at the line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key} = {value}: this kernel has no AppArmor, so the container runs UNCONFINED by AppArmor (as LXC runs it here); set `{key} = unconfined` to say so and silence this")]
-pub struct Unenforced {
-    pub key: &'static str,
-    pub value: String,
-}
+/// Why a profile line is not applied on a kernel without AppArmor.
+const NO_APPARMOR: &str = "this kernel has no AppArmor, so the container runs UNCONFINED by \
+     AppArmor (as LXC runs it here); set `lxc.apparmor.profile = unconfined` to say so and \
+     silence this";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -150,6 +148,7 @@ pub fn plan(
             plan.unenforced = Some(Unenforced {
                 key: "lxc.apparmor.profile",
                 value: profile.to_string(),
+                why: NO_APPARMOR,
             })
         }
     }

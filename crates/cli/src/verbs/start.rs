@@ -155,10 +155,13 @@ pub(crate) fn failed_to_start(
 
 /// `FILE:LINE: KEY = VALUE: why` for a config line the start runs without enforcing.
 pub(crate) fn at_its_line(
-    unenforced: &rlxc_runtime::lsm::Unenforced,
+    unenforced: &rlxc_runtime::unenforced::Unenforced,
     loaded: &rlxc_config::Loaded,
 ) -> String {
-    match loaded.origin_of(unenforced.key, &unenforced.value) {
+    let origin = loaded
+        .origin_of(unenforced.key, &unenforced.value)
+        .or_else(|| loaded.origin_of_key(unenforced.key));
+    match origin {
         Some(origin) => format!("{origin}: {unenforced}"),
         None => unenforced.to_string(),
     }

@@ -55,7 +55,7 @@ pub fn execute(launch: &Launch) -> Result<Executed, LaunchError> {
 pub struct Executed {
     pub exit: InitExit,
     pub warnings: Vec<String>,
-    pub unenforced: Vec<crate::lsm::Unenforced>,
+    pub unenforced: Vec<crate::unenforced::Unenforced>,
 }
 
 /// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after

@@ -292,7 +292,7 @@ pub struct Launched {
     pub warnings: Vec<String>,
     /// Config lines this host cannot enforce, which the container runs without: for the
     /// CLI to warn about at their lines, once (not at each reboot).
-    pub unenforced: Vec<crate::lsm::Unenforced>,
+    pub unenforced: Vec<crate::unenforced::Unenforced>,
     /// Waits until the container has stopped and nothing of it is left (`start -F`).
     pub teardown: TeardownWatch,
 }

@@ -12,9 +12,9 @@ use super::cgroups::CgroupPaths;
 use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
 use crate::hooks::HookContext;
-use crate::lsm::Unenforced;
 use crate::rootfs::RootfsPlan;
 use crate::spawn::{self, InitPlan};
+use crate::unenforced::Unenforced;
 
 /// The plans a start runs from, once every check has passed.
 pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchError> {
@@ -64,7 +64,7 @@ pub fn check(launch: &Launch) -> Result<Vec<Unenforced>, LaunchError> {
 /// The config lines the start runs without enforcing on this host (each named by key and
 /// value, for the CLI to point at its file and line), found by the one validation.
 pub(super) fn unenforced(plan: &InitPlan) -> Vec<Unenforced> {
-    plan.lsm.unenforced.iter().cloned().collect()
+    plan.unenforced.clone()
 }
 
 /// `lxc.console.path = DEVICE`: a host terminal, checked without opening it (that has side
