@@ -12,7 +12,7 @@ use support::{assert_ok, World};
 
 /// The guest's pids limit, set from the host: room for systemd and an inner container, small
 /// enough that a fork loop inside the inner container reaches it at once.
-const GUEST_PIDS_MAX: u32 = 128;
+const GUEST_PIDS_MAX: u32 = 256;
 
 /// Whether this kernel runs AppArmor (the cgroup-v2 lane boots with it; this host has none).
 fn apparmor_runs() -> bool {
@@ -123,16 +123,25 @@ fn pids_dir(path: &str) -> PathBuf {
 
 /// The cgroups named `name` below directory `dir`, at any depth.
 fn cgroups_named(dir: &Path, name: &str) -> Vec<PathBuf> {
+    cgroups_below(dir, &|found| found == name)
+}
+
+/// The cgroups whose name starts with `prefix` below directory `dir`, at any depth.
+fn cgroups_named_starting(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    cgroups_below(dir, &|found| found.starts_with(prefix))
+}
+
+fn cgroups_below(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)
         .expect("a cgroup")
         .filter_map(Result::ok)
     {
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            if entry.file_name() == name {
+            if wanted(&entry.file_name().to_string_lossy()) {
                 found.push(entry.path());
             }
-            found.extend(cgroups_named(&entry.path(), name));
+            found.extend(cgroups_below(&entry.path(), wanted));
         }
     }
     found
@@ -150,8 +159,74 @@ fn processes_named(dir: &Path, names: &[&str]) -> Vec<i32> {
         .collect()
 }
 
-/// A busybox container started by the rlxc inside container `outer` (whose own processes
-/// are in cgroup `outer_ns`, its inner tree), as the host sees it.
+/// Forks until one is refused (the shell ends there), each fork's pid into /tmp/forked.
+const FORK_LOOP: &str = "i=0; while [ $i -lt 1000 ]; do sleep 600 >/dev/null 2>&1 & \
+                         echo $! >> /tmp/forked; i=$((i+1)); done";
+
+/// The guest's limit (in `limit_dir`, set from the host) holds for a container nested in it:
+/// `fork_loop`, run in the guest, runs [`FORK_LOOP`] in `nested`, whose forks stop at the
+/// guest's limit, and are counted in `nested`'s cgroup below the guest's. They are ended
+/// from the host afterwards, to free the guest's pids.
+fn assert_guest_limit_holds(
+    world: &World,
+    guest: &str,
+    limit_dir: &Path,
+    fork_loop: &str,
+    nested: &Inner,
+) {
+    let forks = run_in_guest(world, guest, fork_loop);
+    assert!(
+        !forks.status.success(),
+        "1000 forks under a limit of {GUEST_PIDS_MAX}"
+    );
+    let forked = std::fs::read_to_string(format!("/proc/{}/root/tmp/forked", nested.host_pid))
+        .expect("the nested container's list of forks");
+    let forked = forked.lines().count();
+    let current: u32 = support::read(limit_dir, "pids.current")
+        .parse()
+        .expect("pids.current");
+    assert!(
+        forked > 0 && current <= GUEST_PIDS_MAX,
+        "{forked} forked; the guest's pids.current is {current}"
+    );
+    assert_eq!(
+        support::read(limit_dir, "pids.max"),
+        GUEST_PIDS_MAX.to_string()
+    );
+    let nested_dir = pids_dir(&nested.cgroup);
+    let counted = support::read(&nested_dir, "cgroup.procs").lines().count();
+    assert!(
+        counted >= forked,
+        "{counted} processes in {}",
+        nested_dir.display()
+    );
+    // Each is a sleep, or a shell about to be one; gone (their pids free again for what the
+    // test does next) once reaped.
+    let forks = || -> Vec<i32> {
+        processes_named(&nested_dir, &["sleep", "sh"])
+            .into_iter()
+            .filter(|pid| *pid != nested.host_pid)
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + support::guest::BOOT_LIMIT;
+    loop {
+        let left = forks();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "forks left: {left:?}");
+        for pid in left {
+            let _ = rustix::process::kill_process(
+                rustix::process::Pid::from_raw(pid).expect("pid"),
+                rustix::process::Signal::KILL,
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// A container nested in container `outer` (whose own processes are in cgroup `outer_ns`,
+/// its inner tree), as the host sees it.
 struct Inner {
     /// Its init's pid in `outer`'s pid namespace.
     pid: i32,
@@ -238,49 +313,14 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
     );
 
     let inner = start_inner(&world, &name, &guest_ns);
-    let inner_init = inner.host_pid;
 
-    // The guest's limit holds for the inner container: forks there stop at the limit set on
-    // the guest from the host (the loop's shell ends at the first fork refused).
-    let forks = run_in_guest(
+    assert_guest_limit_holds(
         &world,
         &name,
-        "rlxc attach -n inner --clear-env -- /bin/sh -c \
-         'i=0; while [ $i -lt 1000 ]; do sleep 600 >/dev/null 2>&1 & echo $! >> /tmp/forked; i=$((i+1)); done'",
+        &limit_dir,
+        &format!("rlxc attach -n inner --clear-env -- /bin/sh -c '{FORK_LOOP}'"),
+        &inner,
     );
-    assert!(
-        !forks.status.success(),
-        "1000 forks under a limit of {GUEST_PIDS_MAX}"
-    );
-    let forked = std::fs::read_to_string(format!("/proc/{inner_init}/root/tmp/forked"))
-        .expect("the inner container's list of forks");
-    let forked = forked.lines().count();
-    let current: u32 = support::read(&limit_dir, "pids.current")
-        .parse()
-        .expect("pids.current");
-    assert!(
-        forked > 0 && current <= GUEST_PIDS_MAX,
-        "{forked} forked; the guest's pids.current is {current}"
-    );
-    assert_eq!(
-        support::read(&limit_dir, "pids.max"),
-        GUEST_PIDS_MAX.to_string()
-    );
-    // Those forks are the inner container's, counted in its cgroup below the guest's.
-    let inner_dir = pids_dir(&inner.cgroup);
-    let counted = support::read(&inner_dir, "cgroup.procs").lines().count();
-    assert!(
-        counted >= forked,
-        "{counted} processes in {}",
-        inner_dir.display()
-    );
-    // Ended from the host, to free the guest's pids (each is a sleep, or a shell about to be).
-    for pid in processes_named(&inner_dir, &["sleep", "sh"]) {
-        let _ = rustix::process::kill_process(
-            rustix::process::Pid::from_raw(pid).expect("pid"),
-            rustix::process::Signal::KILL,
-        );
-    }
 
     stop_inner(&world, &name, &guest_ns, &inner);
 
@@ -330,4 +370,72 @@ fn rlxc_runs_a_container_inside_a_container_under_rlxcs_default_policy() {
 
     world.rlxc(&["stop", "-n", &outer, "-k"]).assert().success();
     world.assert_nothing_left(&outer);
+}
+
+/// Debian's podman (4.3, with crun) inside a nesting guest runs a container on a root
+/// filesystem made in the guest from its busybox-static (no registry is reachable: `--rootfs`
+/// needs no image): the host sees the container's process as pid 1 of a namespace below the
+/// guest's, in podman's cgroup (machine.slice/libpod-ID.scope) below the guest's ns tree;
+/// `podman exec` reaches it, the guest's pids limit holds for it, and `podman rm -f` ends it.
+#[test]
+fn podman_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit() {
+    let world = World::new();
+    // podman's overlay storage refuses an overlayfs below it, and this guest's root is an
+    // overlay view of the cached guest: its storage gets a tmpfs, as it would a disk.
+    let storage = "lxc.mount.entry = tmpfs var/lib/containers tmpfs create=dir,mode=0700 0 0\n";
+    let (name, _guest) = nesting_guest(&world, "nest-pod", Guest::SystemdWithPodman, storage);
+    start_nesting_guest(&world, &name);
+    let guest_init = world.init_pid(&name);
+    let guest_ns = cgroup_of(guest_init, "pids")
+        .strip_suffix("/init.scope")
+        .expect("systemd runs in init.scope of the guest's inner cgroup")
+        .to_owned();
+    let limit_dir = support::cgroup_dir(guest_init, "pids");
+
+    in_guest(
+        &world,
+        &name,
+        "mkdir -p /srv/box/bin /srv/box/proc /srv/box/sys /srv/box/dev /srv/box/etc /srv/box/tmp && \
+         cp /bin/busybox /srv/box/bin/ && \
+         for a in $(/bin/busybox --list); do [ -e /srv/box/bin/$a ] || ln -s busybox /srv/box/bin/$a; done && \
+         podman run -d --name box --network none --rootfs /srv/box /bin/sleep 600",
+    );
+    let pid: i32 = in_guest(&world, &name, "podman inspect -f '{{.State.Pid}}' box")
+        .trim()
+        .parse()
+        .expect("the podman container's pid in the guest");
+    let host_pid = host_pid_of_inner_init(pid).expect("podman's container in the host's /proc");
+    let comm = std::fs::read_to_string(format!("/proc/{host_pid}/comm")).expect("comm");
+    assert_eq!(comm.trim(), "sleep");
+    let cgroup = cgroup_of(host_pid, "pids");
+    let below = cgroup
+        .strip_prefix(&format!("{guest_ns}/machine.slice/libpod-"))
+        .unwrap_or_else(|| panic!("podman's container is in {cgroup}, not below {guest_ns}"));
+    assert!(below.contains(".scope"), "{cgroup}");
+    let exec = in_guest(&world, &name, "podman exec box /bin/sh -c 'echo $((6*7))'");
+    assert_eq!(exec.trim(), "42");
+
+    let boxed = Inner {
+        pid,
+        host_pid,
+        cgroup,
+    };
+    assert_guest_limit_holds(
+        &world,
+        &name,
+        &limit_dir,
+        &format!("podman exec box /bin/sh -c '{FORK_LOOP}'"),
+        &boxed,
+    );
+
+    in_guest(&world, &name, "podman rm -f box");
+    assert!(host_pid_of_inner_init(pid).is_none());
+    let left = cgroups_named_starting(&pids_dir(&guest_ns), "libpod-");
+    assert!(left.is_empty(), "left: {left:?}");
+
+    assert_ok(
+        &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),
+        "graceful stop",
+    );
+    world.assert_nothing_left(&name);
 }

@@ -244,9 +244,12 @@ pub(crate) fn create_payload(
     warnings.extend(plan.notices.iter().cloned());
     let needed = plan.v2_controllers(layout);
     let mut controllers = needed.clone();
-    if place.paths.inner.is_some() {
-        // The container manages its own tree: it gets every cgroup2 controller the host
-        // can pass down, not only those of its limits.
+    if place.paths.inner.is_some() && layout.v1.is_empty() {
+        // The container manages its own tree: on a pure cgroup2 host it gets every cgroup2
+        // controller the host can pass down, not only those of its limits. Not on a hybrid
+        // host: there the container's systemd and runtimes use the v1 hierarchies, and crun
+        // (podman's runtime) refuses to run at all where the hybrid cgroup2 tree it sees
+        // has a controller — which a host's unbound controller (hugetlb, misc) would give it.
         let available = layout.v2.iter().flat_map(|v2| v2.controllers.iter());
         controllers.extend(available.filter(|c| !needed.contains(c)).cloned());
     }
