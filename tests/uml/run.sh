@@ -60,9 +60,11 @@ cargo build --locked -p rlxc >/dev/null 2>&1
 KVER=${UML_MODULES##*/}
 G=$(mktemp -d /tmp/rlxc-uml-root.XXXXXX)
 GUESTS=/var/cache/rlxc-test/guests
-[ -e "$GUESTS/bookworm-systemd/.rlxc-guest-complete" ] || {
-  echo "tests/uml/run.sh: no cached systemd guest in $GUESTS: run the host's tests first" \
-    "(cargo test -p rlxc --test systemd_guest makes it)" >&2; exit 1; }
+for guest in bookworm-systemd:systemd_guest bookworm-systemd-podman:nesting; do
+  [ -e "$GUESTS/${guest%%:*}/.rlxc-guest-complete" ] || {
+    echo "tests/uml/run.sh: no cached ${guest%%:*} guest in $GUESTS: run the host's tests first" \
+      "(cargo test -p rlxc --test ${guest#*:} makes it)" >&2; exit 1; }
+done
 cleanup() {
   umount -l "$G$GUESTS" "$G$TARGET" "$G$REPO" "$G/usr" 2>/dev/null || true
   rm -rf --one-file-system "$G"

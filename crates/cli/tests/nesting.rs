@@ -7,7 +7,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::guest::{cgroup_of, guest_container, wait_until_booted, Guest, Overlay};
+use support::guest::{cgroup_of, guest_container, pure_cgroup2, wait_until_booted, Guest, Overlay};
 use support::{assert_ok, World};
 
 /// The guest's pids limit, set from the host: room for systemd and an inner container, small
@@ -149,7 +149,9 @@ fn cgroups_below(dir: &Path, wanted: &dyn Fn(&str) -> bool) -> Vec<PathBuf> {
 
 /// Host pids of the processes in cgroup directory `dir` with one of `names`.
 fn processes_named(dir: &Path, names: &[&str]) -> Vec<i32> {
-    support::read(dir, "cgroup.procs")
+    // A cgroup gone (its container ended) holds none.
+    std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
         .lines()
         .filter_map(|pid| pid.parse().ok())
         .filter(|pid| {
@@ -166,14 +168,22 @@ const FORK_LOOP: &str = "i=0; while [ $i -lt 1000 ]; do sleep 600 >/dev/null 2>&
 /// The guest's limit (in `limit_dir`, set from the host) holds for a container nested in it:
 /// `fork_loop`, run in the guest, runs [`FORK_LOOP`] in `nested`, whose forks stop at the
 /// guest's limit, and are counted in `nested`'s cgroup below the guest's. They are ended
-/// from the host afterwards, to free the guest's pids.
+/// from the host afterwards, to free the guest's pids; with `end_nested`, `nested`'s pid 1
+/// too, when it is no init that reaps them (a zombie keeps its pid charged).
 fn assert_guest_limit_holds(
     world: &World,
     guest: &str,
     limit_dir: &Path,
     fork_loop: &str,
     nested: &Inner,
+    end_nested: bool,
 ) {
+    let read_current = || -> u32 {
+        support::read(limit_dir, "pids.current")
+            .parse()
+            .expect("pids.current")
+    };
+    let before = read_current();
     let forks = run_in_guest(world, guest, fork_loop);
     assert!(
         !forks.status.success(),
@@ -182,9 +192,7 @@ fn assert_guest_limit_holds(
     let forked = std::fs::read_to_string(format!("/proc/{}/root/tmp/forked", nested.host_pid))
         .expect("the nested container's list of forks");
     let forked = forked.lines().count();
-    let current: u32 = support::read(limit_dir, "pids.current")
-        .parse()
-        .expect("pids.current");
+    let current = read_current();
     assert!(
         forked > 0 && current <= GUEST_PIDS_MAX,
         "{forked} forked; the guest's pids.current is {current}"
@@ -200,21 +208,26 @@ fn assert_guest_limit_holds(
         "{counted} processes in {}",
         nested_dir.display()
     );
-    // Each is a sleep, or a shell about to be one; gone (their pids free again for what the
-    // test does next) once reaped.
+    // Each is a sleep, or a shell about to be one; their pids are free again for what the
+    // test does next once reaped (a zombie leaves cgroup.procs but keeps its pid charged):
+    // the guest is back to what it used before, give or take its own services.
     let forks = || -> Vec<i32> {
         processes_named(&nested_dir, &["sleep", "sh"])
             .into_iter()
-            .filter(|pid| *pid != nested.host_pid)
+            .filter(|pid| end_nested || *pid != nested.host_pid)
             .collect()
     };
     let deadline = std::time::Instant::now() + support::guest::BOOT_LIMIT;
     loop {
         let left = forks();
-        if left.is_empty() {
+        if left.is_empty() && read_current() <= before + 16 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "forks left: {left:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "forks left: {left:?}; the guest's pids.current is {} (before: {before})",
+            read_current()
+        );
         for pid in left {
             let _ = rustix::process::kill_process(
                 rustix::process::Pid::from_raw(pid).expect("pid"),
@@ -236,6 +249,24 @@ struct Inner {
     cgroup: String,
 }
 
+impl Inner {
+    /// The nested container whose pid 1 has pid `pid_command` prints in `outer`, named `comm`.
+    fn find(world: &World, outer: &str, pid_command: &str, comm: &str) -> Inner {
+        let pid: i32 = in_guest(world, outer, pid_command)
+            .trim()
+            .parse()
+            .expect("the nested container's pid 1 in the outer container");
+        let host_pid = host_pid_of_inner_init(pid).expect("the nested pid 1 in the host's /proc");
+        let found = std::fs::read_to_string(format!("/proc/{host_pid}/comm")).expect("comm");
+        assert_eq!(found.trim(), comm);
+        Inner {
+            pid,
+            host_pid,
+            cgroup: cgroup_of(host_pid, "pids"),
+        }
+    }
+}
+
 /// rlxc inside `outer` makes and starts `inner`, a busybox container of its own. The host sees
 /// its init: pid 1 of a pid namespace below `outer`'s, in a cgroup below `outer_ns` — below
 /// the cgroup the inner rlxc ran in (the attach's; `.lxc` on cgroup2), in the inner
@@ -246,14 +277,8 @@ fn start_inner(world: &World, outer: &str, outer_ns: &str) -> Inner {
         outer,
         "rlxc create -n inner -t busybox && rlxc start -n inner",
     );
-    let pid: i32 = in_guest(world, outer, "rlxc info -n inner -p -H")
-        .trim()
-        .parse()
-        .expect("the inner init's pid in the outer container");
-    let host_pid = host_pid_of_inner_init(pid).expect("the inner init in the host's /proc");
-    let comm = std::fs::read_to_string(format!("/proc/{host_pid}/comm")).expect("comm");
-    assert_eq!(comm.trim(), "init");
-    let cgroup = cgroup_of(host_pid, "pids");
+    let inner = Inner::find(world, outer, "rlxc info -n inner -p -H", "init");
+    let cgroup = &inner.cgroup;
     let below = cgroup
         .strip_prefix(&format!("{outer_ns}/"))
         .unwrap_or_else(|| panic!("the inner init's cgroup {cgroup} is not below {outer_ns}"));
@@ -267,11 +292,7 @@ fn start_inner(world: &World, outer: &str, outer_ns: &str) -> Inner {
         attached.split_whitespace().collect::<Vec<_>>(),
         ["inner", "42"]
     );
-    Inner {
-        pid,
-        host_pid,
-        cgroup,
-    }
+    inner
 }
 
 /// The inner container stops from inside `outer`, and nothing of it is left: its init gone
@@ -320,6 +341,7 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
         &limit_dir,
         &format!("rlxc attach -n inner --clear-env -- /bin/sh -c '{FORK_LOOP}'"),
         &inner,
+        false,
     );
 
     stop_inner(&world, &name, &guest_ns, &inner);
@@ -332,11 +354,13 @@ fn rlxc_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit(
 }
 
 /// rlxc inside a container rlxc made as it makes any (`rlxc create -t busybox`: writable
-/// cgroups, rlxc's default seccomp policy, which denies keyctl): the inner container starts —
-/// without a session keyring of its own, which its filter would deny it anyway — runs under
-/// the outer container's seccomp filters and its own stacked on them, and stops.
+/// cgroups, rlxc's default seccomp policy, which denies keyctl and bpf). On a host whose
+/// device rules are v1's the inner container starts — without a session keyring of its own,
+/// which its filter would deny it anyway — under the outer container's seccomp filters and its
+/// own stacked on them, and stops. On pure cgroup2 its device program needs bpf(2): start and
+/// config check both refuse, saying so, until the outer container runs LXC's common.seccomp.
 #[test]
-fn rlxc_runs_a_container_inside_a_container_under_rlxcs_default_policy() {
+fn rlxc_runs_a_container_inside_a_container_rlxc_made() {
     let world = World::new();
     let outer = world.busybox("nest-bb");
     world.append_config(
@@ -347,6 +371,23 @@ fn rlxc_runs_a_container_inside_a_container_under_rlxcs_default_policy() {
         ),
     );
     world.rlxc(&["start", "-n", &outer]).assert().success();
+    if pure_cgroup2() {
+        in_guest(&world, &outer, "rlxc create -n inner -t busybox");
+        let reason = "bpf(2) is denied to rlxc itself";
+        for verb in ["start", "config check"] {
+            let output = run_in_guest(&world, &outer, &format!("rlxc {verb} -n inner"));
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{verb}: {stderr}");
+            assert!(stderr.contains(reason), "{verb}: {stderr}");
+        }
+        in_guest(&world, &outer, "rlxc destroy -n inner");
+        world.rlxc(&["stop", "-n", &outer, "-k"]).assert().success();
+        world.append_config(
+            &outer,
+            "lxc.seccomp.profile = /usr/share/lxc/config/common.seccomp\n",
+        );
+        world.rlxc(&["start", "-n", &outer]).assert().success();
+    }
     let outer_init = world.init_pid(&outer);
     let outer_ns = cgroup_of(outer_init, "pids");
     assert!(outer_ns.ends_with("/ns"), "{outer_ns}");
@@ -376,7 +417,8 @@ fn rlxc_runs_a_container_inside_a_container_under_rlxcs_default_policy() {
 /// filesystem made in the guest from its busybox-static (no registry is reachable: `--rootfs`
 /// needs no image): the host sees the container's process as pid 1 of a namespace below the
 /// guest's, in podman's cgroup (machine.slice/libpod-ID.scope) below the guest's ns tree;
-/// `podman exec` reaches it, the guest's pids limit holds for it, and `podman rm -f` ends it.
+/// `podman exec` reaches it, the guest's pids limit holds for it (the container ends with its
+/// forks), and `podman rm -f` removes it and its cgroups.
 #[test]
 fn podman_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limit() {
     let world = World::new();
@@ -400,14 +442,13 @@ fn podman_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limi
          for a in $(/bin/busybox --list); do [ -e /srv/box/bin/$a ] || ln -s busybox /srv/box/bin/$a; done && \
          podman run -d --name box --network none --rootfs /srv/box /bin/sleep 600",
     );
-    let pid: i32 = in_guest(&world, &name, "podman inspect -f '{{.State.Pid}}' box")
-        .trim()
-        .parse()
-        .expect("the podman container's pid in the guest");
-    let host_pid = host_pid_of_inner_init(pid).expect("podman's container in the host's /proc");
-    let comm = std::fs::read_to_string(format!("/proc/{host_pid}/comm")).expect("comm");
-    assert_eq!(comm.trim(), "sleep");
-    let cgroup = cgroup_of(host_pid, "pids");
+    let boxed = Inner::find(
+        &world,
+        &name,
+        "podman inspect -f '{{.State.Pid}}' box",
+        "sleep",
+    );
+    let cgroup = &boxed.cgroup;
     let below = cgroup
         .strip_prefix(&format!("{guest_ns}/machine.slice/libpod-"))
         .unwrap_or_else(|| panic!("podman's container is in {cgroup}, not below {guest_ns}"));
@@ -415,23 +456,28 @@ fn podman_runs_a_container_inside_a_nesting_guest_below_its_cgroups_and_its_limi
     let exec = in_guest(&world, &name, "podman exec box /bin/sh -c 'echo $((6*7))'");
     assert_eq!(exec.trim(), "42");
 
-    let boxed = Inner {
-        pid,
-        host_pid,
-        cgroup,
-    };
     assert_guest_limit_holds(
         &world,
         &name,
         &limit_dir,
         &format!("podman exec box /bin/sh -c '{FORK_LOOP}'"),
         &boxed,
+        // Its pid 1 is a sleep, which reaps none of them: the container ends with them.
+        true,
     );
 
     in_guest(&world, &name, "podman rm -f box");
-    assert!(host_pid_of_inner_init(pid).is_none());
-    let left = cgroups_named_starting(&pids_dir(&guest_ns), "libpod-");
-    assert!(left.is_empty(), "left: {left:?}");
+    assert!(host_pid_of_inner_init(boxed.pid).is_none());
+    // systemd in the guest removes the scopes once their processes are gone.
+    let deadline = std::time::Instant::now() + support::guest::BOOT_LIMIT;
+    loop {
+        let left = cgroups_named_starting(&pids_dir(&guest_ns), "libpod-");
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "left: {left:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     assert_ok(
         &world.output(&["stop", "-n", &name, "--nokill", "-t", "30"]),

@@ -165,6 +165,7 @@ impl CgroupPlan {
     pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, LaunchError> {
         let paths = CgroupPaths::of(spec, name)?;
         let layout = CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
+        check_device_program(&layout)?;
         let own = OwnCgroups::of_this_process().map_err(LaunchError::Cgroups)?;
         Ok(Self { layout, own, paths })
     }
@@ -172,6 +173,20 @@ impl CgroupPlan {
     /// The host's cgroup layout, read once per start (the cgroup automount uses it too).
     pub fn layout(&self) -> &CgroupLayout {
         &self.layout
+    }
+}
+
+/// Where device rules go to cgroup2 (no v1 devices hierarchy), every container gets a
+/// device program, which rlxc cannot load when bpf(2) is denied to it: refused here, before
+/// anything is made, rather than at the cgroups' step. The container would otherwise run
+/// under the programs of the cgroups above it alone, without its own rules.
+fn check_device_program(layout: &CgroupLayout) -> Result<(), LaunchError> {
+    if layout.v2.is_none() || layout.v1_hierarchy_of("devices").is_some() {
+        return Ok(());
+    }
+    match rlxc_cgroup::bpf_denied() {
+        Some(source) => Err(LaunchError::DevicesNeedBpf { source }),
+        None => Ok(()),
     }
 }
 

@@ -4,11 +4,9 @@
 //! `rlxc config check` runs exactly it, so what one refuses the other reports, and no check
 //! is made again later with another answer.
 
-use rlxc_cgroup::CgroupLayout;
-
 use std::path::Path;
 
-use super::cgroups::CgroupPaths;
+use super::cgroups::CgroupPlan;
 use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
 use crate::hooks::HookContext;
@@ -56,8 +54,7 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
 /// Makes nothing. Returns what the start would warn about (see [`unenforced`]).
 pub fn check(launch: &Launch) -> Result<Vec<Unenforced>, LaunchError> {
     let (plan, _) = plan(launch)?;
-    CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
-    CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
+    CgroupPlan::of(&launch.spec, &launch.paths.instance_name())?;
     Ok(unenforced(&plan))
 }
 
