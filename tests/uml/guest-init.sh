@@ -58,7 +58,8 @@ for binary in $(cat /tests); do
       exact --test-threads=1 -- it_boots_its_default_runlevel_and_rlxc_stop_runs_the_shutdown_runlevel ;;
     seccomp_lsm-*) # only what needs AppArmor; the rest runs on the host
       exact --test-threads=1 --include-ignored -- \
-        an_apparmor_profile_confines_init_where_apparmor_runs ;;
+        an_apparmor_profile_confines_init_where_apparmor_runs \
+        a_profile_apparmor_has_not_loaded_fails_the_start_and_the_check ;;
     userns-*) # the guest's /tmp is hostfs, which keeps no file ownership: only the tests of
       # unprivileged containers that check none (the cgroup2 delegation is the point here)
       exact --test-threads=2 -- console_info_limits_and_cgroup_ownership_work_unprivileged \

@@ -46,10 +46,13 @@ MEM=${RLXC_UML_MEM:-768M}
 # guests, shared read-only: hostfs shows the shifted owners as they are on the host).
 # rlxc:openrc_guest: the seed's kind of guest (sysvinit and OpenRC) on pure cgroup2, halted
 # through its /run/initctl.
+# rlxc:nesting: that guest, with LXC's nesting.conf, runs rlxc inside (its cgroup2 tree below
+# the guest's, the guest's pids limit holding); AppArmor runs here, so nesting.conf's profile,
+# which the lane does not load, must fail the start first.
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
        rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm
-       rlxc:systemd_guest rlxc:openrc_guest)
+       rlxc:systemd_guest rlxc:openrc_guest rlxc:nesting)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
@@ -60,10 +63,11 @@ cargo build --locked -p rlxc >/dev/null 2>&1
 KVER=${UML_MODULES##*/}
 G=$(mktemp -d /tmp/rlxc-uml-root.XXXXXX)
 GUESTS=/var/cache/rlxc-test/guests
-for guest in bookworm-systemd bookworm-openrc; do
-  [ -e "$GUESTS/$guest/.rlxc-guest-complete" ] || {
-    echo "tests/uml/run.sh: no cached $guest guest in $GUESTS: run the host's tests first" \
-      "(cargo test -p rlxc --test systemd_guest --test openrc_guest make them)" >&2; exit 1; }
+for guest in bookworm-systemd:systemd_guest bookworm-openrc:openrc_guest \
+             bookworm-systemd-podman:nesting; do
+  [ -e "$GUESTS/${guest%%:*}/.rlxc-guest-complete" ] || {
+    echo "tests/uml/run.sh: no cached ${guest%%:*} guest in $GUESTS: run the host's tests first" \
+      "(cargo test -p rlxc --test ${guest#*:} makes it)" >&2; exit 1; }
 done
 cleanup() {
   umount -l "$G$GUESTS" "$G$TARGET" "$G$REPO" "$G/usr" 2>/dev/null || true

@@ -50,6 +50,23 @@ struct ProgAttach {
     padding: [u32; 11],
 }
 
+/// Why this process may not call bpf(2) at all, if it may not: a seccomp filter it runs
+/// under (that of a container rlxc itself runs in: rlxc's default policy denies bpf) answers
+/// EPERM. Probed with a command no kernel has, which the kernel itself answers EINVAL.
+pub fn bpf_denied() -> Option<std::io::Error> {
+    // SAFETY: an unknown command with a null attribute of size 0: the kernel reads nothing.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            libc::c_long::from(i32::MAX),
+            std::ptr::null::<u8>(),
+            0usize,
+        )
+    };
+    let error = std::io::Error::last_os_error();
+    (rc < 0 && error.raw_os_error() == Some(libc::EPERM)).then_some(error)
+}
+
 /// Loads `program` and attaches it to the cgroup2 directory `dir`.
 pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), Error> {
     let failed = |step: &'static str| {

@@ -36,6 +36,7 @@ mod stats;
 pub mod translate;
 mod wait;
 
+pub use bpf::bpf_denied;
 pub use container::{self_entry_key, ContainerCgroups, LeafRecord, Placement, SelfEntry};
 pub use create::{controller_of, monitor_path, payload_path, CgroupRequest};
 pub use defaults::{DEFAULT_DEVICE_RULES, DEFAULT_PIDS_MAX};

@@ -7,11 +7,11 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::guest::{console_log, Guest, Overlay};
+use support::guest::{
+    attach, attach_ok, cgroup_of, pure_cgroup2, wait_for_state, wait_until_booted, Guest, Overlay,
+    BOOT_LIMIT,
+};
 use support::{assert_ok, World};
-
-/// A generous bound against a hang (boot takes well under a second here), not a timing check.
-const BOOT_LIMIT: Duration = Duration::from_secs(60);
 
 /// The host ids of the unprivileged guest's root (ids 0..65536 mapped from here): a range
 /// of this test binary's own (see support::idmap).
@@ -37,67 +37,6 @@ fn configured_guest(world: &World, base: &str, guest: Overlay, extra: &str) -> (
     let extra = format!("lxc.cgroup.memory.limit_in_bytes = 512M\n{extra}");
     let name = guest.container(world, base, &extra);
     (name, guest)
-}
-
-fn attach(world: &World, name: &str, command: &str) -> std::process::Output {
-    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", command])
-}
-
-fn attach_ok(world: &World, name: &str, command: &str) -> String {
-    let output = attach(world, name, command);
-    assert_ok(&output, command);
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Waits until systemd says the system has booted, and returns what it says then
-/// (`running`, or `degraded` with a failed unit).
-fn wait_until_booted(world: &World, name: &str) -> String {
-    let deadline = Instant::now() + BOOT_LIMIT;
-    loop {
-        let output = attach(world, name, "systemctl is-system-running");
-        let status = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-        if matches!(status.as_str(), "running" | "degraded") {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} did not finish booting: systemctl is-system-running says {status:?} ({}); \
-             its console:\n{}",
-            String::from_utf8_lossy(&output.stderr).trim(),
-            std::fs::read_to_string(console_log(world, name)).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn wait_for_state(world: &World, name: &str, state: &str) {
-    let output = world.output(&["wait", "-n", name, "-s", state, "-t", "60"]);
-    assert_ok(&output, &format!("waiting for {name} to be {state}"));
-}
-
-/// The cgroup `pid` is in, in the v1 hierarchy `controller` (or cgroup2's on a host without
-/// one: the cgroup-v2 lane), as the host sees it.
-fn cgroup_of(pid: i32, controller: &str) -> String {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
-    let in_hierarchy = |wanted: &dyn Fn(&str) -> bool| {
-        text.lines().find_map(|line| {
-            let (_, rest) = line.split_once(':')?;
-            let (controllers, path) = rest.split_once(':')?;
-            wanted(controllers).then(|| path.to_owned())
-        })
-    };
-    if let Some(path) = in_hierarchy(&|list| list.split(',').any(|c| c == controller)) {
-        return path;
-    }
-    in_hierarchy(&|list| list.is_empty())
-        .unwrap_or_else(|| panic!("{pid} has no {controller} cgroup: {text}"))
-}
-
-fn pure_cgroup2() -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .expect("mountinfo")
-        .lines()
-        .all(|line| !line.contains(" - cgroup "))
 }
 
 /// A unit of the admin's own, installed before boot: started on demand, its cgroup made by

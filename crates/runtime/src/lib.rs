@@ -26,6 +26,7 @@ pub mod spawn;
 pub mod state;
 pub mod status;
 pub mod stop;
+pub mod unenforced;
 pub mod userns;
 pub mod utc;
 

@@ -6,12 +6,18 @@
 //! would otherwise take the label. rlxc neither generates nor loads AppArmor profiles (that
 //! means running apparmor_parser): it applies profiles the host has loaded.
 //!
-//! Asking for confinement on a host without that LSM is an error naming the key: starting
-//! unconfined when the config asked for a profile would drop a security control silently.
+//! An AppArmor profile on a kernel that runs no AppArmor is not applied, with a warning
+//! ([`Unenforced`]) that says so at the line: LXC runs such configs there (its distro configs
+//! name profiles, nesting.conf among them), and nothing on such a host could confine the
+//! container as asked anyway. Where AppArmor runs, a profile it has not loaded is an error,
+//! found before anything is made. An SELinux context on a host without SELinux stays an
+//! error naming the key: no shipped config names one.
 
 use std::path::Path;
 
 use rlxc_config::ContainerSpec;
+
+use crate::unenforced::Unenforced;
 
 /// Which LSMs the host runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,6 +26,19 @@ pub struct HostLsms {
     /// AppArmor mediates mounts (without it, path-based rules can be walked around).
     pub apparmor_mounts: bool,
     pub selinux: bool,
+}
+
+/// The AppArmor profiles loaded (`SYS/kernel/security/apparmor/profiles`, "NAME (MODE)"
+/// lines), or None when that cannot be read (securityfs not mounted): then the kernel's
+/// answer to init's label write is the check.
+pub fn loaded_apparmor_profiles(sys: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(sys.join("kernel/security/apparmor/profiles")).ok()?;
+    Some(
+        text.lines()
+            .map(|line| line.rsplit_once(" (").map_or(line, |(name, _)| name))
+            .map(str::to_string)
+            .collect(),
+    )
 }
 
 impl HostLsms {
@@ -54,7 +73,14 @@ const SELINUX_KEYCREATE: &[&str] = &["/proc/self/attr/keycreate"];
 pub struct LsmPlan {
     pub exec: Vec<LabelWrite>,
     pub keycreate: Option<LabelWrite>,
+    /// A label the config names that this host cannot apply, for the start to warn about.
+    pub unenforced: Option<Unenforced>,
 }
+
+/// Why a profile line is not applied on a kernel without AppArmor.
+const NO_APPARMOR: &str = "this kernel has no AppArmor, so the container runs UNCONFINED by \
+     AppArmor (as LXC runs it here); set `lxc.apparmor.profile = unconfined` to say so and \
+     silence this";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -70,10 +96,17 @@ pub enum LsmError {
     Incomplete { profile: String },
     #[error("lxc.apparmor.profile = generated: rlxc does not generate AppArmor profiles; name a profile the host has loaded, or `unconfined`")]
     Generated,
+    #[error("lxc.apparmor.profile = {profile}: AppArmor runs on this host but has no profile {profile} loaded (load it with apparmor_parser, or name a loaded one)")]
+    NotLoaded { profile: String },
 }
 
-/// The labels `spec` asks for on a host running `host`.
-pub fn plan(spec: &ContainerSpec, host: HostLsms) -> Result<LsmPlan, LsmError> {
+/// The labels `spec` asks for on a host running `host`, whose loaded AppArmor profiles are
+/// `loaded` (see [`loaded_apparmor_profiles`], read only when a profile is named).
+pub fn plan(
+    spec: &ContainerSpec,
+    host: HostLsms,
+    loaded: impl FnOnce() -> Option<Vec<String>>,
+) -> Result<LsmPlan, LsmError> {
     let security = &spec.security;
     let mut plan = LsmPlan::default();
     match security.apparmor_profile.as_deref() {
@@ -93,17 +126,29 @@ pub fn plan(spec: &ContainerSpec, host: HostLsms) -> Result<LsmPlan, LsmError> {
                     profile: profile.to_string(),
                 });
             }
+            // A plain name only: a stack (`a//&b`), a child (`a//b`) or a namespaced
+            // profile (`:ns:a`) is the kernel's to resolve, at the label write.
+            let plain = !profile.contains("//") && !profile.starts_with(':');
+            if confining && plain {
+                if let Some(loaded) = loaded() {
+                    if !loaded.iter().any(|name| name == profile) {
+                        return Err(LsmError::NotLoaded {
+                            profile: profile.to_string(),
+                        });
+                    }
+                }
+            }
             plan.exec.push(LabelWrite {
                 files: APPARMOR_EXEC,
                 value: format!("exec {profile}"),
             })
         }
+        // No AppArmor in this kernel: nothing to apply, as under LXC, and a warning.
         Some(profile) => {
-            return Err(LsmError::Missing {
+            plan.unenforced = Some(Unenforced {
                 key: "lxc.apparmor.profile",
                 value: profile.to_string(),
-                lsm: "AppArmor",
-                off: "lxc.apparmor.profile = unconfined",
+                why: NO_APPARMOR,
             })
         }
     }
@@ -233,6 +278,11 @@ mod tests {
         selinux: true,
     };
 
+    /// No profile list to read (securityfs not mounted): the kernel decides at the write.
+    fn unknown() -> Option<Vec<String>> {
+        None
+    }
+
     #[test]
     fn no_label_or_an_unconfined_one_needs_no_lsm() {
         for text in [
@@ -241,55 +291,115 @@ mod tests {
             "lxc.apparmor.profile = unchanged\n",
             "lxc.selinux.context = unconfined_t\n",
         ] {
-            assert_eq!(plan(&spec(text), NONE), Ok(LsmPlan::default()), "{text}");
+            assert_eq!(
+                plan(&spec(text), NONE, unknown),
+                Ok(LsmPlan::default()),
+                "{text}"
+            );
         }
     }
 
     #[test]
-    fn a_profile_without_its_lsm_is_an_error_naming_the_key() {
-        for (text, key, lsm) in [
-            (
-                "lxc.apparmor.profile = lxc-container-default\n",
-                "lxc.apparmor.profile",
-                "AppArmor",
-            ),
-            (
-                "lxc.apparmor.profile = generated\n",
-                "lxc.apparmor.profile",
-                "AppArmor",
-            ),
+    fn an_apparmor_profile_on_a_kernel_without_apparmor_is_a_warning_not_a_label() {
+        for profile in ["lxc-container-default-with-nesting", "generated"] {
+            let text = format!("lxc.apparmor.profile = {profile}\n");
+            let found = plan(&spec(&text), NONE, || panic!("no list to read")).expect(&text);
+            assert!(found.exec.is_empty(), "{text}");
+            let unenforced = found.unenforced.expect("a warning");
+            assert_eq!(unenforced.key, "lxc.apparmor.profile");
+            assert_eq!(unenforced.value, profile);
+            let warning = unenforced.to_string();
+            assert!(warning.contains("this kernel has no AppArmor"), "{warning}");
+            assert!(warning.contains("UNCONFINED"), "{warning}");
+        }
+    }
+
+    #[test]
+    fn an_selinux_context_without_selinux_is_an_error_naming_the_key() {
+        for (text, key) in [
             (
                 "lxc.selinux.context = system_u:system_r:lxc_t:s0\n",
                 "lxc.selinux.context",
-                "SELinux",
             ),
             (
                 "lxc.selinux.context.keyring = system_u:system_r:lxc_t:s0\n",
                 "lxc.selinux.context.keyring",
-                "SELinux",
             ),
         ] {
-            let error = plan(&spec(text), NONE).expect_err(text).to_string();
+            let error = plan(&spec(text), NONE, unknown)
+                .expect_err(text)
+                .to_string();
             assert!(error.starts_with(key), "{error}");
-            assert!(error.contains(&format!("{lsm} is not active")), "{error}");
+            assert!(error.contains("SELinux is not active"), "{error}");
         }
     }
 
     #[test]
     fn where_the_lsm_runs_the_label_is_written_for_the_exec() {
-        let found = plan(&spec("lxc.apparmor.profile = lxc-default\n"), APPARMOR).expect("plan");
+        let found = plan(
+            &spec("lxc.apparmor.profile = lxc-default\n"),
+            APPARMOR,
+            unknown,
+        )
+        .expect("plan");
         assert_eq!(found.exec[0].value, "exec lxc-default");
         assert_eq!(found.exec[0].files, APPARMOR_EXEC);
+        assert_eq!(found.unenforced, None);
         let found = plan(
             &spec("lxc.selinux.context = system_u:system_r:lxc_t:s0\nlxc.selinux.context.keyring = k\n"),
             SELINUX,
+            unknown,
         )
         .expect("plan");
         assert_eq!(found.exec[0].value, "system_u:system_r:lxc_t:s0");
         assert_eq!(found.keycreate.map(|k| k.value), Some("k".to_string()));
         assert_eq!(
-            plan(&spec("lxc.apparmor.profile = generated\n"), APPARMOR),
+            plan(
+                &spec("lxc.apparmor.profile = generated\n"),
+                APPARMOR,
+                unknown
+            ),
             Err(LsmError::Generated)
+        );
+    }
+
+    #[test]
+    fn where_apparmor_runs_a_profile_it_has_not_loaded_is_an_error() {
+        let loaded = || Some(vec!["lxc-default".to_string(), "rlxc-test".to_string()]);
+        let found = plan(
+            &spec("lxc.apparmor.profile = rlxc-test\n"),
+            APPARMOR,
+            loaded,
+        );
+        assert_eq!(found.expect("loaded").exec[0].value, "exec rlxc-test");
+        let text = "lxc.apparmor.profile = lxc-container-default-with-nesting\n";
+        let error = plan(&spec(text), APPARMOR, loaded).expect_err("not loaded");
+        assert_eq!(
+            error,
+            LsmError::NotLoaded {
+                profile: "lxc-container-default-with-nesting".into()
+            }
+        );
+        assert!(error.to_string().contains("no profile"), "{error}");
+        // A stack is the kernel's to resolve.
+        let stacked = plan(&spec("lxc.apparmor.profile = a//&b\n"), APPARMOR, loaded);
+        assert_eq!(stacked.expect("stack").exec[0].value, "exec a//&b");
+    }
+
+    #[test]
+    fn the_loaded_profiles_are_read_from_securityfs() {
+        let sys = tempfile::tempdir().expect("tempdir");
+        assert_eq!(loaded_apparmor_profiles(sys.path()), None);
+        let dir = sys.path().join("kernel/security/apparmor");
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(
+            dir.join("profiles"),
+            "rlxc-test (enforce)\n/usr/bin/man (complain)\n",
+        )
+        .expect("w");
+        assert_eq!(
+            loaded_apparmor_profiles(sys.path()),
+            Some(vec!["rlxc-test".to_string(), "/usr/bin/man".to_string()])
         );
     }
 
@@ -299,9 +409,13 @@ mod tests {
             apparmor_mounts: false,
             ..APPARMOR
         };
-        let error = plan(&spec("lxc.apparmor.profile = lxc-default\n"), partial)
-            .expect_err("incomplete")
-            .to_string();
+        let error = plan(
+            &spec("lxc.apparmor.profile = lxc-default\n"),
+            partial,
+            unknown,
+        )
+        .expect_err("incomplete")
+        .to_string();
         assert!(
             error.contains("lxc.apparmor.allow_incomplete = 1"),
             "{error}"
@@ -309,11 +423,17 @@ mod tests {
         let found = plan(
             &spec("lxc.apparmor.profile = lxc-default\nlxc.apparmor.allow_incomplete = 1\n"),
             partial,
+            unknown,
         )
         .expect("allowed");
         assert_eq!(found.exec[0].value, "exec lxc-default");
         // Leaving confinement needs no mediation.
-        assert!(plan(&spec("lxc.apparmor.profile = unconfined\n"), partial).is_ok());
+        assert!(plan(
+            &spec("lxc.apparmor.profile = unconfined\n"),
+            partial,
+            unknown
+        )
+        .is_ok());
     }
 
     #[test]

@@ -208,6 +208,9 @@ fn start_one(target: &Target) -> bool {
             for warning in &launched.warnings {
                 eprintln!("warning: {name}: {warning}");
             }
+            for unenforced in &launched.unenforced {
+                eprintln!("warning: {name}: {unenforced}");
+            }
             true
         }
         // Started by someone else meanwhile: what was asked for holds.

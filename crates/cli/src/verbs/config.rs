@@ -100,28 +100,37 @@ fn check(
 ) -> anyhow::Result<ExitCode> {
     match load_file(path, defines) {
         Ok(loaded) => {
-            if let Err(error) =
-                rlxc_runtime::monitor::check(&launch_for_check(path, common, &loaded)?)
-            {
-                for warning in &loaded.warnings {
-                    println!("warning: {warning}");
+            let checked = rlxc_runtime::monitor::check(&launch_for_check(path, common, &loaded)?);
+            let unenforced = match checked {
+                Ok(unenforced) => unenforced,
+                Err(error) => {
+                    for warning in &loaded.warnings {
+                        println!("warning: {warning}");
+                    }
+                    let origin = error
+                        .config_key()
+                        .and_then(|key| loaded.origin_of_key(&key));
+                    match origin {
+                        Some(origin) => eprintln!("error: {origin}: {error:#}"),
+                        None => eprintln!("error: {error:#}"),
+                    }
+                    println!(
+                        "{}: 1 error (rlxc start refuses it on this host)",
+                        path.display()
+                    );
+                    return Ok(ExitCode::FAILURE);
                 }
-                let origin = error
-                    .config_key()
-                    .and_then(|key| loaded.origin_of_key(&key));
-                match origin {
-                    Some(origin) => eprintln!("error: {origin}: {error:#}"),
-                    None => eprintln!("error: {error:#}"),
-                }
-                println!(
-                    "{}: 1 error (rlxc start refuses it on this host)",
-                    path.display()
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-            let Loaded { warnings, spec, .. } = loaded;
+            };
+            // What start warns about on this host, as it says it.
+            let mut warnings: Vec<String> =
+                loaded.warnings.iter().map(ToString::to_string).collect();
+            warnings.extend(
+                unenforced
+                    .iter()
+                    .map(|unenforced| super::start::at_its_line(unenforced, &loaded)),
+            );
+            let Loaded { spec, .. } = loaded;
             let profile = profile_report(&spec);
-            let mut warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
             warnings.extend(profile.warnings);
             for warning in &warnings {
                 println!("warning: {warning}");

@@ -78,7 +78,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         daemonize: false,
         log: common.log_request(),
     };
-    let (exit, warnings) = match execute(&request) {
+    let rlxc_runtime::monitor::Executed {
+        exit,
+        warnings,
+        unenforced,
+    } = match execute(&request) {
         Ok(done) => done,
         Err(LaunchError::AlreadyRunning { name }) => bail!("{name} is already running"),
         Err(error) => {
@@ -88,6 +92,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     };
     for warning in &warnings {
         eprintln!("warning: {warning}");
+    }
+    for unenforced in &unenforced {
+        eprintln!(
+            "warning: {}",
+            super::start::at_its_line(unenforced, &loaded)
+        );
     }
     // The command's own status; 128+N when a signal ended it (as a shell reports it).
     let code = match exit {

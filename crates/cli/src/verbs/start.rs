@@ -100,6 +100,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             for warning in &launched.warnings {
                 eprintln!("warning: {warning}");
             }
+            for unenforced in &launched.unenforced {
+                eprintln!("warning: {}", at_its_line(unenforced, loaded_lines));
+            }
             launched
         }
         Err(LaunchError::AlreadyRunning { name }) => {
@@ -147,6 +150,20 @@ pub(crate) fn failed_to_start(
     match origin {
         Some(origin) => format!("{name} failed to start: {origin}"),
         None => format!("{name} failed to start"),
+    }
+}
+
+/// `FILE:LINE: KEY = VALUE: why` for a config line the start runs without enforcing.
+pub(crate) fn at_its_line(
+    unenforced: &rlxc_runtime::unenforced::Unenforced,
+    loaded: &rlxc_config::Loaded,
+) -> String {
+    let origin = loaded
+        .origin_of(unenforced.key, &unenforced.value)
+        .or_else(|| loaded.origin_of_key(unenforced.key));
+    match origin {
+        Some(origin) => format!("{origin}: {unenforced}"),
+        None => unenforced.to_string(),
     }
 }
 

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const CACHE: &str = "/var/cache/rlxc-test/guests";
 /// Where each test's overlay (its upper layer and mount point) goes.
@@ -20,6 +21,11 @@ pub enum Guest {
     Systemd,
     /// Debian 12 booting sysvinit with OpenRC, as in the seed.
     OpenRc,
+    /// The systemd guest with Debian's podman (4.3, running crun) to run containers of its
+    /// own, and busybox-static to make their root filesystems from (the nesting tests).
+    /// netavark is named because debootstrap does not resolve virtual packages: podman's
+    /// containers-common needs a `container-network-stack`, which netavark provides.
+    SystemdWithPodman,
 }
 
 impl Guest {
@@ -27,6 +33,7 @@ impl Guest {
         match self {
             Guest::Systemd => "bookworm-systemd",
             Guest::OpenRc => "bookworm-openrc",
+            Guest::SystemdWithPodman => "bookworm-systemd-podman",
         }
     }
 
@@ -37,13 +44,16 @@ impl Guest {
             // `sysv-rc | file-rc | openrc` to sysv-rc, which conflicts with openrc, and its
             // install then fails.
             Guest::OpenRc => "sysvinit-core,iproute2,procps,ifupdown",
+            Guest::SystemdWithPodman => {
+                "systemd-sysv,iproute2,procps,dbus,ifupdown,podman,netavark,busybox-static"
+            }
         }
     }
 
     /// Installed by apt in the new guest, where debootstrap cannot (it takes sysv-rc out).
     fn then_install(self) -> &'static [&'static str] {
         match self {
-            Guest::Systemd => &[],
+            Guest::Systemd | Guest::SystemdWithPodman => &[],
             Guest::OpenRc => &["openrc"],
         }
     }
@@ -291,4 +301,84 @@ impl Overlay {
 /// What the guest container `name` wrote on its console.
 pub fn console_log(world: &super::World, name: &str) -> PathBuf {
     world.dir.path().join(format!("{name}.console"))
+}
+
+/// A generous bound against a hang (boot takes well under a second here), not a timing check.
+pub const BOOT_LIMIT: Duration = Duration::from_secs(60);
+
+/// [`Overlay::container`] of a fresh view of `guest`: its name and the view it boots.
+pub fn guest_container(
+    world: &super::World,
+    base: &str,
+    guest: Guest,
+    extra: &str,
+) -> (String, Overlay) {
+    let overlay = guest.overlay();
+    let name = overlay.container(world, base, extra);
+    (name, overlay)
+}
+
+/// `sh -c COMMAND` attached to `name`.
+pub fn attach(world: &super::World, name: &str, command: &str) -> std::process::Output {
+    world.output(&["attach", "-n", name, "--", "/bin/sh", "-c", command])
+}
+
+/// [`attach`], which must succeed; its stdout.
+pub fn attach_ok(world: &super::World, name: &str, command: &str) -> String {
+    let output = attach(world, name, command);
+    super::assert_ok(&output, command);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits until systemd says the system has booted, and returns what it says then
+/// (`running`, or `degraded` with a failed unit).
+pub fn wait_until_booted(world: &super::World, name: &str) -> String {
+    let deadline = Instant::now() + BOOT_LIMIT;
+    loop {
+        let output = attach(world, name, "systemctl is-system-running");
+        let status = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+        if matches!(status.as_str(), "running" | "degraded") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} did not finish booting: systemctl is-system-running says {status:?} ({}); \
+             its console:\n{}",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            std::fs::read_to_string(console_log(world, name)).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `rlxc wait` for `state`, which must come within a minute.
+pub fn wait_for_state(world: &super::World, name: &str, state: &str) {
+    let output = world.output(&["wait", "-n", name, "-s", state, "-t", "60"]);
+    super::assert_ok(&output, &format!("waiting for {name} to be {state}"));
+}
+
+/// The cgroup `pid` is in, in the v1 hierarchy `controller` (or cgroup2's on a host without
+/// one: the cgroup-v2 lane), as the host sees it.
+pub fn cgroup_of(pid: i32, controller: &str) -> String {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
+    let in_hierarchy = |wanted: &dyn Fn(&str) -> bool| {
+        text.lines().find_map(|line| {
+            let (_, rest) = line.split_once(':')?;
+            let (controllers, path) = rest.split_once(':')?;
+            wanted(controllers).then(|| path.to_owned())
+        })
+    };
+    if let Some(path) = in_hierarchy(&|list| list.split(',').any(|c| c == controller)) {
+        return path;
+    }
+    in_hierarchy(&|list| list.is_empty())
+        .unwrap_or_else(|| panic!("{pid} has no {controller} cgroup: {text}"))
+}
+
+/// This host has cgroup2 alone (the cgroup-v2 lane).
+pub fn pure_cgroup2() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .expect("mountinfo")
+        .lines()
+        .all(|line| !line.contains(" - cgroup "))
 }

@@ -124,10 +124,10 @@ pub(super) static KEYS: &[KeyDef] = &[
         "lxc.apparmor.profile",
         ["lxc.aa_profile"],
         "lxc.apparmor.profile = unconfined",
-        "AppArmor profile init is exec'd into: a profile the host has loaded, `unconfined` or `unchanged`; on a host without AppArmor any profile but `unconfined`/`unchanged` fails the start.",
+        "AppArmor profile init is exec'd into: a profile the host has loaded (one AppArmor has not loaded fails the start), `unconfined` or `unchanged`; on a kernel without AppArmor the container starts unconfined, with a warning at the line, as under LXC.",
         security.apparmor_profile
     )
-    .partly("`generated` is refused at start (rlxc writes no profiles)"),
+    .partly("`generated` is refused at start where AppArmor runs (rlxc writes no profiles)"),
     scalar!(
         Security,
         "lxc.apparmor.allow_incomplete",
@@ -145,7 +145,7 @@ pub(super) static KEYS: &[KeyDef] = &[
     )
     .ignored(
         "it changes only a generated profile, and rlxc generates none \
-         (lxc.apparmor.profile = generated is refused)",
+         (lxc.apparmor.profile = generated is refused where AppArmor runs)",
     ),
     list!(
         Security,
@@ -156,7 +156,7 @@ pub(super) static KEYS: &[KeyDef] = &[
     )
     .ignored(
         "it is added only to a generated profile, and rlxc generates none \
-         (lxc.apparmor.profile = generated is refused)",
+         (lxc.apparmor.profile = generated is refused where AppArmor runs)",
     ),
     scalar!(
         Security,

@@ -165,6 +165,7 @@ impl CgroupPlan {
     pub fn of(spec: &ContainerSpec, name: &str) -> Result<Self, LaunchError> {
         let paths = CgroupPaths::of(spec, name)?;
         let layout = CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
+        check_device_program(&layout)?;
         let own = OwnCgroups::of_this_process().map_err(LaunchError::Cgroups)?;
         Ok(Self { layout, own, paths })
     }
@@ -172,6 +173,20 @@ impl CgroupPlan {
     /// The host's cgroup layout, read once per start (the cgroup automount uses it too).
     pub fn layout(&self) -> &CgroupLayout {
         &self.layout
+    }
+}
+
+/// Where device rules go to cgroup2 (no v1 devices hierarchy), every container gets a
+/// device program, which rlxc cannot load when bpf(2) is denied to it: refused here, before
+/// anything is made, rather than at the cgroups' step. The container would otherwise run
+/// under the programs of the cgroups above it alone, without its own rules.
+fn check_device_program(layout: &CgroupLayout) -> Result<(), LaunchError> {
+    if layout.v2.is_none() || layout.v1_hierarchy_of("devices").is_some() {
+        return Ok(());
+    }
+    match rlxc_cgroup::bpf_denied() {
+        Some(source) => Err(LaunchError::DevicesNeedBpf { source }),
+        None => Ok(()),
     }
 }
 
@@ -244,9 +259,12 @@ pub(crate) fn create_payload(
     warnings.extend(plan.notices.iter().cloned());
     let needed = plan.v2_controllers(layout);
     let mut controllers = needed.clone();
-    if place.paths.inner.is_some() {
-        // The container manages its own tree: it gets every cgroup2 controller the host
-        // can pass down, not only those of its limits.
+    if place.paths.inner.is_some() && layout.v1.is_empty() {
+        // The container manages its own tree: on a pure cgroup2 host it gets every cgroup2
+        // controller the host can pass down, not only those of its limits. Not on a hybrid
+        // host: there the container's systemd and runtimes use the v1 hierarchies, and crun
+        // (podman's runtime) refuses to run at all where the hybrid cgroup2 tree it sees
+        // has a controller — which a host's unbound controller (hugetlb, misc) would give it.
         let available = layout.v2.iter().flat_map(|v2| v2.controllers.iter());
         controllers.extend(available.filter(|c| !needed.contains(c)).cloned());
     }

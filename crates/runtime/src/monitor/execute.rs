@@ -13,7 +13,7 @@ use super::launch::{
 /// monitor is forked as for a start (born in its cgroup); this process waits for its report,
 /// passing on the signals sent to it (a terminal's reach the monitor directly: same
 /// process group).
-pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> {
+pub fn execute(launch: &Launch) -> Result<Executed, LaunchError> {
     let (mut plan, mut rootfs_plan, lock) = prepare(launch)?;
     plan.tiny_init = true;
     plan.inherit_stdio = true;
@@ -37,12 +37,25 @@ pub fn execute(launch: &Launch) -> Result<(InitExit, Vec<String>), LaunchError> 
     forked.teardown.wait();
     let (_, warnings) = wait_for_running(&report, forked.pid)?;
     match how_it_ended(&report) {
-        Some(Ok(exit)) => Ok((exit, warnings)),
+        Some(Ok(exit)) => Ok(Executed {
+            exit,
+            warnings,
+            unenforced: super::validate::unenforced(&plan),
+        }),
         Some(Err(message)) => Err(LaunchError::Monitor(message)),
         None => Err(LaunchError::Monitor(
             "the monitor died before the command ended".into(),
         )),
     }
+}
+
+/// How an execute went: the command's end, and what the start warned about (as for
+/// [`super::Launched`]).
+#[derive(Debug)]
+pub struct Executed {
+    pub exit: InitExit,
+    pub warnings: Vec<String>,
+    pub unenforced: Vec<crate::unenforced::Unenforced>,
 }
 
 /// The end of an execute's report: `EXIT code`, `SIGNAL number` or `ERROR message`, after

@@ -67,6 +67,7 @@ pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
         Ok((monitor_pid, warnings)) => Ok(Launched {
             monitor_pid,
             warnings,
+            unenforced: super::validate::unenforced(&plan),
             teardown: forked.teardown,
         }),
         Err(error) => {
@@ -289,6 +290,9 @@ fn take_lock(paths: &ContainerPaths) -> Result<File, LaunchError> {
 pub struct Launched {
     pub monitor_pid: i32,
     pub warnings: Vec<String>,
+    /// Config lines this host cannot enforce, which the container runs without: for the
+    /// CLI to warn about at their lines, once (not at each reboot).
+    pub unenforced: Vec<crate::unenforced::Unenforced>,
     /// Waits until the container has stopped and nothing of it is left (`start -F`).
     pub teardown: TeardownWatch,
 }

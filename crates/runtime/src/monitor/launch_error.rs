@@ -44,6 +44,13 @@ pub enum LaunchError {
     Fork(std::io::Error),
     #[error(transparent)]
     CgroupDir(#[from] super::cgroups::CgroupDirError),
+    #[error(
+        "cgroup2 device rules: bpf(2) is denied to rlxc itself ({source}): it runs in a \
+         container whose seccomp policy denies bpf (rlxc's default policy does), so it cannot \
+         load the device program every cgroup2 container gets; give that container a \
+         seccomp profile that allows bpf (LXC's common.seccomp does) to nest containers in it"
+    )]
+    DevicesNeedBpf { source: std::io::Error },
     /// The host's cgroups, or the monitor's own, before the monitor exists.
     #[error("cgroups: {0}")]
     Cgroups(rlxc_cgroup::Error),

@@ -22,7 +22,7 @@ mod validate;
 pub use cgroups::CgroupDirError;
 pub use console::PeerError;
 pub use event_loop::InitExit;
-pub use execute::execute;
+pub use execute::{execute, Executed};
 pub use launch::{launch, Launch, LaunchError, Launched};
 pub use log::LogRequest;
 pub use teardown::{clean_up_after_dead_monitor, TeardownReport};

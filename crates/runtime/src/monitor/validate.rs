@@ -4,16 +4,15 @@
 //! `rlxc config check` runs exactly it, so what one refuses the other reports, and no check
 //! is made again later with another answer.
 
-use rlxc_cgroup::CgroupLayout;
-
 use std::path::Path;
 
-use super::cgroups::CgroupPaths;
+use super::cgroups::CgroupPlan;
 use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
 use crate::hooks::HookContext;
 use crate::rootfs::RootfsPlan;
 use crate::spawn::{self, InitPlan};
+use crate::unenforced::Unenforced;
 
 /// The plans a start runs from, once every check has passed.
 pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchError> {
@@ -52,12 +51,17 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
 }
 
 /// What `rlxc config check` runs: [`plan`], and where the cgroups would go on this host.
-/// Makes nothing.
-pub fn check(launch: &Launch) -> Result<(), LaunchError> {
-    plan(launch)?;
-    CgroupPaths::of(&launch.spec, &launch.paths.instance_name())?;
-    CgroupLayout::detect().map_err(LaunchError::Cgroups)?;
-    Ok(())
+/// Makes nothing. Returns what the start would warn about (see [`unenforced`]).
+pub fn check(launch: &Launch) -> Result<Vec<Unenforced>, LaunchError> {
+    let (plan, _) = plan(launch)?;
+    CgroupPlan::of(&launch.spec, &launch.paths.instance_name())?;
+    Ok(unenforced(&plan))
+}
+
+/// The config lines the start runs without enforcing on this host (each named by key and
+/// value, for the CLI to point at its file and line), found by the one validation.
+pub(super) fn unenforced(plan: &InitPlan) -> Vec<Unenforced> {
+    plan.unenforced.clone()
 }
 
 /// `lxc.console.path = DEVICE`: a host terminal, checked without opening it (that has side

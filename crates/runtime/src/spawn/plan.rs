@@ -7,6 +7,7 @@ use std::path::Path;
 use rlxc_config::values::{Capability, Limit, PrLimit, Resource};
 use rlxc_config::ContainerSpec;
 
+use crate::unenforced::Unenforced;
 use crate::userns::IdMapPlan;
 
 /// `CLONE_NEWTIME` (libc lacks it on some targets).
@@ -73,6 +74,8 @@ pub struct InitPlan {
     pub lsm: crate::lsm::LsmPlan,
     /// A fresh session keyring (`lxc.keyring.session`, on by default).
     pub new_session_keyring: bool,
+    /// Config lines the start runs without enforcing on this host (see [`Unenforced`]).
+    pub unenforced: Vec<Unenforced>,
     /// `lxc.idmap`: a user namespace with these maps (written by the monitor before `Go`).
     pub user_namespace: Option<IdMapPlan>,
     /// `lxc.namespace.share.*`, opened by the launch (which knows the lxcpath): joined
@@ -147,6 +150,16 @@ impl InitPlan {
         }
         let user_namespace = IdMapPlan::from_maps(&spec.idmaps).map_err(PlanError::IdMap)?;
         let clone_flags = clone_flags(spec);
+        let lsm = crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")), || {
+            crate::lsm::loaded_apparmor_profiles(Path::new("/sys"))
+        })?;
+        let (new_session_keyring, keyring_unenforced) = session_keyring(spec);
+        let unenforced = lsm
+            .unenforced
+            .iter()
+            .cloned()
+            .chain(keyring_unenforced)
+            .collect();
         Ok(InitPlan {
             clone_flags,
             user_namespace,
@@ -193,8 +206,9 @@ impl InitPlan {
                 .contains_key(&rlxc_config::spec::HookPoint::StartHost),
             seccomp: crate::seccomp::for_spec(spec)?,
             no_new_privs: spec.security.no_new_privs.unwrap_or(false),
-            lsm: crate::lsm::plan(spec, crate::lsm::HostLsms::probe(Path::new("/sys")))?,
-            new_session_keyring: spec.security.keyring_session.unwrap_or(true),
+            lsm,
+            new_session_keyring,
+            unenforced,
             hook_context: None,
             shared: Vec::new(),
             start_hooks: spec
@@ -205,6 +219,30 @@ impl InitPlan {
                 .unwrap_or_default(),
         })
     }
+}
+
+/// `lxc.keyring.session` (on by default) as rlxc can give it. Where keyctl is denied to
+/// rlxc itself — it runs in a container whose seccomp filter denies it (rlxc's default policy
+/// does) — the new container is under that filter too and cannot reach any keyring, its
+/// caller's session keyring included: it starts without a fresh one, as LXC does there. No
+/// control is lost, so only a config that asks for the keyring in so many words hears of it.
+fn session_keyring(spec: &ContainerSpec) -> (bool, Option<Unenforced>) {
+    let wanted = spec.security.keyring_session.unwrap_or(true);
+    if !wanted {
+        return (false, None);
+    }
+    let Some(denied) = super::sys::keyctl_denied() else {
+        return (true, None);
+    };
+    crate::log_info!("lxc.keyring.session: no fresh session keyring: keyctl: {denied}");
+    let unenforced = spec.security.keyring_session.map(|_| Unenforced {
+        key: "lxc.keyring.session",
+        value: "1".into(),
+        why: "keyctl is denied to rlxc itself (by the seccomp filter of the container it runs \
+              in, which the new container runs under too), so the container keeps its \
+              caller's session keyring, which it cannot reach either (as under LXC)",
+    });
+    (false, unenforced)
 }
 
 /// `lxc.sched.core`, refused here (before anything is made) where the host cannot do it.

@@ -48,6 +48,32 @@ pub(crate) fn join_new_session_keyring() -> io::Result<()> {
     }
 }
 
+/// Why this process may not call keyctl at all, if it may not: a seccomp filter it runs
+/// under (that of a container rlxc itself runs in) answers every keyctl with EPERM (rlxc's
+/// default policy) or ENOSYS. Probed with a harmless look-up of the session keyring's id.
+pub(crate) fn keyctl_denied() -> Option<io::Error> {
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEY_SPEC_SESSION_KEYRING: libc::c_long = -3;
+    // SAFETY: integer arguments only; the call makes nothing (create = 0).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_GET_KEYRING_ID,
+            KEY_SPEC_SESSION_KEYRING,
+            0 as libc::c_long,
+        )
+    };
+    if rc >= 0 {
+        return None;
+    }
+    let error = io::Error::last_os_error();
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EPERM | libc::EACCES | libc::ENOSYS)
+    )
+    .then_some(error)
+}
+
 /// `unshare(CLONE_NEWCGROUP)`: a new cgroup namespace rooted at the caller's cgroups.
 pub(crate) fn unshare_cgroup_namespace() -> io::Result<()> {
     // SAFETY: unshare with only CLONE_NEWCGROUP changes no memory and no file table; it
