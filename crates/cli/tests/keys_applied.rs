@@ -477,3 +477,36 @@ fn a_starts_overrides_hold_for_stop_attach_and_info() {
     assert_eq!(got, "USR1\n", "stop sent the config file's halt signal");
     world.assert_nothing_left(&name);
 }
+
+/// Device rules that deny the ptys (sabayon.common.conf allows only null, zero, full and the
+/// randoms): the container starts without a console and ttys, which it could not open, and
+/// start and `config check` both say so at the deny rule's line.
+#[test]
+fn device_rules_that_deny_the_ptys_start_it_without_console_and_ttys_said_at_the_line() {
+    let world = World::new();
+    let name = world.busybox("noptys");
+    world.append_config(
+        &name,
+        "lxc.tty.max = 1\nlxc.cgroup.devices.deny = a\nlxc.cgroup.devices.allow = c 1:3 rwm\n\
+         lxc.cgroup.devices.allow = c 1:9 rwm\n",
+    );
+    let origin = world.config_origin(&name, "lxc.cgroup.devices.deny = a");
+    let said = format!("{origin}: lxc.cgroup.devices.deny = a: the device rules deny /dev/ptmx");
+    let check = world.output(&["config", "check", "-n", &name]);
+    assert_ok(&check, "config check");
+    assert!(text(&check).contains(&said), "{}", text(&check));
+    let started = world.output(&["start", "-n", &name]);
+    assert_ok(&started, "start");
+    let stderr = String::from_utf8_lossy(&started.stderr);
+    assert_eq!(stderr.matches(&said).count(), 1, "{stderr}");
+    let inside = world.sh(
+        &name,
+        "ls /dev/console /dev/tty1 2>&1; readlink /proc/1/fd/0",
+    );
+    let seen = text(&inside);
+    assert!(seen.contains("/dev/console: No such file"), "{seen}");
+    assert!(seen.contains("/dev/tty1: No such file"), "{seen}");
+    assert!(seen.trim_end().ends_with("/dev/null"), "{seen}");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

@@ -24,13 +24,6 @@ pub enum LaunchError {
     Share(#[from] spawn::share::ShareError),
     #[error(transparent)]
     Network(#[from] rlxc_net::Error),
-    #[error(
-        "lxc.cgroup.devices.*: the rules deny /dev/ptmx (c 5:2) or the pty slaves (c 136:*), \
-         so the container's console and ttys cannot be allocated; allow them (`c 5:2 rwm` and \
-         `c 136:* rwm`, as LXC's common.conf does) or set lxc.console.path = none and \
-         lxc.tty.max = 0"
-    )]
-    PtysDenied,
     /// `lxc.console.path` names no terminal this host can relay the console to.
     #[error("lxc.console.path = {path}: {reason}")]
     ConsolePath { path: String, reason: PeerError },
@@ -102,7 +95,6 @@ impl LaunchError {
             LaunchError::Network(rlxc_net::Error::NoSuchLink { index, .. }) => {
                 Some(format!("lxc.net.{index}.link"))
             }
-            LaunchError::PtysDenied => Some("lxc.cgroup.devices.deny".into()),
             LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
             LaunchError::Start { key, .. } => key.clone(),
             LaunchError::CgroupDir(error) => Some(error.config_key().to_string()),

@@ -41,7 +41,14 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
         )?;
     }
     if rootfs_plan.console || rootfs_plan.ttys > 0 {
-        check_pty_devices(&launch.spec)?;
+        if let Some(denied) = ptys_denied(&launch.spec) {
+            // No console and no ttys, said at the rule's line (see `ptys_denied`).
+            rootfs_plan.console = false;
+            rootfs_plan.ttys = 0;
+            plan.env
+                .retain(|var| !var.as_bytes().starts_with(b"container_ttys="));
+            plan.unenforced.push(denied);
+        }
     }
     check_console_path(&launch.spec)?;
     let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
@@ -79,17 +86,28 @@ fn check_console_path(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchErr
 }
 
 /// The console and ttys are ptys of the container's own devpts, allocated under its device
-/// rules: rules that deny `/dev/ptmx` (c 5:2) or the pty slaves (c 136:*) make that fail
-/// half-way through the start. (LXC allocates them before its device rules apply, and the
-/// container then cannot open a pty of its own.)
-fn check_pty_devices(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchError> {
+/// rules. Rules that deny `/dev/ptmx` (c 5:2) or the pty slaves (c 136:*) (sabayon.common.conf
+/// allows only null, zero, full and the randoms) leave the container none it could open:
+/// it starts without a console and ttys, as if `lxc.console.path = none` and `lxc.tty.max =
+/// 0`, and the last deny rule's line says so. (LXC allocates them before its rules apply,
+/// and the container then cannot open them either.)
+fn ptys_denied(spec: &rlxc_config::ContainerSpec) -> Option<Unenforced> {
     use rlxc_cgroup::devices::{DevicePolicy, DeviceRule, DeviceType, ACCESS_READ, ACCESS_WRITE};
-    let rules: Vec<DeviceRule> = spec
-        .cgroup
-        .v1
-        .iter()
-        .chain(&spec.cgroup.v2)
-        .filter_map(|setting| match setting.key.as_str() {
+    let settings = || {
+        let v1 = spec
+            .cgroup
+            .v1
+            .iter()
+            .map(|s| ("lxc.cgroup.devices.deny", s));
+        v1.chain(
+            spec.cgroup
+                .v2
+                .iter()
+                .map(|s| ("lxc.cgroup2.devices.deny", s)),
+        )
+    };
+    let rules: Vec<DeviceRule> = settings()
+        .filter_map(|(_, setting)| match setting.key.as_str() {
             "devices.allow" => DeviceRule::parse(true, &setting.value).ok(),
             "devices.deny" => DeviceRule::parse(false, &setting.value).ok(),
             _ => None,
@@ -97,12 +115,20 @@ fn check_pty_devices(spec: &rlxc_config::ContainerSpec) -> Result<(), LaunchErro
         .collect();
     if rules.is_empty() {
         // rlxc's own device list applies, which allows both.
-        return Ok(());
+        return None;
     }
     let policy = DevicePolicy::new(&rules);
     let rw = ACCESS_READ | ACCESS_WRITE;
     if policy.allows(DeviceType::Char, 5, 2, rw) && policy.allows(DeviceType::Char, 136, 0, rw) {
-        return Ok(());
+        return None;
     }
-    Err(LaunchError::PtysDenied)
+    let (key, deny) = settings()
+        .filter(|(_, setting)| setting.key == "devices.deny")
+        .last()?;
+    Some(Unenforced {
+        key,
+        value: deny.value.clone(),
+        why: "the device rules deny /dev/ptmx or the pty slaves (c 5:2, c 136:*), so the \
+              container gets no console and no ttys (allow both to have them)",
+    })
 }
