@@ -122,9 +122,7 @@ fn ptys_denied(spec: &rlxc_config::ContainerSpec) -> Option<Unenforced> {
     if policy.allows(DeviceType::Char, 5, 2, rw) && policy.allows(DeviceType::Char, 136, 0, rw) {
         return None;
     }
-    let (key, deny) = settings()
-        .filter(|(_, setting)| setting.key == "devices.deny")
-        .last()?;
+    let (key, deny) = settings().rfind(|(_, setting)| setting.key == "devices.deny")?;
     Some(Unenforced {
         key,
         value: deny.value.clone(),

@@ -265,8 +265,13 @@ pub fn reference_markdown() -> String {
          notification proxy. Attached commands get the filter init was started with (kept in \
          the run directory; the sysinfo one as above) and init's no_new_privs (`lxc.no_new_privs = 1`).\n\n\
          `lxc.apparmor.profile` and `lxc.selinux.context` label init's exec where the host runs \
-         that LSM; asking for a label on a host without it fails the start, naming the key. \
-         rlxc neither generates nor loads AppArmor profiles (`generated` is refused).\n",
+         that LSM. Where AppArmor runs, a profile it has not loaded fails the start (and \
+         `config check`) at its line, before anything is made. On a kernel without AppArmor a \
+         profile line (LXC's `nesting.conf` and distro configs name one) starts the container \
+         unconfined, as LXC does there, with a warning at the line from `start` and `config \
+         check` alike: no LSM on such a host could confine it as asked. An SELinux context on \
+         a host without SELinux fails the start, naming the key. rlxc neither generates nor \
+         loads AppArmor profiles (`generated` is refused where AppArmor runs).\n",
     );
     out.push_str(
         "\n## Masked paths\n\nMasked in every container, whatever its config mounts: files get \
