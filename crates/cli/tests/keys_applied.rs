@@ -15,7 +15,7 @@ use std::process::Output;
 
 use predicates::prelude::*;
 
-use support::{assert_ok, World, RLXC};
+use support::{assert_ok, Gathered, World, RLXC};
 
 fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
@@ -272,39 +272,6 @@ fn rootfs_mount_must_exist() {
         "{stderr}"
     );
     world.assert_nothing_left(&name);
-}
-
-/// The stdout of a running process, gathered by a thread; [`Output::wait_for`] polls it.
-struct Gathered(std::sync::Arc<std::sync::Mutex<String>>);
-
-impl Gathered {
-    fn from(mut stdout: impl std::io::Read + Send + 'static) -> Gathered {
-        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = std::sync::Arc::clone(&text);
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                let chunk = String::from_utf8_lossy(&buffer[..n]).into_owned();
-                sink.lock().expect("lock").push_str(&chunk);
-            }
-        });
-        Gathered(text)
-    }
-
-    /// Waits (bounded, against a hang) until the output has `needle`; returns all of it.
-    fn wait_for(&self, needle: &str) -> String {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let text = self.0.lock().expect("lock").clone();
-            if text.contains(needle) || std::time::Instant::now() > deadline {
-                return text;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
 }
 
 /// `lxc.tty.dir = lxc`: the ttys are pty slaves in `/dev/lxc/` with `/dev/ttyN` symlinks to

@@ -177,17 +177,16 @@ fn a_systemd_guest_reboots_and_powers_off_from_inside_and_from_the_host() {
     world.assert_nothing_left(&name);
 }
 
-/// What a console client prints, gathered by a thread, so the test can wait for text with a
-/// bound instead of blocking on a read.
+/// A console client of the test: what it prints is gathered, so the test waits for text with
+/// a bound instead of blocking on a read.
 struct ConsoleClient {
     child: std::process::Child,
     input: std::process::ChildStdin,
-    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    seen: support::Gathered,
 }
 
 impl ConsoleClient {
     fn open(world: &World, name: &str, tty: &str) -> ConsoleClient {
-        use std::io::Read;
         use std::process::Stdio;
         let mut child = std::process::Command::new(support::RLXC)
             .args(["console", "-n", name, "-t", tty])
@@ -199,19 +198,7 @@ impl ConsoleClient {
             .spawn()
             .expect("rlxc console");
         let input = child.stdin.take().expect("stdin");
-        let mut output = child.stdout.take().expect("stdout");
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = seen.clone();
-        std::thread::spawn(move || {
-            let mut buffer = [0u8; 4096];
-            while let Ok(n) = output.read(&mut buffer) {
-                if n == 0 {
-                    break;
-                }
-                let text = String::from_utf8_lossy(&buffer[..n]).into_owned();
-                sink.lock().expect("console text").push_str(&text);
-            }
-        });
+        let seen = support::Gathered::from(child.stdout.take().expect("stdout"));
         ConsoleClient { child, input, seen }
     }
 
@@ -228,7 +215,7 @@ impl ConsoleClient {
         let deadline = Instant::now() + BOOT_LIMIT;
         let mut next_send = Instant::now();
         loop {
-            if self.seen.lock().expect("console text").contains(wanted) {
+            if self.seen.text().contains(wanted) {
                 return;
             }
             if Instant::now() >= next_send {
@@ -238,7 +225,7 @@ impl ConsoleClient {
             assert!(
                 Instant::now() < deadline,
                 "the console never showed {wanted:?}; it showed:\n{}",
-                self.seen.lock().expect("console text")
+                self.seen.text()
             );
             std::thread::sleep(Duration::from_millis(50));
         }

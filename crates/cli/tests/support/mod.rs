@@ -555,3 +555,41 @@ pub fn ignores_sigpipe(status: &str) -> bool {
         .expect("a SigIgn line");
     ignored & (1 << (libc::SIGPIPE - 1)) != 0
 }
+
+/// The stdout of a running process, gathered by a thread; [`Gathered::wait_for`] polls it.
+pub struct Gathered(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Gathered {
+    /// Everything gathered so far.
+    pub fn text(&self) -> String {
+        self.0.lock().expect("lock").clone()
+    }
+
+    pub fn from(mut stdout: impl std::io::Read + Send + 'static) -> Gathered {
+        let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&text);
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let chunk = String::from_utf8_lossy(&buffer[..n]).into_owned();
+                sink.lock().expect("lock").push_str(&chunk);
+            }
+        });
+        Gathered(text)
+    }
+
+    /// Waits (bounded, against a hang) until the output has `needle`; returns all of it.
+    pub fn wait_for(&self, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let text = self.0.lock().expect("lock").clone();
+            if text.contains(needle) || std::time::Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
