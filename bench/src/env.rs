@@ -135,6 +135,19 @@ impl Env {
         Ok(())
     }
 
+    /// The systemd guest's config in `tool`'s lxcpath, naming this boot's overlay.
+    pub fn write_guest_config(&self, tool: Tool, name: &str, rootfs: &Path) -> Result<(), String> {
+        let base = match tool {
+            Tool::Rlxc => &self.rlxc_path,
+            Tool::Lxc => &self.lxc_path,
+            _ => return Err(format!("{tool} does not read lxc.conf")),
+        };
+        let dir = base.join(name);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let text = configs::guest_conf(name, &rootfs.to_string_lossy());
+        fs::write(dir.join("config"), text).map_err(|e| format!("guest config: {e}"))
+    }
+
     fn rlxc_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.rlxc);
         c.env("RLXC_PATH", &self.rlxc_path)
@@ -236,6 +249,17 @@ impl Env {
             (_, GracefulStop) => self.oci_cmd(tool, &["kill", name, "PWR"]),
             (_, Pid) => self.oci_cmd(tool, &["state", name]),
         })
+    }
+
+    /// `args` run inside the container by rlxc's or LXC's attach (not timed: diagnostics).
+    pub fn attach(&self, tool: Tool, name: &str, args: &[&str]) -> Option<Command> {
+        let mut cmd = match tool {
+            Tool::Rlxc => self.rlxc_cmd(&["attach", "-n", name, "--"]),
+            Tool::Lxc => self.lxc_cmd("lxc-attach", name, &["--"]),
+            _ => return None,
+        };
+        cmd.args(args);
+        Some(cmd)
     }
 
     /// A config of [`BIG_CONFIG_LINES`] lines of what grows in real configs (environment,
