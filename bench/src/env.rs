@@ -267,8 +267,13 @@ impl Env {
     fn big_config(&self) -> std::io::Result<PathBuf> {
         let path = self.dir.join("big.conf");
         if !path.exists() {
-            let mut text = String::from("lxc.uts.name = big\n");
-            for i in 0..(BIG_CONFIG_LINES - 1) / 5 {
+            // A rootfs that exists: `config check` checks the config against this host, as
+            // `start` would, and refuses a container without one.
+            let mut text = format!(
+                "lxc.uts.name = big\nlxc.rootfs.path = dir:{}\n",
+                self.rootfs.display()
+            );
+            for i in 0..(BIG_CONFIG_LINES - 2) / 5 {
                 text.push_str(&format!(
                     "lxc.environment = V{i}=x\n# comment {i}\n\
                      lxc.mount.entry = tmpfs mnt/m{i} tmpfs size=1m,create=dir 0 0\n\
