@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::env::{Env, Step, PREFIX};
-use crate::sys;
+use crate::guest::Overlay;
 use crate::tools::{Case, Tool};
+use crate::{dbus, sys};
 
 /// Samples per (case, tool), and why a case has none.
 #[derive(Default)]
@@ -261,6 +262,132 @@ fn stop_quietly(env: &Env, tool: Tool, name: &str) {
             env.mark_live(tool, name, false);
         }
     }
+}
+
+/// How long a guest may take to boot or stop before the bench gives up on it.
+const GUEST_LIMIT: Duration = Duration::from_secs(60);
+/// How often the guest's systemd is asked for its state while it boots: a query takes about
+/// a millisecond (two forks, a round trip), the boot hundreds.
+const GUEST_POLL: Duration = Duration::from_millis(10);
+
+/// The systemd guest, once with `tool` (rlxc or LXC): a fresh overlay of the cached guest,
+/// `start -d` until systemd says `running`, then a graceful stop until the command returns
+/// with init gone and the overlay unmountable (nothing of the container left in it).
+pub fn systemd_guest(
+    env: &Env,
+    res: &mut Results,
+    tool: Tool,
+    lower: &std::path::Path,
+    boot: usize,
+) {
+    let name = format!("{PREFIX}guest");
+    let dir = env.dir.join(format!("guest-{}-{boot}", tool.label()));
+    let overlay = match Overlay::new(lower, dir) {
+        Ok(overlay) => overlay,
+        Err(e) => return res.fail(Case::GuestBoot, tool, e),
+    };
+    if let Err(e) = env.write_guest_config(tool, &name, &overlay.rootfs()) {
+        return res.fail(Case::GuestBoot, tool, e);
+    }
+    let Some(start) = env.command(tool, Step::Start, &name) else {
+        return;
+    };
+    sys::settle();
+    env.mark_live(tool, &name, true);
+    match boot_guest(env, tool, &name, start) {
+        Ok(took) => res.add(Case::GuestBoot, tool, ms(took)),
+        Err(e) => {
+            res.fail(Case::GuestBoot, tool, e);
+            stop_quietly(env, tool, &name);
+            return;
+        }
+    }
+    sys::settle();
+    match stop_guest(env, tool, &name) {
+        Ok(took) => {
+            env.mark_live(tool, &name, false);
+            match overlay.remove() {
+                Ok(()) => res.add(Case::GuestStop, tool, ms(took)),
+                Err(e) => res.fail(Case::GuestStop, tool, e),
+            }
+        }
+        Err(e) => {
+            res.fail(Case::GuestStop, tool, e);
+            stop_quietly(env, tool, &name);
+        }
+    }
+}
+
+/// From spawning the start command until the guest's systemd reports `running`, asked over
+/// its private socket from the host (see `dbus`). Init's pid comes from the tool's own info
+/// verb after the start returned, while systemd boots: a few milliseconds of a boot of
+/// hundreds.
+fn boot_guest(
+    env: &Env,
+    tool: Tool,
+    name: &str,
+    start: std::process::Command,
+) -> Result<Duration, String> {
+    let began = Instant::now();
+    env.time(start)?;
+    let init = env
+        .init_pid(tool, name)
+        .ok_or_else(|| "init pid unknown after start".to_string())?;
+    loop {
+        let last = match dbus::system_state(init) {
+            Ok(state) if state == "running" => return Ok(began.elapsed()),
+            Ok(state) if state == "degraded" => {
+                return Err(format!(
+                    "booted degraded: failed units: {}",
+                    failed_units(env, tool, name)
+                ))
+            }
+            Ok(state) => state,
+            Err(e) => e.to_string(),
+        };
+        if sys::interrupted() {
+            return Err("interrupted".into());
+        }
+        if began.elapsed() > GUEST_LIMIT {
+            return Err(format!("not running after {GUEST_LIMIT:?} (last: {last})"));
+        }
+        std::thread::sleep(GUEST_POLL);
+    }
+}
+
+/// `systemctl --failed` inside, for the report of a degraded boot.
+fn failed_units(env: &Env, tool: Tool, name: &str) -> String {
+    let Some(cmd) = env.attach(
+        tool,
+        name,
+        &["systemctl", "--failed", "--plain", "--no-legend"],
+    ) else {
+        return "?".into();
+    };
+    match env.run(cmd) {
+        Ok(out) => out
+            .split_whitespace()
+            .filter(|w| w.contains('.'))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(e) => e,
+    }
+}
+
+/// The graceful stop command's time; an error if init still runs when it returned.
+fn stop_guest(env: &Env, tool: Tool, name: &str) -> Result<Duration, String> {
+    let init = env
+        .init_pid(tool, name)
+        .ok_or_else(|| "init pid unknown".to_string())?;
+    let pidfd = sys::pidfd_open(init).map_err(|e| format!("pidfd of init: {e}"))?;
+    let stop = env
+        .command(tool, Step::GracefulStop, name)
+        .ok_or_else(|| "no stop verb".to_string())?;
+    let took = env.time(stop)?;
+    if !sys::exited(&pidfd) {
+        return Err("the stop command returned while init still ran".into());
+    }
+    Ok(took)
 }
 
 /// Start `names` one after another; the total time, then (when `idle`) the host memory they

@@ -76,3 +76,16 @@ pub fn oci_config(rootfs: &str, args: &[&str]) -> String {
 "#
     )
 }
+
+/// The lxc.conf of the systemd guest, for rlxc and LXC alike: what LXC's download template
+/// writes for a Debian guest (issue 19), as the integration tests boot it. Loopback only
+/// (the issue measured with a veth on a bridge; the bench makes no host network devices).
+pub fn guest_conf(name: &str, rootfs: &str) -> String {
+    format!(
+        "# rlxc-bench: the same file is read by rlxc and by LXC\n\
+         lxc.include = /usr/share/lxc/config/debian.common.conf\n\
+         lxc.rootfs.path = dir:{rootfs}\n\
+         lxc.uts.name = {name}\n\
+         lxc.net.0.type = empty\n"
+    )
+}

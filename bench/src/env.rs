@@ -135,6 +135,19 @@ impl Env {
         Ok(())
     }
 
+    /// The systemd guest's config in `tool`'s lxcpath, naming this boot's overlay.
+    pub fn write_guest_config(&self, tool: Tool, name: &str, rootfs: &Path) -> Result<(), String> {
+        let base = match tool {
+            Tool::Rlxc => &self.rlxc_path,
+            Tool::Lxc => &self.lxc_path,
+            _ => return Err(format!("{tool} does not read lxc.conf")),
+        };
+        let dir = base.join(name);
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let text = configs::guest_conf(name, &rootfs.to_string_lossy());
+        fs::write(dir.join("config"), text).map_err(|e| format!("guest config: {e}"))
+    }
+
     fn rlxc_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(&self.rlxc);
         c.env("RLXC_PATH", &self.rlxc_path)
@@ -238,13 +251,29 @@ impl Env {
         })
     }
 
+    /// `args` run inside the container by rlxc's or LXC's attach (not timed: diagnostics).
+    pub fn attach(&self, tool: Tool, name: &str, args: &[&str]) -> Option<Command> {
+        let mut cmd = match tool {
+            Tool::Rlxc => self.rlxc_cmd(&["attach", "-n", name, "--"]),
+            Tool::Lxc => self.lxc_cmd("lxc-attach", name, &["--"]),
+            _ => return None,
+        };
+        cmd.args(args);
+        Some(cmd)
+    }
+
     /// A config of [`BIG_CONFIG_LINES`] lines of what grows in real configs (environment,
     /// mount entries, device rules, sysctls, comments), written once.
     fn big_config(&self) -> std::io::Result<PathBuf> {
         let path = self.dir.join("big.conf");
         if !path.exists() {
-            let mut text = String::from("lxc.uts.name = big\n");
-            for i in 0..(BIG_CONFIG_LINES - 1) / 5 {
+            // A rootfs that exists: `config check` checks the config against this host, as
+            // `start` would, and refuses a container without one.
+            let mut text = format!(
+                "lxc.uts.name = big\nlxc.rootfs.path = dir:{}\n",
+                self.rootfs.display()
+            );
+            for i in 0..(BIG_CONFIG_LINES - 2) / 5 {
                 text.push_str(&format!(
                     "lxc.environment = V{i}=x\n# comment {i}\n\
                      lxc.mount.entry = tmpfs mnt/m{i} tmpfs size=1m,create=dir 0 0\n\

@@ -5,13 +5,17 @@
 //!    the same lxc.conf for rlxc and LXC, one OCI bundle for crun and runc;
 //! 2. `--rounds` rounds; each runs every (block, tool) pair once, in a shuffled order, so
 //!    load from elsewhere on the machine falls on every tool alike;
-//! 3. `--seq-rounds` rounds of N sequential starts, tools shuffled;
-//! 4. once per tool (shuffled): the idle set, N long-running containers at once;
-//! 5. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
+//! 3. `--guest-rounds` rounds of the systemd guest (rlxc and LXC, shuffled): boot to
+//!    `running` and graceful stop, each from a fresh overlay of the cached Debian guest;
+//! 4. `--seq-rounds` rounds of N sequential starts, tools shuffled;
+//! 5. once per tool (shuffled): the idle set, N long-running containers at once;
+//! 6. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
 
 mod cases;
 mod configs;
+mod dbus;
 mod env;
+mod guest;
 mod report;
 mod sys;
 mod tools;
@@ -21,26 +25,33 @@ use std::process::{Command, ExitCode};
 
 use cases::{Block, Results};
 use env::{Env, PREFIX};
+use tools::Case;
 use tools::Tool;
 
 const USAGE: &str = "\
-usage: rlxc-bench [--rlxc PATH] [--rounds N] [--seq N] [--seq-rounds N] [--idle N]
-                  [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
+usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--seq N] [--seq-rounds N]
+                  [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
 
 Run as root. Measures rlxc against LXC, crun, runc (those installed) and the unshare floor in
 interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
 
   --rlxc PATH      the rlxc binary (default: rlxc on PATH)
   --rounds N       rounds of the per-command cases (default 15)
+  --guest-rounds N rounds of the systemd guest's boot and stop, rlxc and LXC (default 10;
+                   0 skips it; the first run debootstraps the guest, once per machine)
   --seq N          containers in the sequential-start case (default 50; 0 skips it)
   --seq-rounds N   rounds of the sequential-start case (default 3)
   --idle N         containers in the idle set (default 200; 0 skips it)
   --tools LIST     only these tools (rlxc and the floor are always kept)
-  --out DIR        where results.md and chart.svg go (default docs/benchmarks)";
+  --out DIR        where results.md and chart.svg go (default docs/benchmarks)
+
+rlxc-bench --guest-state PID   prints the SystemState of the systemd whose pid is PID, as the
+                               guest case polls it (a check of the poll, for any guest)";
 
 struct Args {
     rlxc: PathBuf,
     rounds: usize,
+    guest_rounds: usize,
     seq: usize,
     seq_rounds: usize,
     idle: usize,
@@ -52,6 +63,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         rlxc: PathBuf::from("rlxc"),
         rounds: 15,
+        guest_rounds: 10,
         seq: 50,
         seq_rounds: 3,
         idle: 200,
@@ -75,6 +87,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--rlxc" => args.rlxc = PathBuf::from(&value),
             "--rounds" => args.rounds = number()?.max(1),
+            "--guest-rounds" => args.guest_rounds = number()?,
             "--seq" => args.seq = number()?,
             "--seq-rounds" => args.seq_rounds = number()?,
             "--idle" => args.idle = number()?,
@@ -122,6 +135,9 @@ fn version(cmd: &str, args: &[&str]) -> Option<String> {
 }
 
 fn main() -> ExitCode {
+    if let Some(state) = guest_state_query() {
+        return state;
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -142,6 +158,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `--guest-state PID`: one poll of the guest case, printed.
+fn guest_state_query() -> Option<ExitCode> {
+    let mut argv = std::env::args().skip(1);
+    if argv.next().as_deref() != Some("--guest-state") {
+        return None;
+    }
+    let pid = argv.next().and_then(|p| p.parse().ok());
+    let Some(pid) = pid else {
+        eprintln!("rlxc-bench: --guest-state needs a pid");
+        return Some(ExitCode::from(2));
+    };
+    let began = std::time::Instant::now();
+    Some(match dbus::system_state(pid) {
+        Ok(state) => {
+            println!("{state} (asked in {:?})", began.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rlxc-bench: {e}");
+            ExitCode::FAILURE
+        }
+    })
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -206,6 +246,10 @@ fn run(args: &Args) -> Result<(), String> {
         eprintln!("rlxc-bench: round {}/{} done", round + 1, args.rounds);
     }
 
+    if args.guest_rounds > 0 {
+        guest_rounds(&env, &mut res, &tools, args.guest_rounds, &mut rng)?;
+    }
+
     let runtimes: Vec<Tool> = tools.iter().copied().filter(|t| t.is_runtime()).collect();
     if args.seq > 0 {
         for round in 0..args.seq_rounds {
@@ -261,6 +305,7 @@ fn run(args: &Args) -> Result<(), String> {
         seq: args.seq,
         idle: args.idle,
         rounds: args.rounds,
+        guest_rounds: args.guest_rounds,
         seq_rounds: args.seq_rounds,
         versions,
         load_before,
@@ -279,5 +324,49 @@ fn run(args: &Args) -> Result<(), String> {
     report::chart(&res, &ctx, &args.out.join("chart.svg"))?;
     println!("{md}");
     drop(env);
+    Ok(())
+}
+
+/// The systemd guest's rounds: each boots and stops the guest once per tool that reads
+/// lxc.conf, in a shuffled order, after an untimed boot per tool (the guest's files come
+/// into the page cache once, for whichever tool went first).
+fn guest_rounds(
+    env: &Env,
+    res: &mut Results,
+    tools: &[Tool],
+    rounds: usize,
+    rng: &mut Rng,
+) -> Result<(), String> {
+    let guest_tools: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .filter(|t| matches!(t, Tool::Rlxc | Tool::Lxc))
+        .collect();
+    let lower = match guest::cached_rootfs() {
+        Ok(lower) => lower,
+        Err(e) => {
+            for tool in &guest_tools {
+                res.na.insert((Case::GuestBoot, *tool), e.clone());
+                res.na.insert((Case::GuestStop, *tool), e.clone());
+            }
+            eprintln!("rlxc-bench: no systemd guest: {e}");
+            return Ok(());
+        }
+    };
+    let mut warm = Results::default();
+    for tool in &guest_tools {
+        cases::systemd_guest(env, &mut warm, *tool, &lower, 0);
+    }
+    for round in 1..=rounds {
+        let mut order = guest_tools.clone();
+        rng.shuffle(&mut order);
+        for tool in order {
+            if sys::interrupted() {
+                return Err("interrupted".into());
+            }
+            cases::systemd_guest(env, res, tool, &lower, round);
+        }
+        eprintln!("rlxc-bench: systemd guest, round {round}/{rounds} done");
+    }
     Ok(())
 }

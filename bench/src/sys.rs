@@ -67,6 +67,92 @@ pub fn setns_mnt(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
+/// umount2(`path`, `flags`).
+pub fn umount(path: &std::path::Path, flags: libc::c_int) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid NUL-terminated path and flags; umount2 keeps no pointer.
+    if unsafe { libc::umount2(c.as_ptr(), flags) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Whether the process behind `pidfd` has exited (a poll that does not wait).
+pub fn exited(pidfd: &OwnedFd) -> bool {
+    wait_pidfd(pidfd, 0)
+}
+
+/// A stream socket connected to the unix socket at `path` by a process in the pid namespace
+/// `pid_ns` (a forked child of a forked child that entered it), for a server that wants to
+/// see its peer's pid: systemd's private bus refuses a peer whose pid it cannot see. The
+/// children only make syscalls (setns, fork, connect, waitpid, _exit) and exec nothing; the
+/// connection is the parent's, through the socket they share.
+pub fn connect_from_pid_ns(
+    pid_ns: &fs::File,
+    path: &std::path::Path,
+) -> io::Result<std::os::unix::net::UnixStream> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    // SAFETY: an all-zero sockaddr_un is valid; the path is copied in below, NUL-terminated.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, src) in addr.sun_path.iter_mut().zip(bytes) {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: socket takes no pointers; the fd returned is owned below.
+    let fd = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel just returned this fd and nothing else owns it.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let ns = pid_ns.as_raw_fd();
+    // SAFETY: between fork and _exit the children make only async-signal-safe syscalls on
+    // memory prepared before the fork (the address, the two fds).
+    let status = unsafe {
+        let child = libc::fork();
+        if child == 0 {
+            if libc::setns(ns, libc::CLONE_NEWPID) != 0 {
+                libc::_exit(10);
+            }
+            let grandchild = libc::fork();
+            if grandchild == 0 {
+                let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+                let ok = libc::connect(fd, &addr as *const _ as *const libc::sockaddr, len) == 0;
+                libc::_exit(if ok {
+                    0
+                } else {
+                    *libc::__errno_location() & 0x7f
+                });
+            }
+            let mut status = 0;
+            if grandchild < 0 || libc::waitpid(grandchild, &mut status, 0) != grandchild {
+                libc::_exit(11);
+            }
+            libc::_exit(libc::WEXITSTATUS(status));
+        }
+        if child < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut status = 0;
+        if libc::waitpid(child, &mut status, 0) != child {
+            return Err(io::Error::last_os_error());
+        }
+        status
+    };
+    match libc::WEXITSTATUS(status) {
+        0 => Ok(std::os::unix::net::UnixStream::from(sock)),
+        10 => Err(io::Error::other("setns into the pid namespace failed")),
+        11 => Err(io::Error::other("fork in the pid namespace failed")),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
 /// The parent pid of `pid`, from /proc/PID/stat.
 pub fn ppid(pid: i32) -> Option<i32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

@@ -63,6 +63,10 @@ pub enum Case {
     GracefulStop,
     /// How long the graceful stop command takes to return after init has exited.
     StopTail,
+    /// The systemd guest (Debian 12): from `start -d` until its systemd says `running`.
+    GuestBoot,
+    /// The booted systemd guest: graceful stop, until the command returns with init gone.
+    GuestStop,
     /// Private memory (USS) of the helper processes left per running container, the monitor
     /// and its other children (rlxc's /proc view server), as a group: pages no other process
     /// maps.
@@ -88,7 +92,7 @@ pub enum Case {
 }
 
 impl Case {
-    pub const ALL: [Case; 21] = [
+    pub const ALL: [Case; 23] = [
         Case::OneShot,
         Case::Execute,
         Case::Start,
@@ -100,6 +104,8 @@ impl Case {
         Case::HardStop,
         Case::GracefulStop,
         Case::StopTail,
+        Case::GuestBoot,
+        Case::GuestStop,
         Case::HelperUss,
         Case::HelperPss,
         Case::SeqStarts,
@@ -134,6 +140,8 @@ impl Case {
             Case::HardStop => "hard stop".into(),
             Case::GracefulStop => "graceful stop (SIGPWR, busybox init)".into(),
             Case::StopTail => "graceful stop returns after init exit".into(),
+            Case::GuestBoot => "systemd guest: start until `running`".into(),
+            Case::GuestStop => "systemd guest: graceful stop".into(),
             Case::HelperUss => "helpers' USS, 1 container running".into(),
             Case::HelperPss => "helpers' PSS, 1 container running".into(),
             Case::SeqStarts => format!("{seq} sequential starts"),
@@ -160,6 +168,8 @@ impl Case {
             // private too.
             Case::IdleUss => Target::AtMost(120.0),
             Case::StopTail => Target::AtMost(10.0),
+            // Issue 19: a systemd guest boots and stops at least as fast as under LXC.
+            Case::GuestBoot | Case::GuestStop => Target::Ratios(&[(Tool::Lxc, 1.0)]),
             _ => return None,
         })
     }

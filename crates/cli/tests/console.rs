@@ -138,3 +138,59 @@ fn a_flood_on_the_console_neither_blocks_init_nor_grows_the_monitor() {
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
 }
+
+/// CPU time `pid` has run, from the scheduler's own account (nanoseconds).
+fn cpu_time(pid: i32) -> Duration {
+    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).expect("schedstat");
+    let ns: u64 = schedstat
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("run time");
+    Duration::from_nanos(ns)
+}
+
+#[test]
+fn a_console_nobody_in_the_container_holds_leaves_the_monitor_idle() {
+    let world = World::new();
+    let name = world.busybox("unheld");
+    // init lets go of the console it was given: no process in the container has it open,
+    // as a systemd guest between its status lines.
+    world.start_with_init_script(&name, "exec </dev/null >/dev/null 2>&1");
+    let init = world.init_pid(&name);
+    let held = std::fs::read_dir(format!("/proc/{init}/fd"))
+        .expect("init's fds")
+        .filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| target.to_string_lossy().contains("pts"));
+    assert!(!held, "init still holds a pty");
+    let monitor = world.monitor_pid(&name);
+    let before = cpu_time(monitor);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_time(monitor) - before;
+    // Waiting on its fds, the monitor runs for microseconds a second; it spun on the
+    // console's hang-up before (hundreds of milliseconds a second, or all a loaded CPU gave).
+    assert!(
+        spent < Duration::from_millis(50),
+        "the monitor ran {spent:?} in a second with nothing to do"
+    );
+    // The console still works: what the container writes on it reaches a client.
+    let mut client = console_process(&world, &name);
+    std::thread::sleep(Duration::from_millis(200));
+    world
+        .sh(&name, "echo hello-on-the-console > /dev/console")
+        .status
+        .success()
+        .then_some(())
+        .expect("writing to the console");
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = client.kill();
+    let output = client.wait_with_output().expect("console client output");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("hello-on-the-console"),
+        "the console client got: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}

@@ -21,6 +21,11 @@ use crate::spawn::PtyMasters;
 pub(crate) struct Pty {
     pub index: u32,
     pub master: File,
+    /// The monitor's own open slave, as LXC's monitor keeps one: without it, whenever no
+    /// process in the container has the pty open (a systemd guest closes its console
+    /// between status lines, gettys come and go) the master reports a hang-up that epoll
+    /// repeats at once, and the monitor spun a CPU through the guest's boot.
+    _slave: Option<OwnedFd>,
     pub client: Option<UnixStream>,
     pub log: Option<ConsoleLog>,
     /// The console only: the host terminal it is relayed to (`lxc.console.path`).
@@ -44,9 +49,16 @@ pub(crate) fn free_tty(ptys: impl Iterator<Item = (u32, bool)>) -> u32 {
 impl Pty {
     pub fn new(index: u32, master: OwnedFd) -> Pty {
         let master = File::from(master);
+        // TIOCGPTPEER (Linux 4.13) opens the slave through the master, in the container's
+        // devpts, with no path. Without it the master hangs up as before: output still flows.
+        let flags = rustix::pty::OpenptFlags::RDWR
+            | rustix::pty::OpenptFlags::NOCTTY
+            | rustix::pty::OpenptFlags::CLOEXEC;
+        let slave = rustix::pty::ioctl_tiocgptpeer(&master, flags).ok();
         Pty {
             index,
             master,
+            _slave: slave,
             client: None,
             log: None,
             peer: None,
@@ -83,7 +95,7 @@ impl Pty {
             Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
                 true
             }
-            // EIO: nobody has the slave open right now (between gettys); keep the pty.
+            // EIO: nobody has the slave open (only without the monitor's own); keep the pty.
             Err(_) => true,
         }
     }

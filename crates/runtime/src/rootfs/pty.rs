@@ -15,7 +15,8 @@ use super::RootfsError;
 
 /// The pty masters of the console and the ttys. The slaves are bind-mounted over
 /// `/dev/console` and `/dev/tty1..N` (with `lxc.tty.dir`, see [`allocate`]); nobody holds
-/// them open yet, so reading a master gives EIO until the container opens its side.
+/// them open yet, so reading a master gives EIO until the container opens its side (the
+/// monitor keeps a slave of its own open once it has the masters: `monitor::console::Pty`).
 #[derive(Debug, Default)]
 pub struct Ptys {
     pub console: Option<OwnedFd>,
