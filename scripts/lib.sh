@@ -20,10 +20,11 @@
 # unpacks Packages.xz, patchelf points the kernel at the newer libc6 fetched with it.
 # iproute2: the network tests make their own network namespaces and links with `ip`.
 # debootstrap: the guest tests boot real Debian 12 systems (systemd, OpenRC) made with it once
-# per machine (crates/cli/tests/support/guest.rs).
+# per machine (crates/cli/tests/support/guest.rs); arch-test is its Recommends, with which it checks
+# that this machine runs the guest's architecture (installed here with it, so CI has it too).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
-                   iproute2 debootstrap)
+                   iproute2 debootstrap arch-test)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
