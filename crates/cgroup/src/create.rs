@@ -51,6 +51,23 @@ pub fn monitor_path(name: &str) -> PathBuf {
     PathBuf::from(format!("rlxc.monitor.{name}"))
 }
 
+/// The directory `relative_path` names in each hierarchy [`ContainerCgroups::create_with`]
+/// would make it in, made or not: what a start records before it makes anything, so that
+/// whatever a crash leaves of it can be found and removed.
+///
+/// [`ContainerCgroups::create_with`]: crate::ContainerCgroups::create_with
+pub fn leaf_dirs(
+    layout: &CgroupLayout,
+    own: &OwnCgroups,
+    relative_path: &Path,
+) -> Result<Vec<PathBuf>, Error> {
+    check_relative_path(relative_path)?;
+    Ok(parent_dirs(layout, own)?
+        .into_iter()
+        .map(|(_, parent)| parent.join(relative_path))
+        .collect())
+}
+
 /// The controller a key belongs to: `memory` for `memory.max`.
 pub fn controller_of(key: &str) -> &str {
     key.split_once('.')

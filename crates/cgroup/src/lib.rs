@@ -38,7 +38,7 @@ mod wait;
 
 pub use bpf::bpf_denied;
 pub use container::{self_entry_key, ContainerCgroups, LeafRecord, Placement, SelfEntry};
-pub use create::{controller_of, monitor_path, payload_path, CgroupRequest};
+pub use create::{controller_of, leaf_dirs, monitor_path, payload_path, CgroupRequest};
 pub use defaults::{DEFAULT_DEVICE_RULES, DEFAULT_PIDS_MAX};
 pub use delegate::{NotDelegated, Undelegated, V2Delegation};
 pub use error::Error;

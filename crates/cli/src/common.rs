@@ -154,16 +154,47 @@ impl CommonOpts {
     }
 
     /// The container's places on disk (its directory, run directory, socket, state file).
+    /// The container's operation lock, for a verb that changes it (`what`: `rlxc stop`),
+    /// waited for while another verb holds it: saying so first, unless `-q`.
+    pub fn operation_lock(
+        &self,
+        paths: &rlxc_runtime::paths::ContainerPaths,
+        what: &str,
+    ) -> anyhow::Result<rlxc_runtime::lock::OperationLock> {
+        let quiet = self.quiet;
+        rlxc_runtime::lock::OperationLock::take(paths, what, |holder| {
+            if !quiet {
+                eprintln!(
+                    "{}: busy with {holder}; waiting for it to finish",
+                    paths.name
+                );
+            }
+        })
+        .with_context(|| format!("{}: taking its lock", paths.name))
+    }
+
     pub fn container_paths(&self) -> anyhow::Result<rlxc_runtime::paths::ContainerPaths> {
+        self.paths_of(self.require_name()?)
+    }
+
+    /// What a look at a container that is not running removes after a crashed run of it
+    /// (`ls`, `info`): said once, on stderr.
+    pub fn clear_leftovers(&self, paths: &rlxc_runtime::paths::ContainerPaths, what: &str) {
+        match rlxc_runtime::leftovers::clear_if_idle(paths, what) {
+            Some(Ok(cleared)) if !self.quiet => eprintln!("{}: {cleared}", paths.name),
+            Some(Err(error)) => eprintln!("warning: {}: {error}", paths.name),
+            _ => {}
+        }
+    }
+
+    /// The places of the container `name` in this lxcpath.
+    pub fn paths_of(&self, name: &str) -> anyhow::Result<rlxc_runtime::paths::ContainerPaths> {
         // The run directory's name depends on the lxcpath: `-P lxc` and `-P /abs/lxc` must
         // find the same container.
         let lxcpath = std::fs::canonicalize(&self.lxcpath)
             .or_else(|_| std::path::absolute(&self.lxcpath))
             .with_context(|| format!("lxcpath {}", self.lxcpath.display()))?;
-        Ok(rlxc_runtime::paths::ContainerPaths::new(
-            &lxcpath,
-            self.require_name()?,
-        ))
+        Ok(rlxc_runtime::paths::ContainerPaths::new(&lxcpath, name))
     }
 }
 

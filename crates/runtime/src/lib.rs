@@ -11,6 +11,7 @@ mod error;
 pub mod exec;
 pub mod hooks;
 pub mod initctl;
+pub mod leftovers;
 pub mod lock;
 pub mod log;
 pub mod lsm;

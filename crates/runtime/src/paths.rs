@@ -34,6 +34,11 @@ impl ContainerPaths {
         }
     }
 
+    /// Where every container's run directory goes (`/run/rlxc`, or `RLXC_RUN_DIR`).
+    pub fn run_root(&self) -> &Path {
+        &self.run_root
+    }
+
     /// `$lxcpath/$name`.
     pub fn dir(&self) -> PathBuf {
         self.lxcpath.join(&self.name)

@@ -8,6 +8,7 @@ use std::time::Duration;
 use rlxc_cgroup::translate::{v1_to_v2, v2_to_v1, Translation};
 use rlxc_cgroup::{ContainerCgroups, Freezer, FreezerState, Stats};
 
+use crate::lock::OperationLock;
 use crate::paths::ContainerPaths;
 use crate::state::{State, StateError, StateFile};
 
@@ -58,7 +59,9 @@ fn freezer_of(file: &StateFile) -> Result<Freezer, rlxc_cgroup::Error> {
 /// FROZEN once the freezer says so; FREEZING while v1 tasks are still on their way. The
 /// freezer holds the state ([`live_freeze_state`]): nothing is written but a touch of the
 /// state file that wakes `rlxc wait`.
-pub fn freeze(paths: &ContainerPaths) -> Result<State, ResourceError> {
+/// The caller holds the container's operation lock.
+pub fn freeze(paths: &ContainerPaths, operation: &OperationLock) -> Result<State, ResourceError> {
+    debug_assert!(operation.is_for(paths));
     let file = running_file(paths)?;
     let freezer = freezer_of(&file)?;
     let frozen = match freezer.freeze(FREEZE_TIMEOUT) {
@@ -74,7 +77,8 @@ pub fn freeze(paths: &ContainerPaths) -> Result<State, ResourceError> {
 }
 
 /// RUNNING again (THAWED is the moment in between, as LXC's notification).
-pub fn unfreeze(paths: &ContainerPaths) -> Result<(), ResourceError> {
+pub fn unfreeze(paths: &ContainerPaths, operation: &OperationLock) -> Result<(), ResourceError> {
+    debug_assert!(operation.is_for(paths));
     let file = running_file(paths)?;
     freezer_of(&file)?.thaw()?;
     StateFile::touch(&paths.state_file())?;

@@ -19,6 +19,8 @@ pub fn current(paths: &ContainerPaths) -> (State, Option<StateFile>) {
         Ok(Some(state)) if state.monitor.is_alive() || crate::lock::is_held(paths) => {
             (State::Stopping, Some(state))
         }
+        // A start holds the lock before init runs and the state file is written.
+        Ok(None) if crate::lock::is_held(paths) => (State::Starting, None),
         _ => (State::Stopped, None),
     }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::process::{pidfd_send_signal, Signal};
 
-use crate::lock::TeardownWatch;
-use crate::monitor::clean_up_after_dead_monitor;
+use crate::leftovers::{Cleared, Found, LeftoverError};
+use crate::lock::{OperationLock, TeardownWatch};
 use crate::paths::ContainerPaths;
 use crate::state::{ProcessId, StateFile};
 
@@ -36,8 +36,8 @@ pub struct StopOptions {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopOutcome {
-    /// It was not running (LXC's exit 2).
-    NotRunning,
+    /// It was not running (LXC's exit 2); what a crashed run had left was removed.
+    NotRunning { cleared: Option<Cleared> },
     /// Stopped cleanly by the halt request.
     Halted { request: HaltRequest },
     /// Killed: `-k`, or the timeout ran out, or init showed it ignores the halt signal.
@@ -91,6 +91,8 @@ pub enum StopError {
     Wait { pid: i32, cause: rustix::io::Errno },
     #[error("the container is frozen and could not be thawed to take the signal: {0}")]
     Thaw(rlxc_cgroup::Error),
+    #[error(transparent)]
+    Leftovers(#[from] LeftoverError),
 }
 
 /// Whether init takes `signal` at all: it has a handler (`SigCgt`) or blocks it to collect
@@ -244,14 +246,46 @@ fn signal(fd: &OwnedFd, pid: i32, signo: i32) -> Result<(), StopError> {
     }
 }
 
-/// Stops the container recorded in `paths`' state file.
-pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome, StopError> {
-    let Some(state) = StateFile::read(&paths.state_file())? else {
-        return Ok(StopOutcome::NotRunning);
+/// Where a stop or reboot starts from: the running container's state file, or why there is
+/// nothing to stop. Without the operation lock (`stop -k --nolock`) only the state file is
+/// read, and nothing a crash left is removed.
+fn running(
+    paths: &ContainerPaths,
+    operation: Option<&OperationLock>,
+) -> Result<Result<StateFile, Option<Cleared>>, StopError> {
+    let found = match operation {
+        Some(operation) => crate::leftovers::settle(paths, operation)?,
+        None => match StateFile::read(&paths.state_file())? {
+            Some(state) if state.init.is_alive() => Found::Alive(Box::new(state)),
+            _ => Found::Nothing,
+        },
+    };
+    Ok(match found {
+        Found::Alive(state) => Ok(*state),
+        Found::Nothing => Err(None),
+        Found::Cleared(cleared) => Err(Some(cleared)),
+    })
+}
+
+/// Stops the container recorded in `paths`' state file. The caller holds the container's
+/// operation lock (`None` only for `stop -k --nolock`).
+pub fn stop(
+    paths: &ContainerPaths,
+    options: &StopOptions,
+    operation: Option<&OperationLock>,
+) -> Result<StopOutcome, StopError> {
+    let state = match running(paths, operation)? {
+        Ok(state) => state,
+        Err(cleared) => return Ok(StopOutcome::NotRunning { cleared }),
     };
     let Some(init) = open_verified(&state.init) else {
-        clean_up_after_dead_monitor(paths);
-        return Ok(StopOutcome::NotRunning);
+        // It ended in between: what its monitor leaves is waited for, and a crash's removed.
+        let cleared = match operation.map(|op| crate::leftovers::settle(paths, op)) {
+            Some(Ok(Found::Cleared(cleared))) => Some(cleared),
+            Some(Err(error)) => return Err(error.into()),
+            _ => None,
+        };
+        return Ok(StopOutcome::NotRunning { cleared });
     };
     // Opened now, while this run's lock file is where the state file says.
     let teardown = TeardownWatch::open(paths);
@@ -286,7 +320,7 @@ pub fn stop(paths: &ContainerPaths, options: &StopOptions) -> Result<StopOutcome
     };
     if !options.nowait {
         wait_exit(&init, None).map_err(|cause| StopError::Wait { pid, cause })?;
-        wait_for_teardown(paths, &state, teardown);
+        wait_for_teardown(paths, &state, teardown, operation)?;
     }
     Ok(outcome)
 }
@@ -318,15 +352,29 @@ fn ask_to_halt(
 
 /// Init is gone: the monitor now tears down, and its last child removes the monitor's own
 /// cgroup and the run directory; wait for both (the monitor's pidfd, then the lock), and
-/// clean up ourselves after a monitor that died without doing so.
-fn wait_for_teardown(paths: &ContainerPaths, state: &StateFile, teardown: TeardownWatch) {
+/// clean up ourselves after a monitor that died without doing so. A monitor that does not
+/// finish in time is an error: the stop is not done while anything of the container is left.
+fn wait_for_teardown(
+    paths: &ContainerPaths,
+    state: &StateFile,
+    teardown: TeardownWatch,
+    operation: Option<&OperationLock>,
+) -> Result<(), StopError> {
     if let Some(monitor) = open_verified(&state.monitor) {
         if !matches!(wait_exit(&monitor, Some(MONITOR_TEARDOWN)), Ok(true)) {
-            return;
+            return Err(LeftoverError::StillEnding {
+                monitor: Some(state.monitor.pid),
+            }
+            .into());
         }
     }
-    teardown.wait();
-    clean_up_after_dead_monitor(paths);
+    if !teardown.wait_for(MONITOR_TEARDOWN) {
+        return Err(LeftoverError::StillEnding { monitor: None }.into());
+    }
+    if let Some(operation) = operation {
+        crate::leftovers::settle(paths, operation)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -353,7 +401,9 @@ mod tests {
 /// How a reboot request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RebootOutcome {
-    NotRunning,
+    NotRunning {
+        cleared: Option<Cleared>,
+    },
     /// A new init runs (its pid).
     Restarted {
         pid: i32,
@@ -371,12 +421,14 @@ pub fn reboot(
     reboot_signal: i32,
     timeout: Option<Duration>,
     nowait: bool,
+    operation: &OperationLock,
 ) -> Result<RebootOutcome, StopError> {
-    let Some(state) = StateFile::read(&paths.state_file())? else {
-        return Ok(RebootOutcome::NotRunning);
+    let state = match running(paths, Some(operation))? {
+        Ok(state) => state,
+        Err(cleared) => return Ok(RebootOutcome::NotRunning { cleared }),
     };
     let Some(init) = open_verified(&state.init) else {
-        return Ok(RebootOutcome::NotRunning);
+        return Ok(RebootOutcome::NotRunning { cleared: None });
     };
     let pid = state.init.pid;
     signal(&init, pid, reboot_signal)?;

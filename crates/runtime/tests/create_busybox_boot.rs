@@ -134,7 +134,8 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> std::process::Exit
         busybox_locations: BUSYBOX_LOCATIONS,
         idmaps: Vec::new(),
     };
-    let created = create::create(&request, &mut |_, _| {}).expect("create -t busybox");
+    let operation = rlxc_runtime::lock::OperationLock::take(&paths, "test", |_| {}).expect("lock");
+    let created = create::create(&request, &mut |_, _| {}, &operation).expect("create -t busybox");
 
     let (mut console, console_slave) = pty();
     let (_tty1, tty1_slave) = pty();

@@ -203,7 +203,10 @@ fn start_one(target: &Target) -> bool {
         // Each monitor logs as its container's config says.
         log: Default::default(),
     };
-    match launch(&request) {
+    let Some(operation) = lock(target, "rlxc autostart") else {
+        return false;
+    };
+    match launch(&request, &operation) {
         Ok(launched) => {
             for warning in &launched.warnings {
                 eprintln!("warning: {name}: {warning}");
@@ -225,9 +228,12 @@ fn start_one(target: &Target) -> bool {
 fn reboot_one(target: &Target, timeout: Option<Duration>) -> bool {
     let name = &target.entry.name;
     let signal = target.spec.signals.reboot.map_or(libc::SIGINT, |s| s.0);
-    match reboot(&target.paths, signal, timeout, false) {
+    let Some(operation) = lock(target, "rlxc autostart -r") else {
+        return false;
+    };
+    match reboot(&target.paths, signal, timeout, false, &operation) {
         Ok(RebootOutcome::Restarted { .. } | RebootOutcome::Signalled) => true,
-        Ok(RebootOutcome::NotRunning) => {
+        Ok(RebootOutcome::NotRunning { .. }) => {
             eprintln!("rlxc: {name} is not running: not rebooted");
             false
         }
@@ -254,7 +260,10 @@ fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
         nokill: false,
         nowait: false,
     };
-    match stop(&target.paths, &options) {
+    let Some(operation) = lock(target, "rlxc autostart -s") else {
+        return false;
+    };
+    match stop(&target.paths, &options, Some(&operation)) {
         Ok(StopOutcome::Killed {
             halt_ignored: true, ..
         }) => {
@@ -279,6 +288,21 @@ fn stop_one(target: &&Target, kill: bool, timeout: Option<Duration>) -> bool {
         Err(error) => {
             eprintln!("rlxc: {name}: stop failed: {error}");
             false
+        }
+    }
+}
+
+/// The container's operation lock, waited for (another verb may be at it).
+fn lock(target: &Target, what: &str) -> Option<rlxc_runtime::lock::OperationLock> {
+    let name = &target.entry.name;
+    let taken = rlxc_runtime::lock::OperationLock::take(&target.paths, what, |holder| {
+        eprintln!("{name}: busy with {holder}; waiting for it to finish");
+    });
+    match taken {
+        Ok(lock) => Some(lock),
+        Err(error) => {
+            eprintln!("rlxc: {name}: {error}");
+            None
         }
     }
 }

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::bail;
 use rlxc_config::values::{check_id_maps, IdKind, IdMap};
 use rlxc_runtime::create::{self, CreateRequest, Template, BUSYBOX_LOCATIONS};
-use rlxc_runtime::paths::ContainerPaths;
 use rlxc_runtime::userns::subid_range;
 
 use crate::common::CommonOpts;
@@ -84,10 +83,10 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    let name = common.require_name()?;
     refuse_unsupported(args)?;
     let template = template(args)?;
-    let paths = ContainerPaths::new(&common.lxcpath, name);
+    let paths = common.container_paths()?;
+    let operation = common.operation_lock(&paths, "rlxc create")?;
     let request = CreateRequest {
         paths: &paths,
         template,
@@ -99,7 +98,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         },
     };
     let mut progress = ProgressLine::new(args.from.as_ref());
-    let result = create::create(&request, &mut |done, total| progress.show(done, total));
+    let result = create::create(
+        &request,
+        &mut |done, total| progress.show(done, total),
+        &operation,
+    );
     progress.finish();
     result?;
     Ok(ExitCode::SUCCESS)

@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use rlxc_runtime::create::{self, DestroyOptions};
-use rlxc_runtime::paths::ContainerPaths;
 
 use crate::common::CommonOpts;
 
@@ -22,11 +21,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    let name = common.require_name()?;
     // rlxc makes no snapshots yet, so -s has nothing more to remove.
     let _ = args.snapshots;
-    let paths = ContainerPaths::new(&common.lxcpath, name);
-    let report = create::destroy(&paths, DestroyOptions { force: args.force })?;
+    let paths = common.container_paths()?;
+    let name = paths.name.as_str();
+    let operation = common.operation_lock(&paths, "rlxc destroy")?;
+    let report = create::destroy(&paths, DestroyOptions { force: args.force }, &operation)?;
+    if let Some(cleared) = &report.cleared {
+        eprintln!("{name}: {cleared}");
+    }
     if let Some(pid) = report.killed_init {
         eprintln!("{name}: killed its init (pid {pid})");
     }

@@ -41,6 +41,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         bail!("execute -d is not available yet in this rlxc build; use start -d");
     }
     let paths = common.container_paths()?;
+    let operation = common.operation_lock(&paths, "rlxc execute")?;
     let config_path = common.config_path()?;
     if !config_path.exists() {
         bail!(
@@ -82,7 +83,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         exit,
         warnings,
         unenforced,
-    } = match execute(&request) {
+    } = match execute(&request, operation) {
         Ok(done) => done,
         Err(LaunchError::AlreadyRunning { name }) => bail!("{name} is already running"),
         Err(error) => {

@@ -13,7 +13,8 @@ pub struct Args {}
 
 pub fn run(_args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
-    if rlxc_runtime::resources::freeze(&paths)? == State::Freezing {
+    let operation = common.operation_lock(&paths, "rlxc freeze")?;
+    if rlxc_runtime::resources::freeze(&paths, &operation)? == State::Freezing {
         eprintln!(
             "{}: still FREEZING (some tasks have not stopped yet)",
             paths.name

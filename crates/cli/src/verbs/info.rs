@@ -41,6 +41,7 @@ pub struct Args {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    common.clear_leftovers(&paths, "rlxc info");
     let (state, file) = current(&paths);
     let config_path = match &file {
         Some(file) => file.config.clone(),

@@ -106,6 +106,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let regex = pattern
         .map(|p| Regex::new(p).with_context(|| format!("invalid --filter regex {p:?}")))
         .transpose()?;
+    for name in create::names(&common.lxcpath)? {
+        common.clear_leftovers(&common.paths_of(&name)?, "rlxc ls");
+    }
     let mut containers = create::list(&common.lxcpath)?;
     containers.retain(|c| wanted(args, regex.as_ref(), c));
     for container in &containers {

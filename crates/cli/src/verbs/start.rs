@@ -73,6 +73,8 @@ pub struct ShareNamespaces {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    // Before the config is looked at: a destroy that ran meanwhile has removed it.
+    let operation = common.operation_lock(&paths, "rlxc start")?;
     let config_path = common.config_path()?;
     if !config_path.exists() {
         bail!(
@@ -95,8 +97,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         daemonize: !args.foreground,
         log: common.log_request(),
     };
-    let launched = match launch(&request_) {
+    let launched = match launch(&request_, &operation) {
         Ok(launched) => {
+            drop(operation);
+            if let Some(cleared) = &launched.cleared {
+                eprintln!("{}: {cleared}", paths.name);
+            }
             for warning in &launched.warnings {
                 eprintln!("warning: {warning}");
             }

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use std::time::Duration;
 
+use anyhow::bail;
+
 use rlxc_runtime::stop::{reboot, stop, HaltRequest, RebootOutcome, StopOptions, StopOutcome};
 
 use crate::common::CommonOpts;
@@ -53,6 +55,11 @@ const DEFAULT_TIMEOUT: i64 = 60;
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    // `--nolock` (with -k): for a stop that hangs holding the lock, as LXC's.
+    let operation = match args.nolock {
+        true => None,
+        false => Some(common.operation_lock(&paths, "rlxc stop")?),
+    };
     let state = rlxc_runtime::state::StateFile::read(&paths.state_file())?;
     let signals = state.as_ref().map(effective).unwrap_or_else(|| {
         // Not running: the signals matter only to say so; LXC's defaults will do.
@@ -64,9 +71,20 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         t => Some(Duration::from_secs(t as u64)),
     };
     if args.reboot {
-        return match reboot(&paths, signals.reboot_signal, timeout, args.nowait)? {
-            RebootOutcome::NotRunning => {
-                eprintln!("{} is not running", paths.name);
+        // `-r` takes no `--nolock`: there is always a lock here.
+        let Some(operation) = &operation else {
+            bail!("--nolock goes with -k only");
+        };
+        let outcome = reboot(
+            &paths,
+            signals.reboot_signal,
+            timeout,
+            args.nowait,
+            operation,
+        )?;
+        return match outcome {
+            RebootOutcome::NotRunning { cleared } => {
+                not_running(&paths.name, cleared.as_ref());
                 Ok(ExitCode::from(2))
             }
             RebootOutcome::TimedOut => {
@@ -86,9 +104,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         nokill: args.nokill,
         nowait: args.nowait,
     };
-    match stop(&paths, &options)? {
-        StopOutcome::NotRunning => {
-            eprintln!("{} is not running", paths.name);
+    match stop(&paths, &options, operation.as_ref())? {
+        StopOutcome::NotRunning { cleared } => {
+            not_running(&paths.name, cleared.as_ref());
             Ok(ExitCode::from(2))
         }
         StopOutcome::StillRunning => {
@@ -120,6 +138,14 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         StopOutcome::Halted { .. } | StopOutcome::Killed { .. } | StopOutcome::Signalled => {
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// LXC's exit 2, saying what a crashed run had left and this stop removed.
+fn not_running(name: &str, cleared: Option<&rlxc_runtime::leftovers::Cleared>) {
+    match cleared {
+        Some(cleared) => eprintln!("{name} is not running; {cleared}"),
+        None => eprintln!("{name} is not running"),
     }
 }
 

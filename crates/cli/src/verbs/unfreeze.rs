@@ -10,6 +10,7 @@ pub struct Args {}
 
 pub fn run(_args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
-    rlxc_runtime::resources::unfreeze(&paths)?;
+    let operation = common.operation_lock(&paths, "rlxc unfreeze")?;
+    rlxc_runtime::resources::unfreeze(&paths, &operation)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,11 +9,11 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
 
 use super::remove_tree::{remove_container_dir, Removal};
-use super::store::running_state;
 use super::DestroyError;
 use crate::hooks::{Hook, HookContext};
+use crate::leftovers::{settle, Found};
+use crate::lock::OperationLock;
 use crate::paths::ContainerPaths;
-use crate::state::StateFile;
 use crate::stop::{stop, StopOptions};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,19 +40,42 @@ pub struct DestroyReport {
     pub config_problem: Option<String>,
     /// True when `$lxcpath/NAME` is gone entirely.
     pub removed: bool,
+    /// What a crashed run of it had left, removed first.
+    pub cleared: Option<crate::leftovers::Cleared>,
 }
 
-/// Destroys the container at `paths`.
+/// Destroys the container at `paths`; the caller holds its operation lock.
 pub fn destroy(
     paths: &ContainerPaths,
     options: DestroyOptions,
+    operation: &OperationLock,
 ) -> Result<DestroyReport, DestroyError> {
     let dir = paths.dir();
     if fs::symlink_metadata(&dir).is_err() {
         return Err(DestroyError::NotDefined { dir });
     }
     let mut report = DestroyReport::default();
-    stop_if_running(paths, options, &mut report)?;
+    stop_if_running(paths, options, &mut report, operation)?;
+    remove(paths, options, report)
+}
+
+/// `lxc.ephemeral`: the monitor destroys the container it ran once init is gone, while it
+/// still holds the container's lifetime lock (so no verb can start it meanwhile).
+pub(crate) fn destroy_stopped(paths: &ContainerPaths) -> Result<DestroyReport, DestroyError> {
+    let dir = paths.dir();
+    if fs::symlink_metadata(&dir).is_err() {
+        return Err(DestroyError::NotDefined { dir });
+    }
+    remove(paths, DestroyOptions::default(), DestroyReport::default())
+}
+
+/// The destroy hooks, then the container's directory.
+fn remove(
+    paths: &ContainerPaths,
+    options: DestroyOptions,
+    mut report: DestroyReport,
+) -> Result<DestroyReport, DestroyError> {
+    let dir = paths.dir();
     let spec = load_config(paths, options, &mut report)?;
     if let Some(spec) = &spec {
         report.hooks_run = run_destroy_hooks(paths, spec)?;
@@ -85,33 +108,44 @@ pub fn destroy(
     Ok(report)
 }
 
+/// A running container is refused, or with `-f` killed; what a crashed run left is removed
+/// (and said). Nothing of a run is left when this returns `Ok`.
 fn stop_if_running(
     paths: &ContainerPaths,
     options: DestroyOptions,
     report: &mut DestroyReport,
+    operation: &OperationLock,
 ) -> Result<(), DestroyError> {
-    let state_error = |cause| DestroyError::State {
+    let leftovers = |cause| DestroyError::Leftovers {
         name: paths.name.clone(),
         cause,
     };
-    if running_state(paths).map_err(state_error)?.is_none() {
-        return Ok(());
-    }
+    let state = match settle(paths, operation).map_err(leftovers)? {
+        Found::Alive(state) => state,
+        Found::Nothing => return Ok(()),
+        Found::Cleared(cleared) => {
+            report.cleared = Some(cleared);
+            return Ok(());
+        }
+    };
     if !options.force {
         return Err(DestroyError::Running {
             name: paths.name.clone(),
         });
     }
-    if let Some(state) = StateFile::read(&paths.state_file()).map_err(state_error)? {
-        force_stop(paths)?;
-        report.killed_init = Some(state.init.pid);
+    force_stop(paths, operation)?;
+    report.killed_init = Some(state.init.pid);
+    match settle(paths, operation).map_err(leftovers)? {
+        Found::Alive(_) => Err(DestroyError::Running {
+            name: paths.name.clone(),
+        }),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// `-f`: the stop of `rlxc stop -k` (SIGKILL through a pidfd that pins the recorded init, a
 /// thaw if it is frozen, then the wait for the monitor's teardown).
-fn force_stop(paths: &ContainerPaths) -> Result<(), DestroyError> {
+fn force_stop(paths: &ContainerPaths, operation: &OperationLock) -> Result<(), DestroyError> {
     let options = StopOptions {
         halt_signal: None,
         stop_signal: libc::SIGKILL,
@@ -120,7 +154,7 @@ fn force_stop(paths: &ContainerPaths) -> Result<(), DestroyError> {
         nokill: false,
         nowait: false,
     };
-    stop(paths, &options)
+    stop(paths, &options, Some(operation))
         .map(drop)
         .map_err(|cause| DestroyError::Stop {
             name: paths.name.clone(),

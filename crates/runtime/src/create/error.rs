@@ -84,10 +84,10 @@ pub enum DestroyError {
     NotDefined { dir: PathBuf },
     #[error("{name} is running (use -f to kill it first)")]
     Running { name: String },
-    #[error("cannot read the state of {name}: {cause}")]
-    State {
+    #[error("{name}: {cause}")]
+    Leftovers {
         name: String,
-        cause: crate::state::StateError,
+        cause: crate::leftovers::LeftoverError,
     },
     #[error(
         "cannot load the config {path}, so its destroy hooks and rootfs are unknown:\n{failure}"

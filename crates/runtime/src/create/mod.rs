@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use rlxc_config::ContainerSpec;
 
 pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
+pub(crate) use destroy::destroy_stopped;
 pub use destroy::{destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::is_staging_name;
@@ -74,9 +75,15 @@ pub struct Created {
     pub rootfs: PathBuf,
 }
 
-/// Creates a container. Either it exists complete afterwards, or nothing new is on disk.
-pub fn create(request: &CreateRequest, progress: Progress) -> Result<Created, CreateError> {
+/// Creates a container. Either it exists complete afterwards, or nothing new is on disk. The
+/// caller holds the container's operation lock.
+pub fn create(
+    request: &CreateRequest,
+    progress: Progress,
+    operation: &crate::lock::OperationLock,
+) -> Result<Created, CreateError> {
     let paths = request.paths;
+    debug_assert!(operation.is_for(paths));
     let seed_text = read_seed(request.seed_config)?;
     let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
     let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;

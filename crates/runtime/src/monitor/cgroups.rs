@@ -174,6 +174,22 @@ impl CgroupPlan {
     pub fn layout(&self) -> &CgroupLayout {
         &self.layout
     }
+
+    /// Every cgroup directory of the monitor and the container this start may make (the
+    /// inner one is below the container's), for [`crate::leftovers`] to find after a crash.
+    pub fn leaves(&self) -> Result<Vec<PathBuf>, rlxc_cgroup::Error> {
+        let mut leaves = rlxc_cgroup::leaf_dirs(
+            &monitor_layout(&self.layout),
+            &self.own,
+            &self.paths.monitor,
+        )?;
+        leaves.extend(rlxc_cgroup::leaf_dirs(
+            &self.layout,
+            &self.own,
+            &self.paths.payload,
+        )?);
+        Ok(leaves)
+    }
 }
 
 /// Where device rules go to cgroup2 (no v1 devices hierarchy), every container gets a

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, IoSlice, IoSliceMut, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -62,7 +62,17 @@ pub enum ControlError {
     /// The caller's `interrupt` fd became readable (a signal) before the monitor answered.
     #[error("interrupted while waiting for the monitor's answer")]
     Interrupted,
+    /// A monitor answers at once; one that does not is stopped (SIGSTOP) or stuck.
+    #[error(
+        "the monitor did not answer within {}s (it may be stopped or stuck; `rlxc stop -k` \
+         still stops the container)",
+        ANSWER_LIMIT.as_secs()
+    )]
+    NoAnswer,
 }
+
+/// How long a verb waits for the monitor's answer to a request.
+pub const ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 crate::error::from_cause!(std::io::Error => ControlError::Io);
 crate::error::from_cause!(serde_json::Error => ControlError::Format);
@@ -126,15 +136,49 @@ fn request_with_fd(
     .map_err(std::io::Error::from)?;
     // The fd went with the first bytes; the rest (a line is short, so rarely any) follows.
     (&stream).write_all(&line[sent..])?;
-    if let Some(interrupt) = interrupt {
-        if crate::process::fds::first_readable(stream.as_fd(), interrupt)? == 1 {
-            return Err(ControlError::Interrupted);
-        }
-    }
-    let response = read_line(&stream)?;
+    wait_for_answer(&stream, interrupt)?;
+    stream.set_read_timeout(Some(ANSWER_LIMIT))?;
+    let response = read_line(&stream).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => ControlError::NoAnswer,
+        _ => ControlError::Io(e),
+    })?;
+    // What follows (a console relay) has no time limit.
+    stream.set_read_timeout(None)?;
     match serde_json::from_str(&response)? {
         Response::Refused { reason } => Err(ControlError::Refused(reason)),
         response => Ok((response, stream)),
+    }
+}
+
+/// Waits (at most [`ANSWER_LIMIT`]) until the monitor's answer is there, or `interrupt`
+/// (attach's signalfd) is readable.
+fn wait_for_answer(
+    stream: &UnixStream,
+    interrupt: Option<BorrowedFd<'_>>,
+) -> Result<(), ControlError> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let wanted = PollFlags::IN | PollFlags::HUP | PollFlags::ERR;
+    let deadline = std::time::Instant::now() + ANSWER_LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(ControlError::NoAnswer);
+        }
+        let limit = Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = vec![PollFd::new(stream, wanted)];
+        fds.extend(interrupt.iter().map(|fd| PollFd::new(fd, wanted)));
+        match poll(&mut fds, Some(&limit)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => continue,
+            Ok(_) => {}
+            Err(e) => return Err(ControlError::Io(e.into())),
+        }
+        if fds.get(1).is_some_and(|fd| !fd.revents().is_empty()) {
+            return Err(ControlError::Interrupted);
+        }
+        return Ok(());
     }
 }
 

@@ -65,7 +65,7 @@ fn destroy_ephemeral(launch: &Launch) {
         // Started from a config elsewhere (`--rcfile`): there is no container to remove.
         return;
     }
-    match crate::create::destroy(paths, crate::create::DestroyOptions::default()) {
+    match crate::create::destroy_stopped(paths) {
         Ok(report) if report.removed => {
             crate::log_info!("lxc.ephemeral: destroyed {}", paths.dir().display());
         }

@@ -7,19 +7,25 @@ use super::event_loop::InitExit;
 use super::launch::{
     fork_monitor, prepare, split_warnings, wait_for_running, Launch, LaunchError, Mode,
 };
+use crate::lock::OperationLock;
 
 /// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny
 /// init with the caller's stdio; returns how it ended, once nothing of it is left. The
 /// monitor is forked as for a start (born in its cgroup); this process waits for its report,
 /// passing on the signals sent to it (a terminal's reach the monitor directly: same
 /// process group).
-pub fn execute(launch: &Launch) -> Result<Executed, LaunchError> {
-    let (mut plan, mut rootfs_plan, lock) = prepare(launch)?;
-    plan.tiny_init = true;
-    plan.inherit_stdio = true;
-    rootfs_plan.console = false;
-    rootfs_plan.ttys = 0;
-    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Execute)?;
+///
+/// The container's operation lock is let go of once the command runs, so that the
+/// container can be stopped or frozen while it does.
+pub fn execute(launch: &Launch, operation: OperationLock) -> Result<Executed, LaunchError> {
+    let (mut prepared, lifetime_lock) = prepare(launch, &operation)?;
+    prepared.plan.tiny_init = true;
+    prepared.plan.inherit_stdio = true;
+    prepared.rootfs_plan.console = false;
+    prepared.rootfs_plan.ttys = 0;
+    let forked = fork_monitor(launch, &prepared, lifetime_lock, &operation, Mode::Execute)?;
+    let plan = &prepared.plan;
+    let mut operation = Some(operation);
     // A frozen command takes a signal only once thawed: then the front passes it on and
     // ends, rather than wait for the thaw; the command goes on under its monitor.
     let frozen = |signal: i32| {
@@ -29,7 +35,10 @@ pub fn execute(launch: &Launch) -> Result<Executed, LaunchError> {
                 crate::state::State::Frozen | crate::state::State::Freezing
             )
     };
-    let report = super::sys::read_status_forwarding_signals(forked.status, forked.pid, &frozen)
+    let report =
+        super::sys::read_status_forwarding_signals(forked.status, forked.pid, &frozen, &mut || {
+            drop(operation.take())
+        })
         .map_err(|signal| LaunchError::FrozenInterrupted {
             name: launch.paths.name.clone(),
             signal,
@@ -40,7 +49,7 @@ pub fn execute(launch: &Launch) -> Result<Executed, LaunchError> {
         Some(Ok(exit)) => Ok(Executed {
             exit,
             warnings,
-            unenforced: super::validate::unenforced(&plan),
+            unenforced: super::validate::unenforced(plan),
         }),
         Some(Err(message)) => Err(LaunchError::Monitor(message)),
         None => Err(LaunchError::Monitor(

@@ -26,7 +26,8 @@ use super::procview::ProcViewStart;
 use super::start_error::{StartError, StartFailure};
 use super::teardown::Made;
 use crate::hooks::{self, HookContext};
-use crate::lock::TeardownWatch;
+use crate::leftovers::Found;
+use crate::lock::{OperationLock, TeardownWatch};
 use crate::paths::ContainerPaths;
 use crate::process::fork::{clone3, Forked};
 use crate::process::signals::{Reads, SignalFd, FORWARDED_SIGNALS};
@@ -60,14 +61,17 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
 }
 
 /// Starts the container; returns the monitor's pid once init runs.
-pub fn launch(launch: &Launch) -> Result<Launched, LaunchError> {
-    let (plan, rootfs_plan, lock) = prepare(launch)?;
-    let forked = fork_monitor(launch, &plan, &rootfs_plan, lock, Mode::Start)?;
+/// The caller holds the container's operation lock until this returns: a stop or a destroy
+/// of it waits until the container runs (or the start failed and undid itself).
+pub fn launch(launch: &Launch, operation: &OperationLock) -> Result<Launched, LaunchError> {
+    let (prepared, lifetime_lock) = prepare(launch, operation)?;
+    let forked = fork_monitor(launch, &prepared, lifetime_lock, operation, Mode::Start)?;
     match wait_for_running(&read_status(forked.status), forked.pid) {
         Ok((monitor_pid, warnings)) => Ok(Launched {
             monitor_pid,
             warnings,
-            unenforced: super::validate::unenforced(&plan),
+            unenforced: super::validate::unenforced(&prepared.plan),
+            cleared: prepared.cleared,
             teardown: forked.teardown,
         }),
         Err(error) => {
@@ -110,11 +114,12 @@ pub(super) struct ForkedMonitor {
 /// child, runs it and exits. Anything made is undone on a failure here.
 pub(super) fn fork_monitor(
     launch: &Launch,
-    plan: &InitPlan,
-    rootfs_plan: &RootfsPlan,
+    prepared: &Prepared,
     lock: File,
+    operation: &OperationLock,
     mode: Mode,
 ) -> Result<ForkedMonitor, LaunchError> {
+    let (plan, rootfs_plan) = (&prepared.plan, &prepared.rootfs_plan);
     let undo_prepare = |error: LaunchError| {
         super::teardown::remove_run_dir(&launch.paths);
         error
@@ -135,6 +140,8 @@ pub(super) fn fork_monitor(
     };
     match forked {
         Forked::Child => {
+            // The monitor outlives the operation that started it.
+            operation.close_inherited();
             drop(status_read);
             for notice in log.install() {
                 let _ = rustix::io::write(&status_write, format!("WARN {notice}\n").as_bytes());
@@ -179,6 +186,11 @@ fn read_status(status: OwnedFd) -> String {
 /// can be born inside (see [`MonitorCgroup`]).
 fn monitor_cgroup(launch: &Launch) -> Result<(CgroupPlan, MonitorCgroup), LaunchError> {
     let plan = CgroupPlan::of(&launch.spec, &launch.paths.instance_name())?;
+    let planned = plan.leaves().map_err(LaunchError::Cgroups)?;
+    crate::leftovers::record_planned_cgroups(&launch.paths, &planned).map_err(io(
+        "recording the planned cgroups in",
+        &launch.paths.run_dir(),
+    ))?;
     let monitor = MonitorCgroup::create(&plan).map_err(LaunchError::MonitorCgroup)?;
     Ok((plan, monitor))
 }
@@ -200,12 +212,31 @@ struct Recipe<'a> {
     console_peer: Option<&'a ConsolePeer>,
 }
 
+/// What a start or an execute has checked and taken before anything is made.
+pub(super) struct Prepared {
+    pub plan: InitPlan,
+    pub rootfs_plan: RootfsPlan,
+    /// What a crashed run had left, removed first.
+    pub cleared: Option<crate::leftovers::Cleared>,
+}
+
 /// What both a start and an execute check and take before anything is made: the plans, the
-/// run directory and the container's lock.
-pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), LaunchError> {
+/// run directory and the container's lifetime lock (`RUN_DIR/lock`, held from here to the
+/// container's end: see [`crate::lock`]), with whatever a crashed run left removed.
+pub(super) fn prepare(
+    launch: &Launch,
+    operation: &OperationLock,
+) -> Result<(Prepared, File), LaunchError> {
     let (plan, rootfs_plan) = super::validate::plan(launch)?;
-    // A state file whose monitor is gone is what a killed monitor leaves: clean that first.
-    super::teardown::clean_up_after_dead_monitor(&launch.paths);
+    let cleared = match crate::leftovers::settle(&launch.paths, operation)? {
+        Found::Alive(_) => {
+            return Err(LaunchError::AlreadyRunning {
+                name: launch.paths.name.clone(),
+            })
+        }
+        Found::Cleared(cleared) => Some(cleared),
+        Found::Nothing => None,
+    };
     let run_dir = launch.paths.run_dir();
     if let Some(root) = run_dir.parent() {
         fs::DirBuilder::new()
@@ -241,7 +272,14 @@ pub(super) fn prepare(launch: &Launch) -> Result<(InitPlan, RootfsPlan, File), L
         }
         return Err(error);
     }
-    Ok((plan, rootfs_plan, lock))
+    Ok((
+        Prepared {
+            plan,
+            rootfs_plan,
+            cleared,
+        },
+        lock,
+    ))
 }
 
 /// `RUN_DIR/seccomp.bpf`: the filter init gets, for attach (the profile file may change or
@@ -293,6 +331,8 @@ pub struct Launched {
     /// Config lines this host cannot enforce, which the container runs without: for the
     /// CLI to warn about at their lines, once (not at each reboot).
     pub unenforced: Vec<crate::unenforced::Unenforced>,
+    /// What a crashed run had left, removed before the start.
+    pub cleared: Option<crate::leftovers::Cleared>,
     /// Waits until the container has stopped and nothing of it is left (`start -F`).
     pub teardown: TeardownWatch,
 }
@@ -372,7 +412,14 @@ fn monitor_main(
         stop_container(launch, &mut made, "stop");
         return i32::from(exit.is_err());
     }
-    let _ = status.write_all(b"OK");
+    if status.write_all(b"OK").is_err() {
+        // `rlxc start` was killed before the container ran: the start is abandoned, and
+        // undone as a failed one, rather than leave a container nobody asked for.
+        crate::log_error!("start abandoned: rlxc start ended before the container was running");
+        drop(event_loop);
+        made.undo();
+        return 1;
+    }
     drop(status);
     crate::sys::release_free_heap();
     loop {

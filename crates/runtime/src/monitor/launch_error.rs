@@ -16,6 +16,9 @@ pub enum LaunchError {
     AlreadyRunning { name: String },
     #[error(transparent)]
     Plan(#[from] spawn::PlanError),
+    /// What a crashed run left could not be removed, or its monitor is still ending it.
+    #[error(transparent)]
+    Leftovers(#[from] crate::leftovers::LeftoverError),
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]

@@ -25,5 +25,6 @@ pub use event_loop::InitExit;
 pub use execute::{execute, Executed};
 pub use launch::{launch, Launch, LaunchError, Launched};
 pub use log::LogRequest;
-pub use teardown::{clean_up_after_dead_monitor, TeardownReport};
+pub(crate) use network::recover_after_crash as recover_network_after_crash;
+pub(crate) use teardown::remove_run_dir;
 pub use validate::check;

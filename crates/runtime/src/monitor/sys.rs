@@ -46,11 +46,13 @@ pub(crate) fn set_command_line(title: &str) {
 /// terminal's signals (^C) reach the whole process group, the monitor included, so those
 /// are not passed on a second time. After passing one on, `give_up(signal)` may end the
 /// wait: `Err(signal)` (a frozen command gets its signal only once thawed, and the front
-/// must not wait for that).
+/// must not wait for that). `on_running` is called once the report says `OK` (and again on
+/// every read after).
 pub(crate) fn read_status_forwarding_signals(
     status: OwnedFd,
     monitor: i32,
     give_up: &dyn Fn(i32) -> bool,
+    on_running: &mut dyn FnMut(),
 ) -> Result<String, i32> {
     // Blocked for the rest of this process: it exits with the command's status.
     let signals = SignalFd::block_for_life(&FORWARDED_SIGNALS, Reads::NonBlocking).ok();
@@ -75,7 +77,15 @@ pub(crate) fn read_status_forwarding_signals(
         if status_ready {
             match rustix::io::read(&status, &mut buffer) {
                 Ok(0) => break,
-                Ok(read) => text.extend_from_slice(&buffer[..read]),
+                Ok(read) => {
+                    text.extend_from_slice(&buffer[..read]);
+                    if super::launch::split_warnings(&String::from_utf8_lossy(&text))
+                        .1
+                        .starts_with("OK\n")
+                    {
+                        on_running();
+                    }
+                }
                 Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => {}
                 Err(_) => break,
             }

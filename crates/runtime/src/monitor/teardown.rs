@@ -1,6 +1,6 @@
 //! Undoing a container: what one start made, in reverse order. The monitor runs this when
-//! init exits or a start fails; the CLI runs [`clean_up_after_dead_monitor`] when it finds
-//! the traces of a monitor that was killed.
+//! init exits or a start fails; what a killed monitor could not undo is
+//! [`crate::leftovers`]'s.
 
 use std::fs;
 use std::os::fd::AsRawFd;
@@ -13,7 +13,7 @@ use rustix::process::{getpid, pidfd_open, PidfdFlags};
 use rlxc_cgroup::ContainerCgroups;
 
 use super::cgroups::MonitorCgroup;
-use super::network::{self, NetworkGuard};
+use super::network::NetworkGuard;
 use crate::paths::ContainerPaths;
 use crate::process::fork::{clone3, exit_child, Forked};
 use crate::state::{ProcessId, StateFile};
@@ -186,49 +186,4 @@ fn gone_already(error: std::io::Error) -> std::io::Result<()> {
         std::io::ErrorKind::NotFound => Ok(()),
         _ => Err(error),
     }
-}
-
-/// What a clean-up after a dead monitor found and did.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct TeardownReport {
-    /// There were traces of a container whose monitor is gone.
-    pub found_stale: bool,
-    /// Init was still alive (its monitor was killed) and has been killed.
-    pub killed_init: bool,
-    /// What could not be undone of its network.
-    pub network_problems: Vec<String>,
-}
-
-/// Cleans up after a monitor that died without tearing down: kills init if it survived,
-/// removes the recorded cgroups and the run directory. A live monitor is left alone, and
-/// so is the last child of one that exited (waited for instead).
-pub fn clean_up_after_dead_monitor(paths: &ContainerPaths) -> TeardownReport {
-    let Ok(Some(state)) = StateFile::read(&paths.state_file()) else {
-        return TeardownReport::default();
-    };
-    if state.monitor.is_alive() {
-        return TeardownReport::default();
-    }
-    // The monitor's last child is still removing the monitor's cgroup and then the run
-    // directory (it holds the lock until it has): those are its to remove, not stale.
-    if crate::lock::is_held(paths) {
-        crate::lock::TeardownWatch::open(paths).wait();
-        return TeardownReport::default();
-    }
-    let mut report = TeardownReport {
-        found_stale: true,
-        killed_init: false,
-        network_problems: Vec::new(),
-    };
-    let cgroups = state.container_cgroups();
-    if state.init.is_alive() {
-        report.killed_init = true;
-    }
-    let _ = cgroups.kill_all();
-    report.network_problems = network::recover_after_crash(paths, &state);
-    let _ = cgroups.remove(CGROUP_REMOVE_TIMEOUT);
-    // The monitor is dead, so its cgroup is empty (unless something else moved in).
-    let _ = ContainerCgroups::from_paths(state.monitor_cgroups.clone()).remove(Duration::ZERO);
-    remove_run_dir(paths);
-    report
 }
