@@ -456,7 +456,7 @@ fn start(
         None => None,
     };
     let listener = listen(&launch.paths, made)?;
-    let console_log = open_console_log(&launch.spec)?;
+    let console_log = open_console_log(&launch.spec, &launch.paths)?;
     let cgroups = made.cgroups.as_ref();
     // The child enters the cgroups clone3 cannot put it in itself, first thing, while we set
     // up the host side: see `ContainerCgroups::self_entry` for why it moves itself.
