@@ -52,7 +52,7 @@ fn init_killed_by_the_oom_killer_in_its_exec_is_a_failed_start_with_the_reason()
     world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 1M\n");
     let big = "x".repeat(100_000);
     let mut command = vec!["/bin/sleep", "600"];
-    command.extend(std::iter::repeat(big.as_str()).take(14));
+    command.extend(std::iter::repeat_n(big.as_str(), 14));
     assert_failed_for_oom(&world, &name, "1M", start(&world, &name, &command));
     // Within the limit, the same container runs.
     let (started, stderr) = start(&world, &name, &["/bin/sleep", "600"]);

@@ -114,12 +114,9 @@ const EXEC_END: rustix::event::Timespec = rustix::event::Timespec {
 /// the old one is gone (`begin_new_exec`); until then the child has the name it was forked
 /// with, the monitor's. Also readable for a zombie. Unknown counts as completed.
 fn exec_completed(pid: i32) -> bool {
-    let name = |path: String| std::fs::read_to_string(path).ok();
-    match (
-        name(format!("/proc/{pid}/comm")),
-        name("/proc/self/comm".into()),
-    ) {
-        (Some(child), Some(own)) => child != own,
+    let child = std::fs::read(format!("/proc/{pid}/comm"));
+    match (child, rustix::thread::name()) {
+        (Ok(child), Ok(own)) => child.strip_suffix(b"\n").unwrap_or(&child) != own.as_bytes(),
         _ => true,
     }
 }
@@ -184,7 +181,7 @@ mod tests {
             "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n",
         )
         .expect("write");
-        assert_eq!(oom_kills(&[v1.clone()]), 2);
+        assert_eq!(oom_kills(std::slice::from_ref(&v1)), 2);
         assert_eq!(oom_kills(&[v1, v2]), 3);
         assert_eq!(oom_kills(&[dir.path().join("none")]), 0);
     }

@@ -601,7 +601,11 @@ fn start(
     }
     made.write_state(state).map_err(StartError::StateFile)?;
     // The last look before RUNNING is reported: an init killed in its exec is no start.
-    if let Some(end) = died_before_running(&spawned.pidfd, spawned.pid) {
+    // Not for `execute`'s tiny init, which does not exec and reports how its command ended.
+    let died = (!plan.tiny_init)
+        .then(|| died_before_running(&spawned.pidfd, spawned.pid))
+        .flatten();
+    if let Some(end) = died {
         let cgroups = made.cgroups.as_ref();
         let death = InitDeath::new("exec".into(), Some(end), cgroups, &launch.spec);
         return Err(StartError::InitDied(death));
