@@ -40,6 +40,8 @@ pub struct Logger {
     file: Option<File>,
     stderr: Option<StderrCopy>,
     syslog: Option<Syslog>,
+    /// The monitor's: records a failed write to `file`, for `rlxc info`.
+    recorder: Option<crate::unwritten::Recorder>,
 }
 
 /// Lines for a terminal: no timestamps (it has its own clock), colour where it is one.
@@ -85,6 +87,7 @@ impl Logger {
             file: None,
             stderr: None,
             syslog: None,
+            recorder: None,
         }
     }
 
@@ -107,12 +110,18 @@ impl Logger {
         self
     }
 
+    /// Records a write to the file that fails (see [`crate::unwritten`]).
+    pub fn with_recorder(mut self, recorder: crate::unwritten::Recorder) -> Logger {
+        self.recorder = Some(recorder);
+        self
+    }
+
     /// Makes this the process's logger, in place of any before (whose file is closed).
     pub fn install(self) {
         *LOG.lock().unwrap_or_else(PoisonError::into_inner) = Some(self);
     }
 
-    fn write(&self, level: LogLevel, message: fmt::Arguments<'_>) {
+    fn write(&mut self, level: LogLevel, message: fmt::Arguments<'_>) {
         if level < self.threshold {
             return;
         }
@@ -121,9 +130,14 @@ impl Logger {
             return;
         }
         let message = message.to_string();
-        // Errors writing the log are dropped: there is nowhere left to report them.
+        // A failed write is recorded where a recorder is (the monitor's log, for `info`);
+        // there is nowhere else left to report it.
         if let Some(mut file) = self.file.as_ref() {
-            let _ = file.write_all(self.file_line(UtcTime::now(), level, &message).as_bytes());
+            let written =
+                file.write_all(self.file_line(UtcTime::now(), level, &message).as_bytes());
+            if let Some(recorder) = &mut self.recorder {
+                recorder.wrote(&written);
+            }
         }
         if let Some(syslog) = &self.syslog {
             let _ = syslog
@@ -192,8 +206,8 @@ fn severity(level: LogLevel) -> i32 {
 /// Writes one line at `level` where the process's logger takes it; the message is only
 /// formatted then. Use through [`log_error!`](crate::log_error) and its siblings.
 pub fn write(level: LogLevel, message: fmt::Arguments<'_>) {
-    let log = LOG.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(logger) = log.as_ref() {
+    let mut log = LOG.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(logger) = log.as_mut() {
         logger.write(level, message);
     }
 }
@@ -277,7 +291,7 @@ mod tests {
         let path = dir.path().join("log");
         let (socket, peer) = UnixDatagram::pair().expect("socketpair");
         peer.set_nonblocking(true).expect("nonblocking");
-        let logger = Logger::new(LogLevel::Warn, "rlxc-monitor", Some("web".into()))
+        let mut logger = Logger::new(LogLevel::Warn, "rlxc-monitor", Some("web".into()))
             .with_file(open_file(&path).expect("open"))
             .with_syslog(Syslog {
                 socket,

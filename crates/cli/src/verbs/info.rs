@@ -69,6 +69,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    // Logs the monitor could not write to: only a running container's are recorded.
+    let unwritten = match &file {
+        Some(_) => rlxc_runtime::unwritten::warnings(&paths),
+        None => Vec::new(),
+    };
     if args.json {
         let mut value = serde_json::json!({
             "name": paths.name,
@@ -83,6 +88,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|t| serde_json::json!({"name": t.name, "rx_bytes": t.rx_bytes, "tx_bytes": t.tx_bytes}))
+                .collect();
+        }
+        if !unwritten.is_empty() {
+            value["unwritten_logs"] = unwritten
+                .iter()
+                .map(|(_, u)| serde_json::json!({"path": u.path, "since": u.since, "error": u.error}))
                 .collect();
         }
         println!("{}", serde_json::to_string_pretty(&value)?);
@@ -109,6 +120,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     }
     if everything || args.stats {
         lines.extend(traffic_lines(pid, args.no_humanize));
+    }
+    if everything {
+        lines.extend(
+            unwritten
+                .iter()
+                .map(|(kind, u)| (kind.label(), u.warning())),
+        );
     }
     // -H with a single selection prints the bare values, for scripts (as LXC).
     let only_ips = args.ips && !lines.is_empty() && lines.iter().all(|(label, _)| *label == "IP:");

@@ -66,7 +66,7 @@ pub(super) static CONSOLE_KEYS: &[KeyDef] = &[
         "lxc.console.logfile",
         ["lxc.console"],
         "lxc.console.logfile = /var/log/rlxc/web.console",
-        "Append all console output to this file (the seed's `lxc.console = FILE`).",
+        "Append all console output to this file (the seed's `lxc.console = FILE`). A file that cannot be opened or has no room fails the start; one that cannot be written later shows in `rlxc info` (the console goes on).",
         console.logfile
     ),
     scalar!(

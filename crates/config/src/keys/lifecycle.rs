@@ -170,7 +170,7 @@ pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Lifecycle, "lxc.log.level", ["lxc.loglevel"], "lxc.log.level = INFO",
         "Level of the monitor's log: TRACE DEBUG INFO NOTICE WARN ERROR CRIT ALERT FATAL, or 0-8 (default ERROR; `start -l` wins). INFO adds the start, the stop and how init ended, DEBUG every hook run.", log.level),
     scalar!(Lifecycle, "lxc.log.file", ["lxc.logfile"], "lxc.log.file = /var/log/rlxc/web.log",
-        "The monitor's log, appended to, with UTC timestamps (`start -o` wins; default `LXCPATH/NAME/NAME.log`). Opened before the start: a file that cannot be opened fails it.", log.file),
+        "The monitor's log, appended to, with UTC timestamps (`start -o` wins; default `LXCPATH/NAME/NAME.log`). Opened before the start: a file that cannot be opened or has no room (a full filesystem) fails it; one that cannot be written later shows in `rlxc info`.", log.file),
     scalar!(Lifecycle, "lxc.log.syslog", ["lxc.syslog"], "lxc.log.syslog = daemon",
         "Also send the monitor's log to syslog (`/dev/log`) with this facility: daemon, local0-local7.", log.syslog),
 ];

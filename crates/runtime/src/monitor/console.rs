@@ -14,7 +14,9 @@ use rlxc_config::ContainerSpec;
 
 use super::launch_error::LaunchError;
 use super::start_error::StartError;
+use crate::paths::ContainerPaths;
 use crate::spawn::PtyMasters;
+use crate::unwritten::{check_room, LogKind, Recorder};
 
 /// One pty the monitor holds: index 0 is the console, N is ttyN.
 #[derive(Debug)]
@@ -230,14 +232,18 @@ pub(crate) struct ConsoleLog {
     written: u64,
     limit: Option<u64>,
     rotate: bool,
+    /// Records a write that fails, for `rlxc info` (the console goes on without its log).
+    recorder: Option<Recorder>,
 }
 
 impl ConsoleLog {
+    /// Opens the log and checks it has room: on a full filesystem it would stay empty.
     pub fn open(path: PathBuf, limit: Option<u64>, rotate: bool) -> std::io::Result<ConsoleLog> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        check_room(&file)?;
         let written = file.metadata()?.len();
         Ok(ConsoleLog {
             path,
@@ -245,6 +251,7 @@ impl ConsoleLog {
             written,
             limit,
             rotate,
+            recorder: None,
         })
     }
 
@@ -254,8 +261,19 @@ impl ConsoleLog {
                 self.start_over();
             }
         }
-        if self.file.write_all(data).is_ok() {
+        let written = self.file.write_all(data);
+        if written.is_ok() {
             self.written += data.len() as u64;
+        }
+        if let Some(recorder) = &mut self.recorder {
+            let was_failing = recorder.failing();
+            recorder.wrote(&written);
+            if let (Err(e), false) = (&written, was_failing) {
+                crate::log_warn!(
+                    "lxc.console.logfile = {}: not written from now on: {e}",
+                    self.path.display()
+                );
+            }
         }
     }
 
@@ -306,7 +324,10 @@ pub(super) fn open_console_peer(spec: &ContainerSpec) -> Result<Option<ConsolePe
         })
 }
 
-pub(super) fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog>, StartError> {
+pub(super) fn open_console_log(
+    spec: &ContainerSpec,
+    paths: &ContainerPaths,
+) -> Result<Option<ConsoleLog>, StartError> {
     let Some(path) = &spec.console.logfile else {
         return Ok(None);
     };
@@ -316,7 +337,10 @@ pub(super) fn open_console_log(spec: &ContainerSpec) -> Result<Option<ConsoleLog
     });
     let rotate = spec.console.rotate.unwrap_or(false);
     ConsoleLog::open(PathBuf::from(path), limit, rotate)
-        .map(Some)
+        .map(|mut log| {
+            log.recorder = Some(Recorder::new(paths, LogKind::Console, Path::new(path)));
+            Some(log)
+        })
         .map_err(|cause| StartError::ConsoleLog {
             path: path.clone(),
             cause,

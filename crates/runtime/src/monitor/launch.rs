@@ -20,6 +20,7 @@ use super::cgroups::{CgroupPlan, MonitorCgroup};
 use super::console::{open_console_log, open_console_peer, pty_list, ConsolePeer};
 use super::end::{hold_namespaces, log_init_end, stop_container};
 use super::event_loop::{EventLoop, InitExit};
+use super::init_death::{died_before_running, InitDeath};
 pub use super::launch_error::LaunchError;
 use super::log::{LogRequest, MonitorLog};
 use super::procview::ProcViewStart;
@@ -502,7 +503,7 @@ fn start(
         None => None,
     };
     let listener = listen(&launch.paths, made)?;
-    let console_log = open_console_log(&launch.spec)?;
+    let console_log = open_console_log(&launch.spec, &launch.paths)?;
     let cgroups = made.cgroups.as_ref();
     // The child enters the cgroups clone3 cannot put it in itself, first thing, while we set
     // up the host side: see `ContainerCgroups::self_entry` for why it moves itself.
@@ -592,6 +593,12 @@ fn start(
     let spawned = spawned.map_err(|error| match error {
         // A host step's own error names its step.
         SpawnError::HostSetup(step) => step,
+        SpawnError::Died { step, end } => StartError::InitDied(InitDeath::new(
+            step,
+            end,
+            made.cgroups.as_ref(),
+            &launch.spec,
+        )),
         error => StartError::Spawn(Box::new(error)),
     })?;
     let init = ProcessId::of(spawned.pid).ok_or(StartError::InitGone)?;
@@ -640,6 +647,16 @@ fn start(
         network.record(&mut state);
     }
     made.write_state(state).map_err(StartError::StateFile)?;
+    // The last look before RUNNING is reported: an init killed in its exec is no start.
+    // Not for `execute`'s tiny init, which does not exec and reports how its command ended.
+    let died = (!plan.tiny_init)
+        .then(|| died_before_running(&spawned.pidfd, spawned.pid))
+        .flatten();
+    if let Some(end) = died {
+        let cgroups = made.cgroups.as_ref();
+        let death = InitDeath::new("exec".into(), Some(end), cgroups, &launch.spec);
+        return Err(StartError::InitDied(death));
+    }
     let ptys = pty_list(spawned.ptys, console_log, recipe.console_peer);
     let signals = forward_signals();
     let event_loop = EventLoop::new(spawned.pid, spawned.pidfd, listener, signals, ptys)

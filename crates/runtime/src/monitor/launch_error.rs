@@ -52,8 +52,8 @@ pub enum LaunchError {
     Cgroups(rlxc_cgroup::Error),
     #[error("the monitor's cgroup: {0}")]
     MonitorCgroup(rlxc_cgroup::Error),
-    /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened.
-    #[error("{origin} {path}: cannot open the log file: {reason}")]
+    /// The monitor's log file (`-o` or `lxc.log.file =`) cannot be opened, or has no room.
+    #[error("{origin} {path}: the log file cannot be written: {reason}")]
     LogFile {
         origin: &'static str,
         path: PathBuf,
@@ -99,6 +99,9 @@ impl LaunchError {
                 Some(format!("lxc.net.{index}.link"))
             }
             LaunchError::ConsolePath { .. } => Some("lxc.console.path".into()),
+            LaunchError::LogFile { origin, .. } if origin.starts_with("lxc.") => {
+                Some("lxc.log.file".into())
+            }
             LaunchError::Start { key, .. } => key.clone(),
             LaunchError::CgroupDir(error) => Some(error.config_key().to_string()),
             _ => None,

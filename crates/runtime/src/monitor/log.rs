@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::log::{self, LogLevel, Logger, Syslog};
 use crate::paths::ContainerPaths;
+use crate::unwritten::{check_room, LogKind, Recorder};
 
 use super::launch::{Launch, LaunchError};
 
@@ -54,17 +55,27 @@ impl MonitorLog {
         };
         match named {
             Some((origin, path)) => {
-                let file = log::open_file(&path).map_err(|reason| LaunchError::LogFile {
+                let file = open_checked(&path).map_err(|reason| LaunchError::LogFile {
                     origin,
                     path: path.clone(),
                     reason,
                 })?;
-                logger = logger.with_file(file);
+                logger = logger.with_file(file).with_recorder(Recorder::new(
+                    &launch.paths,
+                    LogKind::Monitor,
+                    &path,
+                ));
             }
             None => {
                 let path = default_file(&launch.paths);
-                match log::open_file(&path) {
-                    Ok(file) => logger = logger.with_file(file),
+                match open_checked(&path) {
+                    Ok(file) => {
+                        logger = logger.with_file(file).with_recorder(Recorder::new(
+                            &launch.paths,
+                            LogKind::Monitor,
+                            &path,
+                        ))
+                    }
                     Err(e) => notices.push(format!(
                         "no monitor log: {}: {e} (give -o FILE or lxc.log.file)",
                         path.display()
@@ -97,6 +108,14 @@ impl MonitorLog {
         }
         self.notices
     }
+}
+
+/// Opens the log file and checks that it has room for lines: a log on a full filesystem
+/// would otherwise stay empty without a word.
+fn open_checked(path: &Path) -> std::io::Result<std::fs::File> {
+    let file = log::open_file(path)?;
+    check_room(&file)?;
+    Ok(file)
 }
 
 /// LXC's log file for a container when only `-l` is given (`lxc_log_init`): root's

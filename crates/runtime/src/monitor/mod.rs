@@ -8,6 +8,7 @@ pub mod control;
 mod end;
 mod event_loop;
 mod execute;
+mod init_death;
 mod launch;
 mod launch_error;
 mod log;

@@ -57,6 +57,9 @@ pub enum StartError {
     Spawn(Box<SpawnError<StartError>>),
     #[error("init exited at once")]
     InitGone,
+    /// Init died while the start set it up or exec'd it (see `init_death`).
+    #[error("{0}")]
+    InitDied(super::init_death::InitDeath),
     #[error("cannot read the monitor's own /proc entry")]
     MonitorGone,
     #[error(transparent)]
@@ -82,7 +85,7 @@ impl StartError {
             StartError::Network(_) => "network",
             StartError::ProcSetting { .. } => "proc settings",
             StartError::StartHostHooks(_) => "start-host hooks",
-            StartError::Spawn(_) | StartError::InitGone => "spawn",
+            StartError::Spawn(_) | StartError::InitGone | StartError::InitDied(_) => "spawn",
             StartError::MonitorGone | StartError::StateFile(_) => "state file",
             StartError::EventLoop(_) => "event loop",
         }
@@ -105,6 +108,7 @@ impl StartError {
             StartError::ProcSetting { file, value, .. } => {
                 Some((format!("lxc.proc.{file}"), Some(value.clone())))
             }
+            StartError::InitDied(death) => death.config_key().map(|key| (key, None)),
             StartError::Spawn(error) => match error.as_ref() {
                 SpawnError::Child { config, .. } => {
                     config.as_ref().map(|c| (c.key.clone(), c.value.clone()))

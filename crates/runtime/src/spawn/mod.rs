@@ -106,6 +106,79 @@ pub enum SpawnError<H = String> {
     },
     #[error("the container's first process said {got} where {expected} was expected")]
     UnexpectedMessage { expected: &'static str, got: String },
+    /// The child died before it could say why (killed: by the OOM killer, by someone).
+    #[error("{step}: the container's first process died{}", how_it_died(.end))]
+    Died {
+        step: String,
+        /// How it ended, where it could be told.
+        end: Option<ChildEnd>,
+    },
+}
+
+fn how_it_died(end: &Option<ChildEnd>) -> String {
+    end.map(|end| format!(": it {end}")).unwrap_or_default()
+}
+
+/// How a child that is gone ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildEnd {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ChildEnd {
+    /// How the child behind `pidfd` ended, once it has (it is reaped then); `None` while
+    /// it runs.
+    pub fn reap(pidfd: &OwnedFd) -> Option<ChildEnd> {
+        Self::wait(pidfd, rustix::process::WaitIdOptions::empty())
+    }
+
+    /// As [`Self::reap`], but the child stays to be reaped (`WNOWAIT`).
+    pub fn peek(pidfd: &OwnedFd) -> Option<ChildEnd> {
+        Self::wait(pidfd, rustix::process::WaitIdOptions::NOWAIT)
+    }
+
+    fn wait(pidfd: &OwnedFd, extra: rustix::process::WaitIdOptions) -> Option<ChildEnd> {
+        use rustix::process::{waitid, WaitId, WaitIdOptions};
+        let status = waitid(
+            WaitId::PidFd(pidfd.as_fd()),
+            WaitIdOptions::EXITED | WaitIdOptions::NOHANG | extra,
+        )
+        .ok()??;
+        match status.exit_status() {
+            Some(code) => Some(ChildEnd::Exited(code)),
+            None => status.terminating_signal().map(ChildEnd::Signaled),
+        }
+    }
+}
+
+impl std::fmt::Display for ChildEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChildEnd::Exited(code) => write!(f, "exited with status {code}"),
+            ChildEnd::Signaled(signal) => write!(
+                f,
+                "was killed by signal {signal} ({})",
+                rlxc_config::values::Signal(*signal)
+            ),
+        }
+    }
+}
+
+/// How long a child that closed its end of the channel before exec may take to be gone:
+/// it is exiting (the channel closes only at exec or at exit), so this bound is only
+/// against a process stuck on its way out.
+const DYING: rustix::event::Timespec = rustix::event::Timespec {
+    tv_sec: 2,
+    tv_nsec: 0,
+};
+
+/// How a child that left the protocol early ended: waited for (bounded), and reaped.
+fn end_of_dying(pidfd: &OwnedFd) -> Option<ChildEnd> {
+    use rustix::event::{poll, PollFd, PollFlags};
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    let _ = poll(&mut fds, Some(&DYING));
+    ChildEnd::reap(pidfd)
 }
 
 crate::error::from_cause!(ChannelError => SpawnError<H>::Channel);
@@ -152,6 +225,14 @@ pub fn spawn<H>(
             match drive(&parent_end, plan, pid, host) {
                 Ok(ptys) => Ok(Spawned { pid, pidfd, ptys }),
                 Err(error) => {
+                    // A child that died says nothing: how it ended is the reason.
+                    let error = match error {
+                        SpawnError::Died { step, .. } => SpawnError::Died {
+                            step,
+                            end: end_of_dying(&pidfd),
+                        },
+                        error => error,
+                    };
                     kill_and_reap(&pidfd);
                     Err(error)
                 }
@@ -290,6 +371,10 @@ fn send<H>(
     channel
         .send(message, fds)
         .map_err(|error| match channel.recv::<ChildMessage>() {
+            Err(ChannelError::Closed) => SpawnError::Died {
+                step: message.step().to_string(),
+                end: None,
+            },
             Ok((
                 ChildMessage::Failed {
                     step,
@@ -328,10 +413,9 @@ fn receive<H>(
 ) -> Result<(ChildMessage, Vec<OwnedFd>), SpawnError<H>> {
     match channel.recv::<ChildMessage>() {
         Ok((message, fds)) => child_failure(message).map(|message| (message, fds)),
-        Err(ChannelError::Closed) => Err(SpawnError::Child {
+        Err(ChannelError::Closed) => Err(SpawnError::Died {
             step: expected.to_lowercase(),
-            message: "the container's first process died".into(),
-            config: None,
+            end: None,
         }),
         Err(error) => Err(error.into()),
     }

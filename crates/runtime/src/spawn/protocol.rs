@@ -52,6 +52,18 @@ pub enum ParentMessage {
     Exec,
 }
 
+impl ParentMessage {
+    /// The step the child was at when this was sent, as a failed send names it.
+    pub fn step(&self) -> &'static str {
+        match self {
+            ParentMessage::Go { .. } => "go",
+            ParentMessage::ProcViewServed => "procviewserved",
+            ParentMessage::LockedMounts => "lockedmounts",
+            ParentMessage::Exec => "exec",
+        }
+    }
+}
+
 /// Child to monitor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChildMessage {
