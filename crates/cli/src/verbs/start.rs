@@ -73,6 +73,7 @@ pub struct ShareNamespaces {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    paths.check_socket()?;
     let config_path = common.config_path()?;
     if !config_path.exists() {
         bail!(

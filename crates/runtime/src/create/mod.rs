@@ -77,6 +77,8 @@ pub struct Created {
 /// Creates a container. Either it exists complete afterwards, or nothing new is on disk.
 pub fn create(request: &CreateRequest, progress: Progress) -> Result<Created, CreateError> {
     let paths = request.paths;
+    // Before anything is made: a name the start would refuse is never created.
+    crate::name::check(&paths.name)?;
     let seed_text = read_seed(request.seed_config)?;
     let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
     let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;
