@@ -24,7 +24,8 @@ pub fn reference_markdown() -> String {
          Limits: a config file is a regular file of at most 16 MiB; a line is at most \
          132 KiB (the kernel's 128 KiB for one argument or environment string, plus room for the \
          key); a key at most 256 bytes. Past a limit the line is refused naming it; messages \
-         quote at most the first 64 characters of a key or value.\n",
+         quote at most the first 64 characters of a key or value, and a config stops being \
+         read after 100 errors.\n",
     );
     let mut section = None;
     for def in keys::all() {

@@ -71,6 +71,9 @@ pub enum ConfigError {
         key: String,
         reason: String,
     },
+    /// The config was not read past here: it already had [`MAX_ERRORS`](crate::load::MAX_ERRORS).
+    #[error("{origin}: not read from here on: {count} errors already")]
+    TooManyErrors { origin: Origin, count: usize },
     #[error("{origin}: lxc.include: include loop: {}", include_chain(.chain))]
     IncludeLoop { origin: Origin, chain: Vec<String> },
     #[error("{origin}: {}: cannot be used together with {other_key} (set at {other_origin})", shorten(.key))]
@@ -106,6 +109,7 @@ impl ConfigError {
             | ConfigError::Encoding { origin, .. }
             | ConfigError::LineTooLong { origin, .. }
             | ConfigError::KeyTooLong { origin, .. }
+            | ConfigError::TooManyErrors { origin, .. }
             | ConfigError::UnknownKey { origin, .. }
             | ConfigError::Value { origin, .. }
             | ConfigError::Refused { origin, .. }

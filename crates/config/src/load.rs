@@ -90,6 +90,26 @@ fn define_entries(defines: &[String], errors: &mut Vec<ConfigError>) -> Vec<Entr
     entries
 }
 
+/// The errors one load reports before it stops applying lines: a file that is not a config
+/// (or a generated one gone wrong) would otherwise cost an error, and its memory and its
+/// line of output, for each of its lines; nobody reads past the first screenful.
+pub const MAX_ERRORS: usize = 100;
+
+/// True once `errors` holds [`MAX_ERRORS`]: reading and applying stop at `origin`, which
+/// one last error says (once).
+pub(crate) fn too_many_errors(errors: &mut Vec<ConfigError>, origin: &Origin) -> bool {
+    if errors.len() < MAX_ERRORS {
+        return false;
+    }
+    if !matches!(errors.last(), Some(ConfigError::TooManyErrors { .. })) {
+        errors.push(ConfigError::TooManyErrors {
+            origin: origin.clone(),
+            count: errors.len(),
+        });
+    }
+    true
+}
+
 /// Keys whose combinations are checked once the whole config is read.
 const TRACKED: &[&str] = &[
     "lxc.cap.drop",
@@ -128,6 +148,9 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
     };
     let mut translator = Translator::new();
     for entry in entries {
+        if too_many_errors(&mut state.errors, &entry.origin) {
+            break;
+        }
         state.apply(&mut translator, entry);
     }
     keys::settle(&mut state.spec);
@@ -152,7 +175,7 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
 
 /// Errors in file order: reading errors (includes, encoding) are found before value errors,
 /// but a user reads the report top to bottom along the file.
-fn sort_by_position(errors: &mut [ConfigError]) {
+fn sort_by_position(errors: &mut Vec<ConfigError>) {
     // Files numbered in the order first seen (a map: an include directory may hold many).
     let mut files: std::collections::HashMap<std::path::PathBuf, usize> = Default::default();
     let mut key = |error: &ConfigError| match error.origin() {
@@ -164,11 +187,10 @@ fn sort_by_position(errors: &mut [ConfigError]) {
         _ => (usize::MAX, 0),
     };
     let mut keyed: Vec<((usize, usize), ConfigError)> =
-        errors.iter().map(|e| (key(e), e.clone())).collect();
+        errors.drain(..).map(|e| (key(&e), e)).collect();
+    // Stable: errors of one line keep the order they were found in.
     keyed.sort_by_key(|(k, _)| *k);
-    for (slot, (_, error)) in errors.iter_mut().zip(keyed) {
-        *slot = error;
-    }
+    errors.extend(keyed.into_iter().map(|(_, error)| error));
 }
 
 impl State {

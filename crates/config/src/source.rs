@@ -207,6 +207,9 @@ fn read_lines(
             path: path.to_path_buf(),
             line: index + 1,
         };
+        if crate::load::too_many_errors(&mut diagnostics.errors, &origin) {
+            return;
+        }
         if raw.len() > MAX_LINE_LEN {
             diagnostics.errors.push(ConfigError::LineTooLong {
                 origin,

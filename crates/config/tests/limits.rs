@@ -140,3 +140,24 @@ fn a_long_key_names_its_length_and_the_limit() {
     );
     assert!(message.ends_with("…"), "{message}");
 }
+
+/// A file of nothing but mistakes stops at `MAX_ERRORS`, saying where, instead of an error
+/// (and a line of output) for each of its lines.
+#[test]
+fn errors_stop_at_a_hundred_saying_where() {
+    use rlxc_config::load::MAX_ERRORS;
+    for line in ["lxc.uts.nmae = x", "lxc.tty.max x", "lxc.tty.max = x"] {
+        let text = format!("{line}\n").repeat(10_000);
+        let found = errors(&text);
+        assert_eq!(found.len(), MAX_ERRORS + 1, "{line}");
+        let last = found[MAX_ERRORS].to_string();
+        assert_eq!(
+            last,
+            format!(
+                "c.conf:{}: not read from here on: {MAX_ERRORS} errors already",
+                MAX_ERRORS + 1
+            ),
+            "{line}"
+        );
+    }
+}
