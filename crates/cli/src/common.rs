@@ -82,12 +82,9 @@ impl CommonOpts {
         let Some(name) = self.name.as_deref() else {
             bail!("no container named: use -n NAME");
         };
-        // The name becomes a path component below lxcpath: refuse anything that would leave it.
-        if name.is_empty() || name == "." || name == ".." || name.contains('/') {
-            bail!(
-                "invalid container name {name:?}: it must not be empty, '.', '..' or contain '/'"
-            );
-        }
+        // Every verb asks here, before it makes or touches anything: the one rule, which
+        // start's uses of the name (hostname, run directory, socket, cgroups) decide.
+        rlxc_runtime::name::check(name)?;
         Ok(name)
     }
 

@@ -20,7 +20,12 @@ pub fn reference_markdown() -> String {
          start's checks); `ignored` (the config loads with a warning \
          that says why, and nothing is done); `refused` (a config that sets the key does not \
          load: `rlxc start` and `rlxc config check` both fail naming the line and why). An \
-         empty value, which only clears the key, is always accepted.\n",
+         empty value, which only clears the key, is always accepted.\n\n\
+         Limits: a config file is a regular file of at most 16 MiB; a line is at most \
+         132 KiB (the kernel's 128 KiB for one argument or environment string, plus room for the \
+         key); a key at most 256 bytes. Past a limit the line is refused naming it; messages \
+         quote at most the first 64 characters of a key or value, and a config stops being \
+         read after 100 errors.\n",
     );
     let mut section = None;
     for def in keys::all() {

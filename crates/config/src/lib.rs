@@ -12,6 +12,7 @@ pub mod error;
 pub mod grammar;
 pub mod keys;
 pub mod legacy;
+pub mod limits;
 pub mod load;
 pub mod render;
 pub mod seccomp_profile;

@@ -7,6 +7,7 @@ use std::path::Path;
 use crate::error::{ConfigError, LoadFailure, Origin, Warning};
 use crate::keys::{self, ApplyError, Support};
 use crate::legacy::{Translation, Translator};
+use crate::limits::{MAX_KEY_LEN, SHOWN_CHARS};
 use crate::source::{self, Diagnostics, Entry};
 use crate::spec::ContainerSpec;
 
@@ -89,6 +90,26 @@ fn define_entries(defines: &[String], errors: &mut Vec<ConfigError>) -> Vec<Entr
     entries
 }
 
+/// The errors one load reports before it stops applying lines: a file that is not a config
+/// (or a generated one gone wrong) would otherwise cost an error, and its memory and its
+/// line of output, for each of its lines; nobody reads past the first screenful.
+pub const MAX_ERRORS: usize = 100;
+
+/// True once `errors` holds [`MAX_ERRORS`]: reading and applying stop at `origin`, which
+/// one last error says (once).
+pub(crate) fn too_many_errors(errors: &mut Vec<ConfigError>, origin: &Origin) -> bool {
+    if errors.len() < MAX_ERRORS {
+        return false;
+    }
+    if !matches!(errors.last(), Some(ConfigError::TooManyErrors { .. })) {
+        errors.push(ConfigError::TooManyErrors {
+            origin: origin.clone(),
+            count: errors.len(),
+        });
+    }
+    true
+}
+
 /// Keys whose combinations are checked once the whole config is read.
 const TRACKED: &[&str] = &[
     "lxc.cap.drop",
@@ -111,7 +132,13 @@ struct State {
     origins: BTreeMap<String, Origin>,
     rootfs_backend: Option<String>,
     lines: Vec<AppliedLine>,
+    /// Unknown keys given a did-you-mean so far (see [`MAX_SUGGESTIONS`]).
+    suggested: usize,
 }
+
+/// Unknown keys of one config that get a did-you-mean: each costs an edit distance to every
+/// key of the table, and a file of thousands of unknown keys is not a file of typos.
+const MAX_SUGGESTIONS: usize = 16;
 
 fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadFailure> {
     let mut state = State {
@@ -121,8 +148,12 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
     };
     let mut translator = Translator::new();
     for entry in entries {
+        if too_many_errors(&mut state.errors, &entry.origin) {
+            break;
+        }
         state.apply(&mut translator, entry);
     }
+    keys::settle(&mut state.spec);
     state.apply_rootfs_backend();
     state.check_conflicts();
     state.check_networks();
@@ -144,29 +175,36 @@ fn finish(entries: Vec<Entry>, diagnostics: Diagnostics) -> Result<Loaded, LoadF
 
 /// Errors in file order: reading errors (includes, encoding) are found before value errors,
 /// but a user reads the report top to bottom along the file.
-fn sort_by_position(errors: &mut [ConfigError]) {
-    let mut files: Vec<std::path::PathBuf> = Vec::new();
+fn sort_by_position(errors: &mut Vec<ConfigError>) {
+    // Files numbered in the order first seen (a map: an include directory may hold many).
+    let mut files: std::collections::HashMap<std::path::PathBuf, usize> = Default::default();
     let mut key = |error: &ConfigError| match error.origin() {
         Some(Origin::File { path, line }) => {
-            let index = files.iter().position(|p| p == path).unwrap_or_else(|| {
-                files.push(path.clone());
-                files.len() - 1
-            });
+            let next = files.len();
+            let index = *files.entry(path.clone()).or_insert(next);
             (index, *line)
         }
         _ => (usize::MAX, 0),
     };
     let mut keyed: Vec<((usize, usize), ConfigError)> =
-        errors.iter().map(|e| (key(e), e.clone())).collect();
+        errors.drain(..).map(|e| (key(&e), e)).collect();
+    // Stable: errors of one line keep the order they were found in.
     keyed.sort_by_key(|(k, _)| *k);
-    for (slot, (_, error)) in errors.iter_mut().zip(keyed) {
-        *slot = error;
-    }
+    errors.extend(keyed.into_iter().map(|(_, error)| error));
 }
 
 impl State {
     fn apply(&mut self, translator: &mut Translator, entry: Entry) {
         let Entry { origin, key, value } = entry;
+        if key.len() > MAX_KEY_LEN {
+            self.errors.push(ConfigError::KeyTooLong {
+                origin,
+                length: key.len(),
+                key: key.chars().take(SHOWN_CHARS).collect(),
+                limit: MAX_KEY_LEN,
+            });
+            return;
+        }
         let modern = match translator.translate(&key, &value) {
             Ok(Translation::Modern(modern)) => modern,
             Ok(Translation::Legacy {
@@ -220,11 +258,17 @@ impl State {
                     value,
                 });
             }
-            Err(ApplyError::Unknown { suggestion }) => self.errors.push(ConfigError::UnknownKey {
-                origin,
-                key,
-                suggestion,
-            }),
+            Err(ApplyError::Unknown) => {
+                let suggestion = (self.suggested < MAX_SUGGESTIONS)
+                    .then(|| keys::suggest(&modern))
+                    .flatten();
+                self.suggested += 1;
+                self.errors.push(ConfigError::UnknownKey {
+                    origin,
+                    key,
+                    suggestion,
+                })
+            }
             Err(ApplyError::Value(reason)) => self.errors.push(ConfigError::Value {
                 origin,
                 key,

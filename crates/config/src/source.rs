@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{ConfigError, Origin, Warning};
 use crate::grammar::{parse_line, Line};
+use crate::limits::{shorten_path, MAX_LINE_LEN, SHOWN_CHARS};
 
 /// How deep includes may nest before we call it a mistake, loop or not.
 const MAX_INCLUDE_DEPTH: usize = 32;
@@ -117,7 +118,7 @@ fn read_into(
                 diagnostics.warnings.push(Warning {
                     origin: origin.clone(),
                     key: "lxc.include".into(),
-                    message: format!("{} does not exist; skipped", path.display()),
+                    message: format!("{} does not exist; skipped", shorten_path(path)),
                 });
             }
             return;
@@ -127,7 +128,7 @@ fn read_into(
                 Some(origin) => ConfigError::Value {
                     origin: origin.clone(),
                     key: "lxc.include".into(),
-                    reason: format!("cannot read {}: {err}", path.display()),
+                    reason: format!("cannot read {}: {err}", shorten_path(path)),
                 },
                 None => ConfigError::Read {
                     path: path.to_path_buf(),
@@ -206,6 +207,18 @@ fn read_lines(
             path: path.to_path_buf(),
             line: index + 1,
         };
+        if crate::load::too_many_errors(&mut diagnostics.errors, &origin) {
+            return;
+        }
+        if raw.len() > MAX_LINE_LEN {
+            diagnostics.errors.push(ConfigError::LineTooLong {
+                origin,
+                start: raw.chars().take(SHOWN_CHARS).collect(),
+                length: raw.len(),
+                limit: MAX_LINE_LEN,
+            });
+            continue;
+        }
         match parse_line(raw) {
             Line::Blank | Line::Martian => {}
             Line::Malformed => diagnostics.errors.push(ConfigError::Syntax {

@@ -286,7 +286,14 @@ fn server_main(
     // It dies with the monitor: the next start of the container starts a new one.
     let _ = rustix::process::set_parent_process_death_signal(Some(Signal::KILL));
     rlxc_process::signals::unblock_all_signals();
-    let title: String = format!("rlxc-view {name}").chars().take(15).collect();
+    // 15 bytes (what the kernel keeps), cut between characters: a half character left in
+    // the process name makes /proc/PID/stat and status unreadable as UTF-8.
+    let mut title = format!("rlxc-view {name}");
+    let mut end = title.len().min(15);
+    while !title.is_char_boundary(end) {
+        end -= 1;
+    }
+    title.truncate(end);
     if let Ok(title) = std::ffi::CString::new(title) {
         let _ = rustix::thread::set_name(&title);
     }

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod log;
 pub mod lsm;
 pub mod monitor;
+pub mod name;
 pub mod namespaces;
 pub mod paths;
 pub mod personality;

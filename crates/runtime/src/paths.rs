@@ -77,6 +77,22 @@ impl ContainerPaths {
         self.run_dir().join("monitor.sock")
     }
 
+    /// Whether the control socket's path fits a socket address (`sun_path`, 108 bytes with
+    /// its NUL). Every name fits under the default run root (see [`crate::name`]); a long
+    /// `RLXC_RUN_DIR` may not, which a start says before it makes anything.
+    pub fn check_socket(&self) -> Result<(), SocketPathTooLong> {
+        let socket = self.socket();
+        let length = socket.as_os_str().len();
+        if length < SUN_PATH_LEN {
+            return Ok(());
+        }
+        Err(SocketPathTooLong {
+            socket,
+            length,
+            run_root: self.run_root.clone(),
+        })
+    }
+
     /// The state file (see [`crate::state`]).
     pub fn state_file(&self) -> PathBuf {
         self.run_dir().join("state.json")
@@ -91,6 +107,23 @@ impl ContainerPaths {
     pub fn lock_file(&self) -> PathBuf {
         self.run_dir().join("lock")
     }
+}
+
+/// `sun_path`'s size on Linux, its final NUL included.
+const SUN_PATH_LEN: usize = 108;
+
+/// The run directory leaves no room for the control socket's path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the control socket {} would be a path of {length} bytes, and a socket's path may be at \
+     most {}: the run directory {} (RLXC_RUN_DIR) is too long for this container (the \
+     default /run/rlxc fits every name)",
+    .socket.display(), SUN_PATH_LEN - 1, .run_root.display()
+)]
+pub struct SocketPathTooLong {
+    pub socket: PathBuf,
+    pub length: usize,
+    pub run_root: PathBuf,
 }
 
 /// FNV-1a: a stable hash (std's `DefaultHasher` may change between Rust releases, and the
@@ -116,6 +149,34 @@ impl Hasher for Fnv64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The longest name fits under the default run root from any lxcpath; a run root long
+    /// enough to leave no room is refused naming the run directory.
+    #[test]
+    fn the_socket_of_every_name_fits_the_default_run_root() {
+        let longest = "容".repeat(21) + "a";
+        assert_eq!(longest.len(), crate::name::MAX_NAME_LEN);
+        for lxcpath in [DEFAULT_LXCPATH, "/srv/some/other/lxcpath"] {
+            let paths = ContainerPaths::with_run_root(
+                Path::new(lxcpath),
+                &longest,
+                Path::new(DEFAULT_RUN_ROOT),
+            );
+            assert_eq!(paths.check_socket(), Ok(()));
+        }
+        let deep = ContainerPaths::with_run_root(
+            Path::new("/srv/a"),
+            &longest,
+            Path::new("/tmp/a-run-directory-deep-down"),
+        );
+        let message = deep.check_socket().unwrap_err().to_string();
+        assert!(
+            message.contains(
+                "the run directory /tmp/a-run-directory-deep-down (RLXC_RUN_DIR) is too long"
+            ),
+            "{message}"
+        );
+    }
 
     #[test]
     fn default_lxcpath_uses_the_plain_name() {

@@ -89,13 +89,18 @@ impl ProcessId {
 fn stat_of(pid: i32) -> Option<(char, u64)> {
     // Room for the whole line up front: one read, where `fs::read_to_string` would ask for
     // the size (0 for a /proc file) and then read in growing pieces (six reads).
-    let mut stat = String::with_capacity(1024);
+    let mut stat = Vec::with_capacity(1024);
     fs::File::open(format!("/proc/{pid}/stat"))
         .ok()?
-        .read_to_string(&mut stat)
+        .read_to_end(&mut stat)
         .ok()?;
-    // The command name (field 2) may contain spaces and ')': fields start after the last ')'.
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    // The command name (field 2) may contain spaces and ')', and any bytes, not only UTF-8
+    // (the kernel cuts a name at 15 bytes, inside a character if need be, and a process may
+    // set its own): fields start after the last ')', and only they are read as text.
+    let after_name = stat.iter().rposition(|b| *b == b')')? + 1;
+    let mut fields = std::str::from_utf8(&stat[after_name..])
+        .ok()?
+        .split_whitespace();
     let state = fields.next()?.chars().next()?;
     let start_time = fields.nth(18)?.parse().ok()?;
     Some((state, start_time))

@@ -125,7 +125,9 @@ fn blocks_signal(pid: i32, signal: i32) -> bool {
 }
 
 fn signal_mask(pid: i32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    // Lossy: the Name: line holds the process's name, which need not be UTF-8.
+    let status =
+        String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/status")).ok()?).into_owned();
     status
         .lines()
         .find_map(|line| line.strip_prefix(field))

@@ -144,6 +144,17 @@ fn loaded<'a>(entries: &'a [ContainerEntry], lxcpath: &Path) -> (Vec<Target<'a>>
     let mut targets = Vec::new();
     let mut candidates = Vec::new();
     for entry in entries {
+        // A directory named by hand or by LXC may break the rule `create` keeps: it would
+        // only fail at start, for a reason that does not name it.
+        if let Err(invalid) = rlxc_runtime::name::check(&entry.name) {
+            eprintln!("warning: left out: {invalid}");
+            continue;
+        }
+        let paths = ContainerPaths::new(lxcpath, &entry.name);
+        if let Err(too_long) = paths.check_socket() {
+            eprintln!("warning: {} is left out: {too_long}", entry.name);
+            continue;
+        }
         let spec = match &entry.config {
             Ok(spec) => spec,
             Err(failure) => {
@@ -162,7 +173,7 @@ fn loaded<'a>(entries: &'a [ContainerEntry], lxcpath: &Path) -> (Vec<Target<'a>>
         targets.push(Target {
             entry,
             spec,
-            paths: ContainerPaths::new(lxcpath, &entry.name),
+            paths,
             delay: auto.delay.unwrap_or(0),
         });
     }

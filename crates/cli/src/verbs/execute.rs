@@ -41,6 +41,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         bail!("execute -d is not available yet in this rlxc build; use start -d");
     }
     let paths = common.container_paths()?;
+    paths.check_socket()?;
     let operation = common.operation_lock(&paths, "rlxc execute")?;
     let config_path = common.config_path()?;
     if !config_path.exists() {

@@ -73,6 +73,7 @@ pub struct ShareNamespaces {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    paths.check_socket()?;
     // Before the config is looked at: a destroy that ran meanwhile has removed it.
     let operation = common.operation_lock(&paths, "rlxc start")?;
     let config_path = common.config_path()?;

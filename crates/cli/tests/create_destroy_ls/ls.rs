@@ -156,3 +156,56 @@ fn ls_of_a_missing_lxcpath_is_empty() {
         .success()
         .stdout("[]\n");
 }
+
+/// One container's config of 10 MB, a mistaken key of one line or a file of unknown keys:
+/// `rlxc ls` lists the others at once and says, in one short line, why that one does not
+/// load. (A 10 MB key cost ~50 s per command, an edit distance to every key of the table,
+/// and was printed whole; `config check` of it likewise.)
+#[test]
+fn ls_stays_fast_and_short_over_a_ten_megabyte_broken_config() {
+    let place = Place::new();
+    place
+        .rlxc(&["create", "-n", "good", "-t", "busybox"])
+        .assert()
+        .success();
+    let one_line = format!("lxc.{} = 1\n", "k".repeat(10 << 20));
+    let unknown_keys: String = (0..400_000)
+        .map(|i| format!("lxc.uts.nmae{} = web\n", i % 10))
+        .collect();
+    assert!(unknown_keys.len() > 6 << 20);
+    for (name, text) in [("longline", one_line), ("typos", unknown_keys)] {
+        fs::create_dir_all(place.container(name)).expect("mkdir");
+        fs::write(place.container(name).join("config"), text).expect("config");
+    }
+    let started = Instant::now();
+    let output = place.rlxc(&["ls"]).output().expect("ls");
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "ls took {took:?}");
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "good\nlongline\ntypos\n"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.len() < 1_000,
+        "{} bytes: {stderr:.1000}",
+        stderr.len()
+    );
+    assert!(
+        stderr.contains("longline/config:1: line of 10485768 bytes, longer than the 135168"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("typos/config:1: lxc.uts.nmae0: unknown key (did you mean lxc.uts.name?)"),
+        "{stderr}"
+    );
+    let started = Instant::now();
+    let check = place
+        .rlxc(&["config", "check", "-n", "longline"])
+        .output()
+        .expect("config check");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!check.status.success());
+    assert!(check.stderr.len() < 1_000, "{} bytes", check.stderr.len());
+}

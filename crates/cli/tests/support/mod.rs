@@ -20,6 +20,8 @@ pub struct World {
     pub names: std::cell::RefCell<Vec<String>>,
     /// Run every `rlxc` of this world in this network namespace (`/run/netns/NAME`).
     pub netns: Option<String>,
+    /// A run root other than the world's own (see [`World::with_default_run_root`]).
+    pub shared_run_root: Option<PathBuf>,
 }
 
 impl World {
@@ -31,7 +33,17 @@ impl World {
                 .expect("tempdir"),
             names: Default::default(),
             netns: None,
+            shared_run_root: None,
         }
+    }
+
+    /// A world whose containers' run directories go in rlxc's default run root (`/run/rlxc`)
+    /// instead of one in the world's temporary directory, whose path is too long for the
+    /// control socket of the longest names; the names are still unique to the test.
+    pub fn with_default_run_root() -> World {
+        let mut world = World::new();
+        world.shared_run_root = Some(PathBuf::from("/run/rlxc"));
+        world
     }
 
     /// A world whose `rlxc` commands run inside `netns`, so whatever they do to the network
@@ -47,7 +59,10 @@ impl World {
     }
 
     pub fn run_root(&self) -> PathBuf {
-        self.dir.path().join("run")
+        match &self.shared_run_root {
+            Some(run_root) => run_root.clone(),
+            None => self.dir.path().join("run"),
+        }
     }
 
     /// `rlxc VERB -P LXCPATH ...` with this world's run root.

@@ -1,7 +1,10 @@
 //! Control group keys: `lxc.cgroup.*` (v1 files), `lxc.cgroup2.*` (v2 files) and placement.
 
+use std::collections::HashSet;
+
 use super::macros::scalar;
 use super::{KeyDef, Section, Support};
+use crate::limits::quote;
 use crate::spec::{CgroupSetting, ContainerSpec};
 use crate::values::{validate_cgroup_value, ValueError};
 
@@ -87,7 +90,8 @@ fn file_of(version: Version, key: &str) -> Result<Option<&str>, ValueError> {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     if !well_formed {
         return Err(ValueError(format!(
-            "{file:?} is not a cgroup file name (expected CONTROLLER.FILE, e.g. memory.max)"
+            "{} is not a cgroup file name (expected CONTROLLER.FILE, e.g. memory.max)",
+            quote(file)
         )));
     }
     Ok(Some(file))
@@ -112,11 +116,9 @@ fn set(
         )));
     };
     validate_cgroup_value(version == Version::V2, file, value)?;
-    let settings = version.settings(spec);
-    if !accumulates(file) {
-        settings.retain(|s| s.key != file);
-    }
-    settings.push(CgroupSetting {
+    // Appended only: an earlier value of the same file goes in [`settle`], once for the
+    // whole config (a search here, per line, made a long config quadratic).
+    version.settings(spec).push(CgroupSetting {
         key: file.to_string(),
         value: value.to_string(),
     });
@@ -128,9 +130,36 @@ fn clear(spec: &mut ContainerSpec, version: Version, key: &str) -> Result<(), Va
     let settings = version.settings(spec);
     match file {
         None => settings.clear(),
-        Some(file) => settings.retain(|s| s.key != file),
+        // A mark that [`settle`] reads as "forget every earlier line of this file".
+        Some(file) => settings.push(CgroupSetting {
+            key: file.to_string(),
+            value: String::new(),
+        }),
     }
     Ok(())
+}
+
+/// What the lines appended by `set` and `clear` mean, in one pass: a file keeps its last
+/// value (at the place of that last line), device rules add up, and an empty value (a
+/// cleared file) drops every earlier line of its file.
+pub(crate) fn settle(spec: &mut ContainerSpec) {
+    for settings in [&mut spec.cgroup.v1, &mut spec.cgroup.v2] {
+        let mut done: HashSet<String> = HashSet::new();
+        let mut kept = Vec::with_capacity(settings.len());
+        for setting in std::mem::take(settings).into_iter().rev() {
+            if done.contains(&setting.key) {
+                continue;
+            }
+            if setting.value.is_empty() || !accumulates(&setting.key) {
+                done.insert(setting.key.clone());
+            }
+            if !setting.value.is_empty() {
+                kept.push(setting);
+            }
+        }
+        kept.reverse();
+        *settings = kept;
+    }
 }
 
 fn render(spec: &ContainerSpec, version: Version, out: &mut Vec<(String, String)>) {

@@ -144,11 +144,8 @@ pub(super) static KEYS: &[KeyDef] = &[
         example: "lxc.group = onboot web",
         support: Support::Supported,
         set: |spec, _, value| {
-            for group in value.split_whitespace() {
-                if !spec.autostart.groups.iter().any(|g| g == group) {
-                    spec.autostart.groups.push(group.to_string());
-                }
-            }
+            // Repeats are dropped in [`settle_groups`], once for the whole config.
+            spec.autostart.groups.extend(value.split_whitespace().map(str::to_string));
             Ok(())
         },
         clear: |spec, _| {
@@ -190,4 +187,12 @@ impl KeyValue for Option<Signal> {
             Some(signal) => signal.to_string(),
         }
     }
+}
+
+/// Each autostart group once, where it was first named.
+pub(crate) fn settle_groups(spec: &mut ContainerSpec) {
+    let mut seen = std::collections::HashSet::new();
+    spec.autostart
+        .groups
+        .retain(|group| seen.insert(group.clone()));
 }

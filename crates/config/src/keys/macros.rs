@@ -32,7 +32,9 @@ macro_rules! integer_value {
     ($($ty:ty => $what:literal),* $(,)?) => {$(
         impl KeyValue for $ty {
             fn parse_value(text: &str) -> Result<Self, ValueError> {
-                text.parse().map_err(|_| ValueError(format!("{text:?} is not {}", $what)))
+                text.parse().map_err(|_| {
+                    ValueError(format!("{} is not {}", $crate::limits::quote(text), $what))
+                })
             }
             fn render_value(&self) -> String {
                 self.to_string()

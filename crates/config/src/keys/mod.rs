@@ -175,7 +175,8 @@ pub fn support_of(key: &str) -> Option<Support> {
 /// Why a key could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApplyError {
-    Unknown { suggestion: Option<String> },
+    /// Not a key of the table; [`suggest`] finds a likely meant one.
+    Unknown,
     Value(ValueError),
 }
 
@@ -183,15 +184,21 @@ pub enum ApplyError {
 pub fn apply(spec: &mut ContainerSpec, key: &str, value: &str) -> Result<(), ApplyError> {
     let def = lookup(key)
         .filter(|def| def.name != "lxc.net" || network::knows(key))
-        .ok_or_else(|| ApplyError::Unknown {
-            suggestion: suggest(key),
-        })?;
+        .ok_or(ApplyError::Unknown)?;
     let result = if value.is_empty() {
         (def.clear)(spec, key)
     } else {
         (def.set)(spec, key, value)
     };
     result.map_err(ApplyError::Value)
+}
+
+/// Settles what `apply` appended line by line into what the config means (a cgroup file's
+/// last value, each autostart group once): done once after the last line, because doing it
+/// for each line searched everything set before it. Call it before reading the spec.
+pub fn settle(spec: &mut ContainerSpec) {
+    cgroup::settle(spec);
+    lifecycle::settle_groups(spec);
 }
 
 /// Renders the spec as `(key, value)` lines in canonical order.
@@ -204,6 +211,7 @@ pub fn render(spec: &ContainerSpec) -> Vec<(String, String)> {
 }
 
 /// The closest known key to a mistyped one, if any is close enough to be a plausible typo.
+/// Bounded: a key longer than any in the table is compared with none.
 pub fn suggest(key: &str) -> Option<String> {
     if let Some(suggestion) = network::suggest(key) {
         return Some(suggestion);
@@ -214,10 +222,21 @@ pub fn suggest(key: &str) -> Option<String> {
     closest(key, candidates)
 }
 
+/// The longest key a suggestion is looked for: past it no key of the table is within reach.
+const MAX_SUGGESTED_LEN: usize = 64;
+
 pub(crate) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
+    if word.len() > MAX_SUGGESTED_LEN {
+        return None;
+    }
+    let length = word.chars().count();
+    let reach = |c: &str| (c.len() / 4).max(2);
     candidates
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(distance, c)| *distance <= (c.len() / 4).max(2))
+        // The distance is at least the difference in length: only candidates of about the
+        // word's length are measured.
+        .filter(|c| length.abs_diff(c.chars().count()) <= reach(c))
+        .map(|c| (strsim::osa_distance(word, c), c))
+        .filter(|(distance, c)| *distance <= reach(c))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c.to_string())
 }

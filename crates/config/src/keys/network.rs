@@ -2,6 +2,7 @@
 
 use super::macros::KeyValue;
 use super::{closest, KeyDef, Section, Support};
+use crate::limits::quote;
 use crate::spec::{ContainerSpec, Network};
 use crate::values::{NetType, ValueError};
 
@@ -139,7 +140,7 @@ pub static NET_KEYS: &[NetKeyDef] = &[
         support: Support::Supported,
         set: |net, value| {
             if value != "up" {
-                return Err(ValueError(format!("{value:?}: the only flag is `up`")));
+                return Err(ValueError(format!("{}: the only flag is `up`", quote(value))));
             }
             net.up = Some(true);
             Ok(())
@@ -217,7 +218,7 @@ fn net_key(sub: &str) -> Result<&'static NetKeyDef, ValueError> {
         let hint = closest(sub, NET_KEYS.iter().map(|def| def.sub))
             .map(|s| format!(" (did you mean {s}?)"))
             .unwrap_or_default();
-        ValueError(format!("unknown network key {sub:?}{hint}"))
+        ValueError(format!("unknown network key {}{hint}", quote(sub)))
     })
 }
 

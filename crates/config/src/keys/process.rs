@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::macros::{list, scalar, KeyValue};
 use super::{KeyDef, Section, Support};
+use crate::limits::quote;
 use crate::values::{Namespace, PrLimit, Resource, ValueError};
 
 pub(super) static NAMESPACE_KEYS: &[KeyDef] = &[
@@ -111,7 +112,10 @@ pub(super) static RESOURCE_KEYS: &[KeyDef] = &[
         set: |spec, key, value| {
             let name = checked_name("lxc.proc", key)?;
             if name.contains('.') {
-                return Err(ValueError(format!("{name:?} is not a file of /proc/PID/")));
+                return Err(ValueError(format!(
+                    "{} is not a file of /proc/PID/",
+                    quote(&name)
+                )));
             }
             spec.proc_settings.insert(name, value.to_string());
             Ok(())
@@ -206,7 +210,8 @@ pub(super) static INIT_KEYS: &[KeyDef] = &[
             let name = value.split_once('=').map_or(value, |(name, _)| name);
             if name.is_empty() || name.chars().any(char::is_whitespace) {
                 return Err(ValueError(format!(
-                    "{value:?} is not NAME=VALUE (or a bare NAME to copy from the host)"
+                    "{} is not NAME=VALUE (or a bare NAME to copy from the host)",
+                    quote(value)
                 )));
             }
             spec.environment.push(value.to_string());
@@ -241,7 +246,8 @@ fn checked_name(prefix: &str, key: &str) -> Result<String, ValueError> {
         && !name.contains("..");
     if !safe {
         return Err(ValueError(format!(
-            "{name:?} is not a valid name (letters, digits, _ - and single dots only)"
+            "{} is not a valid name (letters, digits, _ - and single dots only)",
+            quote(name)
         )));
     }
     Ok(name.to_string())

@@ -50,6 +50,7 @@ fn every_key_sets_renders_rereads_and_clears() {
         }
         assert_eq!(again, spec, "{key}: render then parse changed the spec");
         apply(&mut spec, key, "").unwrap_or_else(|e| panic!("clearing {key}: {e:?}"));
+        settle(&mut spec);
         let after_clear = render(&spec);
         if EMPTY_IS_A_SETTING.contains(&key) {
             assert!(
@@ -134,20 +135,20 @@ fn unknown_keys_get_suggestions() {
     let mut spec = ContainerSpec::default();
     assert_eq!(
         apply(&mut spec, "lxc.uts.nmae", "x"),
-        Err(ApplyError::Unknown {
-            suggestion: Some("lxc.uts.name".into())
-        })
+        Err(ApplyError::Unknown)
     );
+    assert_eq!(suggest("lxc.uts.nmae").as_deref(), Some("lxc.uts.name"));
     assert_eq!(
         apply(&mut spec, "lxc.net.2.linkk", "br0"),
-        Err(ApplyError::Unknown {
-            suggestion: Some("lxc.net.2.link".into())
-        })
+        Err(ApplyError::Unknown)
     );
     assert_eq!(
-        apply(&mut spec, "lxc.totally.different", "x"),
-        Err(ApplyError::Unknown { suggestion: None })
+        suggest("lxc.net.2.linkk").as_deref(),
+        Some("lxc.net.2.link")
     );
+    assert_eq!(suggest("lxc.totally.different"), None);
+    // A key longer than any of the table's is compared with none (it was 50 s for 10 MB).
+    assert_eq!(suggest(&format!("lxc.uts.name{}", "x".repeat(100))), None);
 }
 
 #[test]
@@ -178,7 +179,9 @@ fn empty_values_clear_lists() {
     apply(&mut spec, "lxc.cgroup.devices.allow", "c 1:5 rwm").expect("allow");
     apply(&mut spec, "lxc.cgroup.memory.limit_in_bytes", "1G").expect("mem");
     apply(&mut spec, "lxc.cgroup.devices.allow", "").expect("clear allow");
+    settle(&mut spec);
     assert_eq!(spec.cgroup.v1.len(), 1);
+    assert_eq!(spec.cgroup.v1[0].key, "memory.limit_in_bytes");
     apply(&mut spec, "lxc.cgroup", "").expect("clear all");
     assert!(spec.cgroup.v1.is_empty());
 }
@@ -190,7 +193,46 @@ fn later_scalars_override_earlier_ones() {
     apply(&mut spec, "lxc.uts.name", "b").expect("b");
     apply(&mut spec, "lxc.cgroup.memory.limit_in_bytes", "1G").expect("1G");
     apply(&mut spec, "lxc.cgroup.memory.limit_in_bytes", "2G").expect("2G");
+    settle(&mut spec);
     assert_eq!(spec.uts_name.as_deref(), Some("b"));
     assert_eq!(spec.cgroup.v1.len(), 1);
     assert_eq!(spec.cgroup.v1[0].value, "2G");
+}
+
+/// A file keeps its last value at the place of its last line, device rules add up until a
+/// clear of their file, and each autostart group is kept once where first named: what the
+/// per-line search did, settled once for the whole config.
+#[test]
+fn settling_keeps_the_meaning_of_the_lines() {
+    let mut spec = ContainerSpec::default();
+    for (key, value) in [
+        ("lxc.cgroup2.memory.max", "1G"),
+        ("lxc.cgroup2.devices.allow", "c 1:3 rwm"),
+        ("lxc.cgroup2.pids.max", "10"),
+        ("lxc.cgroup2.memory.max", "2G"),
+        ("lxc.cgroup2.devices.allow", ""),
+        ("lxc.cgroup2.devices.allow", "c 1:5 rwm"),
+        ("lxc.cgroup2.devices.allow", "c 1:8 rwm"),
+        ("lxc.cgroup2.pids.max", ""),
+        ("lxc.group", "web onboot"),
+        ("lxc.group", "db web"),
+    ] {
+        apply(&mut spec, key, value).unwrap_or_else(|e| panic!("{key} = {value}: {e:?}"));
+    }
+    settle(&mut spec);
+    let v2: Vec<(&str, &str)> = spec
+        .cgroup
+        .v2
+        .iter()
+        .map(|s| (s.key.as_str(), s.value.as_str()))
+        .collect();
+    assert_eq!(
+        v2,
+        [
+            ("memory.max", "2G"),
+            ("devices.allow", "c 1:5 rwm"),
+            ("devices.allow", "c 1:8 rwm"),
+        ]
+    );
+    assert_eq!(spec.autostart.groups, ["web", "onboot", "db"]);
 }

@@ -7,6 +7,7 @@
 use std::str::FromStr;
 
 use super::{CgroupLimit, CpuList, DeviceRule, ValueError};
+use crate::limits::quote;
 
 /// Which `lxc.cgroup*` prefix a rule belongs to.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,7 @@ pub fn validate_cgroup_value(v2: bool, key: &str, value: &str) -> Result<(), Val
 
 /// Errors quote the value exactly as the user wrote it, not the trimmed copy.
 fn requote(value: &str, e: ValueError) -> ValueError {
-    let trimmed = format!("{:?}: ", value.trim());
+    let trimmed = format!("{}: ", quote(value.trim()));
     match e.0.strip_prefix(&trimmed) {
         Some(rest) => ValueError::new(value, rest),
         None => e,

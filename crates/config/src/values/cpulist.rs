@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::ValueError;
+use crate::limits::{quote, shorten};
 
 /// The kernel's largest `NR_CPUS` is 8192, so CPU (and node) numbers run 0..=8191. The bound
 /// also stops `0-4000000000` from allocating a huge set.
@@ -67,7 +68,10 @@ fn cpu_number(input: &str, field: &str) -> Result<u32, ValueError> {
     if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ValueError::new(
             input,
-            format!("{field:?} is not a CPU number (expected digits, a range like 0-3, or commas)"),
+            format!(
+                "{} is not a CPU number (expected digits, a range like 0-3, or commas)",
+                quote(field)
+            ),
         ));
     }
     match field.parse::<u32>() {
@@ -75,7 +79,8 @@ fn cpu_number(input: &str, field: &str) -> Result<u32, ValueError> {
         _ => Err(ValueError::new(
             input,
             format!(
-                "CPU {field} is out of range (Linux supports at most {MAX_CPUS} CPUs, 0-{})",
+                "CPU {} is out of range (Linux supports at most {MAX_CPUS} CPUs, 0-{})",
+                shorten(field),
                 MAX_CPUS - 1
             ),
         )),

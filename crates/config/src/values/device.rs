@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::ValueError;
+use crate::limits::shorten;
 
 /// Which device nodes a rule covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,8 +80,9 @@ impl FromStr for DeviceRule {
                 return Err(ValueError::new(
                     input,
                     format!(
-                    "unknown device type '{other}' (use c for character, b for block, a for all)"
-                ),
+                        "unknown device type '{}' (use c for character, b for block, a for all)",
+                        shorten(other)
+                    ),
                 ))
             }
             None => {
@@ -95,7 +97,7 @@ impl FromStr for DeviceRule {
         if let Some(extra) = fields.next() {
             return Err(ValueError::new(
                 input,
-                format!("unexpected '{extra}' after the access letters"),
+                format!("unexpected '{}' after the access letters", shorten(extra)),
             ));
         }
         if kind == DeviceKind::All {
@@ -135,7 +137,10 @@ fn parse_numbers(input: &str, field: &str) -> Result<(Option<u32>, Option<u32>),
     let (major, minor) = field.split_once(':').ok_or_else(|| {
         ValueError::new(
             input,
-            format!("'{field}' needs a colon between major and minor, e.g. 1:3"),
+            format!(
+                "'{}' needs a colon between major and minor, e.g. 1:3",
+                shorten(field)
+            ),
         )
     })?;
     Ok((

@@ -44,7 +44,10 @@ impl FromStr for IdMap {
             _ => {
                 return Err(ValueError::new(
                     input,
-                    format!("the first field must be u (user ids) or g (group ids), not '{kind}'"),
+                    format!(
+                        "the first field must be u (user ids) or g (group ids), not '{}'",
+                        crate::limits::shorten(kind)
+                    ),
                 ))
             }
         };

@@ -90,7 +90,10 @@ fn v4(input: &str, s: &str, what: &str) -> Result<Ipv4Addr, ValueError> {
     s.parse().map_err(|_| {
         ValueError::new(
             input,
-            format!("'{s}' is not an IPv4 {what} (expected a.b.c.d)"),
+            format!(
+                "'{}' is not an IPv4 {what} (expected a.b.c.d)",
+                crate::limits::shorten(s)
+            ),
         )
     })
 }
@@ -99,7 +102,10 @@ fn v6(input: &str, s: &str, what: &str) -> Result<Ipv6Addr, ValueError> {
     s.parse().map_err(|_| {
         ValueError::new(
             input,
-            format!("'{s}' is not an IPv6 {what} (expected e.g. 2001:db8::1)"),
+            format!(
+                "'{}' is not an IPv6 {what} (expected e.g. 2001:db8::1)",
+                crate::limits::shorten(s)
+            ),
         )
     })
 }
@@ -128,7 +134,10 @@ impl FromStr for Ipv4Cidr {
         if let Some(extra) = words.next() {
             return Err(ValueError::new(
                 input,
-                format!("unexpected '{extra}' (only an address/prefix and a broadcast address are allowed)"),
+                format!(
+                    "unexpected '{}' (only an address/prefix and a broadcast address are allowed)",
+                    crate::limits::shorten(extra)
+                ),
             ));
         }
         let (addr, prefix) = split_prefix(input, first, 32)?;

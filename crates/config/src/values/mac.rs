@@ -80,7 +80,11 @@ fn parse_digits(input: &str, allow_x: bool) -> Result<[Option<u8>; 12], ValueErr
             _ => {
                 return Err(ValueError::new(
                     input,
-                    format!("group {} ('{group}') must be one or two hex digits", g + 1),
+                    format!(
+                        "group {} ('{}') must be one or two hex digits",
+                        g + 1,
+                        crate::limits::shorten(group)
+                    ),
                 ))
             }
         };

@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::limits::{quote, shorten};
+
 /// Builds a plain keyword enum: the enum itself, `name()`, `ALL`, `from_word()` (case
 /// insensitive, with aliases), `Display` and a `Serialize` that writes the name.
 ///
@@ -141,25 +143,25 @@ pub use time_offset::TimeOffset;
 pub struct ValueError(pub String);
 
 impl ValueError {
-    /// `"<input>": <why>` — the input is quoted so stray spaces and empty strings show.
+    /// `"<input>": <why>` — the input is quoted so stray spaces and empty strings show, and cut
+    /// to its first characters (see [`crate::limits::quote`]).
     pub(crate) fn new(input: &str, why: impl fmt::Display) -> Self {
-        ValueError(format!("{input:?}: {why}"))
+        ValueError(format!("{}: {why}", quote(input)))
     }
 }
 
 /// The closest known word to `word`, if it is close enough to be a likely typo.
 pub(crate) fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Short words tolerate one slip, longer ones about one per three letters, at most 3: the
+    // distance is at least the difference in length, so only candidates of about the word's
+    // length are measured (a long word is compared with none).
+    let length = word.chars().count();
+    let limit = (length / 3).clamp(1, 3);
     let word = word.to_ascii_lowercase();
-    // Short words tolerate one slip, longer ones about one per three letters.
-    let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .iter()
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(&word, &c.to_ascii_lowercase()),
-                *c,
-            )
-        })
+        .filter(|c| length.abs_diff(c.chars().count()) <= limit)
+        .map(|c| (strsim::osa_distance(&word, &c.to_ascii_lowercase()), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -192,9 +194,9 @@ pub(crate) fn within(input: &str, word: &str, e: ValueError) -> ValueError {
     if input.trim() == word {
         return e;
     }
-    let prefix = format!("{word:?}: ");
+    let prefix = format!("{}: ", quote(word));
     let why = e.0.strip_prefix(&prefix).unwrap_or(&e.0);
-    ValueError::new(input, format!("'{word}': {why}"))
+    ValueError::new(input, format!("'{}': {why}", shorten(word)))
 }
 
 /// Parses an unsigned decimal number with a reason on failure (`what` names the field).
@@ -202,13 +204,17 @@ pub(crate) fn parse_u32(input: &str, field: &str, what: &str) -> Result<u32, Val
     if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ValueError::new(
             input,
-            format!("{what} must be a whole number, not {field:?}"),
+            format!("{what} must be a whole number, not {}", quote(field)),
         ));
     }
     field.parse::<u32>().map_err(|_| {
         ValueError::new(
             input,
-            format!("{what} {field} is too large (at most {})", u32::MAX),
+            format!(
+                "{what} {} is too large (at most {})",
+                shorten(field),
+                u32::MAX
+            ),
         )
     })
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::ValueError;
+use crate::limits::shorten;
 
 keyword_enum! {
     /// Mount options that become `mount(2)` flags rather than filesystem data.
@@ -70,7 +71,7 @@ impl MountOption {
                 "file" => Ok(MountOption::Create(CreateKind::File)),
                 _ => Err(ValueError::new(
                     input,
-                    format!("'{word}': create= takes dir or file"),
+                    format!("'{}': create= takes dir or file", shorten(word)),
                 )),
             };
         }

@@ -39,9 +39,10 @@ tty1::respawn:/sbin/getty -L 38400 tty1 vt100
 const RCS: &str = "\
 #!/bin/sh
 # Boot script of an rlxc busybox container. The runtime has already mounted /proc, /sys and
-# /dev (lxc.mount.auto, lxc.autodev): nothing is mounted here.
+# /dev (lxc.mount.auto, lxc.autodev): nothing is mounted here. The hostname is the file's
+# whole line (`hostname -F` takes its first word only, and a name may hold spaces).
 rm -f REBOOT_MARK
-[ -s /etc/hostname ] && hostname -F /etc/hostname
+[ -s /etc/hostname ] && hostname \"$(cat /etc/hostname)\"
 command -v ip >/dev/null 2>&1 && ip link set lo up 2>/dev/null
 exit 0
 ";

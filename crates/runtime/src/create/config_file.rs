@@ -115,7 +115,10 @@ pub(crate) fn compose(
         if seed.is_some_and(|seed| (key.set_by)(seed.spec)) {
             continue;
         }
-        text.push_str(&format!("{} = {}\n", key.key, key.value));
+        // Quoted where the grammar would change the value: a name or lxcpath with " #" in it
+        // would otherwise lose the rest of its rootfs path to an inline comment.
+        text.push_str(&rlxc_config::render::line(key.key, &key.value));
+        text.push('\n');
     }
     text
 }

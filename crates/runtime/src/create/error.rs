@@ -9,6 +9,8 @@ use rlxc_config::LoadFailure;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CreateError {
+    #[error(transparent)]
+    Name(#[from] crate::name::InvalidName),
     #[error("Container already exists: {dir}")]
     AlreadyExists { dir: PathBuf },
     #[error("cannot create the container directory {path}: {cause}")]

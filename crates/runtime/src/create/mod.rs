@@ -84,6 +84,8 @@ pub fn create(
 ) -> Result<Created, CreateError> {
     let paths = request.paths;
     debug_assert!(operation.is_for(paths));
+    // Before anything is made: a name the start would refuse is never created.
+    crate::name::check(&paths.name)?;
     let seed_text = read_seed(request.seed_config)?;
     let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
     let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;

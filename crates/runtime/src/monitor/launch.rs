@@ -724,10 +724,7 @@ fn detach_from_terminal() {
 /// `[rlxc monitor] LXCPATH NAME` in ps, as LXC's monitor is titled, and `rlxc-mon NAME` as
 /// the short name (`ps -o comm`, 15 bytes).
 fn set_process_name(paths: &ContainerPaths) {
-    let name: String = format!("rlxc-mon {}", paths.name)
-        .chars()
-        .take(15)
-        .collect();
+    let name = crate::name::prefix_within(&format!("rlxc-mon {}", paths.name), 15).to_string();
     if let Ok(name) = std::ffi::CString::new(name) {
         let _ = rustix::thread::set_name(&name);
     }
