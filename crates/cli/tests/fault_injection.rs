@@ -553,3 +553,42 @@ fn wait_gone(pid: i32) {
     }
     panic!("pid {pid} did not end");
 }
+
+/// A verb waiting for another's lock ends on SIGTERM and SIGINT, and the holder's work goes
+/// on undisturbed.
+#[test]
+fn a_verb_waiting_for_the_lock_ends_on_sigterm_and_sigint() {
+    let world = World::new();
+    let name = world.busybox("lockwait");
+    world.append_config(&name, &slow_hook(&world, "pre-start", 1.5));
+    let start = spawn(&world, &["start", "-n", &name]);
+    wait_for_lock_holder(&world, &name);
+    for signal in [Signal::TERM, Signal::INT] {
+        // Through `env --default-signal`: a test run in the background inherits SIGINT
+        // ignored, and an ignored signal stays ignored across exec.
+        let mut waiter = world
+            .process(
+                Path::new("/usr/bin/env"),
+                &["--default-signal=INT", support::RLXC, "stop", "-n", &name],
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn stop");
+        support::wait_until_sleeping(&mut waiter);
+        let sent = Instant::now();
+        kill_process(Pid::from_raw(waiter.id() as i32).expect("pid"), signal).expect("signal");
+        let output = finish(waiter);
+        assert!(sent.elapsed() < Duration::from_secs(1), "ended at once");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&output.status),
+            Some(signal.as_raw()),
+            "{}",
+            text(&output)
+        );
+    }
+    let start = finish(start);
+    assert!(start.status.success(), "start: {}", text(&start));
+    assert_eq!(world.state(&name), "RUNNING");
+}

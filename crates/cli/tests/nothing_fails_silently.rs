@@ -1,6 +1,7 @@
 //! Nothing fails silently: an init the OOM killer ends during the start is a failed start
 //! that says so; a log or console log that cannot be written fails the start, or shows in
-//! `rlxc info` once the container runs.
+//! `rlxc info` once the container runs; a full lxcpath or run directory is an error that
+//! leaves nothing behind.
 
 mod support;
 
@@ -8,6 +9,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use support::tmpfs::SmallTmpfs;
 use support::World;
 
 /// `start -d` with `args` after `--`: its status and stderr.
@@ -70,70 +72,6 @@ fn init_killed_by_the_oom_killer_while_it_is_set_up_says_so() {
     let name = world.busybox("oomsetup");
     world.append_config(&name, "lxc.cgroup.memory.limit_in_bytes = 128K\n");
     assert_failed_for_oom(&world, &name, "128K", start(&world, &name, &[]));
-}
-
-/// A tmpfs of 64 KiB of this test's own, unmounted when dropped (pass or fail). Made before
-/// the test's `World`, so it is dropped after the world has stopped its containers, whose
-/// monitors hold the logs in it open.
-struct SmallTmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl SmallTmpfs {
-    fn new() -> SmallTmpfs {
-        let dir = tempfile::Builder::new()
-            .prefix("rlxc-test-full-")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let status = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0755", "rlxc-test-full"])
-            .arg(dir.path())
-            .status()
-            .expect("mount");
-        assert!(status.success(), "mount -t tmpfs: {status}");
-        SmallTmpfs { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Fills it to the brim: a file of zeros written until the kernel says ENOSPC.
-    fn fill(&self) {
-        let mut filler = std::fs::File::create(self.path("filler")).expect("filler");
-        let block = [0u8; 4096];
-        loop {
-            match filler.write(&block) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-                Err(e) => panic!("filling the tmpfs: {e}"),
-            }
-        }
-        // Less than a block may be left by a short write: fill that too.
-        while let Ok(n) = filler.write(&[0u8]) {
-            if n == 0 {
-                break;
-            }
-        }
-    }
-}
-
-impl Drop for SmallTmpfs {
-    fn drop(&mut self) {
-        let unmounted = std::process::Command::new("umount")
-            .arg(self.dir.path())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !unmounted {
-            // Still held (a test failed with a monitor alive): detached now, freed once
-            // the last file in it is closed.
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(self.dir.path())
-                .status();
-        }
-    }
 }
 
 /// The start failed, its stderr has every one of `parts`, and nothing of it is left.
@@ -290,4 +228,80 @@ fn logs_that_cannot_be_written_while_the_container_runs_show_in_info() {
     assert_eq!(String::from_utf8_lossy(&alive.stdout).trim(), "alive");
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
     world.assert_nothing_left(&name);
+}
+
+#[test]
+fn create_on_a_full_lxcpath_fails_and_leaves_nothing() {
+    let full = SmallTmpfs::new();
+    let world = World::new();
+    let lxcpath = full.path("lxc");
+    std::fs::create_dir(&lxcpath).expect("lxcpath");
+    full.fill();
+    let name = world.name("fullpath");
+    let out = world
+        .rlxc(&["create", "-n", &name, "-t", "busybox"])
+        .env("RLXC_PATH", &lxcpath)
+        .output()
+        .expect("create");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create on a full filesystem: {said}");
+    assert!(said.contains("No space left on device"), "{said}");
+    let left: Vec<_> = std::fs::read_dir(&lxcpath)
+        .expect("lxcpath")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left in the lxcpath: {left:?}");
+}
+
+#[test]
+fn start_with_a_full_run_directory_fails_and_leaves_nothing() {
+    let full = SmallTmpfs::new();
+    let world = World::new();
+    let name = world.busybox("fullrun");
+    let run_root = full.path("run");
+    std::fs::create_dir(&run_root).expect("run root");
+    full.fill();
+    let out = world
+        .rlxc(&["start", "-n", &name])
+        .env("RLXC_RUN_DIR", &run_root)
+        .output()
+        .expect("start");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "start with a full run directory: {said}");
+    assert!(said.contains("No space left on device"), "{said}");
+    // Nothing of the container: no run directory, no lock, no cgroup, no process.
+    let left: Vec<_> = walk(&run_root);
+    assert!(left.is_empty(), "left in the run root: {left:?}");
+    world.assert_nothing_left(&name);
+    // The same container starts once there is room.
+    std::fs::remove_file(full.path("filler")).expect("make room");
+    world
+        .rlxc(&["start", "-n", &name])
+        .env("RLXC_RUN_DIR", &run_root)
+        .assert()
+        .success();
+    world
+        .rlxc(&["stop", "-n", &name, "-k"])
+        .env("RLXC_RUN_DIR", &run_root)
+        .assert()
+        .success();
+}
+
+/// Every file below `dir` (directories that are empty do not count: `.locks` stays).
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let below = walk(&entry.path());
+            if below.is_empty() && entry.file_name() == ".locks" {
+                continue;
+            }
+            files.push(entry.path());
+            files.extend(below);
+        } else {
+            files.push(entry.path());
+        }
+    }
+    files
 }

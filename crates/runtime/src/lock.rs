@@ -202,10 +202,11 @@ impl OperationLock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io("reading", &path)(e)),
         }
+        // Only for a waiter's message: a full filesystem must not keep anyone from the lock.
         let holder = format!("{} {what}\n", std::process::id());
-        file.set_len(0)
-            .and_then(|()| file.write_all(holder.as_bytes()))
-            .map_err(io("writing", &path))?;
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.write_all(holder.as_bytes()));
         Ok(Some(OperationLock {
             file: Some(file),
             path,

@@ -10,6 +10,7 @@ use assert_cmd::Command;
 
 pub mod guest;
 pub mod idmap;
+pub mod tmpfs;
 
 pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
 
