@@ -4,9 +4,8 @@
 //! status, which the monitor reports on the status pipe after `OK`.
 
 use super::event_loop::InitExit;
-use super::launch::{
-    fork_monitor, prepare, split_warnings, wait_for_running, Launch, LaunchError, Mode,
-};
+use super::launch::{fork_monitor, split_warnings, wait_for_running, Launch, LaunchError, Mode};
+use super::prepare::prepare;
 use crate::lock::OperationLock;
 
 /// `rlxc execute`: runs `launch.command` as an application container under rlxc's tiny

@@ -13,6 +13,7 @@ mod launch;
 mod launch_error;
 mod log;
 mod network;
+mod prepare;
 mod procview;
 mod rootfs_pin;
 pub(crate) mod start_error;
