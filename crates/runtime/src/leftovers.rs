@@ -67,11 +67,15 @@ pub enum LeftoverError {
     State(#[from] crate::state::StateError),
     #[error(
         "its monitor{} has neither brought it up nor ended it in {}s: it may be stopped \
-         (SIGSTOP) or stuck; `rlxc stop -k --nolock` kills what is left of it",
+         (SIGSTOP; `kill -CONT` lets it go on) or stuck (after `kill -KILL`, the next verb \
+         removes what it left)",
         monitor.map(|pid| format!(" (pid {pid})")).unwrap_or_default(),
-        TEARDOWN_LIMIT.as_secs()
+        waited.as_secs()
     )]
-    StillEnding { monitor: Option<i32> },
+    StillEnding {
+        monitor: Option<i32>,
+        waited: Duration,
+    },
     #[error("removing the cgroups a crashed run left: {0}")]
     Cgroups(rlxc_cgroup::Error),
     #[error("{step} {path}: {cause}")]
@@ -151,7 +155,10 @@ pub fn settle(paths: &ContainerPaths, lock: &OperationLock) -> Result<Found, Lef
         // A monitor between init's end and its own (or its last child removing its
         // cgroup), or one still starting whose `rlxc start` was killed: neither takes long.
         if Instant::now() >= deadline {
-            return Err(LeftoverError::StillEnding { monitor });
+            return Err(LeftoverError::StillEnding {
+                monitor,
+                waited: TEARDOWN_LIMIT,
+            });
         }
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -366,12 +366,17 @@ fn wait_for_teardown(
         if !matches!(wait_exit(&monitor, Some(MONITOR_TEARDOWN)), Ok(true)) {
             return Err(LeftoverError::StillEnding {
                 monitor: Some(state.monitor.pid),
+                waited: MONITOR_TEARDOWN,
             }
             .into());
         }
     }
     if !teardown.wait_for(MONITOR_TEARDOWN) {
-        return Err(LeftoverError::StillEnding { monitor: None }.into());
+        return Err(LeftoverError::StillEnding {
+            monitor: None,
+            waited: MONITOR_TEARDOWN,
+        }
+        .into());
     }
     if let Some(operation) = operation {
         crate::leftovers::settle(paths, operation)?;
