@@ -328,7 +328,7 @@ fn check_rootfs(rootfs: &Path) {
     );
     let home = fs::metadata(rootfs.join("home/app")).expect("home");
     assert_eq!((home.uid(), home.mode() & 0o7777), (1000, 0o750));
-    let mut value = vec![0u8; 64];
+    let mut value = [0u8; 64];
     let len = rustix::fs::getxattr(rootfs.join("home/app/data"), "user.rlxc", &mut value[..])
         .expect("the xattr is kept");
     assert_eq!(&value[..len], b"kept");
