@@ -579,3 +579,73 @@ fn write_docker_archive_with_config_of(file: &Path, layers: &Layers, described: 
     );
     archive.finish().expect("finish");
 }
+
+/// Images made by a real producer: `podman build` from a scratch Containerfile (no registry),
+/// then `podman push oci:DIR`, `podman save --format oci-archive` and `--format
+/// docker-archive`. Podman keeps its store in the test's directory (vfs: no mounts to leave).
+#[test]
+fn images_built_and_saved_by_podman_create_containers_that_run_their_command() {
+    let world = World::new();
+    let work = world.dir.path().join("podman");
+    fs::create_dir_all(&work).expect("work dir");
+    fs::write(work.join("rootfs.tar"), base_layer()).expect("rootfs.tar");
+    fs::write(
+        work.join("Containerfile"),
+        "FROM scratch\nADD rootfs.tar /\nENV GREETING=podman\nWORKDIR /srv/app\n\
+         USER 1000:1000\nENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+         CMD [\"echo $GREETING in $(pwd) as $(id -u):$(id -g)\"]\n",
+    )
+    .expect("Containerfile");
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman")
+            .arg("--root")
+            .arg(work.join("storage"))
+            .arg("--runroot")
+            .arg(work.join("run"))
+            .arg("--tmpdir")
+            .arg(work.join("tmp"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .expect("podman (Debian's podman package, installed by scripts/lib.sh)");
+        assert!(out.status.success(), "podman {args:?}: {out:?}");
+    };
+    podman(&["build", "-q", "-t", "rlxc-oci-test:v1", "."]);
+    let layout = work.join("layout");
+    podman(&[
+        "push",
+        "-q",
+        "rlxc-oci-test:v1",
+        &format!("oci:{}:v1", layout.display()),
+    ]);
+    let oci_archive = work.join("image.oci.tar");
+    let docker = work.join("image.docker.tar");
+    for (format, file) in [("oci-archive", &oci_archive), ("docker-archive", &docker)] {
+        podman(
+            &["save", "-q", "--format", format, "-o"]
+                .into_iter()
+                .chain([file.to_str().expect("utf-8"), "rlxc-oci-test:v1"])
+                .collect::<Vec<_>>(),
+        );
+    }
+    for url in [
+        format!("oci:{}:v1", layout.display()),
+        format!("oci-archive:{}", oci_archive.display()),
+        format!(
+            "docker-archive:{}:localhost/rlxc-oci-test:v1",
+            docker.display()
+        ),
+    ] {
+        let name = world.name("oci-podman");
+        create(&world, &name, &url).success();
+        let out = world.output(&["execute", "-n", &name]);
+        assert!(out.status.success(), "{url}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "podman in /srv/app as 1000:1000\n",
+            "{url}"
+        );
+        assert!(world.rootfs(&name).join("bin/busybox").is_file());
+    }
+}

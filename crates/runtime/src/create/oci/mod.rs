@@ -206,6 +206,8 @@ fn build_in(
     }
     progress(total, total);
     make_mount_points(rootfs).map_err(CreateError::io("making mount points in", rootfs))?;
+    let cwd = run_config::working_dir(&config);
+    make_working_dir(rootfs, cwd).map_err(CreateError::io("making the WorkingDir in", rootfs))?;
     Ok(run_config::keys(&image, &config, rootfs)?)
 }
 
@@ -216,6 +218,28 @@ fn make_mount_points(rootfs: &Path) -> io::Result<()> {
         let path = rootfs.join(dir);
         if fs::symlink_metadata(&path).is_err() {
             DirBuilder::new().mode(0o755).create(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// The image's WorkingDir, made where it is missing, as OCI runtimes make it before they run
+/// the command (podman and buildah leave it out of the layers). Each missing component is a
+/// directory owned by root; a symlink on the way is left for the container to resolve.
+fn make_working_dir(rootfs: &Path, cwd: &str) -> io::Result<()> {
+    let mut path = rootfs.to_path_buf();
+    for component in Path::new(cwd).components() {
+        let std::path::Component::Normal(part) = component else {
+            continue;
+        };
+        path.push(part);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => continue,
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                DirBuilder::new().mode(0o755).create(&path)?;
+            }
+            Err(e) => return Err(e),
         }
     }
     Ok(())

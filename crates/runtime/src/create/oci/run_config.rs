@@ -70,11 +70,7 @@ pub(crate) fn keys(
             set_by: |spec| !spec.environment.is_empty(),
         });
     }
-    let cwd = run
-        .working_dir
-        .as_deref()
-        .filter(|dir| !dir.is_empty())
-        .unwrap_or("/");
+    let cwd = working_dir(config);
     keys.push(TemplateKey {
         key: "lxc.init.cwd",
         value: one_line(image, "WorkingDir", cwd)?.to_string(),
@@ -93,6 +89,16 @@ pub(crate) fn keys(
         set_by: |spec| spec.init.gid.is_some(),
     });
     Ok(keys)
+}
+
+/// The image's WorkingDir; `/` when it has none.
+pub(crate) fn working_dir(config: &ImageConfig) -> &str {
+    config
+        .config
+        .as_ref()
+        .and_then(|run| run.working_dir.as_deref())
+        .filter(|dir| !dir.is_empty())
+        .unwrap_or("/")
 }
 
 /// The words as one line that `lxc.execute.cmd` splits back into the same words.
