@@ -649,3 +649,103 @@ fn images_built_and_saved_by_podman_create_containers_that_run_their_command() {
         assert!(world.rootfs(&name).join("bin/busybox").is_file());
     }
 }
+
+/// An OCI layout of `layers` (plain tars), with a config that runs [`SAY`].
+fn plain_layout(dir: &Path, layers: Vec<Vec<u8>>) {
+    let layers = Layers(
+        layers
+            .into_iter()
+            .map(|tar| (tar.clone(), tar, "application/vnd.oci.image.layer.v1.tar"))
+            .collect(),
+    );
+    write_layout(dir, &layers);
+}
+
+#[test]
+fn upper_layers_replace_lower_kinds_and_link_to_lower_files() {
+    let world = World::new();
+    let mut lower = Layer::new();
+    lower.dir("was-dir/", 0o755, 0);
+    lower.file("was-dir/inside", 0o644, 0, b"lower\n");
+    lower.file("was-file", 0o644, 0, b"lower\n");
+    lower.link("was-link", tar::EntryType::Symlink, "was-file");
+    lower.file("shared", 0o644, 0, b"lower file, linked from above\n");
+    let mut upper = Layer::new();
+    upper.file("was-dir", 0o600, 0, b"now a file\n");
+    upper.dir("was-file/", 0o700, 0);
+    upper.file("was-link", 0o600, 0, b"no longer a link\n");
+    upper.link("shared.hard", tar::EntryType::Link, "shared");
+    let layout = world.dir.path().join("layout");
+    plain_layout(
+        &layout,
+        vec![base_layer(), middle_layer(), lower.finish(), upper.finish()],
+    );
+    let name = world.name("oci-kinds");
+    create(&world, &name, &format!("oci:{}:v1", layout.display())).success();
+    let rootfs = world.rootfs(&name);
+    assert_eq!(
+        fs::read_to_string(rootfs.join("was-dir")).expect("file"),
+        "now a file\n"
+    );
+    assert!(fs::symlink_metadata(rootfs.join("was-file"))
+        .expect("dir")
+        .is_dir());
+    let link = fs::symlink_metadata(rootfs.join("was-link")).expect("file");
+    assert!(
+        link.is_file(),
+        "the symlink was replaced, not written through"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("was-file")).ok(),
+        None,
+        "a directory now"
+    );
+    let shared = fs::metadata(rootfs.join("shared")).expect("shared");
+    let hard = fs::metadata(rootfs.join("shared.hard")).expect("hard link");
+    assert_eq!(shared.ino(), hard.ino());
+}
+
+/// A lower layer plants a symlink to the host; an upper layer's whiteout, file and device
+/// node below it must not touch the host.
+#[test]
+fn nothing_is_removed_or_written_through_a_symlink_that_leads_out() {
+    let world = World::new();
+    let host = world.dir.path().join("host");
+    fs::create_dir(&host).expect("host dir");
+    fs::write(host.join("victim"), "keep me\n").expect("victim");
+    let planted = || {
+        let mut layer = Layer::new();
+        layer.link(
+            "out",
+            tar::EntryType::Symlink,
+            host.to_str().expect("utf-8"),
+        );
+        layer.finish()
+    };
+    let uppers: [(&str, Box<dyn Fn(&mut Layer)>); 3] = [
+        (
+            "whiteout",
+            Box::new(|l| l.file("out/.wh.victim", 0o600, 0, b"")),
+        ),
+        (
+            "file",
+            Box::new(|l| l.file("out/victim", 0o644, 0, b"owned\n")),
+        ),
+        ("device", Box::new(|l| l.device("out/victim", 1, 3))),
+    ];
+    for (kind, add) in uppers {
+        let mut upper = Layer::new();
+        add(&mut upper);
+        let layout = world.dir.path().join(format!("layout-{kind}"));
+        plain_layout(&layout, vec![planted(), upper.finish()]);
+        create(&world, "escape", &format!("oci:{}:v1", layout.display()))
+            .code(1)
+            .stderr(predicate::str::contains("outside"));
+        assert_eq!(
+            fs::read_to_string(host.join("victim")).expect("victim is still there"),
+            "keep me\n",
+            "{kind}"
+        );
+        lxcpath_is_empty(&world);
+    }
+}
