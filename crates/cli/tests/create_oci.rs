@@ -381,6 +381,13 @@ fn an_oci_layout_makes_the_rootfs_the_config_and_an_app_that_executes() {
         Some(world.rootfs(&name).display().to_string())
     );
     assert_eq!(spec.uts_name.as_deref(), Some(name.as_str()));
+    let rootfs = world.rootfs(&name);
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/hostname")).expect("hostname"),
+        format!("{name}\n")
+    );
+    let hosts = fs::read_to_string(rootfs.join("etc/hosts")).expect("hosts");
+    assert!(hosts.contains(&format!("127.0.1.1   {name}\n")), "{hosts}");
 
     let out = world.output(&["execute", "-n", &name]);
     assert!(out.status.success(), "{out:?}");

@@ -118,7 +118,13 @@ pub fn create(
         }
         Template::Oci { source } => {
             notes.push(format!("Image: {source}"));
-            image_keys = oci::build(source, staging.path(), &staged_rootfs, progress)?;
+            image_keys = oci::build(
+                source,
+                &paths.name,
+                staging.path(),
+                &staged_rootfs,
+                progress,
+            )?;
         }
     }
     Staging::check_interrupted()?;

@@ -116,6 +116,7 @@ pub type OciProgress<'a> = &'a mut dyn FnMut(u64, u64);
 /// same filesystem. Returns the config keys the image asks for.
 pub(crate) fn build(
     source: &ImageSource,
+    name: &str,
     work: &Path,
     rootfs: &Path,
     progress: OciProgress,
@@ -124,6 +125,7 @@ pub(crate) fn build(
     let work = work.join("image");
     fs::create_dir(&work).map_err(CreateError::io("making", &work))?;
     let keys = build_in(source, &image, &work, rootfs, progress)?;
+    write_host_files(rootfs, name).map_err(CreateError::io("writing /etc/hostname in", rootfs))?;
     // Scratch files (a decompressed archive) must not end up in the container's directory.
     fs::remove_dir_all(&work).map_err(CreateError::io("removing", &work))?;
     Ok(keys)
@@ -219,6 +221,48 @@ fn make_mount_points(rootfs: &Path) -> io::Result<()> {
         if fs::symlink_metadata(&path).is_err() {
             DirBuilder::new().mode(0o755).create(&path)?;
         }
+    }
+    Ok(())
+}
+
+/// `/etc/hostname` and `/etc/hosts` with the container's name, as LXC's `lxc-oci` writes
+/// them, where the image has an `/etc`. Opened below the rootfs with `RESOLVE_IN_ROOT` (a
+/// symlink there stays inside), never a symlink itself, and only a regular file is written.
+fn write_host_files(rootfs: &Path, name: &str) -> io::Result<()> {
+    use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+    use std::io::Write;
+    if !fs::symlink_metadata(rootfs.join("etc")).is_ok_and(|meta| meta.is_dir()) {
+        return Ok(());
+    }
+    let root = rustix::fs::open(
+        rootfs,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let hosts = format!(
+        "127.0.0.1   localhost\n127.0.1.1   {name}\n::1     localhost ip6-localhost ip6-loopback\n\
+         fe00::0 ip6-localnet\nff00::0 ip6-mcastprefix\nff02::1 ip6-allnodes\n\
+         ff02::2 ip6-allrouters\n"
+    );
+    for (file, text) in [("etc/hostname", format!("{name}\n")), ("etc/hosts", hosts)] {
+        let fd = match openat2(
+            &root,
+            file,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => fd,
+            // A symlink (or something odd) where the file goes: the image's business.
+            Err(rustix::io::Errno::LOOP) => continue,
+            Err(errno) => return Err(errno.into()),
+        };
+        if !fs::File::from(fd.try_clone()?).metadata()?.is_file() {
+            continue;
+        }
+        let mut file = fs::File::from(fd);
+        file.set_len(0)?;
+        file.write_all(text.as_bytes())?;
     }
     Ok(())
 }
