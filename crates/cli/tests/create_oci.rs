@@ -712,6 +712,8 @@ fn upper_layers_replace_lower_kinds_and_link_to_lower_files() {
     assert_eq!(shared.ino(), hard.ino());
 }
 
+type AddMember = Box<dyn Fn(&mut Layer)>;
+
 /// A lower layer plants a symlink to the host; an upper layer's whiteout, file and device
 /// node below it must not touch the host.
 #[test]
@@ -729,7 +731,7 @@ fn nothing_is_removed_or_written_through_a_symlink_that_leads_out() {
         );
         layer.finish()
     };
-    let uppers: [(&str, Box<dyn Fn(&mut Layer)>); 3] = [
+    let uppers: [(&str, AddMember); 3] = [
         (
             "whiteout",
             Box::new(|l| l.file("out/.wh.victim", 0o600, 0, b"")),
