@@ -758,3 +758,33 @@ fn nothing_is_removed_or_written_through_a_symlink_that_leads_out() {
         lxcpath_is_empty(&world);
     }
 }
+
+/// `--idmap`: the image's owners are shifted into the map (the file of uid 1000 belongs to
+/// host uid BASE+1000), and the command runs as the image's User inside the user namespace.
+#[test]
+fn an_unprivileged_container_from_an_image_keeps_the_images_owners_shifted() {
+    let world = World::new();
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &Layers::new());
+    let name = world.name("oci-userns");
+    world
+        .rlxc(&[
+            "create",
+            "-n",
+            &name,
+            "-t",
+            "oci",
+            "--idmap",
+            "u:0:300000:65536,g:0:300000:65536",
+            "--",
+            "--url",
+            &format!("oci:{}:v1", layout.display()),
+        ])
+        .assert()
+        .success();
+    let data = fs::metadata(world.rootfs(&name).join("home/app/data")).expect("data");
+    assert_eq!((data.uid(), data.gid()), (301_000, 301_000));
+    let out = world.output(&["execute", "-n", &name]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), SAID);
+}
