@@ -22,9 +22,11 @@
 # debootstrap: the guest tests boot real Debian 12 systems (systemd, OpenRC) made with it once
 # per machine (crates/cli/tests/support/guest.rs); arch-test is its Recommends, with which it checks
 # that this machine runs the guest's architecture (installed here with it, so CI has it too).
+# podman: the OCI template's test builds images with a real producer (podman build from a
+# scratch Containerfile, podman save/push to local files; no registry).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
-                   iproute2 debootstrap arch-test)
+                   iproute2 debootstrap arch-test podman)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -14,8 +14,8 @@ use crate::common::CommonOpts;
 /// Options of `lxc-create`, with its backing-store options.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Template: busybox (built in, from the host's static busybox), tarball (with --from)
-    /// or none (with --rootfs)
+    /// Template: busybox (built in, from the host's static busybox), tarball (with --from),
+    /// none (with --rootfs) or oci (with -- --url oci:DIR[:TAG] | docker-archive:FILE)
     #[arg(short = 't', long, value_name = "TEMPLATE")]
     pub template: Option<String>,
 
@@ -97,7 +97,14 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             None => Vec::new(),
         },
     };
-    let mut progress = ProgressLine::new(args.from.as_ref());
+    let label = match &request.template {
+        Template::Oci { source } => Some(format!("Unpacking {source}")),
+        _ => args
+            .from
+            .as_ref()
+            .map(|path| format!("Unpacking {}", path.display())),
+    };
+    let mut progress = ProgressLine::new(label);
     let result = create::create(
         &request,
         &mut |done, total| progress.show(done, total),
@@ -160,9 +167,13 @@ fn template(args: &Args) -> anyhow::Result<Template> {
         "none" => Template::None {
             rootfs: args.rootfs.clone(),
         },
+        "oci" => Template::Oci {
+            source: create::oci::ImageSource::from_template_args(&args.template_args)?,
+        },
         other => bail!(
             "unknown template {other:?}: rlxc has the built-in templates busybox, tarball \
-             (--from FILE) and none (--rootfs DIR); LXC's template scripts are not run"
+             (--from FILE), none (--rootfs DIR) and oci (-- --url IMAGE); LXC's template \
+             scripts are not run"
         ),
     };
     if args.from.is_some() && !matches!(template, Template::Tarball { .. }) {
@@ -198,7 +209,7 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
         bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
     }
-    if !args.template_args.is_empty() {
+    if !args.template_args.is_empty() && args.template.as_deref() != Some("oci") {
         bail!(
             "rlxc's built-in templates take no arguments after --: got {}",
             args.template_args.join(" ")
@@ -214,10 +225,8 @@ struct ProgressLine {
 }
 
 impl ProgressLine {
-    fn new(tarball: Option<&PathBuf>) -> Self {
-        let label = tarball
-            .filter(|_| std::io::stderr().is_terminal())
-            .map(|path| format!("Unpacking {}", path.display()));
+    fn new(label: Option<String>) -> Self {
+        let label = label.filter(|_| std::io::stderr().is_terminal());
         ProgressLine { label, shown: None }
     }
 

@@ -7,7 +7,7 @@
 
 mod child;
 mod env;
-mod passwd;
+pub(crate) mod passwd;
 mod pty;
 mod relay;
 mod target;

@@ -22,7 +22,7 @@ pub(crate) fn login_shell(root: &OwnedFd, uid: u32) -> String {
         .unwrap_or_else(|| FALLBACK_SHELL.to_string())
 }
 
-fn read_in_root(root: &OwnedFd, path: &str) -> Option<String> {
+pub(crate) fn read_in_root(root: &OwnedFd, path: &str) -> Option<String> {
     let fd = rfs::openat2(
         root,
         path,

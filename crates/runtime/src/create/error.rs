@@ -60,6 +60,8 @@ pub enum CreateError {
     WrittenConfig(LoadFailure),
     #[error("shifting the new rootfs into lxc.idmap: {0}")]
     Shift(crate::userns::ShiftError),
+    #[error(transparent)]
+    Oci(#[from] super::oci::OciError),
     #[error("{step} {path}: {cause}")]
     Io {
         step: &'static str,

@@ -9,6 +9,7 @@ mod busybox_files;
 mod config_file;
 mod destroy;
 mod error;
+pub mod oci;
 pub(crate) mod remove_tree;
 mod staging;
 mod store;
@@ -40,6 +41,9 @@ pub enum Template {
     Tarball { archive: PathBuf },
     /// An existing directory (or the initial config's `lxc.rootfs.path`), used in place.
     None { rootfs: Option<PathBuf> },
+    /// An OCI image layout or a `docker save` archive: layers applied in order, the image
+    /// config mapped to keys as LXC's `lxc-oci` template maps it.
+    Oci { source: oci::ImageSource },
 }
 
 impl Template {
@@ -48,6 +52,7 @@ impl Template {
             Template::Busybox => "busybox",
             Template::Tarball { .. } => "tarball",
             Template::None { .. } => "none",
+            Template::Oci { .. } => "oci",
         }
     }
 }
@@ -97,6 +102,7 @@ pub fn create(
     let staging = Staging::begin(paths)?;
     let staged_rootfs = staging.path().join("rootfs");
     let mut notes = Vec::new();
+    let mut image_keys = Vec::new();
     match &request.template {
         Template::Busybox => {
             let busybox = busybox.as_deref().unwrap_or(Path::new("/bin/busybox"));
@@ -110,6 +116,16 @@ pub fn create(
         Template::None { .. } => {
             notes.push("Rootfs: an existing directory, used in place (not managed)".into());
         }
+        Template::Oci { source } => {
+            notes.push(format!("Image: {source}"));
+            image_keys = oci::build(
+                source,
+                &paths.name,
+                staging.path(),
+                &staged_rootfs,
+                progress,
+            )?;
+        }
     }
     Staging::check_interrupted()?;
 
@@ -121,6 +137,7 @@ pub fn create(
     let rootfs_text = rootfs.to_string_lossy();
     let mut keys: Vec<TemplateKey> =
         config_file::template_keys(&paths.name, &rootfs_text, tty_max, managed);
+    keys.extend(image_keys);
     keys.extend(config_file::idmap_keys(&request.idmaps));
     let seed = match (
         request.seed_config,
@@ -187,7 +204,7 @@ fn plan_rootfs(
         rootfs: rootfs.to_path_buf(),
     };
     match &request.template {
-        Template::Busybox | Template::Tarball { .. } => {
+        Template::Busybox | Template::Tarball { .. } | Template::Oci { .. } => {
             let rootfs = request.paths.default_rootfs();
             if seed_rootfs.is_some() {
                 return Err(conflict(&rootfs));

@@ -24,7 +24,7 @@ const ROOTFS_TOP_LEVEL: &[&str] = &["bin", "etc", "lib", "sbin", "usr", "var"];
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
+pub(crate) enum Compression {
     None,
     Gzip,
     Xz,
@@ -60,49 +60,81 @@ pub(crate) fn unpack(
     };
     let unpacked = staging.join("unpacked");
     fs::create_dir(&unpacked).map_err(CreateError::io("making", &unpacked))?;
-    let mut archive = tar::Archive::new(decoded);
-    archive.set_preserve_permissions(true);
-    archive.set_preserve_ownerships(true);
-    archive.set_preserve_mtime(true);
-    archive.set_unpack_xattrs(true);
-    archive.set_overwrite(true);
+    let mut archive = archive(decoded);
     let entries = archive.entries().map_err(unpack_error(tarball))?;
     for entry in entries {
         let mut entry = entry.map_err(unpack_error(tarball))?;
         check_member(tarball, &entry)?;
-        match entry.header().entry_type() {
-            EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                make_node(&unpacked, &entry).map_err(unpack_error(tarball))?
-            }
-            _ => {
-                let written = entry.unpack_in(&unpacked).map_err(unpack_error(tarball))?;
-                if !written {
-                    return Err(CreateError::UnsafeMember {
-                        tarball: tarball.to_path_buf(),
-                        member: member_name(&entry),
-                        reason: "it would be written outside the rootfs",
-                    });
-                }
-            }
-        }
+        write_member(tarball, &unpacked, &mut entry)?;
         progress(read_so_far.get(), total);
     }
     progress(total, total);
     move_into_place(&unpacked, rootfs)
 }
 
+/// A tar reader that keeps owners, modes, mtimes and xattrs, and replaces existing files.
+pub(crate) fn archive<R: Read>(reader: R) -> tar::Archive<R> {
+    let mut archive = tar::Archive::new(reader);
+    archive.set_preserve_permissions(true);
+    archive.set_preserve_ownerships(true);
+    archive.set_preserve_mtime(true);
+    archive.set_unpack_xattrs(true);
+    archive.set_overwrite(true);
+    archive
+}
+
+/// Writes one member (already passed by [`check_member`]) below `root`. `source` names the
+/// archive in errors.
+pub(crate) fn write_member<R: Read>(
+    source: &Path,
+    root: &Path,
+    entry: &mut tar::Entry<R>,
+) -> Result<(), CreateError> {
+    match entry.header().entry_type() {
+        EntryType::Char | EntryType::Block | EntryType::Fifo => {
+            make_node(root, entry).map_err(unpack_error(source))
+        }
+        _ => {
+            let written = entry.unpack_in(root).map_err(unpack_error(source))?;
+            if !written {
+                return Err(CreateError::UnsafeMember {
+                    tarball: source.to_path_buf(),
+                    member: member_name(entry),
+                    reason: "it would be written outside the rootfs",
+                });
+            }
+            Ok(())
+        }
+    }
+}
+
 /// The error for a failed read or write, unless a signal is the real reason.
-fn unpack_error(tarball: &Path) -> impl Fn(io::Error) -> CreateError + '_ {
+pub(crate) fn unpack_error(tarball: &Path) -> impl Fn(io::Error) -> CreateError + '_ {
     move |source| match Staging::check_interrupted() {
         Err(interrupted) => interrupted,
         Ok(()) => CreateError::Unpack {
             path: tarball.to_path_buf(),
-            cause: source,
+            cause: with_causes(source),
         },
     }
 }
 
-fn sniff(tarball: &Path, source: &mut impl BufRead) -> Result<Compression, CreateError> {
+/// The tar crate's errors say "failed to unpack PATH" and keep the reason as their source,
+/// which a plain display leaves out: the message gets the whole chain.
+fn with_causes(error: io::Error) -> io::Error {
+    let mut text = error.to_string();
+    let mut source = error.get_ref().and_then(|inner| inner.source());
+    if source.is_none() {
+        return error;
+    }
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    io::Error::new(error.kind(), text)
+}
+
+pub(crate) fn sniff(tarball: &Path, source: &mut impl BufRead) -> Result<Compression, CreateError> {
     let head = source.fill_buf().map_err(unpack_error(tarball))?;
     let unsupported = |format| CreateError::UnsupportedCompression {
         path: tarball.to_path_buf(),
@@ -118,13 +150,16 @@ fn sniff(tarball: &Path, source: &mut impl BufRead) -> Result<Compression, Creat
     })
 }
 
-fn member_name<R: Read>(entry: &tar::Entry<R>) -> String {
+pub(crate) fn member_name<R: Read>(entry: &tar::Entry<R>) -> String {
     String::from_utf8_lossy(&entry.path_bytes()).into_owned()
 }
 
 /// Refuses absolute paths and `..` in member names and hard link targets. (Symlink targets
 /// may be anything: they are resolved inside the container.)
-fn check_member<R: Read>(tarball: &Path, entry: &tar::Entry<R>) -> Result<(), CreateError> {
+pub(crate) fn check_member<R: Read>(
+    tarball: &Path,
+    entry: &tar::Entry<R>,
+) -> Result<(), CreateError> {
     let refuse = |reason| CreateError::UnsafeMember {
         tarball: tarball.to_path_buf(),
         member: member_name(entry),
@@ -142,7 +177,7 @@ fn check_member<R: Read>(tarball: &Path, entry: &tar::Entry<R>) -> Result<(), Cr
     Ok(())
 }
 
-fn escape_reason(path: &Path) -> Option<&'static str> {
+pub(crate) fn escape_reason(path: &Path) -> Option<&'static str> {
     path.components().find_map(|component| match component {
         Component::RootDir | Component::Prefix(_) => Some("absolute paths are not allowed"),
         Component::ParentDir => Some("'..' would leave the rootfs"),

@@ -1,0 +1,790 @@
+//! `rlxc create -t oci -- --url oci:DIR[:TAG] | oci-archive:FILE | docker-archive:FILE`:
+//! images are built here, with no network: a base layer from a busybox rootfs and two upper
+//! layers with whiteouts, an opaque directory, owners, modes, an xattr, a device node and
+//! links, in gzip, zstd and plain tar. The created rootfs is checked on disk, the config keys
+//! as written, and `rlxc execute` / `rlxc start` run the image's command as its config says.
+
+mod support;
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use support::World;
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The host's architecture as OCI names it.
+fn arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// A layer being written: plain tar, compressed later.
+struct Layer(tar::Builder<Vec<u8>>);
+
+impl Layer {
+    fn new() -> Layer {
+        Layer(tar::Builder::new(Vec::new()))
+    }
+
+    fn entry(&mut self, path: &str, kind: tar::EntryType, mode: u32, owner: u64, data: &[u8]) {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(path).expect("path");
+        header.set_entry_type(kind);
+        header.set_mode(mode);
+        header.set_uid(owner);
+        header.set_gid(owner);
+        header.set_mtime(1_600_000_000);
+        header.set_size(data.len() as u64);
+        header.set_cksum();
+        self.0.append(&header, data).expect("append");
+    }
+
+    fn file(&mut self, path: &str, mode: u32, owner: u64, data: &[u8]) {
+        self.entry(path, tar::EntryType::Regular, mode, owner, data);
+    }
+
+    fn dir(&mut self, path: &str, mode: u32, owner: u64) {
+        self.entry(path, tar::EntryType::Directory, mode, owner, b"");
+    }
+
+    fn link(&mut self, path: &str, kind: tar::EntryType, target: &str) {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_mode(0o777);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_600_000_000);
+        header.set_size(0);
+        self.0.append_link(&mut header, path, target).expect("link");
+    }
+
+    fn device(&mut self, path: &str, major: u32, minor: u32) {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(path).expect("path");
+        header.set_entry_type(tar::EntryType::Char);
+        header.set_mode(0o620);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1_600_000_000);
+        header.set_size(0);
+        header.set_device_major(major).expect("major");
+        header.set_device_minor(minor).expect("minor");
+        header.set_cksum();
+        self.0.append(&header, &b""[..]).expect("device");
+    }
+
+    /// A pax header carrying an xattr for the member that follows.
+    fn xattr(&mut self, name: &str, value: &str) {
+        let body = format!(" SCHILY.xattr.{name}={value}\n");
+        // The record's length counts its own digits.
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        let record = format!("{len}{body}");
+        let mut header = tar::Header::new_ustar();
+        header.set_path("PaxHeaders/x").expect("path");
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(record.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        self.0.append(&header, record.as_bytes()).expect("pax");
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.0.into_inner().expect("finish the layer")
+    }
+}
+
+/// The base layer: a busybox rootfs as `rlxc create -t busybox` makes it (in a world of its
+/// own, so the test's lxcpath holds only what the test creates from the image).
+fn base_layer() -> Vec<u8> {
+    let world = World::new();
+    let donor = world.busybox("oci-donor");
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    builder
+        .append_dir_all(".", world.rootfs(&donor))
+        .expect("tar the busybox rootfs");
+    builder.into_inner().expect("finish")
+}
+
+/// The middle layer: a user, a whiteout, an opaque directory, owners, an xattr, a device
+/// node, a symlink and a hard link.
+fn middle_layer() -> Vec<u8> {
+    let mut layer = Layer::new();
+    layer.file(
+        "etc/passwd",
+        0o644,
+        0,
+        b"root::0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+    );
+    layer.file("etc/group", 0o644, 0, b"root:x:0:\napp:x:1000:\n");
+    layer.file("etc/.wh.inittab", 0o600, 0, b"");
+    layer.dir("etc/init.d/", 0o755, 0);
+    layer.file("etc/init.d/.wh..wh..opq", 0o600, 0, b"");
+    layer.file("etc/init.d/only-upper", 0o755, 0, b"#!/bin/sh\n");
+    layer.dir("home/", 0o755, 0);
+    layer.dir("home/app/", 0o750, 1000);
+    layer.xattr("user.rlxc", "kept");
+    layer.file("home/app/data", 0o640, 1000, b"app data\n");
+    layer.link("home/app/data.hard", tar::EntryType::Link, "home/app/data");
+    layer.link("home/app/sh", tar::EntryType::Symlink, "/bin/busybox");
+    layer.file("home/app/scratch", 0o644, 1000, b"gone in the next layer\n");
+    layer.dir("dev/", 0o755, 0);
+    layer.device("dev/rlxc-null", 1, 3);
+    layer.finish()
+}
+
+/// The top layer, uncompressed: a whiteout of a file of the layer below.
+fn top_layer() -> Vec<u8> {
+    let mut layer = Layer::new();
+    layer.file("home/app/.wh.scratch", 0o600, 0, b"");
+    layer.file("home/app/top", 0o600, 1000, b"top\n");
+    layer.finish()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// The image config: prints what the checks look for.
+fn image_config(diff_ids: &[String], cmd: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "architecture": arch(),
+        "os": "linux",
+        "config": {
+            "User": "app",
+            "Env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "GREETING=hello oci"],
+            "Entrypoint": ["/bin/sh", "-c"],
+            "Cmd": cmd,
+            "WorkingDir": "/home/app",
+        },
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+    }))
+    .expect("config json")
+}
+
+const SAY: &str = "echo \"$GREETING from $(pwd) as $(id -u):$(id -g)\"";
+const SAID: &str = "hello oci from /home/app as 1000:1000\n";
+
+/// The layers of the test image: (plain tar, blob as stored, media type).
+struct Layers(Vec<(Vec<u8>, Vec<u8>, &'static str)>);
+
+impl Layers {
+    fn new() -> Layers {
+        let base = base_layer();
+        let middle = middle_layer();
+        let top = top_layer();
+        Layers(vec![
+            (
+                base.clone(),
+                gzip(&base),
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            ),
+            (
+                middle.clone(),
+                zstd::stream::encode_all(&middle[..], 1).expect("zstd"),
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+            ),
+            (top.clone(), top, "application/vnd.oci.image.layer.v1.tar"),
+        ])
+    }
+
+    fn diff_ids(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|(plain, _, _)| format!("sha256:{}", sha256(plain)))
+            .collect()
+    }
+}
+
+/// Writes an OCI image layout: tag `v1` runs [`SAY`], tag `server` (through a nested
+/// multi-architecture index) a long-running command.
+fn write_layout(dir: &Path, layers: &Layers) {
+    fs::create_dir_all(dir.join("blobs/sha256")).expect("blobs");
+    let blob = |bytes: &[u8], media_type: &str| -> Value {
+        let digest = sha256(bytes);
+        fs::write(dir.join("blobs/sha256").join(&digest), bytes).expect("blob");
+        json!({"mediaType": media_type, "digest": format!("sha256:{digest}"), "size": bytes.len()})
+    };
+    let layer_descriptors: Vec<Value> = layers
+        .0
+        .iter()
+        .map(|(_, stored, media_type)| blob(stored, media_type))
+        .collect();
+    let manifest = |cmd: &[&str]| -> Value {
+        let config = blob(
+            &image_config(&layers.diff_ids(), cmd),
+            "application/vnd.oci.image.config.v1+json",
+        );
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": layer_descriptors,
+        });
+        blob(
+            &serde_json::to_vec(&manifest).expect("manifest"),
+            "application/vnd.oci.image.manifest.v1+json",
+        )
+    };
+    let mut v1 = manifest(&[SAY]);
+    v1["annotations"] = json!({"org.opencontainers.image.ref.name": "v1"});
+    let mut server = manifest(&["echo up > /tmp/up; exec sleep 600"]);
+    server["platform"] = json!({"architecture": arch(), "os": "linux"});
+    // Another architecture's entry, whose blob is not even there: never to be read.
+    let other = json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": format!("sha256:{}", "0".repeat(64)),
+        "size": 1,
+        "platform": {"architecture": if arch() == "s390x" { "amd64" } else { "s390x" }, "os": "linux"},
+    });
+    let nested = json!({"schemaVersion": 2, "manifests": [other, server]});
+    let mut nested = blob(
+        &serde_json::to_vec(&nested).expect("index"),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    nested["annotations"] = json!({"org.opencontainers.image.ref.name": "server"});
+    let index = json!({"schemaVersion": 2, "manifests": [v1, nested]});
+    fs::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("index"),
+    )
+    .expect("index.json");
+    fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("oci-layout");
+}
+
+/// A `docker save` archive of the same image: uncompressed layers in `ID/layer.tar`, the
+/// config named by its digest.
+fn write_docker_archive(file: &Path, layers: &Layers) {
+    let mut archive = tar::Builder::new(fs::File::create(file).expect("archive"));
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(bytes.len() as u64);
+        archive
+            .append_data(&mut header, name, bytes)
+            .expect("member");
+    };
+    let config = image_config(&layers.diff_ids(), &[SAY]);
+    let config_name = format!("{}.json", sha256(&config));
+    add(&config_name, &config);
+    let mut names = Vec::new();
+    for (plain, _, _) in &layers.0 {
+        let name = format!("{}/layer.tar", sha256(plain));
+        add(&name, plain);
+        names.push(name);
+    }
+    let manifest = json!([{"Config": config_name, "RepoTags": ["rlxc/test:v1"], "Layers": names}]);
+    add(
+        "manifest.json",
+        &serde_json::to_vec(&manifest).expect("manifest"),
+    );
+    archive.finish().expect("finish");
+}
+
+fn create(world: &World, name: &str, url: &str) -> assert_cmd::assert::Assert {
+    world
+        .rlxc(&["create", "-n", name, "-t", "oci", "--", "--url", url])
+        .assert()
+}
+
+fn check_rootfs(rootfs: &Path) {
+    assert!(rootfs.join("bin/busybox").is_file(), "the base layer");
+    assert!(
+        !rootfs.join("etc/inittab").exists(),
+        "the whiteout removed the lower file"
+    );
+    let init_d: Vec<String> = fs::read_dir(rootfs.join("etc/init.d"))
+        .expect("init.d")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(init_d, ["only-upper"], "the opaque directory hides rcS/rcK");
+    assert!(
+        !rootfs.join("home/app/scratch").exists(),
+        "top layer whiteout"
+    );
+    let data = fs::metadata(rootfs.join("home/app/data")).expect("data");
+    assert_eq!(
+        (data.uid(), data.gid(), data.mode() & 0o7777),
+        (1000, 1000, 0o640)
+    );
+    let home = fs::metadata(rootfs.join("home/app")).expect("home");
+    assert_eq!((home.uid(), home.mode() & 0o7777), (1000, 0o750));
+    let mut value = [0u8; 64];
+    let len = rustix::fs::getxattr(rootfs.join("home/app/data"), "user.rlxc", &mut value[..])
+        .expect("the xattr is kept");
+    assert_eq!(&value[..len], b"kept");
+    let hard = fs::metadata(rootfs.join("home/app/data.hard")).expect("hard link");
+    assert_eq!(hard.ino(), data.ino(), "a hard link, not a copy");
+    assert_eq!(
+        fs::read_link(rootfs.join("home/app/sh")).expect("symlink"),
+        Path::new("/bin/busybox")
+    );
+    let node = fs::symlink_metadata(rootfs.join("dev/rlxc-null")).expect("device");
+    assert!(node.file_type().is_char_device());
+    assert_eq!(node.rdev(), rustix::fs::makedev(1, 3));
+    for dir in ["proc", "sys", "dev"] {
+        assert!(rootfs.join(dir).is_dir(), "mount point /{dir}");
+    }
+}
+
+fn lxcpath_is_empty(world: &World) {
+    let left: Vec<_> = fs::read_dir(world.lxcpath())
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn an_oci_layout_makes_the_rootfs_the_config_and_an_app_that_executes() {
+    let world = World::new();
+    let layers = Layers::new();
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &layers);
+    let name = world.name("oci-layout");
+    create(&world, &name, &format!("oci:{}:v1", layout.display())).success();
+    check_rootfs(&world.rootfs(&name));
+
+    let config = world.config(&name);
+    let text = fs::read_to_string(&config).expect("config");
+    assert!(text.starts_with("# Template used to create this container: rlxc oci"));
+    let spec = rlxc_config::load_file(&config, &[]).expect("loads").spec;
+    let command = format!("/bin/sh -c '{SAY}'");
+    assert_eq!(spec.init.execute_cmd.as_deref(), Some(command.as_str()));
+    assert_eq!(spec.init.cmd.as_deref(), Some(command.as_str()));
+    assert_eq!(
+        spec.environment,
+        ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "GREETING=hello oci"]
+    );
+    assert_eq!(spec.init.cwd.as_deref(), Some("/home/app"));
+    assert_eq!((spec.init.uid, spec.init.gid), (Some(1000), Some(1000)));
+    assert_eq!(
+        spec.rootfs.path,
+        Some(world.rootfs(&name).display().to_string())
+    );
+    assert_eq!(spec.uts_name.as_deref(), Some(name.as_str()));
+    let rootfs = world.rootfs(&name);
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/hostname")).expect("hostname"),
+        format!("{name}\n")
+    );
+    let hosts = fs::read_to_string(rootfs.join("etc/hosts")).expect("hosts");
+    assert!(hosts.contains(&format!("127.0.1.1   {name}\n")), "{hosts}");
+
+    let out = world.output(&["execute", "-n", &name]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), SAID);
+}
+
+#[test]
+fn start_runs_a_long_running_cmd_chosen_through_a_multi_arch_index() {
+    let world = World::new();
+    let layers = Layers::new();
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &layers);
+    let name = world.name("oci-server");
+    create(&world, &name, &format!("oci:{}:server", layout.display())).success();
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    assert_eq!(world.state(&name), "RUNNING");
+    let pid = world.init_pid(&name);
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+    assert_eq!(cmdline, b"sleep\x00600\x00", "the image's command is init");
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(
+        status.lines().any(|l| l.starts_with("Uid:\t1000\t")),
+        "{status}"
+    );
+    let up = world.rootfs(&name).join("tmp/up");
+    assert_eq!(fs::read_to_string(&up).expect("written by Cmd"), "up\n");
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}
+
+#[test]
+fn a_docker_archive_and_an_oci_archive_make_the_same_container() {
+    let world = World::new();
+    let layers = Layers::new();
+    let docker = world.dir.path().join("image.docker.tar");
+    write_docker_archive(&docker, &layers);
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &layers);
+    let oci_archive = world.dir.path().join("image.oci.tar");
+    let mut builder = tar::Builder::new(fs::File::create(&oci_archive).expect("archive"));
+    builder
+        .append_dir_all(".", &layout)
+        .expect("tar the layout");
+    builder.finish().expect("finish");
+
+    for (base, url) in [
+        ("oci-docker", format!("docker-archive:{}", docker.display())),
+        (
+            "oci-docker-tag",
+            format!("docker-archive:{}:rlxc/test:v1", docker.display()),
+        ),
+        (
+            "oci-archive",
+            format!("oci-archive:{}:v1", oci_archive.display()),
+        ),
+    ] {
+        let name = world.name(base);
+        create(&world, &name, &url).success();
+        check_rootfs(&world.rootfs(&name));
+        let out = world.output(&["execute", "-n", &name]);
+        assert!(out.status.success(), "{url}: {out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), SAID, "{url}");
+    }
+}
+
+/// Changes the layout's blob of `stored`, keeping its name.
+fn tamper(layout: &Path, stored: &[u8], change: impl FnOnce(&mut Vec<u8>)) {
+    let path = layout.join("blobs/sha256").join(sha256(stored));
+    let mut bytes = stored.to_vec();
+    change(&mut bytes);
+    fs::write(path, bytes).expect("tamper");
+}
+
+#[test]
+fn a_tampered_or_missing_blob_and_an_unknown_tag_leave_nothing() {
+    let world = World::new();
+    let layers = Layers::new();
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &layers);
+    let url = format!("oci:{}:v1", layout.display());
+    let top = &layers.0[2].1;
+    let top_digest = format!("sha256:{}", sha256(top));
+
+    // Same size, one byte changed.
+    tamper(&layout, top, |bytes| bytes[600] ^= 1);
+    create(&world, "tampered", &url)
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "blob {top_digest} has sha256:"
+        )))
+        .stderr(predicate::str::contains("tampered with"));
+    lxcpath_is_empty(&world);
+
+    fs::remove_file(layout.join("blobs/sha256").join(sha256(top))).expect("rm");
+    create(&world, "missing", &url)
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "blob {top_digest} is missing"
+        )));
+    lxcpath_is_empty(&world);
+
+    create(&world, "untagged", &format!("oci:{}:v2", layout.display()))
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no image tagged \"v2\" (tags: v1, server)",
+        ));
+    create(
+        &world,
+        "registry",
+        "docker://docker.io/library/busybox:latest",
+    )
+    .code(1)
+    .stderr(predicate::str::contains("registry is not supported yet"));
+    lxcpath_is_empty(&world);
+}
+
+#[test]
+fn a_layer_that_climbs_out_or_does_not_match_its_diff_id_leaves_nothing() {
+    let world = World::new();
+    let mut layers = Layers::new();
+    // A `../` member in the top layer, with a consistent digest and diff_id: refused on
+    // unpacking, not for a checksum.
+    let mut evil = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_mode(0o644);
+    header.set_size(4);
+    header.set_entry_type(tar::EntryType::Regular);
+    // set_path refuses `..`; the raw name field does not.
+    header.as_old_mut().name[..13].copy_from_slice(b"../escaped-by");
+    header.set_cksum();
+    evil.append(&header, &b"evil"[..]).expect("append");
+    let evil = evil.into_inner().expect("finish");
+    layers.0[2] = (evil.clone(), evil, "application/vnd.oci.image.layer.v1.tar");
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &layers);
+    create(&world, "escape", &format!("oci:{}:v1", layout.display()))
+        .code(1)
+        .stderr(predicate::str::contains(
+            "refusing member \"../escaped-by\"",
+        ));
+    lxcpath_is_empty(&world);
+    assert!(!world.dir.path().join("escaped-by").exists());
+    assert!(!world.lxcpath().join("escaped-by").exists());
+
+    // A docker archive whose layer content does not match the config's diff_id.
+    let good = Layers::new();
+    let docker = world.dir.path().join("bad.docker.tar");
+    let mut changed = Layers(good.0.clone());
+    changed.0[1].0 = middle_layer_with_extra();
+    write_docker_archive_with_config_of(&docker, &changed, &good);
+    create(
+        &world,
+        "corrupt",
+        &format!("docker-archive:{}", docker.display()),
+    )
+    .code(1)
+    .stderr(predicate::str::contains("unpacks to content with sha256:"))
+    .stderr(predicate::str::contains("corrupt or was tampered with"));
+    lxcpath_is_empty(&world);
+}
+
+fn middle_layer_with_extra() -> Vec<u8> {
+    let mut layer = Layer::new();
+    layer.file(
+        "etc/extra",
+        0o644,
+        0,
+        b"not in the image the config describes\n",
+    );
+    layer.finish()
+}
+
+/// A docker archive with `layers`' content but `described`'s config (its diff_ids).
+fn write_docker_archive_with_config_of(file: &Path, layers: &Layers, described: &Layers) {
+    let mut archive = tar::Builder::new(fs::File::create(file).expect("archive"));
+    let mut add = |name: &str, bytes: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_mode(0o644);
+        header.set_size(bytes.len() as u64);
+        archive
+            .append_data(&mut header, name, bytes)
+            .expect("member");
+    };
+    let config = image_config(&described.diff_ids(), &[SAY]);
+    let config_name = format!("{}.json", sha256(&config));
+    add(&config_name, &config);
+    let names: Vec<String> = (0..layers.0.len())
+        .map(|i| format!("l{i}/layer.tar"))
+        .collect();
+    for ((plain, _, _), name) in layers.0.iter().zip(&names) {
+        add(name, plain);
+    }
+    let manifest = json!([{"Config": config_name, "RepoTags": ["rlxc/test:v1"], "Layers": names}]);
+    add(
+        "manifest.json",
+        &serde_json::to_vec(&manifest).expect("manifest"),
+    );
+    archive.finish().expect("finish");
+}
+
+/// Images made by a real producer: `podman build` from a scratch Containerfile (no registry),
+/// then `podman push oci:DIR`, `podman save --format oci-archive` and `--format
+/// docker-archive`. Podman keeps its store in the test's directory (vfs: no mounts to leave).
+#[test]
+fn images_built_and_saved_by_podman_create_containers_that_run_their_command() {
+    let world = World::new();
+    let work = world.dir.path().join("podman");
+    fs::create_dir_all(&work).expect("work dir");
+    fs::write(work.join("rootfs.tar"), base_layer()).expect("rootfs.tar");
+    fs::write(
+        work.join("Containerfile"),
+        "FROM scratch\nADD rootfs.tar /\nENV GREETING=podman\nWORKDIR /srv/app\n\
+         USER 1000:1000\nENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+         CMD [\"echo $GREETING in $(pwd) as $(id -u):$(id -g)\"]\n",
+    )
+    .expect("Containerfile");
+    let podman = |args: &[&str]| {
+        let out = std::process::Command::new("podman")
+            .arg("--root")
+            .arg(work.join("storage"))
+            .arg("--runroot")
+            .arg(work.join("run"))
+            .arg("--tmpdir")
+            .arg(work.join("tmp"))
+            .args(["--storage-driver", "vfs"])
+            .args(args)
+            .current_dir(&work)
+            .output()
+            .expect("podman (Debian's podman package, installed by scripts/lib.sh)");
+        assert!(out.status.success(), "podman {args:?}: {out:?}");
+    };
+    podman(&["build", "-q", "-t", "rlxc-oci-test:v1", "."]);
+    let layout = work.join("layout");
+    podman(&[
+        "push",
+        "-q",
+        "rlxc-oci-test:v1",
+        &format!("oci:{}:v1", layout.display()),
+    ]);
+    let oci_archive = work.join("image.oci.tar");
+    let docker = work.join("image.docker.tar");
+    for (format, file) in [("oci-archive", &oci_archive), ("docker-archive", &docker)] {
+        podman(
+            &["save", "-q", "--format", format, "-o"]
+                .into_iter()
+                .chain([file.to_str().expect("utf-8"), "rlxc-oci-test:v1"])
+                .collect::<Vec<_>>(),
+        );
+    }
+    for url in [
+        format!("oci:{}:v1", layout.display()),
+        format!("oci-archive:{}", oci_archive.display()),
+        format!(
+            "docker-archive:{}:localhost/rlxc-oci-test:v1",
+            docker.display()
+        ),
+    ] {
+        let name = world.name("oci-podman");
+        create(&world, &name, &url).success();
+        let out = world.output(&["execute", "-n", &name]);
+        assert!(out.status.success(), "{url}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "podman in /srv/app as 1000:1000\n",
+            "{url}"
+        );
+        assert!(world.rootfs(&name).join("bin/busybox").is_file());
+    }
+}
+
+/// An OCI layout of `layers` (plain tars), with a config that runs [`SAY`].
+fn plain_layout(dir: &Path, layers: Vec<Vec<u8>>) {
+    let layers = Layers(
+        layers
+            .into_iter()
+            .map(|tar| (tar.clone(), tar, "application/vnd.oci.image.layer.v1.tar"))
+            .collect(),
+    );
+    write_layout(dir, &layers);
+}
+
+#[test]
+fn upper_layers_replace_lower_kinds_and_link_to_lower_files() {
+    let world = World::new();
+    let mut lower = Layer::new();
+    lower.dir("was-dir/", 0o755, 0);
+    lower.file("was-dir/inside", 0o644, 0, b"lower\n");
+    lower.file("was-file", 0o644, 0, b"lower\n");
+    lower.link("was-link", tar::EntryType::Symlink, "was-file");
+    lower.file("shared", 0o644, 0, b"lower file, linked from above\n");
+    let mut upper = Layer::new();
+    upper.file("was-dir", 0o600, 0, b"now a file\n");
+    upper.dir("was-file/", 0o700, 0);
+    upper.file("was-link", 0o600, 0, b"no longer a link\n");
+    upper.link("shared.hard", tar::EntryType::Link, "shared");
+    let layout = world.dir.path().join("layout");
+    plain_layout(
+        &layout,
+        vec![base_layer(), middle_layer(), lower.finish(), upper.finish()],
+    );
+    let name = world.name("oci-kinds");
+    create(&world, &name, &format!("oci:{}:v1", layout.display())).success();
+    let rootfs = world.rootfs(&name);
+    assert_eq!(
+        fs::read_to_string(rootfs.join("was-dir")).expect("file"),
+        "now a file\n"
+    );
+    assert!(fs::symlink_metadata(rootfs.join("was-file"))
+        .expect("dir")
+        .is_dir());
+    let link = fs::symlink_metadata(rootfs.join("was-link")).expect("file");
+    assert!(
+        link.is_file(),
+        "the symlink was replaced, not written through"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("was-file")).ok(),
+        None,
+        "a directory now"
+    );
+    let shared = fs::metadata(rootfs.join("shared")).expect("shared");
+    let hard = fs::metadata(rootfs.join("shared.hard")).expect("hard link");
+    assert_eq!(shared.ino(), hard.ino());
+}
+
+type AddMember = Box<dyn Fn(&mut Layer)>;
+
+/// A lower layer plants a symlink to the host; an upper layer's whiteout, file and device
+/// node below it must not touch the host.
+#[test]
+fn nothing_is_removed_or_written_through_a_symlink_that_leads_out() {
+    let world = World::new();
+    let host = world.dir.path().join("host");
+    fs::create_dir(&host).expect("host dir");
+    fs::write(host.join("victim"), "keep me\n").expect("victim");
+    let planted = || {
+        let mut layer = Layer::new();
+        layer.link(
+            "out",
+            tar::EntryType::Symlink,
+            host.to_str().expect("utf-8"),
+        );
+        layer.finish()
+    };
+    let uppers: [(&str, AddMember); 3] = [
+        (
+            "whiteout",
+            Box::new(|l| l.file("out/.wh.victim", 0o600, 0, b"")),
+        ),
+        (
+            "file",
+            Box::new(|l| l.file("out/victim", 0o644, 0, b"owned\n")),
+        ),
+        ("device", Box::new(|l| l.device("out/victim", 1, 3))),
+    ];
+    for (kind, add) in uppers {
+        let mut upper = Layer::new();
+        add(&mut upper);
+        let layout = world.dir.path().join(format!("layout-{kind}"));
+        plain_layout(&layout, vec![planted(), upper.finish()]);
+        create(&world, "escape", &format!("oci:{}:v1", layout.display()))
+            .code(1)
+            .stderr(predicate::str::contains("outside"));
+        assert_eq!(
+            fs::read_to_string(host.join("victim")).expect("victim is still there"),
+            "keep me\n",
+            "{kind}"
+        );
+        lxcpath_is_empty(&world);
+    }
+}
+
+/// `--idmap`: the image's owners are shifted into the map (the file of uid 1000 belongs to
+/// host uid BASE+1000), and the command runs as the image's User inside the user namespace.
+#[test]
+fn an_unprivileged_container_from_an_image_keeps_the_images_owners_shifted() {
+    let world = World::new();
+    let layout = world.dir.path().join("layout");
+    write_layout(&layout, &Layers::new());
+    let name = world.name("oci-userns");
+    world
+        .rlxc(&[
+            "create",
+            "-n",
+            &name,
+            "-t",
+            "oci",
+            "--idmap",
+            "u:0:300000:65536,g:0:300000:65536",
+            "--",
+            "--url",
+            &format!("oci:{}:v1", layout.display()),
+        ])
+        .assert()
+        .success();
+    let data = fs::metadata(world.rootfs(&name).join("home/app/data")).expect("data");
+    assert_eq!((data.uid(), data.gid()), (301_000, 301_000));
+    let out = world.output(&["execute", "-n", &name]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), SAID);
+}
