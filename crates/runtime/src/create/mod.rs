@@ -8,6 +8,7 @@ mod busybox;
 mod busybox_files;
 mod config_file;
 mod destroy;
+pub mod download;
 mod error;
 pub(crate) mod remove_tree;
 mod staging;
@@ -40,6 +41,11 @@ pub enum Template {
     Tarball { archive: PathBuf },
     /// An existing directory (or the initial config's `lxc.rootfs.path`), used in place.
     None { rootfs: Option<PathBuf> },
+    /// An image of LXC's download server, already in the cache ([`download::obtain`]).
+    Download {
+        image: download::CachedImage,
+        mode: download::Mode,
+    },
 }
 
 impl Template {
@@ -48,6 +54,7 @@ impl Template {
             Template::Busybox => "busybox",
             Template::Tarball { .. } => "tarball",
             Template::None { .. } => "none",
+            Template::Download { .. } => "download",
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct Created {
     pub config: PathBuf,
     /// The rootfs as the config names it.
     pub rootfs: PathBuf,
+    /// What the template asks to tell the user (a download image's `create-message`).
+    pub message: Option<String>,
 }
 
 /// Creates a container. Either it exists complete afterwards, or nothing new is on disk. The
@@ -97,6 +106,7 @@ pub fn create(
     let staging = Staging::begin(paths)?;
     let staged_rootfs = staging.path().join("rootfs");
     let mut notes = Vec::new();
+    let mut applied: Option<download::meta::Applied> = None;
     match &request.template {
         Template::Busybox => {
             let busybox = busybox.as_deref().unwrap_or(Path::new("/bin/busybox"));
@@ -109,6 +119,25 @@ pub fn create(
         }
         Template::None { .. } => {
             notes.push("Rootfs: an existing directory, used in place (not managed)".into());
+        }
+        Template::Download { image, mode } => {
+            notes.push(format!(
+                "Image: {}, build {}, from {}",
+                image.id, image.build, image.server
+            ));
+            let names = download::meta::Names {
+                name: &paths.name,
+                path: &paths.dir(),
+                rootfs: &rootfs,
+            };
+            applied = Some(download::unpack(
+                image,
+                *mode,
+                staging.path(),
+                &staged_rootfs,
+                &names,
+                progress,
+            )?);
         }
     }
     Staging::check_interrupted()?;
@@ -130,8 +159,29 @@ pub fn create(
         (Some(path), Some(text), Some(spec)) => Some(Seed { path, text, spec }),
         _ => None,
     };
-    let text = config_file::compose(request.template.name(), &notes, seed.as_ref(), &keys);
     let staged_config = staging.path().join("config");
+    let distro_spec = match &applied {
+        Some(applied) => Some(download::load_distro_config(
+            &staged_config,
+            seed_text.as_deref(),
+            &applied.config,
+        )?),
+        None => None,
+    };
+    let distro = match (&applied, &distro_spec) {
+        (Some(applied), Some(spec)) => Some(config_file::Distro {
+            text: &applied.config,
+            spec,
+        }),
+        _ => None,
+    };
+    let text = config_file::compose(
+        request.template.name(),
+        &notes,
+        seed.as_ref(),
+        distro.as_ref(),
+        &keys,
+    );
     fs::write(&staged_config, &text).map_err(CreateError::io("writing", &staged_config))?;
     let written =
         rlxc_config::load_file(&staged_config, &[]).map_err(CreateError::WrittenConfig)?;
@@ -147,6 +197,7 @@ pub fn create(
         config: dir.join("config"),
         dir,
         rootfs,
+        message: applied.and_then(|applied| applied.message),
     })
 }
 
@@ -187,7 +238,7 @@ fn plan_rootfs(
         rootfs: rootfs.to_path_buf(),
     };
     match &request.template {
-        Template::Busybox | Template::Tarball { .. } => {
+        Template::Busybox | Template::Tarball { .. } | Template::Download { .. } => {
             let rootfs = request.paths.default_rootfs();
             if seed_rootfs.is_some() {
                 return Err(conflict(&rootfs));
