@@ -194,13 +194,24 @@ impl Fetcher {
 
 /// ureq's transport errors, in words a user can act on.
 fn transport_reason(transport: &ureq::Transport) -> String {
-    let detail = transport
-        .message()
-        .map(str::to_string)
-        .or_else(|| {
-            std::error::Error::source(transport).map(|source| source.to_string())
-        })
-        .unwrap_or_default();
+    let mut detail = transport.message().unwrap_or_default().to_string();
+    let mut source = std::error::Error::source(transport);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !detail.contains(&text) {
+            if !detail.is_empty() {
+                detail.push_str(": ");
+            }
+            detail.push_str(&text);
+        }
+        source = cause.source();
+    }
+    if detail.contains("certificate") || detail.contains("Certificate") {
+        return format!(
+            "the server's certificate is not trusted (checked against the system's CA store, \
+             /etc/ssl/certs): {detail}"
+        );
+    }
     match transport.kind() {
         ureq::ErrorKind::ConnectionFailed => {
             format!("cannot connect (is the server down or the address wrong?): {detail}")

@@ -14,8 +14,8 @@ use crate::common::CommonOpts;
 /// Options of `lxc-create`, with its backing-store options.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Template: busybox (built in, from the host's static busybox), tarball (with --from)
-    /// or none (with --rootfs)
+    /// Template: busybox (built in, from the host's static busybox), tarball (with --from),
+    /// none (with --rootfs) or download (LXC's image server: -- -d DIST -r RELEASE -a ARCH)
     #[arg(short = 't', long, value_name = "TEMPLATE")]
     pub template: Option<String>,
 
@@ -84,7 +84,23 @@ pub struct Args {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     refuse_unsupported(args)?;
-    let template = template(args)?;
+    let idmaps = match &args.idmap {
+        Some(text) => idmaps(text)?,
+        None => Vec::new(),
+    };
+    // `-- --list` needs no container name, so it comes before the name's checks.
+    let mut image_lock = None;
+    let template = if args.template.as_deref() == Some("download") {
+        match super::create_download::prepare(&args.template_args, !idmaps.is_empty())? {
+            Some((template, lock)) => {
+                image_lock = Some(lock);
+                template
+            }
+            None => return Ok(ExitCode::SUCCESS),
+        }
+    } else {
+        template(args)?
+    };
     let paths = common.container_paths()?;
     let operation = common.operation_lock(&paths, "rlxc create")?;
     let request = CreateRequest {
@@ -92,19 +108,25 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         template,
         seed_config: args.config.as_deref(),
         busybox_locations: BUSYBOX_LOCATIONS,
-        idmaps: match &args.idmap {
-            Some(text) => idmaps(text)?,
-            None => Vec::new(),
-        },
+        idmaps,
     };
-    let mut progress = ProgressLine::new(args.from.as_ref());
+    let label = match &request.template {
+        Template::Download { image, .. } => Some(format!("Unpacking {}", image.id)),
+        _ => args.from.as_ref().map(|path| format!("Unpacking {}", path.display())),
+    };
+    let mut progress = ProgressLine::new(label);
     let result = create::create(
         &request,
         &mut |done, total| progress.show(done, total),
         &operation,
     );
     progress.finish();
-    result?;
+    drop(image_lock);
+    let created = result?;
+    if let Some(message) = created.message {
+        // LXC prints the image's message after a separator.
+        println!("\n---\n{}", message.trim_end());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -162,7 +184,8 @@ fn template(args: &Args) -> anyhow::Result<Template> {
         },
         other => bail!(
             "unknown template {other:?}: rlxc has the built-in templates busybox, tarball \
-             (--from FILE) and none (--rootfs DIR); LXC's template scripts are not run"
+             (--from FILE), none (--rootfs DIR) and download (-- -d DIST -r RELEASE -a ARCH); \
+             LXC's template scripts are not run"
         ),
     };
     if args.from.is_some() && !matches!(template, Template::Tarball { .. }) {
@@ -198,7 +221,7 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
         bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
     }
-    if !args.template_args.is_empty() {
+    if !args.template_args.is_empty() && args.template.as_deref() != Some("download") {
         bail!(
             "rlxc's built-in templates take no arguments after --: got {}",
             args.template_args.join(" ")
@@ -214,10 +237,8 @@ struct ProgressLine {
 }
 
 impl ProgressLine {
-    fn new(tarball: Option<&PathBuf>) -> Self {
-        let label = tarball
-            .filter(|_| std::io::stderr().is_terminal())
-            .map(|path| format!("Unpacking {}", path.display()));
+    fn new(label: Option<String>) -> Self {
+        let label = label.filter(|_| std::io::stderr().is_terminal());
         ProgressLine { label, shown: None }
     }
 

@@ -143,15 +143,28 @@ fn base_url(server: &str) -> String {
     format!("https://{}", server.trim_end_matches('/'))
 }
 
-/// The server's index for `mode`: `index-MODE.7` first, then `index-MODE`, as LXC asks.
+/// The server's index for `mode`: `index-MODE.7` first, then `index-MODE`, as LXC asks; a
+/// server without a user index gets asked for its system one (the images are the same, the
+/// metadata picks `config-user`).
 pub fn fetch_index(fetcher: &Fetcher, server: &str, mode: Mode) -> Result<Vec<IndexEntry>, DownloadError> {
-    let base = format!("{}/meta/1.0/index-{}", base_url(server), mode.as_str());
-    let body = match fetcher.bytes(&format!("{base}.{COMPAT_LEVEL}"), SMALL_LIMIT) {
-        Ok(body) => body,
-        Err(error) if error.is_not_found() => fetcher.bytes(&base, SMALL_LIMIT)?,
-        Err(error) => return Err(error.into()),
-    };
-    Ok(index::parse(&String::from_utf8_lossy(&body)))
+    let mut modes = vec![mode];
+    if mode == Mode::User {
+        modes.push(Mode::System);
+    }
+    let mut last = None;
+    for mode in modes {
+        let base = format!("{}/meta/1.0/index-{}", base_url(server), mode.as_str());
+        for url in [format!("{base}.{COMPAT_LEVEL}"), base] {
+            match fetcher.bytes(&url, SMALL_LIMIT) {
+                Ok(body) => return Ok(index::parse(&String::from_utf8_lossy(&body))),
+                Err(error) if error.is_not_found() => last = Some(error),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    Err(last
+        .map(DownloadError::from)
+        .unwrap_or(DownloadError::NoConfig))
 }
 
 /// `-- --list`: the index as LXC prints it.
