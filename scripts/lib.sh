@@ -22,9 +22,12 @@
 # debootstrap: the guest tests boot real Debian 12 systems (systemd, OpenRC) made with it once
 # per machine (crates/cli/tests/support/guest.rs); arch-test is its Recommends, with which it checks
 # that this machine runs the guest's architecture (installed here with it, so CI has it too).
+# openssl and python3: the download-template tests (crates/cli/tests/create_download.rs) make a
+# test CA and run an HTTPS image server (python3's http.server behind TLS) on 127.0.0.1; wget is
+# what LXC's own download template fetches with when the test points it at the same server.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
-                   iproute2 debootstrap arch-test)
+                   iproute2 debootstrap arch-test openssl python3 wget)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

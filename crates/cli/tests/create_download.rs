@@ -110,7 +110,9 @@ impl ImageServer {
         )));
         let index = self.www().join("meta/1.0/index-system");
         let mut text = fs::read_to_string(&index).unwrap_or_default();
-        text.push_str(&format!("{dist};{release};{arch};default;{BUILD};/{path}/\n"));
+        text.push_str(&format!(
+            "{dist};{release};{arch};default;{BUILD};/{path}/\n"
+        ));
         fs::write(&index, text).expect("index");
         dir
     }
@@ -125,7 +127,13 @@ impl Drop for ImageServer {
 
 /// A CA and a server certificate for 127.0.0.1 signed by it.
 fn make_certificates(dir: &Path) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     run(Command::new("openssl")
         .current_dir(dir)
         .args(["req", "-x509"])
@@ -138,15 +146,35 @@ fn make_certificates(dir: &Path) {
         .current_dir(dir)
         .arg("req")
         .args(ec)
-        .args(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]));
+        .args([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]));
     fs::write(
         dir.join("ext"),
         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
     )
     .expect("ext");
     run(Command::new("openssl").current_dir(dir).args([
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-        "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
     ]));
 }
 
@@ -156,10 +184,16 @@ fn busybox_image(world: &World, out: &Path) -> (PathBuf, PathBuf) {
     let name = world.busybox("image-src");
     let rootfs = world.rootfs(&name);
     fs::write(rootfs.join("etc/hostname"), "LXC_NAME\n").expect("hostname");
-    fs::write(rootfs.join("etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 LXC_NAME\n")
-        .expect("hosts");
-    fs::write(rootfs.join("etc/left-out"), "excluded for unprivileged containers\n")
-        .expect("left-out");
+    fs::write(
+        rootfs.join("etc/hosts"),
+        "127.0.0.1 localhost\n127.0.1.1 LXC_NAME\n",
+    )
+    .expect("hosts");
+    fs::write(
+        rootfs.join("etc/left-out"),
+        "excluded for unprivileged containers\n",
+    )
+    .expect("left-out");
     let rootfs_xz = out.join("rootfs.tar.xz");
     run(Command::new("tar")
         .args(["--numeric-owner", "-cJf"])
@@ -184,8 +218,11 @@ fn busybox_image(world: &World, out: &Path) -> (PathBuf, PathBuf) {
     )
     .expect("config-user");
     fs::write(meta.join("excludes-user"), "./etc/left-out\n").expect("excludes");
-    fs::write(meta.join("templates"), "/etc/hostname\n/etc/hosts\n/etc/missing\n")
-        .expect("templates");
+    fs::write(
+        meta.join("templates"),
+        "/etc/hostname\n/etc/hosts\n/etc/missing\n",
+    )
+    .expect("templates");
     fs::write(meta.join("create-message"), "Welcome to the test image.\n").expect("message");
     fs::write(meta.join("expiry"), "4102444800\n").expect("expiry");
     let meta_xz = out.join("meta.tar.xz");
@@ -245,7 +282,10 @@ fn a_downloaded_image_is_created_started_and_cached() {
         .expect("create");
     support::assert_ok(&output, "create -t download");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("---\nWelcome to the test image."), "{stdout}");
+    assert!(
+        stdout.contains("---\nWelcome to the test image."),
+        "{stdout}"
+    );
 
     let config = fs::read_to_string(world.config(&name)).expect("config");
     assert!(
@@ -253,7 +293,10 @@ fn a_downloaded_image_is_created_started_and_cached() {
         "{config}"
     );
     assert!(config.contains(&format!("lxc.arch = {}\n", std::env::consts::ARCH)));
-    assert!(config.contains(&format!("lxc.uts.name = {name}\n")), "{config}");
+    assert!(
+        config.contains(&format!("lxc.uts.name = {name}\n")),
+        "{config}"
+    );
     let rootfs = world.rootfs(&name);
     assert!(
         config.contains(&format!("lxc.rootfs.path = {}\n", rootfs.display())),
@@ -278,10 +321,7 @@ fn a_downloaded_image_is_created_started_and_cached() {
         fs::read_to_string(rootfs.join("seen-hostname")).expect("seen"),
         format!("{name}\n")
     );
-    world
-        .rlxc(&["stop", "-n", &name, "-k"])
-        .assert()
-        .success();
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
 
     // The second create uses the cache: the server sees no second rootfs request.
     assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
@@ -296,7 +336,9 @@ fn a_downloaded_image_is_created_started_and_cached() {
     );
 
     // `rlxc images` shows it; --flush-cache downloads it again.
-    let listed = rlxc(&world, &server, &["images", "--json"]).output().expect("images");
+    let listed = rlxc(&world, &server, &["images", "--json"])
+        .output()
+        .expect("images");
     support::assert_ok(&listed, "images --json");
     let images: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
     assert_eq!(images[0]["dist"], "busybox");
@@ -309,10 +351,16 @@ fn a_downloaded_image_is_created_started_and_cached() {
     rlxc(&world, &server, &args).assert().success();
     assert_eq!(rootfs_requests(&server), 2, "{:?}", server.requests());
 
-    rlxc(&world, &server, &["images", "rm", "busybox", "1.36", "amd64"])
-        .assert()
-        .success();
-    let listed = rlxc(&world, &server, &["images", "--json"]).output().expect("images");
+    rlxc(
+        &world,
+        &server,
+        &["images", "rm", "busybox", "1.36", "amd64"],
+    )
+    .assert()
+    .success();
+    let listed = rlxc(&world, &server, &["images", "--json"])
+        .output()
+        .expect("images");
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
 }
 
@@ -324,7 +372,10 @@ fn concurrent_creates_of_one_image_download_it_once() {
     let children: Vec<_> = names
         .iter()
         .map(|name| {
-            let mut command = world.process(Path::new(support::RLXC), &create_args(name, &address, "1.36"));
+            let mut command = world.process(
+                Path::new(support::RLXC),
+                &create_args(name, &address, "1.36"),
+            );
             command
                 .env("SSL_CERT_FILE", server.ca())
                 .env("RLXC_CACHE_DIR", cache_dir(&world))
@@ -351,25 +402,45 @@ fn an_unprivileged_create_uses_the_user_config_and_excludes() {
     args.splice(1..1, ["--idmap", "u:0:300000:65536,g:0:300000:65536"]);
     rlxc(&world, &server, &args).assert().success();
     let config = fs::read_to_string(world.config(&name)).expect("config");
-    assert!(config.contains("/usr/share/lxc/config/userns.conf"), "{config}");
+    assert!(
+        config.contains("/usr/share/lxc/config/userns.conf"),
+        "{config}"
+    );
     let rootfs = world.rootfs(&name);
     assert!(!rootfs.join("etc/left-out").exists());
     assert!(rootfs.join("etc/hostname").exists());
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(fs::metadata(rootfs.join("etc/hostname")).expect("meta").uid(), 300000);
+    assert_eq!(
+        fs::metadata(rootfs.join("etc/hostname"))
+            .expect("meta")
+            .uid(),
+        300000
+    );
 }
 
 #[test]
 fn list_prints_the_index_and_an_unknown_release_names_what_there_is() {
     let (world, server) = serving_busybox();
     let address = server.server();
-    let listed = rlxc(&world, &server, &["create", "-t", "download", "--", "--list", "--server", &address])
-        .output()
-        .expect("list");
+    let listed = rlxc(
+        &world,
+        &server,
+        &[
+            "create", "-t", "download", "--", "--list", "--server", &address,
+        ],
+    )
+    .output()
+    .expect("list");
     support::assert_ok(&listed, "--list");
     let text = String::from_utf8_lossy(&listed.stdout);
-    assert!(text.contains("DIST\tRELEASE\tARCH\tVARIANT\tBUILD\n"), "{text}");
-    assert!(text.contains(&format!("busybox\t1.36\tamd64\tdefault\t{BUILD}\n")), "{text}");
+    assert!(
+        text.contains("DIST\tRELEASE\tARCH\tVARIANT\tBUILD\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("busybox\t1.36\tamd64\tdefault\t{BUILD}\n")),
+        "{text}"
+    );
 
     let name = world.name("dl");
     let failed = rlxc(&world, &server, &create_args(&name, &address, "9.99"))
@@ -377,9 +448,14 @@ fn list_prints_the_index_and_an_unknown_release_names_what_there_is() {
         .expect("create");
     assert!(!failed.status.success());
     let error = String::from_utf8_lossy(&failed.stderr);
-    assert!(error.contains("no release \"9.99\" for busybox on the server; it has: 1.36"), "{error}");
+    assert!(
+        error.contains("no release \"9.99\" for busybox on the server; it has: 1.36"),
+        "{error}"
+    );
     assert!(!world.config(&name).exists());
-    assert!(!cache_dir(&world).join("download/busybox/9.99/amd64/default").exists());
+    assert!(!cache_dir(&world)
+        .join("download/busybox/9.99/amd64/default")
+        .exists());
 }
 
 #[test]
@@ -404,9 +480,16 @@ fn a_tampered_or_truncated_rootfs_fails_and_nothing_is_left_or_cached() {
         .expect("create");
     assert!(!failed.status.success());
     let error = String::from_utf8_lossy(&failed.stderr);
-    assert!(error.contains("does not match the server's SHA256SUMS"), "{error}");
+    assert!(
+        error.contains("does not match the server's SHA256SUMS"),
+        "{error}"
+    );
     assert!(!cached.exists());
-    assert_eq!(world.lxcpath().read_dir().map(|d| d.count()).unwrap_or(0), 1, "only the image source container");
+    assert_eq!(
+        world.lxcpath().read_dir().map(|d| d.count()).unwrap_or(0),
+        1,
+        "only the image source container"
+    );
 
     // Cut short, with no checksums to catch it: the archive check does.
     fs::write(&rootfs_xz, &good[..good.len() / 2]).expect("truncate");
@@ -450,9 +533,28 @@ fn an_image_with_a_member_climbing_out_is_refused() {
         .args(["etc", "../evil/etc/hostname"]));
     server.publish("evil", "1", &evil, &meta_xz);
     let name = world.name("evil");
-    let failed = rlxc(&world, &server, &["create", "-n", &name, "-t", "download", "--", "-d", "evil", "-r", "1", "-a", "amd64", "--server", &server.server()])
-        .output()
-        .expect("create");
+    let failed = rlxc(
+        &world,
+        &server,
+        &[
+            "create",
+            "-n",
+            &name,
+            "-t",
+            "download",
+            "--",
+            "-d",
+            "evil",
+            "-r",
+            "1",
+            "-a",
+            "amd64",
+            "--server",
+            &server.server(),
+        ],
+    )
+    .output()
+    .expect("create");
     assert!(!failed.status.success());
     let error = String::from_utf8_lossy(&failed.stderr);
     assert!(error.contains("'..' would leave the rootfs"), "{error}");
@@ -478,11 +580,86 @@ fn an_untrusted_certificate_or_a_server_that_is_down_is_a_clear_error() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = closed.local_addr().expect("addr").port();
     drop(closed);
-    let failed = rlxc(&world, &server, &create_args(&name, &format!("127.0.0.1:{port}"), "1.36"))
-        .output()
-        .expect("create");
+    let failed = rlxc(
+        &world,
+        &server,
+        &create_args(&name, &format!("127.0.0.1:{port}"), "1.36"),
+    )
+    .output()
+    .expect("create");
     assert!(!failed.status.success());
     let error = String::from_utf8_lossy(&failed.stderr);
-    assert!(error.contains("cannot connect (is the server down"), "{error}");
+    assert!(
+        error.contains("cannot connect (is the server down"),
+        "{error}"
+    );
     assert!(!world.config(&name).exists());
+}
+
+/// LXC's own `lxc-create -t download` accepts the same server (its wget trusting the test's
+/// CA through WGETRC) and makes the container rlxc makes: the protocol is LXC's.
+#[test]
+fn lxcs_download_template_accepts_the_same_server() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let wgetrc = world.dir.path().join("wgetrc");
+    fs::write(
+        &wgetrc,
+        format!("ca_certificate = {}\n", server.ca().display()),
+    )
+    .expect("wgetrc");
+    let lxc_path = world.dir.path().join("lxc-own");
+    fs::create_dir_all(&lxc_path).expect("lxcpath");
+    let name = world.name("lxc");
+    let output = Command::new("lxc-create")
+        .arg("-P")
+        .arg(&lxc_path)
+        .args([
+            "-n", &name, "-t", "download", "--", "-d", "busybox", "-r", "1.36", "-a",
+        ])
+        .args(["amd64", "--server", &address])
+        .env("WGETRC", &wgetrc)
+        .env("LXC_CACHE_PATH", world.dir.path().join("lxc-cache"))
+        .output()
+        .expect("lxc-create");
+    assert!(
+        output.status.success(),
+        "lxc-create: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ours = world.name("lxc");
+    rlxc(&world, &server, &create_args(&ours, &address, "1.36"))
+        .assert()
+        .success();
+
+    // The image's lines and the container's own, in both configs (with each one's name).
+    let theirs = fs::read_to_string(lxc_path.join(&name).join("config")).expect("config");
+    let mine = fs::read_to_string(world.config(&ours)).expect("config");
+    for (config, who) in [(&theirs, &name), (&mine, &ours)] {
+        for line in [
+            "lxc.include = /usr/share/lxc/config/common.conf".to_string(),
+            format!("lxc.arch = {}", std::env::consts::ARCH),
+            format!("lxc.uts.name = {who}"),
+        ] {
+            assert!(
+                config.lines().any(|l| l == line),
+                "{line:?} missing in:\n{config}"
+            );
+        }
+    }
+    for file in ["etc/hostname", "etc/hosts"] {
+        let theirs =
+            fs::read_to_string(lxc_path.join(&name).join("rootfs").join(file)).expect("lxc's file");
+        let mine = fs::read_to_string(world.rootfs(&ours).join(file)).expect("our file");
+        assert_eq!(
+            theirs.replace(&name, "NAME"),
+            mine.replace(&ours, "NAME"),
+            "{file}"
+        );
+    }
+    run(Command::new("lxc-destroy")
+        .arg("-P")
+        .arg(&lxc_path)
+        .args(["-n", &name]));
 }

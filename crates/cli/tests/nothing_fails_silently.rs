@@ -268,7 +268,10 @@ fn start_with_a_full_run_directory_fails_and_leaves_nothing() {
         .output()
         .expect("start");
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "start with a full run directory: {said}");
+    assert!(
+        !out.status.success(),
+        "start with a full run directory: {said}"
+    );
     assert!(said.contains("No space left on device"), "{said}");
     // Nothing of the container: no run directory, no lock, no cgroup, no process.
     let left: Vec<_> = walk(&run_root);

@@ -112,7 +112,10 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     };
     let label = match &request.template {
         Template::Download { image, .. } => Some(format!("Unpacking {}", image.id)),
-        _ => args.from.as_ref().map(|path| format!("Unpacking {}", path.display())),
+        _ => args
+            .from
+            .as_ref()
+            .map(|path| format!("Unpacking {}", path.display())),
     };
     let mut progress = ProgressLine::new(label);
     let result = create::create(

@@ -58,7 +58,11 @@ pub fn prepare(
         println!("usage: {USAGE}");
         return Ok(None);
     }
-    let mode = if unprivileged { Mode::User } else { Mode::System };
+    let mode = if unprivileged {
+        Mode::User
+    } else {
+        Mode::System
+    };
     if options.list {
         let filter = ListFilter {
             dist: options.dist.clone(),
@@ -127,7 +131,10 @@ impl DownloadLine {
                     self.started = now;
                 }
                 let finished = total == Some(got);
-                if !finished && self.last.is_some_and(|t| now.duration_since(t).as_millis() < 200)
+                if !finished
+                    && self
+                        .last
+                        .is_some_and(|t| now.duration_since(t).as_millis() < 200)
                 {
                     return;
                 }

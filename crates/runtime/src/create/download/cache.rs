@@ -138,7 +138,9 @@ fn lock(root: &Path, id: &ImageId) -> Result<CacheLock, DownloadError> {
 }
 
 fn read_trimmed(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|text| text.trim().to_string())
+    fs::read_to_string(path)
+        .ok()
+        .map(|text| text.trim().to_string())
 }
 
 /// The image from the cache, or from the server into the cache. The lock comes back with it:
@@ -151,6 +153,7 @@ pub fn obtain(
     check_id(id)?;
     let lock = lock(&request.cache_dir, id)?;
     let dir = image_dir(&request.cache_dir, id);
+    remove_crash_leftovers(&dir, &id.variant);
     if request.flush_cache && dir.exists() {
         fs::remove_dir_all(&dir).map_err(DownloadError::io("flushing the cached image", &dir))?;
     }
@@ -162,7 +165,10 @@ pub fn obtain(
         downloaded: false,
     });
     // As LXC: a cached image is used without asking the server until it expires.
-    if let Some(image) = cached.as_ref().filter(|image| !expired(image, request.mode)) {
+    if let Some(image) = cached
+        .as_ref()
+        .filter(|image| !expired(image, request.mode))
+    {
         progress(Step::UsingCache);
         return Ok((lock, image.clone()));
     }
@@ -198,8 +204,9 @@ pub fn obtain(
     read_through(&rootfs)?;
     unpack_meta(&meta, temp.path())?;
     fs::remove_file(&meta).map_err(DownloadError::io("removing", &meta))?;
-    fs::write(temp.path().join("server"), format!("{}\n", request.server))
-        .map_err(DownloadError::io("writing the image's server to", temp.path()))?;
+    fs::write(temp.path().join("server"), format!("{}\n", request.server)).map_err(
+        DownloadError::io("writing the image's server to", temp.path()),
+    )?;
     // Written last: a directory with a build_id is a complete image.
     fs::write(temp.path().join("build_id"), format!("{}\n", entry.build))
         .map_err(DownloadError::io("writing the build id to", temp.path()))?;
@@ -227,6 +234,21 @@ pub fn obtain(
     ))
 }
 
+/// A download cut short by SIGKILL or a crash leaves its temporary directory; with the lock
+/// held, no other create is using one. Best effort: a leftover only costs disk space.
+fn remove_crash_leftovers(dir: &Path, variant: &str) {
+    let Some(parent) = dir.parent() else { return };
+    let prefix = format!(".{variant}.download-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.filter_map(Result::ok) {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// `expiry` holds a Unix time after which LXC downloads the image again.
 fn expired(image: &CachedImage, mode: Mode) -> bool {
     let Some(expiry) = image
@@ -252,7 +274,9 @@ fn checked_index_path(entry: &index::IndexEntry) -> Result<String, DownloadError
         && Path::new(path)
             .components()
             .all(|c| matches!(c, Component::Normal(_)))
-        && !path.chars().any(|c| c.is_control() || c == '?' || c == '#' || c == ' ');
+        && !path
+            .chars()
+            .any(|c| c.is_control() || c == '?' || c == '#' || c == ' ');
     if !plain {
         return Err(DownloadError::BadIndexPath {
             image: format!("{} {} {}", entry.dist, entry.release, entry.arch),

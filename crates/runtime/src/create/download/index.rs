@@ -40,7 +40,10 @@ pub fn parse(text: &str) -> Vec<IndexEntry> {
 
 /// The entry for `wanted`, or an error that lists what the index has at the first field
 /// that matched nothing.
-pub fn find<'a>(entries: &'a [IndexEntry], wanted: &ImageId) -> Result<&'a IndexEntry, DownloadError> {
+pub fn find<'a>(
+    entries: &'a [IndexEntry],
+    wanted: &ImageId,
+) -> Result<&'a IndexEntry, DownloadError> {
     if let Some(entry) = entries.iter().find(|e| {
         e.dist == wanted.dist
             && e.release == wanted.release

@@ -83,7 +83,10 @@ pub(crate) fn excluded(patterns: &[String], member: &Path) -> bool {
             prefix.push('/');
         }
         prefix.push_str(part);
-        if patterns.iter().any(|p| glob(p.as_bytes(), prefix.as_bytes())) {
+        if patterns
+            .iter()
+            .any(|p| glob(p.as_bytes(), prefix.as_bytes()))
+        {
             return true;
         }
     }
@@ -129,8 +132,8 @@ pub(crate) fn apply(
     fs::create_dir_all(&pts).map_err(DownloadError::io("making", &pts))?;
     if let Some(list) = image.relevant_file("templates", mode) {
         let text = fs::read_to_string(&list).map_err(DownloadError::io("reading", &list))?;
-        let root = fs::File::open(staged_rootfs)
-            .map_err(DownloadError::io("opening", staged_rootfs))?;
+        let root =
+            fs::File::open(staged_rootfs).map_err(DownloadError::io("opening", staged_rootfs))?;
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
             template_in_rootfs(&root, staged_rootfs, line, names)?;
         }
@@ -138,8 +141,8 @@ pub(crate) fn apply(
     let config_path = image
         .relevant_file("config", mode)
         .ok_or(DownloadError::NoConfig)?;
-    let config = fs::read_to_string(&config_path)
-        .map_err(DownloadError::io("reading", &config_path))?;
+    let config =
+        fs::read_to_string(&config_path).map_err(DownloadError::io("reading", &config_path))?;
     let message = match image.relevant_file("create-message", mode) {
         Some(path) => Some(fs::read_to_string(&path).map_err(DownloadError::io("reading", &path))?),
         None => None,
@@ -214,6 +217,31 @@ mod tests {
     }
 
     #[test]
+    fn a_template_file_that_is_a_symlink_out_of_the_rootfs_leaves_the_host_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = dir.path().join("outside");
+        fs::write(&outside, "LXC_NAME\n").expect("host file");
+        let rootfs = dir.path().join("rootfs");
+        fs::create_dir_all(rootfs.join("etc")).expect("mkdir");
+        std::os::unix::fs::symlink("../../outside", rootfs.join("etc/hostname")).expect("link");
+        fs::write(rootfs.join("etc/hosts"), "127.0.1.1 LXC_NAME\n").expect("hosts");
+        let names = Names {
+            name: "c1",
+            path: Path::new("/x/c1"),
+            rootfs: Path::new("/x/c1/rootfs"),
+        };
+        let root = fs::File::open(&rootfs).expect("open");
+        for line in ["/etc/hostname", "/etc/hosts"] {
+            template_in_rootfs(&root, &rootfs, line, &names).expect("template");
+        }
+        assert_eq!(fs::read_to_string(&outside).expect("read"), "LXC_NAME\n");
+        assert_eq!(
+            fs::read_to_string(rootfs.join("etc/hosts")).expect("read"),
+            "127.0.1.1 c1\n"
+        );
+    }
+
+    #[test]
     fn variables_are_replaced_in_lxcs_order() {
         let names = Names {
             name: "c1",
@@ -221,7 +249,9 @@ mod tests {
             rootfs: Path::new("/var/lib/lxc/c1/rootfs"),
         };
         assert_eq!(
-            names.substitute("lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\nLXC_NAME LXC_PATH/fstab"),
+            names.substitute(
+                "lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\nLXC_NAME LXC_PATH/fstab"
+            ),
             "lxc.include = /usr/share/lxc/config/debian.common.conf\nc1 /var/lib/lxc/c1/fstab"
         );
     }

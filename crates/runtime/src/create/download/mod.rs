@@ -11,7 +11,9 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-pub use cache::{cache_root, list_cached, obtain, remove_cached, CacheLock, CachedImage, CachedInfo};
+pub use cache::{
+    cache_root, list_cached, obtain, remove_cached, CacheLock, CachedImage, CachedInfo,
+};
 pub use index::{IndexEntry, ListFilter};
 
 use crate::fetch::{FetchError, Fetcher};
@@ -36,7 +38,11 @@ pub struct ImageId {
 
 impl fmt::Display for ImageId {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "{} {} {} ({})", self.dist, self.release, self.arch, self.variant)
+        write!(
+            f,
+            "{} {} {} ({})",
+            self.dist, self.release, self.arch, self.variant
+        )
     }
 }
 
@@ -85,7 +91,9 @@ pub enum Step<'a> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DownloadError {
-    #[error("{what} {value:?} is not a valid image field: use letters, digits, '.', '_', '-' and ':'")]
+    #[error(
+        "{what} {value:?} is not a valid image field: use letters, digits, '.', '_', '-' and ':'"
+    )]
     BadField { what: &'static str, value: String },
     #[error(
         "no {what} {value:?}{} on the server{}",
@@ -98,12 +106,16 @@ pub enum DownloadError {
         context: String,
         available: String,
     },
+    #[error("{server} has no image index (is it an LXC image server?): {last}")]
+    NoIndex { server: String, last: String },
     #[error("the index path {path:?} of {image} is not a plain path on the server")]
     BadIndexPath { image: String, path: String },
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    #[error("{file} does not match the server's SHA256SUMS (got {got}, expected {expected}): \
-             a corrupt or tampered download; nothing was cached")]
+    #[error(
+        "{file} does not match the server's SHA256SUMS (got {got}, expected {expected}): \
+             a corrupt or tampered download; nothing was cached"
+    )]
     Checksum {
         file: &'static str,
         got: String,
@@ -112,7 +124,10 @@ pub enum DownloadError {
     #[error("{path} is not a readable image archive: {cause}")]
     BadArchive { path: PathBuf, cause: io::Error },
     #[error("meta.tar.xz: refusing member {member:?}: {reason}")]
-    BadMetaMember { member: String, reason: &'static str },
+    BadMetaMember {
+        member: String,
+        reason: &'static str,
+    },
     #[error("the image has no config file (meta.tar.xz lacks config)")]
     NoConfig,
     #[error("{step} {path}: {cause}")]
@@ -124,7 +139,10 @@ pub enum DownloadError {
 }
 
 impl DownloadError {
-    pub(crate) fn io(step: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Self {
+    pub(crate) fn io(
+        step: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
         let path = path.into();
         move |cause| DownloadError::Io { step, path, cause }
     }
@@ -146,12 +164,16 @@ fn base_url(server: &str) -> String {
 /// The server's index for `mode`: `index-MODE.7` first, then `index-MODE`, as LXC asks; a
 /// server without a user index gets asked for its system one (the images are the same, the
 /// metadata picks `config-user`).
-pub fn fetch_index(fetcher: &Fetcher, server: &str, mode: Mode) -> Result<Vec<IndexEntry>, DownloadError> {
+pub fn fetch_index(
+    fetcher: &Fetcher,
+    server: &str,
+    mode: Mode,
+) -> Result<Vec<IndexEntry>, DownloadError> {
     let mut modes = vec![mode];
     if mode == Mode::User {
         modes.push(Mode::System);
     }
-    let mut last = None;
+    let mut last: Option<FetchError> = None;
     for mode in modes {
         let base = format!("{}/meta/1.0/index-{}", base_url(server), mode.as_str());
         for url in [format!("{base}.{COMPAT_LEVEL}"), base] {
@@ -162,9 +184,10 @@ pub fn fetch_index(fetcher: &Fetcher, server: &str, mode: Mode) -> Result<Vec<In
             }
         }
     }
-    Err(last
-        .map(DownloadError::from)
-        .unwrap_or(DownloadError::NoConfig))
+    Err(DownloadError::NoIndex {
+        server: server.to_string(),
+        last: last.map(|e| e.to_string()).unwrap_or_default(),
+    })
 }
 
 /// `-- --list`: the index as LXC prints it.
