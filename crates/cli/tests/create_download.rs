@@ -663,3 +663,91 @@ fn lxcs_download_template_accepts_the_same_server() {
         .arg(&lxc_path)
         .args(["-n", &name]));
 }
+
+/// The Debian 12 guest (debootstrapped once per machine for the guest tests) as an image
+/// archive, made once per machine next to it; `/etc/hostname` holds `LXC_NAME`, as in LXC's
+/// images.
+fn debian_image_archive() -> PathBuf {
+    let guest = support::guest::Guest::Systemd.cached_rootfs();
+    let dir = Path::new("/var/cache/rlxc-test/images");
+    let archive = dir.join("bookworm-systemd.rootfs.tar.xz");
+    if archive.exists() {
+        return archive;
+    }
+    fs::create_dir_all(dir).expect("image cache");
+    let lock = fs::File::create(dir.join("bookworm-systemd.lock")).expect("lock");
+    lock.lock().expect("locking the image cache");
+    if archive.exists() {
+        return archive;
+    }
+    let extra = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(extra.path().join("etc")).expect("mkdir");
+    fs::write(extra.path().join("etc/hostname"), "LXC_NAME\n").expect("hostname");
+    let partial = dir.join("bookworm-systemd.rootfs.tar.xz.partial");
+    run(Command::new("sh").arg("-c").arg(format!(
+        "tar --numeric-owner --xattrs --anchored --exclude=./etc/hostname --exclude=./.rlxc-guest-complete \
+         -cf - -C '{}' . -C '{}' etc/hostname | xz -1 -T2 > '{}'",
+        guest.display(),
+        extra.path().display(),
+        partial.display()
+    )));
+    fs::rename(&partial, &archive).expect("image into place");
+    archive
+}
+
+/// A Debian image from the download server boots (systemd reaches running or degraded) with
+/// the name the create gave it.
+#[test]
+fn a_downloaded_debian_image_boots() {
+    let world = World::new();
+    let server = ImageServer::start();
+    let rootfs_xz = debian_image_archive();
+    let meta = world.dir.path().join("meta");
+    fs::create_dir_all(&meta).expect("meta");
+    fs::write(
+        meta.join("config"),
+        format!(
+            "lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\nlxc.arch = {}\n",
+            std::env::consts::ARCH
+        ),
+    )
+    .expect("config");
+    fs::write(meta.join("templates"), "/etc/hostname\n").expect("templates");
+    let meta_xz = world.dir.path().join("meta.tar.xz");
+    run(Command::new("tar")
+        .arg("-cJf")
+        .arg(&meta_xz)
+        .arg("-C")
+        .arg(&meta)
+        .arg("."));
+    server.publish("debian", "bookworm", &rootfs_xz, &meta_xz);
+    let name = world.name("deb");
+    let address = server.server();
+    let output = rlxc(
+        &world,
+        &server,
+        &[
+            "create", "-n", &name, "-t", "download", "--", "-d", "debian", "-r", "bookworm",
+        ],
+    )
+    .args(["-a", "amd64", "--server", &address])
+    .timeout(std::time::Duration::from_secs(300))
+    .output()
+    .expect("create");
+    support::assert_ok(&output, "create -t download debian");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            support::guest::console_log(&world, &name).display()
+        ),
+    );
+    support::assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    let status = support::guest::wait_until_booted(&world, &name);
+    assert!(
+        matches!(status.as_str(), "running" | "degraded"),
+        "{status}"
+    );
+    let hostname = support::guest::attach_ok(&world, &name, "hostname; cat /etc/hostname");
+    assert_eq!(hostname, format!("{name}\n{name}\n"));
+}
