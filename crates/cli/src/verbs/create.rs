@@ -15,7 +15,8 @@ use crate::common::CommonOpts;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Template: busybox (built in, from the host's static busybox), tarball (with --from),
-    /// none (with --rootfs) or download (LXC's image server: -- -d DIST -r RELEASE -a ARCH)
+    /// none (with --rootfs), download (LXC's image server: -- -d DIST -r RELEASE -a ARCH) or
+    /// debian (debootstrap: -- -r RELEASE [--packages a,b] [--mirror URL])
     #[arg(short = 't', long, value_name = "TEMPLATE")]
     pub template: Option<String>,
 
@@ -90,16 +91,23 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     };
     // `-- --list` needs no container name, so it comes before the name's checks.
     let mut image_lock = None;
-    let template = if args.template.as_deref() == Some("download") {
-        match super::create_download::prepare(&args.template_args, !idmaps.is_empty())? {
-            Some((template, lock)) => {
-                image_lock = Some(lock);
-                template
+    let mut tree_lock = None;
+    let template = match args.template.as_deref() {
+        Some("download") => {
+            match super::create_download::prepare(&args.template_args, !idmaps.is_empty())? {
+                Some((template, lock)) => {
+                    image_lock = Some(lock);
+                    template
+                }
+                None => return Ok(ExitCode::SUCCESS),
             }
-            None => return Ok(ExitCode::SUCCESS),
         }
-    } else {
-        template(args)?
+        Some("debian") => {
+            let (template, lock) = super::create_debian::prepare(&args.template_args)?;
+            tree_lock = Some(lock);
+            template
+        }
+        _ => template(args)?,
     };
     let paths = common.container_paths()?;
     let operation = common.operation_lock(&paths, "rlxc create")?;
@@ -125,6 +133,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     );
     progress.finish();
     drop(image_lock);
+    drop(tree_lock);
     let created = result?;
     if let Some(message) = created.message {
         // LXC prints the image's message after a separator.
@@ -187,7 +196,8 @@ fn template(args: &Args) -> anyhow::Result<Template> {
         },
         other => bail!(
             "unknown template {other:?}: rlxc has the built-in templates busybox, tarball \
-             (--from FILE), none (--rootfs DIR) and download (-- -d DIST -r RELEASE -a ARCH); \
+             (--from FILE), none (--rootfs DIR), download (-- -d DIST -r RELEASE -a ARCH) and \
+             debian (-- -r RELEASE, through debootstrap); \
              LXC's template scripts are not run"
         ),
     };
@@ -224,7 +234,8 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
         bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
     }
-    if !args.template_args.is_empty() && args.template.as_deref() != Some("download") {
+    let takes_arguments = matches!(args.template.as_deref(), Some("download" | "debian"));
+    if !args.template_args.is_empty() && !takes_arguments {
         bail!(
             "rlxc's built-in templates take no arguments after --: got {}",
             args.template_args.join(" ")

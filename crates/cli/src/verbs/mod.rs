@@ -17,6 +17,7 @@ pub mod compat_links;
 pub mod config;
 pub mod console;
 pub mod create;
+pub mod create_debian;
 pub mod create_download;
 pub mod destroy;
 pub mod execute;

@@ -60,6 +60,8 @@ pub enum CreateError {
     WrittenConfig(LoadFailure),
     #[error(transparent)]
     Download(#[from] super::download::DownloadError),
+    #[error(transparent)]
+    Debian(#[from] super::debian::DebianError),
     #[error(
         "the image's config does not load (its lxc.include names LXC's distro configs in \
          /usr/share/lxc/config: install lxc-templates):\n{failure}"

@@ -7,6 +7,7 @@
 mod busybox;
 mod busybox_files;
 mod config_file;
+pub mod debian;
 mod destroy;
 pub mod download;
 mod error;
@@ -46,6 +47,8 @@ pub enum Template {
         image: download::CachedImage,
         mode: download::Mode,
     },
+    /// A debootstrapped Debian tree, already in the cache ([`debian::obtain`]).
+    Debian { tree: debian::DebianTree },
 }
 
 impl Template {
@@ -55,6 +58,7 @@ impl Template {
             Template::Tarball { .. } => "tarball",
             Template::None { .. } => "none",
             Template::Download { .. } => "download",
+            Template::Debian { .. } => "debian",
         }
     }
 }
@@ -138,6 +142,19 @@ pub fn create(
                 &names,
                 progress,
             )?);
+        }
+        Template::Debian { tree } => {
+            notes.push(format!(
+                "Debian {} ({}), debootstrapped into {}",
+                tree.release,
+                tree.arch,
+                tree.rootfs.display()
+            ));
+            let config = debian::fill(tree, &staged_rootfs, &paths.name)?;
+            applied = Some(download::meta::Applied {
+                config,
+                message: None,
+            });
         }
     }
     Staging::check_interrupted()?;
@@ -238,7 +255,10 @@ fn plan_rootfs(
         rootfs: rootfs.to_path_buf(),
     };
     match &request.template {
-        Template::Busybox | Template::Tarball { .. } | Template::Download { .. } => {
+        Template::Busybox
+        | Template::Tarball { .. }
+        | Template::Download { .. }
+        | Template::Debian { .. } => {
             let rootfs = request.paths.default_rootfs();
             if seed_rootfs.is_some() {
                 return Err(conflict(&rootfs));
