@@ -391,6 +391,20 @@ fn concurrent_creates_of_one_image_download_it_once() {
     for name in &names {
         assert!(world.rootfs(name).join("bin/busybox").exists());
     }
+
+    let table = rlxc(&world, &server, &["images"]).output().expect("images");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.starts_with("DIST"), "{table}");
+    assert!(
+        table.contains(&format!("busybox 1.36    amd64 default {BUILD}")),
+        "{table}"
+    );
+    rlxc(&world, &server, &["images", "--prune"])
+        .assert()
+        .success();
+    assert!(!cache_dir(&world)
+        .join("download/busybox/1.36/amd64/default")
+        .exists());
 }
 
 #[test]
