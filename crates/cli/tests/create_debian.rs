@@ -69,6 +69,30 @@ fn a_debian_container_is_debootstrapped_once_and_starts() {
     support::assert_ok(&create(&second, "bookworm"), "second create");
     assert!(world.rootfs(&second).join("from-the-cache").exists());
 
+    // `rlxc images` lists the tree; `rm` with the listed names removes it.
+    let images = |args: &[&str]| {
+        world
+            .rlxc(args)
+            .env("RLXC_CACHE_DIR", &cache)
+            .output()
+            .expect("images")
+    };
+    let listed = images(&["images", "--json"]);
+    support::assert_ok(&listed, "images --json");
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    let tree = &listed[0];
+    assert_eq!(tree["dist"], "debian");
+    assert_eq!(tree["build"], "debootstrap");
+    assert!(tree["size"].as_u64().expect("size") > 50_000_000, "{tree}");
+    let variant = tree["variant"].as_str().expect("variant").to_string();
+    assert!(variant.starts_with("minbase-"), "{variant}");
+    let arch = tree["arch"].as_str().expect("arch").to_string();
+    support::assert_ok(
+        &images(&["images", "rm", "debian", "bookworm", &arch, &variant]),
+        "images rm",
+    );
+    assert!(!trees[0].exists());
+
     // A release the mirror does not have: debootstrap's words, no container, no cache slot.
     let bad = world.name("deb");
     let failed = create(&bad, "no-such-release");

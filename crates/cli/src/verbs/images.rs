@@ -1,9 +1,11 @@
-//! `rlxc images`: the images the download template cached, and removing them (rlxc only).
+//! `rlxc images`: the images the download template cached and the trees the debian template
+//! debootstrapped (build `debootstrap`), and removing them (rlxc only).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::bail;
+use rlxc_runtime::create::debian;
 use rlxc_runtime::create::download::{self, CachedInfo, ImageId};
 use serde_json::json;
 
@@ -50,18 +52,38 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
             arch: arch.clone(),
             variant: variant.clone(),
         };
-        if !download::remove_cached(&root, &id)? {
+        // A debootstrapped tree is named `debian RELEASE ARCH VARIANT-KEY`, as listed.
+        let removed = download::remove_cached(&root, &id)?
+            || (id.dist == "debian"
+                && debian::remove_tree(&root, &id.release, &id.arch, &id.variant)?);
+        if !removed {
             bail!("no cached image {id} in {}", root.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let images = download::list_cached(&root)?;
+    let mut images = download::list_cached(&root)?;
+    let trees = debian::list_trees(&root);
     if args.prune {
         for image in &images {
             download::remove_cached(&root, &image.id)?;
         }
+        for tree in &trees {
+            debian::remove_tree(&root, &tree.release, &tree.arch, &tree.slot)?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    images.extend(trees.into_iter().map(|tree| CachedInfo {
+        id: ImageId {
+            dist: "debian".into(),
+            release: tree.release,
+            arch: tree.arch,
+            variant: tree.slot,
+        },
+        build: "debootstrap".into(),
+        server: String::new(),
+        size: tree.size,
+        dir: tree.dir,
+    }));
     let text = if args.json {
         let objects: Vec<_> = images.iter().map(object).collect();
         format!("{}\n", serde_json::to_string_pretty(&objects)?)

@@ -247,3 +247,103 @@ pub(crate) fn fill(tree: &DebianTree, rootfs: &Path, name: &str) -> Result<Strin
         "lxc.include = /usr/share/lxc/config/debian.common.conf\nlxc.arch = {arch}\n"
     ))
 }
+
+/// A debootstrapped tree in the cache, as `rlxc images` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeInfo {
+    pub release: String,
+    pub arch: String,
+    /// `VARIANT-KEY`: the variant, and a hash of the packages and mirror.
+    pub slot: String,
+    pub size: u64,
+    pub dir: PathBuf,
+}
+
+/// Every complete tree in the cache.
+pub fn list_trees(root: &Path) -> Vec<TreeInfo> {
+    let visible = |dir: &Path| -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let name = |p: &Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let mut trees = Vec::new();
+    for release in visible(&root.join("debian")) {
+        for arch in visible(&release) {
+            for slot in visible(&arch) {
+                if slot.join("rootfs").is_dir() {
+                    trees.push(TreeInfo {
+                        release: name(&release),
+                        arch: name(&arch),
+                        slot: name(&slot),
+                        size: tree_size(&slot),
+                        dir: slot,
+                    });
+                }
+            }
+        }
+    }
+    trees.sort_by(|a, b| a.dir.cmp(&b.dir));
+    trees
+}
+
+/// Removes one cached tree, waiting for a create that copies it. False if there is none.
+pub fn remove_tree(
+    root: &Path,
+    release: &str,
+    arch: &str,
+    slot: &str,
+) -> Result<bool, DebianError> {
+    let plain = |s: &str| !s.is_empty() && !s.starts_with('.') && !s.contains('/');
+    if ![release, arch, slot].iter().all(|s| plain(s)) {
+        return Ok(false);
+    }
+    let parent = root.join("debian").join(release).join(arch);
+    let dir = parent.join(slot);
+    if !dir.join("rootfs").is_dir() {
+        return Ok(false);
+    }
+    let lock_path = parent.join(format!(".{slot}.lock"));
+    let file = File::options()
+        .create(true)
+        .append(true)
+        .open(&lock_path)
+        .map_err(io_error("opening", &lock_path))?;
+    while let Err(errno) = flock(&file, FlockOperation::LockExclusive) {
+        if errno != rustix::io::Errno::INTR {
+            return Err(io_error("locking", &lock_path)(io::Error::from(errno)));
+        }
+    }
+    fs::remove_dir_all(&dir).map_err(io_error("removing", &dir))?;
+    Ok(true)
+}
+
+/// Bytes in regular files below `dir`, not following links or crossing mounts.
+fn tree_size(dir: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => pending.push(entry.path()),
+                Ok(t) if t.is_file() => total += entry.metadata().map(|m| m.len()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    total
+}
