@@ -24,9 +24,12 @@
 # that this machine runs the guest's architecture (installed here with it, so CI has it too).
 # podman: the OCI template's test builds images with a real producer (podman build from a
 # scratch Containerfile, podman save/push to local files; no registry).
+# openssl and python3: the download-template tests (crates/cli/tests/create_download.rs) make a
+# test CA and run an HTTPS image server (python3's http.server behind TLS) on 127.0.0.1; wget is
+# what LXC's own download template fetches with when the test points it at the same server.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
-                   iproute2 debootstrap arch-test podman)
+                   iproute2 debootstrap arch-test podman openssl python3 wget)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -9,6 +9,7 @@ mod confine;
 pub mod create;
 mod error;
 pub mod exec;
+pub mod fetch;
 pub mod hooks;
 pub mod initctl;
 pub mod leftovers;

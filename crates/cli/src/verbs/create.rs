@@ -15,7 +15,9 @@ use crate::common::CommonOpts;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Template: busybox (built in, from the host's static busybox), tarball (with --from),
-    /// none (with --rootfs) or oci (with -- --url oci:DIR[:TAG] | docker-archive:FILE)
+    /// none (with --rootfs), oci (with -- --url oci:DIR[:TAG] | docker-archive:FILE), download
+    /// (LXC's image server: -- -d DIST -r RELEASE -a ARCH) or debian (debootstrap: -- -r RELEASE
+    /// [--packages a,b] [--mirror URL])
     #[arg(short = 't', long, value_name = "TEMPLATE")]
     pub template: Option<String>,
 
@@ -84,7 +86,30 @@ pub struct Args {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     refuse_unsupported(args)?;
-    let template = template(args)?;
+    let idmaps = match &args.idmap {
+        Some(text) => idmaps(text)?,
+        None => Vec::new(),
+    };
+    // `-- --list` needs no container name, so it comes before the name's checks.
+    let mut image_lock = None;
+    let mut tree_lock = None;
+    let template = match args.template.as_deref() {
+        Some("download") => {
+            match super::create_download::prepare(&args.template_args, !idmaps.is_empty())? {
+                Some((template, lock)) => {
+                    image_lock = Some(lock);
+                    template
+                }
+                None => return Ok(ExitCode::SUCCESS),
+            }
+        }
+        Some("debian") => {
+            let (template, lock) = super::create_debian::prepare(&args.template_args)?;
+            tree_lock = Some(lock);
+            template
+        }
+        _ => template(args)?,
+    };
     let paths = common.container_paths()?;
     let operation = common.operation_lock(&paths, "rlxc create")?;
     let request = CreateRequest {
@@ -92,13 +117,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         template,
         seed_config: args.config.as_deref(),
         busybox_locations: BUSYBOX_LOCATIONS,
-        idmaps: match &args.idmap {
-            Some(text) => idmaps(text)?,
-            None => Vec::new(),
-        },
+        idmaps,
     };
     let label = match &request.template {
         Template::Oci { source } => Some(format!("Unpacking {source}")),
+        Template::Download { image, .. } => Some(format!("Unpacking {}", image.id)),
         _ => args
             .from
             .as_ref()
@@ -111,7 +134,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         &operation,
     );
     progress.finish();
-    result?;
+    drop(image_lock);
+    drop(tree_lock);
+    let created = result?;
+    if let Some(message) = created.message {
+        // LXC prints the image's message after a separator.
+        println!("\n---\n{}", message.trim_end());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -172,7 +201,8 @@ fn template(args: &Args) -> anyhow::Result<Template> {
         },
         other => bail!(
             "unknown template {other:?}: rlxc has the built-in templates busybox, tarball \
-             (--from FILE), none (--rootfs DIR) and oci (-- --url IMAGE); LXC's template \
+             (--from FILE), none (--rootfs DIR), oci (-- --url IMAGE), download (-- -d DIST \
+             -r RELEASE -a ARCH) and debian (-- -r RELEASE, through debootstrap); LXC's template \
              scripts are not run"
         ),
     };
@@ -209,7 +239,11 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
         bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
     }
-    if !args.template_args.is_empty() && args.template.as_deref() != Some("oci") {
+    let takes_arguments = matches!(
+        args.template.as_deref(),
+        Some("download" | "debian" | "oci")
+    );
+    if !args.template_args.is_empty() && !takes_arguments {
         bail!(
             "rlxc's built-in templates take no arguments after --: got {}",
             args.template_args.join(" ")

@@ -17,9 +17,12 @@ pub mod compat_links;
 pub mod config;
 pub mod console;
 pub mod create;
+pub mod create_debian;
+pub mod create_download;
 pub mod destroy;
 pub mod execute;
 pub mod freeze;
+pub mod images;
 pub mod info;
 pub mod install_service;
 pub mod ls;
@@ -89,6 +92,7 @@ pub const VERBS: &[Verb] = &[
         },
         run: |matches| run_parsed(matches, config::run),
     },
+    verb!("images", images, lxc_tool: false, "List or remove the images the download template cached"),
     verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
     verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),

@@ -231,7 +231,7 @@ fn run(command: &mut Command, what: &str) {
 }
 
 /// `RLXC_DEBIAN_MIRROR`, else the Debian mirror this machine's apt uses, else Debian's CDN.
-fn debian_mirror() -> String {
+pub fn debian_mirror() -> String {
     if let Ok(mirror) = std::env::var("RLXC_DEBIAN_MIRROR") {
         return mirror;
     }

@@ -85,11 +85,19 @@ pub(crate) struct Seed<'a> {
     pub spec: &'a ContainerSpec,
 }
 
+/// An image's own config (the download template's), and the spec it gives together with
+/// the initial config: the template's keys are only added where neither set them.
+pub(crate) struct Distro<'a> {
+    pub text: &'a str,
+    pub spec: &'a ContainerSpec,
+}
+
 /// The whole config file's text.
 pub(crate) fn compose(
     template: &str,
     notes: &[String],
     seed: Option<&Seed>,
+    distro: Option<&Distro>,
     keys: &[TemplateKey],
 ) -> String {
     let mut text = format!(
@@ -111,8 +119,18 @@ pub(crate) fn compose(
     } else {
         text.push('\n');
     }
+    if let Some(distro) = distro {
+        text.push_str("\n# Distribution configuration\n");
+        text.push_str(distro.text);
+        if !distro.text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("\n# Container specific configuration\n");
+    }
     for key in keys {
-        if seed.is_some_and(|seed| (key.set_by)(seed.spec)) {
+        if seed.is_some_and(|seed| (key.set_by)(seed.spec))
+            || distro.is_some_and(|distro| (key.set_by)(distro.spec))
+        {
             continue;
         }
         // Quoted where the grammar would change the value: a name or lxcpath with " #" in it
@@ -138,7 +156,7 @@ mod tests {
             spec: &loaded.spec,
         };
         let keys = template_keys("web", "/var/lib/rlxc/web/rootfs", 1, true);
-        let text = compose("busybox", &[], Some(&seed), &keys);
+        let text = compose("busybox", &[], Some(&seed), None, &keys);
         assert!(text.contains(seed_text));
         assert!(!text.contains("lxc.uts.name = web"));
         assert!(!text.contains("lxc.net.0.type = empty"));

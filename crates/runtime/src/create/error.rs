@@ -58,6 +58,15 @@ pub enum CreateError {
     SeedConfig { path: PathBuf, failure: LoadFailure },
     #[error("the config written for the container does not load (a bug in rlxc):\n{0}")]
     WrittenConfig(LoadFailure),
+    #[error(transparent)]
+    Download(#[from] super::download::DownloadError),
+    #[error(transparent)]
+    Debian(#[from] super::debian::DebianError),
+    #[error(
+        "the image's config does not load (its lxc.include names LXC's distro configs in \
+         /usr/share/lxc/config: install lxc-templates):\n{failure}"
+    )]
+    ImageConfig { failure: LoadFailure },
     #[error("shifting the new rootfs into lxc.idmap: {0}")]
     Shift(crate::userns::ShiftError),
     #[error(transparent)]

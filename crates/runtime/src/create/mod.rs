@@ -7,7 +7,9 @@
 mod busybox;
 mod busybox_files;
 mod config_file;
+pub mod debian;
 mod destroy;
+pub mod download;
 mod error;
 pub mod oci;
 pub(crate) mod remove_tree;
@@ -44,6 +46,13 @@ pub enum Template {
     /// An OCI image layout or a `docker save` archive: layers applied in order, the image
     /// config mapped to keys as LXC's `lxc-oci` template maps it.
     Oci { source: oci::ImageSource },
+    /// An image of LXC's download server, already in the cache ([`download::obtain`]).
+    Download {
+        image: download::CachedImage,
+        mode: download::Mode,
+    },
+    /// A debootstrapped Debian tree, already in the cache ([`debian::obtain`]).
+    Debian { tree: debian::DebianTree },
 }
 
 impl Template {
@@ -53,6 +62,8 @@ impl Template {
             Template::Tarball { .. } => "tarball",
             Template::None { .. } => "none",
             Template::Oci { .. } => "oci",
+            Template::Download { .. } => "download",
+            Template::Debian { .. } => "debian",
         }
     }
 }
@@ -78,6 +89,8 @@ pub struct Created {
     pub config: PathBuf,
     /// The rootfs as the config names it.
     pub rootfs: PathBuf,
+    /// What the template asks to tell the user (a download image's `create-message`).
+    pub message: Option<String>,
 }
 
 /// Creates a container. Either it exists complete afterwards, or nothing new is on disk. The
@@ -103,6 +116,7 @@ pub fn create(
     let staged_rootfs = staging.path().join("rootfs");
     let mut notes = Vec::new();
     let mut image_keys = Vec::new();
+    let mut applied: Option<download::meta::Applied> = None;
     match &request.template {
         Template::Busybox => {
             let busybox = busybox.as_deref().unwrap_or(Path::new("/bin/busybox"));
@@ -126,6 +140,38 @@ pub fn create(
                 progress,
             )?;
         }
+        Template::Download { image, mode } => {
+            notes.push(format!(
+                "Image: {}, build {}, from {}",
+                image.id, image.build, image.server
+            ));
+            let names = download::meta::Names {
+                name: &paths.name,
+                path: &paths.dir(),
+                rootfs: &rootfs,
+            };
+            applied = Some(download::unpack(
+                image,
+                *mode,
+                staging.path(),
+                &staged_rootfs,
+                &names,
+                progress,
+            )?);
+        }
+        Template::Debian { tree } => {
+            notes.push(format!(
+                "Debian {} ({}), debootstrapped into {}",
+                tree.release,
+                tree.arch,
+                tree.rootfs.display()
+            ));
+            let config = debian::fill(tree, &staged_rootfs, &paths.name)?;
+            applied = Some(download::meta::Applied {
+                config,
+                message: None,
+            });
+        }
     }
     Staging::check_interrupted()?;
 
@@ -147,8 +193,29 @@ pub fn create(
         (Some(path), Some(text), Some(spec)) => Some(Seed { path, text, spec }),
         _ => None,
     };
-    let text = config_file::compose(request.template.name(), &notes, seed.as_ref(), &keys);
     let staged_config = staging.path().join("config");
+    let distro_spec = match &applied {
+        Some(applied) => Some(download::load_distro_config(
+            &staged_config,
+            seed_text.as_deref(),
+            &applied.config,
+        )?),
+        None => None,
+    };
+    let distro = match (&applied, &distro_spec) {
+        (Some(applied), Some(spec)) => Some(config_file::Distro {
+            text: &applied.config,
+            spec,
+        }),
+        _ => None,
+    };
+    let text = config_file::compose(
+        request.template.name(),
+        &notes,
+        seed.as_ref(),
+        distro.as_ref(),
+        &keys,
+    );
     fs::write(&staged_config, &text).map_err(CreateError::io("writing", &staged_config))?;
     let written =
         rlxc_config::load_file(&staged_config, &[]).map_err(CreateError::WrittenConfig)?;
@@ -164,6 +231,7 @@ pub fn create(
         config: dir.join("config"),
         dir,
         rootfs,
+        message: applied.and_then(|applied| applied.message),
     })
 }
 
@@ -204,7 +272,11 @@ fn plan_rootfs(
         rootfs: rootfs.to_path_buf(),
     };
     match &request.template {
-        Template::Busybox | Template::Tarball { .. } | Template::Oci { .. } => {
+        Template::Busybox
+        | Template::Tarball { .. }
+        | Template::Oci { .. }
+        | Template::Download { .. }
+        | Template::Debian { .. } => {
             let rootfs = request.paths.default_rootfs();
             if seed_rootfs.is_some() {
                 return Err(conflict(&rootfs));

@@ -39,6 +39,17 @@ pub(crate) fn unpack(
     rootfs: &Path,
     progress: Progress,
 ) -> Result<(), CreateError> {
+    unpack_filtered(tarball, staging, rootfs, progress, &|_| false)
+}
+
+/// [`unpack`], leaving out the members `skip` names (an image's excludes).
+pub(crate) fn unpack_filtered(
+    tarball: &Path,
+    staging: &Path,
+    rootfs: &Path,
+    progress: Progress,
+    skip: &dyn Fn(&Path) -> bool,
+) -> Result<(), CreateError> {
     let file = File::open(tarball).map_err(|cause| CreateError::OpenTarball {
         path: tarball.to_path_buf(),
         cause,
@@ -65,6 +76,9 @@ pub(crate) fn unpack(
     for entry in entries {
         let mut entry = entry.map_err(unpack_error(tarball))?;
         check_member(tarball, &entry)?;
+        if skip(&entry.path().map_err(unpack_error(tarball))?) {
+            continue;
+        }
         write_member(tarball, &unpacked, &mut entry)?;
         progress(read_so_far.get(), total);
     }

@@ -1,0 +1,767 @@
+//! `rlxc create -t download` against an HTTPS image server the test runs on 127.0.0.1 (python3's
+//! http.server behind TLS, with a certificate from a CA the test makes): the index, the
+//! rootfs and metadata archives, the cache, `rlxc images`, and what a broken server or image
+//! does. The test's CA is trusted through SSL_CERT_FILE, which rlxc reads as OpenSSL does;
+//! the host's trust store is never touched.
+
+mod support;
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use support::World;
+
+const BUILD: &str = "20260101_00:00";
+
+/// A download tree (`meta/1.0/index-system`, `images/...`) served over HTTPS; every request's
+/// path is appended to `requests`. The server is killed when dropped.
+struct ImageServer {
+    dir: tempfile::TempDir,
+    child: Child,
+    port: u16,
+}
+
+const SERVER_PY: &str = r#"
+import http.server, ssl, sys
+root, cert, key, log = sys.argv[1:5]
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=root, **kwargs)
+    def log_message(self, fmt, *args):
+        with open(log, "a") as f:
+            f.write(self.path + "\n")
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+fn run(command: &mut Command) {
+    let output = command.output().expect("spawn");
+    assert!(
+        output.status.success(),
+        "{command:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl ImageServer {
+    fn start() -> ImageServer {
+        let dir = tempfile::Builder::new()
+            .prefix("rlxc-images-")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        make_certificates(dir.path());
+        fs::create_dir_all(dir.path().join("www/meta/1.0")).expect("mkdir");
+        let mut child = Command::new("python3")
+            .arg("-c")
+            .arg(SERVER_PY)
+            .arg(dir.path().join("www"))
+            .arg(dir.path().join("server.pem"))
+            .arg(dir.path().join("server.key"))
+            .arg(dir.path().join("requests"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("port");
+        let port = line.trim().parse().expect("the server's port");
+        ImageServer { dir, child, port }
+    }
+
+    fn server(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    fn www(&self) -> PathBuf {
+        self.dir.path().join("www")
+    }
+
+    fn requests(&self) -> Vec<String> {
+        fs::read_to_string(self.dir.path().join("requests"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Publishes an image: its directory with the two archives (and SHA256SUMS), and its
+    /// line in the index.
+    fn publish(&self, dist: &str, release: &str, rootfs_xz: &Path, meta_xz: &Path) -> PathBuf {
+        let arch = "amd64";
+        let path = format!("images/{dist}/{release}/{arch}/default/{BUILD}");
+        let dir = self.www().join(&path);
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::copy(rootfs_xz, dir.join("rootfs.tar.xz")).expect("copy rootfs");
+        fs::copy(meta_xz, dir.join("meta.tar.xz")).expect("copy meta");
+        run(Command::new("sh").arg("-c").arg(format!(
+            "cd '{}' && sha256sum rootfs.tar.xz meta.tar.xz > SHA256SUMS",
+            dir.display()
+        )));
+        let index = self.www().join("meta/1.0/index-system");
+        let mut text = fs::read_to_string(&index).unwrap_or_default();
+        text.push_str(&format!(
+            "{dist};{release};{arch};default;{BUILD};/{path}/\n"
+        ));
+        fs::write(&index, text).expect("index");
+        dir
+    }
+}
+
+impl Drop for ImageServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it.
+fn make_certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    run(Command::new("openssl")
+        .current_dir(dir)
+        .args(["req", "-x509"])
+        .args(ec)
+        .args(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"])
+        .args(["-subj", "/CN=rlxc test CA"])
+        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
+        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
+    run(Command::new("openssl")
+        .current_dir(dir)
+        .arg("req")
+        .args(ec)
+        .args([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]));
+    fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .expect("ext");
+    run(Command::new("openssl").current_dir(dir).args([
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]));
+}
+
+/// A busybox rootfs (made by `rlxc create -t busybox`) with LXC's template variables in
+/// /etc/hostname and /etc/hosts, and its metadata, as `rootfs.tar.xz` and `meta.tar.xz`.
+fn busybox_image(world: &World, out: &Path) -> (PathBuf, PathBuf) {
+    let name = world.busybox("image-src");
+    let rootfs = world.rootfs(&name);
+    fs::write(rootfs.join("etc/hostname"), "LXC_NAME\n").expect("hostname");
+    fs::write(
+        rootfs.join("etc/hosts"),
+        "127.0.0.1 localhost\n127.0.1.1 LXC_NAME\n",
+    )
+    .expect("hosts");
+    fs::write(
+        rootfs.join("etc/left-out"),
+        "excluded for unprivileged containers\n",
+    )
+    .expect("left-out");
+    let rootfs_xz = out.join("rootfs.tar.xz");
+    run(Command::new("tar")
+        .args(["--numeric-owner", "-cJf"])
+        .arg(&rootfs_xz)
+        .arg("-C")
+        .arg(&rootfs)
+        .arg("."));
+    let meta = out.join("meta");
+    fs::create_dir_all(&meta).expect("meta");
+    let arch = std::env::consts::ARCH;
+    fs::write(
+        meta.join("config"),
+        format!("lxc.include = LXC_TEMPLATE_CONFIG/common.conf\nlxc.arch = {arch}\n"),
+    )
+    .expect("config");
+    fs::write(
+        meta.join("config-user"),
+        format!(
+            "lxc.include = LXC_TEMPLATE_CONFIG/common.conf\n\
+             lxc.include = LXC_TEMPLATE_CONFIG/userns.conf\nlxc.arch = {arch}\n"
+        ),
+    )
+    .expect("config-user");
+    fs::write(meta.join("excludes-user"), "./etc/left-out\n").expect("excludes");
+    fs::write(
+        meta.join("templates"),
+        "/etc/hostname\n/etc/hosts\n/etc/missing\n",
+    )
+    .expect("templates");
+    fs::write(meta.join("create-message"), "Welcome to the test image.\n").expect("message");
+    fs::write(meta.join("expiry"), "4102444800\n").expect("expiry");
+    let meta_xz = out.join("meta.tar.xz");
+    run(Command::new("tar")
+        .args(["--numeric-owner", "-cJf"])
+        .arg(&meta_xz)
+        .arg("-C")
+        .arg(&meta)
+        .arg("."));
+    (rootfs_xz, meta_xz)
+}
+
+/// A world, its image server with the busybox image published as `busybox 1.36 amd64`.
+fn serving_busybox() -> (World, ImageServer) {
+    let world = World::new();
+    let server = ImageServer::start();
+    let (rootfs_xz, meta_xz) = busybox_image(&world, world.dir.path());
+    server.publish("busybox", "1.36", &rootfs_xz, &meta_xz);
+    (world, server)
+}
+
+fn cache_dir(world: &World) -> PathBuf {
+    world.dir.path().join("cache")
+}
+
+/// `rlxc ARGS` trusting the test's CA, with the world's own image cache.
+fn rlxc(world: &World, server: &ImageServer, args: &[&str]) -> assert_cmd::Command {
+    let mut command = world.rlxc(args);
+    command
+        .env("SSL_CERT_FILE", server.ca())
+        .env("RLXC_CACHE_DIR", cache_dir(world));
+    command
+}
+
+fn create_args<'a>(name: &'a str, server: &'a str, release: &'a str) -> Vec<&'a str> {
+    vec![
+        "create", "-n", name, "-t", "download", "--", "-d", "busybox", "-r", release, "-a",
+        "amd64", "--server", server,
+    ]
+}
+
+fn rootfs_requests(server: &ImageServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|path| path.ends_with("/rootfs.tar.xz"))
+        .count()
+}
+
+#[test]
+fn a_downloaded_image_is_created_started_and_cached() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let name = world.name("dl");
+    let output = rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .output()
+        .expect("create");
+    support::assert_ok(&output, "create -t download");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("---\nWelcome to the test image."),
+        "{stdout}"
+    );
+
+    let config = fs::read_to_string(world.config(&name)).expect("config");
+    assert!(
+        config.contains("lxc.include = /usr/share/lxc/config/common.conf\n"),
+        "{config}"
+    );
+    assert!(config.contains(&format!("lxc.arch = {}\n", std::env::consts::ARCH)));
+    assert!(
+        config.contains(&format!("lxc.uts.name = {name}\n")),
+        "{config}"
+    );
+    let rootfs = world.rootfs(&name);
+    assert!(
+        config.contains(&format!("lxc.rootfs.path = {}\n", rootfs.display())),
+        "{config}"
+    );
+    // common.conf sets these: the template does not set them a second time.
+    assert!(!config.contains("lxc.tty.max = 4\nlxc.pty.max"), "{config}");
+    assert_eq!(config.matches("lxc.mount.auto").count(), 0, "{config}");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/hostname")).expect("hostname"),
+        format!("{name}\n")
+    );
+    assert!(fs::read_to_string(rootfs.join("etc/hosts"))
+        .expect("hosts")
+        .contains(&format!("127.0.1.1 {name}\n")));
+    assert!(rootfs.join("dev/pts").is_dir());
+    // Privileged: the user excludes do not apply.
+    assert!(rootfs.join("etc/left-out").exists());
+
+    world.start_with_init_script(&name, "hostname > /seen-hostname");
+    assert_eq!(
+        fs::read_to_string(rootfs.join("seen-hostname")).expect("seen"),
+        format!("{name}\n")
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+
+    // The second create uses the cache: the server sees no second rootfs request.
+    assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
+    let second = world.name("dl");
+    rlxc(&world, &server, &create_args(&second, &address, "1.36"))
+        .assert()
+        .success();
+    assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
+    assert_eq!(
+        fs::read_to_string(world.rootfs(&second).join("etc/hostname")).expect("hostname"),
+        format!("{second}\n")
+    );
+
+    // `rlxc images` shows it; --flush-cache downloads it again.
+    let listed = rlxc(&world, &server, &["images", "--json"])
+        .output()
+        .expect("images");
+    support::assert_ok(&listed, "images --json");
+    let images: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(images[0]["dist"], "busybox");
+    assert_eq!(images[0]["release"], "1.36");
+    assert_eq!(images[0]["build"], BUILD);
+    assert!(images[0]["size"].as_u64().expect("size") > 100_000);
+    let third = world.name("dl");
+    let mut args = create_args(&third, &address, "1.36");
+    args.push("--flush-cache");
+    rlxc(&world, &server, &args).assert().success();
+    assert_eq!(rootfs_requests(&server), 2, "{:?}", server.requests());
+
+    rlxc(
+        &world,
+        &server,
+        &["images", "rm", "busybox", "1.36", "amd64"],
+    )
+    .assert()
+    .success();
+    let listed = rlxc(&world, &server, &["images", "--json"])
+        .output()
+        .expect("images");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
+}
+
+#[test]
+fn concurrent_creates_of_one_image_download_it_once() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let names: Vec<String> = (0..3).map(|_| world.name("conc")).collect();
+    let children: Vec<_> = names
+        .iter()
+        .map(|name| {
+            let mut command = world.process(
+                Path::new(support::RLXC),
+                &create_args(name, &address, "1.36"),
+            );
+            command
+                .env("SSL_CERT_FILE", server.ca())
+                .env("RLXC_CACHE_DIR", cache_dir(&world))
+                .stdout(Stdio::null())
+                .spawn()
+                .expect("spawn create")
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().expect("wait").success());
+    }
+    assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
+    for name in &names {
+        assert!(world.rootfs(name).join("bin/busybox").exists());
+    }
+
+    let table = rlxc(&world, &server, &["images"]).output().expect("images");
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.starts_with("DIST"), "{table}");
+    assert!(
+        table.contains(&format!("busybox 1.36    amd64 default {BUILD}")),
+        "{table}"
+    );
+    rlxc(&world, &server, &["images", "--prune"])
+        .assert()
+        .success();
+    assert!(!cache_dir(&world)
+        .join("download/busybox/1.36/amd64/default")
+        .exists());
+}
+
+#[test]
+fn an_unprivileged_create_uses_the_user_config_and_excludes() {
+    let (world, server) = serving_busybox();
+    let name = world.name("dlu");
+    let address = server.server();
+    let mut args = create_args(&name, &address, "1.36");
+    args.splice(1..1, ["--idmap", "u:0:300000:65536,g:0:300000:65536"]);
+    rlxc(&world, &server, &args).assert().success();
+    let config = fs::read_to_string(world.config(&name)).expect("config");
+    assert!(
+        config.contains("/usr/share/lxc/config/userns.conf"),
+        "{config}"
+    );
+    let rootfs = world.rootfs(&name);
+    assert!(!rootfs.join("etc/left-out").exists());
+    assert!(rootfs.join("etc/hostname").exists());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        fs::metadata(rootfs.join("etc/hostname"))
+            .expect("meta")
+            .uid(),
+        300000
+    );
+}
+
+#[test]
+fn list_prints_the_index_and_an_unknown_release_names_what_there_is() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let listed = rlxc(
+        &world,
+        &server,
+        &[
+            "create", "-t", "download", "--", "--list", "--server", &address,
+        ],
+    )
+    .output()
+    .expect("list");
+    support::assert_ok(&listed, "--list");
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("DIST\tRELEASE\tARCH\tVARIANT\tBUILD\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("busybox\t1.36\tamd64\tdefault\t{BUILD}\n")),
+        "{text}"
+    );
+
+    let name = world.name("dl");
+    let failed = rlxc(&world, &server, &create_args(&name, &address, "9.99"))
+        .output()
+        .expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        error.contains("no release \"9.99\" for busybox on the server; it has: 1.36"),
+        "{error}"
+    );
+    assert!(!world.config(&name).exists());
+    assert!(!cache_dir(&world)
+        .join("download/busybox/9.99/amd64/default")
+        .exists());
+}
+
+#[test]
+fn a_tampered_or_truncated_rootfs_fails_and_nothing_is_left_or_cached() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let image_dir = server
+        .www()
+        .join(format!("images/busybox/1.36/amd64/default/{BUILD}"));
+    let rootfs_xz = image_dir.join("rootfs.tar.xz");
+    let good = fs::read(&rootfs_xz).expect("rootfs");
+    let cached = cache_dir(&world).join("download/busybox/1.36/amd64/default");
+
+    // One byte changed: SHA256SUMS catches it.
+    let mut tampered = good.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0x55;
+    fs::write(&rootfs_xz, &tampered).expect("tamper");
+    let name = world.name("bad");
+    let failed = rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .output()
+        .expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        error.contains("does not match the server's SHA256SUMS"),
+        "{error}"
+    );
+    assert!(!cached.exists());
+    assert_eq!(
+        world.lxcpath().read_dir().map(|d| d.count()).unwrap_or(0),
+        1,
+        "only the image source container"
+    );
+
+    // Cut short, with no checksums to catch it: the archive check does.
+    fs::write(&rootfs_xz, &good[..good.len() / 2]).expect("truncate");
+    let mut args = create_args(&name, &address, "1.36");
+    args.push("--no-validate");
+    let failed = rlxc(&world, &server, &args).output().expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(error.contains("is not a readable image archive"), "{error}");
+    assert!(!cached.exists());
+    assert!(!world.config(&name).exists());
+    let leftovers: Vec<_> = fs::read_dir(cached.parent().expect("parent"))
+        .expect("arch dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("download"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Put right, the same create works.
+    fs::write(&rootfs_xz, &good).expect("restore");
+    rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .assert()
+        .success();
+}
+
+#[test]
+fn an_image_with_a_member_climbing_out_is_refused() {
+    let world = World::new();
+    let server = ImageServer::start();
+    let (_, meta_xz) = busybox_image(&world, world.dir.path());
+    // A tar whose member is ../escaped (GNU tar keeps it with -P).
+    let src = world.dir.path().join("evil/etc");
+    fs::create_dir_all(&src).expect("mkdir");
+    fs::write(src.join("hostname"), "x\n").expect("write");
+    let evil = world.dir.path().join("evil.tar.xz");
+    run(Command::new("tar")
+        .args(["-P", "-cJf"])
+        .arg(&evil)
+        .arg("-C")
+        .arg(world.dir.path().join("evil"))
+        .args(["etc", "../evil/etc/hostname"]));
+    server.publish("evil", "1", &evil, &meta_xz);
+    let name = world.name("evil");
+    let failed = rlxc(
+        &world,
+        &server,
+        &[
+            "create",
+            "-n",
+            &name,
+            "-t",
+            "download",
+            "--",
+            "-d",
+            "evil",
+            "-r",
+            "1",
+            "-a",
+            "amd64",
+            "--server",
+            &server.server(),
+        ],
+    )
+    .output()
+    .expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(error.contains("'..' would leave the rootfs"), "{error}");
+    assert!(!world.config(&name).exists());
+}
+
+#[test]
+fn an_untrusted_certificate_or_a_server_that_is_down_is_a_clear_error() {
+    let (world, server) = serving_busybox();
+    let name = world.name("tls");
+    // Without the test's CA: the system's store does not know it.
+    let failed = world
+        .rlxc(&create_args(&name, &server.server(), "1.36"))
+        .env("RLXC_CACHE_DIR", cache_dir(&world))
+        .output()
+        .expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(error.to_lowercase().contains("certificate"), "{error}");
+    assert_eq!(server.requests().len(), 0, "no request got through");
+
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let failed = rlxc(
+        &world,
+        &server,
+        &create_args(&name, &format!("127.0.0.1:{port}"), "1.36"),
+    )
+    .output()
+    .expect("create");
+    assert!(!failed.status.success());
+    let error = String::from_utf8_lossy(&failed.stderr);
+    assert!(
+        error.contains("cannot connect (is the server down"),
+        "{error}"
+    );
+    assert!(!world.config(&name).exists());
+}
+
+/// LXC's own `lxc-create -t download` accepts the same server (its wget trusting the test's
+/// CA through WGETRC) and makes the container rlxc makes: the protocol is LXC's.
+#[test]
+fn lxcs_download_template_accepts_the_same_server() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let wgetrc = world.dir.path().join("wgetrc");
+    fs::write(
+        &wgetrc,
+        format!("ca_certificate = {}\n", server.ca().display()),
+    )
+    .expect("wgetrc");
+    let lxc_path = world.dir.path().join("lxc-own");
+    fs::create_dir_all(&lxc_path).expect("lxcpath");
+    let name = world.name("lxc");
+    let output = Command::new("lxc-create")
+        .arg("-P")
+        .arg(&lxc_path)
+        .args([
+            "-n", &name, "-t", "download", "--", "-d", "busybox", "-r", "1.36", "-a",
+        ])
+        .args(["amd64", "--server", &address])
+        .env("WGETRC", &wgetrc)
+        .env("LXC_CACHE_PATH", world.dir.path().join("lxc-cache"))
+        .output()
+        .expect("lxc-create");
+    assert!(
+        output.status.success(),
+        "lxc-create: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let ours = world.name("lxc");
+    rlxc(&world, &server, &create_args(&ours, &address, "1.36"))
+        .assert()
+        .success();
+
+    // The image's lines and the container's own, in both configs (with each one's name).
+    let theirs = fs::read_to_string(lxc_path.join(&name).join("config")).expect("config");
+    let mine = fs::read_to_string(world.config(&ours)).expect("config");
+    for (config, who) in [(&theirs, &name), (&mine, &ours)] {
+        for line in [
+            "lxc.include = /usr/share/lxc/config/common.conf".to_string(),
+            format!("lxc.arch = {}", std::env::consts::ARCH),
+            format!("lxc.uts.name = {who}"),
+        ] {
+            assert!(
+                config.lines().any(|l| l == line),
+                "{line:?} missing in:\n{config}"
+            );
+        }
+    }
+    for file in ["etc/hostname", "etc/hosts"] {
+        let theirs =
+            fs::read_to_string(lxc_path.join(&name).join("rootfs").join(file)).expect("lxc's file");
+        let mine = fs::read_to_string(world.rootfs(&ours).join(file)).expect("our file");
+        assert_eq!(
+            theirs.replace(&name, "NAME"),
+            mine.replace(&ours, "NAME"),
+            "{file}"
+        );
+    }
+    run(Command::new("lxc-destroy")
+        .arg("-P")
+        .arg(&lxc_path)
+        .args(["-n", &name]));
+}
+
+/// The Debian 12 guest (debootstrapped once per machine for the guest tests) as an image
+/// archive, made once per machine next to it; `/etc/hostname` holds `LXC_NAME`, as in LXC's
+/// images.
+fn debian_image_archive() -> PathBuf {
+    let guest = support::guest::Guest::Systemd.cached_rootfs();
+    let dir = Path::new("/var/cache/rlxc-test/images");
+    let archive = dir.join("bookworm-systemd.rootfs.tar.xz");
+    if archive.exists() {
+        return archive;
+    }
+    fs::create_dir_all(dir).expect("image cache");
+    let lock = fs::File::create(dir.join("bookworm-systemd.lock")).expect("lock");
+    lock.lock().expect("locking the image cache");
+    if archive.exists() {
+        return archive;
+    }
+    let extra = tempfile::tempdir().expect("tempdir");
+    fs::create_dir_all(extra.path().join("etc")).expect("mkdir");
+    fs::write(extra.path().join("etc/hostname"), "LXC_NAME\n").expect("hostname");
+    let partial = dir.join("bookworm-systemd.rootfs.tar.xz.partial");
+    run(Command::new("sh").arg("-c").arg(format!(
+        "tar --numeric-owner --xattrs --anchored --exclude=./etc/hostname --exclude=./.rlxc-guest-complete \
+         -cf - -C '{}' . -C '{}' etc/hostname | xz -1 -T2 > '{}'",
+        guest.display(),
+        extra.path().display(),
+        partial.display()
+    )));
+    fs::rename(&partial, &archive).expect("image into place");
+    archive
+}
+
+/// A Debian image from the download server boots (systemd reaches running or degraded) with
+/// the name the create gave it.
+#[test]
+fn a_downloaded_debian_image_boots() {
+    let world = World::new();
+    let server = ImageServer::start();
+    let rootfs_xz = debian_image_archive();
+    let meta = world.dir.path().join("meta");
+    fs::create_dir_all(&meta).expect("meta");
+    fs::write(
+        meta.join("config"),
+        format!(
+            "lxc.include = LXC_TEMPLATE_CONFIG/debian.common.conf\nlxc.arch = {}\n",
+            std::env::consts::ARCH
+        ),
+    )
+    .expect("config");
+    fs::write(meta.join("templates"), "/etc/hostname\n").expect("templates");
+    let meta_xz = world.dir.path().join("meta.tar.xz");
+    run(Command::new("tar")
+        .arg("-cJf")
+        .arg(&meta_xz)
+        .arg("-C")
+        .arg(&meta)
+        .arg("."));
+    server.publish("debian", "bookworm", &rootfs_xz, &meta_xz);
+    let name = world.name("deb");
+    let address = server.server();
+    let output = rlxc(
+        &world,
+        &server,
+        &[
+            "create", "-n", &name, "-t", "download", "--", "-d", "debian", "-r", "bookworm",
+        ],
+    )
+    .args(["-a", "amd64", "--server", &address])
+    .timeout(std::time::Duration::from_secs(300))
+    .output()
+    .expect("create");
+    support::assert_ok(&output, "create -t download debian");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            support::guest::console_log(&world, &name).display()
+        ),
+    );
+    support::assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    let status = support::guest::wait_until_booted(&world, &name);
+    assert!(
+        matches!(status.as_str(), "running" | "degraded"),
+        "{status}"
+    );
+    let hostname = support::guest::attach_ok(&world, &name, "hostname; cat /etc/hostname");
+    assert_eq!(hostname, format!("{name}\n{name}\n"));
+}
