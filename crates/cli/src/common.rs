@@ -16,6 +16,20 @@ pub const LXC_DEFAULT_LXCPATH: &str = "/var/lib/lxc";
 /// LXC's system config, where `lxc.lxcpath` may name another default.
 pub const LXC_SYSTEM_CONFIG: &str = "/etc/lxc/lxc.conf";
 
+/// Writes a verb's whole output to stdout; a reader that went away (`rlxc ls | head`) is not
+/// an error.
+pub fn print_all(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// The lxcpath an `lxc-VERB` call defaults to, as LXC's tools find it: `lxc.lxcpath` of the
 /// system config, else `/var/lib/lxc`. An existing LXC user's containers are found where they
 /// are.

@@ -67,6 +67,27 @@ pub fn is_held(paths: &ContainerPaths) -> bool {
     )
 }
 
+/// Opens (making it if missing) and locks `path` exclusively, for a cache's lock file: held
+/// until the returned file is dropped. The wait ends with the holder, or, when a signal
+/// interrupts it and `give_up()` says so, with an `Interrupted` error.
+pub fn lock_exclusive(path: &Path, give_up: impl Fn() -> bool) -> std::io::Result<File> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)?;
+    loop {
+        match flock(&file, FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(file),
+            Err(rustix::io::Errno::INTR) if give_up() => {
+                return Err(std::io::ErrorKind::Interrupted.into())
+            }
+            Err(rustix::io::Errno::INTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
 /// Why the operation lock could not be had.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

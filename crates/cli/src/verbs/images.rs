@@ -1,7 +1,6 @@
 //! `rlxc images`: the images the download template cached and the trees the debian template
 //! debootstrapped (build `debootstrap`), and removing them (rlxc only).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::bail;
@@ -90,14 +89,7 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
     } else {
         table(&images)
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    crate::common::print_all(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,6 @@
 //! `rlxc ls` / `lxc-ls`.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -129,15 +129,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     } else {
         name_columns(&rows, terminal_width())
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // `rlxc ls | head` is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    crate::common::print_all(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -66,7 +66,10 @@ fn suffix_multiplier(input: &str, suffix: &str) -> Result<u64, ValueError> {
         "t" | "tb" | "tib" => Ok(1 << 40),
         _ => Err(ValueError::new(
             input,
-            format!("unknown size suffix '{suffix}' (use K, M, G, T or a plain number of bytes)"),
+            format!(
+                "unknown size suffix '{}' (use K, M, G, T or a plain number of bytes)",
+                crate::limits::shorten(suffix)
+            ),
         )),
     }
 }

@@ -53,7 +53,10 @@ impl FromStr for TimeOffset {
             .ok_or_else(|| {
                 ValueError::new(
                     input,
-                    format!("unknown unit '{unit}' (use h, m, s, ms, us or ns)"),
+                    format!(
+                        "unknown unit '{}' (use h, m, s, ms, us or ns)",
+                        crate::limits::shorten(&unit)
+                    ),
                 )
             })?;
         // i128 so that the full i64 range, including its most negative value, fits.

@@ -7,7 +7,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rustix::fs::{flock, FlockOperation};
 use sha2::{Digest, Sha256};
 
 /// What `-t debian -- ...` asked.
@@ -141,16 +140,8 @@ pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianE
     fs::create_dir_all(&parent).map_err(io_error("making the cache", &parent))?;
     let slot = format!("{}-{key}", request.variant);
     let lock_path = parent.join(format!(".{slot}.lock"));
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(&lock_path)
-        .map_err(io_error("opening", &lock_path))?;
-    while let Err(errno) = flock(&file, FlockOperation::LockExclusive) {
-        if errno != rustix::io::Errno::INTR {
-            return Err(io_error("locking", &lock_path)(io::Error::from(errno)));
-        }
-    }
+    let file = crate::lock::lock_exclusive(&lock_path, || false)
+        .map_err(io_error("locking", &lock_path))?;
     let done = parent.join(&slot);
     let tree = DebianTree {
         rootfs: done.join("rootfs"),
@@ -315,16 +306,8 @@ pub fn remove_tree(
         return Ok(false);
     }
     let lock_path = parent.join(format!(".{slot}.lock"));
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(&lock_path)
-        .map_err(io_error("opening", &lock_path))?;
-    while let Err(errno) = flock(&file, FlockOperation::LockExclusive) {
-        if errno != rustix::io::Errno::INTR {
-            return Err(io_error("locking", &lock_path)(io::Error::from(errno)));
-        }
-    }
+    let _held = crate::lock::lock_exclusive(&lock_path, || false)
+        .map_err(io_error("locking", &lock_path))?;
     fs::remove_dir_all(&dir).map_err(io_error("removing", &dir))?;
     Ok(true)
 }

@@ -8,7 +8,6 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustix::fs::{flock, FlockOperation};
 use sha2::{Digest, Sha256};
 
 use super::{
@@ -108,32 +107,18 @@ fn lock(root: &Path, id: &ImageId) -> Result<CacheLock, DownloadError> {
     let parent = dir.parent().unwrap_or(root).to_path_buf();
     fs::create_dir_all(&parent).map_err(DownloadError::io("making the image cache", &parent))?;
     let path = parent.join(format!(".{}.lock", id.variant));
-    let file = File::options()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(DownloadError::io("opening the cache lock", &path))?;
-    loop {
-        match flock(&file, FlockOperation::LockExclusive) {
-            Ok(()) => break,
-            Err(rustix::io::Errno::INTR) => {
-                super::super::staging::Staging::check_interrupted().map_err(|_| {
-                    DownloadError::Io {
-                        step: "waiting for the cache lock",
-                        path: path.clone(),
-                        cause: io::Error::from(io::ErrorKind::Interrupted),
-                    }
-                })?;
-            }
-            Err(errno) => {
-                return Err(DownloadError::Io {
-                    step: "locking",
-                    path,
-                    cause: io::Error::from(errno),
-                })
-            }
+    let interrupted = || super::super::staging::Staging::check_interrupted().is_err();
+    let file = crate::lock::lock_exclusive(&path, interrupted).map_err(|cause| {
+        let step = match cause.kind() {
+            io::ErrorKind::Interrupted => "waiting for the cache lock",
+            _ => "locking",
+        };
+        DownloadError::Io {
+            step,
+            path: path.clone(),
+            cause,
         }
-    }
+    })?;
     Ok(CacheLock { _file: file })
 }
 
