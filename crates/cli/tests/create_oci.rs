@@ -271,33 +271,10 @@ fn write_layout(dir: &Path, layers: &Layers) {
     fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("oci-layout");
 }
 
-/// A `docker save` archive of the same image: uncompressed layers in `ID/layer.tar`, the
+/// A `docker save` archive of the same image: uncompressed layers in `lN/layer.tar`, the
 /// config named by its digest.
 fn write_docker_archive(file: &Path, layers: &Layers) {
-    let mut archive = tar::Builder::new(fs::File::create(file).expect("archive"));
-    let mut add = |name: &str, bytes: &[u8]| {
-        let mut header = tar::Header::new_gnu();
-        header.set_mode(0o644);
-        header.set_size(bytes.len() as u64);
-        archive
-            .append_data(&mut header, name, bytes)
-            .expect("member");
-    };
-    let config = image_config(&layers.diff_ids(), &[SAY]);
-    let config_name = format!("{}.json", sha256(&config));
-    add(&config_name, &config);
-    let mut names = Vec::new();
-    for (plain, _, _) in &layers.0 {
-        let name = format!("{}/layer.tar", sha256(plain));
-        add(&name, plain);
-        names.push(name);
-    }
-    let manifest = json!([{"Config": config_name, "RepoTags": ["rlxc/test:v1"], "Layers": names}]);
-    add(
-        "manifest.json",
-        &serde_json::to_vec(&manifest).expect("manifest"),
-    );
-    archive.finish().expect("finish");
+    write_docker_archive_with_config_of(file, layers, layers);
 }
 
 fn create(world: &World, name: &str, url: &str) -> assert_cmd::assert::Assert {
