@@ -592,3 +592,49 @@ fn a_verb_waiting_for_the_lock_ends_on_sigterm_and_sigint() {
     assert!(start.status.success(), "start: {}", text(&start));
     assert_eq!(world.state(&name), "RUNNING");
 }
+
+/// `rlxc stop`, or the monitor, SIGKILLed at points spread over a graceful stop: the next
+/// verb finds the container running (and stops it) or gone, and nothing is left after it.
+#[test]
+fn a_stop_or_its_monitor_killed_at_any_point_leaves_nothing_once_the_next_verb_ran() {
+    let world = World::new();
+    let netns = TestNetns::new();
+    let world = {
+        let mut w = world;
+        w.netns = Some(netns.name.clone());
+        w
+    };
+    let name = networked_busybox(&world, &netns, "killstop");
+    let baseline = Surface::of(&world, &netns, &name);
+    // How long a whole graceful stop takes here, to spread the kills over it.
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let stopped = Instant::now();
+    world.rlxc(&["stop", "-n", &name]).assert().success();
+    let span = stopped.elapsed().as_micros() as u64;
+    let mut delays = Delays(0x5709);
+    for round in 0..16u64 {
+        world.rlxc(&["start", "-n", &name]).assert().success();
+        let monitor = world.monitor_pid(&name);
+        let stop = spawn(&world, &["stop", "-n", &name]);
+        std::thread::sleep(Duration::from_micros(span * round / 14) + delays.next(300));
+        let victim = if round % 2 == 0 {
+            stop.id() as i32
+        } else {
+            monitor
+        };
+        let _ = kill_process(Pid::from_raw(victim).expect("pid"), Signal::KILL);
+        let _ = finish(stop);
+        let next = world.output(&["stop", "-n", &name, "-k"]);
+        assert_sane("stop -k after a killed stop", &next, &[0, 2]);
+        assert_eq!(
+            Surface::settled(&world, &netns, &name, &baseline),
+            baseline,
+            "round {round}: {} killed",
+            if round % 2 == 0 {
+                "rlxc stop"
+            } else {
+                "the monitor"
+            }
+        );
+    }
+}
