@@ -232,13 +232,8 @@ fn assert_sane(verb: &str, output: &Output, allowed: &[i32]) {
 
 #[test]
 fn verbs_racing_on_one_container_serialise_and_leave_nothing_half_done() {
-    let world = World::new();
     let netns = TestNetns::new();
-    let world = {
-        let mut w = world;
-        w.netns = Some(netns.name.clone());
-        w
-    };
+    let world = World::in_netns(&netns);
     let mut name = networked_busybox(&world, &netns, "race");
     let baseline_links = netns.links();
     let mut delays = Delays(0x5eed);
@@ -358,13 +353,8 @@ fn slow_hook(world: &World, hook: &str, seconds: f64) -> String {
 
 #[test]
 fn rlxc_start_killed_at_any_point_leaves_nothing_once_the_next_verb_ran() {
-    let world = World::new();
     let netns = TestNetns::new();
-    let world = {
-        let mut w = world;
-        w.netns = Some(netns.name.clone());
-        w
-    };
+    let world = World::in_netns(&netns);
     let name = networked_busybox(&world, &netns, "killstart");
     let baseline = Surface::of(&world, &netns, &name);
     // How long a whole start takes here, to spread the kills over it.
@@ -395,13 +385,8 @@ fn rlxc_start_killed_at_any_point_leaves_nothing_once_the_next_verb_ran() {
 
 #[test]
 fn the_monitor_killed_at_any_point_leaves_nothing_once_the_next_verb_ran() {
-    let world = World::new();
     let netns = TestNetns::new();
-    let world = {
-        let mut w = world;
-        w.netns = Some(netns.name.clone());
-        w
-    };
+    let world = World::in_netns(&netns);
     let name = networked_busybox(&world, &netns, "killmon");
     let baseline = Surface::of(&world, &netns, &name);
     let mut delays = Delays(0xbeef);
@@ -597,13 +582,8 @@ fn a_verb_waiting_for_the_lock_ends_on_sigterm_and_sigint() {
 /// verb finds the container running (and stops it) or gone, and nothing is left after it.
 #[test]
 fn a_stop_or_its_monitor_killed_at_any_point_leaves_nothing_once_the_next_verb_ran() {
-    let world = World::new();
     let netns = TestNetns::new();
-    let world = {
-        let mut w = world;
-        w.netns = Some(netns.name.clone());
-        w
-    };
+    let world = World::in_netns(&netns);
     let name = networked_busybox(&world, &netns, "killstop");
     let baseline = Surface::of(&world, &netns, &name);
     // How long a whole graceful stop takes here, to spread the kills over it.

@@ -172,12 +172,9 @@ pub fn settle(paths: &ContainerPaths, lock: &OperationLock) -> Result<Found, Lef
 /// directory; an error if any of it stays.
 fn clear(paths: &ContainerPaths) -> Result<Cleared, LeftoverError> {
     let mut cleared = Cleared::default();
+    let state = StateFile::read(&paths.state_file())?;
     let mut cgroups = planned_cgroups(paths);
-    if let Some(state) = StateFile::read(&paths.state_file())? {
-        // Whatever is left in its cgroups goes before the network is undone: a NIC lent to
-        // the container comes home only once its namespace is gone.
-        let _ = state.container_cgroups().kill_all();
-        cleared.network_problems = crate::monitor::recover_network_after_crash(paths, &state);
+    if let Some(state) = &state {
         cgroups.extend(state.cgroups.iter().cloned());
         cgroups.extend(state.monitor_cgroups.iter().cloned());
     }
@@ -185,14 +182,18 @@ fn clear(paths: &ContainerPaths) -> Result<Cleared, LeftoverError> {
     cgroups.dedup();
     let existing: Vec<PathBuf> = cgroups.into_iter().filter(|dir| dir.exists()).collect();
     cleared.cgroups = existing.len();
-    if !existing.is_empty() {
-        let cgroups = ContainerCgroups::from_paths(existing);
-        cgroups.kill_all().map_err(LeftoverError::Cgroups)?;
-        cgroups
-            .remove(CGROUP_REMOVE_TIMEOUT)
-            .map_err(LeftoverError::Cgroups)?;
+    let cgroups = ContainerCgroups::from_paths(existing);
+    // Whatever is left in its cgroups goes before the network is undone: a NIC lent to the
+    // container comes home only once its namespace is gone.
+    cgroups.kill_all().map_err(LeftoverError::Cgroups)?;
+    if let Some(state) = &state {
+        cleared.network_problems = crate::monitor::recover_network_after_crash(paths, state);
     }
+    cgroups
+        .remove(CGROUP_REMOVE_TIMEOUT)
+        .map_err(LeftoverError::Cgroups)?;
     crate::monitor::remove_run_dir(paths);
+    clear_abandoned_removals(paths.run_root());
     let run_dir = paths.run_dir();
     if run_dir.exists() {
         return Err(LeftoverError::Remains { path: run_dir });
@@ -201,8 +202,8 @@ fn clear(paths: &ContainerPaths) -> Result<Cleared, LeftoverError> {
 }
 
 /// Run directories being removed (`.removed.PID`, see `monitor::teardown`) whose remover
-/// was killed half-way: removed by whoever comes next.
-pub fn clear_abandoned_removals(run_root: &Path) {
+/// was killed half-way: removed by whoever clears a crashed run next.
+fn clear_abandoned_removals(run_root: &Path) {
     let Ok(entries) = fs::read_dir(run_root) else {
         return;
     };
