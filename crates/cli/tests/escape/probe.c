@@ -164,20 +164,28 @@ static void link_of(int pid, const char *name, char *out, size_t size) {
         out[n] = 0;
 }
 
-/* One line of status for pid: "Seccomp:\t2" style fields. */
-static void status_field(int pid, const char *field, char *out, size_t size) {
+/* Two fields of pid's status ("Seccomp:\t2" style), read from one open so that both
+ * describe the same moment: a process that exits between two reads would leave the second
+ * "?" and look like a finding. Returns 0 when the process was gone before we looked. */
+static int status_fields(int pid, const char *a, char *out_a, const char *b, char *out_b,
+                         size_t size) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
-    snprintf(out, size, "?");
+    snprintf(out_a, size, "?");
+    snprintf(out_b, size, "?");
     FILE *f = fopen(path, "r");
     if (!f)
-        return;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, field, strlen(field))) {
-            snprintf(out, size, "%s", line + strlen(field) + 1);
-            out[strcspn(out, "\n")] = 0;
-        }
+        return 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, a, strlen(a)))
+            snprintf(out_a, size, "%s", line + strlen(a) + 1);
+        if (!strncmp(line, b, strlen(b)))
+            snprintf(out_b, size, "%s", line + strlen(b) + 1);
+    }
     fclose(f);
+    out_a[strcspn(out_a, "\n")] = 0;
+    out_b[strcspn(out_b, "\n")] = 0;
+    return strcmp(out_a, "?") && strcmp(out_b, "?");
 }
 
 /* Watches /proc for `sightings` processes whose executable lies outside our root (their
@@ -187,7 +195,7 @@ static void status_field(int pid, const char *field, char *out, size_t size) {
  * our mount namespace and root, its seccomp mode and effective capabilities, and whether
  * its exe opens for writing (CVE-2019-5736). Appends to `log`; gives up after `seconds`. */
 static int watch(const char *marker, int sightings, int seconds, const char *log) {
-    char own_mnt[128], mnt[128], exe[4096], seccomp[32], cap[32], path[64];
+    char own_mnt[128], mnt[128], exe[4096], seccomp[256], cap[256], path[64];
     link_of(getpid(), "ns/mnt", own_mnt, sizeof own_mnt);
     struct stat own_root, root;
     stat("/", &own_root);
@@ -210,10 +218,8 @@ static int watch(const char *marker, int sightings, int seconds, const char *log
                                   : root.st_dev == own_root.st_dev && root.st_ino == own_root.st_ino
                                       ? "same"
                                       : "other";
-            status_field(pid, "Seccomp:", seccomp, sizeof seccomp);
-            if (!strcmp(seccomp, "?"))
+            if (!status_fields(pid, "Seccomp:", seccomp, "CapEff:", cap, sizeof cap))
                 continue; /* gone before we looked: nothing was seen */
-            status_field(pid, "CapEff:", cap, sizeof cap);
             snprintf(path, sizeof path, "/proc/%d/exe", pid);
             int w = open(path, O_WRONLY);
             FILE *out = fopen(log, "a");
