@@ -23,7 +23,7 @@ impl Results {
         self.samples.entry((case, tool)).or_default().push(value);
     }
 
-    fn add_time(&mut self, case: Case, tool: Tool, took: Result<Duration, String>) -> bool {
+    pub fn add_time(&mut self, case: Case, tool: Tool, took: Result<Duration, String>) -> bool {
         match took {
             Ok(d) => {
                 self.add(case, tool, ms(d));
@@ -36,7 +36,7 @@ impl Results {
         }
     }
 
-    fn fail(&mut self, case: Case, tool: Tool, why: String) {
+    pub fn fail(&mut self, case: Case, tool: Tool, why: String) {
         *self.failures.entry((case, tool)).or_default() += 1;
         self.na.entry((case, tool)).or_insert(why);
     }

@@ -251,6 +251,24 @@ impl Env {
         })
     }
 
+    /// `create -n NAME` of rlxc or LXC, for the caller's template arguments.
+    pub fn create_command(&self, tool: Tool, name: &str) -> Option<Command> {
+        match tool {
+            Tool::Rlxc => Some(self.rlxc_cmd(&["create", "-n", name])),
+            Tool::Lxc => Some(self.lxc_cmd("lxc-create", name, &[])),
+            _ => None,
+        }
+    }
+
+    /// Removes a container `create_command` made (stopped).
+    pub fn destroy_command(&self, tool: Tool, name: &str) -> Option<Command> {
+        match tool {
+            Tool::Rlxc => Some(self.rlxc_cmd(&["destroy", "-n", name])),
+            Tool::Lxc => Some(self.lxc_cmd("lxc-destroy", name, &[])),
+            _ => None,
+        }
+    }
+
     /// `args` run inside the container by rlxc's or LXC's attach (not timed: diagnostics).
     pub fn attach(&self, tool: Tool, name: &str, args: &[&str]) -> Option<Command> {
         let mut cmd = match tool {

@@ -7,15 +7,18 @@
 //!    load from elsewhere on the machine falls on every tool alike;
 //! 3. `--guest-rounds` rounds of the systemd guest (rlxc and LXC, shuffled): boot to
 //!    `running` and graceful stop, each from a fresh overlay of the cached Debian guest;
-//! 4. `--seq-rounds` rounds of N sequential starts, tools shuffled;
-//! 5. once per tool (shuffled): the idle set, N long-running containers at once;
-//! 6. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
+//! 4. `--image-rounds` rounds of a create from a cached Debian image (rlxc and LXC's
+//!    download template, shuffled; see `image`);
+//! 5. `--seq-rounds` rounds of N sequential starts, tools shuffled;
+//! 6. once per tool (shuffled): the idle set, N long-running containers at once;
+//! 7. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
 
 mod cases;
 mod configs;
 mod dbus;
 mod env;
 mod guest;
+mod image;
 mod report;
 mod sys;
 mod tools;
@@ -29,8 +32,8 @@ use tools::Case;
 use tools::Tool;
 
 const USAGE: &str = "\
-usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--seq N] [--seq-rounds N]
-                  [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
+usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--image-rounds N] [--seq N]
+                  [--seq-rounds N] [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
 
 Run as root. Measures rlxc against LXC, crun, runc (those installed) and the unshare floor in
 interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
@@ -39,6 +42,8 @@ interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
   --rounds N       rounds of the per-command cases (default 15)
   --guest-rounds N rounds of the systemd guest's boot and stop, rlxc and LXC (default 10;
                    0 skips it; the first run debootstraps the guest, once per machine)
+  --image-rounds N rounds of a create from a cached Debian image, rlxc and LXC (default 5;
+                   0 skips it)
   --seq N          containers in the sequential-start case (default 50; 0 skips it)
   --seq-rounds N   rounds of the sequential-start case (default 3)
   --idle N         containers in the idle set (default 200; 0 skips it)
@@ -52,6 +57,7 @@ struct Args {
     rlxc: PathBuf,
     rounds: usize,
     guest_rounds: usize,
+    image_rounds: usize,
     seq: usize,
     seq_rounds: usize,
     idle: usize,
@@ -64,6 +70,7 @@ fn parse_args() -> Result<Args, String> {
         rlxc: PathBuf::from("rlxc"),
         rounds: 15,
         guest_rounds: 10,
+        image_rounds: 5,
         seq: 50,
         seq_rounds: 3,
         idle: 200,
@@ -88,6 +95,7 @@ fn parse_args() -> Result<Args, String> {
             "--rlxc" => args.rlxc = PathBuf::from(&value),
             "--rounds" => args.rounds = number()?.max(1),
             "--guest-rounds" => args.guest_rounds = number()?,
+            "--image-rounds" => args.image_rounds = number()?,
             "--seq" => args.seq = number()?,
             "--seq-rounds" => args.seq_rounds = number()?,
             "--idle" => args.idle = number()?,
@@ -249,6 +257,9 @@ fn run(args: &Args) -> Result<(), String> {
     if args.guest_rounds > 0 {
         guest_rounds(&env, &mut res, &tools, args.guest_rounds, &mut rng)?;
     }
+    if args.image_rounds > 0 {
+        image::image_rounds(&env, &mut res, &tools, args.image_rounds, &mut rng)?;
+    }
 
     let runtimes: Vec<Tool> = tools.iter().copied().filter(|t| t.is_runtime()).collect();
     if args.seq > 0 {
@@ -306,6 +317,7 @@ fn run(args: &Args) -> Result<(), String> {
         idle: args.idle,
         rounds: args.rounds,
         guest_rounds: args.guest_rounds,
+        image_rounds: args.image_rounds,
         seq_rounds: args.seq_rounds,
         versions,
         load_before,

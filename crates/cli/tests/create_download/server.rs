@@ -18,22 +18,7 @@ pub(crate) struct ImageServer {
     port: u16,
 }
 
-pub(crate) const SERVER_PY: &str = r#"
-import http.server, ssl, sys
-root, cert, key, log = sys.argv[1:5]
-class Handler(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, directory=root, **kwargs)
-    def log_message(self, fmt, *args):
-        with open(log, "a") as f:
-            f.write(self.path + "\n")
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(cert, key)
-server.socket = context.wrap_socket(server.socket, server_side=True)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
+pub(crate) const SERVER_PY: &str = include_str!("../support/https_server.py");
 
 pub(crate) fn run(command: &mut Command) {
     let output = command.output().expect("spawn");
@@ -126,57 +111,15 @@ impl Drop for ImageServer {
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it.
+/// A CA and a server certificate for 127.0.0.1 signed by it (`ca.pem`, `server.pem`,
+/// `server.key`).
 pub(crate) fn make_certificates(dir: &Path) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(Command::new("openssl")
-        .current_dir(dir)
-        .args(["req", "-x509"])
-        .args(ec)
-        .args(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"])
-        .args(["-subj", "/CN=rlxc test CA"])
-        .args(["-addext", "basicConstraints=critical,CA:TRUE"])
-        .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"]));
-    run(Command::new("openssl")
-        .current_dir(dir)
-        .arg("req")
-        .args(ec)
-        .args([
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]));
-    fs::write(
-        dir.join("ext"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .expect("ext");
-    run(Command::new("openssl").current_dir(dir).args([
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "2",
-        "-extfile",
-        "ext",
-    ]));
+    run(Command::new("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/support/test_ca.sh"
+        ))
+        .arg(dir));
 }
 
 /// A busybox rootfs (made by `rlxc create -t busybox`) with LXC's template variables in

@@ -1,7 +1,7 @@
-//! The image cache: `CACHE/download/DIST/RELEASE/ARCH/VARIANT/` holds `rootfs.tar.xz`, the
-//! files of `meta.tar.xz` and `build_id`, as LXC's cache does. An image is downloaded into a
-//! temporary directory next to it, checked, and renamed into place: a directory with a
-//! `build_id` is complete. `.VARIANT.lock` (flock) makes concurrent creates download once.
+//! The image cache: `CACHE/download/DIST/RELEASE/ARCH/VARIANT/` holds the rootfs (recompressed
+//! as `rootfs.tar.zst`, see [`recompress`]), the files of `meta.tar.xz` and `build_id`, as
+//! LXC's cache does. An image is downloaded into a temporary directory next to it, checked,
+//! and renamed into place: a directory with a `build_id` is complete. `.VARIANT.lock` (flock) makes concurrent creates download once.
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 
+use super::recompress::{self, CACHED_ROOTFS};
 use super::{
     base_url, fetch_index, fetcher, index, DownloadError, DownloadRequest, ImageId, Mode, Step,
     ROOTFS_LIMIT, SMALL_LIMIT,
@@ -41,8 +42,14 @@ pub struct CachedImage {
 }
 
 impl CachedImage {
+    /// The cached rootfs archive: zstd in a cache rlxc made, xz as served in an older one.
     pub fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs.tar.xz")
+        let recompressed = self.dir.join(CACHED_ROOTFS);
+        if recompressed.exists() {
+            recompressed
+        } else {
+            self.dir.join("rootfs.tar.xz")
+        }
     }
 
     /// LXC's choice of a metadata file: `NAME-MODE` before `NAME`, and `.7` (the compat
@@ -186,7 +193,8 @@ pub fn obtain(
         check_sums(&fetcher, &url, &rootfs, &meta)?;
     }
     progress(Step::Checking);
-    read_through(&rootfs)?;
+    recompress::check_and_recompress(&rootfs, &temp.path().join(CACHED_ROOTFS))?;
+    fs::remove_file(&rootfs).map_err(DownloadError::io("removing", &rootfs))?;
     unpack_meta(&meta, temp.path())?;
     fs::remove_file(&meta).map_err(DownloadError::io("removing", &meta))?;
     fs::write(temp.path().join("server"), format!("{}\n", request.server)).map_err(
@@ -315,31 +323,6 @@ fn sha256_of(path: &Path) -> Result<String, DownloadError> {
         .collect())
 }
 
-/// Decompresses the rootfs and walks its members once: a truncated or corrupt archive fails
-/// here, before it is cached.
-fn read_through(rootfs: &Path) -> Result<(), DownloadError> {
-    let bad = |cause| DownloadError::BadArchive {
-        path: rootfs.to_path_buf(),
-        cause,
-    };
-    let file = File::open(rootfs).map_err(bad)?;
-    let decoder = liblzma::read::XzDecoder::new_multi_decoder(io::BufReader::new(file));
-    let mut archive = tar::Archive::new(decoder);
-    let mut members = 0u64;
-    for entry in archive.entries().map_err(bad)? {
-        let mut entry = entry.map_err(bad)?;
-        io::copy(&mut entry, &mut io::sink()).map_err(bad)?;
-        members += 1;
-    }
-    // The tar reader stops at the end-of-archive blocks; the xz stream must end there too.
-    let mut rest = archive.into_inner();
-    io::copy(&mut rest, &mut io::sink()).map_err(bad)?;
-    if members == 0 {
-        return Err(bad(io::Error::other("the archive is empty")));
-    }
-    Ok(())
-}
-
 /// `meta.tar.xz` holds a few plain files (`config`, `templates`, ...): each is written flat
 /// into the image directory; anything else is refused.
 fn unpack_meta(meta: &Path, into: &Path) -> Result<(), DownloadError> {
@@ -377,7 +360,10 @@ fn unpack_meta(meta: &Path, into: &Path) -> Result<(), DownloadError> {
                 reason: "not a regular file",
             });
         }
-        if matches!(name.as_str(), "rootfs.tar.xz" | "build_id" | "server") {
+        if matches!(
+            name.as_str(),
+            "rootfs.tar.xz" | CACHED_ROOTFS | "build_id" | "server"
+        ) {
             return Err(DownloadError::BadMetaMember {
                 member,
                 reason: "the name of a file of the cache itself",

@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod index;
 pub(crate) mod meta;
+mod recompress;
 
 use std::fmt;
 use std::io;
