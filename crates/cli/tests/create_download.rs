@@ -115,6 +115,48 @@ fn a_downloaded_image_is_created_started_and_cached() {
     assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "[]");
 }
 
+/// An expired image (its `expiry` passed) makes the next create ask the server's index again
+/// (the same build is then taken from the cache); `--force-cache` uses it without asking.
+#[test]
+fn an_expired_image_is_checked_with_the_server_unless_the_cache_is_forced() {
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let index_requests = || {
+        server
+            .requests()
+            .iter()
+            .filter(|path| path.contains("/meta/1.0/index-"))
+            .count()
+    };
+    rlxc(
+        &world,
+        &server,
+        &create_args(&world.name("exp"), &address, "1.36"),
+    )
+    .assert()
+    .success();
+    let asked = index_requests();
+    assert!(asked > 0, "{:?}", server.requests());
+    let cached = cache_dir(&world).join("download/busybox/1.36/amd64/default");
+    fs::write(cached.join("expiry"), "1\n").expect("expiry");
+
+    let name = world.name("exp");
+    let mut forced = create_args(&name, &address, "1.36");
+    forced.push("--force-cache");
+    rlxc(&world, &server, &forced).assert().success();
+    assert_eq!(index_requests(), asked, "{:?}", server.requests());
+
+    rlxc(
+        &world,
+        &server,
+        &create_args(&world.name("exp"), &address, "1.36"),
+    )
+    .assert()
+    .success();
+    assert!(index_requests() > asked, "{:?}", server.requests());
+    assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
+}
+
 #[test]
 fn concurrent_creates_of_one_image_download_it_once() {
     let (world, server) = serving_busybox();
@@ -158,29 +200,44 @@ fn concurrent_creates_of_one_image_download_it_once() {
         .exists());
 }
 
+/// An id map, from `--idmap` or (as LXC takes it) from the initial config of `-f`, makes the
+/// create use the image's user files: `config-user`, `excludes-user`.
 #[test]
 fn an_unprivileged_create_uses_the_user_config_and_excludes() {
     let (world, server) = serving_busybox();
-    let name = world.name("dlu");
     let address = server.server();
-    let mut args = create_args(&name, &address, "1.36");
-    args.splice(1..1, ["--idmap", "u:0:300000:65536,g:0:300000:65536"]);
-    rlxc(&world, &server, &args).assert().success();
-    let config = fs::read_to_string(world.config(&name)).expect("config");
-    assert!(
-        config.contains("/usr/share/lxc/config/userns.conf"),
-        "{config}"
-    );
-    let rootfs = world.rootfs(&name);
-    assert!(!rootfs.join("etc/left-out").exists());
-    assert!(rootfs.join("etc/hostname").exists());
-    use std::os::unix::fs::MetadataExt;
-    assert_eq!(
-        fs::metadata(rootfs.join("etc/hostname"))
-            .expect("meta")
-            .uid(),
-        300000
-    );
+    let seed = world.dir.path().join("seed.conf");
+    fs::write(
+        &seed,
+        "lxc.idmap = u 0 300000 65536\nlxc.idmap = g 0 300000 65536\n",
+    )
+    .expect("seed");
+    let seed = seed.to_string_lossy().into_owned();
+    for how in [
+        ["--idmap", "u:0:300000:65536,g:0:300000:65536"],
+        ["-f", seed.as_str()],
+    ] {
+        let name = world.name("dlu");
+        let mut args = create_args(&name, &address, "1.36");
+        args.splice(1..1, how);
+        rlxc(&world, &server, &args).assert().success();
+        let config = fs::read_to_string(world.config(&name)).expect("config");
+        assert!(
+            config.contains("/usr/share/lxc/config/userns.conf"),
+            "{how:?}: {config}"
+        );
+        let rootfs = world.rootfs(&name);
+        assert!(!rootfs.join("etc/left-out").exists(), "{how:?}");
+        assert!(rootfs.join("etc/hostname").exists());
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            fs::metadata(rootfs.join("etc/hostname"))
+                .expect("meta")
+                .uid(),
+            300000,
+            "{how:?}"
+        );
+    }
 }
 
 #[test]

@@ -95,7 +95,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let mut tree_lock = None;
     let template = match args.template.as_deref() {
         Some("download") => {
-            match super::create_download::prepare(&args.template_args, !idmaps.is_empty())? {
+            let unprivileged = !idmaps.is_empty() || seed_maps_ids(args.config.as_deref());
+            match super::create_download::prepare(&args.template_args, unprivileged)? {
                 Some((template, lock)) => {
                     image_lock = Some(lock);
                     template
@@ -146,6 +147,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 
 /// `--idmap auto` or `--idmap u:0:100000:65536,g:0:100000:65536` (LXC's own spelling with
 /// spaces, `u 0 100000 65536`, is taken too), checked as a whole as the config loader will.
+/// Whether the initial config (`-f`) maps ids, as LXC's download template asks to pick the
+/// image's user files. A config that does not load counts as none: the create reports why.
+fn seed_maps_ids(seed: Option<&std::path::Path>) -> bool {
+    seed.and_then(|path| rlxc_config::load_file(path, &[]).ok())
+        .is_some_and(|loaded| !loaded.spec.idmaps.is_empty())
+}
+
 fn idmaps(text: &str) -> anyhow::Result<Vec<IdMap>> {
     let maps = if text.trim() == "auto" {
         auto_idmaps()?

@@ -31,7 +31,7 @@ struct Options {
     server: String,
     #[arg(long = "flush-cache")]
     flush_cache: bool,
-    /// Taken for LXC's sake: a cached image is used until it expires anyway.
+    /// Use the cached image even when it has expired, without asking the server
     #[arg(long = "force-cache")]
     force_cache: bool,
     /// Do not check the server's SHA256SUMS
@@ -44,7 +44,7 @@ struct Options {
 }
 
 const USAGE: &str = "rlxc create -t download -n NAME -- -d DIST -r RELEASE -a ARCH \
-[--variant V] [--server HOST[:PORT]] [--flush-cache] [--no-validate] | --list";
+[--variant V] [--server HOST[:PORT]] [--flush-cache] [--force-cache] [--no-validate] | --list";
 
 /// What the download template resolved to: the template, and the cache lock to hold until
 /// the create is done. `None`: nothing to create (`--list`, `--help`).
@@ -87,6 +87,7 @@ pub fn prepare(
         server: options.server,
         mode,
         flush_cache: options.flush_cache,
+        force_cache: options.force_cache,
         validate: !options.no_validate,
         cache_dir: download::cache_root(),
     };

@@ -156,10 +156,11 @@ pub fn obtain(
         server: read_trimmed(&dir.join("server")).unwrap_or_default(),
         downloaded: false,
     });
-    // As LXC: a cached image is used without asking the server until it expires.
+    // As LXC: a cached image is used without asking the server until it expires (for ever
+    // with --force-cache).
     if let Some(image) = cached
         .as_ref()
-        .filter(|image| !expired(image, request.mode))
+        .filter(|image| request.force_cache || !expired(image, request.mode))
     {
         progress(Step::UsingCache);
         return Ok((lock, image.clone()));

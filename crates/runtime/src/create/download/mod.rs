@@ -72,6 +72,8 @@ pub struct DownloadRequest {
     pub server: String,
     pub mode: Mode,
     pub flush_cache: bool,
+    /// Use a cached image even when it has expired, without asking the server (`--force-cache`).
+    pub force_cache: bool,
     /// Check the server's SHA256SUMS (off with `--no-validate`).
     pub validate: bool,
     /// The cache's root; [`cache_root`] outside tests.
