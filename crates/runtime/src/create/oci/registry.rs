@@ -55,11 +55,14 @@ pub(crate) fn pull(
         token: None,
     };
 
-    // The top manifest: by digest it must have that digest (checked when the layout is
-    // read); by tag, the registry is trusted for which manifest the tag names.
+    // The top manifest: by digest it must have that digest before it is even parsed; by
+    // tag, the registry is trusted for which manifest the tag names.
     let (bytes, media_type) = client.manifest(reference.manifest_ref())?;
     let digest = match &reference.digest {
-        Some(digest) => digest.clone(),
+        Some(digest) => {
+            check_bytes(image, digest, None, &bytes)?;
+            digest.clone()
+        }
         None => format!("sha256:{}", sha256_hex(&bytes)),
     };
     write_blob(image, layout, &digest, &bytes)?;
