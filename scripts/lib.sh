@@ -27,9 +27,13 @@
 # openssl and python3: the download-template tests (crates/cli/tests/create_download.rs) make a
 # test CA and run an HTTPS image server (python3's http.server behind TLS) on 127.0.0.1; wget is
 # what LXC's own download template fetches with when the test points it at the same server.
+# docker-registry: the CNCF distribution server the registry pull tests (create_oci_registry)
+# push to and pull from; they run their own instances on 127.0.0.1 (the package's own service,
+# on :5000, is not used).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
-                   iproute2 debootstrap arch-test podman openssl python3 wget)
+                   iproute2 debootstrap arch-test podman openssl python3 wget
+                   docker-registry)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

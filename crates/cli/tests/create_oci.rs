@@ -209,13 +209,11 @@ fn a_tampered_or_missing_blob_and_an_unknown_tag_leave_nothing() {
         .stderr(predicate::str::contains(
             "no image tagged \"v2\" (tags: v1, server)",
         ));
-    create(
-        &world,
-        "registry",
-        "docker://docker.io/library/busybox:latest",
-    )
-    .code(1)
-    .stderr(predicate::str::contains("registry is not supported yet"));
+    create(&world, "registry", "docker://docker.io/Library/busybox")
+        .code(1)
+        .stderr(predicate::str::contains(
+            "a repository is lower-case letters",
+        ));
     lxcpath_is_empty(&world);
 }
 

@@ -1,4 +1,4 @@
-//! HTTPS downloads for images (LXC's download server now, OCI registries later): blocking,
+//! HTTPS downloads for images (LXC's download server, OCI registries): blocking,
 //! with timeouts, a size bound, progress, and servers verified against the system's CA store
 //! (`/etc/ssl/certs`, or `SSL_CERT_FILE` / `SSL_CERT_DIR` as OpenSSL reads them).
 
@@ -29,6 +29,12 @@ pub enum FetchError {
         status: u16,
         reason: String,
     },
+    /// A 401, with the `WWW-Authenticate` challenge that says where to get a token.
+    #[error("{url}: the server answered 401 Unauthorized")]
+    Unauthorized {
+        url: String,
+        challenge: Option<String>,
+    },
     #[error("{url}: {reason}")]
     Transport { url: String, reason: String },
     #[error("{url}: larger than the {limit} bytes allowed")]
@@ -51,6 +57,9 @@ impl FetchError {
         matches!(self, FetchError::Status { status: 404, .. })
     }
 }
+
+/// Request headers (`Accept`, `Authorization`) of a GET.
+pub type Headers<'a> = &'a [(&'a str, &'a str)];
 
 /// One HTTPS client, reused for every request of a create.
 pub struct Fetcher {
@@ -92,9 +101,18 @@ impl Fetcher {
         Ok(Fetcher { agent })
     }
 
-    fn get(&self, url: &str) -> Result<ureq::Response, FetchError> {
-        match self.agent.get(url).call() {
+    fn get(&self, url: &str, headers: Headers) -> Result<ureq::Response, FetchError> {
+        let request = headers
+            .iter()
+            .fold(self.agent.get(url), |request, (name, value)| {
+                request.set(name, value)
+            });
+        match request.call() {
             Ok(response) => Ok(response),
+            Err(ureq::Error::Status(401, response)) => Err(FetchError::Unauthorized {
+                url: url.to_string(),
+                challenge: response.header("WWW-Authenticate").map(str::to_string),
+            }),
             Err(ureq::Error::Status(status, response)) => Err(FetchError::Status {
                 url: url.to_string(),
                 status,
@@ -109,9 +127,29 @@ impl Fetcher {
 
     /// A small body (an index, a checksum list) in memory, at most `limit` bytes.
     pub fn bytes(&self, url: &str, limit: u64) -> Result<Vec<u8>, FetchError> {
+        Ok(self.bytes_with(url, &[], limit)?.0)
+    }
+
+    /// [`Fetcher::bytes`] with request headers; also returns the body's `Content-Type`
+    /// (without parameters), which a registry's manifest needs.
+    pub fn bytes_with(
+        &self,
+        url: &str,
+        headers: Headers,
+        limit: u64,
+    ) -> Result<(Vec<u8>, String), FetchError> {
+        let response = self.get(url, headers)?;
+        let content_type = response.content_type().to_string();
         let mut body = Vec::new();
-        self.copy(url, &mut body, Path::new("(memory)"), limit, &mut |_, _| {})?;
-        Ok(body)
+        copy(
+            response,
+            url,
+            &mut body,
+            Path::new("(memory)"),
+            limit,
+            &mut |_, _| {},
+        )?;
+        Ok((body, content_type))
     }
 
     /// Downloads `url` to `dest` (created or truncated), at most `limit` bytes; the length
@@ -124,72 +162,85 @@ impl Fetcher {
         limit: u64,
         progress: FetchProgress,
     ) -> Result<u64, FetchError> {
-        let write_error = |cause| FetchError::Write {
-            path: dest.to_path_buf(),
-            cause,
-        };
-        let mut file = File::create(dest).map_err(write_error)?;
-        let got = self.copy(url, &mut file, dest, limit, progress)?;
-        file.sync_all().map_err(write_error)?;
-        Ok(got)
+        self.to_file_with(url, &[], dest, limit, progress)
     }
 
-    fn copy(
+    /// [`Fetcher::to_file`] with request headers.
+    pub fn to_file_with(
         &self,
         url: &str,
-        out: &mut dyn Write,
+        headers: Headers,
         dest: &Path,
         limit: u64,
         progress: FetchProgress,
     ) -> Result<u64, FetchError> {
-        let response = self.get(url)?;
-        let announced = response
-            .header("Content-Length")
-            .and_then(|length| length.trim().parse::<u64>().ok());
-        if announced.is_some_and(|length| length > limit) {
+        let write_error = |cause| FetchError::Write {
+            path: dest.to_path_buf(),
+            cause,
+        };
+        let response = self.get(url, headers)?;
+        let mut file = File::create(dest).map_err(write_error)?;
+        let got = copy(response, url, &mut file, dest, limit, progress)?;
+        file.sync_all().map_err(write_error)?;
+        Ok(got)
+    }
+}
+
+/// The body of `response` into `out`, at most `limit` bytes, all the announced length.
+fn copy(
+    response: ureq::Response,
+    url: &str,
+    out: &mut dyn Write,
+    dest: &Path,
+    limit: u64,
+    progress: FetchProgress,
+) -> Result<u64, FetchError> {
+    let announced = response
+        .header("Content-Length")
+        .and_then(|length| length.trim().parse::<u64>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(FetchError::TooLarge {
+            url: url.to_string(),
+            limit,
+        });
+    }
+    let mut reader = response.into_reader();
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut got = 0u64;
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(cause) => {
+                return Err(FetchError::Read {
+                    url: url.to_string(),
+                    cause,
+                })
+            }
+        };
+        got += n as u64;
+        if got > limit {
             return Err(FetchError::TooLarge {
                 url: url.to_string(),
                 limit,
             });
         }
-        let mut reader = response.into_reader();
-        let mut buffer = vec![0u8; 256 * 1024];
-        let mut got = 0u64;
-        loop {
-            let n = match reader.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(cause) => {
-                    return Err(FetchError::Read {
-                        url: url.to_string(),
-                        cause,
-                    })
-                }
-            };
-            got += n as u64;
-            if got > limit {
-                return Err(FetchError::TooLarge {
-                    url: url.to_string(),
-                    limit,
-                });
-            }
-            out.write_all(&buffer[..n])
-                .map_err(|cause| FetchError::Write {
-                    path: dest.to_path_buf(),
-                    cause,
-                })?;
-            progress(got, announced);
-        }
-        if let Some(announced) = announced.filter(|&length| length != got) {
-            return Err(FetchError::Truncated {
-                url: url.to_string(),
-                got,
-                announced,
-            });
-        }
-        Ok(got)
+        out.write_all(&buffer[..n])
+            .map_err(|cause| FetchError::Write {
+                path: dest.to_path_buf(),
+                cause,
+            })?;
+        progress(got, announced);
     }
+    if let Some(announced) = announced.filter(|&length| length != got) {
+        return Err(FetchError::Truncated {
+            url: url.to_string(),
+            got,
+            announced,
+        });
+    }
+    Ok(got)
 }
 
 /// ureq's transport errors, in words a user can act on.

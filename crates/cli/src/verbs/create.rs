@@ -15,7 +15,8 @@ use crate::common::CommonOpts;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Template: busybox (built in, from the host's static busybox), tarball (with --from),
-    /// none (with --rootfs), oci (with -- --url oci:DIR[:TAG] | docker-archive:FILE), download
+    /// none (with --rootfs), oci (with -- --url oci:DIR[:TAG] | docker-archive:FILE |
+    /// docker://REGISTRY/REPO[:TAG]), download
     /// (LXC's image server: -- -d DIST -r RELEASE -a ARCH) or debian (debootstrap: -- -r RELEASE
     /// [--packages a,b] [--mirror URL])
     #[arg(short = 't', long, value_name = "TEMPLATE")]
@@ -121,6 +122,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         idmaps,
     };
     let label = match &request.template {
+        Template::Oci {
+            source: source @ create::oci::ImageSource::Registry(_),
+        } => Some(format!("Pulling and unpacking {source}")),
         Template::Oci { source } => Some(format!("Unpacking {source}")),
         Template::Download { image, .. } => Some(format!("Unpacking {}", image.id)),
         _ => args

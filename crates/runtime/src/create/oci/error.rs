@@ -3,20 +3,22 @@
 
 use std::io;
 
+use crate::fetch::FetchError;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OciError {
     #[error(
-        "unknown image {url:?}: give oci:DIR[:TAG], oci-archive:FILE[:TAG] or \
-         docker-archive:FILE[:TAG]"
+        "unknown image {url:?}: give oci:DIR[:TAG], oci-archive:FILE[:TAG], \
+         docker-archive:FILE[:TAG] or docker://[HOST[:PORT]/]REPO[:TAG|@sha256:DIGEST]"
     )]
     UnknownSource { url: String },
+    #[error("{url}: {reason}")]
+    BadReference { url: String, reason: &'static str },
     #[error(
-        "{url}: pulling from a registry is not supported yet; save the image locally \
-         (skopeo copy, podman save, docker save) and use oci:DIR or docker-archive:FILE"
+        "-t oci needs --url IMAGE (oci:DIR[:TAG], docker-archive:FILE[:TAG] or \
+         docker://REGISTRY/REPO[:TAG])"
     )]
-    RegistryNotYet { url: String },
-    #[error("-t oci needs --url IMAGE (oci:DIR[:TAG] or docker-archive:FILE[:TAG])")]
     NoUrl,
     #[error("-t oci: unknown option {0:?}; it takes --url IMAGE")]
     UnknownOption(String),
@@ -31,6 +33,22 @@ pub enum OciError {
         image: String,
         what: String,
         cause: serde_json::Error,
+    },
+    #[error("{image}: {cause}")]
+    Registry { image: String, cause: FetchError },
+    #[error("{image}: the registry has no such image or tag ({url} answered 404 Not Found)")]
+    NoSuchImage { image: String, url: String },
+    /// `reason` names the token server's URL.
+    #[error("{image}: getting an anonymous pull token: {reason}")]
+    Token { image: String, reason: String },
+    #[error(
+        "{image}: {url} asks for credentials ({challenge}); rlxc pulls anonymously, with \
+         the registry's Bearer token flow only"
+    )]
+    AuthScheme {
+        image: String,
+        url: String,
+        challenge: String,
     },
     #[error("{image}: {what} is missing")]
     Missing { image: String, what: String },

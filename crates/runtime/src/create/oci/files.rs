@@ -2,7 +2,8 @@
 //! (`docker save`, `podman save --format oci-archive`) read in place by the offsets of its
 //! members, so a large image is never copied before it is checked and unpacked.
 //!
-//! A registry source would be one more implementation: blobs fetched into the work directory.
+//! A registry is pulled first into an OCI layout in the work directory ([`super::registry`]),
+//! which is then read as any layout directory.
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -10,19 +10,19 @@ use sha2::{Digest as _, Sha256};
 use super::files::ImageFiles;
 use super::OciError;
 
-const REF_NAME: &str = "org.opencontainers.image.ref.name";
-const INDEX_TYPES: &[&str] = &[
+pub(crate) const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub(crate) const INDEX_TYPES: &[&str] = &[
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
-const MANIFEST_TYPES: &[&str] = &[
+pub(crate) const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 /// Indexes pointing at indexes: deeper than any real image, not deep enough to loop long.
-const MAX_DEPTH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 4;
 /// Manifests, indexes and configs are small; a huge one is not an image rlxc should parse.
-const MAX_JSON: u64 = 16 << 20;
+pub(crate) const MAX_JSON: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,14 +44,14 @@ pub(crate) struct Platform {
 }
 
 #[derive(Debug, Deserialize)]
-struct Index {
-    manifests: Vec<Descriptor>,
+pub(crate) struct Index {
+    pub manifests: Vec<Descriptor>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Manifest {
-    config: Descriptor,
-    layers: Vec<Descriptor>,
+pub(crate) struct Manifest {
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,7 +153,12 @@ fn read_blob(
     Ok(bytes)
 }
 
-fn check_bytes(image: &str, digest: &str, size: Option<u64>, bytes: &[u8]) -> Result<(), OciError> {
+pub(crate) fn check_bytes(
+    image: &str,
+    digest: &str,
+    size: Option<u64>,
+    bytes: &[u8],
+) -> Result<(), OciError> {
     if let Some(expected) = size.filter(|size| *size != bytes.len() as u64) {
         return Err(OciError::SizeMismatch {
             image: image.to_string(),
@@ -173,7 +178,11 @@ fn check_bytes(image: &str, digest: &str, size: Option<u64>, bytes: &[u8]) -> Re
     Ok(())
 }
 
-fn parse<'a, T: Deserialize<'a>>(image: &str, what: &str, bytes: &'a [u8]) -> Result<T, OciError> {
+pub(crate) fn parse<'a, T: Deserialize<'a>>(
+    image: &str,
+    what: &str,
+    bytes: &'a [u8],
+) -> Result<T, OciError> {
     serde_json::from_slice(bytes).map_err(|cause| OciError::Json {
         image: image.to_string(),
         what: what.to_string(),
@@ -257,7 +266,7 @@ fn pick_tag(
 }
 
 /// From a multi-architecture index, the manifest for this host (Linux, its architecture).
-fn pick_arch(image: &str, manifests: &[Descriptor]) -> Result<Descriptor, OciError> {
+pub(crate) fn pick_arch(image: &str, manifests: &[Descriptor]) -> Result<Descriptor, OciError> {
     let arch = host_arch();
     let fits = |m: &&Descriptor| {
         m.platform
