@@ -157,6 +157,59 @@ fn an_expired_image_is_checked_with_the_server_unless_the_cache_is_forced() {
     assert_eq!(rootfs_requests(&server), 1, "{:?}", server.requests());
 }
 
+/// On a terminal the download shows its bytes and rate, and the unpacking its share and the
+/// files written so far; to a pipe (every other test) nothing of that is printed.
+#[test]
+fn a_terminal_sees_download_and_unpack_progress() {
+    let (world, server) = serving_busybox();
+    let name = world.name("tty");
+    let address = server.server();
+    let command: Vec<&str> = std::iter::once(support::RLXC)
+        .chain(create_args(&name, &address, "1.36"))
+        .collect();
+    let output = Command::new("script")
+        .args(["-qec", &command.join(" "), "/dev/null"])
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .env("SSL_CERT_FILE", server.ca())
+        .env("RLXC_CACHE_DIR", cache_dir(&world))
+        .stdin(Stdio::null())
+        .output()
+        .expect("script");
+    let seen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{seen}");
+    assert!(
+        seen.contains("Downloading rootfs.tar.xz:") && seen.contains("/s"),
+        "{seen:?}"
+    );
+    let unpacked = seen
+        .split('\r')
+        .rfind(|line| line.starts_with("Unpacking busybox 1.36 amd64"))
+        .unwrap_or_default();
+    assert!(unpacked.contains("100%, "), "{seen:?}");
+    let files: u64 = unpacked
+        .split(", ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no file count in {unpacked:?}"));
+    assert!(files > 10, "{unpacked:?}");
+
+    let piped = rlxc(
+        &world,
+        &server,
+        &create_args(&world.name("tty"), &address, "1.36"),
+    )
+    .output()
+    .expect("create");
+    support::assert_ok(&piped, "create to a pipe");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("Unpacking") && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+}
+
 #[test]
 fn concurrent_creates_of_one_image_download_it_once() {
     let (world, server) = serving_busybox();
@@ -238,6 +291,55 @@ fn an_unprivileged_create_uses_the_user_config_and_excludes() {
             "{how:?}"
         );
     }
+}
+
+/// A full disk where the cache is, or where the container goes: a clear error, no half-made
+/// container, no half-cached image; an image cached before the failed unpack serves the next
+/// create.
+#[test]
+fn a_full_disk_leaves_no_container_and_no_poisoned_cache() {
+    let full = support::tmpfs::SmallTmpfs::new();
+    let (world, server) = serving_busybox();
+    let address = server.server();
+    let no_space = |output: &std::process::Output| {
+        assert!(!output.status.success());
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains("No space left on device"), "{error}");
+    };
+
+    let name = world.name("full");
+    let output = rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .env("RLXC_CACHE_DIR", full.path("cache"))
+        .output()
+        .expect("create");
+    no_space(&output);
+    assert!(!world.config(&name).exists());
+    let image_dir = full.path("cache/download/busybox/1.36/amd64");
+    let left: Vec<String> = fs::read_dir(&image_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".default.lock")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in the cache: {left:?}");
+
+    let lxcpath = full.path("lxc");
+    fs::create_dir(&lxcpath).expect("lxcpath");
+    let mut args = create_args(&name, &address, "1.36");
+    let lxcpath_text = lxcpath.to_string_lossy().into_owned();
+    args.splice(1..1, ["-P", lxcpath_text.as_str()]);
+    no_space(&rlxc(&world, &server, &args).output().expect("create"));
+    let left: Vec<_> = fs::read_dir(&lxcpath).expect("lxcpath").collect();
+    assert!(left.is_empty(), "left in the lxcpath: {left:?}");
+
+    rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .assert()
+        .success();
+    assert_eq!(rootfs_requests(&server), 2, "{:?}", server.requests());
+    assert!(world.rootfs(&name).join("bin/busybox").exists());
 }
 
 #[test]

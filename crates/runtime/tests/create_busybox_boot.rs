@@ -135,7 +135,7 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> std::process::Exit
         idmaps: Vec::new(),
     };
     let operation = rlxc_runtime::lock::OperationLock::take(&paths, "test", |_| {}).expect("lock");
-    let created = create::create(&request, &mut |_, _| {}, &operation).expect("create -t busybox");
+    let created = create::create(&request, &mut |_| {}, &operation).expect("create -t busybox");
 
     let (mut console, console_slave) = pty();
     let (_tty1, tty1_slave) = pty();

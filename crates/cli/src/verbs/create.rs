@@ -3,10 +3,11 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use rlxc_config::values::{check_id_maps, IdKind, IdMap};
-use rlxc_runtime::create::{self, CreateRequest, Template, BUSYBOX_LOCATIONS};
+use rlxc_runtime::create::{self, CreateRequest, Template, Unpacking, BUSYBOX_LOCATIONS};
 use rlxc_runtime::userns::subid_range;
 
 use crate::common::CommonOpts;
@@ -133,11 +134,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .map(|path| format!("Unpacking {}", path.display())),
     };
     let mut progress = ProgressLine::new(label);
-    let result = create::create(
-        &request,
-        &mut |done, total| progress.show(done, total),
-        &operation,
-    );
+    let result = create::create(&request, &mut |now| progress.show(now), &operation);
     progress.finish();
     drop(image_lock);
     drop(tree_lock);
@@ -264,34 +261,57 @@ fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `Unpacking FILE: 42%` on stderr, rewritten in place; only when stderr is a terminal.
+/// `Unpacking FILE: 42%, 3512 files` on stderr, rewritten in place at most ten times a
+/// second (and once more at the end); only when stderr is a terminal.
 struct ProgressLine {
     label: Option<String>,
-    shown: Option<u64>,
+    drawn: Option<Instant>,
+    last: Option<Unpacking>,
 }
 
 impl ProgressLine {
     fn new(label: Option<String>) -> Self {
         let label = label.filter(|_| std::io::stderr().is_terminal());
-        ProgressLine { label, shown: None }
+        ProgressLine {
+            label,
+            drawn: None,
+            last: None,
+        }
     }
 
-    fn show(&mut self, done: u64, total: u64) {
-        let Some(label) = &self.label else { return };
-        let percent = (done.saturating_mul(100))
-            .checked_div(total)
-            .unwrap_or(100)
-            .min(100);
-        if self.shown == Some(percent) {
+    fn show(&mut self, now: Unpacking) {
+        if self.label.is_none() {
             return;
         }
-        self.shown = Some(percent);
+        self.last = Some(now);
+        if self
+            .drawn
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.drawn = Some(Instant::now());
+        self.draw(now);
+    }
+
+    fn draw(&self, now: Unpacking) {
+        let Some(label) = &self.label else { return };
+        let percent = (now.done.saturating_mul(100))
+            .checked_div(now.total)
+            .unwrap_or(100)
+            .min(100);
+        let files = match now.files {
+            0 => String::new(),
+            1 => ", 1 file".into(),
+            n => format!(", {n} files"),
+        };
         // A progress line that cannot be written is no reason to stop unpacking.
-        let _ = write!(std::io::stderr(), "\r{label}: {percent:3}%");
+        let _ = write!(std::io::stderr(), "\r{label}: {percent:3}%{files}\x1b[K");
     }
 
     fn finish(&mut self) {
-        if self.label.is_some() && self.shown.is_some() {
+        if let Some(last) = self.last {
+            self.draw(last);
             let _ = writeln!(std::io::stderr());
         }
     }

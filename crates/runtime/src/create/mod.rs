@@ -29,7 +29,7 @@ pub use destroy::{destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::is_staging_name;
 pub use store::{list, names, ContainerEntry};
-pub use tarball::Progress;
+pub use tarball::{Progress, Unpacking};
 
 use config_file::{Seed, TemplateKey};
 use staging::Staging;
@@ -137,7 +137,13 @@ pub fn create(
                 &paths.name,
                 staging.path(),
                 &staged_rootfs,
-                progress,
+                &mut |done, total| {
+                    progress(Unpacking {
+                        done,
+                        total,
+                        files: 0,
+                    })
+                },
             )?;
         }
         Template::Download { image, mode } => {

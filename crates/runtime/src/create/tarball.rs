@@ -20,8 +20,18 @@ use super::CreateError;
 /// holds these) is taken to be `NAME/etc/...` and unpacked one level up.
 const ROOTFS_TOP_LEVEL: &[&str] = &["bin", "etc", "lib", "sbin", "usr", "var"];
 
-/// Called now and then with (compressed bytes read, tarball size).
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+/// How far an unpack is, for a progress line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unpacking {
+    /// Bytes of the (compressed) source read so far, of `total`.
+    pub done: u64,
+    pub total: u64,
+    /// Members written so far; 0 where the source does not count them.
+    pub files: u64,
+}
+
+/// Called now and then while a rootfs is unpacked.
+pub type Progress<'a> = &'a mut dyn FnMut(Unpacking);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Compression {
@@ -73,6 +83,7 @@ pub(crate) fn unpack_filtered(
     fs::create_dir(&unpacked).map_err(CreateError::io("making", &unpacked))?;
     let mut archive = archive(decoded);
     let entries = archive.entries().map_err(unpack_error(tarball))?;
+    let mut files = 0;
     for entry in entries {
         let mut entry = entry.map_err(unpack_error(tarball))?;
         check_member(tarball, &entry)?;
@@ -80,9 +91,18 @@ pub(crate) fn unpack_filtered(
             continue;
         }
         write_member(tarball, &unpacked, &mut entry)?;
-        progress(read_so_far.get(), total);
+        files += 1;
+        progress(Unpacking {
+            done: read_so_far.get(),
+            total,
+            files,
+        });
     }
-    progress(total, total);
+    progress(Unpacking {
+        done: total,
+        total,
+        files,
+    });
     move_into_place(&unpacked, rootfs)
 }
 
