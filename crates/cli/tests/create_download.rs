@@ -63,10 +63,28 @@ fn a_downloaded_image_is_created_started_and_cached() {
     // Privileged: the user excludes do not apply.
     assert!(rootfs.join("etc/left-out").exists());
 
-    world.start_with_init_script(&name, "hostname > /seen-hostname");
+    // The image's fstab, its variables replaced, is the container's and is mounted.
+    let fstab = world.lxcpath().join(&name).join("fstab");
+    assert!(
+        config.contains(&format!("lxc.mount.fstab = {}\n", fstab.display())),
+        "{config}"
+    );
+    assert_eq!(
+        fs::read_to_string(&fstab).expect("fstab"),
+        format!("# the extra mounts of {name}\nnone tmp tmpfs size=1m,create=dir 0 0\n")
+    );
+
+    world.start_with_init_script(
+        &name,
+        "hostname > /seen-hostname; grep -c ' /tmp tmpfs ' /proc/mounts > /seen-tmp",
+    );
     assert_eq!(
         fs::read_to_string(rootfs.join("seen-hostname")).expect("seen"),
         format!("{name}\n")
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("seen-tmp")).expect("seen tmp"),
+        "1\n"
     );
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
 
@@ -571,6 +589,18 @@ fn lxcs_download_template_accepts_the_same_server() {
                 "{line:?} missing in:\n{config}"
             );
         }
+    }
+    // Both name the image's fstab, copied next to the config.
+    for (config, dir) in [
+        (&theirs, lxc_path.join(&name)),
+        (&mine, world.lxcpath().join(&ours)),
+    ] {
+        let line = format!("lxc.mount.fstab = {}/fstab", dir.display());
+        assert!(
+            config.lines().any(|l| l == line),
+            "{line:?} missing in:\n{config}"
+        );
+        assert!(dir.join("fstab").is_file(), "{dir:?}");
     }
     for file in ["etc/hostname", "etc/hosts"] {
         let theirs =

@@ -167,6 +167,11 @@ pub(crate) fn busybox_image(world: &World, out: &Path) -> (PathBuf, PathBuf) {
         "/etc/hostname\n/etc/hosts\n/etc/missing\n",
     )
     .expect("templates");
+    fs::write(
+        meta.join("fstab"),
+        "# the extra mounts of LXC_NAME\nnone tmp tmpfs size=1m,create=dir 0 0\n",
+    )
+    .expect("fstab");
     fs::write(meta.join("create-message"), "Welcome to the test image.\n").expect("message");
     fs::write(meta.join("expiry"), "4102444800\n").expect("expiry");
     let meta_xz = out.join("meta.tar.xz");

@@ -176,6 +176,7 @@ pub fn create(
             applied = Some(download::meta::Applied {
                 config,
                 message: None,
+                fstab: None,
             });
         }
     }
@@ -190,6 +191,15 @@ pub fn create(
     let mut keys: Vec<TemplateKey> =
         config_file::template_keys(&paths.name, &rootfs_text, tty_max, managed);
     keys.extend(image_keys);
+    if let Some(fstab) = applied.as_ref().and_then(|applied| applied.fstab.as_ref()) {
+        let staged = staging.path().join("fstab");
+        fs::write(&staged, fstab).map_err(CreateError::io("writing", &staged))?;
+        keys.push(config_file::TemplateKey {
+            key: "lxc.mount.fstab",
+            value: paths.dir().join("fstab").to_string_lossy().into_owned(),
+            set_by: |spec| spec.mounts.fstab.is_some(),
+        });
+    }
     keys.extend(config_file::idmap_keys(&request.idmaps));
     let seed = match (
         request.seed_config,

@@ -1,6 +1,6 @@
 //! Applying an image's metadata as LXC's `lxc-download` does: the excludes while unpacking,
-//! the `templates` files and the `config` with LXC's template variables replaced, and the
-//! `create-message`.
+//! the `templates` files, the `config` and the `fstab` with LXC's template variables
+//! replaced, and the `create-message`.
 
 use std::fs;
 use std::io::{Read, Seek, Write};
@@ -40,6 +40,9 @@ pub(crate) struct Applied {
     pub config: String,
     /// `create-message`, printed after the create.
     pub message: Option<String>,
+    /// The image's `fstab`, variables replaced: written as the container's `fstab` and named
+    /// by `lxc.mount.fstab`, as LXC does.
+    pub fstab: Option<String>,
 }
 
 /// `excludes` (or `excludes-user`): tar patterns, anchored at the rootfs, of members left out.
@@ -147,9 +150,17 @@ pub(crate) fn apply(
         Some(path) => Some(fs::read_to_string(&path).map_err(DownloadError::io("reading", &path))?),
         None => None,
     };
+    let fstab =
+        match image.relevant_file("fstab", mode) {
+            Some(path) => Some(names.substitute(
+                &fs::read_to_string(&path).map_err(DownloadError::io("reading", &path))?,
+            )),
+            None => None,
+        };
     Ok(Applied {
         config: names.substitute(&config),
         message,
+        fstab,
     })
 }
 
