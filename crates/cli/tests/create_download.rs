@@ -227,6 +227,63 @@ fn a_terminal_sees_download_and_unpack_progress() {
     );
 }
 
+/// Without -d, -r or -a, on a terminal, the create lists the images and asks for each missing
+/// field, as LXC's interactive mode does; without a terminal it says what is missing.
+#[test]
+fn a_terminal_is_asked_for_what_is_missing() {
+    let (world, server) = serving_busybox();
+    let name = world.name("ask");
+    let address = server.server();
+    let command = format!(
+        "{} create -n {name} -t download -- --server {address} -r 1.36",
+        support::RLXC
+    );
+    let mut script = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .env("SSL_CERT_FILE", server.ca())
+        .env("RLXC_CACHE_DIR", cache_dir(&world))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script");
+    {
+        use std::io::Write;
+        let mut answers = script.stdin.take().expect("stdin");
+        answers.write_all(b"busybox\namd64\n").expect("answers");
+    }
+    let output = script.wait_with_output().expect("script");
+    let seen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{seen}");
+    assert!(
+        seen.contains(&format!("busybox\t1.36\tamd64\tdefault\t{BUILD}")),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("Distribution: ") && seen.contains("Architecture: "),
+        "{seen}"
+    );
+    assert!(!seen.contains("Release: "), "{seen}");
+    assert!(world.rootfs(&name).join("bin/busybox").exists(), "{seen}");
+
+    let other = world.name("ask");
+    let piped = rlxc(
+        &world,
+        &server,
+        &["create", "-n", &other, "-t", "download", "--", "-r", "1.36"],
+    )
+    .output()
+    .expect("create");
+    assert!(!piped.status.success());
+    let error = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        error.contains("needs -d DIST, -r RELEASE and -a ARCH"),
+        "{error}"
+    );
+    assert!(!world.config(&other).exists());
+}
+
 #[test]
 fn concurrent_creates_of_one_image_download_it_once() {
     let (world, server) = serving_busybox();

@@ -73,9 +73,33 @@ pub fn prepare(
         print!("{}", download::list(&options.server, mode, &filter)?);
         return Ok(None);
     }
-    let (Some(dist), Some(release), Some(arch)) = (options.dist, options.release, options.arch)
-    else {
-        bail!("-t download needs -d DIST, -r RELEASE and -a ARCH (-- --list shows the images)\nusage: {USAGE}");
+    let (mut dist, mut release, mut arch) = (options.dist, options.release, options.arch);
+    if [&dist, &release, &arch].iter().any(|given| given.is_none()) {
+        if !std::io::stdin().is_terminal() {
+            bail!("-t download needs -d DIST, -r RELEASE and -a ARCH (-- --list shows the images)\nusage: {USAGE}");
+        }
+        // LXC's interactive mode: the images, then a question for each missing field.
+        let filter = ListFilter {
+            dist: dist.clone(),
+            release: release.clone(),
+            arch: arch.clone(),
+            variant: Some(options.variant.clone()),
+        };
+        println!("Downloading the image index\n");
+        println!("{}", download::list(&options.server, mode, &filter)?);
+        for (field, prompt) in [
+            (&mut dist, "Distribution"),
+            (&mut release, "Release"),
+            (&mut arch, "Architecture"),
+        ] {
+            if field.is_none() {
+                *field = Some(ask(prompt)?);
+            }
+        }
+        println!();
+    }
+    let (Some(dist), Some(release), Some(arch)) = (dist, release, arch) else {
+        bail!("-t download needs -d DIST, -r RELEASE and -a ARCH");
     };
     let request = DownloadRequest {
         image: ImageId {
@@ -96,6 +120,22 @@ pub fn prepare(
     line.finish();
     let (lock, image) = obtained.with_context(|| format!("-t download: {}", request.image))?;
     Ok(Some((Template::Download { image, mode }, lock)))
+}
+
+/// One answer of the interactive mode, from the terminal; an empty one or end of input ends
+/// the create.
+fn ask(prompt: &str) -> anyhow::Result<String> {
+    print!("{prompt}: ");
+    std::io::stdout().flush().context("writing the question")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("reading the answer")?;
+    let answer = answer.trim();
+    if answer.is_empty() {
+        bail!("-t download: no {} given", prompt.to_lowercase());
+    }
+    Ok(answer.to_string())
 }
 
 /// `Downloading rootfs.tar.xz: 12.3 MiB of 80.1 MiB, 4.2 MiB/s` on stderr, on a terminal only.
