@@ -69,6 +69,30 @@ fn a_debian_container_is_debootstrapped_once_and_starts() {
     support::assert_ok(&create(&second, "bookworm"), "second create");
     assert!(world.rootfs(&second).join("from-the-cache").exists());
 
+    // It boots its own systemd to `running`, no unit failed, networkd and resolved up (they
+    // wait for an eth0 this container has none of).
+    world.append_config(
+        &second,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            support::guest::console_log(&world, &second).display()
+        ),
+    );
+    support::assert_ok(&world.output(&["start", "-n", &second, "-d"]), "start");
+    assert_eq!(
+        support::guest::wait_until_booted(&world, &second),
+        "running"
+    );
+    assert_eq!(
+        support::guest::attach_ok(
+            &world,
+            &second,
+            "systemctl is-active systemd-networkd systemd-resolved"
+        ),
+        "active\nactive\n"
+    );
+    world.rlxc(&["stop", "-n", &second]).assert().success();
+
     // `rlxc images` lists the tree; `rm` with the listed names removes it.
     let images = |args: &[&str]| {
         world

@@ -38,6 +38,24 @@ pub struct TreeLock {
 
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 
+/// Installed into every tree, before `--packages`: an init (systemd, as `init` pulls it on
+/// Debian), the network tools and, for DHCP and DNS on `eth0`, systemd's own networkd
+/// (configured below) and resolved. LXC's template installs ifupdown and dhclient instead,
+/// whose `auto eth0` fails the boot of a container without a network; and openssh-server,
+/// left out here: every copy of the cached tree would share its host keys.
+pub const BASE_PACKAGES: &[&str] = &[
+    "init",
+    "iproute2",
+    "netbase",
+    "ca-certificates",
+    "dbus",
+    "systemd-resolved",
+];
+
+/// DHCP on `eth0` when the container has one (LXC's default veth, `rlxc net`'s bridge);
+/// nothing to wait for or fail when it has none.
+const ETH0_NETWORK: &str = "[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n";
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DebianError {
@@ -124,7 +142,8 @@ fn check(request: &DebianRequest) -> Result<(), DebianError> {
 /// The cached tree for `request`, debootstrapped now if there is none.
 pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianError> {
     check(request)?;
-    let mut packages = request.packages.clone();
+    let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|p| p.to_string()).collect();
+    packages.extend(request.packages.iter().cloned());
     packages.sort();
     packages.dedup();
     let key: String = Sha256::digest(format!("{}\n{}", packages.join(","), request.mirror))
@@ -194,8 +213,35 @@ pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianE
             }
         }
     }
+    let configured = enable_networkd(&partial.join("rootfs"));
+    if let Err(error) = configured {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(error);
+    }
     fs::rename(&partial, &done).map_err(io_error("moving into place", &done))?;
     Ok((TreeLock { _file: file }, tree))
+}
+
+/// `eth0` by DHCP through systemd-networkd, enabled as `systemctl enable` would (its links).
+fn enable_networkd(rootfs: &Path) -> Result<(), DebianError> {
+    let network = rootfs.join("etc/systemd/network/eth0.network");
+    if let Some(dir) = network.parent() {
+        fs::create_dir_all(dir).map_err(io_error("making", dir))?;
+    }
+    fs::write(&network, ETH0_NETWORK).map_err(io_error("writing", &network))?;
+    for (wants, unit) in [
+        ("multi-user.target.wants", "systemd-networkd.service"),
+        ("sockets.target.wants", "systemd-networkd.socket"),
+    ] {
+        let dir = rootfs.join("etc/systemd/system").join(wants);
+        fs::create_dir_all(&dir).map_err(io_error("making", &dir))?;
+        let link = dir.join(unit);
+        if !link.exists() {
+            std::os::unix::fs::symlink(format!("/lib/systemd/system/{unit}"), &link)
+                .map_err(io_error("enabling", &link))?;
+        }
+    }
+    Ok(())
 }
 
 /// Copies the cached tree into the new container's rootfs (owners, modes, links, devices,
