@@ -463,3 +463,98 @@ fn an_unprivileged_container_from_an_image_keeps_the_images_owners_shifted() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), SAID);
 }
+
+/// A Debian image (the cached systemd guest as one uncompressed layer, `Cmd: /sbin/init`, as
+/// `podman import --change CMD=/sbin/init` makes it) becomes a container that boots systemd
+/// to `running`.
+#[test]
+fn a_debian_image_boots_its_systemd() {
+    let world = World::new();
+    let guest = support::guest::Guest::Systemd.cached_rootfs();
+    let layout = world.dir.path().join("debian-layout");
+    let blobs = layout.join("blobs/sha256");
+    fs::create_dir_all(&blobs).expect("blobs");
+    let layer = layout.join("layer.tar");
+    let tar = std::process::Command::new("tar")
+        .args([
+            "--numeric-owner",
+            "--xattrs",
+            "--exclude=./.rlxc-guest-complete",
+        ])
+        .arg("-C")
+        .arg(&guest)
+        .arg("-cf")
+        .arg(&layer)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(tar.success(), "tar: {tar}");
+    let digest = {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut fs::File::open(&layer).expect("layer"), &mut hasher).expect("hash");
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let size = fs::metadata(&layer).expect("layer").len();
+    fs::rename(&layer, blobs.join(&digest)).expect("layer blob");
+    let blob = |bytes: Vec<u8>, media_type: &str| {
+        let digest = sha256(&bytes);
+        fs::write(blobs.join(&digest), &bytes).expect("blob");
+        serde_json::json!({"mediaType": media_type, "digest": format!("sha256:{digest}"), "size": bytes.len()})
+    };
+    let config = blob(
+        serde_json::to_vec(&serde_json::json!({
+            "architecture": arch(), "os": "linux",
+            "config": {"Cmd": ["/sbin/init"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
+            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{digest}")]},
+        }))
+        .expect("config"),
+        "application/vnd.oci.image.config.v1+json",
+    );
+    let mut manifest = blob(
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": format!("sha256:{digest}"), "size": size}],
+        }))
+        .expect("manifest"),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    manifest["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "12"});
+    fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": [manifest]}))
+            .expect("index"),
+    )
+    .expect("index.json");
+    fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("oci-layout");
+
+    let name = world.name("oci-deb");
+    world
+        .rlxc(&["create", "-n", &name, "-t", "oci", "--", "--url"])
+        .arg(format!("oci:{}:12", layout.display()))
+        .timeout(std::time::Duration::from_secs(300))
+        .assert()
+        .success();
+    fs::remove_dir_all(&layout).expect("the layout's 250 MB");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            support::guest::console_log(&world, &name).display()
+        ),
+    );
+    support::assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
+    assert_eq!(support::guest::wait_until_booted(&world, &name), "running");
+    world.rlxc(&["stop", "-n", &name]).assert().success();
+}
