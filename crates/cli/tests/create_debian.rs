@@ -26,8 +26,28 @@ fn a_debian_container_is_debootstrapped_once_and_starts() {
             .output()
             .expect("create")
     };
+    // The first create runs on a terminal (script's pty): debootstrap's steps show there.
     let name = world.name("deb");
-    support::assert_ok(&create(&name, "bookworm"), "create -t debian");
+    let on_terminal = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "{} create -n {name} -t debian -- -r bookworm --mirror {mirror}",
+            support::RLXC
+        ))
+        .arg("/dev/null")
+        .env("RLXC_PATH", world.lxcpath())
+        .env("RLXC_RUN_DIR", world.run_root())
+        .env("RLXC_CACHE_DIR", &cache)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script");
+    let seen = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{seen}");
+    assert!(seen.contains("\rdebootstrap: Retrieving "), "{seen:?}");
+    assert!(
+        seen.contains("\rdebootstrap: Base system installed successfully."),
+        "{seen:?}"
+    );
     let config = fs::read_to_string(world.config(&name)).expect("config");
     assert!(
         config.contains("lxc.include = /usr/share/lxc/config/debian.common.conf\n"),

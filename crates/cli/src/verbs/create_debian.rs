@@ -1,7 +1,7 @@
 //! `rlxc create -t debian -- -r RELEASE ...`: LXC's Debian template's options; the tree is
 //! debootstrapped once into the cache and copied for each container.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use clap::Parser;
@@ -45,12 +45,26 @@ pub fn prepare(args: &[String]) -> anyhow::Result<(Template, TreeLock)> {
         variant: options.variant,
         cache_dir: cache_root(),
     };
-    if std::io::stderr().is_terminal() {
+    let terminal = std::io::stderr().is_terminal();
+    if terminal {
         eprintln!(
             "Debian {} ({}): using the cached tree, or running debootstrap from {} (minutes)",
             request.release, request.arch, request.mirror
         );
     }
-    let (lock, tree) = debian::obtain(&request).context("-t debian")?;
+    // debootstrap's steps on one line, rewritten in place, on a terminal only.
+    let mut shown = false;
+    let obtained = debian::obtain(&request, &mut |step| {
+        if terminal {
+            let step: String = step.chars().take(100).collect();
+            // A progress line that cannot be written is no reason to stop.
+            let _ = write!(std::io::stderr(), "\rdebootstrap: {step}\x1b[K");
+            shown = true;
+        }
+    });
+    if shown {
+        eprintln!();
+    }
+    let (lock, tree) = obtained.context("-t debian")?;
     Ok((Template::Debian { tree }, lock))
 }

@@ -3,7 +3,7 @@
 //! and mirror) and copied for each container.
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -140,7 +140,11 @@ fn check(request: &DebianRequest) -> Result<(), DebianError> {
 }
 
 /// The cached tree for `request`, debootstrapped now if there is none.
-pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianError> {
+/// `progress` gets debootstrap's steps while it runs.
+pub fn obtain(
+    request: &DebianRequest,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(TreeLock, DebianTree), DebianError> {
     check(request)?;
     let mut packages: Vec<String> = BASE_PACKAGES.iter().map(|p| p.to_string()).collect();
     packages.extend(request.packages.iter().cloned());
@@ -187,20 +191,16 @@ pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianE
         .arg(&request.release)
         .arg(partial.join("rootfs"))
         .arg(&request.mirror);
-    let output = command.output().map_err(DebianError::NoDebootstrap)?;
-    if !output.status.success() {
+    let (status, text) =
+        run_showing_steps(command, progress).map_err(DebianError::NoDebootstrap)?;
+    if !status.success() {
         let _ = fs::remove_dir_all(&partial);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
         let lines: Vec<&str> = text.lines().collect();
         return Err(DebianError::Debootstrap {
             release: request.release.clone(),
             arch: request.arch.clone(),
             mirror: request.mirror.clone(),
-            status: output.status.to_string(),
+            status: status.to_string(),
             tail: lines[lines.len().saturating_sub(15)..].join("\n"),
         });
     }
@@ -220,6 +220,34 @@ pub fn obtain(request: &DebianRequest) -> Result<(TreeLock, DebianTree), DebianE
     }
     fs::rename(&partial, &done).map_err(io_error("moving into place", &done))?;
     Ok((TreeLock { _file: file }, tree))
+}
+
+/// Runs debootstrap with its stdout and stderr in one pipe, handing each of its `I: ` step
+/// lines (`I: Retrieving Packages`, `I: Extracting libc6...`) to `progress` as they come;
+/// returns its status and everything it wrote (for the error).
+fn run_showing_steps(
+    mut command: Command,
+    progress: &mut dyn FnMut(&str),
+) -> io::Result<(std::process::ExitStatus, String)> {
+    let (reader, writer) = io::pipe()?;
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(writer.try_clone()?)
+        .stderr(writer);
+    let mut child = command.spawn()?;
+    // The command holds our copies of the write end: without them, the read below ends when
+    // debootstrap (and whatever it started) has exited.
+    drop(command);
+    let mut text = String::new();
+    for line in io::BufReader::new(reader).lines() {
+        let line = line?;
+        if let Some(step) = line.strip_prefix("I: ") {
+            progress(step);
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok((child.wait()?, text))
 }
 
 /// `eth0` by DHCP through systemd-networkd, enabled as `systemctl enable` would (its links).
