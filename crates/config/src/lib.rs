@@ -18,6 +18,7 @@ pub mod render;
 pub mod seccomp_profile;
 pub mod source;
 pub mod spec;
+pub mod system;
 pub mod update;
 pub mod values;
 
