@@ -1,20 +1,20 @@
 //! Options every verb takes, named as in LXC's tools (`-n`, `-P`, `-o`, `-l`, `-q`, `--rcfile`).
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context};
+use rlxc_config::system::{self, Flavor, SystemConfig, SystemConfigError};
 use rlxc_runtime::log::LogLevel;
 
-/// Where containers live when neither `-P` nor `RLXC_PATH` says otherwise and rlxc is called
-/// by its own name. Not LXC's `/var/lib/lxc`, so `rlxc` never touches containers that LXC
-/// manages; called as `lxc-VERB`, rlxc looks where LXC would ([`lxc_default_lxcpath`]).
-pub const DEFAULT_LXCPATH: &str = "/var/lib/rlxc";
+/// Where containers live when neither `-P`, `RLXC_PATH` nor the system config says otherwise
+/// and rlxc is called by its own name. Not LXC's `/var/lib/lxc`, so `rlxc` never touches
+/// containers that LXC manages; called as `lxc-VERB`, rlxc looks where LXC would.
+pub const DEFAULT_LXCPATH: &str = system::RLXC_DEFAULT_LXCPATH;
 
 /// LXC's default lxcpath.
-pub const LXC_DEFAULT_LXCPATH: &str = "/var/lib/lxc";
-
-/// LXC's system config, where `lxc.lxcpath` may name another default.
-pub const LXC_SYSTEM_CONFIG: &str = "/etc/lxc/lxc.conf";
+#[cfg(test)]
+pub const LXC_DEFAULT_LXCPATH: &str = system::LXC_DEFAULT_LXCPATH;
 
 /// Writes a verb's whole output to stdout; a reader that went away (`rlxc ls | head`) is not
 /// an error.
@@ -30,24 +30,44 @@ pub fn print_all(text: &str) -> std::io::Result<()> {
     }
 }
 
-/// The lxcpath an `lxc-VERB` call defaults to, as LXC's tools find it: `lxc.lxcpath` of the
-/// system config, else `/var/lib/lxc`. An existing LXC user's containers are found where they
-/// are.
-pub fn lxc_default_lxcpath() -> String {
-    std::fs::read_to_string(LXC_SYSTEM_CONFIG)
-        .ok()
-        .and_then(|text| lxcpath_in_system_config(&text))
-        .unwrap_or_else(|| LXC_DEFAULT_LXCPATH.to_string())
+static FLAVOR: OnceLock<Flavor> = OnceLock::new();
+static SYSTEM_CONFIG: OnceLock<Result<SystemConfig, SystemConfigError>> = OnceLock::new();
+
+/// Whose system config this process reads: set once by `main` from the name it was called
+/// by, before any command is built (unset, as in unit tests: rlxc's).
+pub fn set_flavor(flavor: Flavor) {
+    // A second call (none is made) would change nothing already read.
+    let _ = FLAVOR.set(flavor);
 }
 
-/// The last `lxc.lxcpath = PATH` of a system config's text (LXC's `lxc.conf(5)` syntax).
-fn lxcpath_in_system_config(text: &str) -> Option<String> {
-    text.lines()
-        .filter_map(|line| {
-            let (key, value) = line.split_once('=')?;
-            (key.trim() == "lxc.lxcpath").then(|| value.trim().to_string())
+fn flavor() -> Flavor {
+    FLAVOR.get().copied().unwrap_or(Flavor::Rlxc)
+}
+
+/// The system config (`RLXC_CONF`, else `/etc/rlxc/rlxc.conf`, or LXC's `/etc/lxc/lxc.conf`
+/// when called as `lxc-VERB`), read once. An error is the caller's to report, only where a
+/// value of it is needed.
+pub fn system_config() -> anyhow::Result<&'static SystemConfig> {
+    SYSTEM_CONFIG
+        .get_or_init(|| {
+            let flavor = flavor();
+            SystemConfig::load(&flavor.path(std::env::var_os(system::CONF_ENV)), flavor)
         })
-        .rfind(|value| !value.is_empty())
+        .as_ref()
+        .map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// The lxcpath when neither `-P` nor `RLXC_PATH` gives one: the system config's
+/// `lxc.lxcpath`. A system config that does not load gives the flavour's default here, and
+/// `main` reports it before a verb that uses this default runs.
+pub fn default_lxcpath() -> String {
+    match system_config() {
+        Ok(config) => config.lxcpath().to_string_lossy().into_owned(),
+        Err(_) => SystemConfig::defaults(PathBuf::new(), flavor())
+            .lxcpath()
+            .to_string_lossy()
+            .into_owned(),
+    }
 }
 
 /// The common options, flattened into every verb.
@@ -61,7 +81,8 @@ pub struct CommonOpts {
     #[arg(short = 'n', long, value_name = "NAME", global = true)]
     pub name: Option<String>,
 
-    /// Directory that holds the containers
+    /// Directory that holds the containers (default: lxc.lxcpath of the system config,
+    /// $RLXC_CONF or /etc/rlxc/rlxc.conf, else /var/lib/rlxc)
     #[arg(
         short = 'P',
         long,
@@ -231,7 +252,31 @@ mod tests {
             PathBuf::from("/var/lib/rlxc/web/config")
         );
 
+        // Called as rlxc, the system config's lxc.lxcpath is the default, below RLXC_PATH and -P.
+        let start = crate::verbs::find("start").expect("start");
+        let rlxc_start = |argv: &[&str]| {
+            let command = crate::dispatch::rlxc_command_with_lxcpath(
+                std::slice::from_ref(start),
+                "/srv/from-system-config".into(),
+            );
+            let mut matches = command.try_get_matches_from(argv).expect("parses");
+            let (_, verb) = matches.remove_subcommand().expect("a verb");
+            CommonOpts::from_arg_matches(&verb).expect("builds").lxcpath
+        };
+        assert_eq!(
+            rlxc_start(&["rlxc", "start", "-n", "web"]),
+            PathBuf::from("/srv/from-system-config")
+        );
+
         std::env::set_var("RLXC_PATH", "/srv/from-env");
+        assert_eq!(
+            rlxc_start(&["rlxc", "start", "-n", "web"]),
+            PathBuf::from("/srv/from-env")
+        );
+        assert_eq!(
+            rlxc_start(&["rlxc", "start", "-n", "web", "-P", "/srv/from-flag"]),
+            PathBuf::from("/srv/from-flag")
+        );
         let from_env = parse(&["verb", "-n", "web"]);
         assert_eq!(
             from_env.container_dir().expect("dir"),
@@ -245,7 +290,6 @@ mod tests {
         std::env::remove_var("RLXC_PATH");
 
         // Called as lxc-VERB: LXC's default, or what the system config names; -P over it.
-        let start = crate::verbs::find("start").expect("start");
         let lxc_start = |lxcpath: &str, argv: &[&str]| {
             let command = crate::dispatch::lxc_tool_command_with_lxcpath(start, lxcpath.into());
             let matches = command.try_get_matches_from(argv).expect("parses");
@@ -264,18 +308,6 @@ mod tests {
             lxc_start("/srv/lxc", &with_flag),
             PathBuf::from("/elsewhere")
         );
-    }
-
-    #[test]
-    fn the_system_config_names_the_lxcpath() {
-        let text = "# LXC's system config\nlxc.default_config = /etc/lxc/default.conf\n\
-                    lxc.lxcpath = /srv/old\n  lxc.lxcpath=  /srv/containers  \n";
-        assert_eq!(
-            lxcpath_in_system_config(text).as_deref(),
-            Some("/srv/containers")
-        );
-        assert_eq!(lxcpath_in_system_config("lxc.bdev.lvm.vg = lxc\n"), None);
-        assert_eq!(lxcpath_in_system_config("lxc.lxcpath =\n"), None);
     }
 
     #[test]

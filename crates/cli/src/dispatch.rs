@@ -14,6 +14,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Verbs whose `-f` means `--rcfile`, as in LXC (elsewhere `-f` is `--force`, `--fancy`, ...).
 const RCFILE_SHORT_F: &[&str] = &["start", "attach", "execute"];
 
+/// Verbs whose `-l` is their own (LXC's `lxc-config -l`) rather than `--logpriority`.
+const LIST_SHORT_L: &[&str] = &["config"];
+
 pub enum Invocation {
     /// `rlxc VERB ...`, or any other name that is not `lxc-*`.
     Rlxc,
@@ -62,6 +65,12 @@ pub fn rlxc_command_for(argv: &[OsString]) -> Command {
 }
 
 fn rlxc_command_with(verbs: &[Verb]) -> Command {
+    rlxc_command_with_lxcpath(verbs, crate::common::default_lxcpath())
+}
+
+/// The `rlxc` command whose verbs default to `lxcpath` (the system config's `lxc.lxcpath`),
+/// below `-P` and `RLXC_PATH`.
+pub(crate) fn rlxc_command_with_lxcpath(verbs: &[Verb], lxcpath: String) -> Command {
     Command::new("rlxc")
         .version(VERSION)
         .about("Linux containers with LXC's configs and tools, in Rust")
@@ -72,13 +81,16 @@ fn rlxc_command_with(verbs: &[Verb]) -> Command {
         .arg_required_else_help(true)
         .disable_help_flag(true)
         .arg(help_arg())
-        .subcommands(verbs.iter().map(verb_command))
+        .subcommands(verbs.iter().map(|verb| {
+            verb_command(verb).mut_arg("lxcpath", |arg| arg.default_value(lxcpath.clone()))
+        }))
 }
 
 /// The command for one verb called through its `lxc-VERB` name: same options, LXC's name,
-/// and LXC's default lxcpath (see [`crate::common::lxc_default_lxcpath`]).
+/// and LXC's default lxcpath (`lxc.lxcpath` of LXC's system config, see
+/// [`crate::common::default_lxcpath`]).
 pub fn lxc_tool_command(verb: &Verb) -> Command {
-    lxc_tool_command_with_lxcpath(verb, crate::common::lxc_default_lxcpath())
+    lxc_tool_command_with_lxcpath(verb, crate::common::default_lxcpath())
 }
 
 pub(crate) fn lxc_tool_command_with_lxcpath(verb: &Verb, lxcpath: String) -> Command {
@@ -109,8 +121,14 @@ fn verb_command(verb: &Verb) -> Command {
     let cmd = <CommonOpts as clap::Args>::augment_args((verb.augment)(cmd))
         .about(verb.about)
         .long_about(None);
-    if RCFILE_SHORT_F.contains(&verb.name) {
+    let cmd = if RCFILE_SHORT_F.contains(&verb.name) {
         cmd.mut_arg("rcfile", |arg| arg.short('f'))
+    } else {
+        cmd
+    };
+    if LIST_SHORT_L.contains(&verb.name) {
+        // `-l` lists, as in LXC's lxc-config; the log level stays --logpriority.
+        cmd.mut_arg("logpriority", |arg| arg.short(None))
     } else {
         cmd
     }
@@ -199,10 +217,15 @@ mod tests {
             Invocation::from_argv0(Some(OsStr::new("lxc-update-config"))),
             Invocation::LxcTool(verb) if verb.name == "update-config"
         ));
-        // rlxc-only verbs have no lxc- name: LXC's own lxc-config is a different tool.
+        // `rlxc config` is LXC's lxc-config (-l, KEY) too.
         assert!(matches!(
             Invocation::from_argv0(Some(OsStr::new("lxc-config"))),
-            Invocation::UnknownLxcTool(name) if name == "lxc-config"
+            Invocation::LxcTool(verb) if verb.name == "config"
+        ));
+        // rlxc-only verbs have no lxc- name.
+        assert!(matches!(
+            Invocation::from_argv0(Some(OsStr::new("lxc-mac"))),
+            Invocation::UnknownLxcTool(name) if name == "lxc-mac"
         ));
     }
 }

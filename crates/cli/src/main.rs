@@ -27,7 +27,13 @@ static ALLOCATOR: rlxc_procview::ServerHeap = rlxc_procview::ServerHeap;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let parsed = match Invocation::from_argv0(argv.first().map(OsString::as_os_str)) {
+    let invocation = Invocation::from_argv0(argv.first().map(OsString::as_os_str));
+    // Before any command is built: the lxcpath's default comes from the system config.
+    common::set_flavor(match invocation {
+        Invocation::Rlxc => rlxc_config::system::Flavor::Rlxc,
+        _ => rlxc_config::system::Flavor::Lxc,
+    });
+    let parsed = match invocation {
         Invocation::Rlxc => dispatch::rlxc_command_for(&argv)
             .try_get_matches_from(&argv)
             .map(|mut matches| {
@@ -61,6 +67,11 @@ fn run_verb(program: &str, verb: &Verb, matches: &ArgMatches) -> ExitCode {
     let result = CommonOpts::from_arg_matches(matches)
         .map_err(anyhow::Error::from)
         .and_then(|common| {
+            // No -P and no RLXC_PATH: the lxcpath is the system config's, and a system config
+            // that does not load is an error rather than a silent fall back to the default.
+            if matches.value_source("lxcpath") == Some(clap::parser::ValueSource::DefaultValue) {
+                common::system_config()?;
+            }
             let command = match program {
                 "rlxc" => format!("rlxc {}", verb.name),
                 lxc_tool => lxc_tool.to_owned(),

@@ -31,6 +31,7 @@ fn compat_links_makes_a_link_for_each_lxc_tool_only() {
         "lxc-ls",
         "lxc-checkconfig",
         "lxc-update-config",
+        "lxc-config",
     ] {
         let link = dir.path().join(tool);
         assert!(fs::symlink_metadata(&link)
@@ -39,9 +40,9 @@ fn compat_links_makes_a_link_for_each_lxc_tool_only() {
             .is_symlink());
         assert_eq!(fs::canonicalize(&link).expect("resolves"), binary);
     }
-    // rlxc-only verbs: LXC's lxc-config is another tool, compat-links is ours.
-    assert!(!dir.path().join("lxc-config").exists());
+    // rlxc-only verbs get no link.
     assert!(!dir.path().join("lxc-compat-links").exists());
+    assert!(!dir.path().join("lxc-mac").exists());
 }
 
 #[test]

@@ -131,6 +131,7 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> std::process::Exit
         paths: &paths,
         template: Template::Busybox,
         seed_config: None,
+        seed_is_default: false,
         busybox_locations: BUSYBOX_LOCATIONS,
         idmaps: Vec::new(),
     };

@@ -1,5 +1,6 @@
-//! `rlxc config`: rlxc's own look at container configs (LXC's `lxc-config` is a different
-//! tool, so there is no `lxc-config` link).
+//! `rlxc config`: the system config, as LXC's `lxc-config` (`-l` lists its keys, `KEY` prints
+//! one's value, and `lxc-config` is this verb's LXC name), and rlxc's own look at container
+//! configs.
 //!
 //! `keys` prints the key reference (from the same table the parser uses), `check` reports
 //! every warning and error of a config with its file and line, `show` prints the config as
@@ -11,10 +12,33 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rlxc_config::{load_file, LoadFailure, Loaded};
 
-use crate::common::CommonOpts;
+use rlxc_config::system;
+
+use crate::common::{print_all, CommonOpts};
+
+/// `rlxc config -l`, `rlxc config KEY` (LXC's `lxc-config`) or one of the subcommands.
+#[derive(Debug, clap::Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    arg_required_else_help = true,
+    after_help = "The system config is $RLXC_CONF if set, else /etc/rlxc/rlxc.conf \
+                  (/etc/lxc/lxc.conf when called as lxc-config): `lxc.KEY = VALUE` lines, LXC's \
+                  lxc.system.conf(5) keys. -l lists them. The log level option is \
+                  --logpriority here (-l is LXC's list)."
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// List the system config's keys (LXC's `lxc-config -l`)
+    #[arg(short = 'l', long = "list")]
+    pub list: bool,
+    /// Print the value of this system config key, e.g. lxc.lxcpath (LXC's `lxc-config KEY`)
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+}
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Args {
+pub enum Command {
     /// List every config key rlxc knows, with its legacy spellings and a doc line
     Keys(KeysArgs),
     /// Check a config as `start` would on this host: -f FILE, or -n NAME for $lxcpath/NAME/config
@@ -67,8 +91,22 @@ impl Source {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    match args {
-        Args::Keys(keys) => {
+    let command = match (&args.command, args.list, &args.key) {
+        (Some(command), _, _) => command,
+        // -l wins over a KEY, as in LXC.
+        (None, true, _) => {
+            let names: String = system::KEYS
+                .iter()
+                .map(|key| format!("{}\n", key.name))
+                .collect();
+            print_all(&names)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        (None, false, Some(key)) => return print_system_key(key),
+        (None, false, None) => anyhow::bail!("give -l, a system config KEY or a subcommand"),
+    };
+    match command {
+        Command::Keys(keys) => {
             let reference = if keys.markdown {
                 rlxc_config::docs::reference_markdown()
             } else {
@@ -77,7 +115,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             print!("{reference}");
             Ok(ExitCode::SUCCESS)
         }
-        Args::Check(args) => {
+        Command::Check(args) => {
             let defines: Vec<String> = args
                 .define
                 .iter()
@@ -85,8 +123,24 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
                 .collect();
             check(&args.source.path(common)?, &defines, common)
         }
-        Args::Show(show) => show_config(&show.source.path(common)?, show.json),
+        Command::Show(show) => show_config(&show.source.path(common)?, show.json),
     }
+}
+
+/// `lxc-config KEY`, in its words: the value, `KEY is not set.`, or (status 1) `Unknown
+/// configuration item: KEY`, all on stdout as LXC prints them.
+fn print_system_key(name: &str) -> anyhow::Result<ExitCode> {
+    if system::key(name).is_none() {
+        print_all(&format!("Unknown configuration item: {name}\n"))?;
+        return Ok(ExitCode::FAILURE);
+    }
+    let config = crate::common::system_config()?;
+    let line = match config.get(name) {
+        Some(value) => format!("{value}\n"),
+        None => format!("{name} is not set.\n"),
+    };
+    print_all(&line)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints every warning and error; exit 1 when there is an error. After the load, the

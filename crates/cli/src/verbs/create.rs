@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "auto|RANGES")]
     pub idmap: Option<String>,
 
-    /// Initial configuration file (else the default config)
+    /// Initial configuration file (else the default config: lxc.default_config of the system
+    /// config, /etc/rlxc/default.conf, when it exists)
     #[arg(short = 'f', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -92,12 +93,16 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         Some(text) => idmaps(text)?,
         None => Vec::new(),
     };
+    let (initial_config, initial_is_default) = match &args.config {
+        Some(path) => (Some(path.clone()), false),
+        None => (default_config()?, true),
+    };
     // `-- --list` needs no container name, so it comes before the name's checks.
     let mut image_lock = None;
     let mut tree_lock = None;
     let template = match args.template.as_deref() {
         Some("download") => {
-            let unprivileged = !idmaps.is_empty() || seed_maps_ids(args.config.as_deref());
+            let unprivileged = !idmaps.is_empty() || seed_maps_ids(initial_config.as_deref());
             match super::create_download::prepare(&args.template_args, unprivileged)? {
                 Some((template, lock)) => {
                     image_lock = Some(lock);
@@ -118,7 +123,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let request = CreateRequest {
         paths: &paths,
         template,
-        seed_config: args.config.as_deref(),
+        seed_config: initial_config.as_deref(),
+        seed_is_default: initial_is_default,
         busybox_locations: BUSYBOX_LOCATIONS,
         idmaps,
     };
@@ -150,6 +156,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 /// spaces, `u 0 100000 65536`, is taken too), checked as a whole as the config loader will.
 /// Whether the initial config (`-f`) maps ids, as LXC's download template asks to pick the
 /// image's user files. A config that does not load counts as none: the create reports why.
+/// The system's default config (`lxc.default_config`), when it exists: LXC copies it into
+/// every container created without `-f`; without one the template's keys are all there is.
+fn default_config() -> anyhow::Result<Option<PathBuf>> {
+    let path = crate::common::system_config()?.default_config();
+    Ok(path.is_file().then_some(path))
+}
+
 fn seed_maps_ids(seed: Option<&std::path::Path>) -> bool {
     seed.and_then(|path| rlxc_config::load_file(path, &[]).ok())
         .is_some_and(|loaded| !loaded.spec.idmaps.is_empty())

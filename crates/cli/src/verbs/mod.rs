@@ -83,15 +83,7 @@ pub const VERBS: &[Verb] = &[
     verb!("autostart", autostart, lxc_tool: true, "Start, stop or list the autostart containers"),
     verb!("checkconfig", checkconfig, lxc_tool: true, "Check the kernel for what containers need"),
     verb!("update-config", update_config, lxc_tool: true, "Rewrite legacy keys in a config file"),
-    Verb {
-        name: "config",
-        lxc_tool: false,
-        about: "List the config keys, check or show a container config",
-        augment: |cmd| {
-            <config::Args as clap::Subcommand>::augment_subcommands(cmd).subcommand_required(true)
-        },
-        run: |matches| run_parsed(matches, config::run),
-    },
+    verb!("config", config, lxc_tool: true, "Print the system config (LXC's lxc-config); list the config keys, check or show a container config"),
     verb!("images", images, lxc_tool: false, "List or remove the images the download template cached"),
     verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
     verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),

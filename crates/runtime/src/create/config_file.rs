@@ -78,11 +78,48 @@ pub(crate) fn idmap_keys(maps: &[rlxc_config::values::IdMap]) -> Vec<TemplateKey
         .collect()
 }
 
-/// What the initial config (`rlxc create -f FILE`) said, as text and as loaded.
+/// What the initial config (`rlxc create -f FILE`, or the default config) said, as text and
+/// as loaded.
 pub(crate) struct Seed<'a> {
     pub path: &'a Path,
     pub text: &'a str,
     pub spec: &'a ContainerSpec,
+    /// The system's default config (`lxc.default_config`), not a `-f`.
+    pub is_default: bool,
+}
+
+/// The initial config's text with every `x` digit of an `lxc.net.N.hwaddr` (or legacy
+/// `lxc.network[.N].hwaddr`) value filled with a random one, as LXC's create saves it: the
+/// container then keeps one MAC (and its DHCP lease) across starts. Everything else of each
+/// line, comments included, stays as written.
+pub(crate) fn fill_hwaddr_templates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for raw in text.split_inclusive('\n') {
+        out.push_str(&filled_line(raw).unwrap_or_else(|| raw.to_string()));
+    }
+    out
+}
+
+/// `raw` with its hwaddr template filled, or `None` when it is not such a line.
+fn filled_line(raw: &str) -> Option<String> {
+    let rlxc_config::grammar::Line::Entry { key, value } = rlxc_config::grammar::parse_line(raw)
+    else {
+        return None;
+    };
+    let is_hwaddr = (key.starts_with("lxc.net.") || key.starts_with("lxc.network."))
+        && key.ends_with(".hwaddr");
+    let template: rlxc_config::values::HwAddr = value.parse().ok()?;
+    if !is_hwaddr || !template.is_template() {
+        return None;
+    }
+    // `value` is a slice of `raw`: replace exactly those bytes.
+    let start = (value.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;
+    let filled = rlxc_config::values::MacAddr(rlxc_net::container::mac::fill_randomly(&template));
+    Some(format!(
+        "{}{filled}{}",
+        raw.get(..start)?,
+        raw.get(start + value.len()..)?
+    ))
 }
 
 /// An image's own config (the download template's), and the spec it gives together with
@@ -110,7 +147,12 @@ pub(crate) fn compose(
         text.push_str(&format!("# {note}\n"));
     }
     if let Some(seed) = seed {
-        text.push_str(&format!("# Initial config: {}\n\n", seed.path.display()));
+        let what = if seed.is_default {
+            "Default config (lxc.default_config)"
+        } else {
+            "Initial config"
+        };
+        text.push_str(&format!("# {what}: {}\n\n", seed.path.display()));
         text.push_str(seed.text);
         if !seed.text.ends_with('\n') {
             text.push('\n');
@@ -154,6 +196,7 @@ mod tests {
             path: Path::new("/etc/seed.conf"),
             text: seed_text,
             spec: &loaded.spec,
+            is_default: false,
         };
         let keys = template_keys("web", "/var/lib/rlxc/web/rootfs", 1, true);
         let text = compose("busybox", &[], Some(&seed), None, &keys);
@@ -163,5 +206,42 @@ mod tests {
         assert!(text.contains("lxc.rootfs.path = /var/lib/rlxc/web/rootfs"));
         let loaded = rlxc_config::load_str(&text, Path::new("config")).expect("result loads");
         assert_eq!(loaded.spec.uts_name.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn hwaddr_templates_are_filled_and_nothing_else_changes() {
+        let text = "lxc.net.0.type = veth\n\
+                    lxc.net.0.hwaddr = 00:16:3e:xx:xx:xx  # stable\n\
+                    lxc.network.hwaddr=02:xx:00:00:00:01\n\
+                    lxc.net.1.hwaddr = 00:16:3e:00:00:01\n\
+                    # lxc.net.2.hwaddr = 00:16:3e:xx:xx:xx\n\
+                    lxc.uts.name = xx";
+        let filled = fill_hwaddr_templates(text);
+        let lines: Vec<&str> = filled.lines().collect();
+        let original: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), original.len());
+        assert_eq!(lines[0], original[0]);
+        let mac = lines[1]
+            .strip_prefix("lxc.net.0.hwaddr = 00:16:3e:")
+            .and_then(|rest| rest.strip_suffix("  # stable"))
+            .unwrap_or_else(|| panic!("{filled}"));
+        assert_eq!(mac.len(), 8, "{filled}");
+        assert!(
+            mac.chars().all(|c| c == ':' || c.is_ascii_hexdigit()),
+            "{filled}"
+        );
+        let legacy = lines[2]
+            .strip_prefix("lxc.network.hwaddr=02:")
+            .unwrap_or_else(|| panic!("{filled}"));
+        assert!(
+            legacy.ends_with(":00:00:00:01") && !legacy.contains('x'),
+            "{filled}"
+        );
+        assert_eq!(lines[3..], original[3..]);
+        // Loaded, the filled address is concrete.
+        let net0 = format!("{}\n{}\n", lines[0], lines[1]);
+        let loaded = rlxc_config::load_str(&net0, Path::new("config")).expect("loads");
+        let hwaddr = loaded.spec.networks[&0].hwaddr.expect("hwaddr");
+        assert!(!hwaddr.is_template());
     }
 }

@@ -73,8 +73,13 @@ impl Template {
 pub struct CreateRequest<'a> {
     pub paths: &'a crate::paths::ContainerPaths,
     pub template: Template,
-    /// `-f CONFIG`: copied first, verbatim; the template only adds what it does not set.
+    /// `-f CONFIG`, or the system's default config (`lxc.default_config`) when no `-f` was
+    /// given: copied first, verbatim but for `x` digits of `hwaddr` values, which are filled
+    /// in (LXC's create saves them filled, so the MAC stays the same at every start); the
+    /// template only adds what it does not set.
     pub seed_config: Option<&'a Path>,
+    /// `seed_config` is the default config, not a `-f` (said so in the written config).
+    pub seed_is_default: bool,
     /// Where to look for a static busybox; [`BUSYBOX_LOCATIONS`] outside tests.
     pub busybox_locations: &'a [&'a str],
     /// `--idmap`: written as `lxc.idmap` lines (unless the initial config has its own), and
@@ -104,7 +109,8 @@ pub fn create(
     debug_assert!(operation.is_for(paths));
     // Before anything is made: a name the start would refuse is never created.
     crate::name::check(&paths.name)?;
-    let seed_text = read_seed(request.seed_config)?;
+    let seed_text =
+        read_seed(request.seed_config)?.map(|text| config_file::fill_hwaddr_templates(&text));
     let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
     let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;
     let busybox = match request.template {
@@ -206,7 +212,12 @@ pub fn create(
         seed_text.as_deref(),
         seed_spec.as_ref(),
     ) {
-        (Some(path), Some(text), Some(spec)) => Some(Seed { path, text, spec }),
+        (Some(path), Some(text), Some(spec)) => Some(Seed {
+            path,
+            text,
+            spec,
+            is_default: request.seed_is_default,
+        }),
         _ => None,
     };
     let staged_config = staging.path().join("config");
