@@ -1,6 +1,7 @@
 //! `rlxc install-service [--openrc|--systemd] [--dry-run]`: put the boot integration of
 //! `contrib/` where the host's init system looks for it, with the path of this very binary in
-//! place of the `/usr/local/sbin/rlxc` the shipped files name.
+//! place of the `/usr/local/sbin/rlxc` the shipped files name, and the system config
+//! (`/etc/rlxc/rlxc.conf`, `/etc/rlxc/default.conf`) where there is none.
 //!
 //! Like `compat-links`, it checks every file before writing any: one that exists with other
 //! content stops the run (without `--force`), so a refused run changes nothing. It never runs
@@ -20,7 +21,8 @@ use crate::common::CommonOpts;
 /// Options of `rlxc install-service` (rlxc only).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Install the OpenRC script (/etc/init.d/rlxc, /etc/conf.d/rlxc)
+    /// Install the OpenRC script (/etc/init.d/rlxc, /etc/conf.d/rlxc); either way also
+    /// /etc/rlxc/rlxc.conf and /etc/rlxc/default.conf (kept where they exist)
     #[arg(long, conflicts_with = "systemd")]
     pub openrc: bool,
 
@@ -83,6 +85,23 @@ const SYSTEMD: &[ServiceFile] = &[
     },
 ];
 
+/// The system config and the default config: installed with either init system, kept when
+/// the admin has them already.
+const SYSTEM_CONFIG: &[ServiceFile] = &[
+    ServiceFile {
+        path: "etc/rlxc/rlxc.conf",
+        text: include_str!("../../../../contrib/etc/rlxc.conf"),
+        mode: 0o644,
+        admin_owned: true,
+    },
+    ServiceFile {
+        path: "etc/rlxc/default.conf",
+        text: include_str!("../../../../contrib/etc/default.conf"),
+        mode: 0o644,
+        admin_owned: true,
+    },
+];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum InitSystem {
     OpenRc,
@@ -117,6 +136,7 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
 
     let plan = files
         .iter()
+        .chain(SYSTEM_CONFIG)
         .map(|file| {
             let target = args.root.join(file.path);
             let text = file.text.replace(SHIPPED_BINARY, binary);
@@ -213,6 +233,11 @@ fn write(target: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
 
 fn next_steps(init: InitSystem, dry_run: bool) {
     let then = if dry_run { "After installing" } else { "Next" };
+    println!(
+        "New containers get the lines of /etc/rlxc/default.conf: a veth on the bridge rlxcbr0, \
+         which must exist for them to start; edit or remove that file for another network or \
+         none."
+    );
     match init {
         InitSystem::OpenRc => println!(
             "{then}: `rc-update add rlxc default` starts the autostart containers at boot; for \
@@ -239,6 +264,26 @@ mod tests {
         assert_eq!(detect(root.path()).ok(), Some(InitSystem::OpenRc));
         fs::create_dir_all(root.path().join("run/systemd/system")).expect("mkdir");
         assert_eq!(detect(root.path()).ok(), Some(InitSystem::Systemd));
+    }
+
+    #[test]
+    fn the_shipped_system_configs_load() {
+        let system = rlxc_config::system::SystemConfig::parse(
+            SYSTEM_CONFIG[0].text,
+            Path::new(SYSTEM_CONFIG[0].path),
+            rlxc_config::system::Flavor::Rlxc,
+        )
+        .expect("rlxc.conf loads");
+        assert_eq!(system.lxcpath(), Path::new(crate::common::DEFAULT_LXCPATH));
+        assert_eq!(
+            Path::new("/").join(SYSTEM_CONFIG[1].path),
+            system.default_config()
+        );
+        let default = rlxc_config::load_str(SYSTEM_CONFIG[1].text, Path::new("default.conf"))
+            .expect("default.conf loads");
+        let net = &default.spec.networks[&0];
+        assert_eq!(net.link.as_deref(), Some("rlxcbr0"));
+        assert!(net.hwaddr.is_some_and(|hwaddr| hwaddr.is_template()));
     }
 
     #[test]
