@@ -71,6 +71,43 @@ pub fn reference_markdown() -> String {
             def.example
         );
     }
+    out.push_str(&system_config_markdown());
+    out
+}
+
+/// The system config's section: its files, then one row per key of [`crate::system::KEYS`].
+fn system_config_markdown() -> String {
+    use crate::system::{Flavor, KEYS};
+    let mut out = String::from(
+        "\n## The system config (`/etc/rlxc/rlxc.conf`)\n\n\
+         LXC's `lxc.system.conf(5)`: `rlxc config -l` lists its keys and `rlxc config KEY` prints \
+         one's value, as LXC's `lxc-config` (which is also this verb's LXC name). `rlxc VERB` \
+         reads `/etc/rlxc/rlxc.conf`, `lxc-VERB` reads LXC's `/etc/lxc/lxc.conf` with LXC's \
+         defaults; `RLXC_CONF=FILE` names another file for either. A missing file is all \
+         defaults. The grammar is the container config's, but an unknown key or a line that is \
+         not `lxc.KEY = VALUE` is an error naming the file and line (LXC ignores such lines), \
+         reported by every verb that needs the system config. The lxcpath is `-P`, else \
+         `RLXC_PATH`, else `lxc.lxcpath`, else the default. `rlxc create` without `-f` copies \
+         the default config's lines into the new config (under a `# Default config` line), \
+         filling each `x` of an `lxc.net.N.hwaddr` with a random hex digit, as LXC's create \
+         does, so the MAC stays the same at every start; `-f FILE` replaces the default \
+         config. `rlxc install-service` installs a commented `rlxc.conf` and a `default.conf` \
+         that puts `lxc.net.0` as a veth on the bridge `rlxcbr0` (flags up, \
+         `00:16:3e:xx:xx:xx`), keeping files that exist.\n\n\
+         | key | default (`rlxc`) | default (`lxc-*`) | meaning |\n|---|---|---|---|\n",
+    );
+    let shown =
+        |value: Option<&str>| value.map_or_else(|| "not set".to_string(), |v| format!("`{v}`"));
+    for key in KEYS {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            key.name,
+            shown((key.default)(Flavor::Rlxc)),
+            shown((key.default)(Flavor::Lxc)),
+            escape(key.doc)
+        );
+    }
     out
 }
 
