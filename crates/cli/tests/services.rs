@@ -162,6 +162,11 @@ fn install_service_places_the_files_and_refuses_foreign_ones() {
     );
     assert_eq!(mode & 0o777, 0o755);
     assert!(root.path().join("etc/conf.d/rlxc").is_file());
+    // The system config comes along: the default config puts new containers on rlxcbr0.
+    let default_conf = root.path().join("etc/rlxc/default.conf");
+    let shipped = std::fs::read_to_string(&default_conf).expect("default.conf installed");
+    assert!(shipped.contains("lxc.net.0.link = rlxcbr0"), "{shipped}");
+    assert!(root.path().join("etc/rlxc/rlxc.conf").is_file());
     run(&["--openrc"])
         .assert()
         .success()
@@ -177,10 +182,22 @@ fn install_service_places_the_files_and_refuses_foreign_ones() {
     run(&["--openrc", "--force"]).assert().success();
     let text = std::fs::read_to_string(&init_d).expect("read");
     assert!(text.contains("rlxc autostart") || text.contains("autostart -g"));
-    // The admin's settings stay.
+    // The admin's settings stay, their default config too.
     assert_eq!(
         std::fs::read_to_string(root.path().join("etc/conf.d/rlxc")).expect("read"),
         "RLXC_STOP_TIMEOUT=5\n"
+    );
+    std::fs::write(&default_conf, "lxc.net.0.type = empty\n").expect("write");
+    run(&["--openrc"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "kept (your settings): {}",
+            default_conf.display()
+        )));
+    assert_eq!(
+        std::fs::read_to_string(&default_conf).expect("read"),
+        "lxc.net.0.type = empty\n"
     );
 }
 
