@@ -12,6 +12,7 @@ mod destroy;
 pub mod download;
 mod error;
 pub mod oci;
+mod parallel_writes;
 pub(crate) mod remove_tree;
 mod staging;
 mod store;

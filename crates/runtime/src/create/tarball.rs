@@ -13,6 +13,7 @@ use std::rc::Rc;
 use rustix::fs::{chownat, makedev, mknodat, AtFlags, FileType, Mode, CWD};
 use tar::EntryType;
 
+use super::parallel_writes::{FileJob, FileWriters, LARGEST_QUEUED};
 use super::staging::Staging;
 use super::CreateError;
 
@@ -83,14 +84,39 @@ pub(crate) fn unpack_filtered(
     fs::create_dir(&unpacked).map_err(CreateError::io("making", &unpacked))?;
     let mut archive = archive(decoded);
     let entries = archive.entries().map_err(unpack_error(tarball))?;
+    let mut writers = FileWriters::start(&unpacked).map_err(unpack_error(tarball))?;
+    let failed = |(path, cause): (PathBuf, io::Error)| {
+        unpack_error(tarball)(io::Error::new(
+            cause.kind(),
+            format!("writing {}: {cause}", path.display()),
+        ))
+    };
     let mut files = 0;
     for entry in entries {
         let mut entry = entry.map_err(unpack_error(tarball))?;
         check_member(tarball, &entry)?;
-        if skip(&entry.path().map_err(unpack_error(tarball))?) {
+        let path = entry.path().map_err(unpack_error(tarball))?.into_owned();
+        if skip(&path) {
             continue;
         }
-        write_member(tarball, &unpacked, &mut entry)?;
+        let relative: PathBuf = path
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        let kind = entry.header().entry_type();
+        // A hard link needs its target written; a second member of a name replaces the first.
+        if kind.is_hard_link() || writers.may_hold(&relative) {
+            writers.wait_idle().map_err(failed)?;
+        }
+        if kind == EntryType::Regular
+            && entry.size() <= LARGEST_QUEUED
+            && relative.file_name().is_some()
+        {
+            let job = file_job(&mut entry, relative).map_err(unpack_error(tarball))?;
+            writers.write(job).map_err(failed)?;
+        } else {
+            write_member(tarball, &unpacked, &mut entry)?;
+        }
         files += 1;
         progress(Unpacking {
             done: read_so_far.get(),
@@ -98,12 +124,46 @@ pub(crate) fn unpack_filtered(
             files,
         });
     }
+    writers.finish().map_err(failed)?;
     progress(Unpacking {
         done: total,
         total,
         files,
     });
     move_into_place(&unpacked, rootfs)
+}
+
+/// A regular member, read, for the file writers: its bytes and what the tar crate would set
+/// (owner, mode, mtime, the xattrs of PAX `SCHILY.xattr.` records).
+fn file_job<R: Read>(entry: &mut tar::Entry<R>, path: PathBuf) -> io::Result<FileJob> {
+    let header = entry.header();
+    let id = |value: u64| u32::try_from(value).map_err(|_| io::Error::other("id out of range"));
+    let (mode, uid, gid, mtime) = (
+        header.mode()?,
+        id(header.uid()?)?,
+        id(header.gid()?)?,
+        header.mtime()?,
+    );
+    let mut xattrs = Vec::new();
+    if let Some(extensions) = entry.pax_extensions()? {
+        for extension in extensions {
+            let extension = extension?;
+            if let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") {
+                xattrs.push((name.to_vec(), extension.value_bytes().to_vec()));
+            }
+        }
+    }
+    let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0));
+    entry.read_to_end(&mut data)?;
+    Ok(FileJob {
+        path,
+        mode,
+        uid,
+        gid,
+        mtime,
+        xattrs,
+        data,
+    })
 }
 
 /// A tar reader that keeps owners, modes, mtimes and xattrs, and replaces existing files.
