@@ -62,6 +62,38 @@ fn rootfs_tar(top: &str) -> Vec<u8> {
     add("dev/null", tar::EntryType::Char, 0o666, None, b"");
     add("run/", tar::EntryType::Directory, 0o755, None, b"");
     add("run/initctl", tar::EntryType::Fifo, 0o600, None, b"");
+    // A name given twice: the second member wins, as with tar.
+    add("etc/motd", tar::EntryType::Regular, 0o644, None, b"first\n");
+    add(
+        "etc/motd",
+        tar::EntryType::Regular,
+        0o644,
+        None,
+        b"second\n",
+    );
+    // A member below a symlink that stays inside lands where it points.
+    add("usr/lib/", tar::EntryType::Directory, 0o755, None, b"");
+    add("lib", tar::EntryType::Symlink, 0o777, Some("usr/lib"), b"");
+    add(
+        "lib/os-release",
+        tar::EntryType::Regular,
+        0o644,
+        None,
+        b"ID=t\n",
+    );
+    // An xattr in a PAX record (as `tar --xattrs` writes them).
+    builder
+        .append_pax_extensions([("SCHILY.xattr.user.rlxc", &b"kept"[..])])
+        .expect("pax");
+    let mut header = tar::Header::new_gnu();
+    header.set_path(format!("{top}usr/bin/ping")).expect("path");
+    header.set_mode(0o755);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(1_600_000_000);
+    header.set_size(5);
+    header.set_cksum();
+    builder.append(&header, &b"ping\n"[..]).expect("append");
     builder.into_inner().expect("finish the tarball")
 }
 
@@ -113,6 +145,18 @@ fn check_unpacked(rootfs: &Path) {
     assert_eq!(null.rdev(), rustix::fs::makedev(1, 3));
     let fifo = fs::symlink_metadata(rootfs.join("run/initctl")).expect("fifo");
     assert!(fifo.file_type().is_fifo());
+    assert_eq!(
+        fs::read_to_string(rootfs.join("etc/motd")).expect("motd"),
+        "second\n"
+    );
+    assert_eq!(
+        fs::read_to_string(rootfs.join("usr/lib/os-release")).expect("through lib"),
+        "ID=t\n"
+    );
+    let mut value = [0u8; 16];
+    let len = rustix::fs::getxattr(rootfs.join("usr/bin/ping"), "user.rlxc", &mut value)
+        .expect("the xattr");
+    assert_eq!(&value[..len], b"kept");
 }
 
 #[test]
@@ -196,6 +240,50 @@ fn members_that_leave_the_rootfs_refuse_the_tarball_and_leave_nothing() {
     }
     assert!(!place.lxcpath().join("evil").exists());
     assert!(!place.root.path().join("evil").exists());
+}
+
+/// A symlink member leading out of the rootfs, then a file below it: the write through it is
+/// refused (the file is small: one of the worker threads writes it), nothing lands outside.
+#[test]
+fn a_file_below_a_symlink_that_leads_out_is_refused() {
+    let place = Place::new();
+    let outside = place.root.path().join("outside");
+    fs::create_dir(&outside).expect("outside");
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, kind, link, data) in [
+        ("etc/", tar::EntryType::Directory, None, &b""[..]),
+        (
+            "etc/out",
+            tar::EntryType::Symlink,
+            Some(outside.to_str().expect("utf-8")),
+            b"",
+        ),
+        ("etc/out/evil", tar::EntryType::Regular, None, b"evil\n"),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_path(path).expect("path");
+        header.set_entry_type(kind);
+        header.set_mode(0o755);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1);
+        header.set_size(data.len() as u64);
+        if let Some(link) = link {
+            header.set_link_name(link).expect("link");
+        }
+        header.set_cksum();
+        builder.append(&header, data).expect("append");
+    }
+    let file = place.root.path().join("out.tar");
+    fs::write(&file, builder.into_inner().expect("tar")).expect("tarball");
+    place
+        .rlxc(&["create", "-n", "web", "-t", "tarball", "--from"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("etc/out/evil"));
+    assert!(!outside.join("evil").exists());
+    assert!(place.entries().is_empty(), "left: {:?}", place.entries());
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! matters (directories, links, devices, files too large to hold) and hands small regular
 //! files, read into memory, to the workers.
 //!
-//! Workers resolve every path inside the rootfs (`openat2` with `RESOLVE_IN_ROOT`), so a
+//! Workers resolve every path below the rootfs (`openat2` with `RESOLVE_BENEATH`), so a
 //! symlink made by an earlier member cannot lead a write out of it, and create with
 //! `O_NOFOLLOW | O_EXCL` after removing what was there. Two things must see finished files:
 //! a hard link to one, and a later member of the same name; before either, the reader waits
@@ -172,7 +172,9 @@ fn poisoned() -> (PathBuf, io::Error) {
     (PathBuf::new(), io::Error::other("a file writer panicked"))
 }
 
-const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+/// As the tar crate's checks on the reading thread: a symlink may be followed while it stays
+/// below the root, one that leads out (absolute, or `..` past the root) fails the write.
+const BELOW_ROOT: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
 
 fn write_file(root: &OwnedFd, job: &FileJob) -> io::Result<()> {
     let file = File::from(create(root, &job.path)?);
@@ -213,7 +215,7 @@ fn create(root: &OwnedFd, path: &Path) -> io::Result<OwnedFd> {
     let mode = Mode::from_raw_mode(0o600);
     let mut made_parents = false;
     loop {
-        match openat2(root, path, flags, mode, IN_ROOT) {
+        match openat2(root, path, flags, mode, BELOW_ROOT) {
             Ok(fd) => return Ok(fd),
             Err(Errno::EXIST) => remove(root, path)?,
             Err(Errno::NOENT) if !made_parents => {
@@ -232,7 +234,7 @@ fn remove(root: &OwnedFd, path: &Path) -> io::Result<()> {
         parent,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-        IN_ROOT,
+        BELOW_ROOT,
     )?;
     match unlinkat(&dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
@@ -255,7 +257,7 @@ fn make_parents(root: &OwnedFd, path: &Path) -> io::Result<()> {
                 &made,
                 OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
-                IN_ROOT,
+                BELOW_ROOT,
             )?
         };
         match mkdirat(&dir, component.as_os_str(), Mode::from_raw_mode(0o755)) {
