@@ -167,7 +167,7 @@ pub fn image_rounds(
     let image_tools: Vec<Tool> = tools
         .iter()
         .copied()
-        .filter(|t| matches!(t, Tool::Rlxc | Tool::Lxc))
+        .filter(|t| t.reads_lxc_conf())
         .collect();
     let server = match ImageServer::start(env.dir.join("images")) {
         Ok(server) => server,

@@ -352,7 +352,7 @@ fn guest_rounds(
     let guest_tools: Vec<Tool> = tools
         .iter()
         .copied()
-        .filter(|t| matches!(t, Tool::Rlxc | Tool::Lxc))
+        .filter(|t| t.reads_lxc_conf())
         .collect();
     let lower = match guest::cached_rootfs() {
         Ok(lower) => lower,

@@ -29,6 +29,11 @@ impl Tool {
     }
 
     /// The tools that run containers (the floor only has the one-shot case).
+    /// rlxc and LXC: the tools that read lxc.conf and have a create verb.
+    pub fn reads_lxc_conf(self) -> bool {
+        matches!(self, Tool::Rlxc | Tool::Lxc)
+    }
+
     pub fn is_runtime(self) -> bool {
         self != Tool::Floor
     }

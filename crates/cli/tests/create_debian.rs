@@ -91,16 +91,8 @@ fn a_debian_container_is_debootstrapped_once_and_starts() {
 
     // It boots its own systemd to `running`, no unit failed, networkd and resolved up (they
     // wait for an eth0 this container has none of).
-    world.append_config(
-        &second,
-        &format!(
-            "lxc.console.logfile = {}\n",
-            support::guest::console_log(&world, &second).display()
-        ),
-    );
-    support::assert_ok(&world.output(&["start", "-n", &second, "-d"]), "start");
     assert_eq!(
-        support::guest::wait_until_booted(&world, &second),
+        support::guest::start_until_booted(&world, &second),
         "running"
     );
     assert_eq!(

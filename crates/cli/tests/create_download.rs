@@ -553,15 +553,7 @@ fn a_downloaded_debian_image_boots() {
     .output()
     .expect("create");
     support::assert_ok(&output, "create -t download debian");
-    world.append_config(
-        &name,
-        &format!(
-            "lxc.console.logfile = {}\n",
-            support::guest::console_log(&world, &name).display()
-        ),
-    );
-    support::assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
-    let status = support::guest::wait_until_booted(&world, &name);
+    let status = support::guest::start_until_booted(&world, &name);
     assert!(
         matches!(status.as_str(), "running" | "degraded"),
         "{status}"

@@ -118,18 +118,7 @@ fn start_runs_a_long_running_cmd_chosen_through_a_multi_arch_index() {
     write_layout(&layout, &layers);
     let name = world.name("oci-server");
     create(&world, &name, &format!("oci:{}:server", layout.display())).success();
-    world.rlxc(&["start", "-n", &name]).assert().success();
-    assert_eq!(world.state(&name), "RUNNING");
-    let pid = world.init_pid(&name);
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    assert_eq!(cmdline, b"sleep\x00600\x00", "the image's command is init");
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    assert!(
-        status.lines().any(|l| l.starts_with("Uid:\t1000\t")),
-        "{status}"
-    );
-    let up = world.rootfs(&name).join("tmp/up");
-    assert_eq!(fs::read_to_string(&up).expect("written by Cmd"), "up\n");
+    start_and_check_the_server_command(&world, &name);
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
 }
 
@@ -547,14 +536,6 @@ fn a_debian_image_boots_its_systemd() {
         .assert()
         .success();
     fs::remove_dir_all(&layout).expect("the layout's 250 MB");
-    world.append_config(
-        &name,
-        &format!(
-            "lxc.console.logfile = {}\n",
-            support::guest::console_log(&world, &name).display()
-        ),
-    );
-    support::assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");
-    assert_eq!(support::guest::wait_until_booted(&world, &name), "running");
+    assert_eq!(support::guest::start_until_booted(&world, &name), "running");
     world.rlxc(&["stop", "-n", &name]).assert().success();
 }

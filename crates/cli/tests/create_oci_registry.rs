@@ -18,7 +18,7 @@ mod support;
 use std::fs;
 use std::path::Path;
 
-use image::{arch, sha256, write_layout, Layers, SAID};
+use image::{arch, sha256, start_and_check_the_server_command, write_layout, Layers, SAID};
 use predicates::prelude::*;
 use registry::{Registry, SERVICE};
 use serde_json::{json, Value};
@@ -114,20 +114,7 @@ fn a_pushed_image_is_pulled_by_tag_through_an_index_and_by_digest_and_runs() {
     );
     let config = fs::read_to_string(world.config(&name)).expect("config");
     assert!(config.contains(&format!("Image: {url}")), "{config}");
-    world.rlxc(&["start", "-n", &name]).assert().success();
-    assert_eq!(world.state(&name), "RUNNING");
-    let pid = world.init_pid(&name);
-    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
-    assert_eq!(cmdline, b"sleep\x00600\x00", "the image's command is init");
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    assert!(
-        status.lines().any(|l| l.starts_with("Uid:\t1000\t")),
-        "{status}"
-    );
-    assert_eq!(
-        fs::read_to_string(rootfs.join("tmp/up")).expect("written by Cmd"),
-        "up\n"
-    );
+    start_and_check_the_server_command(&world, &name);
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
 
     // By digest: the manifest must have that digest.

@@ -320,3 +320,20 @@ pub(crate) fn plain_layout(dir: &Path, layers: Vec<Vec<u8>>) {
     );
     write_layout(dir, &layers);
 }
+
+/// Starts a container of the `server` image and checks from the host that its init is the
+/// image's command (`sleep 600`, as uid 1000), which has written `/tmp/up`.
+pub(crate) fn start_and_check_the_server_command(world: &World, name: &str) {
+    world.rlxc(&["start", "-n", name]).assert().success();
+    assert_eq!(world.state(name), "RUNNING");
+    let pid = world.init_pid(name);
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).expect("cmdline");
+    assert_eq!(cmdline, b"sleep\x00600\x00", "the image's command is init");
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    assert!(
+        status.lines().any(|l| l.starts_with("Uid:\t1000\t")),
+        "{status}"
+    );
+    let up = world.rootfs(name).join("tmp/up");
+    assert_eq!(fs::read_to_string(&up).expect("written by Cmd"), "up\n");
+}

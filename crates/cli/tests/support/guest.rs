@@ -330,6 +330,20 @@ pub fn attach_ok(world: &super::World, name: &str, command: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Starts a created guest with its console logged (shown if the boot stalls) and waits until
+/// its systemd has booted: `running`, or `degraded` with a failed unit.
+pub fn start_until_booted(world: &super::World, name: &str) -> String {
+    world.append_config(
+        name,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            console_log(world, name).display()
+        ),
+    );
+    super::assert_ok(&world.output(&["start", "-n", name, "-d"]), "start");
+    wait_until_booted(world, name)
+}
+
 /// Waits until systemd says the system has booted, and returns what it says then
 /// (`running`, or `degraded` with a failed unit).
 pub fn wait_until_booted(world: &super::World, name: &str) -> String {
