@@ -542,4 +542,20 @@ fn a_profile_apparmor_has_not_loaded_fails_the_start_and_the_check() {
         )),
         "{stderr}"
     );
+
+    // `generated` (Debian's /etc/lxc/default.conf) confines with LXC's base profile: not
+    // loaded here either, so the start fails naming it.
+    let name = world.busybox("aagenerated");
+    world.append_config(
+        &name,
+        "lxc.apparmor.allow_incomplete = 1\nlxc.apparmor.profile = generated\n",
+    );
+    let out = world.output(&["start", "-n", &name]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("has not loaded lxc-container-default-cgns"),
+        "{stderr}"
+    );
+    world.assert_nothing_left(&name);
 }

@@ -28,6 +28,11 @@ pub struct HostLsms {
     pub selinux: bool,
 }
 
+/// What `lxc.apparmor.profile = generated` confines with: the profiles LXC's generated ones
+/// are made from (Debian's lxc package loads them from /etc/apparmor.d/lxc-containers).
+const GENERATED_BASE: &str = "lxc-container-default-cgns";
+const GENERATED_BASE_NESTING: &str = "lxc-container-default-with-nesting";
+
 /// The AppArmor profiles loaded (`SYS/kernel/security/apparmor/profiles`, "NAME (MODE)"
 /// lines), or None when that cannot be read (securityfs not mounted): then the kernel's
 /// answer to init's label write is the check.
@@ -94,8 +99,8 @@ pub enum LsmError {
     },
     #[error("lxc.apparmor.profile = {profile}: this kernel's AppArmor does not mediate mounts, so the profile can be walked around; set lxc.apparmor.allow_incomplete = 1 to start anyway")]
     Incomplete { profile: String },
-    #[error("lxc.apparmor.profile = generated: rlxc does not generate AppArmor profiles; name a profile the host has loaded, or `unconfined`")]
-    Generated,
+    #[error("lxc.apparmor.profile = generated: rlxc does not generate AppArmor profiles, and the host has not loaded {base}, LXC's base profile that rlxc uses instead (Debian's lxc package loads it); name a profile the host has loaded, or `unconfined`")]
+    Generated { base: &'static str },
     #[error("lxc.apparmor.profile = {profile}: AppArmor runs on this host but has no profile {profile} loaded (load it with apparmor_parser, or name a loaded one)")]
     NotLoaded { profile: String },
 }
@@ -109,13 +114,34 @@ pub fn plan(
 ) -> Result<LsmPlan, LsmError> {
     let security = &spec.security;
     let mut plan = LsmPlan::default();
-    match security.apparmor_profile.as_deref() {
+    // Read at most once, and only when a profile is named.
+    let mut loaded = Some(loaded);
+    let mut loaded_list: Option<Option<Vec<String>>> = None;
+    let mut is_loaded = |profile: &str| -> Option<bool> {
+        let list = loaded_list.get_or_insert_with(|| loaded.take().and_then(|read| read()));
+        list.as_ref()
+            .map(|names| names.iter().any(|name| name == profile))
+    };
+    let mut requested = security.apparmor_profile.as_deref();
+    if requested == Some("generated") && host.apparmor {
+        // LXC writes a profile per container from its base one; rlxc confines with that base
+        // profile itself, where the host has it (as Debian's /etc/lxc/default.conf asks).
+        let base = if security.apparmor_allow_nesting == Some(true) {
+            GENERATED_BASE_NESTING
+        } else {
+            GENERATED_BASE
+        };
+        if is_loaded(base) != Some(true) {
+            return Err(LsmError::Generated { base });
+        }
+        requested = Some(base);
+    }
+    match requested {
         // `unchanged`: keep rlxc's own profile (nesting); empty or unset: LXC's default,
         // which is a generated profile only where AppArmor runs — rlxc applies none.
         None | Some("" | "unchanged") => {}
         // Nothing to leave on a host without AppArmor; with it, leave rlxc's own profile.
         Some("unconfined") if !host.apparmor => {}
-        Some("generated") if host.apparmor => return Err(LsmError::Generated),
         Some(profile) if host.apparmor => {
             let confining = profile != "unconfined";
             if confining
@@ -129,14 +155,10 @@ pub fn plan(
             // A plain name only: a stack (`a//&b`), a child (`a//b`) or a namespaced
             // profile (`:ns:a`) is the kernel's to resolve, at the label write.
             let plain = !profile.contains("//") && !profile.starts_with(':');
-            if confining && plain {
-                if let Some(loaded) = loaded() {
-                    if !loaded.iter().any(|name| name == profile) {
-                        return Err(LsmError::NotLoaded {
-                            profile: profile.to_string(),
-                        });
-                    }
-                }
+            if confining && plain && is_loaded(profile) == Some(false) {
+                return Err(LsmError::NotLoaded {
+                    profile: profile.to_string(),
+                });
             }
             plan.exec.push(LabelWrite {
                 files: APPARMOR_EXEC,
@@ -353,14 +375,47 @@ mod tests {
         .expect("plan");
         assert_eq!(found.exec[0].value, "system_u:system_r:lxc_t:s0");
         assert_eq!(found.keycreate.map(|k| k.value), Some("k".to_string()));
+    }
+
+    #[test]
+    fn generated_confines_with_lxcs_base_profile_where_the_host_has_it() {
+        let with_lxc = || {
+            Some(vec![
+                "lxc-container-default-cgns".to_string(),
+                "lxc-container-default-with-nesting".to_string(),
+            ])
+        };
+        let found = plan(
+            &spec("lxc.apparmor.profile = generated\n"),
+            APPARMOR,
+            with_lxc,
+        )
+        .expect("plan");
+        assert_eq!(found.exec[0].value, "exec lxc-container-default-cgns");
+        let found = plan(
+            &spec("lxc.apparmor.profile = generated\nlxc.apparmor.allow_nesting = 1\n"),
+            APPARMOR,
+            with_lxc,
+        )
+        .expect("plan");
         assert_eq!(
-            plan(
+            found.exec[0].value,
+            "exec lxc-container-default-with-nesting"
+        );
+        for listed in [Some(vec!["other".to_string()]), None] {
+            let error = plan(
                 &spec("lxc.apparmor.profile = generated\n"),
                 APPARMOR,
-                unknown
-            ),
-            Err(LsmError::Generated)
-        );
+                || listed,
+            )
+            .expect_err("no base profile");
+            assert_eq!(
+                error,
+                LsmError::Generated {
+                    base: "lxc-container-default-cgns"
+                }
+            );
+        }
     }
 
     #[test]

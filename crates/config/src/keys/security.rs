@@ -127,7 +127,7 @@ pub(super) static KEYS: &[KeyDef] = &[
         "AppArmor profile init is exec'd into: a profile the host has loaded (one AppArmor has not loaded fails the start), `unconfined` or `unchanged`; on a kernel without AppArmor the container starts unconfined, with a warning at the line, as under LXC.",
         security.apparmor_profile
     )
-    .partly("`generated` is refused at start where AppArmor runs (rlxc writes no profiles)"),
+    .partly("`generated` confines with LXC's base profile (`lxc-container-default-cgns`, `-with-nesting` with allow_nesting) where the host has loaded it, and is refused where it has not: rlxc writes no profiles"),
     scalar!(
         Security,
         "lxc.apparmor.allow_incomplete",
