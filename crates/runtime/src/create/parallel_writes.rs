@@ -66,9 +66,21 @@ pub(crate) struct FileWriters {
 }
 
 impl FileWriters {
-    /// Workers writing below `root` (the directory the members are unpacked into).
+    /// Workers writing below `root` (the directory the members are unpacked into). Where the
+    /// kernel has no openat2 (before 5.6, or a seccomp profile that refuses it), there are
+    /// none: [`FileWriters::active`] is false and the reader writes every member itself.
     pub(crate) fn start(root: &Path) -> io::Result<FileWriters> {
-        let count = thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+        let probe = OwnedFd::from(File::open(root)?);
+        let here = open_below(
+            &probe,
+            Path::new("."),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
+        let count = match here {
+            Err(Errno::NOSYS | Errno::PERM) => 0,
+            _ => thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)),
+        };
         let shared: Shared = Arc::default();
         let mut workers = Vec::with_capacity(count);
         let mut jobs = Vec::with_capacity(count);
@@ -96,6 +108,11 @@ impl FileWriters {
             shared,
             queued: HashSet::new(),
         })
+    }
+
+    /// Whether there are workers to take files (see [`FileWriters::start`]).
+    pub(crate) fn active(&self) -> bool {
+        !self.jobs.is_empty()
     }
 
     /// Whether `path` may still be in a worker's hands (then wait before touching it).
