@@ -108,10 +108,13 @@ pub(crate) fn unpack_filtered(
         if kind.is_hard_link() || writers.may_hold(&relative) {
             writers.wait_idle().map_err(failed)?;
         }
+        // A name ending in `/` in an old (pre-ustar) header is a directory to the tar crate,
+        // whatever its type: left to it.
         if writers.active()
             && kind == EntryType::Regular
             && entry.size() <= LARGEST_QUEUED
             && relative.file_name().is_some()
+            && !entry.path_bytes().ends_with(b"/")
         {
             let job = file_job(&mut entry, relative).map_err(unpack_error(tarball))?;
             writers.write(job).map_err(failed)?;
@@ -398,6 +401,41 @@ mod tests {
             escape_reason(Path::new("/etc/passwd")),
             Some("absolute paths are not allowed")
         );
+    }
+
+    #[test]
+    fn an_old_header_naming_a_directory_with_a_slash_makes_a_directory() {
+        // Type `0` (or NUL) with a trailing slash, as v7 and old BSD tars wrote directories.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(0);
+        header.set_mode(0o755);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1);
+        header.as_old_mut().name[..7].copy_from_slice(b"olddir/");
+        header.set_cksum();
+        builder.append(&header, io::empty()).expect("append dir");
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "olddir/f", &b"hi"[..])
+            .expect("append file");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tarball = dir.path().join("old.tar");
+        fs::write(&tarball, builder.into_inner().expect("tar")).expect("write");
+        let staging = dir.path().join("staging");
+        fs::create_dir(&staging).expect("mkdir");
+        let rootfs = dir.path().join("rootfs");
+        unpack(&tarball, &staging, &rootfs, &mut |_| {}).expect("unpacks");
+        assert!(rootfs.join("olddir").is_dir());
+        assert_eq!(fs::read(rootfs.join("olddir/f")).expect("read"), b"hi");
     }
 
     #[test]
