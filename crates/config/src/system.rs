@@ -166,8 +166,8 @@ pub struct SystemConfig {
     /// The file read (which may not exist: then every key has its default).
     pub path: PathBuf,
     pub flavor: Flavor,
-    /// The keys the file sets, last one winning (as in a container config); an empty value
-    /// unsets the key.
+    /// The keys the file sets, the first line winning (as in LXC); a line with an empty
+    /// value is passed over.
     set: Vec<(&'static str, String)>,
 }
 
@@ -230,8 +230,17 @@ impl SystemConfig {
                     quote(value)
                 )));
             }
-            config.set.retain(|(set, _)| *set != key.name);
-            if !value.is_empty() {
+            // As LXC's lxc_global_config_value: the first line of a key wins, and lxc.lxcpath
+            // loses its trailing slashes. A line with an empty value is passed over (LXC would
+            // take the empty string, an lxcpath relative to the caller's directory).
+            let value = match key.name {
+                "lxc.lxcpath" if value.len() > 1 => {
+                    let trimmed = value.trim_end_matches('/');
+                    &value[..trimmed.len().max(1)]
+                }
+                _ => value,
+            };
+            if !value.is_empty() && config.set.iter().all(|(set, _)| *set != key.name) {
                 config.set.push((key.name, value.to_string()));
             }
         }
@@ -290,17 +299,24 @@ mod tests {
     }
 
     #[test]
-    fn values_follow_the_container_config_grammar_and_the_last_one_wins() {
-        let text = "# rlxc's system config\n\n  lxc.lxcpath=/srv/old\n\
-                    lxc.lxcpath = \"/srv/containers\"  # comment\n\
+    fn values_follow_the_container_config_grammar_and_the_first_one_wins_as_in_lxc() {
+        // LXC's lxc_global_config_value stops at the first line with a value: a second
+        // lxc.lxcpath (or an empty one after it) must not move the containers elsewhere.
+        let text = "# rlxc's system config\n\nlxc.lxcpath =\n\
+                    lxc.lxcpath = \"/srv/containers//\"  # comment\n  lxc.lxcpath=/srv/later\n\
+                    lxc.lxcpath =\n\
                     lxc.default_config = /srv/default.conf # mine\n\
                     lxc.cgroup.pattern = lxc/%n\nlxc.bdev.lvm.vg =\n";
         let config = parse(text).expect("loads");
-        assert_eq!(config.lxcpath(), PathBuf::from("/srv/containers"));
+        assert_eq!(config.get("lxc.lxcpath"), Some("/srv/containers"));
         assert_eq!(config.default_config(), PathBuf::from("/srv/default.conf"));
         assert_eq!(config.get("lxc.cgroup.pattern"), Some("lxc/%n"));
-        // Empty: back to the default.
+        // Only empty: the default.
         assert_eq!(config.get("lxc.bdev.lvm.vg"), Some("lxc"));
+        assert_eq!(
+            parse("lxc.lxcpath = /\n").expect("root").get("lxc.lxcpath"),
+            Some("/")
+        );
         assert_eq!(config.get("lxc.no.such"), None);
     }
 

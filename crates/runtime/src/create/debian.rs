@@ -239,13 +239,31 @@ fn run_showing_steps(
     // debootstrap (and whatever it started) has exited.
     drop(command);
     let mut text = String::new();
-    for line in io::BufReader::new(reader).lines() {
-        let line = line?;
-        if let Some(step) = line.strip_prefix("I: ") {
-            progress(step);
+    let mut reader = io::BufReader::new(reader);
+    let mut raw = Vec::new();
+    // Bytes, not `lines()`: a message that is not UTF-8 (a mirror's, a localised tool's) must
+    // not end the read while debootstrap runs on, unwaited, into the cache.
+    let read = loop {
+        raw.clear();
+        match reader.read_until(b'\n', &mut raw) {
+            Ok(0) => break Ok(()),
+            Ok(_) => {
+                let line = String::from_utf8_lossy(&raw);
+                let line = line.strip_suffix('\n').unwrap_or(&line);
+                if let Some(step) = line.strip_prefix("I: ") {
+                    progress(step);
+                }
+                text.push_str(line);
+                text.push('\n');
+            }
+            Err(error) => break Err(error),
         }
-        text.push_str(&line);
-        text.push('\n');
+    };
+    if let Err(error) = read {
+        // Not left running (and writing) after we return and the cache lock goes.
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(error);
     }
     Ok((child.wait()?, text))
 }
@@ -403,4 +421,25 @@ fn tree_size(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_that_is_not_utf8_is_kept_and_the_steps_after_it_still_shown() {
+        let mut command = Command::new("sh");
+        command.args([
+            "-c",
+            "printf 'I: Retrieving\\n' >&2; printf 'caf\\351 \\377\\n'; \
+             printf 'I: Extracting\\n' >&2; exit 3",
+        ]);
+        let mut steps = Vec::new();
+        let (status, text) =
+            run_showing_steps(command, &mut |step| steps.push(step.to_string())).expect("runs");
+        assert_eq!(status.code(), Some(3), "{text}");
+        assert_eq!(steps, ["Retrieving", "Extracting"]);
+        assert!(text.contains("caf\u{fffd} \u{fffd}\n"), "{text}");
+    }
 }

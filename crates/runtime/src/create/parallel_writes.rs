@@ -66,9 +66,21 @@ pub(crate) struct FileWriters {
 }
 
 impl FileWriters {
-    /// Workers writing below `root` (the directory the members are unpacked into).
+    /// Workers writing below `root` (the directory the members are unpacked into). Where the
+    /// kernel has no openat2 (before 5.6, or a seccomp profile that refuses it), there are
+    /// none: [`FileWriters::active`] is false and the reader writes every member itself.
     pub(crate) fn start(root: &Path) -> io::Result<FileWriters> {
-        let count = thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4));
+        let probe = OwnedFd::from(File::open(root)?);
+        let here = open_below(
+            &probe,
+            Path::new("."),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+        );
+        let count = match here {
+            Err(Errno::NOSYS | Errno::PERM) => 0,
+            _ => thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)),
+        };
         let shared: Shared = Arc::default();
         let mut workers = Vec::with_capacity(count);
         let mut jobs = Vec::with_capacity(count);
@@ -96,6 +108,11 @@ impl FileWriters {
             shared,
             queued: HashSet::new(),
         })
+    }
+
+    /// Whether there are workers to take files (see [`FileWriters::start`]).
+    pub(crate) fn active(&self) -> bool {
+        !self.jobs.is_empty()
     }
 
     /// Whether `path` may still be in a worker's hands (then wait before touching it).
@@ -175,6 +192,20 @@ fn poisoned() -> (PathBuf, io::Error) {
 /// As the tar crate's checks on the reading thread: a symlink may be followed while it stays
 /// below the root, one that leads out (absolute, or `..` past the root) fails the write.
 const BELOW_ROOT: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
+/// Tries of a lookup that a rename elsewhere on the system interrupted (`EAGAIN`).
+const LOOKUP_TRIES: usize = 16;
+
+/// `openat2` below the root. A lookup through `..` (a symlink such as `a -> ../b`) fails with
+/// EAGAIN when any rename or mount on the system raced with it; openat2(2) says to try again.
+fn open_below(root: &OwnedFd, path: &Path, flags: OFlags, mode: Mode) -> Result<OwnedFd, Errno> {
+    let mut tries = 1;
+    loop {
+        match openat2(root, path, flags, mode, BELOW_ROOT) {
+            Err(Errno::AGAIN) if tries < LOOKUP_TRIES => tries += 1,
+            other => return other,
+        }
+    }
+}
 
 fn write_file(root: &OwnedFd, job: &FileJob) -> io::Result<()> {
     let file = File::from(create(root, &job.path)?);
@@ -215,7 +246,7 @@ fn create(root: &OwnedFd, path: &Path) -> io::Result<OwnedFd> {
     let mode = Mode::from_raw_mode(0o600);
     let mut made_parents = false;
     loop {
-        match openat2(root, path, flags, mode, BELOW_ROOT) {
+        match open_below(root, path, flags, mode) {
             Ok(fd) => return Ok(fd),
             Err(Errno::EXIST) => remove(root, path)?,
             Err(Errno::NOENT) if !made_parents => {
@@ -229,12 +260,11 @@ fn create(root: &OwnedFd, path: &Path) -> io::Result<OwnedFd> {
 
 fn remove(root: &OwnedFd, path: &Path) -> io::Result<()> {
     let (parent, name) = split(path)?;
-    let dir = openat2(
+    let dir = open_below(
         root,
         parent,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
-        BELOW_ROOT,
     )?;
     match unlinkat(&dir, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => Ok(()),
@@ -252,12 +282,11 @@ fn make_parents(root: &OwnedFd, path: &Path) -> io::Result<()> {
         let dir = if made.as_os_str().is_empty() {
             root.as_fd().try_clone_to_owned()?
         } else {
-            openat2(
+            open_below(
                 root,
                 &made,
                 OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
                 Mode::empty(),
-                BELOW_ROOT,
             )?
         };
         match mkdirat(&dir, component.as_os_str(), Mode::from_raw_mode(0o755)) {
@@ -315,6 +344,46 @@ mod tests {
             assert_eq!(meta.mode() & 0o7777, 0o4755);
         }
         assert_eq!(meta.mtime(), 1_000_000);
+    }
+
+    #[test]
+    fn a_lookup_through_dotdot_survives_renames_elsewhere() {
+        // A RESOLVE_BENEATH lookup that goes through `..` fails with EAGAIN when any rename on
+        // the system raced with it (the kernel cannot tell whether `..` left the root): an
+        // unpack of a file below `a/link -> ../b` must not fail because of another process.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("a")).expect("mkdir a");
+        std::fs::create_dir_all(root.join("b")).expect("mkdir b");
+        std::os::unix::fs::symlink("../b", root.join("a/link")).expect("symlink");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::write(&elsewhere, b"").expect("write");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let stop = Arc::clone(&stop);
+            let (from, to) = (elsewhere.clone(), dir.path().join("moved"));
+            thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::rename(&from, &to);
+                    let _ = std::fs::rename(&to, &from);
+                }
+            })
+        };
+        let mut writers = FileWriters::start(&root).expect("start");
+        let mut queued = Ok(());
+        for i in 0..3000 {
+            queued = writers.write(job(&format!("a/link/f{}/g", i % 3), b"x"));
+            if queued.is_err() {
+                break;
+            }
+        }
+        let finished = writers.finish();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().expect("renamer");
+        if let Err((path, error)) = queued.and(finished) {
+            panic!("{}: {error}", path.display());
+        }
+        assert_eq!(std::fs::read(root.join("b/f2/g")).expect("read"), b"x");
     }
 
     #[test]

@@ -108,9 +108,13 @@ pub(crate) fn unpack_filtered(
         if kind.is_hard_link() || writers.may_hold(&relative) {
             writers.wait_idle().map_err(failed)?;
         }
-        if kind == EntryType::Regular
+        // A name ending in `/` in an old (pre-ustar) header is a directory to the tar crate,
+        // whatever its type: left to it.
+        if writers.active()
+            && kind == EntryType::Regular
             && entry.size() <= LARGEST_QUEUED
             && relative.file_name().is_some()
+            && !entry.path_bytes().ends_with(b"/")
         {
             let job = file_job(&mut entry, relative).map_err(unpack_error(tarball))?;
             writers.write(job).map_err(failed)?;
@@ -397,6 +401,82 @@ mod tests {
             escape_reason(Path::new("/etc/passwd")),
             Some("absolute paths are not allowed")
         );
+    }
+
+    #[test]
+    fn an_old_header_naming_a_directory_with_a_slash_makes_a_directory() {
+        // Type `0` (or NUL) with a trailing slash, as v7 and old BSD tars wrote directories.
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_size(0);
+        header.set_mode(0o755);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1);
+        header.as_old_mut().name[..7].copy_from_slice(b"olddir/");
+        header.set_cksum();
+        builder.append(&header, io::empty()).expect("append dir");
+        let mut header = tar::Header::new_gnu();
+        header.set_size(2);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(1);
+        header.set_cksum();
+        builder
+            .append_data(&mut header, "olddir/f", &b"hi"[..])
+            .expect("append file");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tarball = dir.path().join("old.tar");
+        fs::write(&tarball, builder.into_inner().expect("tar")).expect("write");
+        let staging = dir.path().join("staging");
+        fs::create_dir(&staging).expect("mkdir");
+        let rootfs = dir.path().join("rootfs");
+        unpack(&tarball, &staging, &rootfs, &mut |_| {}).expect("unpacks");
+        assert!(rootfs.join("olddir").is_dir());
+        assert_eq!(fs::read(rootfs.join("olddir/f")).expect("read"), b"hi");
+    }
+
+    #[test]
+    fn without_openat2_the_members_are_still_written() {
+        // A kernel before 5.6 (or a container's seccomp profile) answers ENOSYS; a filter on
+        // this thread, inherited by the threads it starts, makes this kernel answer so.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut builder = tar::Builder::new(Vec::new());
+        for name in ["etc/hostname", "etc/hosts", "usr/bin/tool"] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(3);
+            header.set_mode(0o644);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(1);
+            header.set_cksum();
+            builder
+                .append_data(&mut header, name, &b"abc"[..])
+                .expect("append");
+        }
+        let tarball = dir.path().join("plain.tar");
+        fs::write(&tarball, builder.into_inner().expect("tar")).expect("write");
+        let staging = dir.path().join("staging");
+        fs::create_dir(&staging).expect("mkdir");
+        let rootfs = dir.path().join("rootfs");
+        let unpacked = std::thread::spawn(move || {
+            use libseccomp::{ScmpAction, ScmpFilterContext, ScmpSyscall};
+            let mut filter = ScmpFilterContext::new(ScmpAction::Allow).expect("filter");
+            let openat2 = ScmpSyscall::from_name("openat2").expect("openat2");
+            filter
+                .add_rule(ScmpAction::Errno(libc::ENOSYS), openat2)
+                .expect("rule");
+            filter.load().expect("load");
+            unpack(&tarball, &staging, &rootfs, &mut |_| {})
+                .map_err(|error| error.to_string())
+                .map(|()| rootfs)
+        })
+        .join()
+        .expect("unpacking thread");
+        let rootfs = unpacked.expect("unpacks without openat2");
+        assert_eq!(fs::read(rootfs.join("usr/bin/tool")).expect("read"), b"abc");
     }
 
     #[test]

@@ -47,7 +47,12 @@ impl Reference {
             Some((first, path))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
             {
-                (first.to_string(), path)
+                // Docker's old name for the Hub is the Hub (its one-word names under library/).
+                let registry = match first {
+                    "index.docker.io" => DOCKER_HUB,
+                    other => other,
+                };
+                (registry.to_string(), path)
             }
             _ => (DOCKER_HUB.to_string(), name),
         };
@@ -152,6 +157,13 @@ mod tests {
             ("docker.io", "user/app")
         );
         assert_eq!(r.manifest_ref(), "1.0");
+        // As docker and podman read it: index.docker.io is Docker Hub, library/ and all.
+        let r = parse("docker://index.docker.io/alpine:3").expect("index.docker.io");
+        assert_eq!(
+            (r.api_host(), r.repository.as_str()),
+            ("registry-1.docker.io", "library/alpine")
+        );
+        assert_eq!(r.to_string(), "docker://docker.io/library/alpine:3");
     }
 
     #[test]
