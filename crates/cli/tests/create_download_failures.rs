@@ -202,3 +202,30 @@ fn an_untrusted_certificate_or_a_server_that_is_down_is_a_clear_error() {
     );
     assert!(!world.config(&name).exists());
 }
+
+/// A redirect from the image server to plain http is not followed: the index (and so the
+/// image) would travel unprotected.
+#[test]
+fn a_redirect_to_plain_http_is_refused() {
+    let (world, server) = serving_busybox();
+    let address = format!("{}/to-http", server.server());
+    let name = world.name("redirect");
+    let output = rlxc(&world, &server, &create_args(&name, &address, "1.36"))
+        .output()
+        .expect("create");
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("redirected to plain http, which is not followed"),
+        "{error}"
+    );
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|path| path.starts_with("/to-http/")),
+        "{:?}",
+        server.requests()
+    );
+    assert!(!world.config(&name).exists());
+}

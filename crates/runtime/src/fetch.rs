@@ -95,8 +95,10 @@ impl Fetcher {
             .timeout_connect(CONNECT_TIMEOUT)
             .timeout_read(READ_TIMEOUT)
             .user_agent(user_agent)
-            // Image servers redirect to mirrors; the redirect is checked like the first URL.
+            // Image servers redirect to mirrors; the redirect is checked like the first URL,
+            // and one to plain http is refused (ureq would follow it otherwise).
             .redirects(5)
+            .https_only(true)
             .build();
         Ok(Fetcher { agent })
     }
@@ -268,6 +270,9 @@ fn transport_reason(transport: &ureq::Transport) -> String {
             format!("cannot connect (is the server down or the address wrong?): {detail}")
         }
         ureq::ErrorKind::Dns => format!("cannot resolve the host name: {detail}"),
+        ureq::ErrorKind::InsecureRequestHttpsOnly => {
+            "the server redirected to plain http, which is not followed (https only)".into()
+        }
         ureq::ErrorKind::Io => format!("connection failed or timed out: {detail}"),
         _ => transport.to_string(),
     }

@@ -89,9 +89,15 @@ impl FileWriters {
             jobs.push(queue);
             let root = OwnedFd::from(File::open(root)?);
             let shared = Arc::clone(&shared);
-            workers.push(thread::spawn(move || {
+            let worker = thread::Builder::new().name("rlxc-unpack".into());
+            workers.push(worker.spawn(move || {
                 for job in received {
-                    let result = write_file(&root, &job);
+                    // A panic is counted as this job's failure: `pending` must come down, or
+                    // the reader would wait for it for ever.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        write_file(&root, &job)
+                    }))
+                    .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
                     let (state, idle) = &*shared;
                     let Ok(mut state) = state.lock() else { return };
                     state.pending -= 1;
@@ -100,7 +106,7 @@ impl FileWriters {
                     }
                     idle.notify_all();
                 }
-            }));
+            })?);
         }
         Ok(FileWriters {
             jobs,

@@ -31,13 +31,16 @@ pub fn check_and_recompress(xz: &Path, zst: &Path) -> Result<u64, DownloadError>
     let source = File::open(xz).map_err(bad)?;
     let target = File::create(zst).map_err(DownloadError::io("creating", zst))?;
     let (chunks, received) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
-    let encoder = thread::spawn(move || -> io::Result<()> {
-        let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(target), LEVEL)?;
-        for chunk in received {
-            encoder.write_all(&chunk)?;
-        }
-        encoder.finish()?.flush()
-    });
+    let encoder = thread::Builder::new().name("rlxc-zstd".into());
+    let encoder = encoder
+        .spawn(move || -> io::Result<()> {
+            let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(target), LEVEL)?;
+            for chunk in received {
+                encoder.write_all(&chunk)?;
+            }
+            encoder.finish()?.flush()
+        })
+        .map_err(DownloadError::io("starting the zstd encoder for", zst))?;
     let decoder = liblzma::read::XzDecoder::new_multi_decoder(io::BufReader::new(source));
     let walked = walk(Tee::new(decoder, chunks));
     // The walk's end (or failure) dropped the sender: the encoder finishes and reports.
