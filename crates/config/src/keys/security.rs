@@ -143,9 +143,9 @@ pub(super) static KEYS: &[KeyDef] = &[
         "1: the generated profile allows nested containers.",
         security.apparmor_allow_nesting
     )
-    .ignored(
-        "it changes only a generated profile, and rlxc generates none \
-         (lxc.apparmor.profile = generated is refused where AppArmor runs)",
+    .partly(
+        "with lxc.apparmor.profile = generated it picks LXC's lxc-container-default-with-nesting \
+         as the profile; rlxc writes no profile of its own",
     ),
     list!(
         Security,
