@@ -152,6 +152,38 @@ fn set_mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<libc::sigset_t
     Ok(unsafe { old.assume_init() })
 }
 
+/// Spawns a helper thread with every signal blocked (it inherits the mask), so that signals
+/// for the process go to the threads that handle them: a SIGINT taken by an idle helper would
+/// set the handler's flag but leave the main thread's blocking read uninterrupted.
+pub fn spawn_with_signals_blocked<F, T>(
+    builder: std::thread::Builder,
+    run: F,
+) -> io::Result<std::thread::JoinHandle<T>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mut all = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigfillset initialises the set it is given; it is read only after success.
+    if unsafe { libc::sigfillset(all.as_mut_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: initialised by sigfillset above.
+    let all = unsafe { all.assume_init() };
+    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: valid sets; pthread_sigmask changes this thread's mask only.
+    let failed = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &all, old.as_mut_ptr()) };
+    if failed != 0 {
+        return Err(io::Error::from_raw_os_error(failed));
+    }
+    // SAFETY: pthread_sigmask filled `old` on success.
+    let old = unsafe { old.assume_init() };
+    let spawned = builder.spawn(run);
+    // SAFETY: `old` is the mask this thread had; restoring it cannot fail with a valid set.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut()) };
+    spawned
+}
+
 /// Clears the signal mask (a child must not inherit the signals its parent blocked).
 pub fn unblock_all_signals() {
     if let Ok(empty) = empty_set() {
@@ -170,4 +202,36 @@ pub fn reset_signals_for_exec() -> io::Result<()> {
     }
     unblock_all_signals();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_helper_thread_is_spawned_with_signals_blocked_and_the_caller_keeps_its_mask() {
+        let blocked = |status: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigBlk:\t"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .expect("SigBlk")
+        };
+        let own = || std::fs::read_to_string("/proc/thread-self/status").expect("status");
+        let before = blocked(&own());
+        let helper = spawn_with_signals_blocked(std::thread::Builder::new(), move || {
+            blocked(&std::fs::read_to_string("/proc/thread-self/status").expect("status"))
+        })
+        .expect("spawn")
+        .join()
+        .expect("join");
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            assert_ne!(
+                helper & (1 << (signal - 1)),
+                0,
+                "signal {signal} not blocked"
+            );
+        }
+        assert_eq!(blocked(&own()), before);
+    }
 }

@@ -90,23 +90,27 @@ impl FileWriters {
             let root = OwnedFd::from(File::open(root)?);
             let shared = Arc::clone(&shared);
             let worker = thread::Builder::new().name("rlxc-unpack".into());
-            workers.push(worker.spawn(move || {
-                for job in received {
-                    // A panic is counted as this job's failure: `pending` must come down, or
-                    // the reader would wait for it for ever.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        write_file(&root, &job)
-                    }))
-                    .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
-                    let (state, idle) = &*shared;
-                    let Ok(mut state) = state.lock() else { return };
-                    state.pending -= 1;
-                    if let Err(error) = result {
-                        state.failed.get_or_insert((job.path, error));
+            // Signals stay with the reading thread: its blocked read must see the SIGINT.
+            workers.push(rlxc_process::signals::spawn_with_signals_blocked(
+                worker,
+                move || {
+                    for job in received {
+                        // A panic is counted as this job's failure: `pending` must come down, or
+                        // the reader would wait for it for ever.
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            write_file(&root, &job)
+                        }))
+                        .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
+                        let (state, idle) = &*shared;
+                        let Ok(mut state) = state.lock() else { return };
+                        state.pending -= 1;
+                        if let Err(error) = result {
+                            state.failed.get_or_insert((job.path, error));
+                        }
+                        idle.notify_all();
                     }
-                    idle.notify_all();
-                }
-            })?);
+                },
+            )?);
         }
         Ok(FileWriters {
             jobs,

@@ -32,8 +32,9 @@ pub fn check_and_recompress(xz: &Path, zst: &Path) -> Result<u64, DownloadError>
     let target = File::create(zst).map_err(DownloadError::io("creating", zst))?;
     let (chunks, received) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     let encoder = thread::Builder::new().name("rlxc-zstd".into());
-    let encoder = encoder
-        .spawn(move || -> io::Result<()> {
+    // Signals stay with this thread: a SIGINT must interrupt its read, not the encoder's.
+    let encoder =
+        rlxc_process::signals::spawn_with_signals_blocked(encoder, move || -> io::Result<()> {
             let mut encoder = zstd::stream::write::Encoder::new(BufWriter::new(target), LEVEL)?;
             for chunk in received {
                 encoder.write_all(&chunk)?;
