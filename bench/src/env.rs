@@ -67,7 +67,9 @@ impl Env {
             rootfs: dir.join(format!("rlxc/{PREFIX}rootfs/rootfs")),
             rlxc: installed_copy(rlxc, &dir)?,
             rlxc_path: dir.join("rlxc"),
-            rlxc_run: dir.join("run"),
+            // On /run, a tmpfs, as rlxc's default run directory and LXC's lock directory
+            // (/run/lxc/lock) are: each verb makes and removes its lock file there.
+            rlxc_run: PathBuf::from(format!("/run/rlxc-bench.{}", std::process::id())),
             lxc_path: dir.join("lxc"),
             crun_root: dir.join("crun"),
             runc_root: dir.join("runc"),
@@ -428,6 +430,16 @@ impl Env {
             );
         } else if let Err(e) = fs::remove_dir_all(&self.dir) {
             eprintln!("rlxc-bench: removing {}: {e}", self.dir.display());
+        }
+        if mounts_below(&self.rlxc_run) {
+            eprintln!(
+                "rlxc-bench: mounts remain below {}: not removing it",
+                self.rlxc_run.display()
+            );
+        } else if let Err(e) = fs::remove_dir_all(&self.rlxc_run) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("rlxc-bench: removing {}: {e}", self.rlxc_run.display());
+            }
         }
     }
 }
