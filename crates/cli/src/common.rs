@@ -35,6 +35,27 @@ static SYSTEM_CONFIG: OnceLock<Result<SystemConfig, SystemConfigError>> = OnceLo
 
 /// Whose system config this process reads: set once by `main` from the name it was called
 /// by, before any command is built (unset, as in unit tests: rlxc's).
+/// Rows under a header in left-aligned columns, one space apart, no trailing blanks.
+pub fn columns<const N: usize>(header: &[String; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.clone().map(|h| h.len());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let mut text = String::new();
+    for row in std::iter::once(header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        text.push_str(cells.join(" ").trim_end());
+        text.push('\n');
+    }
+    text
+}
+
 pub fn set_flavor(flavor: Flavor) {
     // A second call (none is made) would change nothing already read.
     let _ = FLAVOR.set(flavor);

@@ -2,9 +2,9 @@
 
 use netlink_packet_core::NLM_F_CREATE;
 use netlink_packet_core::NLM_F_EXCL;
-use netlink_packet_route::link::{
-    InfoData, InfoKind, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-};
+/// A link's kind, as in [`LinkDetails::kind`].
+pub use netlink_packet_route::link::InfoKind;
+use netlink_packet_route::link::{InfoData, LinkAttribute, LinkFlags, LinkInfo, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use std::os::fd::{AsRawFd, BorrowedFd};
 

@@ -27,6 +27,7 @@ pub mod info;
 pub mod install_service;
 pub mod ls;
 pub mod mac;
+pub mod net;
 pub mod shift_rootfs;
 pub mod start;
 pub mod stop;
@@ -85,6 +86,7 @@ pub const VERBS: &[Verb] = &[
     verb!("update-config", update_config, lxc_tool: true, "Rewrite legacy keys in a config file"),
     verb!("config", config, lxc_tool: true, "Print the system config (LXC's lxc-config); list the config keys, check or show a container config"),
     verb!("images", images, lxc_tool: false, "List or remove the images the download template cached"),
+    verb!("net", net, lxc_tool: false, "Start, stop or show the host bridge with DHCP, DNS and NAT (LXC's lxc-net)"),
     verb!("mac", mac, lxc_tool: false, "Print a MAC address for lxc.net.N.hwaddr"),
     verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),

@@ -38,6 +38,8 @@ const DIRECTORIES: &[(&str, u32)] = &[
     ("usr", 0o755),
     ("usr/bin", 0o755),
     ("usr/sbin", 0o755),
+    ("usr/share", 0o755),
+    ("usr/share/udhcpc", 0o755),
 ];
 
 /// The first statically linked busybox among `candidates`. A container cannot use a dynamic

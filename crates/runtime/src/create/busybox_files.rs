@@ -44,6 +44,40 @@ const RCS: &str = "\
 rm -f REBOOT_MARK
 [ -s /etc/hostname ] && hostname \"$(cat /etc/hostname)\"
 command -v ip >/dev/null 2>&1 && ip link set lo up 2>/dev/null
+# DHCP on eth0 unless the config gave it an address (lxc.net.0.ipv4.address), as on a host
+# bridge with dnsmasq (`rlxc net start`). In the background: boot does not wait for a lease.
+# The hostname goes with the request, so dnsmasq answers DNS queries for it.
+if [ -e /sys/class/net/eth0 ] && ! ip -4 addr show dev eth0 2>/dev/null | grep -q inet; then
+    udhcpc -f -S -i eth0 -x \"hostname:$(hostname)\" -s /usr/share/udhcpc/default.script \
+        >/dev/null 2>&1 &
+fi
+exit 0
+";
+
+const UDHCPC_SCRIPT: &str = "\
+#!/bin/sh
+# udhcpc's hook in an rlxc busybox container: puts a lease on the interface, the router in
+# the default route and the DNS servers in /etc/resolv.conf.
+case \"$1\" in
+deconfig)
+    ip -4 addr flush dev \"$interface\"
+    ip link set \"$interface\" up
+    ;;
+bound|renew)
+    [ \"$1\" = bound ] && ip -4 addr flush dev \"$interface\"
+    ip addr replace \"$ip/${mask:-24}\" dev \"$interface\"
+    for router in $router; do
+        ip route replace default via \"$router\" dev \"$interface\"
+        break
+    done
+    if [ -n \"$dns\" ]; then
+        {
+            [ -n \"$domain\" ] && echo \"search $domain\"
+            for server in $dns; do echo \"nameserver $server\"; done
+        } > /etc/resolv.conf
+    fi
+    ;;
+esac
 exit 0
 ";
 
@@ -109,6 +143,11 @@ pub(crate) fn files(name: &str) -> Vec<RootfsFile> {
         file("etc/inittab", INITTAB.to_string(), 0o644),
         file("etc/init.d/rcS", script(RCS), 0o755),
         file("etc/init.d/rcK", script(RCK), 0o755),
+        file(
+            "usr/share/udhcpc/default.script",
+            UDHCPC_SCRIPT.to_string(),
+            0o755,
+        ),
         file("sbin/reboot", script(REBOOT), 0o755),
         // Root logs in without a password: the container is reached through `rlxc console`
         // and `rlxc attach`, which already need root on the host.

@@ -1,0 +1,245 @@
+//! `rlxc net start | stop | status`: the steps in order, and on a failed start every step
+//! already done undone in reverse, so a refused start leaves nothing.
+
+use std::path::Path;
+
+use rlxc_net::Netlink;
+use serde::Serialize;
+
+use crate::bridge::{self, BridgeView, Removed};
+use crate::doctor::{self, Finding, Subject};
+use crate::leases::{self, Lease};
+use crate::nft::{self, NatSpec};
+use crate::settings::Settings;
+use crate::state::{self, RunDir, State};
+use crate::{dnsmasq, NetError};
+
+/// The nftables table (family inet) of a bridge.
+pub fn table_name(bridge: &str) -> String {
+    format!("rlxc-{bridge}")
+}
+
+/// What `start` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Started {
+    /// USE_LXC_BRIDGE is false.
+    Disabled,
+    AlreadyRunning,
+    Started {
+        dnsmasq_pid: i32,
+    },
+}
+
+/// Brings the network up. A second start of a healthy network changes nothing; a network
+/// left half-made (dnsmasq died, the table was flushed) is taken down and made again.
+pub fn start(settings: &Settings) -> Result<(Started, Vec<Finding>), NetError> {
+    if !settings.enabled {
+        return Ok((Started::Disabled, Vec::new()));
+    }
+    let run = RunDir::of(&settings.bridge);
+    let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
+    if let Some(existing) = State::load(&run)? {
+        if healthy(&mut netlink, &existing, &run)? {
+            return Ok((Started::AlreadyRunning, findings(settings, &existing)));
+        }
+        stop_state(&mut netlink, &existing, &run)?;
+    }
+    dnsmasq::find().ok_or(NetError::DnsmasqMissing)?;
+    let plan = bridge::check_free(&mut netlink, settings)?;
+
+    let mut state = State {
+        bridge: settings.bridge.clone(),
+        table: table_name(&settings.bridge),
+        ipv4: format!("{}/{}", settings.address, settings.network.prefix),
+        ipv6: settings
+            .ipv6
+            .as_ref()
+            .map(|ipv6| format!("{}/{}", ipv6.address, ipv6.network.prefix)),
+        dnsmasq_pid: None,
+        settings: settings.source.clone(),
+    };
+    std::fs::create_dir_all(&run.dir).map_err(NetError::io("creating", &run.dir))?;
+    let made = (|| {
+        // Saved before anything is made: a start killed half-way leaves a state that the
+        // next start or stop cleans up.
+        state.save(&run)?;
+        bridge::create(&mut netlink, settings, plan)?;
+        nft::install(&NatSpec {
+            table: &state.table,
+            bridge: &settings.bridge,
+            ipv4: (settings.network.address, settings.network.prefix),
+            ipv6: settings
+                .ipv6
+                .as_ref()
+                .filter(|ipv6| ipv6.nat)
+                .map(|ipv6| (ipv6.network.address, ipv6.network.prefix)),
+        })?;
+        let pid = dnsmasq::start(settings, &run)?;
+        state.dnsmasq_pid = Some(pid);
+        state.save(&run)?;
+        Ok(pid)
+    })();
+    match made {
+        Ok(pid) => Ok((
+            Started::Started { dnsmasq_pid: pid },
+            findings(settings, &state),
+        )),
+        Err(error) => {
+            // The error that stopped the start is the one to report; the undo is best effort.
+            let _ = stop_state(&mut netlink, &state, &run);
+            Err(error)
+        }
+    }
+}
+
+fn findings(settings: &Settings, state: &State) -> Vec<Finding> {
+    doctor::examine(&Subject {
+        bridge: &settings.bridge,
+        table: &state.table,
+        address: settings.address,
+        dnsmasq_pid: state.dnsmasq_pid,
+        running: true,
+    })
+}
+
+/// Everything the state names is in place: bridge up, dnsmasq ours and alive, NAT table.
+fn healthy(netlink: &mut Netlink, state: &State, run: &RunDir) -> Result<bool, NetError> {
+    let bridge_up = bridge::view(netlink, &state.bridge)?.is_some_and(|view| view.up);
+    let dnsmasq_alive = state
+        .dnsmasq_pid
+        .is_some_and(|pid| dnsmasq::is_running(pid, run));
+    let nat = !state.table.is_empty() && nft::inspect(&state.table)?.is_some();
+    Ok(bridge_up && dnsmasq_alive && nat)
+}
+
+/// What `stop` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    NotRunning,
+    Stopped { bridge: Removed },
+}
+
+/// Takes the network of `bridge` down: dnsmasq, the NAT table, the bridge (unless
+/// containers are still on it), the run directory with the leases.
+pub fn stop(bridge: &str) -> Result<Stopped, NetError> {
+    let run = RunDir::of(bridge);
+    let Some(mut state) = State::load(&run)? else {
+        return Ok(Stopped::NotRunning);
+    };
+    if state.bridge.is_empty() {
+        // A state file that could not be read: its bridge is the directory's.
+        state.bridge = bridge.to_owned();
+        state.table = table_name(bridge);
+    }
+    let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
+    let removed = stop_state(&mut netlink, &state, &run)?;
+    Ok(Stopped::Stopped { bridge: removed })
+}
+
+fn stop_state(netlink: &mut Netlink, state: &State, run: &RunDir) -> Result<Removed, NetError> {
+    let pid = state
+        .dnsmasq_pid
+        .or_else(|| dnsmasq::read_pid(&run.pid_file()));
+    if let Some(pid) = pid {
+        dnsmasq::stop(pid, run);
+    }
+    if !state.table.is_empty() {
+        nft::remove(&state.table)?;
+    }
+    let removed = if state.bridge.is_empty() {
+        Removed::Absent
+    } else {
+        bridge::remove(netlink, &state.bridge)?
+    };
+    state::remove_dir(&run.dir)?;
+    Ok(removed)
+}
+
+/// `rlxc net status`, also as JSON.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub bridge: String,
+    pub running: bool,
+    pub settings: Option<String>,
+    pub link: Option<BridgeView>,
+    pub ipv4: Option<String>,
+    pub ipv6: Option<String>,
+    pub dnsmasq_pid: Option<i32>,
+    pub nat: Option<NatStatus>,
+    pub leases: Vec<Lease>,
+    pub problems: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NatStatus {
+    pub table: String,
+    pub ipv4: bool,
+    pub ipv6: bool,
+    pub packets: u64,
+}
+
+pub fn status(settings: &Settings) -> Result<Status, NetError> {
+    let run = RunDir::of(&settings.bridge);
+    let state = State::load(&run)?;
+    let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
+    let link = bridge::view(&mut netlink, &settings.bridge)?;
+    let table = state
+        .as_ref()
+        .map_or_else(|| table_name(&settings.bridge), |s| s.table.clone());
+    let nat = nft::inspect(&table)?.map(|nat| NatStatus {
+        table: table.clone(),
+        ipv4: nat.masquerades_ipv4,
+        ipv6: nat.masquerades_ipv6,
+        packets: nat.packets,
+    });
+    let dnsmasq_pid = state
+        .as_ref()
+        .and_then(|s| s.dnsmasq_pid)
+        .filter(|pid| dnsmasq::is_running(*pid, &run));
+    let leases = read_leases(&run.leases());
+    let running = state.is_some() && link.is_some() && dnsmasq_pid.is_some() && nat.is_some();
+    let mut problems = doctor::examine(&Subject {
+        bridge: &settings.bridge,
+        table: &table,
+        address: settings.address,
+        dnsmasq_pid,
+        running,
+    });
+    if state.is_some() && !running {
+        problems.insert(
+            0,
+            Finding {
+                problem: format!(
+                    "the network of {} is half up: bridge {}, dnsmasq {}, NAT {}",
+                    settings.bridge,
+                    if link.is_some() { "present" } else { "missing" },
+                    if dnsmasq_pid.is_some() {
+                        "running"
+                    } else {
+                        "not running"
+                    },
+                    if nat.is_some() { "in place" } else { "missing" },
+                ),
+                fix: "rlxc net start (it makes the missing parts again)".into(),
+            },
+        );
+    }
+    Ok(Status {
+        bridge: settings.bridge.clone(),
+        running,
+        settings: settings.source.as_ref().map(|p| p.display().to_string()),
+        link,
+        ipv4: state.as_ref().map(|s| s.ipv4.clone()),
+        ipv6: state.as_ref().and_then(|s| s.ipv6.clone()),
+        dnsmasq_pid,
+        nat,
+        leases,
+        problems,
+    })
+}
+
+fn read_leases(path: &Path) -> Vec<Lease> {
+    std::fs::read_to_string(path)
+        .map(|text| leases::parse(&text))
+        .unwrap_or_default()
+}
