@@ -89,8 +89,11 @@ fn port_holders(subject: &Subject<'_>) -> Vec<Finding> {
         };
         for socket in parse_sockets(&text, protocol == "TCP") {
             let wanted_port = socket.port == 53 || (protocol == "UDP" && socket.port == 67);
-            let wanted_address =
-                socket.address.is_unspecified() || socket.address == IpAddr::V4(subject.address);
+            // One on the bridge's own address always conflicts; one on every address only
+            // keeps dnsmasq from starting when it lacks SO_REUSEADDR, which /proc does not
+            // show, so it counts only while the network is not up.
+            let wanted_address = (socket.address.is_unspecified() && !subject.running)
+                || socket.address == IpAddr::V4(subject.address);
             if !wanted_port || !wanted_address {
                 continue;
             }

@@ -1,0 +1,416 @@
+//! `rlxc net start | stop | status` (LXC's lxc-net): inside network namespaces the tests
+//! make. The "host" namespace runs the bridge, dnsmasq and the NAT; a second namespace plays
+//! the world beyond the host, joined to it by a veth pair, with no route back to the
+//! containers' network, so only a masqueraded packet can get an answer from it.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use support::{assert_ok, TestNetns, World};
+
+/// The "outside" address, beyond the host's uplink.
+const OUTSIDE: &str = "10.99.0.2";
+
+/// A host namespace with an uplink to an outside namespace, the settings file of `rlxc net`
+/// and its run directory in the world's; `net stop` (and a kill of dnsmasq) when dropped, so
+/// no dnsmasq outlives the test and keeps its namespace alive.
+struct Host {
+    world: World,
+    netns: TestNetns,
+    _outside: TestNetns,
+    settings: PathBuf,
+    run_dir: PathBuf,
+}
+
+impl Host {
+    fn new(settings: &str) -> Host {
+        let netns = TestNetns::new();
+        let outside = TestNetns::new();
+        let world = World::in_netns(&netns);
+        netns.ip(&["link", "add", "up0", "type", "veth", "peer", "name", "out0"]);
+        netns.ip(&[
+            "link",
+            "set",
+            "out0",
+            "netns",
+            &format!("/run/netns/{}", outside.name),
+        ]);
+        netns.ip(&["addr", "add", "10.99.0.1/24", "dev", "up0"]);
+        netns.ip(&["link", "set", "up0", "up"]);
+        outside.ip(&["addr", "add", &format!("{OUTSIDE}/24"), "dev", "out0"]);
+        outside.ip(&["link", "set", "out0", "up"]);
+        let settings_path = world.dir.path().join("rlxc-net");
+        std::fs::write(&settings_path, settings).expect("settings");
+        let run_dir = world.dir.path().join("net-run");
+        Host {
+            world,
+            netns,
+            _outside: outside,
+            settings: settings_path,
+            run_dir,
+        }
+    }
+
+    /// `rlxc net ARGS --settings FILE` in the host namespace.
+    fn net(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["net"];
+        all.extend_from_slice(args);
+        self.world
+            .rlxc(&all)
+            .arg("--settings")
+            .arg(&self.settings)
+            .env("RLXC_NET_RUN_DIR", &self.run_dir)
+            .output()
+            .expect("rlxc net")
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let output = self.net(&["status", "--json"]);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+            panic!(
+                "status --json: {error}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+
+    /// `nft ARGS` in the host namespace (the oracle: rlxc itself speaks netlink).
+    fn nft(&self, args: &[&str]) -> String {
+        let output = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", self.netns.name))
+            .arg("nft")
+            .args(args)
+            .output()
+            .expect("nft");
+        assert_ok(&output, &format!("nft {args:?}"));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// A busybox container on `bridge` with a fixed MAC, made from a default config as
+    /// `create` copies it (lxc.default_config of a system config).
+    fn busybox_on(&self, base: &str, bridge: &str, mac: &str) -> String {
+        let default_conf = self.world.dir.path().join("default.conf");
+        std::fs::write(
+            &default_conf,
+            format!(
+                "lxc.net.0.type = veth\nlxc.net.0.link = {bridge}\nlxc.net.0.flags = up\n\
+                 lxc.net.0.hwaddr = {mac}\n"
+            ),
+        )
+        .expect("default.conf");
+        let system_conf = self.world.dir.path().join("rlxc.conf");
+        std::fs::write(
+            &system_conf,
+            format!("lxc.default_config = {}\n", default_conf.display()),
+        )
+        .expect("rlxc.conf");
+        let name = self.world.name(base);
+        let output = self
+            .world
+            .rlxc(&["create", "-n", &name, "-t", "busybox"])
+            .env("RLXC_CONF", &system_conf)
+            .output()
+            .expect("create");
+        assert_ok(&output, "create");
+        name
+    }
+
+    /// Waits until the container's eth0 has an IPv4 address (its DHCP lease); returns it.
+    fn lease_of(&self, name: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            let output = self.world.sh(name, "ip -4 -o addr show dev eth0");
+            let text = String::from_utf8_lossy(&output.stdout);
+            if let Some(address) = text
+                .split_whitespace()
+                .skip_while(|word| *word != "inet")
+                .nth(1)
+            {
+                return address.split('/').next().unwrap_or(address).to_owned();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{name} got no lease: {text}; net status: {}",
+                String::from_utf8_lossy(&self.net(&["status"]).stdout)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn ping_from(&self, name: &str, address: &str) -> std::process::Output {
+        self.world.sh(name, &format!("ping -c 1 -W 3 {address}"))
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        for name in self.world.names.borrow().iter() {
+            let _ = self.world.rlxc(&["stop", "-n", name, "-k"]).output();
+        }
+        let status = self.net(&["status", "--json"]);
+        let _ = self.net(&["stop"]);
+        // A dnsmasq left by a failed stop would keep the namespace alive.
+        if let Ok(status) = serde_json::from_slice::<serde_json::Value>(&status.stdout) {
+            if let Some(pid) = status["dnsmasq_pid"].as_i64() {
+                // SAFETY: kill(2) of the pid the test's own dnsmasq has; gone already is fine.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+const SETTINGS: &str = "USE_LXC_BRIDGE=\"true\"\nLXC_BRIDGE=\"tbr0\"\nLXC_ADDR=\"10.0.4.1\"\n";
+
+#[test]
+fn a_busybox_container_gets_a_lease_reaches_the_host_and_the_outside_through_nat() {
+    let host = Host::new(SETTINGS);
+    let started = host.net(&["start"]);
+    assert_ok(&started, "net start");
+    let said = String::from_utf8_lossy(&started.stdout);
+    assert!(said.starts_with("tbr0 is up: 10.0.4.1/24 and fd"), "{said}");
+
+    let name = host.busybox_on("lease", "tbr0", "00:16:3e:12:34:56");
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
+    let address = host.lease_of(&name);
+    assert!(address.starts_with("10.0.4."), "{address}");
+
+    // status shows the lease (name, MAC, address) and the NAT in place.
+    let status = host.status();
+    assert_eq!(status["running"], true, "{status}");
+    let lease = status["leases"]
+        .as_array()
+        .and_then(|leases| leases.iter().find(|l| l["mac"] == "00:16:3e:12:34:56"))
+        .unwrap_or_else(|| panic!("no lease for the MAC: {status}"));
+    assert_eq!(lease["address"], address.as_str(), "{status}");
+    assert_eq!(lease["name"], name.as_str(), "{status}");
+    assert_eq!(status["nat"]["ipv4"], true, "{status}");
+    let human = String::from_utf8_lossy(&host.net(&["status"]).stdout).into_owned();
+    assert!(human.contains(&address) && human.contains(&name), "{human}");
+
+    // `ls -f` and `info -i` show it.
+    let listed = host.world.output(&["ls", "-f"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&address));
+    let info = host.world.output(&["info", "-n", &name, "-i"]);
+    assert!(String::from_utf8_lossy(&info.stdout).contains(&address));
+
+    // The bridge, then the outside: it has no route back to 10.0.4.0/24, so its answer
+    // arrives only because the host masqueraded the request.
+    assert_ok(&host.ping_from(&name, "10.0.4.1"), "ping the bridge");
+    assert_ok(&host.ping_from(&name, OUTSIDE), "ping beyond the host");
+    let packets = host.status()["nat"]["packets"].as_u64().unwrap_or(0);
+    assert!(packets > 0, "the masquerade rule counted no packet");
+
+    // The name resolves through dnsmasq, from the container itself.
+    let lookup = host.world.sh(&name, &format!("nslookup {name} 10.0.4.1"));
+    assert!(
+        String::from_utf8_lossy(&lookup.stdout).contains(&address),
+        "{}",
+        String::from_utf8_lossy(&lookup.stdout)
+    );
+
+    // A restart keeps the address (same MAC, same lease).
+    assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "restart");
+    assert_eq!(host.lease_of(&name), address);
+}
+
+#[test]
+fn start_is_idempotent_and_stop_removes_everything_but_other_tables() {
+    let host = Host::new(SETTINGS);
+    host.nft(&["add", "table", "ip", "keepme"]);
+    host.nft(&[
+        "add",
+        "chain",
+        "ip",
+        "keepme",
+        "post",
+        "{ type nat hook postrouting priority 50 ; }",
+    ]);
+    host.nft(&[
+        "add",
+        "rule",
+        "ip",
+        "keepme",
+        "post",
+        "ip",
+        "saddr",
+        "10.5.0.0/16",
+        "counter",
+    ]);
+    let keepme = host.nft(&["list", "table", "ip", "keepme"]);
+
+    assert_ok(&host.net(&["start"]), "net start");
+    let first = host.status();
+    let pid = first["dnsmasq_pid"].as_i64().expect("dnsmasq pid");
+    let again = host.net(&["start"]);
+    assert_ok(&again, "second start");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "tbr0 is up already\n"
+    );
+    assert_eq!(host.status()["dnsmasq_pid"].as_i64(), Some(pid));
+    let ruleset = host.nft(&["list", "ruleset"]);
+    assert_eq!(
+        ruleset.matches("table inet rlxc-tbr0").count(),
+        1,
+        "{ruleset}"
+    );
+    assert_eq!(ruleset.matches("masquerade").count(), 1, "{ruleset}");
+
+    let stopped = host.net(&["stop"]);
+    assert_ok(&stopped, "net stop");
+    assert_eq!(String::from_utf8_lossy(&stopped.stdout), "tbr0 is down\n");
+    assert!(!host.netns.links().contains(&"tbr0".to_owned()));
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|stat| stat.contains(") Z")),
+        "dnsmasq {pid} still runs"
+    );
+    let ruleset = host.nft(&["list", "ruleset"]);
+    assert!(!ruleset.contains("rlxc-tbr0"), "{ruleset}");
+    assert_eq!(host.nft(&["list", "table", "ip", "keepme"]), keepme);
+    assert!(
+        !host.run_dir.join("tbr0").exists(),
+        "run directory (leases) left"
+    );
+    let status = host.net(&["status"]);
+    assert_eq!(status.status.code(), Some(3), "status of a stopped network");
+    assert_eq!(
+        String::from_utf8_lossy(&host.net(&["stop"]).stdout),
+        "tbr0 is not up\n"
+    );
+}
+
+#[test]
+fn a_bridge_kept_for_its_containers_is_taken_up_again_by_the_next_start() {
+    let host = Host::new(SETTINGS);
+    assert_ok(&host.net(&["start"]), "net start");
+    let name = host.busybox_on("kept", "tbr0", "00:16:3e:12:34:57");
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
+    let address = host.lease_of(&name);
+    let stopped = host.net(&["stop"]);
+    assert_ok(&stopped, "net stop");
+    let warning = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        warning.contains("warning: tbr0 stays, for the links still on it"),
+        "{warning}"
+    );
+    assert_ok(&host.net(&["start"]), "start with the kept bridge");
+    assert_ok(&host.ping_from(&name, "10.0.4.1"), "ping the bridge");
+    assert_eq!(host.lease_of(&name), address);
+}
+
+/// What a refused start must not leave: the bridge, the table, the run directory, dnsmasq.
+fn assert_nothing_made(host: &Host, bridge_was_there: bool) {
+    assert_eq!(
+        host.netns.links().contains(&"tbr0".to_owned()),
+        bridge_was_there
+    );
+    assert!(!host.nft(&["list", "ruleset"]).contains("rlxc-"));
+    assert!(!host.run_dir.join("tbr0").exists(), "run directory left");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_fix_and_nothing_made() {
+    // A bridge of someone else's with that name.
+    let host = Host::new(SETTINGS);
+    host.netns.ip(&["link", "add", "tbr0", "type", "bridge"]);
+    let refused = host.net(&["start"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("a link named tbr0 exists and rlxc net did not make it")
+            && message.contains("set LXC_BRIDGE in"),
+        "{message}"
+    );
+    assert_nothing_made(&host, true);
+
+    // A subnet that overlaps the uplink's.
+    let host = Host::new("LXC_BRIDGE=tbr0\nLXC_ADDR=10.99.0.200\n");
+    let refused = host.net(&["start"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("10.99.0.0/24 overlaps 10.99.0.1/24 on up0: pick another LXC_ADDR"),
+        "{message}"
+    );
+    assert_nothing_made(&host, false);
+
+    // No dnsmasq.
+    let host = Host::new(SETTINGS);
+    let refused = host
+        .world
+        .rlxc(&["net", "start", "--settings"])
+        .arg(&host.settings)
+        .env("RLXC_NET_RUN_DIR", &host.run_dir)
+        .env("RLXC_DNSMASQ", "/nonexistent/dnsmasq")
+        .output()
+        .expect("net start");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("install dnsmasq-base"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_nothing_made(&host, false);
+
+    // A settings file with a typo: its line and the key it meant.
+    let host = Host::new("USE_LXC_BRIDGE=true\nLXC_BRDIGE=tbr0\n");
+    let refused = host.net(&["start"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains(&format!(
+            "{}:2: unknown key `LXC_BRDIGE` (did you mean LXC_BRIDGE?)",
+            host.settings.display()
+        )),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_dhcp_port_held_by_another_server_is_named_by_start_and_status() {
+    let host = Host::new(SETTINGS);
+    // A DHCP server's socket without SO_REUSEADDR on every address, as a foreign DHCP
+    // server holds it.
+    let mut holder = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", host.netns.name))
+        .args([
+            "python3",
+            "-c",
+            "import socket,time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+             s.bind(('0.0.0.0', 67)); print('bound', flush=True); time.sleep(120)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("read");
+    assert_eq!(line, "bound\n");
+    let refused = host.net(&["start"]);
+    let message = String::from_utf8_lossy(&refused.stderr).into_owned();
+    let status = String::from_utf8_lossy(&host.net(&["status"]).stdout).into_owned();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(!refused.status.success(), "{message}");
+    assert!(
+        message.contains("dnsmasq did not start") && message.contains("Address already in use"),
+        "{message}"
+    );
+    assert_nothing_made(&host, false);
+    assert!(
+        status.contains(&format!(
+            "python3 (pid {}) holds UDP port 67 on 0.0.0.0",
+            holder.id()
+        )),
+        "{status}"
+    );
+}
