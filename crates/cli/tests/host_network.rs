@@ -414,3 +414,55 @@ fn a_dhcp_port_held_by_another_server_is_named_by_start_and_status() {
         "{status}"
     );
 }
+
+#[test]
+fn the_openrc_service_starts_reports_and_stops_the_network() {
+    let host = Host::new(SETTINGS);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../contrib/openrc/rlxc-net");
+    // OpenRC's helpers as stubs that print what they get; the script runs under sh, in the
+    // host namespace, with rlxc for real.
+    let service = |function: &str| {
+        let body = format!(
+            "ebegin() {{ echo \"ebegin $*\"; }}\neend() {{ echo \"eend $1\"; return \"$1\"; }}\n\
+             need() {{ echo \"need $*\"; }}\nafter() {{ echo \"after $*\"; }}\n\
+             before() {{ echo \"before $*\"; }}\nRLXC={}\n. {script}\n{function}",
+            support::RLXC
+        );
+        let output = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", host.netns.name))
+            .args(["sh", "-c", &body])
+            .env("RLXC_NET_SETTINGS", &host.settings)
+            .env("RLXC_NET_RUN_DIR", &host.run_dir)
+            .output()
+            .expect("sh");
+        (
+            output.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    let (code, text) = service("depend");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("need net") && text.contains("before rlxc"),
+        "{text}"
+    );
+    let (code, text) = service("start");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("tbr0 is up") && text.contains("eend 0"),
+        "{text}"
+    );
+    let (code, text) = service("status");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("state:    up"), "{text}");
+    let (code, text) = service("stop");
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("tbr0 is down"), "{text}");
+    let (code, text) = service("status");
+    assert_eq!(code, Some(3), "{text}");
+    assert!(!host.netns.links().contains(&"tbr0".to_owned()));
+}

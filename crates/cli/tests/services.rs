@@ -109,6 +109,15 @@ fn systemd_units_verify() {
     let dir = root.path().join("etc/systemd/system");
     let service = std::fs::read_to_string(dir.join("rlxc.service")).expect("rlxc.service");
     let template = std::fs::read_to_string(dir.join("rlxc@.service")).expect("rlxc@.service");
+    let net = std::fs::read_to_string(dir.join("rlxc-net.service")).expect("rlxc-net.service");
+    assert!(
+        net.contains(" net start\n") && net.contains(" net stop\n"),
+        "{net}"
+    );
+    assert!(
+        service.contains("After=") && service.contains("rlxc-net.service"),
+        "{service}"
+    );
     assert!(service.contains("autostart -g onboot,"), "{service}");
     assert!(service.contains("autostart -a -A -s"), "{service}");
     assert!(template.contains("Delegate=yes"), "{template}");
@@ -122,6 +131,7 @@ fn systemd_units_verify() {
         .arg("verify")
         .arg(dir.join("rlxc.service"))
         .arg(dir.join("rlxc@web.service"))
+        .arg(dir.join("rlxc-net.service"))
         .output()
         .expect("run systemd-analyze (apt-get install systemd)");
     // verify resolves rlxc@web.service from the template next to it.
@@ -167,6 +177,14 @@ fn install_service_places_the_files_and_refuses_foreign_ones() {
     let shipped = std::fs::read_to_string(&default_conf).expect("default.conf installed");
     assert!(shipped.contains("lxc.net.0.link = rlxcbr0"), "{shipped}");
     assert!(root.path().join("etc/rlxc/rlxc.conf").is_file());
+    // And the network service with its settings (LXC's lxc-net names).
+    assert!(root.path().join("etc/init.d/rlxc-net").is_file());
+    let net_settings = std::fs::read_to_string(root.path().join("etc/default/rlxc-net"))
+        .expect("rlxc-net settings installed");
+    assert!(
+        net_settings.contains("LXC_BRIDGE=\"rlxcbr0\""),
+        "{net_settings}"
+    );
     run(&["--openrc"])
         .assert()
         .success()

@@ -68,6 +68,12 @@ const OPENRC: &[ServiceFile] = &[
         mode: 0o644,
         admin_owned: true,
     },
+    ServiceFile {
+        path: "etc/init.d/rlxc-net",
+        text: include_str!("../../../../contrib/openrc/rlxc-net"),
+        mode: 0o755,
+        admin_owned: false,
+    },
 ];
 
 const SYSTEMD: &[ServiceFile] = &[
@@ -80,6 +86,12 @@ const SYSTEMD: &[ServiceFile] = &[
     ServiceFile {
         path: "etc/systemd/system/rlxc@.service",
         text: include_str!("../../../../contrib/systemd/rlxc@.service"),
+        mode: 0o644,
+        admin_owned: false,
+    },
+    ServiceFile {
+        path: "etc/systemd/system/rlxc-net.service",
+        text: include_str!("../../../../contrib/systemd/rlxc-net.service"),
         mode: 0o644,
         admin_owned: false,
     },
@@ -97,6 +109,12 @@ const SYSTEM_CONFIG: &[ServiceFile] = &[
     ServiceFile {
         path: "etc/rlxc/default.conf",
         text: include_str!("../../../../contrib/etc/default.conf"),
+        mode: 0o644,
+        admin_owned: true,
+    },
+    ServiceFile {
+        path: "etc/default/rlxc-net",
+        text: include_str!("../../../../contrib/etc/rlxc-net"),
         mode: 0o644,
         admin_owned: true,
     },
@@ -235,17 +253,20 @@ fn next_steps(init: InitSystem, dry_run: bool) {
     let then = if dry_run { "After installing" } else { "Next" };
     println!(
         "New containers get the lines of /etc/rlxc/default.conf: a veth on the bridge rlxcbr0, \
-         which must exist for them to start; edit or remove that file for another network or \
+         which must exist for them to start (the rlxc-net service makes it, with DHCP, DNS and \
+         NAT, set in /etc/default/rlxc-net); edit or remove that file for another network or \
          none."
     );
     match init {
         InitSystem::OpenRc => println!(
-            "{then}: `rc-update add rlxc default` starts the autostart containers at boot; for \
+            "{then}: `rc-update add rlxc-net default; rc-service rlxc-net start` brings up \
+             rlxcbr0; `rc-update add rlxc default` starts the autostart containers at boot; for \
              one container: `ln -s /etc/init.d/rlxc /etc/init.d/rlxc.NAME; rc-update add \
              rlxc.NAME default`"
         ),
         InitSystem::Systemd => println!(
-            "{then}: `systemctl daemon-reload; systemctl enable rlxc.service` starts the \
+            "{then}: `systemctl daemon-reload; systemctl enable --now rlxc-net.service` brings \
+             up rlxcbr0; `systemctl enable rlxc.service` starts the \
              autostart containers at boot; for one container: `systemctl enable --now \
              rlxc@NAME.service`"
         ),
@@ -284,6 +305,23 @@ mod tests {
         let net = &default.spec.networks[&0];
         assert_eq!(net.link.as_deref(), Some("rlxcbr0"));
         assert!(net.hwaddr.is_some_and(|hwaddr| hwaddr.is_template()));
+        // The shipped network settings are the defaults, and their bridge is default.conf's.
+        let settings_file = &SYSTEM_CONFIG[2];
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("rlxc-net");
+        fs::write(&path, settings_file.text).expect("write");
+        let shipped = rlxc_hostnet::settings::load(&path, true).expect("rlxc-net loads");
+        let defaults =
+            rlxc_hostnet::settings::load(&dir.path().join("none"), false).expect("defaults");
+        assert_eq!(shipped.bridge, "rlxcbr0");
+        assert_eq!(Some(path), shipped.source.clone());
+        assert_eq!(
+            rlxc_hostnet::settings::Settings {
+                source: None,
+                ..shipped
+            },
+            defaults
+        );
     }
 
     #[test]
