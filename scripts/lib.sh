@@ -30,10 +30,12 @@
 # docker-registry: the CNCF distribution server the registry pull tests (create_oci_registry)
 # push to and pull from; they run their own instances on 127.0.0.1 (the package's own service,
 # on :5000, is not used).
+# nftables: tests: nft as oracle for the NAT table (crates/hostnet/tests/nft.rs lists what rlxc
+# wrote through nfnetlink; rlxc itself never runs nft).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
-                   docker-registry)
+                   docker-registry nftables)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
