@@ -32,10 +32,13 @@
 # on :5000, is not used).
 # nftables: tests: nft as oracle for the NAT table (crates/hostnet/tests/nft.rs lists what rlxc
 # wrote through nfnetlink; rlxc itself never runs nft).
+# dnsmasq-base: `rlxc net` runs it on the host bridge (DHCP, DNS, router advertisements), as
+# LXC's lxc-net does; iptables (Debian's is iptables-nft): the doctor's test makes a Docker-style
+# `-P FORWARD DROP` with it (crates/hostnet/tests/nft.rs).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
-                   docker-registry nftables)
+                   docker-registry nftables dnsmasq-base iptables)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

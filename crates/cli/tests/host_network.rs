@@ -466,3 +466,135 @@ fn the_openrc_service_starts_reports_and_stops_the_network() {
     assert_eq!(code, Some(3), "{text}");
     assert!(!host.netns.links().contains(&"tbr0".to_owned()));
 }
+
+/// A Debian 12 guest (systemd-networkd asking for DHCP on eth0, as an admin sets it up) on the
+/// bridge gets a lease, learns the bridge as its DNS server, and resolves a busybox container
+/// by name; the busybox container resolves the guest's name (networkd sends it).
+#[test]
+fn a_debian_guest_gets_a_lease_and_resolves_another_container_by_name() {
+    use support::guest::{attach_ok, wait_until_booted, Guest};
+
+    let host = Host::new(SETTINGS);
+    assert_ok(&host.net(&["start"]), "net start");
+    let busybox = host.busybox_on("dns-bb", "tbr0", "00:16:3e:12:34:58");
+    assert_ok(
+        &host.world.output(&["start", "-n", &busybox, "-d"]),
+        "start busybox",
+    );
+
+    let guest = Guest::Systemd.overlay();
+    let etc = guest.rootfs().join("etc");
+    std::fs::write(
+        etc.join("systemd/network/eth0.network"),
+        "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n",
+    )
+    .expect("eth0.network");
+    let wants = etc.join("systemd/system/multi-user.target.wants");
+    std::fs::create_dir_all(&wants).expect("wants");
+    std::os::unix::fs::symlink(
+        "/lib/systemd/system/systemd-networkd.service",
+        wants.join("systemd-networkd.service"),
+    )
+    .expect("enable systemd-networkd");
+    let debian = guest.container(
+        &host.world,
+        "dns-deb",
+        "lxc.net.0.type = veth\nlxc.net.0.link = tbr0\nlxc.net.0.flags = up\n\
+         lxc.net.0.name = eth0\nlxc.net.0.hwaddr = 00:16:3e:12:34:59\n",
+    );
+    // As LXC's templates do: systemd sets the hostname from this file (the cached guest
+    // holds the build machine's).
+    std::fs::write(etc.join("hostname"), format!("{debian}\n")).expect("hostname");
+    assert_ok(
+        &host.world.output(&["start", "-n", &debian, "-d"]),
+        "start guest",
+    );
+    wait_until_booted(&host.world, &debian);
+    let debian_address = host.lease_of(&debian);
+    let busybox_address = host.lease_of(&busybox);
+
+    // networkd learned the bridge as DNS server from the lease; the guest's resolver is
+    // pointed there (without systemd-resolved, networkd does not write resolv.conf).
+    let link = attach_ok(&host.world, &debian, "networkctl status eth0 --no-pager");
+    assert!(link.contains("10.0.4.1"), "{link}");
+    attach_ok(
+        &host.world,
+        &debian,
+        "echo nameserver 10.0.4.1 > /etc/resolv.conf",
+    );
+    let resolved = attach_ok(&host.world, &debian, &format!("getent ahostsv4 {busybox}"));
+    assert!(resolved.starts_with(&busybox_address), "{resolved}");
+    let lookup = host
+        .world
+        .sh(&busybox, &format!("nslookup {debian} 10.0.4.1"));
+    assert!(
+        String::from_utf8_lossy(&lookup.stdout).contains(&debian_address),
+        "{}\n{}",
+        String::from_utf8_lossy(&lookup.stdout),
+        String::from_utf8_lossy(&host.net(&["status"]).stdout)
+    );
+    assert_ok(
+        &host.ping_from(&busybox, &debian_address),
+        "busybox to guest",
+    );
+    assert_ok(
+        &host.world.output(&["stop", "-n", &debian, "-t", "30"]),
+        "graceful stop of the guest",
+    );
+}
+
+/// The first-day failure "the container has no network": a FORWARD chain with a drop policy
+/// (what Docker or ufw leave) and forwarding turned off. `start` warns, `status` lists both
+/// with the fix, the fix it names works, and the warning goes with it.
+#[test]
+fn the_doctor_names_a_forward_drop_policy_and_forwarding_turned_off() {
+    let host = Host::new(SETTINGS);
+    host.nft(&["add", "table", "ip", "filter"]);
+    host.nft(&[
+        "add",
+        "chain",
+        "ip",
+        "filter",
+        "FORWARD",
+        "{ type filter hook forward priority 0 ; policy drop ; }",
+    ]);
+    let started = host.net(&["start"]);
+    assert_ok(&started, "net start");
+    let warning = String::from_utf8_lossy(&started.stderr);
+    assert!(
+        warning.contains("warning: table ip filter chain FORWARD drops forwarded packets")
+            && warning.contains("fix: accept the bridge's traffic in that chain"),
+        "{warning}"
+    );
+    let name = host.busybox_on("doctor", "tbr0", "00:16:3e:12:34:5a");
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
+    host.lease_of(&name);
+    assert!(
+        !host.ping_from(&name, OUTSIDE).status.success(),
+        "the drop policy let the ping through"
+    );
+
+    // The fix the doctor names.
+    for direction in ["iifname", "oifname"] {
+        host.nft(&[
+            "insert", "rule", "ip", "filter", "FORWARD", direction, "tbr0", "accept",
+        ]);
+    }
+    assert_ok(&host.ping_from(&name, OUTSIDE), "ping after the fix");
+    let status = host.status();
+    assert_eq!(status["problems"], serde_json::json!([]), "{status}");
+
+    // Forwarding turned off behind rlxc's back.
+    let off = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", host.netns.name))
+        .args(["sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward"])
+        .status()
+        .expect("sh");
+    assert!(off.success());
+    let text = String::from_utf8_lossy(&host.net(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains("IPv4 forwarding is off") && text.contains("sysctl -w net.ipv4.ip_forward=1"),
+        "{text}"
+    );
+    assert!(!host.ping_from(&name, OUTSIDE).status.success());
+}

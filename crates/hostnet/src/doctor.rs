@@ -45,7 +45,7 @@ pub fn examine(subject: &Subject<'_>) -> Vec<Finding> {
                 .into(),
         });
     }
-    match nft::forward_blockers(subject.table) {
+    match nft::forward_blockers(subject.table, subject.bridge) {
         Ok(blockers) => findings.extend(blockers.into_iter().map(|chain| Finding {
             problem: format!(
                 "table {} {} chain {} drops forwarded packets by default (Docker, ufw, \

@@ -289,7 +289,10 @@ fn other_tables_are_left_as_they_were() {
 #[test]
 fn forward_blockers_are_other_tables_forward_chains_with_a_drop_policy() {
     in_scratch_netns(|| {
-        assert_eq!(nft::forward_blockers(TABLE).expect("empty ruleset"), vec![]);
+        assert_eq!(
+            nft::forward_blockers(TABLE, "rlxcbr0").expect("empty ruleset"),
+            vec![]
+        );
         nft::install(&spec()).expect("install");
         nft_script(
             "add table ip filter\n\
@@ -308,7 +311,7 @@ fn forward_blockers_are_other_tables_forward_chains_with_a_drop_policy() {
              add chain ip rlxc-test via { type filter hook forward priority 10; policy drop; }\n\
              add chain inet rlxc-test forward2 { type filter hook forward priority 5; policy drop; }\n",
         );
-        let mut found = nft::forward_blockers(TABLE).expect("forward_blockers");
+        let mut found = nft::forward_blockers(TABLE, "rlxcbr0").expect("forward_blockers");
         found.sort_by_key(|c| (c.family.to_string(), c.table.clone(), c.chain.clone()));
         let chain = |family, table: &str, chain: &str| ForeignChain {
             family,
@@ -327,6 +330,47 @@ fn forward_blockers_are_other_tables_forward_chains_with_a_drop_policy() {
             ]
         );
         assert_eq!(found[1].to_string(), "table ip filter chain FORWARD");
+
+        // The fix the doctor names: accepting the bridge's traffic in and out (nft's way),
+        // or in plus the answers by connection tracking, takes a chain off the list; a rule
+        // for another interface does not.
+        nft_script(
+            "insert rule ip filter FORWARD iifname \"rlxcbr0\" accept\n\
+             insert rule ip filter FORWARD oifname \"rlxcbr0\" accept\n\
+             insert rule ip6 filter FORWARD iifname \"rlxcbr0\" accept\n\
+             insert rule ip6 filter FORWARD ct state established,related accept\n\
+             insert rule bridge br forward iifname \"other0\" accept\n\
+             insert rule bridge br forward oifname \"other0\" accept\n",
+        );
+        let mut found = nft::forward_blockers(TABLE, "rlxcbr0").expect("forward_blockers");
+        found.sort_by_key(|c| (c.family.to_string(), c.table.clone(), c.chain.clone()));
+        assert_eq!(
+            found,
+            vec![
+                chain(Family::Bridge, "br", "forward"),
+                chain(Family::Ip, "rlxc-test", "via"),
+            ]
+        );
+    });
+}
+
+/// iptables (Debian's is iptables-nft) as Docker and ufw use it: `-P FORWARD DROP` blocks,
+/// the two ACCEPT rules the doctor suggests unblock.
+#[test]
+fn an_iptables_forward_drop_policy_and_its_fix_are_seen() {
+    in_scratch_netns(|| {
+        run(Command::new("iptables").args(["-P", "FORWARD", "DROP"]));
+        let found = nft::forward_blockers(TABLE, "rlxcbr0").expect("forward_blockers");
+        assert_eq!(
+            found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["table ip filter chain FORWARD"]
+        );
+        run(Command::new("iptables").args(["-I", "FORWARD", "-i", "rlxcbr0", "-j", "ACCEPT"]));
+        run(Command::new("iptables").args(["-I", "FORWARD", "-o", "rlxcbr0", "-j", "ACCEPT"]));
+        assert_eq!(
+            nft::forward_blockers(TABLE, "rlxcbr0").expect("forward_blockers"),
+            vec![]
+        );
     });
 }
 
@@ -454,7 +498,8 @@ fn a_refusal_from_the_kernel_names_the_step_and_its_errno() {
         refused(error, Step::CommitBatch { table: table() });
         let error = without_net_admin(|| nft::inspect(TABLE)).expect_err("inspect");
         refused(error, Step::GetTable { table: table() });
-        let error = without_net_admin(|| nft::forward_blockers(TABLE)).expect_err("doctor");
+        let error =
+            without_net_admin(|| nft::forward_blockers(TABLE, "rlxcbr0")).expect_err("doctor");
         refused(error, Step::DumpChains);
         assert_eq!(nft(&["list", "ruleset"]), "", "something was made");
         // With the capability back, the same calls work.

@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub use error::{NftError, Step};
 
-use expr::Expr;
+use expr::{CmpOp, Expr};
 use socket::{Batch, Nfnetlink, Reply};
 use wire::AttrIter;
 
@@ -299,12 +299,14 @@ fn rule_expressions(reply: &Reply, table: &str) -> Result<Option<Vec<Expr>>, wir
 }
 
 /// The doctor: base chains of other tables (any family) hooked at forward whose policy is
-/// drop, as Docker, ufw, firewalld and `iptables -P FORWARD DROP` (iptables-nft) make them.
-/// Forwarded container traffic must pass every such chain, so each is worth a warning.
-/// `own_table` (family inet) is skipped.
-pub fn forward_blockers(own_table: &str) -> Result<Vec<ForeignChain>, NftError> {
+/// drop, as Docker, ufw, firewalld and `iptables -P FORWARD DROP` (iptables-nft) make them,
+/// and that have no rule accepting `bridge`'s traffic (`iifname BRIDGE accept`, with
+/// `oifname BRIDGE accept` or a connection-tracking accept for the answers). Forwarded
+/// container traffic must pass every such chain. `own_table` (family inet) is skipped.
+pub fn forward_blockers(own_table: &str, bridge: &str) -> Result<Vec<ForeignChain>, NftError> {
     let step = Step::DumpChains;
-    let replies = Nfnetlink::open()?.dump(
+    let mut netlink = Nfnetlink::open()?;
+    let replies = netlink.dump(
         wire::NFT_MSG_GETCHAIN,
         wire::NFPROTO_UNSPEC,
         step.clone(),
@@ -326,7 +328,11 @@ pub fn forward_blockers(own_table: &str) -> Result<Vec<ForeignChain>, NftError> 
             Family::Arp | Family::Netdev => continue,
         };
         let own = family == Family::Inet && chain.table == own_table;
-        if !own && chain.hook == Some(forward_hook) && chain.policy == Some(rules::NF_DROP) {
+        if !own
+            && chain.hook == Some(forward_hook)
+            && chain.policy == Some(rules::NF_DROP)
+            && !lets_through(&mut netlink, reply.family, &chain, bridge)?
+        {
             blockers.push(ForeignChain {
                 family,
                 table: chain.table,
@@ -335,6 +341,72 @@ pub fn forward_blockers(own_table: &str) -> Result<Vec<ForeignChain>, NftError> 
         }
     }
     Ok(blockers)
+}
+
+/// Whether `chain` accepts what enters from `bridge` and the answers going back to it.
+fn lets_through(
+    netlink: &mut Nfnetlink,
+    family: u8,
+    chain: &ChainInfo,
+    bridge: &str,
+) -> Result<bool, NftError> {
+    let step = Step::DumpRules {
+        table: chain.table.clone(),
+    };
+    let replies = netlink.dump(wire::NFT_MSG_GETRULE, family, step.clone(), |a| {
+        a.string(wire::NFTA_RULE_TABLE, &chain.table);
+        a.string(wire::NFTA_RULE_CHAIN, &chain.name);
+    })?;
+    let (mut inbound, mut outbound, mut answers) = (false, false, false);
+    for reply in replies {
+        let mut exprs = None;
+        let mut in_chain = false;
+        for attribute in reply.attributes() {
+            let (kind, value) =
+                attribute.map_err(|wire::Malformed(reason)| NftError::Malformed {
+                    step: step.clone(),
+                    reason,
+                })?;
+            let malformed = |wire::Malformed(reason)| NftError::Malformed {
+                step: step.clone(),
+                reason,
+            };
+            match kind {
+                wire::NFTA_RULE_CHAIN => {
+                    in_chain = wire::string(value).map_err(malformed)? == chain.name
+                }
+                wire::NFTA_RULE_EXPRESSIONS => {
+                    exprs = Some(expr::decode_list(value).map_err(malformed)?)
+                }
+                _ => {}
+            }
+        }
+        let Some(exprs) = exprs.filter(|_| in_chain && reply.family == family) else {
+            continue;
+        };
+        if exprs.last() != Some(&Expr::Accept) {
+            continue;
+        }
+        inbound |= matches_interface(&exprs, expr::NFT_META_IIFNAME, bridge);
+        outbound |= matches_interface(&exprs, expr::NFT_META_OIFNAME, bridge);
+        answers |= exprs.iter().any(|e| *e == Expr::Other("ct".into()));
+    }
+    Ok(inbound && (outbound || answers))
+}
+
+/// True when `exprs` compare the interface name (`key`) with `bridge` for equality. nft pads
+/// the name to 16 bytes, iptables-nft ends it with one NUL.
+fn matches_interface(exprs: &[Expr], key: u32, bridge: &str) -> bool {
+    exprs.windows(2).any(|pair| match pair {
+        [Expr::Meta(loaded), Expr::Cmp {
+            op: CmpOp::Eq,
+            data,
+        }] if *loaded == key => {
+            let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
+            &data[..end] == bridge.as_bytes()
+        }
+        _ => false,
+    })
 }
 
 /// The parts of a dumped chain the doctor looks at.
