@@ -112,6 +112,7 @@ impl Host {
             .world
             .rlxc(&["create", "-n", &name, "-t", "busybox"])
             .env("RLXC_CONF", &system_conf)
+            .env("RLXC_NET_RUN_DIR", &self.run_dir)
             .output()
             .expect("create");
         assert_ok(&output, "create");
@@ -597,4 +598,45 @@ fn the_doctor_names_a_forward_drop_policy_and_forwarding_turned_off() {
         "{text}"
     );
     assert!(!host.ping_from(&name, OUTSIDE).status.success());
+}
+
+/// A static lease per container: `create` on a running network writes `MAC,ADDRESS,NAME` for
+/// dnsmasq, the container gets that address, and keeps it across a restart of the network;
+/// one created while the network is down gets its entry at the next start; `destroy` takes
+/// it away.
+#[test]
+fn each_container_has_a_static_lease_that_survives_a_network_restart() {
+    let host = Host::new(SETTINGS);
+    assert_ok(&host.net(&["start"]), "net start");
+    let name = host.busybox_on("static", "tbr0", "00:16:3e:12:34:5b");
+    let entry_path = host.run_dir.join("tbr0/hosts").join(&name);
+    let entry = std::fs::read_to_string(&entry_path).expect("static lease written by create");
+    let fields: Vec<&str> = entry.trim().split(',').collect();
+    assert_eq!(fields.len(), 3, "{entry}");
+    assert_eq!((fields[0], fields[2]), ("00:16:3e:12:34:5b", name.as_str()));
+    let address = fields[1].to_owned();
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
+    assert_eq!(host.lease_of(&name), address);
+
+    assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
+    assert_ok(&host.net(&["stop"]), "net stop");
+    let later = host.busybox_on("later", "tbr0", "00:16:3e:12:34:5c");
+    assert_ok(&host.net(&["start"]), "net start again");
+    assert_eq!(
+        std::fs::read_to_string(&entry_path).expect("entry made again by net start"),
+        entry
+    );
+    assert!(host.run_dir.join("tbr0/hosts").join(&later).is_file());
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start again");
+    assert_eq!(host.lease_of(&name), address, "another address after the restart");
+
+    assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
+    let destroyed = host
+        .world
+        .rlxc(&["destroy", "-n", &name])
+        .env("RLXC_NET_RUN_DIR", &host.run_dir)
+        .output()
+        .expect("destroy");
+    assert_ok(&destroyed, "destroy");
+    assert!(!entry_path.exists(), "destroy left the static lease");
 }

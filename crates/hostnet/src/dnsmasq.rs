@@ -67,6 +67,7 @@ pub fn arguments(settings: &Settings, run: &RunDir, user: &str) -> Vec<OsString>
     arg("--except-interface=lo".into());
     arg(format!("--interface={}", settings.bridge));
     arg(format!("--dhcp-leasefile={}", run.leases().display()));
+    arg(format!("--dhcp-hostsdir={}", run.hosts().display()));
     arg("--dhcp-authoritative".into());
     if let Some(ipv6) = &settings.ipv6 {
         // SLAAC on the prefix, names and DNS servers by stateless DHCPv6.
@@ -197,6 +198,7 @@ mod tests {
             "--dhcp-lease-max=253".to_owned(),
             "--pid-file=/run/rlxc-net/rlxcbr0/dnsmasq.pid".to_owned(),
             "--dhcp-leasefile=/run/rlxc-net/rlxcbr0/dnsmasq.leases".to_owned(),
+            "--dhcp-hostsdir=/run/rlxc-net/rlxcbr0/hosts".to_owned(),
             format!("--listen-address={}", ipv6.address),
             format!(
                 "--dhcp-range={},ra-stateless,ra-names",

@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod dnsmasq;
 pub mod doctor;
 mod error;
+pub mod hosts;
 pub mod leases;
 pub mod lifecycle;
 pub mod nft;

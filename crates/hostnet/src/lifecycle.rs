@@ -12,7 +12,7 @@ use crate::leases::{self, Lease};
 use crate::nft::{self, NatSpec};
 use crate::settings::Settings;
 use crate::state::{self, RunDir, State};
-use crate::{dnsmasq, NetError};
+use crate::{dnsmasq, hosts, NetError};
 
 /// The nftables table (family inet) of a bridge.
 pub fn table_name(bridge: &str) -> String {
@@ -30,9 +30,14 @@ pub enum Started {
     },
 }
 
-/// Brings the network up. A second start of a healthy network changes nothing; a network
-/// left half-made (dnsmasq died, the table was flushed) is taken down and made again.
-pub fn start(settings: &Settings) -> Result<(Started, Vec<Finding>), NetError> {
+/// Brings the network up, with a static lease for each of `containers` (name and MAC of the
+/// containers on this bridge). A second start of a healthy network changes nothing but the
+/// leases; a network left half-made (dnsmasq died, the table was flushed) is taken down and
+/// made again.
+pub fn start(
+    settings: &Settings,
+    containers: &[(String, [u8; 6])],
+) -> Result<(Started, Vec<Finding>), NetError> {
     if !settings.enabled {
         return Ok((Started::Disabled, Vec::new()));
     }
@@ -40,6 +45,7 @@ pub fn start(settings: &Settings) -> Result<(Started, Vec<Finding>), NetError> {
     let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
     if let Some(existing) = State::load(&run)? {
         if healthy(&mut netlink, &existing, &run)? {
+            record_all(settings, containers)?;
             return Ok((Started::AlreadyRunning, findings(settings, &existing)));
         }
         stop_state(&mut netlink, &existing, &run)?;
@@ -57,12 +63,14 @@ pub fn start(settings: &Settings) -> Result<(Started, Vec<Finding>), NetError> {
             .map(|ipv6| format!("{}/{}", ipv6.address, ipv6.network.prefix)),
         dnsmasq_pid: None,
         settings: settings.source.clone(),
+        pool: Some(hosts::Pool::of(settings)),
     };
     std::fs::create_dir_all(&run.dir).map_err(NetError::io("creating", &run.dir))?;
     let made = (|| {
         // Saved before anything is made: a start killed half-way leaves a state that the
         // next start or stop cleans up.
         state.save(&run)?;
+        record_all(settings, containers)?;
         bridge::create(&mut netlink, settings, plan)?;
         nft::install(&NatSpec {
             table: &state.table,
@@ -90,6 +98,16 @@ pub fn start(settings: &Settings) -> Result<(Started, Vec<Finding>), NetError> {
             Err(error)
         }
     }
+}
+
+fn record_all(settings: &Settings, containers: &[(String, [u8; 6])]) -> Result<(), NetError> {
+    let dir = hosts::dir(&settings.bridge);
+    std::fs::create_dir_all(&dir).map_err(NetError::io("creating", &dir))?;
+    let pool = hosts::Pool::of(settings);
+    for (name, mac) in containers {
+        hosts::record(&settings.bridge, &pool, name, *mac)?;
+    }
+    Ok(())
 }
 
 fn findings(settings: &Settings, state: &State) -> Vec<Finding> {

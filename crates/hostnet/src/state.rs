@@ -37,6 +37,10 @@ impl RunDir {
     pub fn leases(&self) -> PathBuf {
         self.dir.join("dnsmasq.leases")
     }
+    /// The static leases, one file per container (see [`crate::hosts`]).
+    pub fn hosts(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
 }
 
 /// What `start` made, in the order it made it.
@@ -50,6 +54,9 @@ pub struct State {
     pub dnsmasq_pid: Option<i32>,
     /// The settings file in force at start (None: the defaults).
     pub settings: Option<PathBuf>,
+    /// Where static leases come from, for a container created while the network runs.
+    #[serde(default)]
+    pub pool: Option<crate::hosts::Pool>,
 }
 
 impl State {

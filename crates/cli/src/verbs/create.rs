@@ -145,6 +145,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     drop(image_lock);
     drop(tree_lock);
     let created = result?;
+    super::net::record_new_container(&paths.name, &paths.config());
     if let Some(message) = created.message {
         // LXC prints the image's message after a separator.
         println!("\n---\n{}", message.trim_end());

@@ -27,6 +27,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let name = paths.name.as_str();
     let operation = common.operation_lock(&paths, "rlxc destroy")?;
     let report = create::destroy(&paths, DestroyOptions { force: args.force }, &operation)?;
+    rlxc_hostnet::hosts::forget(name);
     if let Some(cleared) = &report.cleared {
         eprintln!("{name}: {cleared}");
     }

@@ -1,12 +1,12 @@
 //! `rlxc net start | stop | status`: the host side of the default network (LXC's `lxc-net`
 //! service): the bridge, dnsmasq and the NAT, with the settings of `/etc/default/rlxc-net`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use rlxc_hostnet::doctor::Finding;
 use rlxc_hostnet::lifecycle::{self, Started, Stopped};
-use rlxc_hostnet::{bridge::Removed, settings};
+use rlxc_hostnet::{bridge::Removed, hosts, settings};
 
 use crate::common::CommonOpts;
 
@@ -35,7 +35,7 @@ pub enum Action {
     },
 }
 
-pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let (path, named) = match &args.settings {
         Some(path) => (path.clone(), true),
         None => (PathBuf::from(settings::DEFAULT_PATH), false),
@@ -43,7 +43,8 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let settings = settings::load(&path, named)?;
     match args.action {
         Action::Start => {
-            let (started, problems) = lifecycle::start(&settings)?;
+            let containers = containers_on(&common.lxcpath, &settings.bridge);
+            let (started, problems) = lifecycle::start(&settings, &containers)?;
             match started {
                 Started::Disabled => println!(
                     "USE_LXC_BRIDGE is false in {}: nothing to start",
@@ -101,6 +102,50 @@ pub fn run(args: &Args, _common: &CommonOpts) -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(3)
             })
+        }
+    }
+}
+
+/// The containers of `lxcpath` with a fixed MAC on `bridge`: each gets a static lease.
+fn containers_on(lxcpath: &Path, bridge: &str) -> Vec<(String, [u8; 6])> {
+    let Ok(dirs) = std::fs::read_dir(lxcpath) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for dir in dirs.flatten() {
+        let Some(name) = dir.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        // A config that does not load is not this command's to report: start says why.
+        for (link, mac) in macs_on_links(&dir.path().join("config")) {
+            if link == bridge {
+                found.push((name.clone(), mac));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// `(link, MAC)` of each interface of the config at `path` with a link and a fixed MAC.
+fn macs_on_links(path: &Path) -> Vec<(String, [u8; 6])> {
+    let Ok(loaded) = rlxc_config::load_file(path, &[]) else {
+        return Vec::new();
+    };
+    loaded
+        .spec
+        .networks
+        .values()
+        .filter_map(|net| Some((net.link.clone()?, net.hwaddr?.concrete()?.0)))
+        .collect()
+}
+
+/// After `create`: a static lease on each bridge with a running `rlxc net` the new
+/// container is on. A failure here leaves the container as made and says so.
+pub fn record_new_container(name: &str, config: &Path) {
+    for (link, mac) in macs_on_links(config) {
+        if let Err(error) = hosts::record_if_up(&link, name, mac) {
+            eprintln!("warning: no static lease for {name} on {link}: {error}");
         }
     }
 }
