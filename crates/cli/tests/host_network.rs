@@ -204,13 +204,36 @@ fn a_busybox_container_gets_a_lease_reaches_the_host_and_the_outside_through_nat
     let packets = host.status()["nat"]["packets"].as_u64().unwrap_or(0);
     assert!(packets > 0, "the masquerade rule counted no packet");
 
-    // The name resolves through dnsmasq, from the container itself.
-    let lookup = host.world.sh(&name, &format!("nslookup {name} 10.0.4.1"));
+    // The name resolves through dnsmasq, the DNS server the lease named (resolv.conf).
+    let resolv = host.world.sh(&name, "cat /etc/resolv.conf");
+    assert!(
+        String::from_utf8_lossy(&resolv.stdout).contains("nameserver 10.0.4.1"),
+        "{}",
+        String::from_utf8_lossy(&resolv.stdout)
+    );
+    let lookup = host.world.sh(&name, &format!("nslookup {name}"));
     assert!(
         String::from_utf8_lossy(&lookup.stdout).contains(&address),
         "{}",
         String::from_utf8_lossy(&lookup.stdout)
     );
+
+    // IPv6: the router advertisements of the bridge's ULA prefix give eth0 an address in it.
+    let ipv6 = status["ipv6"]
+        .as_str()
+        .expect("the bridge's IPv6 address")
+        .to_owned();
+    let prefix = format!("{}:0:", ipv6.split("::").next().unwrap_or_default());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let shown = host.world.sh(&name, "ip -6 -o addr show dev eth0");
+        let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+        if shown.contains(&prefix) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no address in {prefix}: {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // A restart keeps the address (same MAC, same lease).
     assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
@@ -627,8 +650,15 @@ fn each_container_has_a_static_lease_that_survives_a_network_restart() {
         entry
     );
     assert!(host.run_dir.join("tbr0/hosts").join(&later).is_file());
-    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start again");
-    assert_eq!(host.lease_of(&name), address, "another address after the restart");
+    assert_ok(
+        &host.world.output(&["start", "-n", &name, "-d"]),
+        "start again",
+    );
+    assert_eq!(
+        host.lease_of(&name),
+        address,
+        "another address after the restart"
+    );
 
     assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
     let destroyed = host
