@@ -92,6 +92,13 @@ impl Host {
     /// A busybox container on `bridge` with a fixed MAC, made from a default config as
     /// `create` copies it (lxc.default_config of a system config).
     fn busybox_on(&self, base: &str, bridge: &str, mac: &str) -> String {
+        let name = self.world.name(base);
+        self.busybox_named(&name, bridge, mac);
+        name
+    }
+
+    /// [`Self::busybox_on`] with the name given (made by `World::name`).
+    fn busybox_named(&self, name: &str, bridge: &str, mac: &str) {
         let default_conf = self.world.dir.path().join("default.conf");
         std::fs::write(
             &default_conf,
@@ -107,16 +114,14 @@ impl Host {
             format!("lxc.default_config = {}\n", default_conf.display()),
         )
         .expect("rlxc.conf");
-        let name = self.world.name(base);
         let output = self
             .world
-            .rlxc(&["create", "-n", &name, "-t", "busybox"])
+            .rlxc(&["create", "-n", name, "-t", "busybox"])
             .env("RLXC_CONF", &system_conf)
             .env("RLXC_NET_RUN_DIR", &self.run_dir)
             .output()
             .expect("create");
         assert_ok(&output, "create");
-        name
     }
 
     /// Waits until the container's eth0 has an IPv4 address (its DHCP lease); returns it.
@@ -669,4 +674,27 @@ fn each_container_has_a_static_lease_that_survives_a_network_restart() {
         .expect("destroy");
     assert_ok(&destroyed, "destroy");
     assert!(!entry_path.exists(), "destroy left the static lease");
+}
+
+/// LXC_DHCP_CONFILE: the admin's own dnsmasq lines, as with lxc-net; a `dhcp-host` there for a
+/// container wins over rlxc's static lease (rlxc writes none for it).
+#[test]
+fn the_admins_dnsmasq_file_is_read_and_its_fixed_addresses_win() {
+    let host = Host::new(SETTINGS);
+    let name = host.world.name("fixed");
+    let confile = host.world.dir.path().join("dnsmasq.conf");
+    std::fs::write(&confile, format!("dhcp-host={name},10.0.4.77\n")).expect("confile");
+    std::fs::write(
+        &host.settings,
+        format!("{SETTINGS}LXC_DHCP_CONFILE={}\n", confile.display()),
+    )
+    .expect("settings");
+    assert_ok(&host.net(&["start"]), "net start");
+    host.busybox_named(&name, "tbr0", "00:16:3e:12:34:5d");
+    assert!(
+        !host.run_dir.join("tbr0/hosts").join(&name).exists(),
+        "a static lease of rlxc's would override the admin's dhcp-host"
+    );
+    assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
+    assert_eq!(host.lease_of(&name), "10.0.4.77");
 }

@@ -48,11 +48,14 @@ pub fn address_for(
         .find(|candidate| !taken.contains(candidate))
 }
 
-/// The addresses static leases are taken from: the DHCP range, less the bridge's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The addresses static leases are taken from: the DHCP range, less the bridge's own; and
+/// the admin's own dnsmasq file (LXC_DHCP_CONFILE), whose `dhcp-host` lines win.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pool {
     pub range: (Ipv4Addr, Ipv4Addr),
     pub bridge_address: Ipv4Addr,
+    #[serde(default)]
+    pub confile: Option<PathBuf>,
 }
 
 impl Pool {
@@ -60,7 +63,24 @@ impl Pool {
         Self {
             range: settings.dhcp_range,
             bridge_address: settings.address,
+            confile: settings.dhcp_confile.clone(),
         }
+    }
+
+    /// Whether the admin's dnsmasq file has a `dhcp-host` line for this name or MAC: dnsmasq
+    /// matches a MAC before a name, so an entry of ours would override the admin's.
+    fn admin_has(&self, name: &str, mac: &str) -> bool {
+        let Some(text) = self
+            .confile
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+        else {
+            return false;
+        };
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix("dhcp-host="))
+            .flat_map(|value| value.split(','))
+            .any(|field| field.eq_ignore_ascii_case(name) || field.eq_ignore_ascii_case(mac))
     }
 }
 
@@ -72,13 +92,13 @@ pub fn record(
     name: &str,
     mac: [u8; 6],
 ) -> Result<Option<Ipv4Addr>, NetError> {
-    if !is_dns_label(name) {
+    let mac_text = format_mac(mac);
+    if !is_dns_label(name) || pool.admin_has(name, &mac_text) {
         return Ok(None);
     }
     let dir = dir(bridge);
     std::fs::create_dir_all(&dir).map_err(NetError::io("creating", &dir))?;
     let entries = read_all(bridge);
-    let mac_text = format_mac(mac);
     let kept = entries
         .iter()
         .find(|entry| entry.name == name && entry.mac == mac_text)
