@@ -542,3 +542,50 @@ fn the_admins_dnsmasq_file_is_read_and_its_fixed_addresses_win() {
     assert_ok(&host.world.output(&["start", "-n", &name, "-d"]), "start");
     assert_eq!(host.lease_of(&name), "10.0.4.77");
 }
+
+/// Starts racing each other (a service and an admin): one makes the network, the others find
+/// it up; one dnsmasq, one table.
+#[test]
+fn concurrent_starts_make_one_network() {
+    let host = Host::new(SETTINGS);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new("nsenter")
+                .arg(format!("--net=/run/netns/{}", host.netns.name))
+                .arg(support::RLXC)
+                .args(["net", "start", "--settings"])
+                .arg(&host.settings)
+                .env("RLXC_NET_RUN_DIR", &host.run_dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("net start")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("wait");
+        assert_ok(&output, "one of the concurrent starts");
+    }
+    let pid_file = format!(
+        "--pid-file={}",
+        host.run_dir.join("tbr0/dnsmasq.pid").display()
+    );
+    let ours = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter(|entry| {
+            std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
+                cmdline
+                    .split(|byte| *byte == 0)
+                    .any(|arg| arg == pid_file.as_bytes())
+            })
+        })
+        .count();
+    assert_eq!(ours, 1, "dnsmasq processes of this network");
+    let ruleset = host.nft(&["list", "ruleset"]);
+    assert_eq!(
+        ruleset.matches("table inet rlxc-tbr0").count(),
+        1,
+        "{ruleset}"
+    );
+}

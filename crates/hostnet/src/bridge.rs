@@ -167,10 +167,14 @@ pub enum Removed {
     KeptFor(Vec<String>),
 }
 
-/// Deletes the bridge unless links are still attached to it.
+/// Deletes the bridge unless links are still attached to it. A link of that name that
+/// `rlxc net` did not make (no alias of ours) is never touched.
 pub fn remove(netlink: &mut Netlink, name: &str) -> Result<Removed, NetError> {
     let links = link::list(netlink).map_err(NetError::link("listing the links"))?;
-    let Some(bridge) = links.iter().find(|link| link.name == name) else {
+    let Some(bridge) = links
+        .iter()
+        .find(|link| link.name == name && link.alias.as_deref() == Some(ALIAS))
+    else {
         return Ok(Removed::Absent);
     };
     let ports: Vec<String> = links

@@ -41,6 +41,7 @@ pub fn start(
     if !settings.enabled {
         return Ok((Started::Disabled, Vec::new()));
     }
+    let _lock = lock()?;
     let run = RunDir::of(&settings.bridge);
     let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
     if let Some(existing) = State::load(&run)? {
@@ -100,6 +101,18 @@ pub fn start(
     }
 }
 
+/// One start or stop at a time (a service and an admin may race): an exclusive flock on the
+/// run root, which stays (an empty directory on /run, as /run/rlxc does). Waiting for it
+/// ends on a signal like any blocking call.
+fn lock() -> Result<std::fs::File, NetError> {
+    let root = state::run_root();
+    std::fs::create_dir_all(&root).map_err(NetError::io("creating", &root))?;
+    let dir = std::fs::File::open(&root).map_err(NetError::io("opening", &root))?;
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|errno| NetError::io("locking", &root)(errno.into()))?;
+    Ok(dir)
+}
+
 fn record_all(settings: &Settings, containers: &[(String, [u8; 6])]) -> Result<(), NetError> {
     let dir = hosts::dir(&settings.bridge);
     std::fs::create_dir_all(&dir).map_err(NetError::io("creating", &dir))?;
@@ -140,6 +153,7 @@ pub enum Stopped {
 /// Takes the network of `bridge` down: dnsmasq, the NAT table, the bridge (unless
 /// containers are still on it), the run directory with the leases.
 pub fn stop(bridge: &str) -> Result<Stopped, NetError> {
+    let _lock = lock()?;
     let run = RunDir::of(bridge);
     let Some(mut state) = State::load(&run)? else {
         return Ok(Stopped::NotRunning);
