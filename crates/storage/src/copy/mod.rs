@@ -1,0 +1,1 @@
+//! Copies and clones of a container (`rlxc copy`, LXC's `lxc-copy`).
