@@ -357,18 +357,7 @@ fn a_debian_guest_gets_a_lease_and_resolves_another_container_by_name() {
 
     let guest = Guest::Systemd.overlay();
     let etc = guest.rootfs().join("etc");
-    std::fs::write(
-        etc.join("systemd/network/eth0.network"),
-        "[Match]\nName=eth0\n\n[Network]\nDHCP=ipv4\n",
-    )
-    .expect("eth0.network");
-    let wants = etc.join("systemd/system/multi-user.target.wants");
-    std::fs::create_dir_all(&wants).expect("wants");
-    std::os::unix::fs::symlink(
-        "/lib/systemd/system/systemd-networkd.service",
-        wants.join("systemd-networkd.service"),
-    )
-    .expect("enable systemd-networkd");
+    guest.use_networkd("DHCP=ipv4\n");
     let debian = guest.container(
         &host.world,
         "dns-deb",

@@ -339,20 +339,7 @@ fn the_guest_configures_its_network_with_ifupdown_or_systemd_networkd() {
             )
             .expect("interfaces");
         } else {
-            std::fs::write(
-                etc.join("systemd/network/eth0.network"),
-                format!(
-                    "[Match]\nName=eth0\n\n[Network]\nAddress={address}/24\nGateway=10.61.0.1\n"
-                ),
-            )
-            .expect("eth0.network");
-            let wants = etc.join("systemd/system/multi-user.target.wants");
-            std::fs::create_dir_all(&wants).expect("wants");
-            std::os::unix::fs::symlink(
-                "/lib/systemd/system/systemd-networkd.service",
-                wants.join("systemd-networkd.service"),
-            )
-            .expect("enable systemd-networkd");
+            guest.use_networkd(&format!("Address={address}/24\nGateway=10.61.0.1\n"));
         }
         let (name, guest) = configured_guest(&world, base, guest, veth);
         assert_ok(&world.output(&["start", "-n", &name, "-d"]), "start");

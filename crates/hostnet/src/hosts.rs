@@ -92,7 +92,7 @@ pub fn record(
     name: &str,
     mac: [u8; 6],
 ) -> Result<Option<Ipv4Addr>, NetError> {
-    let mac_text = format_mac(mac);
+    let mac_text = rlxc_net::container::mac::format(mac);
     if !is_dns_label(name) || pool.admin_has(name, &mac_text) {
         return Ok(None);
     }
@@ -170,13 +170,6 @@ fn read_all(bridge: &str) -> Vec<Entry> {
             })
         })
         .collect()
-}
-
-fn format_mac(mac: [u8; 6]) -> String {
-    mac.iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
 }
 
 #[cfg(test)]

@@ -263,6 +263,24 @@ impl Overlay {
     pub fn rootfs(&self) -> PathBuf {
         self.dir.path().join("rootfs")
     }
+
+    /// Configures eth0 with systemd-networkd from `network` (a .network file's `[Network]`
+    /// lines) and enables networkd, as an admin sets a guest up.
+    pub fn use_networkd(&self, network: &str) {
+        let etc = self.rootfs().join("etc");
+        std::fs::write(
+            etc.join("systemd/network/eth0.network"),
+            format!("[Match]\nName=eth0\n\n[Network]\n{network}"),
+        )
+        .expect("eth0.network");
+        let wants = etc.join("systemd/system/multi-user.target.wants");
+        std::fs::create_dir_all(&wants).expect("wants");
+        std::os::unix::fs::symlink(
+            "/lib/systemd/system/systemd-networkd.service",
+            wants.join("systemd-networkd.service"),
+        )
+        .expect("enable systemd-networkd");
+    }
 }
 
 impl Drop for Overlay {

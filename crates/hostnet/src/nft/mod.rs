@@ -126,15 +126,7 @@ pub fn install(spec: &NatSpec<'_>) -> Result<(), NftError> {
     let table = spec.table;
     let mut batch = Batch::new(table);
     add_table(&mut batch, table);
-    batch.push(
-        wire::NFT_MSG_DELTABLE,
-        0,
-        wire::NFPROTO_INET,
-        Step::DeleteTable {
-            table: table.to_owned(),
-        },
-        |a| a.string(wire::NFTA_TABLE_NAME, table),
-    );
+    delete_table(&mut batch, table);
     add_table(&mut batch, table);
     for chain in &rules::CHAINS {
         batch.push(
@@ -193,10 +185,7 @@ fn add_table(batch: &mut Batch, table: &str) {
     );
 }
 
-/// Deletes the table (family inet) with everything in it; `Ok(false)` when there was none.
-pub fn remove(table: &str) -> Result<bool, NftError> {
-    check_table_name(table)?;
-    let mut batch = Batch::new(table);
+fn delete_table(batch: &mut Batch, table: &str) {
     batch.push(
         wire::NFT_MSG_DELTABLE,
         0,
@@ -206,6 +195,13 @@ pub fn remove(table: &str) -> Result<bool, NftError> {
         },
         |a| a.string(wire::NFTA_TABLE_NAME, table),
     );
+}
+
+/// Deletes the table (family inet) with everything in it; `Ok(false)` when there was none.
+pub fn remove(table: &str) -> Result<bool, NftError> {
+    check_table_name(table)?;
+    let mut batch = Batch::new(table);
+    delete_table(&mut batch, table);
     match Nfnetlink::open()?.commit(batch) {
         Ok(()) => Ok(true),
         Err(NftError::Kernel { cause, .. }) if cause.raw_os_error() == Some(libc::ENOENT) => {
