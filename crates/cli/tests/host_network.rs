@@ -555,21 +555,7 @@ fn concurrent_starts_make_one_network() {
         let output = child.wait_with_output().expect("wait");
         assert_ok(&output, "one of the concurrent starts");
     }
-    let pid_file = format!(
-        "--pid-file={}",
-        host.run_dir.join("tbr0/dnsmasq.pid").display()
-    );
-    let ours = std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter(|entry| {
-            std::fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| {
-                cmdline
-                    .split(|byte| *byte == 0)
-                    .any(|arg| arg == pid_file.as_bytes())
-            })
-        })
-        .count();
+    let ours = host.dnsmasq_pids().len();
     assert_eq!(ours, 1, "dnsmasq processes of this network");
     let ruleset = host.nft(&["list", "ruleset"]);
     assert_eq!(

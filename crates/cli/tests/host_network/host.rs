@@ -148,19 +148,39 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The dnsmasq processes whose pid file is in this test's run directory.
+    pub fn dnsmasq_pids(&self) -> Vec<i32> {
+        let ours = format!("--pid-file={}/", self.run_dir.display());
+        std::fs::read_dir("/proc")
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+                    .filter(|pid| {
+                        std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmdline| {
+                            cmdline
+                                .split(|byte| *byte == 0)
+                                .any(|arg| arg.starts_with(ours.as_bytes()))
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl Drop for Host {
     fn drop(&mut self) {
         for name in self.world.names.borrow().iter() {
             let _ = self.world.rlxc(&["stop", "-n", name, "-k"]).output();
         }
-        let status = self.net(&["status", "--json"]);
         let _ = self.net(&["stop"]);
-        // A dnsmasq left by a failed stop would keep the namespace alive.
-        if let Ok(status) = serde_json::from_slice::<serde_json::Value>(&status.stdout) {
-            if let Some(pid) = status["dnsmasq_pid"].as_i64() {
-                // SAFETY: kill(2) of the pid the test's own dnsmasq has; gone already is fine.
-                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
-            }
+        // Any dnsmasq of this test's run directory a failed stop left would keep the
+        // namespace alive: found by its command line, killed.
+        for pid in self.dnsmasq_pids() {
+            // SAFETY: kill(2) of a dnsmasq whose pid file is in this test's directory.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
         }
     }
 }
