@@ -564,3 +564,25 @@ fn concurrent_starts_make_one_network() {
         "{ruleset}"
     );
 }
+
+/// LXC_IPV6_NAT: the ip6 masquerade is in the table, and the doctor says that IPv6
+/// forwarding (off in a new namespace, and not turned on by rlxc) must be on.
+#[test]
+fn ipv6_nat_is_masqueraded_and_needs_ipv6_forwarding() {
+    let host = Host::new(&format!("{SETTINGS}LXC_IPV6_NAT=true\n"));
+    let started = host.net(&["start"]);
+    assert_ok(&started, "net start");
+    let warning = String::from_utf8_lossy(&started.stderr);
+    assert!(
+        warning.contains("LXC_IPV6_NAT is true but IPv6 forwarding is off")
+            && warning.contains("sysctl -w net.ipv6.conf.all.forwarding=1"),
+        "{warning}"
+    );
+    let status = host.status();
+    assert_eq!(status["nat"]["ipv6"], true, "{status}");
+    let table = host.nft(&["list", "table", "inet", "rlxc-tbr0"]);
+    assert!(
+        table.contains("ip6 saddr fd") && table.contains("masquerade"),
+        "{table}"
+    );
+}

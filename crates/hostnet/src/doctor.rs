@@ -23,6 +23,8 @@ pub struct Subject<'a> {
     pub dnsmasq_pid: Option<i32>,
     /// Whether the network is up (forwarding is only expected on then).
     pub running: bool,
+    /// LXC_IPV6_NAT: the IPv6 side is routed too, which needs IPv6 forwarding.
+    pub ipv6_nat: bool,
 }
 
 /// Every check, in the order a user would fix things.
@@ -42,6 +44,21 @@ pub fn examine(subject: &Subject<'_>) -> Vec<Finding> {
                       past the host"
                 .into(),
             fix: "sysctl -w net.ipv4.ip_forward=1 (and find what turned it off: a sysctl.d file?)"
+                .into(),
+        });
+    }
+    if subject.running
+        && subject.ipv6_nat
+        && std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding")
+            .is_ok_and(|v| v.trim() != "1")
+    {
+        findings.push(Finding {
+            problem: "LXC_IPV6_NAT is true but IPv6 forwarding is off: containers reach no \
+                      IPv6 address past the host (rlxc does not turn it on: a host that takes \
+                      its own address from router advertisements would stop listening to them)"
+                .into(),
+            fix: "sysctl -w net.ipv6.conf.all.forwarding=1 (with accept_ra=2 on the uplink if \
+                  it uses SLAAC)"
                 .into(),
         });
     }

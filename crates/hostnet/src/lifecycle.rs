@@ -130,6 +130,7 @@ fn findings(settings: &Settings, state: &State) -> Vec<Finding> {
         address: settings.address,
         dnsmasq_pid: state.dnsmasq_pid,
         running: true,
+        ipv6_nat: settings.ipv6.as_ref().is_some_and(|ipv6| ipv6.nat),
     })
 }
 
@@ -236,6 +237,7 @@ pub fn status(settings: &Settings) -> Result<Status, NetError> {
         address: settings.address,
         dnsmasq_pid,
         running,
+        ipv6_nat: settings.ipv6.as_ref().is_some_and(|ipv6| ipv6.nat),
     });
     if state.is_some() && !running {
         problems.insert(
