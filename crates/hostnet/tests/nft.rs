@@ -627,3 +627,29 @@ fn a_container_reaches_the_outside_through_the_masquerade() {
         assert_eq!((seen_from("10.0.3.2"), seen_from("192.0.2.1")), (2, 1));
     });
 }
+
+/// Docker's layout: FORWARD (policy drop) jumps to DOCKER-USER, where the doctor's suggested
+/// accepts go; a conntrack accept bound to another interface lets no answers to the bridge.
+#[test]
+fn accepts_in_a_jumped_to_chain_count_and_another_interfaces_conntrack_does_not() {
+    in_scratch_netns(|| {
+        nft_script(
+            "add table ip filter\n\
+             add chain ip filter FORWARD { type filter hook forward priority 0; policy drop; }\n\
+             add chain ip filter DOCKER-USER\n\
+             add rule ip filter FORWARD jump DOCKER-USER\n\
+             add rule ip filter FORWARD oifname \"docker0\" ct state established,related accept\n\
+             add rule ip filter DOCKER-USER iifname \"rlxcbr0\" accept\n",
+        );
+        let blockers = || {
+            nft::forward_blockers(TABLE, "rlxcbr0")
+                .expect("forward_blockers")
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(blockers(), ["table ip filter chain FORWARD"]);
+        nft_script("add rule ip filter DOCKER-USER oifname \"rlxcbr0\" accept\n");
+        assert_eq!(blockers(), Vec::<String>::new());
+    });
+}

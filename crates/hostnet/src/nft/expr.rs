@@ -35,6 +35,10 @@ const NFTA_DATA_VALUE: u16 = 1;
 const NFTA_DATA_VERDICT: u16 = 2;
 const NFTA_VERDICT_CODE: u16 = 1;
 const NF_ACCEPT: u32 = 1;
+const NFTA_VERDICT_CHAIN: u16 = 2;
+/// NFT_JUMP (-3) and NFT_GOTO (-4) as the kernel sends them, big-endian two's complement.
+const NFT_JUMP: u32 = 0xffff_fffd;
+const NFT_GOTO: u32 = 0xffff_fffc;
 
 /// Meta keys (enum nft_meta_keys).
 pub const NFT_META_IIFNAME: u32 = 6;
@@ -95,6 +99,8 @@ pub enum Expr {
     },
     Masquerade,
     Accept,
+    /// A jump or goto to another chain of the table (read from other tables' rules only).
+    Jump(String),
     /// An expression this module does not write, by name.
     Other(String),
 }
@@ -108,7 +114,7 @@ impl Expr {
             Expr::Mask(_) => "bitwise",
             Expr::Counter { .. } => "counter",
             Expr::Masquerade => "masq",
-            Expr::Accept => "immediate",
+            Expr::Accept | Expr::Jump(_) => "immediate",
             Expr::Other(name) => name,
         }
     }
@@ -143,7 +149,7 @@ impl Expr {
                 data.nested(NFTA_BITWISE_XOR, |d| d.bytes(NFTA_DATA_VALUE, &zeros));
             }
             // A new counter starts at zero; the masquerade needs no options.
-            Expr::Counter { .. } | Expr::Masquerade | Expr::Other(_) => {}
+            Expr::Counter { .. } | Expr::Masquerade | Expr::Jump(_) | Expr::Other(_) => {}
             Expr::Accept => {
                 data.be32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
                 data.nested(NFTA_IMMEDIATE_DATA, |d| {
@@ -240,11 +246,14 @@ fn decode_one(name: &str, data: &[u8]) -> Result<Expr, Malformed> {
         "masq" => Expr::Masquerade,
         "immediate" => {
             let verdict = match find(NFTA_IMMEDIATE_DATA) {
-                Some(nest) => verdict_code(nest)?,
+                Some(nest) => verdict_of(nest)?,
                 None => None,
             };
             match (u32_of(NFTA_IMMEDIATE_DREG)?, verdict) {
-                (Some(NFT_REG_VERDICT), Some(NF_ACCEPT)) => Expr::Accept,
+                (Some(NFT_REG_VERDICT), Some((NF_ACCEPT, _))) => Expr::Accept,
+                (Some(NFT_REG_VERDICT), Some((NFT_JUMP | NFT_GOTO, Some(chain)))) => {
+                    Expr::Jump(chain)
+                }
                 _ => other(),
             }
         }
@@ -252,15 +261,20 @@ fn decode_one(name: &str, data: &[u8]) -> Result<Expr, Malformed> {
     })
 }
 
-/// The verdict code inside `NFTA_IMMEDIATE_DATA { NFTA_DATA_VERDICT { NFTA_VERDICT_CODE } }`.
-fn verdict_code(data: &[u8]) -> Result<Option<u32>, Malformed> {
+/// The verdict code inside `NFTA_IMMEDIATE_DATA { NFTA_DATA_VERDICT { NFTA_VERDICT_CODE } }`,
+/// with the chain a jump or goto names (`NFTA_VERDICT_CHAIN`).
+fn verdict_of(data: &[u8]) -> Result<Option<(u32, Option<String>)>, Malformed> {
     for attribute in AttrIter::new(data) {
         if let (NFTA_DATA_VERDICT, verdict) = attribute? {
+            let (mut code, mut chain) = (None, None);
             for inner in AttrIter::new(verdict) {
-                if let (NFTA_VERDICT_CODE, code) = inner? {
-                    return wire::be32(code).map(Some);
+                match inner? {
+                    (NFTA_VERDICT_CODE, value) => code = Some(wire::be32(value)?),
+                    (NFTA_VERDICT_CHAIN, value) => chain = Some(wire::string(value)?),
+                    _ => {}
                 }
             }
+            return Ok(code.map(|code| (code, chain)));
         }
     }
     Ok(None)
@@ -352,7 +366,7 @@ mod tests {
             .map(|a| a.expect("ok"))
             .collect();
         assert_eq!(data[0], (NFTA_IMMEDIATE_DREG, &[0, 0, 0, 0][..]));
-        assert_eq!(verdict_code(data[1].1), Ok(Some(NF_ACCEPT)));
+        assert_eq!(verdict_of(data[1].1), Ok(Some((NF_ACCEPT, None))));
     }
 
     #[test]

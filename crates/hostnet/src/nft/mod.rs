@@ -339,37 +339,84 @@ pub fn forward_blockers(own_table: &str, bridge: &str) -> Result<Vec<ForeignChai
     Ok(blockers)
 }
 
-/// Whether `chain` accepts what enters from `bridge` and the answers going back to it.
+/// Whether `chain` accepts what enters from `bridge` and the answers going back to it,
+/// following jumps into the table's other chains (Docker's DOCKER-USER) a few levels deep.
 fn lets_through(
     netlink: &mut Nfnetlink,
     family: u8,
     chain: &ChainInfo,
     bridge: &str,
 ) -> Result<bool, NftError> {
+    let mut seen = Passes::default();
+    let mut queue = vec![(chain.name.clone(), 0)];
+    let mut visited = Vec::new();
+    while let Some((name, depth)) = queue.pop() {
+        if depth > 8 || visited.contains(&name) {
+            continue;
+        }
+        for exprs in chain_rules(netlink, family, &chain.table, &name)? {
+            match exprs.last() {
+                Some(Expr::Accept) => seen.note(&exprs, bridge),
+                Some(Expr::Jump(target)) => queue.push((target.clone(), depth + 1)),
+                _ => {}
+            }
+        }
+        visited.push(name);
+    }
+    Ok(seen.inbound && (seen.outbound || seen.answers))
+}
+
+/// What accept rules of a forward chain let through for one bridge.
+#[derive(Default)]
+struct Passes {
+    inbound: bool,
+    outbound: bool,
+    answers: bool,
+}
+
+impl Passes {
+    fn note(&mut self, exprs: &[Expr], bridge: &str) {
+        let inbound = matches_interface(exprs, expr::NFT_META_IIFNAME, bridge);
+        let outbound = matches_interface(exprs, expr::NFT_META_OIFNAME, bridge);
+        self.inbound |= inbound;
+        self.outbound |= outbound;
+        // A connection-tracking accept counts for the answers only when it names no other
+        // interface (Docker's `oifname docker0 ct state ... accept` is not for us).
+        let names_an_interface = exprs.iter().any(|e| {
+            matches!(e, Expr::Meta(key) if *key == expr::NFT_META_IIFNAME || *key == expr::NFT_META_OIFNAME)
+        });
+        let conntrack = exprs.iter().any(|e| *e == Expr::Other("ct".into()));
+        self.answers |= conntrack && (!names_an_interface || inbound || outbound);
+    }
+}
+
+/// The expressions of every rule of `table`'s chain `chain` (family `family`).
+fn chain_rules(
+    netlink: &mut Nfnetlink,
+    family: u8,
+    table: &str,
+    chain: &str,
+) -> Result<Vec<Vec<Expr>>, NftError> {
     let step = Step::DumpRules {
-        table: chain.table.clone(),
+        table: table.to_owned(),
+    };
+    let malformed = |wire::Malformed(reason)| NftError::Malformed {
+        step: step.clone(),
+        reason,
     };
     let replies = netlink.dump(wire::NFT_MSG_GETRULE, family, step.clone(), |a| {
-        a.string(wire::NFTA_RULE_TABLE, &chain.table);
-        a.string(wire::NFTA_RULE_CHAIN, &chain.name);
+        a.string(wire::NFTA_RULE_TABLE, table);
+        a.string(wire::NFTA_RULE_CHAIN, chain);
     })?;
-    let (mut inbound, mut outbound, mut answers) = (false, false, false);
+    let mut rules = Vec::new();
     for reply in replies {
         let mut exprs = None;
         let mut in_chain = false;
         for attribute in reply.attributes() {
-            let (kind, value) =
-                attribute.map_err(|wire::Malformed(reason)| NftError::Malformed {
-                    step: step.clone(),
-                    reason,
-                })?;
-            let malformed = |wire::Malformed(reason)| NftError::Malformed {
-                step: step.clone(),
-                reason,
-            };
+            let (kind, value) = attribute.map_err(malformed)?;
             match kind {
                 wire::NFTA_RULE_CHAIN => {
-                    in_chain = wire::string(value).map_err(malformed)? == chain.name
+                    in_chain = wire::string(value).map_err(malformed)? == chain
                 }
                 wire::NFTA_RULE_EXPRESSIONS => {
                     exprs = Some(expr::decode_list(value).map_err(malformed)?)
@@ -377,17 +424,11 @@ fn lets_through(
                 _ => {}
             }
         }
-        let Some(exprs) = exprs.filter(|_| in_chain && reply.family == family) else {
-            continue;
-        };
-        if exprs.last() != Some(&Expr::Accept) {
-            continue;
+        if let Some(exprs) = exprs.filter(|_| in_chain && reply.family == family) {
+            rules.push(exprs);
         }
-        inbound |= matches_interface(&exprs, expr::NFT_META_IIFNAME, bridge);
-        outbound |= matches_interface(&exprs, expr::NFT_META_OIFNAME, bridge);
-        answers |= exprs.iter().any(|e| *e == Expr::Other("ct".into()));
     }
-    Ok(inbound && (outbound || answers))
+    Ok(rules)
 }
 
 /// True when `exprs` compare the interface name (`key`) with `bridge` for equality. nft pads
