@@ -97,8 +97,20 @@ pub fn create(netlink: &mut Netlink, settings: &Settings, plan: Plan) -> Result<
         Plan::Create => {
             rlxc_net::bridge::create(netlink, name)
                 .map_err(NetError::link(format!("creating the bridge {name}")))?;
-            link::index_by_name(netlink, name)
-                .map_err(NetError::link(format!("looking up the bridge {name}")))?
+            let index = link::index_by_name(netlink, name)
+                .map_err(NetError::link(format!("looking up the bridge {name}")))?;
+            // Marked first, alone: whatever fails after this, the undo knows it is ours.
+            link::change(
+                netlink,
+                index,
+                name,
+                &Change {
+                    alias: Some(ALIAS),
+                    ..Change::default()
+                },
+            )
+            .map_err(NetError::link(format!("marking the bridge {name}")))?;
+            index
         }
     };
     // A bridge taken up keeps the addresses it had; only missing ones are added.
@@ -120,7 +132,6 @@ pub fn create(netlink: &mut Netlink, settings: &Settings, plan: Plan) -> Result<
         name,
         &Change {
             mac: Some(settings.bridge_mac),
-            alias: Some(ALIAS),
             up: Some(true),
             ..Change::default()
         },

@@ -61,7 +61,10 @@ pub fn arguments(settings: &Settings, run: &RunDir, user: &str) -> Vec<OsString>
     arg(format!("--pid-file={}", run.pid_file().display()));
     arg(format!("--listen-address={}", settings.address));
     let (first, last) = settings.dhcp_range;
-    arg(format!("--dhcp-range={first},{last}"));
+    match &settings.dhcp_lease_time {
+        Some(time) => arg(format!("--dhcp-range={first},{last},{time}")),
+        None => arg(format!("--dhcp-range={first},{last}")),
+    }
     arg(format!("--dhcp-lease-max={}", settings.dhcp_max));
     arg("--dhcp-no-override".into());
     arg("--except-interface=lo".into());

@@ -114,6 +114,8 @@ pub struct Settings {
     pub address: Ipv4Addr,
     pub network: Net<Ipv4Addr>,
     pub dhcp_range: (Ipv4Addr, Ipv4Addr),
+    /// A lease time after the range (`10.0.3.2,10.0.3.254,12h`), passed to dnsmasq.
+    pub dhcp_lease_time: Option<String>,
     pub dhcp_max: u32,
     pub dhcp_confile: Option<PathBuf>,
     pub dhcp_ping: bool,
@@ -180,7 +182,10 @@ fn parse_lines(
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let assignment = line.strip_prefix("export ").unwrap_or(line).trim_start();
+        let assignment = match line.strip_prefix("export") {
+            Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
+            _ => line,
+        };
         let Some((key, value)) = assignment.split_once('=') else {
             return Err(error(format!(
                 "`{line}` is not a KEY=value line (the file is read, not run as a script)"
@@ -254,8 +259,19 @@ fn resolve(
     check_bridge_name(&bridge).map_err(|reason| bad("LXC_BRIDGE", reason))?;
     let bridge_mac = match get("LXC_BRIDGE_MAC") {
         None | Some("") => [0x00, 0x16, 0x3e, 0x00, 0x00, 0x00],
-        Some(text) => parse_mac(text)
-            .ok_or_else(|| bad("LXC_BRIDGE_MAC", format!("`{text}` is not a MAC address")))?,
+        Some(text) => {
+            let mac = text
+                .parse::<rlxc_config::values::MacAddr>()
+                .map_err(|error| bad("LXC_BRIDGE_MAC", format!("`{text}`: {error}")))?
+                .0;
+            if mac[0] & 1 == 1 {
+                return Err(bad(
+                    "LXC_BRIDGE_MAC",
+                    format!("`{text}` is a multicast address, which no link can have"),
+                ));
+            }
+            mac
+        }
     };
 
     let address = ipv4("LXC_ADDR", Ipv4Addr::new(10, 0, 4, 1))?;
@@ -290,19 +306,21 @@ fn resolve(
 
     let first_host = Ipv4Addr::from(u32::from(network.address) + 1);
     let last_host = Ipv4Addr::from(u32::from(network.broadcast()) - 1);
-    let dhcp_range = match get("LXC_DHCP_RANGE") {
+    let (dhcp_range, dhcp_lease_time) = match get("LXC_DHCP_RANGE") {
         None | Some("") => {
             let start = if address == first_host {
                 Ipv4Addr::from(u32::from(first_host) + 1)
             } else {
                 first_host
             };
-            (start, last_host)
+            ((start, last_host), None)
         }
         Some(text) => parse_range(text).ok_or_else(|| {
             bad(
                 "LXC_DHCP_RANGE",
-                format!("`{text}` is not FIRST,LAST (two IPv4 addresses)"),
+                format!(
+                    "`{text}` is not FIRST,LAST[,LEASE-TIME] (two IPv4 addresses, then e.g. 12h)"
+                ),
             )
         })?,
     };
@@ -356,6 +374,7 @@ fn resolve(
         address,
         network,
         dhcp_range,
+        dhcp_lease_time,
         dhcp_max,
         dhcp_confile,
         dhcp_ping: boolean("LXC_DHCP_PING", true)?,
@@ -449,19 +468,6 @@ fn check_bridge_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
-    for byte in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
-
 fn netmask_prefix(netmask: Ipv4Addr) -> Option<u8> {
     let bits = u32::from(netmask);
     let prefix = bits.leading_ones();
@@ -474,9 +480,25 @@ fn parse_v4_net(text: &str) -> Option<Net<Ipv4Addr>> {
     Some(Net::<Ipv4Addr>::of(address.parse().ok()?, prefix))
 }
 
-fn parse_range(text: &str) -> Option<(Ipv4Addr, Ipv4Addr)> {
-    let (start, end) = text.split_once(',')?;
-    Some((start.trim().parse().ok()?, end.trim().parse().ok()?))
+fn parse_range(text: &str) -> Option<((Ipv4Addr, Ipv4Addr), Option<String>)> {
+    let mut fields = text.split(',').map(str::trim);
+    let start = fields.next()?.parse().ok()?;
+    let end = fields.next()?.parse().ok()?;
+    let lease = match fields.next() {
+        None => None,
+        Some(time) if is_lease_time(time) => Some(time.to_owned()),
+        Some(_) => return None,
+    };
+    fields.next().is_none().then_some(((start, end), lease))
+}
+
+/// dnsmasq's lease times: `infinite`, or a number with an optional s, m, h, d or w.
+fn is_lease_time(text: &str) -> bool {
+    let digits = text.trim_end_matches(['s', 'm', 'h', 'd', 'w']);
+    text == "infinite"
+        || (!digits.is_empty()
+            && text.len() - digits.len() <= 1
+            && digits.chars().all(|c| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

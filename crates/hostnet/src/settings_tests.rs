@@ -47,9 +47,9 @@ fn every_lxc_key_is_honoured() {
     let settings = settings(
         "USE_LXC_BRIDGE=\"true\"\nLXC_BRIDGE=\"lxcbr0\"\nLXC_BRIDGE_MAC=\"00:16:3e:00:00:01\"\n\
          LXC_ADDR=\"10.0.3.1\"\nLXC_NETMASK=\"255.255.255.0\"\nLXC_NETWORK=\"10.0.3.0/24\"\n\
-         LXC_DHCP_RANGE=\"10.0.3.100,10.0.3.199\"\nLXC_DHCP_MAX=\"50\"\n\
+         LXC_DHCP_RANGE=\"10.0.3.100,10.0.3.199,12h\"\nLXC_DHCP_MAX=\"50\"\n\
          LXC_DHCP_CONFILE=/etc/lxc/dnsmasq.conf\nLXC_DHCP_PING=false\nLXC_DOMAIN=\"lxc\"\n\
-         export LXC_USE_NFT=\"true\"\nLXC_IPV6_ADDR=\"fc11::1\"\nLXC_IPV6_MASK=\"64\"\n\
+         export\tLXC_USE_NFT=\"true\"\nLXC_IPV6_ADDR=\"fc11::1\"\nLXC_IPV6_MASK=\"64\"\n\
          LXC_IPV6_NETWORK=\"fc11::/64\"\nLXC_IPV6_NAT=\"true\"\n",
     )
     .expect("LXC's keys");
@@ -60,6 +60,7 @@ fn every_lxc_key_is_honoured() {
         settings.dhcp_range,
         (Ipv4Addr::new(10, 0, 3, 100), Ipv4Addr::new(10, 0, 3, 199))
     );
+    assert_eq!(settings.dhcp_lease_time.as_deref(), Some("12h"));
     assert_eq!(settings.dhcp_max, 50);
     assert_eq!(
         settings.dhcp_confile.as_deref(),
