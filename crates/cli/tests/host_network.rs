@@ -154,8 +154,23 @@ fn start_is_idempotent_and_stop_removes_everything_but_other_tables() {
     assert_eq!(status.status.code(), Some(3), "status of a stopped network");
     assert_eq!(
         String::from_utf8_lossy(&host.net(&["stop"]).stdout),
-        "tbr0 is not up\n"
+        "no network of rlxc net is up\n"
     );
+}
+
+/// `stop` undoes what the start recorded: a settings file edited to another bridge, or
+/// broken, since the start does not keep the network up.
+#[test]
+fn stop_undoes_what_start_made_whatever_the_settings_say_now() {
+    let host = Host::new(SETTINGS);
+    assert_ok(&host.net(&["start"]), "net start");
+    std::fs::write(&host.settings, "LXC_BRIDGE=tbr9\nLXC_BRDIGE=typo\n").expect("settings");
+    let stopped = host.net(&["stop"]);
+    assert_ok(&stopped, "net stop with broken settings");
+    assert_eq!(String::from_utf8_lossy(&stopped.stdout), "tbr0 is down\n");
+    assert!(!host.netns.links().contains(&"tbr0".to_owned()));
+    assert_eq!(host.dnsmasq_pids(), Vec::<i32>::new());
+    assert!(!host.nft(&["list", "ruleset"]).contains("rlxc-tbr0"));
 }
 
 #[test]
@@ -468,7 +483,21 @@ fn the_doctor_names_a_forward_drop_policy_and_forwarding_turned_off() {
 #[test]
 fn each_container_has_a_static_lease_that_survives_a_network_restart() {
     let host = Host::new(SETTINGS);
-    assert_ok(&host.net(&["start"]), "net start");
+    // Under a umask that would make the run directory root's alone: dnsmasq, dropped to its
+    // own user, must still read the static leases.
+    let started = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", host.netns.name))
+        .args([
+            "sh",
+            "-c",
+            "umask 077; exec \"$0\" net start --settings \"$1\"",
+        ])
+        .arg(support::RLXC)
+        .arg(&host.settings)
+        .env("RLXC_NET_RUN_DIR", &host.run_dir)
+        .output()
+        .expect("net start");
+    assert_ok(&started, "net start under umask 077");
     let name = host.busybox_on("static", "tbr0", "00:16:3e:12:34:5b");
     let entry_path = host.run_dir.join("tbr0/hosts").join(&name);
     let entry = std::fs::read_to_string(&entry_path).expect("static lease written by create");

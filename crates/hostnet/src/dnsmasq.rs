@@ -142,26 +142,31 @@ pub fn is_ours(pid: i32, run: &RunDir) -> bool {
         .any(|arg| arg == wanted.as_bytes())
 }
 
-/// Ends our dnsmasq: SIGTERM, then SIGKILL after 2 s; true once it is gone (false: it was
-/// not ours, or still there after 5 s).
+/// Ends our dnsmasq: SIGTERM, then SIGKILL after 2 s; true once it is gone or was never ours
+/// (a pid reused by another process is left alone), false while it is still there after 5 s.
 pub fn stop(pid: i32, run: &RunDir) -> bool {
     if !is_ours(pid, run) {
-        return false;
+        return true;
     }
-    // SAFETY: kill(2) with a pid checked to be our dnsmasq just above.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    signal(pid, rustix::process::Signal::TERM);
     let started = Instant::now();
     let mut killed = false;
     // Bounded: a process stuck in the kernel even after SIGKILL must not hang `stop`.
     while is_running(pid, run) && started.elapsed() < Duration::from_secs(5) {
         if !killed && started.elapsed() > Duration::from_secs(2) {
-            // SAFETY: as above.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            signal(pid, rustix::process::Signal::KILL);
             killed = true;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
     !is_running(pid, run)
+}
+
+fn signal(pid: i32, signal: rustix::process::Signal) {
+    // Gone already is what is wanted.
+    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
 }
 
 /// Running, and not a zombie waiting for a slow reaper (this host's PID 1 reaps late).

@@ -38,6 +38,11 @@ pub enum NetError {
         output: String,
         hint: String,
     },
+    #[error(
+        "dnsmasq (pid {pid}) did not end within 5 s of SIGTERM and SIGKILL (stuck in the kernel?): \
+         its run directory is kept; `rlxc net stop` again once it is gone"
+    )]
+    DnsmasqStuck { pid: i32 },
     #[error(transparent)]
     Nft(#[from] NftError),
     #[error("{step} {path}: {cause}")]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::settings::Settings;
-use crate::state::{run_root, RunDir, State};
+use crate::state::{self, run_root, RunDir, State};
 use crate::NetError;
 
 /// The directory dnsmasq reads the static leases of `bridge` from.
@@ -97,7 +97,7 @@ pub fn record(
         return Ok(None);
     }
     let dir = dir(bridge);
-    std::fs::create_dir_all(&dir).map_err(NetError::io("creating", &dir))?;
+    state::make_dir(&dir)?;
     let entries = read_all(bridge);
     let kept = entries
         .iter()

@@ -66,7 +66,7 @@ pub fn start(
         settings: settings.source.clone(),
         pool: Some(hosts::Pool::of(settings)),
     };
-    std::fs::create_dir_all(&run.dir).map_err(NetError::io("creating", &run.dir))?;
+    state::make_dir(&run.dir)?;
     let made = (|| {
         // Saved before anything is made: a start killed half-way leaves a state that the
         // next start or stop cleans up.
@@ -106,7 +106,7 @@ pub fn start(
 /// ends on a signal like any blocking call.
 fn lock() -> Result<std::fs::File, NetError> {
     let root = state::run_root();
-    std::fs::create_dir_all(&root).map_err(NetError::io("creating", &root))?;
+    state::make_dir(&root)?;
     let dir = std::fs::File::open(&root).map_err(NetError::io("opening", &root))?;
     rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|errno| NetError::io("locking", &root)(errno.into()))?;
@@ -115,7 +115,7 @@ fn lock() -> Result<std::fs::File, NetError> {
 
 fn record_all(settings: &Settings, containers: &[(String, [u8; 6])]) -> Result<(), NetError> {
     let dir = hosts::dir(&settings.bridge);
-    std::fs::create_dir_all(&dir).map_err(NetError::io("creating", &dir))?;
+    state::make_dir(&dir)?;
     let pool = hosts::Pool::of(settings);
     for (name, mac) in containers {
         hosts::record(&settings.bridge, &pool, name, *mac)?;
@@ -144,29 +144,42 @@ fn healthy(netlink: &mut Netlink, state: &State, run: &RunDir) -> Result<bool, N
     Ok(bridge_up && dnsmasq_alive && nat)
 }
 
-/// What `stop` did.
+/// What `stop` did with one network.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Stopped {
-    NotRunning,
-    Stopped { bridge: Removed },
+pub struct Stopped {
+    pub bridge: String,
+    pub removed: Removed,
 }
 
-/// Takes the network of `bridge` down: dnsmasq, the NAT table, the bridge (unless
-/// containers are still on it), the run directory with the leases.
-pub fn stop(bridge: &str) -> Result<Stopped, NetError> {
+/// Takes down every network `rlxc net start` made (each bridge with a run directory):
+/// dnsmasq, the NAT table, the bridge (unless containers are still on it), the run
+/// directory with the leases. What the state files say was made is undone, whatever the
+/// settings file says now (it may have been edited, or broken, since the start).
+pub fn stop() -> Result<Vec<Stopped>, NetError> {
     let _lock = lock()?;
-    let run = RunDir::of(bridge);
-    let Some(mut state) = State::load(&run)? else {
-        return Ok(Stopped::NotRunning);
-    };
-    if state.bridge.is_empty() {
-        // A state file that could not be read: its bridge is the directory's.
-        state.bridge = bridge.to_owned();
-        state.table = table_name(bridge);
-    }
+    let root = state::run_root();
+    let mut bridges: Vec<String> = std::fs::read_dir(&root)
+        .map_err(NetError::io("reading", &root))?
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    bridges.sort();
     let mut netlink = Netlink::open().map_err(NetError::link("opening rtnetlink"))?;
-    let removed = stop_state(&mut netlink, &state, &run)?;
-    Ok(Stopped::Stopped { bridge: removed })
+    let mut stopped = Vec::new();
+    for bridge in bridges {
+        let run = RunDir::of(&bridge);
+        let mut state = State::load(&run)?.unwrap_or_default();
+        if state.bridge.is_empty() {
+            // A start killed before its state was written, or a torn file: the directory
+            // names the bridge (deleted only if it carries our mark).
+            state.bridge = bridge.clone();
+            state.table = table_name(&bridge);
+        }
+        let removed = stop_state(&mut netlink, &state, &run)?;
+        stopped.push(Stopped { bridge, removed });
+    }
+    Ok(stopped)
 }
 
 fn stop_state(netlink: &mut Netlink, state: &State, run: &RunDir) -> Result<Removed, NetError> {
@@ -174,7 +187,10 @@ fn stop_state(netlink: &mut Netlink, state: &State, run: &RunDir) -> Result<Remo
         .dnsmasq_pid
         .or_else(|| dnsmasq::read_pid(&run.pid_file()));
     if let Some(pid) = pid {
-        dnsmasq::stop(pid, run);
+        if !dnsmasq::stop(pid, run) {
+            // Its run directory is kept, so that the next stop finds it again.
+            return Err(NetError::DnsmasqStuck { pid });
+        }
     }
     if !state.table.is_empty() {
         nft::remove(&state.table)?;

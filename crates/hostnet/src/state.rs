@@ -87,6 +87,21 @@ impl State {
     }
 }
 
+/// Makes `dir` (and its parents) readable by everyone, whatever the umask: dnsmasq, dropped
+/// to its own user, must read and watch the static leases in it.
+pub fn make_dir(dir: &Path) -> Result<(), NetError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(parent) = dir.parent().filter(|p| !p.exists()) {
+        make_dir(parent)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))
+            .map_err(NetError::io("setting the mode of", dir)),
+        Err(cause) if cause.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(cause) => Err(NetError::io("creating", dir)(cause)),
+    }
+}
+
 /// Removes a run directory and everything in it; gone already is fine.
 pub fn remove_dir(dir: &Path) -> Result<(), NetError> {
     match std::fs::remove_dir_all(dir) {

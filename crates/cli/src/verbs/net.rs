@@ -40,6 +40,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         Some(path) => (path.clone(), true),
         None => (PathBuf::from(settings::DEFAULT_PATH), false),
     };
+    // A stop needs no settings: it undoes what the starts recorded, so a settings file
+    // broken or edited since cannot keep the network up.
+    if let Action::Stop = args.action {
+        return stop();
+    }
     let settings = settings::load(&path, named)?;
     match args.action {
         Action::Start => {
@@ -72,23 +77,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             warn_about(&problems);
             Ok(ExitCode::SUCCESS)
         }
-        Action::Stop => {
-            match lifecycle::stop(&settings.bridge)? {
-                Stopped::NotRunning => println!("{} is not up", settings.bridge),
-                Stopped::Stopped { bridge } => match bridge {
-                    Removed::KeptFor(ports) => eprintln!(
-                        "warning: {} stays, for the links still on it ({}); dnsmasq and the NAT \
-                         are stopped",
-                        settings.bridge,
-                        ports.join(", ")
-                    ),
-                    Removed::Deleted | Removed::Absent => {
-                        println!("{} is down", settings.bridge)
-                    }
-                },
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        // Handled above: a stop reads no settings.
+        Action::Stop => stop(),
         Action::Status { json } => {
             let status = lifecycle::status(&settings)?;
             let text = if json {
@@ -148,6 +138,24 @@ pub fn record_new_container(name: &str, config: &Path) {
             eprintln!("warning: no static lease for {name} on {link}: {error}");
         }
     }
+}
+
+fn stop() -> anyhow::Result<ExitCode> {
+    let stopped = lifecycle::stop()?;
+    if stopped.is_empty() {
+        println!("no network of rlxc net is up");
+    }
+    for Stopped { bridge, removed } in stopped {
+        match removed {
+            Removed::KeptFor(ports) => eprintln!(
+                "warning: {bridge} stays, for the links still on it ({}); dnsmasq and the NAT \
+                 are stopped",
+                ports.join(", ")
+            ),
+            Removed::Deleted | Removed::Absent => println!("{bridge} is down"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn warn_about(problems: &[Finding]) {
