@@ -1,0 +1,68 @@
+//! The container's mounts are shared among the container's own mount namespaces, as LXC and
+//! systemd-nspawn leave them, and linked to nothing of the host's. systemd relies on it: the
+//! credential mounts a service's set-up makes in a child namespace must reach pid 1.
+
+mod support;
+
+use std::collections::HashSet;
+
+use support::{assert_ok, World};
+
+/// (mount point, its `shared:N` peer group, whether it has a `master:`) per mount.
+fn propagation(mountinfo: &str) -> Vec<(String, Option<String>, bool)> {
+    mountinfo
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let optional = fields[6..].iter().take_while(|f| **f != "-");
+            let mut shared = None;
+            let mut master = false;
+            for tag in optional {
+                if let Some(group) = tag.strip_prefix("shared:") {
+                    shared = Some(group.to_string());
+                }
+                master |= tag.starts_with("master:");
+            }
+            (fields[4].to_string(), shared, master)
+        })
+        .collect()
+}
+
+#[test]
+fn a_mount_made_in_a_child_namespace_reaches_init_and_never_the_host() {
+    let world = World::new();
+    let name = world.busybox("propagation");
+    world.start_with_init_script(&name, "mkdir -p /mnt/probe");
+    let init = world.init_pid(&name);
+
+    // Every mount of the container is shared, in peer groups the host has no mount of.
+    let inside = std::fs::read_to_string(format!("/proc/{init}/mountinfo")).expect("mountinfo");
+    let host = std::fs::read_to_string("/proc/self/mountinfo").expect("host mountinfo");
+    let host_groups: HashSet<String> = propagation(&host)
+        .into_iter()
+        .filter_map(|(_, group, _)| group)
+        .collect();
+    for (point, group, master) in propagation(&inside) {
+        let group = group.unwrap_or_else(|| panic!("{point} is not shared:\n{inside}"));
+        assert!(!master, "{point} receives from a master:\n{inside}");
+        assert!(
+            !host_groups.contains(&group),
+            "{point} is a peer of a host mount (group {group})"
+        );
+    }
+
+    // What systemd does for a service's credentials: a mount made in a mount namespace of
+    // its own (its propagation as init's, as systemd leaves /run), which init must see.
+    let script = "unshare -m --propagation shared mount -t tmpfs rlxc-probe /mnt/probe";
+    assert_ok(&world.sh(&name, script), "mount in a child namespace");
+    let inside = std::fs::read_to_string(format!("/proc/{init}/mountinfo")).expect("mountinfo");
+    assert!(
+        inside.contains(" /mnt/probe "),
+        "init does not see the child namespace's mount:\n{inside}"
+    );
+    let host = std::fs::read_to_string("/proc/self/mountinfo").expect("host mountinfo");
+    assert!(!host.contains("rlxc-probe"), "the mount reached the host");
+
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+    world.assert_nothing_left(&name);
+}
