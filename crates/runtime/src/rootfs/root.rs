@@ -143,8 +143,9 @@ fn bind_copy(dir: &OwnedFd, target: &OwnedFd) -> Result<OwnedFd, Errno> {
 /// Step 7: `pivot_root(".", ".")` from inside the rootfs stacks the old root on top of the
 /// new one at `/`; detaching it leaves only the container's mounts (youki/runc's trick, no
 /// put_old directory needed), which are then made shared among the container's own
-/// namespaces (pivot_root refuses a shared mount, hence after it). Consumes the rootfs fd: nothing that names the host's tree
-/// should survive the pivot.
+/// namespaces (pivot_root refuses a shared mount, hence after it; an entry's own propagation
+/// options are set again after this, `entries::reapply_propagation`). Consumes the rootfs
+/// fd: nothing that names the host's tree should survive the pivot.
 pub(crate) fn pivot_into(root: RootDir) -> Result<(), RootfsError> {
     let step = |step: &'static str| {
         move |e: rustix::io::Errno| RootfsError::PivotRoot {
