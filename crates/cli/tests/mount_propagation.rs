@@ -53,6 +53,22 @@ fn a_mount_made_in_a_child_namespace_reaches_init_and_never_the_host() {
         );
     }
 
+    // No mount is there twice: a bind made after the pivot (/proc/sys read-only, then
+    // /proc/sys/net writable on it, the boot id) leaves its source's peer group first, or
+    // what is mounted on it is copied beneath it into the source by propagation.
+    let mut points: Vec<String> = propagation(&inside)
+        .into_iter()
+        .map(|(p, _, _)| p)
+        .collect();
+    points.sort();
+    let twice: Vec<&String> = points
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
+    assert!(twice.is_empty(), "mounted twice: {twice:?}\n{inside}");
+    assert!(inside.contains(" /proc/sys/net "), "{inside}");
+
     // What systemd does for a service's credentials: a mount made in a mount namespace of
     // its own (its propagation as init's, as systemd leaves /run), which init must see.
     let script = "unshare -m --propagation shared mount -t tmpfs rlxc-probe /mnt/probe";
