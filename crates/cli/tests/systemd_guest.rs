@@ -114,6 +114,15 @@ fn a_systemd_guest_boots_with_no_failed_unit_and_owns_its_cgroups_under_the_host
     let boot_id = attach_ok(&world, &name, "cat /proc/sys/kernel/random/boot_id");
     let host_boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot_id");
     assert_ne!(boot_id.trim(), host_boot_id.trim());
+    // A service gets its credentials: systemd mounts them in a child mount namespace, and the
+    // mount reaches the service only through the container's shared mounts (as under LXC).
+    let credential = attach_ok(
+        &world,
+        &name,
+        "systemd-run --wait --pipe --quiet -p SetCredential=probe:secret \
+         sh -c 'cat \"$CREDENTIALS_DIRECTORY/probe\"'",
+    );
+    assert_eq!(credential.trim(), "secret");
     let journal = attach_ok(&world, &name, "journalctl -b --no-pager -o cat");
     assert!(journal.contains("Startup finished"), "journal:\n{journal}");
 

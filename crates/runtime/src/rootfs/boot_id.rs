@@ -74,8 +74,8 @@ pub(crate) fn bind_own_boot_id(root: &RootDir) -> Result<(), RootfsError> {
         Mode::empty(),
     )
     .map_err(|e| failed(e.into()))?;
-    fdmount::bind(&fdmount::fd_path(&source), &target, false).map_err(failed)?;
-    let bound = root.resolve(BOOT_ID, None).map_err(|e| failed(e.into()))?;
+    let reopen = || Ok(root.resolve(BOOT_ID, None)?);
+    let bound = fdmount::bind_own_group(&source, &target, reopen).map_err(failed)?;
     let flags = MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
     fdmount::remount_bind(&bound, flags).map_err(failed)
 }

@@ -1,9 +1,11 @@
 //! Step 6: `lxc.mount.entry` and `lxc.mount.fstab`, in order.
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use rlxc_config::values::MountEntry;
+use rlxc_config::values::{MountEntry, Propagation};
+use rustix::mount as rmount;
 
 use super::fdmount;
 use super::flags::{propagation, EntryFlags};
@@ -57,14 +59,31 @@ pub(crate) fn parse_fstab(path: &Path, text: &str) -> Result<Vec<FstabLine>, Roo
     Ok(lines)
 }
 
+/// An entry's propagation options, with its mount (an `O_PATH` fd on the mount's root), to be
+/// set again once the container's mounts have all been made shared after the pivot
+/// ([`reapply_propagation`]): that recursive change would otherwise override them.
+pub(crate) struct EntryPropagation {
+    entry: String,
+    mount_root: OwnedFd,
+    options: Vec<Propagation>,
+}
+
+/// What [`mount_entries`] leaves: the skipped `optional` entries, and the entries' own
+/// propagation for after the pivot.
+pub(crate) struct MountedEntries {
+    pub(crate) skipped: Vec<SkippedMount>,
+    pub(crate) propagation: Vec<EntryPropagation>,
+}
+
 /// Mounts every entry in order. A failing `optional` entry is skipped and reported back; a
 /// target with `..` is refused even when optional, since it is a config error, not a
 /// mount that happened to fail.
 pub(crate) fn mount_entries(
     root: &RootDir,
     entries: &[MountEntry],
-) -> Result<Vec<SkippedMount>, RootfsError> {
+) -> Result<MountedEntries, RootfsError> {
     let mut skipped = Vec::new();
+    let mut propagation = Vec::new();
     for entry in entries {
         let refused = |reason: String| RootfsError::MountEntry {
             entry: entry.to_string(),
@@ -81,7 +100,12 @@ pub(crate) fn mount_entries(
             ));
         }
         match mount_entry(root, entry) {
-            Ok(()) => {}
+            Ok(Some(mount_root)) => propagation.push(EntryPropagation {
+                entry: entry.to_string(),
+                mount_root,
+                options: entry.propagation().collect(),
+            }),
+            Ok(None) => {}
             Err(reason) if entry.optional() => skipped.push(SkippedMount {
                 entry: entry.to_string(),
                 reason,
@@ -89,14 +113,44 @@ pub(crate) fn mount_entries(
             Err(reason) => return Err(refused(reason)),
         }
     }
-    Ok(skipped)
+    Ok(MountedEntries {
+        skipped,
+        propagation,
+    })
+}
+
+/// After the pivot and the container-wide `MS_SHARED|MS_REC`: each entry's own propagation
+/// options again, in order, on the very mount the entry made (even where a later mount
+/// covers it). The change is made on `.` after an `fchdir` to the mount's root, which needs
+/// no /proc in the container (the fd's magic link would).
+pub(crate) fn reapply_propagation(mounts: Vec<EntryPropagation>) -> Result<(), RootfsError> {
+    if mounts.is_empty() {
+        return Ok(());
+    }
+    for mount in &mounts {
+        let failed = |reason: String| RootfsError::MountEntry {
+            entry: mount.entry.clone(),
+            reason,
+        };
+        rustix::process::fchdir(&mount.mount_root)
+            .map_err(|e| failed(format!("entering the mount to set its propagation: {e}")))?;
+        for p in &mount.options {
+            rmount::mount_change(".", propagation(*p))
+                .map_err(|e| failed(format!("setting {p} propagation after the pivot: {e}")))?;
+        }
+    }
+    rustix::process::chdir("/").map_err(|e| RootfsError::PivotRoot {
+        step: "chdir / after the entries' propagation",
+        cause: e.into(),
+    })
 }
 
 const READ_ONLY: rustix::mount::MountFlags = rustix::mount::MountFlags::RDONLY;
 
 /// One entry: resolve (and maybe create) the target inside the rootfs, mount onto it, then
-/// fix up what mount(2) cannot do in one call (flags of a bind, propagation).
-fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
+/// fix up what mount(2) cannot do in one call (flags of a bind, propagation). Returns the
+/// mount's root when the entry has propagation options, for [`reapply_propagation`].
+fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<Option<OwnedFd>, String> {
     let flags = EntryFlags::from_words(entry.flags());
     let target = root
         .resolve(&entry.target, entry.create())
@@ -142,7 +196,7 @@ fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
     mounted.map_err(|e| format!("mounting {source}: {e}"))?;
     let needs_remount = (flags.bind && flags.bind_needs_remount()) || read_only_afterwards;
     if !needs_remount && entry.propagation().next().is_none() {
-        return Ok(());
+        return Ok(None);
     }
     let mount_root = root
         .resolve(&entry.target, None)
@@ -155,7 +209,7 @@ fn mount_entry(root: &RootDir, entry: &MountEntry) -> Result<(), String> {
         fdmount::change_propagation(&mount_root, propagation(p))
             .map_err(|e| format!("setting {p} propagation: {e}"))?;
     }
-    Ok(())
+    Ok(entry.propagation().next().is_some().then_some(mount_root))
 }
 
 #[cfg(test)]

@@ -63,17 +63,62 @@ pub(crate) fn change_propagation(
     Ok(())
 }
 
-/// Bind-mounts `mount_root`'s own directory onto itself, then makes that new mount
-/// read-only: how `/proc/sys` or `/sys` become read-only without touching the (possibly
-/// host-shared) superblock. `reopen` must resolve the same place again.
+/// After the pivot: bind-mounts the place `source` names (not its submounts) onto
+/// `target`, as a shared mount in a peer group of its own; returns the new mount's root.
+/// `reopen` must resolve the target again (used without `open_tree`, before Linux 5.2).
+///
+/// A bind of a shared mount (after the pivot every mount of the container is) joins the
+/// source's peer group, and whatever is then mounted on the bind, say /proc/sys/net on the
+/// read-only /proc/sys, is mounted again by propagation beneath it in the source (/proc):
+/// hidden copies that a systemd guest's sandboxed services copy and take apart again (one
+/// more pass over the mount table each, when a service's namespace unmounts its /proc).
+/// Leaving the source's group (private) and entering a new one (shared) before anything is
+/// mounted on it avoids them; the bind's own mounts still propagate among the container's
+/// namespaces, as LXC's binds do (each in a group of its own there too).
+pub(crate) fn bind_own_group(
+    source: impl AsFd,
+    target: impl AsFd,
+    reopen: impl FnOnce() -> io::Result<OwnedFd>,
+) -> io::Result<OwnedFd> {
+    let tree = match rmount::open_tree(
+        &source,
+        "",
+        rmount::OpenTreeFlags::OPEN_TREE_CLONE
+            | rmount::OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | rmount::OpenTreeFlags::AT_EMPTY_PATH,
+    ) {
+        Ok(tree) => {
+            rmount::move_mount(
+                &tree,
+                "",
+                &target,
+                "",
+                rmount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+                    | rmount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+            )?;
+            tree
+        }
+        Err(rustix::io::Errno::NOSYS) => {
+            rmount::mount_bind(fd_path(&source), fd_path(&target))?;
+            reopen()?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    change_propagation(&tree, MountPropagationFlags::PRIVATE)?;
+    change_propagation(&tree, MountPropagationFlags::SHARED)?;
+    Ok(tree)
+}
+
+/// After the pivot: bind-mounts `target`'s own directory onto itself (`bind_own_group`),
+/// then makes that new mount read-only: how `/proc/sys` becomes read-only without touching
+/// the (possibly host-shared) superblock. `reopen` must resolve the same place again.
 pub(crate) fn bind_read_only(
     target: impl AsFd,
-    reopen: impl FnOnce() -> io::Result<std::os::fd::OwnedFd>,
+    reopen: impl FnOnce() -> io::Result<OwnedFd>,
     flags: MountFlags,
 ) -> io::Result<()> {
-    let path = fd_path(&target);
-    rmount::mount_bind(&path, &path)?;
-    remount_bind(reopen()?, MountFlags::RDONLY | flags)
+    let bound = bind_own_group(&target, &target, reopen)?;
+    remount_bind(bound, MountFlags::RDONLY | flags)
 }
 
 /// The new mount API's last steps: the filesystem of `context` (created already) mounted with

@@ -103,7 +103,8 @@ pub(crate) fn read_only_proc(root: &RootDir, own_network: bool) -> Result<(), Ro
         let target = root
             .resolve(NAMESPACED_SYSCTLS, None)
             .map_err(|e| failed(e.into()))?;
-        fdmount::bind(&fdmount::fd_path(&net), &target, false).map_err(failed)?;
+        let reopen = || Ok(root.resolve(NAMESPACED_SYSCTLS, None)?);
+        fdmount::bind_own_group(&net, &target, reopen).map_err(failed)?;
     }
     Ok(())
 }

@@ -101,7 +101,7 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
         None => Ptys::default(),
     };
     // 6. The user's mounts, in order, confined to the rootfs.
-    let skipped = entries::mount_entries(&root, &plan.entries)?;
+    let mounted = entries::mount_entries(&root, &plan.entries)?;
     // The user's mount hooks, then (with autodev) the hooks that add /dev nodes.
     plan.hooks.run(HookPoint::Mount)?;
     if plan.autodev {
@@ -113,10 +113,13 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
     mask::mask_paths(&root)?;
     let resolver = root.resolver();
     // 7. Into the rootfs; the host's tree is detached and unreachable from here on.
+    //    Its mounts become shared among its own namespaces, except where an entry asked for
+    //    another propagation.
     root::pivot_into(root)?;
+    entries::reapply_propagation(mounted.propagation)?;
     Ok(RootfsOutcome {
         ptys,
-        skipped,
+        skipped: mounted.skipped,
         resolver,
     })
 }

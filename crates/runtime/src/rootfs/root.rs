@@ -142,8 +142,10 @@ fn bind_copy(dir: &OwnedFd, target: &OwnedFd) -> Result<OwnedFd, Errno> {
 
 /// Step 7: `pivot_root(".", ".")` from inside the rootfs stacks the old root on top of the
 /// new one at `/`; detaching it leaves only the container's mounts (youki/runc's trick, no
-/// put_old directory needed). Consumes the rootfs fd: nothing that names the host's tree
-/// should survive the pivot.
+/// put_old directory needed), which are then made shared among the container's own
+/// namespaces (pivot_root refuses a shared mount, hence after it; an entry's own propagation
+/// options are set again after this, `entries::reapply_propagation`). Consumes the rootfs
+/// fd: nothing that names the host's tree should survive the pivot.
 pub(crate) fn pivot_into(root: RootDir) -> Result<(), RootfsError> {
     let step = |step: &'static str| {
         move |e: rustix::io::Errno| RootfsError::PivotRoot {
@@ -155,5 +157,16 @@ pub(crate) fn pivot_into(root: RootDir) -> Result<(), RootfsError> {
     drop(root);
     process::pivot_root(".", ".").map_err(step("pivot_root"))?;
     rmount::unmount(".", UnmountFlags::DETACH).map_err(step("detaching the old root"))?;
-    process::chdir("/").map_err(step("chdir /"))
+    process::chdir("/").map_err(step("chdir /"))?;
+    // Every mount of the container becomes shared, each in a peer group of its own that only
+    // the container's namespace holds (nothing of the host's is left to propagate to), as
+    // LXC and systemd-nspawn leave it. systemd, booted in a container, does not do this
+    // itself: with private mounts the credential mounts its children make for a service
+    // never reach pid 1 (`/run/credentials/*`), and each sandboxed service's namespace set-up
+    // fails to unmount `/proc` in its copy of the tree, costing the boot time.
+    rmount::mount_change(
+        "/",
+        MountPropagationFlags::SHARED | MountPropagationFlags::REC,
+    )
+    .map_err(step("making the container's mounts shared"))
 }
