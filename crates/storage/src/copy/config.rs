@@ -115,6 +115,15 @@ pub fn rewrite(text: &str, renaming: &Renaming<'_>) -> Rewritten {
     }
 }
 
+/// `value` with every path that is `old_dir` or below it moved below `new_dir` (see
+/// [`rewrite`]); for a hook's command line, a rename's `lxc.rootfs.path`.
+pub fn relocate(value: &str, old_dir: &Path, new_dir: &Path) -> String {
+    let (old, new) = (old_dir.to_string_lossy(), new_dir.to_string_lossy());
+    replace_dir(value, &old, &new)
+        .0
+        .unwrap_or_else(|| value.to_string())
+}
+
 /// `raw` with the bytes of `value` (a slice of it, see [`parse_line`]) replaced.
 fn replace_value(raw: &str, value: &str, new: &str) -> Option<String> {
     let start = (value.as_ptr() as usize).checked_sub(raw.as_ptr() as usize)?;

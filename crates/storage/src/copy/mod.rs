@@ -6,6 +6,6 @@ pub mod config;
 pub mod hostname;
 pub mod tree;
 
-pub use config::{rewrite, Renaming, Rewritten};
+pub use config::{relocate, rewrite, Renaming, Rewritten};
 pub use hostname::rename_in_rootfs;
-pub use tree::{copy_tree, TreeError, TreeReport};
+pub use tree::{copy_file_below, copy_tree, TreeError, TreeReport};

@@ -93,13 +93,56 @@ pub fn copy_tree(
         report: TreeReport::default(),
     };
     copy.dir_contents(&src_fd, &dst_fd, Path::new(""), 0)?;
-    copy.metadata(Node::Fd(&dst_fd), &top, Node::Fd(&src_fd))
-        .map_err(|cause| TreeError::Io {
-            step: "copying the owner, mode and xattrs of",
-            path: PathBuf::from("."),
-            cause,
-        })?;
+    set_metadata(Node::Fd(&dst_fd), &top, Node::Fd(&src_fd)).map_err(|cause| TreeError::Io {
+        step: "copying the owner, mode and xattrs of",
+        path: PathBuf::from("."),
+        cause,
+    })?;
     Ok(copy.report)
+}
+
+/// Copies the regular file `rel` below `src_root` to the same place below `dst_root` (a
+/// directory this copy owns; missing parents are made), with its owner, mode, xattrs and
+/// times. `rel` is resolved below `src_root` without following any symlink; anything but a
+/// regular file is refused.
+pub fn copy_file_below(src_root: &Path, rel: &Path, dst_root: &Path) -> Result<(), TreeError> {
+    let failed = |step: &'static str| {
+        move |cause: io::Error| TreeError::Io {
+            step,
+            path: rel.to_path_buf(),
+            cause,
+        }
+    };
+    let root = openat(CWD, src_root, dir_flags(), Mode::empty())
+        .map_err(|errno| failed("opening the directory of")(errno.into()))?;
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    let src = openat2(
+        &root,
+        rel,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+        resolve,
+    )
+    .map_err(|errno| failed("opening")(errno.into()))?;
+    let stat = statat(&src, c"", AtFlags::EMPTY_PATH).map_err(|e| failed("reading")(e.into()))?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(failed("copying")(io::Error::other("not a regular file")));
+    }
+    let dst = dst_root.join(rel);
+    if let Some(parent) = dst.parent() {
+        std::fs::create_dir_all(parent).map_err(failed("making the directory for"))?;
+    }
+    let dst_file = openat(
+        CWD,
+        &dst,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )
+    .map_err(|errno| failed("making the copy of")(errno.into()))?;
+    let size = u64::try_from(stat.st_size).unwrap_or(0);
+    copy_data(&src, &dst_file, size).map_err(failed("copying"))?;
+    set_metadata(Node::Fd(&dst_file), &stat, Node::Fd(&src))
+        .map_err(failed("copying the owner, mode and xattrs of"))
 }
 
 /// One inode, reached by a descriptor of it or by a name in a directory (devices, FIFOs and
@@ -192,7 +235,7 @@ impl Copier<'_> {
                     .map_err(|errno| failed("reading the symlink")(errno.into()))?;
                 symlinkat(target.as_c_str(), dst, name)
                     .map_err(|errno| failed("making the symlink")(errno.into()))?;
-                self.metadata(Node::At(dst, name), &stat, Node::At(src, name))
+                set_metadata(Node::At(dst, name), &stat, Node::At(src, name))
                     .map_err(failed("copying the owner and xattrs of"))
             }
             // Devices, FIFOs and sockets: made anew (a socket inode without a listener, as
@@ -200,7 +243,7 @@ impl Copier<'_> {
             special => {
                 mknodat(dst, name, special, Mode::from_raw_mode(0o600), stat.st_rdev)
                     .map_err(|errno| failed("making the node")(errno.into()))?;
-                self.metadata(Node::At(dst, name), &stat, Node::At(src, name))
+                set_metadata(Node::At(dst, name), &stat, Node::At(src, name))
                     .map_err(failed("copying the owner, mode and xattrs of"))
             }
         }
@@ -229,12 +272,12 @@ impl Copier<'_> {
         match open_subdir(src, name) {
             Ok(src_child) => {
                 self.dir_contents(&src_child, &dst_child, path, depth + 1)?;
-                self.metadata(Node::Fd(&dst_child), stat, Node::Fd(&src_child))
+                set_metadata(Node::Fd(&dst_child), stat, Node::Fd(&src_child))
             }
             // A mount point: its own directory's metadata, none of what is mounted there.
             Err(Errno::XDEV) => {
                 self.report.mount_points.push(path.to_path_buf());
-                self.metadata(Node::Fd(&dst_child), stat, Node::At(src, name))
+                set_metadata(Node::Fd(&dst_child), stat, Node::At(src, name))
             }
             Err(errno) => return Err(failed("opening")(errno)),
         }
@@ -263,47 +306,47 @@ impl Copier<'_> {
             Data::Reflinked => self.report.reflinked += 1,
             Data::Copied(bytes) => self.report.bytes += bytes,
         }
-        self.metadata(Node::Fd(&dst_file), stat, Node::Fd(&src_file))
+        set_metadata(Node::Fd(&dst_file), stat, Node::Fd(&src_file))
     }
+}
 
-    /// Owner, then mode (a chown clears the set-id bits), then xattrs (a chown drops
-    /// `security.capability`; an ACL sets the group bits), then times.
-    fn metadata(&self, dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
-        let uid = Some(Uid::from_raw(stat.st_uid));
-        let gid = Some(Gid::from_raw(stat.st_gid));
-        let mode = Mode::from_raw_mode(stat.st_mode & 0o7777);
-        let is_symlink = FileType::from_raw_mode(stat.st_mode) == FileType::Symlink;
-        match dst {
-            Node::Fd(fd) => {
-                fchown(fd, uid, gid)?;
-                fchmod(fd, mode)?;
-            }
-            Node::At(dir, name) => {
-                chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
-                // Symlinks have no mode of their own; the node was made by this copy, in
-                // a directory it made, so the name is that node.
-                if !is_symlink {
-                    chmodat(dir, name, mode, AtFlags::empty())?;
-                }
+/// Owner, then mode (a chown clears the set-id bits), then xattrs (a chown drops
+/// `security.capability`; an ACL sets the group bits), then times.
+fn set_metadata(dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
+    let uid = Some(Uid::from_raw(stat.st_uid));
+    let gid = Some(Gid::from_raw(stat.st_gid));
+    let mode = Mode::from_raw_mode(stat.st_mode & 0o7777);
+    let is_symlink = FileType::from_raw_mode(stat.st_mode) == FileType::Symlink;
+    match dst {
+        Node::Fd(fd) => {
+            fchown(fd, uid, gid)?;
+            fchmod(fd, mode)?;
+        }
+        Node::At(dir, name) => {
+            chownat(dir, name, uid, gid, AtFlags::SYMLINK_NOFOLLOW)?;
+            // Symlinks have no mode of their own; the node was made by this copy, in
+            // a directory it made, so the name is that node.
+            if !is_symlink {
+                chmodat(dir, name, mode, AtFlags::empty())?;
             }
         }
-        copy_xattrs(src, dst)?;
-        let times = Timestamps {
-            last_access: Timespec {
-                tv_sec: stat.st_atime,
-                tv_nsec: stat.st_atime_nsec as _,
-            },
-            last_modification: Timespec {
-                tv_sec: stat.st_mtime,
-                tv_nsec: stat.st_mtime_nsec as _,
-            },
-        };
-        match dst {
-            Node::Fd(fd) => futimens(fd, &times)?,
-            Node::At(dir, name) => utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)?,
-        }
-        Ok(())
     }
+    copy_xattrs(src, dst)?;
+    let times = Timestamps {
+        last_access: Timespec {
+            tv_sec: stat.st_atime,
+            tv_nsec: stat.st_atime_nsec as _,
+        },
+        last_modification: Timespec {
+            tv_sec: stat.st_mtime,
+            tv_nsec: stat.st_mtime_nsec as _,
+        },
+    };
+    match dst {
+        Node::Fd(fd) => futimens(fd, &times)?,
+        Node::At(dir, name) => utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW)?,
+    }
+    Ok(())
 }
 
 enum Data {
