@@ -148,11 +148,11 @@ fn replace_dir(value: &str, old_dir: &str, new_dir: &str) -> (Option<String>, Ve
             .chars()
             .chain(before.chars())
             .last()
-            .map_or(true, |c| c.is_whitespace() || c == '=' || c == ':');
+            .is_none_or(|c| c.is_whitespace() || c == '=' || c == ':');
         let ends_word = after
             .chars()
             .next()
-            .map_or(true, |c| c == '/' || c.is_whitespace() || c == ':');
+            .is_none_or(|c| c == '/' || c.is_whitespace() || c == ':');
         out.push_str(before);
         if starts_word && ends_word && !old_dir.is_empty() {
             out.push_str(new_dir);

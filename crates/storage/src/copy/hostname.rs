@@ -81,11 +81,11 @@ fn hosts_renamed(text: &str, old: &str, new: &str) -> Option<String> {
         while let Some(at) = rest.find(old) {
             let before = &rest[..at];
             let after = &rest[at + old.len()..];
-            let starts = before.chars().last().map_or(true, char::is_whitespace);
+            let starts = before.chars().last().is_none_or(char::is_whitespace);
             let ends = after
                 .chars()
                 .next()
-                .map_or(true, |c| c.is_whitespace() || c == '#');
+                .is_none_or(|c| c.is_whitespace() || c == '#');
             out.push_str(before);
             if starts && ends && !before.trim().is_empty() {
                 out.push_str(new);
