@@ -35,10 +35,13 @@
 # dnsmasq-base: `rlxc net` runs it on the host bridge (DHCP, DNS, router advertisements), as
 # LXC's lxc-net does; iptables (Debian's is iptables-nft): the doctor's test makes a Docker-style
 # `-P FORWARD DROP` with it (crates/hostnet/tests/nft.rs).
+# attr and acl: the copy tests (crates/cli/tests/copy.rs) set xattrs and ACLs with setfattr and
+# setfacl and compare trees with getfattr and getfacl (rlxc copies them with syscalls);
+# rsync: LXC's lxc-copy copies a dir rootfs with it (without it the real lxc-copy fails).
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
-                   docker-registry nftables dnsmasq-base iptables)
+                   docker-registry nftables dnsmasq-base iptables attr acl rsync)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -38,6 +38,10 @@ pub struct HookContext {
     /// `("net", "/proc/MONITOR/fd/12")`: `LXC_NET_NS=PATH` in the environment (version 1) or
     /// `net:PATH` arguments (version 0).
     pub namespaces: Vec<(&'static str, String)>,
+    /// `LXC_SRC_NAME` for clone hooks: the container the clone was made from.
+    pub source_name: Option<String>,
+    /// Clone hooks: the words after `--` of `lxc-copy`, after LXC's own arguments.
+    pub extra_args: Vec<String>,
 }
 
 /// Why a hook failed; a failing hook before init runs aborts the start.
@@ -142,6 +146,8 @@ impl HookContext {
             init_pid: None,
             target: None,
             namespaces: Vec::new(),
+            source_name: None,
+            extra_args: Vec::new(),
         }
     }
 
@@ -165,6 +171,7 @@ impl HookContext {
             ("LXC_LOG_LEVEL", self.log_level.clone()),
             ("LXC_PID", self.init_pid.map(|pid| pid.to_string())),
             ("LXC_TARGET", self.target.map(str::to_string)),
+            ("LXC_SRC_NAME", self.source_name.clone()),
         ];
         env.extend(
             optional
@@ -188,10 +195,11 @@ impl HookContext {
 
     /// LXC's arguments after the hook's own words (version 0 only): `NAME SECTION TYPE`,
     /// then the interface's type and host device for a network script, or the namespaces
-    /// for a stop hook.
+    /// for a stop hook; a clone hook's `lxc-copy -- ARGS` last (in either version: they
+    /// are the user's, not LXC's).
     fn arguments(&self, hook: &Hook<'_>) -> Vec<String> {
         if self.version != 0 {
-            return Vec::new();
+            return self.extra_args.clone();
         }
         let mut args = vec![
             self.name.clone(),
@@ -209,6 +217,7 @@ impl HookContext {
                     .map(|(ns, path)| format!("{ns}:{path}")),
             );
         }
+        args.extend(self.extra_args.iter().cloned());
         args
     }
 }

@@ -109,6 +109,15 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     for name in create::names(&common.lxcpath)? {
         common.clear_leftovers(&common.paths_of(&name)?, "rlxc ls");
     }
+    // What a killed create or copy left (hidden, never listed) goes too.
+    for dir in create::clear_abandoned(&common.lxcpath, None) {
+        if !common.quiet {
+            eprintln!(
+                "removed {}, left by an interrupted create or copy",
+                dir.display()
+            );
+        }
+    }
     let mut containers = create::list(&common.lxcpath)?;
     containers.retain(|c| wanted(args, regex.as_ref(), c));
     for container in &containers {

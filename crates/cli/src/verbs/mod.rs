@@ -16,6 +16,7 @@ pub mod checkconfig;
 pub mod compat_links;
 pub mod config;
 pub mod console;
+pub mod copy;
 pub mod create;
 pub mod create_debian;
 pub mod create_download;
@@ -80,6 +81,7 @@ pub const VERBS: &[Verb] = &[
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
+    verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
     verb!("destroy", destroy, lxc_tool: true, "Delete a container and its storage"),
     verb!("autostart", autostart, lxc_tool: true, "Start, stop or list the autostart containers"),
     verb!("checkconfig", checkconfig, lxc_tool: true, "Check the kernel for what containers need"),

@@ -7,6 +7,7 @@
 mod busybox;
 mod busybox_files;
 mod config_file;
+pub mod copy;
 pub mod debian;
 mod destroy;
 pub mod download;
@@ -28,7 +29,7 @@ pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
 pub(crate) use destroy::destroy_stopped;
 pub use destroy::{destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
-pub use staging::is_staging_name;
+pub use staging::{clear_abandoned, is_staging_name};
 pub use store::{list, names, ContainerEntry};
 pub use tarball::{Progress, Unpacking};
 
@@ -119,7 +120,7 @@ pub fn create(
         _ => None,
     };
 
-    let staging = Staging::begin(paths)?;
+    let staging = Staging::begin(paths, operation)?;
     let staged_rootfs = staging.path().join("rootfs");
     let mut notes = Vec::new();
     let mut image_keys = Vec::new();

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 use tempfile::TempDir;
 
+use super::remove_tree::remove_container_dir;
 use super::sys::{self, InterruptCatcher};
 use super::CreateError;
+use crate::lock::OperationLock;
 use crate::paths::ContainerPaths;
 
 /// Mode of the lxcpath when rlxc makes it.
@@ -30,6 +32,48 @@ pub fn is_staging_name(dir_name: &str) -> bool {
     dir_name.starts_with('.') && dir_name.contains(".create-")
 }
 
+/// The container name a staging directory is for (`.NAME.create-XXXXXX`).
+fn staged_name(dir_name: &str) -> Option<&str> {
+    let (name, _) = dir_name.strip_prefix('.')?.rsplit_once(".create-")?;
+    (!name.is_empty()).then_some(name)
+}
+
+/// Removes the staging directories of `lxcpath` that a create or copy killed by SIGKILL (or
+/// a crash) left: those whose container's operation lock nobody holds, as every create and
+/// copy holds it for as long as its staging directory exists. `own` is the lock the caller
+/// holds itself (its name's leftovers are its to remove). Returns what was removed; what
+/// cannot be removed now is left for the next try.
+pub fn clear_abandoned(lxcpath: &Path, own: Option<&OperationLock>) -> Vec<PathBuf> {
+    let lxcpath = fs::canonicalize(lxcpath).unwrap_or_else(|_| lxcpath.to_path_buf());
+    let Ok(entries) = fs::read_dir(&lxcpath) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str().and_then(staged_name) else {
+            continue;
+        };
+        let paths = ContainerPaths::new(&lxcpath, name);
+        let held_by_us = own.is_some_and(|lock| lock.is_for(&paths));
+        let lock = if held_by_us {
+            None
+        } else {
+            match OperationLock::try_take(&paths, "removing an abandoned create") {
+                Ok(Ok(lock)) => Some(lock),
+                // Being made right now, or the lock cannot be had: not ours to touch.
+                _ => continue,
+            }
+        };
+        let dir = entry.path();
+        if remove_container_dir(&dir, None).is_ok_and(|removal| removal.removed) {
+            removed.push(dir);
+        }
+        drop(lock);
+    }
+    removed
+}
+
 /// A container being built. Dropping it without [`Staging::commit`] removes everything.
 pub(crate) struct Staging {
     // Field order matters: the directory is removed before the signal handlers go back.
@@ -41,7 +85,10 @@ pub(crate) struct Staging {
 impl Staging {
     /// Makes the lxcpath if needed, refuses an existing container, and starts catching
     /// interrupting signals.
-    pub(crate) fn begin(paths: &ContainerPaths) -> Result<Staging, CreateError> {
+    pub(crate) fn begin(
+        paths: &ContainerPaths,
+        operation: &OperationLock,
+    ) -> Result<Staging, CreateError> {
         DirBuilder::new()
             .recursive(true)
             .mode(LXCPATH_MODE)
@@ -50,6 +97,8 @@ impl Staging {
                 path: paths.lxcpath.clone(),
                 cause,
             })?;
+        // A killed create or copy's half-made directory goes before this one's is made.
+        clear_abandoned(&paths.lxcpath, Some(operation));
         let target = paths.dir();
         if fs::symlink_metadata(&target).is_ok() {
             return Err(CreateError::AlreadyExists { dir: target });
@@ -115,5 +164,18 @@ impl Staging {
             let _ = dir.keep();
         }
         Ok(self.target.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_of_a_staging_directory_is_read_back() {
+        assert_eq!(staged_name(".web.create-AbC123"), Some("web"));
+        assert_eq!(staged_name(".a.create-b.create-XyZ"), Some("a.create-b"));
+        assert_eq!(staged_name("web"), None);
+        assert_eq!(staged_name("..create-x"), None);
     }
 }
