@@ -615,3 +615,71 @@ fn ipv6_nat_is_masqueraded_and_needs_ipv6_forwarding() {
         "{table}"
     );
 }
+
+/// Two networks side by side (as rlxc's next to lxc-net's or libvirt's dnsmasq): the first's
+/// DHCP socket is no conflict for the second, both run, and one stop takes both down.
+#[test]
+fn a_second_network_beside_a_first_is_no_conflict() {
+    let host = Host::new(SETTINGS);
+    assert_ok(&host.net(&["start"]), "first network");
+    let second = host.world.dir.path().join("rlxc-net-2");
+    std::fs::write(&second, "LXC_BRIDGE=tbr1\nLXC_ADDR=10.0.5.1\n").expect("settings");
+    let with_second = |args: &[&str]| {
+        host.world
+            .rlxc(&[&["net"], args].concat())
+            .arg("--settings")
+            .arg(&second)
+            .env("RLXC_NET_RUN_DIR", &host.run_dir)
+            .output()
+            .expect("rlxc net")
+    };
+    let status = String::from_utf8_lossy(&with_second(&["status"]).stdout).into_owned();
+    assert!(status.contains("problems: none found"), "{status}");
+    assert_ok(&with_second(&["start"]), "second network");
+    assert_eq!(host.dnsmasq_pids().len(), 2);
+    let stopped = host.net(&["stop"]);
+    assert_eq!(
+        String::from_utf8_lossy(&stopped.stdout),
+        "tbr0 is down\ntbr1 is down\n"
+    );
+    assert_eq!(host.dnsmasq_pids(), Vec::<i32>::new());
+}
+
+/// A namespace without IPv6: the default settings give an IPv4-only network (LXC's default);
+/// IPv6 settings written out fail once the bridge exists, and that start leaves nothing.
+#[test]
+fn without_ipv6_the_default_is_ipv4_only_and_a_failed_start_leaves_nothing() {
+    let host = Host::new(SETTINGS);
+    let disabled = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", host.netns.name))
+        .args([
+            "sh",
+            "-c",
+            "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 && \
+             echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6",
+        ])
+        .status()
+        .expect("sh");
+    assert!(disabled.success());
+    assert_ok(&host.net(&["start"]), "IPv4-only start");
+    assert_eq!(host.status()["ipv6"], serde_json::Value::Null);
+    assert_ok(&host.net(&["stop"]), "stop");
+
+    std::fs::write(
+        &host.settings,
+        format!(
+            "{SETTINGS}LXC_IPV6_ADDR=fd00:4::1\nLXC_IPV6_MASK=64\nLXC_IPV6_NETWORK=fd00:4::/64\n"
+        ),
+    )
+    .expect("settings");
+    let refused = host.net(&["start"]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("fd00:4::1"), "{message}");
+    assert!(
+        !host.netns.links().contains(&"tbr0".to_owned()),
+        "bridge left"
+    );
+    assert!(!host.run_dir.join("tbr0").exists(), "run directory left");
+    assert_eq!(host.dnsmasq_pids(), Vec::<i32>::new());
+}

@@ -162,6 +162,13 @@ pub fn stop(pid: i32, run: &RunDir) -> bool {
     !is_running(pid, run)
 }
 
+/// Has our dnsmasq re-read its hosts and leases (SIGHUP).
+pub fn reload(pid: i32, run: &RunDir) {
+    if is_ours(pid, run) {
+        signal(pid, rustix::process::Signal::HUP);
+    }
+}
+
 fn signal(pid: i32, signal: rustix::process::Signal) {
     // Gone already is what is wanted.
     if let Some(pid) = rustix::process::Pid::from_raw(pid) {

@@ -107,9 +107,11 @@ fn port_holders(subject: &Subject<'_>) -> Vec<Finding> {
         for socket in parse_sockets(&text, protocol == "TCP") {
             let wanted_port = socket.port == 53 || (protocol == "UDP" && socket.port == 67);
             // One on the bridge's own address always conflicts; one on every address only
-            // keeps dnsmasq from starting when it lacks SO_REUSEADDR, which /proc does not
-            // show, so it counts only while the network is not up.
-            let wanted_address = (socket.address.is_unspecified() && !subject.running)
+            // when it keeps dnsmasq from binding (no SO_REUSEADDR, which /proc does not
+            // show: another dnsmasq, lxc-net's or libvirt's, coexists), so that is tried.
+            let wanted_address = (socket.address.is_unspecified()
+                && !subject.running
+                && !can_bind_beside(protocol == "TCP", socket.address, socket.port))
                 || socket.address == IpAddr::V4(subject.address);
             if !wanted_port || !wanted_address {
                 continue;
@@ -137,6 +139,28 @@ fn port_holders(subject: &Subject<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// Whether a socket with SO_REUSEADDR, as dnsmasq makes them, can bind `address:port` now.
+fn can_bind_beside(tcp: bool, address: IpAddr, port: u16) -> bool {
+    use rustix::net::{bind, socket, sockopt, AddressFamily, SocketType};
+    let family = if address.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let kind = if tcp {
+        SocketType::STREAM
+    } else {
+        SocketType::DGRAM
+    };
+    let Ok(probe) = socket(family, kind, None) else {
+        return true;
+    };
+    if sockopt::set_socket_reuseaddr(&probe, true).is_err() {
+        return true;
+    }
+    bind(&probe, &std::net::SocketAddr::new(address, port)).is_ok()
 }
 
 #[derive(Debug, PartialEq, Eq)]

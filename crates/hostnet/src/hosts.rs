@@ -127,13 +127,20 @@ pub fn record(
     Ok(Some(address))
 }
 
-/// Removes `name`'s entry from every running network.
+/// Removes `name`'s entry from every running network, and has their dnsmasq read its
+/// hosts again (it notices new files by itself, removed ones only on SIGHUP).
 pub fn forget(name: &str) {
     let Ok(bridges) = std::fs::read_dir(run_root()) else {
         return;
     };
     for bridge in bridges.flatten() {
-        let _ = std::fs::remove_file(bridge.path().join("hosts").join(name));
+        if std::fs::remove_file(bridge.path().join("hosts").join(name)).is_err() {
+            continue;
+        }
+        let run = RunDir { dir: bridge.path() };
+        if let Some(pid) = crate::dnsmasq::read_pid(&run.pid_file()) {
+            crate::dnsmasq::reload(pid, &run);
+        }
     }
 }
 

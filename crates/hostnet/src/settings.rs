@@ -401,6 +401,9 @@ fn resolve_ipv6<'v>(
         get("LXC_IPV6_NETWORK"),
     );
     match (address, mask, network) {
+        // Without IPv6 in this namespace (disable_ipv6, or a kernel without it), the default
+        // is what LXC's is: none.
+        (None, None, None) if !ipv6_enabled() => Ok(None),
         (None, None, None) => {
             let network = ula::default_prefix(bridge);
             let address = Ipv6Addr::from(u128::from(network.address) | 1);
@@ -451,6 +454,12 @@ fn resolve_ipv6<'v>(
                 .to_owned(),
         )),
     }
+}
+
+/// Whether new links of this network namespace get IPv6.
+fn ipv6_enabled() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv6/conf/default/disable_ipv6")
+        .is_ok_and(|value| value.trim() == "0")
 }
 
 fn check_bridge_name(name: &str) -> Result<(), String> {
