@@ -41,7 +41,11 @@
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
-                   docker-registry nftables dnsmasq-base iptables attr acl rsync)
+                   docker-registry nftables dnsmasq-base iptables attr acl rsync
+                   # mkfs.btrfs and `btrfs subvolume show`: the storage tests make btrfs
+                   # filesystems on image files and check subvolumes with it (rlxc itself
+                   # uses the kernel's ioctls); mkfs.ext4 comes with e2fsprogs.
+                   btrfs-progs)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -129,7 +129,16 @@ pub fn rootfs_mount(spec: &ContainerSpec) -> String {
         return mount.clone();
     }
     let path = spec.rootfs.path.as_deref().unwrap_or_default();
-    path.strip_prefix("dir:").unwrap_or(path).to_string()
+    // A btrfs subvolume is bound as a directory too; an overlay or loop store is mounted at
+    // the start's own mount point, which the start's context says (`Launch::hook_context`).
+    match rlxc_storage::backend::Backend::parse(path) {
+        Ok(backend) => backend
+            .directory()
+            .unwrap_or(backend.own_data())
+            .to_string_lossy()
+            .into_owned(),
+        Err(_) => path.to_string(),
+    }
 }
 
 impl HookContext {

@@ -134,6 +134,7 @@ fn boot_log_in_and_signal(signal: rustix::process::Signal) -> std::process::Exit
         seed_is_default: false,
         busybox_locations: BUSYBOX_LOCATIONS,
         idmaps: Vec::new(),
+        store: Default::default(),
     };
     let operation = rlxc_runtime::lock::OperationLock::take(&paths, "test", |_| {}).expect("lock");
     let created = create::create(&request, &mut |_| {}, &operation).expect("create -t busybox");

@@ -7,8 +7,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use rlxc_config::values::{check_id_maps, IdKind, IdMap};
-use rlxc_runtime::create::{self, CreateRequest, Template, Unpacking, BUSYBOX_LOCATIONS};
+use rlxc_runtime::create::{
+    self, BackingStore, CreateRequest, Template, Unpacking, BUSYBOX_LOCATIONS,
+};
 use rlxc_runtime::userns::subid_range;
+use rlxc_storage::backend::{image, Unavailable};
 
 use crate::common::CommonOpts;
 
@@ -42,7 +45,8 @@ pub struct Args {
     #[arg(short = 'f', long = "config", value_name = "CONFIG")]
     pub config: Option<PathBuf>,
 
-    /// Backing store: dir, lvm, loop, btrfs, zfs, rbd or best
+    /// Backing store: dir, btrfs (a subvolume), loop (an image file, --fssize, --fstype) or
+    /// best (btrfs where the lxcpath is on btrfs, else dir); LXC's lvm, zfs and rbd are refused
     #[arg(short = 'B', long = "bdev", value_name = "BDEV")]
     pub bdev: Option<String>,
 
@@ -89,6 +93,7 @@ pub struct Args {
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     refuse_unsupported(args)?;
+    let store = backing_store(args)?;
     let idmaps = match &args.idmap {
         Some(text) => idmaps(text)?,
         None => Vec::new(),
@@ -127,6 +132,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         seed_is_default: initial_is_default,
         busybox_locations: BUSYBOX_LOCATIONS,
         idmaps,
+        store,
     };
     let label = match &request.template {
         Template::Oci {
@@ -238,29 +244,57 @@ fn template(args: &Args) -> anyhow::Result<Template> {
     Ok(template)
 }
 
-/// LXC's storage backends other than a plain directory, and template arguments, are not
-/// there yet: say so instead of ignoring them.
-fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
-    if let Some(bdev) = args
-        .bdev
-        .as_deref()
-        .filter(|b| !matches!(*b, "dir" | "best"))
-    {
-        bail!("backing store {bdev:?} is not supported yet: rlxc keeps rootfs in a directory (-B dir)");
+/// `-B` with `--fssize` and `--fstype` (loop only), as `lxc-create` takes them.
+fn backing_store(args: &Args) -> anyhow::Result<BackingStore> {
+    let bdev = args.bdev.as_deref().unwrap_or("dir");
+    if bdev != "loop" {
+        if let Some(option) = [
+            ("--fssize", args.fssize.is_some()),
+            ("--fstype", args.fstype.is_some()),
+        ]
+        .iter()
+        .find_map(|(option, given)| given.then_some(option))
+        {
+            bail!("{option} goes with -B loop (rlxc has no lvm)");
+        }
     }
+    Ok(match bdev {
+        "dir" => BackingStore::Dir,
+        "btrfs" => BackingStore::Btrfs,
+        "best" => BackingStore::Best,
+        "loop" => BackingStore::Loop {
+            size: match &args.fssize {
+                Some(size) => image::parse_size(size)?,
+                None => image::DEFAULT_SIZE,
+            },
+            fstype: args
+                .fstype
+                .clone()
+                .unwrap_or_else(|| image::DEFAULT_FSTYPE.to_string()),
+        },
+        "lvm" => bail!("-B lvm: {}", Unavailable::Lvm.reason()),
+        "zfs" => bail!("-B zfs: {}", Unavailable::Zfs.reason()),
+        "rbd" => bail!("-B rbd: {}", Unavailable::Rbd.reason()),
+        other => bail!("unknown backing store {other:?}: rlxc has dir, btrfs, loop and best"),
+    })
+}
+
+/// LXC's options for the stores rlxc does not have (lvm, zfs, rbd), and template arguments,
+/// are refused rather than ignored.
+fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     let storage_options = [
         ("--dir", args.dir.is_some()),
         ("--lvname", args.lvname.is_some()),
         ("--vgname", args.vgname.is_some()),
         ("--thinpool", args.thinpool.is_some()),
-        ("--fstype", args.fstype.is_some()),
-        ("--fssize", args.fssize.is_some()),
         ("--zfsroot", args.zfsroot.is_some()),
         ("--rbdname", args.rbdname.is_some()),
         ("--rbdpool", args.rbdpool.is_some()),
     ];
     if let Some((option, _)) = storage_options.iter().find(|(_, given)| *given) {
-        bail!("{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs");
+        bail!(
+            "{option} is not supported yet: the rootfs is always $lxcpath/NAME/rootfs (or rootdev)"
+        );
     }
     let takes_arguments = matches!(
         args.template.as_deref(),

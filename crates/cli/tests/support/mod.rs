@@ -10,6 +10,7 @@ use assert_cmd::Command;
 
 pub mod guest;
 pub mod idmap;
+pub mod loopfs;
 pub mod tmpfs;
 
 pub const RLXC: &str = env!("CARGO_BIN_EXE_rlxc");
@@ -45,6 +46,21 @@ impl World {
         let mut world = World::new();
         world.shared_run_root = Some(PathBuf::from("/run/rlxc"));
         world
+    }
+
+    /// A world whose lxcpath is below `parent` (a filesystem of the test's own), with its
+    /// run directories in the default run root (a path below `parent` may be too long for
+    /// the control socket).
+    pub fn below(parent: &Path) -> World {
+        World {
+            dir: tempfile::Builder::new()
+                .prefix("rlxc-test-")
+                .tempdir_in(parent)
+                .expect("tempdir"),
+            names: Default::default(),
+            netns: None,
+            shared_run_root: Some(PathBuf::from("/run/rlxc")),
+        }
     }
 
     /// A world whose `rlxc` commands run inside `netns`, so whatever they do to the network

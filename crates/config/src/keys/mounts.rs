@@ -6,8 +6,8 @@ use crate::values::MountAuto;
 
 pub(super) static KEYS: &[KeyDef] = &[
     scalar!(Rootfs, "lxc.rootfs.path", ["lxc.rootfs"], "lxc.rootfs.path = /var/lib/rlxc/web/rootfs",
-        "Root filesystem: a directory, or `TYPE:SOURCE` (dir, overlay, loop, ...).", rootfs.path)
-        .partly("a directory (`PATH` or `dir:PATH`); other storage types are refused at start"),
+        "Root filesystem: a directory, or `TYPE:SOURCE`: `dir:PATH`, `overlay:LOWER:UPPER` (work directory `UPPER/../work`), `btrfs:PATH` (a subvolume), `loop:IMAGE` (an image file's filesystem).", rootfs.path)
+        .partly("dir, overlay (`overlayfs:` too), btrfs, loop; `lvm:`, `zfs:`, `rbd:`, `nbd:` are refused with what the host lacks; overlay and loop with `lxc.idmap` are refused at start"),
     scalar!(Rootfs, "lxc.rootfs.mount", "lxc.rootfs.mount = /run/rlxc/rootfs",
         "Host directory (it must exist) the rootfs is mounted on, in the container's mount \
          namespace only, before it pivots; unset: the rootfs is bound onto itself.", rootfs.mount),

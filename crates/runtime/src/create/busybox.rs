@@ -81,10 +81,11 @@ pub(crate) fn build_rootfs(busybox: &Path, rootfs: &Path, name: &str) -> Result<
 fn make_directories(rootfs: &Path) -> Result<(), CreateError> {
     for (dir, mode) in DIRECTORIES {
         let path = rootfs.join(dir);
-        DirBuilder::new()
-            .mode(*mode)
-            .create(&path)
-            .map_err(CreateError::io("making", &path))?;
+        match DirBuilder::new().mode(*mode).create(&path) {
+            // The root itself exists when it is a store's (a subvolume, a mounted image).
+            Err(e) if dir.is_empty() && e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            made => made.map_err(CreateError::io("making", &path))?,
+        }
         // The umask may have taken bits (the sticky /tmp, world-writable).
         fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(*mode))
             .map_err(CreateError::io("setting the mode of", &path))?;

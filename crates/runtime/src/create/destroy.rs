@@ -3,7 +3,11 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use rlxc_storage::backend::{btrfs, Backend};
+use rustix::fs::{Mode, OFlags};
 
 use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
@@ -80,7 +84,8 @@ fn remove(
     if let Some(spec) = &spec {
         report.hooks_run = run_destroy_hooks(paths, spec)?;
     }
-    let rootfs = spec.as_ref().and_then(rootfs_dir);
+    let backend = spec.as_ref().and_then(backend);
+    let rootfs = backend.as_ref().map(|b| b.own_data().to_path_buf());
     let managed = spec.as_ref().and_then(|s| s.rootfs.managed).unwrap_or(true);
     // Only a rootfs directly in the container directory is ever removed (with the rest).
     let rootfs_name = rootfs
@@ -93,7 +98,11 @@ fn remove(
         rootfs_name.as_deref()
     };
     if rootfs_name.is_none() {
-        report.rootfs_left = rootfs.filter(|rootfs| rootfs.exists());
+        // A store further down the container directory (an overlay's upper) goes with it.
+        report.rootfs_left = rootfs.filter(|rootfs| !rootfs.starts_with(&dir) && rootfs.exists());
+    }
+    if let (true, Some(name), Some(Backend::Btrfs(_))) = (managed, &rootfs_name, &backend) {
+        remove_subvolume(&dir, name)?;
     }
     let removal: Removal = remove_container_dir(&dir, keep).map_err(|cause| DestroyError::Io {
         step: "removing",
@@ -185,11 +194,34 @@ fn load_config(
     }
 }
 
-/// `lxc.rootfs.path` as a directory: plain or `dir:PATH`; other storage types have none.
-fn rootfs_dir(spec: &ContainerSpec) -> Option<PathBuf> {
-    let path = spec.rootfs.path.as_deref()?;
-    let path = path.strip_prefix("dir:").unwrap_or(path);
-    path.starts_with('/').then(|| PathBuf::from(path))
+/// `lxc.rootfs.path` as a store (see `rlxc_storage::backend`); its `own_data` (directory,
+/// overlay upper, loop image) is what `lxc.rootfs.managed` is about.
+fn backend(spec: &ContainerSpec) -> Option<Backend> {
+    Backend::parse(spec.rootfs.path.as_deref()?).ok()
+}
+
+/// A btrfs rootfs directly in the container directory goes as the subvolume it is, in one
+/// ioctl (`BTRFS_IOC_SNAP_DESTROY`), looked up on the open directory without following a
+/// link. One that is not a subvolume, or holds subvolumes of its own, is left to the tree
+/// removal that follows, which empties and removes it entry by entry.
+fn remove_subvolume(dir: &Path, name: &OsStr) -> Result<(), DestroyError> {
+    let io = |cause| DestroyError::Io {
+        step: "removing the btrfs subvolume",
+        path: dir.join(name),
+        cause,
+    };
+    let parent = rustix::fs::open(
+        dir,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| io(e.into()))?;
+    match btrfs::destroy_subvolume_at(parent.as_fd(), name) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => Ok(()),
+        Err(e) => Err(io(e)),
+    }
 }
 
 /// Runs each `lxc.hook.destroy` (see `crate::hooks`). The first failing hook stops the

@@ -71,6 +71,9 @@ pub enum CreateError {
     Shift(crate::userns::ShiftError),
     #[error(transparent)]
     Oci(#[from] super::oci::OciError),
+    /// `-B STORE` cannot be made here; `reason` says why.
+    #[error("-B {store}: {reason}")]
+    Store { store: &'static str, reason: String },
     #[error("{step} {path}: {cause}")]
     Io {
         step: &'static str,

@@ -4,6 +4,7 @@
 //! temporary directory and renames it into place when it is complete; [`list`] reads what is
 //! there; [`destroy`] removes one without ever following a symlink or crossing a mount point.
 
+mod backing;
 mod busybox;
 mod busybox_files;
 mod config_file;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use rlxc_config::ContainerSpec;
 
+pub use backing::BackingStore;
 pub use busybox::{find_static_busybox, BUSYBOX_LOCATIONS};
 pub(crate) use destroy::destroy_stopped;
 pub use destroy::{destroy, DestroyOptions, DestroyReport};
@@ -87,6 +89,8 @@ pub struct CreateRequest<'a> {
     /// `--idmap`: written as `lxc.idmap` lines (unless the initial config has its own), and
     /// the rootfs the template makes is shifted into the config's map.
     pub idmaps: Vec<rlxc_config::values::IdMap>,
+    /// `-B`: the store the rootfs is made in.
+    pub store: BackingStore,
 }
 
 /// A container that now exists.
@@ -94,7 +98,7 @@ pub struct CreateRequest<'a> {
 pub struct Created {
     pub dir: PathBuf,
     pub config: PathBuf,
-    /// The rootfs as the config names it.
+    /// The rootfs: its directory, or the loop image.
     pub rootfs: PathBuf,
     /// What the template asks to tell the user (a download image's `create-message`).
     pub message: Option<String>,
@@ -115,13 +119,26 @@ pub fn create(
         read_seed(request.seed_config)?.map(|text| config_file::fill_hwaddr_templates(&text));
     let seed_spec = load_seed(request.seed_config, seed_text.as_deref())?;
     let (rootfs, managed) = plan_rootfs(request, seed_spec.as_ref())?;
+    check_store(request)?;
     let busybox = match request.template {
         Template::Busybox => Some(find_static_busybox(request.busybox_locations)?),
         _ => None,
     };
 
     let staging = Staging::begin(paths, operation)?;
-    let staged_rootfs = staging.path().join("rootfs");
+    let mut store = match &request.template {
+        Template::None { .. } => None,
+        _ => Some(backing::make(
+            &request.store,
+            staging.path(),
+            &paths.dir(),
+            request.template == Template::Busybox,
+        )?),
+    };
+    let staged_rootfs = match &store {
+        Some(store) => store.fill_at.clone(),
+        None => staging.path().join("rootfs"),
+    };
     let mut notes = Vec::new();
     let mut image_keys = Vec::new();
     let mut applied: Option<download::meta::Applied> = None;
@@ -195,7 +212,10 @@ pub fn create(
     } else {
         4
     };
-    let rootfs_text = rootfs.to_string_lossy();
+    let rootfs_text = match &store {
+        Some(store) => store.config_value.clone(),
+        None => rootfs.to_string_lossy().into_owned(),
+    };
     let mut keys: Vec<TemplateKey> =
         config_file::template_keys(&paths.name, &rootfs_text, tty_max, managed);
     keys.extend(image_keys);
@@ -255,13 +275,38 @@ pub fn create(
             .map_err(CreateError::Shift)?;
     }
 
+    if let Some(store) = &mut store {
+        store.finish();
+    }
     let dir = staging.commit()?;
     Ok(Created {
         config: dir.join("config"),
         dir,
-        rootfs,
+        rootfs: store.map_or(rootfs, |store| store.rootfs),
         message: applied.and_then(|applied| applied.message),
     })
+}
+
+/// `-B` other than `dir` needs a template that fills an existing, empty rootfs (busybox for
+/// now; the others make the rootfs directory themselves), and a loop image cannot be shifted
+/// into an id map (nor started with one) yet.
+fn check_store(request: &CreateRequest) -> Result<(), CreateError> {
+    let store = request.store.name();
+    let refuse = |reason: String| Err(CreateError::Store { store, reason });
+    match (&request.store, &request.template) {
+        (BackingStore::Dir | BackingStore::Best, _) => Ok(()),
+        (_, Template::None { .. }) => {
+            refuse("-t none uses an existing directory in place (use -B dir)".into())
+        }
+        (BackingStore::Loop { .. }, _) if !request.idmaps.is_empty() => {
+            refuse("a loop rootfs with an id map (--idmap) is not supported yet".into())
+        }
+        (_, Template::Busybox) => Ok(()),
+        (_, other) => refuse(format!(
+            "-t {} makes its rootfs directory itself: only -t busybox fills a {store} store yet",
+            other.name()
+        )),
+    }
 }
 
 fn read_seed(seed: Option<&Path>) -> Result<Option<String>, CreateError> {

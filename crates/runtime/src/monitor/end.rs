@@ -10,13 +10,13 @@ use rlxc_config::spec::HookPoint;
 use super::event_loop::InitExit;
 use super::launch::Launch;
 use super::teardown::Made;
-use crate::hooks::{self, HookContext};
+use crate::hooks;
 use crate::namespaces::Namespace;
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
 /// undo the stop; it is logged.
 pub(super) fn stop_container(launch: &Launch, made: &mut Made, target: &'static str) {
-    let mut context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    let mut context = launch.hook_context();
     context.target = Some(target);
     let monitor = rustix::process::getpid().as_raw_nonzero();
     context.namespaces = made

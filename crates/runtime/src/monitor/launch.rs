@@ -52,6 +52,18 @@ pub struct Launch {
     pub log: LogRequest,
 }
 
+impl Launch {
+    /// The hooks' context of this start: `LXC_ROOTFS_MOUNT` is where this start mounts the
+    /// rootfs (the start's own mount point for an overlay or loop store).
+    pub(crate) fn hook_context(&self) -> HookContext {
+        let mut context = HookContext::new(&self.paths.name, &self.config_path, &self.spec);
+        if let Some(point) = crate::rootfs::store_mount_point(&self.spec, &self.paths) {
+            context.rootfs_mount = point.to_string_lossy().into_owned();
+        }
+        context
+    }
+}
+
 pub(super) fn io<'a>(
     what: &'static str,
     path: &'a Path,
@@ -378,12 +390,23 @@ fn start(
     let Recipe {
         plan, rootfs_plan, ..
     } = recipe;
-    let mut hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    let mut hook_context = launch.hook_context();
     hooks::run_point(&launch.spec, HookPoint::PreStart, &hook_context)
         .map_err(StartError::PreStartHooks)?;
-    // After the pre-start hooks, which may mount the rootfs.
-    made.rootfs_pin =
-        super::rootfs_pin::pin(&rootfs_plan.rootfs, rootfs_plan.user_namespace, warnings);
+    // After the pre-start hooks, which may mount the rootfs. A store that is mounted (overlay,
+    // loop) is the container's own filesystem: nothing of the host's to pin.
+    if !rootfs_plan.backend.needs_mount() {
+        made.rootfs_pin =
+            super::rootfs_pin::pin(&rootfs_plan.rootfs, rootfs_plan.user_namespace, warnings);
+    }
+    // An overlay or loop store is mounted here, detached, by the monitor: the container's
+    // first process runs in its cgroups, whose device rules deny /dev/loop-control, and it
+    // only attaches the mount (the fd it inherits). Ours goes after the spawn, so the loop
+    // device's autoclear follows the container's mount namespace alone.
+    let store_mount = match rootfs_plan.backend.needs_mount() {
+        true => Some(rootfs::mount_store(rootfs_plan).map_err(StartError::RootfsStore)?),
+        false => None,
+    };
     made.cgroups = Some(super::cgroups::create_payload(
         &launch.spec,
         recipe.cgroups,
@@ -466,7 +489,7 @@ fn start(
             unified: unified.as_ref().map(AsRawFd::as_raw_fd),
             by_itself: cgroup_entry.as_ref(),
         },
-        &mut || setup_filesystem(rootfs_plan, recipe.cgroups.layout()),
+        &mut || setup_filesystem(rootfs_plan, recipe.cgroups.layout(), store_mount.as_ref()),
         &mut HostSteps {
             setup: &mut host_setup,
             before_exec: &mut start_host_hooks,
@@ -477,6 +500,7 @@ fn start(
             }),
         },
     );
+    drop(store_mount);
     made.network = network;
     made.namespaces = namespaces;
     made.procview = view_server;
@@ -590,8 +614,9 @@ fn apply_proc_settings(spec: &ContainerSpec, pid: i32) -> Result<(), StartError>
 fn setup_filesystem(
     plan: &RootfsPlan,
     layout: &CgroupLayout,
+    store_mount: Option<&std::os::fd::OwnedFd>,
 ) -> Result<PtyMasters, rootfs::RootfsError> {
-    let outcome = rootfs::setup_knowing(plan, layout)?;
+    let outcome = rootfs::setup_knowing(plan, layout, store_mount)?;
     Ok(PtyMasters {
         console: outcome.ptys.console,
         ttys: outcome.ptys.ttys,

@@ -24,6 +24,9 @@ pub enum StartError {
         key: Option<String>,
         cause: rlxc_cgroup::Error,
     },
+    /// Mounting an overlay or loop rootfs, which the monitor does before the clone.
+    #[error(transparent)]
+    RootfsStore(crate::rootfs::RootfsError),
     #[error("{path}: {cause}")]
     ControlSocket {
         path: PathBuf,
@@ -76,6 +79,7 @@ impl StartError {
             StartError::MonitorUnshare(_) => "monitor mount namespace",
             StartError::PreStartHooks(_) => "pre-start hooks",
             StartError::PayloadCgroups { .. } => "cgroups",
+            StartError::RootfsStore(_) => "rootfs",
             StartError::ControlSocket { .. } => "control socket",
             StartError::ConsoleLog { .. } => "console log",
             StartError::CgroupOwnership(_) => "cgroup ownership",
@@ -101,6 +105,7 @@ impl StartError {
             }
             StartError::PayloadCgroups { key, .. } => key.clone().map(|key| (key, None)),
             StartError::ConsoleLog { .. } => Some(("lxc.console.logfile".into(), None)),
+            StartError::RootfsStore(_) => Some(("lxc.rootfs.path".into(), None)),
             StartError::CgroupOwnership(_) => Some(("lxc.idmap".into(), None)),
             StartError::ProcView(_) => Some(("lxc.procview".into(), None)),
             StartError::HoldNamespaces(_) => Some(("lxc.hook.stop".into(), None)),

@@ -9,7 +9,6 @@ use std::path::Path;
 use super::cgroups::CgroupPlan;
 use super::console::ConsolePeer;
 use super::launch::{Launch, LaunchError};
-use crate::hooks::HookContext;
 use crate::rootfs::RootfsPlan;
 use crate::spawn::{self, InitPlan};
 use crate::unenforced::Unenforced;
@@ -30,6 +29,10 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
     }
     rlxc_net::container::check(&launch.spec.networks)?;
     let mut rootfs_plan = RootfsPlan::from_spec(&launch.spec)?;
+    if let Some(point) = crate::rootfs::store_mount_point(&launch.spec, &launch.paths) {
+        rootfs_plan.rootfs_mount = Some(point);
+        rootfs_plan.make_mount_point = true;
+    }
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     plan.own_boot_id = rootfs_plan.autodev;
     if let Some(user_namespace) = &plan.user_namespace {
@@ -51,7 +54,7 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
         }
     }
     check_console_path(&launch.spec)?;
-    let hook_context = HookContext::new(&launch.paths.name, &launch.config_path, &launch.spec);
+    let hook_context = launch.hook_context();
     plan.hook_context = Some(hook_context.clone());
     rootfs_plan.hooks.context = Some(hook_context);
     Ok((plan, rootfs_plan))

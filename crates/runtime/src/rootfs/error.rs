@@ -41,6 +41,22 @@ pub enum RootfsError {
     /// A value rlxc does not implement; `key` is the config key it comes from.
     #[error("{key} = {value} is not supported yet")]
     Unsupported { key: &'static str, value: String },
+    /// `lxc.rootfs.path` names a store rlxc does not take (or the host lacks); `reason` says.
+    #[error("lxc.rootfs.path = {value}: {reason}")]
+    Backend { value: String, reason: String },
+    /// Mounting an `overlay` or `loop` store.
+    #[error("lxc.rootfs.path = {value}: {cause}")]
+    MountBackend {
+        value: String,
+        cause: rlxc_storage::backend::mount::MountError,
+    },
+    /// Attaching a mounted store at its mount point.
+    #[error("attaching the rootfs {value} at {target}: {cause}")]
+    AttachRootfs {
+        value: String,
+        target: PathBuf,
+        cause: io::Error,
+    },
     #[error("autodev: /dev/{node}: {cause}")]
     Autodev { node: String, cause: io::Error },
     #[error("mounting the container's devpts on /dev/pts: {cause}")]
@@ -78,9 +94,11 @@ impl RootfsError {
             RootfsError::FstabRead { .. } | RootfsError::FstabLine { .. } => {
                 Some("lxc.mount.fstab")
             }
-            RootfsError::OpenRootfs { .. } | RootfsError::BindRootfs { .. } => {
-                Some("lxc.rootfs.path")
-            }
+            RootfsError::OpenRootfs { .. }
+            | RootfsError::BindRootfs { .. }
+            | RootfsError::Backend { .. }
+            | RootfsError::MountBackend { .. }
+            | RootfsError::AttachRootfs { .. } => Some("lxc.rootfs.path"),
             RootfsError::UserNamespace { .. } => Some("lxc.idmap"),
             _ => None,
         }

@@ -20,6 +20,8 @@ mod pty;
 mod resolve;
 mod root;
 
+use std::os::fd::OwnedFd;
+
 use rlxc_cgroup::CgroupLayout;
 use rlxc_config::spec::HookPoint;
 
@@ -44,24 +46,55 @@ pub struct RootfsOutcome {
 /// Mounts everything and pivots into the rootfs. After this returns, `/` is the container's
 /// root and no mount of the host's tree is reachable.
 pub fn setup(plan: &RootfsPlan) -> Result<RootfsOutcome, RootfsError> {
-    set_up(plan, None)
+    set_up(plan, None, None)
 }
 
 /// [`setup`] for a caller that has read the host's cgroup layout already (a start has, for
 /// the container's cgroups): a cgroup automount then does not read the mount table again.
+/// `store_mount`: the detached mount of an overlay or loop store, made by the caller
+/// ([`mount_store`]) where it has the privileges for it; without it this process mounts.
 pub fn setup_knowing(
     plan: &RootfsPlan,
     layout: &CgroupLayout,
+    store_mount: Option<&OwnedFd>,
 ) -> Result<RootfsOutcome, RootfsError> {
-    set_up(plan, Some(layout))
+    set_up(plan, Some(layout), store_mount)
 }
 
-fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutcome, RootfsError> {
+/// An overlay or loop store's rootfs as a detached mount (see `rlxc_storage`), for
+/// [`setup_knowing`].
+pub fn mount_store(plan: &RootfsPlan) -> Result<OwnedFd, RootfsError> {
+    root::mount_store(plan)
+}
+
+fn set_up(
+    plan: &RootfsPlan,
+    layout: Option<&CgroupLayout>,
+    store_mount: Option<&OwnedFd>,
+) -> Result<RootfsOutcome, RootfsError> {
     // 1. Nothing we mount from here on may propagate to the host.
     root::make_mounts_slave()?;
-    // 2. The rootfs is opened; in a user namespace the child then becomes its root, so all it
-    //    makes from here on belongs to the container.
-    let rootfs_dir = root::open_rootfs(&plan.rootfs)?;
+    // 2. The rootfs is opened (a directory: dir, btrfs) or mounted, detached (overlay, loop);
+    //    in a user namespace the child then becomes its root, so all it makes from here on
+    //    belongs to the container.
+    let source = match (plan.backend.needs_mount(), store_mount) {
+        (false, _) => Source::Dir(root::open_rootfs(&plan.rootfs)?),
+        (true, Some(mount)) => {
+            Source::Mounted(
+                mount
+                    .try_clone()
+                    .map_err(|cause| RootfsError::AttachRootfs {
+                        value: plan.backend.to_string(),
+                        target: plan.rootfs_mount.clone().unwrap_or_default(),
+                        cause,
+                    })?,
+            )
+        }
+        (true, None) => Source::Mounted(root::mount_store(plan)?),
+    };
+    if let (true, Some(path)) = (plan.make_mount_point, &plan.rootfs_mount) {
+        root::make_mount_point(path)?;
+    }
     let mount_point = match &plan.rootfs_mount {
         Some(path) => Some(root::open_mount_point(path)?),
         None => None,
@@ -72,13 +105,15 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
     plan.hooks.run(HookPoint::PreMount)?;
     //    It becomes a mount of its own (with lxc.rootfs.options), held as an fd, on itself or
     //    at lxc.rootfs.mount (where the mount hooks find it as $LXC_ROOTFS_MOUNT).
-    let root = root::bind_rootfs(
-        &rootfs_dir,
-        &plan.rootfs,
-        mount_point.as_ref(),
-        plan.rootfs_options.as_deref(),
-    )?;
-    drop((rootfs_dir, mount_point));
+    let options = plan.rootfs_options.as_deref();
+    let root = match source {
+        Source::Dir(dir) => root::bind_rootfs(&dir, &plan.rootfs, mount_point.as_ref(), options)?,
+        Source::Mounted(tree) => {
+            let value = plan.backend.to_string();
+            root::attach_mounted(tree, &value, mount_point.as_ref(), options)?
+        }
+    };
+    drop(mount_point);
     // 3. proc and sysfs, with their read-only parts.
     auto::mount_auto(&root, &plan.mount_auto, layout)?;
     // 4. A tmpfs /dev with a minimal set of nodes, then the container's own devpts.
@@ -122,6 +157,28 @@ fn set_up(plan: &RootfsPlan, layout: Option<&CgroupLayout>) -> Result<RootfsOutc
         skipped: mounted.skipped,
         resolver,
     })
+}
+
+/// What becomes the container's root: an open directory to bind, or a store's detached mount.
+enum Source {
+    Dir(OwnedFd),
+    Mounted(OwnedFd),
+}
+
+/// The mount point of a store that is mounted rather than bound (`overlay`, `loop`) when
+/// `lxc.rootfs.mount` does not name one: `RUN_DIR/rootfs`, in the container's namespace only
+/// (as LXC mounts every rootfs at its own `lxc.rootfs.mount` default). `None` for the others.
+pub fn store_mount_point(
+    spec: &rlxc_config::ContainerSpec,
+    paths: &crate::paths::ContainerPaths,
+) -> Option<std::path::PathBuf> {
+    if spec.rootfs.mount.is_some() {
+        return None;
+    }
+    let backend = rlxc_storage::backend::Backend::parse(spec.rootfs.path.as_deref()?).ok()?;
+    backend
+        .needs_mount()
+        .then(|| paths.run_dir().join("rootfs"))
 }
 
 /// After the pivot, once init has written its `lxc.sysctl.*`: /proc/sys, sysrq-trigger and

@@ -6,6 +6,8 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::values::{MountAuto, MountEntry, ProcMode, SysMode};
 use rlxc_config::ContainerSpec;
 
+use rlxc_storage::backend::{Backend, Kind};
+
 use crate::hooks::{Hook, HookContext};
 
 use super::entries::read_fstab;
@@ -14,13 +16,19 @@ use super::RootfsError;
 /// Everything the rootfs setup needs; build it with [`RootfsPlan::from_spec`] or by hand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RootfsPlan {
-    /// Host path of the container's root (a directory; any `dir:` prefix already stripped).
+    /// Host path of the container's root: the directory of a `dir` or `btrfs` store (prefix
+    /// stripped); for `overlay` and `loop`, which are mounted, the upper or the image.
     pub rootfs: PathBuf,
+    /// `lxc.rootfs.path` read as a backing store (see `rlxc_storage::backend`).
+    pub backend: Backend,
     /// `lxc.rootfs.options`: per-mount flags (ro, nodev, ...) for the rootfs bind.
     pub rootfs_options: Option<String>,
     /// `lxc.rootfs.mount`: the host directory the rootfs is bound on before the pivot, in
     /// the container's mount namespace (unset: onto itself).
     pub rootfs_mount: Option<PathBuf>,
+    /// `rootfs_mount` is a directory of the start's own (in its run directory, for a store
+    /// that is mounted rather than bound), made by the container's first process.
+    pub make_mount_point: bool,
     /// The effective `lxc.mount.auto`.
     pub mount_auto: MountAuto,
     /// `lxc.mount.entry` in order, then the lines of `lxc.mount.fstab`.
@@ -110,10 +118,13 @@ impl RootfsPlan {
     /// A plan for `rootfs` with every default: autodev, `proc:mixed sys:ro`, a console, no
     /// ttys, no entries.
     pub fn new(rootfs: impl Into<PathBuf>) -> Self {
+        let rootfs = rootfs.into();
         Self {
-            rootfs: rootfs.into(),
+            backend: Backend::Dir(rootfs.clone()),
+            rootfs,
             rootfs_options: None,
             rootfs_mount: None,
+            make_mount_point: false,
             mount_auto: Self::default_mount_auto(),
             entries: Vec::new(),
             autodev: true,
@@ -137,24 +148,18 @@ impl RootfsPlan {
                 value: value.to_string(),
             })
         };
-        let rootfs = match spec.rootfs.path.as_deref() {
-            None => return unsupported("lxc.rootfs.path", "(unset: a container without a rootfs)"),
-            Some(path) => match path.strip_prefix("dir:") {
-                Some(dir) => dir,
-                None if path.starts_with('/') => path,
-                None => return unsupported("lxc.rootfs.path", path),
-            },
+        let Some(value) = spec.rootfs.path.as_deref() else {
+            return unsupported("lxc.rootfs.path", "(unset: a container without a rootfs)");
         };
-        // The host's side of it: there must be a directory to become the container's root.
-        if !Path::new(rootfs).is_dir() {
-            return Err(RootfsError::OpenRootfs {
-                path: PathBuf::from(rootfs),
-                cause: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "no such directory on this host",
-                ),
-            });
-        }
+        let backend = Backend::parse(value).map_err(|e| RootfsError::Backend {
+            value: value.to_string(),
+            reason: e.to_string(),
+        })?;
+        check_backend(&backend, value, !spec.idmaps.is_empty())?;
+        let rootfs = backend
+            .directory()
+            .unwrap_or(backend.own_data())
+            .to_path_buf();
         let tty_dir = spec.tty.dir.as_deref().map(check_tty_dir).transpose()?;
         let console = match spec.console.path.as_deref() {
             None => true,
@@ -191,9 +196,11 @@ impl RootfsPlan {
             entries.extend(read_fstab(Path::new(fstab))?.into_iter().map(|l| l.entry));
         }
         Ok(Self {
-            rootfs: PathBuf::from(rootfs),
+            rootfs,
+            backend,
             rootfs_options: spec.rootfs.options.clone(),
             rootfs_mount,
+            make_mount_point: false,
             mount_auto: spec
                 .mounts
                 .auto
@@ -213,6 +220,54 @@ impl RootfsPlan {
             user_namespace: !spec.idmaps.is_empty(),
         })
     }
+}
+
+/// The host's side of a store, checked before anything is made: a directory to become the
+/// container's root, an overlay's lower directory, a loop image. A store that is mounted is
+/// mounted by the container's first process, which in a user namespace has no privilege
+/// over the host's loop devices or the lower's owners: refused there for now.
+fn check_backend(backend: &Backend, value: &str, user_namespace: bool) -> Result<(), RootfsError> {
+    let refused = |reason: String| RootfsError::Backend {
+        value: value.to_string(),
+        reason,
+    };
+    let (path, what) = match backend {
+        Backend::Dir(dir) | Backend::Btrfs(dir) => (dir, "directory"),
+        Backend::Overlay(overlay) => (&overlay.lower, "directory (the overlay's lower)"),
+        Backend::Loop(image) => (image, "file (the loop image)"),
+    };
+    let found = match backend {
+        Backend::Loop(_) => path.is_file(),
+        _ => path.is_dir(),
+    };
+    if !found {
+        if let Backend::Dir(_) = backend {
+            return Err(RootfsError::OpenRootfs {
+                path: path.clone(),
+                cause: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such directory on this host",
+                ),
+            });
+        }
+        return Err(refused(format!(
+            "{}: no such {what} on this host",
+            path.display()
+        )));
+    }
+    if user_namespace && backend.needs_mount() {
+        return Err(refused(format!(
+            "a{} {} rootfs with lxc.idmap is not supported yet (it is mounted before the \
+             container's root exists in its user namespace)",
+            if backend.kind() == Kind::Overlay {
+                "n"
+            } else {
+                ""
+            },
+            backend.kind().name()
+        )));
+    }
+    Ok(())
 }
 
 /// `lxc.tty.dir` names one directory under /dev, as in every LXC config (`lxc`).
@@ -329,8 +384,43 @@ mod tests {
     }
 
     #[test]
-    fn other_rootfs_kinds_are_unsupported() {
-        let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = overlay:/a:/b\n")).unwrap_err();
-        assert!(e.to_string().contains("not supported"), "{e}");
+    fn stores_are_read_from_the_rootfs_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().display();
+        let image = dir.path().join("rootdev");
+        std::fs::write(&image, "").unwrap();
+        let plan = RootfsPlan::from_spec(&spec(&format!("lxc.rootfs.path = btrfs:{at}\n")));
+        assert_eq!(plan.unwrap().rootfs, dir.path());
+        let plan = RootfsPlan::from_spec(&spec(&format!("lxc.rootfs.path = loop:{at}/rootdev\n")))
+            .unwrap();
+        assert!(plan.backend.needs_mount());
+        assert_eq!(plan.rootfs, image);
+        let text = format!("lxc.rootfs.path = overlay:{at}:{at}/upper\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n");
+        let e = RootfsPlan::from_spec(&spec(&text)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("an overlay rootfs with lxc.idmap is not supported yet"),
+            "{e}"
+        );
+        let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = loop:/nonexistent/rootdev\n"))
+            .unwrap_err();
+        assert_eq!(e.config_key(), Some("lxc.rootfs.path"));
+        assert!(
+            e.to_string().contains("no such file (the loop image)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn lvm_and_zfs_are_refused_with_the_reason() {
+        let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = lvm:/dev/vg/web\n")).unwrap_err();
+        assert_eq!(e.config_key(), Some("lxc.rootfs.path"));
+        assert!(
+            e.to_string()
+                .starts_with("lxc.rootfs.path = lvm:/dev/vg/web: the lvm backing store"),
+            "{e}"
+        );
+        let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = zfs:tank/web\n")).unwrap_err();
+        assert!(e.to_string().contains("ZFS"), "{e}");
     }
 }

@@ -42,6 +42,89 @@ pub(crate) fn open_rootfs(path: &Path) -> Result<OwnedFd, RootfsError> {
     })
 }
 
+/// Step 2a for a store that is mounted rather than bound (`overlay`, `loop`): its filesystem
+/// is made as a detached mount, while the child still has its host ids and privileges (the
+/// loop device and the lower directory are the host's), and attached by [`attach_mounted`].
+pub(crate) fn mount_store(plan: &super::RootfsPlan) -> Result<OwnedFd, RootfsError> {
+    rlxc_storage::backend::mount::mount_detached(&plan.backend, false, None).map_err(|cause| {
+        RootfsError::MountBackend {
+            value: plan.backend.to_string(),
+            cause,
+        }
+    })
+}
+
+/// The start's own mount point of a mounted store (in its run directory): made here, by the
+/// container's first process, as the run directory it is in goes at the container's end.
+pub(crate) fn make_mount_point(path: &Path) -> Result<(), RootfsError> {
+    match rfs::mkdir(path, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(RootfsError::RootfsMount {
+            path: path.to_path_buf(),
+            reason: std::io::Error::from(e).to_string(),
+        }),
+    }
+}
+
+/// Step 2b for a mounted store: the detached mount of [`mount_store`] is attached at its
+/// mount point (`lxc.rootfs.mount`, or the start's own), with `lxc.rootfs.options`.
+pub(crate) fn attach_mounted(
+    tree: OwnedFd,
+    value: &str,
+    at: Option<&MountPoint>,
+    options: Option<&str>,
+) -> Result<RootDir, RootfsError> {
+    let flags = option_flags(options)?;
+    let Some(at) = at else {
+        return Err(RootfsError::AttachRootfs {
+            value: value.to_string(),
+            target: std::path::PathBuf::new(),
+            cause: std::io::Error::other("no mount point was planned for it"),
+        });
+    };
+    rmount::move_mount(
+        &tree,
+        "",
+        &at.fd,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(|e| RootfsError::AttachRootfs {
+        value: value.to_string(),
+        target: at.path.clone(),
+        cause: e.into(),
+    })?;
+    let root = RootDir::probe(tree, &at.path);
+    remount_with(&root, flags, options)?;
+    Ok(root)
+}
+
+fn option_flags(options: Option<&str>) -> Result<rustix::mount::MountFlags, RootfsError> {
+    match options {
+        Some(options) => {
+            rootfs_option_flags(options).map_err(|reason| RootfsError::RootfsOptions {
+                options: options.to_string(),
+                reason,
+            })
+        }
+        None => Ok(rustix::mount::MountFlags::empty()),
+    }
+}
+
+fn remount_with(
+    root: &RootDir,
+    flags: rustix::mount::MountFlags,
+    options: Option<&str>,
+) -> Result<(), RootfsError> {
+    if !flags.is_empty() {
+        fdmount::remount_bind(root.fd(), flags).map_err(|source| RootfsError::RootfsOptions {
+            options: options.unwrap_or_default().to_string(),
+            reason: format!("remounting the rootfs: {source}"),
+        })?;
+    }
+    Ok(())
+}
+
 /// `lxc.rootfs.mount`: the host directory the rootfs is attached at instead of onto itself,
 /// opened with the rootfs (step 2a) for the same reason.
 pub(crate) struct MountPoint {
@@ -77,15 +160,7 @@ pub(crate) fn bind_rootfs(
     at: Option<&MountPoint>,
     options: Option<&str>,
 ) -> Result<RootDir, RootfsError> {
-    let flags = match options {
-        Some(options) => {
-            rootfs_option_flags(options).map_err(|reason| RootfsError::RootfsOptions {
-                options: options.to_string(),
-                reason,
-            })?
-        }
-        None => rustix::mount::MountFlags::empty(),
-    };
+    let flags = option_flags(options)?;
     let (target, target_path) = match at {
         Some(at) => (&at.fd, at.path.as_path()),
         None => (dir, path),
@@ -110,12 +185,7 @@ pub(crate) fn bind_rootfs(
         }
         Err(e) => return Err(failed(e.into())),
     };
-    if !flags.is_empty() {
-        fdmount::remount_bind(root.fd(), flags).map_err(|source| RootfsError::RootfsOptions {
-            options: options.unwrap_or_default().to_string(),
-            reason: format!("remounting the rootfs: {source}"),
-        })?;
-    }
+    remount_with(&root, flags, options)?;
     Ok(root)
 }
 
