@@ -48,8 +48,9 @@ fn verdicts(world: &World, name: &str) -> Verdicts {
 #[test]
 fn what_start_refuses_check_reports_at_its_line() {
     let cases = [
-        ("overlay", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper\n", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper is not supported yet"),
-        ("loop", "lxc.rootfs.path = loop:/srv/disk.img\n", "lxc.rootfs.path = loop:/srv/disk.img is not supported yet"),
+        ("overlay", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper\n", "lxc.rootfs.path = overlay:/srv/lower:/srv/upper: /srv/lower: no such directory (the overlay's lower)"),
+        ("loop", "lxc.rootfs.path = loop:/srv/disk.img\n", "lxc.rootfs.path = loop:/srv/disk.img: /srv/disk.img: no such file (the loop image)"),
+        ("lvm", "lxc.rootfs.path = lvm:/dev/vg/web\n", "lxc.rootfs.path = lvm:/dev/vg/web: the lvm backing store needs device-mapper, which this host lacks"),
         ("console", "lxc.console.path = /dev/rlxc-no-such-tty\n", "lxc.console.path = /dev/rlxc-no-such-tty: No such file or directory"),
         ("consolefile", "lxc.console.path = /etc/hostname\n", "lxc.console.path = /etc/hostname: not a terminal"),
         ("consolenull", "lxc.console.path = /dev/null\n", "lxc.console.path = /dev/null: not a terminal"),

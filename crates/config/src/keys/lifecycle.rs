@@ -85,8 +85,11 @@ pub(super) static HOOK_KEYS: &[KeyDef] = &[
         PostStop,
         "Run on the host after the container stopped and was cleaned up."
     ),
-    hook!("lxc.hook.clone", Clone, "Run when the container is copied.")
-        .ignored("rlxc has no copy verb (LXC's lxc-copy), so nothing runs it"),
+    hook!(
+        "lxc.hook.clone",
+        Clone,
+        "Run by `rlxc copy` (lxc-copy) on the new container, with `LXC_SRC_NAME` and the arguments after `--`."
+    ),
     hook!(
         "lxc.hook.destroy",
         Destroy,
