@@ -136,7 +136,7 @@ fn an_entry_keeps_the_propagation_it_names_while_the_others_are_shared() {
     // The slave receives what the host mounts there, and only that way.
     std::fs::create_dir(host.path("sub")).expect("mkdir sub");
     let sub = format!("{host_dir}/sub");
-    run("mount", &["-t", "tmpfs", "rlxc-probe-in", &sub]);
+    run("mount", &["-t", "tmpfs", "rlxc-host-sub", &sub]);
     let inside = std::fs::read_to_string(format!("/proc/{init}/mountinfo")).expect("mountinfo");
     run("umount", &[&sub]);
     assert!(
