@@ -25,6 +25,8 @@ pub struct DestroyOptions {
     /// Kill a running container first; also destroy a container whose config does not load
     /// (its hooks cannot run then).
     pub force: bool,
+    /// `-s`: its snapshots go too; without it a container with snapshots is refused.
+    pub snapshots: bool,
 }
 
 /// What a destroy did, and what it left.
@@ -59,8 +61,37 @@ pub fn destroy(
         return Err(DestroyError::NotDefined { dir });
     }
     let mut report = DestroyReport::default();
+    let snapshots = super::snapshot::list(paths).unwrap_or_default();
+    if !snapshots.is_empty() && !options.snapshots {
+        return Err(DestroyError::HasSnapshots {
+            name: paths.name.clone(),
+        });
+    }
     stop_if_running(paths, options, &mut report, operation)?;
+    for snapshot in snapshots {
+        destroy_snapshot(paths, &snapshot.name)?;
+    }
     remove(paths, options, report)
+}
+
+/// One snapshot, destroyed as a container of its own (hooks, a btrfs subvolume), under its
+/// own operation lock.
+fn destroy_snapshot(paths: &ContainerPaths, snapshot: &str) -> Result<(), DestroyError> {
+    let wrap = |cause: DestroyError| DestroyError::Snapshot {
+        name: paths.name.clone(),
+        snapshot: snapshot.to_string(),
+        cause: Box::new(cause),
+    };
+    let snap = super::snapshot::snapshot_paths(paths, snapshot);
+    let lock = OperationLock::take(&snap, "rlxc destroy -s", |_| {}).map_err(|cause| {
+        wrap(DestroyError::Io {
+            step: "taking the operation lock of",
+            path: snap.dir(),
+            cause: std::io::Error::other(cause.to_string()),
+        })
+    })?;
+    destroy(&snap, DestroyOptions::default(), &lock).map_err(wrap)?;
+    Ok(())
 }
 
 /// `lxc.ephemeral`: the monitor destroys the container it ran once init is gone, while it

@@ -16,6 +16,7 @@ mod error;
 pub mod oci;
 mod parallel_writes;
 pub(crate) mod remove_tree;
+pub mod snapshot;
 mod staging;
 mod store;
 mod sys;
