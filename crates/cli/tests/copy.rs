@@ -500,6 +500,28 @@ fn a_snapshot_clone_is_an_overlay_whose_writes_land_in_its_delta() {
     );
     let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!mounts.contains(dir.to_string_lossy().as_ref()), "{mounts}");
+
+    // The source holds the clone's rootfs: destroy refuses it, ours and LXC's alike (they
+    // read the same lxc_snapshots), until the clone is gone.
+    let refused = world.output(&["destroy", "-n", &source]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("has clones"), "{stderr}");
+    let lxc = Command::new("lxc-destroy")
+        .args(["-P", &world.lxcpath().to_string_lossy(), "-n", &source])
+        .output()
+        .expect("lxc-destroy");
+    assert!(!lxc.status.success(), "lxc-destroy destroyed the source");
+    assert!(world.config(&source).is_file());
+    assert_ok(
+        &world.output(&["destroy", "-n", &clone]),
+        "destroy the clone",
+    );
+    assert!(!world.lxcpath().join(&source).join("lxc_snapshots").exists());
+    assert_ok(
+        &world.output(&["destroy", "-n", &source]),
+        "destroy the source",
+    );
 }
 
 #[test]
@@ -544,6 +566,7 @@ fn an_ephemeral_copy_starts_at_once_and_leaves_nothing_at_stop() {
         "the source changed"
     );
     assert_eq!(hidden_and_named(&world, &copy), Vec::<PathBuf>::new());
+    assert!(!world.lxcpath().join(&source).join("lxc_snapshots").exists());
 }
 
 #[test]

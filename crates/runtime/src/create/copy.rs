@@ -335,6 +335,10 @@ pub fn copy(
         &request.hook_args,
         "the copy was removed",
     )?;
+    if request.method == Method::Overlay {
+        super::dependents::record(source_paths, target, &staged)
+            .map_err(io_error("recording the clone in", &source_paths.dir()))?;
+    }
     let dir = if request.replace {
         staging.commit_replacing()?
     } else {

@@ -67,6 +67,17 @@ pub fn destroy(
             name: paths.name.clone(),
         });
     }
+    let clones = super::dependents::clones(paths);
+    if !clones.is_empty() {
+        let names: Vec<String> = clones
+            .iter()
+            .map(|c| c.dir().display().to_string())
+            .collect();
+        return Err(DestroyError::HasClones {
+            name: paths.name.clone(),
+            clones: names.join(", "),
+        });
+    }
     stop_if_running(paths, options, &mut report, operation)?;
     for snapshot in snapshots {
         destroy_snapshot(paths, &snapshot.name)?;
@@ -135,6 +146,7 @@ fn remove(
     if let (true, Some(name), Some(Backend::Btrfs(_))) = (managed, &rootfs_name, &backend) {
         remove_subvolume(&dir, name)?;
     }
+    super::dependents::forget(paths);
     let removal: Removal = remove_container_dir(&dir, keep).map_err(|cause| DestroyError::Io {
         step: "removing",
         path: dir.clone(),

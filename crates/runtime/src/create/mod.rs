@@ -10,6 +10,7 @@ mod busybox_files;
 mod config_file;
 pub mod copy;
 pub mod debian;
+pub mod dependents;
 mod destroy;
 pub mod download;
 mod error;
