@@ -418,10 +418,7 @@ fn names_taken_or_invalid_and_later_options_are_refused_with_the_reason() {
         &["-N", "x", "-B", "loop"],
         "not yet: copies to the loop backing store",
     );
-    refused(
-        &["-N", "x", "-e", "-t"],
-        "not yet: an ephemeral copy's changes on a tmpfs",
-    );
+    refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d without -e");
     refused(&["-N", "x", "-e", "-m", "overlay=/a:/b"], "only bind=");
     // Nothing of a refused copy stays, and the taken name's container is untouched.
     assert_eq!(hidden_and_named(&world, "x"), Vec::<PathBuf>::new());
@@ -586,4 +583,32 @@ fn an_ephemeral_copy_with_keep_data_stays_after_stop() {
         fs::read_to_string(world.lxcpath().join(&copy).join("overlay/delta/kept")).expect("kept"),
         "kept\n"
     );
+}
+
+#[test]
+fn an_ephemeral_copy_on_tmpfs_keeps_its_changes_there_and_leaves_no_mount() {
+    let world = World::new();
+    let source = world.busybox("ephtmp");
+    let copy = world.name("ephtmpfs");
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy, "-e", "-t"]),
+        "copy -e -t",
+    );
+    let holder = world.lxcpath().join(&copy).join("overlay");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let line = mounts
+        .lines()
+        .find(|line| line.split(' ').nth(4) == Some(holder.to_string_lossy().as_ref()))
+        .unwrap_or_else(|| panic!("no mount at {}:\n{mounts}", holder.display()));
+    assert!(line.contains(" - tmpfs "), "{line}");
+    assert_ok(&world.sh(&copy, "hostname > /written"), "write");
+    assert_eq!(
+        fs::read_to_string(holder.join("delta/written")).expect("on the tmpfs"),
+        format!("{copy}\n")
+    );
+    world.rlxc(&["stop", "-n", &copy]).assert().success();
+    assert!(!world.lxcpath().join(&copy).exists());
+    world.assert_nothing_left(&copy);
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(holder.to_string_lossy().as_ref()), "{mounts}");
 }

@@ -48,7 +48,7 @@ pub struct Args {
     #[arg(short = 'D', long = "keepdata")]
     pub keep_data: bool,
 
-    /// With -e: put the copy's changes on a tmpfs (not yet)
+    /// With -e: put the copy's changes on a tmpfs (gone at stop, -D or not)
     #[arg(short = 't', long = "tmpfs")]
     pub tmpfs: bool,
 
@@ -83,13 +83,10 @@ pub struct Args {
 
 /// The options that name a later step of issue #22, with what to say.
 fn not_yet(args: &Args) -> Option<String> {
-    if args.tmpfs {
-        return Some("an ephemeral copy's changes on a tmpfs (-t); without -t they go to disk and are destroyed at stop".into());
-    }
     if !args.ephemeral
         && (args.keep_data || !args.mounts.is_empty() || args.foreground || args.daemon)
     {
-        return Some("-D, -m, -F and -d without -e".into());
+        return Some("-t, -D, -m, -F and -d without -e".into());
     }
     args.fssize
         .as_ref()
@@ -205,8 +202,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             extra_config.push_str("lxc.ephemeral = 1\n");
         }
     }
+    if args.tmpfs && method != copy::Method::Overlay {
+        bail!("-t puts an overlay's upper on a tmpfs: the copy is not an overlay (-B)");
+    }
     let request = CopyRequest {
         method,
+        upper_on_tmpfs: args.tmpfs,
         keep_name: args.keep_name,
         keep_macs: args.keep_mac,
         hook_args: args.hook_args.clone(),

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
-use rlxc_storage::backend::{btrfs, mount, Backend, Kind, Overlay};
+use rlxc_storage::backend::{btrfs, mount, overlay, Backend, Kind, Overlay};
 use rlxc_storage::copy as storage;
 use std::os::fd::AsRawFd;
 
@@ -123,6 +123,8 @@ pub struct CopyRequest<'a> {
     pub hostname: Option<&'a str>,
     /// Replace an existing (stopped) target, keeping its `snaps` (a snapshot's restore).
     pub replace: bool,
+    /// `-t` of an overlay clone: its `overlay` directory (upper and work) is a tmpfs.
+    pub upper_on_tmpfs: bool,
 }
 
 impl<'a> CopyRequest<'a> {
@@ -139,6 +141,7 @@ impl<'a> CopyRequest<'a> {
             extra_files: Vec::new(),
             hostname: None,
             replace: false,
+            upper_on_tmpfs: false,
         }
     }
 }
@@ -272,6 +275,8 @@ pub fn copy(
     };
     let staged = staging.path().to_path_buf();
     let freeze = FreezeGuard::settle(source_paths, source_lock)?;
+    // Dropped before `staging` (declared after it): a failed copy unmounts its tmpfs first.
+    let mut tmpfs = TmpfsGuard(None);
     let (rootfs_value, mount_points) = match request.method {
         Method::Full => {
             let value = match source.rootfs_value.starts_with("dir:") {
@@ -283,6 +288,12 @@ pub fn copy(
         Method::Overlay => {
             if source.backend.kind() != Kind::Dir {
                 return Err(not_copied_yet(&source.rootfs_value));
+            }
+            if request.upper_on_tmpfs {
+                let dir = staged.join(OVERLAY_DIR);
+                fs::create_dir(&dir).map_err(io_error("making", &dir))?;
+                overlay::mount_tmpfs(&dir).map_err(io_error("mounting a tmpfs on", &dir))?;
+                tmpfs.0 = Some(dir);
             }
             (overlay_clone(&source, &staged, &new_dir)?, Vec::new())
         }
@@ -344,6 +355,8 @@ pub fn copy(
     } else {
         staging.commit()?
     };
+    // Moved with the directory: the container's now (destroy unmounts it).
+    tmpfs.0 = None;
     Ok(Copied {
         dir,
         froze,
@@ -409,6 +422,19 @@ fn overlay_clone(source: &Source, staged: &Path, new_dir: &Path) -> Result<Strin
 
 /// `overlay/delta`: where LXC 5 keeps a clone's own changes.
 pub const OVERLAY_UPPER: &str = "overlay/delta";
+/// The directory of the upper and work directories (a tmpfs with `-t`).
+pub const OVERLAY_DIR: &str = "overlay";
+
+/// The tmpfs of a clone being made, unmounted if the copy fails.
+struct TmpfsGuard(Option<PathBuf>);
+
+impl Drop for TmpfsGuard {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = overlay::unmount_tmpfs(&dir);
+        }
+    }
+}
 
 /// The clone's name in its rootfs. An overlay's rootfs is mounted (detached, reached through
 /// `/proc/self/fd`) so the changed files are copied up into its upper, as at run time.

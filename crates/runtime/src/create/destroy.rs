@@ -147,6 +147,19 @@ fn remove(
         remove_subvolume(&dir, name)?;
     }
     super::dependents::forget(paths);
+    // `copy -e -t`: the upper's tmpfs, mounted in the container directory, goes first.
+    if let Some(Backend::Overlay(overlay)) = &backend {
+        let holder = overlay.workdir().parent().map(Path::to_path_buf);
+        if let Some(holder) = holder.filter(|h| h.parent() == Some(dir.as_path())) {
+            rlxc_storage::backend::overlay::unmount_tmpfs(&holder).map_err(|cause| {
+                DestroyError::Io {
+                    step: "unmounting the overlay's tmpfs",
+                    path: holder.clone(),
+                    cause,
+                }
+            })?;
+        }
+    }
     let removal: Removal = remove_container_dir(&dir, keep).map_err(|cause| DestroyError::Io {
         step: "removing",
         path: dir.clone(),
