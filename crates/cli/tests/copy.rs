@@ -418,7 +418,7 @@ fn names_taken_or_invalid_and_later_options_are_refused_with_the_reason() {
         &["-N", "x", "-B", "loop"],
         "not yet: copies to the loop backing store",
     );
-    refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d without -e");
+    refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d go with -e");
     refused(&["-N", "x", "-e", "-m", "overlay=/a:/b"], "only bind=");
     // Nothing of a refused copy stays, and the taken name's container is untouched.
     assert_eq!(hidden_and_named(&world, "x"), Vec::<PathBuf>::new());
@@ -610,5 +610,8 @@ fn an_ephemeral_copy_on_tmpfs_keeps_its_changes_there_and_leaves_no_mount() {
     assert!(!world.lxcpath().join(&copy).exists());
     world.assert_nothing_left(&copy);
     let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    assert!(!mounts.contains(holder.to_string_lossy().as_ref()), "{mounts}");
+    assert!(
+        !mounts.contains(holder.to_string_lossy().as_ref()),
+        "{mounts}"
+    );
 }

@@ -83,11 +83,6 @@ pub struct Args {
 
 /// The options that name a later step of issue #22, with what to say.
 fn not_yet(args: &Args) -> Option<String> {
-    if !args.ephemeral
-        && (args.keep_data || !args.mounts.is_empty() || args.foreground || args.daemon)
-    {
-        return Some("-t, -D, -m, -F and -d without -e".into());
-    }
     args.fssize
         .as_ref()
         .map(|_| "a filesystem size (-L) for loop or LVM copies".into())
@@ -140,6 +135,11 @@ fn random_name(base: &str) -> String {
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if let Some(what) = not_yet(args) {
         bail!("not yet: {what} (see issue {ISSUE})");
+    }
+    let ephemeral_only =
+        args.tmpfs || args.keep_data || !args.mounts.is_empty() || args.foreground || args.daemon;
+    if ephemeral_only && !args.ephemeral {
+        bail!("-t, -D, -m, -F and -d go with -e (an ephemeral copy)");
     }
     let source = common.container_paths()?;
     let generated;
