@@ -410,12 +410,16 @@ fn names_taken_or_invalid_and_later_options_are_refused_with_the_reason() {
     };
     refused(&["-N", &other], "already exists");
     refused(&["-N", "a/b"], "a/b");
-    refused(&["-N", "x", "-s"], "not yet: copy-on-write snapshots (-s)");
     refused(
         &["-N", "x", "-B", "btrfs"],
-        "not yet: copies to the btrfs backing store",
+        "not yet: a btrfs copy of a container whose rootfs is not a btrfs subvolume",
     );
-    refused(&["-N", "x", "-e"], "not yet: ephemeral copies");
+    refused(
+        &["-N", "x", "-B", "loop"],
+        "not yet: copies to the loop backing store",
+    );
+    refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d go with -e");
+    refused(&["-N", "x", "-e", "-m", "overlay=/a:/b"], "only bind=");
     // Nothing of a refused copy stays, and the taken name's container is untouched.
     assert_eq!(hidden_and_named(&world, "x"), Vec::<PathBuf>::new());
     assert!(world.config(&other).is_file());
@@ -435,4 +439,179 @@ fn lxc_copy_is_the_same_verb() {
         .expect("lxc-copy");
     assert_ok(&output, "lxc-copy");
     assert!(world.config(&copy).is_file());
+}
+
+#[test]
+fn a_snapshot_clone_is_an_overlay_whose_writes_land_in_its_delta() {
+    let world = World::new();
+    let source = world.busybox("ovsrc");
+    fs::write(world.rootfs(&source).join("marker"), "source\n").expect("marker");
+    let before = describe(&world.rootfs(&source));
+    let clone = world.name("ovclone");
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &clone, "-s"]),
+        "copy -s",
+    );
+
+    // LXC 5's layout: overlay:SRC_ROOTFS:NEWDIR/overlay/delta, an empty rootfs mount point.
+    let dir = world.lxcpath().join(&clone);
+    let delta = dir.join("overlay/delta");
+    let config = fs::read_to_string(world.config(&clone)).expect("config");
+    assert!(
+        config.contains(&format!(
+            "lxc.rootfs.path = overlay:{}:{}\n",
+            world.rootfs(&source).display(),
+            delta.display()
+        )),
+        "{config}"
+    );
+    assert_eq!(fs::read_dir(dir.join("rootfs")).expect("rootfs").count(), 0);
+    // The new hostname is in the upper layer, not in the source.
+    assert_eq!(
+        fs::read_to_string(delta.join("etc/hostname")).expect("delta hostname"),
+        format!("{clone}\n")
+    );
+
+    world.rlxc(&["start", "-n", &clone]).assert().success();
+    let output = world.sh(
+        &clone,
+        "hostname; cat /marker; echo clone > /marker; echo new > /added",
+    );
+    assert_ok(&output, "in the clone");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(text, format!("{clone}\nsource\n"));
+    world.rlxc(&["stop", "-n", &clone, "-k"]).assert().success();
+
+    assert_eq!(
+        fs::read_to_string(delta.join("marker")).expect("marker"),
+        "clone\n"
+    );
+    assert_eq!(
+        fs::read_to_string(delta.join("added")).expect("added"),
+        "new\n"
+    );
+    assert_eq!(
+        describe(&world.rootfs(&source)),
+        before,
+        "the source changed"
+    );
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(!mounts.contains(dir.to_string_lossy().as_ref()), "{mounts}");
+
+    // The source holds the clone's rootfs: destroy refuses it, ours and LXC's alike (they
+    // read the same lxc_snapshots), until the clone is gone.
+    let refused = world.output(&["destroy", "-n", &source]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("has clones"), "{stderr}");
+    let lxc = Command::new("lxc-destroy")
+        .args(["-P", &world.lxcpath().to_string_lossy(), "-n", &source])
+        .output()
+        .expect("lxc-destroy");
+    assert!(!lxc.status.success(), "lxc-destroy destroyed the source");
+    assert!(world.config(&source).is_file());
+    assert_ok(
+        &world.output(&["destroy", "-n", &clone]),
+        "destroy the clone",
+    );
+    assert!(!world.lxcpath().join(&source).join("lxc_snapshots").exists());
+    assert_ok(
+        &world.output(&["destroy", "-n", &source]),
+        "destroy the source",
+    );
+}
+
+#[test]
+fn an_ephemeral_copy_starts_at_once_and_leaves_nothing_at_stop() {
+    let world = World::new();
+    let source = world.busybox("ephsrc");
+    let before = describe(&world.rootfs(&source));
+    let shared = tempfile::tempdir().expect("shared");
+    fs::write(shared.path().join("in"), "from the host\n").expect("in");
+    let copy = world.name("eph");
+    let bind = format!("bind={}:/mnt/shared", shared.path().display());
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy, "-e", "-m", &bind]),
+        "copy -e",
+    );
+    assert_eq!(world.state(&copy), "RUNNING");
+    let pid = world.init_pid(&copy);
+    let output = world.sh(
+        &copy,
+        "hostname; cat /mnt/shared/in; echo out > /mnt/shared/out; echo gone > /written",
+    );
+    assert_ok(&output, "in the ephemeral copy");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("{copy}\nfrom the host\n")
+    );
+    assert_eq!(
+        fs::read_to_string(shared.path().join("out")).expect("out"),
+        "out\n"
+    );
+    let dir = world.lxcpath().join(&copy);
+    assert!(dir.join("overlay/delta/written").exists());
+
+    world.rlxc(&["stop", "-n", &copy]).assert().success();
+    // Gone: the directory, the run directory, the cgroups, every mount, the process.
+    assert!(!dir.exists(), "{} is left", dir.display());
+    world.assert_nothing_left(&copy);
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    assert_eq!(
+        describe(&world.rootfs(&source)),
+        before,
+        "the source changed"
+    );
+    assert_eq!(hidden_and_named(&world, &copy), Vec::<PathBuf>::new());
+    assert!(!world.lxcpath().join(&source).join("lxc_snapshots").exists());
+}
+
+#[test]
+fn an_ephemeral_copy_with_keep_data_stays_after_stop() {
+    let world = World::new();
+    let source = world.busybox("ephkeep");
+    let copy = world.name("ephkept");
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy, "-e", "-D"]),
+        "copy -e -D",
+    );
+    assert_ok(&world.sh(&copy, "echo kept > /kept"), "write");
+    world.rlxc(&["stop", "-n", &copy, "-k"]).assert().success();
+    let config = fs::read_to_string(world.config(&copy)).expect("config");
+    assert!(!config.contains("lxc.ephemeral"), "{config}");
+    assert_eq!(
+        fs::read_to_string(world.lxcpath().join(&copy).join("overlay/delta/kept")).expect("kept"),
+        "kept\n"
+    );
+}
+
+#[test]
+fn an_ephemeral_copy_on_tmpfs_keeps_its_changes_there_and_leaves_no_mount() {
+    let world = World::new();
+    let source = world.busybox("ephtmp");
+    let copy = world.name("ephtmpfs");
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy, "-e", "-t"]),
+        "copy -e -t",
+    );
+    let holder = world.lxcpath().join(&copy).join("overlay");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let line = mounts
+        .lines()
+        .find(|line| line.split(' ').nth(4) == Some(holder.to_string_lossy().as_ref()))
+        .unwrap_or_else(|| panic!("no mount at {}:\n{mounts}", holder.display()));
+    assert!(line.contains(" - tmpfs "), "{line}");
+    assert_ok(&world.sh(&copy, "hostname > /written"), "write");
+    assert_eq!(
+        fs::read_to_string(holder.join("delta/written")).expect("on the tmpfs"),
+        format!("{copy}\n")
+    );
+    world.rlxc(&["stop", "-n", &copy]).assert().success();
+    assert!(!world.lxcpath().join(&copy).exists());
+    world.assert_nothing_left(&copy);
+    let mounts = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    assert!(
+        !mounts.contains(holder.to_string_lossy().as_ref()),
+        "{mounts}"
+    );
 }

@@ -1,8 +1,9 @@
 //! `rlxc copy` / `lxc-copy`: a full copy of a container under a new name (`-N`, in `-p`
 //! another lxcpath), or its rename (`-R`). The copy is atomic: it appears complete under
 //! NEWNAME or not at all. A running container is frozen for the copy and thawed after (LXC
-//! refuses it without `-a`). Snapshots (`-s`), other backing stores (`-B`) and ephemeral
-//! copies (`-e`) are issue #22's next steps and say so.
+//! refuses it without `-a`). `-s` makes a copy-on-write clone (an overlay on a dir source, a
+//! btrfs snapshot of a btrfs one; `-B overlay|btrfs` chooses); `-e` an ephemeral overlay
+//! clone (`lxc.ephemeral = 1` unless `-D`, `-m bind=` mounts) started at once.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(short = 'R', long = "rename")]
     pub rename: bool,
 
-    /// Copy-on-write snapshot instead of a full copy (not yet)
+    /// Copy-on-write clone: an overlay on a dir source, a btrfs snapshot of a btrfs one
     #[arg(short = 's', long = "snapshot")]
     pub snapshot: bool,
 
@@ -35,31 +36,31 @@ pub struct Args {
     #[arg(short = 'a', long = "allowrunning")]
     pub allow_running: bool,
 
-    /// Backing store of the copy: dir (overlay, btrfs, loop: not yet)
+    /// Backing store of the copy: dir (a full copy), overlay, btrfs (of a btrfs source)
     #[arg(short = 'B', long = "backingstorage", value_name = "BACKINGSTORE")]
     pub backing_store: Option<String>,
 
-    /// Start an ephemeral copy (not yet)
+    /// Start an ephemeral copy (an overlay clone destroyed when it stops)
     #[arg(short = 'e', long = "ephemeral")]
     pub ephemeral: bool,
 
-    /// With -e: keep the copy after it stops (not yet)
+    /// With -e: keep the copy after it stops
     #[arg(short = 'D', long = "keepdata")]
     pub keep_data: bool,
 
-    /// With -e: put the copy's changes on a tmpfs (not yet)
+    /// With -e: put the copy's changes on a tmpfs (gone at stop, -D or not)
     #[arg(short = 't', long = "tmpfs")]
     pub tmpfs: bool,
 
-    /// With -e: extra mounts, bind=SRC[:DEST[:ro|rw]] or overlay=SRC[:DEST] (not yet)
+    /// With -e: extra mounts, bind=SRC[:DEST[:ro|rw]] (overlay=: not yet)
     #[arg(short = 'm', long = "mount", value_name = "MOUNTS")]
     pub mounts: Vec<String>,
 
-    /// With -e: run in the foreground (not yet)
+    /// With -e: run in the foreground
     #[arg(short = 'F', long = "foreground")]
     pub foreground: bool,
 
-    /// With -e: run as a daemon (not yet)
+    /// With -e: run as a daemon (the default)
     #[arg(short = 'd', long = "daemon")]
     pub daemon: bool,
 
@@ -82,34 +83,73 @@ pub struct Args {
 
 /// The options that name a later step of issue #22, with what to say.
 fn not_yet(args: &Args) -> Option<String> {
-    let ephemeral = args.ephemeral
-        || args.keep_data
-        || args.tmpfs
-        || !args.mounts.is_empty()
-        || args.foreground
-        || args.daemon;
-    if ephemeral {
-        return Some("ephemeral copies (-e, -D, -t, -m, -F, -d)".into());
-    }
-    if args.snapshot {
-        return Some("copy-on-write snapshots (-s); a full copy works without -s".into());
-    }
-    match args.backing_store.as_deref() {
-        None | Some("dir") => {}
-        Some(other) => return Some(format!("copies to the {other} backing store (-B {other})")),
-    }
     args.fssize
         .as_ref()
         .map(|_| "a filesystem size (-L) for loop or LVM copies".into())
+}
+
+/// `-m bind=SRC[:DEST[:ro|rw]]` (comma-separated, repeatable) as `lxc.mount.entry` lines.
+fn mount_entries(mounts: &[String]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for spec in mounts.iter().flat_map(|m| m.split(',')) {
+        let Some(bind) = spec.strip_prefix("bind=") else {
+            bail!("not yet: the mount {spec:?}: only bind=SRC[:DEST[:ro|rw]] is supported (see issue {ISSUE})");
+        };
+        let mut parts = bind.split(':');
+        let src = parts.next().unwrap_or_default();
+        let dest = parts.next().filter(|d| !d.is_empty()).unwrap_or(src);
+        let mode = parts.next().unwrap_or("rw");
+        if !src.starts_with('/') || !dest.starts_with('/') || parts.next().is_some() {
+            bail!("-m {spec}: bind= needs absolute paths, bind=SRC[:DEST[:ro|rw]]");
+        }
+        let options = match mode {
+            "ro" => "bind,ro,create=dir",
+            "rw" => "bind,create=dir",
+            other => bail!("-m {spec}: {other:?} is neither ro nor rw"),
+        };
+        out.push_str(&format!(
+            "lxc.mount.entry = {src} {} none {options} 0 0\n",
+            dest.trim_start_matches('/')
+        ));
+    }
+    Ok(out)
+}
+
+/// LXC's name for an ephemeral copy without -N: `NAME_XXXXXX`.
+fn random_name(base: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let mut bits = hasher.finish();
+    let suffix: String = (0..6)
+        .map(|_| {
+            let letter = LETTERS[(bits % LETTERS.len() as u64) as usize] as char;
+            bits /= LETTERS.len() as u64;
+            letter
+        })
+        .collect();
+    format!("{base}_{suffix}")
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     if let Some(what) = not_yet(args) {
         bail!("not yet: {what} (see issue {ISSUE})");
     }
+    let ephemeral_only =
+        args.tmpfs || args.keep_data || !args.mounts.is_empty() || args.foreground || args.daemon;
+    if ephemeral_only && !args.ephemeral {
+        bail!("-t, -D, -m, -F and -d go with -e (an ephemeral copy)");
+    }
     let source = common.container_paths()?;
-    let Some(newname) = args.newname.as_deref() else {
-        bail!("no name for the copy: use -N NEWNAME");
+    let generated;
+    let newname = match (args.newname.as_deref(), args.ephemeral) {
+        (Some(newname), _) => newname,
+        (None, true) => {
+            generated = random_name(&source.name);
+            generated.as_str()
+        }
+        (None, false) => bail!("no name for the copy: use -N NEWNAME"),
     };
     rlxc_runtime::name::check(newname)?;
     let target = match &args.newpath {
@@ -150,14 +190,32 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         rlxc_hostnet::hosts::forget(&source.name);
         return Ok(ExitCode::SUCCESS);
     }
+    let method = copy::choose_method(
+        &source,
+        args.snapshot || args.ephemeral,
+        args.backing_store.as_deref(),
+    )?;
+    let mut extra_config = String::new();
+    if args.ephemeral {
+        extra_config.push_str(&mount_entries(&args.mounts)?);
+        if !args.keep_data {
+            extra_config.push_str("lxc.ephemeral = 1\n");
+        }
+    }
+    if args.tmpfs && method != copy::Method::Overlay {
+        bail!("-t puts an overlay's upper on a tmpfs: the copy is not an overlay (-B)");
+    }
     let request = CopyRequest {
-        source: &source,
-        target: &target,
+        method,
+        upper_on_tmpfs: args.tmpfs,
         keep_name: args.keep_name,
         keep_macs: args.keep_mac,
         hook_args: args.hook_args.clone(),
+        extra_config,
+        ..CopyRequest::new(&source, &target)
     };
     let copied = copy::copy(&request, source_lock, target_lock)?;
+    drop((first_lock, second_lock));
     if copied.froze && !common.quiet {
         eprintln!(
             "{}: was running: frozen for the copy, and thawed",
@@ -171,5 +229,30 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             mount.display()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    if !args.ephemeral {
+        return Ok(ExitCode::SUCCESS);
+    }
+    // `lxc-copy -e` starts the copy at once (in the background unless -F) and names it.
+    println!("Created {newname} as copy of {}", source.name);
+    start(&target, args.foreground, common)
+}
+
+/// `rlxc start -n NEW` (with `-F`: in the foreground) in the copy's lxcpath.
+fn start(
+    target: &rlxc_runtime::paths::ContainerPaths,
+    foreground: bool,
+    common: &CommonOpts,
+) -> anyhow::Result<ExitCode> {
+    use clap::{Args as _, FromArgMatches};
+    let mut argv = vec!["start"];
+    if foreground {
+        argv.push("-F");
+    }
+    let command = super::start::Args::augment_args(clap::Command::new("start"));
+    let matches = command.try_get_matches_from(argv)?;
+    let args = super::start::Args::from_arg_matches(&matches)?;
+    let mut opts = common.clone();
+    opts.name = Some(target.name.clone());
+    opts.lxcpath = target.lxcpath.clone();
+    super::start::run(&args, &opts)
 }

@@ -21,12 +21,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    // rlxc makes no snapshots yet, so -s has nothing more to remove.
-    let _ = args.snapshots;
     let paths = common.container_paths()?;
     let name = paths.name.as_str();
     let operation = common.operation_lock(&paths, "rlxc destroy")?;
-    let report = create::destroy(&paths, DestroyOptions { force: args.force }, &operation)?;
+    let report = create::destroy(
+        &paths,
+        DestroyOptions {
+            force: args.force,
+            snapshots: args.snapshots,
+        },
+        &operation,
+    )?;
     rlxc_hostnet::hosts::forget(name);
     if let Some(cleared) = &report.cleared {
         eprintln!("{name}: {cleared}");

@@ -30,6 +30,7 @@ pub mod ls;
 pub mod mac;
 pub mod net;
 pub mod shift_rootfs;
+pub mod snapshot;
 pub mod start;
 pub mod stop;
 pub mod top;
@@ -82,6 +83,7 @@ pub const VERBS: &[Verb] = &[
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
+    verb!("snapshot", snapshot, lxc_tool: true, "Take, list, restore or destroy snapshots of a container"),
     verb!("destroy", destroy, lxc_tool: true, "Delete a container and its storage"),
     verb!("autostart", autostart, lxc_tool: true, "Start, stop or list the autostart containers"),
     verb!("checkconfig", checkconfig, lxc_tool: true, "Check the kernel for what containers need"),

@@ -25,6 +25,8 @@ pub struct DestroyOptions {
     /// Kill a running container first; also destroy a container whose config does not load
     /// (its hooks cannot run then).
     pub force: bool,
+    /// `-s`: its snapshots go too; without it a container with snapshots is refused.
+    pub snapshots: bool,
 }
 
 /// What a destroy did, and what it left.
@@ -59,8 +61,48 @@ pub fn destroy(
         return Err(DestroyError::NotDefined { dir });
     }
     let mut report = DestroyReport::default();
+    let snapshots = super::snapshot::list(paths).unwrap_or_default();
+    if !snapshots.is_empty() && !options.snapshots {
+        return Err(DestroyError::HasSnapshots {
+            name: paths.name.clone(),
+        });
+    }
+    let clones = super::dependents::clones(paths);
+    if !clones.is_empty() {
+        let names: Vec<String> = clones
+            .iter()
+            .map(|c| c.dir().display().to_string())
+            .collect();
+        return Err(DestroyError::HasClones {
+            name: paths.name.clone(),
+            clones: names.join(", "),
+        });
+    }
     stop_if_running(paths, options, &mut report, operation)?;
+    for snapshot in snapshots {
+        destroy_snapshot(paths, &snapshot.name)?;
+    }
     remove(paths, options, report)
+}
+
+/// One snapshot, destroyed as a container of its own (hooks, a btrfs subvolume), under its
+/// own operation lock.
+fn destroy_snapshot(paths: &ContainerPaths, snapshot: &str) -> Result<(), DestroyError> {
+    let wrap = |cause: DestroyError| DestroyError::Snapshot {
+        name: paths.name.clone(),
+        snapshot: snapshot.to_string(),
+        cause: Box::new(cause),
+    };
+    let snap = super::snapshot::snapshot_paths(paths, snapshot);
+    let lock = OperationLock::take(&snap, "rlxc destroy -s", |_| {}).map_err(|cause| {
+        wrap(DestroyError::Io {
+            step: "taking the operation lock of",
+            path: snap.dir(),
+            cause: std::io::Error::other(cause.to_string()),
+        })
+    })?;
+    destroy(&snap, DestroyOptions::default(), &lock).map_err(wrap)?;
+    Ok(())
 }
 
 /// `lxc.ephemeral`: the monitor destroys the container it ran once init is gone, while it
@@ -103,6 +145,20 @@ fn remove(
     }
     if let (true, Some(name), Some(Backend::Btrfs(_))) = (managed, &rootfs_name, &backend) {
         remove_subvolume(&dir, name)?;
+    }
+    super::dependents::forget(paths);
+    // `copy -e -t`: the upper's tmpfs, mounted in the container directory, goes first.
+    if let Some(Backend::Overlay(overlay)) = &backend {
+        let holder = overlay.workdir().parent().map(Path::to_path_buf);
+        if let Some(holder) = holder.filter(|h| h.parent() == Some(dir.as_path())) {
+            rlxc_storage::backend::overlay::unmount_tmpfs(&holder).map_err(|cause| {
+                DestroyError::Io {
+                    step: "unmounting the overlay's tmpfs",
+                    path: holder.clone(),
+                    cause,
+                }
+            })?;
+        }
     }
     let removal: Removal = remove_container_dir(&dir, keep).map_err(|cause| DestroyError::Io {
         step: "removing",

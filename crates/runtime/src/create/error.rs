@@ -100,6 +100,18 @@ pub enum DestroyError {
     NotDefined { dir: PathBuf },
     #[error("{name} is running (use -f to kill it first)")]
     Running { name: String },
+    /// LXC's refusal (`lxc-destroy` without `-s`).
+    #[error("Destroying {name} failed: {name} has snapshots (use -s to destroy them too)")]
+    HasSnapshots { name: String },
+    /// LXC's refusal: an overlay clone's rootfs is this one's.
+    #[error("Destroying {name} failed: {name} has clones ({clones}): destroy them first")]
+    HasClones { name: String, clones: String },
+    #[error("destroying the snapshot {snapshot} of {name}: {cause}")]
+    Snapshot {
+        name: String,
+        snapshot: String,
+        cause: Box<DestroyError>,
+    },
     #[error("{name}: {cause}")]
     Leftovers {
         name: String,

@@ -22,6 +22,9 @@ const LXCPATH_MODE: u32 = 0o755;
 /// secrets, so other users do not get to look in.
 const CONTAINER_DIR_MODE: u32 = 0o770;
 
+/// The directory of a container's snapshots (LXC's `$lxcpath/NAME/snaps`).
+pub const SNAPS: &str = "snaps";
+
 /// The prefix of temporary directories, which `ls` must skip.
 pub fn staging_prefix(name: &str) -> String {
     format!(".{name}.create-")
@@ -103,6 +106,20 @@ impl Staging {
         if fs::symlink_metadata(&target).is_ok() {
             return Err(CreateError::AlreadyExists { dir: target });
         }
+        Self::staged(paths, target)
+    }
+
+    /// A new version of the existing container `paths` (a snapshot's restore), swapped in by
+    /// [`Staging::commit_replacing`].
+    pub(crate) fn begin_replacing(
+        paths: &ContainerPaths,
+        operation: &OperationLock,
+    ) -> Result<Staging, CreateError> {
+        clear_abandoned(&paths.lxcpath, Some(operation));
+        Self::staged(paths, paths.dir())
+    }
+
+    fn staged(paths: &ContainerPaths, target: PathBuf) -> Result<Staging, CreateError> {
         let catcher = InterruptCatcher::install().map_err(CreateError::Signals)?;
         let dir = tempfile::Builder::new()
             .prefix(&staging_prefix(&paths.name))
@@ -162,6 +179,44 @@ impl Staging {
         if let Some(dir) = self.dir.take() {
             // Renamed away: there is nothing left at the temporary path to remove.
             let _ = dir.keep();
+        }
+        Ok(self.target.clone())
+    }
+
+    /// Swaps the finished container with the existing one in one `RENAME_EXCHANGE`, after
+    /// moving the old one's `snaps` across; the old version, now at the temporary path, is
+    /// removed. Until the exchange the old container is whole (its `snaps` go back if it fails).
+    pub(crate) fn commit_replacing(mut self) -> Result<PathBuf, CreateError> {
+        Self::check_interrupted()?;
+        let staged = self.path().to_path_buf();
+        fs::set_permissions(&staged, Permissions::from_mode(CONTAINER_DIR_MODE))
+            .map_err(CreateError::io("setting the mode of", &staged))?;
+        let (old_snaps, new_snaps) = (self.target.join(SNAPS), staged.join(SNAPS));
+        let moved_snaps = match fs::rename(&old_snaps, &new_snaps) {
+            Ok(()) => true,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+            Err(cause) => {
+                return Err(CreateError::Io {
+                    step: "moving the snapshots to",
+                    path: new_snaps,
+                    cause,
+                })
+            }
+        };
+        if let Err(errno) = renameat_with(CWD, &staged, CWD, &self.target, RenameFlags::EXCHANGE) {
+            if moved_snaps {
+                let _ = fs::rename(&new_snaps, &old_snaps);
+            }
+            return Err(CreateError::Io {
+                step: "swapping the new version into place at",
+                path: self.target.clone(),
+                cause: io::Error::from(errno),
+            });
+        }
+        // The old version is at the temporary path now: removed without following links.
+        if let Some(dir) = self.dir.take() {
+            let old = dir.keep();
+            let _ = remove_container_dir(&old, None);
         }
         Ok(self.target.clone())
     }

@@ -48,6 +48,44 @@ impl Overlay {
     }
 }
 
+/// `f_type` of a tmpfs (statfs(2)).
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+
+/// Mounts a fresh tmpfs (mode 0755) on the directory `dir`, in the caller's mount namespace:
+/// `copy -e -t` keeps an ephemeral clone's upper and work directories there.
+pub fn mount_tmpfs(dir: &Path) -> io::Result<()> {
+    use rustix::mount::{mount, MountFlags};
+    mount(
+        "tmpfs",
+        dir,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV,
+        c"mode=0755",
+    )?;
+    Ok(())
+}
+
+/// Unmounts (lazily: the monitor may let go a moment later) the tmpfs that
+/// [`mount_tmpfs`] put on `dir`, if `dir` is a directory (not a symlink) holding the root of
+/// a tmpfs other than its parent's filesystem. True when one was unmounted.
+pub fn unmount_tmpfs(dir: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else {
+        return Ok(false);
+    };
+    let parent = dir.parent().unwrap_or(Path::new("/"));
+    if !meta.is_dir() || std::fs::metadata(parent)?.dev() == meta.dev() {
+        return Ok(false);
+    }
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between architectures.
+    let tmpfs = rustix::fs::statfs(dir)?.f_type as i64 == TMPFS_MAGIC;
+    if !tmpfs {
+        return Ok(false);
+    }
+    rustix::mount::unmount(dir, rustix::mount::UnmountFlags::DETACH)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
