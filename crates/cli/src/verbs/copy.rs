@@ -186,7 +186,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     };
 
     if args.rename {
-        copy::rename(&source, &target, source_lock, target_lock, &args.hook_args)?;
+        rlxc_runtime::create::rename::rename(
+            &source,
+            &target,
+            source_lock,
+            target_lock,
+            &args.hook_args,
+        )?;
         rlxc_hostnet::hosts::forget(&source.name);
         return Ok(ExitCode::SUCCESS);
     }

@@ -17,6 +17,7 @@ mod error;
 pub mod oci;
 mod parallel_writes;
 pub(crate) mod remove_tree;
+pub mod rename;
 pub mod snapshot;
 mod staging;
 mod store;
