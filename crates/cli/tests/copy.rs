@@ -10,17 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{assert_ok, TestNetns, World};
-
-/// `sh -c SCRIPT` on the host, which must succeed; its stdout.
-fn host_sh(script: &str) -> String {
-    let output = Command::new("sh")
-        .args(["-c", script])
-        .output()
-        .expect("sh");
-    assert_ok(&output, script);
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::{assert_ok, host_sh, TestNetns, World};
 
 /// Every kind of file a rootfs may hold, below `ROOTFS/data`.
 fn fill_with_data(rootfs: &Path) {

@@ -9,17 +9,8 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use support::loopfs::LoopFs;
-use support::{assert_ok, World};
-
-fn host_sh(script: &str) -> String {
-    let output = Command::new("sh")
-        .args(["-c", script])
-        .output()
-        .expect("sh");
-    assert_ok(&output, script);
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use support::loopfs::{is_subvolume, LoopFs};
+use support::{assert_ok, host_sh, World};
 
 /// Every entry of a tree (type, mode, owner, size, link target) and every file's content.
 fn tree(dir: &Path) -> String {
@@ -171,16 +162,6 @@ fn destroy_refuses_a_container_with_snapshots_unless_told_s() {
         .exists());
     assert_ok(&world.output(&["destroy", "-n", &name, "-s"]), "destroy -s");
     assert!(!world.lxcpath().join(&name).exists());
-}
-
-fn is_subvolume(path: &Path) -> bool {
-    Command::new("btrfs")
-        .args(["subvolume", "show"])
-        .arg(path)
-        .output()
-        .expect("btrfs")
-        .status
-        .success()
 }
 
 #[test]

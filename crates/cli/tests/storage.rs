@@ -6,10 +6,9 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::Command;
 
-use support::loopfs::{loops_of, loops_under, LoopFs};
+use support::loopfs::{is_subvolume, loops_of, loops_under, LoopFs};
 use support::World;
 
 /// The mount table line of `/` as the container's init sees it: (root, fstype, source,
@@ -40,16 +39,6 @@ fn config_line(world: &World, name: &str, key: &str) -> String {
                 .unwrap_or_default()
         })
         .unwrap_or_default()
-}
-
-fn is_subvolume(path: &Path) -> bool {
-    Command::new("btrfs")
-        .args(["subvolume", "show"])
-        .arg(path)
-        .output()
-        .expect("btrfs")
-        .status
-        .success()
 }
 
 fn start(world: &World, name: &str) -> i32 {

@@ -78,3 +78,15 @@ pub fn loops_under(dir: &Path) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Whether `path` is a btrfs subvolume, as `btrfs subvolume show` says (the oracle: rlxc
+/// itself uses the kernel's ioctls).
+pub fn is_subvolume(path: &Path) -> bool {
+    Command::new("btrfs")
+        .args(["subvolume", "show"])
+        .arg(path)
+        .output()
+        .expect("btrfs")
+        .status
+        .success()
+}

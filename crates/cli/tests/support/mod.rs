@@ -342,6 +342,16 @@ pub fn superblock_read_only(mountpoint: &Path) -> bool {
 }
 
 /// The test fails, with the command's status and stderr, unless `output` is a success.
+/// `sh -c SCRIPT` on the host, which must succeed; its stdout.
+pub fn host_sh(script: &str) -> String {
+    let output = std::process::Command::new("sh")
+        .args(["-c", script])
+        .output()
+        .expect("sh");
+    assert_ok(&output, script);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 pub fn assert_ok(output: &Output, what: &str) {
     assert!(
         output.status.success(),

@@ -169,19 +169,25 @@ struct Source {
     backend: Backend,
 }
 
+/// A container's config: its text (rewritten for the copy) and what it says.
+pub(super) fn read_config(config: &Path) -> Result<(String, ContainerSpec), CopyError> {
+    let text = fs::read_to_string(config).map_err(io_error("reading", config))?;
+    let spec = rlxc_config::load_file(config, &[])
+        .map_err(|failure| CopyError::Config {
+            path: config.to_path_buf(),
+            failure,
+        })?
+        .spec;
+    Ok((text, spec))
+}
+
 fn load_source(paths: &ContainerPaths) -> Result<Source, CopyError> {
     let dir = paths.dir();
     if fs::symlink_metadata(&dir).is_err() {
         return Err(CopyError::NotDefined { dir });
     }
     let config = paths.config();
-    let text = fs::read_to_string(&config).map_err(io_error("reading", &config))?;
-    let spec = rlxc_config::load_file(&config, &[])
-        .map_err(|failure| CopyError::Config {
-            path: config.clone(),
-            failure,
-        })?
-        .spec;
+    let (text, spec) = read_config(&config)?;
     let rootfs_value = spec
         .rootfs
         .path

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use rlxc_storage::copy as storage;
 
-use super::copy::{dir_rootfs, io_error, run_clone_hooks, CopyError, Moved};
+use super::copy::{dir_rootfs, io_error, read_config, run_clone_hooks, CopyError, Moved};
 use super::CreateError;
 use crate::leftovers::{self, Found};
 use crate::lock::OperationLock;
@@ -37,14 +37,7 @@ pub fn rename(
     if fs::symlink_metadata(&old_dir).is_err() {
         return Err(CopyError::NotDefined { dir: old_dir });
     }
-    let config = source_paths.config();
-    let text = fs::read_to_string(&config).map_err(io_error("reading", &config))?;
-    let spec = rlxc_config::load_file(&config, &[])
-        .map_err(|failure| CopyError::Config {
-            path: config.clone(),
-            failure,
-        })?
-        .spec;
+    let (text, spec) = read_config(&source_paths.config())?;
     match leftovers::settle(source_paths, source_lock) {
         Ok(Found::Alive(_)) => {
             return Err(CopyError::Running {
