@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{copy_file_range, ftruncate, ioctl_ficlone, seek, SeekFrom};
 use rustix::io::Errno;
@@ -17,15 +18,48 @@ pub(super) enum Data {
     Copied(u64),
 }
 
-/// The bytes of a regular file, holes kept: a reflink where the filesystem shares extents,
-/// else each data segment (`SEEK_DATA` to `SEEK_HOLE`) by `copy_file_range`, which falls back
-/// to reads and writes across filesystems that refuse it.
-pub(super) fn copy_data(src: &OwnedFd, dst: &OwnedFd, size: u64) -> io::Result<Data> {
+/// Whether reflinks are still worth trying: a filesystem that has none says so once
+/// (`EOPNOTSUPP`, or `EXDEV` across filesystems), and the rest of the copy does without the
+/// ioctl.
+pub(super) struct Reflinks(AtomicBool);
+
+impl Default for Reflinks {
+    fn default() -> Self {
+        Reflinks(AtomicBool::new(true))
+    }
+}
+
+/// The bytes of a regular file of `size` bytes, holes kept: a reflink where the filesystem
+/// shares extents, else by `copy_file_range` (which falls back to reads and writes across
+/// filesystems that refuse it): the whole file, or where it may have holes (`sparse`: fewer
+/// blocks than bytes), each data segment (`SEEK_DATA` to `SEEK_HOLE`).
+pub(super) fn copy_data(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    size: u64,
+    sparse: bool,
+    reflinks: &Reflinks,
+) -> io::Result<Data> {
     if size == 0 {
         return Ok(Data::Copied(0));
     }
-    if ioctl_ficlone(dst, src).is_ok() {
-        return Ok(Data::Reflinked);
+    if reflinks.0.load(Ordering::Relaxed) {
+        match ioctl_ficlone(dst, src) {
+            Ok(()) => return Ok(Data::Reflinked),
+            Err(Errno::OPNOTSUPP | Errno::XDEV | Errno::NOTTY) => {
+                reflinks.0.store(false, Ordering::Relaxed)
+            }
+            Err(_) => {}
+        }
+    }
+    if !sparse {
+        let copied = copy_range(src, dst, 0, size)?;
+        // The file got shorter since it was read: as long as it was then, as the
+        // segment-wise copy makes it.
+        if copied < size {
+            ftruncate(dst, size)?;
+        }
+        return Ok(Data::Copied(copied));
     }
     let mut copied = 0;
     let mut offset = 0;

@@ -10,11 +10,11 @@
 //! a mount point is copied as an empty directory and reported. The destination is made the
 //! same way below a directory this copy created.
 //!
-//! Regular files are copied by worker threads ([`crate::workers`]: creating a file is most of
-//! a copy's time, and creates run in parallel), each job naming its file by the descriptors
-//! of its source and destination directories. The walker keeps what must be in order: the
-//! directories, links, devices, and files with more than one link (copied at once, so that
-//! their other names can be linked to them). A directory's owner, mode, xattrs (its default
+//! Files, symlinks and nodes are copied by worker threads ([`crate::workers`]: creating an
+//! inode is most of a copy's time, and creates run in parallel), each job naming its entry by
+//! the descriptors of its source and destination directories. The walker keeps what must be
+//! in order: the directories, hard links, and the first name of an inode with more than one
+//! link (copied at once, so that its other names can be linked to it). A directory's owner, mode, xattrs (its default
 //! ACL would be inherited by files made in it) and times are set once all is copied, deepest
 //! first, from what was read of its source during the walk.
 
@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::data::{copy_data, Data};
+use super::data::{copy_data, Data, Reflinks};
 use crate::workers::{self, Failure, Job, Workers};
 
 use rustix::fs::{
@@ -97,7 +97,7 @@ pub fn copy_tree(
     let counts = Arc::new(Counts::default());
     let files = Workers::start(workers::default_count(), QUEUE, "rlxc-copy", || {
         let counts = Arc::clone(&counts);
-        Ok(move |job: &FileCopy| job.run(&counts))
+        Ok(move |job: &NodeCopy| job.run(&counts))
     })
     .map_err(|cause| TreeError::Io {
         step: "starting the threads to copy",
@@ -110,6 +110,7 @@ pub fn copy_tree(
         links: HashMap::new(),
         report: TreeReport::default(),
         files,
+        counts,
         dirs: Vec::new(),
         next_dir: 0,
     };
@@ -130,18 +131,20 @@ pub fn copy_tree(
         stat: top,
         xattrs: top_xattrs,
     });
-    copy.finish(&counts)
+    copy.finish()
 }
 
-/// What the workers copied.
+/// What the copies of files did, on any thread.
 #[derive(Default)]
 struct Counts {
     bytes: AtomicU64,
     reflinked: AtomicU64,
+    reflinks: Reflinks,
 }
 
-/// A regular file for a worker: its name in the source and destination directories.
-struct FileCopy {
+/// A file, symlink or node for a worker: its name in the source and destination
+/// directories.
+struct NodeCopy {
     src_dir: Arc<OwnedFd>,
     dst_dir: Arc<OwnedFd>,
     name: CString,
@@ -152,7 +155,7 @@ struct FileCopy {
     dir: u64,
 }
 
-impl Job for FileCopy {
+impl Job for NodeCopy {
     fn key(&self) -> u64 {
         self.dir
     }
@@ -162,13 +165,9 @@ impl Job for FileCopy {
     }
 }
 
-impl FileCopy {
+impl NodeCopy {
     fn run(&self, counts: &Counts) -> io::Result<()> {
-        match copy_file(&self.src_dir, &self.dst_dir, &self.name, &self.stat)? {
-            Data::Reflinked => counts.reflinked.fetch_add(1, Ordering::Relaxed),
-            Data::Copied(bytes) => counts.bytes.fetch_add(bytes, Ordering::Relaxed),
-        };
-        Ok(())
+        copy_node(&self.src_dir, &self.dst_dir, &self.name, &self.stat, counts)
     }
 }
 
@@ -219,7 +218,7 @@ pub fn copy_file_below(src_root: &Path, rel: &Path, dst_root: &Path) -> Result<(
     )
     .map_err(|errno| failed("making the copy of")(errno.into()))?;
     let size = u64::try_from(stat.st_size).unwrap_or(0);
-    copy_data(&src, &dst_file, size).map_err(failed("copying"))?;
+    copy_data(&src, &dst_file, size, true, &Reflinks::default()).map_err(failed("copying"))?;
     let xattrs = read_xattrs(Node::Fd(&src)).map_err(failed("reading the xattrs of"))?;
     set_metadata(Node::Fd(&dst_file), &stat, &xattrs)
         .map_err(failed("copying the owner, mode and xattrs of"))
@@ -250,7 +249,8 @@ struct Copier<'a> {
     /// relative to the destination's root (all directories this copy made).
     links: HashMap<(u64, u64), PathBuf>,
     report: TreeReport,
-    files: Workers<FileCopy>,
+    files: Workers<NodeCopy>,
+    counts: Arc<Counts>,
     /// Directories walked, deepest first within each branch (a directory after its
     /// contents), for [`Copier::finish`].
     dirs: Vec<DirMeta>,
@@ -260,7 +260,7 @@ struct Copier<'a> {
 impl Copier<'_> {
     /// Waits for the workers, then sets the directories' metadata, deepest first: a
     /// directory's times after everything made in it.
-    fn finish(mut self, counts: &Counts) -> Result<TreeReport, TreeError> {
+    fn finish(mut self) -> Result<TreeReport, TreeError> {
         let failed = |(path, cause): Failure| TreeError::Io {
             step: "copying",
             path,
@@ -291,8 +291,8 @@ impl Copier<'_> {
                 .map_err(failed("copying the owner, mode and xattrs of"))?;
         }
         self.files.finish().map_err(failed)?;
-        self.report.bytes += counts.bytes.load(Ordering::Relaxed);
-        self.report.reflinked += counts.reflinked.load(Ordering::Relaxed);
+        self.report.bytes = self.counts.bytes.load(Ordering::Relaxed);
+        self.report.reflinked = self.counts.reflinked.load(Ordering::Relaxed);
         Ok(self.report)
     }
 
@@ -355,17 +355,12 @@ impl Copier<'_> {
         }
         match file_type {
             FileType::Directory => self.directory(src, dst, name, path, &stat, depth),
-            // The first name of a file with more links is copied now: the others link to it.
-            FileType::RegularFile if stat.st_nlink > 1 || !self.files.active() => {
-                copy_file(src, dst, name, &stat)
-                    .map(|data| match data {
-                        Data::Reflinked => self.report.reflinked += 1,
-                        Data::Copied(bytes) => self.report.bytes += bytes,
-                    })
-                    .map_err(failed("copying"))
+            // The first name of an inode with more links is copied now: the others link to it.
+            _ if stat.st_nlink > 1 || !self.files.active() => {
+                copy_node(src, dst, name, &stat, &self.counts).map_err(failed("copying"))
             }
-            FileType::RegularFile => {
-                let job = FileCopy {
+            _ => {
+                let job = NodeCopy {
                     src_dir: Arc::clone(src),
                     dst_dir: Arc::clone(dst),
                     name: name.to_owned(),
@@ -380,22 +375,6 @@ impl Copier<'_> {
                         path,
                         cause,
                     })
-            }
-            FileType::Symlink => {
-                let target = readlinkat(src, name, Vec::new())
-                    .map_err(|errno| failed("reading the symlink")(errno.into()))?;
-                symlinkat(target.as_c_str(), dst, name)
-                    .map_err(|errno| failed("making the symlink")(errno.into()))?;
-                copy_metadata(Node::At(dst, name), &stat, Node::At(src, name))
-                    .map_err(failed("copying the owner and xattrs of"))
-            }
-            // Devices, FIFOs and sockets: made anew (a socket inode without a listener, as
-            // rsync's --specials makes it).
-            special => {
-                mknodat(dst, name, special, Mode::from_raw_mode(0o600), stat.st_rdev)
-                    .map_err(|errno| failed("making the node")(errno.into()))?;
-                copy_metadata(Node::At(dst, name), &stat, Node::At(src, name))
-                    .map_err(failed("copying the owner, mode and xattrs of"))
             }
         }
     }
@@ -447,8 +426,52 @@ impl Copier<'_> {
     }
 }
 
+/// Copies `name` of `src`, anything but a directory, to `dst`, with its metadata.
+fn copy_node(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    name: &CStr,
+    stat: &Stat,
+    counts: &Counts,
+) -> io::Result<()> {
+    let step = |step: &'static str| {
+        move |error: io::Error| io::Error::new(error.kind(), format!("{step}: {error}"))
+    };
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {
+            match copy_file(src, dst, name, stat, &counts.reflinks)? {
+                Data::Reflinked => counts.reflinked.fetch_add(1, Ordering::Relaxed),
+                Data::Copied(bytes) => counts.bytes.fetch_add(bytes, Ordering::Relaxed),
+            };
+            Ok(())
+        }
+        FileType::Symlink => {
+            let target = readlinkat(src, name, Vec::new())
+                .map_err(|errno| step("reading the symlink")(errno.into()))?;
+            symlinkat(target.as_c_str(), dst, name)
+                .map_err(|errno| step("making the symlink")(errno.into()))?;
+            copy_metadata(Node::At(dst, name), stat, Node::At(src, name))
+                .map_err(step("copying the owner and xattrs"))
+        }
+        // Devices, FIFOs and sockets: made anew (a socket inode without a listener, as
+        // rsync's --specials makes it).
+        special => {
+            mknodat(dst, name, special, Mode::from_raw_mode(0o600), stat.st_rdev)
+                .map_err(|errno| step("making the node")(errno.into()))?;
+            copy_metadata(Node::At(dst, name), stat, Node::At(src, name))
+                .map_err(step("copying the owner, mode and xattrs"))
+        }
+    }
+}
+
 /// Copies the regular file `name` of `src` to `dst`, with its metadata.
-fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &CStr, stat: &Stat) -> io::Result<Data> {
+fn copy_file(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    name: &CStr,
+    stat: &Stat,
+    reflinks: &Reflinks,
+) -> io::Result<Data> {
     let src_file = openat(
         src,
         name,
@@ -462,7 +485,12 @@ fn copy_file(src: &OwnedFd, dst: &OwnedFd, name: &CStr, stat: &Stat) -> io::Resu
         Mode::from_raw_mode(0o600),
     )?;
     let size = u64::try_from(stat.st_size).unwrap_or(0);
-    let data = copy_data(&src_file, &dst_file, size)?;
+    // Fewer 512-byte blocks than bytes: there may be holes to keep.
+    let sparse = u64::try_from(stat.st_blocks)
+        .unwrap_or(0)
+        .saturating_mul(512)
+        < size;
+    let data = copy_data(&src_file, &dst_file, size, sparse, reflinks)?;
     copy_metadata(Node::Fd(&dst_file), stat, Node::Fd(&src_file))?;
     Ok(data)
 }
