@@ -262,6 +262,15 @@ impl Env {
         }
     }
 
+    /// A full copy of the stopped container `name` as `new`, in the same lxcpath.
+    pub fn copy_command(&self, tool: Tool, name: &str, new: &str) -> Option<Command> {
+        match tool {
+            Tool::Rlxc => Some(self.rlxc_cmd(&["copy", "-n", name, "-N", new])),
+            Tool::Lxc => Some(self.lxc_cmd("lxc-copy", name, &["-N", new])),
+            _ => None,
+        }
+    }
+
     /// Removes a container `create_command` made (stopped).
     pub fn destroy_command(&self, tool: Tool, name: &str) -> Option<Command> {
         match tool {

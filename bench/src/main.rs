@@ -9,12 +9,15 @@
 //!    `running` and graceful stop, each from a fresh overlay of the cached Debian guest;
 //! 4. `--image-rounds` rounds of a create from a cached Debian image (rlxc and LXC's
 //!    download template, shuffled; see `image`);
-//! 5. `--seq-rounds` rounds of N sequential starts, tools shuffled;
-//! 6. once per tool (shuffled): the idle set, N long-running containers at once;
-//! 7. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
+//! 5. `--copy-rounds` rounds of a full copy of a container holding the Debian guest (rlxc
+//!    copy and lxc-copy, shuffled; see `copy`);
+//! 6. `--seq-rounds` rounds of N sequential starts, tools shuffled;
+//! 7. once per tool (shuffled): the idle set, N long-running containers at once;
+//! 8. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
 
 mod cases;
 mod configs;
+mod copy;
 mod dbus;
 mod env;
 mod guest;
@@ -32,8 +35,8 @@ use tools::Case;
 use tools::Tool;
 
 const USAGE: &str = "\
-usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--image-rounds N] [--seq N]
-                  [--seq-rounds N] [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
+usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--image-rounds N]
+                  [--copy-rounds N] [--seq N] [--seq-rounds N] [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
 
 Run as root. Measures rlxc against LXC, crun, runc (those installed) and the unshare floor in
 interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
@@ -44,6 +47,8 @@ interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
                    0 skips it; the first run debootstraps the guest, once per machine)
   --image-rounds N rounds of a create from a cached Debian image, rlxc and LXC (default 5;
                    0 skips it)
+  --copy-rounds N  rounds of a full copy of a container holding the Debian guest, rlxc and
+                   LXC (default 5; 0 skips it)
   --seq N          containers in the sequential-start case (default 50; 0 skips it)
   --seq-rounds N   rounds of the sequential-start case (default 3)
   --idle N         containers in the idle set (default 200; 0 skips it)
@@ -58,6 +63,7 @@ struct Args {
     rounds: usize,
     guest_rounds: usize,
     image_rounds: usize,
+    copy_rounds: usize,
     seq: usize,
     seq_rounds: usize,
     idle: usize,
@@ -71,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         rounds: 15,
         guest_rounds: 10,
         image_rounds: 5,
+        copy_rounds: 5,
         seq: 50,
         seq_rounds: 3,
         idle: 200,
@@ -96,6 +103,7 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => args.rounds = number()?.max(1),
             "--guest-rounds" => args.guest_rounds = number()?,
             "--image-rounds" => args.image_rounds = number()?,
+            "--copy-rounds" => args.copy_rounds = number()?,
             "--seq" => args.seq = number()?,
             "--seq-rounds" => args.seq_rounds = number()?,
             "--idle" => args.idle = number()?,
@@ -260,6 +268,9 @@ fn run(args: &Args) -> Result<(), String> {
     if args.image_rounds > 0 {
         image::image_rounds(&env, &mut res, &tools, args.image_rounds, &mut rng)?;
     }
+    if args.copy_rounds > 0 {
+        copy::copy_rounds(&env, &mut res, &tools, args.copy_rounds, &mut rng)?;
+    }
 
     let runtimes: Vec<Tool> = tools.iter().copied().filter(|t| t.is_runtime()).collect();
     if args.seq > 0 {
@@ -318,6 +329,7 @@ fn run(args: &Args) -> Result<(), String> {
         rounds: args.rounds,
         guest_rounds: args.guest_rounds,
         image_rounds: args.image_rounds,
+        copy_rounds: args.copy_rounds,
         seq_rounds: args.seq_rounds,
         versions,
         load_before,

@@ -15,6 +15,7 @@ pub struct Context {
     pub rounds: usize,
     pub guest_rounds: usize,
     pub image_rounds: usize,
+    pub copy_rounds: usize,
     pub seq_rounds: usize,
     pub versions: Vec<String>,
     pub load_before: String,
@@ -52,9 +53,9 @@ pub fn markdown(res: &Results, ctx: &Context) -> String {
         out,
         "Made by `bench/run.sh` (see [bench/README.md](../../bench/README.md)). Medians over \
          {} interleaved rounds (block order shuffled per round); the systemd guest over {} \
-         rounds; the create from a cached image over {} rounds; the sequential-start case over {} rounds; the idle set once per tool. Spread: \
+         rounds; the create from a cached image over {} rounds; the full copy over {} rounds; the sequential-start case over {} rounds; the idle set once per tool. Spread: \
          25th–75th percentile. Load average before: {}, after: {}.\n",
-        ctx.rounds, ctx.guest_rounds, ctx.image_rounds, ctx.seq_rounds, ctx.load_before, ctx.load_after
+        ctx.rounds, ctx.guest_rounds, ctx.image_rounds, ctx.copy_rounds, ctx.seq_rounds, ctx.load_before, ctx.load_after
     );
     for v in &ctx.versions {
         let _ = writeln!(out, "- {v}");

@@ -75,6 +75,9 @@ pub enum Case {
     /// `create -t download` of a Debian image the tool has cached (the index fetched from a
     /// local server), until the command returns.
     ImageCreate,
+    /// Full copy of a stopped container holding the Debian guest (`copy` / `lxc-copy`),
+    /// until the command returns.
+    Copy,
     /// Private memory (USS) of the helper processes left per running container, the monitor
     /// and its other children (rlxc's /proc view server), as a group: pages no other process
     /// maps.
@@ -100,7 +103,7 @@ pub enum Case {
 }
 
 impl Case {
-    pub const ALL: [Case; 24] = [
+    pub const ALL: [Case; 25] = [
         Case::OneShot,
         Case::Execute,
         Case::Start,
@@ -115,6 +118,7 @@ impl Case {
         Case::GuestBoot,
         Case::GuestStop,
         Case::ImageCreate,
+        Case::Copy,
         Case::HelperUss,
         Case::HelperPss,
         Case::SeqStarts,
@@ -152,6 +156,7 @@ impl Case {
             Case::GuestBoot => "systemd guest: start until `running`".into(),
             Case::GuestStop => "systemd guest: graceful stop".into(),
             Case::ImageCreate => "create from a cached Debian image (-t download)".into(),
+            Case::Copy => "full copy of a Debian container (copy / lxc-copy)".into(),
             Case::HelperUss => "helpers' USS, 1 container running".into(),
             Case::HelperPss => "helpers' PSS, 1 container running".into(),
             Case::SeqStarts => format!("{seq} sequential starts"),
@@ -182,6 +187,8 @@ impl Case {
             Case::GuestBoot | Case::GuestStop => Target::Ratios(&[(Tool::Lxc, 1.0)]),
             // Issue 20: decompression and unpacking at half LXC's time.
             Case::ImageCreate => Target::Ratios(&[(Tool::Lxc, 0.5)]),
+            // Issue 22: a full copy in at most 0.7 of LXC's time.
+            Case::Copy => Target::Ratios(&[(Tool::Lxc, 0.7)]),
             _ => return None,
         })
     }

@@ -2,9 +2,10 @@
 //!
 //! Creating a file costs this kernel and filesystem far more than decoding its bytes (about
 //! 0.25 ms per file on ext4 here: a Debian rootfs's 8,600 members are two seconds of system
-//! time), and those creates run in parallel. The reading thread keeps everything whose order
-//! matters (directories, links, devices, files too large to hold) and hands small regular
-//! files, read into memory, to the workers.
+//! time), and those creates run in parallel ([`rlxc_storage::workers`], the pool a copy uses
+//! too). The reading thread keeps everything whose order matters (directories, links,
+//! devices, files too large to hold) and hands small regular files, read into memory, to the
+//! workers.
 //!
 //! Workers resolve every path below the rootfs (`openat2` with `RESOLVE_BENEATH`), so a
 //! symlink made by an earlier member cannot lead a write out of it, and create with
@@ -20,10 +21,8 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, SyncSender};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::{self, JoinHandle};
 
+use rlxc_storage::workers::{self, Failure, Job, Workers};
 use rustix::fs::{
     fchmod, fchown, fsetxattr, futimens, mkdirat, openat2, unlinkat, AtFlags, Gid, Mode, OFlags,
     ResolveFlags, Timespec, Timestamps, Uid, XattrFlags,
@@ -47,20 +46,21 @@ pub(crate) struct FileJob {
     pub data: Vec<u8>,
 }
 
-/// Jobs queued and not yet finished, and the first failure.
-#[derive(Default)]
-struct Progress {
-    pending: usize,
-    failed: Option<(PathBuf, io::Error)>,
+impl Job for FileJob {
+    /// The directory: its files on one worker.
+    fn key(&self) -> u64 {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.path.parent().hash(&mut hasher);
+        hasher.finish()
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
-type Shared = Arc<(Mutex<Progress>, Condvar)>;
-
 pub(crate) struct FileWriters {
-    /// One queue per worker; a directory's files all go to one of them.
-    jobs: Vec<SyncSender<FileJob>>,
-    workers: Vec<JoinHandle<()>>,
-    shared: Shared,
+    workers: Workers<FileJob>,
     /// Paths handed out since the workers were last idle.
     queued: HashSet<PathBuf>,
 }
@@ -79,50 +79,21 @@ impl FileWriters {
         );
         let count = match here {
             Err(Errno::NOSYS | Errno::PERM) => 0,
-            _ => thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4)),
+            _ => workers::default_count(),
         };
-        let shared: Shared = Arc::default();
-        let mut workers = Vec::with_capacity(count);
-        let mut jobs = Vec::with_capacity(count);
-        for _ in 0..count {
-            let (queue, received) = mpsc::sync_channel::<FileJob>(QUEUE / count);
-            jobs.push(queue);
+        let workers = Workers::start(count, QUEUE / count.max(1), "rlxc-unpack", || {
             let root = OwnedFd::from(File::open(root)?);
-            let shared = Arc::clone(&shared);
-            let worker = thread::Builder::new().name("rlxc-unpack".into());
-            // Signals stay with the reading thread: its blocked read must see the SIGINT.
-            workers.push(rlxc_process::signals::spawn_with_signals_blocked(
-                worker,
-                move || {
-                    for job in received {
-                        // A panic is counted as this job's failure: `pending` must come down, or
-                        // the reader would wait for it for ever.
-                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            write_file(&root, &job)
-                        }))
-                        .unwrap_or_else(|_| Err(io::Error::other("the file writer panicked")));
-                        let (state, idle) = &*shared;
-                        let Ok(mut state) = state.lock() else { return };
-                        state.pending -= 1;
-                        if let Err(error) = result {
-                            state.failed.get_or_insert((job.path, error));
-                        }
-                        idle.notify_all();
-                    }
-                },
-            )?);
-        }
+            Ok(move |job: &FileJob| write_file(&root, job))
+        })?;
         Ok(FileWriters {
-            jobs,
             workers,
-            shared,
             queued: HashSet::new(),
         })
     }
 
     /// Whether there are workers to take files (see [`FileWriters::start`]).
     pub(crate) fn active(&self) -> bool {
-        !self.jobs.is_empty()
+        self.workers.active()
     }
 
     /// Whether `path` may still be in a worker's hands (then wait before touching it).
@@ -131,72 +102,22 @@ impl FileWriters {
     }
 
     /// Queues a file; fails with the first worker's failure, if any.
-    pub(crate) fn write(&mut self, job: FileJob) -> Result<(), (PathBuf, io::Error)> {
-        self.check()?;
+    pub(crate) fn write(&mut self, job: FileJob) -> Result<(), Failure> {
         self.queued.insert(job.path.clone());
-        {
-            let (state, _) = &*self.shared;
-            let mut state = state.lock().map_err(|_| poisoned())?;
-            state.pending += 1;
-        }
-        // Creates in one directory take its lock: spread directories, not files, over the
-        // workers (files of one directory on two workers spent a fifth of the time spinning).
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        job.path.parent().hash(&mut hasher);
-        let worker = usize::try_from(hasher.finish()).unwrap_or(0) % self.jobs.len().max(1);
-        match self.jobs.get(worker).map(|queue| queue.send(job)) {
-            Some(Ok(())) => Ok(()),
-            _ => Err((PathBuf::new(), io::Error::other("the file writers stopped"))),
-        }
+        self.workers.submit(job)
     }
 
     /// Returns once every queued file is written.
-    pub(crate) fn wait_idle(&mut self) -> Result<(), (PathBuf, io::Error)> {
-        let (state, idle) = &*self.shared;
-        let mut state = state.lock().map_err(|_| poisoned())?;
-        while state.pending > 0 {
-            state = idle.wait(state).map_err(|_| poisoned())?;
-        }
+    pub(crate) fn wait_idle(&mut self) -> Result<(), Failure> {
+        let idle = self.workers.wait_idle();
         self.queued.clear();
-        match state.failed.take() {
-            Some(failure) => Err(failure),
-            None => Ok(()),
-        }
+        idle
     }
 
     /// Waits for the queued files and stops the workers.
-    pub(crate) fn finish(mut self) -> Result<(), (PathBuf, io::Error)> {
-        let result = self.wait_idle();
-        self.stop();
-        result
+    pub(crate) fn finish(self) -> Result<(), Failure> {
+        self.workers.finish()
     }
-
-    fn check(&self) -> Result<(), (PathBuf, io::Error)> {
-        let (state, _) = &*self.shared;
-        let mut state = state.lock().map_err(|_| poisoned())?;
-        match state.failed.take() {
-            Some(failure) => Err(failure),
-            None => Ok(()),
-        }
-    }
-
-    fn stop(&mut self) {
-        self.jobs.clear();
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
-        }
-    }
-}
-
-impl Drop for FileWriters {
-    /// On an error of the reader's: the workers end after the jobs they hold.
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn poisoned() -> (PathBuf, io::Error) {
-    (PathBuf::new(), io::Error::other("a file writer panicked"))
 }
 
 /// As the tar crate's checks on the reading thread: a symlink may be followed while it stays
@@ -368,11 +289,11 @@ mod tests {
         std::os::unix::fs::symlink("../b", root.join("a/link")).expect("symlink");
         let elsewhere = dir.path().join("elsewhere");
         std::fs::write(&elsewhere, b"").expect("write");
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let renamer = {
-            let stop = Arc::clone(&stop);
+            let stop = std::sync::Arc::clone(&stop);
             let (from, to) = (elsewhere.clone(), dir.path().join("moved"));
-            thread::spawn(move || {
+            std::thread::spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let _ = std::fs::rename(&from, &to);
                     let _ = std::fs::rename(&to, &from);

@@ -3,6 +3,7 @@
 //! ([`hostname`]). Locks, staging and hooks are the runtime's (`rlxc_runtime::create::copy`).
 
 pub mod config;
+mod data;
 pub mod hostname;
 pub mod tree;
 

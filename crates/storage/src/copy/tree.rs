@@ -9,29 +9,41 @@
 //! a symlink in the source is copied, never followed, so nothing outside the tree is read;
 //! a mount point is copied as an empty directory and reported. The destination is made the
 //! same way below a directory this copy created.
+//!
+//! Files, symlinks and nodes are copied by worker threads ([`crate::workers`]: creating an
+//! inode is most of a copy's time, and creates run in parallel), each job naming its entry by
+//! the descriptors of its source and destination directories. The walker keeps what must be
+//! in order: the directories, hard links, and the first name of an inode with more than one
+//! link (copied at once, so that its other names can be linked to it). A directory's owner, mode, xattrs (its default
+//! ACL would be inherited by files made in it) and times are set once all is copied, deepest
+//! first, from what was read of its source during the walk.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr, OsString};
-use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::data::{copy_data, Data, Reflinks};
+use crate::workers::{self, Failure, Job, Workers};
 
 use rustix::fs::{
-    chmodat, chownat, copy_file_range, fchmod, fchown, fgetxattr, flistxattr, fsetxattr, ftruncate,
-    futimens, ioctl_ficlone, lgetxattr, linkat, llistxattr, lsetxattr, mkdirat, mknodat, openat,
-    openat2, readlinkat, seek, statat, symlinkat, utimensat, AtFlags, Dir, FileType, Gid, Mode,
-    OFlags, ResolveFlags, SeekFrom, Stat, Timespec, Timestamps, Uid, XattrFlags, CWD,
+    chmodat, chownat, fchmod, fchown, fgetxattr, flistxattr, fsetxattr, futimens, lgetxattr,
+    linkat, llistxattr, lsetxattr, mkdirat, mknodat, openat, openat2, readlinkat, statat,
+    symlinkat, utimensat, AtFlags, Dir, FileType, Gid, Mode, OFlags, ResolveFlags, Stat, Timespec,
+    Timestamps, Uid, XattrFlags, CWD,
 };
 use rustix::io::Errno;
 
 /// How deep directories may nest: two descriptors stay open per level (the default limit of
 /// 1,024 open files), and no real rootfs comes near.
 const MAX_DEPTH: usize = 400;
-/// One `copy_file_range` call at most (it may copy less).
-const CHUNK: usize = 1 << 30;
+/// Files queued per worker at most. A job holds its two directories open, and every level
+/// of the walk two more: with four workers, 256 descriptors at most for the queues.
+const QUEUE: usize = 32;
 
 /// Why a copy failed; `path` is relative to the source tree.
 #[derive(Debug, thiserror::Error)]
@@ -82,23 +94,89 @@ pub fn copy_tree(
     mkdirat(CWD, dst, Mode::from_raw_mode(0o700)).map_err(at_top("making the copy of"))?;
     let dst_fd = openat(CWD, dst, dir_flags() | OFlags::NOFOLLOW, Mode::empty())
         .map_err(at_top("opening the copy of"))?;
-    let mut copy = Copier {
-        interrupted,
-        dst_root: dst_fd.try_clone().map_err(|cause| TreeError::Io {
-            step: "opening the copy of",
-            path: PathBuf::from("."),
-            cause,
-        })?,
-        links: HashMap::new(),
-        report: TreeReport::default(),
-    };
-    copy.dir_contents(&src_fd, &dst_fd, Path::new(""), 0)?;
-    set_metadata(Node::Fd(&dst_fd), &top, Node::Fd(&src_fd)).map_err(|cause| TreeError::Io {
-        step: "copying the owner, mode and xattrs of",
+    let counts = Arc::new(Counts::default());
+    let files = Workers::start(workers::default_count(), QUEUE, "rlxc-copy", || {
+        let counts = Arc::clone(&counts);
+        Ok(move |job: &NodeCopy| job.run(&counts))
+    })
+    .map_err(|cause| TreeError::Io {
+        step: "starting the threads to copy",
         path: PathBuf::from("."),
         cause,
     })?;
-    Ok(copy.report)
+    let mut copy = Copier {
+        interrupted,
+        dst_root: dst_fd,
+        links: HashMap::new(),
+        report: TreeReport::default(),
+        files,
+        counts,
+        dirs: Vec::new(),
+        next_dir: 0,
+    };
+    let src_fd = Arc::new(src_fd);
+    let dst_fd = Arc::new(copy.dst_root.try_clone().map_err(|cause| TreeError::Io {
+        step: "opening the copy of",
+        path: PathBuf::from("."),
+        cause,
+    })?);
+    copy.dir_contents(&src_fd, &dst_fd, Path::new(""), 0)?;
+    let top_xattrs = read_xattrs(Node::Fd(&src_fd)).map_err(|cause| TreeError::Io {
+        step: "reading the xattrs of",
+        path: PathBuf::from("."),
+        cause,
+    })?;
+    copy.dirs.push(DirMeta {
+        path: PathBuf::new(),
+        stat: top,
+        xattrs: top_xattrs,
+    });
+    copy.finish()
+}
+
+/// What the copies of files did, on any thread.
+#[derive(Default)]
+struct Counts {
+    bytes: AtomicU64,
+    reflinked: AtomicU64,
+    reflinks: Reflinks,
+}
+
+/// A file, symlink or node for a worker: its name in the source and destination
+/// directories.
+struct NodeCopy {
+    src_dir: Arc<OwnedFd>,
+    dst_dir: Arc<OwnedFd>,
+    name: CString,
+    /// Relative to the source tree, for errors.
+    path: PathBuf,
+    stat: Stat,
+    /// The directory's number in the walk: its files on one worker.
+    dir: u64,
+}
+
+impl Job for NodeCopy {
+    fn key(&self) -> u64 {
+        self.dir
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl NodeCopy {
+    fn run(&self, counts: &Counts) -> io::Result<()> {
+        copy_node(&self.src_dir, &self.dst_dir, &self.name, &self.stat, counts)
+    }
+}
+
+/// A directory whose owner, mode, xattrs and times are set at the end.
+struct DirMeta {
+    /// Relative to the roots; empty for the top.
+    path: PathBuf,
+    stat: Stat,
+    xattrs: Xattrs,
 }
 
 /// Copies the regular file `rel` below `src_root` to the same place below `dst_root` (a
@@ -140,8 +218,9 @@ pub fn copy_file_below(src_root: &Path, rel: &Path, dst_root: &Path) -> Result<(
     )
     .map_err(|errno| failed("making the copy of")(errno.into()))?;
     let size = u64::try_from(stat.st_size).unwrap_or(0);
-    copy_data(&src, &dst_file, size).map_err(failed("copying"))?;
-    set_metadata(Node::Fd(&dst_file), &stat, Node::Fd(&src))
+    copy_data(&src, &dst_file, size, true, &Reflinks::default()).map_err(failed("copying"))?;
+    let xattrs = read_xattrs(Node::Fd(&src)).map_err(failed("reading the xattrs of"))?;
+    set_metadata(Node::Fd(&dst_file), &stat, &xattrs)
         .map_err(failed("copying the owner, mode and xattrs of"))
 }
 
@@ -170,13 +249,57 @@ struct Copier<'a> {
     /// relative to the destination's root (all directories this copy made).
     links: HashMap<(u64, u64), PathBuf>,
     report: TreeReport,
+    files: Workers<NodeCopy>,
+    counts: Arc<Counts>,
+    /// Directories walked, deepest first within each branch (a directory after its
+    /// contents), for [`Copier::finish`].
+    dirs: Vec<DirMeta>,
+    next_dir: u64,
 }
 
 impl Copier<'_> {
+    /// Waits for the workers, then sets the directories' metadata, deepest first: a
+    /// directory's times after everything made in it.
+    fn finish(mut self) -> Result<TreeReport, TreeError> {
+        let failed = |(path, cause): Failure| TreeError::Io {
+            step: "copying",
+            path,
+            cause,
+        };
+        self.files.wait_idle().map_err(failed)?;
+        for dir in &self.dirs {
+            if (self.interrupted)() {
+                return Err(TreeError::Interrupted);
+            }
+            let failed = |step: &'static str| {
+                move |cause: io::Error| TreeError::Io {
+                    step,
+                    path: dir.path.clone(),
+                    cause,
+                }
+            };
+            let opened;
+            let fd = match dir.path.as_os_str().is_empty() {
+                true => &self.dst_root,
+                false => {
+                    opened = open_below(&self.dst_root, &dir.path)
+                        .map_err(|errno| failed("opening the copy of")(errno.into()))?;
+                    &opened
+                }
+            };
+            set_metadata(Node::Fd(fd), &dir.stat, &dir.xattrs)
+                .map_err(failed("copying the owner, mode and xattrs of"))?;
+        }
+        self.files.finish().map_err(failed)?;
+        self.report.bytes = self.counts.bytes.load(Ordering::Relaxed);
+        self.report.reflinked = self.counts.reflinked.load(Ordering::Relaxed);
+        Ok(self.report)
+    }
+
     fn dir_contents(
         &mut self,
-        src: &OwnedFd,
-        dst: &OwnedFd,
+        src: &Arc<OwnedFd>,
+        dst: &Arc<OwnedFd>,
         rel: &Path,
         depth: usize,
     ) -> Result<(), TreeError> {
@@ -190,12 +313,14 @@ impl Copier<'_> {
             path: rel.to_path_buf(),
             cause: errno.into(),
         })?;
+        let dir = self.next_dir;
+        self.next_dir += 1;
         for name in names {
             if (self.interrupted)() {
                 return Err(TreeError::Interrupted);
             }
             let path = rel.join(OsStr::from_bytes(name.to_bytes()));
-            self.entry(src, dst, &name, &path, depth)?;
+            self.entry(src, dst, &name, &path, depth, dir)?;
             self.report.entries += 1;
         }
         Ok(())
@@ -203,11 +328,12 @@ impl Copier<'_> {
 
     fn entry(
         &mut self,
-        src: &OwnedFd,
-        dst: &OwnedFd,
+        src: &Arc<OwnedFd>,
+        dst: &Arc<OwnedFd>,
         name: &CStr,
         path: &Path,
         depth: usize,
+        dir: u64,
     ) -> Result<(), TreeError> {
         let failed = |step: &'static str| {
             move |cause: io::Error| TreeError::Io {
@@ -229,22 +355,26 @@ impl Copier<'_> {
         }
         match file_type {
             FileType::Directory => self.directory(src, dst, name, path, &stat, depth),
-            FileType::RegularFile => self.file(src, dst, name, &stat).map_err(failed("copying")),
-            FileType::Symlink => {
-                let target = readlinkat(src, name, Vec::new())
-                    .map_err(|errno| failed("reading the symlink")(errno.into()))?;
-                symlinkat(target.as_c_str(), dst, name)
-                    .map_err(|errno| failed("making the symlink")(errno.into()))?;
-                set_metadata(Node::At(dst, name), &stat, Node::At(src, name))
-                    .map_err(failed("copying the owner and xattrs of"))
+            // The first name of an inode with more links is copied now: the others link to it.
+            _ if stat.st_nlink > 1 || !self.files.active() => {
+                copy_node(src, dst, name, &stat, &self.counts).map_err(failed("copying"))
             }
-            // Devices, FIFOs and sockets: made anew (a socket inode without a listener, as
-            // rsync's --specials makes it).
-            special => {
-                mknodat(dst, name, special, Mode::from_raw_mode(0o600), stat.st_rdev)
-                    .map_err(|errno| failed("making the node")(errno.into()))?;
-                set_metadata(Node::At(dst, name), &stat, Node::At(src, name))
-                    .map_err(failed("copying the owner, mode and xattrs of"))
+            _ => {
+                let job = NodeCopy {
+                    src_dir: Arc::clone(src),
+                    dst_dir: Arc::clone(dst),
+                    name: name.to_owned(),
+                    path: path.to_path_buf(),
+                    stat,
+                    dir,
+                };
+                self.files
+                    .submit(job)
+                    .map_err(|(path, cause)| TreeError::Io {
+                        step: "copying",
+                        path,
+                        cause,
+                    })
             }
         }
     }
@@ -267,52 +397,112 @@ impl Copier<'_> {
         };
         // Writable for the copy; the mode comes at the end, with the times.
         mkdirat(dst, name, Mode::from_raw_mode(0o700)).map_err(failed("making"))?;
-        let dst_child = openat(dst, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty())
-            .map_err(failed("opening the copy of"))?;
-        match open_subdir(src, name) {
+        let xattrs = match open_subdir(src, name) {
             Ok(src_child) => {
-                self.dir_contents(&src_child, &dst_child, path, depth + 1)?;
-                set_metadata(Node::Fd(&dst_child), stat, Node::Fd(&src_child))
+                let dst_child = openat(dst, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty())
+                    .map_err(failed("opening the copy of"))?;
+                let src_child = Arc::new(src_child);
+                self.dir_contents(&src_child, &Arc::new(dst_child), path, depth + 1)?;
+                read_xattrs(Node::Fd(&src_child))
             }
             // A mount point: its own directory's metadata, none of what is mounted there.
             Err(Errno::XDEV) => {
                 self.report.mount_points.push(path.to_path_buf());
-                set_metadata(Node::Fd(&dst_child), stat, Node::At(src, name))
+                read_xattrs(Node::At(src, name))
             }
             Err(errno) => return Err(failed("opening")(errno)),
         }
         .map_err(|cause| TreeError::Io {
-            step: "copying the owner, mode and xattrs of",
+            step: "reading the xattrs of",
             path: path.to_path_buf(),
             cause,
-        })
+        })?;
+        self.dirs.push(DirMeta {
+            path: path.to_path_buf(),
+            stat: *stat,
+            xattrs,
+        });
+        Ok(())
     }
+}
 
-    fn file(&mut self, src: &OwnedFd, dst: &OwnedFd, name: &CStr, stat: &Stat) -> io::Result<()> {
-        let src_file = openat(
-            src,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
-        let dst_file = openat(
-            dst,
-            name,
-            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::from_raw_mode(0o600),
-        )?;
-        let size = u64::try_from(stat.st_size).unwrap_or(0);
-        match copy_data(&src_file, &dst_file, size)? {
-            Data::Reflinked => self.report.reflinked += 1,
-            Data::Copied(bytes) => self.report.bytes += bytes,
+/// Copies `name` of `src`, anything but a directory, to `dst`, with its metadata.
+fn copy_node(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    name: &CStr,
+    stat: &Stat,
+    counts: &Counts,
+) -> io::Result<()> {
+    let step = |step: &'static str| {
+        move |error: io::Error| io::Error::new(error.kind(), format!("{step}: {error}"))
+    };
+    match FileType::from_raw_mode(stat.st_mode) {
+        FileType::RegularFile => {
+            match copy_file(src, dst, name, stat, &counts.reflinks)? {
+                Data::Reflinked => counts.reflinked.fetch_add(1, Ordering::Relaxed),
+                Data::Copied(bytes) => counts.bytes.fetch_add(bytes, Ordering::Relaxed),
+            };
+            Ok(())
         }
-        set_metadata(Node::Fd(&dst_file), stat, Node::Fd(&src_file))
+        FileType::Symlink => {
+            let target = readlinkat(src, name, Vec::new())
+                .map_err(|errno| step("reading the symlink")(errno.into()))?;
+            symlinkat(target.as_c_str(), dst, name)
+                .map_err(|errno| step("making the symlink")(errno.into()))?;
+            copy_metadata(Node::At(dst, name), stat, Node::At(src, name))
+                .map_err(step("copying the owner and xattrs"))
+        }
+        // Devices, FIFOs and sockets: made anew (a socket inode without a listener, as
+        // rsync's --specials makes it).
+        special => {
+            mknodat(dst, name, special, Mode::from_raw_mode(0o600), stat.st_rdev)
+                .map_err(|errno| step("making the node")(errno.into()))?;
+            copy_metadata(Node::At(dst, name), stat, Node::At(src, name))
+                .map_err(step("copying the owner, mode and xattrs"))
+        }
     }
+}
+
+/// Copies the regular file `name` of `src` to `dst`, with its metadata.
+fn copy_file(
+    src: &OwnedFd,
+    dst: &OwnedFd,
+    name: &CStr,
+    stat: &Stat,
+    reflinks: &Reflinks,
+) -> io::Result<Data> {
+    let src_file = openat(
+        src,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let dst_file = openat(
+        dst,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o600),
+    )?;
+    let size = u64::try_from(stat.st_size).unwrap_or(0);
+    // Fewer 512-byte blocks than bytes: there may be holes to keep.
+    let sparse = u64::try_from(stat.st_blocks)
+        .unwrap_or(0)
+        .saturating_mul(512)
+        < size;
+    let data = copy_data(&src_file, &dst_file, size, sparse, reflinks)?;
+    copy_metadata(Node::Fd(&dst_file), stat, Node::Fd(&src_file))?;
+    Ok(data)
+}
+
+/// [`set_metadata`] with the xattrs `src` has.
+fn copy_metadata(dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
+    set_metadata(dst, stat, &read_xattrs(src)?)
 }
 
 /// Owner, then mode (a chown clears the set-id bits), then xattrs (a chown drops
 /// `security.capability`; an ACL sets the group bits), then times.
-fn set_metadata(dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
+fn set_metadata(dst: Node<'_>, stat: &Stat, xattrs: &Xattrs) -> io::Result<()> {
     let uid = Some(Uid::from_raw(stat.st_uid));
     let gid = Some(Gid::from_raw(stat.st_gid));
     let mode = Mode::from_raw_mode(stat.st_mode & 0o7777);
@@ -331,7 +521,7 @@ fn set_metadata(dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
             }
         }
     }
-    copy_xattrs(src, dst)?;
+    set_xattrs(dst, xattrs)?;
     let times = Timestamps {
         last_access: Timespec {
             tv_sec: stat.st_atime,
@@ -349,111 +539,39 @@ fn set_metadata(dst: Node<'_>, stat: &Stat, src: Node<'_>) -> io::Result<()> {
     Ok(())
 }
 
-enum Data {
-    Reflinked,
-    Copied(u64),
-}
+/// Names and values of an inode's xattrs.
+type Xattrs = Vec<(OsString, Vec<u8>)>;
 
-/// The bytes of a regular file, holes kept: a reflink where the filesystem shares extents,
-/// else each data segment (`SEEK_DATA` to `SEEK_HOLE`) by `copy_file_range`, which falls back
-/// to reads and writes across filesystems that refuse it.
-fn copy_data(src: &OwnedFd, dst: &OwnedFd, size: u64) -> io::Result<Data> {
-    if size == 0 {
-        return Ok(Data::Copied(0));
-    }
-    if ioctl_ficlone(dst, src).is_ok() {
-        return Ok(Data::Reflinked);
-    }
-    let mut copied = 0;
-    let mut offset = 0;
-    while offset < size {
-        let data = match seek(src, SeekFrom::Data(offset)) {
-            Ok(data) => data,
-            // Nothing but a hole up to the end.
-            Err(Errno::NXIO) => break,
-            // A filesystem without SEEK_DATA: all of it is data.
-            Err(Errno::INVAL | Errno::OPNOTSUPP) => offset,
-            Err(errno) => return Err(errno.into()),
-        };
-        let hole = match seek(src, SeekFrom::Hole(data)) {
-            Ok(hole) => hole.min(size),
-            Err(Errno::NXIO) => break,
-            Err(Errno::INVAL | Errno::OPNOTSUPP) => size,
-            Err(errno) => return Err(errno.into()),
-        };
-        if hole <= data {
-            break;
-        }
-        copied += copy_range(src, dst, data, hole - data)?;
-        offset = hole;
-    }
-    // A hole at the end has no data segment to make the file that long.
-    ftruncate(dst, size)?;
-    Ok(Data::Copied(copied))
-}
-
-fn copy_range(src: &OwnedFd, dst: &OwnedFd, start: u64, length: u64) -> io::Result<u64> {
-    let (mut from, mut to) = (start, start);
-    let end = start + length;
-    while from < end {
-        let want = usize::try_from(end - from).unwrap_or(CHUNK).min(CHUNK);
-        match copy_file_range(src, Some(&mut from), dst, Some(&mut to), want) {
-            // The file got shorter under us: what is there is copied.
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(Errno::XDEV | Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP | Errno::PERM) => {
-                return read_write(src, dst, from, end).map(|rest| from - start + rest)
-            }
-            Err(errno) => return Err(errno.into()),
-        }
-    }
-    Ok(from - start)
-}
-
-fn read_write(src: &OwnedFd, dst: &OwnedFd, mut from: u64, end: u64) -> io::Result<u64> {
-    let (src, dst) = (File::from(src.try_clone()?), File::from(dst.try_clone()?));
-    let start = from;
-    let mut buffer = vec![0; 1 << 20];
-    while from < end {
-        let want = usize::try_from(end - from)
-            .unwrap_or(buffer.len())
-            .min(buffer.len());
-        let read = src.read_at(&mut buffer[..want], from)?;
-        if read == 0 {
-            break;
-        }
-        dst.write_all_at(&buffer[..read], from)?;
-        from += read as u64;
-    }
-    Ok(from - start)
-}
-
-/// Every xattr of `src` set on `dst`. A filesystem without xattrs has none to copy.
-fn copy_xattrs(src: Node<'_>, dst: Node<'_>) -> io::Result<()> {
+/// Every xattr of `src`. A filesystem without xattrs has none.
+fn read_xattrs(src: Node<'_>) -> io::Result<Xattrs> {
     let names = match list_xattrs(src) {
         Ok(names) => names,
-        Err(Errno::OPNOTSUPP) => return Ok(()),
+        Err(Errno::OPNOTSUPP) => return Ok(Vec::new()),
         Err(errno) => return Err(errno.into()),
     };
+    let mut xattrs = Vec::new();
     for name in names
         .split(|&byte| byte == 0)
         .filter(|name| !name.is_empty())
     {
         let name = OsStr::from_bytes(name);
-        let value = match get_xattr(src, name) {
-            Ok(value) => value,
+        match get_xattr(src, name) {
+            Ok(value) => xattrs.push((name.to_os_string(), value)),
             // Removed since the list was read.
             Err(Errno::NODATA) => continue,
             Err(errno) => return Err(errno.into()),
-        };
+        }
+    }
+    Ok(xattrs)
+}
+
+fn set_xattrs(dst: Node<'_>, xattrs: &Xattrs) -> io::Result<()> {
+    for (name, value) in xattrs {
         let set = match dst {
-            Node::Fd(fd) => fsetxattr(fd, name, &value, XattrFlags::empty()),
-            Node::At(dir, file) => lsetxattr(
-                Node::proc_path(dir, file),
-                name,
-                &value,
-                XattrFlags::empty(),
-            ),
+            Node::Fd(fd) => fsetxattr(fd, name, value, XattrFlags::empty()),
+            Node::At(dir, file) => {
+                lsetxattr(Node::proc_path(dir, file), name, value, XattrFlags::empty())
+            }
         };
         set.map_err(|errno| {
             let error = io::Error::from(errno);
@@ -523,6 +641,17 @@ fn open_subdir(parent: &OwnedFd, name: &CStr) -> Result<OwnedFd, Errno> {
             }
             Ok(child)
         }
+        other => other,
+    }
+}
+
+/// Opens `path`, a directory this copy made below `root`, without following a symlink.
+fn open_below(root: &OwnedFd, path: &Path) -> Result<OwnedFd, Errno> {
+    let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_XDEV;
+    let flags = dir_flags() | OFlags::NOFOLLOW;
+    match openat2(root, path, flags, Mode::empty(), resolve) {
+        // Before 5.6: the directories on the way are this copy's, made by mkdirat.
+        Err(Errno::NOSYS) => openat(root, path, flags, Mode::empty()),
         other => other,
     }
 }

@@ -1,4 +1,5 @@
-use std::fs;
+use std::fs::{self, File};
+use std::os::unix::fs::FileExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 
 use super::*;

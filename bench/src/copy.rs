@@ -1,0 +1,104 @@
+//! Issue 22's speed case: a full copy of a stopped container, `rlxc copy` against `lxc-copy`
+//! (which copies a `dir` rootfs with `rsync -aXHS`). The source is the systemd guest (Debian
+//! 12, ~8,600 files, 255 MB), copied once with `cp -a` into the scratch directory
+//! (`NAME/rootfs`: lxc-copy refuses a rootfs whose path does not have the container's name
+//! in it); one rootfs serves both tools' source containers (each tool's config names it), so
+//! both copy the very same tree, from the page cache after an untimed warm-up copy per tool.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use crate::cases::Results;
+use crate::env::{Env, PREFIX};
+use crate::tools::{Case, Tool};
+use crate::{guest, sys, Rng};
+
+/// Each round copies the source once per tool (shuffled), each copy after a `sync` and a
+/// quiet machine, into a new container. Nothing is destroyed until the end: on this host's
+/// ext4 (no journal) inodes freed in the last half minute are skipped over one by one when
+/// new ones are allocated (`recently_deleted`), which would slow whichever tool came next.
+pub fn copy_rounds(
+    env: &Env,
+    res: &mut Results,
+    tools: &[Tool],
+    rounds: usize,
+    rng: &mut Rng,
+) -> Result<(), String> {
+    let copy_tools: Vec<Tool> = tools
+        .iter()
+        .copied()
+        .filter(|t| t.reads_lxc_conf())
+        .collect();
+    let source = format!("{PREFIX}copy-source");
+    if let Err(e) = make_source(env, &copy_tools, &source) {
+        for tool in &copy_tools {
+            res.na.insert((Case::Copy, *tool), e.clone());
+        }
+        eprintln!("rlxc-bench: no source to copy: {e}");
+        return Ok(());
+    }
+    let mut made = Vec::new();
+    let mut copy_once = |res: &mut Results, tool: Tool, round: usize| {
+        let name = format!("{PREFIX}copy-{}-{round}", tool.label().to_lowercase());
+        let Some(copy) = env.copy_command(tool, &source, &name) else {
+            return;
+        };
+        let _ = Command::new("sync").status();
+        sys::settle();
+        made.push((tool, name));
+        res.add_time(Case::Copy, tool, env.time(copy));
+    };
+    for tool in &copy_tools {
+        copy_once(&mut Results::default(), *tool, 0);
+    }
+    for round in 1..=rounds {
+        let mut order = copy_tools.clone();
+        rng.shuffle(&mut order);
+        for tool in order {
+            if sys::interrupted() {
+                break;
+            }
+            copy_once(res, tool, round);
+        }
+        eprintln!("rlxc-bench: full copy of a container, round {round}/{rounds} done");
+    }
+    for (tool, name) in made {
+        if let Some(destroy) = env.destroy_command(tool, &name) {
+            if let Err(e) = env.run(destroy) {
+                res.fail(Case::Copy, tool, format!("destroy {name}: {e}"));
+            }
+        }
+    }
+    if sys::interrupted() {
+        return Err("interrupted".into());
+    }
+    Ok(())
+}
+
+/// The shared source rootfs (a `cp -a` of the cached guest) and a config naming it in each
+/// tool's lxcpath. The scratch directory's removal deletes the rootfs; neither tool's
+/// destroy is run on the sources (it would delete the shared rootfs twice).
+fn make_source(env: &Env, tools: &[Tool], name: &str) -> Result<(), String> {
+    let guest = guest::cached_rootfs()?;
+    // LXC copies only a rootfs whose path has the container's name in it.
+    let rootfs = env.dir.join(name).join("rootfs");
+    fs::create_dir_all(env.dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
+    let output = Command::new("cp")
+        .arg("-a")
+        .arg(&guest)
+        .arg(&rootfs)
+        .output()
+        .map_err(|e| format!("cp: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cp -a {}: {}",
+            guest.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    for tool in tools {
+        env.write_guest_config(*tool, name, Path::new(&rootfs))?;
+    }
+    Ok(())
+}
