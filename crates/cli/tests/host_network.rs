@@ -192,16 +192,6 @@ fn a_bridge_kept_for_its_containers_is_taken_up_again_by_the_next_start() {
     assert_eq!(host.lease_of(&name), address);
 }
 
-/// What a refused start must not leave: the bridge, the table, the run directory, dnsmasq.
-fn assert_nothing_made(host: &Host, bridge_was_there: bool) {
-    assert_eq!(
-        host.netns.links().contains(&"tbr0".to_owned()),
-        bridge_was_there
-    );
-    assert!(!host.nft(&["list", "ruleset"]).contains("rlxc-"));
-    assert!(!host.run_dir.join("tbr0").exists(), "run directory left");
-}
-
 #[test]
 fn bad_input_is_refused_with_the_fix_and_nothing_made() {
     // A bridge of someone else's with that name.
@@ -215,7 +205,7 @@ fn bad_input_is_refused_with_the_fix_and_nothing_made() {
             && message.contains("set LXC_BRIDGE in"),
         "{message}"
     );
-    assert_nothing_made(&host, true);
+    host.assert_nothing_made(true);
 
     // A subnet that overlaps the uplink's.
     let host = Host::new("LXC_BRIDGE=tbr0\nLXC_ADDR=10.99.0.200\n");
@@ -226,7 +216,7 @@ fn bad_input_is_refused_with_the_fix_and_nothing_made() {
         message.contains("10.99.0.0/24 overlaps 10.99.0.1/24 on up0: pick another LXC_ADDR"),
         "{message}"
     );
-    assert_nothing_made(&host, false);
+    host.assert_nothing_made(false);
 
     // No dnsmasq.
     let host = Host::new(SETTINGS);
@@ -244,7 +234,7 @@ fn bad_input_is_refused_with_the_fix_and_nothing_made() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
-    assert_nothing_made(&host, false);
+    host.assert_nothing_made(false);
 
     // A settings file with a typo: its line and the key it meant.
     let host = Host::new("USE_LXC_BRIDGE=true\nLXC_BRDIGE=tbr0\n");
@@ -293,7 +283,7 @@ fn a_dhcp_port_held_by_another_server_is_named_by_start_and_status() {
         message.contains("dnsmasq did not start") && message.contains("Address already in use"),
         "{message}"
     );
-    assert_nothing_made(&host, false);
+    host.assert_nothing_made(false);
     assert!(
         status.contains(&format!(
             "python3 (pid {}) holds UDP port 67 on 0.0.0.0",
@@ -525,6 +515,26 @@ fn each_container_has_a_static_lease_that_survives_a_network_restart() {
         host.lease_of(&name),
         address,
         "another address after the restart"
+    );
+
+    // A copy made while the network runs gets its own static lease (its new MAC, its name).
+    let copy_name = host.world.name("static-copy");
+    let copied = host
+        .world
+        .rlxc(&["copy", "-n", &name, "-N", &copy_name])
+        .env("RLXC_NET_RUN_DIR", &host.run_dir)
+        .output()
+        .expect("copy");
+    assert_ok(&copied, "copy");
+    let copy_entry = std::fs::read_to_string(host.run_dir.join("tbr0/hosts").join(&copy_name))
+        .expect("static lease written by copy");
+    assert!(
+        copy_entry.trim().ends_with(&format!(",{copy_name}")),
+        "{copy_entry}"
+    );
+    assert!(
+        !copy_entry.starts_with("00:16:3e:12:34:5b"),
+        "the copy kept the MAC: {copy_entry}"
     );
 
     assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");

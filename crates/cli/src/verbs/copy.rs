@@ -194,6 +194,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             &args.hook_args,
         )?;
         rlxc_hostnet::hosts::forget(&source.name);
+        super::net::record_new_container(&target.name, &target.config());
         return Ok(ExitCode::SUCCESS);
     }
     let method = copy::choose_method(
@@ -222,6 +223,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     };
     let copied = copy::copy(&request, source_lock, target_lock)?;
     drop((first_lock, second_lock));
+    // Its static lease (its own MAC, its name) on a running `rlxc net`.
+    super::net::record_new_container(&target.name, &target.config());
     if copied.froze && !common.quiet {
         eprintln!(
             "{}: was running: frozen for the copy, and thawed",

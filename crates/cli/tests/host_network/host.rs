@@ -149,6 +149,18 @@ impl Host {
 }
 
 impl Host {
+    /// What a refused start must not leave: the bridge (unless it was there before), the
+    /// table, the run directory, dnsmasq.
+    pub fn assert_nothing_made(&self, bridge_was_there: bool) {
+        assert_eq!(
+            self.netns.links().contains(&"tbr0".to_owned()),
+            bridge_was_there
+        );
+        assert!(!self.nft(&["list", "ruleset"]).contains("rlxc-"));
+        assert!(!self.run_dir.join("tbr0").exists(), "run directory left");
+        assert_eq!(self.dnsmasq_pids(), Vec::<i32>::new(), "dnsmasq left");
+    }
+
     /// The dnsmasq processes whose pid file is in this test's run directory.
     pub fn dnsmasq_pids(&self) -> Vec<i32> {
         let ours = format!("--pid-file={}/", self.run_dir.display());
