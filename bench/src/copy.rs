@@ -12,12 +12,9 @@ use std::process::Command;
 use crate::cases::Results;
 use crate::env::{Env, PREFIX};
 use crate::tools::{Case, Tool};
-use crate::{guest, sys, Rng};
+use crate::{guest, Rng};
 
-/// Each round copies the source once per tool (shuffled), each copy after a `sync` and a
-/// quiet machine, into a new container. Nothing is destroyed until the end: on this host's
-/// ext4 (no journal) inodes freed in the last half minute are skipped over one by one when
-/// new ones are allocated (`recently_deleted`), which would slow whichever tool came next.
+/// Copies the source into a new container once per tool and round (see [`crate::rounds`]).
 pub fn copy_rounds(
     env: &Env,
     res: &mut Results,
@@ -38,42 +35,17 @@ pub fn copy_rounds(
         eprintln!("rlxc-bench: no source to copy: {e}");
         return Ok(());
     }
-    let mut made = Vec::new();
-    let mut copy_once = |res: &mut Results, tool: Tool, round: usize| {
-        let name = format!("{PREFIX}copy-{}-{round}", tool.label().to_lowercase());
-        let Some(copy) = env.copy_command(tool, &source, &name) else {
-            return;
-        };
-        let _ = Command::new("sync").status();
-        sys::settle();
-        made.push((tool, name));
-        res.add_time(Case::Copy, tool, env.time(copy));
-    };
-    for tool in &copy_tools {
-        copy_once(&mut Results::default(), *tool, 0);
-    }
-    for round in 1..=rounds {
-        let mut order = copy_tools.clone();
-        rng.shuffle(&mut order);
-        for tool in order {
-            if sys::interrupted() {
-                break;
-            }
-            copy_once(res, tool, round);
-        }
-        eprintln!("rlxc-bench: full copy of a container, round {round}/{rounds} done");
-    }
-    for (tool, name) in made {
-        if let Some(destroy) = env.destroy_command(tool, &name) {
-            if let Err(e) = env.run(destroy) {
-                res.fail(Case::Copy, tool, format!("destroy {name}: {e}"));
-            }
-        }
-    }
-    if sys::interrupted() {
-        return Err("interrupted".into());
-    }
-    Ok(())
+    crate::rounds::making_rounds(
+        env,
+        res,
+        Case::Copy,
+        "copy",
+        "full copy of a container",
+        &copy_tools,
+        rounds,
+        rng,
+        |tool, name| env.copy_command(tool, &source, name),
+    )
 }
 
 /// The shared source rootfs (a `cp -a` of the cached guest) and a config naming it in each

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::cases::Results;
-use crate::env::{Env, PREFIX};
+use crate::env::Env;
 use crate::tools::{Case, Tool};
-use crate::{guest, sys, Rng};
+use crate::{guest, Rng};
 
 const SUPPORT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../crates/cli/tests/support");
 const IMAGES: &str = "/var/cache/rlxc-test/images";
@@ -152,11 +152,8 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Each round creates the image once per tool (shuffled), each create after an untimed warm
-/// one that fills the tool's cache. Nothing is destroyed until the end: on this host's ext4
-/// (no journal), inodes freed in the last half minute are skipped over one by one when new
-/// ones are allocated, and a create right after a 250 MB destroy took five times as long
-/// (`recently_deleted` in ext4's inode allocator), for whichever tool came next.
+/// Creates the image once per tool and round, after an untimed warm create that fills the
+/// tool's cache (see [`crate::rounds`]).
 pub fn image_rounds(
     env: &Env,
     res: &mut Results,
@@ -179,40 +176,15 @@ pub fn image_rounds(
             return Ok(());
         }
     };
-    let mut made = Vec::new();
-    let mut create_once = |res: &mut Results, tool: Tool, round: usize| {
-        let name = format!("{PREFIX}image-{}-{round}", tool.label().to_lowercase());
-        let Some(create) = server.create(env, tool, &name) else {
-            return;
-        };
-        let _ = Command::new("sync").status();
-        sys::settle();
-        made.push((tool, name));
-        res.add_time(Case::ImageCreate, tool, env.time(create));
-    };
-    for tool in &image_tools {
-        create_once(&mut Results::default(), *tool, 0);
-    }
-    for round in 1..=rounds {
-        let mut order = image_tools.clone();
-        rng.shuffle(&mut order);
-        for tool in order {
-            if sys::interrupted() {
-                break;
-            }
-            create_once(res, tool, round);
-        }
-        eprintln!("rlxc-bench: create from a cached image, round {round}/{rounds} done");
-    }
-    for (tool, name) in made {
-        if let Some(destroy) = env.destroy_command(tool, &name) {
-            if let Err(e) = env.run(destroy) {
-                res.fail(Case::ImageCreate, tool, format!("destroy {name}: {e}"));
-            }
-        }
-    }
-    if sys::interrupted() {
-        return Err("interrupted".into());
-    }
-    Ok(())
+    crate::rounds::making_rounds(
+        env,
+        res,
+        Case::ImageCreate,
+        "image",
+        "create from a cached image",
+        &image_tools,
+        rounds,
+        rng,
+        |tool, name| server.create(env, tool, name),
+    )
 }

@@ -23,6 +23,7 @@ mod env;
 mod guest;
 mod image;
 mod report;
+mod rounds;
 mod sys;
 mod tools;
 
