@@ -466,6 +466,19 @@ fn the_doctor_names_a_forward_drop_policy_and_forwarding_turned_off() {
     assert!(!host.ping_from(&name, OUTSIDE).status.success());
 }
 
+/// A name starting with `base` whose static lease would be `address` on `host`'s network.
+fn colliding_name(host: &Host, base: &str, address: &str) -> String {
+    let settings = rlxc_hostnet::settings::load(&host.settings, true).expect("settings");
+    let wanted: std::net::Ipv4Addr = address.parse().expect("address");
+    (0..100_000)
+        .map(|i| format!("{base}-{i}"))
+        .find(|name| {
+            rlxc_hostnet::hosts::address_for(name, settings.dhcp_range, &[]) == Some(wanted)
+        })
+        .inspect(|name| host.world.names.borrow_mut().push(name.clone()))
+        .expect("a colliding name")
+}
+
 /// A static lease per container: `create` on a running network writes `MAC,ADDRESS,NAME` for
 /// dnsmasq, the container gets that address, and keeps it across a restart of the network;
 /// one created while the network is down gets its entry at the next start; `destroy` takes
@@ -500,7 +513,10 @@ fn each_container_has_a_static_lease_that_survives_a_network_restart() {
 
     assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
     assert_ok(&host.net(&["stop"]), "net stop");
-    let later = host.busybox_on("later", "tbr0", "00:16:3e:12:34:5c");
+    // Made while the network is down, under a name sorting first whose hash lands on the
+    // first one's address: the restart must still leave that address to the older container.
+    let later = colliding_name(&host, &format!("a{}", host.world.name("later")), &address);
+    host.busybox_named(&later, "tbr0", "00:16:3e:12:34:5c");
     assert_ok(&host.net(&["start"]), "net start again");
     assert_eq!(
         std::fs::read_to_string(&entry_path).expect("entry made again by net start"),

@@ -97,6 +97,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 }
 
 /// The containers of `lxcpath` with a fixed MAC on `bridge`: each gets a static lease.
+/// Oldest first: on a collision the container made earlier keeps the address it had, so a
+/// restart of the network, which writes the leases again, gives everyone the same address.
 fn containers_on(lxcpath: &Path, bridge: &str) -> Vec<(String, [u8; 6])> {
     let Ok(dirs) = std::fs::read_dir(lxcpath) else {
         return Vec::new();
@@ -106,15 +108,23 @@ fn containers_on(lxcpath: &Path, bridge: &str) -> Vec<(String, [u8; 6])> {
         let Some(name) = dir.file_name().to_str().map(str::to_owned) else {
             continue;
         };
+        // A filesystem without birth times sorts by name alone.
+        let born = dir
+            .metadata()
+            .and_then(|meta| meta.created())
+            .unwrap_or(std::time::UNIX_EPOCH);
         // A config that does not load is not this command's to report: start says why.
         for (link, mac) in macs_on_links(&dir.path().join("config")) {
             if link == bridge {
-                found.push((name.clone(), mac));
+                found.push((born, name.clone(), mac));
             }
         }
     }
     found.sort();
     found
+        .into_iter()
+        .map(|(_, name, mac)| (name, mac))
+        .collect()
 }
 
 /// `(link, MAC)` of each interface of the config at `path` with a link and a fixed MAC.
