@@ -400,14 +400,15 @@ fn names_taken_or_invalid_and_later_options_are_refused_with_the_reason() {
     };
     refused(&["-N", &other], "already exists");
     refused(&["-N", "a/b"], "a/b");
+    refused(&["-N", "x", "-B", "btrfs"], "-B btrfs: ");
+    refused(&["-N", "x", "-B", "btrfs"], "is not on btrfs");
+    refused(&["-N", "x", "-B", "zfs"], "the zfs backing store needs ZFS");
+    refused(&["-N", "x", "-B", "nfs"], "-B nfs: not a backing store");
     refused(
-        &["-N", "x", "-B", "btrfs"],
-        "not yet: a btrfs copy of a container whose rootfs is not a btrfs subvolume",
+        &["-N", "x", "-L", "1G"],
+        "-L sizes a loop copy: add -B loop",
     );
-    refused(
-        &["-N", "x", "-B", "loop"],
-        "not yet: copies to the loop backing store",
-    );
+    refused(&["-N", "x", "-B", "loop", "-L", "lots"], "-L lots");
     refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d go with -e");
     refused(&["-N", "x", "-e", "-m", "overlay=/a:/b"], "only bind=");
     // Nothing of a refused copy stays, and the taken name's container is untouched.

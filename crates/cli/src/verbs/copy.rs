@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(short = 'R', long = "rename")]
     pub rename: bool,
 
-    /// Copy-on-write clone: an overlay on a dir source, a btrfs snapshot of a btrfs one
+    /// Copy-on-write clone: an overlay on a dir or overlay source, a btrfs snapshot of a btrfs one
     #[arg(short = 's', long = "snapshot")]
     pub snapshot: bool,
 
@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(short = 'a', long = "allowrunning")]
     pub allow_running: bool,
 
-    /// Backing store of the copy: dir (a full copy), overlay, btrfs (of a btrfs source)
+    /// Backing store of the copy: dir (a full copy), overlay, btrfs, loop
     #[arg(short = 'B', long = "backingstorage", value_name = "BACKINGSTORE")]
     pub backing_store: Option<String>,
 
@@ -72,20 +72,13 @@ pub struct Args {
     #[arg(short = 'M', long = "keepmac")]
     pub keep_mac: bool,
 
-    /// Size of a loop or LVM copy (not yet)
+    /// Size of a loop copy (-B loop; default 1G)
     #[arg(short = 'L', long = "fssize", value_name = "SIZE")]
     pub fssize: Option<String>,
 
     /// Arguments for the clone hooks (after --)
     #[arg(last = true, value_name = "HOOK-ARGS")]
     pub hook_args: Vec<String>,
-}
-
-/// The options that name a later step of issue #22, with what to say.
-fn not_yet(args: &Args) -> Option<String> {
-    args.fssize
-        .as_ref()
-        .map(|_| "a filesystem size (-L) for loop or LVM copies".into())
 }
 
 /// `-m bind=SRC[:DEST[:ro|rw]]` (comma-separated, repeatable) as `lxc.mount.entry` lines.
@@ -133,9 +126,6 @@ fn random_name(base: &str) -> String {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    if let Some(what) = not_yet(args) {
-        bail!("not yet: {what} (see issue {ISSUE})");
-    }
     let ephemeral_only =
         args.tmpfs || args.keep_data || !args.mounts.is_empty() || args.foreground || args.daemon;
     if ephemeral_only && !args.ephemeral {
@@ -197,10 +187,18 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         super::net::record_new_container(&target.name, &target.config());
         return Ok(ExitCode::SUCCESS);
     }
+    let loop_size = match &args.fssize {
+        Some(text) => Some(
+            rlxc_storage::backend::image::parse_size(text)
+                .map_err(|e| anyhow::anyhow!("-L {text}: {e}"))?,
+        ),
+        None => None,
+    };
     let method = copy::choose_method(
         &source,
         args.snapshot || args.ephemeral,
         args.backing_store.as_deref(),
+        loop_size,
     )?;
     let mut extra_config = String::new();
     if args.ephemeral {

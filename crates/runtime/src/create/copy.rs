@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 
 use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
-use rlxc_storage::backend::{btrfs, mount, overlay, Backend, Kind, Overlay};
+use rlxc_storage::backend::{overlay, Backend};
 use rlxc_storage::copy as storage;
-use std::os::fd::AsRawFd;
 
+use super::clone_rootfs::{self, TmpfsGuard, OVERLAY_DIR};
+pub use super::clone_rootfs::{choose_method, snapshot_method, Method};
 use super::staging::Staging;
 use super::CreateError;
 use crate::hooks::{Hook, HookContext};
@@ -46,6 +47,8 @@ pub enum CopyError {
     NoRootfs { path: PathBuf },
     #[error("not yet: {what} (see issue {ISSUE})")]
     NotYet { what: String },
+    #[error("{rootfs}: {why}")]
+    Refused { rootfs: String, why: String },
     #[error("{name} is running: stop it before renaming it")]
     Running { name: String },
     #[error("{name}: {cause}")]
@@ -92,18 +95,6 @@ pub(super) fn io_error(
 ) -> impl FnOnce(std::io::Error) -> CopyError {
     let path = path.to_path_buf();
     move |cause| CopyError::Io { step, path, cause }
-}
-
-/// How the clone's rootfs is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// A full copy into a directory.
-    Full,
-    /// `-s` of a `dir` source (or `-B overlay`): `overlay:SRC_ROOTFS:NEWDIR/overlay/delta`,
-    /// LXC 5's layout (an empty `rootfs` mount point, `overlay/{delta,work}`).
-    Overlay,
-    /// `-s` of a btrfs subvolume (or `-B btrfs`): a writable btrfs snapshot, `btrfs:NEWDIR/rootfs`.
-    Btrfs,
 }
 
 /// What `rlxc copy` was asked.
@@ -160,13 +151,23 @@ pub struct Copied {
     pub hooks_run: usize,
 }
 
-/// The source's config and its rootfs directory.
-struct Source {
+/// The source's config and its rootfs.
+pub(super) struct Source {
     text: String,
     /// `lxc.rootfs.path` as written.
-    rootfs_value: String,
-    rootfs: PathBuf,
-    backend: Backend,
+    pub(super) rootfs_value: String,
+    pub(super) backend: Backend,
+}
+
+/// `lxc.rootfs.path` of the config at `config`, as written.
+pub(super) fn rootfs_value(config: &Path) -> Result<String, CopyError> {
+    read_config(config)?
+        .1
+        .rootfs
+        .path
+        .ok_or_else(|| CopyError::NoRootfs {
+            path: config.to_path_buf(),
+        })
 }
 
 /// A container's config: its text (rewritten for the copy) and what it says.
@@ -193,73 +194,15 @@ fn load_source(paths: &ContainerPaths) -> Result<Source, CopyError> {
         .path
         .clone()
         .ok_or(CopyError::NoRootfs { path: config })?;
-    let backend = Backend::parse(&rootfs_value).map_err(|_| not_copied_yet(&rootfs_value))?;
-    let rootfs = match backend.directory() {
-        Some(dir) => dir.to_path_buf(),
-        None => return Err(not_copied_yet(&rootfs_value)),
-    };
+    let backend = Backend::parse(&rootfs_value).map_err(|cause| CopyError::Refused {
+        rootfs: rootfs_value.clone(),
+        why: cause.to_string(),
+    })?;
     Ok(Source {
         text,
         rootfs_value,
-        rootfs,
         backend,
     })
-}
-
-fn not_copied_yet(value: &str) -> CopyError {
-    let kind = value.split(':').next().unwrap_or(value);
-    CopyError::NotYet {
-        what: format!("copying a container whose rootfs is {kind} ({value})"),
-    }
-}
-
-/// The directory of a `dir` rootfs (`dir:/path` or `/path`) or a `btrfs` one; the other
-/// backing stores are not copied yet.
-pub(super) fn dir_rootfs(value: &str) -> Result<PathBuf, CopyError> {
-    match Backend::parse(value) {
-        Ok(backend) => match backend.directory() {
-            Some(dir) => Ok(dir.to_path_buf()),
-            None => Err(not_copied_yet(value)),
-        },
-        Err(_) => Err(not_copied_yet(value)),
-    }
-}
-
-/// What `-s` and `-B` ask of a source with this config: LXC's choice (`-s` of a `dir` is an
-/// overlay, of a btrfs subvolume a btrfs snapshot).
-pub fn choose_method(
-    source: &ContainerPaths,
-    snapshot: bool,
-    backing_store: Option<&str>,
-) -> Result<Method, CopyError> {
-    let config = source.config();
-    let subvolume = || {
-        let Ok(text) = fs::read_to_string(&config) else {
-            return false;
-        };
-        let value = text.lines().find_map(|line| {
-            let (key, value) = line.split_once('=')?;
-            matches!(key.trim(), "lxc.rootfs.path" | "lxc.rootfs").then(|| value.trim().to_string())
-        });
-        value
-            .and_then(|value| dir_rootfs(&value).ok())
-            .is_some_and(|dir| btrfs::is_subvolume(&dir).unwrap_or(false))
-    };
-    match (backing_store, snapshot) {
-        (None | Some("dir"), false) => Ok(Method::Full),
-        (None, true) if subvolume() => Ok(Method::Btrfs),
-        (None, true) | (Some("overlay" | "overlayfs"), _) => Ok(Method::Overlay),
-        (Some("btrfs"), _) if subvolume() => Ok(Method::Btrfs),
-        (Some("btrfs"), _) => Err(CopyError::NotYet {
-            what: "a btrfs copy of a container whose rootfs is not a btrfs subvolume".into(),
-        }),
-        (Some("dir"), true) => Err(CopyError::NotYet {
-            what: "a snapshot (-s) into a dir backing store: a dir copy is a full copy".into(),
-        }),
-        (Some(other), _) => Err(CopyError::NotYet {
-            what: format!("copies to the {other} backing store (-B {other})"),
-        }),
-    }
 }
 
 /// Makes `request.target` a full copy of `request.source`. The caller holds both
@@ -274,7 +217,6 @@ pub fn copy(
     crate::name::check(&target.name)?;
     let source = load_source(source_paths)?;
     let new_dir = target.dir();
-    let new_rootfs = target.default_rootfs();
 
     let staging = if request.replace {
         refuse_running(target, target_lock)?;
@@ -286,33 +228,17 @@ pub fn copy(
     let freeze = FreezeGuard::settle(source_paths, source_lock)?;
     // Dropped before `staging` (declared after it): a failed copy unmounts its tmpfs first.
     let mut tmpfs = TmpfsGuard(None);
-    let (rootfs_value, mount_points) = match request.method {
-        Method::Full => {
-            let value = match source.rootfs_value.starts_with("dir:") {
-                true => format!("dir:{}", new_rootfs.display()),
-                false => new_rootfs.display().to_string(),
-            };
-            (value, full_copy(&source, &staged)?)
-        }
-        Method::Overlay => {
-            if source.backend.kind() != Kind::Dir {
-                return Err(not_copied_yet(&source.rootfs_value));
-            }
-            if request.upper_on_tmpfs {
-                let dir = staged.join(OVERLAY_DIR);
-                fs::create_dir(&dir).map_err(io_error("making", &dir))?;
-                overlay::mount_tmpfs(&dir).map_err(io_error("mounting a tmpfs on", &dir))?;
-                tmpfs.0 = Some(dir);
-            }
-            (overlay_clone(&source, &staged, &new_dir)?, Vec::new())
-        }
-        Method::Btrfs => {
-            let rootfs = staged.join("rootfs");
-            btrfs::snapshot(&source.rootfs, &rootfs, false)
-                .map_err(io_error("making a btrfs snapshot at", &rootfs))?;
-            (format!("btrfs:{}", new_rootfs.display()), Vec::new())
-        }
-    };
+    if request.upper_on_tmpfs && request.method == Method::Overlay {
+        let dir = staged.join(OVERLAY_DIR);
+        fs::create_dir(&dir).map_err(io_error("making", &dir))?;
+        overlay::mount_tmpfs(&dir).map_err(io_error("mounting a tmpfs on", &dir))?;
+        tmpfs.0 = Some(dir);
+    }
+    let running_init = running_init(source_paths);
+    let clone_rootfs::Made {
+        value: rootfs_value,
+        mount_points,
+    } = clone_rootfs::make(request.method, &source, &staged, &new_dir, running_init)?;
     let old_dir = source_paths.dir();
     let mut rewritten = storage::rewrite(
         &source.text,
@@ -327,7 +253,12 @@ pub fn copy(
         },
     );
     rewritten.text.push_str(&request.extra_config);
-    copy_dir_files(&old_dir, &source.rootfs, &rewritten.referenced, &staged)?;
+    copy_dir_files(
+        &old_dir,
+        source.backend.own_data(),
+        &rewritten.referenced,
+        &staged,
+    )?;
     let froze = freeze.thaw()?;
     Staging::check_interrupted()?;
 
@@ -374,6 +305,12 @@ pub fn copy(
     })
 }
 
+/// The init of `paths` while it runs (the caller holds its lock and has settled it).
+fn running_init(paths: &ContainerPaths) -> Option<i32> {
+    let state = crate::state::StateFile::read(&paths.state_file()).ok()??;
+    state.init.is_alive().then_some(state.init.pid)
+}
+
 /// A stopped container (what a crashed run left cleared), or an error.
 fn refuse_running(paths: &ContainerPaths, lock: &OperationLock) -> Result<(), CopyError> {
     match leftovers::settle(paths, lock) {
@@ -388,65 +325,7 @@ fn refuse_running(paths: &ContainerPaths, lock: &OperationLock) -> Result<(), Co
     }
 }
 
-/// The full copy of the source's rootfs to `STAGED/rootfs`; the mount points it skipped.
-fn full_copy(source: &Source, staged: &Path) -> Result<Vec<PathBuf>, CopyError> {
-    let interrupted = || Staging::check_interrupted().is_err();
-    let report = storage::copy_tree(&source.rootfs, &staged.join("rootfs"), &interrupted).map_err(
-        |cause| match cause {
-            storage::TreeError::Interrupted => match Staging::check_interrupted() {
-                Err(error) => CopyError::Create(error),
-                Ok(()) => CopyError::Tree {
-                    rootfs: source.rootfs.clone(),
-                    cause,
-                },
-            },
-            cause => CopyError::Tree {
-                rootfs: source.rootfs.clone(),
-                cause,
-            },
-        },
-    )?;
-    Ok(report.mount_points)
-}
-
-/// LXC 5's overlay clone: `overlay/delta` (the upper) and `overlay/work` in the new
-/// directory, and `rootfs`, an empty directory, where it is mounted. Returns the value of
-/// `lxc.rootfs.path`.
-fn overlay_clone(source: &Source, staged: &Path, new_dir: &Path) -> Result<String, CopyError> {
-    let rootfs = staged.join("rootfs");
-    fs::create_dir(&rootfs).map_err(io_error("making", &rootfs))?;
-    let overlay = Overlay {
-        lower: source.rootfs.clone(),
-        upper: staged.join(OVERLAY_UPPER),
-    };
-    overlay
-        .make_dirs()
-        .map_err(io_error("making the overlay's directories", &overlay.upper))?;
-    let value = Backend::Overlay(Overlay {
-        lower: source.rootfs.clone(),
-        upper: new_dir.join(OVERLAY_UPPER),
-    });
-    Ok(value.to_string())
-}
-
-/// `overlay/delta`: where LXC 5 keeps a clone's own changes.
-pub const OVERLAY_UPPER: &str = "overlay/delta";
-/// The directory of the upper and work directories (a tmpfs with `-t`).
-pub const OVERLAY_DIR: &str = "overlay";
-
-/// The tmpfs of a clone being made, unmounted if the copy fails.
-struct TmpfsGuard(Option<PathBuf>);
-
-impl Drop for TmpfsGuard {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.take() {
-            let _ = overlay::unmount_tmpfs(&dir);
-        }
-    }
-}
-
-/// The clone's name in its rootfs. An overlay's rootfs is mounted (detached, reached through
-/// `/proc/self/fd`) so the changed files are copied up into its upper, as at run time.
+/// The clone's name in its rootfs (see [`clone_rootfs::rename_inside`]).
 fn rename_clone(
     spec: &ContainerSpec,
     staged: &Path,
@@ -455,27 +334,7 @@ fn rename_clone(
     new: &str,
 ) -> Result<(), CopyError> {
     let value = spec.rootfs.path.as_deref().unwrap_or_default();
-    let here = storage::relocate(value, new_dir, staged);
-    let etc = staged.join("rootfs/etc");
-    match Backend::parse(&here) {
-        Ok(backend @ Backend::Overlay(_)) => {
-            let mounted =
-                mount::mount_detached(&backend, false, None).map_err(|cause| CopyError::Io {
-                    step: "mounting the overlay of",
-                    path: staged.to_path_buf(),
-                    cause: std::io::Error::other(cause.to_string()),
-                })?;
-            let root = PathBuf::from(format!("/proc/self/fd/{}", mounted.as_raw_fd()));
-            storage::rename_in_rootfs(&root, old, new)
-                .map_err(io_error("naming the clone in", &etc))
-        }
-        Ok(backend) => match backend.directory() {
-            Some(dir) => storage::rename_in_rootfs(dir, old, new)
-                .map_err(io_error("naming the clone in", &etc)),
-            None => Ok(()),
-        },
-        Err(_) => Ok(()),
-    }
+    clone_rootfs::rename_inside(&storage::relocate(value, new_dir, staged), old, new)
 }
 
 /// Copies the files of the old container's directory that its config names (an fstab,
@@ -586,27 +445,5 @@ impl Drop for FreezeGuard<'_> {
         if let Some((paths, lock)) = self.frozen.take() {
             let _ = crate::resources::unfreeze(paths, lock);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_dir_rootfs_is_copied_yet() {
-        assert_eq!(
-            dir_rootfs("dir:/srv/web/rootfs").expect("dir"),
-            Path::new("/srv/web/rootfs")
-        );
-        assert_eq!(
-            dir_rootfs("/srv/web/rootfs").expect("plain"),
-            Path::new("/srv/web/rootfs")
-        );
-        let error = dir_rootfs("overlay:/a:/b").expect_err("overlay");
-        assert_eq!(
-            error.to_string(),
-            "not yet: copying a container whose rootfs is overlay (overlay:/a:/b) (see issue #22)"
-        );
     }
 }

@@ -28,17 +28,31 @@ fn pairs(text: &str) -> Vec<(PathBuf, String)> {
 }
 
 /// Writes the clone's `lxc_rdepends` (in `staged`, its directory until it is moved into
-/// place) and adds it to the source's `lxc_snapshots`.
+/// place) and adds it to the `lxc_snapshots` of the container whose rootfs it sits on: the
+/// source, or, for a source that is an overlay clone itself, the one under it (the copy shares
+/// that lower, not the source's upper).
 pub(crate) fn record(
     source: &ContainerPaths,
     clone: &ContainerPaths,
     staged: &Path,
 ) -> std::io::Result<()> {
-    fs::write(staged.join(RDEPENDS), pair(source))?;
+    let owner = fs::read_to_string(source.dir().join(RDEPENDS))
+        .ok()
+        .and_then(|text| pairs(&text).into_iter().next())
+        .map(|(lxcpath, name)| ContainerPaths::with_run_root(&lxcpath, &name, source.run_root()))
+        .unwrap_or_else(|| source.clone());
+    fs::write(staged.join(RDEPENDS), pair(&owner))?;
+    let list = owner.dir().join(SNAPSHOTS);
+    // A restore in place records the same clone again.
+    if fs::read_to_string(&list)
+        .is_ok_and(|text| pairs(&text).contains(&(clone.lxcpath.clone(), clone.name.clone())))
+    {
+        return Ok(());
+    }
     fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(source.dir().join(SNAPSHOTS))?
+        .open(&list)?
         .write_all(pair(clone).as_bytes())
 }
 

@@ -7,6 +7,7 @@
 mod backing;
 mod busybox;
 mod busybox_files;
+mod clone_rootfs;
 mod config_file;
 pub mod copy;
 pub mod debian;

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rlxc_storage::copy as storage;
 
-use super::copy::{dir_rootfs, io_error, read_config, run_clone_hooks, CopyError, Moved};
+use super::clone_rootfs::rename_inside;
+use super::copy::{io_error, read_config, run_clone_hooks, CopyError, Moved};
 use super::CreateError;
 use crate::leftovers::{self, Found};
 use crate::lock::OperationLock;
@@ -88,9 +89,8 @@ pub fn rename(
         let new_spec = rlxc_config::load_file(&new_config, &[])
             .map_err(CopyError::WrittenConfig)?
             .spec;
-        if let Some(Ok(rootfs)) = new_spec.rootfs.path.as_deref().map(dir_rootfs) {
-            storage::rename_in_rootfs(&rootfs, &source_paths.name, &target.name)
-                .map_err(io_error("naming the container in", &rootfs.join("etc")))?;
+        if let Some(value) = new_spec.rootfs.path.as_deref() {
+            rename_inside(value, &source_paths.name, &target.name)?;
         }
         run_clone_hooks(
             &new_spec,
@@ -113,8 +113,8 @@ pub fn rename(
             // Back as it was: the old config, the old place, the old hostname.
             let _ = fs::write(&new_config, &text);
             let _ = move_dir(&new_dir, &old_dir);
-            if let Some(Ok(rootfs)) = spec.rootfs.path.as_deref().map(dir_rootfs) {
-                let _ = storage::rename_in_rootfs(&rootfs, &target.name, &source_paths.name);
+            if let Some(value) = spec.rootfs.path.as_deref() {
+                let _ = rename_inside(value, &target.name, &source_paths.name);
             }
             Err(error)
         }

@@ -11,7 +11,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::copy::{self, choose_method, CopyError, CopyRequest, Method};
+use super::copy::{self, snapshot_method, CopyError, CopyRequest};
 use super::staging::SNAPS;
 use super::{DestroyError, DestroyOptions};
 use crate::lock::OperationLock;
@@ -137,11 +137,7 @@ pub fn create(
     if fs::symlink_metadata(&dir).is_err() {
         return Err(SnapshotError::NotDefined { dir });
     }
-    let method = match choose_method(paths, true, None)? {
-        Method::Btrfs => Method::Btrfs,
-        // LXC snapshots a dir container by copying it.
-        _ => Method::Full,
-    };
+    let method = snapshot_method(paths)?;
     let mut extra_files = vec![("ts", now.to_string())];
     if let Some(path) = comment_file {
         let text = fs::read_to_string(path).map_err(|cause| SnapshotError::Comment {
@@ -170,10 +166,7 @@ pub fn restore(
     target_lock: &OperationLock,
 ) -> Result<PathBuf, SnapshotError> {
     let source = existing(paths, snapshot)?;
-    let method = match choose_method(&source, true, None)? {
-        Method::Btrfs => Method::Btrfs,
-        _ => Method::Full,
-    };
+    let method = snapshot_method(&source)?;
     let in_place = target.dir() == paths.dir();
     let request = CopyRequest {
         method,

@@ -9,4 +9,4 @@ pub mod tree;
 
 pub use config::{relocate, rewrite, Renaming, Rewritten};
 pub use hostname::rename_in_rootfs;
-pub use tree::{copy_file_below, copy_tree, TreeError, TreeReport};
+pub use tree::{copy_file_below, copy_tree, copy_tree_into, TreeError, TreeReport};

@@ -73,6 +73,14 @@ pub struct TreeReport {
     pub mount_points: Vec<PathBuf>,
 }
 
+fn at_top(step: &'static str) -> impl Fn(Errno) -> TreeError {
+    move |errno: Errno| TreeError::Io {
+        step,
+        path: PathBuf::from("."),
+        cause: errno.into(),
+    }
+}
+
 /// Copies the tree at `src` to `dst`, which must not exist (its parent must). `interrupted`
 /// is asked between entries; when it says yes the copy stops with [`TreeError::Interrupted`]
 /// and leaves what it made for the caller to remove.
@@ -81,19 +89,34 @@ pub fn copy_tree(
     dst: &Path,
     interrupted: &dyn Fn() -> bool,
 ) -> Result<TreeReport, TreeError> {
-    let at_top = |step| {
-        move |errno: Errno| TreeError::Io {
-            step,
-            path: PathBuf::from("."),
-            cause: errno.into(),
-        }
-    };
-    // The top itself is the config's path: followed if it is a symlink, as a start does.
-    let src_fd = openat(CWD, src, dir_flags(), Mode::empty()).map_err(at_top("opening"))?;
-    let top = statat(&src_fd, c"", AtFlags::EMPTY_PATH).map_err(at_top("reading"))?;
     mkdirat(CWD, dst, Mode::from_raw_mode(0o700)).map_err(at_top("making the copy of"))?;
     let dst_fd = openat(CWD, dst, dir_flags() | OFlags::NOFOLLOW, Mode::empty())
         .map_err(at_top("opening the copy of"))?;
+    copy_to(src, dst_fd, interrupted)
+}
+
+/// [`copy_tree`] into `dst`, an empty directory that exists already (the root of a new
+/// filesystem, a new subvolume; also a detached mount's descriptor), which takes the owner,
+/// mode and xattrs of `src`'s top.
+pub fn copy_tree_into(
+    src: &Path,
+    dst: BorrowedFd<'_>,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<TreeReport, TreeError> {
+    // Opened anew: a mount's descriptor is an O_PATH one, which cannot be read.
+    let dst_fd =
+        openat(dst, c".", dir_flags(), Mode::empty()).map_err(at_top("opening the copy of"))?;
+    copy_to(src, dst_fd, interrupted)
+}
+
+fn copy_to(
+    src: &Path,
+    dst_fd: OwnedFd,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<TreeReport, TreeError> {
+    // The top itself is the config's path: followed if it is a symlink, as a start does.
+    let src_fd = openat(CWD, src, dir_flags(), Mode::empty()).map_err(at_top("opening"))?;
+    let top = statat(&src_fd, c"", AtFlags::EMPTY_PATH).map_err(at_top("reading"))?;
     let counts = Arc::new(Counts::default());
     let files = Workers::start(workers::default_count(), QUEUE, "rlxc-copy", || {
         let counts = Arc::clone(&counts);
