@@ -257,3 +257,51 @@ fn stores_this_host_lacks_are_refused_naming_the_key() {
     );
     assert!(!world.lxcpath().join("z").exists());
 }
+
+/// A template that makes its rootfs directory itself (here `tarball`; `download`, `oci` and
+/// `debian` the same way) fills a loop image and a subvolume too: its tree is made aside and
+/// copied in, and nothing of it stays beside the store.
+#[test]
+fn a_tarball_fills_a_loop_image_and_a_subvolume() {
+    let fs = LoopFs::new("btrfs", 256);
+    let world = World::below(fs.path());
+    let source = world.busybox("tarsrc");
+    std::fs::write(world.rootfs(&source).join("marker"), "from the tarball\n").expect("marker");
+    let archive = world.dir.path().join("rootfs.tar");
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(world.rootfs(&source))
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    let archive = archive.to_string_lossy().into_owned();
+    for store in [&["-B", "loop", "--fssize", "64M"][..], &["-B", "btrfs"][..]] {
+        let name = world.name("tarred");
+        let mut argv = vec!["create", "-n", &name, "-t", "tarball", "--from", &archive];
+        argv.extend_from_slice(store);
+        support::assert_ok(&world.output(&argv), &argv.join(" "));
+        let value = config_line(&world, &name, "lxc.rootfs.path");
+        let dir = world.lxcpath().join(&name);
+        match store[1] {
+            "loop" => assert_eq!(value, format!("loop:{}", dir.join("rootdev").display())),
+            _ => {
+                assert_eq!(value, format!("btrfs:{}", dir.join("rootfs").display()));
+                assert!(is_subvolume(&dir.join("rootfs")));
+            }
+        }
+        assert!(
+            !dir.join("rootfs.template").exists(),
+            "the tree made aside stayed"
+        );
+        let pid = start(&world, &name);
+        assert_eq!(
+            std::fs::read_to_string(format!("/proc/{pid}/root/marker")).expect("marker"),
+            "from the tarball\n"
+        );
+        stop(&world, &name);
+        support::assert_ok(&world.output(&["destroy", "-n", &name]), "destroy");
+    }
+}

@@ -5,12 +5,16 @@
 //! detached (an fd, reached by the template through `/proc/self/fd/N`), so nothing is mounted
 //! on the host and the autoclear loop device goes when the fd does, whoever dies.
 
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rlxc_storage::backend::{btrfs, image, mount, Backend};
 
 use super::CreateError;
+
+/// Where a template that makes its own rootfs directory writes it before it is copied into a
+/// subvolume or an image.
+const ASIDE: &str = "rootfs.template";
 
 /// What `-B` asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,9 +53,40 @@ pub(crate) struct Staged {
     pub rootfs: PathBuf,
     /// The detached mount of a loop image, held while the template writes.
     mounted: Option<OwnedFd>,
+    /// Where a template that makes its rootfs directory writes it (see `template_target`).
+    aside: PathBuf,
 }
 
 impl Staged {
+    /// Where a template writes the rootfs: one that fills an existing directory (busybox)
+    /// into the store; the others, which make the directory themselves, a plain directory
+    /// (the rootfs of a `dir` store; for a subvolume or an image one aside, copied in by
+    /// [`Staged::fill_from`]).
+    pub(crate) fn template_target(&self, fills_existing: bool) -> &Path {
+        match fills_existing {
+            true => &self.fill_at,
+            false => &self.aside,
+        }
+    }
+
+    /// Copies `tree` (a template's rootfs, made aside) into the store, and removes it.
+    pub(crate) fn fill_from(&self, tree: &Path) -> Result<(), CreateError> {
+        let target = std::fs::File::open(&self.fill_at)
+            .map_err(CreateError::io("opening", &self.fill_at))?;
+        let interrupted = || super::Staging::check_interrupted().is_err();
+        rlxc_storage::copy::copy_tree_into(tree, target.as_fd(), &interrupted).map_err(
+            |cause| CreateError::Store {
+                store: if self.mounted.is_some() {
+                    "loop"
+                } else {
+                    "btrfs"
+                },
+                reason: format!("copying the rootfs in: {cause}"),
+            },
+        )?;
+        std::fs::remove_dir_all(tree).map_err(CreateError::io("removing", tree))
+    }
+
     /// Unmounts a loop image's filesystem (its device goes with it); before the commit.
     pub(crate) fn finish(&mut self) {
         self.mounted = None;
@@ -59,16 +94,14 @@ impl Staged {
 }
 
 /// Makes the store of `store` in `staging` (the directory that becomes `final_dir`).
-/// `best` picks btrfs only for a template that `can_fill` a store (see `check_store`).
 pub(crate) fn make(
     store: &BackingStore,
     staging: &Path,
     final_dir: &Path,
-    can_fill: bool,
 ) -> Result<Staged, CreateError> {
     let on_btrfs = || btrfs::is_btrfs(staging).map_err(CreateError::io("looking at", staging));
     let store = match store {
-        BackingStore::Best if can_fill && on_btrfs()? => &BackingStore::Btrfs,
+        BackingStore::Best if on_btrfs()? => &BackingStore::Btrfs,
         BackingStore::Best => &BackingStore::Dir,
         other => other,
     };
@@ -76,10 +109,11 @@ pub(crate) fn make(
     let final_rootfs = final_dir.join("rootfs");
     match store {
         BackingStore::Dir | BackingStore::Best => Ok(Staged {
-            fill_at: staged_rootfs,
+            fill_at: staged_rootfs.clone(),
             config_value: final_rootfs.to_string_lossy().into_owned(),
             rootfs: final_rootfs,
             mounted: None,
+            aside: staged_rootfs,
         }),
         BackingStore::Btrfs => {
             if !on_btrfs()? {
@@ -93,10 +127,11 @@ pub(crate) fn make(
                 &staged_rootfs,
             ))?;
             Ok(Staged {
-                fill_at: staged_rootfs,
+                fill_at: staged_rootfs.clone(),
                 config_value: Backend::Btrfs(final_rootfs.clone()).to_string(),
                 rootfs: final_rootfs,
                 mounted: None,
+                aside: staging.join(ASIDE),
             })
         }
         BackingStore::Loop { size, fstype } => {
@@ -120,6 +155,7 @@ pub(crate) fn make(
                 config_value: Backend::Loop(image.clone()).to_string(),
                 rootfs: image,
                 mounted: Some(mounted),
+                aside: staging.join(ASIDE),
             })
         }
     }

@@ -132,16 +132,18 @@ pub fn create(
     let staging = Staging::begin(paths, operation)?;
     let mut store = match &request.template {
         Template::None { .. } => None,
-        _ => Some(backing::make(
-            &request.store,
-            staging.path(),
-            &paths.dir(),
-            request.template == Template::Busybox,
-        )?),
+        _ => Some(backing::make(&request.store, staging.path(), &paths.dir())?),
     };
     let staged_rootfs = match &store {
         Some(store) => store.fill_at.clone(),
         None => staging.path().join("rootfs"),
+    };
+    // Where the template writes: the store, or a directory copied into it after.
+    let template_rootfs = match &store {
+        Some(store) => store
+            .template_target(request.template == Template::Busybox)
+            .to_path_buf(),
+        None => staged_rootfs.clone(),
     };
     let mut notes = Vec::new();
     let mut image_keys = Vec::new();
@@ -150,11 +152,11 @@ pub fn create(
         Template::Busybox => {
             let busybox = busybox.as_deref().unwrap_or(Path::new("/bin/busybox"));
             notes.push(format!("Busybox: {}", busybox.display()));
-            busybox::build_rootfs(busybox, &staged_rootfs, &paths.name)?;
+            busybox::build_rootfs(busybox, &template_rootfs, &paths.name)?;
         }
         Template::Tarball { archive } => {
             notes.push(format!("Rootfs unpacked from: {}", archive.display()));
-            tarball::unpack(archive, staging.path(), &staged_rootfs, progress)?;
+            tarball::unpack(archive, staging.path(), &template_rootfs, progress)?;
         }
         Template::None { .. } => {
             notes.push("Rootfs: an existing directory, used in place (not managed)".into());
@@ -165,7 +167,7 @@ pub fn create(
                 source,
                 &paths.name,
                 staging.path(),
-                &staged_rootfs,
+                &template_rootfs,
                 &mut |done, total| {
                     progress(Unpacking {
                         done,
@@ -189,7 +191,7 @@ pub fn create(
                 image,
                 *mode,
                 staging.path(),
-                &staged_rootfs,
+                &template_rootfs,
                 &names,
                 progress,
             )?);
@@ -201,13 +203,19 @@ pub fn create(
                 tree.arch,
                 tree.rootfs.display()
             ));
-            let config = debian::fill(tree, &staged_rootfs, &paths.name)?;
+            let config = debian::fill(tree, &template_rootfs, &paths.name)?;
             applied = Some(download::meta::Applied {
                 config,
                 message: None,
                 fstab: None,
             });
         }
+    }
+    if let Some(store) = store
+        .as_ref()
+        .filter(|store| store.fill_at != template_rootfs)
+    {
+        store.fill_from(&template_rootfs)?;
     }
     Staging::check_interrupted()?;
 
@@ -291,9 +299,8 @@ pub fn create(
     })
 }
 
-/// `-B` other than `dir` needs a template that fills an existing, empty rootfs (busybox for
-/// now; the others make the rootfs directory themselves), and a loop image cannot be shifted
-/// into an id map (nor started with one) yet.
+/// `-B` other than `dir` needs a template that makes a rootfs (not `-t none`), and a loop
+/// image cannot be shifted into an id map (nor started with one) yet.
 fn check_store(request: &CreateRequest) -> Result<(), CreateError> {
     let store = request.store.name();
     let refuse = |reason: String| Err(CreateError::Store { store, reason });
@@ -305,11 +312,7 @@ fn check_store(request: &CreateRequest) -> Result<(), CreateError> {
         (BackingStore::Loop { .. }, _) if !request.idmaps.is_empty() => {
             refuse("a loop rootfs with an id map (--idmap) is not supported yet".into())
         }
-        (_, Template::Busybox) => Ok(()),
-        (_, other) => refuse(format!(
-            "-t {} makes its rootfs directory itself: only -t busybox fills a {store} store yet",
-            other.name()
-        )),
+        _ => Ok(()),
     }
 }
 
