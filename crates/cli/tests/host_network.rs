@@ -552,11 +552,39 @@ fn each_container_has_a_static_lease_that_survives_a_network_restart() {
         !copy_entry.starts_with("00:16:3e:12:34:5b"),
         "the copy kept the MAC: {copy_entry}"
     );
+    // So does a container restored from a snapshot under a new name (-r -N).
+    let restored = host.world.name("static-restored");
+    for args in [
+        vec!["snapshot", "-n", name.as_str()],
+        vec![
+            "snapshot",
+            "-n",
+            name.as_str(),
+            "-r",
+            "snap0",
+            "-N",
+            restored.as_str(),
+        ],
+    ] {
+        let output = host
+            .world
+            .rlxc(&args)
+            .env("RLXC_NET_RUN_DIR", &host.run_dir)
+            .output()
+            .expect("snapshot");
+        assert_ok(&output, &args.join(" "));
+    }
+    let restored_entry = std::fs::read_to_string(host.run_dir.join("tbr0/hosts").join(&restored))
+        .expect("static lease written by snapshot -r -N");
+    assert!(
+        restored_entry.trim().ends_with(&format!(",{restored}")),
+        "{restored_entry}"
+    );
 
     assert_ok(&host.world.output(&["stop", "-n", &name]), "stop");
     let destroyed = host
         .world
-        .rlxc(&["destroy", "-n", &name])
+        .rlxc(&["destroy", "-n", &name, "-s"])
         .env("RLXC_NET_RUN_DIR", &host.run_dir)
         .output()
         .expect("destroy");

@@ -60,6 +60,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         let snapshot_lock = common.operation_lock(&snap, "rlxc snapshot -r")?;
         let target_lock = common.operation_lock(&target, "rlxc snapshot -r")?;
         snapshot::restore(&paths, name, &target, &snapshot_lock, &target_lock)?;
+        drop((snapshot_lock, target_lock));
+        // A new container (-N) gets its static lease on a running `rlxc net`, as a copy does.
+        super::net::record_new_container(&target.name, &target.config());
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(which) = &args.destroy {

@@ -195,29 +195,29 @@ pub fn destroy(
     Ok(())
 }
 
-/// `ts` as LXC writes it (`%Y:%m:%d %H:%M:%S`), in UTC: rlxc keeps no time zone tables (LXC
-/// writes local time, the same on a host kept in UTC).
+/// `ts` as LXC writes it (`%Y:%m:%d %H:%M:%S`), in local time as LXC's (`localtime_r`, which
+/// reads `TZ` or `/etc/localtime`).
 pub fn timestamp(at: std::time::SystemTime) -> String {
     let secs = at
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let time = libc::time_t::try_from(secs).unwrap_or(0);
+    // SAFETY: `tm` is plain data, filled by localtime_r from a valid time_t; a null return
+    // (a time it cannot convert) leaves the zeroed struct, caught below.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let converted = unsafe { !libc::localtime_r(&time, &mut tm).is_null() };
+    if !converted {
+        return "1970:01:01 00:00:00".into();
+    }
     format!(
-        "{year:04}:{month:02}:{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
+        "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec
     )
 }
 
@@ -240,10 +240,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timestamps_as_lxc_writes_them() {
-        let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_666_401);
-        assert_eq!(timestamp(at), "2026:12:07 18:00:01");
-        assert_eq!(timestamp(std::time::UNIX_EPOCH), "1970:01:01 00:00:00");
+    fn timestamps_as_lxc_writes_them_in_local_time() {
+        for secs in [0u64, 1_796_666_401] {
+            let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+            // date(1) as the oracle, in this process's time zone as localtime_r sees it.
+            let date = std::process::Command::new("date")
+                .arg(format!("-d@{secs}"))
+                .arg("+%Y:%m:%d %H:%M:%S")
+                .output()
+                .expect("date");
+            assert_eq!(timestamp(at), String::from_utf8_lossy(&date.stdout).trim());
+        }
     }
 
     #[test]
