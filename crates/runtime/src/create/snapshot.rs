@@ -203,9 +203,10 @@ pub fn timestamp(at: std::time::SystemTime) -> String {
         .map(|d| d.as_secs())
         .unwrap_or(0);
     let time = libc::time_t::try_from(secs).unwrap_or(0);
-    // SAFETY: `tm` is plain data, filled by localtime_r from a valid time_t; a null return
-    // (a time it cannot convert) leaves the zeroed struct, caught below.
+    // SAFETY: `tm` is plain data (integers and a pointer), for which all zeroes is valid.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals; localtime_r writes only `tm`, and a null
+    // return (a time it cannot convert) is handled.
     let converted = unsafe { !libc::localtime_r(&time, &mut tm).is_null() };
     if !converted {
         return "1970:01:01 00:00:00".into();
