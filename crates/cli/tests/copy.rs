@@ -410,7 +410,11 @@ fn names_taken_or_invalid_and_later_options_are_refused_with_the_reason() {
     );
     refused(&["-N", "x", "-B", "loop", "-L", "lots"], "-L lots");
     refused(&["-N", "x", "-t"], "-t, -D, -m, -F and -d go with -e");
-    refused(&["-N", "x", "-e", "-m", "overlay=/a:/b"], "only bind=");
+    refused(&["-N", "x", "-e", "-m", "tmpfs=/a:/b"], "neither bind=");
+    refused(
+        &["-N", "x", "-e", "-m", "overlay=a:/b"],
+        "overlay= needs absolute paths",
+    );
     // Nothing of a refused copy stays, and the taken name's container is untouched.
     assert_eq!(hidden_and_named(&world, "x"), Vec::<PathBuf>::new());
     assert!(world.config(&other).is_file());
@@ -521,20 +525,35 @@ fn an_ephemeral_copy_starts_at_once_and_leaves_nothing_at_stop() {
     fs::write(shared.path().join("in"), "from the host\n").expect("in");
     let copy = world.name("eph");
     let bind = format!("bind={}:/mnt/shared", shared.path().display());
+    // overlay=: the host directory seen through an overlay whose changes stay in the copy.
+    let lower = tempfile::tempdir().expect("lower");
+    fs::write(lower.path().join("seen"), "lower\n").expect("seen");
+    let overlay = format!("overlay={}:/mnt/over", lower.path().display());
     assert_ok(
-        &world.output(&["copy", "-n", &source, "-N", &copy, "-e", "-m", &bind]),
+        &world.output(&[
+            "copy", "-n", &source, "-N", &copy, "-e", "-m", &bind, "-m", &overlay,
+        ]),
         "copy -e",
     );
     assert_eq!(world.state(&copy), "RUNNING");
     let pid = world.init_pid(&copy);
     let output = world.sh(
         &copy,
-        "hostname; cat /mnt/shared/in; echo out > /mnt/shared/out; echo gone > /written",
+        "hostname; cat /mnt/shared/in; echo out > /mnt/shared/out; echo gone > /written
+         cat /mnt/over/seen; echo changed > /mnt/over/seen; echo new > /mnt/over/new",
     );
     assert_ok(&output, "in the ephemeral copy");
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        format!("{copy}\nfrom the host\n")
+        format!("{copy}\nfrom the host\nlower\n")
+    );
+    assert_eq!(
+        fs::read_to_string(lower.path().join("seen")).expect("lower"),
+        "lower\n"
+    );
+    assert!(
+        !lower.path().join("new").exists(),
+        "written through to the host"
     );
     assert_eq!(
         fs::read_to_string(shared.path().join("out")).expect("out"),
@@ -542,6 +561,10 @@ fn an_ephemeral_copy_starts_at_once_and_leaves_nothing_at_stop() {
     );
     let dir = world.lxcpath().join(&copy);
     assert!(dir.join("overlay/delta/written").exists());
+    assert_eq!(
+        fs::read_to_string(dir.join("overlay.mount.1/delta/seen")).expect("upper"),
+        "changed\n"
+    );
 
     world.rlxc(&["stop", "-n", &copy]).assert().success();
     // Gone: the directory, the run directory, the cgroups, every mount, the process.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::bail;
-use rlxc_runtime::create::copy::{self, CopyRequest, ISSUE};
+use rlxc_runtime::create::copy::{self, CopyRequest};
 
 use crate::common::CommonOpts;
 
@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(short = 't', long = "tmpfs")]
     pub tmpfs: bool,
 
-    /// With -e: extra mounts, bind=SRC[:DEST[:ro|rw]] (overlay=: not yet)
+    /// With -e: extra mounts, bind=SRC[:DEST[:ro|rw]] or overlay=SRC[:DEST]
     #[arg(short = 'm', long = "mount", value_name = "MOUNTS")]
     pub mounts: Vec<String>,
 
@@ -81,28 +81,53 @@ pub struct Args {
     pub hook_args: Vec<String>,
 }
 
-/// `-m bind=SRC[:DEST[:ro|rw]]` (comma-separated, repeatable) as `lxc.mount.entry` lines.
-fn mount_entries(mounts: &[String]) -> anyhow::Result<String> {
-    let mut out = String::new();
-    for spec in mounts.iter().flat_map(|m| m.split(',')) {
-        let Some(bind) = spec.strip_prefix("bind=") else {
-            bail!("not yet: the mount {spec:?}: only bind=SRC[:DEST[:ro|rw]] is supported (see issue {ISSUE})");
+/// What `-m` asks for: `lxc.mount.entry` lines, and the directories (relative to the copy's
+/// directory) an overlay mount keeps its changes in.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Mounts {
+    entries: String,
+    dirs: Vec<String>,
+}
+
+/// `-m bind=SRC[:DEST[:ro|rw]]` and `-m overlay=SRC[:DEST]` (comma-separated, repeatable), as
+/// LXC's: an overlay mount shows SRC at DEST with the container's changes kept in the copy's
+/// own directory (`overlay.mount.N/{delta,work}`), gone with it.
+fn mount_entries(mounts: &[String], copy_dir: &std::path::Path) -> anyhow::Result<Mounts> {
+    let mut out = Mounts::default();
+    for (index, spec) in mounts.iter().flat_map(|m| m.split(',')).enumerate() {
+        let (kind, paths) = match spec.split_once('=') {
+            Some((kind @ ("bind" | "overlay"), paths)) => (kind, paths),
+            _ => bail!("-m {spec}: neither bind=SRC[:DEST[:ro|rw]] nor overlay=SRC[:DEST]"),
         };
-        let mut parts = bind.split(':');
+        let mut parts = paths.split(':');
         let src = parts.next().unwrap_or_default();
         let dest = parts.next().filter(|d| !d.is_empty()).unwrap_or(src);
-        let mode = parts.next().unwrap_or("rw");
+        let mode = parts.next();
         if !src.starts_with('/') || !dest.starts_with('/') || parts.next().is_some() {
-            bail!("-m {spec}: bind= needs absolute paths, bind=SRC[:DEST[:ro|rw]]");
+            bail!("-m {spec}: {kind}= needs absolute paths, {kind}=SRC[:DEST]");
         }
-        let options = match mode {
+        let dest = dest.trim_start_matches('/');
+        if kind == "overlay" {
+            if mode.is_some() {
+                bail!("-m {spec}: overlay=SRC[:DEST] takes no mode");
+            }
+            let dir = format!("overlay.mount.{index}");
+            let (delta, work) = (format!("{dir}/delta"), format!("{dir}/work"));
+            out.entries.push_str(&format!(
+                "lxc.mount.entry = {src} {dest} overlay lowerdir={src},upperdir={},workdir={},create=dir 0 0\n",
+                copy_dir.join(&delta).display(),
+                copy_dir.join(&work).display()
+            ));
+            out.dirs.extend([dir, delta, work]);
+            continue;
+        }
+        let options = match mode.unwrap_or("rw") {
             "ro" => "bind,ro,create=dir",
             "rw" => "bind,create=dir",
             other => bail!("-m {spec}: {other:?} is neither ro nor rw"),
         };
-        out.push_str(&format!(
-            "lxc.mount.entry = {src} {} none {options} 0 0\n",
-            dest.trim_start_matches('/')
+        out.entries.push_str(&format!(
+            "lxc.mount.entry = {src} {dest} none {options} 0 0\n"
         ));
     }
     Ok(out)
@@ -201,8 +226,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         loop_size,
     )?;
     let mut extra_config = String::new();
+    let mut extra_dirs = Vec::new();
     if args.ephemeral {
-        extra_config.push_str(&mount_entries(&args.mounts)?);
+        let mounts = mount_entries(&args.mounts, &target.dir())?;
+        extra_config.push_str(&mounts.entries);
+        extra_dirs = mounts.dirs;
         if !args.keep_data {
             extra_config.push_str("lxc.ephemeral = 1\n");
         }
@@ -217,6 +245,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         keep_macs: args.keep_mac,
         hook_args: args.hook_args.clone(),
         extra_config,
+        extra_dirs,
         ..CopyRequest::new(&source, &target)
     };
     let copied = copy::copy(&request, source_lock, target_lock)?;

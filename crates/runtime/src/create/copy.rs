@@ -113,6 +113,8 @@ pub struct CopyRequest<'a> {
     pub extra_config: String,
     /// Files written into the clone's directory (a snapshot's `ts` and `comment`).
     pub extra_files: Vec<(&'static str, String)>,
+    /// Directories made in the clone's directory, parents first (`-m overlay=`'s upper).
+    pub extra_dirs: Vec<String>,
     /// The name the rootfs's `/etc/hosts` holds, when not the source's (a snapshot's).
     pub hostname: Option<&'a str>,
     /// Replace an existing (stopped) target, keeping its `snaps` (a snapshot's restore).
@@ -133,6 +135,7 @@ impl<'a> CopyRequest<'a> {
             hook_args: Vec::new(),
             extra_config: String::new(),
             extra_files: Vec::new(),
+            extra_dirs: Vec::new(),
             hostname: None,
             replace: false,
             upper_on_tmpfs: false,
@@ -264,6 +267,10 @@ pub fn copy(
 
     let config = staged.join("config");
     fs::write(&config, &rewritten.text).map_err(io_error("writing", &config))?;
+    for name in &request.extra_dirs {
+        let path = staged.join(name);
+        fs::create_dir(&path).map_err(io_error("making", &path))?;
+    }
     for (name, text) in &request.extra_files {
         let path = staged.join(name);
         fs::write(&path, text).map_err(io_error("writing", &path))?;
