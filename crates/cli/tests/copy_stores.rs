@@ -7,6 +7,7 @@
 mod support;
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 
 use support::loopfs::{is_subvolume, LoopFs};
 use support::{assert_ok, World};
@@ -326,5 +327,80 @@ fn b_loop_and_b_btrfs_fill_a_new_image_and_a_new_subvolume() {
     }
     for name in [&image_copy, &subvolume, &name] {
         assert!(!world.lxcpath().join(name).exists(), "{name} left");
+    }
+}
+
+/// Unprivileged (`lxc.idmap`): an overlay clone's upper belongs to the container's root and
+/// its writes land there as the mapped ids; a loop image's files are shifted into the map by
+/// create. Both are mounted by the monitor, as host root, and started in the user namespace.
+#[test]
+fn unprivileged_overlay_clones_and_loop_images_start_and_write_as_the_mapped_root() {
+    let world = World::new();
+    let host_root = support::idmap::base(70);
+    let base = world.name("usrbase");
+    support::idmap::create(&world, &base, &support::idmap::option(70)).success();
+    let clone = world.name("usrclone");
+    assert_ok(
+        &world.output(&["copy", "-n", &base, "-N", &clone, "-s"]),
+        "copy -s",
+    );
+    assert_ok(&world.output(&["start", "-n", &clone]), "start the clone");
+    let seen = stdout(
+        &world,
+        &[
+            "attach",
+            "-n",
+            &clone,
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; echo new > /new; touch /bin/x; hostname",
+        ],
+    );
+    assert_eq!(seen, format!("0\n{clone}\n"));
+    assert_ok(&world.output(&["stop", "-n", &clone, "-k"]), "stop");
+    let delta = world.lxcpath().join(&clone).join("overlay/delta");
+    for path in [delta.clone(), delta.join("new"), delta.join("bin/x")] {
+        let meta = fs::metadata(&path).expect("in the upper");
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (host_root, host_root),
+            "{}",
+            path.display()
+        );
+    }
+
+    let image = world.name("usrloop");
+    let idmap = support::idmap::option(71);
+    assert_ok(
+        &world.output(&[
+            "create", "-n", &image, "-t", "busybox", "-B", "loop", "--fssize", "48M", "--idmap",
+            &idmap,
+        ]),
+        "create -B loop --idmap",
+    );
+    assert_ok(
+        &world.output(&["start", "-n", &image]),
+        "start the loop container",
+    );
+    let seen = stdout(
+        &world,
+        &[
+            "attach",
+            "-n",
+            &image,
+            "--",
+            "/bin/sh",
+            "-c",
+            "id -u; stat -c %u /bin/busybox; echo new > /new && cat /new",
+        ],
+    );
+    assert_eq!(seen, "0\n0\nnew\n");
+    let pid = world.init_pid(&image);
+    let meta = fs::metadata(format!("/proc/{pid}/root/new")).expect("seen from the host");
+    assert_eq!(meta.uid(), support::idmap::base(71));
+    assert_ok(&world.output(&["stop", "-n", &image, "-k"]), "stop");
+    for name in [&clone, &base, &image] {
+        assert_ok(&world.output(&["destroy", "-n", name]), "destroy");
     }
 }

@@ -15,6 +15,7 @@
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use rlxc_storage::backend::{btrfs, image, mount, overlay, Backend, Kind, Overlay};
@@ -315,6 +316,13 @@ fn overlay_clone(source: &Source, staged: &Path, new_dir: &Path) -> Result<Strin
     overlay
         .make_dirs()
         .map_err(io_error("making the overlay's directories", &overlay.upper))?;
+    if !matches!(source.backend, Backend::Overlay(_)) {
+        // A new upper belongs to whoever owns the lower's top: an unprivileged container's
+        // root, who must own its rootfs.
+        let top = fs::metadata(&lower).map_err(io_error("reading the owner of", &lower))?;
+        std::os::unix::fs::chown(&overlay.upper, Some(top.uid()), Some(top.gid()))
+            .map_err(io_error("giving the clone's root", &overlay.upper))?;
+    }
     let value = Backend::Overlay(Overlay {
         lower,
         upper: new_dir.join(OVERLAY_UPPER),

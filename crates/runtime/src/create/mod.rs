@@ -299,8 +299,7 @@ pub fn create(
     })
 }
 
-/// `-B` other than `dir` needs a template that makes a rootfs (not `-t none`), and a loop
-/// image cannot be shifted into an id map (nor started with one) yet.
+/// `-B` other than `dir` needs a template that makes a rootfs (not `-t none`).
 fn check_store(request: &CreateRequest) -> Result<(), CreateError> {
     let store = request.store.name();
     let refuse = |reason: String| Err(CreateError::Store { store, reason });
@@ -308,9 +307,6 @@ fn check_store(request: &CreateRequest) -> Result<(), CreateError> {
         (BackingStore::Dir | BackingStore::Best, _) => Ok(()),
         (_, Template::None { .. }) => {
             refuse("-t none uses an existing directory in place (use -B dir)".into())
-        }
-        (BackingStore::Loop { .. }, _) if !request.idmaps.is_empty() => {
-            refuse("a loop rootfs with an id map (--idmap) is not supported yet".into())
         }
         _ => Ok(()),
     }

@@ -36,7 +36,14 @@ pub(super) fn plan(launch: &Launch) -> Result<(InitPlan, RootfsPlan), LaunchErro
     plan.read_only_proc = rootfs_plan.mount_auto.proc != Some(rlxc_config::values::ProcMode::Rw);
     plan.own_boot_id = rootfs_plan.autodev;
     if let Some(user_namespace) = &plan.user_namespace {
-        crate::userns::check_rootfs_owner(&rootfs_plan.rootfs, &launch.paths.name, user_namespace)?;
+        // A loop image's owner says nothing of its filesystem's root (shifted by create).
+        if rootfs_plan.backend.kind() != rlxc_storage::backend::Kind::Loop {
+            crate::userns::check_rootfs_owner(
+                &rootfs_plan.rootfs,
+                &launch.paths.name,
+                user_namespace,
+            )?;
+        }
         crate::userns::check_sysfs(
             true,
             plan.clone_flags & libc::CLONE_NEWNET as u64 != 0,

@@ -6,7 +6,7 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::values::{MountAuto, MountEntry, ProcMode, SysMode};
 use rlxc_config::ContainerSpec;
 
-use rlxc_storage::backend::{Backend, Kind};
+use rlxc_storage::backend::Backend;
 
 use crate::hooks::{Hook, HookContext};
 
@@ -155,7 +155,7 @@ impl RootfsPlan {
             value: value.to_string(),
             reason: e.to_string(),
         })?;
-        check_backend(&backend, value, !spec.idmaps.is_empty())?;
+        check_backend(&backend, value)?;
         let rootfs = backend
             .directory()
             .unwrap_or(backend.own_data())
@@ -226,7 +226,7 @@ impl RootfsPlan {
 /// container's root, an overlay's lower directory, a loop image. A store that is mounted is
 /// mounted by the container's first process, which in a user namespace has no privilege
 /// over the host's loop devices or the lower's owners: refused there for now.
-fn check_backend(backend: &Backend, value: &str, user_namespace: bool) -> Result<(), RootfsError> {
+fn check_backend(backend: &Backend, value: &str) -> Result<(), RootfsError> {
     let refused = |reason: String| RootfsError::Backend {
         value: value.to_string(),
         reason,
@@ -253,18 +253,6 @@ fn check_backend(backend: &Backend, value: &str, user_namespace: bool) -> Result
         return Err(refused(format!(
             "{}: no such {what} on this host",
             path.display()
-        )));
-    }
-    if user_namespace && backend.needs_mount() {
-        return Err(refused(format!(
-            "a{} {} rootfs with lxc.idmap is not supported yet (it is mounted before the \
-             container's root exists in its user namespace)",
-            if backend.kind() == Kind::Overlay {
-                "n"
-            } else {
-                ""
-            },
-            backend.kind().name()
         )));
     }
     Ok(())
@@ -395,13 +383,9 @@ mod tests {
             .unwrap();
         assert!(plan.backend.needs_mount());
         assert_eq!(plan.rootfs, image);
+        // Mounted by the monitor, as host root, for an unprivileged container too.
         let text = format!("lxc.rootfs.path = overlay:{at}:{at}/upper\nlxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n");
-        let e = RootfsPlan::from_spec(&spec(&text)).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("an overlay rootfs with lxc.idmap is not supported yet"),
-            "{e}"
-        );
+        assert!(RootfsPlan::from_spec(&spec(&text)).is_ok());
         let e = RootfsPlan::from_spec(&spec("lxc.rootfs.path = loop:/nonexistent/rootdev\n"))
             .unwrap_err();
         assert_eq!(e.config_key(), Some("lxc.rootfs.path"));
