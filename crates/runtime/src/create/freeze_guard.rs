@@ -1,16 +1,35 @@
 //! A running container frozen for the moment a copy or snapshot of it is made, and thawed
-//! after ([`FreezeGuard`]).
+//! after ([`FreezeGuard`]), also when this process is killed: a [`ThawWatchdog`] started
+//! before the freeze thaws it then.
 
-use super::copy::CopyError;
+use super::copy::{io_error, CopyError};
+use super::thaw_watchdog::ThawWatchdog;
 use crate::leftovers::{self, Found};
 use crate::lock::OperationLock;
 use crate::paths::ContainerPaths;
+use crate::resources::{self, ResourceError};
 use crate::state::State;
 
 /// A running source frozen for the copy; thawed by [`FreezeGuard::thaw`], or when dropped
-/// on an error. One that was frozen already stays frozen.
+/// on an error, or by its watchdog when this process dies. One that was frozen already
+/// stays frozen.
 pub(super) struct FreezeGuard<'a> {
-    frozen: Option<(&'a ContainerPaths, &'a OperationLock)>,
+    frozen: Option<Frozen<'a>>,
+}
+
+struct Frozen<'a> {
+    paths: &'a ContainerPaths,
+    lock: &'a OperationLock,
+    watchdog: ThawWatchdog,
+}
+
+impl Frozen<'_> {
+    /// Thaws; the watchdog is dismissed once that worked, else it tries too.
+    fn thaw(self) -> Result<(), ResourceError> {
+        resources::unfreeze(self.paths, self.lock)?;
+        self.watchdog.dismiss();
+        Ok(())
+    }
 }
 
 impl<'a> FreezeGuard<'a> {
@@ -18,6 +37,10 @@ impl<'a> FreezeGuard<'a> {
         paths: &'a ContainerPaths,
         lock: &'a OperationLock,
     ) -> Result<FreezeGuard<'a>, CopyError> {
+        let freeze_error = |cause| CopyError::Freeze {
+            name: paths.name.clone(),
+            cause,
+        };
         let found = leftovers::settle(paths, lock).map_err(|cause| CopyError::Leftovers {
             name: paths.name.clone(),
             cause,
@@ -25,35 +48,46 @@ impl<'a> FreezeGuard<'a> {
         let Found::Alive(state) = found else {
             return Ok(FreezeGuard { frozen: None });
         };
-        if crate::resources::live_freeze_state(&state) == State::Frozen {
+        if resources::live_freeze_state(&state) == State::Frozen {
             return Ok(FreezeGuard { frozen: None });
         }
-        crate::resources::freeze(paths, lock).map_err(|cause| CopyError::Freeze {
-            name: paths.name.clone(),
-            cause,
-        })?;
+        // The freezer that `freeze` and `unfreeze` write, read from the same state file.
+        let freezer = resources::freezer_of(&state).map_err(|cause| freeze_error(cause.into()))?;
+        let watchdog =
+            ThawWatchdog::start(freezer.file(), freezer.thaw_text(), &paths.state_file()).map_err(
+                io_error(
+                    "starting the process that thaws it if rlxc dies, for",
+                    freezer.file(),
+                ),
+            )?;
+        // A failed freeze is thawed by `freeze`, and once more by the dropped watchdog.
+        resources::freeze(paths, lock).map_err(freeze_error)?;
         Ok(FreezeGuard {
-            frozen: Some((paths, lock)),
+            frozen: Some(Frozen {
+                paths,
+                lock,
+                watchdog,
+            }),
         })
     }
 
     /// Thaws what this froze; true when it froze something.
     pub(super) fn thaw(mut self) -> Result<bool, CopyError> {
-        let Some((paths, lock)) = self.frozen.take() else {
+        let Some(frozen) = self.frozen.take() else {
             return Ok(false);
         };
-        crate::resources::unfreeze(paths, lock).map_err(|cause| CopyError::Freeze {
-            name: paths.name.clone(),
-            cause,
-        })?;
+        let name = frozen.paths.name.clone();
+        frozen
+            .thaw()
+            .map_err(|cause| CopyError::Freeze { name, cause })?;
         Ok(true)
     }
 }
 
 impl Drop for FreezeGuard<'_> {
     fn drop(&mut self) {
-        if let Some((paths, lock)) = self.frozen.take() {
-            let _ = crate::resources::unfreeze(paths, lock);
+        if let Some(frozen) = self.frozen.take() {
+            let _ = frozen.thaw();
         }
     }
 }

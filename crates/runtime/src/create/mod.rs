@@ -24,6 +24,7 @@ mod staging;
 mod store;
 mod sys;
 mod tarball;
+mod thaw_watchdog;
 
 use std::fs;
 use std::path::{Path, PathBuf};
