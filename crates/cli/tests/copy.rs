@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::frozen::{big_source, kill_while_frozen};
+use support::frozen::{big_source, freezer_state, kill_all_while_frozen, kill_while_frozen};
 use support::{assert_ok, host_sh, TestNetns, World};
 
 /// Every kind of file a rootfs may hold, below `ROOTFS/data`.
@@ -392,6 +392,33 @@ fn a_copy_killed_while_the_source_is_frozen_leaves_it_thawed_and_no_newname() {
     assert_ok(&world.output(&["ls"]), "ls");
     assert_eq!(hidden_and_named(&world, &copy), Vec::<PathBuf>::new());
     assert_ok(&world.sh(&source, "true"), "attach after the killed copy");
+}
+
+#[test]
+fn a_source_left_frozen_by_a_copy_killed_with_its_watchdog_is_thawed_by_the_next_look() {
+    let world = World::new();
+    let source = big_source(&world, "frzall");
+    world.start_with_init_script(&source, "true");
+    let init = world.init_pid(&source);
+    let copy = world.name("frzallcopy");
+
+    let mut child = world.spawn_rlxc(&["copy", "-n", &source, "-N", &copy]);
+    kill_all_while_frozen(init, &mut child);
+    assert_eq!(freezer_state(init), "FROZEN", "nobody was left to thaw it");
+    // `info` (as `ls`, or any verb that takes the container's lock) thaws it.
+    assert_eq!(world.state(&source), "RUNNING");
+    assert_eq!(freezer_state(init), "THAWED");
+    assert_ok(&world.sh(&source, "true"), "attach after the killed copy");
+
+    // A verb that takes the container's lock (here the next copy) thaws it too: that copy
+    // freezes it and thaws it after, rather than leaving it as it found it.
+    let mut child = world.spawn_rlxc(&["copy", "-n", &source, "-N", &copy]);
+    kill_all_while_frozen(init, &mut child);
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy]),
+        "the next copy",
+    );
+    assert_eq!(freezer_state(init), "THAWED");
 }
 
 #[test]

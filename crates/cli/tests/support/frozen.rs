@@ -58,10 +58,9 @@ fn ended(pid: i32) -> bool {
         .map_or(true, |status| status.contains("\nState:\tZ"))
 }
 
-/// Waits (bounded) until `child` holds the container whose init is `init` frozen, SIGKILLs
-/// it then, and checks that the container is thawed within 2 s and that no process `child`
-/// forked is left.
-pub fn kill_while_frozen(init: i32, child: &mut Child) {
+/// Waits (bounded) until `child` holds the container whose init is `init` frozen; returns
+/// the processes `child` has forked then.
+pub fn wait_until_frozen(init: i32, child: &mut Child) -> Vec<i32> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while freezer_state(init) != "FROZEN" {
         assert!(
@@ -71,7 +70,13 @@ pub fn kill_while_frozen(init: i32, child: &mut Child) {
         assert!(Instant::now() < deadline, "the container was never frozen");
         std::thread::sleep(Duration::from_millis(1));
     }
-    let forked = children_of(child.id());
+    children_of(child.id())
+}
+
+/// SIGKILLs `child` once it holds the container whose init is `init` frozen, and checks
+/// that the container is thawed within 2 s and that no process `child` forked is left.
+pub fn kill_while_frozen(init: i32, child: &mut Child) {
+    let forked = wait_until_frozen(init, child);
     child.kill().expect("SIGKILL");
     child.wait().expect("wait");
 
@@ -87,6 +92,24 @@ pub fn kill_while_frozen(init: i32, child: &mut Child) {
                 .filter(|pid| !ended(**pid))
                 .collect::<Vec<_>>()
         );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// SIGKILLs `child` and every process it forked once it holds the container whose init is
+/// `init` frozen, as a kill of its whole cgroup does (what it forked first).
+pub fn kill_all_while_frozen(init: i32, child: &mut Child) {
+    let forked = wait_until_frozen(init, child);
+    assert!(!forked.is_empty(), "nothing forked by the command to kill");
+    for pid in &forked {
+        let pid = rustix::process::Pid::from_raw(*pid).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::KILL).expect("SIGKILL");
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !forked.iter().all(|pid| ended(*pid)) {
+        assert!(Instant::now() < deadline, "{forked:?} still there");
         std::thread::sleep(Duration::from_millis(10));
     }
 }

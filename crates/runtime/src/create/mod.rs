@@ -14,7 +14,7 @@ pub mod dependents;
 mod destroy;
 pub mod download;
 mod error;
-mod freeze_guard;
+pub(crate) mod freeze_guard;
 pub mod oci;
 mod parallel_writes;
 pub(crate) mod remove_tree;

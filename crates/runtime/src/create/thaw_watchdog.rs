@@ -4,7 +4,7 @@
 //! The child holds one end of a socket pair whose other end only we hold, and blocks reading
 //! it: the byte [`DONE`] says we thawed the container (it exits); end of file says we are gone
 //! or gave up (it writes the thaw to the freezer file, touches the state file so `rlxc wait`
-//! looks again, and exits). All it needs (the paths as C strings, the text) is made before
+//! looks again, removes the copy's marker, and exits). All it needs (the paths as C strings, the text) is made before
 //! the fork and the child makes raw syscalls only, so it is sound even if this process has
 //! other threads. It closes every other fd: a copy of the operation lock's fd would keep the
 //! lock, and one of our end would keep the end of file from coming. It leaves our session
@@ -44,6 +44,7 @@ struct Orders {
     freezer: CString,
     thaw: &'static [u8],
     state_file: CString,
+    marker: CString,
     theirs: RawFd,
     ours: RawFd,
     /// Where the fallback closing stops, when close_range is missing.
@@ -52,12 +53,14 @@ struct Orders {
 
 impl ThawWatchdog {
     /// Forks the watchdog of the freezer `freezer` (the file `thaw` thaws it) of the
-    /// container whose state file is `state_file`. Started before the freeze, so there is no
-    /// moment when the container is frozen and nobody would thaw it.
+    /// container whose state file is `state_file`; `marker` is removed once it thawed.
+    /// Started before the freeze, so there is no moment when the container is frozen and
+    /// nobody would thaw it.
     pub(super) fn start(
         freezer: &Path,
         thaw: &'static str,
         state_file: &Path,
+        marker: &Path,
     ) -> io::Result<ThawWatchdog> {
         let (ours, theirs) = rustix::net::socketpair(
             AddressFamily::UNIX,
@@ -69,6 +72,7 @@ impl ThawWatchdog {
             freezer: c_path(freezer)?,
             thaw: thaw.as_bytes(),
             state_file: c_path(state_file)?,
+            marker: c_path(marker)?,
             theirs: theirs.as_raw_fd(),
             ours: ours.as_raw_fd(),
             fd_limit: fd_limit(),
@@ -157,6 +161,7 @@ fn watch(orders: &Orders) -> ! {
             let written = libc::write(fd, orders.thaw.as_ptr().cast(), orders.thaw.len());
             if written == orders.thaw.len() as isize {
                 code = 0;
+                libc::unlink(orders.marker.as_ptr());
             }
             libc::close(fd);
         }
@@ -213,42 +218,62 @@ mod tests {
         rc == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD)
     }
 
-    fn files() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    struct Files {
+        _dir: tempfile::TempDir,
+        freezer: std::path::PathBuf,
+        state: std::path::PathBuf,
+        marker: std::path::PathBuf,
+    }
+
+    fn files() -> Files {
         let dir = tempfile::tempdir().expect("tempdir");
-        let freezer = dir.path().join("freezer.state");
-        let state = dir.path().join("state");
-        fs::write(&freezer, "").expect("freezer");
-        fs::write(&state, "").expect("state");
-        (dir, freezer, state)
+        let path = |name: &str| {
+            let path = dir.path().join(name);
+            fs::write(&path, "").expect("write");
+            path
+        };
+        let (freezer, state, marker) = (path("freezer.state"), path("state"), path("marker"));
+        Files {
+            _dir: dir,
+            freezer,
+            state,
+            marker,
+        }
+    }
+
+    fn start(files: &Files, thaw: &'static str) -> ThawWatchdog {
+        ThawWatchdog::start(&files.freezer, thaw, &files.state, &files.marker).expect("start")
     }
 
     #[test]
     fn a_watchdog_whose_end_closes_thaws_and_is_reaped() {
-        let (_dir, freezer, state) = files();
-        let watchdog = ThawWatchdog::start(&freezer, "THAWED", &state).expect("start");
+        let files = files();
+        let watchdog = start(&files, "THAWED");
         let pid = watchdog.pid();
         drop(watchdog);
-        assert_eq!(fs::read_to_string(&freezer).expect("read"), "THAWED");
+        assert_eq!(fs::read_to_string(&files.freezer).expect("read"), "THAWED");
+        assert!(!files.marker.exists(), "the marker stayed");
         assert!(reaped(pid), "the watchdog {pid} was not reaped");
     }
 
     #[test]
     fn a_dismissed_watchdog_writes_nothing_and_is_reaped() {
-        let (_dir, freezer, state) = files();
-        let watchdog = ThawWatchdog::start(&freezer, "0", &state).expect("start");
+        let files = files();
+        let watchdog = start(&files, "0");
         let pid = watchdog.pid();
         watchdog.dismiss();
-        assert_eq!(fs::read_to_string(&freezer).expect("read"), "");
+        assert_eq!(fs::read_to_string(&files.freezer).expect("read"), "");
+        assert!(files.marker.exists(), "the marker went");
         assert!(reaped(pid), "the watchdog {pid} was not reaped");
     }
 
     #[test]
     fn the_watchdog_keeps_no_fd_of_ours() {
-        let (_dir, freezer, state) = files();
+        let files = files();
         // A pipe made before the fork, as the operation lock's fd is: once we close our
         // write end, the read end sees the end of file only if the child holds no copy.
         let (read, write) = rustix::pipe::pipe().expect("pipe");
-        let watchdog = ThawWatchdog::start(&freezer, "0", &state).expect("start");
+        let watchdog = start(&files, "0");
         let fd_dir = format!("/proc/{}/fd", watchdog.pid());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         // The child closes them right after the fork: looked at until it has.
