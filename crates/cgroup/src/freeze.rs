@@ -74,10 +74,17 @@ impl Freezer {
     }
 
     pub fn thaw(&self) -> Result<(), Error> {
+        let key = if self.is_v2() { V2_FILE } else { V1_FILE };
+        write_key(self.dir(), key, self.thaw_text())
+    }
+
+    /// What [`Freezer::thaw`] writes to [`Freezer::file`]: for a process that must thaw
+    /// with raw syscalls only (a forked watchdog).
+    pub fn thaw_text(&self) -> &'static str {
         if self.is_v2() {
-            write_key(self.dir(), V2_FILE, "0")
+            "0"
         } else {
-            write_key(self.dir(), V1_FILE, "THAWED")
+            "THAWED"
         }
     }
 

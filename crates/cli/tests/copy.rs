@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use support::frozen::{big_source, freezer_state, kill_all_while_frozen, kill_while_frozen};
 use support::{assert_ok, host_sh, TestNetns, World};
 
 /// Every kind of file a rootfs may hold, below `ROOTFS/data`.
@@ -275,20 +276,6 @@ fn hidden_and_named(world: &World, name: &str) -> Vec<PathBuf> {
     found
 }
 
-/// A source with many small files, so that a copy takes long enough to be caught in the act.
-fn big_source(world: &World, base: &str) -> String {
-    let source = world.busybox(base);
-    let data = world.rootfs(&source).join("many");
-    for dir in 0..40 {
-        let dir = data.join(format!("d{dir}"));
-        fs::create_dir_all(&dir).expect("mkdir");
-        for file in 0..500 {
-            fs::write(dir.join(format!("f{file}")), b"some bytes").expect("write");
-        }
-    }
-    source
-}
-
 /// Waits (bounded) until the copy to `name` has its hidden staging directory.
 fn wait_for_staging(world: &World, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -383,6 +370,55 @@ fn a_running_source_is_frozen_for_the_copy_and_thawed_after() {
     );
     assert_eq!(world.state(&source), "FROZEN");
     world.rlxc(&["unfreeze", "-n", &source]).assert().success();
+}
+
+#[test]
+fn a_copy_killed_while_the_source_is_frozen_leaves_it_thawed_and_no_newname() {
+    let world = World::new();
+    let source = big_source(&world, "frz");
+    world.start_with_init_script(&source, "true");
+    let init = world.init_pid(&source);
+    let copy = world.name("frzcopy");
+
+    let mut child = world.spawn_rlxc(&["copy", "-n", &source, "-N", &copy]);
+    kill_while_frozen(init, &mut child);
+    assert_eq!(world.state(&source), "RUNNING");
+    let left = hidden_and_named(&world, &copy);
+    assert!(
+        !left.iter().any(|path| path.ends_with(&copy)),
+        "{left:?}: the copy appeared under its name"
+    );
+    // The next command clears the staging directory, and the container runs on.
+    assert_ok(&world.output(&["ls"]), "ls");
+    assert_eq!(hidden_and_named(&world, &copy), Vec::<PathBuf>::new());
+    assert_ok(&world.sh(&source, "true"), "attach after the killed copy");
+}
+
+#[test]
+fn a_source_left_frozen_by_a_copy_killed_with_its_watchdog_is_thawed_by_the_next_look() {
+    let world = World::new();
+    let source = big_source(&world, "frzall");
+    world.start_with_init_script(&source, "true");
+    let init = world.init_pid(&source);
+    let copy = world.name("frzallcopy");
+
+    let mut child = world.spawn_rlxc(&["copy", "-n", &source, "-N", &copy]);
+    kill_all_while_frozen(init, &mut child);
+    assert_eq!(freezer_state(init), "FROZEN", "nobody was left to thaw it");
+    // `info` (as `ls`, or any verb that takes the container's lock) thaws it.
+    assert_eq!(world.state(&source), "RUNNING");
+    assert_eq!(freezer_state(init), "THAWED");
+    assert_ok(&world.sh(&source, "true"), "attach after the killed copy");
+
+    // A verb that takes the container's lock (here the next copy) thaws it too: that copy
+    // freezes it and thaws it after, rather than leaving it as it found it.
+    let mut child = world.spawn_rlxc(&["copy", "-n", &source, "-N", &copy]);
+    kill_all_while_frozen(init, &mut child);
+    assert_ok(
+        &world.output(&["copy", "-n", &source, "-N", &copy]),
+        "the next copy",
+    );
+    assert_eq!(freezer_state(init), "THAWED");
 }
 
 #[test]

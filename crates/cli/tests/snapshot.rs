@@ -9,6 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+use support::frozen::{big_source, kill_while_frozen};
 use support::loopfs::{is_subvolume, LoopFs};
 use support::{assert_ok, host_sh, World};
 
@@ -142,6 +143,37 @@ fn snapshot_change_restore_and_list_as_lxc_does() {
         stdout(&world, &["snapshot", "-n", &name, "-L"]).trim(),
         "No snapshots"
     );
+}
+
+#[test]
+fn a_snapshot_killed_while_the_container_is_frozen_leaves_it_thawed_and_no_snapshot() {
+    let world = World::new();
+    let name = big_source(&world, "snapfrz");
+    world.start_with_init_script(&name, "true");
+    let init = world.init_pid(&name);
+
+    let mut child = world.spawn_rlxc(&["snapshot", "-n", &name]);
+    kill_while_frozen(init, &mut child);
+    assert_eq!(world.state(&name), "RUNNING");
+    let snaps = world.lxcpath().join(&name).join("snaps");
+    assert!(
+        !snaps.join("snap0").exists(),
+        "a half snapshot under its name"
+    );
+    assert_eq!(
+        stdout(&world, &["snapshot", "-n", &name, "-L"]).trim(),
+        "No snapshots"
+    );
+    // The next one is whole, and is snap0.
+    assert_ok(&world.output(&["snapshot", "-n", &name]), "snapshot");
+    let listed = stdout(&world, &["snapshot", "-n", &name, "-L"]);
+    let names: Vec<&str> = listed
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(names, ["snap0"], "{listed}");
+    assert!(snaps.join("snap0/rootfs/many/d39/f499").is_file());
+    assert_eq!(world.state(&name), "RUNNING");
 }
 
 #[test]

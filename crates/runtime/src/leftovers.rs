@@ -115,8 +115,10 @@ pub fn crashed_run_left_something(paths: &ContainerPaths) -> bool {
 
 /// For a verb that only looks (`ls`, `info`): removes what a crashed run left where that is
 /// debris only (no init of it lives on) and no other verb is at the container. `None` when
-/// there was nothing to remove, or it was not this verb's to remove now.
+/// there was nothing to remove, or it was not this verb's to remove now. A running container
+/// that a dead copy left frozen is thawed first (when no verb is at it).
 pub fn clear_if_idle(paths: &ContainerPaths, what: &str) -> Option<Result<Cleared, LeftoverError>> {
+    thaw_if_idle(paths, what);
     if !crashed_run_left_something(paths) {
         return None;
     }
@@ -129,6 +131,25 @@ pub fn clear_if_idle(paths: &ContainerPaths, what: &str) -> Option<Result<Cleare
         Ok(Found::Cleared(cleared)) => Some(Ok(cleared)),
         Ok(_) => None,
         Err(error) => Some(Err(error)),
+    }
+}
+
+/// For a look: a running container that a copy which died left frozen is thawed, when no
+/// verb is at it (see [`crate::create::freeze_guard`]).
+fn thaw_if_idle(paths: &ContainerPaths, what: &str) {
+    let marker = paths.run_dir().join(crate::create::freeze_guard::MARKER);
+    if !marker.exists() {
+        return;
+    }
+    let Some(_lock) = OperationLock::try_take(paths, what)
+        .ok()
+        .and_then(Result::ok)
+    else {
+        return;
+    };
+    let state = StateFile::read(&paths.state_file()).ok().flatten();
+    if let Some(state) = state.filter(|state| state.init.is_alive()) {
+        crate::create::freeze_guard::thaw_abandoned(paths, &state);
     }
 }
 
@@ -147,6 +168,7 @@ pub fn settle(paths: &ContainerPaths, lock: &OperationLock) -> Result<Found, Lef
         // An init that outlived its monitor still runs the container: a verb stops it (or
         // refuses to act on a running container) rather than have it removed as debris.
         if let Some(state) = state.filter(|state| state.init.is_alive()) {
+            crate::create::freeze_guard::thaw_abandoned(paths, &state);
             return Ok(Found::Alive(Box::new(state)));
         }
         if !crate::lock::is_held(paths) {

@@ -48,8 +48,8 @@ fn running_file(paths: &ContainerPaths) -> Result<StateFile, ResourceError> {
 }
 
 /// The container's freezer: the file its start recorded, else (a state file from before
-/// rlxc recorded it) looked up in its cgroups.
-fn freezer_of(file: &StateFile) -> Result<Freezer, rlxc_cgroup::Error> {
+/// rlxc recorded it) looked up in its cgroups. The one [`freeze`] and [`unfreeze`] write.
+pub(crate) fn freezer_of(file: &StateFile) -> Result<Freezer, rlxc_cgroup::Error> {
     match &file.freezer {
         Some(freezer) => Ok(Freezer::at(freezer.clone())),
         None => file.container_cgroups().freezer(),

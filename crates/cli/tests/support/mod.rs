@@ -8,6 +8,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod frozen;
 pub mod guest;
 pub mod idmap;
 pub mod loopfs;

@@ -20,13 +20,13 @@ use rlxc_storage::copy as storage;
 
 use super::clone_rootfs::{self, TmpfsGuard, OVERLAY_DIR};
 pub use super::clone_rootfs::{choose_method, snapshot_method, Method};
+use super::freeze_guard::FreezeGuard;
 use super::staging::Staging;
 use super::CreateError;
 use crate::hooks::{Hook, HookContext};
 use crate::leftovers::{self, Found};
 use crate::lock::OperationLock;
 use crate::paths::ContainerPaths;
-use crate::state::State;
 
 /// The issue that tracks what `rlxc copy` does not do yet.
 pub const ISSUE: &str = "#22";
@@ -402,55 +402,4 @@ pub(super) fn run_clone_hooks(
     crate::hooks::run(&commands, Hook::Lxc(HookPoint::Clone), &context)
         .map_err(|hook| CopyError::Hook { hook, undone })?;
     Ok(commands.len())
-}
-
-/// A running source frozen for the copy; thawed by [`FreezeGuard::thaw`], or when dropped
-/// on an error. One that was frozen already stays frozen.
-struct FreezeGuard<'a> {
-    frozen: Option<(&'a ContainerPaths, &'a OperationLock)>,
-}
-
-impl<'a> FreezeGuard<'a> {
-    fn settle(
-        paths: &'a ContainerPaths,
-        lock: &'a OperationLock,
-    ) -> Result<FreezeGuard<'a>, CopyError> {
-        let found = leftovers::settle(paths, lock).map_err(|cause| CopyError::Leftovers {
-            name: paths.name.clone(),
-            cause,
-        })?;
-        let Found::Alive(state) = found else {
-            return Ok(FreezeGuard { frozen: None });
-        };
-        if crate::resources::live_freeze_state(&state) == State::Frozen {
-            return Ok(FreezeGuard { frozen: None });
-        }
-        crate::resources::freeze(paths, lock).map_err(|cause| CopyError::Freeze {
-            name: paths.name.clone(),
-            cause,
-        })?;
-        Ok(FreezeGuard {
-            frozen: Some((paths, lock)),
-        })
-    }
-
-    /// Thaws what this froze; true when it froze something.
-    fn thaw(mut self) -> Result<bool, CopyError> {
-        let Some((paths, lock)) = self.frozen.take() else {
-            return Ok(false);
-        };
-        crate::resources::unfreeze(paths, lock).map_err(|cause| CopyError::Freeze {
-            name: paths.name.clone(),
-            cause,
-        })?;
-        Ok(true)
-    }
-}
-
-impl Drop for FreezeGuard<'_> {
-    fn drop(&mut self) {
-        if let Some((paths, lock)) = self.frozen.take() {
-            let _ = crate::resources::unfreeze(paths, lock);
-        }
-    }
 }

@@ -15,6 +15,7 @@ pub mod dependents;
 mod destroy;
 pub mod download;
 mod error;
+pub(crate) mod freeze_guard;
 pub mod oci;
 mod parallel_writes;
 pub(crate) mod remove_tree;
@@ -24,6 +25,7 @@ mod staging;
 mod store;
 mod sys;
 mod tarball;
+mod thaw_watchdog;
 
 use std::fs;
 use std::path::{Path, PathBuf};
