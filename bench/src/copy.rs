@@ -6,7 +6,7 @@
 //! both copy the very same tree, from the page cache after an untimed warm-up copy per tool.
 
 use std::fs;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::cases::Results;
@@ -49,9 +49,9 @@ pub fn copy_rounds(
 }
 
 /// The shared source rootfs (a `cp -a` of the cached guest) and a config naming it in each
-/// tool's lxcpath. The scratch directory's removal deletes the rootfs; neither tool's
-/// destroy is run on the sources (it would delete the shared rootfs twice).
-fn make_source(env: &Env, tools: &[Tool], name: &str) -> Result<(), String> {
+/// tool's lxcpath; returns the rootfs. The scratch directory's removal deletes the rootfs;
+/// neither tool's destroy is run on the sources (it would delete the shared rootfs twice).
+pub fn make_source(env: &Env, tools: &[Tool], name: &str) -> Result<PathBuf, String> {
     let guest = guest::cached_rootfs()?;
     // LXC copies only a rootfs whose path has the container's name in it.
     let rootfs = env.dir.join(name).join("rootfs");
@@ -70,7 +70,7 @@ fn make_source(env: &Env, tools: &[Tool], name: &str) -> Result<(), String> {
         ));
     }
     for tool in tools {
-        env.write_guest_config(*tool, name, Path::new(&rootfs))?;
+        env.write_guest_config(*tool, name, &rootfs)?;
     }
-    Ok(())
+    Ok(rootfs)
 }

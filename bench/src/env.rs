@@ -271,6 +271,16 @@ impl Env {
         }
     }
 
+    /// A copy-on-write clone of the stopped container `name` (a `dir` rootfs): both tools
+    /// make an overlay with the source's rootfs as its lower layer.
+    pub fn clone_command(&self, tool: Tool, name: &str, new: &str) -> Option<Command> {
+        match tool {
+            Tool::Rlxc => Some(self.rlxc_cmd(&["copy", "-n", name, "-N", new, "-s"])),
+            Tool::Lxc => Some(self.lxc_cmd("lxc-copy", name, &["-N", new, "-s"])),
+            _ => None,
+        }
+    }
+
     /// Removes a container `create_command` made (stopped).
     pub fn destroy_command(&self, tool: Tool, name: &str) -> Option<Command> {
         match tool {

@@ -7,15 +7,18 @@
 //!    load from elsewhere on the machine falls on every tool alike;
 //! 3. `--guest-rounds` rounds of the systemd guest (rlxc and LXC, shuffled): boot to
 //!    `running` and graceful stop, each from a fresh overlay of the cached Debian guest;
-//! 4. `--image-rounds` rounds of a create from a cached Debian image (rlxc and LXC's
+//! 4. `--clone-rounds` rounds of an overlay clone of a container holding 1 GiB (rlxc copy -s
+//!    and lxc-copy -s, shuffled; see `clone`);
+//! 5. `--image-rounds` rounds of a create from a cached Debian image (rlxc and LXC's
 //!    download template, shuffled; see `image`);
-//! 5. `--copy-rounds` rounds of a full copy of a container holding the Debian guest (rlxc
+//! 6. `--copy-rounds` rounds of a full copy of a container holding the Debian guest (rlxc
 //!    copy and lxc-copy, shuffled; see `copy`);
-//! 6. `--seq-rounds` rounds of N sequential starts, tools shuffled;
-//! 7. once per tool (shuffled): the idle set, N long-running containers at once;
-//! 8. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
+//! 7. `--seq-rounds` rounds of N sequential starts, tools shuffled;
+//! 8. once per tool (shuffled): the idle set, N long-running containers at once;
+//! 9. write `results.md` and `chart.svg` into `--out`; clean up (also on error or Ctrl-C).
 
 mod cases;
+mod clone;
 mod configs;
 mod copy;
 mod dbus;
@@ -37,7 +40,7 @@ use tools::Tool;
 
 const USAGE: &str = "\
 usage: rlxc-bench [--rlxc PATH] [--rounds N] [--guest-rounds N] [--image-rounds N]
-                  [--copy-rounds N] [--seq N] [--seq-rounds N] [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
+                  [--clone-rounds N] [--copy-rounds N] [--seq N] [--seq-rounds N] [--idle N] [--tools rlxc,lxc,crun,runc,floor] [--out DIR]
 
 Run as root. Measures rlxc against LXC, crun, runc (those installed) and the unshare floor in
 interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
@@ -48,6 +51,8 @@ interleaved, shuffled rounds, and writes DIR/results.md and DIR/chart.svg.
                    0 skips it; the first run debootstraps the guest, once per machine)
   --image-rounds N rounds of a create from a cached Debian image, rlxc and LXC (default 5;
                    0 skips it)
+  --clone-rounds N rounds of an overlay clone of a container holding 1 GiB, rlxc and LXC
+                   (default 5; 0 skips it)
   --copy-rounds N  rounds of a full copy of a container holding the Debian guest, rlxc and
                    LXC (default 5; 0 skips it)
   --seq N          containers in the sequential-start case (default 50; 0 skips it)
@@ -64,6 +69,7 @@ struct Args {
     rounds: usize,
     guest_rounds: usize,
     image_rounds: usize,
+    clone_rounds: usize,
     copy_rounds: usize,
     seq: usize,
     seq_rounds: usize,
@@ -78,6 +84,7 @@ fn parse_args() -> Result<Args, String> {
         rounds: 15,
         guest_rounds: 10,
         image_rounds: 5,
+        clone_rounds: 5,
         copy_rounds: 5,
         seq: 50,
         seq_rounds: 3,
@@ -104,6 +111,7 @@ fn parse_args() -> Result<Args, String> {
             "--rounds" => args.rounds = number()?.max(1),
             "--guest-rounds" => args.guest_rounds = number()?,
             "--image-rounds" => args.image_rounds = number()?,
+            "--clone-rounds" => args.clone_rounds = number()?,
             "--copy-rounds" => args.copy_rounds = number()?,
             "--seq" => args.seq = number()?,
             "--seq-rounds" => args.seq_rounds = number()?,
@@ -266,6 +274,11 @@ fn run(args: &Args) -> Result<(), String> {
     if args.guest_rounds > 0 {
         guest_rounds(&env, &mut res, &tools, args.guest_rounds, &mut rng)?;
     }
+    // Before the image and copy cases: their clean-ups delete thousands of inodes per
+    // container, which slows the allocation of new ones for half a minute (see `rounds`).
+    if args.clone_rounds > 0 {
+        clone::clone_rounds(&env, &mut res, &tools, args.clone_rounds, &mut rng)?;
+    }
     if args.image_rounds > 0 {
         image::image_rounds(&env, &mut res, &tools, args.image_rounds, &mut rng)?;
     }
@@ -330,6 +343,7 @@ fn run(args: &Args) -> Result<(), String> {
         rounds: args.rounds,
         guest_rounds: args.guest_rounds,
         image_rounds: args.image_rounds,
+        clone_rounds: args.clone_rounds,
         copy_rounds: args.copy_rounds,
         seq_rounds: args.seq_rounds,
         versions,

@@ -10,7 +10,7 @@ use std::io::{self, Read};
 use std::os::fd::OwnedFd;
 use std::path::Path;
 
-use rustix::fs::{fstat, ftruncate, openat, openat2, FileType, Mode, OFlags, ResolveFlags, CWD};
+use rustix::fs::{fstat, openat, openat2, FileType, Mode, OFlags, ResolveFlags, CWD};
 use rustix::io::Errno;
 
 /// Renames the clone inside `rootfs` from `old` to `new`. Files that are missing, or are not
@@ -22,19 +22,14 @@ pub fn rename_in_rootfs(rootfs: &Path, old: &str, new: &str) -> io::Result<()> {
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    if let Some(mut file) = open_regular(&root, "etc/hostname")? {
-        rewrite(&mut file, |_| Some(format!("{new}\n")))?;
-    }
-    if let Some(mut file) = open_regular(&root, "etc/hosts")? {
-        rewrite(&mut file, |text| hosts_renamed(text, old, new))?;
-    }
-    Ok(())
+    rewrite(&root, "etc/hostname", |_| Some(format!("{new}\n")))?;
+    rewrite(&root, "etc/hosts", |text| hosts_renamed(text, old, new))
 }
 
-fn open_regular(root: &OwnedFd, path: &str) -> io::Result<Option<File>> {
+fn open_regular(root: &OwnedFd, path: &str, access: OFlags) -> io::Result<Option<File>> {
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     // O_NONBLOCK: a FIFO at that name must not hang the copy.
-    let flags = OFlags::RDWR | OFlags::NOCTTY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let flags = access | OFlags::NOCTTY | OFlags::NONBLOCK | OFlags::CLOEXEC;
     let fd = match openat2(root, path, flags, Mode::empty(), resolve) {
         Ok(fd) => fd,
         Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP | Errno::ISDIR | Errno::XDEV) => {
@@ -48,7 +43,18 @@ fn open_regular(root: &OwnedFd, path: &str) -> io::Result<Option<File>> {
     Ok(Some(File::from(fd)))
 }
 
-fn rewrite(file: &mut File, change: impl FnOnce(&str) -> Option<String>) -> io::Result<()> {
+/// Read-only first, and opened for writing (truncated) only when the text changes: in an
+/// overlay clone, a write open of a file of the lower layer copies it up, data and fsync
+/// included, and a truncate after that frees the copied block again (a synchronous discard
+/// on a `discard` mount); `O_TRUNC` copies up no data, as `lxc-copy`'s open does.
+fn rewrite(
+    root: &OwnedFd,
+    path: &str,
+    change: impl FnOnce(&str) -> Option<String>,
+) -> io::Result<()> {
+    let Some(mut file) = open_regular(root, path, OFlags::RDONLY)? else {
+        return Ok(());
+    };
     let mut text = String::new();
     if file.read_to_string(&mut text).is_err() {
         // Not text: not a file of names.
@@ -60,8 +66,10 @@ fn rewrite(file: &mut File, change: impl FnOnce(&str) -> Option<String>) -> io::
     if new == text {
         return Ok(());
     }
-    ftruncate(&*file, 0)?;
-    std::os::unix::fs::FileExt::write_all_at(&*file, new.as_bytes(), 0)
+    match open_regular(root, path, OFlags::WRONLY | OFlags::TRUNC)? {
+        Some(file) => std::os::unix::fs::FileExt::write_all_at(&file, new.as_bytes(), 0),
+        None => Ok(()),
+    }
 }
 
 /// `/etc/hosts` with `old` replaced by `new` as a whole name on loopback lines (`127.*`,
