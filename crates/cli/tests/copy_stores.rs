@@ -55,6 +55,20 @@ fn an_overlay_clone_copies_with_its_lower_flattens_with_b_dir_and_snapshots() {
     let ov_delta = world.lxcpath().join(&ov).join("overlay/delta");
     fs::write(ov_delta.join("marker"), "ov\n").expect("changed in the clone");
 
+    // A clone hook sees the mounted rootfs at $LXC_ROOTFS_MOUNT, as LXC's, not the upper.
+    let seen_by_hook = world.dir.path().join("seen-by-hook");
+    let hook = world.dir.path().join("hook.sh");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat \"$LXC_ROOTFS_MOUNT/marker\" > {0}; test -x \"$LXC_ROOTFS_MOUNT/bin/busybox\" && echo lower >> {0}\n",
+            seen_by_hook.display()
+        ),
+    )
+    .expect("hook");
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    world.append_config(&ov, &format!("lxc.hook.clone = {}\n", hook.display()));
+
     // A copy of the overlay clone: the same lower, a copy of the upper (LXC's ovl_clonepaths).
     for snapshot in [false, true] {
         let copy = world.name("ovcopy");
@@ -77,6 +91,11 @@ fn an_overlay_clone_copies_with_its_lower_flattens_with_b_dir_and_snapshots() {
             fs::read_to_string(delta.join("marker")).expect("marker"),
             "ov\n"
         );
+        assert_eq!(
+            fs::read_to_string(&seen_by_hook).expect("hook ran"),
+            "ov\nlower\n"
+        );
+        fs::remove_file(&seen_by_hook).expect("rm");
         assert_eq!(seen_inside(&world, &copy), format!("ov\n{copy}\n"));
         // Its own upper: the original clone is untouched.
         assert_eq!(

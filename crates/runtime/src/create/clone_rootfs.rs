@@ -378,6 +378,17 @@ pub(super) fn rename_inside(value: &str, old: &str, new: &str) -> Result<(), Cop
     }
 }
 
+/// The rootfs of `value` (an `lxc.rootfs.path`) mounted, detached, when it is an overlay or
+/// a loop image; None for a directory.
+pub(super) fn mount_for_hooks(value: &str) -> Result<Option<OwnedFd>, CopyError> {
+    match Backend::parse(value) {
+        Ok(backend) if backend.needs_mount() => {
+            mount_detached(&backend, false, backend.own_data()).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The tmpfs of a clone being made, unmounted if the copy fails.
 pub(super) struct TmpfsGuard(pub(super) Option<PathBuf>);
 

@@ -17,6 +17,7 @@ use rlxc_config::spec::HookPoint;
 use rlxc_config::ContainerSpec;
 use rlxc_storage::backend::{overlay, Backend};
 use rlxc_storage::copy as storage;
+use std::os::fd::AsRawFd;
 
 use super::clone_rootfs::{self, TmpfsGuard, OVERLAY_DIR};
 pub use super::clone_rootfs::{choose_method, snapshot_method, Method};
@@ -396,6 +397,12 @@ pub(super) fn run_clone_hooks(
     let mut context = HookContext::new(moved.name, &moved.dir.join("config"), spec);
     context.rootfs_path = here(&context.rootfs_path);
     context.rootfs_mount = here(&context.rootfs_mount);
+    // An overlay or loop rootfs is mounted for the hooks, as LXC's: they get its tree (through
+    // this process's descriptor of the detached mount), not the upper or the image file.
+    let mounted = clone_rootfs::mount_for_hooks(&context.rootfs_path)?;
+    if let Some(fd) = &mounted {
+        context.rootfs_mount = format!("/proc/{}/fd/{}", std::process::id(), fd.as_raw_fd());
+    }
     context.source_name = Some(moved.source_name.to_string());
     context.extra_args = args.to_vec();
     let commands: Vec<String> = commands.iter().map(|command| here(command)).collect();
