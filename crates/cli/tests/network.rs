@@ -129,10 +129,25 @@ fn two_containers_on_one_bridge_reach_each_other_and_the_bridge() {
         .assert()
         .success()
         .stdout(predicate::str::contains("10.11.0.3"));
-    // info -S has the interface's traffic: the pings above went through eth0.
+    // info (-S, and without options, as lxc-info) has the interface's traffic, as LXC shows
+    // it: the veth's host side (a port of br0), which the pings above went through.
+    let out = world.output(&["info", "-n", &one, "-H"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for label in ["CPU use:", "BlkIO use:", "Memory use:", "KMem use:"] {
+        assert!(text.contains(label), "{text}");
+    }
+    let link = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Link:"))
+        .map(|v| v.trim().to_string())
+        .expect("Link line");
+    assert!(
+        ports.contains(&format!(": {link}@")),
+        "{link} is no port of br0: {ports}"
+    );
     let out = world.output(&["info", "-n", &one, "-S", "-H"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Link:           eth0"), "{text}");
+    assert!(text.contains(&format!("Link:           {link}")), "{text}");
     let sent: u64 = text
         .lines()
         .find_map(|l| l.strip_prefix(" TX bytes:"))

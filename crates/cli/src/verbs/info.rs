@@ -63,7 +63,9 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         .as_ref()
         .filter(|_| state != rlxc_runtime::state::State::Stopping)
         .map(|f| f.init.pid);
-    let stats = if args.stats || (args.json && file.is_some()) {
+    let everything = !(args.state || args.pid || args.ips || args.stats);
+    // Shown without options too, as lxc-info shows them.
+    let stats = if args.stats || everything || (args.json && file.is_some()) {
         file.as_ref()
             .and_then(|_| rlxc_runtime::resources::stats(&paths).ok())
     } else {
@@ -99,7 +101,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let everything = !(args.state || args.pid || args.ips || args.stats);
     let mut lines: Vec<(&str, String)> = Vec::new();
     if everything {
         lines.push(("Name:", paths.name.clone()));
@@ -119,7 +120,11 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         lines.extend(stats_lines(stats, args.no_humanize));
     }
     if everything || args.stats {
-        lines.extend(traffic_lines(pid, args.no_humanize));
+        let host_links = file
+            .as_ref()
+            .map(|f| f.host_links.as_slice())
+            .unwrap_or_default();
+        lines.extend(traffic_lines(pid, host_links, args.no_humanize));
     }
     if everything {
         lines.extend(
@@ -175,12 +180,33 @@ fn stats_lines(stats: &rlxc_cgroup::Stats, raw: bool) -> Vec<(&'static str, Stri
     lines
 }
 
-/// LXC's per-interface lines: `Link:`, then TX, RX and total bytes (the container's view).
-fn traffic_lines(pid: Option<i32>, raw: bool) -> Vec<(&'static str, String)> {
+/// LXC's per-interface lines: `Link:`, then TX, RX and total bytes. As LXC's: for a veth, its
+/// host side (the name to give tcpdump on the host) and that side's counters; an interface
+/// with no host side (macvlan, phys, ...) as the container sees it.
+fn traffic_lines(
+    pid: Option<i32>,
+    host_links: &[String],
+    raw: bool,
+) -> Vec<(&'static str, String)> {
     let bytes = |n: u64| if raw { n.to_string() } else { humanize(n) };
-    let traffic = pid
-        .and_then(|pid| rlxc_net::container::traffic_of(pid).ok())
-        .unwrap_or_default();
+    let Some(pid) = pid else {
+        return Vec::new();
+    };
+    let host: Vec<rlxc_net::container::Traffic> = rlxc_net::Netlink::open()
+        .and_then(|mut netlink| rlxc_net::link::list(&mut netlink))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|link| host_links.contains(&link.name))
+        .map(|link| rlxc_net::container::Traffic {
+            name: link.name,
+            rx_bytes: link.rx_bytes,
+            tx_bytes: link.tx_bytes,
+        })
+        .collect();
+    let traffic = match host.is_empty() {
+        true => rlxc_net::container::traffic_of(pid).unwrap_or_default(),
+        false => host,
+    };
     let mut lines = Vec::new();
     for link in traffic {
         lines.push(("Link:", link.name));
