@@ -1,7 +1,8 @@
 //! Resource use of a container for `rlxc info -S` and `rlxc top`, from whichever version
 //! holds each controller: v1 `cpuacct.usage`, `memory.usage_in_bytes`,
 //! `blkio.throttle.io_service_bytes_recursive`; cgroup2 `cpu.stat`, `memory.current`,
-//! `io.stat`; `pids.current` in both. Limits: v1 `memory.limit_in_bytes`, cgroup2
+//! `io.stat`; `pids.current` in both; swap from v1 `memory.memsw.usage_in_bytes` or cgroup2
+//! `memory.swap.current`. Limits: v1 `memory.limit_in_bytes`, cgroup2
 //! `memory.max`, `pids.max` in both.
 
 use crate::ContainerCgroups;
@@ -14,6 +15,9 @@ pub struct Stats {
     pub memory_bytes: Option<u64>,
     pub memory_limit_bytes: Option<u64>,
     pub kernel_memory_bytes: Option<u64>,
+    /// Swap in use: v1 `memory.memsw.usage_in_bytes` less `memory.usage_in_bytes` (as LXC
+    /// shows it), cgroup2 `memory.swap.current`.
+    pub swap_bytes: Option<u64>,
     /// Bytes read plus bytes written.
     pub io_bytes: Option<u64>,
     pub io: Option<IoBytes>,
@@ -50,6 +54,10 @@ impl ContainerCgroups {
             let stat = self.get("memory.stat").ok()?;
             field(&stat, "kernel")
         });
+        let swap_bytes = match (number("memory.memsw.usage_in_bytes"), memory_bytes) {
+            (Some(both), Some(memory)) => Some(both.saturating_sub(memory)),
+            _ => number("memory.swap.current"),
+        };
         let io = self
             .get("blkio.throttle.io_service_bytes_recursive")
             .ok()
@@ -60,6 +68,7 @@ impl ContainerCgroups {
             memory_bytes,
             memory_limit_bytes,
             kernel_memory_bytes,
+            swap_bytes,
             io_bytes: io.map(|io| io.read + io.written),
             io,
             pids: number("pids.current"),

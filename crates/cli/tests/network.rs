@@ -129,6 +129,19 @@ fn two_containers_on_one_bridge_reach_each_other_and_the_bridge() {
         .assert()
         .success()
         .stdout(predicate::str::contains("10.11.0.3"));
+    // RAM, SWAP and INTERFACE as lxc-ls -F fills them: MB with two decimals, the names.
+    let out = world.output(&["ls", "-f", "-F", "NAME,RAM,SWAP,INTERFACE", &one]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row: Vec<&str> = text
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(row[0], one, "{text}");
+    assert!(row[1].ends_with("MB") && row[1] != "0.00MB", "{text}");
+    assert!(row[2].ends_with("MB") || row[2] == "-", "{text}");
+    assert_eq!(&row[3..], ["eth0,", "lo"], "{text}");
     // info (-S, and without options, as lxc-info) has the interface's traffic, as LXC shows
     // it: the veth's host side (a port of br0), which the pings above went through.
     let out = world.output(&["info", "-n", &one, "-H"]);

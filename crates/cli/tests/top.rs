@@ -167,7 +167,8 @@ fn batch_sorted_by_cpu_puts_the_busy_container_first_with_its_limits() {
 fn json_has_the_raw_figures_of_each_container() {
     let world = World::new();
     let busy = busy(&world, "top-json");
-    let out = world.output(&["top", "--json", "-d", "0.5", "-s", "m"]);
+    // `s` sorts by memory + swap, as lxc-top's.
+    let out = world.output(&["top", "--json", "-d", "0.5", "-s", "s"]);
     assert!(out.status.success(), "{out:?}");
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let rows = rows.as_array().expect("an array");
@@ -178,6 +179,11 @@ fn json_has_the_raw_figures_of_each_container() {
     assert_eq!(row["memory_limit_bytes"], 256u64 << 20);
     assert_eq!(row["pids_max"], 32);
     assert_eq!(row["pids"], 1);
+    // Swap: v1 memsw less memory where the host accounts swap, cgroup2 memory.swap.current.
+    let memory = cgroup_dir(world.init_pid(&busy), "memory");
+    let swap_accounted = memory.join("memory.memsw.usage_in_bytes").exists()
+        || memory.join("memory.swap.current").exists();
+    assert_eq!(row["swap_bytes"].is_u64(), swap_accounted, "{row}");
     assert!(row["cpu_percent"].as_f64().expect("cpu %") > 10.0, "{row}");
     // Its CPU time, read before now's: v1 cpuacct.usage or cgroup2 cpu.stat's usage_usec.
     let cpu = cgroup_dir(world.init_pid(&busy), "cpuacct");

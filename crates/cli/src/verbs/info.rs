@@ -222,6 +222,7 @@ fn stats_json(stats: &rlxc_cgroup::Stats) -> serde_json::Value {
         "cpu_ns": stats.cpu_nanoseconds,
         "blkio_bytes": stats.io_bytes,
         "memory_bytes": stats.memory_bytes,
+        "swap_bytes": stats.swap_bytes,
         "kmem_bytes": stats.kernel_memory_bytes,
         "pids": stats.pids,
     })

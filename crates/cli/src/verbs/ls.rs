@@ -123,7 +123,19 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     for container in &containers {
         warn_about(container);
     }
-    let rows: Vec<Row> = containers.iter().map(Row::from).collect();
+    let mut rows: Vec<Row> = containers.iter().map(Row::from).collect();
+    let shown = |column: &str| {
+        args.json
+            || args
+                .fancy_format
+                .as_ref()
+                .is_some_and(|columns| columns.iter().any(|c| c == column))
+    };
+    if ["RAM", "SWAP", "INTERFACE"].into_iter().any(shown) {
+        for row in &mut rows {
+            row.measure(&common.paths_of(&row.name)?);
+        }
+    }
     let text = if args.json {
         let objects: Vec<Value> = rows.iter().map(Row::json).collect();
         format!("{}\n", serde_json::to_string_pretty(&objects)?)
@@ -196,8 +208,7 @@ fn warn_about(container: &ContainerEntry) {
     }
 }
 
-/// One container's values. RAM, SWAP and INTERFACE are empty (`-`) until the cgroup
-/// statistics and per-interface listing land.
+/// One container's values.
 struct Row {
     name: String,
     state: State,
@@ -209,6 +220,10 @@ struct Row {
     config_error: Option<String>,
     ipv4: Vec<String>,
     ipv6: Vec<String>,
+    /// Memory and swap in use, interfaces: read only when a column or --json shows them.
+    ram: Option<u64>,
+    swap: Option<u64>,
+    interfaces: Vec<String>,
 }
 
 impl From<&ContainerEntry> for Row {
@@ -224,8 +239,32 @@ impl From<&ContainerEntry> for Row {
             config_error: container.config.as_ref().err().map(ToString::to_string),
             ipv4: ips(container, true),
             ipv6: ips(container, false),
+            ram: None,
+            swap: None,
+            interfaces: Vec::new(),
         }
     }
+}
+
+impl Row {
+    /// Fills RAM, SWAP and INTERFACE of a running container (its cgroups, its namespace).
+    fn measure(&mut self, paths: &rlxc_runtime::paths::ContainerPaths) {
+        let Some(pid) = self.pid else {
+            return;
+        };
+        if let Ok(stats) = rlxc_runtime::resources::stats(paths) {
+            self.ram = stats.memory_bytes;
+            self.swap = stats.swap_bytes;
+        }
+        self.interfaces = rlxc_net::container::interfaces_of(pid).unwrap_or_default();
+        // In name order, as lxc-ls shows them.
+        self.interfaces.sort();
+    }
+}
+
+/// LXC's RAM and SWAP cells: mebibytes with two decimals (`0.88MB`).
+fn megabytes(bytes: u64) -> String {
+    format!("{:.2}MB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 fn ips(container: &ContainerEntry, v4: bool) -> Vec<String> {
@@ -251,6 +290,9 @@ impl Row {
             "IPV4" if !self.ipv4.is_empty() => self.ipv4.join(", "),
             "IPV6" if !self.ipv6.is_empty() => self.ipv6.join(", "),
             "UNPRIVILEGED" => self.unprivileged.map_or_else(dash, |u| u.to_string()),
+            "RAM" => self.ram.map_or_else(dash, megabytes),
+            "SWAP" => self.swap.map_or_else(dash, megabytes),
+            "INTERFACE" if !self.interfaces.is_empty() => self.interfaces.join(", "),
             _ => dash(),
         }
     }
@@ -260,11 +302,11 @@ impl Row {
             "name": self.name,
             "state": self.state.name(),
             "pid": self.pid,
-            "ram": null,
-            "swap": null,
+            "ram": self.ram,
+            "swap": self.swap,
             "autostart": self.autostart,
             "groups": self.groups,
-            "interface": null,
+            "interface": self.interfaces,
             "ipv4": self.ipv4,
             "ipv6": self.ipv6,
             "unprivileged": self.unprivileged,

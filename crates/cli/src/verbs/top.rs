@@ -44,7 +44,7 @@ pub struct Args {
     #[arg(long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
 
-    /// Sort by: n name, c cpu, b block I/O, m memory, k kernel memory, p pids, N network
+    /// Sort by: n name, c cpu, b block I/O, m memory, s memory + swap, k kernel memory, p pids, N network
     #[arg(short = 's', long, value_name = "KEY", default_value = "n", value_parser = sort_key)]
     pub sort: SortKey,
 
@@ -229,6 +229,7 @@ fn row_json(row: &Row) -> serde_json::Value {
         "cpu_ns": stats.cpu_nanoseconds,
         "memory_bytes": stats.memory_bytes,
         "memory_limit_bytes": stats.memory_limit_bytes,
+        "swap_bytes": stats.swap_bytes,
         "kmem_bytes": stats.kernel_memory_bytes,
         "blkio_read_bytes": stats.io.map(|io| io.read),
         "blkio_write_bytes": stats.io.map(|io| io.written),
@@ -291,7 +292,7 @@ fn draw(
             width,
         ),
         cut(
-            "keys: n c b m k p N sort (again or r: reverse), q quit",
+            "keys: n c b m s k p N sort (again or r: reverse), q quit",
             width,
         ),
         String::new(),

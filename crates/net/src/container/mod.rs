@@ -346,6 +346,19 @@ pub fn traffic_of(pid: i32) -> Result<Vec<Traffic>, Error> {
         .collect())
 }
 
+/// The names of the interfaces in the network namespace of `pid`, `lo` included, as listed
+/// (for `rlxc ls -F INTERFACE`); none when `pid` shares the caller's namespace.
+pub fn interfaces_of(pid: i32) -> Result<Vec<String>, Error> {
+    let Some(netns) = own_netns_of(pid)? else {
+        return Ok(Vec::new());
+    };
+    let mut netlink = netns::open_netlink_in(netns.as_fd())?;
+    Ok(crate::link::list(&mut netlink)?
+        .into_iter()
+        .map(|link| link.name)
+        .collect())
+}
+
 /// The network namespace of `pid`, or `None` when it is the caller's own.
 fn own_netns_of(pid: i32) -> Result<Option<File>, Error> {
     use std::os::unix::fs::MetadataExt;

@@ -47,7 +47,7 @@ pub fn cpu_percent(before_ns: u64, after_ns: u64, elapsed: Duration) -> Option<f
     (elapsed > 0).then(|| used as f64 * 100.0 / elapsed as f64)
 }
 
-/// What the rows are ordered by: LXC's lxc-top letters (`n c b m k`) and rlxc's `p`
+/// What the rows are ordered by: LXC's lxc-top letters (`n c b m s k`) and rlxc's `p`
 /// (pids) and `N` (network bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -55,17 +55,19 @@ pub enum SortKey {
     Cpu,
     BlockIo,
     Memory,
+    MemorySwap,
     KernelMemory,
     Pids,
     Network,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 7] = [
+    pub const ALL: [SortKey; 8] = [
         SortKey::Name,
         SortKey::Cpu,
         SortKey::BlockIo,
         SortKey::Memory,
+        SortKey::MemorySwap,
         SortKey::KernelMemory,
         SortKey::Pids,
         SortKey::Network,
@@ -77,6 +79,7 @@ impl SortKey {
             SortKey::Cpu => 'c',
             SortKey::BlockIo => 'b',
             SortKey::Memory => 'm',
+            SortKey::MemorySwap => 's',
             SortKey::KernelMemory => 'k',
             SortKey::Pids => 'p',
             SortKey::Network => 'N',
@@ -93,6 +96,7 @@ impl SortKey {
             SortKey::Cpu => "cpu",
             SortKey::BlockIo => "block i/o",
             SortKey::Memory => "memory",
+            SortKey::MemorySwap => "memory + swap",
             SortKey::KernelMemory => "kernel memory",
             SortKey::Pids => "pids",
             SortKey::Network => "network",
@@ -108,6 +112,11 @@ impl SortKey {
             SortKey::Cpu => row.cpu_percent,
             SortKey::BlockIo => bytes(stats.io_bytes),
             SortKey::Memory => bytes(stats.memory_bytes),
+            SortKey::MemorySwap => bytes(
+                stats
+                    .memory_bytes
+                    .map(|memory| memory + stats.swap_bytes.unwrap_or(0)),
+            ),
             SortKey::KernelMemory => bytes(stats.kernel_memory_bytes),
             SortKey::Pids => bytes(stats.pids),
             SortKey::Network => bytes(row.measured.net.map(|net| net.rx + net.tx)),

@@ -11,6 +11,7 @@ pub enum Column {
     State,
     Cpu,
     Memory,
+    Swap,
     KernelMemory,
     BlockIo,
     Pids,
@@ -18,11 +19,12 @@ pub enum Column {
 }
 
 /// Every column, in display order.
-pub const COLUMNS: [Column; 8] = [
+pub const COLUMNS: [Column; 9] = [
     Column::Name,
     Column::State,
     Column::Cpu,
     Column::Memory,
+    Column::Swap,
     Column::KernelMemory,
     Column::BlockIo,
     Column::Pids,
@@ -30,7 +32,8 @@ pub const COLUMNS: [Column; 8] = [
 ];
 
 /// Which columns go first when the terminal is too narrow (name and CPU stay).
-const DROP_ORDER: [Column; 6] = [
+const DROP_ORDER: [Column; 7] = [
+    Column::Swap,
     Column::KernelMemory,
     Column::State,
     Column::Network,
@@ -52,6 +55,7 @@ impl Column {
             Column::State => "STATE",
             Column::Cpu => "CPU%",
             Column::Memory => "MEM/LIMIT",
+            Column::Swap => "SWAP",
             Column::KernelMemory => "KMEM",
             Column::BlockIo => "BLKIO(R/W)",
             Column::Pids => "PIDS/MAX",
@@ -71,6 +75,7 @@ impl Column {
                 stats.memory_bytes.map(size),
                 Some(stats.memory_limit_bytes.map_or_else(|| "max".into(), size)),
             ),
+            Column::Swap => stats.swap_bytes.map_or_else(|| "-".into(), size),
             Column::KernelMemory => stats.kernel_memory_bytes.map_or_else(|| "-".into(), size),
             Column::BlockIo => pair(
                 stats.io.map(|io| size(io.read)),
@@ -118,8 +123,11 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// The columns worth showing for these rows: kernel memory only where some container has
-/// it accounted (as lxc-top).
+/// it accounted (as lxc-top), swap only where the host accounts it.
 pub fn useful_columns(rows: &[Row]) -> Vec<Column> {
+    let swap = rows
+        .iter()
+        .any(|row| row.measured.stats.swap_bytes.is_some());
     let kmem = rows.iter().any(|row| {
         row.measured
             .stats
@@ -129,6 +137,7 @@ pub fn useful_columns(rows: &[Row]) -> Vec<Column> {
     COLUMNS
         .into_iter()
         .filter(|column| *column != Column::KernelMemory || kmem)
+        .filter(|column| *column != Column::Swap || swap)
         .collect()
 }
 
