@@ -150,6 +150,7 @@ fn zsh_script_parses_and_registers_every_name() {
         return;
     }
     let world = World::new();
+    let name = world.busybox("compl-zsh");
     let (script, bin) = set_up(&world, "zsh");
     let check = Command::new("zsh")
         .arg("-n")
@@ -162,9 +163,15 @@ fn zsh_script_parses_and_registers_every_name() {
     std::fs::copy(&script, fpath.join("_rlxc")).expect("_rlxc");
     let program = format!(
         "fpath=({} $fpath); autoload -U compinit; compinit -u -d {}/zcompdump; \
-         print -r -- ${{_comps[rlxc]}} ${{_comps[lxc-start]}} ${{_comps[lxc-config]}}",
+         print -r -- ${{_comps[rlxc]}} ${{_comps[lxc-start]}} ${{_comps[lxc-config]}}; \
+         source {script}; \
+         words=(lxc-start -P {lxcpath} -n ''); CURRENT=5; _rlxc_program=lxc-start; \
+         print -r -- names: $(_rlxc_words names); \
+         print -r -- system-keys: $(_rlxc_words system-keys)",
         fpath.display(),
-        world.dir.path().display()
+        world.dir.path().display(),
+        script = script.display(),
+        lxcpath = world.lxcpath().display(),
     );
     let output = Command::new("zsh")
         .args(["-f", "-c", &program])
@@ -172,9 +179,13 @@ fn zsh_script_parses_and_registers_every_name() {
         .output()
         .expect("zsh");
     support::assert_ok(&output, "zsh compinit");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "_rlxc _rlxc _rlxc"
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(out.lines().next(), Some("_rlxc _rlxc _rlxc"), "{out}");
+    // What the container and key actions offer, asked as the -n of lxc-start -P DIR.
+    assert!(out.contains(&format!("names: {name}\n")), "{out}");
+    assert!(
+        out.contains("system-keys: lxc.default_config lxc.lxcpath"),
+        "{out}"
     );
 }
 

@@ -5,19 +5,20 @@
 # for the lxcpath typed on the line (-P), else RLXC_PATH, else the system config's (LXC's for
 # lxc-*).
 _rlxc_words() {
-  local kind=$1 cmd=${_rlxc_program:-rlxc} path= binary i
+  # Not `path`: zsh ties that to PATH.
+  local kind=$1 cmd=${_rlxc_program:-rlxc} lxcpath= binary i
   for (( i = 1; i < CURRENT; i++ )); do
     case ${words[i]} in
-      (-P|--lxcpath) path=${words[i+1]} ;;
-      (--lxcpath=*) path=${words[i]#--lxcpath=} ;;
+      (-P|--lxcpath) lxcpath=${words[i+1]} ;;
+      (--lxcpath=*) lxcpath=${words[i]#--lxcpath=} ;;
     esac
   done
-  path=${~path}
+  lxcpath=${~lxcpath}
   binary=${commands[$cmd]:-$cmd}
   [[ -x $binary ]] || return 0
   local -a args
   args=(complete-words $kind)
-  [[ -n $path ]] && args+=(--path $path)
+  [[ -n $lxcpath ]] && args+=(--path $lxcpath)
   [[ ${cmd:t} == lxc-* ]] && args+=(--lxc)
   ${binary:A} $args 2>/dev/null
 }
