@@ -38,10 +38,13 @@
 # attr and acl: the copy tests (crates/cli/tests/copy.rs) set xattrs and ACLs with setfattr and
 # setfacl and compare trees with getfattr and getfacl (rlxc copies them with syscalls);
 # rsync: LXC's lxc-copy copies a dir rootfs with it (without it the real lxc-copy fails).
+# zsh and fish: the completion tests parse rlxc's scripts with them and complete through them
+# (bash is there already); man-db: the man page test renders every page with `man --warnings`
+# (groff-base comes with it); dpkg-deb, which scripts/package.sh builds the .deb with, is dpkg's.
 RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc lxc-templates systemd
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
-                   docker-registry nftables dnsmasq-base iptables attr acl rsync
+                   docker-registry nftables dnsmasq-base iptables attr acl rsync zsh fish man-db
                    # mkfs.btrfs and `btrfs subvolume show`: the storage tests make btrfs
                    # filesystems on image files and check subvolumes with it (rlxc itself
                    # uses the kernel's ioctls); mkfs.ext4 comes with e2fsprogs.

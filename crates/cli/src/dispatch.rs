@@ -17,6 +17,14 @@ const RCFILE_SHORT_F: &[&str] = &["start", "attach", "execute"];
 /// Verbs whose `-l` is their own (LXC's `lxc-config -l`) rather than `--logpriority`.
 const LIST_SHORT_L: &[&str] = &["config"];
 
+/// Verbs for the package and the completion scripts, left out of help, completions and man
+/// pages.
+const HIDDEN: &[&str] = &["man", "complete-words"];
+
+pub fn is_hidden(verb: &Verb) -> bool {
+    HIDDEN.contains(&verb.name)
+}
+
 pub enum Invocation {
     /// `rlxc VERB ...`, or any other name that is not `lxc-*`.
     Rlxc,
@@ -70,7 +78,10 @@ fn rlxc_command_with(verbs: &[Verb]) -> Command {
 
 /// The `rlxc` command whose verbs default to `lxcpath` (the system config's `lxc.lxcpath`),
 /// below `-P` and `RLXC_PATH`.
-pub(crate) fn rlxc_command_with_lxcpath(verbs: &[Verb], lxcpath: String) -> Command {
+pub(crate) fn rlxc_command_with_lxcpath<'a>(
+    verbs: impl IntoIterator<Item = &'a Verb>,
+    lxcpath: String,
+) -> Command {
     Command::new("rlxc")
         .version(VERSION)
         .about("Linux containers with LXC's configs and tools, in Rust")
@@ -81,7 +92,7 @@ pub(crate) fn rlxc_command_with_lxcpath(verbs: &[Verb], lxcpath: String) -> Comm
         .arg_required_else_help(true)
         .disable_help_flag(true)
         .arg(help_arg())
-        .subcommands(verbs.iter().map(|verb| {
+        .subcommands(verbs.into_iter().map(|verb| {
             verb_command(verb).mut_arg("lxcpath", |arg| arg.default_value(lxcpath.clone()))
         }))
 }
@@ -114,6 +125,7 @@ fn help_arg() -> Arg {
 fn verb_command(verb: &Verb) -> Command {
     let cmd = Command::new(verb.name)
         .version(VERSION)
+        .hide(HIDDEN.contains(&verb.name))
         .disable_help_flag(true)
         .arg(help_arg().global(true));
     // The verb's own options first: CommonOpts sets the "Common options" help heading for every

@@ -5,9 +5,11 @@
 
 mod arg_values;
 mod common;
+mod completions;
 mod console_client;
 mod dispatch;
 mod logging;
+mod manpages;
 mod verbs;
 
 use std::ffi::OsString;

@@ -14,6 +14,8 @@ pub mod autostart;
 pub mod cgroup;
 pub mod checkconfig;
 pub mod compat_links;
+pub mod complete_words;
+pub mod completion;
 pub mod config;
 pub mod console;
 pub mod copy;
@@ -28,6 +30,7 @@ pub mod info;
 pub mod install_service;
 pub mod ls;
 pub mod mac;
+pub mod man;
 pub mod net;
 pub mod shift_rootfs;
 pub mod snapshot;
@@ -95,6 +98,9 @@ pub const VERBS: &[Verb] = &[
     verb!("shift-rootfs", shift_rootfs, lxc_tool: false, "Chown a rootfs into the container's lxc.idmap"),
     verb!("compat-links", compat_links, lxc_tool: false, "Make lxc-<verb> links to this binary"),
     verb!("install-service", install_service, lxc_tool: false, "Install the OpenRC script or the systemd units"),
+    verb!("completion", completion, lxc_tool: false, "Print the bash, zsh or fish completion script"),
+    verb!("man", man, lxc_tool: false, "Write the man pages into a directory"),
+    verb!("complete-words", complete_words, lxc_tool: false, "Print container names or config keys for the completion scripts"),
 ];
 
 pub fn find(name: &str) -> Option<&'static Verb> {

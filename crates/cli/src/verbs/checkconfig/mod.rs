@@ -27,13 +27,10 @@ use source::{ConfigSearch, FoundConfig, Tried};
 /// Check the kernel for the features containers need.
 #[derive(Debug, Default, clap::Args)]
 #[command(after_help = "\
-Environment:
-  CONFIG                        kernel config to check (plain or gzip) instead of the running
-                                kernel's; read before the fallbacks
-  RLXC_KERNEL_CONFIG_FALLBACKS  ':'-separated paths tried after CONFIG (default:
-                                /proc/config.gz:/boot/config-$(uname -r):
-                                /lib/modules/$(uname -r)/build/.config); empty for none
-  NO_COLOR                      set to disable colour
+Environment: CONFIG names a kernel config to check (plain or gzip) instead of the running \
+kernel's, read before the fallbacks. RLXC_KERNEL_CONFIG_FALLBACKS: ':'-separated paths tried \
+after CONFIG (default: /proc/config.gz:/boot/config-$(uname -r):/lib/modules/$(uname \
+-r)/build/.config); empty for none. NO_COLOR set: no colour.
 
 The 'this system' column always describes the running kernel, whatever CONFIG says.
 Exit status: 0 when a config was found (even with features missing), 1 when none was.")]
