@@ -384,7 +384,23 @@ mod tests {
             config_error: None,
             ipv4: vec![],
             ipv6: vec![],
+            ram: Some(922_747),
+            swap: Some(0),
+            interfaces: vec!["eth0".into(), "lo".into()],
         }
+    }
+
+    #[test]
+    fn ram_swap_and_interfaces_as_lxc_ls_shows_them() {
+        let mut row = row("web");
+        assert_eq!(row.cell("RAM"), "0.88MB");
+        assert_eq!(row.cell("SWAP"), "0.00MB");
+        assert_eq!(row.cell("INTERFACE"), "eth0, lo");
+        (row.ram, row.interfaces) = (None, vec![]);
+        assert_eq!(
+            (row.cell("RAM"), row.cell("INTERFACE")),
+            ("-".into(), "-".into())
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ fn full_row() -> Row {
     let mut measured = measured("web", 0);
     measured.stats.memory_bytes = Some(12 << 20);
     measured.stats.memory_limit_bytes = Some(256 << 20);
+    measured.stats.swap_bytes = Some(1 << 20);
     measured.stats.pids = Some(3);
     measured.stats.pids_max = Some(64);
     measured.stats.io = Some(IoBytes {
@@ -45,6 +46,7 @@ fn cells_pair_use_with_limit_and_say_max_for_none() {
             "RUNNING",
             "99.8",
             "12.0M/256M",
+            "1.0M",
             "-",
             "4.0K/0B",
             "3/64",
@@ -56,7 +58,7 @@ fn cells_pair_use_with_limit_and_say_max_for_none() {
         cpu_percent: None,
     };
     let cells: Vec<String> = COLUMNS.iter().map(|c| c.cell(&bare)).collect();
-    assert_eq!(cells, ["bare", "RUNNING", "-", "-", "-", "-", "-", "-"]);
+    assert_eq!(cells, ["bare", "RUNNING", "-", "-", "-", "-", "-", "-", "-"]);
     let mut unlimited = full_row();
     unlimited.measured.stats.memory_limit_bytes = None;
     unlimited.measured.stats.pids_max = None;
@@ -71,7 +73,10 @@ fn kernel_memory_shows_only_where_accounted() {
     row.measured.stats.kernel_memory_bytes = Some(0);
     assert!(!useful_columns(&[row.clone()]).contains(&Column::KernelMemory));
     row.measured.stats.kernel_memory_bytes = Some(4096);
-    assert_eq!(useful_columns(&[row]), COLUMNS);
+    assert_eq!(useful_columns(&[row.clone()]), COLUMNS);
+    // Swap likewise: only where the host accounts it.
+    row.measured.stats.swap_bytes = None;
+    assert!(!useful_columns(&[row]).contains(&Column::Swap));
 }
 
 #[test]
