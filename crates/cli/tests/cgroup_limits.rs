@@ -446,6 +446,10 @@ fn weights_read_back_in_either_spelling() {
             "100"
         }
     );
+    let json = world.output(&["cgroup", "-n", &name, shares.0, "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(json["key"], shares.0);
+    assert_eq!(json["value"], String::from_utf8_lossy(&got.stdout).trim());
     let stats = world.output(&["info", "-n", &name, "-S", "-H"]);
     let text = String::from_utf8_lossy(&stats.stdout);
     for label in ["CPU use:", "Memory use:", "Pids:"] {

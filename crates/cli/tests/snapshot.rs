@@ -74,6 +74,17 @@ fn snapshot_change_restore_and_list_as_lxc_does() {
     );
     assert_eq!(lines[1], "before the upgrade");
     assert!(lines[2].starts_with("snap1 ("), "{listed}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&world, &["snapshot", "-n", &name, "-L", "--json"]))
+            .expect("json");
+    assert_eq!(json[0]["name"], "snap0");
+    assert_eq!(
+        json[0]["path"],
+        snaps.join("snap0").to_string_lossy().as_ref()
+    );
+    assert_eq!(json[0]["comment"], "before the upgrade\n");
+    assert_eq!(json[1]["comment"], serde_json::Value::Null);
+    assert!(lines[0].ends_with(json[0]["timestamp"].as_str().expect("ts")));
     let lxc = Command::new("lxc-snapshot")
         .args([
             "-P",

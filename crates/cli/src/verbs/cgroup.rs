@@ -16,6 +16,10 @@ pub struct Args {
     /// Value to write; without it the current value is printed
     #[arg(value_name = "VALUE")]
     pub value: Option<String>,
+
+    /// Print the value read as one JSON object (rlxc only)
+    #[arg(long, conflicts_with = "value")]
+    pub json: bool,
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
@@ -24,6 +28,16 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         Some(value) => rlxc_runtime::resources::set(&paths, &args.key, value)?,
         None => {
             let (value, notice) = rlxc_runtime::resources::get(&paths, &args.key)?;
+            if args.json {
+                let object = serde_json::json!({
+                    "name": paths.name,
+                    "key": args.key,
+                    "value": value.trim_end_matches('\n'),
+                    "notice": notice,
+                });
+                println!("{object}");
+                return Ok(ExitCode::SUCCESS);
+            }
             print!("{value}");
             if !value.ends_with('\n') {
                 println!();

@@ -37,10 +37,17 @@ pub struct Args {
     /// Destroy the snapshot NAME (ALL: every one)
     #[arg(short = 'd', long = "destroy", value_name = "NAME")]
     pub destroy: Option<String>,
+
+    /// With -L: print a JSON array of objects instead (rlxc only)
+    #[arg(long, requires = "list")]
+    pub json: bool,
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     let paths = common.container_paths()?;
+    if args.list && args.json {
+        return list_json(&paths);
+    }
     if args.list {
         return list(&paths, args.show_comments);
     }
@@ -97,6 +104,24 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         &lock,
         &snapshot_lock,
     )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-L --json`: name, directory, timestamp and comment of each snapshot, oldest first.
+fn list_json(paths: &rlxc_runtime::paths::ContainerPaths) -> anyhow::Result<ExitCode> {
+    let dir = snapshot::snaps_lxcpath(paths);
+    let objects: Vec<serde_json::Value> = snapshot::list(paths)?
+        .into_iter()
+        .map(|snap| {
+            serde_json::json!({
+                "name": snap.name,
+                "path": dir.join(&snap.name),
+                "timestamp": snap.timestamp,
+                "comment": snap.comment,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&objects)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -58,7 +58,10 @@ fn cells_pair_use_with_limit_and_say_max_for_none() {
         cpu_percent: None,
     };
     let cells: Vec<String> = COLUMNS.iter().map(|c| c.cell(&bare)).collect();
-    assert_eq!(cells, ["bare", "RUNNING", "-", "-", "-", "-", "-", "-", "-"]);
+    assert_eq!(
+        cells,
+        ["bare", "RUNNING", "-", "-", "-", "-", "-", "-", "-"]
+    );
     let mut unlimited = full_row();
     unlimited.measured.stats.memory_limit_bytes = None;
     unlimited.measured.stats.pids_max = None;
