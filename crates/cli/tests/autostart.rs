@@ -89,6 +89,19 @@ fn list_selects_by_auto_groups_and_order_like_lxc() {
         stdout(&world, &["autostart", "-L", "-g", "onboot,"]),
         format!("{e} 0\n{a} 5\n{b} 0\n")
     );
+    let json: serde_json::Value = serde_json::from_str(&stdout(
+        &world,
+        &["autostart", "-L", "-g", "onboot,", "--json"],
+    ))
+    .expect("json");
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"name": e, "delay": 0},
+            {"name": a, "delay": 5},
+            {"name": b, "delay": 0}
+        ])
+    );
     // A container is taken by the first group that names it (e by web, not by onboot).
     assert_eq!(
         stdout(&world, &["autostart", "-L", "-g", "web", "-g", "onboot"]),

@@ -64,6 +64,32 @@ fn a_config_file_gives_every_section_and_exit_0() {
     // Kernels after 5.0 have no separate NF_NAT_IPV4; the row is left out.
     assert!(!stdout.contains("CONFIG_NF_NAT_IPV4"));
     assert!(!stdout.contains('\x1b'), "no colour when stdout is a pipe");
+
+    // --json: the same verdicts as data.
+    let json = stdout_of(checkconfig(&config, "").arg("--json"));
+    let report: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(report["config"], config.to_string_lossy().as_ref());
+    let titles: Vec<String> = report["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .map(|s| format!("--- {} ---", s["section"].as_str().expect("title")))
+        .collect();
+    assert_eq!(titles, SECTIONS);
+    let vlan = report["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .flat_map(|s| s["features"].as_array().expect("features"))
+        .find(|f| f["feature"] == "Vlan (802.1Q)")
+        .expect("vlan row");
+    assert!(
+        vlan["config"]["text"]
+            .as_str()
+            .expect("text")
+            .contains("module"),
+        "{vlan}"
+    );
 }
 
 #[test]

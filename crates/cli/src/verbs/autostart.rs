@@ -41,6 +41,10 @@ pub struct Args {
     #[arg(short = 'L', long)]
     pub list: bool,
 
+    /// With -L: print a JSON array of objects instead (rlxc only)
+    #[arg(long, requires = "list")]
+    pub json: bool,
+
     /// Reboot the containers instead of starting them
     #[arg(short = 'r', long, group = "action")]
     pub reboot: bool,
@@ -77,6 +81,26 @@ pub struct Args {
     pub parallel: u16,
 }
 
+/// `-L`: the containers in the order they would be acted on, with their start delay (text:
+/// only when starting, as LXC prints it).
+fn print_list(targets: &[&Target], json: bool, with_delay: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let objects: Vec<serde_json::Value> = targets
+            .iter()
+            .map(|t| serde_json::json!({"name": t.entry.name, "delay": t.delay}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&objects)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for target in targets {
+        match with_delay {
+            true => println!("{} {}", target.entry.name, target.delay),
+            false => println!("{}", target.entry.name),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A selected container with what acting on it needs.
 struct Target<'a> {
     entry: &'a ContainerEntry,
@@ -105,10 +129,13 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .map(|wave| wave.into_iter().map(|i| &targets[i]).collect())
             .collect();
         if args.list {
-            for target in waves.iter().flatten().filter(|t| is_running(t)) {
-                println!("{}", target.entry.name);
-            }
-            return Ok(ExitCode::SUCCESS);
+            let listed: Vec<&Target> = waves
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|t| is_running(t))
+                .collect();
+            return print_list(&listed, args.json, false);
         }
         let mut results = Vec::new();
         for wave in &waves {
@@ -128,10 +155,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .filter(|t| is_running(t) == args.reboot)
             .collect();
         if args.list {
-            for target in &wanted {
-                println!("{} {}", target.entry.name, target.delay);
-            }
-            return Ok(ExitCode::SUCCESS);
+            return print_list(&wanted, args.json, true);
         }
         one_after_another(wanted, args.reboot, timeout)
     };

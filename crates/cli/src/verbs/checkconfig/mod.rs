@@ -34,9 +34,13 @@ after CONFIG (default: /proc/config.gz:/boot/config-$(uname -r):/lib/modules/$(u
 
 The 'this system' column always describes the running kernel, whatever CONFIG says.
 Exit status: 0 when a config was found (even with features missing), 1 when none was.")]
-pub struct Args {}
+pub struct Args {
+    /// Print one JSON object instead of the report (rlxc only)
+    #[arg(long)]
+    pub json: bool,
+}
 
-pub fn run(_args: &Args, _common: &crate::common::CommonOpts) -> anyhow::Result<ExitCode> {
+pub fn run(args: &Args, _common: &crate::common::CommonOpts) -> anyhow::Result<ExitCode> {
     let release = source::running_release();
     let found = ConfigSearch::from_environment(&release).find();
     let facts = LiveFacts::gather(release);
@@ -53,6 +57,11 @@ pub fn run(_args: &Args, _common: &crate::common::CommonOpts) -> anyhow::Result<
         _ => None,
     };
 
+    if args.json {
+        let report = json_report(&found, config.as_ref(), config_for_live, &facts);
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::from(u8::from(found.is_err())));
+    }
     let stdout = io::stdout().lock();
     let colour = output::colour_wanted(
         stdout.is_terminal(),
@@ -104,6 +113,52 @@ fn print_report<W: Write>(
         printer.line("  CONFIG=/path/to/config rlxc checkconfig")?;
     }
     Ok(())
+}
+
+/// The report as data: the config read, and per section each feature's verdicts (the
+/// config's and this system's, with their tone: good, warn, bad, quiet).
+fn json_report(
+    found: &Result<FoundConfig, Vec<Tried>>,
+    config: Option<&KernelConfig>,
+    config_for_live: Option<&KernelConfig>,
+    facts: &LiveFacts,
+) -> serde_json::Value {
+    let cell = |cell: &verdict::Cell| {
+        let tone = match cell.tone {
+            verdict::Tone::Good => "good",
+            verdict::Tone::Warn => "warn",
+            verdict::Tone::Bad => "bad",
+            verdict::Tone::Quiet => "quiet",
+        };
+        serde_json::json!({"text": cell.text, "tone": tone})
+    };
+    let sections: Vec<serde_json::Value> = Section::ALL
+        .iter()
+        .map(|section| {
+            let features: Vec<serde_json::Value> = features::all()
+                .iter()
+                .filter(|f| f.section == *section)
+                .filter_map(|feature| {
+                    let config_cell = verdict::config_cell(feature, config)?;
+                    let state = config_for_live
+                        .and_then(|config| verdict::main_option_state(feature, config));
+                    let live_cell = verdict::live_cell(feature, state, facts);
+                    Some(serde_json::json!({
+                        "feature": feature.label,
+                        "required": feature.need == Need::Required,
+                        "config": cell(&config_cell),
+                        "this_system": cell(&live_cell),
+                    }))
+                })
+                .collect();
+            serde_json::json!({"section": section.title(), "features": features})
+        })
+        .collect();
+    serde_json::json!({
+        "release": facts.release,
+        "config": found.as_ref().ok().map(|found| found.path.display().to_string()),
+        "sections": sections,
+    })
 }
 
 fn describes_running_kernel(found: &FoundConfig, config: &KernelConfig, release: &str) -> bool {
