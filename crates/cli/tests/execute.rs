@@ -139,3 +139,50 @@ fn a_failing_step_points_at_its_config_line() {
     );
     world.assert_nothing_left(&name);
 }
+
+/// `-d` (LXC's `lxc-execute -d`): returns once the command runs in the background, under the
+/// small init as PID 1, with its output on the console log; the container stops by itself
+/// when the command ends, and nothing is left.
+#[test]
+fn with_d_the_command_runs_in_the_background_and_the_container_stops_after_it() {
+    let world = World::new();
+    let name = world.busybox("exec-daemon");
+    let gate = world.rootfs(&name).join("gate");
+    world.append_config(
+        &name,
+        &format!(
+            "lxc.console.logfile = {}\n",
+            world.dir.path().join("console.log").display()
+        ),
+    );
+    let started = std::time::Instant::now();
+    let out = world.output(&[
+        "execute",
+        "-n",
+        &name,
+        "-d",
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo from-the-command; while [ ! -e /gate ]; do sleep 0.05; done; exit 3",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(world.state(&name), "RUNNING");
+    let pid = world.init_pid(&name);
+    let ps = world.sh(&name, "cat /proc/1/cmdline | tr '\\0' ' '; echo; ps");
+    assert!(
+        String::from_utf8_lossy(&ps.stdout).contains("echo from-the-command"),
+        "{ps:?}"
+    );
+    std::fs::write(&gate, "").expect("gate");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while world.state(&name) != "STOPPED" && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(world.state(&name), "STOPPED");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    let console = std::fs::read_to_string(world.dir.path().join("console.log")).unwrap_or_default();
+    assert!(console.contains("from-the-command"), "{console:?}");
+    world.assert_nothing_left(&name);
+}

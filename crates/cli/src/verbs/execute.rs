@@ -37,9 +37,6 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    if args.daemon {
-        bail!("execute -d is not available yet in this rlxc build; use start -d");
-    }
     let paths = common.container_paths()?;
     paths.check_socket()?;
     let operation = common.operation_lock(&paths, "rlxc execute")?;
@@ -77,9 +74,24 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
         config_path,
         spec: loaded.spec.clone(),
         command,
-        daemonize: false,
+        daemonize: args.daemon,
         log: common.log_request(),
     };
+    if args.daemon {
+        return match rlxc_runtime::monitor::launch_command(&request, &operation) {
+            Ok(launched) => {
+                for warning in &launched.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(LaunchError::AlreadyRunning { name }) => bail!("{name} is already running"),
+            Err(error) => {
+                let context = super::start::failed_to_start(&paths.name, &error, &loaded);
+                Err(error).context(context)
+            }
+        };
+    }
     let rlxc_runtime::monitor::Executed {
         exit,
         warnings,

@@ -80,6 +80,24 @@ pub(super) fn io<'a>(
 /// of it waits until the container runs (or the start failed and undid itself).
 pub fn launch(launch: &Launch, operation: &OperationLock) -> Result<Launched, LaunchError> {
     let (prepared, lifetime_lock) = prepare(launch, operation)?;
+    launch_prepared(launch, prepared, lifetime_lock, operation)
+}
+
+/// `execute -d` (LXC's `lxc-execute -d`): the command under rlxc's small init, as a daemon
+/// container (its output on the console, like any daemon's); returns once it runs, and the
+/// container stops when the command ends.
+pub fn launch_command(launch: &Launch, operation: &OperationLock) -> Result<Launched, LaunchError> {
+    let (mut prepared, lifetime_lock) = prepare(launch, operation)?;
+    prepared.plan.tiny_init = true;
+    launch_prepared(launch, prepared, lifetime_lock, operation)
+}
+
+fn launch_prepared(
+    launch: &Launch,
+    prepared: super::prepare::Prepared,
+    lifetime_lock: File,
+    operation: &OperationLock,
+) -> Result<Launched, LaunchError> {
     let forked = fork_monitor(launch, &prepared, lifetime_lock, operation, Mode::Start)?;
     match wait_for_running(&read_status(forked.status), forked.pid) {
         Ok((monitor_pid, warnings)) => Ok(Launched {

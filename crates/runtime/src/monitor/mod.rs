@@ -25,7 +25,7 @@ pub use cgroups::CgroupDirError;
 pub use console::PeerError;
 pub use event_loop::InitExit;
 pub use execute::{execute, Executed};
-pub use launch::{launch, Launch, LaunchError, Launched};
+pub use launch::{launch, launch_command, Launch, LaunchError, Launched};
 pub use log::LogRequest;
 pub(crate) use network::recover_after_crash as recover_network_after_crash;
 pub(crate) use teardown::remove_run_dir;
