@@ -476,3 +476,37 @@ fn a_terminal_gets_a_pty_from_the_container() {
     assert_eq!(devs.len(), 2, "{text}");
     assert_eq!(devs[0], devs[1], "{text}");
 }
+
+/// `-L FILE` (LXC's `--pty-log`): the command writes to a pty, whose output reaches our
+/// stdout and is appended to FILE as well, also when none of our stdio is a terminal.
+#[test]
+fn pty_log_keeps_what_the_command_wrote() {
+    let world = World::new();
+    let name = world.busybox("attach-ptylog");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let log = world.dir.path().join("pty.log");
+    std::fs::write(&log, "before\n").expect("log");
+    let out = world.output(&[
+        "attach",
+        "-n",
+        &name,
+        "-L",
+        &log.to_string_lossy(),
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo out; echo err >&2; [ -t 1 ] && echo stdout-is-a-tty",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("out") && shown.contains("stdout-is-a-tty"),
+        "{shown}"
+    );
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        logged.replace('\r', ""),
+        "before\nout\nerr\nstdout-is-a-tty\n"
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}

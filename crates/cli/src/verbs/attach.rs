@@ -121,6 +121,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .as_deref()
             .map(|arch| rlxc_runtime::personality::parse(arch, "attach -a"))
             .transpose()?,
+        pty_log: args.pty_log.clone(),
     };
     if options.join_cgroups
         && rlxc_runtime::status::current(&paths).0 == rlxc_runtime::state::State::Frozen
@@ -148,7 +149,6 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
     let unsupported = [
         ("-R/--remount-sys-proc", args.remount_sys_proc),
-        ("-L/--pty-log", args.pty_log.is_some()),
         ("-c/--context", args.context.is_some()),
     ];
     for (option, given) in unsupported {

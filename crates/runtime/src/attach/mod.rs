@@ -15,6 +15,7 @@ mod target;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::OpenOptionsExt;
 
 use rustix::process::{DumpableBehavior, Pid};
 
@@ -45,6 +46,9 @@ pub struct AttachOptions {
     pub limit_capabilities: bool,
     /// `-a ARCH`: this `personality(2)` (see `crate::personality::parse`) instead of init's.
     pub personality: Option<u32>,
+    /// `-L FILE`: what the command writes to its pty is appended there too. It gets a pty
+    /// for its stdout and stderr then, also when none of ours is a terminal.
+    pub pty_log: Option<std::path::PathBuf>,
 }
 
 /// How the command ended.
@@ -159,7 +163,22 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
     let argv = command(options, root.as_ref())?;
     let env = env::build(&options.env, std::env::vars_os());
 
-    let terminals = pty::terminal_stdio();
+    let mut terminals = pty::terminal_stdio();
+    if options.pty_log.is_some() && !terminals.iter().any(|t| *t) {
+        terminals = [false, true, true];
+    }
+    let pty_log = match &options.pty_log {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)
+                .map_err(step("opening the pty log"))?,
+        ),
+        None => None,
+    };
     let pty = match terminals.iter().any(|t| *t) {
         true => Some(pty::open_pair(root.as_ref()).map_err(step("allocating a pty"))?),
         false => None,
@@ -235,7 +254,8 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                     continue;
                 };
                 drop((slave, root, cgroups, unified_cgroup, init));
-                return parent(command, &parent_end, master, terminals, &signals);
+                let master = master.map(|master| (master, terminals, pty_log));
+                return parent(command, &parent_end, master, &signals);
             }
         }
     }
@@ -363,11 +383,11 @@ fn interrupted(signals: &SignalFd) -> AttachError {
 
 /// The CLI once the command's process exists: wait for its exec (the channel closes) or a
 /// failure, then relay until it exits.
+/// `master`: the pty's master, which of our stdio are terminals, and `-L`'s log.
 fn parent(
     pid: i32,
     channel: &Channel,
-    master: Option<std::os::fd::OwnedFd>,
-    terminals: [bool; 3],
+    master: Option<(std::os::fd::OwnedFd, [bool; 3], Option<std::fs::File>)>,
     signals: &SignalFd,
 ) -> Result<Exit, AttachError> {
     // Our own child (a sibling of the confiner), not reaped by anyone else: its pid cannot
@@ -390,7 +410,9 @@ fn parent(
         }
     }
     let terminal = match master {
-        Some(master) => Some(user_terminal(master, terminals).map_err(step("terminal"))?),
+        Some((master, terminals, log)) => {
+            Some(user_terminal(master, terminals, log).map_err(step("terminal"))?)
+        }
         None => None,
     };
     relay::wait(&child, signals, terminal).map_err(step("waiting for the command"))
@@ -415,6 +437,7 @@ fn failure(report: ChildReport) -> AttachError {
 fn user_terminal(
     master: std::os::fd::OwnedFd,
     terminals: [bool; 3],
+    log: Option<std::fs::File>,
 ) -> io::Result<relay::Terminal> {
     let output = if terminals[1] {
         Some(io::stdout().as_fd().try_clone_to_owned()?)
@@ -432,6 +455,7 @@ fn user_terminal(
         relay_input: terminals[0],
         output,
         user_terminal,
+        log,
     })
 }
 

@@ -33,6 +33,8 @@ pub(crate) struct Terminal {
     pub output: Option<OwnedFd>,
     /// A terminal of ours (a duplicate of the stdio fd), for raw mode and the window size.
     pub user_terminal: OwnedFd,
+    /// `attach -L`: the output is appended here too.
+    pub log: Option<std::fs::File>,
 }
 
 /// Waits for the command to end and returns how it ended.
@@ -170,6 +172,9 @@ impl Session {
                 if let Some(output) = &t.output {
                     write_all(output, &buffer[..n]);
                 }
+                if let Some(log) = &t.log {
+                    write_all(log, &buffer[..n]);
+                }
                 true
             }
             Err(_) => false,
@@ -214,9 +219,9 @@ impl Session {
 }
 
 /// Writes all of `bytes` to the user's terminal; a terminal that went away loses the rest.
-fn write_all(fd: &OwnedFd, mut bytes: &[u8]) {
+fn write_all(fd: impl AsFd, mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        match rustix::io::write(fd, bytes) {
+        match rustix::io::write(&fd, bytes) {
             Ok(0) => return,
             Ok(n) => bytes = &bytes[n..],
             Err(Errno::INTR) => {}
