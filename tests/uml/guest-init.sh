@@ -60,6 +60,11 @@ for binary in $(cat /tests); do
       exact --test-threads=1 --include-ignored -- \
         an_apparmor_profile_confines_init_where_apparmor_runs \
         a_profile_apparmor_has_not_loaded_fails_the_start_and_the_check ;;
+    copy-*) # the freezer's thaw on cgroup2 after a kill; the copies themselves are the host's
+      exact --test-threads=2 -- a_copy_killed_while_the_source_is_frozen_leaves_it_thawed_and_no_newname \
+        a_source_left_frozen_by_a_copy_killed_with_its_watchdog_is_thawed_by_the_next_look ;;
+    snapshot-*)
+      exact --test-threads=1 -- a_snapshot_killed_while_the_container_is_frozen_leaves_it_thawed_and_no_snapshot ;;
     userns-*) # the guest's /tmp is hostfs, which keeps no file ownership: only the tests of
       # unprivileged containers that check none (the cgroup2 delegation is the point here)
       exact --test-threads=2 -- console_info_limits_and_cgroup_ownership_work_unprivileged \

@@ -49,10 +49,12 @@ MEM=${RLXC_UML_MEM:-768M}
 # rlxc:nesting: that guest, with LXC's nesting.conf, runs rlxc inside (its cgroup2 tree below
 # the guest's, the guest's pids limit holding); AppArmor runs here, so nesting.conf's profile,
 # which the lane does not load, must fail the start first.
+# rlxc:copy and rlxc:snapshot: a copy or snapshot killed while it holds the source frozen
+# leaves it thawed, here through cgroup.freeze (the host's is the v1 freezer).
 TESTS=(rlxc-cgroup:container_here rlxc-cgroup:clone_into_cgroup rlxc-cgroup:v2_delegation_here
        rlxc-cgroup:limits_here rlxc:cgroup_limits rlxc:network rlxc:procview rlxc:top
        rlxc:sysinfo rlxc:userns rlxc:seccomp_lsm rlxc:lifecycle rlxc:ends_on_sigterm
-       rlxc:systemd_guest rlxc:openrc_guest rlxc:nesting)
+       rlxc:systemd_guest rlxc:openrc_guest rlxc:nesting rlxc:copy rlxc:snapshot)
 args=()
 for t in "${TESTS[@]}"; do args+=(-p "${t%%:*}" --test "${t#*:}"); done
 mapfile -t binaries < <(cargo test --locked "${args[@]}" --no-run --message-format=json 2>/dev/null |
