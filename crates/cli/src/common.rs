@@ -65,6 +65,11 @@ fn flavor() -> Flavor {
     FLAVOR.get().copied().unwrap_or(Flavor::Rlxc)
 }
 
+/// Whether this is rlxc or an `lxc-VERB` link (whose system config and lxcpath are LXC's).
+pub fn current_flavor() -> Flavor {
+    flavor()
+}
+
 /// The system config (`RLXC_CONF`, else `/etc/rlxc/rlxc.conf`, or LXC's `/etc/lxc/lxc.conf`
 /// when called as `lxc-VERB`), read once. An error is the caller's to report, only where a
 /// value of it is needed.

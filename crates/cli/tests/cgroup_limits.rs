@@ -270,8 +270,13 @@ fn freeze_stops_a_counter_and_unfreeze_resumes_it() {
     let counting = world.init_pid(&name);
     let wchan = std::fs::read_to_string(format!("/proc/{counting}/wchan")).expect("wchan");
     assert!(
-        ["__refrigerator", "do_freezer_trap", "get_signal", "block_signals"]
-            .contains(&wchan.trim()),
+        [
+            "__refrigerator",
+            "do_freezer_trap",
+            "get_signal",
+            "block_signals"
+        ]
+        .contains(&wchan.trim()),
         "the counter is not in the freezer: {wchan}"
     );
     let frozen_at = count(&counter);

@@ -401,6 +401,30 @@ fn rlxc_runs_a_container_inside_a_container_rlxc_made() {
     };
 
     let inner = start_inner(&world, &outer, &outer_ns);
+    // The host lists it below its container, as lxc-ls --nesting does: `OUTER/INNER`, its
+    // state and its pid as the outer container sees them.
+    let listed = world.output(&["ls", "--nesting", "-f", "-F", "NAME,STATE,PID"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let row: Vec<&str> = text
+        .lines()
+        .find(|line| line.starts_with(&format!("{outer}/inner ")))
+        .unwrap_or_else(|| panic!("no nested row: {text}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        row,
+        [
+            format!("{outer}/inner"),
+            "RUNNING".into(),
+            inner.pid.to_string()
+        ]
+    );
+    let plain = world.output(&["ls", "--nesting=1"]);
+    assert!(String::from_utf8_lossy(&plain.stdout)
+        .lines()
+        .any(|l| l == format!("{outer}/inner")));
+    let flat = world.output(&["ls"]);
+    assert!(!String::from_utf8_lossy(&flat.stdout).contains("/inner"));
     assert!(
         filters(inner.host_pid) > filters(outer_init),
         "the inner init runs under {} filters, the outer init under {}",

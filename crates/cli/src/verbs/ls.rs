@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use regex_lite::Regex;
 use rlxc_runtime::create::{self, ContainerEntry};
 use rlxc_runtime::state::State;
@@ -99,9 +99,6 @@ fn columns(text: &str) -> Result<Words, String> {
 }
 
 pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
-    if args.nesting.is_some() {
-        bail!("--nesting is not supported yet: rlxc does not look inside running containers");
-    }
     let pattern = args.filter.as_ref().or(args.filter_positional.as_ref());
     let regex = pattern
         .map(|p| Regex::new(p).with_context(|| format!("invalid --filter regex {p:?}")))
@@ -123,7 +120,17 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
     for container in &containers {
         warn_about(container);
     }
-    let mut rows: Vec<Row> = containers.iter().map(Row::from).collect();
+    let mut rows: Vec<Row> = Vec::new();
+    for row in containers.iter().map(Row::from) {
+        let below = match (args.nesting, row.state, row.pid) {
+            (Some(levels), State::Running, Some(pid)) => {
+                nesting::rows_below(&row.name, pid, levels)
+            }
+            _ => Vec::new(),
+        };
+        rows.push(row);
+        rows.extend(below);
+    }
     let shown = |column: &str| {
         args.json
             || args
@@ -132,7 +139,8 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
                 .is_some_and(|columns| columns.iter().any(|c| c == column))
     };
     if ["RAM", "SWAP", "INTERFACE"].into_iter().any(shown) {
-        for row in &mut rows {
+        // Nested ones (`OUTER/INNER`) are not this host's to measure.
+        for row in rows.iter_mut().filter(|row| !row.name.contains('/')) {
             row.measure(&common.paths_of(&row.name)?);
         }
     }
@@ -208,7 +216,10 @@ fn warn_about(container: &ContainerEntry) {
     }
 }
 
-/// One container's values.
+mod nesting;
+
+/// One container's values (sent as JSON from the child that lists nested ones).
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Row {
     name: String,
     state: State,

@@ -38,7 +38,7 @@ pub(crate) use destroy::destroy_stopped;
 pub use destroy::{destroy, DestroyOptions, DestroyReport};
 pub use error::{CreateError, DestroyError, StoreError};
 pub use staging::{clear_abandoned, is_staging_name};
-pub use store::{list, names, ContainerEntry};
+pub use store::{list, list_in, names, ContainerEntry};
 pub use tarball::{Progress, Unpacking};
 
 use config_file::{Seed, TemplateKey};

@@ -32,7 +32,21 @@ pub struct ContainerEntry {
 pub fn list(lxcpath: &Path) -> Result<Vec<ContainerEntry>, StoreError> {
     Ok(names(lxcpath)?
         .into_iter()
-        .map(|name| read_entry(lxcpath, name))
+        .map(|name| read_entry(ContainerPaths::new(lxcpath, &name), name))
+        .collect())
+}
+
+/// [`list`] with the run directories below `run_root` (another mount namespace's own, for
+/// `ls --nesting`).
+pub fn list_in(lxcpath: &Path, run_root: &Path) -> Result<Vec<ContainerEntry>, StoreError> {
+    Ok(names(lxcpath)?
+        .into_iter()
+        .map(|name| {
+            read_entry(
+                ContainerPaths::with_run_root(lxcpath, &name, run_root),
+                name,
+            )
+        })
         .collect())
 }
 
@@ -67,8 +81,7 @@ pub fn names(lxcpath: &Path) -> Result<Vec<String>, StoreError> {
     Ok(names)
 }
 
-fn read_entry(lxcpath: &Path, name: String) -> ContainerEntry {
-    let paths = ContainerPaths::new(lxcpath, &name);
+fn read_entry(paths: ContainerPaths, name: String) -> ContainerEntry {
     let config_path = paths.config();
     let config = rlxc_config::load_file(&config_path, &[]).map(|loaded| loaded.spec);
     let (state, init, state_error) = match running_state(&paths) {
