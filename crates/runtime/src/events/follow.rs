@@ -37,11 +37,9 @@ impl Follower {
         };
         // Made if missing (where we may): then its first line is read too. Where we may not,
         // the first writer makes it and it is read from its start.
-        let opened = File::open(&follower.journal).or_else(|error| {
-            match error.kind() {
-                ErrorKind::NotFound => super::open_journal(&follower.journal),
-                _ => Err(error),
-            }
+        let opened = File::open(&follower.journal).or_else(|error| match error.kind() {
+            ErrorKind::NotFound => super::open_journal(&follower.journal),
+            _ => Err(error),
         });
         match opened {
             Ok(mut file) => {
@@ -122,7 +120,8 @@ impl Watch {
     pub fn new(run_root: &Path, lxcpaths: &[PathBuf]) -> std::io::Result<Watch> {
         let dir = crate::paths::events_dir(run_root);
         std::fs::create_dir_all(&dir)?;
-        let inotify = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
+        let inotify =
+            inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)?;
         // Before the files are opened: nothing written after their end was read is missed.
         inotify::add_watch(
             &inotify,

@@ -68,7 +68,9 @@ impl Event {
     pub fn lxc_line(&self) -> String {
         match (self.state, self.exit_code, self.signal) {
             (Some(state), _, _) => format!("'{}' changed state to [{state}]", self.name),
-            (None, code, _) => format!("'{}' exited with status [{}]", self.name, code.unwrap_or(0)),
+            (None, code, _) => {
+                format!("'{}' exited with status [{}]", self.name, code.unwrap_or(0))
+            }
         }
     }
 }
@@ -127,10 +129,12 @@ pub fn append(journal: &Path, event: &Event) -> Result<(), JournalError> {
         std::fs::create_dir_all(dir).map_err(JournalError::Directory)?;
     }
     let lock_path = sibling(journal, "lock");
-    let lock = open_shared(&lock_path, OpenOptions::new().read(true).write(true))
-        .map_err(|cause| JournalError::Lock {
-            path: lock_path.clone(),
-            cause,
+    let lock =
+        open_shared(&lock_path, OpenOptions::new().read(true).write(true)).map_err(|cause| {
+            JournalError::Lock {
+                path: lock_path.clone(),
+                cause,
+            }
         })?;
     loop {
         match flock(&lock, FlockOperation::LockExclusive) {

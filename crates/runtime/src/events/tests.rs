@@ -50,13 +50,19 @@ fn watchers_see_every_later_line_in_order() {
     let mut first = Watch::new(run.path(), std::slice::from_ref(&lxcpath)).expect("watch");
     let mut second = Watch::new(run.path(), std::slice::from_ref(&lxcpath)).expect("watch");
     append(&journal, &event("web", &lxcpath, State::Starting)).expect("append");
-    append(&journal, &event("other", Path::new("/srv/b"), State::Starting)).expect("append");
+    append(
+        &journal,
+        &event("other", Path::new("/srv/b"), State::Starting),
+    )
+    .expect("append");
     append(&journal, &event("web", &lxcpath, State::Running)).expect("append");
     let expected = vec![
         ("web".to_string(), Some(State::Starting)),
         ("web".to_string(), Some(State::Running)),
     ];
-    let seen = first.next(Some(std::time::Duration::from_secs(5))).expect("next");
+    let seen = first
+        .next(Some(std::time::Duration::from_secs(5)))
+        .expect("next");
     assert_eq!(states(&seen), expected);
     assert_eq!(states(&second.take()), expected);
     assert!(first.take().is_empty());
