@@ -111,12 +111,13 @@ impl ContainerPaths {
     }
 }
 
-/// Where the events journals of every lxcpath live: `RUN_ROOT/events`.
+/// Where the events journals of every lxcpath live: `RUN_ROOT/.events` (a leading '.', which
+/// no container name has: see [`crate::name`]).
 pub fn events_dir(run_root: &Path) -> PathBuf {
-    run_root.join("events")
+    run_root.join(".events")
 }
 
-/// `RUN_ROOT/events/HASH`, HASH of the lxcpath: one journal per lxcpath (each line names its
+/// `RUN_ROOT/.events/HASH`, HASH of the lxcpath: one journal per lxcpath (each line names its
 /// lxcpath too, so a clash of hashes only costs a filter).
 pub fn events_journal(run_root: &Path, lxcpath: &Path) -> PathBuf {
     let mut hasher = Fnv64::default();

@@ -1,5 +1,5 @@
 //! The events journal: every state change of every container of an lxcpath, one JSON line
-//! each, appended to `RUN_ROOT/events/HASH` (see [`crate::paths::events_journal`]) by
+//! each, appended to `RUN_ROOT/.events/HASH` (see [`crate::paths::events_journal`]) by
 //! whoever makes the change (the monitor; `freeze` and `unfreeze`). `rlxc monitor` and
 //! `rlxc wait` follow it with inotify from its end at their start, so every watcher sees
 //! every later change, in the order they were made, with no daemon to keep running.
