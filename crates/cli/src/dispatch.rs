@@ -14,6 +14,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Verbs whose `-f` means `--rcfile`, as in LXC (elsewhere `-f` is `--force`, `--fancy`, ...).
 const RCFILE_SHORT_F: &[&str] = &["start", "attach", "execute"];
 
+/// Verbs that take `-P` several times (LXC's lxc-monitor watches every lxcpath given).
+const MANY_LXCPATHS: &[&str] = &["monitor"];
+
 /// Verbs whose `-l` is their own (LXC's `lxc-config -l`) rather than `--logpriority`.
 const LIST_SHORT_L: &[&str] = &["config"];
 
@@ -135,6 +138,17 @@ fn verb_command(verb: &Verb) -> Command {
         .long_about(None);
     let cmd = if RCFILE_SHORT_F.contains(&verb.name) {
         cmd.mut_arg("rcfile", |arg| arg.short('f'))
+    } else {
+        cmd
+    };
+    let cmd = if MANY_LXCPATHS.contains(&verb.name) {
+        cmd.mut_arg("lxcpath", |arg| arg.action(ArgAction::Append))
+            .mut_arg("name", |arg| {
+                arg.value_name("REGEX").help(
+                    "Containers to watch: a regular expression that the whole name matches \
+                     (default: every container)",
+                )
+            })
     } else {
         cmd
     };

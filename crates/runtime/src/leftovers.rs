@@ -214,7 +214,8 @@ fn clear(paths: &ContainerPaths) -> Result<Cleared, LeftoverError> {
     cgroups
         .remove(CGROUP_REMOVE_TIMEOUT)
         .map_err(LeftoverError::Cgroups)?;
-    crate::monitor::remove_run_dir(paths);
+    // The container's end, which its dead monitor could not tell the watchers.
+    crate::monitor::remove_run_dir_stopped(paths);
     clear_abandoned_removals(paths.run_root());
     let run_dir = paths.run_dir();
     if run_dir.exists() {

@@ -8,6 +8,7 @@ pub mod attach;
 mod confine;
 pub mod create;
 mod error;
+pub mod events;
 pub mod exec;
 pub mod fetch;
 pub mod hooks;

@@ -20,10 +20,7 @@ pub struct ContainerPaths {
 impl ContainerPaths {
     /// Paths for `name` under `lxcpath`; the run root comes from `RLXC_RUN_DIR` or the default.
     pub fn new(lxcpath: &Path, name: &str) -> Self {
-        let run_root = std::env::var_os("RLXC_RUN_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_ROOT));
-        Self::with_run_root(lxcpath, name, &run_root)
+        Self::with_run_root(lxcpath, name, &run_root())
     }
 
     pub fn with_run_root(lxcpath: &Path, name: &str, run_root: &Path) -> Self {
@@ -107,6 +104,32 @@ impl ContainerPaths {
     pub fn lock_file(&self) -> PathBuf {
         self.run_dir().join("lock")
     }
+
+    /// The state changes of every container of this lxcpath (see [`crate::events`]).
+    pub fn events_journal(&self) -> PathBuf {
+        events_journal(&self.run_root, &self.lxcpath)
+    }
+}
+
+/// Where the events journals of every lxcpath live: `RUN_ROOT/.events` (a leading '.', which
+/// no container name has: see [`crate::name`]).
+pub fn events_dir(run_root: &Path) -> PathBuf {
+    run_root.join(".events")
+}
+
+/// `RUN_ROOT/.events/HASH`, HASH of the lxcpath: one journal per lxcpath (each line names its
+/// lxcpath too, so a clash of hashes only costs a filter).
+pub fn events_journal(run_root: &Path, lxcpath: &Path) -> PathBuf {
+    let mut hasher = Fnv64::default();
+    lxcpath.hash(&mut hasher);
+    events_dir(run_root).join(format!("{:016x}", hasher.finish()))
+}
+
+/// The run root of this process: `RLXC_RUN_DIR`, else `/run/rlxc`.
+pub fn run_root() -> PathBuf {
+    std::env::var_os("RLXC_RUN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_RUN_ROOT))
 }
 
 /// `sun_path`'s size on Linux, its final NUL included.

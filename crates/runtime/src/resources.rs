@@ -1,7 +1,8 @@
 //! The runtime halves of `rlxc freeze`, `unfreeze`, `cgroup` and `info -S`: they work on the
 //! cgroups recorded in the state file, so they need no monitor. The freeze state is the
-//! freezer's (read where a state is shown); freeze and unfreeze touch the state file so that
-//! `wait` (inotify) looks again.
+//! freezer's (read where a state is shown); freeze and unfreeze record their changes in the
+//! events journal (`rlxc monitor`, `rlxc wait`) and touch the state file so that a `wait`
+//! of an older rlxc looks again.
 
 use std::time::Duration;
 
@@ -64,14 +65,19 @@ pub fn freeze(paths: &ContainerPaths, operation: &OperationLock) -> Result<State
     debug_assert!(operation.is_for(paths));
     let file = running_file(paths)?;
     let freezer = freezer_of(&file)?;
+    crate::events::state_changed(paths, State::Freezing);
     let frozen = match freezer.freeze(FREEZE_TIMEOUT) {
         Ok(FreezerState::Frozen) => State::Frozen,
         Ok(_) => State::Freezing,
         Err(error) => {
             let _ = freezer.thaw();
+            crate::events::state_changed(paths, State::Running);
             return Err(error.into());
         }
     };
+    if frozen == State::Frozen {
+        crate::events::state_changed(paths, State::Frozen);
+    }
     StateFile::touch(&paths.state_file())?;
     Ok(frozen)
 }
@@ -81,6 +87,8 @@ pub fn unfreeze(paths: &ContainerPaths, operation: &OperationLock) -> Result<(),
     debug_assert!(operation.is_for(paths));
     let file = running_file(paths)?;
     freezer_of(&file)?.thaw()?;
+    crate::events::state_changed(paths, State::Thawed);
+    crate::events::state_changed(paths, State::Running);
     StateFile::touch(&paths.state_file())?;
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! A container's current state, read from its state file, and waiting for a state without
-//! polling: inotify on the run directories for changes, the monitor's pidfd for its end.
+//! polling: the events journal (see [`crate::events`]) for every change rlxc makes, inotify on
+//! the run directories and the pidfds of init and the monitor for what a crash leaves
+//! untold, and cgroup2's `cgroup.events` for a freeze made through the cgroup file. Only a
+//! v1 freezer, which tells nobody, is looked at again while its state matters.
 
 use std::time::{Duration, Instant};
 
@@ -77,6 +80,10 @@ pub fn wait_for(
     timeout: Option<Duration>,
 ) -> std::io::Result<bool> {
     let deadline = timeout.map(|t| Instant::now() + t);
+    // First, so no change after the look at the state below is missed. Without it (an
+    // unwritable run root) the run directory's files and the pidfds still wake this wait.
+    let mut events =
+        crate::events::Watch::new(paths.run_root(), std::slice::from_ref(&paths.lxcpath)).ok();
     let run_root = paths
         .run_dir()
         .parent()
@@ -131,6 +138,9 @@ pub fn wait_for(
             tv_nsec: i64::from(d.subsec_nanos()),
         });
         let mut fds = vec![PollFd::new(&watcher, PollFlags::IN)];
+        if let Some(events) = &events {
+            fds.push(PollFd::new(events, PollFlags::IN));
+        }
         fds.extend(
             [&init, &monitor]
                 .into_iter()
@@ -140,6 +150,18 @@ pub fn wait_for(
         match poll(&mut fds, spec.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
+        }
+        drop(fds);
+        // A change this container made into a wanted state is what was awaited, also one
+        // gone by the time its state is read (THAWED, STOPPING, ABORTING).
+        let reached = events.as_mut().is_some_and(|events| {
+            events
+                .take()
+                .iter()
+                .any(|e| e.name == paths.name && e.state.is_some_and(|s| wanted.contains(&s)))
+        });
+        if reached {
+            return Ok(true);
         }
         drain(&watcher);
     }

@@ -31,6 +31,7 @@ pub mod install_service;
 pub mod ls;
 pub mod mac;
 pub mod man;
+pub mod monitor;
 pub mod net;
 pub mod shift_rootfs;
 pub mod snapshot;
@@ -85,6 +86,13 @@ pub const VERBS: &[Verb] = &[
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
+    Verb {
+        name: "monitor",
+        lxc_tool: true,
+        about: "Print the state changes of the containers whose names match, as they happen",
+        augment: <monitor::Args as clap::Args>::augment_args,
+        run: monitor::run_matches,
+    },
     verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
     verb!("snapshot", snapshot, lxc_tool: true, "Take, list, restore or destroy snapshots of a container"),
     verb!("destroy", destroy, lxc_tool: true, "Delete a container and its storage"),

@@ -10,8 +10,11 @@ use rlxc_config::spec::HookPoint;
 use super::event_loop::InitExit;
 use super::launch::Launch;
 use super::teardown::Made;
+use crate::events;
 use crate::hooks;
 use crate::namespaces::Namespace;
+use crate::paths::ContainerPaths;
+use crate::state::State;
 
 /// After init exited: stop hooks, the teardown, post-stop hooks. A failing stop hook cannot
 /// undo the stop; it is logged.
@@ -54,6 +57,23 @@ pub(super) fn log_init_end(exit: &std::io::Result<InitExit>) {
         ),
         Err(e) => crate::log_error!("monitor: {e}; stopping the container"),
     }
+}
+
+/// Tells the watchers how init ended, then that the container is stopping (LXC's order).
+pub(super) fn record_init_end(paths: &ContainerPaths, exit: &std::io::Result<InitExit>) {
+    match exit {
+        Ok(InitExit::Exited(code)) => events::init_ended(paths, Some(*code), None),
+        Ok(InitExit::Signaled(signal)) => events::init_ended(paths, None, Some(*signal)),
+        Err(_) => {}
+    }
+    events::state_changed(paths, State::Stopping);
+}
+
+/// A start that failed (or was abandoned): ABORTING, then STOPPING while it is undone
+/// (STOPPED follows once its run directory is gone, see `teardown`).
+pub(super) fn record_abort(paths: &ContainerPaths) {
+    events::state_changed(paths, State::Aborting);
+    events::state_changed(paths, State::Stopping);
 }
 
 /// `lxc.ephemeral = 1`: the container is destroyed once it has stopped, as `rlxc destroy`

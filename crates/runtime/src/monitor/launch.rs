@@ -17,7 +17,7 @@ use rlxc_config::ContainerSpec;
 
 use super::cgroups::{CgroupPlan, MonitorCgroup};
 use super::console::{open_console_log, open_console_peer, pty_list, ConsolePeer};
-use super::end::{hold_namespaces, log_init_end, stop_container};
+use super::end::{hold_namespaces, log_init_end, record_abort, record_init_end, stop_container};
 use super::event_loop::{EventLoop, InitExit};
 use super::init_death::{died_before_running, InitDeath};
 pub use super::launch_error::LaunchError;
@@ -26,6 +26,7 @@ use super::prepare::{prepare, Prepared};
 use super::procview::ProcViewStart;
 use super::start_error::{StartError, StartFailure};
 use super::teardown::Made;
+use crate::events;
 use crate::hooks::{self, HookContext};
 use crate::lock::{OperationLock, TeardownWatch};
 use crate::paths::ContainerPaths;
@@ -294,6 +295,7 @@ fn monitor_main(
     }
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     set_process_name(&launch.paths);
+    events::state_changed(&launch.paths, State::Starting);
     let mut made = Made::new(launch.paths.clone());
     let entered = monitor_cgroup
         .enter()
@@ -308,10 +310,12 @@ fn monitor_main(
     let mut event_loop = match started {
         Ok(running) => {
             log_running(&made);
+            events::state_changed(&launch.paths, State::Running);
             running
         }
         Err(error) => {
             crate::log_error!("start failed: {}: {error}", error.step());
+            record_abort(&launch.paths);
             made.undo();
             if let Ok(report) = serde_json::to_vec(&error.to_failure()) {
                 let _ = status.write_all(&report);
@@ -324,6 +328,7 @@ fn monitor_main(
         let exit = event_loop.run();
         drop(event_loop);
         log_init_end(&exit);
+        record_init_end(&launch.paths, &exit);
         let end = match &exit {
             Ok(InitExit::Exited(code)) => format!("EXIT {code}"),
             Ok(InitExit::Signaled(signal)) => format!("SIGNAL {signal}"),
@@ -339,6 +344,7 @@ fn monitor_main(
         // undone as a failed one, rather than leave a container nobody asked for.
         crate::log_error!("start abandoned: rlxc start ended before the container was running");
         drop(event_loop);
+        record_abort(&launch.paths);
         made.undo();
         return 1;
     }
@@ -348,6 +354,7 @@ fn monitor_main(
         let exit = event_loop.run();
         drop(event_loop);
         log_init_end(&exit);
+        record_init_end(&launch.paths, &exit);
         // reboot(2) in a pid namespace ends its init with SIGHUP: start it again, in place.
         if !matches!(exit, Ok(InitExit::Signaled(libc::SIGHUP))) {
             stop_container(launch, &mut made, "stop");
@@ -359,13 +366,16 @@ fn monitor_main(
         made = Made::new(launch.paths.clone());
         made.monitor_cgroup = monitor_cgroup;
         let mut warnings = Vec::new();
+        events::state_changed(&launch.paths, State::Starting);
         event_loop = match start(launch, recipe, &mut made, &mut warnings) {
             Ok(event_loop) => {
                 log_running(&made);
+                events::state_changed(&launch.paths, State::Running);
                 event_loop
             }
             Err(error) => {
                 crate::log_error!("reboot failed: {}: {error}", error.step());
+                record_abort(&launch.paths);
                 made.undo();
                 return 1;
             }

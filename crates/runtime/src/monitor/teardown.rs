@@ -79,22 +79,22 @@ impl Made {
                 if let Err(e) = monitor.remove_now() {
                     crate::log_error!("removing the monitor's cgroups: {e}");
                 }
-                remove_run_dir(&self.paths);
+                remove_run_dir_stopped(&self.paths);
             }
             Some(monitor) if monitor.born_inside => {
                 if let Some(monitor) = hand_over_to_last_child(monitor, &self.paths) {
                     // No child to be had: then the move home (and its wait) is ours.
                     monitor.leave_unified();
                     monitor.leave();
-                    remove_run_dir(&self.paths);
+                    remove_run_dir_stopped(&self.paths);
                 }
             }
             // No cgroup2 on this host: the v1 moves home do not wait.
             Some(monitor) => {
                 monitor.leave();
-                remove_run_dir(&self.paths);
+                remove_run_dir_stopped(&self.paths);
             }
-            None => remove_run_dir(&self.paths),
+            None => remove_run_dir_stopped(&self.paths),
         }
     }
 
@@ -151,7 +151,7 @@ fn hand_over_to_last_child(
             let mut fds = [PollFd::new(&this_monitor, PollFlags::IN)];
             while let Err(rustix::io::Errno::INTR) = poll(&mut fds, None) {}
             monitor.remove();
-            remove_run_dir(paths);
+            remove_run_dir_stopped(paths);
             exit_child(0)
         }
         Ok(Forked::Parent { .. }) => None,
@@ -178,6 +178,13 @@ pub(crate) fn remove_run_dir(paths: &ContainerPaths) {
             }
         }
     }
+}
+
+/// The run directory goes, and with it the last of the container: STOPPED for the watchers
+/// (`rlxc wait -s STOPPED` then finds nothing left).
+pub(crate) fn remove_run_dir_stopped(paths: &ContainerPaths) {
+    remove_run_dir(paths);
+    crate::events::state_changed(paths, crate::state::State::Stopped);
 }
 
 /// A removal of what is not there is no failure.
