@@ -19,6 +19,15 @@ pub struct Results {
 }
 
 impl Results {
+    /// `cases` cannot be measured for `tools`, for the reason `why`.
+    pub fn not_available(&mut self, cases: &[Case], tools: &[Tool], why: &str) {
+        for tool in tools {
+            for case in cases {
+                self.na.insert((*case, *tool), why.to_string());
+            }
+        }
+    }
+
     fn add(&mut self, case: Case, tool: Tool, value: f64) {
         self.samples.entry((case, tool)).or_default().push(value);
     }

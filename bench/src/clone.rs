@@ -30,18 +30,12 @@ pub fn clone_rounds(
     rounds: usize,
     rng: &mut Rng,
 ) -> Result<(), String> {
-    let clone_tools: Vec<Tool> = tools
-        .iter()
-        .copied()
-        .filter(|t| t.reads_lxc_conf())
-        .collect();
+    let clone_tools = Tool::lxc_conf_tools(tools);
     let source = format!("{PREFIX}clone-source");
     let data = match make_source(env, &clone_tools, &source) {
         Ok(data) => data,
         Err(e) => {
-            for tool in &clone_tools {
-                res.na.insert((Case::Clone, *tool), e.clone());
-            }
+            res.not_available(&[Case::Clone], &clone_tools, &e);
             eprintln!("rlxc-bench: no source to clone: {e}");
             return Ok(());
         }

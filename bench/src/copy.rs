@@ -22,16 +22,10 @@ pub fn copy_rounds(
     rounds: usize,
     rng: &mut Rng,
 ) -> Result<(), String> {
-    let copy_tools: Vec<Tool> = tools
-        .iter()
-        .copied()
-        .filter(|t| t.reads_lxc_conf())
-        .collect();
+    let copy_tools = Tool::lxc_conf_tools(tools);
     let source = format!("{PREFIX}copy-source");
     if let Err(e) = make_source(env, &copy_tools, &source) {
-        for tool in &copy_tools {
-            res.na.insert((Case::Copy, *tool), e.clone());
-        }
+        res.not_available(&[Case::Copy], &copy_tools, &e);
         eprintln!("rlxc-bench: no source to copy: {e}");
         return Ok(());
     }

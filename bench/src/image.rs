@@ -161,17 +161,11 @@ pub fn image_rounds(
     rounds: usize,
     rng: &mut Rng,
 ) -> Result<(), String> {
-    let image_tools: Vec<Tool> = tools
-        .iter()
-        .copied()
-        .filter(|t| t.reads_lxc_conf())
-        .collect();
+    let image_tools = Tool::lxc_conf_tools(tools);
     let server = match ImageServer::start(env.dir.join("images")) {
         Ok(server) => server,
         Err(e) => {
-            for tool in &image_tools {
-                res.na.insert((Case::ImageCreate, *tool), e.clone());
-            }
+            res.not_available(&[Case::ImageCreate], &image_tools, &e);
             eprintln!("rlxc-bench: no image server: {e}");
             return Ok(());
         }

@@ -376,18 +376,11 @@ fn guest_rounds(
     rounds: usize,
     rng: &mut Rng,
 ) -> Result<(), String> {
-    let guest_tools: Vec<Tool> = tools
-        .iter()
-        .copied()
-        .filter(|t| t.reads_lxc_conf())
-        .collect();
+    let guest_tools = Tool::lxc_conf_tools(tools);
     let lower = match guest::cached_rootfs() {
         Ok(lower) => lower,
         Err(e) => {
-            for tool in &guest_tools {
-                res.na.insert((Case::GuestBoot, *tool), e.clone());
-                res.na.insert((Case::GuestStop, *tool), e.clone());
-            }
+            res.not_available(&[Case::GuestBoot, Case::GuestStop], &guest_tools, &e);
             eprintln!("rlxc-bench: no systemd guest: {e}");
             return Ok(());
         }

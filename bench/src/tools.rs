@@ -34,6 +34,15 @@ impl Tool {
         matches!(self, Tool::Rlxc | Tool::Lxc)
     }
 
+    /// Those of `tools` that [`Tool::reads_lxc_conf`].
+    pub fn lxc_conf_tools(tools: &[Tool]) -> Vec<Tool> {
+        tools
+            .iter()
+            .copied()
+            .filter(|t| t.reads_lxc_conf())
+            .collect()
+    }
+
     pub fn is_runtime(self) -> bool {
         self != Tool::Floor
     }

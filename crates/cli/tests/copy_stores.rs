@@ -12,9 +12,10 @@ use std::os::unix::fs::MetadataExt;
 use support::loopfs::{is_subvolume, LoopFs};
 use support::{assert_ok, World};
 
-fn stdout(world: &World, args: &[&str]) -> String {
-    let output = world.output(args);
-    assert_ok(&output, &args.join(" "));
+/// What `script` prints inside the running container `name`.
+fn inside(world: &World, name: &str, script: &str) -> String {
+    let output = world.sh(name, script);
+    assert_ok(&output, script);
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -25,18 +26,7 @@ fn config_of(world: &World, name: &str) -> String {
 /// What the guest of `name` (stopped) sees of `/marker` and its hostname, started for it.
 fn seen_inside(world: &World, name: &str) -> String {
     assert_ok(&world.output(&["start", "-n", name]), "start");
-    let seen = stdout(
-        world,
-        &[
-            "attach",
-            "-n",
-            name,
-            "--",
-            "/bin/sh",
-            "-c",
-            "cat /marker; hostname",
-        ],
-    );
+    let seen = inside(world, name, "cat /marker; hostname");
     assert_ok(&world.output(&["stop", "-n", name, "-k"]), "stop");
     seen
 }
@@ -140,18 +130,7 @@ fn an_overlay_clone_copies_with_its_lower_flattens_with_b_dir_and_snapshots() {
 
     // Running: read through its init's root while frozen, thawed after.
     assert_ok(&world.output(&["start", "-n", &ov]), "start the clone");
-    assert_ok(
-        &world.output(&[
-            "attach",
-            "-n",
-            &ov,
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo live > /marker",
-        ]),
-        "write inside",
-    );
+    assert_ok(&world.sh(&ov, "echo live > /marker"), "write inside");
     let live = world.name("ovlive");
     let copied = world.output(&["copy", "-n", &ov, "-N", &live, "-B", "dir"]);
     assert_ok(&copied, "copy -B dir of the running clone");
@@ -208,18 +187,7 @@ fn a_loop_container_copies_as_its_image_and_flattens_with_b_dir() {
         "create -B loop",
     );
     assert_ok(&world.output(&["start", "-n", &name]), "start");
-    assert_ok(
-        &world.output(&[
-            "attach",
-            "-n",
-            &name,
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo data > /marker",
-        ]),
-        "write inside",
-    );
+    assert_ok(&world.sh(&name, "echo data > /marker"), "write inside");
     // Copied while it runs: its filesystem synced, the container frozen and thawed.
     let live = world.name("looplive");
     assert_ok(
@@ -264,18 +232,7 @@ fn a_loop_container_copies_as_its_image_and_flattens_with_b_dir() {
     let snap = world.lxcpath().join(&name).join("snaps/snap0");
     assert!(snap.join("rootdev").is_file());
     assert_ok(&world.output(&["start", "-n", &name]), "start");
-    assert_ok(
-        &world.output(&[
-            "attach",
-            "-n",
-            &name,
-            "--",
-            "/bin/sh",
-            "-c",
-            "echo changed > /marker",
-        ]),
-        "change inside",
-    );
+    assert_ok(&world.sh(&name, "echo changed > /marker"), "change inside");
     assert_ok(&world.output(&["stop", "-n", &name, "-k"]), "stop");
     assert_ok(
         &world.output(&["snapshot", "-n", &name, "-r", "snap0"]),
@@ -364,17 +321,10 @@ fn unprivileged_overlay_clones_and_loop_images_start_and_write_as_the_mapped_roo
         "copy -s",
     );
     assert_ok(&world.output(&["start", "-n", &clone]), "start the clone");
-    let seen = stdout(
+    let seen = inside(
         &world,
-        &[
-            "attach",
-            "-n",
-            &clone,
-            "--",
-            "/bin/sh",
-            "-c",
-            "id -u; echo new > /new; touch /bin/x; hostname",
-        ],
+        &clone,
+        "id -u; echo new > /new; touch /bin/x; hostname",
     );
     assert_eq!(seen, format!("0\n{clone}\n"));
     assert_ok(&world.output(&["stop", "-n", &clone, "-k"]), "stop");
@@ -402,17 +352,10 @@ fn unprivileged_overlay_clones_and_loop_images_start_and_write_as_the_mapped_roo
         &world.output(&["start", "-n", &image]),
         "start the loop container",
     );
-    let seen = stdout(
+    let seen = inside(
         &world,
-        &[
-            "attach",
-            "-n",
-            &image,
-            "--",
-            "/bin/sh",
-            "-c",
-            "id -u; stat -c %u /bin/busybox; echo new > /new && cat /new",
-        ],
+        &image,
+        "id -u; stat -c %u /bin/busybox; echo new > /new && cat /new",
     );
     assert_eq!(seen, "0\n0\nnew\n");
     let pid = world.init_pid(&image);

@@ -331,11 +331,7 @@ pub struct Traffic {
 /// The traffic of every interface but `lo` in the network namespace of `pid`, for
 /// `rlxc info -S`. None when `pid` shares the caller's namespace (those are the host's).
 pub fn traffic_of(pid: i32) -> Result<Vec<Traffic>, Error> {
-    let Some(netns) = own_netns_of(pid)? else {
-        return Ok(Vec::new());
-    };
-    let mut netlink = netns::open_netlink_in(netns.as_fd())?;
-    Ok(crate::link::list(&mut netlink)?
+    Ok(links_of(pid)?
         .into_iter()
         .filter(|link| link.name != "lo")
         .map(|link| Traffic {
@@ -349,14 +345,16 @@ pub fn traffic_of(pid: i32) -> Result<Vec<Traffic>, Error> {
 /// The names of the interfaces in the network namespace of `pid`, `lo` included, as listed
 /// (for `rlxc ls -F INTERFACE`); none when `pid` shares the caller's namespace.
 pub fn interfaces_of(pid: i32) -> Result<Vec<String>, Error> {
+    Ok(links_of(pid)?.into_iter().map(|link| link.name).collect())
+}
+
+/// Every link in the network namespace of `pid`; none when it is the caller's own.
+fn links_of(pid: i32) -> Result<Vec<crate::link::LinkDetails>, Error> {
     let Some(netns) = own_netns_of(pid)? else {
         return Ok(Vec::new());
     };
     let mut netlink = netns::open_netlink_in(netns.as_fd())?;
-    Ok(crate::link::list(&mut netlink)?
-        .into_iter()
-        .map(|link| link.name)
-        .collect())
+    crate::link::list(&mut netlink)
 }
 
 /// The network namespace of `pid`, or `None` when it is the caller's own.
