@@ -7,6 +7,7 @@
 pub mod attach;
 mod confine;
 pub mod create;
+pub mod device;
 mod error;
 pub mod exec;
 pub mod fetch;

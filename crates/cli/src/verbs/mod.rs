@@ -21,6 +21,7 @@ pub mod create;
 pub mod create_debian;
 pub mod create_download;
 pub mod destroy;
+pub mod device;
 pub mod execute;
 pub mod freeze;
 pub mod images;
@@ -80,6 +81,7 @@ pub const VERBS: &[Verb] = &[
     verb!("freeze", freeze, lxc_tool: true, "Freeze every process of a container"),
     verb!("unfreeze", unfreeze, lxc_tool: true, "Thaw a frozen container"),
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
+    verb!("device", device, lxc_tool: true, "Add a host device node or network interface to a running container, or take it back"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
