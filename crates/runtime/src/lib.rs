@@ -31,6 +31,7 @@ pub mod state;
 pub mod status;
 pub mod stop;
 pub mod unenforced;
+pub mod unshare;
 pub mod unwritten;
 pub mod userns;
 pub mod utc;

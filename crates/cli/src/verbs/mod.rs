@@ -36,6 +36,7 @@ pub mod start;
 pub mod stop;
 pub mod top;
 pub mod unfreeze;
+pub mod unshare;
 pub mod update_config;
 pub mod wait;
 
@@ -82,6 +83,7 @@ pub const VERBS: &[Verb] = &[
     verb!("unfreeze", unfreeze, lxc_tool: true, "Thaw a frozen container"),
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
     verb!("device", device, lxc_tool: true, "Add a host device node or network interface to a running container, or take it back"),
+    verb!("unshare", unshare, lxc_tool: true, "Run a command in new namespaces"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
