@@ -34,6 +34,7 @@ pub mod unenforced;
 pub mod unshare;
 pub mod unwritten;
 pub mod userns;
+pub mod usernsexec;
 pub mod utc;
 
 pub use error::Error;

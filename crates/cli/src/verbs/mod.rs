@@ -38,6 +38,7 @@ pub mod top;
 pub mod unfreeze;
 pub mod unshare;
 pub mod update_config;
+pub mod usernsexec;
 pub mod wait;
 
 /// One verb: its name, whether LXC has an `lxc-<name>` tool for it, and how to parse and run it.
@@ -84,6 +85,7 @@ pub const VERBS: &[Verb] = &[
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
     verb!("device", device, lxc_tool: true, "Add a host device node or network interface to a running container, or take it back"),
     verb!("unshare", unshare, lxc_tool: true, "Run a command in new namespaces"),
+    verb!("usernsexec", usernsexec, lxc_tool: true, "Run a command as root in a new user namespace"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     verb!("copy", copy, lxc_tool: true, "Copy or rename a container"),
