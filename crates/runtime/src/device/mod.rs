@@ -31,6 +31,11 @@ pub enum DeviceError {
         path: String,
         cause: std::io::Error,
     },
+    #[error(
+        "{path}: an unprivileged container cannot be given a device node by rlxc yet (its /dev \
+         honours none); bind-mount it with lxc.mount.entry instead"
+    )]
+    Unprivileged { path: String },
     #[error("{path}: no such network interface, and not an absolute device path (without ..)")]
     BadPath { path: String },
     #[error("the device rule {rule}: {cause}")]

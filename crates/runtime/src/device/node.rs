@@ -34,15 +34,22 @@ pub(super) fn add(
             path: device.to_owned(),
         });
     };
+    let inside = checked_path(name_inside.unwrap_or(device))?;
+    let owner = container_root(state.init.pid);
+    if owner != (0, 0) {
+        // Its /dev is a filesystem of its user namespace, where the kernel honours no
+        // device node (and host root's ids are not mapped there to make one).
+        return Err(DeviceError::Unprivileged {
+            path: device.to_owned(),
+        });
+    }
     let rule = rule_of(true, kind, meta.rdev());
     apply_rule(state, rule)?;
-    let inside = checked_path(name_inside.unwrap_or(device))?;
     let file_type = match kind {
         DeviceType::Block => FileType::BlockDevice,
         _ => FileType::CharacterDevice,
     };
     let mode = Mode::from_bits_truncate(meta.mode() & 0o7777);
-    let owner = container_root(state.init.pid);
     in_mount_namespace(state.init.pid, move || {
         make_node(inside, file_type, mode, meta.rdev(), owner)
     })
