@@ -45,6 +45,10 @@ RLXC_APT_PACKAGES=(build-essential pkg-config libseccomp-dev busybox-static lxc 
                    user-mode-linux apparmor lxcfs curl gpgv debian-archive-keyring xz-utils patchelf
                    iproute2 debootstrap arch-test podman openssl python3 wget
                    docker-registry nftables dnsmasq-base iptables attr acl rsync zsh fish man-db
+                   # uidmap: newuidmap and newgidmap, which `rlxc usernsexec` run by an
+                   # ordinary user writes its maps with (as LXC's lxc-usernsexec); its test
+                   # runs both as nobody (crates/cli/tests/usernsexec.rs).
+                   uidmap
                    # mkfs.btrfs and `btrfs subvolume show`: the storage tests make btrfs
                    # filesystems on image files and check subvolumes with it (rlxc itself
                    # uses the kernel's ioctls); mkfs.ext4 comes with e2fsprogs.

@@ -108,7 +108,7 @@ pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), 
     Ok(())
 }
 
-fn load(program: &[Insn]) -> std::io::Result<OwnedFd> {
+pub(crate) fn load(program: &[Insn]) -> std::io::Result<OwnedFd> {
     // Without a log first: asking for one makes the verifier write it (and the buffer is 64
     // KiB to zero); only a refused program is loaded again to have the verifier say why.
     match load_with_log(program, &mut []) {

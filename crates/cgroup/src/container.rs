@@ -435,7 +435,7 @@ impl ContainerCgroups {
             .map(|(dir, _)| dir.as_path())
     }
 
-    fn dir_with(&self, key: &str) -> Result<&Path, Error> {
+    pub(crate) fn dir_with(&self, key: &str) -> Result<&Path, Error> {
         check_key(key)?;
         // The hierarchy of the key's controller, when known: one lookup instead of one per
         // hierarchy (a start writes some twenty keys).

@@ -14,6 +14,7 @@
 //! cgroup2 controller in the caller's own `cgroup.subtree_control` (see [`CgroupRequest`]).
 
 mod bpf;
+mod bpf_replace;
 mod cgroupfs;
 mod chown;
 mod container;

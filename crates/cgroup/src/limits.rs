@@ -223,6 +223,32 @@ impl ContainerCgroups {
         let dir = self.unified_dir().ok_or(Error::NoUnifiedForDevices)?;
         bpf::attach_device_program(dir, &DevicePolicy::new(rules).program())
     }
+
+    /// Puts a program for `rules` in place of the one the start attached (`rlxc device`,
+    /// which widens them). `Ok(false)` when there is none (no cgroup2 device rules).
+    pub fn replace_devices(&self, rules: &[DeviceRule]) -> Result<bool, Error> {
+        let Some(dir) = self.unified_dir() else {
+            return Ok(false);
+        };
+        crate::bpf_replace::replace_device_program(dir, &DevicePolicy::new(rules).program())
+    }
+
+    /// Writes `rule` to the v1 devices controller (`devices.allow` or `devices.deny`).
+    /// `Ok(false)` when the container has no v1 devices cgroup.
+    pub fn write_device_rule_v1(&self, rule: &DeviceRule) -> Result<bool, Error> {
+        let (file, value) = rule.to_v1();
+        // Only the v1 controller has the file (cgroup2 has programs instead).
+        let Ok(dir) = self.dir_with(file) else {
+            return Ok(false);
+        };
+        crate::files::write_key(dir, file, &value)?;
+        // An allow rule reaches no child: the inner cgroup, where the processes are, gets it
+        // too (a deny rule reaches it by itself, and is harmless twice).
+        if let Some(inner) = self.inner() {
+            crate::files::write_key(&dir.join(inner), file, &value)?;
+        }
+        Ok(true)
+    }
 }
 
 fn rank(origin: &str) -> u8 {

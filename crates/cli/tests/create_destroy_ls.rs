@@ -82,6 +82,7 @@ impl Place {
             cgroups: vec![],
             host_links: vec![],
             phys_links: vec![],
+            added: Default::default(),
             netns_pin: None,
             host_netns: None,
             monitor_cgroups: vec![],

@@ -7,6 +7,7 @@
 pub mod attach;
 mod confine;
 pub mod create;
+pub mod device;
 mod error;
 pub mod events;
 pub mod exec;
@@ -31,8 +32,10 @@ pub mod state;
 pub mod status;
 pub mod stop;
 pub mod unenforced;
+pub mod unshare;
 pub mod unwritten;
 pub mod userns;
+pub mod usernsexec;
 pub mod utc;
 
 pub use error::Error;

@@ -128,6 +128,11 @@ pub struct StateFile {
     /// Host NICs lent to the container (`type = phys`), to send home at stop.
     #[serde(default)]
     pub phys_links: Vec<rlxc_net::container::PhysRecord>,
+    /// What `rlxc device add` gave the running container: NICs to send home at stop (as
+    /// `phys_links`) and the device rules, which a cgroup2 program must keep when it is
+    /// replaced for the next one.
+    #[serde(default)]
+    pub added: AddedDevices,
     /// The bind mount keeping the container's network namespace alive while it holds host
     /// NICs, so they come home even after a monitor crash.
     #[serde(default)]
@@ -153,6 +158,17 @@ pub struct StateFile {
     /// `None` in state files of an rlxc before it was recorded.
     #[serde(default)]
     pub effective: Option<Effective>,
+}
+
+/// See [`StateFile::added`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedDevices {
+    /// Host NICs moved in, in order.
+    #[serde(default)]
+    pub links: Vec<rlxc_net::container::PhysRecord>,
+    /// Device rules in order: `(allow, "c 10:229 rwm")`.
+    #[serde(default)]
+    pub rules: Vec<(bool, String)>,
 }
 
 /// The effective config of a running container, as `stop`, `attach` and `info` need it.
@@ -301,6 +317,7 @@ mod tests {
             cgroups: vec!["/sys/fs/cgroup/x".into()],
             host_links: vec![],
             phys_links: vec![],
+            added: AddedDevices::default(),
             netns_pin: None,
             host_netns: None,
             monitor_cgroups: vec![],

@@ -23,6 +23,7 @@ pub mod create;
 pub mod create_debian;
 pub mod create_download;
 pub mod destroy;
+pub mod device;
 pub mod execute;
 pub mod freeze;
 pub mod images;
@@ -39,7 +40,9 @@ pub mod start;
 pub mod stop;
 pub mod top;
 pub mod unfreeze;
+pub mod unshare;
 pub mod update_config;
+pub mod usernsexec;
 pub mod wait;
 
 /// One verb: its name, whether LXC has an `lxc-<name>` tool for it, and how to parse and run it.
@@ -84,6 +87,9 @@ pub const VERBS: &[Verb] = &[
     verb!("freeze", freeze, lxc_tool: true, "Freeze every process of a container"),
     verb!("unfreeze", unfreeze, lxc_tool: true, "Thaw a frozen container"),
     verb!("cgroup", cgroup, lxc_tool: true, "Read or set a cgroup file of a running container"),
+    verb!("device", device, lxc_tool: true, "Add a host device node or network interface to a running container, or take it back"),
+    verb!("unshare", unshare, lxc_tool: true, "Run a command in new namespaces"),
+    verb!("usernsexec", usernsexec, lxc_tool: true, "Run a command as root in a new user namespace"),
     verb!("top", top, lxc_tool: true, "Show the resource use of the running containers, live"),
     verb!("wait", wait, lxc_tool: true, "Wait until a container reaches one of some states"),
     Verb {

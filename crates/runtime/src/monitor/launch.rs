@@ -566,6 +566,7 @@ fn start(
             .unwrap_or_default(),
         host_links: Vec::new(),
         phys_links: Vec::new(),
+        added: crate::state::AddedDevices::default(),
         netns_pin: None,
         host_netns: None,
         monitor_cgroups: made.monitor_cgroup_paths(),

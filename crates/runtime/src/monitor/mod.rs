@@ -28,5 +28,6 @@ pub use execute::{execute, Executed};
 pub use launch::{launch, launch_command, Launch, LaunchError, Launched};
 pub use log::LogRequest;
 pub(crate) use network::recover_after_crash as recover_network_after_crash;
+pub(crate) use network::{pin_netns, unpin_netns};
 pub(crate) use teardown::remove_run_dir_stopped;
 pub use validate::check;

@@ -184,7 +184,10 @@ pub(crate) fn recover_after_crash(paths: &ContainerPaths, state: &StateFile) -> 
     let mut problems = Vec::new();
     let here = current_netns();
     if state.host_netns.is_some() && state.host_netns != here {
-        if !state.host_links.is_empty() || !state.phys_links.is_empty() {
+        if !state.host_links.is_empty()
+            || !state.phys_links.is_empty()
+            || !state.added.links.is_empty()
+        {
             problems.push(format!(
                 "{}: its network was set up from another network namespace; run this there to remove {:?}",
                 paths.name, state.host_links
@@ -196,10 +199,17 @@ pub(crate) fn recover_after_crash(paths: &ContainerPaths, state: &StateFile) -> 
         .netns_pin
         .as_ref()
         .and_then(|pin| File::open(pin).ok());
+    // The NICs `rlxc device` gave it go home too, newest first (recover goes backwards).
+    let phys: Vec<_> = state
+        .phys_links
+        .iter()
+        .chain(&state.added.links)
+        .cloned()
+        .collect();
     let errors = rlxc_net::container::recover(
         &paths.name,
         &state.host_links,
-        &state.phys_links,
+        &phys,
         pinned.as_ref().map(AsFd::as_fd),
     );
     problems.extend(errors.iter().map(ToString::to_string));
@@ -212,13 +222,13 @@ pub(crate) fn recover_after_crash(paths: &ContainerPaths, state: &StateFile) -> 
 
 /// Bind-mounts the namespace file onto `pin`, as `ip netns` does: the namespace lives as
 /// long as the mount, whatever happens to init and the monitor.
-fn pin_netns(source: &str, pin: &Path) -> std::io::Result<()> {
+pub(crate) fn pin_netns(source: &str, pin: &Path) -> std::io::Result<()> {
     File::create(pin)?;
     rustix::mount::mount_bind(source, pin)?;
     Ok(())
 }
 
-fn unpin_netns(pin: &Path) {
+pub(crate) fn unpin_netns(pin: &Path) {
     let _ = rustix::mount::unmount(pin, rustix::mount::UnmountFlags::DETACH);
     let _ = fs::remove_file(pin);
 }

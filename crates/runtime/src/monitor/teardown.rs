@@ -103,8 +103,13 @@ impl Made {
     pub fn undo_container(&mut self) {
         // Killed and reaped first: it lives in the monitor's cgroup.
         drop(self.procview.take());
+        // Interfaces `rlxc device` added go home first, from the pinned namespace.
+        let device_pin = crate::device::send_home_at_stop(&self.paths);
         if let Some(network) = self.network.take() {
             network.undo();
+        }
+        if let Some(pin) = device_pin {
+            super::unpin_netns(&pin);
         }
         if let Some(cgroups) = self.cgroups.take() {
             // Usually empty already: init's exit took its pid namespace with it.
