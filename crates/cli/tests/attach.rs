@@ -510,3 +510,38 @@ fn pty_log_keeps_what_the_command_wrote() {
     );
     world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
 }
+
+/// `-R` (LXC's `--remount-sys-proc`) with namespaces that leave the mount one out: /proc and
+/// /sys are those of the pid and network namespaces entered (the container's init is pid 1,
+/// its interfaces are listed), in a mount namespace of the command's own, so the host's stay
+/// as they were. Without -R the command sees the host's.
+#[test]
+fn remount_sys_proc_shows_the_entered_namespaces() {
+    let world = World::new();
+    let name = world.busybox("attach-remount");
+    world.rlxc(&["start", "-n", &name]).assert().success();
+    let host_init = std::fs::read_to_string("/proc/1/comm").expect("comm");
+    let script = "cat /proc/1/comm; ls /sys/class/net | tr '\\n' ' '";
+    let seen = |remount: bool| {
+        let mut args = vec!["attach", "-n", &name, "-s", "PID|NETWORK"];
+        if remount {
+            args.push("-R");
+        }
+        args.extend(["--", "/bin/sh", "-c", script]);
+        let out = world.output(&args);
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let remounted = seen(true);
+    let mut lines = remounted.lines();
+    assert_eq!(lines.next(), Some("init"), "{remounted}");
+    assert_eq!(lines.next().map(str::trim), Some("lo"), "{remounted}");
+    let plain = seen(false);
+    assert_eq!(plain.lines().next(), Some(host_init.trim()), "{plain}");
+    // Nothing went to the host's mount table.
+    assert_eq!(
+        std::fs::read_to_string("/proc/1/comm").expect("comm"),
+        host_init
+    );
+    world.rlxc(&["stop", "-n", &name, "-k"]).assert().success();
+}

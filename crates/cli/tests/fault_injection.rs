@@ -69,7 +69,9 @@ impl Surface {
                         .into_iter()
                         .map(|e| format!(".locks/{e}")),
                 )
-                .filter(|e| e != ".locks")
+                // The lock directory and the events journal (`rlxc monitor`'s) are shared by
+                // every container of the run root, and stay.
+                .filter(|e| e != ".locks" && e != ".events")
                 .collect(),
             lxcpath: entries(&world.lxcpath()),
         }

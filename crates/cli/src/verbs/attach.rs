@@ -122,6 +122,12 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
             .map(|arch| rlxc_runtime::personality::parse(arch, "attach -a"))
             .transpose()?,
         pty_log: args.pty_log.clone(),
+        // With the mount namespace entered, /proc and /sys are the container's already.
+        remount_sys_proc: args.remount_sys_proc
+            && args
+                .namespaces
+                .as_ref()
+                .is_some_and(|words| !words.iter().any(|w| w == "MOUNT")),
     };
     if options.join_cgroups
         && rlxc_runtime::status::current(&paths).0 == rlxc_runtime::state::State::Frozen
@@ -147,10 +153,7 @@ pub fn run(args: &Args, common: &CommonOpts) -> anyhow::Result<ExitCode> {
 
 /// Options LXC has that rlxc does not implement yet: refused rather than ignored.
 fn refuse_unsupported(args: &Args) -> anyhow::Result<()> {
-    let unsupported = [
-        ("-R/--remount-sys-proc", args.remount_sys_proc),
-        ("-c/--context", args.context.is_some()),
-    ];
+    let unsupported = [("-c/--context", args.context.is_some())];
     for (option, given) in unsupported {
         if given {
             bail!("attach {option} is not available yet in this rlxc build");

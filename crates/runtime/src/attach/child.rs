@@ -49,6 +49,8 @@ pub(crate) struct ChildPlan {
     pub core_cookie_of: Option<i32>,
     /// Hand sysinfo(2) to the view's server, as init's is.
     pub sysinfo: bool,
+    /// `attach -R`: /proc and /sys of the namespaces entered, in a mount namespace of its own.
+    pub remount_sys_proc: bool,
     pub uid: u32,
     pub gid: u32,
     pub argv: Vec<CString>,
@@ -173,6 +175,9 @@ fn confine(plan: &ChildPlan, channel: &Channel) -> Result<(), StepFailure> {
     join_cgroups(plan)?;
     enter_namespaces(plan)?;
     enter_root(plan)?;
+    if plan.remount_sys_proc {
+        remount_sys_proc()?;
+    }
     lock_down(plan, channel)
 }
 
@@ -267,6 +272,56 @@ fn enter_root(plan: &ChildPlan) -> Result<(), StepFailure> {
         rustix::process::chroot("."),
     )?;
     step("entering the container's root", rustix::process::chdir("/"))
+}
+
+/// `attach -R` (LXC's `--remount-sys-proc`), for a set of namespaces without the mount one:
+/// the host's /proc and /sys would show the host's processes and network. In a mount
+/// namespace of the command's own (nothing propagates back to the host), a proc of the pid
+/// namespace entered and a sysfs of the network namespace entered go over them. A proc shows
+/// its mounter's own pid namespace, which a setns changes only for children: a child forked
+/// into it mounts both, before this process drops its privileges.
+fn remount_sys_proc() -> Result<(), StepFailure> {
+    use rustix::mount::{mount, mount_change, MountFlags, MountPropagationFlags};
+    let what = "-R: remounting /proc and /sys";
+    // SAFETY: NEWNS only (no FILES): no descriptor table is split; the confiner is one thread.
+    let unshared = unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS) };
+    step(what, unshared)?;
+    step(
+        what,
+        mount_change(
+            "/",
+            MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
+        ),
+    )?;
+    match step(what, crate::process::fork::fork())? {
+        0 => {
+            let flags = MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC;
+            let proc = mount("proc", "/proc", "proc", flags, None);
+            let sys = mount("sysfs", "/sys", "sysfs", flags, None);
+            exit_child(i32::from(proc.is_err()) | (i32::from(sys.is_err()) << 1))
+        }
+        pid => {
+            let status = step(
+                what,
+                rustix::process::waitpid(
+                    rustix::process::Pid::from_raw(pid),
+                    rustix::process::WaitOptions::empty(),
+                ),
+            )?;
+            match status.and_then(|(_, status)| status.exit_status()) {
+                Some(0) => Ok(()),
+                code => Err(StepFailure {
+                    step: what,
+                    message: match code {
+                        Some(1) => "mounting proc on /proc failed".into(),
+                        Some(2) => "mounting sysfs on /sys failed".into(),
+                        _ => "mounting proc and sysfs failed".into(),
+                    },
+                    exit_code: 1,
+                }),
+            }
+        }
+    }
 }
 
 /// A new session, so the user's terminal is never our controlling terminal (no `/dev/tty`

@@ -46,6 +46,9 @@ pub struct AttachOptions {
     pub limit_capabilities: bool,
     /// `-a ARCH`: this `personality(2)` (see `crate::personality::parse`) instead of init's.
     pub personality: Option<u32>,
+    /// `-R`: /proc and /sys remounted for the namespaces entered (with `namespaces` that
+    /// leave the mount namespace out).
+    pub remount_sys_proc: bool,
     /// `-L FILE`: what the command writes to its pty is appended there too. It gets a pty
     /// for its stdout and stderr then, also when none of ours is a terminal.
     pub pty_log: Option<std::path::PathBuf>,
@@ -236,6 +239,7 @@ pub fn attach(paths: &ContainerPaths, options: &AttachOptions) -> Result<Exit, A
                     personality,
                     core_cookie_of,
                     sysinfo,
+                    remount_sys_proc: options.remount_sys_proc,
                     uid: options.uid,
                     gid: options.gid,
                     argv,
