@@ -67,21 +67,26 @@ pub fn bpf_denied() -> Option<std::io::Error> {
     (rc < 0 && error.raw_os_error() == Some(libc::EPERM)).then_some(error)
 }
 
-/// Loads `program` and attaches it to the cgroup2 directory `dir`.
-pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), Error> {
-    let failed = |step: &'static str| {
-        move |cause: std::io::Error| Error::Bpf {
-            step,
-            path: dir.to_owned(),
-            cause,
-        }
-    };
-    let cgroup = rustix::fs::open(
+/// A BPF step's error, about the cgroup `dir`.
+pub(crate) fn bpf_failed(dir: &Path, step: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    let path = dir.to_owned();
+    move |cause| Error::Bpf { step, path, cause }
+}
+
+/// The cgroup2 directory `dir`, opened for the BPF calls that take its descriptor.
+pub(crate) fn open_cgroup(dir: &Path) -> Result<std::os::fd::OwnedFd, Error> {
+    rustix::fs::open(
         dir,
         OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|errno| failed("opening the cgroup")(errno.into()))?;
+    .map_err(|errno| bpf_failed(dir, "opening the cgroup")(errno.into()))
+}
+
+/// Loads `program` and attaches it to the cgroup2 directory `dir`.
+pub(crate) fn attach_device_program(dir: &Path, program: &[Insn]) -> Result<(), Error> {
+    let failed = |step| bpf_failed(dir, step);
+    let cgroup = open_cgroup(dir)?;
     let prog = load(program).map_err(failed("loading the device program"))?;
     let attr = ProgAttach {
         target_fd: cgroup.as_raw_fd() as u32,

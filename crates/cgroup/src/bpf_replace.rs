@@ -6,8 +6,6 @@
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
 
-use rustix::fs::{Mode, OFlags};
-
 use crate::devices::Insn;
 use crate::Error;
 
@@ -100,19 +98,8 @@ fn bpf<T>(command: libc::c_long, attr: &mut T) -> std::io::Result<libc::c_long> 
 /// Puts `program` in place of rlxc's device program on the cgroup2 directory `dir`.
 /// `Ok(false)`: the cgroup has no program of rlxc's (its start attached none), nothing done.
 pub(crate) fn replace_device_program(dir: &Path, program: &[Insn]) -> Result<bool, Error> {
-    let failed = |step: &'static str| {
-        move |cause: std::io::Error| Error::Bpf {
-            step,
-            path: dir.to_owned(),
-            cause,
-        }
-    };
-    let cgroup = rustix::fs::open(
-        dir,
-        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|errno| failed("opening the cgroup")(errno.into()))?;
+    let failed = |step| crate::bpf::bpf_failed(dir, step);
+    let cgroup = crate::bpf::open_cgroup(dir)?;
     let Some(old) = ours_attached(&cgroup).map_err(failed("listing the device programs"))? else {
         return Ok(false);
     };
